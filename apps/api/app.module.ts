@@ -1,0 +1,47 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import type { Client } from '@temporalio/client';
+import { DataSource } from 'typeorm';
+import type { ClearwayConfig } from '../../libs/config/config';
+import type { Logger } from '../../libs/observability/logger';
+import { ClientRepository } from '../../libs/persistence/client.repository';
+import { DirectoryRepository } from '../../libs/persistence/directory.repository';
+import { PaymentRepository } from '../../libs/persistence/payment.repository';
+import { AspspInformationController } from './aspsp/aspsp-information.controller';
+import { AuthGuard } from './auth/auth.guard';
+import { TokenController } from './auth/token.controller';
+import { TokenService } from './auth/token.service';
+import { PaymentsController } from './payments/payments.controller';
+import { PaymentsService } from './payments/payments.service';
+import { ScaCallbackController } from './payments/sca-callback.controller';
+import { HealthController } from './health/health.controller';
+import { CLEARWAY_CONFIG, LOGGER, TEMPORAL_CLIENT } from './temporal/temporal.tokens';
+
+export interface ApiDeps {
+  config: ClearwayConfig;
+  dataSource: DataSource;
+  temporal: Client;
+  logger: Logger;
+}
+
+@Module({})
+export class ApiModule {
+  /** Built from explicit dependencies so tests and the dev launcher can hand in their own. */
+  static register(deps: ApiDeps): DynamicModule {
+    return {
+      module: ApiModule,
+      controllers: [HealthController, TokenController, AspspInformationController, PaymentsController, ScaCallbackController],
+      providers: [
+        { provide: CLEARWAY_CONFIG, useValue: deps.config },
+        { provide: LOGGER, useValue: deps.logger },
+        { provide: TEMPORAL_CLIENT, useValue: deps.temporal },
+        { provide: DataSource, useValue: deps.dataSource },
+        { provide: DirectoryRepository, useValue: new DirectoryRepository(deps.dataSource) },
+        { provide: ClientRepository, useValue: new ClientRepository(deps.dataSource) },
+        { provide: PaymentRepository, useValue: new PaymentRepository(deps.dataSource) },
+        { provide: TokenService, useValue: new TokenService(deps.config.api.tokenSecret, deps.config.api.tokenTtlSeconds) },
+        AuthGuard,
+        PaymentsService,
+      ],
+    };
+  }
+}

@@ -1,0 +1,19 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { ApiModule, type ApiDeps } from './app.module';
+import { bodyParsers } from './common/body-parsers';
+import { echoRequestId, requireRequestId } from './common/request-id.middleware';
+import { TppErrorFilter } from './common/tpp-error.filter';
+
+/** The HTTP API, configured but not listening: main.ts, the dev launcher and tests share it. */
+export async function createApiApp(deps: ApiDeps): Promise<NestExpressApplication> {
+  const app = await NestFactory.create<NestExpressApplication>(ApiModule.register(deps), { bodyParser: false, logger: ['error', 'warn'] });
+  app.disable('x-powered-by');
+  app.set('query parser', 'simple');
+  app.use('/psd2', requireRequestId);
+  app.use(echoRequestId);
+  app.use(...bodyParsers(deps.config.api.bodyLimit));
+  app.useGlobalFilters(new TppErrorFilter(deps.logger));
+  return app;
+}

@@ -1,0 +1,83 @@
+/**
+ * Every error the API returns, as Berlin Group message codes. Each code has one HTTP status
+ * (the table below); the exception filter renders them as `tppMessages`.
+ */
+export enum ApiErrorCode {
+  FormatError = 'FORMAT_ERROR',
+  ParameterNotConsistent = 'PARAMETER_NOT_CONSISTENT',
+  ParameterNotSupported = 'PARAMETER_NOT_SUPPORTED',
+  PaymentFailed = 'PAYMENT_FAILED',
+  PayloadTooLarge = 'PAYLOAD_TOO_LARGE',
+  TokenInvalid = 'TOKEN_INVALID',
+  TokenExpired = 'TOKEN_EXPIRED',
+  ServiceBlocked = 'SERVICE_BLOCKED',
+  ResourceUnknown = 'RESOURCE_UNKNOWN',
+  ProductUnknown = 'PRODUCT_UNKNOWN',
+  CancellationInvalid = 'CANCELLATION_INVALID',
+  ServiceInvalid = 'SERVICE_INVALID',
+  StatusInvalid = 'STATUS_INVALID',
+  UnsupportedMediaType = 'UNSUPPORTED_MEDIA_TYPE',
+  ServiceUnavailable = 'SERVICE_UNAVAILABLE',
+  InternalError = 'INTERNAL_SERVER_ERROR',
+}
+
+export const API_ERROR_HTTP_STATUS: Record<ApiErrorCode, number> = {
+  [ApiErrorCode.FormatError]: 400,
+  [ApiErrorCode.ParameterNotConsistent]: 400,
+  [ApiErrorCode.ParameterNotSupported]: 400,
+  [ApiErrorCode.PaymentFailed]: 400,
+  [ApiErrorCode.PayloadTooLarge]: 413,
+  [ApiErrorCode.TokenInvalid]: 401,
+  [ApiErrorCode.TokenExpired]: 401,
+  [ApiErrorCode.ServiceBlocked]: 403,
+  [ApiErrorCode.ResourceUnknown]: 404,
+  [ApiErrorCode.ProductUnknown]: 404,
+  [ApiErrorCode.CancellationInvalid]: 405,
+  [ApiErrorCode.ServiceInvalid]: 405,
+  [ApiErrorCode.StatusInvalid]: 409,
+  [ApiErrorCode.UnsupportedMediaType]: 415,
+  [ApiErrorCode.ServiceUnavailable]: 503,
+  [ApiErrorCode.InternalError]: 500,
+};
+
+export interface TppMessage {
+  category: 'ERROR' | 'WARNING';
+  code: string;
+  text?: string;
+  path?: string;
+}
+
+export class ApiError extends Error {
+  override readonly name = 'ApiError';
+  readonly httpStatus: number;
+
+  constructor(
+    readonly code: ApiErrorCode,
+    text: string,
+    readonly path?: string,
+    /** Messages passed through from a bank, shown after ours. */
+    readonly extraMessages: TppMessage[] = [],
+  ) {
+    super(text);
+    this.httpStatus = API_ERROR_HTTP_STATUS[code];
+  }
+
+  get tppMessages(): TppMessage[] {
+    const own: TppMessage = { category: 'ERROR', code: this.code, text: this.message.slice(0, 512) };
+    if (this.path) own.path = this.path;
+    return [own, ...this.extraMessages];
+  }
+
+  /** 400 FORMAT_ERROR naming the offending field. */
+  static format(path: string, text: string): ApiError {
+    return new ApiError(ApiErrorCode.FormatError, `${path}: ${text}`, path);
+  }
+
+  static notFound(what: string): ApiError {
+    return new ApiError(ApiErrorCode.ResourceUnknown, `${what} not found`);
+  }
+}
+
+export function isApiError(err: unknown): err is ApiError {
+  return err instanceof ApiError;
+}

@@ -1,0 +1,36 @@
+import { Catch, HttpException, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
+import type { Response } from 'express';
+import type { Logger } from '../../../libs/observability/logger';
+import { ApiError, ApiErrorCode, isApiError } from './api-error';
+
+/** Renders an ApiError as a Berlin Group error body. Shared by the filter and the raw middlewares. */
+export function sendApiError(res: Response, err: ApiError): void {
+  if (res.headersSent) return;
+  if (err.httpStatus === 401) res.setHeader('WWW-Authenticate', 'Bearer');
+  res.status(err.httpStatus).json({ tppMessages: err.tppMessages });
+}
+
+/** Maps anything thrown in a controller to `tppMessages`; unexpected faults become a logged 500. */
+@Catch()
+export class TppErrorFilter implements ExceptionFilter {
+  constructor(private readonly logger: Logger) {}
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const res = host.switchToHttp().getResponse<Response>();
+    sendApiError(res, this.toApiError(exception));
+  }
+
+  private toApiError(exception: unknown): ApiError {
+    if (isApiError(exception)) return exception;
+    if (exception instanceof HttpException) {
+      const status = exception.getStatus();
+      if (status === 404) return new ApiError(ApiErrorCode.ResourceUnknown, 'No such endpoint');
+      if (status === 405) return new ApiError(ApiErrorCode.ServiceInvalid, 'Method not allowed');
+      if (status === 413) return new ApiError(ApiErrorCode.PayloadTooLarge, 'Request body too large');
+      if (status === 415) return new ApiError(ApiErrorCode.UnsupportedMediaType, 'Unsupported media type');
+      if (status < 500) return new ApiError(ApiErrorCode.FormatError, exception.message);
+    }
+    this.logger.error({ err: exception }, 'unhandled error');
+    return new ApiError(ApiErrorCode.InternalError, 'Internal error; it has been logged');
+  }
+}

@@ -1,0 +1,33 @@
+import { Client, Connection } from '@temporalio/client';
+import { loadConfig } from '../../libs/config/config';
+import { createLogger } from '../../libs/observability/logger';
+import { connectAndMigrate } from '../../libs/persistence/data-source';
+import { createApiApp } from './app';
+
+/** The API process: validates, authorises, and starts or queries workflows. It never calls a bank. */
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger('api');
+  if (!config.databaseUrl) throw new Error('DATABASE_URL is required (npm run dev sets it for the embedded database)');
+  const dataSource = await connectAndMigrate({ url: config.databaseUrl, poolSize: config.databasePoolSize, applicationName: 'clearway-api' });
+  const connection = await Connection.connect({ address: config.temporal.address });
+  const temporal = new Client({ connection, namespace: config.temporal.namespace });
+  const app = await createApiApp({ config, dataSource, temporal, logger });
+  await app.listen(config.api.port, config.api.host);
+  logger.info({ url: `http://${config.api.host}:${config.api.port}` }, 'api listening');
+
+  const stop = async (signal: string) => {
+    logger.info({ signal }, 'api shutting down');
+    await app.close();
+    await connection.close();
+    await dataSource.destroy();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop('SIGINT'));
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,112 @@
+import { Body, Controller, Delete, Get, Headers, Inject, Param, Post, Req, Res, UseGuards, type PipeTransform, Injectable } from '@nestjs/common';
+import type { Response } from 'express';
+import { isPaymentProduct, type PaymentProduct } from '../../../libs/domain/payment';
+import { isUuid } from '../../../libs/domain/ids';
+import { AuthGuard, RequiresService, type AuthenticatedRequest } from '../auth/auth.guard';
+import { ApiError, ApiErrorCode } from '../common/api-error';
+import { PaymentsService, type HttpResult } from './payments.service';
+
+@Injectable()
+class PaymentProductPipe implements PipeTransform<string, PaymentProduct> {
+  transform(value: string): PaymentProduct {
+    if (!isPaymentProduct(value)) throw new ApiError(ApiErrorCode.ProductUnknown, `Unknown payment product "${value}"`, 'payment-product');
+    return value;
+  }
+}
+
+@Injectable()
+class PaymentIdPipe implements PipeTransform<string, string> {
+  transform(value: string): string {
+    // Our payment ids are UUIDs: anything else cannot exist.
+    if (!isUuid(value)) throw ApiError.notFound(`Payment ${value}`);
+    return value.toLowerCase();
+  }
+}
+
+function send(res: Response, result: HttpResult<object>): void {
+  for (const [name, value] of Object.entries(result.headers ?? {})) res.setHeader(name, value);
+  res.status(result.status);
+  if (result.body === undefined) res.end();
+  else res.json(result.body);
+}
+
+/** Payment Initiation Service (single payments). Thin: validation and use cases live in PaymentsService. */
+@Controller('psd2/paymentinitiation/v1/payments/:paymentProduct')
+@UseGuards(AuthGuard)
+@RequiresService('paymentinitiation')
+export class PaymentsController {
+  constructor(@Inject(PaymentsService) private readonly payments: PaymentsService) {}
+
+  @Post()
+  async initiate(
+    @Req() req: AuthenticatedRequest,
+    @Param('paymentProduct', PaymentProductPipe) product: PaymentProduct,
+    @Body() body: unknown,
+    @Res() res: Response,
+  ) {
+    send(
+      res,
+      await this.payments.initiate(
+        req.principal,
+        product,
+        {
+          requestId: req.header('x-request-id')!,
+          bicFi: req.header('x-bicfi'),
+          psuIpAddress: req.header('psu-ip-address'),
+          psuId: req.header('psu-id'),
+          redirectUri: req.header('tpp-redirect-uri'),
+          nokRedirectUri: req.header('tpp-nok-redirect-uri'),
+        },
+        body,
+      ),
+    );
+  }
+
+  @Get(':paymentId')
+  get(@Req() req: AuthenticatedRequest, @Param('paymentProduct', PaymentProductPipe) product: PaymentProduct, @Param('paymentId', PaymentIdPipe) id: string, @Headers('x-bicfi') bicFi?: string) {
+    return this.payments.get(req.principal, product, id, bicFi);
+  }
+
+  @Get(':paymentId/status')
+  status(@Req() req: AuthenticatedRequest, @Param('paymentProduct', PaymentProductPipe) product: PaymentProduct, @Param('paymentId', PaymentIdPipe) id: string, @Headers('x-bicfi') bicFi?: string) {
+    return this.payments.status(req.principal, product, id, bicFi);
+  }
+
+  @Delete(':paymentId')
+  async cancel(
+    @Req() req: AuthenticatedRequest,
+    @Param('paymentProduct', PaymentProductPipe) product: PaymentProduct,
+    @Param('paymentId', PaymentIdPipe) id: string,
+    @Res() res: Response,
+    @Headers('x-bicfi') bicFi?: string,
+  ) {
+    send(res, await this.payments.cancel(req.principal, product, id, bicFi));
+  }
+
+  @Post(':paymentId/authorisations')
+  async startAuthorisation(
+    @Req() req: AuthenticatedRequest,
+    @Param('paymentProduct', PaymentProductPipe) product: PaymentProduct,
+    @Param('paymentId', PaymentIdPipe) id: string,
+    @Res() res: Response,
+    @Headers('x-bicfi') bicFi?: string,
+  ) {
+    send(res, { status: 201, body: await this.payments.startAuthorisation(req.principal, product, id, bicFi) });
+  }
+
+  @Get(':paymentId/authorisations')
+  listAuthorisations(@Req() req: AuthenticatedRequest, @Param('paymentProduct', PaymentProductPipe) product: PaymentProduct, @Param('paymentId', PaymentIdPipe) id: string, @Headers('x-bicfi') bicFi?: string) {
+    return this.payments.listAuthorisations(req.principal, product, id, bicFi);
+  }
+
+  @Get(':paymentId/authorisations/:authorisationId')
+  getAuthorisation(
+    @Req() req: AuthenticatedRequest,
+    @Param('paymentProduct', PaymentProductPipe) product: PaymentProduct,
+    @Param('paymentId', PaymentIdPipe) id: string,
+    @Param('authorisationId') authorisationId: string,
+    @Headers('x-bicfi') bicFi?: string,
+  ) {
+    return this.payments.getAuthorisation(req.principal, product, id, authorisationId, bicFi);
+  }
+}

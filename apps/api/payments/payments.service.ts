@@ -1,0 +1,303 @@
+import { createHash } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import {
+  WithStartWorkflowOperation,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  isGrpcServiceError,
+  type Client,
+} from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { deriveUuid, CLEARWAY_ID_NAMESPACE } from '../../../libs/domain/ids';
+import type { PaymentProduct } from '../../../libs/domain/payment';
+import type { ClearwayConfig } from '../../../libs/config/config';
+import type { Logger } from '../../../libs/observability/logger';
+import { DirectoryRepository } from '../../../libs/persistence/directory.repository';
+import type { AspspEntity } from '../../../libs/persistence/entities/aspsp.entity';
+import type { PaymentEntity } from '../../../libs/persistence/entities/payment.entity';
+import { PaymentRepository } from '../../../libs/persistence/payment.repository';
+import { verifyScaCallbackState } from '../../../libs/security/callback-state';
+import { BicFi, PaymentProduct as PaymentProductAttr, TenantId, TransactionStatus } from '../../../libs/temporal/search-attributes';
+import {
+  cancelPaymentUpdate,
+  initiationResultUpdate,
+  paymentWorkflowId,
+  scaCallbackSignal,
+  startAuthorisationUpdate,
+  type InitiationError,
+  type PaymentTimings,
+} from '../../../workflows/payment-initiation.api';
+import type { paymentInitiationWorkflow } from '../../../workflows/payment-initiation.workflow';
+import type { Principal } from '../auth/token.service';
+import { ApiError, ApiErrorCode, type TppMessage } from '../common/api-error';
+import { CLEARWAY_CONFIG, LOGGER, TEMPORAL_CLIENT } from '../temporal/temporal.tokens';
+import {
+  toAuthorisationListResponse,
+  toInitiationResponse,
+  toPaymentResponse,
+  toStartAuthorisationResponse,
+} from './payment.mapper';
+import { validatePaymentInitiation, validatePsuIpAddress, validateRedirectUri } from './payment-request.validator';
+
+export interface InitiationHeaders {
+  requestId: string;
+  bicFi: string | undefined;
+  psuIpAddress: string | undefined;
+  psuId: string | undefined;
+  redirectUri: string | undefined;
+  nokRedirectUri: string | undefined;
+}
+
+export interface HttpResult<T> {
+  status: number;
+  body?: T;
+  headers?: Record<string, string>;
+}
+
+/** How long `POST /payments` waits for the bank's answer before telling the client to repeat the request. */
+const INITIATION_WAIT_MS = 25_000;
+
+/** 400 codes the OPE contract allows; anything else a bank says is reported as PAYMENT_FAILED. */
+const PASSTHROUGH_400_CODES = new Set(['FORMAT_ERROR', 'PARAMETER_NOT_CONSISTENT', 'PARAMETER_NOT_SUPPORTED', 'PAYMENT_FAILED', 'EXECUTION_DATE_INVALID']);
+
+/**
+ * Payment initiation use cases. Reads come from PostgreSQL; everything that talks to a bank goes
+ * through the payment's workflow (start, update, signal), never from here directly.
+ */
+@Injectable()
+export class PaymentsService {
+  constructor(
+    @Inject(PaymentRepository) private readonly payments: PaymentRepository,
+    @Inject(DirectoryRepository) private readonly directory: DirectoryRepository,
+    @Inject(TEMPORAL_CLIENT) private readonly temporal: Client,
+    @Inject(CLEARWAY_CONFIG) private readonly config: ClearwayConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  async initiate(principal: Principal, product: PaymentProduct, headers: InitiationHeaders, rawBody: unknown): Promise<HttpResult<object>> {
+    const aspsp = await this.aspspFor(headers.bicFi, product);
+    const psuIpAddress = validatePsuIpAddress(headers.psuIpAddress);
+    const redirectUri = validateRedirectUri('TPP-Redirect-URI', headers.redirectUri);
+    const nokRedirectUri = validateRedirectUri('TPP-Nok-Redirect-URI', headers.nokRedirectUri);
+    const { body, amountMinor } = validatePaymentInitiation(product, rawBody);
+
+    // The payment id is derived from the client's X-Request-ID: a retried POST finds the same payment.
+    const paymentId = deriveUuid(CLEARWAY_ID_NAMESPACE, principal.tenantId, 'payment', headers.requestId);
+    const requestHash = sha256(JSON.stringify([aspsp.bicFi, product, body, headers.psuId ?? null, redirectUri ?? null, nokRedirectUri ?? null]));
+    const { payment, created } = await this.payments.insertOrGetExisting({
+      id: paymentId,
+      tenantId: principal.tenantId,
+      clientId: principal.clientId,
+      requestId: headers.requestId,
+      requestHash,
+      bicFi: aspsp.bicFi,
+      paymentProduct: product,
+      body,
+      currency: body.instructedAmount.currency,
+      amountMinor: amountMinor.toString(),
+      psuId: headers.psuId ?? null,
+      psuIpAddress,
+      clientRedirectUri: redirectUri ?? null,
+      clientNokRedirectUri: nokRedirectUri ?? null,
+    });
+    if (!created && payment.requestHash !== requestHash) {
+      throw new ApiError(
+        ApiErrorCode.ParameterNotConsistent,
+        'X-Request-ID was already used for a different payment; use a new X-Request-ID for a new payment',
+        'X-Request-ID',
+      );
+    }
+    if (!created && payment.bankPaymentId) return this.replayedInitiation(payment);
+
+    const log = this.logger.child({ paymentId, bicFi: aspsp.bicFi, tenantId: principal.tenantId });
+    try {
+      const summary = await this.temporal.connection.withDeadline(Date.now() + INITIATION_WAIT_MS, () =>
+        this.temporal.workflow.executeUpdateWithStart(initiationResultUpdate, {
+          startWorkflowOperation: new WithStartWorkflowOperation<typeof paymentInitiationWorkflow>('paymentInitiationWorkflow', {
+            workflowId: paymentWorkflowId(paymentId),
+            taskQueue: this.config.temporal.taskQueue,
+            args: [{ paymentId, tenantId: principal.tenantId, bicFi: aspsp.bicFi, paymentProduct: product, timings: this.timingsFor(aspsp) }],
+            workflowIdConflictPolicy: 'USE_EXISTING',
+            // A finished payment workflow is never run again for the same payment.
+            workflowIdReusePolicy: 'REJECT_DUPLICATE',
+            typedSearchAttributes: [
+              { key: BicFi, value: aspsp.bicFi },
+              { key: TenantId, value: principal.tenantId },
+              { key: PaymentProductAttr, value: product },
+              { key: TransactionStatus, value: 'RCVD' },
+            ],
+          }),
+        }),
+      );
+      log.info({ transactionStatus: summary.transactionStatus, scaApproach: summary.scaApproach }, 'payment initiated');
+      return {
+        status: 201,
+        body: toInitiationResponse(
+          { id: paymentId, paymentProduct: product, transactionStatus: summary.transactionStatus },
+          { authorisationId: summary.authorisationId, scaRedirectUrl: summary.scaRedirectUrl, psuMessage: summary.psuMessage },
+        ),
+        headers: { Location: `/psd2/paymentinitiation/v1/payments/${product}/${paymentId}`, 'ASPSP-SCA-Approach': summary.scaApproach },
+      };
+    } catch (err) {
+      const initiationError = initiationErrorOf(err);
+      if (initiationError) throw bankRejection(initiationError);
+      if (err instanceof WorkflowExecutionAlreadyStartedError) {
+        const current = await this.payments.findById(paymentId);
+        if (current?.bankPaymentId) return this.replayedInitiation(current);
+        throw new ApiError(ApiErrorCode.PaymentFailed, current?.statusReason ?? 'The payment could not be initiated');
+      }
+      log.warn({ err }, 'initiation did not complete in time');
+      if (created && !(await this.workflowExists(paymentId))) await this.payments.deleteUninitiated(principal.tenantId, paymentId);
+      throw new ApiError(
+        ApiErrorCode.ServiceUnavailable,
+        'The bank did not confirm the payment in time. Repeat the request with the same X-Request-ID to get its outcome; it will not be initiated twice.',
+      );
+    }
+  }
+
+  async get(principal: Principal, product: PaymentProduct, paymentId: string, bicFi: string | undefined) {
+    return toPaymentResponse(await this.find(principal, product, paymentId, bicFi));
+  }
+
+  async status(principal: Principal, product: PaymentProduct, paymentId: string, bicFi: string | undefined) {
+    const payment = await this.find(principal, product, paymentId, bicFi);
+    return { transactionStatus: payment.transactionStatus };
+  }
+
+  async cancel(principal: Principal, product: PaymentProduct, paymentId: string, bicFi: string | undefined): Promise<HttpResult<object>> {
+    const payment = await this.find(principal, product, paymentId, bicFi);
+    if (payment.transactionStatus === 'CANC') return { status: 204 };
+    try {
+      const result = await this.temporal.workflow.getHandle(paymentWorkflowId(payment.id)).executeUpdate(cancelPaymentUpdate);
+      if (result.transactionStatus === 'CANC' && !result.authorisationRequired) return { status: 204 };
+      return {
+        status: 202,
+        body: { transactionStatus: result.transactionStatus, _links: { status: { href: `/psd2/paymentinitiation/v1/payments/${product}/${paymentId}/status` } } },
+      };
+    } catch (err) {
+      throw new ApiError(ApiErrorCode.CancellationInvalid, `The payment cannot be cancelled: ${updateRefusal(err, payment)}`);
+    }
+  }
+
+  async startAuthorisation(principal: Principal, product: PaymentProduct, paymentId: string, bicFi: string | undefined) {
+    const payment = await this.find(principal, product, paymentId, bicFi);
+    try {
+      const started = await this.temporal.workflow.getHandle(paymentWorkflowId(payment.id)).executeUpdate(startAuthorisationUpdate);
+      return toStartAuthorisationResponse(payment, started);
+    } catch (err) {
+      throw new ApiError(ApiErrorCode.StatusInvalid, `An authorisation cannot be started: ${updateRefusal(err, payment)}`);
+    }
+  }
+
+  async listAuthorisations(principal: Principal, product: PaymentProduct, paymentId: string, bicFi: string | undefined) {
+    const payment = await this.find(principal, product, paymentId, bicFi);
+    return toAuthorisationListResponse(await this.payments.listAuthorisations(payment.id));
+  }
+
+  async getAuthorisation(principal: Principal, product: PaymentProduct, paymentId: string, authorisationId: string, bicFi: string | undefined) {
+    const payment = await this.find(principal, product, paymentId, bicFi);
+    const authorisation = await this.payments.findAuthorisation(payment.id, authorisationId);
+    if (!authorisation) throw ApiError.notFound(`Authorisation ${authorisationId}`);
+    return { scaStatus: authorisation.scaStatus };
+  }
+
+  /**
+   * The PSU is back from the bank's SCA page. Tell the workflow (it asks the bank for the verdict),
+   * then send the PSU on to the client's own redirect URI.
+   */
+  async handleScaCallback(paymentId: string, result: string | undefined, state: string | undefined): Promise<string | undefined> {
+    if (!verifyScaCallbackState(this.config.api.tokenSecret, paymentId, state)) throw ApiError.notFound('Payment');
+    const payment = await this.payments.findById(paymentId);
+    if (!payment) throw ApiError.notFound('Payment');
+    const outcome = result === 'nok' ? 'nok' : 'ok';
+    try {
+      await this.temporal.workflow.getHandle(paymentWorkflowId(paymentId)).signal(scaCallbackSignal, { outcome });
+    } catch (err) {
+      // A finished workflow needs no hint; the PSU must still get back to the client.
+      if (!(err instanceof WorkflowNotFoundError)) throw err;
+    }
+    return outcome === 'nok' ? (payment.clientNokRedirectUri ?? payment.clientRedirectUri ?? undefined) : (payment.clientRedirectUri ?? undefined);
+  }
+
+  private async aspspFor(bicFi: string | undefined, product: PaymentProduct): Promise<AspspEntity> {
+    if (!bicFi) throw ApiError.format('X-BicFi', 'header is required');
+    const aspsp = await this.directory.findAspsp(bicFi.toUpperCase());
+    if (!aspsp) throw ApiError.format('X-BicFi', `unknown ASPSP "${bicFi}"; see /psd2/aspspinformation/v1/aspsps`);
+    if (!aspsp.paymentProducts.includes(product)) {
+      throw new ApiError(ApiErrorCode.ProductUnknown, `${aspsp.bicFi} does not support ${product}; it supports ${aspsp.paymentProducts.join(', ')}`, 'payment-product');
+    }
+    return aspsp;
+  }
+
+  /** Tenant-scoped lookup: another client's payment is indistinguishable from a missing one. */
+  private async find(principal: Principal, product: PaymentProduct, paymentId: string, bicFi: string | undefined): Promise<PaymentEntity> {
+    if (!bicFi) throw ApiError.format('X-BicFi', 'header is required');
+    const payment = await this.payments.findForTenant(principal.tenantId, paymentId);
+    if (!payment || payment.paymentProduct !== product || payment.bicFi !== bicFi.toUpperCase()) throw ApiError.notFound(`Payment ${paymentId}`);
+    return payment;
+  }
+
+  private replayedInitiation(payment: PaymentEntity): HttpResult<object> {
+    return {
+      status: 201,
+      body: toInitiationResponse(payment, { scaRedirectUrl: payment.scaRedirectUrl, psuMessage: payment.psuMessage }),
+      headers: { Location: `/psd2/paymentinitiation/v1/payments/${payment.paymentProduct}/${payment.id}`, ...(payment.scaApproach ? { 'ASPSP-SCA-Approach': payment.scaApproach } : {}) },
+    };
+  }
+
+  private timingsFor(aspsp: AspspEntity): PaymentTimings {
+    const p = this.config.payments;
+    return {
+      scaTimeoutMs: (aspsp.scaTimeoutSeconds || p.scaTimeoutSeconds) * 1000,
+      scaPollInitialMs: 1000,
+      scaPollMaxMs: 15_000,
+      statusPollInitialMs: p.pollInitialIntervalMs,
+      statusPollMaxMs: p.pollMaxIntervalMs,
+      statusDeadlineMs: p.statusDeadlineSeconds * 1000,
+    };
+  }
+
+  private async workflowExists(paymentId: string): Promise<boolean> {
+    try {
+      await this.temporal.workflow.getHandle(paymentWorkflowId(paymentId)).describe();
+      return true;
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return false;
+      return true; // cannot tell: keep the row, a repeated request will find the workflow
+    }
+  }
+}
+
+function sha256(s: string): string {
+  return createHash('sha256').update(s).digest('hex');
+}
+
+function initiationErrorOf(err: unknown): InitiationError | undefined {
+  if (!(err instanceof WorkflowUpdateFailedError)) return undefined;
+  const cause = err.cause;
+  if (cause instanceof ApplicationFailure && cause.type === 'InitiationRejected') return cause.details?.[0] as InitiationError;
+  return undefined;
+}
+
+function bankRejection(error: InitiationError): ApiError {
+  const bankMessages: TppMessage[] = error.messages.map((m) => ({
+    category: m.category,
+    code: PASSTHROUGH_400_CODES.has(m.code) ? m.code : 'PAYMENT_FAILED',
+    ...(m.text ? { text: m.text } : {}),
+    ...(m.path ? { path: m.path } : {}),
+  }));
+  if (error.httpStatus >= 500) {
+    return new ApiError(ApiErrorCode.ServiceUnavailable, 'The bank is unavailable; the payment was not initiated', undefined);
+  }
+  return new ApiError(ApiErrorCode.PaymentFailed, 'The bank rejected the payment', undefined, bankMessages);
+}
+
+/** Why the workflow refused an update, in words for the client. */
+function updateRefusal(err: unknown, payment: PaymentEntity): string {
+  if (err instanceof WorkflowUpdateFailedError) return (err.cause as Error | undefined)?.message ?? err.message;
+  if (err instanceof WorkflowNotFoundError || (isGrpcServiceError(err) && err.code === 5)) {
+    return `the payment is already final (${payment.transactionStatus})`;
+  }
+  throw err;
+}

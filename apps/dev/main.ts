@@ -1,0 +1,158 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { hashSecret } from '../api/auth/secret-hash';
+import { loadConfig } from '../../libs/config/config';
+import { ClientRepository } from '../../libs/persistence/client.repository';
+import { connectAndMigrate } from '../../libs/persistence/data-source';
+import { registerSearchAttributes, startTemporalDevServer, waitForTemporal, type TemporalDevServer } from '../../libs/temporal/dev-server';
+import { repoRoot } from '../../libs/temporal/cli-binary';
+import { startEmbeddedDatabase, type EmbeddedDatabase } from './embedded-database';
+
+/**
+ * `npm run dev`: the whole stack on embedded defaults. Temporal dev server (with UI), PGlite
+ * unless DATABASE_URL is set, the sandbox bank, the worker and the API, each its own process
+ * except the database. Ctrl-C stops everything.
+ */
+const ROOT = repoRoot(__dirname);
+const DATA = path.join(ROOT, '.data');
+const SANDBOX_CLIENT = { clientId: 'sandbox', clientSecret: 'sandbox', tenantId: 'sandbox' };
+
+interface Running {
+  database?: EmbeddedDatabase;
+  temporal?: TemporalDevServer;
+  children: { name: string; child: ChildProcess }[];
+}
+
+async function main(): Promise<void> {
+  const running: Running = { children: [] };
+  let stopping = false;
+  const stop = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    say('stopping…');
+    await Promise.all(running.children.map(({ child }) => terminate(child)));
+    await running.temporal?.stop();
+    await running.database?.stop();
+    say('stopped');
+    process.exit(code);
+  };
+  process.on('SIGINT', () => void stop(0));
+  process.on('SIGTERM', () => void stop(0));
+
+  try {
+    const env: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: process.env.NODE_ENV ?? 'development' };
+
+    if (!env.DATABASE_URL) {
+      const port = Number(env.PGLITE_PORT ?? 5433);
+      running.database = await startEmbeddedDatabase({ dataDir: path.join(DATA, 'pglite'), port, maxConnections: 16 });
+      env.DATABASE_URL = running.database.url;
+      env.DATABASE_POOL_SIZE ??= '4';
+      say(`database: embedded PGlite at ${running.database.url} (data in .data/pglite)`);
+    } else {
+      say('database: DATABASE_URL');
+    }
+    const config = loadConfig(env);
+
+    const ds = await connectAndMigrate({ url: config.databaseUrl!, poolSize: 1, applicationName: 'clearway-dev' });
+    await new ClientRepository(ds).upsert({
+      clientId: SANDBOX_CLIENT.clientId,
+      tenantId: SANDBOX_CLIENT.tenantId,
+      secretHash: await hashSecret(SANDBOX_CLIENT.clientSecret),
+      allowedScopes: ['aspspinformation', 'paymentinitiation', 'accountinformation'],
+    });
+    await ds.destroy();
+    say('database: migrations applied, sandbox client ready');
+
+    if (!process.env.TEMPORAL_ADDRESS) {
+      const [host, port] = config.temporal.address.split(':');
+      running.temporal = await startTemporalDevServer({
+        port: Number(port),
+        uiPort: Number(env.TEMPORAL_UI_PORT ?? 8233),
+        dbFilename: path.join(DATA, 'temporal.db'),
+        onLog: (line) => process.env.TEMPORAL_LOG && prefix('temporal', line),
+      });
+      env.TEMPORAL_ADDRESS = running.temporal.address;
+      say(`temporal: dev server on ${host}:${port}, UI ${running.temporal.uiUrl}`);
+    } else {
+      await waitForTemporal(config.temporal.address, 30_000, config.temporal.namespace);
+      await registerSearchAttributes(config.temporal.address, undefined, config.temporal.namespace);
+      say(`temporal: using ${config.temporal.address}`);
+    }
+
+    for (const name of ['sandbox', 'worker', 'api'] as const) {
+      const child = spawn(process.execPath, ['--enable-source-maps', path.join(ROOT, 'dist/apps', name, 'main.js')], {
+        env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      running.children.push({ name, child });
+      pipeLines(name, child);
+      child.on('exit', (code, signal) => {
+        if (stopping) return;
+        say(`${name} exited (${signal ?? code}); stopping the stack`);
+        void stop(1);
+      });
+    }
+
+    await waitForHttp(`http://${config.api.host}:${config.api.port}/health`, 60_000);
+    console.log(
+      [
+        '',
+        '  Clearway is running (development mode)',
+        `  API            ${config.api.publicBaseUrl}   (base path /psd2)`,
+        `  Temporal UI    ${running.temporal?.uiUrl ?? '(external cluster)'}`,
+        `  Temporal gRPC  ${config.temporal.address}`,
+        `  Sandbox bank   ${config.sandbox.bgUrl}   (BIC SANDDEB0XXX)`,
+        `  Credentials    client_id=${SANDBOX_CLIENT.clientId} client_secret=${SANDBOX_CLIENT.clientSecret}   (dev mode only)`,
+        '',
+        '  Ctrl-C stops everything.',
+        '',
+      ].join('\n'),
+    );
+  } catch (err) {
+    console.error(err);
+    await stop(1);
+  }
+}
+
+function say(msg: string): void {
+  console.log(`[dev] ${msg}`);
+}
+
+function prefix(name: string, line: string): void {
+  console.log(`[${name}] ${line}`);
+}
+
+function pipeLines(name: string, child: ChildProcess): void {
+  for (const stream of [child.stdout, child.stderr]) {
+    if (stream) createInterface({ input: stream }).on('line', (line) => prefix(name, line));
+  }
+}
+
+function terminate(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const kill = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    child.once('exit', () => {
+      clearTimeout(kill);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+async function waitForHttp(url: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      const res = await fetch(url);
+      if (res.ok) return;
+    } catch {
+      // not up yet
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`${url} did not answer within ${timeoutMs} ms`);
+}
+
+void main();

@@ -1,0 +1,80 @@
+/**
+ * Berlin Group NextGenPSD2 1.3.12 sandbox ASPSP (single payments): a product feature, like a
+ * payment provider's test mode. Our Berlin Group adapter talks to it exactly as to a real bank.
+ * Scenarios and status sequences are documented in `bank.ts`.
+ */
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+import { BerlinGroupSandboxBank, type BerlinGroupSandboxOptions } from './bank';
+import { buildBerlinGroupSandboxRouter } from './routes';
+
+export { BerlinGroupSandboxBank } from './bank';
+export type {
+  BerlinGroupSandboxOptions,
+  PaymentStats,
+  SandboxPaymentView,
+  SandboxScaApproach,
+  SandboxStats,
+} from './bank';
+export type { SandboxFaults } from './faults';
+export { SandboxErrorCode, SANDBOX_ERROR_HTTP } from './errors';
+
+/** Where the sandbox is mounted on its server. */
+export const BERLIN_GROUP_SANDBOX_MOUNT = '/berlin-group';
+
+export interface RunningBerlinGroupSandbox {
+  /** e.g. http://127.0.0.1:3001/berlin-group — the BankConnection.baseUrl; API paths are `${url}/v1/payments/...`. */
+  url: string;
+  /** In-process handle: setFaults(partial), resetFaults(), stats(), payment lookup. */
+  bank: BerlinGroupSandboxBank;
+  close(): Promise<void>;
+}
+
+/** The router to mount under `/berlin-group` in an existing express app. */
+export function createBerlinGroupSandboxRouter(opts: BerlinGroupSandboxOptions = {}): {
+  router: express.Router;
+  bank: BerlinGroupSandboxBank;
+} {
+  const { router, bank } = buildBerlinGroupSandboxRouter(opts);
+  return { router, bank };
+}
+
+/** Starts a standalone HTTP server with the sandbox mounted under `/berlin-group`. */
+export async function startBerlinGroupSandbox(
+  opts: BerlinGroupSandboxOptions & { port?: number /* 0 = ephemeral */; host?: string } = {},
+): Promise<RunningBerlinGroupSandbox> {
+  const { port = 0, host = '127.0.0.1', ...options } = opts;
+  const sandbox = buildBerlinGroupSandboxRouter(options);
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', false);
+  app.use(BERLIN_GROUP_SANDBOX_MOUNT, sandbox.router);
+  app.use((req, res) => {
+    res.status(404).json({
+      tppMessages: [{ category: 'ERROR', code: 'RESOURCE_UNKNOWN', text: `No route ${req.method} ${req.path}` }],
+    });
+  });
+
+  const server = app.listen(port, host);
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', reject);
+  });
+  const address = server.address() as AddressInfo;
+  // Bound to every interface: report loopback, and build links from each request's Host header.
+  const wildcard = address.address === '0.0.0.0' || address.address === '::';
+  const reachable = wildcard ? (address.family === 'IPv6' ? '::1' : '127.0.0.1') : address.address;
+  const hostForUrl = reachable.includes(':') ? `[${reachable}]` : reachable;
+  const url = `http://${hostForUrl}:${address.port}${BERLIN_GROUP_SANDBOX_MOUNT}`;
+  if (!wildcard) sandbox.setDefaultPublicUrl(url);
+
+  return {
+    url,
+    bank: sandbox.bank,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((err) => (err ? reject(err) : resolve()));
+        server.closeAllConnections();
+      }),
+  };
+}

@@ -1,0 +1,54 @@
+/**
+ * Sandbox banks process: each simulated bank listens on its own port. Today the Berlin Group
+ * ASPSP; UK OBIE and Interledger sandboxes will join as further entries of `sandboxes`.
+ * State is in memory: restarting this process forgets every payment.
+ */
+import pino from 'pino';
+import { startBerlinGroupSandbox } from './berlin-group';
+
+interface RunningSandbox {
+  name: string;
+  url: string;
+  close(): Promise<void>;
+}
+
+const logger = pino({ name: 'sandbox' });
+
+function portFromEnv(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const port = Number(raw);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new Error(`${name} must be a TCP port, got "${raw}"`);
+  return port;
+}
+
+async function main(): Promise<void> {
+  const host = process.env.SANDBOX_HOST ?? '127.0.0.1';
+  const sandboxes: RunningSandbox[] = [];
+
+  // Registered first so a signal during start-up still closes whatever is already listening.
+  let stopping = false;
+  const stop = async (signal: NodeJS.Signals): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'stopping sandbox banks');
+    await Promise.allSettled(sandboxes.map((sandbox) => sandbox.close()));
+    process.exit(0);
+  };
+  process.once('SIGINT', (signal) => void stop(signal));
+  process.once('SIGTERM', (signal) => void stop(signal));
+
+  const berlinGroup = await startBerlinGroupSandbox({
+    host,
+    port: portFromEnv('SANDBOX_BG_PORT', 3001),
+    // Set when the bank is reached through another address (container, tunnel) than it listens on.
+    publicUrl: process.env.SANDBOX_BG_PUBLIC_URL || undefined,
+  });
+  sandboxes.push({ name: 'berlin-group', ...berlinGroup });
+  for (const sandbox of sandboxes) logger.info({ sandbox: sandbox.name, url: sandbox.url }, 'sandbox bank listening');
+}
+
+main().catch((err: unknown) => {
+  logger.fatal({ err }, 'sandbox banks failed to start');
+  process.exit(1);
+});

@@ -1,0 +1,65 @@
+import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, makeTelemetryFilterString, type LogLevel, type WorkflowBundle } from '@temporalio/worker';
+import type { DataSource } from 'typeorm';
+import { createActivities } from '../../activities';
+import { createAdapterRegistry } from '../../libs/adapters/registry';
+import type { ClearwayConfig } from '../../libs/config/config';
+import type { Logger } from '../../libs/observability/logger';
+import { DirectoryRepository } from '../../libs/persistence/directory.repository';
+import { PaymentRepository } from '../../libs/persistence/payment.repository';
+
+export const WORKFLOWS_PATH = require.resolve('../../workflows');
+
+/** Bundling takes ~1.5 s: do it once per process and share the bundle between workers. */
+export function bundleWorkflows(): Promise<WorkflowBundle> {
+  return bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietBundlerLogger });
+}
+
+const noop = () => undefined;
+const quietBundlerLogger = { trace: noop, debug: noop, info: noop, warn: noop, error: console.error, log: noop };
+
+export interface WorkerDeps {
+  config: ClearwayConfig;
+  dataSource: DataSource;
+  connection: NativeConnection;
+  logger: Logger;
+  workflowBundle?: WorkflowBundle;
+  /** Tuning knobs for tests and benchmarks. */
+  maxConcurrentActivityTaskExecutions?: number;
+}
+
+export async function createClearwayWorker(deps: WorkerDeps): Promise<Worker> {
+  const { config } = deps;
+  const activities = createActivities({
+    payments: new PaymentRepository(deps.dataSource),
+    directory: new DirectoryRepository(deps.dataSource),
+    adapterFor: createAdapterRegistry().adapterFor,
+    sandboxUrls: { 'berlin-group': config.sandbox.bgUrl },
+    publicBaseUrl: config.api.publicBaseUrl,
+    callbackSecret: config.api.tokenSecret,
+    logger: deps.logger,
+  });
+  return Worker.create({
+    connection: deps.connection,
+    namespace: config.temporal.namespace,
+    taskQueue: config.temporal.taskQueue,
+    workflowBundle: deps.workflowBundle ?? (await bundleWorkflows()),
+    activities,
+    maxConcurrentActivityTaskExecutions: deps.maxConcurrentActivityTaskExecutions ?? 100,
+  });
+}
+
+/**
+ * Route the SDK's own logs (worker lifecycle, workflow `log.*` calls) into our structured logger,
+ * at WARN and above by default. Call once per process, before creating workers.
+ */
+export function installTemporalRuntime(logger: Logger, level: LogLevel = 'WARN'): void {
+  const sdkLogger = new DefaultLogger(level, ({ level: lvl, message, meta }) => {
+    const method = lvl === 'ERROR' ? 'error' : lvl === 'WARN' ? 'warn' : lvl === 'INFO' ? 'info' : 'debug';
+    logger[method]({ ...meta }, message);
+  });
+  try {
+    Runtime.install({ logger: sdkLogger, telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: level }) } } });
+  } catch {
+    // Already installed in this process (tests create several workers).
+  }
+}

@@ -1,0 +1,132 @@
+import type { PaymentInitiationBody, PaymentProduct } from '../domain/payment';
+import type { BankScaStatus, BankTransactionStatus, ScaApproach } from '../domain/transaction-status';
+
+/** Protocols Clearway speaks to banks. Adding one is a new adapter folder plus one registry line. */
+export type BankProtocol = 'berlin-group';
+
+/**
+ * Where and how to reach one bank. Built from the ASPSP directory row plus deployment config.
+ * Credentials and certificates are references to secrets, never the secrets themselves.
+ */
+export interface BankConnection {
+  bicFi: string;
+  /** Base URL of the bank's API, e.g. `https://bank.example/psd2` (the `/v1/...` paths are appended). */
+  baseUrl: string;
+  /** TPP identification at the bank (eIDAS QWAC / OAuth client). Placeholders until a real bank is onboarded. */
+  tppId?: string;
+  clientCertificateRef?: string;
+  /** Per-request timeout for calls to this bank. */
+  timeoutMs?: number;
+}
+
+/** What the bank needs to know about the payment service user for this request. */
+export interface PsuContext {
+  psuId?: string;
+  psuIpAddress?: string;
+  psuUserAgent?: string;
+}
+
+export interface InitiatePaymentCommand {
+  /**
+   * Derived from the payment id and the step, identical on every retry, so a bank that honours it
+   * never creates a second payment. Berlin Group banks receive it as `X-Request-ID`.
+   */
+  idempotencyKey: string;
+  paymentProduct: PaymentProduct;
+  payment: PaymentInitiationBody;
+  psu: PsuContext;
+  /** Where the bank sends the PSU after redirect SCA (TPP-Redirect-URI / TPP-Nok-Redirect-URI). */
+  redirect: { okUri: string; nokUri: string };
+  /** `TPP-Redirect-Preferred`: false asks for decoupled/embedded when the bank offers it. */
+  redirectPreferred?: boolean;
+}
+
+export interface InitiatePaymentResult {
+  bankPaymentId: string;
+  status: BankTransactionStatus;
+  scaApproach: ScaApproach;
+  /** Present when the bank created the authorisation implicitly with the payment. */
+  authorisationId?: string;
+  /** The page the PSU must visit (redirect approach). */
+  scaRedirectUrl?: string;
+  psuMessage?: string;
+}
+
+export interface PaymentRef {
+  bankPaymentId: string;
+  paymentProduct: PaymentProduct;
+  /** Request id for this call; reads may use a fresh one. */
+  requestId: string;
+  psu?: PsuContext;
+}
+
+export interface AuthorisationRef extends PaymentRef {
+  authorisationId: string;
+}
+
+export interface StartAuthorisationResult {
+  authorisationId: string;
+  scaStatus: BankScaStatus;
+  scaApproach: ScaApproach;
+  scaRedirectUrl?: string;
+  psuMessage?: string;
+}
+
+export interface CancelPaymentResult {
+  status: BankTransactionStatus;
+  /** True when the bank wants the cancellation itself authorised by the PSU (BG 202). */
+  authorisationRequired: boolean;
+}
+
+/**
+ * A stateless translator between Clearway and one bank protocol. It does HTTP and mapping only:
+ * persistence, retries and timeouts belong to the activities and workflows that call it.
+ * Failures are thrown as {@link BankError} so the caller can tell "retry" from "give up".
+ */
+export interface BankAdapter {
+  readonly protocol: BankProtocol;
+  initiatePayment(conn: BankConnection, cmd: InitiatePaymentCommand): Promise<InitiatePaymentResult>;
+  getPaymentStatus(conn: BankConnection, ref: PaymentRef): Promise<BankTransactionStatus>;
+  startAuthorisation(
+    conn: BankConnection,
+    ref: PaymentRef & { redirect: { okUri: string; nokUri: string } },
+  ): Promise<StartAuthorisationResult>;
+  getScaStatus(conn: BankConnection, ref: AuthorisationRef): Promise<BankScaStatus>;
+  cancelPayment(conn: BankConnection, ref: PaymentRef): Promise<CancelPaymentResult>;
+}
+
+/** A message from the bank, in Berlin Group `tppMessages` form. */
+export interface BankMessage {
+  category: 'ERROR' | 'WARNING';
+  code: string;
+  text?: string;
+  path?: string;
+}
+
+/**
+ * - `rejected`: the bank refused the request (4xx other than 408/429); retrying cannot help.
+ * - `not_found`: the resource is unknown at the bank (404).
+ * - `rate_limited`: 429; `retryAfterMs` carries the bank's Retry-After.
+ * - `unavailable`: 5xx, 408, connection failure or timeout; retrying may help.
+ * - `protocol`: the bank answered something we cannot understand (bad JSON, missing fields).
+ */
+export type BankErrorKind = 'rejected' | 'not_found' | 'rate_limited' | 'unavailable' | 'protocol';
+
+export class BankError extends Error {
+  override readonly name = 'BankError';
+  constructor(
+    readonly kind: BankErrorKind,
+    message: string,
+    readonly details: { httpStatus?: number; retryAfterMs?: number; messages?: BankMessage[] } = {},
+  ) {
+    super(message);
+  }
+
+  get retryable(): boolean {
+    return this.kind === 'rate_limited' || this.kind === 'unavailable';
+  }
+}
+
+export function isBankError(err: unknown): err is BankError {
+  return err instanceof BankError;
+}

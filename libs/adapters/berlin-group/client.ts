@@ -1,0 +1,146 @@
+/**
+ * HTTP for Berlin Group NextGenPSD2: builds requests, sends them with a timeout and turns every
+ * failure into a {@link BankError}. Knows nothing about payments beyond paths and headers.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { BankError, type BankConnection, type PsuContext } from '../bank-adapter';
+import { parseRetryAfter, parseTppMessages } from './transformers';
+
+export const DEFAULT_TIMEOUT_MS = 10_000;
+
+/**
+ * TPP identification at a real bank (eIDAS QSealC HTTP signature). Placeholder: until a bank is
+ * onboarded nothing is configured and no `Signature`/`TPP-Signature-Certificate` is sent.
+ */
+export interface BgRequestSigner {
+  /** Extra headers (`Signature`, `TPP-Signature-Certificate`) for a request whose other headers are final. */
+  sign(conn: BankConnection, req: { method: string; url: string; headers: Readonly<Record<string, string>> }): Record<string, string>;
+}
+
+export interface BerlinGroupClientOptions {
+  fetch?: typeof fetch;
+  signer?: BgRequestSigner;
+}
+
+export interface BgRequest {
+  method: 'GET' | 'POST' | 'DELETE';
+  /** Path below the base URL, starting with `/v1/`. */
+  path: string;
+  /** X-Request-ID; a fresh UUID when absent. */
+  requestId?: string;
+  psu?: PsuContext;
+  headers?: Record<string, string | undefined>;
+  body?: unknown;
+}
+
+export interface BgResponse {
+  status: number;
+  headers: Headers;
+  /** Parsed JSON, or undefined for an empty body (e.g. 204). */
+  body: unknown;
+  requestId: string;
+}
+
+/** `SHA-256=<base64>` over the exact bytes sent (BG `Digest` header). */
+export function bodyDigest(body: string): string {
+  return `SHA-256=${createHash('sha256').update(body, 'utf8').digest('base64')}`;
+}
+
+export function joinUrl(baseUrl: string, path: string): string {
+  return `${baseUrl.replace(/\/+$/, '')}${path.startsWith('/') ? path : `/${path}`}`;
+}
+
+/** `/v1/payments/{product}/...` with each segment encoded. */
+export function paymentsPath(product: string, ...segments: string[]): string {
+  return ['/v1/payments', product, ...segments].map((s, i) => (i === 0 ? s : encodeURIComponent(s))).join('/');
+}
+
+function psuHeaders(psu: PsuContext | undefined): Record<string, string | undefined> {
+  return {
+    'PSU-ID': psu?.psuId,
+    'PSU-IP-Address': psu?.psuIpAddress,
+    'PSU-User-Agent': psu?.psuUserAgent,
+  };
+}
+
+/**
+ * HTTP status (plus tppMessages) → {@link BankErrorKind}. The message names method, path and
+ * status only: bodies may hold personal data and never go into messages.
+ */
+export function classifyHttpError(status: number, headers: Headers, body: unknown, what: string): BankError {
+  const messages = parseTppMessages(body);
+  const retryAfterMs = parseRetryAfter(headers.get('retry-after'));
+  const codes = messages.map((m) => m.code);
+  const summary = `${what} → HTTP ${status}${codes.length ? ` (${codes.join(', ')})` : ''}`;
+  const details = { httpStatus: status, messages, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
+
+  if (status === 429) return new BankError('rate_limited', summary, details);
+  if (status === 408 || status >= 500) return new BankError('unavailable', summary, details);
+  // BG answers unknown ids with 404 or with 403 RESOURCE_UNKNOWN.
+  if (status === 404 || (status >= 400 && codes.includes('RESOURCE_UNKNOWN'))) return new BankError('not_found', summary, details);
+  if (status >= 400) return new BankError('rejected', summary, details);
+  return new BankError('protocol', `${summary}: unexpected status`, details);
+}
+
+export class BerlinGroupClient {
+  private readonly fetchImpl: typeof fetch;
+  private readonly signer?: BgRequestSigner;
+
+  constructor(opts: BerlinGroupClientOptions = {}) {
+    this.fetchImpl = opts.fetch ?? ((...args) => fetch(...args));
+    this.signer = opts.signer;
+  }
+
+  /** Sends one request; resolves only with a 2xx response, throws {@link BankError} otherwise. */
+  async send(conn: BankConnection, req: BgRequest): Promise<BgResponse> {
+    const url = joinUrl(conn.baseUrl, req.path);
+    const what = `${req.method} ${req.path}`;
+    const requestId = req.requestId || randomUUID();
+    const payload = req.body === undefined ? undefined : JSON.stringify(req.body);
+
+    const headers: Record<string, string> = {};
+    const candidates: Record<string, string | undefined> = {
+      'X-Request-ID': requestId,
+      Accept: 'application/json',
+      ...(payload !== undefined ? { 'Content-Type': 'application/json', Digest: bodyDigest(payload) } : {}),
+      ...psuHeaders(req.psu),
+      ...req.headers,
+    };
+    for (const [k, v] of Object.entries(candidates)) if (v !== undefined && v !== '') headers[k] = v;
+    if (this.signer) Object.assign(headers, this.signer.sign(conn, { method: req.method, url, headers }));
+
+    let res: Response;
+    let text: string;
+    try {
+      res = await this.fetchImpl(url, {
+        method: req.method,
+        headers,
+        body: payload,
+        redirect: 'manual',
+        signal: AbortSignal.timeout(conn.timeoutMs ?? DEFAULT_TIMEOUT_MS),
+      });
+      // The timeout covers the body too: a bank that sends headers and then stalls is unavailable.
+      text = await res.text();
+    } catch (err) {
+      const name = (err as { name?: string })?.name;
+      const reason = name === 'TimeoutError' || name === 'AbortError' ? 'timed out' : 'network error';
+      throw new BankError('unavailable', `${what}: ${reason}`);
+    }
+
+    const body = parseJson(text);
+    if (res.status < 200 || res.status >= 300) {
+      throw classifyHttpError(res.status, res.headers, body.ok ? body.value : undefined, what);
+    }
+    if (!body.ok) throw new BankError('protocol', `${what} → HTTP ${res.status}: body is not JSON`, { httpStatus: res.status });
+    return { status: res.status, headers: res.headers, body: body.value, requestId };
+  }
+}
+
+function parseJson(text: string): { ok: true; value: unknown } | { ok: false } {
+  if (text.trim() === '') return { ok: true, value: undefined };
+  try {
+    return { ok: true, value: JSON.parse(text) };
+  } catch {
+    return { ok: false };
+  }
+}

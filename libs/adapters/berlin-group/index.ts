@@ -1,0 +1,126 @@
+import type {
+  AuthorisationRef,
+  BankAdapter,
+  BankConnection,
+  CancelPaymentResult,
+  InitiatePaymentCommand,
+  InitiatePaymentResult,
+  PaymentRef,
+  StartAuthorisationResult,
+} from '../bank-adapter';
+import type { BankScaStatus, BankTransactionStatus } from '../../domain/transaction-status';
+import { BerlinGroupClient, paymentsPath, type BerlinGroupClientOptions } from './client';
+import {
+  authorisationIdFromLink,
+  extractLinks,
+  mapScaStatus,
+  mapTransactionStatus,
+  parseCancelResponse,
+  parseInitiationResponse,
+  parsePaymentStatusResponse,
+  parseScaApproach,
+  parseScaStatusResponse,
+  parseStartScaProcessResponse,
+  toBgPaymentInitiation,
+} from './transformers';
+
+export type { BerlinGroupClientOptions, BgRequestSigner } from './client';
+export { mapScaStatus, mapTransactionStatus } from './transformers';
+
+/**
+ * Berlin Group NextGenPSD2 1.3.x single payments (`/v1/payments/{product}`). Stateless: every
+ * call carries its {@link BankConnection}; retries and persistence belong to the caller.
+ */
+export class BerlinGroupAdapter implements BankAdapter {
+  readonly protocol = 'berlin-group' as const;
+  private readonly client: BerlinGroupClient;
+
+  constructor(opts: BerlinGroupClientOptions = {}) {
+    this.client = new BerlinGroupClient(opts);
+  }
+
+  async initiatePayment(conn: BankConnection, cmd: InitiatePaymentCommand): Promise<InitiatePaymentResult> {
+    const res = await this.client.send(conn, {
+      method: 'POST',
+      path: paymentsPath(cmd.paymentProduct),
+      // The bank dedupes on X-Request-ID: the same key on every retry never creates a second payment.
+      requestId: cmd.idempotencyKey,
+      psu: cmd.psu,
+      headers: {
+        'TPP-Redirect-URI': cmd.redirect.okUri,
+        'TPP-Nok-Redirect-URI': cmd.redirect.nokUri,
+        'TPP-Redirect-Preferred': cmd.redirectPreferred === undefined ? undefined : String(cmd.redirectPreferred),
+      },
+      body: toBgPaymentInitiation(cmd.payment),
+    });
+    const body = parseInitiationResponse(res.body);
+    const links = extractLinks(body._links, conn.baseUrl);
+    const authorisationId = body.authorisationId ?? authorisationIdFromLink(links.scaStatus);
+    return {
+      bankPaymentId: body.paymentId,
+      status: mapTransactionStatus(body.transactionStatus),
+      scaApproach: parseScaApproach(res.headers.get('aspsp-sca-approach'), links, body._links),
+      ...(authorisationId ? { authorisationId } : {}),
+      ...(links.scaRedirect ? { scaRedirectUrl: links.scaRedirect } : links.scaOAuth ? { scaRedirectUrl: links.scaOAuth } : {}),
+      ...(body.psuMessage ? { psuMessage: body.psuMessage } : {}),
+    };
+  }
+
+  async getPaymentStatus(conn: BankConnection, ref: PaymentRef): Promise<BankTransactionStatus> {
+    const res = await this.client.send(conn, {
+      method: 'GET',
+      path: paymentsPath(ref.paymentProduct, ref.bankPaymentId, 'status'),
+      requestId: ref.requestId,
+      psu: ref.psu,
+    });
+    return mapTransactionStatus(parsePaymentStatusResponse(res.body).transactionStatus);
+  }
+
+  async startAuthorisation(
+    conn: BankConnection,
+    ref: PaymentRef & { redirect: { okUri: string; nokUri: string } },
+  ): Promise<StartAuthorisationResult> {
+    const res = await this.client.send(conn, {
+      method: 'POST',
+      path: paymentsPath(ref.paymentProduct, ref.bankPaymentId, 'authorisations'),
+      requestId: ref.requestId,
+      psu: ref.psu,
+      headers: { 'TPP-Redirect-URI': ref.redirect.okUri, 'TPP-Nok-Redirect-URI': ref.redirect.nokUri },
+      body: {},
+    });
+    const body = parseStartScaProcessResponse(res.body);
+    const links = extractLinks(body._links, conn.baseUrl);
+    return {
+      authorisationId: body.authorisationId,
+      scaStatus: mapScaStatus(body.scaStatus),
+      scaApproach: parseScaApproach(res.headers.get('aspsp-sca-approach'), links, body._links),
+      ...(links.scaRedirect ? { scaRedirectUrl: links.scaRedirect } : links.scaOAuth ? { scaRedirectUrl: links.scaOAuth } : {}),
+      ...(body.psuMessage ? { psuMessage: body.psuMessage } : {}),
+    };
+  }
+
+  async getScaStatus(conn: BankConnection, ref: AuthorisationRef): Promise<BankScaStatus> {
+    const res = await this.client.send(conn, {
+      method: 'GET',
+      path: paymentsPath(ref.paymentProduct, ref.bankPaymentId, 'authorisations', ref.authorisationId),
+      requestId: ref.requestId,
+      psu: ref.psu,
+    });
+    return mapScaStatus(parseScaStatusResponse(res.body).scaStatus);
+  }
+
+  async cancelPayment(conn: BankConnection, ref: PaymentRef): Promise<CancelPaymentResult> {
+    const res = await this.client.send(conn, {
+      method: 'DELETE',
+      path: paymentsPath(ref.paymentProduct, ref.bankPaymentId),
+      requestId: ref.requestId,
+      psu: ref.psu,
+    });
+    // 204: cancelled outright. 202: the PSU must authorise the cancellation (cancellation-authorisations).
+    if (res.status === 204 || res.body === undefined) return { status: mapTransactionStatus('CANC'), authorisationRequired: false };
+    return {
+      status: mapTransactionStatus(parseCancelResponse(res.body).transactionStatus),
+      authorisationRequired: res.status === 202,
+    };
+  }
+}

@@ -1,0 +1,89 @@
+/**
+ * One typed configuration object, built from the environment once. Every value has a dev default
+ * except secrets, which fail fast in production (NODE_ENV=production).
+ */
+export interface ClearwayConfig {
+  env: 'development' | 'test' | 'production';
+  /** Postgres URL. Unset in dev means the launcher serves an embedded PGlite and fills this in. */
+  databaseUrl?: string;
+  databasePoolSize: number;
+  temporal: {
+    address: string;
+    namespace: string;
+    taskQueue: string;
+  };
+  api: {
+    host: string;
+    port: number;
+    /** Where browsers reach the API: used in SCA callback URLs given to banks. */
+    publicBaseUrl: string;
+    /** HMAC key for access tokens and SCA callback state. */
+    tokenSecret: string;
+    tokenTtlSeconds: number;
+    bodyLimit: string;
+  };
+  sandbox: {
+    host: string;
+    bgPort: number;
+    /** Base URL of the Berlin Group sandbox bank, used for ASPSPs flagged as sandbox. */
+    bgUrl: string;
+  };
+  payments: {
+    /** Default SCA timeout when the ASPSP row has none. */
+    scaTimeoutSeconds: number;
+    /** How long to keep polling the bank for a final status after SCA. */
+    statusDeadlineSeconds: number;
+    pollInitialIntervalMs: number;
+    pollMaxIntervalMs: number;
+  };
+}
+
+const DEV_TOKEN_SECRET = 'clearway-dev-only-token-secret-change-me';
+
+function int(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0) throw new Error(`${name} must be a non-negative integer, got "${raw}"`);
+  return value;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): ClearwayConfig {
+  const mode = env.NODE_ENV === 'production' ? 'production' : env.NODE_ENV === 'test' ? 'test' : 'development';
+  const apiHost = env.API_HOST ?? '127.0.0.1';
+  const apiPort = int(env, 'API_PORT', 3000);
+  const sandboxHost = env.SANDBOX_HOST ?? '127.0.0.1';
+  const bgPort = int(env, 'SANDBOX_BG_PORT', 3001);
+  const tokenSecret = env.CLEARWAY_TOKEN_SECRET ?? (mode === 'production' ? undefined : DEV_TOKEN_SECRET);
+  if (!tokenSecret) throw new Error('CLEARWAY_TOKEN_SECRET must be set in production');
+  if (mode === 'production' && tokenSecret.length < 32) throw new Error('CLEARWAY_TOKEN_SECRET must be at least 32 characters');
+  return {
+    env: mode,
+    databaseUrl: env.DATABASE_URL || undefined,
+    databasePoolSize: int(env, 'DATABASE_POOL_SIZE', 5),
+    temporal: {
+      address: env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233',
+      namespace: env.TEMPORAL_NAMESPACE ?? 'default',
+      taskQueue: env.TEMPORAL_TASK_QUEUE ?? 'clearway-payments',
+    },
+    api: {
+      host: apiHost,
+      port: apiPort,
+      publicBaseUrl: (env.PUBLIC_BASE_URL ?? `http://${apiHost}:${apiPort}`).replace(/\/$/, ''),
+      tokenSecret,
+      tokenTtlSeconds: int(env, 'TOKEN_TTL_SECONDS', 3600),
+      bodyLimit: env.API_BODY_LIMIT ?? '100kb',
+    },
+    sandbox: {
+      host: sandboxHost,
+      bgPort,
+      bgUrl: (env.SANDBOX_BG_URL ?? `http://${sandboxHost}:${bgPort}/berlin-group`).replace(/\/$/, ''),
+    },
+    payments: {
+      scaTimeoutSeconds: int(env, 'SCA_TIMEOUT_SECONDS', 900),
+      statusDeadlineSeconds: int(env, 'PAYMENT_STATUS_DEADLINE_SECONDS', 24 * 3600),
+      pollInitialIntervalMs: int(env, 'PAYMENT_POLL_INITIAL_MS', 1000),
+      pollMaxIntervalMs: int(env, 'PAYMENT_POLL_MAX_MS', 5 * 60_000),
+    },
+  };
+}

@@ -1,0 +1,51 @@
+import { DataSource } from 'typeorm';
+import { AspspEntity } from './entities/aspsp.entity';
+import { ApiClientEntity } from './entities/api-client.entity';
+import { CityEntity } from './entities/city.entity';
+import { CountryEntity } from './entities/country.entity';
+import { PaymentAuthorisationEntity } from './entities/payment-authorisation.entity';
+import { PaymentEntity } from './entities/payment.entity';
+import { PaymentEventEntity } from './entities/payment-event.entity';
+import { InitialSchema1732450000000 } from './migrations/1732450000000-initial-schema';
+import { SeedAspspDirectory1732450000001 } from './migrations/1732450000001-seed-aspsp-directory';
+
+export const ENTITIES = [
+  CountryEntity,
+  CityEntity,
+  AspspEntity,
+  ApiClientEntity,
+  PaymentEntity,
+  PaymentAuthorisationEntity,
+  PaymentEventEntity,
+];
+
+/** In order. Never edit a shipped migration: add a new one. */
+export const MIGRATIONS = [InitialSchema1732450000000, SeedAspspDirectory1732450000001];
+
+export interface DatabaseOptions {
+  url: string;
+  poolSize?: number;
+  applicationName?: string;
+}
+
+export function createDataSource(opts: DatabaseOptions): DataSource {
+  return new DataSource({
+    type: 'postgres',
+    url: opts.url,
+    entities: ENTITIES,
+    migrations: MIGRATIONS,
+    migrationsTableName: 'clearway_migrations',
+    synchronize: false,
+    logging: ['error'],
+    poolSize: opts.poolSize ?? 5,
+    applicationName: opts.applicationName ?? 'clearway',
+  });
+}
+
+/** Connects and brings the schema up to date. Safe to call from several processes: TypeORM takes a lock. */
+export async function connectAndMigrate(opts: DatabaseOptions): Promise<DataSource> {
+  const ds = createDataSource(opts);
+  await ds.initialize();
+  await ds.runMigrations({ transaction: 'each' });
+  return ds;
+}

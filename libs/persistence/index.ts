@@ -1,0 +1,11 @@
+export * from './data-source';
+export { AspspEntity } from './entities/aspsp.entity';
+export { ApiClientEntity } from './entities/api-client.entity';
+export { CityEntity } from './entities/city.entity';
+export { CountryEntity } from './entities/country.entity';
+export { PaymentAuthorisationEntity } from './entities/payment-authorisation.entity';
+export { PaymentEntity } from './entities/payment.entity';
+export { PaymentEventEntity, type PaymentEventKind } from './entities/payment-event.entity';
+export { PaymentRepository } from './payment.repository';
+export { DirectoryRepository } from './directory.repository';
+export { ClientRepository } from './client.repository';

@@ -1,0 +1,179 @@
+import type { DataSource } from 'typeorm';
+import type { BankScaStatus, BankTransactionStatus, ScaApproach } from '../domain/transaction-status';
+import { PaymentAuthorisationEntity } from './entities/payment-authorisation.entity';
+import { PaymentEntity } from './entities/payment.entity';
+import { PaymentEventEntity, type PaymentEventKind } from './entities/payment-event.entity';
+
+export type NewPayment = Pick<
+  PaymentEntity,
+  | 'id'
+  | 'tenantId'
+  | 'clientId'
+  | 'requestId'
+  | 'requestHash'
+  | 'bicFi'
+  | 'paymentProduct'
+  | 'body'
+  | 'currency'
+  | 'amountMinor'
+  | 'psuId'
+  | 'psuIpAddress'
+  | 'clientRedirectUri'
+  | 'clientNokRedirectUri'
+>;
+
+export interface StatusChange {
+  paymentId: string;
+  /** Sequence number assigned by the workflow: retries of the same change write the same event. */
+  seq: number;
+  kind: PaymentEventKind;
+  status: string;
+  rawStatus: string | null;
+  reason?: string | null;
+}
+
+/**
+ * Payments and their sub-resources. Reads the API makes are scoped by tenant first;
+ * the worker's writes address a payment by id (the workflow already owns it).
+ */
+export class PaymentRepository {
+  constructor(private readonly ds: DataSource) {}
+
+  /** Inserts the payment unless this tenant already sent this X-Request-ID; returns the stored row either way. */
+  async insertOrGetExisting(payment: NewPayment): Promise<{ payment: PaymentEntity; created: boolean }> {
+    const result = await this.ds
+      .createQueryBuilder()
+      .insert()
+      .into(PaymentEntity)
+      .values({ ...payment, paymentService: 'payments', transactionStatus: 'RCVD' })
+      .orIgnore()
+      .returning(['id'])
+      .execute();
+    const created = result.raw.length > 0;
+    const stored = await this.ds
+      .getRepository(PaymentEntity)
+      .findOneByOrFail({ tenantId: payment.tenantId, requestId: payment.requestId });
+    return { payment: stored, created };
+  }
+
+  findForTenant(tenantId: string, id: string): Promise<PaymentEntity | null> {
+    return this.ds.getRepository(PaymentEntity).findOneBy({ tenantId, id });
+  }
+
+  findById(id: string): Promise<PaymentEntity | null> {
+    return this.ds.getRepository(PaymentEntity).findOneBy({ id });
+  }
+
+  async deleteUninitiated(tenantId: string, id: string): Promise<void> {
+    await this.ds
+      .createQueryBuilder()
+      .delete()
+      .from(PaymentEntity)
+      .where('tenant_id = :tenantId AND id = :id AND bank_payment_id IS NULL', { tenantId, id })
+      .execute();
+  }
+
+  listAuthorisations(paymentId: string): Promise<PaymentAuthorisationEntity[]> {
+    return this.ds.getRepository(PaymentAuthorisationEntity).find({ where: { paymentId }, order: { createdAt: 'ASC' } });
+  }
+
+  findAuthorisation(paymentId: string, authorisationId: string): Promise<PaymentAuthorisationEntity | null> {
+    return this.ds.getRepository(PaymentAuthorisationEntity).findOneBy({ paymentId, authorisationId });
+  }
+
+  listEvents(paymentId: string): Promise<PaymentEventEntity[]> {
+    return this.ds.getRepository(PaymentEventEntity).find({ where: { paymentId }, order: { seq: 'ASC' } });
+  }
+
+  /** Records what the bank answered to the initiation. Idempotent: a retry writes the same values. */
+  async recordInitiation(
+    paymentId: string,
+    init: {
+      bankPaymentId: string;
+      status: BankTransactionStatus;
+      scaApproach: ScaApproach;
+      scaRedirectUrl: string | null;
+      psuMessage: string | null;
+    },
+  ): Promise<void> {
+    await this.ds.getRepository(PaymentEntity).update(
+      { id: paymentId },
+      {
+        bankPaymentId: init.bankPaymentId,
+        transactionStatus: init.status.normalised,
+        rawTransactionStatus: init.status.raw,
+        scaApproach: init.scaApproach,
+        scaRedirectUrl: init.scaRedirectUrl,
+        psuMessage: init.psuMessage,
+      },
+    );
+  }
+
+  async upsertAuthorisation(
+    a: Pick<PaymentAuthorisationEntity, 'paymentId' | 'authorisationId' | 'scaApproach' | 'scaRedirectUrl'> & {
+      scaStatus: BankScaStatus;
+    },
+  ): Promise<void> {
+    await this.ds
+      .createQueryBuilder()
+      .insert()
+      .into(PaymentAuthorisationEntity)
+      .values({
+        paymentId: a.paymentId,
+        authorisationId: a.authorisationId,
+        scaApproach: a.scaApproach,
+        scaRedirectUrl: a.scaRedirectUrl,
+        scaStatus: a.scaStatus.normalised,
+        rawScaStatus: a.scaStatus.raw,
+      })
+      .orUpdate(['sca_status', 'raw_sca_status', 'updated_at'], ['payment_id', 'authorisation_id'])
+      .execute();
+  }
+
+  /**
+   * Applies one status change and appends it to the payment's history, in one transaction.
+   * Replaying the same (paymentId, seq) changes nothing.
+   */
+  async recordStatusChange(change: StatusChange & { authorisationId?: string }): Promise<void> {
+    await this.ds.transaction(async (em) => {
+      const inserted = await em
+        .createQueryBuilder()
+        .insert()
+        .into(PaymentEventEntity)
+        .values({
+          paymentId: change.paymentId,
+          seq: change.seq,
+          kind: change.kind,
+          status: change.status,
+          rawStatus: change.rawStatus,
+          reason: change.reason ?? null,
+        })
+        .orIgnore()
+        .returning(['id'])
+        .execute();
+      if (inserted.raw.length === 0) return;
+      if (change.kind === 'transaction_status') {
+        await em.getRepository(PaymentEntity).update(
+          { id: change.paymentId },
+          {
+            transactionStatus: change.status as PaymentEntity['transactionStatus'],
+            rawTransactionStatus: change.rawStatus,
+            statusReason: change.reason ?? null,
+          },
+        );
+      } else {
+        await em
+          .getRepository(PaymentEntity)
+          .update({ id: change.paymentId }, { scaStatus: change.status as PaymentEntity['scaStatus'] });
+        if (change.authorisationId) {
+          await em
+            .getRepository(PaymentAuthorisationEntity)
+            .update(
+              { paymentId: change.paymentId, authorisationId: change.authorisationId },
+              { scaStatus: change.status as PaymentAuthorisationEntity['scaStatus'], rawScaStatus: change.rawStatus ?? change.status },
+            );
+        }
+      }
+    });
+  }
+}

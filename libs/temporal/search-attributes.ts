@@ -1,0 +1,24 @@
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+
+/**
+ * Custom search attributes, visible and filterable in the Temporal UI.
+ * They are stored unencrypted by Temporal: identifiers and statuses only, never PII
+ * (no names, IBANs, amounts, remittance text).
+ */
+export const BicFi = defineSearchAttributeKey('BicFi', SearchAttributeType.KEYWORD);
+export const TenantId = defineSearchAttributeKey('TenantId', SearchAttributeType.KEYWORD);
+export const PaymentProduct = defineSearchAttributeKey('PaymentProduct', SearchAttributeType.KEYWORD);
+export const TransactionStatus = defineSearchAttributeKey('TransactionStatus', SearchAttributeType.KEYWORD);
+export const ScaStatus = defineSearchAttributeKey('ScaStatus', SearchAttributeType.KEYWORD);
+
+/**
+ * Every custom attribute with its type, as `temporal server start-dev --search-attribute Name=Type`
+ * and `temporal operator search-attribute create` expect them.
+ */
+export const CUSTOM_SEARCH_ATTRIBUTES: Readonly<Record<string, 'Keyword' | 'Text' | 'Int' | 'Double' | 'Bool' | 'Datetime' | 'KeywordList'>> = {
+  BicFi: 'Keyword',
+  TenantId: 'Keyword',
+  PaymentProduct: 'Keyword',
+  TransactionStatus: 'Keyword',
+  ScaStatus: 'Keyword',
+};

@@ -1,0 +1,37 @@
+import { randomUUID } from 'node:crypto';
+import type { DataSource } from 'typeorm';
+import { hashSecret } from '../../apps/api/auth/secret-hash';
+import { ClientRepository } from '../../libs/persistence/client.repository';
+
+export interface TestClient {
+  clientId: string;
+  clientSecret: string;
+  tenantId: string;
+}
+
+/** A fresh OAuth2 client in its own tenant, allowed every service unless told otherwise. */
+export async function createApiClient(
+  ds: DataSource,
+  opts: { tenantId?: string; allowedScopes?: string[] } = {},
+): Promise<TestClient> {
+  const client = { clientId: `client-${randomUUID()}`, clientSecret: randomUUID(), tenantId: opts.tenantId ?? `tenant-${randomUUID()}` };
+  await new ClientRepository(ds).upsert({
+    clientId: client.clientId,
+    tenantId: client.tenantId,
+    secretHash: await hashSecret(client.clientSecret),
+    allowedScopes: opts.allowedScopes ?? ['aspspinformation', 'paymentinitiation', 'accountinformation'],
+  });
+  return client;
+}
+
+/** A valid SEPA credit transfer body; override what the test is about. */
+export function sepaPayment(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    instructedAmount: { currency: 'EUR', amount: '123.45' },
+    debtorAccount: { iban: 'DE89370400440532013000', currency: 'EUR' },
+    creditorName: 'Enterprise GmbH',
+    creditorAccount: { iban: 'NL91ABNA0417164300', currency: 'EUR' },
+    remittanceInformationUnstructured: 'Invoice 2026-0042',
+    ...overrides,
+  };
+}

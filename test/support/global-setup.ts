@@ -1,0 +1,34 @@
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import { connectAndMigrate } from '../../libs/persistence/data-source';
+import { startTemporalDevServer, type TemporalDevServer } from '../../libs/temporal/dev-server';
+import { recreateDatabase } from './test-database';
+
+declare global {
+  // eslint-disable-next-line no-var
+  var __clearwayTemporal: TemporalDevServer | undefined;
+}
+
+/**
+ * Once per jest run: a fresh database with every migration applied, one real Temporal dev server
+ * (in memory, our search attributes registered), and a swc build in dist/ for the tests that run
+ * the worker as a separate process (the crash test).
+ */
+export default async function globalSetup(): Promise<void> {
+  const root = path.resolve(__dirname, '../..');
+  const started = Date.now();
+  const databaseUrl = await recreateDatabase();
+  const ds = await connectAndMigrate({ url: databaseUrl });
+  await ds.destroy();
+  process.env.CLEARWAY_TEST_DATABASE_URL = databaseUrl;
+
+  const temporal = await startTemporalDevServer({ port: 0, headless: true, logLevel: 'error' });
+  globalThis.__clearwayTemporal = temporal;
+  process.env.CLEARWAY_TEST_TEMPORAL_ADDRESS = temporal.address;
+
+  execFileSync(process.execPath, [require.resolve('@swc/cli/bin/swc.js'), 'apps', 'libs', 'workflows', 'activities', '-d', 'dist', '--config-file', '.swcrc', '--ignore', '**/*.spec.ts', '--quiet'], {
+    cwd: root,
+    stdio: 'inherit',
+  });
+  process.stdout.write(`\n[global-setup] database, Temporal ${temporal.address} and build ready in ${Date.now() - started} ms\n`);
+}

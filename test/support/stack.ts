@@ -1,0 +1,155 @@
+import { randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, type Worker, type WorkflowBundle } from '@temporalio/worker';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { DataSource } from 'typeorm';
+import { createApiApp } from '../../apps/api/app';
+import { startBerlinGroupSandbox, type RunningBerlinGroupSandbox } from '../../apps/sandbox/berlin-group';
+import { bundleWorkflows, createClearwayWorker, installTemporalRuntime } from '../../apps/worker/worker';
+import { loadConfig, type ClearwayConfig } from '../../libs/config/config';
+import { createLogger } from '../../libs/observability/logger';
+import { createDataSource } from '../../libs/persistence/data-source';
+import { createApiClient, type TestClient } from './factories';
+
+export interface StackOptions {
+  /** Run the worker in this process (default). False: the test runs its own worker(s). */
+  worker?: boolean;
+  sandbox?: Parameters<typeof startBerlinGroupSandbox>[0];
+  env?: Record<string, string>;
+}
+
+let bundle: Promise<WorkflowBundle> | undefined;
+
+/**
+ * The whole system for an end-to-end test: the Berlin Group sandbox bank over HTTP, the API on
+ * an ephemeral port, a worker on its own task queue, the shared Temporal dev server and the test
+ * database prepared by globalSetup. Nothing is faked.
+ */
+export class TestStack {
+  private constructor(
+    readonly config: ClearwayConfig,
+    readonly dataSource: DataSource,
+    readonly temporal: Client,
+    readonly sandbox: RunningBerlinGroupSandbox,
+    readonly app: NestExpressApplication,
+    readonly baseUrl: string,
+    private readonly connections: { client: Connection; native?: NativeConnection },
+    private worker?: { worker: Worker; running: Promise<void> },
+  ) {}
+
+  static async start(opts: StackOptions = {}): Promise<TestStack> {
+    const sandbox = await startBerlinGroupSandbox({ port: 0, decoupledDelayMs: 300, ...opts.sandbox });
+    const config = loadConfig({
+      NODE_ENV: 'test',
+      DATABASE_URL: process.env.CLEARWAY_TEST_DATABASE_URL!,
+      TEMPORAL_ADDRESS: process.env.CLEARWAY_TEST_TEMPORAL_ADDRESS!,
+      TEMPORAL_TASK_QUEUE: `test-${randomUUID()}`,
+      API_PORT: '0',
+      SANDBOX_BG_URL: sandbox.url,
+      PAYMENT_POLL_INITIAL_MS: '200',
+      PAYMENT_POLL_MAX_MS: '1000',
+      ...opts.env,
+    });
+    const logger = createLogger('test', process.env.TEST_LOG_LEVEL ?? 'silent');
+    const dataSource = createDataSource({ url: config.databaseUrl!, poolSize: 5 });
+    await dataSource.initialize();
+    const client = await Connection.connect({ address: config.temporal.address });
+    const temporal = new Client({ connection: client, namespace: config.temporal.namespace });
+    const app = await createApiApp({ config, dataSource, temporal, logger });
+    await app.listen(0, '127.0.0.1');
+    const port = (app.getHttpServer().address() as AddressInfo).port;
+    const baseUrl = `http://127.0.0.1:${port}`;
+    // Callback URLs handed to the bank must reach this API instance.
+    config.api.publicBaseUrl = baseUrl;
+
+    const stack = new TestStack(config, dataSource, temporal, sandbox, app, baseUrl, { client });
+    if (opts.worker !== false) await stack.startWorker();
+    return stack;
+  }
+
+  async startWorker(): Promise<void> {
+    installTemporalRuntime(createLogger('temporal-sdk', process.env.TEST_LOG_LEVEL ?? 'silent'), 'ERROR');
+    bundle ??= bundleWorkflows();
+    const native = await NativeConnection.connect({ address: this.config.temporal.address });
+    this.connections.native = native;
+    const worker = await createClearwayWorker({
+      config: this.config,
+      dataSource: this.dataSource,
+      connection: native,
+      logger: createLogger('test-worker', process.env.TEST_LOG_LEVEL ?? 'silent'),
+      workflowBundle: await bundle,
+    });
+    this.worker = { worker, running: worker.run() };
+  }
+
+  async stopWorker(): Promise<void> {
+    if (!this.worker) return;
+    this.worker.worker.shutdown();
+    await this.worker.running;
+    this.worker = undefined;
+    await this.connections.native?.close();
+    this.connections.native = undefined;
+  }
+
+  async close(): Promise<void> {
+    await this.stopWorker();
+    await this.app.close();
+    await this.connections.client.close();
+    await this.dataSource.destroy();
+    await this.sandbox.close();
+  }
+
+  newClient(opts?: Parameters<typeof createApiClient>[1]): Promise<TestClient> {
+    return createApiClient(this.dataSource, opts);
+  }
+
+  /** An access token for `scope`, through the real token endpoint. */
+  async token(client: TestClient, scope = 'paymentinitiation private'): Promise<string> {
+    const res = await fetch(`${this.baseUrl}/connect/token`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'client_credentials', client_id: client.clientId, client_secret: client.clientSecret, scope }),
+    });
+    if (res.status !== 200) throw new Error(`token: ${res.status} ${await res.text()}`);
+    return ((await res.json()) as { access_token: string }).access_token;
+  }
+
+  /** A JSON API call with a fresh X-Request-ID unless the test sets one. */
+  async call(
+    method: string,
+    path: string,
+    opts: { token?: string; headers?: Record<string, string>; body?: unknown; rawBody?: string } = {},
+  ): Promise<{ status: number; body: any; headers: Headers }> {
+    const headers: Record<string, string> = { 'X-Request-ID': randomUUID(), ...opts.headers };
+    if (opts.token) headers.Authorization = `Bearer ${opts.token}`;
+    let body: string | undefined = opts.rawBody;
+    if (opts.body !== undefined) body = JSON.stringify(opts.body);
+    if (body !== undefined) headers['Content-Type'] ??= 'application/json';
+    const res = await fetch(`${this.baseUrl}${path}`, { method, headers, body, redirect: 'manual' });
+    const text = await res.text();
+    let parsed: unknown = text;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      // not JSON: keep the text
+    }
+    return { status: res.status, body: parsed, headers: res.headers };
+  }
+}
+
+/** Polls `check` until it returns a truthy value or the deadline passes. */
+export async function eventually<T>(check: () => Promise<T | undefined | false>, timeoutMs = 20_000, intervalMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value) return value;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}

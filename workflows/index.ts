@@ -1,0 +1,3 @@
+// Every workflow the worker hosts. Bundled for the Temporal sandbox: Temporal packages and pure code only.
+export { paymentInitiationWorkflow } from './payment-initiation.workflow';
+export { baselineWorkflow } from './baseline.workflow';

@@ -1,0 +1,560 @@
+import { randomUUID } from 'node:crypto';
+import { activityInfo } from '@temporalio/activity';
+import { WithStartWorkflowOperation, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { temporal } from '@temporalio/proto';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { bundleWorkflowCode, Worker, type WorkflowBundle } from '@temporalio/worker';
+import type { PaymentActivities } from '../activities/payment.activities';
+import type { ScaStatus, TransactionStatus } from '../libs/domain/transaction-status';
+import { temporalTestServerExecutable } from '../libs/temporal/cli-binary';
+import {
+  BicFi,
+  CUSTOM_SEARCH_ATTRIBUTES,
+  PaymentProduct,
+  ScaStatus as ScaStatusAttr,
+  TenantId,
+  TransactionStatus as TransactionStatusAttr,
+} from '../libs/temporal/search-attributes';
+import {
+  cancelPaymentUpdate,
+  initiationResultUpdate,
+  paymentWorkflowId,
+  scaCallbackSignal,
+  type CancellationResult,
+  type InitiationSummary,
+  type PaymentTimings,
+  type PaymentWorkflowInput,
+  type PaymentWorkflowState,
+} from './payment-initiation.api';
+import type { paymentInitiationWorkflow } from './payment-initiation.workflow';
+
+/**
+ * The payment workflow against Temporal's time-skipping test server, with the bank stubbed at the
+ * activity boundary. Times asserted here are the server's (skipped) clock, read inside the stub
+ * from `activityInfo().currentAttemptScheduledTimestampMs` or from the execution's start/close times.
+ */
+
+const SECOND = 1_000;
+const MINUTE = 60 * SECOND;
+const HOUR = 60 * MINUTE;
+
+const TIMINGS: PaymentTimings = {
+  scaTimeoutMs: 15 * MINUTE,
+  scaPollInitialMs: 2 * SECOND,
+  scaPollMaxMs: 30 * SECOND,
+  statusPollInitialMs: 5 * SECOND,
+  statusPollMaxMs: 5 * MINUTE,
+  statusDeadlineMs: 24 * HOUR,
+};
+
+type ActivityName = keyof PaymentActivities;
+type RecordedChange = Parameters<PaymentActivities['recordPaymentStatus']>[0];
+
+interface ActivityCall {
+  name: ActivityName;
+  attempt: number;
+  /** Server time at which this attempt was scheduled: skipped time, not wall-clock time. */
+  scheduledAt: number;
+}
+
+interface BankScript {
+  /** Called once per attempt; throw to fail the attempt. */
+  initiate?: (attempt: number) => Promise<InitiationSummary> | InitiationSummary;
+  /** Called per SCA status check (0-based); the normalised SCA status the bank reports. */
+  scaStatus?: (check: number) => ScaStatus;
+  /** Called per status poll (0-based) with the poll's server time. */
+  paymentStatus?: (poll: number, at: number) => TransactionStatus;
+  cancel?: () => CancellationResult;
+}
+
+const DECOUPLED_INITIATION: InitiationSummary = {
+  bankPaymentId: 'bank-pmt-1',
+  transactionStatus: 'RCVD',
+  rawTransactionStatus: 'RCVD',
+  scaApproach: 'DECOUPLED',
+  authorisationId: 'auth-1',
+  psuMessage: 'Please confirm the payment in your banking app',
+};
+
+/** A bank that records every call made to it and every status change the workflow persists. */
+function stubBank(script: BankScript = {}) {
+  const calls: ActivityCall[] = [];
+  const recorded: RecordedChange[] = [];
+
+  function note(name: ActivityName): ActivityCall {
+    const info = activityInfo();
+    const call = { name, attempt: info.attempt, scheduledAt: info.currentAttemptScheduledTimestampMs };
+    calls.push(call);
+    return call;
+  }
+  const callsTo = (name: ActivityName) => calls.filter((c) => c.name === name);
+
+  const activities: PaymentActivities = {
+    async initiatePaymentAtBank() {
+      const { attempt } = note('initiatePaymentAtBank');
+      return script.initiate ? script.initiate(attempt) : DECOUPLED_INITIATION;
+    },
+    async getBankScaStatus() {
+      note('getBankScaStatus');
+      const status = script.scaStatus?.(callsTo('getBankScaStatus').length - 1) ?? 'finalised';
+      return { raw: status.toUpperCase(), normalised: status };
+    },
+    async getBankPaymentStatus() {
+      const { scheduledAt } = note('getBankPaymentStatus');
+      const status = script.paymentStatus?.(callsTo('getBankPaymentStatus').length - 1, scheduledAt) ?? 'ACSC';
+      return { raw: `raw-${status}`, normalised: status };
+    },
+    async startAuthorisationAtBank() {
+      note('startAuthorisationAtBank');
+      return { authorisationId: 'auth-2', scaStatus: 'received', scaApproach: 'REDIRECT' };
+    },
+    async cancelPaymentAtBank() {
+      note('cancelPaymentAtBank');
+      return script.cancel?.() ?? { transactionStatus: 'CANC', authorisationRequired: false };
+    },
+    async recordPaymentStatus(change) {
+      note('recordPaymentStatus');
+      recorded.push(change);
+    },
+  };
+
+  return {
+    activities,
+    calls,
+    recorded,
+    callsTo,
+    count: (name: ActivityName) => callsTo(name).length,
+    /** The status changes as `kind:status`, in the order the workflow persisted them. */
+    timeline: () => recorded.map((c) => `${c.kind}:${c.status}`),
+  };
+}
+type BankStub = ReturnType<typeof stubBank>;
+
+/** Successive differences: the waits between calls. */
+const gaps = (times: number[]) => times.slice(1).map((t, i) => t - times[i]);
+
+/** Timers fire exactly in skipped time; the activity is scheduled a few real milliseconds later. */
+const TOLERANCE_MS = 500;
+function expectWaits(actual: number[], expected: number[]): void {
+  expect(actual).toHaveLength(expected.length);
+  actual.forEach((ms, i) => {
+    expect(ms).toBeGreaterThanOrEqual(expected[i]);
+    expect(ms).toBeLessThan(expected[i] + TOLERANCE_MS);
+  });
+}
+
+function bankFailure(type: 'BankRejected' | 'BankRateLimited' | 'BankUnavailable', httpStatus: number, nextRetryDelay?: string) {
+  return ApplicationFailure.create({
+    type,
+    message: `bank answered ${httpStatus}`,
+    details: [{ httpStatus, messages: [{ category: 'ERROR', code: 'FORMAT_ERROR', text: `HTTP ${httpStatus} from the bank` }] }],
+    nextRetryDelay,
+  });
+}
+
+const { IndexedValueType } = temporal.api.enums.v1;
+const INDEXED_VALUE_TYPES: Record<(typeof CUSTOM_SEARCH_ATTRIBUTES)[string], temporal.api.enums.v1.IndexedValueType> = {
+  Keyword: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+  Text: IndexedValueType.INDEXED_VALUE_TYPE_TEXT,
+  Int: IndexedValueType.INDEXED_VALUE_TYPE_INT,
+  Double: IndexedValueType.INDEXED_VALUE_TYPE_DOUBLE,
+  Bool: IndexedValueType.INDEXED_VALUE_TYPE_BOOL,
+  Datetime: IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
+  KeywordList: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD_LIST,
+};
+
+let env: TestWorkflowEnvironment;
+let workflowBundle: WorkflowBundle;
+
+beforeAll(async () => {
+  [env, workflowBundle] = await Promise.all([
+    TestWorkflowEnvironment.createTimeSkipping({ server: { executable: temporalTestServerExecutable() } }),
+    bundleWorkflowCode({ workflowsPath: require.resolve('./index') }),
+  ]);
+  // The Java test server has no --search-attribute flag and rejects unknown attributes, but it
+  // implements OperatorService.AddSearchAttributes (not ListSearchAttributes).
+  await env.connection.operatorService.addSearchAttributes({
+    namespace: env.namespace ?? 'default',
+    searchAttributes: Object.fromEntries(
+      Object.entries(CUSTOM_SEARCH_ATTRIBUTES).map(([name, type]) => [name, INDEXED_VALUE_TYPES[type]]),
+    ),
+  });
+}, 60_000);
+
+afterAll(async () => {
+  await env?.teardown();
+});
+
+function paymentInput(timings: Partial<PaymentTimings> = {}): PaymentWorkflowInput {
+  return {
+    paymentId: randomUUID(),
+    tenantId: 'tenant-1',
+    bicFi: 'SANDDEFFXXX',
+    paymentProduct: 'sepa-credit-transfers',
+    timings: { ...TIMINGS, ...timings },
+  };
+}
+
+function startOptions(input: PaymentWorkflowInput, taskQueue: string) {
+  return {
+    workflowId: paymentWorkflowId(input.paymentId),
+    taskQueue,
+    args: [input] as [PaymentWorkflowInput],
+    typedSearchAttributes: [
+      { key: BicFi, value: input.bicFi },
+      { key: TenantId, value: input.tenantId },
+      { key: PaymentProduct, value: input.paymentProduct },
+      { key: TransactionStatusAttr, value: 'RCVD' },
+    ],
+  };
+}
+
+type PaymentHandle = WorkflowHandle<typeof paymentInitiationWorkflow>;
+
+interface Payment {
+  taskQueue: string;
+  input: PaymentWorkflowInput;
+  /** Starts the workflow without waiting for the bank. */
+  start(): Promise<PaymentHandle>;
+  /** What `POST /payments` does: update-with-start, answering once the bank answered the initiation. */
+  initiateLikeTheApi(): Promise<{ summary: Promise<InitiationSummary>; handle: Promise<PaymentHandle> }>;
+}
+
+/** Runs `drive` with a worker hosting the workflow and the stubbed bank, on a task queue of its own. */
+async function withPayment<T>(bank: BankStub, timings: Partial<PaymentTimings>, drive: (payment: Payment) => Promise<T>): Promise<T> {
+  const taskQueue = `payments-${randomUUID()}`;
+  const input = paymentInput(timings);
+  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle, activities: bank.activities });
+  const payment: Payment = {
+    taskQueue,
+    input,
+    start: () => env.client.workflow.start<typeof paymentInitiationWorkflow>('paymentInitiationWorkflow', startOptions(input, taskQueue)),
+    async initiateLikeTheApi() {
+      const startWorkflowOperation = new WithStartWorkflowOperation<typeof paymentInitiationWorkflow>('paymentInitiationWorkflow', {
+        ...startOptions(input, taskQueue),
+        workflowIdConflictPolicy: 'USE_EXISTING',
+      });
+      const summary = env.client.workflow.executeUpdateWithStart(initiationResultUpdate, { startWorkflowOperation });
+      summary.catch(() => undefined); // the caller asserts on it
+      return { summary, handle: startWorkflowOperation.workflowHandle() };
+    },
+  };
+  return worker.runUntil(() => drive(payment));
+}
+
+/** Starts the payment, waits for its end (skipping time), and returns the final state with the execution's duration. */
+async function runToEnd(bank: BankStub, timings: Partial<PaymentTimings> = {}) {
+  return withPayment(bank, timings, async (payment) => {
+    const handle = await payment.start();
+    const state = await handle.result();
+    const { startTime, closeTime } = await handle.describe();
+    return { state, handle, input: payment.input, durationMs: closeTime!.getTime() - startTime.getTime() };
+  });
+}
+
+describe('paymentInitiationWorkflow', () => {
+  it('decoupled happy path: initiate, SCA finalised on the first check, ACSP then ACSC', async () => {
+    const bank = stubBank({ scaStatus: () => 'finalised', paymentStatus: (poll) => (poll === 0 ? 'ACSP' : 'ACSC') });
+
+    const { state, handle, input } = await runToEnd(bank);
+
+    expect(state).toMatchObject<Partial<PaymentWorkflowState>>({
+      phase: 'completed',
+      transactionStatus: 'ACSC',
+      scaStatus: 'finalised',
+      authorisationId: 'auth-1',
+      initiation: DECOUPLED_INITIATION,
+      eventSeq: 3,
+    });
+    expect(state.statusReason).toBeUndefined();
+    expect(bank.recorded).toEqual([
+      { paymentId: input.paymentId, seq: 0, kind: 'sca_status', status: 'finalised', rawStatus: 'FINALISED', authorisationId: 'auth-1' },
+      { paymentId: input.paymentId, seq: 1, kind: 'transaction_status', status: 'ACSP', rawStatus: 'raw-ACSP', reason: null },
+      { paymentId: input.paymentId, seq: 2, kind: 'transaction_status', status: 'ACSC', rawStatus: 'raw-ACSC', reason: null },
+    ]);
+    expect(bank.calls.map((c) => c.name)).toEqual([
+      'initiatePaymentAtBank',
+      'getBankScaStatus',
+      'recordPaymentStatus',
+      'getBankPaymentStatus',
+      'recordPaymentStatus',
+      'getBankPaymentStatus',
+      'recordPaymentStatus',
+    ]);
+    // The first SCA check waits scaPollInitialMs; the first status poll is immediate, the next one statusPollInitialMs later.
+    const [initiated, scaChecked] = [bank.callsTo('initiatePaymentAtBank')[0], bank.callsTo('getBankScaStatus')[0]];
+    expect(scaChecked.scheduledAt - initiated.scheduledAt).toBeGreaterThanOrEqual(TIMINGS.scaPollInitialMs);
+    const polls = bank.callsTo('getBankPaymentStatus').map((c) => c.scheduledAt);
+    expect(gaps(polls)[0]).toBeGreaterThanOrEqual(TIMINGS.statusPollInitialMs);
+
+    const { typedSearchAttributes } = await handle.describe();
+    expect(typedSearchAttributes.get(TransactionStatusAttr)).toBe('ACSC');
+    expect(typedSearchAttributes.get(ScaStatusAttr)).toBe('finalised');
+  });
+
+  it('answers the initiation update (update-with-start, as the API calls it) with the bank summary', async () => {
+    const bank = stubBank({ scaStatus: () => 'finalised', paymentStatus: () => 'ACSC' });
+
+    await withPayment(bank, {}, async (payment) => {
+      const started = await payment.initiateLikeTheApi();
+      await expect(started.summary).resolves.toEqual(DECOUPLED_INITIATION);
+      const handle = await started.handle;
+      // The update answered while the workflow goes on waiting for SCA.
+      expect(bank.count('getBankScaStatus')).toBe(0);
+
+      // A retried POST (same workflow id, USE_EXISTING) gets the same answer without a second initiation.
+      const again = await payment.initiateLikeTheApi();
+      await expect(again.summary).resolves.toEqual(DECOUPLED_INITIATION);
+      expect((await again.handle).firstExecutionRunId).toBe(handle.firstExecutionRunId);
+
+      await expect(handle.result()).resolves.toMatchObject({ transactionStatus: 'ACSC' });
+    });
+    expect(bank.count('initiatePaymentAtBank')).toBe(1);
+  });
+
+  it('bank rejects the initiation: the update fails with InitiationRejected and the bank messages, RJCT, no retry', async () => {
+    const messages = [{ category: 'ERROR', code: 'FORMAT_ERROR', text: 'creditorAccount.iban is invalid', path: 'creditorAccount.iban' }];
+    const bank = stubBank({
+      initiate: () => {
+        throw ApplicationFailure.create({ type: 'BankRejected', message: 'bank answered 400', details: [{ httpStatus: 400, messages }] });
+      },
+    });
+
+    const { err, state, input } = await withPayment(bank, {}, async (payment) => {
+      const started = await payment.initiateLikeTheApi();
+      const err = await started.summary.then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      const state = await (await started.handle).result();
+      return { err, state, input: payment.input };
+    });
+
+    expect(err).toBeInstanceOf(WorkflowUpdateFailedError);
+    const cause = (err as WorkflowUpdateFailedError).cause;
+    expect(cause).toBeInstanceOf(ApplicationFailure);
+    expect(cause).toMatchObject({ type: 'InitiationRejected', nonRetryable: true, message: 'creditorAccount.iban is invalid' });
+    expect((cause as ApplicationFailure).details).toEqual([{ httpStatus: 400, messages }]);
+
+    expect(bank.count('initiatePaymentAtBank')).toBe(1);
+    expect(state).toMatchObject({ phase: 'completed', transactionStatus: 'RJCT', initiationError: { httpStatus: 400, messages } });
+    expect(state.initiation).toBeUndefined();
+    expect(bank.recorded).toEqual([
+      {
+        paymentId: input.paymentId,
+        seq: 0,
+        kind: 'transaction_status',
+        status: 'RJCT',
+        rawStatus: 'RJCT',
+        reason: 'Initiation failed: bank answered 400',
+      },
+    ]);
+    expect(bank.count('getBankScaStatus') + bank.count('getBankPaymentStatus') + bank.count('cancelPaymentAtBank')).toBe(0);
+  });
+
+  it('retries the initiation after 5xx answers, then goes on with the payment', async () => {
+    const bank = stubBank({
+      initiate: (attempt) => {
+        if (attempt <= 2) throw bankFailure('BankUnavailable', 503);
+        return DECOUPLED_INITIATION;
+      },
+    });
+
+    const { state } = await runToEnd(bank);
+
+    expect(bank.callsTo('initiatePaymentAtBank').map((c) => c.attempt)).toEqual([1, 2, 3]);
+    // Exponential backoff from the workflow's policy: 1 s, then 2 s.
+    const backoff = gaps(bank.callsTo('initiatePaymentAtBank').map((c) => c.scheduledAt));
+    expect(backoff[0]).toBeGreaterThanOrEqual(1 * SECOND);
+    expect(backoff[1]).toBeGreaterThanOrEqual(2 * SECOND);
+    expect(state).toMatchObject({ phase: 'completed', transactionStatus: 'ACSC', initiation: DECOUPLED_INITIATION });
+    expect(state.initiationError).toBeUndefined();
+    expect(bank.timeline()).toEqual(['sca_status:finalised', 'transaction_status:ACSC']);
+  });
+
+  it("honours the bank's Retry-After (429 with nextRetryDelay 20s) in server time", async () => {
+    const bank = stubBank({
+      initiate: (attempt) => {
+        if (attempt === 1) throw bankFailure('BankRateLimited', 429, '20s');
+        return DECOUPLED_INITIATION;
+      },
+    });
+
+    const wallClockStart = Date.now();
+    const { state } = await runToEnd(bank);
+
+    const [first, retry] = bank.callsTo('initiatePaymentAtBank');
+    expect(retry.attempt).toBe(2);
+    // Without nextRetryDelay the policy's initialInterval (1 s) would apply.
+    expect(retry.scheduledAt - first.scheduledAt).toBeGreaterThanOrEqual(20 * SECOND);
+    expect(retry.scheduledAt - first.scheduledAt).toBeLessThan(25 * SECOND);
+    expect(Date.now() - wallClockStart).toBeLessThan(15 * SECOND); // skipped, not waited
+    expect(state.transactionStatus).toBe('ACSC');
+  });
+
+  it.each([
+    {
+      outcome: 'SCA timeout (the PSU never decides)',
+      scaStatus: (): ScaStatus => 'received',
+      expected: {
+        timeline: ['sca_status:received', 'transaction_status:RJCT'],
+        reason: /^SCA timeout: no decision within 900s$/,
+        cancelCalls: 1,
+        statusPolls: 0,
+        minDurationMs: 15 * MINUTE,
+        maxDurationMs: 15 * MINUTE + 30 * SECOND,
+      },
+    },
+    {
+      outcome: 'SCA failed (decoupled: the PSU denies)',
+      scaStatus: (check: number): ScaStatus => (check < 2 ? 'started' : 'failed'),
+      expected: {
+        timeline: ['sca_status:started', 'sca_status:failed', 'transaction_status:RJCT'],
+        reason: /^SCA failed$/,
+        cancelCalls: 0,
+        statusPolls: 1,
+        minDurationMs: 0,
+        maxDurationMs: 1 * MINUTE,
+      },
+    },
+  ])('$outcome → RJCT', async ({ scaStatus, expected }) => {
+    const bank = stubBank({ scaStatus, paymentStatus: () => 'RJCT' });
+
+    const { state, durationMs } = await runToEnd(bank);
+
+    expect(state).toMatchObject({ phase: 'completed', transactionStatus: 'RJCT' });
+    expect(state.statusReason).toMatch(expected.reason);
+    expect(bank.timeline()).toEqual(expected.timeline);
+    expect(bank.recorded.map((c) => c.seq)).toEqual(expected.timeline.map((_, i) => i));
+    expect(bank.recorded.at(-1)?.reason).toMatch(expected.reason);
+    expect(bank.count('cancelPaymentAtBank')).toBe(expected.cancelCalls);
+    expect(bank.count('getBankPaymentStatus')).toBe(expected.statusPolls);
+    expect(durationMs).toBeGreaterThanOrEqual(expected.minDurationMs);
+    expect(durationMs).toBeLessThanOrEqual(expected.maxDurationMs);
+  });
+
+  it('backs the SCA checks off (×1.5, capped at scaPollMaxMs) while the PSU has not decided', async () => {
+    const bank = stubBank({ scaStatus: () => 'received' });
+
+    await runToEnd(bank, { scaTimeoutMs: 5 * MINUTE, scaPollInitialMs: 2 * SECOND, scaPollMaxMs: 30 * SECOND });
+
+    const checks = [bank.callsTo('initiatePaymentAtBank')[0], ...bank.callsTo('getBankScaStatus')].map((c) => c.scheduledAt);
+    const waits = gaps(checks);
+    expectWaits(waits.slice(0, 9), [2_000, 3_000, 4_500, 6_750, 10_125, 15_188, 22_782, 30_000, 30_000]);
+    expect(Math.max(...waits)).toBeLessThan(30 * SECOND + TOLERANCE_MS);
+  });
+
+  it.each([
+    { callback: true, firstCheckWithinMs: [0, 5 * SECOND] },
+    { callback: false, firstCheckWithinMs: [60 * SECOND, 61 * SECOND] },
+  ])('redirect callback signal ($callback) wakes the SCA check without waiting for the next poll', async ({ callback, firstCheckWithinMs }) => {
+    const bank = stubBank({
+      initiate: () => ({ ...DECOUPLED_INITIATION, scaApproach: 'REDIRECT', scaRedirectUrl: 'https://bank.example/sca/1' }),
+      scaStatus: () => 'finalised',
+      paymentStatus: () => 'ACSC',
+    });
+
+    const state = await withPayment(bank, { scaPollInitialMs: 60 * SECOND, scaPollMaxMs: 60 * SECOND }, async (payment) => {
+      const started = await payment.initiateLikeTheApi();
+      await started.summary; // the PSU was sent to the bank
+      const handle = await started.handle;
+      if (callback) await handle.signal(scaCallbackSignal, { outcome: 'ok' });
+      return handle.result();
+    });
+
+    const initiated = bank.callsTo('initiatePaymentAtBank')[0].scheduledAt;
+    const checks = bank.callsTo('getBankScaStatus');
+    expect(checks).toHaveLength(1);
+    const delay = checks[0].scheduledAt - initiated;
+    expect(delay).toBeGreaterThanOrEqual(firstCheckWithinMs[0]);
+    expect(delay).toBeLessThan(firstCheckWithinMs[1]);
+    expect(state).toMatchObject({ transactionStatus: 'ACSC', scaStatus: 'finalised' });
+  });
+
+  it('long polling: ACSP for 2 h, then ACSC; poll intervals double and are capped at statusPollMaxMs', async () => {
+    let firstPollAt: number | undefined;
+    const bank = stubBank({
+      paymentStatus: (_poll, at) => {
+        firstPollAt ??= at;
+        return at - firstPollAt < 2 * HOUR ? 'ACSP' : 'ACSC';
+      },
+    });
+
+    const { state } = await runToEnd(bank, { statusPollInitialMs: 5 * SECOND, statusPollMaxMs: 5 * MINUTE });
+
+    const waits = gaps(bank.callsTo('getBankPaymentStatus').map((c) => c.scheduledAt));
+    expectWaits(waits.slice(0, 6), [5, 10, 20, 40, 80, 160].map((s) => s * SECOND));
+    // From then on every wait is the cap.
+    expectWaits(waits.slice(6), waits.slice(6).map(() => 5 * MINUTE));
+    expect(waits.length).toBeGreaterThan(20);
+    expect(waits.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(2 * HOUR);
+    // An unchanged status is not persisted again.
+    expect(bank.timeline()).toEqual(['sca_status:finalised', 'transaction_status:ACSP', 'transaction_status:ACSC']);
+    expect(state).toMatchObject({ phase: 'completed', transactionStatus: 'ACSC', eventSeq: 3 });
+  });
+
+  it('status deadline: a status that never becomes final ends the workflow in its last status, flagged', async () => {
+    const bank = stubBank({ paymentStatus: () => 'ACSP' });
+
+    const { state } = await runToEnd(bank, { statusDeadlineMs: 1 * HOUR, statusPollMaxMs: 5 * MINUTE });
+
+    expect(state).toMatchObject({ phase: 'completed', transactionStatus: 'ACSP' });
+    expect(state.statusReason).toMatch(/deadline/i);
+    const polls = bank.callsTo('getBankPaymentStatus').map((c) => c.scheduledAt);
+    // The last poll lands on the deadline itself, not an interval past it.
+    expectWaits([polls.at(-1)! - polls[0]], [1 * HOUR]);
+    expect(bank.timeline()).toEqual(['sca_status:finalised', 'transaction_status:ACSP']);
+  });
+
+  it('cancellation while awaiting SCA: CANC recorded, no SCA check, workflow ends; a later cancel is refused', async () => {
+    const bank = stubBank({ scaStatus: () => 'received' });
+
+    const { result, state, lateCancel, input } = await withPayment(bank, { scaPollInitialMs: 10 * MINUTE }, async (payment) => {
+      const started = await payment.initiateLikeTheApi();
+      await started.summary;
+      const handle = await started.handle;
+      const result = await handle.executeUpdate(cancelPaymentUpdate);
+      const state = await handle.result();
+      const lateCancel = await handle.executeUpdate(cancelPaymentUpdate).catch((e: unknown) => e);
+      return { result, state, lateCancel, input: payment.input };
+    });
+
+    expect(result).toEqual({ transactionStatus: 'CANC', authorisationRequired: false });
+    expect(state).toMatchObject({ phase: 'completed', transactionStatus: 'CANC', statusReason: 'Cancelled by the TPP' });
+    expect(bank.recorded).toEqual([
+      { paymentId: input.paymentId, seq: 0, kind: 'transaction_status', status: 'CANC', rawStatus: 'CANC', reason: 'Cancelled by the TPP' },
+    ]);
+    expect(bank.count('cancelPaymentAtBank')).toBe(1);
+    expect(bank.count('getBankScaStatus')).toBe(0);
+    // The workflow is closed: the server refuses the update before any validator runs.
+    expect(lateCancel).toBeInstanceOf(Error);
+    expect(bank.count('cancelPaymentAtBank')).toBe(1);
+  });
+
+  it('the cancel validator refuses a cancellation while the initiation is still at the bank', async () => {
+    let releaseBank!: () => void;
+    const bankAnswered = new Promise<void>((resolve) => (releaseBank = resolve));
+    const bank = stubBank({
+      initiate: async () => {
+        await bankAnswered;
+        return DECOUPLED_INITIATION;
+      },
+      scaStatus: () => 'finalised',
+      paymentStatus: () => 'ACSC',
+    });
+
+    const { refusal, state } = await withPayment(bank, {}, async (payment) => {
+      const handle = await payment.start();
+      while (bank.count('initiatePaymentAtBank') === 0) await new Promise((r) => setTimeout(r, 20));
+      const refusal = await handle.executeUpdate(cancelPaymentUpdate).catch((e: unknown) => e);
+      releaseBank();
+      return { refusal, state: await handle.result() };
+    });
+
+    expect(refusal).toBeInstanceOf(WorkflowUpdateFailedError);
+    expect((refusal as WorkflowUpdateFailedError).cause?.message).toBe('Payment cannot be cancelled while initiating');
+    expect(bank.count('cancelPaymentAtBank')).toBe(0);
+    expect(state.transactionStatus).toBe('ACSC');
+  });
+});

@@ -1,0 +1,291 @@
+import {
+  ApplicationFailure,
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  log,
+  proxyActivities,
+  setHandler,
+  sleep,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { PaymentActivities } from '../activities/payment.activities';
+import {
+  FINAL_SCA_STATUSES,
+  isFinalTransactionStatus,
+  type BankScaStatus,
+  type BankTransactionStatus,
+} from '../libs/domain/transaction-status';
+import { ScaStatus as ScaStatusAttr, TransactionStatus as TransactionStatusAttr } from '../libs/temporal/search-attributes';
+import {
+  cancelPaymentUpdate,
+  initiationResultUpdate,
+  paymentStateQuery,
+  scaCallbackSignal,
+  startAuthorisationUpdate,
+  type InitiationError,
+  type PaymentWorkflowInput,
+  type PaymentWorkflowState,
+} from './payment-initiation.api';
+
+/** Errors a retry cannot fix: the bank said no, or the payment row is gone. */
+const NON_RETRYABLE = ['BankRejected', 'PaymentNotFound'];
+
+/**
+ * Initiation: retried for up to 5 minutes (5xx, timeouts, 429 after the bank's Retry-After).
+ * Safe because every attempt carries the same idempotency key, derived from the payment id.
+ */
+const initiation = proxyActivities<PaymentActivities>({
+  startToCloseTimeout: '30s',
+  scheduleToCloseTimeout: '5m',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', nonRetryableErrorTypes: NON_RETRYABLE },
+});
+
+/** Commands on an existing payment (start authorisation, cancel): the caller is waiting, so fail faster. */
+const commands = proxyActivities<PaymentActivities>({
+  startToCloseTimeout: '30s',
+  retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '5s', maximumAttempts: 4, nonRetryableErrorTypes: NON_RETRYABLE },
+});
+
+/** Status reads: a failed read is simply retried by the next poll, so few attempts here. */
+const reads = proxyActivities<PaymentActivities>({
+  startToCloseTimeout: '30s',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 3, nonRetryableErrorTypes: NON_RETRYABLE },
+});
+
+/** Our own database: retried until it works, a status change must never be lost. */
+const records = proxyActivities<PaymentActivities>({
+  startToCloseTimeout: '15s',
+  retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '30s' },
+});
+
+type ScaOutcome = 'finalised' | 'failed' | 'timeout' | 'cancelled';
+
+/**
+ * One single payment, from initiation at the bank to a final status:
+ * initiate → await SCA (redirect callback or bank status, racing a timeout) → poll until final.
+ */
+export async function paymentInitiationWorkflow(input: PaymentWorkflowInput): Promise<PaymentWorkflowState> {
+  const { paymentId, timings } = input;
+  const state: PaymentWorkflowState = input.resume ?? { phase: 'initiating', transactionStatus: 'RCVD', eventSeq: 0 };
+  let callbackPending = false;
+  let cancelled = state.transactionStatus === 'CANC';
+
+  setHandler(paymentStateQuery, () => state);
+
+  setHandler(initiationResultUpdate, async () => {
+    await condition(() => state.initiation !== undefined || state.initiationError !== undefined);
+    if (state.initiationError) throw initiationFailure(state.initiationError);
+    return state.initiation!;
+  });
+
+  setHandler(scaCallbackSignal, () => {
+    callbackPending = true;
+  });
+
+  setHandler(
+    cancelPaymentUpdate,
+    async () => {
+      const result = await commands.cancelPaymentAtBank(paymentId);
+      if (result.transactionStatus === 'CANC') {
+        cancelled = true;
+        await recordTransactionStatus({ raw: 'CANC', normalised: 'CANC' }, 'Cancelled by the TPP');
+      }
+      return result;
+    },
+    {
+      validator: () => {
+        if (state.phase !== 'awaiting_sca' && state.phase !== 'polling_status') {
+          throw new Error(`Payment cannot be cancelled while ${state.phase.replace('_', ' ')}`);
+        }
+        if (isFinalTransactionStatus(state.transactionStatus)) {
+          throw new Error(`Payment is already final (${state.transactionStatus})`);
+        }
+      },
+    },
+  );
+
+  setHandler(
+    startAuthorisationUpdate,
+    async () => {
+      const started = await commands.startAuthorisationAtBank(paymentId);
+      state.authorisationId = started.authorisationId;
+      callbackPending = true; // check the new authorisation's status promptly
+      return started;
+    },
+    {
+      validator: () => {
+        if (state.phase !== 'awaiting_sca') throw new Error('Payment is not awaiting authorisation');
+      },
+    },
+  );
+
+  async function recordTransactionStatus(status: BankTransactionStatus, reason?: string): Promise<void> {
+    const seq = state.eventSeq++;
+    state.transactionStatus = status.normalised;
+    state.statusReason = reason;
+    upsertSearchAttributes([{ key: TransactionStatusAttr, value: status.normalised }]);
+    await records.recordPaymentStatus({
+      paymentId,
+      seq,
+      kind: 'transaction_status',
+      status: status.normalised,
+      rawStatus: status.raw,
+      reason: reason ?? null,
+    });
+  }
+
+  async function recordScaStatus(sca: BankScaStatus): Promise<void> {
+    if (sca.normalised === state.scaStatus) return;
+    const seq = state.eventSeq++;
+    state.scaStatus = sca.normalised;
+    upsertSearchAttributes([{ key: ScaStatusAttr, value: sca.normalised }]);
+    await records.recordPaymentStatus({
+      paymentId,
+      seq,
+      kind: 'sca_status',
+      status: sca.normalised,
+      rawStatus: sca.raw,
+      authorisationId: state.authorisationId,
+    });
+  }
+
+  async function continueAsNewIfSuggested(): Promise<void> {
+    if (!workflowInfo().continueAsNewSuggested) return;
+    await condition(allHandlersFinished);
+    await continueAsNew<typeof paymentInitiationWorkflow>({ ...input, resume: state });
+  }
+
+  async function initiate(): Promise<boolean> {
+    try {
+      const init = await initiation.initiatePaymentAtBank(paymentId);
+      state.initiation = init;
+      state.authorisationId = init.authorisationId;
+      state.transactionStatus = init.transactionStatus;
+      state.phase = 'awaiting_sca';
+      state.scaDeadline = Date.now() + timings.scaTimeoutMs;
+      upsertSearchAttributes([{ key: TransactionStatusAttr, value: init.transactionStatus }]);
+      return true;
+    } catch (err) {
+      const failure = findApplicationFailure(err);
+      const details = failure?.details?.[0] as Partial<InitiationError> | undefined;
+      state.initiationError = {
+        httpStatus: details?.httpStatus ?? 502,
+        messages: details?.messages?.length
+          ? details.messages
+          : [{ category: 'ERROR', code: 'PAYMENT_FAILED', text: failure?.message ?? 'The bank could not be reached' }],
+      };
+      log.warn('Initiation failed', { paymentId, type: failure?.type });
+      await recordTransactionStatus({ raw: 'RJCT', normalised: 'RJCT' }, `Initiation failed: ${failure?.message ?? 'unknown error'}`);
+      return false;
+    }
+  }
+
+  async function awaitScaOrTimeout(): Promise<ScaOutcome> {
+    let interval = timings.scaPollInitialMs;
+    for (;;) {
+      const remaining = state.scaDeadline! - Date.now();
+      if (remaining <= 0) return 'timeout';
+      const woken = await condition(() => callbackPending || cancelled, Math.min(interval, remaining));
+      if (cancelled) return 'cancelled';
+      callbackPending = false;
+      if (state.authorisationId) {
+        const sca = await readOrUndefined(() => reads.getBankScaStatus(paymentId, state.authorisationId!));
+        if (cancelled) return 'cancelled';
+        if (sca) {
+          await recordScaStatus(sca);
+          if (FINAL_SCA_STATUSES.has(sca.normalised)) return sca.normalised === 'failed' ? 'failed' : 'finalised';
+        }
+      }
+      interval = woken ? timings.scaPollInitialMs : Math.min(Math.ceil(interval * 1.5), timings.scaPollMaxMs);
+      await continueAsNewIfSuggested();
+    }
+  }
+
+  async function pollUntilFinal(): Promise<void> {
+    let interval = timings.statusPollInitialMs;
+    let first = true;
+    for (;;) {
+      if (cancelled || isFinalTransactionStatus(state.transactionStatus)) return;
+      if (Date.now() >= state.statusDeadline!) {
+        state.statusReason = 'Status deadline exceeded: the bank has not reported a final status';
+        log.warn('Status deadline exceeded', { paymentId, transactionStatus: state.transactionStatus });
+        return;
+      }
+      if (!first) {
+        await sleep(Math.min(interval, state.statusDeadline! - Date.now()));
+        interval = Math.min(interval * 2, timings.statusPollMaxMs);
+      }
+      first = false;
+      if (cancelled) return;
+      const status = await readOrUndefined(() => reads.getBankPaymentStatus(paymentId));
+      if (cancelled) return;
+      if (status && status.normalised !== state.transactionStatus) await recordTransactionStatus(status);
+      await continueAsNewIfSuggested();
+    }
+  }
+
+  if (state.phase === 'initiating') {
+    if (!(await initiate())) return finish();
+  }
+
+  if (state.phase === 'awaiting_sca') {
+    const outcome = await awaitScaOrTimeout();
+    if (outcome === 'cancelled') return finish();
+    if (outcome === 'timeout') {
+      // The PSU never decided: withdraw the payment at the bank so it cannot be authorised later.
+      const cancel = await readOrUndefined(() => commands.cancelPaymentAtBank(paymentId));
+      await recordTransactionStatus(
+        { raw: cancel?.transactionStatus ?? state.transactionStatus, normalised: 'RJCT' },
+        `SCA timeout: no decision within ${Math.round(timings.scaTimeoutMs / 1000)}s`,
+      );
+      return finish();
+    }
+    if (outcome === 'failed') {
+      const status = await readOrUndefined(() => reads.getBankPaymentStatus(paymentId));
+      await recordTransactionStatus({ raw: status?.raw ?? 'RJCT', normalised: 'RJCT' }, 'SCA failed');
+      return finish();
+    }
+    state.phase = 'polling_status';
+    state.statusDeadline = Date.now() + timings.statusDeadlineMs;
+  }
+
+  if (state.phase === 'polling_status') await pollUntilFinal();
+  return finish();
+
+  async function finish(): Promise<PaymentWorkflowState> {
+    // Let a cancellation or authorisation update that is still running reply before we close.
+    await condition(allHandlersFinished);
+    state.phase = 'completed';
+    return state;
+  }
+}
+
+/** Reads are best effort inside a loop that will try again: a failure after retries is logged, not fatal. */
+async function readOrUndefined<T>(read: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await read();
+  } catch (err) {
+    log.warn('Bank read failed; will try again', { error: (err as Error).message });
+    return undefined;
+  }
+}
+
+function findApplicationFailure(err: unknown): ApplicationFailure | undefined {
+  let current: unknown = err;
+  while (current instanceof Error) {
+    if (current instanceof ApplicationFailure) return current;
+    current = (current as Error & { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+function initiationFailure(error: InitiationError): ApplicationFailure {
+  return ApplicationFailure.create({
+    type: 'InitiationRejected',
+    message: error.messages.map((m) => m.text ?? m.code).join('; '),
+    nonRetryable: true,
+    details: [error],
+  });
+}
