@@ -1,10 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { activityInfo } from '@temporalio/activity';
-import { WithStartWorkflowOperation, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import {
+  WithStartWorkflowOperation,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  type WorkflowHandle,
+} from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { bundleWorkflowCode, Worker, type WorkflowBundle } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, type WorkflowBundle } from '@temporalio/worker';
 import type { PaymentActivities } from '../activities/payment.activities';
 import type { ScaStatus, TransactionStatus } from '../libs/domain/transaction-status';
 import { temporalTestServerExecutable } from '../libs/temporal/cli-binary';
@@ -32,7 +37,7 @@ import type { paymentInitiationWorkflow } from './payment-initiation.workflow';
 /**
  * The payment workflow against Temporal's time-skipping test server, with the bank stubbed at the
  * activity boundary. Times asserted here are the server's (skipped) clock, read inside the stub
- * from `activityInfo().currentAttemptScheduledTimestampMs` or from the execution's start/close times.
+ * with `env.currentTimeMs()` or from the execution's start/close times.
  */
 
 const SECOND = 1_000;
@@ -54,8 +59,8 @@ type RecordedChange = Parameters<PaymentActivities['recordPaymentStatus']>[0];
 interface ActivityCall {
   name: ActivityName;
   attempt: number;
-  /** Server time at which this attempt was scheduled: skipped time, not wall-clock time. */
-  scheduledAt: number;
+  /** Server time at which this attempt ran: skipped time, not wall-clock time. */
+  at: number;
 }
 
 interface BankScript {
@@ -82,9 +87,11 @@ function stubBank(script: BankScript = {}) {
   const calls: ActivityCall[] = [];
   const recorded: RecordedChange[] = [];
 
-  function note(name: ActivityName): ActivityCall {
+  async function note(name: ActivityName): Promise<ActivityCall> {
     const info = activityInfo();
-    const call = { name, attempt: info.attempt, scheduledAt: info.currentAttemptScheduledTimestampMs };
+    // The test server's clock, not Date.now(): skipped time is only visible there. (The test server's
+    // activityInfo().currentAttemptScheduledTimestampMs leaves out the retry backoff, so it cannot be used.)
+    const call = { name, attempt: info.attempt, at: await env.currentTimeMs() };
     calls.push(call);
     return call;
   }
@@ -92,29 +99,29 @@ function stubBank(script: BankScript = {}) {
 
   const activities: PaymentActivities = {
     async initiatePaymentAtBank() {
-      const { attempt } = note('initiatePaymentAtBank');
+      const { attempt } = await note('initiatePaymentAtBank');
       return script.initiate ? script.initiate(attempt) : DECOUPLED_INITIATION;
     },
     async getBankScaStatus() {
-      note('getBankScaStatus');
+      await note('getBankScaStatus');
       const status = script.scaStatus?.(callsTo('getBankScaStatus').length - 1) ?? 'finalised';
       return { raw: status.toUpperCase(), normalised: status };
     },
     async getBankPaymentStatus() {
-      const { scheduledAt } = note('getBankPaymentStatus');
-      const status = script.paymentStatus?.(callsTo('getBankPaymentStatus').length - 1, scheduledAt) ?? 'ACSC';
+      const { at } = await note('getBankPaymentStatus');
+      const status = script.paymentStatus?.(callsTo('getBankPaymentStatus').length - 1, at) ?? 'ACSC';
       return { raw: `raw-${status}`, normalised: status };
     },
     async startAuthorisationAtBank() {
-      note('startAuthorisationAtBank');
+      await note('startAuthorisationAtBank');
       return { authorisationId: 'auth-2', scaStatus: 'received', scaApproach: 'REDIRECT' };
     },
     async cancelPaymentAtBank() {
-      note('cancelPaymentAtBank');
+      await note('cancelPaymentAtBank');
       return script.cancel?.() ?? { transactionStatus: 'CANC', authorisationRequired: false };
     },
     async recordPaymentStatus(change) {
-      note('recordPaymentStatus');
+      await note('recordPaymentStatus');
       recorded.push(change);
     },
   };
@@ -168,9 +175,11 @@ let env: TestWorkflowEnvironment;
 let workflowBundle: WorkflowBundle;
 
 beforeAll(async () => {
+  // Failed attempts are this file's subject: keep the worker's expected warnings out of the output.
+  Runtime.install({ logger: new DefaultLogger('ERROR'), telemetryOptions: { logging: { filter: { core: 'ERROR', other: 'ERROR' } } } });
   [env, workflowBundle] = await Promise.all([
     TestWorkflowEnvironment.createTimeSkipping({ server: { executable: temporalTestServerExecutable() } }),
-    bundleWorkflowCode({ workflowsPath: require.resolve('./index') }),
+    bundleWorkflowCode({ workflowsPath: require.resolve('./index'), logger: new DefaultLogger('WARN') }),
   ]);
   // The Java test server has no --search-attribute flag and rejects unknown attributes, but it
   // implements OperatorService.AddSearchAttributes (not ListSearchAttributes).
@@ -284,8 +293,8 @@ describe('paymentInitiationWorkflow', () => {
     ]);
     // The first SCA check waits scaPollInitialMs; the first status poll is immediate, the next one statusPollInitialMs later.
     const [initiated, scaChecked] = [bank.callsTo('initiatePaymentAtBank')[0], bank.callsTo('getBankScaStatus')[0]];
-    expect(scaChecked.scheduledAt - initiated.scheduledAt).toBeGreaterThanOrEqual(TIMINGS.scaPollInitialMs);
-    const polls = bank.callsTo('getBankPaymentStatus').map((c) => c.scheduledAt);
+    expect(scaChecked.at - initiated.at).toBeGreaterThanOrEqual(TIMINGS.scaPollInitialMs);
+    const polls = bank.callsTo('getBankPaymentStatus').map((c) => c.at);
     expect(gaps(polls)[0]).toBeGreaterThanOrEqual(TIMINGS.statusPollInitialMs);
 
     const { typedSearchAttributes } = await handle.describe();
@@ -306,7 +315,7 @@ describe('paymentInitiationWorkflow', () => {
       // A retried POST (same workflow id, USE_EXISTING) gets the same answer without a second initiation.
       const again = await payment.initiateLikeTheApi();
       await expect(again.summary).resolves.toEqual(DECOUPLED_INITIATION);
-      expect((await again.handle).firstExecutionRunId).toBe(handle.firstExecutionRunId);
+      expect((await (await again.handle).describe()).runId).toBe((await handle.describe()).runId);
 
       await expect(handle.result()).resolves.toMatchObject({ transactionStatus: 'ACSC' });
     });
@@ -365,7 +374,7 @@ describe('paymentInitiationWorkflow', () => {
 
     expect(bank.callsTo('initiatePaymentAtBank').map((c) => c.attempt)).toEqual([1, 2, 3]);
     // Exponential backoff from the workflow's policy: 1 s, then 2 s.
-    const backoff = gaps(bank.callsTo('initiatePaymentAtBank').map((c) => c.scheduledAt));
+    const backoff = gaps(bank.callsTo('initiatePaymentAtBank').map((c) => c.at));
     expect(backoff[0]).toBeGreaterThanOrEqual(1 * SECOND);
     expect(backoff[1]).toBeGreaterThanOrEqual(2 * SECOND);
     expect(state).toMatchObject({ phase: 'completed', transactionStatus: 'ACSC', initiation: DECOUPLED_INITIATION });
@@ -387,8 +396,8 @@ describe('paymentInitiationWorkflow', () => {
     const [first, retry] = bank.callsTo('initiatePaymentAtBank');
     expect(retry.attempt).toBe(2);
     // Without nextRetryDelay the policy's initialInterval (1 s) would apply.
-    expect(retry.scheduledAt - first.scheduledAt).toBeGreaterThanOrEqual(20 * SECOND);
-    expect(retry.scheduledAt - first.scheduledAt).toBeLessThan(25 * SECOND);
+    expect(retry.at - first.at).toBeGreaterThanOrEqual(20 * SECOND);
+    expect(retry.at - first.at).toBeLessThan(25 * SECOND);
     expect(Date.now() - wallClockStart).toBeLessThan(15 * SECOND); // skipped, not waited
     expect(state.transactionStatus).toBe('ACSC');
   });
@@ -439,16 +448,16 @@ describe('paymentInitiationWorkflow', () => {
 
     await runToEnd(bank, { scaTimeoutMs: 5 * MINUTE, scaPollInitialMs: 2 * SECOND, scaPollMaxMs: 30 * SECOND });
 
-    const checks = [bank.callsTo('initiatePaymentAtBank')[0], ...bank.callsTo('getBankScaStatus')].map((c) => c.scheduledAt);
+    const checks = [bank.callsTo('initiatePaymentAtBank')[0], ...bank.callsTo('getBankScaStatus')].map((c) => c.at);
     const waits = gaps(checks);
     expectWaits(waits.slice(0, 9), [2_000, 3_000, 4_500, 6_750, 10_125, 15_188, 22_782, 30_000, 30_000]);
     expect(Math.max(...waits)).toBeLessThan(30 * SECOND + TOLERANCE_MS);
   });
 
   it.each([
-    { callback: true, firstCheckWithinMs: [0, 5 * SECOND] },
-    { callback: false, firstCheckWithinMs: [60 * SECOND, 61 * SECOND] },
-  ])('redirect callback signal ($callback) wakes the SCA check without waiting for the next poll', async ({ callback, firstCheckWithinMs }) => {
+    { when: 'the redirect callback signal arrives: SCA is checked at once', callback: true, firstCheckWithinMs: [0, 5 * SECOND] },
+    { when: 'no callback arrives: SCA is checked after scaPollInitialMs', callback: false, firstCheckWithinMs: [60 * SECOND, 61 * SECOND] },
+  ])('when $when', async ({ callback, firstCheckWithinMs }) => {
     const bank = stubBank({
       initiate: () => ({ ...DECOUPLED_INITIATION, scaApproach: 'REDIRECT', scaRedirectUrl: 'https://bank.example/sca/1' }),
       scaStatus: () => 'finalised',
@@ -463,10 +472,10 @@ describe('paymentInitiationWorkflow', () => {
       return handle.result();
     });
 
-    const initiated = bank.callsTo('initiatePaymentAtBank')[0].scheduledAt;
+    const initiated = bank.callsTo('initiatePaymentAtBank')[0].at;
     const checks = bank.callsTo('getBankScaStatus');
     expect(checks).toHaveLength(1);
-    const delay = checks[0].scheduledAt - initiated;
+    const delay = checks[0].at - initiated;
     expect(delay).toBeGreaterThanOrEqual(firstCheckWithinMs[0]);
     expect(delay).toBeLessThan(firstCheckWithinMs[1]);
     expect(state).toMatchObject({ transactionStatus: 'ACSC', scaStatus: 'finalised' });
@@ -483,7 +492,7 @@ describe('paymentInitiationWorkflow', () => {
 
     const { state } = await runToEnd(bank, { statusPollInitialMs: 5 * SECOND, statusPollMaxMs: 5 * MINUTE });
 
-    const waits = gaps(bank.callsTo('getBankPaymentStatus').map((c) => c.scheduledAt));
+    const waits = gaps(bank.callsTo('getBankPaymentStatus').map((c) => c.at));
     expectWaits(waits.slice(0, 6), [5, 10, 20, 40, 80, 160].map((s) => s * SECOND));
     // From then on every wait is the cap.
     expectWaits(waits.slice(6), waits.slice(6).map(() => 5 * MINUTE));
@@ -494,17 +503,18 @@ describe('paymentInitiationWorkflow', () => {
     expect(state).toMatchObject({ phase: 'completed', transactionStatus: 'ACSC', eventSeq: 3 });
   });
 
-  it('status deadline: a status that never becomes final ends the workflow in its last status, flagged', async () => {
+  it('status deadline: a status that never becomes final ends the workflow in its last status, with a deadline reason', async () => {
     const bank = stubBank({ paymentStatus: () => 'ACSP' });
 
     const { state } = await runToEnd(bank, { statusDeadlineMs: 1 * HOUR, statusPollMaxMs: 5 * MINUTE });
 
     expect(state).toMatchObject({ phase: 'completed', transactionStatus: 'ACSP' });
     expect(state.statusReason).toMatch(/deadline/i);
-    const polls = bank.callsTo('getBankPaymentStatus').map((c) => c.scheduledAt);
+    const polls = bank.callsTo('getBankPaymentStatus').map((c) => c.at);
     // The last poll lands on the deadline itself, not an interval past it.
-    expectWaits([polls.at(-1)! - polls[0]], [1 * HOUR]);
-    expect(bank.timeline()).toEqual(['sca_status:finalised', 'transaction_status:ACSP']);
+    expect(Math.abs(polls.at(-1)! - polls[0] - 1 * HOUR)).toBeLessThan(TOLERANCE_MS);
+    expect(bank.timeline().slice(0, 2)).toEqual(['sca_status:finalised', 'transaction_status:ACSP']);
+    expect(bank.recorded.filter((c) => c.kind === 'transaction_status').every((c) => c.status === 'ACSP')).toBe(true);
   });
 
   it('cancellation while awaiting SCA: CANC recorded, no SCA check, workflow ends; a later cancel is refused', async () => {
@@ -527,8 +537,8 @@ describe('paymentInitiationWorkflow', () => {
     ]);
     expect(bank.count('cancelPaymentAtBank')).toBe(1);
     expect(bank.count('getBankScaStatus')).toBe(0);
-    // The workflow is closed: the server refuses the update before any validator runs.
-    expect(lateCancel).toBeInstanceOf(Error);
+    // The workflow is closed: the server refuses the update (NOT_FOUND) before any validator could run.
+    expect(lateCancel).toBeInstanceOf(WorkflowNotFoundError);
     expect(bank.count('cancelPaymentAtBank')).toBe(1);
   });
 
@@ -556,5 +566,34 @@ describe('paymentInitiationWorkflow', () => {
     expect((refusal as WorkflowUpdateFailedError).cause?.message).toBe('Payment cannot be cancelled while initiating');
     expect(bank.count('cancelPaymentAtBank')).toBe(0);
     expect(state.transactionStatus).toBe('ACSC');
+  });
+
+  describe('regressions', () => {
+    it('the status-deadline flag is persisted with the last status, not only returned', async () => {
+      const bank = stubBank({ paymentStatus: () => 'ACSP' });
+
+      await runToEnd(bank, { statusDeadlineMs: 1 * HOUR });
+
+      // recordPaymentStatus is the only write to payments.status_reason: the API must show the flag.
+      expect(bank.recorded.at(-1)).toMatchObject({ status: 'ACSP', reason: expect.stringMatching(/deadline/i) });
+    });
+
+    // A bank may answer the initiation with an authorised or final status (SCA exempted): no SCA wait,
+    // and above all no "SCA timeout" cancellation of a payment that is being executed.
+    it.each([
+      { answer: 'ACSP without an authorisation (SCA exempted)', transactionStatus: 'ACSP' as const, finalStatus: 'ACSC' },
+      { answer: 'ACSC (already settled)', transactionStatus: 'ACSC' as const, finalStatus: 'ACSC' },
+    ])('initiation answered $answer: no SCA wait, never cancelled, ends $finalStatus', async ({ transactionStatus, finalStatus }) => {
+      const bank = stubBank({
+        initiate: () => ({ ...DECOUPLED_INITIATION, authorisationId: undefined, transactionStatus, rawTransactionStatus: transactionStatus }),
+        paymentStatus: () => 'ACSC',
+      });
+
+      const { state, durationMs } = await runToEnd(bank);
+
+      expect(bank.count('cancelPaymentAtBank')).toBe(0);
+      expect(state.transactionStatus).toBe(finalStatus);
+      expect(durationMs).toBeLessThan(TIMINGS.scaTimeoutMs);
+    });
   });
 });

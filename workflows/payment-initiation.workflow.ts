@@ -6,12 +6,12 @@ import {
   log,
   proxyActivities,
   setHandler,
-  sleep,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { PaymentActivities } from '../activities/payment.activities';
 import {
+  AUTHORISED_TRANSACTION_STATUSES,
   FINAL_SCA_STATUSES,
   isFinalTransactionStatus,
   type BankScaStatus,
@@ -71,6 +71,7 @@ export async function paymentInitiationWorkflow(input: PaymentWorkflowInput): Pr
   const state: PaymentWorkflowState = input.resume ?? { phase: 'initiating', transactionStatus: 'RCVD', eventSeq: 0 };
   let callbackPending = false;
   let cancelled = state.transactionStatus === 'CANC';
+  let lastRawStatus: string | undefined;
 
   setHandler(paymentStateQuery, () => state);
 
@@ -123,6 +124,7 @@ export async function paymentInitiationWorkflow(input: PaymentWorkflowInput): Pr
 
   async function recordTransactionStatus(status: BankTransactionStatus, reason?: string): Promise<void> {
     const seq = state.eventSeq++;
+    lastRawStatus = status.raw;
     state.transactionStatus = status.normalised;
     state.statusReason = reason;
     upsertSearchAttributes([{ key: TransactionStatusAttr, value: status.normalised }]);
@@ -162,10 +164,16 @@ export async function paymentInitiationWorkflow(input: PaymentWorkflowInput): Pr
       const init = await initiation.initiatePaymentAtBank(paymentId);
       state.initiation = init;
       state.authorisationId = init.authorisationId;
-      state.transactionStatus = init.transactionStatus;
-      state.phase = 'awaiting_sca';
-      state.scaDeadline = Date.now() + timings.scaTimeoutMs;
-      upsertSearchAttributes([{ key: TransactionStatusAttr, value: init.transactionStatus }]);
+      const status = { raw: init.rawTransactionStatus, normalised: init.transactionStatus };
+      if (init.transactionStatus !== 'RCVD') await recordTransactionStatus(status);
+      else upsertSearchAttributes([{ key: TransactionStatusAttr, value: init.transactionStatus }]);
+      // Already authorised (SCA exempted) or already final: there is nothing to wait for.
+      if (AUTHORISED_TRANSACTION_STATUSES.has(init.transactionStatus) || isFinalTransactionStatus(init.transactionStatus)) {
+        startPolling();
+      } else {
+        state.phase = 'awaiting_sca';
+        state.scaDeadline = Date.now() + timings.scaTimeoutMs;
+      }
       return true;
     } catch (err) {
       const failure = findApplicationFailure(err);
@@ -203,18 +211,28 @@ export async function paymentInitiationWorkflow(input: PaymentWorkflowInput): Pr
     }
   }
 
+  function startPolling(): void {
+    state.phase = 'polling_status';
+    state.statusDeadline = Date.now() + timings.statusDeadlineMs;
+  }
+
   async function pollUntilFinal(): Promise<void> {
     let interval = timings.statusPollInitialMs;
     let first = true;
     for (;;) {
       if (cancelled || isFinalTransactionStatus(state.transactionStatus)) return;
       if (Date.now() >= state.statusDeadline!) {
-        state.statusReason = 'Status deadline exceeded: the bank has not reported a final status';
+        // Flag it where operators and clients look; the last status the bank gave stays.
         log.warn('Status deadline exceeded', { paymentId, transactionStatus: state.transactionStatus });
+        await recordTransactionStatus(
+          { raw: lastRawStatus ?? state.transactionStatus, normalised: state.transactionStatus },
+          'Status deadline exceeded: the bank has not reported a final status',
+        );
         return;
       }
       if (!first) {
-        await sleep(Math.min(interval, state.statusDeadline! - Date.now()));
+        // A timer that a cancellation can cut short.
+        await condition(() => cancelled, Math.min(interval, state.statusDeadline! - Date.now()));
         interval = Math.min(interval * 2, timings.statusPollMaxMs);
       }
       first = false;
@@ -247,8 +265,7 @@ export async function paymentInitiationWorkflow(input: PaymentWorkflowInput): Pr
       await recordTransactionStatus({ raw: status?.raw ?? 'RJCT', normalised: 'RJCT' }, 'SCA failed');
       return finish();
     }
-    state.phase = 'polling_status';
-    state.statusDeadline = Date.now() + timings.statusDeadlineMs;
+    startPolling();
   }
 
   if (state.phase === 'polling_status') await pollUntilFinal();

@@ -24,6 +24,21 @@ export type TransactionStatus = (typeof TRANSACTION_STATUSES)[number];
 /** Statuses after which the bank will not change the payment any more. */
 export const FINAL_TRANSACTION_STATUSES: ReadonlySet<TransactionStatus> = new Set(['ACSC', 'ACCC', 'RJCT', 'CANC']);
 
+/**
+ * Statuses a bank only reports once the PSU has authorised the payment (or SCA was exempted):
+ * a payment in one of these needs no SCA wait.
+ */
+export const AUTHORISED_TRANSACTION_STATUSES: ReadonlySet<TransactionStatus> = new Set([
+  'ACTC',
+  'ACCP',
+  'ACFC',
+  'ACSP',
+  'ACWC',
+  'ACWP',
+  'ACSC',
+  'ACCC',
+]);
+
 export function isTransactionStatus(value: unknown): value is TransactionStatus {
   return typeof value === 'string' && (TRANSACTION_STATUSES as readonly string[]).includes(value);
 }

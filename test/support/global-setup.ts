@@ -17,7 +17,10 @@ declare global {
 export default async function globalSetup(): Promise<void> {
   const root = path.resolve(__dirname, '../..');
   const started = Date.now();
-  const databaseUrl = await recreateDatabase();
+  // One database per run, so parallel runs on one server never drop each other's data.
+  const databaseName = `clearway_test_${process.pid}`;
+  const databaseUrl = await recreateDatabase(databaseName);
+  process.env.CLEARWAY_TEST_DATABASE_NAME = databaseName;
   const ds = await connectAndMigrate({ url: databaseUrl });
   await ds.destroy();
   process.env.CLEARWAY_TEST_DATABASE_URL = databaseUrl;

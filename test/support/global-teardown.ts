@@ -1,3 +1,6 @@
+import { dropDatabase } from './test-database';
+
 export default async function globalTeardown(): Promise<void> {
   await globalThis.__clearwayTemporal?.stop();
+  if (process.env.CLEARWAY_TEST_DATABASE_NAME) await dropDatabase(process.env.CLEARWAY_TEST_DATABASE_NAME);
 }

@@ -11,6 +11,14 @@ import { loadConfig, type ClearwayConfig } from '../../libs/config/config';
 import { createLogger } from '../../libs/observability/logger';
 import { createDataSource } from '../../libs/persistence/data-source';
 import { createApiClient, type TestClient } from './factories';
+import { OPEN_PAYMENTS_EUROPE_SPEC, loadOpenApi, validateResponse } from './openapi-contract';
+
+/**
+ * Every `/psd2` response a test receives is checked against the Open Payments Europe contract.
+ * OPE's responses use `oneOf` over overlapping shapes (a SEPA 201 also satisfies the Swedish giro
+ * 201), which no body can satisfy strictly, so `oneOf` is read as `anyOf` here.
+ */
+const OPE = loadOpenApi(OPEN_PAYMENTS_EUROPE_SPEC, { oneOfAsAnyOf: true });
 
 export interface StackOptions {
   /** Run the worker in this process (default). False: the test runs its own worker(s). */
@@ -119,7 +127,7 @@ export class TestStack {
   async call(
     method: string,
     path: string,
-    opts: { token?: string; headers?: Record<string, string>; body?: unknown; rawBody?: string } = {},
+    opts: { token?: string; headers?: Record<string, string>; body?: unknown; rawBody?: string; contract?: boolean } = {},
   ): Promise<{ status: number; body: any; headers: Headers }> {
     const headers: Record<string, string> = { 'X-Request-ID': randomUUID(), ...opts.headers };
     if (opts.token) headers.Authorization = `Bearer ${opts.token}`;
@@ -133,6 +141,16 @@ export class TestStack {
       parsed = text ? JSON.parse(text) : undefined;
     } catch {
       // not JSON: keep the text
+    }
+    if (path.startsWith('/psd2/') && opts.contract !== false) {
+      const errors = validateResponse(OPE, {
+        method,
+        path: path.slice('/psd2'.length),
+        status: res.status,
+        body: parsed,
+        contentType: res.headers.get('content-type') ?? undefined,
+      });
+      if (errors.length) throw new Error(`${method} ${path} → ${res.status} breaks the OPE contract:\n  ${errors.join('\n  ')}\n${text}`);
     }
     return { status: res.status, body: parsed, headers: res.headers };
   }

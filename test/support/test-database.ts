@@ -23,3 +23,13 @@ export async function recreateDatabase(name = 'clearway_test'): Promise<string> 
   }
   return testDatabaseUrl(name);
 }
+
+export async function dropDatabase(name: string): Promise<void> {
+  const admin = new Client({ connectionString: serverUrl() });
+  await admin.connect();
+  try {
+    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  } finally {
+    await admin.end();
+  }
+}

@@ -1,0 +1,229 @@
+import { randomUUID } from 'node:crypto';
+import { PaymentRepository } from '../../libs/persistence/payment.repository';
+import { paymentWorkflowId } from '../../workflows/payment-initiation.api';
+import { sepaPayment, type TestClient } from '../support/factories';
+import { BIC, PIS, finalState, getStatus, initiate, pressScaButton } from '../support/payments';
+import { TestStack, eventually } from '../support/stack';
+
+/**
+ * Single payments end to end: HTTP → NestJS → Temporal (real dev server) → worker → Berlin Group
+ * adapter → sandbox bank over HTTP, with PostgreSQL underneath. Every /psd2 response is also
+ * checked against the Open Payments Europe contract by TestStack.call.
+ */
+let stack: TestStack;
+let client: TestClient;
+let token: string;
+let payments: PaymentRepository;
+
+beforeAll(async () => {
+  stack = await TestStack.start();
+  client = await stack.newClient();
+  token = await stack.token(client);
+  payments = new PaymentRepository(stack.dataSource);
+});
+afterAll(async () => {
+  await stack?.close();
+});
+
+async function statusHistory(paymentId: string) {
+  return (await payments.listEvents(paymentId)).filter((e) => e.kind === 'transaction_status').map((e) => e.status);
+}
+
+describe('redirect SCA', () => {
+  test('approve on the bank page: PSU is sent back to the client, payment settles (ACSC)', async () => {
+    const created = await initiate(stack, {
+      token,
+      psuId: 'alice',
+      redirectUri: 'https://erp.example/payments/done?ref=42',
+      nokRedirectUri: 'https://erp.example/payments/failed',
+    });
+    expect(created.status).toBe(201);
+    expect(created.headers.get('aspsp-sca-approach')).toBe('REDIRECT');
+    expect(created.headers.get('location')).toBe(`${PIS}/sepa-credit-transfers/${created.body.paymentId}`);
+    expect(created.body.transactionStatus).toBe('RCVD');
+    const scaRedirect: string = created.body._links.scaRedirect.href;
+    expect(scaRedirect.startsWith(stack.sandbox.url)).toBe(true);
+
+    const { page, bankRedirect } = await pressScaButton(scaRedirect, 'approve');
+    expect(page).toContain('Approve');
+    expect(page).toContain('Deny');
+    expect(bankRedirect.startsWith(`${stack.baseUrl}/callbacks/payments/${created.body.paymentId}/sca`)).toBe(true);
+
+    // The bank sent the PSU to Clearway; Clearway tells the workflow and forwards to the client.
+    const back = await fetch(bankRedirect, { redirect: 'manual' });
+    expect(back.status).toBe(302);
+    expect(back.headers.get('location')).toBe('https://erp.example/payments/done?ref=42');
+
+    const done = await finalState(stack, created.body.paymentId);
+    expect(done.typedSearchAttributes.getAll().map((p) => [p.key.name, p.value])).toEqual(
+      expect.arrayContaining([
+        ['BicFi', BIC],
+        ['TenantId', client.tenantId],
+        ['PaymentProduct', 'sepa-credit-transfers'],
+        ['TransactionStatus', 'ACSC'],
+        ['ScaStatus', 'finalised'],
+      ]),
+    );
+    expect((await getStatus(stack, token, created.body.paymentId)).body).toEqual({ transactionStatus: 'ACSC' });
+    expect(await statusHistory(created.body.paymentId)).toEqual(['ACSP', 'ACSC']);
+
+    const auth = await stack.call('GET', new URL(created.body._links.scaStatus.href, stack.baseUrl).pathname, { token, headers: { 'X-BicFi': BIC } });
+    expect(auth.body).toEqual({ scaStatus: 'finalised' });
+  });
+
+  test('deny on the bank page: PSU lands on the NOK URI, payment is RJCT', async () => {
+    const created = await initiate(stack, { token, psuId: 'bob', redirectUri: 'https://shop.example/ok', nokRedirectUri: 'https://shop.example/nok' });
+    expect(created.status).toBe(201);
+    const { bankRedirect } = await pressScaButton(created.body._links.scaRedirect.href, 'deny');
+    const back = await fetch(bankRedirect, { redirect: 'manual' });
+    expect(back.headers.get('location')).toBe('https://shop.example/nok');
+    await finalState(stack, created.body.paymentId);
+    const stored = await payments.findById(created.body.paymentId);
+    expect(stored).toMatchObject({ transactionStatus: 'RJCT', scaStatus: 'failed', statusReason: 'SCA failed' });
+  });
+
+  test('a forged callback (wrong state) is refused and does not touch the workflow', async () => {
+    const created = await initiate(stack, { token, psuId: 'carol', redirectUri: 'https://shop.example/ok' });
+    const res = await fetch(`${stack.baseUrl}/callbacks/payments/${created.body.paymentId}/sca?result=ok&state=forged`, { redirect: 'manual' });
+    expect(res.status).toBe(404);
+    expect((await getStatus(stack, token, created.body.paymentId)).body.transactionStatus).toBe('RCVD');
+    await stack.call('DELETE', `${PIS}/sepa-credit-transfers/${created.body.paymentId}`, { token, headers: { 'X-BicFi': BIC } });
+  });
+});
+
+describe('decoupled SCA', () => {
+  test('PSU-ID decoupled: approved in the app, payment settles', async () => {
+    const created = await initiate(stack, { token, psuId: 'decoupled' });
+    expect(created.status).toBe(201);
+    expect(created.headers.get('aspsp-sca-approach')).toBe('DECOUPLED');
+    expect(created.body._links.scaRedirect).toBeUndefined();
+    expect(created.body.psuMessage).toEqual(expect.any(String));
+    await finalState(stack, created.body.paymentId);
+    expect((await getStatus(stack, token, created.body.paymentId)).body.transactionStatus).toBe('ACSC');
+  });
+
+  test('PSU-ID decoupled-deny: SCA fails, payment ends RJCT', async () => {
+    const created = await initiate(stack, { token, psuId: 'decoupled-deny' });
+    await finalState(stack, created.body.paymentId);
+    expect(await payments.findById(created.body.paymentId)).toMatchObject({ transactionStatus: 'RJCT', scaStatus: 'failed' });
+  });
+});
+
+describe('bank outcomes after SCA', () => {
+  test('cents 13: the bank rejects after SCA', async () => {
+    const created = await initiate(stack, { token, psuId: 'decoupled', body: sepaPayment({ instructedAmount: { currency: 'EUR', amount: '99.13' } }) });
+    await finalState(stack, created.body.paymentId);
+    const stored = await payments.findById(created.body.paymentId);
+    expect(stored).toMatchObject({ transactionStatus: 'RJCT', rawTransactionStatus: 'RJCT', scaStatus: 'finalised' });
+  });
+
+  test('cents 42: pending over several polls, then ACSC; every change is persisted once', async () => {
+    const created = await initiate(stack, { token, psuId: 'decoupled', body: sepaPayment({ instructedAmount: { currency: 'EUR', amount: '10.42' } }) });
+    await finalState(stack, created.body.paymentId);
+    const history = await statusHistory(created.body.paymentId);
+    expect(history[history.length - 1]).toBe('ACSC');
+    expect(history.length).toBeGreaterThanOrEqual(2);
+    expect(history.slice(0, -1).every((s) => s !== 'ACSC')).toBe(true);
+    const sandboxView = stack.sandbox.bank.stats().payments.find((p) => p.transactionStatus === 'ACSC' && p.idempotencyKey);
+    expect(sandboxView).toBeDefined();
+  });
+});
+
+describe('cancellation', () => {
+  test('DELETE before SCA cancels at the bank (204, CANC) and ends the workflow', async () => {
+    const created = await initiate(stack, { token, psuId: 'dave', redirectUri: 'https://shop.example/ok' });
+    const del = await stack.call('DELETE', `${PIS}/sepa-credit-transfers/${created.body.paymentId}`, { token, headers: { 'X-BicFi': BIC } });
+    expect(del.status).toBe(204);
+    await finalState(stack, created.body.paymentId);
+    expect((await getStatus(stack, token, created.body.paymentId)).body.transactionStatus).toBe('CANC');
+    const bankPaymentId = (await payments.findById(created.body.paymentId))!.bankPaymentId;
+    expect(stack.sandbox.bank.stats().payments.find((p) => p.paymentId === bankPaymentId)?.transactionStatus).toBe('CANC');
+
+    const again = await stack.call('DELETE', `${PIS}/sepa-credit-transfers/${created.body.paymentId}`, { token, headers: { 'X-BicFi': BIC } });
+    expect(again.status).toBe(204);
+  });
+
+  test('DELETE of a settled payment is refused with 405 CANCELLATION_INVALID', async () => {
+    const created = await initiate(stack, { token, psuId: 'decoupled' });
+    await finalState(stack, created.body.paymentId);
+    const del = await stack.call('DELETE', `${PIS}/sepa-credit-transfers/${created.body.paymentId}`, { token, headers: { 'X-BicFi': BIC } });
+    expect(del.status).toBe(405);
+    expect(del.body.tppMessages[0]).toMatchObject({ category: 'ERROR', code: 'CANCELLATION_INVALID' });
+  });
+});
+
+describe('exactly once', () => {
+  test('a client retrying POST with the same X-Request-ID gets the same payment; the bank sees one', async () => {
+    const requestId = randomUUID();
+    const first = await initiate(stack, { token, psuId: 'erin', redirectUri: 'https://shop.example/ok', requestId });
+    const second = await initiate(stack, { token, psuId: 'erin', redirectUri: 'https://shop.example/ok', requestId });
+    expect(second.status).toBe(201);
+    expect(second.body.paymentId).toBe(first.body.paymentId);
+    expect(second.body._links.scaRedirect).toEqual(first.body._links.scaRedirect);
+    const bankPaymentId = (await payments.findById(first.body.paymentId))!.bankPaymentId;
+    const atBank = stack.sandbox.bank.stats().payments.filter((p) => p.paymentId === bankPaymentId);
+    expect(atBank).toHaveLength(1);
+    expect(atBank[0]!.initiationRequests).toBe(1);
+
+    const conflicting = await initiate(stack, { token, psuId: 'erin', requestId, body: sepaPayment({ creditorName: 'Someone Else' }) });
+    expect(conflicting.status).toBe(400);
+    expect(conflicting.body.tppMessages[0]).toMatchObject({ code: 'PARAMETER_NOT_CONSISTENT', path: 'X-Request-ID' });
+  });
+
+  test('the bank answering 503 after creating the payment: the retry reuses the idempotency key', async () => {
+    const requestsBefore = stack.sandbox.bank.stats().totals.initiationRequests;
+    stack.sandbox.bank.setFaults({ dropResponseRate: 1 });
+    const pending = initiate(stack, { token, psuId: 'decoupled' });
+    // Let the first attempt be lost (the bank created the payment, the answer never arrived)...
+    await eventually(async () => stack.sandbox.bank.stats().totals.initiationRequests > requestsBefore, 10_000, 20);
+    const before = stack.sandbox.bank.stats().totals.paymentsCreated;
+    // ...then let the workflow's retry through.
+    stack.sandbox.bank.resetFaults();
+    const created = await pending;
+    expect(created.status).toBe(201);
+    const bankPaymentId = (await payments.findById(created.body.paymentId))!.bankPaymentId;
+    const atBank = stack.sandbox.bank.stats().payments.find((p) => p.paymentId === bankPaymentId)!;
+    expect(atBank.initiationRequests).toBeGreaterThanOrEqual(2);
+    expect(stack.sandbox.bank.stats().totals.paymentsCreated).toBe(before);
+    await finalState(stack, created.body.paymentId);
+  });
+});
+
+describe('reads and authorisations', () => {
+  test('GET returns the payment as submitted with its status; authorisations list, get and start', async () => {
+    const body = sepaPayment({ endToEndIdentification: 'E2E-0001' });
+    const created = await initiate(stack, { token, psuId: 'frank', redirectUri: 'https://shop.example/ok', body });
+    const path = `${PIS}/sepa-credit-transfers/${created.body.paymentId}`;
+    const got = await stack.call('GET', path, { token, headers: { 'X-BicFi': BIC } });
+    expect(got.status).toBe(200);
+    expect(got.body).toEqual({ ...body, transactionStatus: 'RCVD' });
+
+    const list = await stack.call('GET', `${path}/authorisations`, { token, headers: { 'X-BicFi': BIC } });
+    expect(list.body.authorisationIds).toHaveLength(1);
+
+    const started = await stack.call('POST', `${path}/authorisations`, { token, headers: { 'X-BicFi': BIC } });
+    expect(started.status).toBe(201);
+    expect(started.body).toMatchObject({ authorisationId: expect.any(String), scaStatus: expect.any(String) });
+    expect(started.body._links.scaStatus.href).toBe(`${path}/authorisations/${started.body.authorisationId}`);
+    const listAfter = await stack.call('GET', `${path}/authorisations`, { token, headers: { 'X-BicFi': BIC } });
+    expect(listAfter.body.authorisationIds).toEqual(expect.arrayContaining([list.body.authorisationIds[0], started.body.authorisationId]));
+
+    // The PSU completes the newest authorisation: the workflow follows it.
+    if (started.body._links.scaRedirect) {
+      const { bankRedirect } = await pressScaButton(started.body._links.scaRedirect.href, 'approve');
+      await fetch(bankRedirect, { redirect: 'manual' });
+      await finalState(stack, created.body.paymentId);
+      expect((await getStatus(stack, token, created.body.paymentId)).body.transactionStatus).toBe('ACSC');
+    } else {
+      await stack.call('DELETE', path, { token, headers: { 'X-BicFi': BIC } });
+    }
+  });
+});
+
+test('workflow ids are derived from payment ids, one workflow per payment', async () => {
+  const created = await initiate(stack, { token, psuId: 'decoupled' });
+  const d = await stack.temporal.workflow.getHandle(paymentWorkflowId(created.body.paymentId)).describe();
+  expect(d.workflowId).toBe(`payment-${created.body.paymentId}`);
+  expect(d.type).toBe('paymentInitiationWorkflow');
+  await finalState(stack, created.body.paymentId);
+});
