@@ -143,11 +143,14 @@ export class TestStack {
       // not JSON: keep the text
     }
     if (path.startsWith('/psd2/') && opts.contract !== false) {
+      // OPE's ASPSP-information errors are specified as a bare tppMessages array while its own
+      // examples show `{ tppMessages: [...] }`; we send the object (as everywhere else) and check its array.
+      const aspspError = path.startsWith('/psd2/aspspinformation/') && res.status >= 400;
       const errors = validateResponse(OPE, {
         method,
         path: path.slice('/psd2'.length),
         status: res.status,
-        body: parsed,
+        body: aspspError ? (parsed as { tppMessages?: unknown })?.tppMessages : parsed,
         contentType: res.headers.get('content-type') ?? undefined,
       });
       if (errors.length) throw new Error(`${method} ${path} → ${res.status} breaks the OPE contract:\n  ${errors.join('\n  ')}\n${text}`);

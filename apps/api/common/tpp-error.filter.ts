@@ -26,7 +26,7 @@ export class TppErrorFilter implements ExceptionFilter {
       const status = exception.getStatus();
       if (status === 404) return new ApiError(ApiErrorCode.ResourceUnknown, 'No such endpoint');
       if (status === 405) return new ApiError(ApiErrorCode.ServiceInvalid, 'Method not allowed');
-      if (status === 413) return new ApiError(ApiErrorCode.PayloadTooLarge, 'Request body too large');
+      if (status === 413) return ApiError.format('body', 'request body too large');
       if (status === 415) return new ApiError(ApiErrorCode.UnsupportedMediaType, 'Unsupported media type');
       if (status < 500) return new ApiError(ApiErrorCode.FormatError, exception.message);
     }

@@ -1,0 +1,118 @@
+import { readFileSync, readdirSync } from 'node:fs';
+
+/** Nearest-rank percentile of an unsorted sample, in the sample's unit. */
+export function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const rank = Math.ceil((p / 100) * sorted.length);
+  return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1]!;
+}
+
+export function mean(values: readonly number[]): number {
+  return values.length ? values.reduce((a, b) => a + b, 0) / values.length : NaN;
+}
+
+const CLOCK_TICKS_PER_SECOND = 100; // USER_HZ on Linux
+
+/** User + system CPU seconds a process has used so far; 0 when it is gone or /proc is unavailable. */
+export function processCpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the parenthesised command name, which may itself contain spaces.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return 0;
+  }
+}
+
+/** CPU seconds used by every process whose command name is `comm` (all PostgreSQL backends, say). */
+export function cpuSecondsByCommand(comm: string): number {
+  let total = 0;
+  for (const entry of safeReaddir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === comm) total += processCpuSeconds(Number(entry));
+    } catch {
+      // exited while we looked
+    }
+  }
+  return total;
+}
+
+/** Busy and total CPU seconds of the whole machine since boot, summed over all cores. */
+export function machineCpuSeconds(): { busy: number; total: number } {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n')[0]!;
+  const ticks = line.trim().split(/\s+/).slice(1).map(Number);
+  const total = ticks.reduce((a, b) => a + b, 0);
+  const idle = (ticks[3] ?? 0) + (ticks[4] ?? 0); // idle + iowait
+  return { busy: (total - idle) / CLOCK_TICKS_PER_SECOND, total: total / CLOCK_TICKS_PER_SECOND };
+}
+
+/** Resident and peak resident memory of a process, in MiB. */
+export function processMemoryMiB(pid: number): { rss: number; peak: number } {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kib = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? NaN);
+    return { rss: kib('VmRSS') / 1024, peak: kib('VmHWM') / 1024 };
+  } catch {
+    return { rss: NaN, peak: NaN };
+  }
+}
+
+export function loadAverage(): string {
+  try {
+    return readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+  } catch {
+    return 'n/a';
+  }
+}
+
+function safeReaddir(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
+/** CPU seconds per component over one phase of the run. */
+export interface CpuSnapshot {
+  /** This process: load generator, API and sandbox bank. */
+  bench: number;
+  worker: number;
+  temporal: number;
+  postgres: number;
+  machineBusy: number;
+  machineTotal: number;
+}
+
+export function cpuSnapshot(pids: { worker?: number; temporal?: number }): CpuSnapshot {
+  const own = process.cpuUsage();
+  const machine = machineCpuSeconds();
+  return {
+    bench: (own.user + own.system) / 1e6,
+    worker: pids.worker ? processCpuSeconds(pids.worker) : 0,
+    temporal: pids.temporal ? processCpuSeconds(pids.temporal) : 0,
+    postgres: cpuSecondsByCommand('postgres'),
+    machineBusy: machine.busy,
+    machineTotal: machine.total,
+  };
+}
+
+export function cpuDelta(before: CpuSnapshot, after: CpuSnapshot): CpuSnapshot {
+  const d = (k: keyof CpuSnapshot) => round(after[k] - before[k], 2);
+  return {
+    bench: d('bench'),
+    worker: d('worker'),
+    temporal: d('temporal'),
+    postgres: d('postgres'),
+    machineBusy: d('machineBusy'),
+    machineTotal: d('machineTotal'),
+  };
+}
+
+export function round(value: number, digits = 1): number {
+  const f = 10 ** digits;
+  return Math.round(value * f) / f;
+}

@@ -1,0 +1,201 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { Client, Connection } from '@temporalio/client';
+import { temporal as proto } from '@temporalio/proto';
+import { Client as PgClient } from 'pg';
+import type { DataSource } from 'typeorm';
+import { createApiApp } from '../apps/api/app';
+import { hashSecret } from '../apps/api/auth/secret-hash';
+import { startBerlinGroupSandbox, type RunningBerlinGroupSandbox } from '../apps/sandbox/berlin-group';
+import { loadConfig, type ClearwayConfig } from '../libs/config/config';
+import { createLogger } from '../libs/observability/logger';
+import { ClientRepository } from '../libs/persistence/client.repository';
+import { connectAndMigrate } from '../libs/persistence/data-source';
+import { registerSearchAttributes, startTemporalDevServer, type TemporalDevServer } from '../libs/temporal/dev-server';
+
+export interface SystemOptions {
+  /** Existing Temporal server (host:port); otherwise a dev server is started. */
+  temporalAddress?: string;
+  /** SQLite file for the dev server we start; omitted means in memory. */
+  temporalDbFile?: string;
+  databaseName: string;
+  decoupledDelayMs: number;
+  /** PAYMENT_POLL_INITIAL_MS for the API: first status poll interval after SCA. */
+  statusPollInitialMs: number;
+  /** DATABASE_POOL_SIZE for the API and the worker. */
+  databasePoolSize: number;
+  logLevel: string;
+}
+
+/**
+ * The whole engine, composed from the real components as `npm run dev` would: a Temporal dev server,
+ * a dedicated PostgreSQL database, the Berlin Group sandbox bank, the API in this process and the
+ * worker as a child process (`dist/apps/worker/main.js`), so its CPU and memory can be told apart.
+ */
+export class BenchSystem {
+  private readonly cleanups: Array<{ name: string; run: () => Promise<unknown> }> = [];
+  config!: ClearwayConfig;
+  dataSource!: DataSource;
+  temporal!: Client;
+  apiUrl!: string;
+  devServer?: TemporalDevServer;
+  worker?: ChildProcess;
+  sandbox!: RunningBerlinGroupSandbox;
+  private readonly logTail: string[] = [];
+  workerWarnings = 0;
+
+  constructor(readonly opts: SystemOptions) {}
+
+  async start(): Promise<void> {
+    const temporalAddress = await this.startTemporal();
+    const databaseUrl = await this.recreateDatabase();
+
+    this.sandbox = await startBerlinGroupSandbox({ port: 0, decoupledDelayMs: this.opts.decoupledDelayMs });
+    this.onCleanup('sandbox', () => this.sandbox.close());
+
+    const env = {
+      NODE_ENV: 'test',
+      DATABASE_URL: databaseUrl,
+      DATABASE_POOL_SIZE: String(this.opts.databasePoolSize),
+      TEMPORAL_ADDRESS: temporalAddress,
+      TEMPORAL_TASK_QUEUE: `bench-${randomUUID()}`,
+      API_PORT: '0',
+      SANDBOX_BG_URL: this.sandbox.url,
+      PAYMENT_POLL_INITIAL_MS: String(this.opts.statusPollInitialMs),
+      PAYMENT_POLL_MAX_MS: '1000',
+    };
+    this.config = loadConfig(env);
+    this.dataSource = await connectAndMigrate({ url: databaseUrl, poolSize: this.opts.databasePoolSize, applicationName: 'clearway-bench-api' });
+    this.onCleanup('database connection', () => this.dataSource.destroy());
+
+    const connection = await Connection.connect({ address: temporalAddress });
+    this.onCleanup('temporal client', () => connection.close());
+    this.temporal = new Client({ connection, namespace: this.config.temporal.namespace });
+
+    const logger = createLogger('bench-api', this.opts.logLevel);
+    const app: NestExpressApplication = await createApiApp({ config: this.config, dataSource: this.dataSource, temporal: this.temporal, logger });
+    await app.listen(0, '127.0.0.1');
+    this.onCleanup('api', () => app.close());
+    this.apiUrl = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`;
+    // SCA callback URLs handed to the bank must reach this API instance.
+    this.config.api.publicBaseUrl = this.apiUrl;
+
+    await this.startWorker({ ...env, PUBLIC_BASE_URL: this.apiUrl });
+  }
+
+  /** A fresh OAuth2 client and an access token from the real token endpoint. */
+  async accessToken(scope = 'paymentinitiation private'): Promise<string> {
+    const clientId = `bench-${randomUUID()}`;
+    const clientSecret = randomUUID();
+    await new ClientRepository(this.dataSource).upsert({
+      clientId,
+      tenantId: `tenant-${randomUUID()}`,
+      secretHash: await hashSecret(clientSecret),
+      allowedScopes: ['paymentinitiation'],
+    });
+    const res = await fetch(`${this.apiUrl}/connect/token`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret, scope }),
+    });
+    if (res.status !== 200) throw new Error(`token: ${res.status} ${await res.text()}`);
+    return ((await res.json()) as { access_token: string }).access_token;
+  }
+
+  /** Stops everything that was started, in reverse order, and drops the bench database. Never throws. */
+  async stop(): Promise<void> {
+    while (this.cleanups.length) {
+      const { name, run } = this.cleanups.pop()!;
+      try {
+        await run();
+      } catch (err) {
+        console.error(`cleanup of ${name} failed: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  workerLogTail(): string {
+    return this.logTail.join('\n');
+  }
+
+  private onCleanup(name: string, run: () => Promise<unknown>): void {
+    this.cleanups.push({ name, run });
+  }
+
+  private async startTemporal(): Promise<string> {
+    if (this.opts.temporalAddress) {
+      await registerSearchAttributes(this.opts.temporalAddress);
+      return this.opts.temporalAddress;
+    }
+    this.devServer = await startTemporalDevServer({ port: 0, headless: true, dbFilename: this.opts.temporalDbFile, logLevel: 'error' });
+    const server = this.devServer;
+    this.onCleanup('temporal dev server', () => server.stop());
+    return server.address;
+  }
+
+  private async recreateDatabase(): Promise<string> {
+    const serverUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+    const name = this.opts.databaseName;
+    if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`bad database name "${name}"`);
+    const admin = async (sql: string) => {
+      const pg = new PgClient({ connectionString: serverUrl });
+      await pg.connect();
+      try {
+        await pg.query(sql);
+      } finally {
+        await pg.end();
+      }
+    };
+    await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await admin(`CREATE DATABASE ${name}`);
+    this.onCleanup('bench database', () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
+    const url = new URL(serverUrl);
+    url.pathname = `/${name}`;
+    return url.toString();
+  }
+
+  private async startWorker(env: Record<string, string>): Promise<void> {
+    const child = spawn(process.execPath, [join(__dirname, '../apps/worker/main.js')], {
+      env: { ...process.env, ...env, LOG_LEVEL: this.opts.logLevel },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.worker = child;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    this.onCleanup('worker', async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      const kill = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(kill);
+    });
+    for (const stream of [child.stdout, child.stderr]) {
+      createInterface({ input: stream }).on('line', (line) => {
+        if (/"level":(40|50|60)/.test(line)) this.workerWarnings++;
+        this.logTail.push(line);
+        if (this.logTail.length > 30) this.logTail.shift();
+      });
+    }
+    await this.waitForWorkerPoller(child);
+  }
+
+  /** The worker process is ready once it polls our task queue for workflow tasks. */
+  private async waitForWorkerPoller(child: ChildProcess): Promise<void> {
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline) {
+      if (child.exitCode !== null) throw new Error(`worker exited with ${child.exitCode}:\n${this.workerLogTail()}`);
+      const described = await this.temporal.workflowService.describeTaskQueue({
+        namespace: this.config.temporal.namespace,
+        taskQueue: { name: this.config.temporal.taskQueue, kind: proto.api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
+        taskQueueType: proto.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+      });
+      if ((described.pollers ?? []).length > 0) return;
+      await sleep(200);
+    }
+    throw new Error(`worker did not poll ${this.config.temporal.taskQueue} within 60 s:\n${this.workerLogTail()}`);
+  }
+}
