@@ -48,6 +48,7 @@ export async function startBerlinGroupSandbox(
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
+  app.get('/health', (_req, res) => void res.json({ status: 'up' }));
   app.use(BERLIN_GROUP_SANDBOX_MOUNT, sandbox.router);
   app.use((req, res) => {
     res.status(404).json({

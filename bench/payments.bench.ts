@@ -1,0 +1,366 @@
+/**
+ * End-to-end payment throughput against a bare Temporal baseline, on the same server and worker.
+ *
+ *   npm run bench -- [--payments 200] [--concurrency 20] [--warmup 5] [--decoupled-delay-ms 0]
+ *                    [--status-poll-ms 100] [--pool-size 5] [--temporal-db FILE] [--temporal-address HOST:PORT]
+ *
+ * Each of the C clients sends its next POST as soon as its previous POST has returned; completion is
+ * observed through the workflow result (`handle.result()`), not by polling the API. See docs/benchmarks.md.
+ */
+import { randomUUID } from 'node:crypto';
+import { cpus, totalmem } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import type { Client } from '@temporalio/client';
+import { temporal as proto } from '@temporalio/proto';
+import { DirectoryRepository } from '../libs/persistence/directory.repository';
+import { PaymentRepository } from '../libs/persistence/payment.repository';
+import { paymentWorkflowId, type PaymentWorkflowState } from '../workflows/payment-initiation.api';
+import type { baselineWorkflow } from '../workflows/baseline.workflow';
+import { cpuDelta, cpuSnapshot, loadAverage, mean, percentile, processMemoryMiB, round, type CpuSnapshot } from './measure';
+import { BenchSystem } from './system';
+
+const PAYMENT_PATH = '/psd2/paymentinitiation/v1/payments/sepa-credit-transfers';
+const PAYMENT_BODY = JSON.stringify({
+  instructedAmount: { currency: 'EUR', amount: '12.34' },
+  debtorAccount: { iban: 'DE89370400440532013000' },
+  creditorName: 'Bench',
+  creditorAccount: { iban: 'NL91ABNA0417164300' },
+});
+
+interface Options {
+  payments: number;
+  concurrency: number;
+  warmup: number;
+  decoupledDelayMs: number;
+  statusPollMs: number;
+  poolSize: number;
+  temporalDb?: string;
+  temporalAddress?: string;
+}
+
+function parseOptions(): Options {
+  const { values } = parseArgs({
+    options: {
+      payments: { type: 'string', default: '200' },
+      concurrency: { type: 'string', default: '20' },
+      warmup: { type: 'string', default: '5' },
+      'decoupled-delay-ms': { type: 'string', default: '0' },
+      'status-poll-ms': { type: 'string', default: '100' },
+      'pool-size': { type: 'string', default: '5' },
+      'temporal-db': { type: 'string' },
+      'temporal-address': { type: 'string', default: process.env.TEMPORAL_ADDRESS },
+    },
+  });
+  const int = (name: string, raw: string | undefined, min: number) => {
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer >= ${min}, got "${raw}"`);
+    return n;
+  };
+  return {
+    payments: int('payments', values.payments, 1),
+    concurrency: int('concurrency', values.concurrency, 1),
+    warmup: int('warmup', values.warmup, 1),
+    decoupledDelayMs: int('decoupled-delay-ms', values['decoupled-delay-ms'], 0),
+    statusPollMs: int('status-poll-ms', values['status-poll-ms'], 1),
+    poolSize: int('pool-size', values['pool-size'], 1),
+    temporalDb: values['temporal-db'],
+    temporalAddress: values['temporal-address'] || undefined,
+  };
+}
+
+/** One unit of work: a payment through the API, or a baseline workflow through the Temporal client. */
+interface Sample {
+  /** POST (or workflow start) latency, ms. */
+  submitMs: number;
+  /** Submit sent → workflow result received, ms. */
+  e2eMs: number;
+  sentAt: number;
+  doneAt: number;
+}
+
+interface PhaseResult {
+  name: string;
+  completed: number;
+  failed: number;
+  errors: string[];
+  wallSeconds: number;
+  perSecond: number;
+  submitMean: number;
+  submitP50: number;
+  submitP99: number;
+  e2eP50: number;
+  e2eP99: number;
+  cpuSeconds: CpuSnapshot;
+  machineCpuPercent: number;
+  loadAverage: string;
+  workerRssMiB: number;
+}
+
+/** Runs `count` submissions with `concurrency` closed-loop clients; completions are awaited in the background. */
+async function drive(
+  count: number,
+  concurrency: number,
+  submit: () => Promise<() => Promise<void>>,
+): Promise<{ samples: Sample[]; errors: string[] }> {
+  const samples: Sample[] = [];
+  const errors: string[] = [];
+  const completions: Promise<void>[] = [];
+  let next = 0;
+  const client = async () => {
+    while (next < count) {
+      next++;
+      const sentAt = performance.now();
+      let awaitResult: () => Promise<void>;
+      try {
+        awaitResult = await submit();
+      } catch (err) {
+        errors.push((err as Error).message);
+        continue;
+      }
+      const submittedAt = performance.now();
+      completions.push(
+        awaitResult().then(
+          () => {
+            const doneAt = performance.now();
+            samples.push({ submitMs: submittedAt - sentAt, e2eMs: doneAt - sentAt, sentAt, doneAt });
+          },
+          (err: Error) => void errors.push(err.message),
+        ),
+      );
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, client));
+  await Promise.all(completions);
+  return { samples, errors };
+}
+
+function paymentSubmitter(system: BenchSystem, token: string, paymentIds?: string[]) {
+  return async () => {
+    const res = await fetch(`${system.apiUrl}${PAYMENT_PATH}`, {
+      method: 'POST',
+      headers: {
+        Authorization: `Bearer ${token}`,
+        'X-Request-ID': randomUUID(),
+        'X-BicFi': 'SANDDEB0XXX',
+        'PSU-IP-Address': '192.0.2.10',
+        'PSU-ID': 'decoupled',
+        'Content-Type': 'application/json',
+      },
+      body: PAYMENT_BODY,
+    });
+    const text = await res.text();
+    if (res.status !== 201) throw new Error(`POST ${res.status}: ${text.slice(0, 300)}`);
+    const { paymentId } = JSON.parse(text) as { paymentId: string };
+    paymentIds?.push(paymentId);
+    const handle = system.temporal.workflow.getHandle(paymentWorkflowId(paymentId));
+    return async () => {
+      const state = (await handle.result()) as PaymentWorkflowState;
+      if (state.transactionStatus !== 'ACSC') throw new Error(`payment ${paymentId} ended ${state.transactionStatus}`);
+    };
+  };
+}
+
+function baselineSubmitter(system: BenchSystem, activities: number, timers: number) {
+  return async () => {
+    const handle = await system.temporal.workflow.start<typeof baselineWorkflow>('baselineWorkflow', {
+      workflowId: `baseline-${randomUUID()}`,
+      taskQueue: system.config.temporal.taskQueue,
+      args: [activities, timers],
+    });
+    return async () => {
+      await handle.result();
+    };
+  };
+}
+
+async function measurePhase(
+  name: string,
+  system: BenchSystem,
+  opts: Options,
+  submit: () => Promise<() => Promise<void>>,
+): Promise<PhaseResult> {
+  const pids = { worker: system.worker?.pid, temporal: system.devServer?.process.pid };
+  const load = loadAverage();
+  const before = cpuSnapshot(pids);
+  const { samples, errors } = await drive(opts.payments, opts.concurrency, submit);
+  const cpu = cpuDelta(before, cpuSnapshot(pids));
+  const first = Math.min(...samples.map((s) => s.sentAt));
+  const last = Math.max(...samples.map((s) => s.doneAt));
+  const wallSeconds = (last - first) / 1000;
+  return {
+    name,
+    completed: samples.length,
+    failed: errors.length,
+    errors: [...new Set(errors)].slice(0, 5),
+    wallSeconds: round(wallSeconds, 2),
+    perSecond: round(samples.length / wallSeconds, 2),
+    submitMean: round(mean(samples.map((s) => s.submitMs))),
+    submitP50: round(percentile(samples.map((s) => s.submitMs), 50)),
+    submitP99: round(percentile(samples.map((s) => s.submitMs), 99)),
+    e2eP50: round(percentile(samples.map((s) => s.e2eMs), 50)),
+    e2eP99: round(percentile(samples.map((s) => s.e2eMs), 99)),
+    cpuSeconds: cpu,
+    machineCpuPercent: round((100 * cpu.machineBusy) / cpu.machineTotal),
+    loadAverage: load,
+    workerRssMiB: round(processMemoryMiB(pids.worker ?? 0).rss),
+  };
+}
+
+/** What a finished decoupled payment really used, read from its Temporal history. */
+async function countHistory(temporal: Client, workflowId: string) {
+  const history = await temporal.workflow.getHandle(workflowId).fetchHistory();
+  const E = proto.api.enums.v1.EventType;
+  const count = (type: proto.api.enums.v1.EventType) => (history.events ?? []).filter((e) => e.eventType === type).length;
+  return {
+    activities: count(E.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED),
+    timers: count(E.EVENT_TYPE_TIMER_STARTED),
+    workflowTasks: count(E.EVENT_TYPE_WORKFLOW_TASK_COMPLETED),
+    events: (history.events ?? []).length,
+  };
+}
+
+type Timed = Record<string, number[]>;
+
+/**
+ * Times the stages of `POST /payments` inside the API process by wrapping (at runtime, in this process
+ * only) the two repositories it calls and the Temporal client's update-with-start.
+ */
+function instrumentPostStages(temporal: Client): { timings: Timed; reset(): void } {
+  const timings: Timed = { findAspsp: [], insertPayment: [], updateWithStart: [] };
+  const wrap = <T extends object>(target: T, method: keyof T & string, bucket: string) => {
+    const original = target[method] as unknown as (...args: unknown[]) => Promise<unknown>;
+    (target as Record<string, unknown>)[method] = async function (this: unknown, ...args: unknown[]) {
+      const start = performance.now();
+      try {
+        return await original.apply(this, args);
+      } finally {
+        timings[bucket]!.push(performance.now() - start);
+      }
+    };
+  };
+  wrap(DirectoryRepository.prototype, 'findAspsp', 'findAspsp');
+  wrap(PaymentRepository.prototype, 'insertOrGetExisting', 'insertPayment');
+  wrap(temporal.workflow, 'executeUpdateWithStart', 'updateWithStart');
+  return {
+    timings,
+    reset: () => Object.values(timings).forEach((v) => (v.length = 0)),
+  };
+}
+
+function printTable(rows: PhaseResult[], ratio: number): void {
+  const cols: Array<[string, (r: PhaseResult) => string | number]> = [
+    ['run', (r) => r.name],
+    ['done', (r) => r.completed],
+    ['failed', (r) => r.failed],
+    ['wall s', (r) => r.wallSeconds],
+    ['per s', (r) => r.perSecond],
+    ['submit p50 ms', (r) => r.submitP50],
+    ['submit p99 ms', (r) => r.submitP99],
+    ['e2e p50 ms', (r) => r.e2eP50],
+    ['e2e p99 ms', (r) => r.e2eP99],
+    ['machine CPU %', (r) => r.machineCpuPercent],
+    ['CPU s bench/worker/temporal/pg', (r) => `${r.cpuSeconds.bench}/${r.cpuSeconds.worker}/${r.cpuSeconds.temporal}/${r.cpuSeconds.postgres}`],
+    ['load before', (r) => r.loadAverage],
+  ];
+  const cells = [cols.map(([h]) => h), ...rows.map((r) => cols.map(([, f]) => String(f(r))))];
+  const widths = cols.map((_, i) => Math.max(...cells.map((row) => row[i]!.length)));
+  for (const [i, row] of cells.entries()) {
+    console.log(row.map((c, j) => c.padEnd(widths[j]!)).join('  '));
+    if (i === 0) console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  }
+  console.log(`\nengine/baseline throughput ratio: ${ratio}`);
+}
+
+async function main(): Promise<number> {
+  const opts = parseOptions();
+  const system = new BenchSystem({
+    temporalAddress: opts.temporalAddress,
+    temporalDbFile: opts.temporalDb,
+    databaseName: 'clearway_bench',
+    decoupledDelayMs: opts.decoupledDelayMs,
+    statusPollInitialMs: opts.statusPollMs,
+    databasePoolSize: opts.poolSize,
+    logLevel: process.env.LOG_LEVEL ?? 'warn',
+  });
+  const stopOnSignal = () => void system.stop().finally(() => process.exit(130));
+  process.once('SIGINT', stopOnSignal);
+  process.once('SIGTERM', stopOnSignal);
+  try {
+    const startedAt = performance.now();
+    await system.start();
+    const stages = instrumentPostStages(system.temporal);
+    const token = await system.accessToken();
+    console.error(`system up in ${round((performance.now() - startedAt) / 1000, 1)} s; warming up with ${opts.warmup} payments`);
+
+    const warmupIds: string[] = [];
+    const warm = await drive(opts.warmup, Math.min(opts.warmup, opts.concurrency), paymentSubmitter(system, token, warmupIds));
+    if (warm.errors.length) throw new Error(`warm-up failed: ${warm.errors[0]}`);
+    const histories = await Promise.all(warmupIds.map((id) => countHistory(system.temporal, paymentWorkflowId(id))));
+    const shape = histories[0]!;
+    if (histories.some((h) => h.activities !== shape.activities || h.timers !== shape.timers)) {
+      console.error(`warning: warm-up payments differ in shape: ${JSON.stringify(histories)}`);
+    }
+    await drive(opts.warmup, Math.min(opts.warmup, opts.concurrency), baselineSubmitter(system, shape.activities, shape.timers));
+    const baselineWarmId = `baseline-shape-${randomUUID()}`;
+    await system.temporal.workflow.execute<typeof baselineWorkflow>('baselineWorkflow', {
+      workflowId: baselineWarmId,
+      taskQueue: system.config.temporal.taskQueue,
+      args: [shape.activities, shape.timers],
+    });
+    const baselineShape = await countHistory(system.temporal, baselineWarmId);
+    console.error(`a decoupled payment uses ${JSON.stringify(shape)}; the baseline ${JSON.stringify(baselineShape)}`);
+
+    const workerMemBefore = processMemoryMiB(system.worker?.pid ?? 0);
+    stages.reset();
+    console.error(`engine: ${opts.payments} payments, ${opts.concurrency} clients`);
+    const engine = await measurePhase('engine', system, opts, paymentSubmitter(system, token));
+    const postStages = Object.fromEntries(
+      Object.entries(stages.timings).map(([k, v]) => [k, { mean: round(mean(v)), p50: round(percentile(v, 50)), p99: round(percentile(v, 99)) }]),
+    );
+    console.error(`baseline: ${opts.payments} workflows, ${opts.concurrency} clients`);
+    const baseline = await measurePhase('baseline', system, opts, baselineSubmitter(system, shape.activities, shape.timers));
+    const workerMemAfter = processMemoryMiB(system.worker?.pid ?? 0);
+
+    const ratio = round(engine.perSecond / baseline.perSecond, 2);
+    printTable([engine, baseline], ratio);
+    console.log(
+      `POST stages (ms, mean/p50/p99): ${Object.entries(postStages)
+        .map(([k, v]) => `${k} ${v.mean}/${v.p50}/${v.p99}`)
+        .join(', ')}; POST mean ${engine.submitMean}, of which outside these stages (HTTP, auth, validation, Nest) ${round(
+        engine.submitMean - Object.values(postStages).reduce((a, v) => a + v.mean, 0),
+      )}`,
+    );
+    console.log(`worker RSS MiB: ${round(workerMemBefore.rss)} after warm-up → ${round(workerMemAfter.rss)} after both runs (peak ${round(workerMemAfter.peak)})`);
+    if (system.workerWarnings) console.log(`worker logged ${system.workerWarnings} warnings/errors; last lines:\n${system.workerLogTail()}`);
+    const targets = { ratioAtLeast07: ratio >= 0.7, postP99AtMost150: engine.submitP99 <= 150 };
+    console.log(`targets: ratio >= 0.7 ${targets.ratioAtLeast07 ? 'met' : 'NOT met'}; POST p99 <= 150 ms ${targets.postP99AtMost150 ? 'met' : 'NOT met'}`);
+    console.log(
+      'BENCH_RESULT ' +
+        JSON.stringify({
+          options: opts,
+          machine: { nproc: cpus().length, ramGiB: round(totalmem() / 2 ** 30, 1), node: process.version },
+          completion: 'workflow result via Temporal client handle.result()',
+          paymentShape: shape,
+          baselineShape,
+          engine,
+          baseline,
+          ratio,
+          postStagesMs: postStages,
+          workerRssMiB: { afterWarmup: round(workerMemBefore.rss), afterRuns: round(workerMemAfter.rss), peak: round(workerMemAfter.peak) },
+          targets,
+        }),
+    );
+    return engine.failed || baseline.failed ? 1 : 0;
+  } finally {
+    await system.stop();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
