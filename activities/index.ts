@@ -1,11 +1,12 @@
 import { createBaselineActivities } from './baseline.activities';
+import { createConsentActivities, type ConsentActivityDeps } from './consent.activities';
 import { createPaymentActivities, type PaymentActivityDeps } from './payment.activities';
 
-export type ActivityDeps = PaymentActivityDeps;
+export type ActivityDeps = PaymentActivityDeps & ConsentActivityDeps;
 
 /** Every activity the worker registers, closed over its dependencies. */
 export function createActivities(deps: ActivityDeps) {
-  return { ...createPaymentActivities(deps), ...createBaselineActivities() };
+  return { ...createPaymentActivities(deps), ...createConsentActivities(deps), ...createBaselineActivities() };
 }
 
 export type Activities = ReturnType<typeof createActivities>;

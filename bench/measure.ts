@@ -26,18 +26,23 @@ export function processCpuSeconds(pid: number): number {
   }
 }
 
-/** CPU seconds used by every process whose command name is `comm` (all PostgreSQL backends, say). */
-export function cpuSecondsByCommand(comm: string): number {
-  let total = 0;
+/**
+ * CPU seconds used by the PostgreSQL backends serving `database` (their title reads
+ * "postgres: user database host(port) state"). Other agents' databases on the same server are left out.
+ */
+export function postgresBackendCpuSeconds(database: string): Record<string, number> {
+  const byPid: Record<string, number> = {};
   for (const entry of safeReaddir('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === comm) total += processCpuSeconds(Number(entry));
+      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() !== 'postgres') continue;
+      const title = readFileSync(`/proc/${entry}/cmdline`, 'utf8').replace(/\0/g, ' ');
+      if (title.split(' ').includes(database)) byPid[entry] = processCpuSeconds(Number(entry));
     } catch {
       // exited while we looked
     }
   }
-  return total;
+  return byPid;
 }
 
 /** Busy and total CPU seconds of the whole machine since boot, summed over all cores. */
@@ -82,31 +87,36 @@ export interface CpuSnapshot {
   bench: number;
   worker: number;
   temporal: number;
+  /** Backends serving the bench database only (pooled connections come and go: counted per pid). */
   postgres: number;
+  postgresByPid?: Record<string, number>;
   machineBusy: number;
   machineTotal: number;
 }
 
-export function cpuSnapshot(pids: { worker?: number; temporal?: number }): CpuSnapshot {
+export function cpuSnapshot(pids: { worker?: number; temporal?: number }, database: string): CpuSnapshot {
   const own = process.cpuUsage();
   const machine = machineCpuSeconds();
   return {
     bench: (own.user + own.system) / 1e6,
     worker: pids.worker ? processCpuSeconds(pids.worker) : 0,
     temporal: pids.temporal ? processCpuSeconds(pids.temporal) : 0,
-    postgres: cpuSecondsByCommand('postgres'),
+    postgres: 0,
+    postgresByPid: postgresBackendCpuSeconds(database),
     machineBusy: machine.busy,
     machineTotal: machine.total,
   };
 }
 
 export function cpuDelta(before: CpuSnapshot, after: CpuSnapshot): CpuSnapshot {
-  const d = (k: keyof CpuSnapshot) => round(after[k] - before[k], 2);
+  const d = (k: Exclude<keyof CpuSnapshot, 'postgresByPid'>) => round(after[k] - before[k], 2);
+  // A backend that started during the phase counts from zero; one that ended is lost (small).
+  const postgres = Object.entries(after.postgresByPid ?? {}).reduce((sum, [pid, cpu]) => sum + cpu - (before.postgresByPid?.[pid] ?? 0), 0);
   return {
     bench: d('bench'),
     worker: d('worker'),
     temporal: d('temporal'),
-    postgres: d('postgres'),
+    postgres: round(postgres, 2),
     machineBusy: d('machineBusy'),
     machineTotal: d('machineTotal'),
   };

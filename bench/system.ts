@@ -160,7 +160,9 @@ export class BenchSystem {
   }
 
   private async startWorker(env: Record<string, string>): Promise<void> {
-    const child = spawn(process.execPath, [join(__dirname, '../apps/worker/main.js')], {
+    // BENCH_WORKER_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") reaches the worker only.
+    const nodeArgs = (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+    const child = spawn(process.execPath, [...nodeArgs, join(__dirname, '../apps/worker/main.js')], {
       env: { ...process.env, ...env, LOG_LEVEL: this.opts.logLevel },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -1,3 +1,4 @@
 // Every workflow the worker hosts. Bundled for the Temporal sandbox: Temporal packages and pure code only.
 export { paymentInitiationWorkflow } from './payment-initiation.workflow';
 export { baselineWorkflow } from './baseline.workflow';
+export { consentWorkflow } from './consent.workflow';

@@ -12,12 +12,13 @@ import {
 import type { PaymentActivities } from '../activities/payment.activities';
 import {
   AUTHORISED_TRANSACTION_STATUSES,
-  FINAL_SCA_STATUSES,
   isFinalTransactionStatus,
   type BankScaStatus,
   type BankTransactionStatus,
 } from '../libs/domain/transaction-status';
 import { ScaStatus as ScaStatusAttr, TransactionStatus as TransactionStatusAttr } from '../libs/temporal/search-attributes';
+import { findApplicationFailure, readOrUndefined } from './shared/failures';
+import { ScaWait } from './shared/sca-wait';
 import {
   cancelPaymentUpdate,
   initiationResultUpdate,
@@ -33,24 +34,27 @@ import {
 const NON_RETRYABLE = ['BankRejected', 'PaymentNotFound'];
 
 /**
+ * Bank calls time out after 15 s (the adapter's own HTTP timeout is 10 s), so a call lost with a
+ * crashed worker is retried well within the 25 s a POST waits for the bank's answer.
+ *
  * Initiation: retried for up to 5 minutes (5xx, timeouts, 429 after the bank's Retry-After).
  * Safe because every attempt carries the same idempotency key, derived from the payment id.
  */
 const initiation = proxyActivities<PaymentActivities>({
-  startToCloseTimeout: '30s',
+  startToCloseTimeout: '15s',
   scheduleToCloseTimeout: '5m',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', nonRetryableErrorTypes: NON_RETRYABLE },
 });
 
 /** Commands on an existing payment (start authorisation, cancel): the caller is waiting, so fail faster. */
 const commands = proxyActivities<PaymentActivities>({
-  startToCloseTimeout: '30s',
+  startToCloseTimeout: '15s',
   retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '5s', maximumAttempts: 4, nonRetryableErrorTypes: NON_RETRYABLE },
 });
 
 /** Status reads: a failed read is simply retried by the next poll, so few attempts here. */
 const reads = proxyActivities<PaymentActivities>({
-  startToCloseTimeout: '30s',
+  startToCloseTimeout: '15s',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 3, nonRetryableErrorTypes: NON_RETRYABLE },
 });
 
@@ -60,8 +64,6 @@ const records = proxyActivities<PaymentActivities>({
   retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '30s' },
 });
 
-type ScaOutcome = 'finalised' | 'failed' | 'timeout' | 'cancelled';
-
 /**
  * One single payment, from initiation at the bank to a final status:
  * initiate → await SCA (redirect callback or bank status, racing a timeout) → poll until final.
@@ -69,7 +71,7 @@ type ScaOutcome = 'finalised' | 'failed' | 'timeout' | 'cancelled';
 export async function paymentInitiationWorkflow(input: PaymentWorkflowInput): Promise<PaymentWorkflowState> {
   const { paymentId, timings } = input;
   const state: PaymentWorkflowState = input.resume ?? { phase: 'initiating', transactionStatus: 'RCVD', eventSeq: 0 };
-  let callbackPending = false;
+  const sca = new ScaWait();
   let cancelled = state.transactionStatus === 'CANC';
   let lastRawStatus: string | undefined;
 
@@ -81,9 +83,7 @@ export async function paymentInitiationWorkflow(input: PaymentWorkflowInput): Pr
     return state.initiation!;
   });
 
-  setHandler(scaCallbackSignal, () => {
-    callbackPending = true;
-  });
+  setHandler(scaCallbackSignal, () => sca.wakeUp());
 
   setHandler(
     cancelPaymentUpdate,
@@ -112,7 +112,7 @@ export async function paymentInitiationWorkflow(input: PaymentWorkflowInput): Pr
     async () => {
       const started = await commands.startAuthorisationAtBank(paymentId);
       state.authorisationId = started.authorisationId;
-      callbackPending = true; // check the new authorisation's status promptly
+      sca.wakeUp(); // check the new authorisation's status promptly
       return started;
     },
     {
@@ -190,25 +190,20 @@ export async function paymentInitiationWorkflow(input: PaymentWorkflowInput): Pr
     }
   }
 
-  async function awaitScaOrTimeout(): Promise<ScaOutcome> {
-    let interval = timings.scaPollInitialMs;
-    for (;;) {
-      const remaining = state.scaDeadline! - Date.now();
-      if (remaining <= 0) return 'timeout';
-      const woken = await condition(() => callbackPending || cancelled, Math.min(interval, remaining));
-      if (cancelled) return 'cancelled';
-      callbackPending = false;
-      if (state.authorisationId) {
-        const sca = await readOrUndefined(() => reads.getBankScaStatus(paymentId, state.authorisationId!));
-        if (cancelled) return 'cancelled';
-        if (sca) {
-          await recordScaStatus(sca);
-          if (FINAL_SCA_STATUSES.has(sca.normalised)) return sca.normalised === 'failed' ? 'failed' : 'finalised';
-        }
-      }
-      interval = woken ? timings.scaPollInitialMs : Math.min(Math.ceil(interval * 1.5), timings.scaPollMaxMs);
-      await continueAsNewIfSuggested();
-    }
+  function awaitScaOrTimeout() {
+    return sca.until({
+      deadline: state.scaDeadline!,
+      pollInitialMs: timings.scaPollInitialMs,
+      pollMaxMs: timings.scaPollMaxMs,
+      interrupted: () => cancelled,
+      check: async () => {
+        if (!state.authorisationId) return undefined;
+        const status = await readOrUndefined(() => reads.getBankScaStatus(paymentId, state.authorisationId!));
+        if (status && !cancelled) await recordScaStatus(status);
+        return status?.normalised;
+      },
+      afterCheck: continueAsNewIfSuggested,
+    });
   }
 
   function startPolling(): void {
@@ -250,7 +245,7 @@ export async function paymentInitiationWorkflow(input: PaymentWorkflowInput): Pr
 
   if (state.phase === 'awaiting_sca') {
     const outcome = await awaitScaOrTimeout();
-    if (outcome === 'cancelled') return finish();
+    if (outcome === 'interrupted') return finish();
     if (outcome === 'timeout') {
       // The PSU never decided: withdraw the payment at the bank so it cannot be authorised later.
       const cancel = await readOrUndefined(() => commands.cancelPaymentAtBank(paymentId));
@@ -277,25 +272,6 @@ export async function paymentInitiationWorkflow(input: PaymentWorkflowInput): Pr
     state.phase = 'completed';
     return state;
   }
-}
-
-/** Reads are best effort inside a loop that will try again: a failure after retries is logged, not fatal. */
-async function readOrUndefined<T>(read: () => Promise<T>): Promise<T | undefined> {
-  try {
-    return await read();
-  } catch (err) {
-    log.warn('Bank read failed; will try again', { error: (err as Error).message });
-    return undefined;
-  }
-}
-
-function findApplicationFailure(err: unknown): ApplicationFailure | undefined {
-  let current: unknown = err;
-  while (current instanceof Error) {
-    if (current instanceof ApplicationFailure) return current;
-    current = (current as Error & { cause?: unknown }).cause;
-  }
-  return undefined;
 }
 
 function initiationFailure(error: InitiationError): ApplicationFailure {

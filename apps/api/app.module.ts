@@ -4,6 +4,7 @@ import { DataSource } from 'typeorm';
 import type { ClearwayConfig } from '../../libs/config/config';
 import type { Logger } from '../../libs/observability/logger';
 import { ClientRepository } from '../../libs/persistence/client.repository';
+import { ConsentRepository } from '../../libs/persistence/consent.repository';
 import { DirectoryRepository } from '../../libs/persistence/directory.repository';
 import { PaymentRepository } from '../../libs/persistence/payment.repository';
 import { AspspInformationController } from './aspsp/aspsp-information.controller';
@@ -12,7 +13,11 @@ import { TokenController } from './auth/token.controller';
 import { TokenService } from './auth/token.service';
 import { PaymentsController } from './payments/payments.controller';
 import { PaymentsService } from './payments/payments.service';
-import { ScaCallbackController } from './payments/sca-callback.controller';
+import { AccountInformationService } from './accounts/account-information.service';
+import { AccountsController } from './accounts/accounts.controller';
+import { ScaCallbackController } from './callbacks/sca-callback.controller';
+import { ConsentsController } from './consents/consents.controller';
+import { ConsentsService } from './consents/consents.service';
 import { HealthController } from './health/health.controller';
 import { CLEARWAY_CONFIG, LOGGER, TEMPORAL_CLIENT } from './temporal/temporal.tokens';
 
@@ -29,7 +34,7 @@ export class ApiModule {
   static register(deps: ApiDeps): DynamicModule {
     return {
       module: ApiModule,
-      controllers: [HealthController, TokenController, AspspInformationController, PaymentsController, ScaCallbackController],
+      controllers: [HealthController, TokenController, AspspInformationController, PaymentsController, ConsentsController, AccountsController, ScaCallbackController],
       providers: [
         { provide: CLEARWAY_CONFIG, useValue: deps.config },
         { provide: LOGGER, useValue: deps.logger },
@@ -38,9 +43,12 @@ export class ApiModule {
         { provide: DirectoryRepository, useValue: new DirectoryRepository(deps.dataSource) },
         { provide: ClientRepository, useValue: new ClientRepository(deps.dataSource) },
         { provide: PaymentRepository, useValue: new PaymentRepository(deps.dataSource) },
+        { provide: ConsentRepository, useValue: new ConsentRepository(deps.dataSource) },
         { provide: TokenService, useValue: new TokenService(deps.config.api.tokenSecret, deps.config.api.tokenTtlSeconds) },
         AuthGuard,
         PaymentsService,
+        ConsentsService,
+        AccountInformationService,
       ],
     };
   }

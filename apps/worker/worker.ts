@@ -5,7 +5,9 @@ import { createAdapterRegistry } from '../../libs/adapters/registry';
 import type { ClearwayConfig } from '../../libs/config/config';
 import type { Logger } from '../../libs/observability/logger';
 import { DirectoryRepository } from '../../libs/persistence/directory.repository';
+import { ConsentRepository } from '../../libs/persistence/consent.repository';
 import { PaymentRepository } from '../../libs/persistence/payment.repository';
+import { SecretBox } from '../../libs/security/secret-box';
 
 export const WORKFLOWS_PATH = require.resolve('../../workflows');
 
@@ -31,6 +33,8 @@ export async function createClearwayWorker(deps: WorkerDeps): Promise<Worker> {
   const { config } = deps;
   const activities = createActivities({
     payments: new PaymentRepository(deps.dataSource),
+    consents: new ConsentRepository(deps.dataSource),
+    secrets: new SecretBox(config.api.tokenSecret),
     directory: new DirectoryRepository(deps.dataSource),
     adapterFor: createAdapterRegistry().adapterFor,
     sandboxUrls: { 'berlin-group': config.sandbox.bgUrl },

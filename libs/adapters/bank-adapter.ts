@@ -1,3 +1,4 @@
+import type { AccountAccess, Balance, BankConsentStatus, BookingStatus, ConsentRequest } from '../domain/consent';
 import type { PaymentInitiationBody, PaymentProduct } from '../domain/payment';
 import type { BankScaStatus, BankTransactionStatus, ScaApproach } from '../domain/transaction-status';
 
@@ -129,4 +130,117 @@ export class BankError extends Error {
 
 export function isBankError(err: unknown): err is BankError {
   return err instanceof BankError;
+}
+
+// ── Account information (AIS) ────────────────────────────────────────────────────────────────
+
+export interface CreateConsentCommand {
+  /** Derived from the consent id: a retried creation returns the same consent at the bank. */
+  idempotencyKey: string;
+  consent: ConsentRequest;
+  psu: PsuContext;
+  redirect: { okUri: string; nokUri: string };
+  redirectPreferred?: boolean;
+}
+
+export interface CreateConsentResult {
+  bankConsentId: string;
+  status: BankConsentStatus;
+  scaApproach: ScaApproach;
+  authorisationId?: string;
+  scaRedirectUrl?: string;
+  psuMessage?: string;
+}
+
+export interface ConsentRef {
+  bankConsentId: string;
+  requestId: string;
+  psu?: PsuContext;
+}
+
+export interface ConsentDetails {
+  status: BankConsentStatus;
+  /** What the bank granted: its `validUntil` replaces our 9999-12-31 with the real maximum. */
+  validUntil: string;
+  frequencyPerDay: number;
+  access: AccountAccess;
+  lastActionDate?: string;
+}
+
+/** Embedded SCA, one step per call: PSU credentials, then the SCA method, then the OTP. */
+export type PsuDataUpdate =
+  | { kind: 'credentials'; psuId?: string; password: string }
+  | { kind: 'selectMethod'; authenticationMethodId: string }
+  | { kind: 'otp'; scaAuthenticationData: string };
+
+export interface ScaMethod {
+  authenticationType: string;
+  authenticationMethodId: string;
+  name?: string;
+}
+
+export interface PsuDataUpdateResult {
+  scaStatus: BankScaStatus;
+  scaMethods?: ScaMethod[];
+  chosenScaMethod?: ScaMethod;
+  challengeData?: { otpMaxLength?: number; otpFormat?: 'characters' | 'integer'; additionalInformation?: string; data?: string[] };
+  psuMessage?: string;
+}
+
+/**
+ * One AIS read. `psu.psuIpAddress` present means the PSU is present (BG): such reads do not count
+ * against the consent's frequencyPerDay. `page` is an opaque continuation from a previous page.
+ */
+export interface AccountReadRef {
+  bankConsentId: string;
+  requestId: string;
+  psu?: PsuContext;
+}
+
+export interface TransactionQuery {
+  dateFrom?: string;
+  dateTo?: string;
+  bookingStatus: BookingStatus;
+  entryReferenceFrom?: string;
+  deltaList?: boolean;
+  withBalance?: boolean;
+  /** Continuation token from a previous page's `links.next` etc. Opaque to callers. */
+  page?: string;
+}
+
+/** A page of transactions, in the bank's BG JSON with paging links turned into opaque tokens. */
+export interface TransactionPage {
+  account?: Record<string, unknown>;
+  booked?: Record<string, unknown>[];
+  pending?: Record<string, unknown>[];
+  information?: Record<string, unknown>[];
+  balances?: Balance[];
+  /** Continuation tokens for `TransactionQuery.page`, when the bank offers them. */
+  pages: { first?: string; next?: string; previous?: string; last?: string };
+}
+
+/**
+ * The account-information half of a bank protocol. Same rules as {@link BankAdapter}: stateless,
+ * HTTP and mapping only, failures as {@link BankError}. Account data is returned as the bank's
+ * Berlin Group JSON (accountDetails, balances, transactionDetails), which is also our API's shape.
+ */
+export interface AccountInformationAdapter {
+  createConsent(conn: BankConnection, cmd: CreateConsentCommand): Promise<CreateConsentResult>;
+  getConsent(conn: BankConnection, ref: ConsentRef): Promise<ConsentDetails>;
+  getConsentStatus(conn: BankConnection, ref: ConsentRef): Promise<BankConsentStatus>;
+  deleteConsent(conn: BankConnection, ref: ConsentRef): Promise<void>;
+  startConsentAuthorisation(conn: BankConnection, ref: ConsentRef & { redirect: { okUri: string; nokUri: string } }): Promise<StartAuthorisationResult>;
+  getConsentScaStatus(conn: BankConnection, ref: ConsentRef & { authorisationId: string }): Promise<BankScaStatus>;
+  updateConsentPsuData(conn: BankConnection, ref: ConsentRef & { authorisationId: string }, update: PsuDataUpdate): Promise<PsuDataUpdateResult>;
+
+  listAccounts(conn: BankConnection, ref: AccountReadRef, opts: { withBalance: boolean }): Promise<{ accounts: Record<string, unknown>[] }>;
+  getAccount(conn: BankConnection, ref: AccountReadRef, accountId: string, opts: { withBalance: boolean }): Promise<{ account: Record<string, unknown> }>;
+  getBalances(conn: BankConnection, ref: AccountReadRef, accountId: string): Promise<{ account?: Record<string, unknown>; balances: Balance[] }>;
+  getTransactions(conn: BankConnection, ref: AccountReadRef, accountId: string, query: TransactionQuery): Promise<TransactionPage>;
+  getTransaction(conn: BankConnection, ref: AccountReadRef, accountId: string, transactionId: string): Promise<{ transactionsDetails: Record<string, unknown> }>;
+}
+
+/** Whether a protocol's adapter also speaks account information. */
+export function supportsAccountInformation(adapter: BankAdapter): adapter is BankAdapter & AccountInformationAdapter {
+  return typeof (adapter as Partial<AccountInformationAdapter>).createConsent === 'function';
 }

@@ -28,6 +28,12 @@ export interface ClearwayConfig {
     /** Base URL of the Berlin Group sandbox bank, used for ASPSPs flagged as sandbox. */
     bgUrl: string;
   };
+  consents: {
+    /** How often a valid consent is checked at the bank for revocation by the PSU. */
+    statusCheckIntervalSeconds: number;
+    /** Continue-as-new after this many history events (Temporal may suggest it earlier). */
+    maxHistoryEvents: number;
+  };
   payments: {
     /** Default SCA timeout when the ASPSP row has none. */
     scaTimeoutSeconds: number;
@@ -78,6 +84,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ClearwayConfig
       host: sandboxHost,
       bgPort,
       bgUrl: (env.SANDBOX_BG_URL ?? `http://${sandboxHost}:${bgPort}/berlin-group`).replace(/\/$/, ''),
+    },
+    consents: {
+      statusCheckIntervalSeconds: int(env, 'CONSENT_STATUS_CHECK_SECONDS', 24 * 3600),
+      maxHistoryEvents: int(env, 'CONSENT_MAX_HISTORY_EVENTS', 1000),
     },
     payments: {
       scaTimeoutSeconds: int(env, 'SCA_TIMEOUT_SECONDS', 900),

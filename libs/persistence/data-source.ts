@@ -6,8 +6,17 @@ import { CountryEntity } from './entities/country.entity';
 import { PaymentAuthorisationEntity } from './entities/payment-authorisation.entity';
 import { PaymentEntity } from './entities/payment.entity';
 import { PaymentEventEntity } from './entities/payment-event.entity';
+import {
+  AisReadResultEntity,
+  ConsentAuthorisationEntity,
+  ConsentEntity,
+  ConsentEventEntity,
+  DomainEventEntity,
+  SensitiveHandoffEntity,
+} from './entities/consent.entity';
 import { InitialSchema1732450000000 } from './migrations/1732450000000-initial-schema';
 import { SeedAspspDirectory1732450000001 } from './migrations/1732450000001-seed-aspsp-directory';
+import { ConsentsAndAccountInformation1732450000002 } from './migrations/1732450000002-consents-and-account-information';
 
 export const ENTITIES = [
   CountryEntity,
@@ -17,10 +26,16 @@ export const ENTITIES = [
   PaymentEntity,
   PaymentAuthorisationEntity,
   PaymentEventEntity,
+  ConsentEntity,
+  ConsentAuthorisationEntity,
+  ConsentEventEntity,
+  DomainEventEntity,
+  AisReadResultEntity,
+  SensitiveHandoffEntity,
 ];
 
 /** In order. Never edit a shipped migration: add a new one. */
-export const MIGRATIONS = [InitialSchema1732450000000, SeedAspspDirectory1732450000001];
+export const MIGRATIONS = [InitialSchema1732450000000, SeedAspspDirectory1732450000001, ConsentsAndAccountInformation1732450000002];
 
 export interface DatabaseOptions {
   url: string;

@@ -9,3 +9,5 @@ export { PaymentEventEntity, type PaymentEventKind } from './entities/payment-ev
 export { PaymentRepository } from './payment.repository';
 export { DirectoryRepository } from './directory.repository';
 export { ClientRepository } from './client.repository';
+export { ConsentRepository } from './consent.repository';
+export * from './entities/consent.entity';

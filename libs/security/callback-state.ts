@@ -1,21 +1,31 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
 /**
- * The SCA callback URL we hand to a bank carries an HMAC of the payment id, so nobody can
- * forge "the PSU came back" for a payment they do not know the secret for.
+ * The SCA callback URL we hand to a bank carries an HMAC of the resource id, so nobody can
+ * forge "the PSU came back" for a payment or consent they do not know the secret for.
  */
-export function scaCallbackState(secret: string, paymentId: string): string {
-  return createHmac('sha256', secret).update(`sca-callback:${paymentId}`).digest('base64url');
+export type CallbackResource = 'payments' | 'consents';
+
+export function scaCallbackState(secret: string, resourceId: string, resource: CallbackResource = 'payments'): string {
+  // Payments keep their original input so callback URLs issued before consents existed stay valid.
+  const input = resource === 'payments' ? `sca-callback:${resourceId}` : `sca-callback:${resource}:${resourceId}`;
+  return createHmac('sha256', secret).update(input).digest('base64url');
 }
 
-export function verifyScaCallbackState(secret: string, paymentId: string, state: string | undefined): boolean {
+export function verifyScaCallbackState(secret: string, resourceId: string, state: string | undefined, resource: CallbackResource = 'payments'): boolean {
   if (!state) return false;
-  const expected = Buffer.from(scaCallbackState(secret, paymentId));
+  const expected = Buffer.from(scaCallbackState(secret, resourceId, resource));
   const given = Buffer.from(state);
   return expected.length === given.length && timingSafeEqual(expected, given);
 }
 
-export function scaCallbackUrl(publicBaseUrl: string, secret: string, paymentId: string, result: 'ok' | 'nok'): string {
-  const state = scaCallbackState(secret, paymentId);
-  return `${publicBaseUrl}/callbacks/payments/${paymentId}/sca?result=${result}&state=${state}`;
+export function scaCallbackUrl(
+  publicBaseUrl: string,
+  secret: string,
+  resourceId: string,
+  result: 'ok' | 'nok',
+  resource: CallbackResource = 'payments',
+): string {
+  const state = scaCallbackState(secret, resourceId, resource);
+  return `${publicBaseUrl}/callbacks/${resource}/${resourceId}/sca?result=${result}&state=${state}`;
 }

@@ -10,6 +10,7 @@ export const TenantId = defineSearchAttributeKey('TenantId', SearchAttributeType
 export const PaymentProduct = defineSearchAttributeKey('PaymentProduct', SearchAttributeType.KEYWORD);
 export const TransactionStatus = defineSearchAttributeKey('TransactionStatus', SearchAttributeType.KEYWORD);
 export const ScaStatus = defineSearchAttributeKey('ScaStatus', SearchAttributeType.KEYWORD);
+export const ConsentStatus = defineSearchAttributeKey('ConsentStatus', SearchAttributeType.KEYWORD);
 
 /**
  * Every custom attribute with its type, as `temporal server start-dev --search-attribute Name=Type`
@@ -21,4 +22,5 @@ export const CUSTOM_SEARCH_ATTRIBUTES: Readonly<Record<string, 'Keyword' | 'Text
   PaymentProduct: 'Keyword',
   TransactionStatus: 'Keyword',
   ScaStatus: 'Keyword',
+  ConsentStatus: 'Keyword',
 };

@@ -1,7 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
-import { tsToMs } from '@temporalio/common/lib/time';
 import { temporal } from '@temporalio/proto';
 import { isFinalTransactionStatus, type TransactionStatus } from '../../libs/domain/transaction-status';
 import { paymentWorkflowId } from '../../workflows/payment-initiation.api';
@@ -11,18 +10,19 @@ import { TestStack, eventually } from '../support/stack';
 
 /**
  * Exactly once across a worker crash. The real worker runs as a child process (`dist/`, built by
- * globalSetup); it is killed with SIGKILL while payments sit between bank initiation and their final
- * status, and while three more are mid-initiation at a slow bank. A fresh worker takes over: every
- * payment still reaches its final status, and the bank created each payment exactly once.
+ * globalSetup) and is killed with SIGKILL while twelve payments sit between bank initiation and
+ * their final status, and three more have been created at the bank without Clearway learning it
+ * (the bank's answers are lost). A fresh worker takes over: every payment still reaches its final
+ * status, and the bank created each payment exactly once.
  *
- * Timing: activities in flight at the kill are only retried when their 30 s startToCloseTimeout
- * expires, so the test needs about 45 s, most of it waiting for that.
+ * Timing: an activity that was mid-call at the kill is only retried when its 30 s
+ * startToCloseTimeout expires, so the test needs about 45 s, most of it waiting for that.
  */
 const WORKER_MAIN = path.resolve(__dirname, '../../dist/apps/worker/main.js');
-/** Slow enough that the killed worker's bank calls are certainly still on the wire. */
-const SLOW_BANK_MS = 5_000;
 /** Slow enough that status polls overlap; fast enough to settle quickly afterwards. */
 const NORMAL_LATENCY_MS = 150;
+/** Around the kill: every bank call takes a second, so some are certainly mid-call when the worker dies. */
+const CRASH_LATENCY_MS = 1_000;
 const SETTLE_TIMEOUT_MS = 90_000;
 
 interface Scenario {
@@ -45,10 +45,10 @@ const INITIATED_BEFORE_CRASH: Scenario[] = [
   ...times(2, { label: 'redirect, approved on the bank page', psuId: 'alice', amount: '70.00', redirect: 'approve', expected: 'ACSC' }),
 ];
 
-/** Their initiation call is at the bank when the worker dies. */
-const INITIATING_AT_CRASH: Scenario[] = [
-  ...times(2, { label: 'mid-initiation, decoupled', psuId: 'decoupled', amount: '31.00', expected: 'ACSC' }),
-  { label: 'mid-initiation, decoupled, cents 42', psuId: 'decoupled', amount: '31.42', expected: 'ACSC' },
+/** Created at the bank, but every answer is lost until after the crash: Clearway has no bank id for them. */
+const UNCONFIRMED_AT_CRASH: Scenario[] = [
+  ...times(2, { label: 'unconfirmed initiation, decoupled', psuId: 'decoupled', amount: '31.00', expected: 'ACSC' }),
+  { label: 'unconfirmed initiation, decoupled, cents 42', psuId: 'decoupled', amount: '31.42', expected: 'ACSC' },
 ];
 
 interface TrackedPayment {
@@ -89,15 +89,19 @@ test('SIGKILL of the worker mid-flight: every payment reaches its final status, 
     const before = await Promise.all(INITIATED_BEFORE_CRASH.map(initiateScenario));
     for (const p of before) expect(p.paymentId).toEqual(expect.any(String));
 
-    // The bank turns slow; three more payments start and their initiation calls hang at the bank.
-    stack.sandbox.bank.setFaults({ latencyMs: SLOW_BANK_MS });
-    const midRequests = INITIATING_AT_CRASH.map((scenario) => ({ scenario, requestId: randomUUID() }));
+    // The bank turns slow and loses every answer: three more payments are created there, but
+    // their initiation activities only see 503s and keep retrying with the same idempotency key.
+    stack.sandbox.bank.setFaults({ latencyMs: CRASH_LATENCY_MS, dropResponseRate: 1 });
+    const midRequests = UNCONFIRMED_AT_CRASH.map((scenario) => ({ scenario, requestId: randomUUID() }));
     const midPosts = midRequests.map(({ scenario, requestId }) => initiate(stack, initiateOptions(scenario, requestId)));
     const midIds = await eventually(async () => {
       const ids = await paymentIdsByRequestId(midRequests.map((m) => m.requestId));
       return ids.length === midRequests.length && ids;
     });
-    await eventually(async () => (await Promise.all(midIds.map(initiationInFlightForMs))).every((ms) => ms !== undefined && ms >= 750), 20_000, 50);
+    const allIds = () => [...before.map((p) => p.paymentId), ...midIds];
+    await eventually(async () => stack.sandbox.bank.stats().totals.paymentsCreated === allIds().length, 20_000, 50);
+    // Kill while at least one bank call is on the wire.
+    const midCallAtKill = await eventually(async () => (await Promise.all(allIds().map(activitiesMidCall))).reduce((a, b) => a + b, 0), 20_000, 50);
 
     // The moment of the crash, as the database and the API see it.
     const atKill = await paymentRows();
@@ -108,6 +112,7 @@ test('SIGKILL of the worker mid-flight: every payment reaches its final status, 
     expect(statusesAtKill.filter((s) => !isFinalTransactionStatus(s)).length).toBeGreaterThan(0);
 
     // While no worker runs: the bank recovers, and the redirect PSUs approve and come back to Clearway.
+    stack.sandbox.bank.resetFaults();
     stack.sandbox.bank.setFaults({ latencyMs: NORMAL_LATENCY_MS });
     for (const p of before.filter((b) => b.scenario.redirect)) {
       const { bankRedirect } = await pressScaButton(p.scaRedirect!, p.scenario.redirect!);
@@ -116,24 +121,29 @@ test('SIGKILL of the worker mid-flight: every payment reaches its final status, 
 
     await startWorker('worker-2');
 
-    // The mid-initiation POSTs outlive the API's 25 s wait (the lost attempt is retried after its
-    // 30 s timeout): the client gets 503 and repeats with the same X-Request-ID, as the API says.
+    // A POST whose initiation attempt was mid-call at the kill outlives the API's 25 s wait (the
+    // attempt is retried after its 30 s timeout): the client gets 503 and repeats it with the same
+    // X-Request-ID, as the 503 tells it to.
+    let repeatedPosts = 0;
     const mid: TrackedPayment[] = await Promise.all(
       midRequests.map(async ({ scenario, requestId }, i) => {
         let res = await midPosts[i]!;
-        if (res.status === 503) res = await initiate(stack, initiateOptions(scenario, requestId));
+        if (res.status === 503) {
+          repeatedPosts += 1;
+          res = await initiate(stack, initiateOptions(scenario, requestId));
+        }
         expect(res.status).toBe(201);
         return { scenario, requestId, paymentId: res.body.paymentId };
       }),
     );
     expect(mid.map((m) => m.paymentId).sort()).toEqual([...midIds].sort());
 
-    const all = [...before, ...mid];
-    await Promise.all(all.map((p) => workflowCompleted(p.paymentId)));
+    const payments = [...before, ...mid];
+    await Promise.all(payments.map((p) => workflowCompleted(p.paymentId)));
 
     // Final status, through the API and in the database.
     const rows = await paymentRows();
-    for (const p of all) {
+    for (const p of payments) {
       const expected = { label: p.scenario.label, status: p.scenario.expected };
       expect({ label: p.scenario.label, status: (await getStatus(stack, token, p.paymentId)).body.transactionStatus }).toEqual(expected);
       expect({ label: p.scenario.label, status: rows.get(p.paymentId)?.transaction_status }).toEqual(expected);
@@ -142,9 +152,9 @@ test('SIGKILL of the worker mid-flight: every payment reaches its final status, 
     // History: one event per sequence number, no gaps, the final status recorded exactly once.
     const events: { payment_id: string; seq: number; kind: string; status: string }[] = await stack.dataSource.query(
       'SELECT payment_id, seq, kind, status FROM payment_events WHERE payment_id = ANY($1) ORDER BY payment_id, seq',
-      [all.map((p) => p.paymentId)],
+      [payments.map((p) => p.paymentId)],
     );
-    for (const p of all) {
+    for (const p of payments) {
       const history = events.filter((e) => e.payment_id === p.paymentId);
       expect(history.map((e) => e.seq)).toEqual(history.map((_, i) => i));
       const finals = history.filter((e) => e.kind === 'transaction_status' && isFinalTransactionStatus(e.status as TransactionStatus));
@@ -153,20 +163,21 @@ test('SIGKILL of the worker mid-flight: every payment reaches its final status, 
 
     // Exactly once at the bank.
     const stats = stack.sandbox.bank.stats();
-    expect(stats.totals.paymentsCreated).toBe(all.length);
+    expect(stats.totals.paymentsCreated).toBe(payments.length);
     expect(new Set(stats.payments.map((s) => s.idempotencyKey)).size).toBe(stats.payments.length);
-    const bankIds = all.map((p) => rows.get(p.paymentId)!.bank_payment_id!);
-    expect(new Set(bankIds).size).toBe(all.length);
+    const bankIdOf = (p: TrackedPayment) => rows.get(p.paymentId)!.bank_payment_id!;
+    expect(new Set(payments.map(bankIdOf)).size).toBe(payments.length);
     const atBank = new Map(stats.payments.map((s) => [s.paymentId, s]));
-    for (const [i, p] of all.entries()) {
-      expect({ label: p.scenario.label, atBank: atBank.get(bankIds[i]!)?.transactionStatus }).toEqual({ label: p.scenario.label, atBank: p.scenario.expected });
+    for (const p of payments) {
+      expect({ label: p.scenario.label, status: atBank.get(bankIdOf(p))?.transactionStatus }).toEqual({ label: p.scenario.label, status: p.scenario.expected });
     }
-    // The crash made Clearway repeat initiations; the idempotency key turned each repeat into a replay.
-    expect(stats.totals.initiationRequests).toBeGreaterThan(stats.totals.paymentsCreated);
+    // Each unconfirmed payment was asked for again after the crash; the idempotency key made it a replay.
+    for (const p of mid) expect(atBank.get(bankIdOf(p))!.initiationRequests).toBeGreaterThan(1);
     const repeated = stats.payments.filter((s) => s.initiationRequests > 1).map((s) => s.initiationRequests);
     process.stdout.write(
       `[worker-crash] bank: paymentsCreated=${stats.totals.paymentsCreated} initiationRequests=${stats.totals.initiationRequests} ` +
-        `(payments initiated more than once: ${repeated.length}, requests ${JSON.stringify(repeated)})\n`,
+        `(payments initiated more than once: ${repeated.length}, requests ${JSON.stringify(repeated)}); ` +
+        `activities mid-call at the kill: ${midCallAtKill}; POSTs repeated after 503: ${repeatedPosts}\n`,
     );
   });
 }, 150_000);
@@ -221,13 +232,11 @@ async function isPolling(pid: number): Promise<boolean> {
   return true;
 }
 
-/** How long the payment's initiation activity has been running at a worker, if it is. */
-async function initiationInFlightForMs(paymentId: string): Promise<number | undefined> {
+/** Activities of the payment's workflow that a worker has picked up and not yet finished. */
+async function activitiesMidCall(paymentId: string): Promise<number> {
   const d = await stack.temporal.workflow.getHandle(paymentWorkflowId(paymentId)).describe();
-  const activity = d.raw.pendingActivities?.find(
-    (a) => a.activityType?.name === 'initiatePaymentAtBank' && a.state === temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED,
-  );
-  return activity?.lastStartedTime ? Date.now() - tsToMs(activity.lastStartedTime) : undefined;
+  const started = temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED;
+  return (d.raw.pendingActivities ?? []).filter((a) => a.state === started).length;
 }
 
 async function workflowCompleted(paymentId: string): Promise<void> {

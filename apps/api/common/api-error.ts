@@ -1,6 +1,8 @@
 /**
- * Every error the API returns, as Berlin Group message codes. Each code has one HTTP status
- * (the table below); the exception filter renders them as `tppMessages`.
+ * Every error the API returns, as Berlin Group message codes. Each code has one default HTTP
+ * status (the table below); the exception filter renders them as `tppMessages`. BG reuses a few
+ * codes under two statuses (SERVICE_INVALID is 400 for AIS scope, 405 for methods): those pass
+ * the status explicitly.
  */
 export enum ApiErrorCode {
   FormatError = 'FORMAT_ERROR',
@@ -16,6 +18,11 @@ export enum ApiErrorCode {
   ServiceInvalid = 'SERVICE_INVALID',
   StatusInvalid = 'STATUS_INVALID',
   UnsupportedMediaType = 'UNSUPPORTED_MEDIA_TYPE',
+  PeriodInvalid = 'PERIOD_INVALID',
+  PsuCredentialsInvalid = 'PSU_CREDENTIALS_INVALID',
+  ConsentInvalid = 'CONSENT_INVALID',
+  ConsentExpired = 'CONSENT_EXPIRED',
+  AccessExceeded = 'ACCESS_EXCEEDED',
   ServiceUnavailable = 'SERVICE_UNAVAILABLE',
   InternalError = 'INTERNAL_SERVER_ERROR',
 }
@@ -34,6 +41,11 @@ export const API_ERROR_HTTP_STATUS: Record<ApiErrorCode, number> = {
   [ApiErrorCode.ServiceInvalid]: 405,
   [ApiErrorCode.StatusInvalid]: 409,
   [ApiErrorCode.UnsupportedMediaType]: 415,
+  [ApiErrorCode.PeriodInvalid]: 400,
+  [ApiErrorCode.PsuCredentialsInvalid]: 401,
+  [ApiErrorCode.ConsentInvalid]: 401,
+  [ApiErrorCode.ConsentExpired]: 401,
+  [ApiErrorCode.AccessExceeded]: 429,
   [ApiErrorCode.ServiceUnavailable]: 503,
   [ApiErrorCode.InternalError]: 500,
 };
@@ -55,9 +67,10 @@ export class ApiError extends Error {
     readonly path?: string,
     /** Messages passed through from a bank, shown after ours. */
     readonly extraMessages: TppMessage[] = [],
+    httpStatus?: number,
   ) {
     super(text);
-    this.httpStatus = API_ERROR_HTTP_STATUS[code];
+    this.httpStatus = httpStatus ?? API_ERROR_HTTP_STATUS[code];
   }
 
   get tppMessages(): TppMessage[] {

@@ -4,7 +4,8 @@ import { isPaymentProduct, type PaymentProduct } from '../../../libs/domain/paym
 import { isUuid } from '../../../libs/domain/ids';
 import { AuthGuard, RequiresService, type AuthenticatedRequest } from '../auth/auth.guard';
 import { ApiError, ApiErrorCode } from '../common/api-error';
-import { PaymentsService, type HttpResult } from './payments.service';
+import { sendHttpResult } from '../common/http-result';
+import { PaymentsService } from './payments.service';
 
 @Injectable()
 class PaymentProductPipe implements PipeTransform<string, PaymentProduct> {
@@ -23,13 +24,6 @@ class PaymentIdPipe implements PipeTransform<string, string> {
   }
 }
 
-function send(res: Response, result: HttpResult<object>): void {
-  for (const [name, value] of Object.entries(result.headers ?? {})) res.setHeader(name, value);
-  res.status(result.status);
-  if (result.body === undefined) res.end();
-  else res.json(result.body);
-}
-
 /** Payment Initiation Service (single payments). Thin: validation and use cases live in PaymentsService. */
 @Controller('psd2/paymentinitiation/v1/payments/:paymentProduct')
 @UseGuards(AuthGuard)
@@ -44,7 +38,7 @@ export class PaymentsController {
     @Body() body: unknown,
     @Res() res: Response,
   ) {
-    send(
+    sendHttpResult(
       res,
       await this.payments.initiate(
         req.principal,
@@ -80,7 +74,7 @@ export class PaymentsController {
     @Res() res: Response,
     @Headers('x-bicfi') bicFi?: string,
   ) {
-    send(res, await this.payments.cancel(req.principal, product, id, bicFi));
+    sendHttpResult(res, await this.payments.cancel(req.principal, product, id, bicFi));
   }
 
   @Post(':paymentId/authorisations')
@@ -91,7 +85,7 @@ export class PaymentsController {
     @Res() res: Response,
     @Headers('x-bicfi') bicFi?: string,
   ) {
-    send(res, { status: 201, body: await this.payments.startAuthorisation(req.principal, product, id, bicFi) });
+    sendHttpResult(res, { status: 201, body: await this.payments.startAuthorisation(req.principal, product, id, bicFi) });
   }
 
   @Get(':paymentId/authorisations')

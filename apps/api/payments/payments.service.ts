@@ -31,6 +31,7 @@ import {
 import type { paymentInitiationWorkflow } from '../../../workflows/payment-initiation.workflow';
 import type { Principal } from '../auth/token.service';
 import { ApiError, ApiErrorCode, type TppMessage } from '../common/api-error';
+import type { HttpResult } from '../common/http-result';
 import { CLEARWAY_CONFIG, LOGGER, TEMPORAL_CLIENT } from '../temporal/temporal.tokens';
 import {
   toAuthorisationListResponse,
@@ -47,12 +48,6 @@ export interface InitiationHeaders {
   psuId: string | undefined;
   redirectUri: string | undefined;
   nokRedirectUri: string | undefined;
-}
-
-export interface HttpResult<T> {
-  status: number;
-  body?: T;
-  headers?: Record<string, string>;
 }
 
 /** How long `POST /payments` waits for the bank's answer before telling the client to repeat the request. */

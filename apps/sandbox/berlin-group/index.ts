@@ -1,12 +1,14 @@
 /**
- * Berlin Group NextGenPSD2 1.3.12 sandbox ASPSP (single payments): a product feature, like a
- * payment provider's test mode. Our Berlin Group adapter talks to it exactly as to a real bank.
- * Scenarios and status sequences are documented in `bank.ts`.
+ * Berlin Group NextGenPSD2 1.3.12 sandbox ASPSP (single payments and account information): a
+ * product feature, like a payment provider's test mode. Our Berlin Group adapter talks to it exactly
+ * as to a real bank. Scenarios and status sequences are documented in `bank.ts` (PIS) and
+ * `ais/consents.ts` (AIS).
  */
 import type { AddressInfo } from 'node:net';
 import express from 'express';
-import { BerlinGroupSandboxBank, type BerlinGroupSandboxOptions } from './bank';
-import { buildBerlinGroupSandboxRouter } from './routes';
+import type { AisSandboxBank } from './ais/consents';
+import type { BerlinGroupSandboxBank } from './bank';
+import { buildBerlinGroupSandboxRouter, type BerlinGroupSandboxRouterOptions } from './routes';
 
 export { BerlinGroupSandboxBank } from './bank';
 export type {
@@ -18,6 +20,10 @@ export type {
 } from './bank';
 export type { SandboxFaults } from './faults';
 export { SandboxErrorCode, SANDBOX_ERROR_HTTP } from './errors';
+export { AisSandboxBank, SANDBOX_OTP, WRONG_PASSWORD, MAX_CONSENT_DAYS } from './ais/consents';
+export type { AisSandboxOptions, AisStats, ConsentStats, SandboxConsentView } from './ais/consents';
+export { accountsOf as sandboxAccountsOf, DEFAULT_PSU_ID } from './ais/accounts';
+export type { BerlinGroupSandboxRouterOptions } from './routes';
 
 /** Where the sandbox is mounted on its server. */
 export const BERLIN_GROUP_SANDBOX_MOUNT = '/berlin-group';
@@ -27,21 +33,24 @@ export interface RunningBerlinGroupSandbox {
   url: string;
   /** In-process handle: setFaults(partial), resetFaults(), stats(), payment lookup. */
   bank: BerlinGroupSandboxBank;
+  /** AIS in-process handle: revokeConsent(id), setClock/advanceClock/resetClock, stats(), accountsOf(psuId). */
+  ais: AisSandboxBank;
   close(): Promise<void>;
 }
 
 /** The router to mount under `/berlin-group` in an existing express app. */
-export function createBerlinGroupSandboxRouter(opts: BerlinGroupSandboxOptions = {}): {
+export function createBerlinGroupSandboxRouter(opts: BerlinGroupSandboxRouterOptions = {}): {
   router: express.Router;
   bank: BerlinGroupSandboxBank;
+  ais: AisSandboxBank;
 } {
-  const { router, bank } = buildBerlinGroupSandboxRouter(opts);
-  return { router, bank };
+  const { router, bank, ais } = buildBerlinGroupSandboxRouter(opts);
+  return { router, bank, ais };
 }
 
 /** Starts a standalone HTTP server with the sandbox mounted under `/berlin-group`. */
 export async function startBerlinGroupSandbox(
-  opts: BerlinGroupSandboxOptions & { port?: number /* 0 = ephemeral */; host?: string } = {},
+  opts: BerlinGroupSandboxRouterOptions & { port?: number /* 0 = ephemeral */; host?: string } = {},
 ): Promise<RunningBerlinGroupSandbox> {
   const { port = 0, host = '127.0.0.1', ...options } = opts;
   const sandbox = buildBerlinGroupSandboxRouter(options);
@@ -72,6 +81,7 @@ export async function startBerlinGroupSandbox(
   return {
     url,
     bank: sandbox.bank,
+    ais: sandbox.ais,
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.close((err) => (err ? reject(err) : resolve()));

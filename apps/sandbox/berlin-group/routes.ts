@@ -1,9 +1,12 @@
 /**
  * HTTP face of the Berlin Group sandbox: the NextGenPSD2 `/v1` PIS endpoints, the redirect SCA page
  * and the `_sandbox` controls. Handlers only translate HTTP ⇄ {@link BerlinGroupSandboxBank} calls.
+ * The AIS endpoints live in `ais/routes.ts` and sit behind the same `/v1` gate.
  */
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { isPaymentProduct, type PaymentInitiationBody, type PaymentProduct } from '../../../libs/domain/payment';
+import { AisSandboxBank, type AisSandboxOptions } from './ais/consents';
+import { buildAisRouters } from './ais/routes';
 import { BerlinGroupSandboxBank, type BerlinGroupSandboxOptions, type ScaDecision } from './bank';
 import { isSandboxError, sandboxError, SandboxErrorCode, toErrorResponse, type SandboxError } from './errors';
 import { checkFaults } from './faults';
@@ -14,21 +17,30 @@ const JSON_LIMIT = '100kb';
 /** Services BG defines that this sandbox does not offer yet (answered 400 SERVICE_INVALID, not 404). */
 const PLANNED_PAYMENT_SERVICES = new Set(['bulk-payments', 'periodic-payments']);
 
+/** Sandbox options plus the AIS side's own (its clock and page size). */
+export interface BerlinGroupSandboxRouterOptions extends BerlinGroupSandboxOptions {
+  ais?: AisSandboxOptions;
+}
+
 export interface BerlinGroupSandboxRouter {
   router: express.Router;
   bank: BerlinGroupSandboxBank;
+  /** The AIS side: consents, accounts, the PSU's revoke and the bank clock. */
+  ais: AisSandboxBank;
   /** Used once the listening URL is known, when no `publicUrl` was configured. */
   setDefaultPublicUrl(url: string): void;
 }
 
 /** Builds the router mounted under `/berlin-group` (the mount point is the caller's choice). */
-export function buildBerlinGroupSandboxRouter(options: BerlinGroupSandboxOptions = {}): BerlinGroupSandboxRouter {
+export function buildBerlinGroupSandboxRouter(options: BerlinGroupSandboxRouterOptions = {}): BerlinGroupSandboxRouter {
   const bank = new BerlinGroupSandboxBank({
     decoupledDelayMs: options.decoupledDelayMs,
     pendingPolls: options.pendingPolls,
     faults: options.faults,
     random: options.random,
   });
+  const ais = new AisSandboxBank({ decoupledDelayMs: options.decoupledDelayMs, ...options.ais });
+  const aisRouters = buildAisRouters(ais, reply);
   let defaultPublicUrl: string | undefined;
   const baseUrlOf = (req: Request): string =>
     trimSlash(options.publicUrl ?? defaultPublicUrl ?? `${req.protocol}://${req.get('host')}${req.baseUrl}`);
@@ -38,9 +50,10 @@ export function buildBerlinGroupSandboxRouter(options: BerlinGroupSandboxOptions
     res.locals.sandboxBaseUrl = baseUrlOf(req);
     next();
   });
-  router.use('/_sandbox', adminRoutes(bank));
+  router.use('/_sandbox', aisRouters.admin, adminRoutes(bank));
+  router.use('/sca/consents', aisRouters.scaPage);
   router.use('/sca', scaPageRoutes(bank));
-  router.use('/v1', paymentRoutes(bank));
+  router.use('/v1', v1Gate(bank), express.json({ limit: JSON_LIMIT }), aisRouters.v1, paymentRoutes(bank));
   router.use((req, res) => {
     sendError(res, sandboxError(SandboxErrorCode.RouteUnknown, `No route ${req.method} ${req.originalUrl}`));
   });
@@ -49,6 +62,7 @@ export function buildBerlinGroupSandboxRouter(options: BerlinGroupSandboxOptions
   return {
     router,
     bank,
+    ais,
     setDefaultPublicUrl: (url) => {
       defaultPublicUrl = url;
     },
@@ -57,10 +71,9 @@ export function buildBerlinGroupSandboxRouter(options: BerlinGroupSandboxOptions
 
 // ── /v1: NextGenPSD2 PIS ───────────────────────────────────────────────────
 
-function paymentRoutes(bank: BerlinGroupSandboxBank): express.Router {
-  const v1 = express.Router();
-
-  v1.use(async (req, res, next) => {
+/** Every `/v1` request, PIS and AIS: fault injection, then the X-Request-ID echo and check. */
+function v1Gate(bank: BerlinGroupSandboxBank): express.RequestHandler {
+  return async (req, res, next) => {
     const requestId = req.get('X-Request-ID');
     if (requestId) res.set('X-Request-ID', requestId);
     const latency = bank.faultLatencyMs();
@@ -81,8 +94,11 @@ function paymentRoutes(bank: BerlinGroupSandboxBank): express.Router {
       );
     }
     next();
-  });
-  v1.use(express.json({ limit: JSON_LIMIT }));
+  };
+}
+
+function paymentRoutes(bank: BerlinGroupSandboxBank): express.Router {
+  const v1 = express.Router();
 
   v1.post('/:paymentService/:paymentProduct', (req, res) => {
     const product = resolveProduct(req);

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { BankErrorKind } from '../bank-adapter';
-import { bodyDigest, classifyHttpError, joinUrl, paymentsPath } from './client';
+import { accountsPath, bodyDigest, classifyHttpError, consentsPath, joinUrl, paymentsPath } from './client';
 
 const h = (init: Record<string, string> = {}) => new Headers(init);
 const tpp = (code: string) => ({ tppMessages: [{ category: 'ERROR', code }] });
@@ -71,5 +71,12 @@ describe('request building', () => {
 
   it('encodes path segments', () => {
     expect(paymentsPath('sepa-credit-transfers', 'a/b c', 'status')).toBe('/v1/payments/sepa-credit-transfers/a%2Fb%20c/status');
+  });
+
+  it('encodes AIS path segments', () => {
+    expect(consentsPath()).toBe('/v1/consents');
+    expect(consentsPath('c/1', 'authorisations', 'a?1')).toBe('/v1/consents/c%2F1/authorisations/a%3F1');
+    expect(accountsPath()).toBe('/v1/accounts');
+    expect(accountsPath('../x', 'transactions', 'B-1#2')).toBe('/v1/accounts/..%2Fx/transactions/B-1%232');
   });
 });

@@ -23,9 +23,14 @@ export interface BerlinGroupClientOptions {
 }
 
 export interface BgRequest {
-  method: 'GET' | 'POST' | 'DELETE';
-  /** Path below the base URL, starting with `/v1/`. */
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  /** Path below the base URL, starting with `/v1/`, without query. */
   path: string;
+  /**
+   * Query parameters, or an already encoded query (e.g. a bank's paging cursor, sent verbatim).
+   * Left out of error messages.
+   */
+  query?: string | Record<string, string | undefined>;
   /** X-Request-ID; a fresh UUID when absent. */
   requestId?: string;
   psu?: PsuContext;
@@ -55,6 +60,25 @@ export function paymentsPath(product: string, ...segments: string[]): string {
   return ['/v1/payments', product, ...segments].map((s, i) => (i === 0 ? s : encodeURIComponent(s))).join('/');
 }
 
+/** `/v1/consents/{consentId}/...` with each segment encoded. */
+export function consentsPath(...segments: string[]): string {
+  return ['/v1/consents', ...segments.map(encodeURIComponent)].join('/');
+}
+
+/** `/v1/accounts/{accountId}/...` with each segment encoded. */
+export function accountsPath(...segments: string[]): string {
+  return ['/v1/accounts', ...segments.map(encodeURIComponent)].join('/');
+}
+
+function queryString(query: BgRequest['query']): string {
+  if (!query) return '';
+  const qs =
+    typeof query === 'string'
+      ? query
+      : new URLSearchParams(Object.entries(query).filter((e): e is [string, string] => e[1] !== undefined && e[1] !== '')).toString();
+  return qs ? `?${qs}` : '';
+}
+
 function psuHeaders(psu: PsuContext | undefined): Record<string, string | undefined> {
   return {
     'PSU-ID': psu?.psuId,
@@ -62,6 +86,12 @@ function psuHeaders(psu: PsuContext | undefined): Record<string, string | undefi
     'PSU-User-Agent': psu?.psuUserAgent,
   };
 }
+
+/**
+ * AIS codes that mean "this consent no longer allows access" (BG 401/403/400). They stay
+ * `rejected` even next to RESOURCE_UNKNOWN, so the caller goes and checks the consent status.
+ */
+export const CONSENT_GONE_CODES: readonly string[] = ['CONSENT_INVALID', 'CONSENT_EXPIRED', 'CONSENT_UNKNOWN'];
 
 /**
  * HTTP status (plus tppMessages) → {@link BankErrorKind}. The message names method, path and
@@ -76,6 +106,7 @@ export function classifyHttpError(status: number, headers: Headers, body: unknow
 
   if (status === 429) return new BankError('rate_limited', summary, details);
   if (status === 408 || status >= 500) return new BankError('unavailable', summary, details);
+  if (status >= 400 && codes.some((c) => CONSENT_GONE_CODES.includes(c))) return new BankError('rejected', summary, details);
   // BG answers unknown ids with 404 or with 403 RESOURCE_UNKNOWN.
   if (status === 404 || (status >= 400 && codes.includes('RESOURCE_UNKNOWN'))) return new BankError('not_found', summary, details);
   if (status >= 400) return new BankError('rejected', summary, details);
@@ -93,7 +124,7 @@ export class BerlinGroupClient {
 
   /** Sends one request; resolves only with a 2xx response, throws {@link BankError} otherwise. */
   async send(conn: BankConnection, req: BgRequest): Promise<BgResponse> {
-    const url = joinUrl(conn.baseUrl, req.path);
+    const url = `${joinUrl(conn.baseUrl, req.path)}${queryString(req.query)}`;
     const what = `${req.method} ${req.path}`;
     const requestId = req.requestId || randomUUID();
     const payload = req.body === undefined ? undefined : JSON.stringify(req.body);

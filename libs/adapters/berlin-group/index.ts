@@ -1,14 +1,26 @@
 import type {
+  AccountInformationAdapter,
+  AccountReadRef,
   AuthorisationRef,
   BankAdapter,
   BankConnection,
   CancelPaymentResult,
+  ConsentDetails,
+  ConsentRef,
+  CreateConsentCommand,
+  CreateConsentResult,
   InitiatePaymentCommand,
   InitiatePaymentResult,
   PaymentRef,
+  PsuDataUpdate,
+  PsuDataUpdateResult,
   StartAuthorisationResult,
+  TransactionPage,
+  TransactionQuery,
 } from '../bank-adapter';
+import type { Balance, BankConsentStatus } from '../../domain/consent';
 import type { BankScaStatus, BankTransactionStatus } from '../../domain/transaction-status';
+import { BerlinGroupAisClient, type StartConsentAuthorisationRef } from './ais-client';
 import { BerlinGroupClient, paymentsPath, type BerlinGroupClientOptions } from './client';
 import {
   authorisationIdFromLink,
@@ -25,18 +37,23 @@ import {
 } from './transformers';
 
 export type { BerlinGroupClientOptions, BgRequestSigner } from './client';
+export type { StartConsentAuthorisationRef } from './ais-client';
 export { mapScaStatus, mapTransactionStatus } from './transformers';
+export { consentGoneCode, mapConsentStatus } from './ais-transformers';
 
 /**
- * Berlin Group NextGenPSD2 1.3.x single payments (`/v1/payments/{product}`). Stateless: every
- * call carries its {@link BankConnection}; retries and persistence belong to the caller.
+ * Berlin Group NextGenPSD2 1.3.x single payments (`/v1/payments/{product}`) and account
+ * information (`/v1/consents`, `/v1/accounts`). Stateless: every call carries its
+ * {@link BankConnection}; retries and persistence belong to the caller.
  */
-export class BerlinGroupAdapter implements BankAdapter {
+export class BerlinGroupAdapter implements BankAdapter, AccountInformationAdapter {
   readonly protocol = 'berlin-group' as const;
   private readonly client: BerlinGroupClient;
+  private readonly ais: BerlinGroupAisClient;
 
   constructor(opts: BerlinGroupClientOptions = {}) {
     this.client = new BerlinGroupClient(opts);
+    this.ais = new BerlinGroupAisClient(this.client);
   }
 
   async initiatePayment(conn: BankConnection, cmd: InitiatePaymentCommand): Promise<InitiatePaymentResult> {
@@ -122,5 +139,64 @@ export class BerlinGroupAdapter implements BankAdapter {
       status: mapTransactionStatus(parseCancelResponse(res.body).transactionStatus),
       authorisationRequired: res.status === 202,
     };
+  }
+
+  // ── Account information: see ais-client.ts ──────────────────────────────────────────────────
+
+  createConsent(conn: BankConnection, cmd: CreateConsentCommand): Promise<CreateConsentResult> {
+    return this.ais.createConsent(conn, cmd);
+  }
+
+  getConsent(conn: BankConnection, ref: ConsentRef): Promise<ConsentDetails> {
+    return this.ais.getConsent(conn, ref);
+  }
+
+  getConsentStatus(conn: BankConnection, ref: ConsentRef): Promise<BankConsentStatus> {
+    return this.ais.getConsentStatus(conn, ref);
+  }
+
+  deleteConsent(conn: BankConnection, ref: ConsentRef): Promise<void> {
+    return this.ais.deleteConsent(conn, ref);
+  }
+
+  startConsentAuthorisation(conn: BankConnection, ref: StartConsentAuthorisationRef): Promise<StartAuthorisationResult> {
+    return this.ais.startConsentAuthorisation(conn, ref);
+  }
+
+  getConsentScaStatus(conn: BankConnection, ref: ConsentRef & { authorisationId: string }): Promise<BankScaStatus> {
+    return this.ais.getConsentScaStatus(conn, ref);
+  }
+
+  updateConsentPsuData(
+    conn: BankConnection,
+    ref: ConsentRef & { authorisationId: string },
+    update: PsuDataUpdate,
+  ): Promise<PsuDataUpdateResult> {
+    return this.ais.updateConsentPsuData(conn, ref, update);
+  }
+
+  listAccounts(conn: BankConnection, ref: AccountReadRef, opts: { withBalance: boolean }): Promise<{ accounts: Record<string, unknown>[] }> {
+    return this.ais.listAccounts(conn, ref, opts);
+  }
+
+  getAccount(conn: BankConnection, ref: AccountReadRef, accountId: string, opts: { withBalance: boolean }): Promise<{ account: Record<string, unknown> }> {
+    return this.ais.getAccount(conn, ref, accountId, opts);
+  }
+
+  getBalances(conn: BankConnection, ref: AccountReadRef, accountId: string): Promise<{ account?: Record<string, unknown>; balances: Balance[] }> {
+    return this.ais.getBalances(conn, ref, accountId);
+  }
+
+  getTransactions(conn: BankConnection, ref: AccountReadRef, accountId: string, query: TransactionQuery): Promise<TransactionPage> {
+    return this.ais.getTransactions(conn, ref, accountId, query);
+  }
+
+  getTransaction(
+    conn: BankConnection,
+    ref: AccountReadRef,
+    accountId: string,
+    transactionId: string,
+  ): Promise<{ transactionsDetails: Record<string, unknown> }> {
+    return this.ais.getTransaction(conn, ref, accountId, transactionId);
   }
 }

@@ -189,7 +189,7 @@ export function toBgPaymentInitiation(p: PaymentInitiationBody): BgPaymentInitia
   });
 }
 
-function dropUndefined<T extends object>(o: T): T {
+export function dropUndefined<T extends object>(o: T): T {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 }
 
@@ -206,7 +206,7 @@ export interface BgExtractedLinks {
   startAuthorisation?: string;
 }
 
-function hrefOf(link: BgHref | undefined): string | undefined {
+export function hrefOf(link: BgHref | undefined): string | undefined {
   if (typeof link === 'string') return link || undefined;
   if (link && typeof link === 'object' && typeof link.href === 'string' && link.href) return link.href;
   return undefined;
@@ -336,18 +336,18 @@ export function parseTppMessages(body: unknown): BankMessage[] {
 // Response validation (2xx bodies): anything missing we need is a protocol error
 // ---------------------------------------------------------------------------------------------
 
-function asObject(body: unknown, what: string): Record<string, unknown> {
+export function asObject(body: unknown, what: string): Record<string, unknown> {
   if (!body || typeof body !== 'object' || Array.isArray(body)) throw new BankError('protocol', `${what}: body is not a JSON object`);
   return body as Record<string, unknown>;
 }
 
-function requireString(o: Record<string, unknown>, field: string, what: string): string {
+export function requireString(o: Record<string, unknown>, field: string, what: string): string {
   const v = o[field];
   if (typeof v !== 'string' || v === '') throw new BankError('protocol', `${what}: missing ${field}`);
   return v;
 }
 
-function optionalString(o: Record<string, unknown>, field: string): string | undefined {
+export function optionalString(o: Record<string, unknown>, field: string): string | undefined {
   const v = o[field];
   return typeof v === 'string' && v !== '' ? v : undefined;
 }

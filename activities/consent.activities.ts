@@ -1,0 +1,246 @@
+import { randomUUID } from 'node:crypto';
+import { ApplicationFailure } from '@temporalio/common';
+import type { Logger } from 'pino';
+import {
+  supportsAccountInformation,
+  type AccountInformationAdapter,
+  type AccountReadRef,
+  type BankAdapter,
+  type BankConnection,
+  type BankProtocol,
+  type PsuContext,
+  type PsuDataUpdate,
+} from '../libs/adapters/bank-adapter';
+import { bankConnectionFor, type SandboxUrls } from '../libs/adapters/connection';
+import type { BankConsentStatus } from '../libs/domain/consent';
+import { CLEARWAY_ID_NAMESPACE, deriveUuid } from '../libs/domain/ids';
+import type { BankScaStatus } from '../libs/domain/transaction-status';
+import type { ConsentRepository, ConsentStatusChange } from '../libs/persistence/consent.repository';
+import type { DirectoryRepository } from '../libs/persistence/directory.repository';
+import type { ConsentEntity } from '../libs/persistence/entities/consent.entity';
+import { scaCallbackUrl } from '../libs/security/callback-state';
+import { HANDOFF_PURPOSES } from '../libs/security/handoff-purposes';
+import type { SecretBox } from '../libs/security/secret-box';
+import type {
+  AccountReadRequest,
+  AccountReadResult,
+  ConsentCreationSummary,
+  PsuDataUpdateRequest,
+  PsuDataUpdateSummary,
+  StartedConsentAuthorisation,
+} from '../workflows/consent.api';
+import { toActivityFailure } from './bank-failure';
+
+export interface ConsentActivityDeps {
+  consents: ConsentRepository;
+  directory: DirectoryRepository;
+  adapterFor: (protocol: BankProtocol) => BankAdapter;
+  sandboxUrls: SandboxUrls;
+  publicBaseUrl: string;
+  callbackSecret: string;
+  secrets: SecretBox;
+  logger: Logger;
+}
+
+/** How long a bank answer waits in ais_read_results for the API to pick it up. */
+const READ_RESULT_TTL_MS = 5 * 60_000;
+
+/**
+ * Consent and account-information activities: call the adapter, persist what the bank said, and
+ * return ids and statuses only. Account data goes to PostgreSQL for the API to pick up; a PSU's
+ * secrets arrive sealed in PostgreSQL and are deleted once used.
+ */
+export function createConsentActivities(deps: ConsentActivityDeps) {
+  async function load(consentId: string): Promise<{ consent: ConsentEntity; ais: AccountInformationAdapter; conn: BankConnection }> {
+    const consent = await deps.consents.findById(consentId);
+    if (!consent) throw ApplicationFailure.create({ type: 'ConsentNotFound', message: `Consent ${consentId} not found` });
+    const aspsp = await deps.directory.findAspsp(consent.bicFi);
+    if (!aspsp) throw ApplicationFailure.create({ type: 'ConsentNotFound', message: `ASPSP ${consent.bicFi} not found` });
+    const adapter = deps.adapterFor(aspsp.protocol);
+    if (!supportsAccountInformation(adapter)) {
+      throw ApplicationFailure.create({ type: 'BankRejected', message: `${aspsp.bicFi} (${aspsp.protocol}) offers no account information` });
+    }
+    return { consent, ais: adapter, conn: bankConnectionFor(aspsp, deps.sandboxUrls) };
+  }
+
+  function consentRef(consent: ConsentEntity, psu?: PsuContext) {
+    if (!consent.bankConsentId) {
+      throw ApplicationFailure.create({ type: 'ConsentNotFound', message: `Consent ${consent.id} was never created at the bank` });
+    }
+    return { bankConsentId: consent.bankConsentId, requestId: randomUUID(), psu: psu ?? { psuId: consent.psuId ?? undefined } };
+  }
+
+  function redirectUris(consentId: string) {
+    return {
+      okUri: scaCallbackUrl(deps.publicBaseUrl, deps.callbackSecret, consentId, 'ok', 'consents'),
+      nokUri: scaCallbackUrl(deps.publicBaseUrl, deps.callbackSecret, consentId, 'nok', 'consents'),
+    };
+  }
+
+  async function openHandoff(tenantId: string, id: string, purpose: string): Promise<string> {
+    const handoff = await deps.consents.findHandoff(id);
+    if (!handoff || handoff.tenantId !== tenantId || handoff.purpose !== purpose || handoff.expiresAt.getTime() < Date.now()) {
+      throw ApplicationFailure.create({ type: 'HandoffExpired', message: 'The PSU data expired before it reached the bank; send it again' });
+    }
+    return deps.secrets.open(handoff.ciphertext, purpose);
+  }
+
+  return {
+    async createConsentAtBank(consentId: string): Promise<ConsentCreationSummary> {
+      const { consent, ais, conn } = await load(consentId);
+      const created = await ais
+        .createConsent(conn, {
+          idempotencyKey: deriveUuid(CLEARWAY_ID_NAMESPACE, consentId, 'create-consent'),
+          consent: {
+            access: consent.access,
+            recurringIndicator: consent.recurringIndicator,
+            validUntil: consent.requestedValidUntil,
+            frequencyPerDay: consent.frequencyPerDay,
+            combinedServiceIndicator: consent.combinedServiceIndicator,
+          },
+          psu: { psuId: consent.psuId ?? undefined, psuIpAddress: consent.psuIpAddress ?? undefined },
+          redirect: redirectUris(consentId),
+        })
+        .catch(toActivityFailure);
+      await deps.consents.recordCreation(consentId, {
+        bankConsentId: created.bankConsentId,
+        status: created.status,
+        scaApproach: created.scaApproach,
+        scaRedirectUrl: created.scaRedirectUrl ?? null,
+        psuMessage: created.psuMessage ?? null,
+      });
+      if (created.authorisationId) {
+        await deps.consents.upsertAuthorisation({
+          consentId,
+          authorisationId: created.authorisationId,
+          scaApproach: created.scaApproach,
+          scaRedirectUrl: created.scaRedirectUrl ?? null,
+          scaStatus: { raw: 'received', normalised: 'received' },
+        });
+      }
+      deps.logger.info({ consentId, bicFi: consent.bicFi, scaApproach: created.scaApproach }, 'consent created at bank');
+      return {
+        bankConsentId: created.bankConsentId,
+        consentStatus: created.status.normalised,
+        scaApproach: created.scaApproach,
+        authorisationId: created.authorisationId,
+        scaRedirectUrl: created.scaRedirectUrl,
+        psuMessage: created.psuMessage,
+      };
+    },
+
+    /** What the bank granted; the real validUntil and frequencyPerDay are persisted. */
+    async getBankConsent(consentId: string): Promise<{ status: BankConsentStatus; validUntil: string; frequencyPerDay: number }> {
+      const { consent, ais, conn } = await load(consentId);
+      const details = await ais.getConsent(conn, consentRef(consent)).catch(toActivityFailure);
+      await deps.consents.recordGrant(consentId, { validUntil: details.validUntil, frequencyPerDay: details.frequencyPerDay, lastActionDate: details.lastActionDate });
+      return { status: details.status, validUntil: details.validUntil, frequencyPerDay: details.frequencyPerDay };
+    },
+
+    async getBankConsentStatus(consentId: string): Promise<BankConsentStatus> {
+      const { consent, ais, conn } = await load(consentId);
+      return ais.getConsentStatus(conn, consentRef(consent)).catch(toActivityFailure);
+    },
+
+    async getBankConsentScaStatus(consentId: string, authorisationId: string): Promise<BankScaStatus> {
+      const { consent, ais, conn } = await load(consentId);
+      return ais.getConsentScaStatus(conn, { ...consentRef(consent), authorisationId }).catch(toActivityFailure);
+    },
+
+    async startConsentAuthorisationAtBank(consentId: string): Promise<StartedConsentAuthorisation> {
+      const { consent, ais, conn } = await load(consentId);
+      const started = await ais.startConsentAuthorisation(conn, { ...consentRef(consent), redirect: redirectUris(consentId) }).catch(toActivityFailure);
+      await deps.consents.upsertAuthorisation({
+        consentId,
+        authorisationId: started.authorisationId,
+        scaApproach: started.scaApproach,
+        scaRedirectUrl: started.scaRedirectUrl ?? null,
+        scaStatus: started.scaStatus,
+      });
+      return {
+        authorisationId: started.authorisationId,
+        scaStatus: started.scaStatus.normalised,
+        scaApproach: started.scaApproach,
+        scaRedirectUrl: started.scaRedirectUrl,
+        psuMessage: started.psuMessage,
+      };
+    },
+
+    async updateConsentPsuDataAtBank(consentId: string, req: PsuDataUpdateRequest): Promise<PsuDataUpdateSummary> {
+      const { consent, ais, conn } = await load(consentId);
+      const secret = await openHandoff(consent.tenantId, req.handoffId, HANDOFF_PURPOSES[req.kind]);
+      const update: PsuDataUpdate =
+        req.kind === 'credentials'
+          ? { kind: 'credentials', psuId: consent.psuId ?? undefined, password: secret }
+          : req.kind === 'selectMethod'
+            ? { kind: 'selectMethod', authenticationMethodId: secret }
+            : { kind: 'otp', scaAuthenticationData: secret };
+      const result = await ais.updateConsentPsuData(conn, { ...consentRef(consent), authorisationId: req.authorisationId }, update).catch(toActivityFailure);
+      await deps.consents.deleteHandoff(req.handoffId);
+      await deps.consents.upsertAuthorisation({
+        consentId,
+        authorisationId: req.authorisationId,
+        scaApproach: 'EMBEDDED',
+        scaRedirectUrl: null,
+        scaStatus: result.scaStatus,
+      });
+      return {
+        scaStatus: result.scaStatus.normalised,
+        scaMethods: result.scaMethods,
+        chosenScaMethod: result.chosenScaMethod,
+        challengeData: result.challengeData,
+        psuMessage: result.psuMessage,
+      };
+    },
+
+    async deleteConsentAtBank(consentId: string): Promise<void> {
+      const { consent, ais, conn } = await load(consentId);
+      if (!consent.bankConsentId) return;
+      await ais.deleteConsent(conn, consentRef(consent)).catch(toActivityFailure);
+    },
+
+    /** One AIS read at the bank; the answer goes to ais_read_results, only its id to the workflow. */
+    async readAccountData(consentId: string, req: AccountReadRequest): Promise<AccountReadResult> {
+      const { consent, ais, conn } = await load(consentId);
+      let psu: PsuContext = { psuId: consent.psuId ?? undefined };
+      if (req.psuContextHandoffId) {
+        psu = { ...psu, ...(JSON.parse(await openHandoff(consent.tenantId, req.psuContextHandoffId, HANDOFF_PURPOSES.psuContext)) as PsuContext) };
+      }
+      const ref: AccountReadRef = consentRef(consent, psu);
+      const body = await readAtBank(ais, conn, ref, req).catch(toActivityFailure);
+      const resultId = randomUUID();
+      await deps.consents.storeReadResult({ id: resultId, tenantId: consent.tenantId, consentId, body, ttlMs: READ_RESULT_TTL_MS });
+      if (req.psuContextHandoffId) await deps.consents.deleteHandoff(req.psuContextHandoffId);
+      await deps.consents.purgeExpired();
+      return { resultId };
+    },
+
+    async recordConsentStatus(change: ConsentStatusChange): Promise<void> {
+      await deps.consents.recordStatusChange(change);
+      deps.logger.info({ consentId: change.consentId, kind: change.kind, status: change.status, reason: change.reason }, 'consent status changed');
+    },
+
+    async emitConsentEvent(e: { consentId: string; type: string; dedupeKey: string; payload: Record<string, unknown> }): Promise<void> {
+      const consent = await deps.consents.findById(e.consentId);
+      if (!consent) return;
+      await deps.consents.emitEvent({ tenantId: consent.tenantId, type: e.type, subjectId: e.consentId, dedupeKey: e.dedupeKey, payload: e.payload });
+    },
+  };
+}
+
+async function readAtBank(ais: AccountInformationAdapter, conn: BankConnection, ref: AccountReadRef, req: AccountReadRequest): Promise<Record<string, unknown>> {
+  switch (req.endpoint) {
+    case 'accounts':
+      return ais.listAccounts(conn, ref, { withBalance: req.withBalance ?? false });
+    case 'account':
+      return ais.getAccount(conn, ref, req.accountId!, { withBalance: req.withBalance ?? false });
+    case 'balances':
+      return ais.getBalances(conn, ref, req.accountId!);
+    case 'transactions':
+      return { ...(await ais.getTransactions(conn, ref, req.accountId!, { ...req.query!, withBalance: req.withBalance })) };
+    case 'transaction':
+      return ais.getTransaction(conn, ref, req.accountId!, req.transactionId!);
+  }
+}
+
+export type ConsentActivities = ReturnType<typeof createConsentActivities>;

@@ -1,0 +1,164 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import type { Client } from '@temporalio/client';
+import type { ClearwayConfig } from '../../../libs/config/config';
+import { isUuid } from '../../../libs/domain/ids';
+import { ConsentRepository } from '../../../libs/persistence/consent.repository';
+import { HANDOFF_PURPOSES } from '../../../libs/security/handoff-purposes';
+import { SecretBox } from '../../../libs/security/secret-box';
+import { consentWorkflowId, readAccountDataUpdate, type AccountReadRequest } from '../../../workflows/consent.api';
+import type { Principal } from '../auth/token.service';
+import { ApiError, ApiErrorCode } from '../common/api-error';
+import { toConsentApiError } from '../consents/consent-refusal';
+import { ConsentsService } from '../consents/consents.service';
+import { CLEARWAY_CONFIG, TEMPORAL_CLIENT } from '../temporal/temporal.tokens';
+import { parseBoolean, validatePsuIp, validateTransactionQuery, type TransactionQueryParams } from './account-query.validator';
+
+export interface AisHeaders {
+  consentId: string | undefined;
+  bicFi: string | undefined;
+  psuIpAddress: string | undefined;
+  psuUserAgent: string | undefined;
+}
+
+const BASE = '/psd2/accountinformation/v1/accounts';
+const HANDOFF_TTL_MS = 2 * 60_000;
+
+/**
+ * Account information. Every read goes through the consent's workflow (which enforces status,
+ * scope and frequencyPerDay and calls the bank); the bank's answer comes back through PostgreSQL.
+ *
+ * Caching: none. Every call is one bank read; nothing is served from an earlier answer. Each
+ * answer is held only until this service picks it up (at most 5 minutes, then purged).
+ */
+@Injectable()
+export class AccountInformationService {
+  private readonly secrets: SecretBox;
+
+  constructor(
+    @Inject(ConsentsService) private readonly consents: ConsentsService,
+    @Inject(ConsentRepository) private readonly repository: ConsentRepository,
+    @Inject(TEMPORAL_CLIENT) private readonly temporal: Client,
+    @Inject(CLEARWAY_CONFIG) private readonly config: ClearwayConfig,
+  ) {
+    this.secrets = new SecretBox(config.api.tokenSecret);
+  }
+
+  async listAccounts(principal: Principal, headers: AisHeaders, withBalance: string | undefined) {
+    const body = await this.read(principal, headers, { endpoint: 'accounts', withBalance: parseBoolean('withBalance', withBalance) });
+    return { ...body, accounts: ((body.accounts as Record<string, unknown>[]) ?? []).map(withOurLinks) };
+  }
+
+  async getAccount(principal: Principal, headers: AisHeaders, accountId: string, withBalance: string | undefined) {
+    const body = await this.read(principal, headers, { endpoint: 'account', accountId: checkId(accountId), withBalance: parseBoolean('withBalance', withBalance) });
+    // OPE 1.3.3 answers with the account details themselves (BG 1.3.12 wraps them in `account`).
+    return withOurLinks(body.account as Record<string, unknown>);
+  }
+
+  balances(principal: Principal, headers: AisHeaders, accountId: string) {
+    return this.read(principal, headers, { endpoint: 'balances', accountId: checkId(accountId) });
+  }
+
+  async transactions(principal: Principal, headers: AisHeaders, accountId: string, params: TransactionQueryParams) {
+    checkId(accountId);
+    const page = params.page ? this.openPageToken(headers.consentId ?? '', accountId, params.page) : undefined;
+    const query = validateTransactionQuery(params, page);
+    const withBalance = parseBoolean('withBalance', params.withBalance);
+    const body = await this.read(principal, headers, { endpoint: 'transactions', accountId, query, withBalance });
+    const pages = (body.pages ?? {}) as Record<string, string | undefined>;
+    const self = `${BASE}/${encodeURIComponent(accountId)}`;
+    const links: Record<string, { href: string }> = { account: { href: self } };
+    const firstQuery = new URLSearchParams({ bookingStatus: query.bookingStatus });
+    for (const name of ['dateFrom', 'dateTo', 'entryReferenceFrom'] as const) if (query[name]) firstQuery.set(name, query[name]!);
+    if (query.deltaList) firstQuery.set('deltaList', 'true');
+    // `first` repeats the original request (and counts as a new read); the others continue this listing.
+    if (pages.first) links.first = { href: `${self}/transactions?${firstQuery}` };
+    for (const rel of ['next', 'previous', 'last'] as const) {
+      if (!pages[rel]) continue;
+      const token = this.sealPageToken(headers.consentId!, accountId, pages[rel]!);
+      links[rel] = { href: `${self}/transactions?${new URLSearchParams({ bookingStatus: query.bookingStatus, page: token })}` };
+    }
+    return {
+      ...(body.account ? { account: body.account } : {}),
+      transactions: {
+        ...(body.booked ? { booked: body.booked } : {}),
+        ...(body.pending ? { pending: body.pending } : {}),
+        ...(body.information ? { information: body.information } : {}),
+        _links: links,
+      },
+      ...(body.balances ? { balances: body.balances } : {}),
+    };
+  }
+
+  async transaction(principal: Principal, headers: AisHeaders, accountId: string, transactionId: string) {
+    if (!/^[\w.:-]{1,100}$/.test(transactionId)) throw ApiError.notFound(`Transaction ${transactionId}`);
+    const body = await this.read(principal, headers, { endpoint: 'transaction', accountId: checkId(accountId), transactionId });
+    // OPE 1.3.3 answers with the transaction itself; BG 1.3.12 banks wrap it (transactionsDetails.transactionDetails).
+    const wrapped = body.transactionsDetails as { transactionDetails?: Record<string, unknown> } | undefined;
+    return wrapped?.transactionDetails ?? wrapped ?? body;
+  }
+
+  private async read(principal: Principal, headers: AisHeaders, req: AccountReadRequest): Promise<Record<string, unknown>> {
+    if (!headers.consentId) throw ApiError.format('Consent-ID', 'header is required');
+    if (!isUuid(headers.consentId)) throw ApiError.notFound(`Consent ${headers.consentId}`);
+    const consent = await this.consents.find(principal, headers.consentId.toLowerCase(), headers.bicFi);
+    const psuIp = validatePsuIp(headers.psuIpAddress);
+    if (psuIp) {
+      const context = JSON.stringify({ psuIpAddress: psuIp, psuUserAgent: headers.psuUserAgent });
+      req.psuContextHandoffId = await this.repository.storeHandoff({
+        tenantId: principal.tenantId,
+        purpose: HANDOFF_PURPOSES.psuContext,
+        ciphertext: this.secrets.seal(context, HANDOFF_PURPOSES.psuContext),
+        ttlMs: HANDOFF_TTL_MS,
+      });
+    }
+    let resultId: string;
+    try {
+      ({ resultId } = await this.temporal.workflow.getHandle(consentWorkflowId(consent.id)).executeUpdate(readAccountDataUpdate, { args: [req] }));
+    } catch (err) {
+      if (req.psuContextHandoffId) await this.repository.deleteHandoff(req.psuContextHandoffId);
+      throw toConsentApiError(err);
+    }
+    const body = await this.repository.takeReadResult(principal.tenantId, resultId);
+    if (!body) throw new ApiError(ApiErrorCode.ServiceUnavailable, 'The bank answer expired before it could be delivered; repeat the request');
+    return body;
+  }
+
+  /** Continuation tokens are bound to the consent and account, so they cannot be forged or moved. */
+  private sealPageToken(consentId: string, accountId: string, bankToken: string): string {
+    return `${bankToken}.${this.pageMac(consentId, accountId, bankToken)}`;
+  }
+
+  private openPageToken(consentId: string, accountId: string, token: string): string {
+    const dot = token.lastIndexOf('.');
+    const bankToken = token.slice(0, dot);
+    const mac = Buffer.from(token.slice(dot + 1));
+    const expected = Buffer.from(this.pageMac(consentId, accountId, bankToken));
+    if (dot < 1 || mac.length !== expected.length || !timingSafeEqual(mac, expected)) throw ApiError.format('page', 'is not a page link issued for this consent and account');
+    return bankToken;
+  }
+
+  private pageMac(consentId: string, accountId: string, bankToken: string): string {
+    return createHmac('sha256', this.config.api.tokenSecret).update(`page:${consentId}:${accountId}:${bankToken}`).digest('base64url').slice(0, 22);
+  }
+}
+
+function checkId(accountId: string): string {
+  if (!/^[\w.:-]{1,100}$/.test(accountId)) throw ApiError.notFound(`Account ${accountId}`);
+  return accountId;
+}
+
+/** Bank links inside account details point at the bank: replace them with ours. */
+function withOurLinks(account: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
+  if (!account) return account;
+  const id = account.resourceId as string | undefined;
+  const { _links: _bankLinks, ...rest } = account;
+  if (!id) return rest;
+  return {
+    ...rest,
+    _links: {
+      balances: { href: `${BASE}/${encodeURIComponent(id)}/balances` },
+      transactions: { href: `${BASE}/${encodeURIComponent(id)}/transactions` },
+    },
+  };
+}

@@ -1,0 +1,316 @@
+import { createHash } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import { WithStartWorkflowOperation, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { ClearwayConfig } from '../../../libs/config/config';
+import { CLEARWAY_ID_NAMESPACE, deriveUuid } from '../../../libs/domain/ids';
+import type { Logger } from '../../../libs/observability/logger';
+import { ConsentRepository } from '../../../libs/persistence/consent.repository';
+import { DirectoryRepository } from '../../../libs/persistence/directory.repository';
+import type { AspspEntity } from '../../../libs/persistence/entities/aspsp.entity';
+import type { ConsentEntity } from '../../../libs/persistence/entities/consent.entity';
+import { verifyScaCallbackState } from '../../../libs/security/callback-state';
+import { HANDOFF_PURPOSES } from '../../../libs/security/handoff-purposes';
+import { SecretBox } from '../../../libs/security/secret-box';
+import { BicFi, ConsentStatus, TenantId } from '../../../libs/temporal/search-attributes';
+import {
+  consentCreationUpdate,
+  consentScaCallbackSignal,
+  consentWorkflowId,
+  startConsentAuthorisationUpdate,
+  terminateConsentUpdate,
+  updateConsentPsuDataUpdate,
+  type ConsentTimings,
+  type PsuDataUpdateRequest,
+} from '../../../workflows/consent.api';
+import type { consentWorkflow } from '../../../workflows/consent.workflow';
+import type { Principal } from '../auth/token.service';
+import { ApiError, ApiErrorCode } from '../common/api-error';
+import type { HttpResult } from '../common/http-result';
+import { validateRedirectUri } from '../payments/payment-request.validator';
+import { CLEARWAY_CONFIG, LOGGER, TEMPORAL_CLIENT } from '../temporal/temporal.tokens';
+import { isConsentRefusal, toConsentApiError } from './consent-refusal';
+import { consentAuthorisationPath, toConsentCreatedResponse, toConsentResponse } from './consent.mapper';
+import { grantsOf, validateConsentRequest } from './consent-request.validator';
+
+export interface ConsentHeaders {
+  requestId: string;
+  bicFi: string | undefined;
+  psuId: string | undefined;
+  psuIpAddress: string | undefined;
+  redirectUri: string | undefined;
+  nokRedirectUri: string | undefined;
+}
+
+const CREATION_WAIT_MS = 25_000;
+/** How long a PSU's typed secret may wait for the worker before it must be sent again. */
+const HANDOFF_TTL_MS = 2 * 60_000;
+
+/**
+ * Consent use cases. The consent's workflow does everything that reaches the bank; this service
+ * validates, stores the request, and talks to the workflow.
+ */
+@Injectable()
+export class ConsentsService {
+  private readonly secrets: SecretBox;
+
+  constructor(
+    @Inject(ConsentRepository) private readonly consents: ConsentRepository,
+    @Inject(DirectoryRepository) private readonly directory: DirectoryRepository,
+    @Inject(TEMPORAL_CLIENT) private readonly temporal: Client,
+    @Inject(CLEARWAY_CONFIG) private readonly config: ClearwayConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {
+    this.secrets = new SecretBox(config.api.tokenSecret);
+  }
+
+  async create(principal: Principal, headers: ConsentHeaders, rawBody: unknown): Promise<HttpResult<object>> {
+    const aspsp = await this.aspspFor(headers.bicFi);
+    const redirectUri = validateRedirectUri('TPP-Redirect-URI', headers.redirectUri);
+    const nokRedirectUri = validateRedirectUri('TPP-Nok-Redirect-URI', headers.nokRedirectUri);
+    const request = validateConsentRequest(rawBody, new Date().toISOString().slice(0, 10));
+
+    const consentId = deriveUuid(CLEARWAY_ID_NAMESPACE, principal.tenantId, 'consent', headers.requestId);
+    const requestHash = createHash('sha256')
+      .update(JSON.stringify([aspsp.bicFi, request, headers.psuId ?? null, redirectUri ?? null, nokRedirectUri ?? null]))
+      .digest('hex');
+    const { consent, created } = await this.consents.insertOrGetExisting({
+      id: consentId,
+      tenantId: principal.tenantId,
+      clientId: principal.clientId,
+      requestId: headers.requestId,
+      requestHash,
+      bicFi: aspsp.bicFi,
+      access: request.access,
+      recurringIndicator: request.recurringIndicator,
+      requestedValidUntil: request.validUntil,
+      frequencyPerDay: request.frequencyPerDay,
+      combinedServiceIndicator: request.combinedServiceIndicator,
+      psuId: headers.psuId ?? null,
+      psuIpAddress: headers.psuIpAddress ?? null,
+      clientRedirectUri: redirectUri ?? null,
+      clientNokRedirectUri: nokRedirectUri ?? null,
+    });
+    if (!created && consent.requestHash !== requestHash) {
+      throw new ApiError(ApiErrorCode.ParameterNotConsistent, 'X-Request-ID was already used for a different consent', 'X-Request-ID');
+    }
+    if (!created && consent.bankConsentId) return this.createdResponse(consent);
+
+    try {
+      const summary = await this.temporal.connection.withDeadline(Date.now() + CREATION_WAIT_MS, () =>
+        this.temporal.workflow.executeUpdateWithStart(consentCreationUpdate, {
+          startWorkflowOperation: new WithStartWorkflowOperation<typeof consentWorkflow>('consentWorkflow', {
+            workflowId: consentWorkflowId(consentId),
+            taskQueue: this.config.temporal.taskQueue,
+            args: [
+              {
+                consentId,
+                tenantId: principal.tenantId,
+                bicFi: aspsp.bicFi,
+                frequencyPerDay: request.frequencyPerDay,
+                grants: grantsOf(request.access),
+                timings: this.timingsFor(aspsp),
+              },
+            ],
+            workflowIdConflictPolicy: 'USE_EXISTING',
+            workflowIdReusePolicy: 'REJECT_DUPLICATE',
+            typedSearchAttributes: [
+              { key: BicFi, value: aspsp.bicFi },
+              { key: TenantId, value: principal.tenantId },
+              { key: ConsentStatus, value: 'received' },
+            ],
+          }),
+        }),
+      );
+      this.logger.info({ consentId, bicFi: aspsp.bicFi, scaApproach: summary.scaApproach }, 'consent created');
+      return {
+        status: 201,
+        body: toConsentCreatedResponse(consentId, summary),
+        headers: { Location: `/psd2/consent/v1/consents/${consentId}`, 'ASPSP-SCA-Approach': summary.scaApproach },
+      };
+    } catch (err) {
+      if (err instanceof WorkflowExecutionAlreadyStartedError) {
+        const current = await this.consents.findById(consentId);
+        if (current?.bankConsentId) return this.createdResponse(current);
+        throw new ApiError(ApiErrorCode.StatusInvalid, current?.statusReason ?? 'The consent could not be created');
+      }
+      if (isConsentRefusal(err)) throw toConsentApiError(err);
+      this.logger.warn({ err, consentId }, 'consent creation did not complete in time');
+      if (created && !(await this.workflowExists(consentId))) await this.consents.deleteUncreated(principal.tenantId, consentId);
+      throw new ApiError(ApiErrorCode.ServiceUnavailable, 'The bank did not confirm the consent in time. Repeat the request with the same X-Request-ID.');
+    }
+  }
+
+  async get(principal: Principal, consentId: string, bicFi: string | undefined) {
+    return toConsentResponse(await this.find(principal, consentId, bicFi));
+  }
+
+  async status(principal: Principal, consentId: string, bicFi: string | undefined) {
+    return { consentStatus: (await this.find(principal, consentId, bicFi)).consentStatus };
+  }
+
+  async terminate(principal: Principal, consentId: string, bicFi: string | undefined): Promise<void> {
+    const consent = await this.find(principal, consentId, bicFi);
+    if (consent.consentStatus === 'terminatedByTpp') return;
+    try {
+      await this.temporal.workflow.getHandle(consentWorkflowId(consent.id)).executeUpdate(terminateConsentUpdate);
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) throw new ApiError(ApiErrorCode.StatusInvalid, `The consent is already ${consent.consentStatus}`);
+      throw toConsentApiError(err);
+    }
+  }
+
+  async startAuthorisation(principal: Principal, consentId: string, bicFi: string | undefined, rawBody: unknown) {
+    const consent = await this.find(principal, consentId, bicFi);
+    const handle = this.temporal.workflow.getHandle(consentWorkflowId(consent.id));
+    try {
+      const started = await handle.executeUpdate(startConsentAuthorisationUpdate);
+      const links: Record<string, { href: string }> = { scaStatus: { href: consentAuthorisationPath(consent.id, started.authorisationId) } };
+      if (started.scaRedirectUrl) links.scaRedirect = { href: started.scaRedirectUrl };
+      if (started.scaApproach === 'EMBEDDED') links.updatePsuAuthentication = { href: consentAuthorisationPath(consent.id, started.authorisationId) };
+      const response = {
+        scaStatus: started.scaStatus,
+        authorisationId: started.authorisationId,
+        _links: links,
+        ...(started.psuMessage ? { psuMessage: started.psuMessage } : {}),
+      };
+      // BG lets the first PSU credentials ride along with the start of the authorisation.
+      if (isObject(rawBody) && rawBody.psuData !== undefined) {
+        const update = await this.updatePsuData(principal, consentId, started.authorisationId, bicFi, rawBody);
+        return { ...response, ...update, authorisationId: started.authorisationId };
+      }
+      return response;
+    } catch (err) {
+      if (err instanceof ApiError) throw err;
+      throw toConsentApiError(err);
+    }
+  }
+
+  async listAuthorisations(principal: Principal, consentId: string, bicFi: string | undefined) {
+    const consent = await this.find(principal, consentId, bicFi);
+    return { authorisationIds: (await this.consents.listAuthorisations(consent.id)).map((a) => a.authorisationId) };
+  }
+
+  async getAuthorisation(principal: Principal, consentId: string, authorisationId: string, bicFi: string | undefined) {
+    const consent = await this.find(principal, consentId, bicFi);
+    const authorisation = await this.consents.findAuthorisation(consent.id, authorisationId);
+    if (!authorisation) throw ApiError.notFound(`Authorisation ${authorisationId}`);
+    return { scaStatus: authorisation.scaStatus };
+  }
+
+  /**
+   * Embedded SCA, one step per call: `{ psuData: { password } }`, then `{ authenticationMethodId }`,
+   * then `{ scaAuthenticationData }`. The secret is sealed into PostgreSQL for the worker; only its
+   * hand-off id travels through Temporal.
+   */
+  async updatePsuData(principal: Principal, consentId: string, authorisationId: string, bicFi: string | undefined, rawBody: unknown) {
+    const consent = await this.find(principal, consentId, bicFi);
+    if (!(await this.consents.findAuthorisation(consent.id, authorisationId)) && consent.scaApproach !== 'EMBEDDED') {
+      throw ApiError.notFound(`Authorisation ${authorisationId}`);
+    }
+    const { kind, secret } = parsePsuDataUpdate(rawBody);
+    const handoffId = await this.consents.storeHandoff({
+      tenantId: principal.tenantId,
+      purpose: HANDOFF_PURPOSES[kind],
+      ciphertext: this.secrets.seal(secret, HANDOFF_PURPOSES[kind]),
+      ttlMs: HANDOFF_TTL_MS,
+    });
+    const request: PsuDataUpdateRequest = { authorisationId, kind, handoffId };
+    try {
+      const result = await this.temporal.workflow.getHandle(consentWorkflowId(consent.id)).executeUpdate(updateConsentPsuDataUpdate, { args: [request] });
+      const links: Record<string, { href: string }> = { scaStatus: { href: consentAuthorisationPath(consent.id, authorisationId) } };
+      if (result.scaStatus === 'psuAuthenticated') links.selectAuthenticationMethod = { href: consentAuthorisationPath(consent.id, authorisationId) };
+      if (result.scaStatus === 'scaMethodSelected') links.authoriseTransaction = { href: consentAuthorisationPath(consent.id, authorisationId) };
+      return {
+        scaStatus: result.scaStatus,
+        ...(result.scaMethods ? { scaMethods: result.scaMethods } : {}),
+        ...(result.chosenScaMethod ? { chosenScaMethod: result.chosenScaMethod } : {}),
+        ...(result.challengeData ? { challengeData: result.challengeData } : {}),
+        ...(result.psuMessage ? { psuMessage: result.psuMessage } : {}),
+        _links: links,
+      };
+    } catch (err) {
+      await this.consents.deleteHandoff(handoffId);
+      throw toConsentApiError(err);
+    }
+  }
+
+  /** The PSU is back from the bank's consent page: hint the workflow, forward the PSU. */
+  async handleScaCallback(consentId: string, result: string | undefined, state: string | undefined): Promise<string | undefined> {
+    if (!verifyScaCallbackState(this.config.api.tokenSecret, consentId, state, 'consents')) throw ApiError.notFound('Consent');
+    const consent = await this.consents.findById(consentId);
+    if (!consent) throw ApiError.notFound('Consent');
+    const outcome = result === 'nok' ? 'nok' : 'ok';
+    try {
+      await this.temporal.workflow.getHandle(consentWorkflowId(consentId)).signal(consentScaCallbackSignal, { outcome });
+    } catch (err) {
+      if (!(err instanceof WorkflowNotFoundError)) throw err;
+    }
+    return outcome === 'nok' ? (consent.clientNokRedirectUri ?? consent.clientRedirectUri ?? undefined) : (consent.clientRedirectUri ?? undefined);
+  }
+
+  /** Tenant-scoped lookup shared with account information: someone else's consent is unknown. */
+  async find(principal: Principal, consentId: string, bicFi: string | undefined): Promise<ConsentEntity> {
+    if (!bicFi) throw ApiError.format('X-BicFi', 'header is required');
+    const consent = await this.consents.findForTenant(principal.tenantId, consentId);
+    if (!consent || consent.bicFi !== bicFi.toUpperCase()) throw ApiError.notFound(`Consent ${consentId}`);
+    return consent;
+  }
+
+  private async aspspFor(bicFi: string | undefined): Promise<AspspEntity> {
+    if (!bicFi) throw ApiError.format('X-BicFi', 'header is required');
+    const aspsp = await this.directory.findAspsp(bicFi.toUpperCase());
+    if (!aspsp) throw ApiError.format('X-BicFi', `unknown ASPSP "${bicFi}"; see /psd2/aspspinformation/v1/aspsps`);
+    return aspsp;
+  }
+
+  private createdResponse(consent: ConsentEntity): HttpResult<object> {
+    return {
+      status: 201,
+      body: toConsentCreatedResponse(consent.id, { consentStatus: consent.consentStatus, scaApproach: consent.scaApproach ?? 'REDIRECT', scaRedirectUrl: consent.scaRedirectUrl, psuMessage: consent.psuMessage }),
+      headers: { Location: `/psd2/consent/v1/consents/${consent.id}`, ...(consent.scaApproach ? { 'ASPSP-SCA-Approach': consent.scaApproach } : {}) },
+    };
+  }
+
+  private timingsFor(aspsp: AspspEntity): ConsentTimings {
+    const c = this.config.consents;
+    return {
+      scaTimeoutMs: (aspsp.scaTimeoutSeconds || this.config.payments.scaTimeoutSeconds) * 1000,
+      scaPollInitialMs: 1000,
+      scaPollMaxMs: 15_000,
+      statusCheckIntervalMs: c.statusCheckIntervalSeconds * 1000,
+      expiringNoticeMs: 7 * 24 * 3600_000,
+      maxHistoryEvents: c.maxHistoryEvents,
+    };
+  }
+
+  private async workflowExists(consentId: string): Promise<boolean> {
+    try {
+      await this.temporal.workflow.getHandle(consentWorkflowId(consentId)).describe();
+      return true;
+    } catch (err) {
+      return !(err instanceof WorkflowNotFoundError);
+    }
+  }
+}
+
+function parsePsuDataUpdate(raw: unknown): { kind: PsuDataUpdateRequest['kind']; secret: string } {
+  if (!isObject(raw)) throw ApiError.format('body', 'must be a JSON object');
+  if (raw.psuData !== undefined) {
+    const password = isObject(raw.psuData) ? raw.psuData.password : undefined;
+    if (typeof password !== 'string' || !password) throw ApiError.format('psuData.password', 'is required');
+    return { kind: 'credentials', secret: password };
+  }
+  if (raw.authenticationMethodId !== undefined) {
+    if (typeof raw.authenticationMethodId !== 'string' || !raw.authenticationMethodId) throw ApiError.format('authenticationMethodId', 'must be a non-empty string');
+    return { kind: 'selectMethod', secret: raw.authenticationMethodId };
+  }
+  if (raw.scaAuthenticationData !== undefined) {
+    if (typeof raw.scaAuthenticationData !== 'string' || !raw.scaAuthenticationData) throw ApiError.format('scaAuthenticationData', 'must be a non-empty string');
+    return { kind: 'otp', secret: raw.scaAuthenticationData };
+  }
+  throw ApiError.format('body', 'expected one of psuData, authenticationMethodId or scaAuthenticationData');
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}

@@ -1,0 +1,366 @@
+import {
+  ApplicationFailure,
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  log,
+  proxyActivities,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { ConsentActivities } from '../activities/consent.activities';
+import { FINAL_CONSENT_STATUSES, type BankConsentStatus } from '../libs/domain/consent';
+import type { BankScaStatus } from '../libs/domain/transaction-status';
+import { ConsentStatus as ConsentStatusAttr, ScaStatus as ScaStatusAttr } from '../libs/temporal/search-attributes';
+import {
+  consentCreationUpdate,
+  consentScaCallbackSignal,
+  consentStateQuery,
+  readAccountDataUpdate,
+  startConsentAuthorisationUpdate,
+  terminateConsentUpdate,
+  updateConsentPsuDataUpdate,
+  type AccountReadRequest,
+  type BankRefusal,
+  type ConsentRefusal,
+  type ConsentWorkflowInput,
+  type ConsentWorkflowState,
+  type PsuDataUpdateRequest,
+} from './consent.api';
+import { findApplicationFailure, readOrUndefined } from './shared/failures';
+import { ScaWait } from './shared/sca-wait';
+
+const DAY_MS = 24 * 3600_000;
+const NON_RETRYABLE = ['BankRejected', 'ConsentNotFound', 'HandoffExpired'];
+
+/** Creating the consent at the bank: safe to retry (idempotency key from the consent id). */
+const creation = proxyActivities<ConsentActivities>({
+  startToCloseTimeout: '15s',
+  scheduleToCloseTimeout: '5m',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', nonRetryableErrorTypes: NON_RETRYABLE },
+});
+
+/** Commands a client is waiting for (authorisation steps, termination). */
+const commands = proxyActivities<ConsentActivities>({
+  startToCloseTimeout: '15s',
+  retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '5s', maximumAttempts: 4, nonRetryableErrorTypes: NON_RETRYABLE },
+});
+
+/**
+ * Account reads: the client is waiting and a 429 from the bank is an answer, not a fault, so it is
+ * not retried here.
+ */
+const accountReads = proxyActivities<ConsentActivities>({
+  startToCloseTimeout: '15s',
+  retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '2s', maximumAttempts: 3, nonRetryableErrorTypes: [...NON_RETRYABLE, 'BankRateLimited'] },
+});
+
+/** Status checks inside loops that will check again. */
+const statusReads = proxyActivities<ConsentActivities>({
+  startToCloseTimeout: '15s',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 3, nonRetryableErrorTypes: NON_RETRYABLE },
+});
+
+const records = proxyActivities<ConsentActivities>({
+  startToCloseTimeout: '15s',
+  retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '30s' },
+});
+
+/** Bank error codes that mean the consent itself is no longer usable. */
+const CONSENT_GONE_CODES = new Set(['CONSENT_INVALID', 'CONSENT_EXPIRED', 'CONSENT_UNKNOWN']);
+
+/**
+ * One account-information consent, for its whole life: create at the bank → SCA → valid, then
+ * serve reads (enforcing frequencyPerDay for reads without the PSU) until it expires (a durable
+ * timer at validUntil), the PSU revokes it (seen by a periodic check or a refused read) or the
+ * TPP terminates it. History stays bounded with continue-as-new; account data never enters it.
+ */
+export async function consentWorkflow(input: ConsentWorkflowInput): Promise<ConsentWorkflowState> {
+  const { consentId, timings, grants } = input;
+  const state: ConsentWorkflowState = input.resume ?? {
+    phase: 'creating',
+    status: 'received',
+    frequencyPerDay: input.frequencyPerDay,
+    unattendedReads: {},
+    expiringNoticeSent: false,
+    eventSeq: 0,
+    reads: 0,
+  };
+  const sca = new ScaWait();
+  let statusCheckRequested = false;
+
+  setHandler(consentStateQuery, () => state);
+
+  setHandler(consentCreationUpdate, async () => {
+    await condition(() => state.creation !== undefined || state.creationError !== undefined);
+    if (state.creationError) throw refusal('BANK_REFUSED', 'The bank refused the consent', state.creationError);
+    return state.creation!;
+  });
+
+  setHandler(consentScaCallbackSignal, () => sca.wakeUp());
+
+  setHandler(
+    terminateConsentUpdate,
+    async () => {
+      await commands.deleteConsentAtBank(consentId);
+      await transition({ raw: 'terminatedByTpp', normalised: 'terminatedByTpp' }, 'Terminated by the TPP');
+      return { consentStatus: state.status };
+    },
+    {
+      validator: () => {
+        if (FINAL_CONSENT_STATUSES.has(state.status)) throw refusal('STATUS_INVALID', `The consent is already ${state.status}`);
+        if (state.phase === 'creating') throw refusal('STATUS_INVALID', 'The consent is still being created at the bank');
+      },
+    },
+  );
+
+  setHandler(
+    startConsentAuthorisationUpdate,
+    async () => {
+      const started = await commands.startConsentAuthorisationAtBank(consentId);
+      state.authorisationId = started.authorisationId;
+      sca.wakeUp();
+      return started;
+    },
+    { validator: () => requireAwaitingSca() },
+  );
+
+  setHandler(
+    updateConsentPsuDataUpdate,
+    async (req) => {
+      try {
+        const result = await commands.updateConsentPsuDataAtBank(consentId, req);
+        state.authorisationId = req.authorisationId;
+        await recordSca({ raw: result.scaStatus, normalised: result.scaStatus });
+        sca.wakeUp();
+        return result;
+      } catch (err) {
+        throw bankRefusal(err);
+      }
+    },
+    { validator: (_req: PsuDataUpdateRequest) => requireAwaitingSca() },
+  );
+
+  setHandler(
+    readAccountDataUpdate,
+    async (req) => {
+      refuseUnlessReadable(req);
+      const key = accessKey(req);
+      // Reserve the slot now: concurrent reads must not all pass the same count.
+      const counted = isUnattended(req);
+      const at = Date.now();
+      if (counted) state.unattendedReads[key] = [...recentReads(key), at];
+      try {
+        const result = await accountReads.readAccountData(consentId, req);
+        state.reads += 1;
+        return result;
+      } catch (err) {
+        if (counted) state.unattendedReads[key] = recentReads(key).filter((t) => t !== at);
+        const failure = bankRefusal(err);
+        if (failure.type === 'CONSENT_INVALID' || failure.type === 'CONSENT_EXPIRED') statusCheckRequested = true;
+        throw failure;
+      }
+    },
+    { validator: refuseUnlessReadable },
+  );
+
+  function requireAwaitingSca(): void {
+    if (state.phase !== 'awaiting_sca') throw refusal('STATUS_INVALID', `The consent is ${state.status}, not awaiting authorisation`);
+  }
+
+  function refuseUnlessReadable(req: AccountReadRequest): void {
+    if (state.status === 'expired' || (state.validUntilMs !== undefined && Date.now() >= state.validUntilMs)) {
+      throw refusal('CONSENT_EXPIRED', 'The consent has expired');
+    }
+    if (state.status !== 'valid') throw refusal('CONSENT_INVALID', `The consent is ${state.status}`);
+    const granted =
+      req.endpoint === 'accounts' || req.endpoint === 'account'
+        ? grants.accounts || grants.balances || grants.transactions
+        : req.endpoint === 'balances'
+          ? grants.balances
+          : grants.transactions;
+    if (!granted) throw refusal('SERVICE_INVALID', `The consent does not grant access to ${req.endpoint}`);
+    if (isUnattended(req) && recentReads(accessKey(req)).length >= state.frequencyPerDay) {
+      throw refusal(
+        'ACCESS_EXCEEDED',
+        `frequencyPerDay (${state.frequencyPerDay}) reached for ${req.endpoint}${req.accountId ? ` of account ${req.accountId}` : ''} in the last 24 hours`,
+      );
+    }
+  }
+
+  /** Reads without the PSU count; so does only the first page of a transaction listing. */
+  function isUnattended(req: AccountReadRequest): boolean {
+    return !req.psuContextHandoffId && !req.query?.page;
+  }
+
+  function accessKey(req: AccountReadRequest): string {
+    const endpoint = req.endpoint === 'transaction' ? 'transactions' : req.endpoint;
+    return `${req.accountId ?? '*'}|${endpoint}`;
+  }
+
+  function recentReads(key: string): number[] {
+    const since = Date.now() - DAY_MS;
+    return (state.unattendedReads[key] ?? []).filter((t) => t > since);
+  }
+
+  function pruneReadLog(): void {
+    for (const key of Object.keys(state.unattendedReads)) {
+      const recent = recentReads(key);
+      if (recent.length) state.unattendedReads[key] = recent;
+      else delete state.unattendedReads[key];
+    }
+  }
+
+  async function transition(status: BankConsentStatus, reason?: string): Promise<void> {
+    const seq = state.eventSeq++;
+    state.status = status.normalised;
+    state.statusReason = reason;
+    if (FINAL_CONSENT_STATUSES.has(status.normalised)) state.phase = 'ended';
+    upsertSearchAttributes([{ key: ConsentStatusAttr, value: status.normalised }]);
+    await records.recordConsentStatus({ consentId, seq, kind: 'consent_status', status: status.normalised, rawStatus: status.raw, reason: reason ?? null });
+  }
+
+  async function recordSca(status: BankScaStatus): Promise<void> {
+    if (status.normalised === state.scaStatus) return;
+    const seq = state.eventSeq++;
+    state.scaStatus = status.normalised;
+    upsertSearchAttributes([{ key: ScaStatusAttr, value: status.normalised }]);
+    await records.recordConsentStatus({
+      consentId,
+      seq,
+      kind: 'sca_status',
+      status: status.normalised,
+      rawStatus: status.raw,
+      authorisationId: state.authorisationId,
+    });
+  }
+
+  async function continueAsNewIfDue(): Promise<void> {
+    const info = workflowInfo();
+    if (!info.continueAsNewSuggested && info.historyLength < timings.maxHistoryEvents) return;
+    await condition(allHandlersFinished);
+    pruneReadLog();
+    await continueAsNew<typeof consentWorkflow>({ ...input, resume: state });
+  }
+
+  async function create(): Promise<void> {
+    try {
+      const created = await creation.createConsentAtBank(consentId);
+      state.creation = created;
+      state.authorisationId = created.authorisationId;
+      upsertSearchAttributes([{ key: ConsentStatusAttr, value: created.consentStatus }]);
+      if (created.consentStatus === 'valid') {
+        await activate();
+      } else {
+        state.phase = 'awaiting_sca';
+        state.scaDeadline = Date.now() + timings.scaTimeoutMs;
+      }
+    } catch (err) {
+      const failure = findApplicationFailure(err);
+      const details = failure?.details?.[0] as Partial<BankRefusal> | undefined;
+      state.creationError = {
+        httpStatus: details?.httpStatus ?? 502,
+        messages: details?.messages?.length ? details.messages : [{ category: 'ERROR', code: 'CONSENT_UNKNOWN', text: failure?.message ?? 'The bank could not be reached' }],
+      };
+      await transition({ raw: 'rejected', normalised: 'rejected' }, `Creation failed: ${failure?.message ?? 'unknown error'}`);
+    }
+  }
+
+  /** SCA is done: learn what the bank granted (the real validUntil) and go live. */
+  async function activate(): Promise<void> {
+    const granted = await commands.getBankConsent(consentId);
+    state.frequencyPerDay = granted.frequencyPerDay;
+    state.validUntilMs = Date.parse(`${granted.validUntil}T00:00:00Z`) + DAY_MS;
+    state.phase = 'active';
+    state.nextStatusCheckAt = Date.now() + timings.statusCheckIntervalMs;
+    await transition(granted.status.normalised === 'valid' ? granted.status : { raw: granted.status.raw, normalised: 'valid' }, undefined);
+  }
+
+  async function awaitSca(): Promise<void> {
+    const outcome = await sca.until({
+      deadline: state.scaDeadline!,
+      pollInitialMs: timings.scaPollInitialMs,
+      pollMaxMs: timings.scaPollMaxMs,
+      interrupted: () => state.phase === 'ended',
+      check: async () => {
+        if (!state.authorisationId) return undefined;
+        const status = await readOrUndefined(() => statusReads.getBankConsentScaStatus(consentId, state.authorisationId!));
+        if (status && state.phase !== 'ended') await recordSca(status);
+        return status?.normalised;
+      },
+      afterCheck: continueAsNewIfDue,
+    });
+    if (outcome === 'interrupted') return;
+    if (outcome === 'finalised') return activate();
+    if (outcome === 'timeout') {
+      await readOrUndefined(() => commands.deleteConsentAtBank(consentId));
+      return transition({ raw: 'rejected', normalised: 'rejected' }, `SCA timeout: no decision within ${Math.round(timings.scaTimeoutMs / 1000)}s`);
+    }
+    const bank = await readOrUndefined(() => statusReads.getBankConsentStatus(consentId));
+    return transition({ raw: bank?.raw ?? 'rejected', normalised: 'rejected' }, 'SCA failed');
+  }
+
+  async function checkAtBank(): Promise<void> {
+    const bank = await readOrUndefined(() => statusReads.getBankConsentStatus(consentId));
+    if (!bank || bank.normalised === state.status || state.status !== 'valid') return;
+    if (FINAL_CONSENT_STATUSES.has(bank.normalised)) {
+      log.info('Consent ended at the bank', { consentId, status: bank.normalised });
+      await transition(bank, 'Reported by the bank');
+    }
+  }
+
+  async function liveUntilEnd(): Promise<void> {
+    while (state.status === 'valid') {
+      const now = Date.now();
+      const validUntilMs = state.validUntilMs!;
+      if (now >= validUntilMs) {
+        await transition({ raw: 'expired', normalised: 'expired' }, 'validUntil reached');
+        return;
+      }
+      const noticeAt = validUntilMs - timings.expiringNoticeMs;
+      if (!state.expiringNoticeSent && now >= noticeAt) {
+        await records.emitConsentEvent({
+          consentId,
+          type: 'consent.expiring',
+          dedupeKey: `consent.expiring:${consentId}`,
+          payload: { consentId, validUntil: new Date(validUntilMs - DAY_MS).toISOString().slice(0, 10) },
+        });
+        state.expiringNoticeSent = true;
+        continue;
+      }
+      if (statusCheckRequested || now >= state.nextStatusCheckAt!) {
+        statusCheckRequested = false;
+        await checkAtBank();
+        state.nextStatusCheckAt = Date.now() + timings.statusCheckIntervalMs;
+        continue;
+      }
+      const wakeAt = Math.min(validUntilMs, state.expiringNoticeSent ? Infinity : noticeAt, state.nextStatusCheckAt!);
+      await condition(() => state.status !== 'valid' || statusCheckRequested, wakeAt - now);
+      await continueAsNewIfDue();
+    }
+  }
+
+  if (state.phase === 'creating') await create();
+  if (state.phase === 'awaiting_sca') await awaitSca();
+  if (state.phase === 'active') await liveUntilEnd();
+  await condition(allHandlersFinished);
+  state.phase = 'ended';
+  return state;
+}
+
+function refusal(type: ConsentRefusal, message: string, details?: BankRefusal): ApplicationFailure {
+  return ApplicationFailure.create({ type, message, nonRetryable: true, details: details ? [details] : [] });
+}
+
+/** A failed bank call as the refusal the API reports: the bank's own consent codes win. */
+function bankRefusal(err: unknown): ApplicationFailure {
+  const failure = findApplicationFailure(err);
+  const details = (failure?.details?.[0] as BankRefusal | undefined) ?? { httpStatus: 502, messages: [] };
+  const codes = details.messages.map((m) => m.code);
+  const gone = codes.find((c) => CONSENT_GONE_CODES.has(c));
+  if (gone) return refusal(gone === 'CONSENT_EXPIRED' ? 'CONSENT_EXPIRED' : 'CONSENT_INVALID', failure?.message ?? gone, details);
+  if (failure?.type === 'BankRateLimited' || codes.includes('ACCESS_EXCEEDED')) return refusal('ACCESS_EXCEEDED', 'The bank refused: access limit reached', details);
+  if (codes.includes('RESOURCE_UNKNOWN') || details.httpStatus === 404) return refusal('RESOURCE_UNKNOWN', failure?.message ?? 'Unknown resource', details);
+  return refusal('BANK_REFUSED', failure?.message ?? 'The bank refused the request', details);
+}

@@ -1,0 +1,47 @@
+import { condition } from '@temporalio/workflow';
+import { FINAL_SCA_STATUSES, type ScaStatus } from '../../libs/domain/transaction-status';
+
+export type ScaOutcome = 'finalised' | 'failed' | 'timeout' | 'interrupted';
+
+export interface ScaWaitOptions {
+  /** Workflow time (ms) at which the PSU's chance to authorise is over. */
+  deadline: number;
+  pollInitialMs: number;
+  pollMaxMs: number;
+  /** Something else ended the wait (cancellation, termination): stop without another bank call. */
+  interrupted: () => boolean;
+  /** Asks the bank; undefined when it could not be asked this time. */
+  check: () => Promise<ScaStatus | undefined>;
+  /** Runs after every check, e.g. continue-as-new when suggested. */
+  afterCheck?: () => Promise<void>;
+}
+
+/**
+ * Waiting for strong customer authentication, shared by payments and consents: poll the bank's
+ * SCA status with backoff, check at once when woken (the PSU came back from the bank's page, or a
+ * new authorisation was started), and give up at the deadline. The redirect callback is only a
+ * hint: the bank's answer decides.
+ */
+export class ScaWait {
+  private woken = false;
+
+  wakeUp(): void {
+    this.woken = true;
+  }
+
+  async until(opts: ScaWaitOptions): Promise<ScaOutcome> {
+    let interval = opts.pollInitialMs;
+    for (;;) {
+      const remaining = opts.deadline - Date.now();
+      if (remaining <= 0) return 'timeout';
+      const woken = await condition(() => this.woken || opts.interrupted(), Math.min(interval, remaining));
+      if (opts.interrupted()) return 'interrupted';
+      this.woken = false;
+      const sca = await opts.check();
+      if (opts.interrupted()) return 'interrupted';
+      if (sca && FINAL_SCA_STATUSES.has(sca)) return sca === 'failed' ? 'failed' : 'finalised';
+      interval = woken ? opts.pollInitialMs : Math.min(Math.ceil(interval * 1.5), opts.pollMaxMs);
+      await opts.afterCheck?.();
+    }
+  }
+}
