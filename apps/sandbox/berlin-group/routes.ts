@@ -53,7 +53,9 @@ export function buildBerlinGroupSandboxRouter(options: BerlinGroupSandboxRouterO
   router.use('/_sandbox', aisRouters.admin, adminRoutes(bank));
   router.use('/sca/consents', aisRouters.scaPage);
   router.use('/sca', scaPageRoutes(bank));
-  router.use('/v1', v1Gate(bank), express.json({ limit: JSON_LIMIT }), aisRouters.v1, paymentRoutes(bank));
+  // The body is read before the latency fault: a bank that is slow to answer has still received
+  // the whole request, and finishes the work even if the client gave up waiting.
+  router.use('/v1', echoRequestId, express.json({ limit: JSON_LIMIT }), v1Gate(bank), aisRouters.v1, paymentRoutes(bank));
   router.use((req, res) => {
     sendError(res, sandboxError(SandboxErrorCode.RouteUnknown, `No route ${req.method} ${req.originalUrl}`));
   });
@@ -71,11 +73,17 @@ export function buildBerlinGroupSandboxRouter(options: BerlinGroupSandboxRouterO
 
 // ── /v1: NextGenPSD2 PIS ───────────────────────────────────────────────────
 
-/** Every `/v1` request, PIS and AIS: fault injection, then the X-Request-ID echo and check. */
+/** Echoed on every `/v1` answer, errors from body parsing included. */
+const echoRequestId: express.RequestHandler = (req, res, next) => {
+  const requestId = req.get('X-Request-ID');
+  if (requestId) res.set('X-Request-ID', requestId);
+  next();
+};
+
+/** Every `/v1` request, PIS and AIS: fault injection, then the X-Request-ID check. */
 function v1Gate(bank: BerlinGroupSandboxBank): express.RequestHandler {
   return async (req, res, next) => {
     const requestId = req.get('X-Request-ID');
-    if (requestId) res.set('X-Request-ID', requestId);
     const latency = bank.faultLatencyMs();
     if (latency > 0) await new Promise((resolve) => setTimeout(resolve, latency));
     const fault = bank.decideFault();
