@@ -9,7 +9,6 @@ import {
   type BankConnection,
   type BankProtocol,
   type PsuContext,
-  type PsuDataUpdate,
 } from '../libs/adapters/bank-adapter';
 import { bankConnectionFor, type SandboxUrls } from '../libs/adapters/connection';
 import type { BankConsentStatus } from '../libs/domain/consent';
@@ -20,7 +19,7 @@ import type { DirectoryRepository } from '../libs/persistence/directory.reposito
 import type { ConsentEntity } from '../libs/persistence/entities/consent.entity';
 import { scaCallbackUrl } from '../libs/security/callback-state';
 import { HANDOFF_PURPOSES } from '../libs/security/handoff-purposes';
-import type { SecretBox } from '../libs/security/secret-box';
+import type { SensitiveHandoffs } from '../libs/security/sensitive-handoffs';
 import type {
   AccountReadRequest,
   AccountReadResult,
@@ -30,6 +29,7 @@ import type {
   StartedConsentAuthorisation,
 } from '../workflows/consent.api';
 import { toActivityFailure } from './bank-failure';
+import { openPsuDataUpdate, toPsuDataSummary } from './psu-data';
 
 export interface ConsentActivityDeps {
   consents: ConsentRepository;
@@ -38,7 +38,7 @@ export interface ConsentActivityDeps {
   sandboxUrls: SandboxUrls;
   publicBaseUrl: string;
   callbackSecret: string;
-  secrets: SecretBox;
+  handoffs: SensitiveHandoffs;
   logger: Logger;
 }
 
@@ -48,7 +48,7 @@ const READ_RESULT_TTL_MS = 5 * 60_000;
 /**
  * Consent and account-information activities: call the adapter, persist what the bank said, and
  * return ids and statuses only. Account data goes to PostgreSQL for the API to pick up; a PSU's
- * secrets arrive sealed in PostgreSQL and are deleted once used.
+ * secrets arrive sealed (SensitiveHandoffs) and are deleted once used.
  */
 export function createConsentActivities(deps: ConsentActivityDeps) {
   async function load(consentId: string): Promise<{ consent: ConsentEntity; ais: AccountInformationAdapter; conn: BankConnection }> {
@@ -77,13 +77,6 @@ export function createConsentActivities(deps: ConsentActivityDeps) {
     };
   }
 
-  async function openHandoff(tenantId: string, id: string, purpose: string): Promise<string> {
-    const handoff = await deps.consents.findHandoff(id);
-    if (!handoff || handoff.tenantId !== tenantId || handoff.purpose !== purpose || handoff.expiresAt.getTime() < Date.now()) {
-      throw ApplicationFailure.create({ type: 'HandoffExpired', message: 'The PSU data expired before it reached the bank; send it again' });
-    }
-    return deps.secrets.open(handoff.ciphertext, purpose);
-  }
 
   return {
     async createConsentAtBank(consentId: string): Promise<ConsentCreationSummary> {
@@ -168,15 +161,9 @@ export function createConsentActivities(deps: ConsentActivityDeps) {
 
     async updateConsentPsuDataAtBank(consentId: string, req: PsuDataUpdateRequest): Promise<PsuDataUpdateSummary> {
       const { consent, ais, conn } = await load(consentId);
-      const secret = await openHandoff(consent.tenantId, req.handoffId, HANDOFF_PURPOSES[req.kind]);
-      const update: PsuDataUpdate =
-        req.kind === 'credentials'
-          ? { kind: 'credentials', psuId: consent.psuId ?? undefined, password: secret }
-          : req.kind === 'selectMethod'
-            ? { kind: 'selectMethod', authenticationMethodId: secret }
-            : { kind: 'otp', scaAuthenticationData: secret };
+      const update = await openPsuDataUpdate(deps.handoffs, consent.tenantId, req, consent.psuId ?? undefined);
       const result = await ais.updateConsentPsuData(conn, { ...consentRef(consent), authorisationId: req.authorisationId }, update).catch(toActivityFailure);
-      await deps.consents.deleteHandoff(req.handoffId);
+      if (req.handoffId) await deps.handoffs.discard(req.handoffId);
       await deps.consents.upsertAuthorisation({
         consentId,
         authorisationId: req.authorisationId,
@@ -184,13 +171,7 @@ export function createConsentActivities(deps: ConsentActivityDeps) {
         scaRedirectUrl: null,
         scaStatus: result.scaStatus,
       });
-      return {
-        scaStatus: result.scaStatus.normalised,
-        scaMethods: result.scaMethods,
-        chosenScaMethod: result.chosenScaMethod,
-        challengeData: result.challengeData,
-        psuMessage: result.psuMessage,
-      };
+      return toPsuDataSummary(result);
     },
 
     async deleteConsentAtBank(consentId: string): Promise<void> {
@@ -204,14 +185,16 @@ export function createConsentActivities(deps: ConsentActivityDeps) {
       const { consent, ais, conn } = await load(consentId);
       let psu: PsuContext = { psuId: consent.psuId ?? undefined };
       if (req.psuContextHandoffId) {
-        psu = { ...psu, ...(JSON.parse(await openHandoff(consent.tenantId, req.psuContextHandoffId, HANDOFF_PURPOSES.psuContext)) as PsuContext) };
+        const context = await deps.handoffs.open(consent.tenantId, req.psuContextHandoffId, HANDOFF_PURPOSES.psuContext);
+        if (context === undefined) throw ApplicationFailure.create({ type: 'HandoffExpired', message: 'The PSU context expired; repeat the request' });
+        psu = { ...psu, ...(JSON.parse(context) as PsuContext) };
       }
       const ref: AccountReadRef = consentRef(consent, psu);
       const body = await readAtBank(ais, conn, ref, req).catch(toActivityFailure);
       const resultId = randomUUID();
       await deps.consents.storeReadResult({ id: resultId, tenantId: consent.tenantId, consentId, body, ttlMs: READ_RESULT_TTL_MS });
-      if (req.psuContextHandoffId) await deps.consents.deleteHandoff(req.psuContextHandoffId);
-      await deps.consents.purgeExpired();
+      if (req.psuContextHandoffId) await deps.handoffs.discard(req.psuContextHandoffId);
+      await deps.consents.purgeExpiredReadResults();
       return { resultId };
     },
 

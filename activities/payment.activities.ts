@@ -8,8 +8,11 @@ import type { DirectoryRepository } from '../libs/persistence/directory.reposito
 import type { PaymentEntity } from '../libs/persistence/entities/payment.entity';
 import type { PaymentRepository, StatusChange } from '../libs/persistence/payment.repository';
 import { scaCallbackUrl } from '../libs/security/callback-state';
+import type { SensitiveHandoffs } from '../libs/security/sensitive-handoffs';
+import type { PsuDataUpdateRequest, PsuDataUpdateSummary } from '../workflows/shared/psu-data';
 import type { CancellationResult, InitiationSummary, StartedAuthorisation } from '../workflows/payment-initiation.api';
 import { toActivityFailure } from './bank-failure';
+import { openPsuDataUpdate, toPsuDataSummary } from './psu-data';
 
 export interface PaymentActivityDeps {
   payments: PaymentRepository;
@@ -18,6 +21,7 @@ export interface PaymentActivityDeps {
   sandboxUrls: SandboxUrls;
   publicBaseUrl: string;
   callbackSecret: string;
+  handoffs: SensitiveHandoffs;
   logger: Logger;
 }
 
@@ -130,6 +134,17 @@ export function createPaymentActivities(deps: PaymentActivityDeps) {
       const { payment, adapter, conn } = await load(paymentId);
       const result = await adapter.cancelPayment(conn, bankRef(payment, 'cancel')).catch(toActivityFailure);
       return { transactionStatus: result.status.normalised, authorisationRequired: result.authorisationRequired };
+    },
+
+    async updatePaymentPsuDataAtBank(paymentId: string, req: PsuDataUpdateRequest): Promise<PsuDataUpdateSummary> {
+      const { payment, adapter, conn } = await load(paymentId);
+      const update = await openPsuDataUpdate(deps.handoffs, payment.tenantId, req, payment.psuId ?? undefined);
+      const result = await adapter
+        .updatePaymentPsuData(conn, { ...bankRef(payment, 'update-psu-data'), authorisationId: req.authorisationId }, update)
+        .catch(toActivityFailure);
+      if (req.handoffId) await deps.handoffs.discard(req.handoffId);
+      await deps.payments.updateAuthorisationStatus(paymentId, req.authorisationId, result.scaStatus);
+      return toPsuDataSummary(result);
     },
 
     async recordPaymentStatus(change: StatusChange & { authorisationId?: string }): Promise<void> {

@@ -30,6 +30,10 @@ export interface SystemOptions {
   /** DATABASE_POOL_SIZE for the API and the worker. */
   databasePoolSize: number;
   logLevel: string;
+  /** Worker entry script (default `dist/apps/worker/main.js`), its arguments and extra env: bench-local worker hosts. */
+  workerScript?: string;
+  workerArgs?: string[];
+  workerEnv?: Record<string, string>;
 }
 
 /**
@@ -85,7 +89,7 @@ export class BenchSystem {
     // SCA callback URLs handed to the bank must reach this API instance.
     this.config.api.publicBaseUrl = this.apiUrl;
 
-    await this.startWorker({ ...env, PUBLIC_BASE_URL: this.apiUrl });
+    await this.startWorker({ ...env, ...this.opts.workerEnv, PUBLIC_BASE_URL: this.apiUrl });
   }
 
   /** A fresh OAuth2 client and an access token from the real token endpoint. */
@@ -96,7 +100,8 @@ export class BenchSystem {
       clientId,
       tenantId: `tenant-${randomUUID()}`,
       secretHash: await hashSecret(clientSecret),
-      allowedScopes: ['paymentinitiation'],
+      // The services of the requested scope ('private'/'corporate' are the context, not services).
+      allowedScopes: scope.split(' ').filter((s) => s && s !== 'private' && s !== 'corporate'),
     });
     const res = await fetch(`${this.apiUrl}/connect/token`, {
       method: 'POST',
@@ -162,7 +167,8 @@ export class BenchSystem {
   private async startWorker(env: Record<string, string>): Promise<void> {
     // BENCH_WORKER_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") reaches the worker only.
     const nodeArgs = (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean);
-    const child = spawn(process.execPath, [...nodeArgs, join(__dirname, '../apps/worker/main.js')], {
+    const script = this.opts.workerScript ?? join(__dirname, '../apps/worker/main.js');
+    const child = spawn(process.execPath, [...nodeArgs, script, ...(this.opts.workerArgs ?? [])], {
       env: { ...process.env, ...env, LOG_LEVEL: this.opts.logLevel },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

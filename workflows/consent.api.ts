@@ -5,6 +5,7 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { AisEndpoint, ConsentStatus } from '../libs/domain/consent';
 import type { ScaApproach, ScaStatus } from '../libs/domain/transaction-status';
+import type { PsuDataUpdateRequest, PsuDataUpdateSummary } from './shared/psu-data';
 
 export const CONSENT_WORKFLOW_TYPE = 'consentWorkflow';
 
@@ -109,20 +110,7 @@ export interface AccountReadResult {
   resultId: string;
 }
 
-export interface PsuDataUpdateRequest {
-  authorisationId: string;
-  kind: 'credentials' | 'selectMethod' | 'otp';
-  /** Sealed hand-off holding the password / method / OTP. */
-  handoffId: string;
-}
-
-export interface PsuDataUpdateSummary {
-  scaStatus: ScaStatus;
-  scaMethods?: { authenticationType: string; authenticationMethodId: string; name?: string }[];
-  chosenScaMethod?: { authenticationType: string; authenticationMethodId: string; name?: string };
-  challengeData?: { otpMaxLength?: number; otpFormat?: 'characters' | 'integer'; additionalInformation?: string; data?: string[] };
-  psuMessage?: string;
-}
+export type { PsuDataUpdateRequest, PsuDataUpdateSummary } from './shared/psu-data';
 
 export interface StartedConsentAuthorisation {
   authorisationId: string;

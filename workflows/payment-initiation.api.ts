@@ -5,6 +5,7 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { PaymentProduct } from '../libs/domain/payment';
 import type { ScaApproach, ScaStatus, TransactionStatus } from '../libs/domain/transaction-status';
+import type { PsuDataUpdateRequest, PsuDataUpdateSummary } from './shared/psu-data';
 
 export const PAYMENT_WORKFLOW_TYPE = 'paymentInitiationWorkflow';
 
@@ -94,4 +95,6 @@ export const initiationResultUpdate = defineUpdate<InitiationSummary>('initiatio
 export const scaCallbackSignal = defineSignal<[ScaCallback]>('scaCallback');
 export const cancelPaymentUpdate = defineUpdate<CancellationResult>('cancelPayment');
 export const startAuthorisationUpdate = defineUpdate<StartedAuthorisation>('startAuthorisation');
+/** BG Update PSU Data on the payment's authorisation (identification or an embedded step). */
+export const updatePaymentPsuDataUpdate = defineUpdate<PsuDataUpdateSummary, [PsuDataUpdateRequest]>('updatePaymentPsuData');
 export const paymentStateQuery = defineQuery<PaymentWorkflowState>('paymentState');

@@ -121,6 +121,9 @@ async function recordDecoupledHappyPath(): Promise<History> {
       cancelPaymentAtBank: async () => {
         throw new Error('not part of this scenario');
       },
+      updatePaymentPsuDataAtBank: async () => {
+        throw new Error('not part of this scenario');
+      },
       recordPaymentStatus: async () => undefined,
     };
     const taskQueue = 'payment-history-fixture';

@@ -120,6 +120,10 @@ function stubBank(script: BankScript = {}) {
       await note('cancelPaymentAtBank');
       return script.cancel?.() ?? { transactionStatus: 'CANC', authorisationRequired: false };
     },
+    async updatePaymentPsuDataAtBank() {
+      await note('updatePaymentPsuDataAtBank');
+      return { scaStatus: 'started' };
+    },
     async recordPaymentStatus(change) {
       await note('recordPaymentStatus');
       recorded.push(change);

@@ -18,6 +18,7 @@ import {
 } from '../libs/domain/transaction-status';
 import { ScaStatus as ScaStatusAttr, TransactionStatus as TransactionStatusAttr } from '../libs/temporal/search-attributes';
 import { findApplicationFailure, readOrUndefined } from './shared/failures';
+import type { PsuDataUpdateRequest } from './shared/psu-data';
 import { ScaWait } from './shared/sca-wait';
 import {
   cancelPaymentUpdate,
@@ -25,6 +26,7 @@ import {
   paymentStateQuery,
   scaCallbackSignal,
   startAuthorisationUpdate,
+  updatePaymentPsuDataUpdate,
   type InitiationError,
   type PaymentWorkflowInput,
   type PaymentWorkflowState,
@@ -117,6 +119,21 @@ export async function paymentInitiationWorkflow(input: PaymentWorkflowInput): Pr
     },
     {
       validator: () => {
+        if (state.phase !== 'awaiting_sca') throw new Error('Payment is not awaiting authorisation');
+      },
+    },
+  );
+
+  setHandler(
+    updatePaymentPsuDataUpdate,
+    async (req) => {
+      const result = await commands.updatePaymentPsuDataAtBank(paymentId, req);
+      state.authorisationId = req.authorisationId;
+      sca.wakeUp();
+      return result;
+    },
+    {
+      validator: (_req: PsuDataUpdateRequest) => {
         if (state.phase !== 'awaiting_sca') throw new Error('Payment is not awaiting authorisation');
       },
     },

@@ -6,6 +6,9 @@ import type { Logger } from '../../libs/observability/logger';
 import { ClientRepository } from '../../libs/persistence/client.repository';
 import { ConsentRepository } from '../../libs/persistence/consent.repository';
 import { DirectoryRepository } from '../../libs/persistence/directory.repository';
+import { HandoffRepository } from '../../libs/persistence/handoff.repository';
+import { SecretBox } from '../../libs/security/secret-box';
+import { SensitiveHandoffs } from '../../libs/security/sensitive-handoffs';
 import { PaymentRepository } from '../../libs/persistence/payment.repository';
 import { AspspInformationController } from './aspsp/aspsp-information.controller';
 import { AuthGuard } from './auth/auth.guard';
@@ -44,6 +47,10 @@ export class ApiModule {
         { provide: ClientRepository, useValue: new ClientRepository(deps.dataSource) },
         { provide: PaymentRepository, useValue: new PaymentRepository(deps.dataSource) },
         { provide: ConsentRepository, useValue: new ConsentRepository(deps.dataSource) },
+        {
+          provide: SensitiveHandoffs,
+          useValue: new SensitiveHandoffs(new HandoffRepository(deps.dataSource), new SecretBox(deps.config.api.tokenSecret)),
+        },
         { provide: TokenService, useValue: new TokenService(deps.config.api.tokenSecret, deps.config.api.tokenTtlSeconds) },
         AuthGuard,
         PaymentsService,

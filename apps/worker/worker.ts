@@ -7,7 +7,9 @@ import type { Logger } from '../../libs/observability/logger';
 import { DirectoryRepository } from '../../libs/persistence/directory.repository';
 import { ConsentRepository } from '../../libs/persistence/consent.repository';
 import { PaymentRepository } from '../../libs/persistence/payment.repository';
+import { HandoffRepository } from '../../libs/persistence/handoff.repository';
 import { SecretBox } from '../../libs/security/secret-box';
+import { SensitiveHandoffs } from '../../libs/security/sensitive-handoffs';
 
 export const WORKFLOWS_PATH = require.resolve('../../workflows');
 
@@ -34,7 +36,7 @@ export async function createClearwayWorker(deps: WorkerDeps): Promise<Worker> {
   const activities = createActivities({
     payments: new PaymentRepository(deps.dataSource),
     consents: new ConsentRepository(deps.dataSource),
-    secrets: new SecretBox(config.api.tokenSecret),
+    handoffs: new SensitiveHandoffs(new HandoffRepository(deps.dataSource), new SecretBox(config.api.tokenSecret)),
     directory: new DirectoryRepository(deps.dataSource),
     adapterFor: createAdapterRegistry().adapterFor,
     sandboxUrls: { 'berlin-group': config.sandbox.bgUrl },

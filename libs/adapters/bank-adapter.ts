@@ -94,6 +94,7 @@ export interface BankAdapter {
   ): Promise<StartAuthorisationResult>;
   getScaStatus(conn: BankConnection, ref: AuthorisationRef): Promise<BankScaStatus>;
   cancelPayment(conn: BankConnection, ref: PaymentRef): Promise<CancelPaymentResult>;
+  updatePaymentPsuData(conn: BankConnection, ref: AuthorisationRef, update: PsuDataUpdate): Promise<PsuDataUpdateResult>;
 }
 
 /** A message from the bank, in Berlin Group `tppMessages` form. */
@@ -167,8 +168,12 @@ export interface ConsentDetails {
   lastActionDate?: string;
 }
 
-/** Embedded SCA, one step per call: PSU credentials, then the SCA method, then the OTP. */
+/**
+ * BG "Update PSU Data", one step per call: identification (PSU-ID header, empty body), then for
+ * the embedded approach PSU credentials, the SCA method, the OTP.
+ */
 export type PsuDataUpdate =
+  | { kind: 'identification'; psuId?: string }
   | { kind: 'credentials'; psuId?: string; password: string }
   | { kind: 'selectMethod'; authenticationMethodId: string }
   | { kind: 'otp'; scaAuthenticationData: string };

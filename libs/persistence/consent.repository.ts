@@ -8,7 +8,6 @@ import {
   ConsentEntity,
   ConsentEventEntity,
   DomainEventEntity,
-  SensitiveHandoffEntity,
 } from './entities/consent.entity';
 
 export type NewConsent = Pick<
@@ -193,22 +192,7 @@ export class ConsentRepository {
     return (result.raw as { body: Record<string, unknown> }[])[0]?.body ?? null;
   }
 
-  async purgeExpired(now = new Date()): Promise<void> {
+  async purgeExpiredReadResults(now = new Date()): Promise<void> {
     await this.ds.getRepository(AisReadResultEntity).delete({ expiresAt: LessThan(now) });
-    await this.ds.getRepository(SensitiveHandoffEntity).delete({ expiresAt: LessThan(now) });
-  }
-
-  async storeHandoff(h: { tenantId: string; purpose: string; ciphertext: string; ttlMs: number }): Promise<string> {
-    const id = randomUUID();
-    await this.ds.getRepository(SensitiveHandoffEntity).insert({ id, ...h, expiresAt: new Date(Date.now() + h.ttlMs) });
-    return id;
-  }
-
-  findHandoff(id: string): Promise<SensitiveHandoffEntity | null> {
-    return this.ds.getRepository(SensitiveHandoffEntity).findOneBy({ id });
-  }
-
-  async deleteHandoff(id: string): Promise<void> {
-    await this.ds.getRepository(SensitiveHandoffEntity).delete({ id });
   }
 }

@@ -130,6 +130,12 @@ export class PaymentRepository {
       .execute();
   }
 
+  async updateAuthorisationStatus(paymentId: string, authorisationId: string, scaStatus: BankScaStatus): Promise<void> {
+    await this.ds
+      .getRepository(PaymentAuthorisationEntity)
+      .update({ paymentId, authorisationId }, { scaStatus: scaStatus.normalised, rawScaStatus: scaStatus.raw });
+  }
+
   /**
    * Applies one status change and appends it to the payment's history, in one transaction.
    * Replaying the same (paymentId, seq) changes nothing.

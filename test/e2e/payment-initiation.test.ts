@@ -201,6 +201,13 @@ describe('reads and authorisations', () => {
     const list = await stack.call('GET', `${path}/authorisations`, { token, headers: { 'X-BicFi': BIC } });
     expect(list.body.authorisationIds).toHaveLength(1);
 
+    // Update PSU data (identification): the bank confirms where SCA stands.
+    const updated = await stack.call('PUT', `${path}/authorisations/${list.body.authorisationIds[0]}`, { token, headers: { 'X-BicFi': BIC, 'PSU-ID': 'frank' }, body: {} });
+    expect(updated.status).toBe(200);
+    expect(updated.body).toMatchObject({ scaStatus: 'received', _links: { scaStatus: { href: `${path}/authorisations/${list.body.authorisationIds[0]}` } } });
+    const unknown = await stack.call('PUT', `${path}/authorisations/not-there`, { token, headers: { 'X-BicFi': BIC }, body: {} });
+    expect(unknown.status).toBe(404);
+
     const started = await stack.call('POST', `${path}/authorisations`, { token, headers: { 'X-BicFi': BIC } });
     expect(started.status).toBe(201);
     expect(started.body).toMatchObject({ authorisationId: expect.any(String), scaStatus: expect.any(String) });

@@ -5,7 +5,7 @@ import type { ClearwayConfig } from '../../../libs/config/config';
 import { isUuid } from '../../../libs/domain/ids';
 import { ConsentRepository } from '../../../libs/persistence/consent.repository';
 import { HANDOFF_PURPOSES } from '../../../libs/security/handoff-purposes';
-import { SecretBox } from '../../../libs/security/secret-box';
+import { SensitiveHandoffs } from '../../../libs/security/sensitive-handoffs';
 import { consentWorkflowId, readAccountDataUpdate, type AccountReadRequest } from '../../../workflows/consent.api';
 import type { Principal } from '../auth/token.service';
 import { ApiError, ApiErrorCode } from '../common/api-error';
@@ -22,7 +22,6 @@ export interface AisHeaders {
 }
 
 const BASE = '/psd2/accountinformation/v1/accounts';
-const HANDOFF_TTL_MS = 2 * 60_000;
 
 /**
  * Account information. Every read goes through the consent's workflow (which enforces status,
@@ -33,16 +32,13 @@ const HANDOFF_TTL_MS = 2 * 60_000;
  */
 @Injectable()
 export class AccountInformationService {
-  private readonly secrets: SecretBox;
-
   constructor(
     @Inject(ConsentsService) private readonly consents: ConsentsService,
     @Inject(ConsentRepository) private readonly repository: ConsentRepository,
     @Inject(TEMPORAL_CLIENT) private readonly temporal: Client,
     @Inject(CLEARWAY_CONFIG) private readonly config: ClearwayConfig,
-  ) {
-    this.secrets = new SecretBox(config.api.tokenSecret);
-  }
+    @Inject(SensitiveHandoffs) private readonly handoffs: SensitiveHandoffs,
+  ) {}
 
   async listAccounts(principal: Principal, headers: AisHeaders, withBalance: string | undefined) {
     const body = await this.read(principal, headers, { endpoint: 'accounts', withBalance: parseBoolean('withBalance', withBalance) });
@@ -105,18 +101,13 @@ export class AccountInformationService {
     const psuIp = validatePsuIp(headers.psuIpAddress);
     if (psuIp) {
       const context = JSON.stringify({ psuIpAddress: psuIp, psuUserAgent: headers.psuUserAgent });
-      req.psuContextHandoffId = await this.repository.storeHandoff({
-        tenantId: principal.tenantId,
-        purpose: HANDOFF_PURPOSES.psuContext,
-        ciphertext: this.secrets.seal(context, HANDOFF_PURPOSES.psuContext),
-        ttlMs: HANDOFF_TTL_MS,
-      });
+      req.psuContextHandoffId = await this.handoffs.seal(principal.tenantId, HANDOFF_PURPOSES.psuContext, context);
     }
     let resultId: string;
     try {
       ({ resultId } = await this.temporal.workflow.getHandle(consentWorkflowId(consent.id)).executeUpdate(readAccountDataUpdate, { args: [req] }));
     } catch (err) {
-      if (req.psuContextHandoffId) await this.repository.deleteHandoff(req.psuContextHandoffId);
+      if (req.psuContextHandoffId) await this.handoffs.discard(req.psuContextHandoffId);
       throw toConsentApiError(err);
     }
     const body = await this.repository.takeReadResult(principal.tenantId, resultId);

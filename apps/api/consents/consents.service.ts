@@ -9,8 +9,7 @@ import { DirectoryRepository } from '../../../libs/persistence/directory.reposit
 import type { AspspEntity } from '../../../libs/persistence/entities/aspsp.entity';
 import type { ConsentEntity } from '../../../libs/persistence/entities/consent.entity';
 import { verifyScaCallbackState } from '../../../libs/security/callback-state';
-import { HANDOFF_PURPOSES } from '../../../libs/security/handoff-purposes';
-import { SecretBox } from '../../../libs/security/secret-box';
+import { SensitiveHandoffs } from '../../../libs/security/sensitive-handoffs';
 import { BicFi, ConsentStatus, TenantId } from '../../../libs/temporal/search-attributes';
 import {
   consentCreationUpdate,
@@ -20,12 +19,12 @@ import {
   terminateConsentUpdate,
   updateConsentPsuDataUpdate,
   type ConsentTimings,
-  type PsuDataUpdateRequest,
 } from '../../../workflows/consent.api';
 import type { consentWorkflow } from '../../../workflows/consent.workflow';
 import type { Principal } from '../auth/token.service';
 import { ApiError, ApiErrorCode } from '../common/api-error';
 import type { HttpResult } from '../common/http-result';
+import { sealPsuDataUpdate, toPsuDataUpdateResponse } from '../common/psu-data-update';
 import { validateRedirectUri } from '../payments/payment-request.validator';
 import { CLEARWAY_CONFIG, LOGGER, TEMPORAL_CLIENT } from '../temporal/temporal.tokens';
 import { isConsentRefusal, toConsentApiError } from './consent-refusal';
@@ -51,17 +50,14 @@ const HANDOFF_TTL_MS = 2 * 60_000;
  */
 @Injectable()
 export class ConsentsService {
-  private readonly secrets: SecretBox;
-
   constructor(
     @Inject(ConsentRepository) private readonly consents: ConsentRepository,
     @Inject(DirectoryRepository) private readonly directory: DirectoryRepository,
     @Inject(TEMPORAL_CLIENT) private readonly temporal: Client,
     @Inject(CLEARWAY_CONFIG) private readonly config: ClearwayConfig,
     @Inject(LOGGER) private readonly logger: Logger,
-  ) {
-    this.secrets = new SecretBox(config.api.tokenSecret);
-  }
+    @Inject(SensitiveHandoffs) private readonly handoffs: SensitiveHandoffs,
+  ) {}
 
   async create(principal: Principal, headers: ConsentHeaders, rawBody: unknown): Promise<HttpResult<object>> {
     const aspsp = await this.aspspFor(headers.bicFi);
@@ -204,32 +200,13 @@ export class ConsentsService {
    */
   async updatePsuData(principal: Principal, consentId: string, authorisationId: string, bicFi: string | undefined, rawBody: unknown) {
     const consent = await this.find(principal, consentId, bicFi);
-    if (!(await this.consents.findAuthorisation(consent.id, authorisationId)) && consent.scaApproach !== 'EMBEDDED') {
-      throw ApiError.notFound(`Authorisation ${authorisationId}`);
-    }
-    const { kind, secret } = parsePsuDataUpdate(rawBody);
-    const handoffId = await this.consents.storeHandoff({
-      tenantId: principal.tenantId,
-      purpose: HANDOFF_PURPOSES[kind],
-      ciphertext: this.secrets.seal(secret, HANDOFF_PURPOSES[kind]),
-      ttlMs: HANDOFF_TTL_MS,
-    });
-    const request: PsuDataUpdateRequest = { authorisationId, kind, handoffId };
+    if (!(await this.consents.findAuthorisation(consent.id, authorisationId))) throw ApiError.notFound(`Authorisation ${authorisationId}`);
+    const request = await sealPsuDataUpdate(this.handoffs, principal.tenantId, authorisationId, rawBody);
     try {
       const result = await this.temporal.workflow.getHandle(consentWorkflowId(consent.id)).executeUpdate(updateConsentPsuDataUpdate, { args: [request] });
-      const links: Record<string, { href: string }> = { scaStatus: { href: consentAuthorisationPath(consent.id, authorisationId) } };
-      if (result.scaStatus === 'psuAuthenticated') links.selectAuthenticationMethod = { href: consentAuthorisationPath(consent.id, authorisationId) };
-      if (result.scaStatus === 'scaMethodSelected') links.authoriseTransaction = { href: consentAuthorisationPath(consent.id, authorisationId) };
-      return {
-        scaStatus: result.scaStatus,
-        ...(result.scaMethods ? { scaMethods: result.scaMethods } : {}),
-        ...(result.chosenScaMethod ? { chosenScaMethod: result.chosenScaMethod } : {}),
-        ...(result.challengeData ? { challengeData: result.challengeData } : {}),
-        ...(result.psuMessage ? { psuMessage: result.psuMessage } : {}),
-        _links: links,
-      };
+      return toPsuDataUpdateResponse(result, consentAuthorisationPath(consent.id, authorisationId));
     } catch (err) {
-      await this.consents.deleteHandoff(handoffId);
+      if (request.handoffId) await this.handoffs.discard(request.handoffId);
       throw toConsentApiError(err);
     }
   }
@@ -291,24 +268,6 @@ export class ConsentsService {
       return !(err instanceof WorkflowNotFoundError);
     }
   }
-}
-
-function parsePsuDataUpdate(raw: unknown): { kind: PsuDataUpdateRequest['kind']; secret: string } {
-  if (!isObject(raw)) throw ApiError.format('body', 'must be a JSON object');
-  if (raw.psuData !== undefined) {
-    const password = isObject(raw.psuData) ? raw.psuData.password : undefined;
-    if (typeof password !== 'string' || !password) throw ApiError.format('psuData.password', 'is required');
-    return { kind: 'credentials', secret: password };
-  }
-  if (raw.authenticationMethodId !== undefined) {
-    if (typeof raw.authenticationMethodId !== 'string' || !raw.authenticationMethodId) throw ApiError.format('authenticationMethodId', 'must be a non-empty string');
-    return { kind: 'selectMethod', secret: raw.authenticationMethodId };
-  }
-  if (raw.scaAuthenticationData !== undefined) {
-    if (typeof raw.scaAuthenticationData !== 'string' || !raw.scaAuthenticationData) throw ApiError.format('scaAuthenticationData', 'must be a non-empty string');
-    return { kind: 'otp', secret: raw.scaAuthenticationData };
-  }
-  throw ApiError.format('body', 'expected one of psuData, authenticationMethodId or scaAuthenticationData');
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {

@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, Headers, Inject, Param, Post, Req, Res, UseGuards, type PipeTransform, Injectable } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Headers, Inject, Injectable, Param, Post, Put, Req, Res, UseGuards, type PipeTransform } from '@nestjs/common';
 import type { Response } from 'express';
 import { isPaymentProduct, type PaymentProduct } from '../../../libs/domain/payment';
 import { isUuid } from '../../../libs/domain/ids';
@@ -91,6 +91,18 @@ export class PaymentsController {
   @Get(':paymentId/authorisations')
   listAuthorisations(@Req() req: AuthenticatedRequest, @Param('paymentProduct', PaymentProductPipe) product: PaymentProduct, @Param('paymentId', PaymentIdPipe) id: string, @Headers('x-bicfi') bicFi?: string) {
     return this.payments.listAuthorisations(req.principal, product, id, bicFi);
+  }
+
+  @Put(':paymentId/authorisations/:authorisationId')
+  updatePsuData(
+    @Req() req: AuthenticatedRequest,
+    @Param('paymentProduct', PaymentProductPipe) product: PaymentProduct,
+    @Param('paymentId', PaymentIdPipe) id: string,
+    @Param('authorisationId') authorisationId: string,
+    @Body() body: unknown,
+    @Headers('x-bicfi') bicFi?: string,
+  ) {
+    return this.payments.updatePsuData(req.principal, product, id, authorisationId, bicFi, body);
   }
 
   @Get(':paymentId/authorisations/:authorisationId')

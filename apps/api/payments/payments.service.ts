@@ -18,6 +18,7 @@ import type { AspspEntity } from '../../../libs/persistence/entities/aspsp.entit
 import type { PaymentEntity } from '../../../libs/persistence/entities/payment.entity';
 import { PaymentRepository } from '../../../libs/persistence/payment.repository';
 import { verifyScaCallbackState } from '../../../libs/security/callback-state';
+import { SensitiveHandoffs } from '../../../libs/security/sensitive-handoffs';
 import { BicFi, PaymentProduct as PaymentProductAttr, TenantId, TransactionStatus } from '../../../libs/temporal/search-attributes';
 import {
   cancelPaymentUpdate,
@@ -25,6 +26,7 @@ import {
   paymentWorkflowId,
   scaCallbackSignal,
   startAuthorisationUpdate,
+  updatePaymentPsuDataUpdate,
   type InitiationError,
   type PaymentTimings,
 } from '../../../workflows/payment-initiation.api';
@@ -32,8 +34,10 @@ import type { paymentInitiationWorkflow } from '../../../workflows/payment-initi
 import type { Principal } from '../auth/token.service';
 import { ApiError, ApiErrorCode, type TppMessage } from '../common/api-error';
 import type { HttpResult } from '../common/http-result';
+import { sealPsuDataUpdate, toPsuDataUpdateResponse } from '../common/psu-data-update';
 import { CLEARWAY_CONFIG, LOGGER, TEMPORAL_CLIENT } from '../temporal/temporal.tokens';
 import {
+  authorisationPath,
   toAuthorisationListResponse,
   toInitiationResponse,
   toPaymentResponse,
@@ -68,6 +72,7 @@ export class PaymentsService {
     @Inject(TEMPORAL_CLIENT) private readonly temporal: Client,
     @Inject(CLEARWAY_CONFIG) private readonly config: ClearwayConfig,
     @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(SensitiveHandoffs) private readonly handoffs: SensitiveHandoffs,
   ) {}
 
   async initiate(principal: Principal, product: PaymentProduct, headers: InitiationHeaders, rawBody: unknown): Promise<HttpResult<object>> {
@@ -185,6 +190,22 @@ export class PaymentsService {
     }
   }
 
+  /** BG Update PSU Data: `{}` identifies the PSU (PSU-ID header); embedded steps carry their secret, sealed. */
+  async updatePsuData(principal: Principal, product: PaymentProduct, paymentId: string, authorisationId: string, bicFi: string | undefined, rawBody: unknown) {
+    const payment = await this.find(principal, product, paymentId, bicFi);
+    if (!(await this.payments.findAuthorisation(payment.id, authorisationId))) throw ApiError.notFound(`Authorisation ${authorisationId}`);
+    const request = await sealPsuDataUpdate(this.handoffs, principal.tenantId, authorisationId, rawBody);
+    try {
+      const result = await this.temporal.workflow.getHandle(paymentWorkflowId(payment.id)).executeUpdate(updatePaymentPsuDataUpdate, { args: [request] });
+      return toPsuDataUpdateResponse(result, authorisationPath(payment, authorisationId));
+    } catch (err) {
+      if (request.handoffId) await this.handoffs.discard(request.handoffId);
+      const bank = bankRefusalOf(err);
+      if (bank) throw bankRejection(bank);
+      throw new ApiError(ApiErrorCode.StatusInvalid, `PSU data cannot be updated: ${updateRefusal(err, payment)}`);
+    }
+  }
+
   async listAuthorisations(principal: Principal, product: PaymentProduct, paymentId: string, bicFi: string | undefined) {
     const payment = await this.find(principal, product, paymentId, bicFi);
     return toAuthorisationListResponse(await this.payments.listAuthorisations(payment.id));
@@ -266,6 +287,16 @@ export class PaymentsService {
 
 function sha256(s: string): string {
   return createHash('sha256').update(s).digest('hex');
+}
+
+/** The bank's refusal behind a failed update (its activity failed with BankRejected). */
+function bankRefusalOf(err: unknown): InitiationError | undefined {
+  let cause: unknown = err instanceof WorkflowUpdateFailedError ? err.cause : undefined;
+  while (cause instanceof Error) {
+    if (cause instanceof ApplicationFailure && cause.type === 'BankRejected') return cause.details?.[0] as InitiationError;
+    cause = (cause as Error & { cause?: unknown }).cause;
+  }
+  return undefined;
 }
 
 function initiationErrorOf(err: unknown): InitiationError | undefined {

@@ -139,7 +139,7 @@ export class BerlinGroupAisClient implements AccountInformationAdapter {
     update: PsuDataUpdate,
   ): Promise<PsuDataUpdateResult> {
     const psu: PsuContext | undefined =
-      update.kind === 'credentials' && update.psuId ? { ...ref.psu, psuId: update.psuId } : ref.psu;
+      (update.kind === 'credentials' || update.kind === 'identification') && update.psuId ? { ...ref.psu, psuId: update.psuId } : ref.psu;
     // 401 PSU_CREDENTIALS_INVALID and 400 SCA_INVALID arrive as `rejected` with the bank's messages.
     const res = await this.client.send(conn, {
       method: 'PUT',

@@ -114,6 +114,7 @@ export interface BgAuthenticationObject {
 
 /** `updatePsuAuthentication` | `selectPsuAuthenticationMethod` | `transactionAuthorisation`. */
 export type BgPsuDataUpdateRequest =
+  | Record<string, never>
   | { psuData: { password: string } }
   | { authenticationMethodId: string }
   | { scaAuthenticationData: string };
@@ -155,6 +156,8 @@ function toBgAccess(a: AccountAccess): AccountAccess {
 /** One embedded SCA step as the BG PUT body. PSU-ID travels as a header, not here. */
 export function toBgPsuDataUpdate(update: PsuDataUpdate): BgPsuDataUpdateRequest {
   switch (update.kind) {
+    case 'identification':
+      return {};
     case 'credentials':
       return { psuData: { password: update.password } };
     case 'selectMethod':

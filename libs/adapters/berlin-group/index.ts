@@ -21,6 +21,7 @@ import type {
 import type { Balance, BankConsentStatus } from '../../domain/consent';
 import type { BankScaStatus, BankTransactionStatus } from '../../domain/transaction-status';
 import { BerlinGroupAisClient, type StartConsentAuthorisationRef } from './ais-client';
+import { parsePsuDataUpdateResponse, toBgPsuDataUpdate } from './ais-transformers';
 import { BerlinGroupClient, paymentsPath, type BerlinGroupClientOptions } from './client';
 import {
   authorisationIdFromLink,
@@ -139,6 +140,19 @@ export class BerlinGroupAdapter implements BankAdapter, AccountInformationAdapte
       status: mapTransactionStatus(parseCancelResponse(res.body).transactionStatus),
       authorisationRequired: res.status === 202,
     };
+  }
+
+  /** BG "Update PSU Data" on a payment authorisation: identification, or an embedded SCA step. */
+  async updatePaymentPsuData(conn: BankConnection, ref: AuthorisationRef, update: PsuDataUpdate): Promise<PsuDataUpdateResult> {
+    const psuId = update.kind === 'identification' || update.kind === 'credentials' ? update.psuId : undefined;
+    const res = await this.client.send(conn, {
+      method: 'PUT',
+      path: paymentsPath(ref.paymentProduct, ref.bankPaymentId, 'authorisations', ref.authorisationId),
+      requestId: ref.requestId,
+      psu: psuId ? { ...ref.psu, psuId } : ref.psu,
+      body: toBgPsuDataUpdate(update),
+    });
+    return parsePsuDataUpdateResponse(res.body);
   }
 
   // ── Account information: see ais-client.ts ──────────────────────────────────────────────────
