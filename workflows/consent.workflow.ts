@@ -56,6 +56,15 @@ const accountReads = proxyActivities<ConsentActivities>({
   retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '2s', maximumAttempts: 3, nonRetryableErrorTypes: [...NON_RETRYABLE, 'BankRateLimited'] },
 });
 
+/**
+ * Learning what the bank granted once SCA is done: the consent cannot go live without it, so it is
+ * retried until the bank answers (a refusal is final).
+ */
+const grantReads = proxyActivities<ConsentActivities>({
+  startToCloseTimeout: '15s',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', nonRetryableErrorTypes: NON_RETRYABLE },
+});
+
 /** Status checks inside loops that will check again. */
 const statusReads = proxyActivities<ConsentActivities>({
   startToCloseTimeout: '15s',
@@ -103,7 +112,11 @@ export async function consentWorkflow(input: ConsentWorkflowInput): Promise<Cons
   setHandler(
     terminateConsentUpdate,
     async () => {
-      await commands.deleteConsentAtBank(consentId);
+      try {
+        await commands.deleteConsentAtBank(consentId);
+      } catch (err) {
+        throw bankRefusal(err);
+      }
       await transition({ raw: 'terminatedByTpp', normalised: 'terminatedByTpp' }, 'Terminated by the TPP');
       return { consentStatus: state.status };
     },
@@ -118,10 +131,14 @@ export async function consentWorkflow(input: ConsentWorkflowInput): Promise<Cons
   setHandler(
     startConsentAuthorisationUpdate,
     async () => {
-      const started = await commands.startConsentAuthorisationAtBank(consentId);
-      state.authorisationId = started.authorisationId;
-      sca.wakeUp();
-      return started;
+      try {
+        const started = await commands.startConsentAuthorisationAtBank(consentId);
+        state.authorisationId = started.authorisationId;
+        sca.wakeUp();
+        return started;
+      } catch (err) {
+        throw bankRefusal(err);
+      }
     },
     { validator: () => requireAwaitingSca() },
   );
@@ -269,7 +286,13 @@ export async function consentWorkflow(input: ConsentWorkflowInput): Promise<Cons
 
   /** SCA is done: learn what the bank granted (the real validUntil) and go live. */
   async function activate(): Promise<void> {
-    const granted = await commands.getBankConsent(consentId);
+    let granted: Awaited<ReturnType<ConsentActivities['getBankConsent']>>;
+    try {
+      granted = await grantReads.getBankConsent(consentId);
+    } catch (err) {
+      const failure = findApplicationFailure(err);
+      return transition({ raw: 'rejected', normalised: 'rejected' }, `The bank refused to confirm the consent: ${failure?.message ?? 'unknown error'}`);
+    }
     state.frequencyPerDay = granted.frequencyPerDay;
     state.validUntilMs = Date.parse(`${granted.validUntil}T00:00:00Z`) + DAY_MS;
     state.phase = 'active';

@@ -21,6 +21,8 @@ export interface ClearwayConfig {
     tokenSecret: string;
     tokenTtlSeconds: number;
     bodyLimit: string;
+    /** How long POST /payments and /consents wait for the bank's answer before a 503 "repeat the request". */
+    bankAnswerWaitMs: number;
   };
   sandbox: {
     host: string;
@@ -79,6 +81,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ClearwayConfig
       tokenSecret,
       tokenTtlSeconds: int(env, 'TOKEN_TTL_SECONDS', 3600),
       bodyLimit: env.API_BODY_LIMIT ?? '100kb',
+      bankAnswerWaitMs: int(env, 'API_BANK_ANSWER_WAIT_MS', 25_000),
     },
     sandbox: {
       host: sandboxHost,

@@ -1,4 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { Client, Connection } from '@temporalio/client';
+import { createApiApp } from '../../apps/api/app';
+import { createLogger } from '../../libs/observability/logger';
 import { TokenService } from '../../apps/api/auth/token.service';
 import { sepaPayment, type TestClient } from '../support/factories';
 import { BIC, PIS, initiate } from '../support/payments';
@@ -192,5 +196,38 @@ describe('POST /connect/token', () => {
     const [row] = await stack.dataSource.query('SELECT secret_hash FROM api_clients WHERE client_id = $1', [client.clientId]);
     expect(row.secret_hash).toMatch(/^scrypt\$/);
     expect(row.secret_hash).not.toContain(client.clientSecret);
+  });
+});
+
+describe('Temporal unreachable', () => {
+  test('POST answers 503 SERVICE_UNAVAILABLE (never 500) and the same X-Request-ID works once Temporal is back', async () => {
+    const deadConnection = Connection.lazy({ address: '127.0.0.1:1', connectTimeout: '500ms' });
+    const app = await createApiApp({
+      config: { ...stack.config, api: { ...stack.config.api, bankAnswerWaitMs: 1000 } },
+      dataSource: stack.dataSource,
+      temporal: new Client({ connection: deadConnection }),
+      logger: createLogger('test', 'silent'),
+    });
+    await app.listen(0, '127.0.0.1');
+    const url = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`;
+    const requestId = randomUUID();
+    const headers = {
+      Authorization: `Bearer ${token}`,
+      'Content-Type': 'application/json',
+      'X-Request-ID': requestId,
+      'X-BicFi': BIC,
+      'PSU-IP-Address': '192.0.2.1',
+      'PSU-ID': 'decoupled',
+    };
+    try {
+      const res = await fetch(`${url}${PIS}/sepa-credit-transfers`, { method: 'POST', headers, body: JSON.stringify(sepaPayment()) });
+      expect(res.status).toBe(503);
+      expect(((await res.json()) as { tppMessages: { code: string }[] }).tppMessages[0]!.code).toBe('SERVICE_UNAVAILABLE');
+    } finally {
+      await app.close();
+    }
+    // Repeated against the healthy stack, the same request completes: no second payment, no lost one.
+    const retried = await initiate(stack, { token, psuId: 'decoupled', requestId });
+    expect(retried.status).toBe(201);
   });
 });

@@ -2,6 +2,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Client } from '@temporalio/client';
 import type { ClearwayConfig } from '../../../libs/config/config';
+import { FINAL_CONSENT_STATUSES } from '../../../libs/domain/consent';
 import { isUuid } from '../../../libs/domain/ids';
 import { ConsentRepository } from '../../../libs/persistence/consent.repository';
 import { HANDOFF_PURPOSES } from '../../../libs/security/handoff-purposes';
@@ -98,6 +99,9 @@ export class AccountInformationService {
     if (!headers.consentId) throw ApiError.format('Consent-ID', 'header is required');
     if (!isUuid(headers.consentId)) throw ApiError.notFound(`Consent ${headers.consentId}`);
     const consent = await this.consents.find(principal, headers.consentId.toLowerCase(), headers.bicFi);
+    // An ended consent's workflow is closed: answer from the record without asking Temporal.
+    if (consent.consentStatus === 'expired') throw new ApiError(ApiErrorCode.ConsentExpired, 'The consent has expired');
+    if (FINAL_CONSENT_STATUSES.has(consent.consentStatus)) throw new ApiError(ApiErrorCode.ConsentInvalid, `The consent is ${consent.consentStatus}`);
     const psuIp = validatePsuIp(headers.psuIpAddress);
     if (psuIp) {
       const context = JSON.stringify({ psuIpAddress: psuIp, psuUserAgent: headers.psuUserAgent });

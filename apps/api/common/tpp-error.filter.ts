@@ -1,4 +1,5 @@
 import { Catch, HttpException, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
+import { ServiceError, isGrpcServiceError } from '@temporalio/client';
 import type { Response } from 'express';
 import type { Logger } from '../../../libs/observability/logger';
 import { ApiError, ApiErrorCode, isApiError } from './api-error';
@@ -22,6 +23,11 @@ export class TppErrorFilter implements ExceptionFilter {
 
   private toApiError(exception: unknown): ApiError {
     if (isApiError(exception)) return exception;
+    // Temporal (or its connection) is down: the request can be repeated, nothing was done twice.
+    if (isGrpcServiceError(exception) || exception instanceof ServiceError) {
+      this.logger.error({ err: exception }, 'Temporal unavailable');
+      return new ApiError(ApiErrorCode.ServiceUnavailable, 'The payment engine is temporarily unavailable; repeat the request with the same X-Request-ID');
+    }
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
       if (status === 404) return new ApiError(ApiErrorCode.ResourceUnknown, 'No such endpoint');

@@ -19,14 +19,24 @@ const PASSTHROUGH = new Set(['FORMAT_ERROR', 'PARAMETER_NOT_CONSISTENT', 'PARAME
 
 /** A failed update carrying a refusal from the consent workflow (as opposed to a transport fault). */
 export function isConsentRefusal(err: unknown): boolean {
-  return err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure;
+  return err instanceof WorkflowUpdateFailedError;
+}
+
+function applicationFailureIn(err: unknown): ApplicationFailure | undefined {
+  let current = err;
+  while (current instanceof Error) {
+    if (current instanceof ApplicationFailure) return current;
+    current = (current as Error & { cause?: unknown }).cause;
+  }
+  return undefined;
 }
 
 /** Turns a failed workflow update into the API error; rethrows anything that is not a refusal. */
 export function toConsentApiError(err: unknown): ApiError {
   if (err instanceof WorkflowNotFoundError) return new ApiError(ApiErrorCode.ConsentInvalid, 'The consent has ended');
-  if (!(err instanceof WorkflowUpdateFailedError) || !(err.cause instanceof ApplicationFailure)) throw err;
-  const failure = err.cause;
+  if (!(err instanceof WorkflowUpdateFailedError)) throw err;
+  const failure = applicationFailureIn(err.cause);
+  if (!failure) return new ApiError(ApiErrorCode.StatusInvalid, (err.cause as Error | undefined)?.message ?? err.message);
   const type = failure.type as ConsentRefusal | undefined;
   const details = failure.details?.[0] as BankRefusal | undefined;
   if (type === 'BANK_REFUSED' && details) return fromBank(details, failure.message);

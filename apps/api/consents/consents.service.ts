@@ -40,7 +40,6 @@ export interface ConsentHeaders {
   nokRedirectUri: string | undefined;
 }
 
-const CREATION_WAIT_MS = 25_000;
 /** How long a PSU's typed secret may wait for the worker before it must be sent again. */
 const HANDOFF_TTL_MS = 2 * 60_000;
 
@@ -92,7 +91,7 @@ export class ConsentsService {
     if (!created && consent.bankConsentId) return this.createdResponse(consent);
 
     try {
-      const summary = await this.temporal.connection.withDeadline(Date.now() + CREATION_WAIT_MS, () =>
+      const summary = await this.temporal.connection.withDeadline(Date.now() + this.config.api.bankAnswerWaitMs, () =>
         this.temporal.workflow.executeUpdateWithStart(consentCreationUpdate, {
           startWorkflowOperation: new WithStartWorkflowOperation<typeof consentWorkflow>('consentWorkflow', {
             workflowId: consentWorkflowId(consentId),
@@ -262,7 +261,7 @@ export class ConsentsService {
 
   private async workflowExists(consentId: string): Promise<boolean> {
     try {
-      await this.temporal.workflow.getHandle(consentWorkflowId(consentId)).describe();
+      await this.temporal.connection.withDeadline(Date.now() + 2000, () => this.temporal.workflow.getHandle(consentWorkflowId(consentId)).describe());
       return true;
     } catch (err) {
       return !(err instanceof WorkflowNotFoundError);

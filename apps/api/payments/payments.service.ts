@@ -54,8 +54,6 @@ export interface InitiationHeaders {
   nokRedirectUri: string | undefined;
 }
 
-/** How long `POST /payments` waits for the bank's answer before telling the client to repeat the request. */
-const INITIATION_WAIT_MS = 25_000;
 
 /** 400 codes the OPE contract allows; anything else a bank says is reported as PAYMENT_FAILED. */
 const PASSTHROUGH_400_CODES = new Set(['FORMAT_ERROR', 'PARAMETER_NOT_CONSISTENT', 'PARAMETER_NOT_SUPPORTED', 'PAYMENT_FAILED', 'EXECUTION_DATE_INVALID']);
@@ -112,7 +110,7 @@ export class PaymentsService {
 
     const log = this.logger.child({ paymentId, bicFi: aspsp.bicFi, tenantId: principal.tenantId });
     try {
-      const summary = await this.temporal.connection.withDeadline(Date.now() + INITIATION_WAIT_MS, () =>
+      const summary = await this.temporal.connection.withDeadline(Date.now() + this.config.api.bankAnswerWaitMs, () =>
         this.temporal.workflow.executeUpdateWithStart(initiationResultUpdate, {
           startWorkflowOperation: new WithStartWorkflowOperation<typeof paymentInitiationWorkflow>('paymentInitiationWorkflow', {
             workflowId: paymentWorkflowId(paymentId),
@@ -276,7 +274,7 @@ export class PaymentsService {
 
   private async workflowExists(paymentId: string): Promise<boolean> {
     try {
-      await this.temporal.workflow.getHandle(paymentWorkflowId(paymentId)).describe();
+      await this.temporal.connection.withDeadline(Date.now() + 2000, () => this.temporal.workflow.getHandle(paymentWorkflowId(paymentId)).describe());
       return true;
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) return false;
