@@ -98,6 +98,7 @@ export async function consentWorkflow(input: ConsentWorkflowInput): Promise<Cons
   };
   const sca = new ScaWait();
   let statusCheckRequested = false;
+  let terminating = false;
 
   setHandler(consentStateQuery, () => state);
 
@@ -112,9 +113,11 @@ export async function consentWorkflow(input: ConsentWorkflowInput): Promise<Cons
   setHandler(
     terminateConsentUpdate,
     async () => {
+      terminating = true;
       try {
         await commands.deleteConsentAtBank(consentId);
       } catch (err) {
+        terminating = false;
         throw bankRefusal(err);
       }
       await transition({ raw: 'terminatedByTpp', normalised: 'terminatedByTpp' }, 'Terminated by the TPP');
@@ -123,6 +126,7 @@ export async function consentWorkflow(input: ConsentWorkflowInput): Promise<Cons
     {
       validator: () => {
         if (FINAL_CONSENT_STATUSES.has(state.status)) throw refusal('STATUS_INVALID', `The consent is already ${state.status}`);
+        if (terminating) throw refusal('STATUS_INVALID', 'The consent is already being terminated');
         if (state.phase === 'creating') throw refusal('STATUS_INVALID', 'The consent is still being created at the bank');
       },
     },
@@ -173,7 +177,7 @@ export async function consentWorkflow(input: ConsentWorkflowInput): Promise<Cons
         state.reads += 1;
         return result;
       } catch (err) {
-        if (counted) state.unattendedReads[key] = recentReads(key).filter((t) => t !== at);
+        if (counted) releaseSlot(key, at);
         const failure = bankRefusal(err);
         if (failure.type === 'CONSENT_INVALID' || failure.type === 'CONSENT_EXPIRED') statusCheckRequested = true;
         throw failure;
@@ -221,6 +225,13 @@ export async function consentWorkflow(input: ConsentWorkflowInput): Promise<Cons
     return (state.unattendedReads[key] ?? []).filter((t) => t > since);
   }
 
+  /** Gives back the slot a failed read reserved (one entry: two reads may share a timestamp). */
+  function releaseSlot(key: string, at: number): void {
+    const log = state.unattendedReads[key] ?? [];
+    const i = log.lastIndexOf(at);
+    if (i >= 0) log.splice(i, 1);
+  }
+
   function pruneReadLog(): void {
     for (const key of Object.keys(state.unattendedReads)) {
       const recent = recentReads(key);
@@ -253,9 +264,13 @@ export async function consentWorkflow(input: ConsentWorkflowInput): Promise<Cons
     });
   }
 
-  async function continueAsNewIfDue(): Promise<void> {
+  function continueAsNewDue(): boolean {
     const info = workflowInfo();
-    if (!info.continueAsNewSuggested && info.historyLength < timings.maxHistoryEvents) return;
+    return info.continueAsNewSuggested || info.historyLength >= timings.maxHistoryEvents;
+  }
+
+  async function continueAsNewIfDue(): Promise<void> {
+    if (!continueAsNewDue()) return;
     await condition(allHandlersFinished);
     pruneReadLog();
     await continueAsNew<typeof consentWorkflow>({ ...input, resume: state });
@@ -291,8 +306,11 @@ export async function consentWorkflow(input: ConsentWorkflowInput): Promise<Cons
       granted = await grantReads.getBankConsent(consentId);
     } catch (err) {
       const failure = findApplicationFailure(err);
+      if (state.phase === 'ended') return;
       return transition({ raw: 'rejected', normalised: 'rejected' }, `The bank refused to confirm the consent: ${failure?.message ?? 'unknown error'}`);
     }
+    // Terminated by the TPP while we were asking the bank: that decision stands.
+    if (state.phase === 'ended') return;
     state.frequencyPerDay = granted.frequencyPerDay;
     state.validUntilMs = Date.parse(`${granted.validUntil}T00:00:00Z`) + DAY_MS;
     state.phase = 'active';
@@ -318,9 +336,11 @@ export async function consentWorkflow(input: ConsentWorkflowInput): Promise<Cons
     if (outcome === 'finalised') return activate();
     if (outcome === 'timeout') {
       await readOrUndefined(() => commands.deleteConsentAtBank(consentId));
+      if (state.phase === 'ended') return;
       return transition({ raw: 'rejected', normalised: 'rejected' }, `SCA timeout: no decision within ${Math.round(timings.scaTimeoutMs / 1000)}s`);
     }
     const bank = await readOrUndefined(() => statusReads.getBankConsentStatus(consentId));
+    if (state.phase === 'ended') return;
     return transition({ raw: bank?.raw ?? 'rejected', normalised: 'rejected' }, 'SCA failed');
   }
 
@@ -359,7 +379,8 @@ export async function consentWorkflow(input: ConsentWorkflowInput): Promise<Cons
         continue;
       }
       const wakeAt = Math.min(validUntilMs, state.expiringNoticeSent ? Infinity : noticeAt, state.nextStatusCheckAt!);
-      await condition(() => state.status !== 'valid' || statusCheckRequested, wakeAt - now);
+      // Reads arrive as updates and grow the history too: wake up when it is time to continue-as-new.
+      await condition(() => state.status !== 'valid' || statusCheckRequested || continueAsNewDue(), wakeAt - now);
       await continueAsNewIfDue();
     }
   }

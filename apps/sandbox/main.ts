@@ -1,10 +1,12 @@
 /**
  * Sandbox banks process: each simulated bank listens on its own port. Today the Berlin Group
- * ASPSP; UK OBIE and Interledger sandboxes will join as further entries of `sandboxes`.
- * State is in memory: restarting this process forgets every payment.
+ * ASPSP and the Interledger Open Payments ASE; UK OBIE will join as a further entry of `sandboxes`.
+ * Berlin Group state is in memory; the Open Payments ledger lives in PostgreSQL (schema
+ * `sandbox_open_payments`).
  */
 import pino from 'pino';
 import { startBerlinGroupSandbox } from './berlin-group';
+import { openPaymentsOptionsFromEnv, startOpenPaymentsSandbox } from './open-payments';
 
 interface RunningSandbox {
   name: string;
@@ -45,6 +47,21 @@ async function main(): Promise<void> {
     publicUrl: process.env.SANDBOX_BG_PUBLIC_URL || undefined,
   });
   sandboxes.push({ name: 'berlin-group', ...berlinGroup });
+
+  // The Open Payments ASE keeps its ledger in PostgreSQL (own schema), so it needs DATABASE_URL.
+  const { databaseUrl, ...openPayments } = openPaymentsOptionsFromEnv();
+  if (databaseUrl) {
+    const ase = await startOpenPaymentsSandbox({
+      ...openPayments,
+      databaseUrl,
+      host,
+      port: portFromEnv('SANDBOX_OP_PORT', 3002),
+      logger: logger.child({ sandbox: 'open-payments' }),
+    });
+    sandboxes.push({ name: 'open-payments', url: ase.url, close: ase.close });
+  } else {
+    logger.warn('DATABASE_URL is not set: the Open Payments sandbox ASE is not started');
+  }
   for (const sandbox of sandboxes) logger.info({ sandbox: sandbox.name, url: sandbox.url }, 'sandbox bank listening');
 }
 

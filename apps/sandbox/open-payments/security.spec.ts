@@ -1,0 +1,302 @@
+/**
+ * What the ASE refuses and what it guarantees: signatures (RFC 9421 / 9530) on the AS and RS,
+ * GNAP interaction rules, grant limits per interval, expiries, and the ledger invariants under
+ * random and concurrent payments.
+ */
+import { randomUUID } from 'node:crypto';
+import { Client } from 'pg';
+import { decideOnConsentPage, newKey, signedCall, startTestAse, type TestAse, type TestKey } from './test-helpers';
+
+const EUR = (value: number | bigint) => ({ value: String(value), assetCode: 'EUR', assetScale: 2 });
+
+describe('Open Payments sandbox ASE: security, limits and ledger', () => {
+  let sandbox: TestAse;
+  let key: TestKey;
+  let client: string;
+  let alice: string;
+  let bob: string;
+
+  beforeEach(async () => {
+    sandbox = await startTestAse({ accessTokenTtlSeconds: 600 });
+    key = newKey('clearway-key');
+    await sandbox.ase.registerWallet({ name: 'clearway', jwks: [key.jwk] });
+    client = sandbox.ase.walletUrl('clearway');
+    alice = sandbox.ase.walletUrl('alice');
+    bob = sandbox.ase.walletUrl('bob');
+  });
+
+  afterEach(async () => {
+    await sandbox?.dispose();
+  });
+
+  const grantRequest = (body: Record<string, unknown>, k = key) => signedCall(`${sandbox.url}/auth`, { key: k, body: { client, ...body } });
+
+  async function incomingToken(wallet = bob): Promise<string> {
+    const res = await grantRequest({ access_token: { access: [{ type: 'incoming-payment', actions: ['create', 'read'], identifier: wallet }, { type: 'quote', actions: ['create', 'read'] }] } });
+    expect(res.status).toBe(200);
+    return res.json.access_token.value;
+  }
+
+  async function incomingPayment(token: string, wallet = bob, extra: Record<string, unknown> = {}): Promise<string> {
+    const res = await signedCall(`${sandbox.url}/incoming-payments`, { key, token, body: { walletAddress: wallet, ...extra } });
+    expect(res.status).toBe(201);
+    return res.json.id;
+  }
+
+  async function pendingOutgoingGrant(limits?: Record<string, unknown>, wallet = alice) {
+    const nonce = randomUUID();
+    const res = await grantRequest({
+      access_token: { access: [{ type: 'outgoing-payment', actions: ['create', 'read'], identifier: wallet, ...(limits ? { limits } : {}) }] },
+      interact: { start: ['redirect'], finish: { method: 'redirect', uri: 'https://clearway.example/finish', nonce } },
+    });
+    expect(res.status).toBe(200);
+    return res.json as { interact: { redirect: string; finish: string }; continue: { uri: string; access_token: { value: string } } };
+  }
+
+  const continueGrant = (pending: { continue: { uri: string; access_token: { value: string } } }, body: Record<string, unknown>, k = key) =>
+    signedCall(pending.continue.uri, { key: k, token: pending.continue.access_token.value, body });
+
+  async function outgoingToken(limits?: Record<string, unknown>, wallet = alice): Promise<{ token: string; manage: string }> {
+    const pending = await pendingOutgoingGrant(limits, wallet);
+    const { location } = await decideOnConsentPage(pending.interact.redirect, 'approve');
+    const interactRef = new URL(location!).searchParams.get('interact_ref')!;
+    const res = await continueGrant(pending, { interact_ref: interactRef });
+    expect(res.status).toBe(200);
+    return { token: res.json.access_token.value, manage: res.json.access_token.manage };
+  }
+
+  const pay = (token: string, receiver: string, value: number | bigint, wallet = alice, headers?: Record<string, string>) =>
+    signedCall(`${sandbox.url}/outgoing-payments`, { key, token, body: { walletAddress: wallet, incomingPayment: receiver, debitAmount: EUR(value) }, extraHeaders: headers });
+
+  async function total(): Promise<bigint> {
+    return Object.values(await sandbox.ase.balances()).reduce((a, b) => a + b, 0n);
+  }
+
+  describe('HTTP message signatures', () => {
+    const body = () => ({ client, access_token: { access: [{ type: 'incoming-payment', actions: ['create'], identifier: bob }] } });
+
+    it('accepts a correctly signed grant request', async () => {
+      expect((await signedCall(`${sandbox.url}/auth`, { key, body: body() })).status).toBe(200);
+    });
+
+    it.each([
+      ['tampered body', { mutateBody: (b: string) => b.replace('create', 'read') }],
+      ['missing Signature headers', { dropHeaders: ['Signature', 'Signature-Input'] }],
+      ['missing Content-Digest', { dropHeaders: ['Content-Digest'] }],
+      ['stale created (10 minutes old)', { created: Math.floor(Date.now() / 1000) - 600 }],
+      ['created in the future', { created: Math.floor(Date.now() / 1000) + 3600 }],
+    ])('refuses a grant request with %s → 401', async (_name, tamper) => {
+      const res = await signedCall(`${sandbox.url}/auth`, { key, body: body(), ...tamper });
+      expect(res.status).toBe(401);
+      expect(res.json.error.code).toBe('invalid_client');
+    });
+
+    it('refuses a key that is not in the client JWKS, even under a known keyid → 401', async () => {
+      const impostor = newKey(key.keyId);
+      expect((await signedCall(`${sandbox.url}/auth`, { key: impostor, body: body() })).status).toBe(401);
+      expect((await signedCall(`${sandbox.url}/auth`, { key: newKey('other-kid'), body: body() })).status).toBe(401);
+    });
+
+    it('verifies resource-server requests with the token client\'s key', async () => {
+      const token = await incomingToken();
+      const url = `${sandbox.url}/incoming-payments`;
+      const ok = { key, token, body: { walletAddress: bob } };
+      expect((await signedCall(url, { ...ok, mutateBody: (b) => b.replace('}', ',"metadata":{}}') })).status).toBe(401);
+      expect((await signedCall(url, { ...ok, key: newKey(key.keyId) })).status).toBe(401);
+      expect((await signedCall(url, { ...ok, dropHeaders: ['Signature'] })).status).toBe(401);
+      expect((await signedCall(url, { ...ok, created: Math.floor(Date.now() / 1000) - 301 })).status).toBe(401);
+      // Authorization must be covered when present.
+      const unsignedAuth = await signedCall(url, { key, body: { walletAddress: bob }, extraHeaders: {} });
+      expect(unsignedAuth.status).toBe(401);
+      const created = await signedCall(url, ok);
+      expect(created.status).toBe(201);
+      expect((await signedCall(created.json.id, { key, token, dropHeaders: ['Signature-Input'] })).status).toBe(401);
+    });
+
+    it('fetches a foreign client\'s keys from {client}/jwks.json', async () => {
+      const foreignKey = newKey('foreign-1');
+      const express = (await import('express')).default;
+      const app = express();
+      app.get('/pay/shop/jwks.json', (_req, res) => void res.json({ keys: [foreignKey.jwk] }));
+      const server = app.listen(0, '127.0.0.1');
+      await new Promise((resolve) => server.once('listening', resolve));
+      try {
+        const foreign = `http://127.0.0.1:${(server.address() as { port: number }).port}/pay/shop`;
+        const res = await signedCall(`${sandbox.url}/auth`, { key: foreignKey, body: { client: foreign, access_token: { access: [{ type: 'quote', actions: ['create'] }] } } });
+        expect(res.status).toBe(200);
+        expect((await signedCall(`${sandbox.url}/auth`, { key, body: { client: foreign, access_token: { access: [{ type: 'quote', actions: ['create'] }] } } })).status).toBe(401);
+      } finally {
+        server.close();
+      }
+    });
+  });
+
+  describe('GNAP interaction', () => {
+    it('refuses a replayed interact_ref', async () => {
+      const pending = await pendingOutgoingGrant({ debitAmount: EUR(100) });
+      const { location } = await decideOnConsentPage(pending.interact.redirect, 'approve');
+      const interactRef = new URL(location!).searchParams.get('interact_ref')!;
+      expect((await continueGrant(pending, { interact_ref: interactRef })).status).toBe(200);
+      const replay = await continueGrant(pending, { interact_ref: interactRef });
+      expect(replay.status).toBe(401);
+      expect(replay.json.error.code).toBe('invalid_continuation');
+    });
+
+    it('refuses a wrong interact_ref and a wrong continuation token', async () => {
+      const pending = await pendingOutgoingGrant();
+      await decideOnConsentPage(pending.interact.redirect, 'approve');
+      expect((await continueGrant(pending, { interact_ref: randomUUID() })).status).toBe(401);
+      expect((await signedCall(pending.continue.uri, { key, token: 'WRONG', body: {} })).status).toBe(401);
+    });
+
+    it('deny → redirect with result=grant_rejected, continue refused with request_denied', async () => {
+      const pending = await pendingOutgoingGrant({ debitAmount: EUR(100) });
+      const { location } = await decideOnConsentPage(pending.interact.redirect, 'deny');
+      expect(new URL(location!).searchParams.get('result')).toBe('grant_rejected');
+      expect(new URL(location!).searchParams.get('interact_ref')).toBeNull();
+      const res = await continueGrant(pending, {});
+      expect(res.status).toBe(401);
+      expect(res.json.error.code).toBe('request_denied');
+      // The page cannot be decided twice.
+      const again = await fetch(pending.interact.redirect, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: 'decision=approve', redirect: 'manual' });
+      expect(again.status).toBe(400);
+    });
+
+    it('autoApprove: continuing without a browser issues the token', async () => {
+      sandbox.ase.setAutoApprove(true);
+      const pending = await pendingOutgoingGrant({ debitAmount: EUR(100) });
+      // The redirect URL sends a browser straight to the finish URI, with hash and interact_ref.
+      const page = await fetch(pending.interact.redirect, { redirect: 'manual' });
+      expect(page.status).toBe(303);
+      expect(new URL(page.headers.get('location')!).searchParams.get('interact_ref')).toEqual(expect.any(String));
+      const res = await continueGrant(pending, {});
+      expect(res.status).toBe(200);
+      expect(res.json.access_token.value).toEqual(expect.any(String));
+    });
+
+    it('refuses outgoing-payment access without interaction', async () => {
+      const res = await grantRequest({ access_token: { access: [{ type: 'outgoing-payment', actions: ['create'], identifier: alice }] } });
+      expect(res.status).toBe(400);
+      expect(res.json.error.code).toBe('invalid_request');
+    });
+  });
+
+  describe('grant limits and expiries', () => {
+    it('enforces debitAmount: the payment beyond the limit is refused', async () => {
+      const receiver = await incomingPayment(await incomingToken());
+      const { token } = await outgoingToken({ debitAmount: EUR(1000) });
+      expect((await pay(token, receiver, 600)).status).toBe(201);
+      const over = await pay(token, receiver, 600);
+      expect(over.status).toBe(403);
+      expect((await pay(token, receiver, 400)).json.grantSpentDebitAmount).toEqual(EUR(1000));
+    });
+
+    it('enforces the limit per interval period: refused in the period, allowed in the next', async () => {
+      sandbox.ase.setClock(new Date('2027-01-15T10:00:00Z'));
+      const incoming = await incomingToken();
+      const { token, manage } = await outgoingToken({ debitAmount: EUR(1000), interval: 'R12/2027-01-01T00:00:00Z/P1M' });
+      const receiver = await incomingPayment(incoming);
+      expect((await pay(token, receiver, 800)).status).toBe(201);
+      expect((await pay(token, receiver, 300)).status).toBe(403);
+
+      sandbox.ase.setClock(new Date('2027-02-01T00:00:01Z'));
+      // The token expired with the business clock; rotating it keeps the grant.
+      expect((await pay(token, receiver, 300)).status).toBe(401);
+      const rotated = await signedCall(manage, { key, token, method: 'POST' });
+      expect(rotated.status).toBe(200);
+      const next = rotated.json.access_token.value;
+      const receiver2 = await incomingPayment(await incomingToken());
+      const paid = await pay(next, receiver2, 300);
+      expect(paid.status).toBe(201);
+      expect(paid.json.grantSpentDebitAmount).toEqual(EUR(300));
+      const spent = await signedCall(`${sandbox.url}/outgoing-payment-grant`, { key, token: next });
+      expect(spent.json.spentDebitAmount).toEqual(EUR(300));
+    });
+
+    it('refuses an expired quote', async () => {
+      const incoming = await incomingToken();
+      const receiver = await incomingPayment(incoming);
+      const quote = await signedCall(`${sandbox.url}/quotes`, { key, token: incoming, body: { walletAddress: alice, receiver, method: 'ilp', debitAmount: EUR(100) } });
+      expect(quote.status).toBe(201);
+      expect(Date.parse(quote.json.expiresAt) - Date.parse(quote.json.createdAt)).toBe(300_000);
+      const { token } = await outgoingToken();
+      sandbox.ase.advanceClock(300_001);
+      const res = await signedCall(`${sandbox.url}/outgoing-payments`, { key, token, body: { walletAddress: alice, quoteId: quote.json.id } });
+      expect(res.status).toBe(400);
+      expect(res.json.error.code).toBe('invalid_quote');
+    });
+
+    it('refuses paying an expired incoming payment and overpaying incomingAmount', async () => {
+      const incoming = await incomingToken();
+      const expiring = await incomingPayment(incoming, bob, { expiresAt: new Date(sandbox.ase.now().getTime() + 60_000).toISOString() });
+      const capped = await incomingPayment(incoming, bob, { incomingAmount: EUR(500) });
+      const { token } = await outgoingToken();
+      expect((await pay(token, capped, 400)).json.failed).toBe(false);
+      expect((await pay(token, capped, 200)).json.failed).toBe(true);
+      sandbox.ase.advanceClock(61_000);
+      expect((await pay(token, expiring, 100)).status).toBe(400);
+    });
+
+    it('a retried create with the same Idempotency-Key pays once', async () => {
+      const receiver = await incomingPayment(await incomingToken());
+      const { token } = await outgoingToken();
+      const before = await sandbox.ase.balanceOf('alice');
+      const headers = { 'Idempotency-Key': randomUUID() };
+      const [a, b] = await Promise.all([pay(token, receiver, 250, alice, headers), pay(token, receiver, 250, alice, headers)]);
+      expect(a.json.id).toBe(b.json.id);
+      expect(await sandbox.ase.balanceOf('alice')).toBe(before! - 250n);
+    });
+  });
+
+  describe('ledger invariants', () => {
+    it('keeps the sum of balances constant and none negative across a random sequence', async () => {
+      const start = await total();
+      const incoming = { alice: await incomingToken(alice), bob: await incomingToken(bob) };
+      const outgoing = { alice: (await outgoingToken(undefined, alice)).token, bob: (await outgoingToken(undefined, bob)).token };
+      let seed = 42;
+      const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+      for (let i = 0; i < 30; i += 1) {
+        const from = random() < 0.5 ? 'alice' : 'bob';
+        const to = from === 'alice' ? 'bob' : 'alice';
+        const receiver = await incomingPayment(incoming[to], sandbox.ase.walletUrl(to));
+        const res = await pay(outgoing[from], receiver, 1 + Math.floor(random() * 60_000), sandbox.ase.walletUrl(from));
+        expect(res.status).toBe(201);
+        const balances = await sandbox.ase.balances();
+        expect(Object.values(balances).every((b) => b >= 0n)).toBe(true);
+        expect(await total()).toBe(start);
+      }
+      // The ledger explains every balance: opening + credits − debits.
+      const db = new Client({ connectionString: process.env.CLEARWAY_TEST_DATABASE_URL });
+      await db.connect();
+      try {
+        const { rows } = await db.query(
+          `SELECT w.name, w.balance,
+             (SELECT COALESCE(SUM(amount), 0) FROM "${sandbox.schema}".ledger_entries WHERE credit_wallet = w.name) -
+             (SELECT COALESCE(SUM(amount), 0) FROM "${sandbox.schema}".ledger_entries WHERE debit_wallet = w.name) AS net
+           FROM "${sandbox.schema}".wallets w`,
+        );
+        const opening: Record<string, bigint> = { alice: 100_000n, bob: 0n, clearway: 0n };
+        for (const row of rows) expect(BigInt(row.balance)).toBe(opening[row.name] + BigInt(row.net));
+        const { rows: settled } = await db.query(
+          `SELECT count(*)::int AS n, (SELECT count(*)::int FROM "${sandbox.schema}".ledger_entries) AS entries FROM "${sandbox.schema}".outgoing_payments WHERE state = 'completed'`,
+        );
+        expect(settled[0].n).toBe(settled[0].entries);
+      } finally {
+        await db.end();
+      }
+    });
+
+    it('concurrent payments beyond alice\'s balance: exactly the affordable ones succeed', async () => {
+      const balance = (await sandbox.ase.balanceOf('alice'))!;
+      const amount = balance / 4n + 1n; // three fit, the fourth does not
+      const incoming = await incomingToken();
+      const receivers = await Promise.all(Array.from({ length: 10 }, () => incomingPayment(incoming)));
+      const { token } = await outgoingToken();
+      const results = await Promise.all(receivers.map((receiver) => pay(token, receiver, amount)));
+      expect(results.every((r) => r.status === 201)).toBe(true);
+      expect(results.filter((r) => r.json.failed === false)).toHaveLength(3);
+      expect(await sandbox.ase.balanceOf('alice')).toBe(balance - 3n * amount);
+      expect(await sandbox.ase.balanceOf('bob')).toBe(3n * amount);
+    });
+  });
+});

@@ -1,0 +1,178 @@
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { WithStartWorkflowOperation } from '@temporalio/client';
+import * as proto from '@temporalio/proto';
+import { patchProtobufRoot } from '@temporalio/proto/lib/patch-protobuf-root';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import type { ConsentActivities } from '../activities/consent.activities';
+import { temporalTestServerExecutable } from '../libs/temporal/cli-binary';
+import { CUSTOM_SEARCH_ATTRIBUTES } from '../libs/temporal/search-attributes';
+import { consentCreationUpdate, consentStateQuery, consentWorkflowId, readAccountDataUpdate, terminateConsentUpdate } from './consent.api';
+import type { consentWorkflow } from './consent.workflow';
+
+/**
+ * Determinism guard for the consent entity workflow: one real history (decoupled SCA → valid →
+ * three reads → terminated by the TPP), recorded once and committed, must replay against the
+ * current code. Consents live for months, so a run started by an older deployment is replayed by
+ * the new one: a change that reorders or drops a command fails here and needs `patched()`.
+ *
+ * The replay needs no server (only the recorder starts one). To re-record the fixture (only when a
+ * change is meant to be incompatible and is shipped with versioning):
+ * `RECORD_HISTORY=1 npx jest workflows/consent.replay.spec.ts`.
+ */
+
+const FIXTURE = path.join(__dirname, '__fixtures__', 'consent-history.json');
+const RECORD = process.env.RECORD_HISTORY === '1';
+
+type History = proto.temporal.api.history.v1.IHistory;
+
+/** Proto3 JSON with @temporalio/proto's own protobufjs copy: see payment-initiation.replay.spec.ts. */
+const protojson = require(require.resolve('protobufjs/ext/protojson', { paths: [path.dirname(require.resolve('@temporalio/proto'))] })) as {
+  toJson(type: unknown, message: unknown): unknown;
+  fromJson(type: unknown, json: unknown): History | null;
+};
+const historyType = (patchProtobufRoot(proto as Record<string, unknown>) as { lookupType?(name: string): unknown }).lookupType!(
+  'temporal.api.history.v1.History',
+);
+const historyToJson = (history: History) =>
+  JSON.stringify(protojson.toJson(historyType, proto.temporal.api.history.v1.History.fromObject(history)), null, 2);
+function historyFromJson(json: unknown): History {
+  const history = protojson.fromJson(historyType, json);
+  if (!history?.events?.length) throw new TypeError('Invalid history fixture');
+  return history;
+}
+
+beforeAll(() => {
+  Runtime.install({ logger: new DefaultLogger('WARN'), telemetryOptions: { logging: { filter: { core: 'WARN', other: 'WARN' } } } });
+});
+
+describe('consentWorkflow replay', () => {
+  it('the fixture is what the current code records (RECORD_HISTORY=1 rewrites it)', async () => {
+    const fresh = await recordConsentLife();
+    if (RECORD) writeFixture(fresh);
+    const commands = (h: History) =>
+      h.events!.map((e) => String(e.eventType)).filter((t) => !/WORKFLOW_TASK|ACTIVITY_TASK_(STARTED|COMPLETED)/.test(t));
+    const recorded = historyFromJson(JSON.parse(readFileSync(FIXTURE, 'utf8')));
+    // Same sequence of commands: the committed history still describes today's workflow.
+    expect(commands(recorded).length).toBeGreaterThan(15);
+    expect(commands(fresh)).toEqual(commands(recorded));
+  }, 60_000);
+
+  it('replays the recorded consent life with the current workflow code', async () => {
+    const history = historyFromJson(JSON.parse(readFileSync(FIXTURE, 'utf8')));
+
+    // A replay of a truncated fixture would prove little: check it is the whole story first.
+    const events = history.events!;
+    const activities = events.flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? []);
+    expect(activities).toEqual([
+      'createConsentAtBank',
+      'getBankConsentScaStatus',
+      'recordConsentStatus',
+      'getBankConsent',
+      'recordConsentStatus',
+      'readAccountData',
+      'readAccountData',
+      'readAccountData',
+      'deleteConsentAtBank',
+      'recordConsentStatus',
+    ]);
+    const updates = events.flatMap((e) => e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input?.name ?? []);
+    expect(updates).toEqual(['consentCreation', 'readAccountData', 'readAccountData', 'readAccountData', 'terminateConsent']);
+    expect(events.filter((e) => e.timerStartedEventAttributes).length).toBeGreaterThanOrEqual(2);
+    expect(events.some((e) => e.upsertWorkflowSearchAttributesEventAttributes)).toBe(true);
+    expect(events.at(-1)?.workflowExecutionCompletedEventAttributes).toBeTruthy();
+
+    await expect(Worker.runReplayHistory({ workflowsPath: require.resolve('./index') }, history, 'consent-fixture')).resolves.toBeUndefined();
+  }, 30_000);
+});
+
+function writeFixture(history: History): void {
+  mkdirSync(path.dirname(FIXTURE), { recursive: true });
+  writeFileSync(FIXTURE, historyToJson(history) + '\n');
+}
+
+/** One consent on the time-skipping server, driven as the API drives it. */
+async function recordConsentLife(): Promise<History> {
+  const env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: temporalTestServerExecutable() } });
+  try {
+    await env.connection.operatorService.addSearchAttributes({
+      namespace: 'default',
+      searchAttributes: Object.fromEntries(
+        Object.keys(CUSTOM_SEARCH_ATTRIBUTES).map((name) => [name, proto.temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD]),
+      ),
+    });
+    let reads = 0;
+    const notInThisScenario = async (): Promise<never> => {
+      throw new Error('not part of this scenario');
+    };
+    const activities: ConsentActivities = {
+      createConsentAtBank: async () => ({
+        bankConsentId: 'bank-consent-fixture',
+        consentStatus: 'received',
+        scaApproach: 'DECOUPLED',
+        authorisationId: 'auth-fixture',
+        psuMessage: 'Please confirm the consent in your banking app',
+      }),
+      getBankConsentScaStatus: async () => ({ raw: 'finalised', normalised: 'finalised' }),
+      getBankConsent: async () => ({
+        status: { raw: 'valid', normalised: 'valid' },
+        validUntil: new Date((await env.currentTimeMs()) + 90 * 24 * 3_600_000).toISOString().slice(0, 10),
+        frequencyPerDay: 4,
+      }),
+      getBankConsentStatus: async () => ({ raw: 'valid', normalised: 'valid' }),
+      readAccountData: async () => ({ resultId: `r-${reads++}` }),
+      deleteConsentAtBank: async () => undefined,
+      recordConsentStatus: async () => undefined,
+      emitConsentEvent: async () => undefined,
+      startConsentAuthorisationAtBank: notInThisScenario,
+      updateConsentPsuDataAtBank: notInThisScenario,
+    };
+    const taskQueue = 'consent-history-fixture';
+    const consentId = '00000000-0000-4000-8000-0000000000c1';
+    const workflowId = consentWorkflowId(consentId);
+    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowsPath: require.resolve('./index'), activities });
+    return await worker.runUntil(async () => {
+      const startWorkflowOperation = new WithStartWorkflowOperation<typeof consentWorkflow>('consentWorkflow', {
+        workflowId,
+        taskQueue,
+        workflowIdConflictPolicy: 'USE_EXISTING',
+        args: [
+          {
+            consentId,
+            tenantId: 'tenant-fixture',
+            bicFi: 'SANDDEFFXXX',
+            frequencyPerDay: 4,
+            grants: { accounts: true, balances: true, transactions: true },
+            timings: {
+              scaTimeoutMs: 15 * 60_000,
+              scaPollInitialMs: 2_000,
+              scaPollMaxMs: 30_000,
+              statusCheckIntervalMs: 24 * 3_600_000,
+              expiringNoticeMs: 7 * 24 * 3_600_000,
+              maxHistoryEvents: 1_000,
+            },
+          },
+        ],
+      });
+      await env.client.workflow.executeUpdateWithStart(consentCreationUpdate, { startWorkflowOperation });
+      const handle = env.client.workflow.getHandle<typeof consentWorkflow>(workflowId);
+      await env.sleep(3_000); // past the first SCA check
+      for (let i = 0; (await handle.query(consentStateQuery)).status !== 'valid'; i++) {
+        if (i > 250) throw new Error('the consent never became valid');
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      await handle.executeUpdate(readAccountDataUpdate, { args: [{ endpoint: 'accounts' }] });
+      await handle.executeUpdate(readAccountDataUpdate, { args: [{ endpoint: 'balances', accountId: 'acc-fixture' }] });
+      await handle.executeUpdate(readAccountDataUpdate, {
+        args: [{ endpoint: 'transactions', accountId: 'acc-fixture', query: { bookingStatus: 'booked' } }],
+      });
+      await handle.executeUpdate(terminateConsentUpdate);
+      const state = await handle.result();
+      if (state.status !== 'terminatedByTpp') throw new Error(`unexpected final status ${state.status}`);
+      return handle.fetchHistory();
+    });
+  } finally {
+    await env.teardown();
+  }
+}
