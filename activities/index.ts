@@ -1,12 +1,18 @@
 import { createBaselineActivities } from './baseline.activities';
 import { createConsentActivities, type ConsentActivityDeps } from './consent.activities';
+import { createOpTransferActivities, type OpTransferActivityDeps } from './op-transfer.activities';
 import { createPaymentActivities, type PaymentActivityDeps } from './payment.activities';
 
-export type ActivityDeps = PaymentActivityDeps & ConsentActivityDeps;
+export type ActivityDeps = PaymentActivityDeps & ConsentActivityDeps & OpTransferActivityDeps;
 
 /** Every activity the worker registers, closed over its dependencies. */
 export function createActivities(deps: ActivityDeps) {
-  return { ...createPaymentActivities(deps), ...createConsentActivities(deps), ...createBaselineActivities() };
+  return {
+    ...createPaymentActivities(deps),
+    ...createConsentActivities(deps),
+    ...createOpTransferActivities(deps),
+    ...createBaselineActivities(),
+  };
 }
 
 export type Activities = ReturnType<typeof createActivities>;

@@ -6,6 +6,7 @@ import type { Logger } from '../../libs/observability/logger';
 import { ClientRepository } from '../../libs/persistence/client.repository';
 import { ConsentRepository } from '../../libs/persistence/consent.repository';
 import { DirectoryRepository } from '../../libs/persistence/directory.repository';
+import { OpTransferRepository } from '../../libs/persistence/op-transfer.repository';
 import { HandoffRepository } from '../../libs/persistence/handoff.repository';
 import { SecretBox } from '../../libs/security/secret-box';
 import { SensitiveHandoffs } from '../../libs/security/sensitive-handoffs';
@@ -22,6 +23,8 @@ import { ScaCallbackController } from './callbacks/sca-callback.controller';
 import { ConsentsController } from './consents/consents.controller';
 import { ConsentsService } from './consents/consents.service';
 import { HealthController } from './health/health.controller';
+import { TransferFinishController, TransfersController } from './open-payments/transfers.controller';
+import { TransfersService } from './open-payments/transfers.service';
 import { CLEARWAY_CONFIG, LOGGER, TEMPORAL_CLIENT } from './temporal/temporal.tokens';
 
 export interface ApiDeps {
@@ -37,7 +40,17 @@ export class ApiModule {
   static register(deps: ApiDeps): DynamicModule {
     return {
       module: ApiModule,
-      controllers: [HealthController, TokenController, AspspInformationController, PaymentsController, ConsentsController, AccountsController, ScaCallbackController],
+      controllers: [
+        HealthController,
+        TokenController,
+        AspspInformationController,
+        PaymentsController,
+        ConsentsController,
+        AccountsController,
+        TransfersController,
+        ScaCallbackController,
+        TransferFinishController,
+      ],
       providers: [
         { provide: CLEARWAY_CONFIG, useValue: deps.config },
         { provide: LOGGER, useValue: deps.logger },
@@ -47,6 +60,7 @@ export class ApiModule {
         { provide: ClientRepository, useValue: new ClientRepository(deps.dataSource) },
         { provide: PaymentRepository, useValue: new PaymentRepository(deps.dataSource) },
         { provide: ConsentRepository, useValue: new ConsentRepository(deps.dataSource) },
+        { provide: OpTransferRepository, useValue: new OpTransferRepository(deps.dataSource) },
         {
           provide: SensitiveHandoffs,
           useValue: new SensitiveHandoffs(new HandoffRepository(deps.dataSource), new SecretBox(deps.config.api.tokenSecret)),
@@ -56,6 +70,7 @@ export class ApiModule {
         PaymentsService,
         ConsentsService,
         AccountInformationService,
+        TransfersService,
       ],
     };
   }

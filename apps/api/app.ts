@@ -12,6 +12,7 @@ export async function createApiApp(deps: ApiDeps): Promise<NestExpressApplicatio
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
   app.use('/psd2', requireRequestId);
+  app.use('/openpayments/v1', requireRequestId);
   app.use(echoRequestId);
   app.use(...bodyParsers(deps.config.api.bodyLimit));
   app.useGlobalFilters(new TppErrorFilter(deps.logger));

@@ -6,6 +6,8 @@ import type { ClearwayConfig } from '../../libs/config/config';
 import type { Logger } from '../../libs/observability/logger';
 import { DirectoryRepository } from '../../libs/persistence/directory.repository';
 import { ConsentRepository } from '../../libs/persistence/consent.repository';
+import { OpTransferRepository } from '../../libs/persistence/op-transfer.repository';
+import { OpenPaymentsHttpAdapter, loadIdentity } from '../../libs/adapters/open-payments';
 import { PaymentRepository } from '../../libs/persistence/payment.repository';
 import { HandoffRepository } from '../../libs/persistence/handoff.repository';
 import { SecretBox } from '../../libs/security/secret-box';
@@ -42,6 +44,9 @@ export async function createClearwayWorker(deps: WorkerDeps): Promise<Worker> {
     sandboxUrls: { 'berlin-group': config.sandbox.bgUrl },
     publicBaseUrl: config.api.publicBaseUrl,
     callbackSecret: config.api.tokenSecret,
+    transfers: new OpTransferRepository(deps.dataSource),
+    openPayments: openPaymentsAdapter(config),
+    secrets: new SecretBox(config.api.tokenSecret),
     logger: deps.logger,
   });
   return Worker.create({
@@ -51,7 +56,15 @@ export async function createClearwayWorker(deps: WorkerDeps): Promise<Worker> {
     workflowBundle: deps.workflowBundle ?? (await bundleWorkflows()),
     activities,
     maxConcurrentActivityTaskExecutions: deps.maxConcurrentActivityTaskExecutions ?? 100,
+    maxCachedWorkflows: config.temporal.maxCachedWorkflows,
   });
+}
+
+/** Clearway as an Open Payments client, when this deployment has an identity configured. */
+function openPaymentsAdapter(config: ClearwayConfig): OpenPaymentsHttpAdapter | undefined {
+  const { walletAddress, keyId, privateKeyPem } = config.openPayments;
+  if (!walletAddress || !keyId || !privateKeyPem) return undefined;
+  return new OpenPaymentsHttpAdapter(loadIdentity({ walletAddress, keyId, privateKeyPem }));
 }
 
 /**

@@ -11,6 +11,11 @@ export interface ClearwayConfig {
     address: string;
     namespace: string;
     taskQueue: string;
+    /**
+     * Workflows a worker keeps in memory between tasks. Idle consents need no slot (their next
+     * event is a day away), so a small cache bounds memory; the SDK's default grows with the host's RAM.
+     */
+    maxCachedWorkflows: number;
   };
   api: {
     host: string;
@@ -29,6 +34,16 @@ export interface ClearwayConfig {
     bgPort: number;
     /** Base URL of the Berlin Group sandbox bank, used for ASPSPs flagged as sandbox. */
     bgUrl: string;
+  };
+  openPayments: {
+    /** Clearway's own Open Payments client identity (its wallet address serves the public key). */
+    walletAddress?: string;
+    keyId?: string;
+    /** PEM of the ed25519 private key (OPEN_PAYMENTS_PRIVATE_KEY holds it base64-encoded). */
+    privateKeyPem?: string;
+    /** Plain-http wallet addresses: development and tests only. */
+    allowHttp: boolean;
+    timings: { grantWindowMs: number; sendPollInitialMs: number; sendPollMaxMs: number; sendDeadlineMs: number };
   };
   consents: {
     /** How often a valid consent is checked at the bank for revocation by the PSU. */
@@ -73,6 +88,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ClearwayConfig
       address: env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233',
       namespace: env.TEMPORAL_NAMESPACE ?? 'default',
       taskQueue: env.TEMPORAL_TASK_QUEUE ?? 'clearway-payments',
+      maxCachedWorkflows: int(env, 'WORKER_MAX_CACHED_WORKFLOWS', 250),
     },
     api: {
       host: apiHost,
@@ -87,6 +103,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ClearwayConfig
       host: sandboxHost,
       bgPort,
       bgUrl: (env.SANDBOX_BG_URL ?? `http://${sandboxHost}:${bgPort}/berlin-group`).replace(/\/$/, ''),
+    },
+    openPayments: {
+      walletAddress: env.OPEN_PAYMENTS_WALLET_ADDRESS || undefined,
+      keyId: env.OPEN_PAYMENTS_KEY_ID || undefined,
+      privateKeyPem: env.OPEN_PAYMENTS_PRIVATE_KEY ? Buffer.from(env.OPEN_PAYMENTS_PRIVATE_KEY, 'base64').toString('utf8') : undefined,
+      allowHttp: mode !== 'production' || env.OPEN_PAYMENTS_ALLOW_HTTP === 'true',
+      timings: {
+        grantWindowMs: int(env, 'OPEN_PAYMENTS_GRANT_WINDOW_SECONDS', 15 * 60) * 1000,
+        sendPollInitialMs: int(env, 'OPEN_PAYMENTS_SEND_POLL_INITIAL_MS', 500),
+        sendPollMaxMs: int(env, 'OPEN_PAYMENTS_SEND_POLL_MAX_MS', 30_000),
+        sendDeadlineMs: int(env, 'OPEN_PAYMENTS_SEND_DEADLINE_SECONDS', 3600) * 1000,
+      },
     },
     consents: {
       statusCheckIntervalSeconds: int(env, 'CONSENT_STATUS_CHECK_SECONDS', 24 * 3600),

@@ -17,6 +17,8 @@ import {
 import { InitialSchema1732450000000 } from './migrations/1732450000000-initial-schema';
 import { SeedAspspDirectory1732450000001 } from './migrations/1732450000001-seed-aspsp-directory';
 import { ConsentsAndAccountInformation1732450000002 } from './migrations/1732450000002-consents-and-account-information';
+import { OpenPaymentsTransfers1732450000003 } from './migrations/1732450000003-open-payments-transfers';
+import { OpTransferEntity, OpTransferEventEntity } from './entities/op-transfer.entity';
 
 export const ENTITIES = [
   CountryEntity,
@@ -32,10 +34,12 @@ export const ENTITIES = [
   DomainEventEntity,
   AisReadResultEntity,
   SensitiveHandoffEntity,
+  OpTransferEntity,
+  OpTransferEventEntity,
 ];
 
 /** In order. Never edit a shipped migration: add a new one. */
-export const MIGRATIONS = [InitialSchema1732450000000, SeedAspspDirectory1732450000001, ConsentsAndAccountInformation1732450000002];
+export const MIGRATIONS = [InitialSchema1732450000000, SeedAspspDirectory1732450000001, ConsentsAndAccountInformation1732450000002, OpenPaymentsTransfers1732450000003];
 
 export interface DatabaseOptions {
   url: string;

@@ -29,3 +29,19 @@ export function scaCallbackUrl(
   const state = scaCallbackState(secret, resourceId, resource);
   return `${publicBaseUrl}/callbacks/${resource}/${resourceId}/sca?result=${result}&state=${state}`;
 }
+
+/**
+ * The GNAP `interact.finish.uri` for a transfer. The AS appends `hash` and `interact_ref`; our
+ * `state` proves the redirect is for this transfer, the hash that the PSU's wallet issued it.
+ */
+export function transferFinishUrl(publicBaseUrl: string, secret: string, transferId: string): string {
+  const state = createHmac('sha256', secret).update(`op-finish:${transferId}`).digest('base64url');
+  return `${publicBaseUrl}/openpayments/callbacks/transfers/${transferId}/finish?state=${state}`;
+}
+
+export function verifyTransferFinishState(secret: string, transferId: string, state: string | undefined): boolean {
+  if (!state) return false;
+  const expected = Buffer.from(createHmac('sha256', secret).update(`op-finish:${transferId}`).digest('base64url'));
+  const given = Buffer.from(state);
+  return expected.length === given.length && timingSafeEqual(expected, given);
+}

@@ -11,6 +11,7 @@ export const PaymentProduct = defineSearchAttributeKey('PaymentProduct', SearchA
 export const TransactionStatus = defineSearchAttributeKey('TransactionStatus', SearchAttributeType.KEYWORD);
 export const ScaStatus = defineSearchAttributeKey('ScaStatus', SearchAttributeType.KEYWORD);
 export const ConsentStatus = defineSearchAttributeKey('ConsentStatus', SearchAttributeType.KEYWORD);
+export const TransferStatus = defineSearchAttributeKey('TransferStatus', SearchAttributeType.KEYWORD);
 
 /**
  * Every custom attribute with its type, as `temporal server start-dev --search-attribute Name=Type`
@@ -23,4 +24,5 @@ export const CUSTOM_SEARCH_ATTRIBUTES: Readonly<Record<string, 'Keyword' | 'Text
   TransactionStatus: 'Keyword',
   ScaStatus: 'Keyword',
   ConsentStatus: 'Keyword',
+  TransferStatus: 'Keyword',
 };

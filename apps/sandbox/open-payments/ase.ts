@@ -7,7 +7,7 @@ import type { KeyObject } from 'node:crypto';
 import { FaultInjector, type SandboxFaults } from '../berlin-group/faults';
 import { DEFAULT_WALLETS, type KnownClient, type OpenPaymentsSandboxOptions, type SandboxWalletSeed } from './config';
 import { openSandboxDatabase, type SandboxDatabase } from './database';
-import type { Ed25519Jwk } from './http-signatures';
+import type { Ed25519Jwk } from '../../../libs/security/http-signatures';
 import { GrantService } from './grants';
 import { PaymentService } from './payments';
 import { defaultFetchJwks, normaliseUrl, WalletDirectory, type WalletRow } from './wallets';

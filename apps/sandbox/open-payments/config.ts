@@ -18,7 +18,7 @@
  * | SANDBOX_OP_CLIENTS                | JSON `[{ walletAddress, jwks }]` |
  */
 import type { SandboxFaults } from '../berlin-group/faults';
-import type { Ed25519Jwk } from './http-signatures';
+import type { Ed25519Jwk } from '../../../libs/security/http-signatures';
 
 /** A wallet address the sandbox hosts (balances live in PostgreSQL). */
 export interface SandboxWalletSeed {

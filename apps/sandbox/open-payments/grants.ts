@@ -14,7 +14,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { PoolClient } from 'pg';
 import type { SandboxDatabase } from './database';
 import { opError, OpenPaymentsErrorCode as E, type OpenPaymentsError } from './errors';
-import { isEd25519Jwk, type Ed25519Jwk } from './http-signatures';
+import { isEd25519Jwk, type Ed25519Jwk } from '../../../libs/security/http-signatures';
 import { parseRepeatingInterval } from './interval';
 import { normaliseUrl, type WalletDirectory } from './wallets';
 

@@ -14,8 +14,8 @@ export { OpenPaymentsSandboxAse, DEFAULT_SCHEMA } from './ase';
 export { openPaymentsOptionsFromEnv, DEFAULT_WALLETS } from './config';
 export type { OpenPaymentsSandboxOptions, SandboxWalletSeed, KnownClient } from './config';
 export { interactionHash } from './grants';
-export { contentDigest, signRequest, verifyContentDigest, verifyRequestSignature } from './http-signatures';
-export type { Ed25519Jwk } from './http-signatures';
+export { contentDigest, signRequest, verifyContentDigest, verifyRequestSignature } from '../../../libs/security/http-signatures';
+export type { Ed25519Jwk } from '../../../libs/security/http-signatures';
 
 export interface RunningOpenPaymentsSandbox {
   /** Base URL, e.g. http://127.0.0.1:3002; wallets are `${url}/alice`, the AS `${url}/auth`. */

@@ -15,7 +15,7 @@ import type { OpenPaymentsSandboxAse } from './ase';
 import { renderConsentMessage, renderConsentPage } from './consent-page';
 import { isOpError, opError, OpenPaymentsErrorCode as E, toErrorResponse, type OpenPaymentsError } from './errors';
 import { parseGrantRequest, type AccessItem, type AccessType, type Grant } from './grants';
-import { verifyRequestSignature, type Ed25519Jwk } from './http-signatures';
+import { verifyRequestSignature, type Ed25519Jwk } from '../../../libs/security/http-signatures';
 import type { PageQuery } from './payments';
 import { RESERVED_NAMES, WALLET_NAME } from './wallets';
 

@@ -13,7 +13,7 @@ import { Client } from 'pg';
 import { parse as parseYaml } from 'yaml';
 import { loadOpenApi, repoRoot } from '../../../test/support/openapi-contract';
 import type { OpenPaymentsSandboxOptions } from './config';
-import { signRequest, type Ed25519Jwk } from './http-signatures';
+import { signRequest, type Ed25519Jwk } from '../../../libs/security/http-signatures';
 import { startOpenPaymentsSandbox, type RunningOpenPaymentsSandbox } from './index';
 
 const SPECS = path.join(repoRoot, 'node_modules/@interledger/open-payments/dist/openapi/specs');

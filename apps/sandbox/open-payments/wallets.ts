@@ -6,7 +6,7 @@ import { createPrivateKey, generateKeyPairSync, randomUUID, type KeyObject } fro
 import type { Pool, PoolClient } from 'pg';
 import { DEFAULT_ASSET, type KnownClient, type SandboxWalletSeed } from './config';
 import type { SandboxDatabase } from './database';
-import { isEd25519Jwk, type Ed25519Jwk } from './http-signatures';
+import { isEd25519Jwk, type Ed25519Jwk } from '../../../libs/security/http-signatures';
 
 export const WALLET_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/i;
 /** Path segments the resource and authorization servers use: no wallet can be named like them. */

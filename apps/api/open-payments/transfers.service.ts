@@ -1,0 +1,180 @@
+import { createHash } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import {
+  WithStartWorkflowOperation,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  type Client,
+} from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import type { ClearwayConfig } from '../../../libs/config/config';
+import { CLEARWAY_ID_NAMESPACE, deriveUuid } from '../../../libs/domain/ids';
+import type { Logger } from '../../../libs/observability/logger';
+import type { OpTransferEntity } from '../../../libs/persistence/entities/op-transfer.entity';
+import { OpTransferRepository } from '../../../libs/persistence/op-transfer.repository';
+import { verifyTransferFinishState } from '../../../libs/security/callback-state';
+import { TenantId, TransferStatus } from '../../../libs/temporal/search-attributes';
+import {
+  cancelTransferUpdate,
+  grantFinishSignal,
+  opTransferWorkflowId,
+  transferAuthorisationUpdate,
+  type TransferRefusal,
+} from '../../../workflows/op-transfer.api';
+import type { openPaymentsTransferWorkflow } from '../../../workflows/op-transfer.workflow';
+import type { Principal } from '../auth/token.service';
+import { ApiError, ApiErrorCode } from '../common/api-error';
+import type { HttpResult } from '../common/http-result';
+import { CLEARWAY_CONFIG, LOGGER, TEMPORAL_CLIENT } from '../temporal/temporal.tokens';
+import { validateTransferRequest } from './transfer-request.validator';
+
+const BASE = '/openpayments/v1/transfers';
+
+/** Open Payments transfers: stored, then driven by the `op-transfer-{id}` workflow. */
+@Injectable()
+export class TransfersService {
+  constructor(
+    @Inject(OpTransferRepository) private readonly transfers: OpTransferRepository,
+    @Inject(TEMPORAL_CLIENT) private readonly temporal: Client,
+    @Inject(CLEARWAY_CONFIG) private readonly config: ClearwayConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  async create(principal: Principal, requestId: string, rawBody: unknown): Promise<HttpResult<object>> {
+    const request = validateTransferRequest(rawBody, { allowHttp: this.config.openPayments.allowHttp });
+    const transferId = deriveUuid(CLEARWAY_ID_NAMESPACE, principal.tenantId, 'op-transfer', requestId);
+    const requestHash = createHash('sha256').update(JSON.stringify(request)).digest('hex');
+    const { transfer, created } = await this.transfers.insertOrGetExisting({
+      id: transferId,
+      tenantId: principal.tenantId,
+      clientId: principal.clientId,
+      requestId,
+      requestHash,
+      mandateId: null,
+      senderWalletAddress: request.senderWalletAddress,
+      receiver: request.receiver,
+      debitAmount: request.debitAmount ?? null,
+      receiveAmount: request.receiveAmount ?? null,
+      redirectUri: request.redirectUri ?? null,
+      metadata: request.metadata ?? null,
+    });
+    if (!created && transfer.requestHash !== requestHash) {
+      throw new ApiError(ApiErrorCode.ParameterNotConsistent, 'X-Request-ID was already used for a different transfer', 'X-Request-ID');
+    }
+    if (!created && transfer.interactRedirect) return { status: 201, body: toTransferCreated(transfer, transfer.interactRedirect) };
+
+    try {
+      const authorisation = await this.temporal.connection.withDeadline(Date.now() + this.config.api.bankAnswerWaitMs, () =>
+        this.temporal.workflow.executeUpdateWithStart(transferAuthorisationUpdate, {
+          startWorkflowOperation: new WithStartWorkflowOperation<typeof openPaymentsTransferWorkflow>('openPaymentsTransferWorkflow', {
+            workflowId: opTransferWorkflowId(transferId),
+            taskQueue: this.config.temporal.taskQueue,
+            args: [{ transferId, tenantId: principal.tenantId, timings: this.config.openPayments.timings }],
+            workflowIdConflictPolicy: 'USE_EXISTING',
+            workflowIdReusePolicy: 'REJECT_DUPLICATE',
+            typedSearchAttributes: [
+              { key: TenantId, value: principal.tenantId },
+              { key: TransferStatus, value: 'quoting' },
+            ],
+          }),
+        }),
+      );
+      this.logger.info({ transferId, tenantId: principal.tenantId }, 'transfer awaiting authorisation');
+      return { status: 201, body: toTransferCreated({ id: transferId, status: authorisation.status }, authorisation.interactRedirect) };
+    } catch (err) {
+      const refusal = refusalOf(err);
+      if (refusal) {
+        throw new ApiError(refusal.httpStatus < 500 ? ApiErrorCode.FormatError : ApiErrorCode.ServiceUnavailable, refusal.message, refusal.httpStatus < 500 ? refusal.code : undefined);
+      }
+      if (err instanceof WorkflowExecutionAlreadyStartedError) {
+        const current = await this.transfers.findById(transferId);
+        if (current?.interactRedirect) return { status: 201, body: toTransferCreated(current, current.interactRedirect) };
+        throw new ApiError(ApiErrorCode.StatusInvalid, current?.statusReason ?? 'The transfer could not be started');
+      }
+      this.logger.warn({ err, transferId }, 'transfer did not reach authorisation in time');
+      throw new ApiError(ApiErrorCode.ServiceUnavailable, 'The wallet did not answer in time. Repeat the request with the same X-Request-ID.');
+    }
+  }
+
+  async get(principal: Principal, transferId: string) {
+    return toTransferResponse(await this.find(principal, transferId));
+  }
+
+  async list(principal: Principal, limit: number, before?: Date) {
+    const page = await this.transfers.listForTenant(principal.tenantId, { limit: limit + 1, before });
+    const transfers = page.slice(0, limit).map(toTransferResponse);
+    const next = page.length > limit ? page[limit - 1]!.createdAt.toISOString() : undefined;
+    return { transfers, _links: { self: { href: BASE }, ...(next ? { next: { href: `${BASE}?limit=${limit}&before=${encodeURIComponent(next)}` } } : {}) } };
+  }
+
+  async cancel(principal: Principal, transferId: string) {
+    const transfer = await this.find(principal, transferId);
+    if (transfer.status === 'cancelled') return { transferId, status: 'cancelled' };
+    try {
+      const result = await this.temporal.workflow.getHandle(opTransferWorkflowId(transferId)).executeUpdate(cancelTransferUpdate);
+      return { transferId, status: result.status };
+    } catch (err) {
+      if (err instanceof WorkflowUpdateFailedError || err instanceof WorkflowNotFoundError) {
+        const current = await this.find(principal, transferId);
+        throw new ApiError(ApiErrorCode.StatusInvalid, `The transfer cannot be cancelled: it is ${current.status}`);
+      }
+      throw err;
+    }
+  }
+
+  /** The PSU is back from their wallet's consent page: hand the result to the workflow, send them on. */
+  async handleFinish(transferId: string, query: { state?: string; hash?: string; interact_ref?: string; result?: string }): Promise<string | undefined> {
+    if (!verifyTransferFinishState(this.config.api.tokenSecret, transferId, query.state)) throw ApiError.notFound('Transfer');
+    const transfer = await this.transfers.findById(transferId);
+    if (!transfer) throw ApiError.notFound('Transfer');
+    try {
+      await this.temporal.workflow
+        .getHandle(opTransferWorkflowId(transferId))
+        .signal(grantFinishSignal, { hash: query.hash, interactRef: query.interact_ref, result: query.result });
+    } catch (err) {
+      if (!(err instanceof WorkflowNotFoundError)) throw err;
+    }
+    if (!transfer.redirectUri) return undefined;
+    const next = new URL(transfer.redirectUri);
+    next.searchParams.set('transferId', transferId);
+    return next.toString();
+  }
+
+  private async find(principal: Principal, transferId: string): Promise<OpTransferEntity> {
+    const transfer = await this.transfers.findForTenant(principal.tenantId, transferId);
+    if (!transfer) throw ApiError.notFound(`Transfer ${transferId}`);
+    return transfer;
+  }
+}
+
+function refusalOf(err: unknown): TransferRefusal | undefined {
+  if (!(err instanceof WorkflowUpdateFailedError)) return undefined;
+  const cause = err.cause;
+  if (cause instanceof ApplicationFailure && cause.type === 'TransferRefused') {
+    return (cause.details?.[0] as TransferRefusal | undefined) ?? { httpStatus: 400, code: 'failed', message: cause.message };
+  }
+  return undefined;
+}
+
+function toTransferCreated(t: Pick<OpTransferEntity, 'id' | 'status'>, interactRedirect: string) {
+  return { transferId: t.id, status: t.status, _links: { scaRedirect: { href: interactRedirect }, self: { href: `${BASE}/${t.id}` } } };
+}
+
+/** Explicit response: no tokens, nonces or grant URLs. */
+export function toTransferResponse(t: OpTransferEntity) {
+  return {
+    transferId: t.id,
+    status: t.status,
+    ...(t.statusReason ? { reason: t.statusReason } : {}),
+    senderWalletAddress: t.senderWalletAddress,
+    receiver: t.receiver,
+    ...(t.debitAmount ? { debitAmount: t.debitAmount } : {}),
+    ...(t.receiveAmount ? { receiveAmount: t.receiveAmount } : {}),
+    ...(t.quoteDebitAmount ? { quote: { debitAmount: t.quoteDebitAmount, receiveAmount: t.quoteReceiveAmount, expiresAt: t.quoteExpiresAt?.toISOString() } } : {}),
+    ...(t.sentAmount ? { sentAmount: t.sentAmount } : {}),
+    ...(t.metadata ? { metadata: t.metadata } : {}),
+    createdAt: t.createdAt.toISOString(),
+    _links: { self: { href: `${BASE}/${t.id}` }, ...(t.status === 'awaiting_authorisation' && t.interactRedirect ? { scaRedirect: { href: t.interactRedirect } } : {}) },
+  };
+}

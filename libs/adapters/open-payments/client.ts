@@ -1,0 +1,154 @@
+/**
+ * HTTP for Open Payments: every request to an authorization or resource server is signed
+ * (RFC 9421 as profiled by Open Payments, ../../security/http-signatures.ts) and every failure
+ * becomes a {@link BankError}. Wallet address reads are public and go unsigned.
+ */
+import { BankError, type BankMessage } from '../bank-adapter';
+import { signRequest, SignatureFailure } from '../../security/http-signatures';
+import { parseErrorMessages, parseRetryAfter } from './transformers';
+import type { OpenPaymentsIdentity } from './types';
+
+export const DEFAULT_TIMEOUT_MS = 10_000;
+
+/** The code a caller acts on when a token no longer works: rotate it or ask for a new grant. */
+export const INVALID_TOKEN = 'invalid_token';
+
+export interface OpenPaymentsClientOptions {
+  fetch?: typeof fetch;
+  timeoutMs?: number;
+}
+
+export interface OpRequest {
+  method: 'GET' | 'POST' | 'DELETE';
+  url: string;
+  /** Sent as `Authorization: GNAP <token>` and covered by the signature. */
+  token?: string;
+  /** Which server: a resource server's 401 on a token means the token is dead (`invalid_token`). */
+  server: 'auth' | 'resource' | 'wallet';
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+export interface OpResponse {
+  status: number;
+  headers: Headers;
+  /** Parsed JSON, or undefined for an empty body (e.g. 204). */
+  body: unknown;
+}
+
+const SIGNATURE_FAILURES: readonly string[] = Object.values(SignatureFailure);
+
+/** `POST https://as.example/auth/continue/…` without query: enough to debug, nothing secret. */
+function describe(method: string, url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${method} ${parsed.host}${parsed.pathname}`;
+  } catch {
+    return method;
+  }
+}
+
+function redact(messages: BankMessage[], secrets: readonly string[]): BankMessage[] {
+  return messages.map((m) => {
+    if (m.text === undefined) return m;
+    const text = secrets.reduce((t, s) => (s ? t.split(s).join('[redacted]') : t), m.text);
+    return { ...m, text };
+  });
+}
+
+/**
+ * HTTP status + error body → {@link BankError}. Resource servers answer a dead token with 401 and
+ * their own code (`unauthorized` in Rafiki and the sandbox, `invalid_token` per RFC 6750); both
+ * become `invalid_token` unless the 401 is about the signature, which a new token would not fix.
+ */
+export function classifyHttpError(
+  status: number,
+  headers: Headers,
+  body: unknown,
+  what: string,
+  context: { server: OpRequest['server']; tokenSent: boolean; secrets?: readonly string[] },
+): BankError {
+  let messages = redact(parseErrorMessages(body), context.secrets ?? []);
+  const wwwAuthenticate = headers.get('www-authenticate') ?? '';
+  if (status === 401 && context.server === 'resource' && context.tokenSent) {
+    const aboutSignature = messages.some((m) => SIGNATURE_FAILURES.some((f) => m.text?.startsWith(f)));
+    const tokenCode = messages.length === 0 || messages.some((m) => m.code === 'unauthorized' || m.code === INVALID_TOKEN);
+    if ((tokenCode && !aboutSignature) || /error="?invalid_token/.test(wwwAuthenticate)) {
+      messages = [{ category: 'ERROR', code: INVALID_TOKEN, ...(messages[0]?.text ? { text: messages[0].text } : {}) }];
+    }
+  }
+  const retryAfterMs = parseRetryAfter(headers.get('retry-after'));
+  const codes = messages.map((m) => m.code);
+  const summary = `${what} → HTTP ${status}${codes.length ? ` (${codes.join(', ')})` : ''}`;
+  const details = { httpStatus: status, messages, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
+
+  if (status === 429) return new BankError('rate_limited', summary, details);
+  if (status === 408 || status >= 500) return new BankError('unavailable', summary, details);
+  if (status === 404) return new BankError('not_found', summary, details);
+  if (status >= 400) return new BankError('rejected', summary, details);
+  return new BankError('protocol', `${summary}: unexpected status`, details);
+}
+
+export class OpenPaymentsClient {
+  private readonly fetchImpl: typeof fetch;
+  private readonly timeoutMs: number;
+
+  constructor(
+    private readonly identity: OpenPaymentsIdentity,
+    opts: OpenPaymentsClientOptions = {},
+  ) {
+    this.fetchImpl = opts.fetch ?? ((...args) => fetch(...args));
+    this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  }
+
+  /** Sends one request; resolves only with a 2xx response, throws {@link BankError} otherwise. */
+  async send(req: OpRequest): Promise<OpResponse> {
+    const what = describe(req.method, req.url);
+    const payload = req.body === undefined ? undefined : JSON.stringify(req.body);
+    let headers: Record<string, string> = { Accept: 'application/json', ...(req.headers ?? {}) };
+    if (req.token) headers.Authorization = `GNAP ${req.token}`;
+    if (payload !== undefined) headers['Content-Type'] = 'application/json';
+    if (req.server !== 'wallet') {
+      // Adds Content-Digest and Content-Length for a body, then Signature-Input and Signature.
+      headers = signRequest({ method: req.method, url: req.url, headers, body: payload }, { privateKey: this.identity.privateKey, keyId: this.identity.keyId });
+    }
+
+    let res: Response;
+    let text: string;
+    try {
+      res = await this.fetchImpl(req.url, {
+        method: req.method,
+        headers,
+        body: payload,
+        redirect: 'manual',
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+      // The timeout covers the body too: a server that sends headers and then stalls is unavailable.
+      text = await res.text();
+    } catch (err) {
+      const name = (err as { name?: string })?.name;
+      const reason = name === 'TimeoutError' || name === 'AbortError' ? 'timed out' : 'network error';
+      throw new BankError('unavailable', `${what}: ${reason}`);
+    }
+
+    const body = parseJson(text);
+    if (res.status < 200 || res.status >= 300) {
+      throw classifyHttpError(res.status, res.headers, body.ok ? body.value : undefined, what, {
+        server: req.server,
+        tokenSent: req.token !== undefined,
+        secrets: req.token ? [req.token] : [],
+      });
+    }
+    if (!body.ok) throw new BankError('protocol', `${what} → HTTP ${res.status}: body is not JSON`, { httpStatus: res.status });
+    return { status: res.status, headers: res.headers, body: body.value };
+  }
+}
+
+function parseJson(text: string): { ok: true; value: unknown } | { ok: false } {
+  if (text.trim() === '') return { ok: true, value: undefined };
+  try {
+    return { ok: true, value: JSON.parse(text) };
+  } catch {
+    return { ok: false };
+  }
+}

@@ -1,0 +1,190 @@
+/**
+ * Interledger Open Payments adapter: Clearway as a GNAP client of an ASE's authorization and
+ * resource servers. Stateless: grants, tokens and payment ids are the caller's to persist.
+ */
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomUUID, timingSafeEqual } from 'node:crypto';
+import { BankError } from '../bank-adapter';
+import type { Ed25519Jwk } from '../../security/http-signatures';
+import { OpenPaymentsClient, type OpenPaymentsClientOptions } from './client';
+import {
+  pendingWaitSeconds,
+  toGrant,
+  toGrantRequestDto,
+  toIncomingPayment,
+  toOutgoingPayment,
+  toQuote,
+  toRotatedToken,
+  toWalletAddress,
+} from './transformers';
+import type {
+  Grant,
+  GrantRequest,
+  IncomingPayment,
+  InteractionHashInput,
+  OpAccessToken,
+  OpAmount,
+  OpenPaymentsAdapter,
+  OpenPaymentsIdentity,
+  OutgoingPayment,
+  Quote,
+  WalletAddress,
+} from './types';
+
+export type * from './types';
+export { INVALID_TOKEN, classifyHttpError, DEFAULT_TIMEOUT_MS } from './client';
+
+/** Code of the retryable error thrown when a continued grant is still waiting for the person. */
+export const GRANT_PENDING = 'grant_pending';
+
+/**
+ * The URL grant requests are POSTed to, and the last input of the interaction hash: the wallet
+ * address's `authServer` with a trailing slash, as Rafiki and the official client hash it.
+ */
+export function grantEndpoint(authServer: string): string {
+  return authServer.endsWith('/') ? authServer : `${authServer}/`;
+}
+
+/** `$wallet.example/alice` (payment pointer) → `https://wallet.example/alice`; URLs unchanged. */
+export function walletAddressUrl(addressOrPointer: string): string {
+  return addressOrPointer.startsWith('$') ? `https://${addressOrPointer.slice(1)}` : addressOrPointer;
+}
+
+function resourceUrl(resourceServer: string, path: string): string {
+  return `${resourceServer.replace(/\/+$/, '')}${path}`;
+}
+
+/**
+ * GNAP interaction hash (RFC 9635 §4.2.3, Open Payments profile):
+ * `base64(sha256(clientNonce \n finishNonce \n interactRef \n grantEndpoint))`, standard base64
+ * with padding.
+ */
+export function interactionHash(input: InteractionHashInput): string {
+  return createHash('sha256')
+    .update(`${input.clientNonce}\n${input.finishNonce}\n${input.interactRef}\n${input.grantEndpoint}`)
+    .digest('base64');
+}
+
+/** Checks the `hash` of a finish redirect in constant time; false for any mismatch or missing hash. */
+export function verifyInteractionHash(input: InteractionHashInput, hash: string | null | undefined): boolean {
+  if (!hash) return false;
+  const expected = Buffer.from(interactionHash(input));
+  const actual = Buffer.from(hash);
+  return actual.length === expected.length && timingSafeEqual(actual, expected);
+}
+
+/** Clearway's GNAP client identity from configuration; the key must be ed25519 (PKCS#8 PEM). */
+export function loadIdentity(config: { walletAddress: string; keyId: string; privateKeyPem: string }): OpenPaymentsIdentity {
+  if (!config.walletAddress || !config.keyId) throw new Error('Open Payments identity needs walletAddress and keyId');
+  const privateKey = createPrivateKey(config.privateKeyPem);
+  if (privateKey.asymmetricKeyType !== 'ed25519') throw new Error('Open Payments identity key must be ed25519');
+  return { walletAddress: config.walletAddress, keyId: config.keyId, privateKey };
+}
+
+/** A new ed25519 key: the PEM to keep secret and the JWK to publish in the wallet's jwks.json. */
+export function generateIdentityKey(keyId: string = randomUUID()): { privateKeyPem: string; publicJwk: Ed25519Jwk } {
+  const { privateKey } = generateKeyPairSync('ed25519');
+  const { x } = createPublicKey(privateKey).export({ format: 'jwk' }) as { x: string };
+  return {
+    privateKeyPem: privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
+    publicJwk: { kid: keyId, alg: 'EdDSA', kty: 'OKP', crv: 'Ed25519', x },
+  };
+}
+
+export class OpenPaymentsHttpAdapter implements OpenPaymentsAdapter {
+  private readonly client: OpenPaymentsClient;
+
+  constructor(
+    private readonly identity: OpenPaymentsIdentity,
+    opts: OpenPaymentsClientOptions = {},
+  ) {
+    this.client = new OpenPaymentsClient(identity, opts);
+  }
+
+  async getWalletAddress(url: string): Promise<WalletAddress> {
+    const res = await this.client.send({ method: 'GET', url: walletAddressUrl(url), server: 'wallet' });
+    return toWalletAddress(res.body);
+  }
+
+  async requestGrant(authServer: string, request: GrantRequest): Promise<Grant> {
+    const res = await this.client.send({
+      method: 'POST',
+      url: grantEndpoint(authServer),
+      server: 'auth',
+      body: toGrantRequestDto(request, this.identity.walletAddress),
+    });
+    return toGrant(res.body, 'grant request');
+  }
+
+  /**
+   * A continue answered with neither token nor interaction means the person has not decided yet:
+   * thrown as retryable `unavailable` (code {@link GRANT_PENDING}) with the AS's `wait` as
+   * `retryAfterMs`, so the caller's retry policy does the polling.
+   */
+  async continueGrant(cont: { uri: string; accessToken: string }, interactRef?: string): Promise<Grant> {
+    const res = await this.client.send({
+      method: 'POST',
+      url: cont.uri,
+      server: 'auth',
+      token: cont.accessToken,
+      body: interactRef === undefined ? undefined : { interact_ref: interactRef },
+    });
+    const wait = pendingWaitSeconds(res.body);
+    if (wait !== undefined) {
+      throw new BankError('unavailable', 'grant continuation: the grant is still pending', {
+        httpStatus: res.status,
+        retryAfterMs: wait * 1000,
+        messages: [{ category: 'ERROR', code: GRANT_PENDING }],
+      });
+    }
+    return toGrant(res.body, 'grant continuation');
+  }
+
+  async rotateToken(token: OpAccessToken): Promise<OpAccessToken> {
+    const res = await this.client.send({ method: 'POST', url: token.manage, server: 'auth', token: token.value });
+    return toRotatedToken(res.body);
+  }
+
+  async revokeGrant(cont: { uri: string; accessToken: string }): Promise<void> {
+    await this.client.send({ method: 'DELETE', url: cont.uri, server: 'auth', token: cont.accessToken });
+  }
+
+  async createIncomingPayment(
+    resourceServer: string,
+    token: string,
+    body: { walletAddress: string; incomingAmount?: OpAmount; expiresAt?: string; metadata?: Record<string, unknown> },
+  ): Promise<IncomingPayment> {
+    const res = await this.client.send({ method: 'POST', url: resourceUrl(resourceServer, '/incoming-payments'), server: 'resource', token, body });
+    return toIncomingPayment(res.body);
+  }
+
+  async createQuote(
+    resourceServer: string,
+    token: string,
+    body: { walletAddress: string; receiver: string; debitAmount?: OpAmount; receiveAmount?: OpAmount },
+  ): Promise<Quote> {
+    const res = await this.client.send({ method: 'POST', url: resourceUrl(resourceServer, '/quotes'), server: 'resource', token, body: { method: 'ilp', ...body } });
+    return toQuote(res.body);
+  }
+
+  async createOutgoingPayment(
+    resourceServer: string,
+    token: string,
+    body: { walletAddress: string; quoteId: string; metadata?: Record<string, unknown> },
+    idempotencyKey: string,
+  ): Promise<OutgoingPayment> {
+    const res = await this.client.send({
+      method: 'POST',
+      url: resourceUrl(resourceServer, '/outgoing-payments'),
+      server: 'resource',
+      token,
+      body,
+      headers: { 'Idempotency-Key': idempotencyKey },
+    });
+    return toOutgoingPayment(res.body);
+  }
+
+  async getOutgoingPayment(url: string, token: string): Promise<OutgoingPayment> {
+    const res = await this.client.send({ method: 'GET', url, server: 'resource', token });
+    return toOutgoingPayment(res.body);
+  }
+}

@@ -1,0 +1,9 @@
+/** Interledger Open Payments transfers, in Clearway's terms. */
+export const TRANSFER_STATUSES = ['quoting', 'awaiting_authorisation', 'sending', 'completed', 'failed', 'rejected', 'expired', 'cancelled'] as const;
+export type TransferStatus = (typeof TRANSFER_STATUSES)[number];
+
+export const FINAL_TRANSFER_STATUSES: ReadonlySet<TransferStatus> = new Set(['completed', 'failed', 'rejected', 'expired', 'cancelled']);
+
+export function isFinalTransferStatus(status: TransferStatus): boolean {
+  return FINAL_TRANSFER_STATUSES.has(status);
+}
