@@ -8,6 +8,7 @@ import { connectAndMigrate } from '../../libs/persistence/data-source';
 import { registerSearchAttributes, startTemporalDevServer, waitForTemporal, type TemporalDevServer } from '../../libs/temporal/dev-server';
 import { repoRoot } from '../../libs/temporal/cli-binary';
 import { startEmbeddedDatabase, type EmbeddedDatabase } from './embedded-database';
+import { loadOrCreateDevIdentity, registerDevWallet } from './open-payments-identity';
 
 /**
  * `npm run dev`: the whole stack on embedded defaults. Temporal dev server (with UI), PGlite
@@ -80,6 +81,15 @@ async function main(): Promise<void> {
       say(`temporal: using ${config.temporal.address}`);
     }
 
+    // Clearway as an Open Payments client: a dev key, and its wallet at the sandbox ASE.
+    const aseUrl = (env.SANDBOX_OP_PUBLIC_URL ?? `http://${config.sandbox.host}:${env.SANDBOX_OP_PORT ?? 3002}`).replace(/\/$/, '');
+    const identity = env.OPEN_PAYMENTS_PRIVATE_KEY ? undefined : loadOrCreateDevIdentity(DATA);
+    if (identity) {
+      env.OPEN_PAYMENTS_WALLET_ADDRESS = `${aseUrl}/clearway`;
+      env.OPEN_PAYMENTS_KEY_ID = identity.keyId;
+      env.OPEN_PAYMENTS_PRIVATE_KEY = Buffer.from(identity.privateKeyPem).toString('base64');
+    }
+
     for (const name of ['sandbox', 'worker', 'api'] as const) {
       const child = spawn(process.execPath, ['--enable-source-maps', path.join(ROOT, 'dist/apps', name, 'main.js')], {
         env,
@@ -95,6 +105,10 @@ async function main(): Promise<void> {
     }
 
     await waitForHttp(`http://${config.api.host}:${config.api.port}/health`, 60_000);
+    if (identity) {
+      await waitForHttp(`${aseUrl}/health`, 30_000);
+      await registerDevWallet(aseUrl, identity);
+    }
     console.log(
       [
         '',
@@ -103,6 +117,7 @@ async function main(): Promise<void> {
         `  Temporal UI    ${running.temporal?.uiUrl ?? '(external cluster)'}`,
         `  Temporal gRPC  ${config.temporal.address}`,
         `  Sandbox bank   ${config.sandbox.bgUrl}   (BIC SANDDEB0XXX)`,
+        `  Sandbox wallets ${aseUrl}/alice (1,000.00 EUR), ${aseUrl}/bob   (Interledger Open Payments)`,
         `  Credentials    client_id=${SANDBOX_CLIENT.clientId} client_secret=${SANDBOX_CLIENT.clientSecret}   (dev mode only)`,
         '',
         '  Ctrl-C stops everything.',
