@@ -48,8 +48,24 @@ export function amount(path: string, raw: unknown): OpAmount {
   return { value: raw.value, assetCode: raw.assetCode, assetScale: raw.assetScale };
 }
 
+/**
+ * Wallet addresses are fetched by the worker: outside development, refuse the obvious internal
+ * targets (loopback, private and link-local literals, localhost) so a client cannot point Clearway
+ * at its own network. DNS-level checks belong in the egress proxy of a real deployment.
+ */
 function walletUrl(path: string, raw: unknown, allowHttp: boolean): string {
-  return httpUrl(path, raw, allowHttp);
+  const url = httpUrl(path, raw, allowHttp);
+  if (!allowHttp && isInternalHost(new URL(url).hostname)) throw ApiError.format(path, 'must not point at a loopback, private or link-local address');
+  return url;
+}
+
+export function isInternalHost(hostname: string): boolean {
+  const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  if (host === 'localhost' || host.endsWith('.localhost') || host === '::1' || host.startsWith('fe80:') || host.startsWith('fc') || host.startsWith('fd')) return true;
+  const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(host);
+  if (!m) return false;
+  const [a, b] = [Number(m[1]), Number(m[2])];
+  return a === 127 || a === 10 || a === 0 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) || (a === 169 && b === 254);
 }
 
 function httpUrl(path: string, raw: unknown, allowHttp: boolean): string {
