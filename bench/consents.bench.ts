@@ -13,18 +13,18 @@
  * 2. Reads the first account's whole booked history page by page (100 per page, `_links.next`), twice.
  *    Every page is a bank read through the consent workflow: there is no cache in Clearway.
  *
- * With --max-cached-workflows N the worker is this file run as `--worker-host`: the real
- * `apps/worker/main.js` (hence `createClearwayWorker`) with `Worker.create` wrapped to pass
- * `maxCachedWorkflows: N`, because the worker has no setting for it. See docs/benchmarks.md.
+ * The worker is the real `dist/apps/worker/main.js`; `--max-cached-workflows N` sets its
+ * WORKER_MAX_CACHED_WORKFLOWS (default 250). See docs/benchmarks.md.
  */
 import { randomUUID } from 'node:crypto';
 import { cpus, totalmem } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import * as v8 from 'node:v8';
-import type { BenchSystem as BenchSystemType } from './system';
-import type * as Measure from './measure';
+import { loadConfig } from '../libs/config/config';
+import { BenchSystem } from './system';
+import * as Measure from './measure';
+import { cpuDelta, cpuSnapshot, loadAverage, mean, percentile, processMemoryMiB, round } from './measure';
 
 const CONSENTS = '/psd2/consent/v1/consents';
 const AIS = '/psd2/accountinformation/v1/accounts';
@@ -37,24 +37,13 @@ const CONSENT_BODY = JSON.stringify({
   combinedServiceIndicator: false,
 });
 
-if (process.argv[2] === '--worker-host') {
-  // Bench-local worker: the production entry point with one extra Worker option. Only the worker's
-  // own modules are loaded here, so its memory is comparable with `dist/apps/worker/main.js`.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { Worker } = require('@temporalio/worker') as typeof import('@temporalio/worker');
-  const maxCachedWorkflows = Number(process.env.BENCH_MAX_CACHED_WORKFLOWS);
-  const create = Worker.create.bind(Worker);
-  Worker.create = (options) => create({ ...options, maxCachedWorkflows });
-  require('../apps/worker/main');
-} else {
-  main().then(
-    (code) => process.exit(code),
-    (err) => {
-      console.error(err);
-      process.exit(1);
-    },
-  );
-}
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
 
 interface Options {
   consents: number;
@@ -103,12 +92,6 @@ function parseOptions(): Options {
   };
 }
 
-/** The SDK 1.24 default (worker-options.js, reuseV8Context = true): max(floor(max(heapLimitMiB − 200, 0) × 600 / 1024), 10). */
-function sdkDefaultMaxCachedWorkflows(): { heapLimitMiB: number; maxCachedWorkflows: number } {
-  const heapLimitMiB = v8.getHeapStatistics().heap_size_limit / 2 ** 20;
-  return { heapLimitMiB: Math.round(heapLimitMiB), maxCachedWorkflows: Math.max(Math.floor((Math.max(heapLimitMiB - 200, 0) * 600) / 1024), 10) };
-}
-
 interface MemSample {
   t: number;
   phase: string;
@@ -151,12 +134,9 @@ function round1(v: number): number {
 
 async function main(): Promise<number> {
   const opts = parseOptions();
-  // Loaded here, not at the top, so that `--worker-host` does not load the API into the worker process.
-  const { BenchSystem } = require('./system') as { BenchSystem: typeof BenchSystemType };
-  const m = require('./measure') as typeof Measure;
-  const { percentile, mean, round, loadAverage, cpuSnapshot, cpuDelta, processMemoryMiB } = m;
+  const m = Measure;
 
-  const system: BenchSystemType = new BenchSystem({
+  const system = new BenchSystem({
     temporalAddress: opts.temporalAddress,
     temporalDbFile: opts.temporalDb,
     databaseName: 'clearway_bench_consents',
@@ -164,9 +144,7 @@ async function main(): Promise<number> {
     statusPollInitialMs: 100,
     databasePoolSize: opts.poolSize,
     logLevel: process.env.LOG_LEVEL ?? 'warn',
-    ...(opts.maxCachedWorkflows === undefined
-      ? {}
-      : { workerScript: __filename, workerArgs: ['--worker-host'], workerEnv: { BENCH_MAX_CACHED_WORKFLOWS: String(opts.maxCachedWorkflows) } }),
+    ...(opts.maxCachedWorkflows === undefined ? {} : { workerEnv: { WORKER_MAX_CACHED_WORKFLOWS: String(opts.maxCachedWorkflows) } }),
   });
   const stopOnSignal = () => void system.stop().finally(() => process.exit(130));
   process.once('SIGINT', stopOnSignal);
@@ -177,12 +155,11 @@ async function main(): Promise<number> {
     const pids = { worker: system.worker?.pid, temporal: system.devServer?.process.pid };
     const mem = memorySampler(m, pids);
     const token = await system.accessToken('accountinformation private');
-    const cacheDefault = sdkDefaultMaxCachedWorkflows();
-    const cacheInUse = opts.maxCachedWorkflows ?? cacheDefault.maxCachedWorkflows;
+    const cacheInUse = opts.maxCachedWorkflows ?? loadConfig({}).temporal.maxCachedWorkflows;
     const workerBaseline = processMemoryMiB(pids.worker ?? 0);
     console.error(
       `system up in ${round((performance.now() - startedAt) / 1000, 1)} s; worker RSS ${round(workerBaseline.rss)} MiB; ` +
-        `maxCachedWorkflows ${cacheInUse} (${opts.maxCachedWorkflows === undefined ? `SDK default from V8 heap limit ${cacheDefault.heapLimitMiB} MiB` : 'bench worker host'})`,
+        `maxCachedWorkflows ${cacheInUse} (WORKER_MAX_CACHED_WORKFLOWS)`,
     );
     const headers = (extra: Record<string, string> = {}) => ({
       Authorization: `Bearer ${token}`,
@@ -359,7 +336,7 @@ async function main(): Promise<number> {
     const result = {
       options: opts,
       machine: { nproc: cpus().length, ramGiB: round(totalmem() / 2 ** 30, 1), node: process.version },
-      maxCachedWorkflows: { inUse: cacheInUse, sdkDefault: cacheDefault.maxCachedWorkflows, v8HeapLimitMiB: cacheDefault.heapLimitMiB, source: opts.maxCachedWorkflows === undefined ? 'SDK default' : 'bench worker host' },
+      maxCachedWorkflows: { inUse: cacheInUse, source: opts.maxCachedWorkflows === undefined ? 'WORKER_MAX_CACHED_WORKFLOWS default' : '--max-cached-workflows' },
       creation: {
         requested: opts.consents,
         created: consentIds.length,
