@@ -9,9 +9,12 @@ import { Client, Connection } from '@temporalio/client';
 import { temporal as proto } from '@temporalio/proto';
 import { Client as PgClient } from 'pg';
 import type { DataSource } from 'typeorm';
+import { WORKER_NODE_FLAGS } from '../apps/worker/worker';
 import { createApiApp } from '../apps/api/app';
 import { hashSecret } from '../apps/api/auth/secret-hash';
 import { startBerlinGroupSandbox, type RunningBerlinGroupSandbox } from '../apps/sandbox/berlin-group';
+import { startOpenPaymentsSandbox, type RunningOpenPaymentsSandbox } from '../apps/sandbox/open-payments';
+import { generateIdentityKey } from '../libs/adapters/open-payments';
 import { loadConfig, type ClearwayConfig } from '../libs/config/config';
 import { createLogger } from '../libs/observability/logger';
 import { ClientRepository } from '../libs/persistence/client.repository';
@@ -34,6 +37,8 @@ export interface SystemOptions {
   workerScript?: string;
   workerArgs?: string[];
   workerEnv?: Record<string, string>;
+  /** Also start the Open Payments sandbox ASE (its schema in the bench database) with Clearway's client wallet registered. */
+  openPayments?: { autoApprove: boolean; settlementDelayMs?: number; aliceBalance?: bigint };
 }
 
 /**
@@ -50,6 +55,8 @@ export class BenchSystem {
   devServer?: TemporalDevServer;
   worker?: ChildProcess;
   sandbox!: RunningBerlinGroupSandbox;
+  /** Set when `openPayments` was asked for. */
+  ase?: RunningOpenPaymentsSandbox;
   private readonly logTail: string[] = [];
   workerWarnings = 0;
 
@@ -61,6 +68,7 @@ export class BenchSystem {
 
     this.sandbox = await startBerlinGroupSandbox({ port: 0, decoupledDelayMs: this.opts.decoupledDelayMs });
     this.onCleanup('sandbox', () => this.sandbox.close());
+    const openPaymentsEnv = this.opts.openPayments ? await this.startOpenPaymentsAse(databaseUrl, this.opts.openPayments) : {};
 
     const env = {
       NODE_ENV: 'test',
@@ -72,6 +80,7 @@ export class BenchSystem {
       SANDBOX_BG_URL: this.sandbox.url,
       PAYMENT_POLL_INITIAL_MS: String(this.opts.statusPollInitialMs),
       PAYMENT_POLL_MAX_MS: '1000',
+      ...openPaymentsEnv,
     };
     this.config = loadConfig(env);
     this.dataSource = await connectAndMigrate({ url: databaseUrl, poolSize: this.opts.databasePoolSize, applicationName: 'clearway-bench-api' });
@@ -132,6 +141,30 @@ export class BenchSystem {
     this.cleanups.push({ name, run });
   }
 
+  /** The ASE on schema `sandbox_open_payments` of the bench database; returns the OPEN_PAYMENTS_* env for the API and worker. */
+  private async startOpenPaymentsAse(databaseUrl: string, op: NonNullable<SystemOptions['openPayments']>): Promise<Record<string, string>> {
+    const aliceBalance = op.aliceBalance ?? 100_000n;
+    this.ase = await startOpenPaymentsSandbox({
+      databaseUrl,
+      port: 0,
+      autoApprove: op.autoApprove,
+      settlementDelayMs: op.settlementDelayMs ?? 0,
+      wallets: [
+        { name: 'alice', publicName: 'Alice', balance: aliceBalance },
+        { name: 'bob', publicName: 'Bob', balance: 0n },
+      ],
+    });
+    const ase = this.ase;
+    this.onCleanup('open payments ASE', () => ase.close());
+    const identity = generateIdentityKey('clearway-bench-key');
+    await ase.ase.registerWallet({ name: 'clearway', assetCode: 'EUR', assetScale: 2, balance: 0, jwks: [identity.publicJwk] });
+    return {
+      OPEN_PAYMENTS_WALLET_ADDRESS: `${ase.url}/clearway`,
+      OPEN_PAYMENTS_KEY_ID: identity.publicJwk.kid,
+      OPEN_PAYMENTS_PRIVATE_KEY: Buffer.from(identity.privateKeyPem).toString('base64'),
+    };
+  }
+
   private async startTemporal(): Promise<string> {
     if (this.opts.temporalAddress) {
       await registerSearchAttributes(this.opts.temporalAddress);
@@ -166,7 +199,8 @@ export class BenchSystem {
 
   private async startWorker(env: Record<string, string>): Promise<void> {
     // BENCH_WORKER_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") reaches the worker only.
-    const nodeArgs = (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+    // The worker runs as in production (WORKER_NODE_FLAGS: heap cap), plus any bench flags.
+    const nodeArgs = [...WORKER_NODE_FLAGS, ...(process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean)];
     const script = this.opts.workerScript ?? join(__dirname, '../apps/worker/main.js');
     const child = spawn(process.execPath, [...nodeArgs, script, ...(this.opts.workerArgs ?? [])], {
       env: { ...process.env, ...env, LOG_LEVEL: this.opts.logLevel },

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { hashSecret } from '../api/auth/secret-hash';
 import { loadConfig } from '../../libs/config/config';
+import { WORKER_NODE_FLAGS } from '../worker/worker';
 import { ClientRepository } from '../../libs/persistence/client.repository';
 import { connectAndMigrate } from '../../libs/persistence/data-source';
 import { registerSearchAttributes, startTemporalDevServer, waitForTemporal, type TemporalDevServer } from '../../libs/temporal/dev-server';
@@ -91,7 +92,8 @@ async function main(): Promise<void> {
     }
 
     for (const name of ['sandbox', 'worker', 'api'] as const) {
-      const child = spawn(process.execPath, ['--enable-source-maps', path.join(ROOT, 'dist/apps', name, 'main.js')], {
+      const flags = ['--enable-source-maps', ...(name === 'worker' ? WORKER_NODE_FLAGS : [])];
+      const child = spawn(process.execPath, [...flags, path.join(ROOT, 'dist/apps', name, 'main.js')], {
         env,
         stdio: ['ignore', 'pipe', 'pipe'],
       });

@@ -1,4 +1,5 @@
 import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, makeTelemetryFilterString, type LogLevel, type WorkflowBundle } from '@temporalio/worker';
+import { Client, Connection } from '@temporalio/client';
 import type { DataSource } from 'typeorm';
 import { createActivities } from '../../activities';
 import { createAdapterRegistry } from '../../libs/adapters/registry';
@@ -7,6 +8,7 @@ import type { Logger } from '../../libs/observability/logger';
 import { DirectoryRepository } from '../../libs/persistence/directory.repository';
 import { ConsentRepository } from '../../libs/persistence/consent.repository';
 import { OpTransferRepository } from '../../libs/persistence/op-transfer.repository';
+import { OpMandateRepository } from '../../libs/persistence/op-mandate.repository';
 import { OpenPaymentsHttpAdapter, loadIdentity } from '../../libs/adapters/open-payments';
 import { PaymentRepository } from '../../libs/persistence/payment.repository';
 import { HandoffRepository } from '../../libs/persistence/handoff.repository';
@@ -14,6 +16,12 @@ import { SecretBox } from '../../libs/security/secret-box';
 import { SensitiveHandoffs } from '../../libs/security/sensitive-handoffs';
 
 export const WORKFLOWS_PATH = require.resolve('../../workflows');
+
+/**
+ * Node flags for a worker process. V8 sizes its heap from the host's RAM and collects lazily; a cap
+ * keeps a worker with thousands of idle consents near 370 MiB (docs/benchmarks.md).
+ */
+export const WORKER_NODE_FLAGS = [`--max-old-space-size=${process.env.WORKER_MAX_OLD_SPACE_MB ?? 320}`];
 
 /** Bundling takes ~1.5 s: do it once per process and share the bundle between workers. */
 export function bundleWorkflows(): Promise<WorkflowBundle> {
@@ -35,6 +43,7 @@ export interface WorkerDeps {
 
 export async function createClearwayWorker(deps: WorkerDeps): Promise<Worker> {
   const { config } = deps;
+  const schedules = lazyTemporalClient(config);
   const activities = createActivities({
     payments: new PaymentRepository(deps.dataSource),
     consents: new ConsentRepository(deps.dataSource),
@@ -48,8 +57,11 @@ export async function createClearwayWorker(deps: WorkerDeps): Promise<Worker> {
     openPayments: openPaymentsAdapter(config),
     secrets: new SecretBox(config.api.tokenSecret),
     logger: deps.logger,
+    mandates: new OpMandateRepository(deps.dataSource),
+    temporalClient: schedules.get,
+    taskQueue: config.temporal.taskQueue,
   });
-  return Worker.create({
+  const worker = await Worker.create({
     connection: deps.connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
@@ -58,6 +70,39 @@ export async function createClearwayWorker(deps: WorkerDeps): Promise<Worker> {
     maxConcurrentActivityTaskExecutions: deps.maxConcurrentActivityTaskExecutions ?? 100,
     maxCachedWorkflows: config.temporal.maxCachedWorkflows,
   });
+  // The schedule client's connection lives as long as the worker runs.
+  const run = worker.run.bind(worker);
+  worker.run = async () => {
+    try {
+      return await run();
+    } finally {
+      await schedules.close();
+    }
+  };
+  return worker;
+}
+
+/**
+ * Schedules are a client API (mandate activities create, pause and delete them): a Client on its
+ * own connection to the worker's server, opened on first use.
+ */
+function lazyTemporalClient(config: ClearwayConfig): { get: () => Promise<Client>; close: () => Promise<void> } {
+  let client: Promise<Client> | undefined;
+  return {
+    get: () =>
+      (client ??= Connection.connect({ address: config.temporal.address }).then(
+        (connection) => new Client({ connection, namespace: config.temporal.namespace }),
+        (err) => {
+          client = undefined;
+          throw err;
+        },
+      )),
+    close: async () => {
+      const current = client;
+      client = undefined;
+      if (current) await (await current.catch(() => undefined))?.connection.close();
+    },
+  };
 }
 
 /** Clearway as an Open Payments client, when this deployment has an identity configured. */
