@@ -1,9 +1,10 @@
 import { createBaselineActivities } from './baseline.activities';
 import { createConsentActivities, type ConsentActivityDeps } from './consent.activities';
 import { createOpTransferActivities, type OpTransferActivityDeps } from './op-transfer.activities';
+import { createMandateActivities, type MandateActivityDeps } from './mandate.activities';
 import { createPaymentActivities, type PaymentActivityDeps } from './payment.activities';
 
-export type ActivityDeps = PaymentActivityDeps & ConsentActivityDeps & OpTransferActivityDeps;
+export type ActivityDeps = PaymentActivityDeps & ConsentActivityDeps & OpTransferActivityDeps & MandateActivityDeps;
 
 /** Every activity the worker registers, closed over its dependencies. */
 export function createActivities(deps: ActivityDeps) {
@@ -11,6 +12,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createPaymentActivities(deps),
     ...createConsentActivities(deps),
     ...createOpTransferActivities(deps),
+    ...createMandateActivities(deps),
     ...createBaselineActivities(),
   };
 }

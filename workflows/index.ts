@@ -3,3 +3,4 @@ export { paymentInitiationWorkflow } from './payment-initiation.workflow';
 export { baselineWorkflow } from './baseline.workflow';
 export { consentWorkflow } from './consent.workflow';
 export { openPaymentsTransferWorkflow } from './op-transfer.workflow';
+export { mandateWorkflow, mandatePaymentWorkflow } from './mandate.workflow';

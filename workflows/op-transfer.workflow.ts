@@ -12,7 +12,7 @@ import {
   type TransferState,
   type TransferWorkflowInput,
 } from './op-transfer.api';
-import { findApplicationFailure } from './shared/failures';
+import { findApplicationFailure, readOrUndefined } from './shared/failures';
 
 /** Refusals by the wallet's servers or our own checks: retrying cannot help. */
 const NON_RETRYABLE = ['BankRejected', 'TransferRefused', 'TransferNotFound'];
@@ -29,6 +29,12 @@ const sending = proxyActivities<OpTransferActivities>({
   startToCloseTimeout: '15s',
   scheduleToCloseTimeout: '5m',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', nonRetryableErrorTypes: NON_RETRYABLE },
+});
+
+/** Progress reads inside a loop that reads again: a failed read is retried by the next poll. */
+const progressReads = proxyActivities<OpTransferActivities>({
+  startToCloseTimeout: '15s',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 3, nonRetryableErrorTypes: NON_RETRYABLE },
 });
 
 const records = proxyActivities<OpTransferActivities>({
@@ -74,16 +80,19 @@ export async function openPaymentsTransferWorkflow(input: TransferWorkflowInput)
         if (state.status !== 'quoting' && state.status !== 'awaiting_authorisation') {
           throw new Error(`A transfer cannot be cancelled once ${state.status.replace('_', ' ')}`);
         }
+        // Approved and being continued: the payment is on its way, the cancel would only wait for it.
+        if (finish !== undefined && finish.result !== 'grant_rejected') throw new Error('The PSU has already approved the payment');
       },
     },
   );
 
+  /** Persisted first: an update that waits for this status must not answer before `GET` shows it. */
   async function setStatus(status: TransferStatus, reason?: string): Promise<void> {
     const seq = state.eventSeq++;
+    await records.recordTransferStatus({ transferId, seq, status, reason: reason ?? null });
     state.status = status;
     state.statusReason = reason;
     upsertSearchAttributes([{ key: TransferStatusAttr, value: status }]);
-    await records.recordTransferStatus({ transferId, seq, status, reason: reason ?? null });
   }
 
   /** Ends the transfer; before any payment exists, the grant is revoked so it cannot be used later. */
@@ -131,16 +140,17 @@ export async function openPaymentsTransferWorkflow(input: TransferWorkflowInput)
     if (await steps.quoteExpired(transferId)) await steps.createQuote(transferId);
     await sending.createOutgoingPayment(transferId);
   } catch (err) {
-    return end('failed', refusalOf(err).message);
+    // No payment was made under the grant: withdraw it so it cannot be used later.
+    return end('failed', refusalOf(err).message, true);
   }
 
   // 7: until fully sent or failed.
   const deadline = Date.now() + timings.sendDeadlineMs;
   let interval = timings.sendPollInitialMs;
   for (;;) {
-    const progress = await sending.getOutgoingPaymentProgress(transferId);
-    if (progress.failed) return end('failed', 'The outgoing payment failed at the sender’s wallet');
-    if (progress.complete) return end('completed');
+    const progress = await readOrUndefined(() => progressReads.getOutgoingPaymentProgress(transferId));
+    if (progress?.failed) return end('failed', 'The outgoing payment failed at the sender’s wallet');
+    if (progress?.complete) return end('completed');
     if (Date.now() >= deadline) return end('failed', 'The payment was not fully sent before the deadline');
     await sleep(Math.min(interval, deadline - Date.now()));
     interval = Math.min(interval * 2, timings.sendPollMaxMs);

@@ -25,6 +25,9 @@ import { ConsentsService } from './consents/consents.service';
 import { HealthController } from './health/health.controller';
 import { TransferFinishController, TransfersController } from './open-payments/transfers.controller';
 import { TransfersService } from './open-payments/transfers.service';
+import { MandateFinishController, MandatesController } from './open-payments/mandates.controller';
+import { MandatesService } from './open-payments/mandates.service';
+import { OpMandateRepository } from '../../libs/persistence/op-mandate.repository';
 import { CLEARWAY_CONFIG, LOGGER, TEMPORAL_CLIENT } from './temporal/temporal.tokens';
 
 export interface ApiDeps {
@@ -50,6 +53,8 @@ export class ApiModule {
         TransfersController,
         ScaCallbackController,
         TransferFinishController,
+        MandatesController,
+        MandateFinishController,
       ],
       providers: [
         { provide: CLEARWAY_CONFIG, useValue: deps.config },
@@ -61,6 +66,7 @@ export class ApiModule {
         { provide: PaymentRepository, useValue: new PaymentRepository(deps.dataSource) },
         { provide: ConsentRepository, useValue: new ConsentRepository(deps.dataSource) },
         { provide: OpTransferRepository, useValue: new OpTransferRepository(deps.dataSource) },
+        { provide: OpMandateRepository, useValue: new OpMandateRepository(deps.dataSource) },
         {
           provide: SensitiveHandoffs,
           useValue: new SensitiveHandoffs(new HandoffRepository(deps.dataSource), new SecretBox(deps.config.api.tokenSecret)),
@@ -71,6 +77,7 @@ export class ApiModule {
         ConsentsService,
         AccountInformationService,
         TransfersService,
+        MandatesService,
       ],
     };
   }

@@ -19,6 +19,8 @@ import { SeedAspspDirectory1732450000001 } from './migrations/1732450000001-seed
 import { ConsentsAndAccountInformation1732450000002 } from './migrations/1732450000002-consents-and-account-information';
 import { OpenPaymentsTransfers1732450000003 } from './migrations/1732450000003-open-payments-transfers';
 import { OpTransferEntity, OpTransferEventEntity } from './entities/op-transfer.entity';
+import { OpenPaymentsMandates1732450000004 } from './migrations/1732450000004-open-payments-mandates';
+import { OpMandateEntity, OpMandatePaymentEntity } from './entities/op-mandate.entity';
 
 export const ENTITIES = [
   CountryEntity,
@@ -36,10 +38,12 @@ export const ENTITIES = [
   SensitiveHandoffEntity,
   OpTransferEntity,
   OpTransferEventEntity,
+  OpMandateEntity,
+  OpMandatePaymentEntity,
 ];
 
 /** In order. Never edit a shipped migration: add a new one. */
-export const MIGRATIONS = [InitialSchema1732450000000, SeedAspspDirectory1732450000001, ConsentsAndAccountInformation1732450000002, OpenPaymentsTransfers1732450000003];
+export const MIGRATIONS = [InitialSchema1732450000000, SeedAspspDirectory1732450000001, ConsentsAndAccountInformation1732450000002, OpenPaymentsTransfers1732450000003, OpenPaymentsMandates1732450000004];
 
 export interface DatabaseOptions {
   url: string;

@@ -45,3 +45,16 @@ export function verifyTransferFinishState(secret: string, transferId: string, st
   const given = Buffer.from(state);
   return expected.length === given.length && timingSafeEqual(expected, given);
 }
+
+/** The GNAP `interact.finish.uri` for a mandate's grant (a different HMAC input than transfers). */
+export function mandateFinishUrl(publicBaseUrl: string, secret: string, mandateId: string): string {
+  const state = createHmac('sha256', secret).update(`op-mandate-finish:${mandateId}`).digest('base64url');
+  return `${publicBaseUrl}/openpayments/callbacks/mandates/${mandateId}/finish?state=${state}`;
+}
+
+export function verifyMandateFinishState(secret: string, mandateId: string, state: string | undefined): boolean {
+  if (!state) return false;
+  const expected = Buffer.from(createHmac('sha256', secret).update(`op-mandate-finish:${mandateId}`).digest('base64url'));
+  const given = Buffer.from(state);
+  return expected.length === given.length && timingSafeEqual(expected, given);
+}

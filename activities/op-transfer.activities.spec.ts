@@ -1,0 +1,384 @@
+import { randomUUID } from 'node:crypto';
+import { ApplicationFailure } from '@temporalio/common';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { DefaultLogger } from '@temporalio/worker';
+import pino from 'pino';
+import { BankError } from '../libs/adapters/bank-adapter';
+import { grantEndpoint, interactionHash } from '../libs/adapters/open-payments';
+import type { OpAmount, OpenPaymentsAdapter, OutgoingPayment, Quote, WalletAddress } from '../libs/adapters/open-payments/types';
+import { CLEARWAY_ID_NAMESPACE, deriveUuid } from '../libs/domain/ids';
+import type { OpTransferEntity } from '../libs/persistence/entities/op-transfer.entity';
+import type { OpTransferRepository } from '../libs/persistence/op-transfer.repository';
+import { SecretBox } from '../libs/security/secret-box';
+import { createOpTransferActivities, type OpTransferActivities } from './op-transfer.activities';
+
+/**
+ * The Open Payments transfer activities against a stubbed adapter and an in-memory transfer row,
+ * with a real SecretBox: what is persisted, what is sent to the wallet, and which refusals come out.
+ */
+
+// The purposes the activities seal tokens under (op-transfer.activities.ts).
+const ACCESS_TOKEN = 'op-access-token';
+const CONTINUE_TOKEN = 'op-continue-token';
+
+const SENDER_URL = 'https://wallet.example/alice';
+const RECEIVER_URL = 'https://other.example/bob';
+const AUTH_SERVER = 'https://auth.wallet.example';
+const RESOURCE_SERVER = 'https://wallet.example';
+
+const eur = (value: string): OpAmount => ({ value, assetCode: 'EUR', assetScale: 2 });
+
+const SENDER: WalletAddress = { id: SENDER_URL, assetCode: 'EUR', assetScale: 2, authServer: AUTH_SERVER, resourceServer: RESOURCE_SERVER };
+const RECEIVER: WalletAddress = {
+  id: RECEIVER_URL,
+  assetCode: 'EUR',
+  assetScale: 2,
+  authServer: 'https://auth.other.example',
+  resourceServer: 'https://other.example',
+};
+
+function transferRow(fields: Partial<OpTransferEntity> = {}): OpTransferEntity {
+  const now = new Date();
+  return {
+    id: randomUUID(),
+    tenantId: 'tenant-1',
+    clientId: 'client-1',
+    requestId: randomUUID(),
+    requestHash: 'a'.repeat(64),
+    mandateId: null,
+    senderWalletAddress: SENDER_URL,
+    receiver: RECEIVER_URL,
+    debitAmount: eur('1000'),
+    receiveAmount: null,
+    redirectUri: null,
+    metadata: null,
+    status: 'quoting',
+    statusReason: null,
+    incomingPaymentUrl: 'https://other.example/incoming-payments/ip-1',
+    quoteUrl: null,
+    quoteExpiresAt: null,
+    quoteDebitAmount: null,
+    quoteReceiveAmount: null,
+    outgoingPaymentUrl: null,
+    sentAmount: null,
+    interactRedirect: null,
+    clientNonce: null,
+    finishNonce: null,
+    grantEndpoint: null,
+    continueUri: null,
+    continueTokenSealed: null,
+    accessTokenSealed: null,
+    accessTokenManageUrl: null,
+    accessTokenExpiresAt: null,
+    createdAt: now,
+    updatedAt: now,
+    ...fields,
+  };
+}
+
+/** The few repository methods the activities use, over one in-memory row per transfer. */
+function fakeTransfers(...rows: OpTransferEntity[]) {
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  const repo = {
+    findById: async (id: string) => {
+      const row = byId.get(id);
+      return row ? { ...row } : null; // a copy, as a database read would be
+    },
+    update: async (id: string, fields: Partial<OpTransferEntity>) => {
+      const row = byId.get(id);
+      if (row) Object.assign(row, fields, { updatedAt: new Date() });
+    },
+    recordStatus: jest.fn(async () => undefined),
+  };
+  return { repo: repo as unknown as OpTransferRepository, row: (id: string) => byId.get(id)! };
+}
+
+function quote(id: string, debit: OpAmount, expiresAt?: string): Quote {
+  return { id, walletAddress: SENDER_URL, receiver: 'https://other.example/incoming-payments/ip-1', debitAmount: debit, receiveAmount: debit, expiresAt };
+}
+
+function outgoingPayment(sent: string, debit = '1000'): OutgoingPayment {
+  return {
+    id: `${RESOURCE_SERVER}/outgoing-payments/op-1`,
+    walletAddress: SENDER_URL,
+    receiver: 'https://other.example/incoming-payments/ip-1',
+    failed: false,
+    debitAmount: eur(debit),
+    receiveAmount: eur(debit),
+    sentAmount: eur(sent),
+  };
+}
+
+/** A jest mock typed as the adapter method it stands for. */
+function fn<K extends keyof OpenPaymentsAdapter>(impl: OpenPaymentsAdapter[K]): jest.MockedFunction<OpenPaymentsAdapter[K]> {
+  return jest.fn(impl as (...args: never[]) => unknown) as unknown as jest.MockedFunction<OpenPaymentsAdapter[K]>;
+}
+
+/** An ASE that answers everything successfully unless a test overrides a method. */
+function stubWallet(): jest.Mocked<OpenPaymentsAdapter> {
+  return {
+    getWalletAddress: fn<'getWalletAddress'>(async (url: string) => (url === SENDER_URL ? SENDER : RECEIVER)),
+    requestGrant: fn<'requestGrant'>(async (_authServer, request) =>
+      request.interact
+        ? {
+            kind: 'pending' as const,
+            interactRedirect: `${AUTH_SERVER}/interact/i-1`,
+            finishNonce: 'finish-nonce-1',
+            continue: { uri: `${AUTH_SERVER}/continue/c-1`, accessToken: 'continue-token-plain' },
+          }
+        : { kind: 'finalized' as const, accessToken: { value: 'quote-token-plain', manage: `${AUTH_SERVER}/token/q-1` } },
+    ),
+    continueGrant: fn<'continueGrant'>(async () => ({
+      kind: 'finalized' as const,
+      accessToken: { value: 'access-token-plain', manage: `${AUTH_SERVER}/token/a-1`, expiresIn: 600 },
+      continue: { uri: `${AUTH_SERVER}/continue/c-2`, accessToken: 'continue-token-2-plain' },
+    })),
+    rotateToken: fn<'rotateToken'>(async () => ({ value: 'rotated-token-plain', manage: `${AUTH_SERVER}/token/a-2`, expiresIn: 600 })),
+    revokeGrant: fn<'revokeGrant'>(async () => undefined),
+    createIncomingPayment: fn<'createIncomingPayment'>(async () => ({
+      id: 'https://other.example/incoming-payments/ip-1',
+      walletAddress: RECEIVER_URL,
+      completed: false,
+      receivedAmount: eur('0'),
+    })),
+    createQuote: fn<'createQuote'>(async () => quote(`${RESOURCE_SERVER}/quotes/q-1`, eur('1000'))),
+    createOutgoingPayment: fn<'createOutgoingPayment'>(async () => outgoingPayment('0')),
+    getOutgoingPayment: fn<'getOutgoingPayment'>(async () => outgoingPayment('1000')),
+  };
+}
+
+const secrets = new SecretBox('test-deployment-secret');
+
+function setUp(row: OpTransferEntity, wallet = stubWallet()) {
+  const transfers = fakeTransfers(row);
+  const sut: OpTransferActivities = createOpTransferActivities({
+    transfers: transfers.repo,
+    openPayments: wallet,
+    secrets,
+    publicBaseUrl: 'https://clearway.example',
+    callbackSecret: 'callback-secret',
+    logger: pino({ level: 'silent' }),
+  });
+  // Refusals are the subject here: keep the activity failure logs out of the output.
+  const activityEnv = new MockActivityEnvironment({}, { logger: new DefaultLogger('ERROR', () => undefined) });
+  /** Runs one activity as the worker would, inside an activity context. */
+  const run = <A extends unknown[], R>(fn: (...args: A) => Promise<R>, ...args: A): Promise<R> => activityEnv.run(fn, ...args);
+  return { sut, wallet, run, row: () => transfers.row(row.id), transfers: transfers.repo };
+}
+
+/** A row the PSU has approved: access and continue tokens sealed as continueGrant stores them. */
+function approvedRow(fields: Partial<OpTransferEntity> = {}): OpTransferEntity {
+  return transferRow({
+    status: 'sending',
+    quoteUrl: `${RESOURCE_SERVER}/quotes/q-1`,
+    quoteDebitAmount: eur('1000'),
+    continueUri: `${AUTH_SERVER}/continue/c-1`,
+    continueTokenSealed: secrets.seal('continue-token-plain', CONTINUE_TOKEN),
+    accessTokenSealed: secrets.seal('access-token-plain', ACCESS_TOKEN),
+    accessTokenManageUrl: `${AUTH_SERVER}/token/a-1`,
+    accessTokenExpiresAt: new Date(Date.now() + 10 * 60_000),
+    ...fields,
+  });
+}
+
+function refusal(code: string) {
+  return { type: 'TransferRefused', nonRetryable: true, details: [{ httpStatus: 400, code, message: expect.any(String) }] };
+}
+
+describe('Open Payments transfer activities', () => {
+  describe('access token rotation', () => {
+    it('rotates a token that expires within 30 s, seals and stores the new one, and pays with it', async () => {
+      const expiresAt = new Date(Date.now() + 20_000);
+      const { sut, wallet, run, row } = setUp(approvedRow({ accessTokenExpiresAt: expiresAt }));
+
+      await run(sut.createOutgoingPayment, row().id);
+
+      expect(wallet.rotateToken).toHaveBeenCalledTimes(1);
+      expect(wallet.rotateToken).toHaveBeenCalledWith({ value: 'access-token-plain', manage: `${AUTH_SERVER}/token/a-1` });
+      expect(wallet.createOutgoingPayment.mock.calls[0][1]).toBe('rotated-token-plain');
+      expect(secrets.open(row().accessTokenSealed!, ACCESS_TOKEN)).toBe('rotated-token-plain');
+      expect(row().accessTokenSealed).not.toContain('rotated-token-plain');
+      expect(row().accessTokenManageUrl).toBe(`${AUTH_SERVER}/token/a-2`);
+      expect(row().accessTokenExpiresAt!.getTime()).toBeGreaterThan(Date.now() + 590_000);
+    });
+
+    it('keeps a token far from expiry (and one without expiry) as it is', async () => {
+      for (const accessTokenExpiresAt of [new Date(Date.now() + 5 * 60_000), null]) {
+        const { sut, wallet, run, row } = setUp(approvedRow({ accessTokenExpiresAt, outgoingPaymentUrl: `${RESOURCE_SERVER}/outgoing-payments/op-1` }));
+        const sealedBefore = row().accessTokenSealed;
+
+        await expect(run(sut.getOutgoingPaymentProgress, row().id)).resolves.toEqual({ complete: true, failed: false });
+
+        expect(wallet.rotateToken).not.toHaveBeenCalled();
+        expect(wallet.getOutgoingPayment).toHaveBeenCalledWith(`${RESOURCE_SERVER}/outgoing-payments/op-1`, 'access-token-plain');
+        expect(row().accessTokenSealed).toBe(sealedBefore);
+      }
+    });
+  });
+
+  it('stores every GNAP token sealed: no plaintext token in the row, each opens only under its purpose', async () => {
+    const { sut, run, row } = setUp(transferRow({ quoteUrl: `${RESOURCE_SERVER}/quotes/q-1`, quoteDebitAmount: eur('1000') }));
+
+    await run(sut.requestOutgoingPaymentGrant, row().id);
+    const { clientNonce, finishNonce } = row();
+    const hash = interactionHash({ clientNonce: clientNonce!, finishNonce: finishNonce!, interactRef: 'ref-1', grantEndpoint: grantEndpoint(AUTH_SERVER) });
+    await run(sut.continueGrant, row().id, 'ref-1', hash);
+
+    const stored = JSON.stringify(row());
+    for (const plaintext of ['continue-token-plain', 'continue-token-2-plain', 'access-token-plain']) expect(stored).not.toContain(plaintext);
+    expect(secrets.open(row().accessTokenSealed!, ACCESS_TOKEN)).toBe('access-token-plain');
+    expect(secrets.open(row().continueTokenSealed!, CONTINUE_TOKEN)).toBe('continue-token-2-plain');
+    expect(() => secrets.open(row().accessTokenSealed!, CONTINUE_TOKEN)).toThrow();
+  });
+
+  describe('outgoing payment', () => {
+    it('sends an Idempotency-Key derived from the transfer id and the quote: the same on a retry, another for a new quote', async () => {
+      const wallet = stubWallet();
+      wallet.createOutgoingPayment.mockRejectedValueOnce(new BankError('unavailable', 'wallet answered 503', { httpStatus: 503 }));
+      const { sut, run, row, transfers } = setUp(approvedRow(), wallet);
+      const id = row().id;
+
+      await expect(run(sut.createOutgoingPayment, id)).rejects.toMatchObject({ type: 'BankUnavailable' });
+      await run(sut.createOutgoingPayment, id); // the retry
+      const [first, retry] = wallet.createOutgoingPayment.mock.calls.map((c) => c[3]);
+      expect(retry).toBe(first);
+      expect(first).toBe(deriveUuid(CLEARWAY_ID_NAMESPACE, id, 'outgoing-payment', `${RESOURCE_SERVER}/quotes/q-1`));
+      expect(wallet.createOutgoingPayment.mock.calls[1][2]).toMatchObject({ walletAddress: SENDER_URL, quoteId: `${RESOURCE_SERVER}/quotes/q-1` });
+      expect(row().outgoingPaymentUrl).toBe(`${RESOURCE_SERVER}/outgoing-payments/op-1`);
+
+      // A new quote (re-quoted after expiry) is a new payment request: a new key.
+      await transfers.update(id, { quoteUrl: `${RESOURCE_SERVER}/quotes/q-2`, outgoingPaymentUrl: null });
+      await run(sut.createOutgoingPayment, id);
+      const forNewQuote = wallet.createOutgoingPayment.mock.calls[2][3];
+      expect(forNewQuote).not.toBe(first);
+      expect(forNewQuote).toBe(deriveUuid(CLEARWAY_ID_NAMESPACE, id, 'outgoing-payment', `${RESOURCE_SERVER}/quotes/q-2`));
+    });
+
+    it('is skipped when the outgoing payment was already created', async () => {
+      const { sut, wallet, run, row } = setUp(approvedRow({ outgoingPaymentUrl: `${RESOURCE_SERVER}/outgoing-payments/op-1` }));
+
+      await run(sut.createOutgoingPayment, row().id);
+
+      expect(wallet.createOutgoingPayment).not.toHaveBeenCalled();
+      expect(wallet.getWalletAddress).not.toHaveBeenCalled();
+    });
+  });
+
+  describe('re-quote after approval', () => {
+    it.each([
+      { case: 'a higher debit amount', debit: eur('1001') },
+      { case: 'another asset', debit: { value: '900', assetCode: 'USD', assetScale: 2 } },
+    ])('refuses a new quote with $case (requote_exceeds_grant) and keeps the approved one', async ({ debit }) => {
+      const wallet = stubWallet();
+      wallet.createQuote.mockResolvedValue(quote(`${RESOURCE_SERVER}/quotes/q-2`, debit));
+      const { sut, run, row } = setUp(approvedRow(), wallet);
+
+      const err = await run(sut.createQuote, row().id).catch((e: unknown) => e);
+
+      expect(err).toBeInstanceOf(ApplicationFailure);
+      expect(err).toMatchObject(refusal('requote_exceeds_grant'));
+      expect(row().quoteUrl).toBe(`${RESOURCE_SERVER}/quotes/q-1`);
+    });
+
+    it('accepts a new quote within the grant, keeping the grant limit of the first quote', async () => {
+      const wallet = stubWallet();
+      wallet.createQuote.mockResolvedValue(quote(`${RESOURCE_SERVER}/quotes/q-2`, eur('990'), '2030-01-01T00:00:00.000Z'));
+      const { sut, run, row } = setUp(approvedRow(), wallet);
+
+      await run(sut.createQuote, row().id);
+
+      expect(row()).toMatchObject({ quoteUrl: `${RESOURCE_SERVER}/quotes/q-2`, quoteDebitAmount: eur('1000'), quoteReceiveAmount: eur('990') });
+      expect(row().quoteExpiresAt).toEqual(new Date('2030-01-01T00:00:00.000Z'));
+    });
+
+    it('before approval, any quote sets the amount the grant will be requested for', async () => {
+      const wallet = stubWallet();
+      wallet.createQuote.mockResolvedValue(quote(`${RESOURCE_SERVER}/quotes/q-1`, eur('1010')));
+      const { sut, run, row } = setUp(transferRow(), wallet);
+
+      await run(sut.createQuote, row().id);
+
+      expect(row().quoteDebitAmount).toEqual(eur('1010'));
+      expect(wallet.createQuote.mock.calls[0][1]).toBe('quote-token-plain');
+    });
+  });
+
+  describe('interaction hash', () => {
+    async function grantRequested() {
+      const ctx = setUp(transferRow({ quoteUrl: `${RESOURCE_SERVER}/quotes/q-1`, quoteDebitAmount: eur('1000') }));
+      await expect(ctx.run(ctx.sut.requestOutgoingPaymentGrant, ctx.row().id)).resolves.toEqual({ interactRedirect: `${AUTH_SERVER}/interact/i-1` });
+      return ctx;
+    }
+
+    it('refuses a wrong hash (hash_mismatch) without continuing the grant', async () => {
+      const { sut, wallet, run, row } = await grantRequested();
+      const { clientNonce, finishNonce } = row();
+      const forOtherRef = interactionHash({ clientNonce: clientNonce!, finishNonce: finishNonce!, interactRef: 'other-ref', grantEndpoint: grantEndpoint(AUTH_SERVER) });
+
+      for (const hash of ['', 'not-the-hash', forOtherRef]) {
+        await expect(run(sut.continueGrant, row().id, 'ref-1', hash)).rejects.toMatchObject(refusal('hash_mismatch'));
+      }
+      expect(wallet.continueGrant).not.toHaveBeenCalled();
+      expect(row().accessTokenSealed).toBeNull();
+    });
+
+    it('continues the grant with the continue token when the hash is the one interactionHash computes', async () => {
+      const { sut, wallet, run, row } = await grantRequested();
+      const { clientNonce, finishNonce } = row();
+      expect(row().grantEndpoint).toBe(`${AUTH_SERVER}/`);
+      const hash = interactionHash({ clientNonce: clientNonce!, finishNonce: finishNonce!, interactRef: 'ref-1', grantEndpoint: grantEndpoint(AUTH_SERVER) });
+
+      await run(sut.continueGrant, row().id, 'ref-1', hash);
+
+      expect(wallet.continueGrant).toHaveBeenCalledWith({ uri: `${AUTH_SERVER}/continue/c-1`, accessToken: 'continue-token-plain' }, 'ref-1');
+      expect(secrets.open(row().accessTokenSealed!, ACCESS_TOKEN)).toBe('access-token-plain');
+      expect(row().continueUri).toBe(`${AUTH_SERVER}/continue/c-2`);
+    });
+  });
+
+  describe('wallet addresses', () => {
+    it.each([
+      { role: 'sender', url: SENDER_URL, kind: 'not_found' as const, code: 'invalid_sender' },
+      { role: 'receiver', url: RECEIVER_URL, kind: 'not_found' as const, code: 'invalid_receiver' },
+      { role: 'receiver', url: RECEIVER_URL, kind: 'protocol' as const, code: 'invalid_receiver' },
+    ])('a $kind answer for the $role is refused as $code', async ({ url, kind, code }) => {
+      const wallet = stubWallet();
+      wallet.getWalletAddress.mockImplementation(async (u) => {
+        if (u === url) throw new BankError(kind, `wallet address ${u}: ${kind}`, { httpStatus: kind === 'not_found' ? 404 : 200 });
+        return u === SENDER_URL ? SENDER : RECEIVER;
+      });
+      const { sut, run, row } = setUp(transferRow(), wallet);
+
+      await expect(run(sut.resolveWalletAddresses, row().id)).rejects.toMatchObject(refusal(code));
+    });
+
+    it('a 5xx from the wallet server is a retryable BankUnavailable, not a refusal', async () => {
+      const wallet = stubWallet();
+      wallet.getWalletAddress.mockRejectedValue(new BankError('unavailable', 'wallet answered 503', { httpStatus: 503 }));
+      const { sut, run, row } = setUp(transferRow(), wallet);
+
+      const err = await run(sut.resolveWalletAddresses, row().id).catch((e: unknown) => e);
+
+      expect(err).toMatchObject({ type: 'BankUnavailable' });
+      expect((err as ApplicationFailure).nonRetryable).toBe(false);
+    });
+
+    it.each([
+      { amount: 'debitAmount', fields: { debitAmount: { value: '1000', assetCode: 'USD', assetScale: 2 } } },
+      { amount: 'debitAmount', fields: { debitAmount: { value: '1000', assetCode: 'EUR', assetScale: 3 } } },
+      { amount: 'receiveAmount', fields: { debitAmount: null, receiveAmount: { value: '1000', assetCode: 'GBP', assetScale: 2 } } },
+    ])('refuses a $amount in another asset than the wallet (asset_mismatch)', async ({ fields }) => {
+      const { sut, run, row } = setUp(transferRow(fields));
+
+      await expect(run(sut.resolveWalletAddresses, row().id)).rejects.toMatchObject(refusal('asset_mismatch'));
+    });
+
+    it('accepts matching assets, and does not resolve a receiver that is already an incoming payment', async () => {
+      const { sut, wallet, run, row } = setUp(transferRow({ receiver: 'https://other.example/incoming-payments/ip-9' }));
+
+      await expect(run(sut.resolveWalletAddresses, row().id)).resolves.toBeUndefined();
+
+      expect(wallet.getWalletAddress.mock.calls.map((c) => c[0])).toEqual([SENDER_URL]);
+    });
+  });
+});

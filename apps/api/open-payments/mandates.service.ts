@@ -1,0 +1,208 @@
+import { createHash } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import {
+  ScheduleNotFoundError,
+  WithStartWorkflowOperation,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  type Client,
+} from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import type { ClearwayConfig } from '../../../libs/config/config';
+import { CLEARWAY_ID_NAMESPACE, deriveUuid } from '../../../libs/domain/ids';
+import type { Logger } from '../../../libs/observability/logger';
+import type { OpMandateEntity, OpMandatePaymentEntity } from '../../../libs/persistence/entities/op-mandate.entity';
+import { OpMandateRepository } from '../../../libs/persistence/op-mandate.repository';
+import { verifyMandateFinishState } from '../../../libs/security/callback-state';
+import { TenantId } from '../../../libs/temporal/search-attributes';
+import {
+  cancelMandateUpdate,
+  grantFinishSignal,
+  mandateAuthorisationUpdate,
+  mandateScheduleId,
+  mandateWorkflowId,
+  pauseMandateUpdate,
+  resumeMandateUpdate,
+  type MandateRefusal,
+} from '../../../workflows/mandate.api';
+import type { mandateWorkflow } from '../../../workflows/mandate.workflow';
+import type { Principal } from '../auth/token.service';
+import { ApiError, ApiErrorCode } from '../common/api-error';
+import type { HttpResult } from '../common/http-result';
+import { CLEARWAY_CONFIG, LOGGER, TEMPORAL_CLIENT } from '../temporal/temporal.tokens';
+import { validateMandateRequest } from './mandate-request.validator';
+
+const BASE = '/openpayments/v1/mandates';
+
+/** Recurring Open Payments: stored, approved through `mandate-{id}`, paid by the `mandate-{id}` Schedule. */
+@Injectable()
+export class MandatesService {
+  constructor(
+    @Inject(OpMandateRepository) private readonly mandates: OpMandateRepository,
+    @Inject(TEMPORAL_CLIENT) private readonly temporal: Client,
+    @Inject(CLEARWAY_CONFIG) private readonly config: ClearwayConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  async create(principal: Principal, requestId: string, rawBody: unknown): Promise<HttpResult<object>> {
+    const request = validateMandateRequest(rawBody, { allowHttp: this.config.openPayments.allowHttp });
+    const mandateId = deriveUuid(CLEARWAY_ID_NAMESPACE, principal.tenantId, 'op-mandate', requestId);
+    const requestHash = createHash('sha256').update(JSON.stringify(request)).digest('hex');
+    const { mandate, created } = await this.mandates.insertOrGetExisting({
+      id: mandateId,
+      tenantId: principal.tenantId,
+      clientId: principal.clientId,
+      requestId,
+      requestHash,
+      senderWalletAddress: request.senderWalletAddress,
+      receiver: request.receiver,
+      debitAmount: request.debitAmount,
+      interval: request.interval,
+      redirectUri: request.redirectUri ?? null,
+      metadata: request.metadata ?? null,
+    });
+    if (!created && mandate.requestHash !== requestHash) {
+      throw new ApiError(ApiErrorCode.ParameterNotConsistent, 'X-Request-ID was already used for a different mandate', 'X-Request-ID');
+    }
+    if (!created && mandate.interactRedirect) return { status: 201, body: toMandateCreated(mandate, mandate.interactRedirect) };
+
+    try {
+      const authorisation = await this.temporal.connection.withDeadline(Date.now() + this.config.api.bankAnswerWaitMs, () =>
+        this.temporal.workflow.executeUpdateWithStart(mandateAuthorisationUpdate, {
+          startWorkflowOperation: new WithStartWorkflowOperation<typeof mandateWorkflow>('mandateWorkflow', {
+            workflowId: mandateWorkflowId(mandateId),
+            taskQueue: this.config.temporal.taskQueue,
+            args: [{ mandateId, tenantId: principal.tenantId, interval: request.interval, timings: this.config.openPayments.timings }],
+            workflowIdConflictPolicy: 'USE_EXISTING',
+            workflowIdReusePolicy: 'REJECT_DUPLICATE',
+            typedSearchAttributes: [{ key: TenantId, value: principal.tenantId }],
+          }),
+        }),
+      );
+      this.logger.info({ mandateId, tenantId: principal.tenantId }, 'mandate awaiting authorisation');
+      return { status: 201, body: toMandateCreated({ id: mandateId, status: authorisation.status }, authorisation.interactRedirect) };
+    } catch (err) {
+      const refusal = refusalOf(err);
+      if (refusal) {
+        throw new ApiError(refusal.httpStatus < 500 ? ApiErrorCode.FormatError : ApiErrorCode.ServiceUnavailable, refusal.message, refusal.httpStatus < 500 ? refusal.code : undefined);
+      }
+      if (err instanceof WorkflowExecutionAlreadyStartedError) {
+        const current = await this.mandates.findById(mandateId);
+        if (current?.interactRedirect) return { status: 201, body: toMandateCreated(current, current.interactRedirect) };
+        throw new ApiError(ApiErrorCode.StatusInvalid, current?.statusReason ?? 'The mandate could not be started');
+      }
+      this.logger.warn({ err, mandateId }, 'mandate did not reach authorisation in time');
+      throw new ApiError(ApiErrorCode.ServiceUnavailable, 'The wallet did not answer in time. Repeat the request with the same X-Request-ID.');
+    }
+  }
+
+  async get(principal: Principal, mandateId: string) {
+    const mandate = await this.find(principal, mandateId);
+    const periods = await this.mandates.listPeriods(mandateId);
+    return toMandateResponse(mandate, periods, await this.scheduleInfo(mandate));
+  }
+
+  pause(principal: Principal, mandateId: string) {
+    return this.command(principal, mandateId, pauseMandateUpdate, 'paused');
+  }
+
+  resume(principal: Principal, mandateId: string) {
+    return this.command(principal, mandateId, resumeMandateUpdate, 'resumed');
+  }
+
+  /** Revokes the grant at the wallet and deletes the Schedule (done by the mandate's workflow). */
+  async cancel(principal: Principal, mandateId: string) {
+    const mandate = await this.find(principal, mandateId);
+    if (mandate.status === 'cancelled') return { mandateId, status: 'cancelled' };
+    return this.command(principal, mandateId, cancelMandateUpdate, 'cancelled');
+  }
+
+  /** The PSU is back from their wallet's consent page: hand the result to the workflow, send them on. */
+  async handleFinish(mandateId: string, query: { state?: string; hash?: string; interact_ref?: string; result?: string }): Promise<string | undefined> {
+    if (!verifyMandateFinishState(this.config.api.tokenSecret, mandateId, query.state)) throw ApiError.notFound('Mandate');
+    const mandate = await this.mandates.findById(mandateId);
+    if (!mandate) throw ApiError.notFound('Mandate');
+    try {
+      await this.temporal.workflow.getHandle(mandateWorkflowId(mandateId)).signal(grantFinishSignal, { hash: query.hash, interactRef: query.interact_ref, result: query.result });
+    } catch (err) {
+      if (!(err instanceof WorkflowNotFoundError)) throw err;
+    }
+    if (!mandate.redirectUri) return undefined;
+    const next = new URL(mandate.redirectUri);
+    next.searchParams.set('mandateId', mandateId);
+    return next.toString();
+  }
+
+  private async command(principal: Principal, mandateId: string, update: typeof pauseMandateUpdate, verb: string) {
+    await this.find(principal, mandateId);
+    try {
+      const result = await this.temporal.workflow.getHandle(mandateWorkflowId(mandateId)).executeUpdate(update);
+      return { mandateId, status: result.status };
+    } catch (err) {
+      if (err instanceof WorkflowUpdateFailedError || err instanceof WorkflowNotFoundError) {
+        const current = await this.find(principal, mandateId);
+        throw new ApiError(ApiErrorCode.StatusInvalid, `The mandate cannot be ${verb}: it is ${current.status}`);
+      }
+      throw err;
+    }
+  }
+
+  private async scheduleInfo(mandate: OpMandateEntity) {
+    if (!mandate.scheduleId) return undefined;
+    try {
+      const d = await this.temporal.schedule.getHandle(mandateScheduleId(mandate.id)).describe();
+      return {
+        scheduleId: d.scheduleId,
+        paused: d.state.paused,
+        nextRunTimes: d.info.nextActionTimes.map((t) => t.toISOString()),
+        ...(d.state.remainingActions !== undefined ? { remainingRuns: d.state.remainingActions } : {}),
+      };
+    } catch (err) {
+      if (err instanceof ScheduleNotFoundError) return { scheduleId: mandate.scheduleId, deleted: true };
+      throw err;
+    }
+  }
+
+  private async find(principal: Principal, mandateId: string): Promise<OpMandateEntity> {
+    const mandate = await this.mandates.findForTenant(principal.tenantId, mandateId);
+    if (!mandate) throw ApiError.notFound(`Mandate ${mandateId}`);
+    return mandate;
+  }
+}
+
+function refusalOf(err: unknown): MandateRefusal | undefined {
+  if (!(err instanceof WorkflowUpdateFailedError)) return undefined;
+  const cause = err.cause;
+  if (cause instanceof ApplicationFailure && cause.type === 'MandateRefused') {
+    return (cause.details?.[0] as MandateRefusal | undefined) ?? { httpStatus: 400, code: 'failed', message: cause.message };
+  }
+  return undefined;
+}
+
+function toMandateCreated(m: Pick<OpMandateEntity, 'id' | 'status'>, interactRedirect: string) {
+  return { mandateId: m.id, status: m.status, _links: { scaRedirect: { href: interactRedirect }, self: { href: `${BASE}/${m.id}` } } };
+}
+
+function toMandateResponse(m: OpMandateEntity, periods: OpMandatePaymentEntity[], schedule: object | undefined) {
+  return {
+    mandateId: m.id,
+    status: m.status,
+    ...(m.statusReason ? { reason: m.statusReason } : {}),
+    senderWalletAddress: m.senderWalletAddress,
+    receiver: m.receiver,
+    debitAmount: m.debitAmount,
+    interval: m.interval,
+    ...(m.metadata ? { metadata: m.metadata } : {}),
+    ...(schedule ? { schedule } : {}),
+    periods: periods.map((p) => ({
+      periodStart: p.periodStart.toISOString(),
+      status: p.status,
+      ...(p.reason ? { reason: p.reason } : {}),
+      ...(p.outgoingPaymentUrl ? { outgoingPayment: p.outgoingPaymentUrl } : {}),
+      ...(p.sentAmount ? { sentAmount: p.sentAmount } : {}),
+    })),
+    createdAt: m.createdAt.toISOString(),
+    _links: { self: { href: `${BASE}/${m.id}` }, ...(m.status === 'awaiting_authorisation' && m.interactRedirect ? { scaRedirect: { href: m.interactRedirect } } : {}) },
+  };
+}

@@ -1,0 +1,320 @@
+/**
+ * Open Payments transfer throughput against a bare Temporal baseline, on the same server and worker.
+ *
+ *   npm run bench:transfers -- [--transfers 200] [--concurrency 20] [--warmup 5] [--send-poll-ms 100]
+ *                              [--pool-size 5] [--temporal-db FILE] [--temporal-address HOST:PORT]
+ *
+ * The sandbox ASE runs with `autoApprove`: the consent URL redirects straight to Clearway's finish
+ * callback, so each transfer is POST → GET scaRedirect → GET finish URL (what the PSU's browser
+ * would do) → workflow result. Each of the C clients sends its next POST as soon as its previous
+ * POST has returned (closed loop). The baseline runs `baselineWorkflow` with as many activities
+ * and timers as a finished transfer's history shows. See docs/benchmarks.md.
+ */
+import { randomUUID } from 'node:crypto';
+import { cpus, totalmem } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import type { Client } from '@temporalio/client';
+import { temporal as proto } from '@temporalio/proto';
+import { opTransferWorkflowId } from '../workflows/op-transfer.api';
+import type { TransferState } from '../workflows/op-transfer.api';
+import type { baselineWorkflow } from '../workflows/baseline.workflow';
+import { cpuDelta, cpuSnapshot, loadAverage, percentile, round, type CpuSnapshot } from './measure';
+import { BenchSystem } from './system';
+
+const TRANSFERS_PATH = '/openpayments/v1/transfers';
+/** Minor units per transfer; alice's opening balance covers every transfer of the run. */
+const TRANSFER_VALUE = 1n;
+
+interface Options {
+  transfers: number;
+  concurrency: number;
+  warmup: number;
+  sendPollMs: number;
+  poolSize: number;
+  temporalDb?: string;
+  temporalAddress?: string;
+}
+
+function parseOptions(): Options {
+  const { values } = parseArgs({
+    options: {
+      transfers: { type: 'string', default: '200' },
+      concurrency: { type: 'string', default: '20' },
+      warmup: { type: 'string', default: '5' },
+      'send-poll-ms': { type: 'string', default: '100' },
+      'pool-size': { type: 'string', default: '5' },
+      'temporal-db': { type: 'string' },
+      'temporal-address': { type: 'string', default: process.env.TEMPORAL_ADDRESS },
+    },
+  });
+  const int = (name: string, raw: string | undefined, min: number) => {
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer >= ${min}, got "${raw}"`);
+    return n;
+  };
+  return {
+    transfers: int('transfers', values.transfers, 1),
+    concurrency: int('concurrency', values.concurrency, 1),
+    warmup: int('warmup', values.warmup, 1),
+    sendPollMs: int('send-poll-ms', values['send-poll-ms'], 1),
+    poolSize: int('pool-size', values['pool-size'], 1),
+    temporalDb: values['temporal-db'],
+    temporalAddress: values['temporal-address'] || undefined,
+  };
+}
+
+/** Submits one unit of work; resolves to a function that waits for its completion. */
+type Submit = () => Promise<() => Promise<void>>;
+
+interface Sample {
+  submitMs: number;
+  e2eMs: number;
+  sentAt: number;
+  doneAt: number;
+}
+
+interface PhaseResult {
+  name: string;
+  completed: number;
+  failed: number;
+  errors: string[];
+  wallSeconds: number;
+  perSecond: number;
+  submitP50: number;
+  submitP99: number;
+  e2eP50: number;
+  e2eP99: number;
+  machineCpuPercent: number;
+  /** CPU of our processes (bench + API, worker, Temporal, our PostgreSQL backends) per completed unit, ms. */
+  cpuMsPerUnit: number;
+  cpuSeconds: CpuSnapshot;
+  loadAverage: string;
+}
+
+/** `count` submissions by `concurrency` closed-loop clients; completions are awaited in the background. */
+async function drive(count: number, concurrency: number, submit: Submit): Promise<{ samples: Sample[]; errors: string[] }> {
+  const samples: Sample[] = [];
+  const errors: string[] = [];
+  const completions: Promise<void>[] = [];
+  let next = 0;
+  const client = async () => {
+    while (next < count) {
+      next++;
+      const sentAt = performance.now();
+      let awaitCompletion: () => Promise<void>;
+      try {
+        awaitCompletion = await submit();
+      } catch (err) {
+        errors.push((err as Error).message);
+        continue;
+      }
+      const submitMs = performance.now() - sentAt;
+      completions.push(
+        awaitCompletion().then(
+          () => {
+            const doneAt = performance.now();
+            samples.push({ submitMs, e2eMs: doneAt - sentAt, sentAt, doneAt });
+          },
+          (err: Error) => void errors.push(err.message),
+        ),
+      );
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, client));
+  await Promise.all(completions);
+  return { samples, errors };
+}
+
+/** A transfer through the API; completion = the PSU's browser hops (auto-approved) and the workflow result. */
+function transferSubmitter(system: BenchSystem, token: string, transferIds?: string[]): Submit {
+  const ase = system.ase!.url;
+  const body = JSON.stringify({
+    senderWalletAddress: `${ase}/alice`,
+    receiver: `${ase}/bob`,
+    debitAmount: { value: String(TRANSFER_VALUE), assetCode: 'EUR', assetScale: 2 },
+  });
+  return async () => {
+    const res = await fetch(`${system.apiUrl}${TRANSFERS_PATH}`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${token}`, 'X-Request-ID': randomUUID(), 'Content-Type': 'application/json' },
+      body,
+    });
+    const text = await res.text();
+    if (res.status !== 201) throw new Error(`POST ${res.status}: ${text.slice(0, 300)}`);
+    const created = JSON.parse(text) as { transferId: string; _links: { scaRedirect: { href: string } } };
+    transferIds?.push(created.transferId);
+    return async () => {
+      // autoApprove: the consent URL answers with a redirect straight to Clearway's finish callback.
+      const consent = await fetch(created._links.scaRedirect.href, { redirect: 'manual' });
+      const finishUrl = consent.headers.get('location');
+      if (consent.status < 300 || consent.status >= 400 || !finishUrl) throw new Error(`consent URL answered ${consent.status}, not a redirect (is autoApprove on?)`);
+      const finish = await fetch(finishUrl, { redirect: 'manual' });
+      await finish.arrayBuffer();
+      if (finish.status !== 200 && finish.status !== 302) throw new Error(`finish callback answered ${finish.status}`);
+      const state = (await system.temporal.workflow.getHandle(opTransferWorkflowId(created.transferId)).result()) as TransferState;
+      if (state.status !== 'completed') throw new Error(`transfer ${created.transferId} ended ${state.status}: ${state.statusReason ?? ''}`);
+    };
+  };
+}
+
+function baselineSubmitter(system: BenchSystem, activities: number, timers: number): Submit {
+  return async () => {
+    const handle = await system.temporal.workflow.start<typeof baselineWorkflow>('baselineWorkflow', {
+      workflowId: `baseline-${randomUUID()}`,
+      taskQueue: system.config.temporal.taskQueue,
+      args: [activities, timers],
+    });
+    return async () => void (await handle.result());
+  };
+}
+
+async function measurePhase(name: string, system: BenchSystem, opts: Options, submit: Submit): Promise<PhaseResult> {
+  const pids = { worker: system.worker?.pid, temporal: system.devServer?.process.pid };
+  const load = loadAverage();
+  const before = cpuSnapshot(pids, system.opts.databaseName);
+  const { samples, errors } = await drive(opts.transfers, opts.concurrency, submit);
+  const cpu = cpuDelta(before, cpuSnapshot(pids, system.opts.databaseName));
+  const wallSeconds = (Math.max(...samples.map((s) => s.doneAt)) - Math.min(...samples.map((s) => s.sentAt))) / 1000;
+  return {
+    name,
+    completed: samples.length,
+    failed: errors.length,
+    errors: [...new Set(errors)].slice(0, 5),
+    wallSeconds: round(wallSeconds, 2),
+    perSecond: round(samples.length / wallSeconds, 2),
+    submitP50: round(percentile(samples.map((s) => s.submitMs), 50)),
+    submitP99: round(percentile(samples.map((s) => s.submitMs), 99)),
+    e2eP50: round(percentile(samples.map((s) => s.e2eMs), 50)),
+    e2eP99: round(percentile(samples.map((s) => s.e2eMs), 99)),
+    machineCpuPercent: round((100 * cpu.machineBusy) / cpu.machineTotal),
+    cpuMsPerUnit: round((1000 * (cpu.bench + cpu.worker + cpu.temporal + cpu.postgres)) / samples.length),
+    cpuSeconds: cpu,
+    loadAverage: load,
+  };
+}
+
+/** Activities and timers a finished workflow really used, read from its history. */
+async function countHistory(temporal: Client, workflowId: string) {
+  const history = await temporal.workflow.getHandle(workflowId).fetchHistory();
+  const E = proto.api.enums.v1.EventType;
+  const count = (type: proto.api.enums.v1.EventType) => (history.events ?? []).filter((e) => e.eventType === type).length;
+  return {
+    activities: count(E.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED),
+    timers: count(E.EVENT_TYPE_TIMER_STARTED),
+    workflowTasks: count(E.EVENT_TYPE_WORKFLOW_TASK_COMPLETED),
+    events: (history.events ?? []).length,
+  };
+}
+
+function printTable(rows: PhaseResult[]): void {
+  const cols: Array<[string, (r: PhaseResult) => string | number]> = [
+    ['run', (r) => r.name],
+    ['done', (r) => r.completed],
+    ['failed', (r) => r.failed],
+    ['wall s', (r) => r.wallSeconds],
+    ['per s', (r) => r.perSecond],
+    ['POST/start p50 ms', (r) => r.submitP50],
+    ['POST/start p99 ms', (r) => r.submitP99],
+    ['e2e p50 ms', (r) => r.e2eP50],
+    ['e2e p99 ms', (r) => r.e2eP99],
+    ['machine CPU %', (r) => r.machineCpuPercent],
+    ['our CPU ms/unit', (r) => r.cpuMsPerUnit],
+    ['load before', (r) => r.loadAverage],
+  ];
+  const cells = [cols.map(([h]) => h), ...rows.map((r) => cols.map(([, f]) => String(f(r))))];
+  const widths = cols.map((_, i) => Math.max(...cells.map((row) => row[i]!.length)));
+  for (const [i, row] of cells.entries()) {
+    console.log(row.map((c, j) => c.padEnd(widths[j]!)).join('  '));
+    if (i === 0) console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  }
+}
+
+async function main(): Promise<number> {
+  const opts = parseOptions();
+  const units = BigInt(opts.warmup * 2 + opts.transfers + 1);
+  const system = new BenchSystem({
+    temporalAddress: opts.temporalAddress,
+    temporalDbFile: opts.temporalDb,
+    databaseName: 'clearway_bench_transfers',
+    decoupledDelayMs: 0,
+    statusPollInitialMs: 100,
+    databasePoolSize: opts.poolSize,
+    logLevel: process.env.LOG_LEVEL ?? 'warn',
+    workerEnv: { OPEN_PAYMENTS_SEND_POLL_INITIAL_MS: String(opts.sendPollMs) },
+    openPayments: { autoApprove: true, aliceBalance: units * TRANSFER_VALUE },
+  });
+  const stopOnSignal = () => void system.stop().finally(() => process.exit(130));
+  process.once('SIGINT', stopOnSignal);
+  process.once('SIGTERM', stopOnSignal);
+  try {
+    const startedAt = performance.now();
+    await system.start();
+    const token = await system.accessToken();
+    const balancesBefore = await system.ase!.ase.balances();
+    console.error(`system up in ${round((performance.now() - startedAt) / 1000, 1)} s; warming up with ${opts.warmup} transfers`);
+
+    const warmupIds: string[] = [];
+    const warm = await drive(opts.warmup, Math.min(opts.warmup, opts.concurrency), transferSubmitter(system, token, warmupIds));
+    if (warm.errors.length) throw new Error(`warm-up failed: ${warm.errors[0]}`);
+    const histories = await Promise.all(warmupIds.map((id) => countHistory(system.temporal, opTransferWorkflowId(id))));
+    const shape = histories[0]!;
+    if (histories.some((h) => h.activities !== shape.activities || h.timers !== shape.timers)) {
+      console.error(`warning: warm-up transfers differ in shape: ${JSON.stringify(histories)}`);
+    }
+    await drive(opts.warmup, Math.min(opts.warmup, opts.concurrency), baselineSubmitter(system, shape.activities, shape.timers));
+    const baselineWarmId = `baseline-shape-${randomUUID()}`;
+    await system.temporal.workflow.execute<typeof baselineWorkflow>('baselineWorkflow', {
+      workflowId: baselineWarmId,
+      taskQueue: system.config.temporal.taskQueue,
+      args: [shape.activities, shape.timers],
+    });
+    const baselineShape = await countHistory(system.temporal, baselineWarmId);
+    console.error(`a transfer uses ${JSON.stringify(shape)}; the baseline ${JSON.stringify(baselineShape)}`);
+
+    console.error(`engine: ${opts.transfers} transfers, ${opts.concurrency} clients`);
+    const engine = await measurePhase('transfers', system, opts, transferSubmitter(system, token));
+    console.error(`baseline: ${opts.transfers} workflows, ${opts.concurrency} clients`);
+    const baseline = await measurePhase('baseline', system, opts, baselineSubmitter(system, shape.activities, shape.timers));
+
+    // Money check: every completed transfer moved exactly its amount once.
+    const balancesAfter = await system.ase!.ase.balances();
+    const moved = balancesBefore.alice! - balancesAfter.alice!;
+    const expectedMoved = BigInt(opts.warmup + engine.completed) * TRANSFER_VALUE;
+    const ledgerOk = moved === expectedMoved && balancesAfter.bob! - balancesBefore.bob! === moved;
+
+    const ratio = round(engine.perSecond / baseline.perSecond, 2);
+    const cpuRatio = round(baseline.cpuMsPerUnit / engine.cpuMsPerUnit, 2);
+    printTable([engine, baseline]);
+    console.log(`\ntransfers/baseline throughput ratio: ${ratio}; CPU-cost ratio (baseline CPU per unit / transfer CPU per unit): ${cpuRatio}`);
+    console.log(`ASE ledger: alice → bob ${moved} minor units for ${opts.warmup + engine.completed} transfers: ${ledgerOk ? 'exactly once each' : 'MISMATCH'}`);
+    if (system.workerWarnings) console.log(`worker logged ${system.workerWarnings} warnings/errors; last lines:\n${system.workerLogTail()}`);
+    console.log(
+      'BENCH_RESULT ' +
+        JSON.stringify({
+          bench: 'transfers',
+          options: opts,
+          machine: { nproc: cpus().length, ramGiB: round(totalmem() / 2 ** 30, 1), node: process.version },
+          completion: 'auto-approved consent redirect + finish callback, then workflow result via Temporal client handle.result()',
+          transferShape: shape,
+          baselineShape,
+          engine,
+          baseline,
+          ratio,
+          cpuRatio,
+          ledger: { moved: moved.toString(), expected: expectedMoved.toString(), ok: ledgerOk },
+        }),
+    );
+    return engine.failed || baseline.failed || !ledgerOk ? 1 : 0;
+  } finally {
+    await system.stop();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,106 @@
+/**
+ * ISO 8601 repeating intervals as Open Payments uses them for outgoing-payment grant limits:
+ * `R12/2027-01-01T00:00:00Z/P1M` (twelve monthly periods from that instant), `R/…/P1W` (weekly,
+ * unbounded). Only `R[n]/<start>/<duration>` is accepted: it is the form a mandate needs, and the
+ * one every wallet understands. Pure code: the API validates with it and workflows may import it.
+ */
+
+export interface IsoDuration {
+  years: number;
+  months: number;
+  weeks: number;
+  days: number;
+  hours: number;
+  minutes: number;
+  seconds: number;
+}
+
+export interface RepeatingInterval {
+  /** Number of periods (`R12` → 12); undefined for `R/…` (unbounded). */
+  repetitions: number | undefined;
+  start: Date;
+  duration: IsoDuration;
+  /** The text as given: sent unchanged to the wallet as the grant's `limits.interval`. */
+  text: string;
+}
+
+/** How a Temporal Schedule fires once per period (see `scheduleCadence`). */
+export type ScheduleCadence =
+  | { kind: 'interval'; everyMs: number; offsetMs: number }
+  | { kind: 'calendar'; monthStep: number; /** 1-12: the first month of the year with a firing. */ firstMonth: number; dayOfMonth: number; hour: number; minute: number; second: number };
+
+const DURATION = /^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$/;
+const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,3})?(?:Z|[+-]\d{2}:\d{2})$/;
+
+export function parseIsoDuration(text: string): IsoDuration | undefined {
+  const match = DURATION.exec(text);
+  if (!match || text.endsWith('T')) return undefined;
+  const [years, months, weeks, days, hours, minutes, seconds] = match.slice(1).map((part) => (part ? Number(part) : 0));
+  const duration = { years, months, weeks, days, hours, minutes, seconds };
+  return Object.values(duration).some((v) => v > 0) ? duration : undefined;
+}
+
+/** undefined when `text` is not `R[n]/<start>/<duration>` with n ≥ 1 and a positive duration. */
+export function parseRepeatingInterval(text: string): RepeatingInterval | undefined {
+  if (typeof text !== 'string') return undefined;
+  const parts = text.split('/');
+  if (parts.length !== 3) return undefined;
+  const repeat = /^R(\d{0,6})$/.exec(parts[0]!);
+  if (!repeat || !INSTANT.test(parts[1]!)) return undefined;
+  const start = new Date(parts[1]!);
+  if (Number.isNaN(start.getTime())) return undefined;
+  const repetitions = repeat[1] === '' ? undefined : Number(repeat[1]);
+  if (repetitions === 0) return undefined;
+  const duration = parseIsoDuration(parts[2]!);
+  if (!duration) return undefined;
+  return { repetitions, start, duration, text };
+}
+
+function fixedMs(d: IsoDuration): number {
+  return (((d.weeks * 7 + d.days) * 24 + d.hours) * 60 + d.minutes) * 60_000 + d.seconds * 1000;
+}
+
+/** Start of period `index` (0-based). Months and years move on the UTC calendar, clamped to the month's end. */
+export function periodStart(interval: RepeatingInterval, index: number): Date {
+  const d = interval.duration;
+  const s = interval.start;
+  const months = index * (d.months + 12 * d.years);
+  const first = new Date(Date.UTC(s.getUTCFullYear(), s.getUTCMonth() + months, 1));
+  const daysInMonth = new Date(Date.UTC(first.getUTCFullYear(), first.getUTCMonth() + 1, 0)).getUTCDate();
+  const calendar = Date.UTC(first.getUTCFullYear(), first.getUTCMonth(), Math.min(s.getUTCDate(), daysInMonth), s.getUTCHours(), s.getUTCMinutes(), s.getUTCSeconds(), s.getUTCMilliseconds());
+  return new Date(calendar + index * fixedMs(d));
+}
+
+/** When the last period ends; undefined for unbounded intervals. */
+export function intervalEnd(interval: RepeatingInterval): Date | undefined {
+  return interval.repetitions === undefined ? undefined : periodStart(interval, interval.repetitions);
+}
+
+/**
+ * One Schedule action per period. Fixed durations (weeks, days, hours, minutes, seconds) become
+ * `intervals: [{ every, offset }]`, the offset placing the firings on `start` (Temporal counts
+ * intervals from the Unix epoch). Whole months or years become a calendar spec on the start's day
+ * and time (UTC). A mix of both (P1M2D), or months not dividing a year (P5M, P2Y), have no exact
+ * Schedule form: undefined, and the API refuses them.
+ */
+export function scheduleCadence(interval: RepeatingInterval): ScheduleCadence | undefined {
+  const d = interval.duration;
+  const months = d.months + 12 * d.years;
+  const fixed = fixedMs(d);
+  if (months === 0) {
+    if (fixed < 1000) return undefined;
+    return { kind: 'interval', everyMs: fixed, offsetMs: ((interval.start.getTime() % fixed) + fixed) % fixed };
+  }
+  // A calendar spec repeats within a year: the month step must divide 12 (P1M, P2M, P3M, P4M, P6M, P1Y).
+  if (fixed !== 0 || 12 % months !== 0) return undefined;
+  const s = interval.start;
+  return {
+    kind: 'calendar',
+    monthStep: months,
+    firstMonth: (s.getUTCMonth() % months) + 1,
+    dayOfMonth: s.getUTCDate(),
+    hour: s.getUTCHours(),
+    minute: s.getUTCMinutes(),
+    second: s.getUTCSeconds(),
+  };
+}

@@ -1,0 +1,67 @@
+import type { DataSource } from 'typeorm';
+import type { MandatePaymentStatus, MandateStatus } from '../domain/mandate';
+import { OpMandateEntity, OpMandatePaymentEntity } from './entities/op-mandate.entity';
+
+export type NewMandate = Pick<
+  OpMandateEntity,
+  'id' | 'tenantId' | 'clientId' | 'requestId' | 'requestHash' | 'senderWalletAddress' | 'receiver' | 'debitAmount' | 'interval' | 'redirectUri' | 'metadata'
+>;
+
+type MandateFields = Partial<Omit<OpMandateEntity, 'id' | 'tenantId' | 'createdAt' | 'updatedAt'>>;
+type PaymentFields = Partial<Omit<OpMandatePaymentEntity, 'id' | 'mandateId' | 'periodStart' | 'createdAt' | 'updatedAt'>>;
+
+/** Open Payments mandates and their per-period payments. API reads are tenant-first; the worker addresses by id. */
+export class OpMandateRepository {
+  constructor(private readonly ds: DataSource) {}
+
+  async insertOrGetExisting(m: NewMandate): Promise<{ mandate: OpMandateEntity; created: boolean }> {
+    const result = await this.ds
+      .createQueryBuilder()
+      .insert()
+      .into(OpMandateEntity)
+      .values({ ...m, status: 'awaiting_authorisation' })
+      .orIgnore()
+      .returning(['id'])
+      .execute();
+    const mandate = await this.ds.getRepository(OpMandateEntity).findOneByOrFail({ tenantId: m.tenantId, requestId: m.requestId });
+    return { mandate, created: result.raw.length > 0 };
+  }
+
+  findForTenant(tenantId: string, id: string): Promise<OpMandateEntity | null> {
+    return this.ds.getRepository(OpMandateEntity).findOneBy({ tenantId, id });
+  }
+
+  findById(id: string): Promise<OpMandateEntity | null> {
+    return this.ds.getRepository(OpMandateEntity).findOneBy({ id });
+  }
+
+  async update(id: string, fields: MandateFields): Promise<void> {
+    await this.ds.getRepository(OpMandateEntity).update({ id }, fields);
+  }
+
+  async setStatus(id: string, status: MandateStatus, reason: string | null): Promise<void> {
+    await this.update(id, { status, statusReason: reason });
+  }
+
+  /** The period's row, created as `status` when missing; an existing row is returned unchanged. */
+  async claimPeriod(mandateId: string, periodStart: Date, status: MandatePaymentStatus, reason: string | null): Promise<OpMandatePaymentEntity> {
+    await this.ds.createQueryBuilder().insert().into(OpMandatePaymentEntity).values({ mandateId, periodStart, status, reason }).orIgnore().execute();
+    return this.ds.getRepository(OpMandatePaymentEntity).findOneByOrFail({ mandateId, periodStart });
+  }
+
+  findPeriod(mandateId: string, periodStart: Date): Promise<OpMandatePaymentEntity | null> {
+    return this.ds.getRepository(OpMandatePaymentEntity).findOneBy({ mandateId, periodStart });
+  }
+
+  async updatePeriod(mandateId: string, periodStart: Date, fields: PaymentFields): Promise<void> {
+    await this.ds.getRepository(OpMandatePaymentEntity).update({ mandateId, periodStart }, fields);
+  }
+
+  listPeriods(mandateId: string): Promise<OpMandatePaymentEntity[]> {
+    return this.ds.getRepository(OpMandatePaymentEntity).find({ where: { mandateId }, order: { periodStart: 'ASC' } });
+  }
+
+  countPeriods(mandateId: string, status: MandatePaymentStatus): Promise<number> {
+    return this.ds.getRepository(OpMandatePaymentEntity).countBy({ mandateId, status });
+  }
+}

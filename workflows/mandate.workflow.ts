@@ -1,0 +1,238 @@
+import { ApplicationFailure, allHandlersFinished, condition, log, proxyActivities, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
+import type { MandateActivities } from '../activities/mandate.activities';
+import { intervalEnd, parseRepeatingInterval } from '../libs/domain/iso8601-interval';
+import { isFinalMandateStatus as isFinal, type MandateStatus } from '../libs/domain/mandate';
+import {
+  cancelMandateUpdate,
+  grantFinishSignal,
+  mandateAuthorisationUpdate,
+  mandateStateQuery,
+  pauseMandateUpdate,
+  resumeMandateUpdate,
+  type GrantFinish,
+  type MandatePaymentInput,
+  type MandateRefusal,
+  type MandateState,
+  type MandateWorkflowInput,
+} from './mandate.api';
+import { findApplicationFailure } from './shared/failures';
+
+/** Refusals by the wallet (including a 403 limit breach) or our own checks: retrying cannot help. */
+const NON_RETRYABLE = ['BankRejected', 'MandateRefused', 'MandateNotFound'];
+
+const steps = proxyActivities<MandateActivities>({
+  startToCloseTimeout: '15s',
+  scheduleToCloseTimeout: '2m',
+  retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '10s', nonRetryableErrorTypes: NON_RETRYABLE },
+});
+
+/** Within one period only: transient errors are retried for a few minutes, never into the next period. */
+const paying = proxyActivities<MandateActivities>({
+  startToCloseTimeout: '15s',
+  scheduleToCloseTimeout: '5m',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', nonRetryableErrorTypes: NON_RETRYABLE },
+});
+
+const records = proxyActivities<MandateActivities>({
+  startToCloseTimeout: '15s',
+  retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '30s' },
+});
+
+/** Longest single timer: the mandate's end can be years away. */
+const MAX_TIMER_MS = 24 * 3600_000 * 30;
+
+/**
+ * The mandate as an entity: resolve the wallets → interactive grant with the interval limit (the
+ * PSU approves once) → continue the grant → create the `mandate-{id}` Schedule → stay alive as
+ * the single writer of the mandate's status: pause, resume and cancel go through its updates, so
+ * they are serialized with each other and with the approval; at the interval's end it expires.
+ * The payments themselves are the Schedule's `mandatePaymentWorkflow` runs.
+ */
+export async function mandateWorkflow(input: MandateWorkflowInput): Promise<MandateState> {
+  const { mandateId, timings } = input;
+  const state: MandateState = { status: 'awaiting_authorisation' };
+  let finish: GrantFinish | undefined;
+  let cancelRequested = false;
+  let busy = false;
+
+  setHandler(mandateStateQuery, () => state);
+
+  setHandler(mandateAuthorisationUpdate, async () => {
+    await condition(() => state.interactRedirect !== undefined || state.refusal !== undefined || isFinal(state.status));
+    if (state.refusal) throw ApplicationFailure.create({ type: 'MandateRefused', message: state.refusal.message, nonRetryable: true, details: [state.refusal] });
+    if (!state.interactRedirect) throw ApplicationFailure.create({ type: 'MandateRefused', message: `Mandate is ${state.status}`, nonRetryable: true });
+    return { status: state.status, interactRedirect: state.interactRedirect };
+  });
+
+  setHandler(grantFinishSignal, (f) => {
+    finish ??= f;
+  });
+
+  /** One schedule change at a time; the status is written only after the Schedule agrees. */
+  async function exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    await condition(() => !busy);
+    busy = true;
+    try {
+      return await fn();
+    } finally {
+      busy = false;
+    }
+  }
+
+  const only = (allowed: MandateStatus[], action: string) => () => {
+    if (!allowed.includes(state.status)) throw new Error(`A mandate cannot be ${action} when ${state.status.replace('_', ' ')}`);
+  };
+
+  setHandler(
+    pauseMandateUpdate,
+    () =>
+      exclusive(async () => {
+        if (state.status === 'active') {
+          await records.pauseMandateSchedule(mandateId);
+          await setStatus('paused', 'Paused by the client');
+        }
+        return { status: state.status };
+      }),
+    { validator: only(['active', 'paused'], 'paused') },
+  );
+
+  setHandler(
+    resumeMandateUpdate,
+    () =>
+      exclusive(async () => {
+        if (state.status === 'paused') {
+          await records.resumeMandateSchedule(mandateId);
+          await setStatus('active');
+        }
+        return { status: state.status };
+      }),
+    { validator: only(['active', 'paused'], 'resumed') },
+  );
+
+  setHandler(
+    cancelMandateUpdate,
+    async () => {
+      cancelRequested = true;
+      await condition(() => isFinal(state.status));
+      return { status: state.status };
+    },
+    { validator: only(['awaiting_authorisation', 'active', 'paused', 'cancelled'], 'cancelled') },
+  );
+
+  /** Stored first, so an update that answers once the state changes never gets ahead of GET. */
+  async function setStatus(status: MandateStatus, reason?: string): Promise<void> {
+    await records.recordMandateStatus({ mandateId, status, reason: reason ?? null });
+    state.status = status;
+    state.statusReason = reason;
+  }
+
+  /** Ends the mandate: the Schedule goes, and the grant is revoked so nothing can be paid under it later. */
+  async function end(status: MandateStatus, reason: string, scheduled: boolean): Promise<MandateState> {
+    await exclusive(async () => {
+      if (scheduled) await records.deleteMandateSchedule(mandateId);
+      try {
+        await records.revokeMandateGrant(mandateId);
+      } catch (err) {
+        log.warn('Grant revocation failed', { mandateId, error: (err as Error).message });
+      }
+      await setStatus(status, reason);
+    });
+    await condition(allHandlersFinished);
+    return state;
+  }
+
+  // 1–2: up to the PSU's approval.
+  try {
+    await steps.resolveMandateWallets(mandateId);
+    const grant = await steps.requestMandateGrant(mandateId);
+    state.interactRedirect = grant.interactRedirect;
+  } catch (err) {
+    state.refusal = refusalOf(err);
+    return end('failed', state.refusal.message, false);
+  }
+
+  // 3: the PSU decides at their wallet, within the grant window.
+  const decided = await condition(() => finish !== undefined || cancelRequested, timings.grantWindowMs);
+  if (cancelRequested) return end('cancelled', 'Cancelled by the client', false);
+  if (!decided) return end('expired', `The PSU did not approve within ${Math.round(timings.grantWindowMs / 1000)}s`, false);
+  if (finish!.result === 'grant_rejected' || !finish!.interactRef) return end('rejected', 'The PSU denied the mandate', false);
+  try {
+    await steps.continueMandateGrant(mandateId, finish!.interactRef, finish!.hash ?? '');
+    await steps.createMandateSchedule(mandateId, timings);
+  } catch (err) {
+    return end('failed', refusalOf(err).message, true);
+  }
+  await setStatus('active');
+
+  // 4: alive until cancelled or past the interval's last period.
+  const interval = parseRepeatingInterval(input.interval);
+  const endsAt = interval ? intervalEnd(interval)?.getTime() : undefined;
+  for (;;) {
+    const remaining = endsAt === undefined ? undefined : endsAt - Date.now();
+    if (remaining !== undefined && remaining <= 0) return end('expired', 'Every period of the mandate has passed', true);
+    if (await condition(() => cancelRequested, remaining === undefined ? undefined : Math.min(remaining, MAX_TIMER_MS))) {
+      return end('cancelled', 'Cancelled by the client', true);
+    }
+  }
+}
+
+/**
+ * One period's payment, started by the mandate's Schedule: incoming payment at the receiver →
+ * quote → outgoing payment under the mandate's grant → poll until sent → record the period.
+ * Never retried as a whole: a failed period is recorded as failed and the next period is the
+ * Schedule's next run. A 403 (limit exceeded) from the wallet is final for the period.
+ */
+export async function mandatePaymentWorkflow(input: MandatePaymentInput): Promise<{ periodStart: string; status: string; reason: string | null }> {
+  const { mandateId, timings } = input;
+  const periodStart = scheduledTime().toISOString();
+  const record = async (status: 'completed' | 'failed', reason: string | null) => {
+    await records.recordMandatePeriod({ mandateId, periodStart, status, reason });
+    return { periodStart, status, reason };
+  };
+
+  const begun = await records.beginMandatePeriod(mandateId, periodStart);
+  if (!begun.proceed) return { periodStart, status: begun.status, reason: begun.reason };
+
+  try {
+    await paying.createMandateIncomingPayment(mandateId, periodStart);
+    await paying.createMandateQuote(mandateId, periodStart);
+    await paying.createMandateOutgoingPayment(mandateId, periodStart);
+  } catch (err) {
+    return record('failed', refusalOf(err).message);
+  }
+
+  const deadline = Date.now() + timings.sendDeadlineMs;
+  let wait = timings.sendPollInitialMs;
+  for (;;) {
+    let progress: { complete: boolean; failed: boolean };
+    try {
+      progress = await paying.getMandatePaymentProgress(mandateId, periodStart);
+    } catch (err) {
+      return record('failed', refusalOf(err).message);
+    }
+    if (progress.failed) return record('failed', 'The outgoing payment failed at the sender’s wallet');
+    if (progress.complete) return record('completed', null);
+    if (Date.now() >= deadline) return record('failed', 'The payment was not fully sent before the deadline');
+    await sleep(Math.min(wait, deadline - Date.now()));
+    wait = Math.min(wait * 2, timings.sendPollMaxMs);
+  }
+}
+
+/**
+ * The Schedule action's nominal time: Temporal appends it (RFC 3339) to the action's workflow id,
+ * for scheduled and triggered runs alike. Outside a Schedule (tests), the run's start time.
+ */
+function scheduledTime(): Date {
+  const info = workflowInfo();
+  const suffix = /-(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2}))$/.exec(info.workflowId);
+  const parsed = suffix ? new Date(suffix[1]!) : undefined;
+  return parsed && !Number.isNaN(parsed.getTime()) ? parsed : info.startTime;
+}
+
+function refusalOf(err: unknown): MandateRefusal {
+  const failure = findApplicationFailure(err);
+  const details = failure?.details?.[0] as (Partial<MandateRefusal> & { messages?: { code: string; text?: string }[]; httpStatus?: number }) | undefined;
+  const code = details?.code ?? details?.messages?.[0]?.code ?? failure?.type ?? 'failed';
+  const httpStatus = details?.httpStatus && details.httpStatus < 500 ? 400 : failure?.type === 'MandateRefused' ? 400 : 502;
+  return { httpStatus, code, message: failure?.message ?? 'The mandate failed' };
+}
