@@ -2,17 +2,15 @@ import { randomUUID } from 'node:crypto';
 import { activityInfo } from '@temporalio/activity';
 import { WithStartWorkflowOperation, WorkflowNotFoundError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { temporal } from '@temporalio/proto';
+import type { temporal } from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, type WorkflowBundle } from '@temporalio/worker';
 import type { ConsentActivities } from '../activities/consent.activities';
 import type { ConsentStatus } from '../libs/domain/consent';
 import type { ScaStatus } from '../libs/domain/transaction-status';
-import { temporalTestServerExecutable } from '../libs/temporal/cli-binary';
 import {
   BicFi,
   ConsentStatus as ConsentStatusAttr,
-  CUSTOM_SEARCH_ATTRIBUTES,
   ScaStatus as ScaStatusAttr,
   TenantId,
 } from '../libs/temporal/search-attributes';
@@ -32,6 +30,7 @@ import {
   type ConsentWorkflowState,
 } from './consent.api';
 import type { consentWorkflow } from './consent.workflow';
+import { startTimeSkippingEnv } from '../test/support/time-skipping';
 
 /**
  * The consent entity workflow against Temporal's time-skipping test server, with the bank stubbed
@@ -212,17 +211,6 @@ async function refusalOf(update: Promise<unknown>): Promise<ApplicationFailure &
   return cause as ApplicationFailure & { type: ConsentRefusal };
 }
 
-const { IndexedValueType } = temporal.api.enums.v1;
-const INDEXED_VALUE_TYPES: Record<(typeof CUSTOM_SEARCH_ATTRIBUTES)[string], temporal.api.enums.v1.IndexedValueType> = {
-  Keyword: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
-  Text: IndexedValueType.INDEXED_VALUE_TYPE_TEXT,
-  Int: IndexedValueType.INDEXED_VALUE_TYPE_INT,
-  Double: IndexedValueType.INDEXED_VALUE_TYPE_DOUBLE,
-  Bool: IndexedValueType.INDEXED_VALUE_TYPE_BOOL,
-  Datetime: IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
-  KeywordList: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD_LIST,
-};
-
 let env: TestWorkflowEnvironment;
 let workflowBundle: WorkflowBundle;
 
@@ -230,13 +218,9 @@ beforeAll(async () => {
   // Refused updates and failed attempts are this file's subject: keep the expected warnings out of the output.
   Runtime.install({ logger: new DefaultLogger('ERROR'), telemetryOptions: { logging: { filter: { core: 'ERROR', other: 'ERROR' } } } });
   [env, workflowBundle] = await Promise.all([
-    TestWorkflowEnvironment.createTimeSkipping({ server: { executable: temporalTestServerExecutable() } }),
+    startTimeSkippingEnv(),
     bundleWorkflowCode({ workflowsPath: require.resolve('./index'), logger: new DefaultLogger('WARN') }),
   ]);
-  await env.connection.operatorService.addSearchAttributes({
-    namespace: env.namespace ?? 'default',
-    searchAttributes: Object.fromEntries(Object.entries(CUSTOM_SEARCH_ATTRIBUTES).map(([name, type]) => [name, INDEXED_VALUE_TYPES[type]])),
-  });
 }, 60_000);
 
 afterAll(async () => {

@@ -1,13 +1,10 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { WithStartWorkflowOperation } from '@temporalio/client';
-import * as proto from '@temporalio/proto';
-import { patchProtobufRoot } from '@temporalio/proto/lib/patch-protobuf-root';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import { RECORD_HISTORY, commandSequence, installQuietRuntime, readHistoryFixture, writeHistoryFixture, type History } from '../test/support/history-fixtures';
+import { startTimeSkippingEnv } from '../test/support/time-skipping';
+import { Worker } from '@temporalio/worker';
 import type { OpTransferActivities } from '../activities/op-transfer.activities';
-import { temporalTestServerExecutable } from '../libs/temporal/cli-binary';
-import { CUSTOM_SEARCH_ATTRIBUTES, TenantId, TransferStatus } from '../libs/temporal/search-attributes';
+import { TenantId, TransferStatus } from '../libs/temporal/search-attributes';
 import { grantFinishSignal, opTransferWorkflowId, transferAuthorisationUpdate } from './op-transfer.api';
 import type { openPaymentsTransferWorkflow } from './op-transfer.workflow';
 
@@ -23,44 +20,22 @@ import type { openPaymentsTransferWorkflow } from './op-transfer.workflow';
  */
 
 const FIXTURE = path.join(__dirname, '__fixtures__', 'op-transfer-history.json');
-const RECORD = process.env.RECORD_HISTORY === '1';
 
-type History = proto.temporal.api.history.v1.IHistory;
-
-/** Proto3 JSON with @temporalio/proto's own protobufjs copy: see payment-initiation.replay.spec.ts. */
-const protojson = require(require.resolve('protobufjs/ext/protojson', { paths: [path.dirname(require.resolve('@temporalio/proto'))] })) as {
-  toJson(type: unknown, message: unknown): unknown;
-  fromJson(type: unknown, json: unknown): History | null;
-};
-const historyType = (patchProtobufRoot(proto as Record<string, unknown>) as { lookupType?(name: string): unknown }).lookupType!(
-  'temporal.api.history.v1.History',
-);
-const historyToJson = (history: History) =>
-  JSON.stringify(protojson.toJson(historyType, proto.temporal.api.history.v1.History.fromObject(history)), null, 2);
-function historyFromJson(json: unknown): History {
-  const history = protojson.fromJson(historyType, json);
-  if (!history?.events?.length) throw new TypeError('Invalid history fixture');
-  return history;
-}
-
-beforeAll(() => {
-  Runtime.install({ logger: new DefaultLogger('WARN'), telemetryOptions: { logging: { filter: { core: 'WARN', other: 'WARN' } } } });
-});
+beforeAll(installQuietRuntime);
 
 describe('openPaymentsTransferWorkflow replay', () => {
   it('the fixture is what the current code records (RECORD_HISTORY=1 rewrites it)', async () => {
     const fresh = await recordApprovedTransfer();
-    if (RECORD) writeFixture(fresh);
-    const commands = (h: History) =>
-      h.events!.map((e) => String(e.eventType)).filter((t) => !/WORKFLOW_TASK|ACTIVITY_TASK_(STARTED|COMPLETED)/.test(t));
-    const recorded = historyFromJson(JSON.parse(readFileSync(FIXTURE, 'utf8')));
+    if (RECORD_HISTORY) writeHistoryFixture(FIXTURE, fresh);
+    const commands = commandSequence;
+    const recorded = readHistoryFixture(FIXTURE);
     // Same sequence of commands: the committed history still describes today's workflow.
     expect(commands(recorded).length).toBeGreaterThan(15);
     expect(commands(fresh)).toEqual(commands(recorded));
   }, 60_000);
 
   it('replays the recorded approved transfer with the current workflow code', async () => {
-    const history = historyFromJson(JSON.parse(readFileSync(FIXTURE, 'utf8')));
+    const history = readHistoryFixture(FIXTURE);
 
     // A replay of a truncated fixture would prove little: check it is the whole story first.
     const events = history.events!;
@@ -92,21 +67,10 @@ describe('openPaymentsTransferWorkflow replay', () => {
   }, 30_000);
 });
 
-function writeFixture(history: History): void {
-  mkdirSync(path.dirname(FIXTURE), { recursive: true });
-  writeFileSync(FIXTURE, historyToJson(history) + '\n');
-}
-
 /** One approved transfer on the time-skipping server, driven as the API and the finish callback drive it. */
 async function recordApprovedTransfer(): Promise<History> {
-  const env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: temporalTestServerExecutable() } });
+  const env = await startTimeSkippingEnv();
   try {
-    await env.connection.operatorService.addSearchAttributes({
-      namespace: 'default',
-      searchAttributes: Object.fromEntries(
-        Object.keys(CUSTOM_SEARCH_ATTRIBUTES).map((name) => [name, proto.temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD]),
-      ),
-    });
     let polls = 0;
     const activities: OpTransferActivities = {
       resolveWalletAddresses: async () => undefined,

@@ -2,13 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { activityInfo } from '@temporalio/activity';
 import { WithStartWorkflowOperation, WorkflowFailedError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { temporal } from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, type WorkflowBundle } from '@temporalio/worker';
 import type { OpTransferActivities } from '../activities/op-transfer.activities';
 import type { TransferStatus } from '../libs/domain/open-payments';
-import { temporalTestServerExecutable } from '../libs/temporal/cli-binary';
-import { CUSTOM_SEARCH_ATTRIBUTES, TenantId, TransferStatus as TransferStatusAttr } from '../libs/temporal/search-attributes';
+import { TenantId, TransferStatus as TransferStatusAttr } from '../libs/temporal/search-attributes';
 import {
   cancelTransferUpdate,
   grantFinishSignal,
@@ -20,6 +18,7 @@ import {
   type TransferWorkflowInput,
 } from './op-transfer.api';
 import type { openPaymentsTransferWorkflow } from './op-transfer.workflow';
+import { startTimeSkippingEnv } from '../test/support/time-skipping';
 
 /**
  * The Open Payments transfer workflow against Temporal's time-skipping test server, with the
@@ -144,17 +143,6 @@ function walletUnavailable(httpStatus = 503): ApplicationFailure {
   return ApplicationFailure.create({ type: 'BankUnavailable', message: `wallet answered ${httpStatus}`, details: [{ httpStatus, messages: [] }] });
 }
 
-const { IndexedValueType } = temporal.api.enums.v1;
-const INDEXED_VALUE_TYPES: Record<(typeof CUSTOM_SEARCH_ATTRIBUTES)[string], temporal.api.enums.v1.IndexedValueType> = {
-  Keyword: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
-  Text: IndexedValueType.INDEXED_VALUE_TYPE_TEXT,
-  Int: IndexedValueType.INDEXED_VALUE_TYPE_INT,
-  Double: IndexedValueType.INDEXED_VALUE_TYPE_DOUBLE,
-  Bool: IndexedValueType.INDEXED_VALUE_TYPE_BOOL,
-  Datetime: IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
-  KeywordList: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD_LIST,
-};
-
 let env: TestWorkflowEnvironment;
 let workflowBundle: WorkflowBundle;
 
@@ -162,16 +150,9 @@ beforeAll(async () => {
   // Failed attempts are part of this file's subject: keep the worker's expected warnings out of the output.
   Runtime.install({ logger: new DefaultLogger('ERROR'), telemetryOptions: { logging: { filter: { core: 'ERROR', other: 'ERROR' } } } });
   [env, workflowBundle] = await Promise.all([
-    TestWorkflowEnvironment.createTimeSkipping({ server: { executable: temporalTestServerExecutable() } }),
+    startTimeSkippingEnv(),
     bundleWorkflowCode({ workflowsPath: require.resolve('./index'), logger: new DefaultLogger('WARN') }),
   ]);
-  // The Java test server has no --search-attribute flag but implements OperatorService.AddSearchAttributes.
-  await env.connection.operatorService.addSearchAttributes({
-    namespace: env.namespace ?? 'default',
-    searchAttributes: Object.fromEntries(
-      Object.entries(CUSTOM_SEARCH_ATTRIBUTES).map(([name, type]) => [name, INDEXED_VALUE_TYPES[type]]),
-    ),
-  });
 }, 60_000);
 
 afterAll(async () => {

@@ -1,13 +1,9 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { WithStartWorkflowOperation } from '@temporalio/client';
-import * as proto from '@temporalio/proto';
-import { patchProtobufRoot } from '@temporalio/proto/lib/patch-protobuf-root';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import { RECORD_HISTORY, commandSequence, installQuietRuntime, readHistoryFixture, writeHistoryFixture, type History } from '../test/support/history-fixtures';
+import { startTimeSkippingEnv } from '../test/support/time-skipping';
+import { Worker } from '@temporalio/worker';
 import type { PaymentActivities } from '../activities/payment.activities';
-import { temporalTestServerExecutable } from '../libs/temporal/cli-binary';
-import { CUSTOM_SEARCH_ATTRIBUTES } from '../libs/temporal/search-attributes';
 import { initiationResultUpdate, paymentWorkflowId } from './payment-initiation.api';
 import type { paymentInitiationWorkflow } from './payment-initiation.workflow';
 
@@ -21,50 +17,22 @@ import type { paymentInitiationWorkflow } from './payment-initiation.workflow';
  */
 
 const FIXTURE = path.join(__dirname, '__fixtures__', 'payment-decoupled-history.json');
-const RECORD = process.env.RECORD_HISTORY === '1';
 
-type History = proto.temporal.api.history.v1.IHistory;
-
-/**
- * Proto3 JSON, the format `temporal workflow show --output json` writes. Not the SDK's historyToJSON /
- * historyFromJSON (which Worker.runReplayHistory also calls for JSON input): in this install npm keeps
- * two copies of protobufjs 8.8.1 (under @temporalio/common and @temporalio/proto), so their protojson
- * `instanceof Type` check throws "type must be a Type". Use the copy @temporalio/proto's types were
- * built with; `npm dedupe` would let the SDK helpers work again.
- */
-const protojson = require(require.resolve('protobufjs/ext/protojson', { paths: [path.dirname(require.resolve('@temporalio/proto'))] })) as {
-  toJson(type: unknown, message: unknown): unknown;
-  fromJson(type: unknown, json: unknown): History | null;
-};
-const historyType = (patchProtobufRoot(proto as Record<string, unknown>) as { lookupType?(name: string): unknown }).lookupType!(
-  'temporal.api.history.v1.History',
-);
-const historyToJson = (history: History) =>
-  JSON.stringify(protojson.toJson(historyType, proto.temporal.api.history.v1.History.fromObject(history)), null, 2);
-function historyFromJson(json: unknown): History {
-  const history = protojson.fromJson(historyType, json);
-  if (!history?.events?.length) throw new TypeError('Invalid history fixture');
-  return history;
-}
-
-beforeAll(() => {
-  Runtime.install({ logger: new DefaultLogger('WARN'), telemetryOptions: { logging: { filter: { core: 'WARN', other: 'WARN' } } } });
-});
+beforeAll(installQuietRuntime);
 
 describe('paymentInitiationWorkflow replay', () => {
   it('the fixture is what the current code records (RECORD_HISTORY=1 rewrites it)', async () => {
     const fresh = await recordDecoupledHappyPath();
-    if (RECORD) writeFixture(fresh);
-    const commands = (h: History) =>
-      h.events!.map((e) => String(e.eventType)).filter((t) => !/WORKFLOW_TASK|ACTIVITY_TASK_(STARTED|COMPLETED)/.test(t));
-    const recorded = historyFromJson(JSON.parse(readFileSync(FIXTURE, 'utf8')));
+    if (RECORD_HISTORY) writeHistoryFixture(FIXTURE, fresh);
+    const commands = commandSequence;
+    const recorded = readHistoryFixture(FIXTURE);
     // Same sequence of commands: the committed history still describes today's workflow.
     expect(commands(recorded).length).toBeGreaterThan(10);
     expect(commands(fresh)).toEqual(commands(recorded));
   }, 60_000);
 
   it('replays the recorded decoupled happy path with the current workflow code', async () => {
-    const history = historyFromJson(JSON.parse(readFileSync(FIXTURE, 'utf8')));
+    const history = readHistoryFixture(FIXTURE);
 
     // A replay of a truncated fixture would prove little: check it is the whole story first.
     const events = history.events!;
@@ -88,21 +56,10 @@ describe('paymentInitiationWorkflow replay', () => {
   }, 30_000);
 });
 
-function writeFixture(history: History): void {
-  mkdirSync(path.dirname(FIXTURE), { recursive: true });
-  writeFileSync(FIXTURE, historyToJson(history) + '\n');
-}
-
 /** One decoupled payment on the time-skipping server, started as the API starts it (update-with-start). */
 async function recordDecoupledHappyPath(): Promise<History> {
-  const env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: temporalTestServerExecutable() } });
+  const env = await startTimeSkippingEnv();
   try {
-    await env.connection.operatorService.addSearchAttributes({
-      namespace: 'default',
-      searchAttributes: Object.fromEntries(
-        Object.keys(CUSTOM_SEARCH_ATTRIBUTES).map((name) => [name, proto.temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD]),
-      ),
-    });
     let statusPolls = 0;
     const activities: PaymentActivities = {
       initiatePaymentAtBank: async () => ({

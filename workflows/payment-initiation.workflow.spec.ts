@@ -7,15 +7,12 @@ import {
   type WorkflowHandle,
 } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { temporal } from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, type WorkflowBundle } from '@temporalio/worker';
 import type { PaymentActivities } from '../activities/payment.activities';
 import type { ScaStatus, TransactionStatus } from '../libs/domain/transaction-status';
-import { temporalTestServerExecutable } from '../libs/temporal/cli-binary';
 import {
   BicFi,
-  CUSTOM_SEARCH_ATTRIBUTES,
   PaymentProduct,
   ScaStatus as ScaStatusAttr,
   TenantId,
@@ -33,6 +30,7 @@ import {
   type PaymentWorkflowState,
 } from './payment-initiation.api';
 import type { paymentInitiationWorkflow } from './payment-initiation.workflow';
+import { startTimeSkippingEnv } from '../test/support/time-skipping';
 
 /**
  * The payment workflow against Temporal's time-skipping test server, with the bank stubbed at the
@@ -164,17 +162,6 @@ function bankFailure(type: 'BankRejected' | 'BankRateLimited' | 'BankUnavailable
   });
 }
 
-const { IndexedValueType } = temporal.api.enums.v1;
-const INDEXED_VALUE_TYPES: Record<(typeof CUSTOM_SEARCH_ATTRIBUTES)[string], temporal.api.enums.v1.IndexedValueType> = {
-  Keyword: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
-  Text: IndexedValueType.INDEXED_VALUE_TYPE_TEXT,
-  Int: IndexedValueType.INDEXED_VALUE_TYPE_INT,
-  Double: IndexedValueType.INDEXED_VALUE_TYPE_DOUBLE,
-  Bool: IndexedValueType.INDEXED_VALUE_TYPE_BOOL,
-  Datetime: IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
-  KeywordList: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD_LIST,
-};
-
 let env: TestWorkflowEnvironment;
 let workflowBundle: WorkflowBundle;
 
@@ -182,17 +169,11 @@ beforeAll(async () => {
   // Failed attempts are this file's subject: keep the worker's expected warnings out of the output.
   Runtime.install({ logger: new DefaultLogger('ERROR'), telemetryOptions: { logging: { filter: { core: 'ERROR', other: 'ERROR' } } } });
   [env, workflowBundle] = await Promise.all([
-    TestWorkflowEnvironment.createTimeSkipping({ server: { executable: temporalTestServerExecutable() } }),
+    startTimeSkippingEnv(),
     bundleWorkflowCode({ workflowsPath: require.resolve('./index'), logger: new DefaultLogger('WARN') }),
   ]);
   // The Java test server has no --search-attribute flag and rejects unknown attributes, but it
   // implements OperatorService.AddSearchAttributes (not ListSearchAttributes).
-  await env.connection.operatorService.addSearchAttributes({
-    namespace: env.namespace ?? 'default',
-    searchAttributes: Object.fromEntries(
-      Object.entries(CUSTOM_SEARCH_ATTRIBUTES).map(([name, type]) => [name, INDEXED_VALUE_TYPES[type]]),
-    ),
-  });
 }, 60_000);
 
 afterAll(async () => {
