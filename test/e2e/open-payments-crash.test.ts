@@ -1,6 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import path from 'node:path';
 import { temporal } from '@temporalio/proto';
 import { Client as PgClient } from 'pg';
 import { generateIdentityKey } from '../../libs/adapters/open-payments';
@@ -8,6 +6,7 @@ import { isFinalTransferStatus, type TransferStatus } from '../../libs/domain/op
 import { opTransferWorkflowId } from '../../workflows/op-transfer.api';
 import { decideOnConsentPage, startTestAse, type TestAse } from '../../apps/sandbox/open-payments/test-helpers';
 import { TestStack, eventually } from '../support/stack';
+import { WorkerProcess, withWorkerLogsOnFailure } from '../support/worker-process';
 
 /**
  * The ASE's ledger across a worker crash. Six approved transfers are on their way from approval to
@@ -24,7 +23,6 @@ import { TestStack, eventually } from '../support/stack';
  * Timing: an activity mid-call at the kill is retried only after its 15 s startToCloseTimeout, so
  * the test takes about 30 s.
  */
-const WORKER_MAIN = path.resolve(__dirname, '../../dist/apps/worker/main.js');
 const TRANSFERS = '/openpayments/v1/transfers';
 const TRANSFER_COUNT = 6;
 /** Around the kill: every resource-server and AS call takes this long, so some are surely on the wire. */
@@ -67,7 +65,7 @@ const eur = (value: string) => ({ value, assetCode: 'EUR', assetScale: 2 });
 const sum = (b: Record<string, bigint>) => Object.values(b).reduce((a, v) => a + v, 0n);
 
 test('SIGKILL of the worker between approval and completion: every transfer completes, paid exactly once, money conserved', async () => {
-  await withWorkerLogsOnFailure(async () => {
+  await withWorkerLogsOnFailure(workers, async () => {
     await startWorker('worker-1');
     const before = await ase.ase.balances();
 
@@ -227,61 +225,3 @@ async function isPolling(pid: number): Promise<boolean> {
   return true;
 }
 
-/** A failure is much easier to read next to what the worker processes printed. */
-async function withWorkerLogsOnFailure(run: () => Promise<void>): Promise<void> {
-  try {
-    await run();
-  } catch (err) {
-    const logs = workers.map((w) => `── ${w.name} (pid ${w.pid}) ──\n${w.output() || '(no output)'}`).join('\n');
-    if (err instanceof Error) err.message += `\n\nWorker output:\n${logs}`;
-    throw err;
-  }
-}
-
-/** `node dist/apps/worker/main.js` as a child process, with its output kept for failure reports. */
-class WorkerProcess {
-  /** Rejects if the process exits before the test killed it (bad config, crash on start). */
-  readonly unexpectedExit: Promise<never>;
-  private readonly exited: Promise<void>;
-  private readonly chunks: string[] = [];
-  private killed = false;
-
-  private constructor(
-    readonly name: string,
-    private readonly child: ChildProcess,
-  ) {
-    child.stdout!.on('data', (chunk: Buffer) => this.chunks.push(chunk.toString()));
-    child.stderr!.on('data', (chunk: Buffer) => this.chunks.push(chunk.toString()));
-    this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
-    this.unexpectedExit = new Promise<never>((_, reject) =>
-      child.once('exit', (code, signal) => {
-        if (!this.killed) reject(new Error(`${name} exited on its own (code ${code}, signal ${signal}):\n${this.output()}`));
-      }),
-    );
-    this.unexpectedExit.catch(() => undefined);
-  }
-
-  static spawn(name: string, env: Record<string, string>): WorkerProcess {
-    const child = spawn(process.execPath, [WORKER_MAIN], {
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    return new WorkerProcess(name, child);
-  }
-
-  get pid(): number {
-    return this.child.pid!;
-  }
-
-  output(): string {
-    return this.chunks.join('').split('\n').slice(-200).join('\n');
-  }
-
-  /** SIGKILL: no shutdown hooks, no graceful drain; in-flight activities are simply lost. */
-  async kill(): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
-    this.killed = true;
-    this.child.kill('SIGKILL');
-    await this.exited;
-  }
-}

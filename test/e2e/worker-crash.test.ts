@@ -1,12 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import path from 'node:path';
 import { temporal } from '@temporalio/proto';
 import { isFinalTransactionStatus, type TransactionStatus } from '../../libs/domain/transaction-status';
 import { paymentWorkflowId } from '../../workflows/payment-initiation.api';
 import { sepaPayment, type TestClient } from '../support/factories';
 import { getStatus, initiate, pressScaButton } from '../support/payments';
 import { TestStack, eventually } from '../support/stack';
+import { WorkerProcess, withWorkerLogsOnFailure } from '../support/worker-process';
 
 /**
  * Exactly once across a worker crash. The real worker runs as a child process (`dist/`, built by
@@ -18,7 +17,6 @@ import { TestStack, eventually } from '../support/stack';
  * Timing: an activity that was mid-call at the kill is only retried when its 30 s
  * startToCloseTimeout expires, so the test needs about 45 s, most of it waiting for that.
  */
-const WORKER_MAIN = path.resolve(__dirname, '../../dist/apps/worker/main.js');
 /** Slow enough that status polls overlap; fast enough to settle quickly afterwards. */
 const NORMAL_LATENCY_MS = 150;
 /** Around the kill: every bank call takes a second, so some are certainly mid-call when the worker dies. */
@@ -82,7 +80,7 @@ afterAll(async () => {
 });
 
 test('SIGKILL of the worker mid-flight: every payment reaches its final status, the bank creates each once', async () => {
-  await withWorkerLogsOnFailure(async () => {
+  await withWorkerLogsOnFailure(workers, async () => {
     const first = await startWorker('worker-1');
     stack.sandbox.bank.setFaults({ latencyMs: NORMAL_LATENCY_MS });
 
@@ -259,61 +257,3 @@ async function paymentRows(): Promise<Map<string, PaymentRow>> {
   return new Map(rows.map((r) => [r.id, r]));
 }
 
-/** A failure is much easier to read next to what the worker processes printed. */
-async function withWorkerLogsOnFailure(run: () => Promise<void>): Promise<void> {
-  try {
-    await run();
-  } catch (err) {
-    const logs = workers.map((w) => `── ${w.name} (pid ${w.pid}) ──\n${w.output() || '(no output)'}`).join('\n');
-    if (err instanceof Error) err.message += `\n\nWorker output:\n${logs}`;
-    throw err;
-  }
-}
-
-/** `node dist/apps/worker/main.js` as a child process, with its output kept for failure reports. */
-class WorkerProcess {
-  /** Rejects if the process exits before the test killed it (bad config, crash on start). */
-  readonly unexpectedExit: Promise<never>;
-  private readonly exited: Promise<void>;
-  private readonly chunks: string[] = [];
-  private killed = false;
-
-  private constructor(
-    readonly name: string,
-    private readonly child: ChildProcess,
-  ) {
-    child.stdout!.on('data', (chunk: Buffer) => this.chunks.push(chunk.toString()));
-    child.stderr!.on('data', (chunk: Buffer) => this.chunks.push(chunk.toString()));
-    this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
-    this.unexpectedExit = new Promise<never>((_, reject) =>
-      child.once('exit', (code, signal) => {
-        if (!this.killed) reject(new Error(`${name} exited on its own (code ${code}, signal ${signal}):\n${this.output()}`));
-      }),
-    );
-    this.unexpectedExit.catch(() => undefined);
-  }
-
-  static spawn(name: string, env: Record<string, string>): WorkerProcess {
-    const child = spawn(process.execPath, [WORKER_MAIN], {
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    return new WorkerProcess(name, child);
-  }
-
-  get pid(): number {
-    return this.child.pid!;
-  }
-
-  output(): string {
-    return this.chunks.join('').split('\n').slice(-200).join('\n');
-  }
-
-  /** SIGKILL: no shutdown hooks, no graceful drain; in-flight activities are simply lost. */
-  async kill(): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
-    this.killed = true;
-    this.child.kill('SIGKILL');
-    await this.exited;
-  }
-}
