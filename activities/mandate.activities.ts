@@ -1,10 +1,7 @@
-import { randomBytes } from 'node:crypto';
 import { MONTHS, ScheduleAlreadyRunning, ScheduleNotFoundError, type Client, type ScheduleSpec } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Logger } from 'pino';
-import { isBankError } from '../libs/adapters/bank-adapter';
-import { grantEndpoint, verifyInteractionHash } from '../libs/adapters/open-payments';
-import type { OpAccessToken, OpenPaymentsAdapter, WalletAddress } from '../libs/adapters/open-payments/types';
+import type { OpenPaymentsAdapter } from '../libs/adapters/open-payments/types';
 import { CLEARWAY_ID_NAMESPACE, deriveUuid } from '../libs/domain/ids';
 import { intervalEnd, parseRepeatingInterval, scheduleCadence, type RepeatingInterval } from '../libs/domain/iso8601-interval';
 import type { MandatePaymentStatus, MandateStatus } from '../libs/domain/mandate';
@@ -20,6 +17,7 @@ import {
   type MandateTimings,
 } from '../workflows/mandate.api';
 import { toActivityFailure } from './bank-failure';
+import { openPaymentsSession, refuser, type Refuse, type SaveGrant } from './open-payments-session';
 
 export interface MandateActivityDeps {
   mandates: OpMandateRepository;
@@ -33,15 +31,10 @@ export interface MandateActivityDeps {
   taskQueue: string;
 }
 
-const ACCESS_TOKEN = 'op-access-token';
-const CONTINUE_TOKEN = 'op-continue-token';
-const TOKEN_REFRESH_MARGIN_MS = 30_000;
 /** Runs missed by more than this (server down, worker down) are skipped, not paid late in a burst. */
 export const MANDATE_CATCHUP_WINDOW = '1 hour';
 
-function refuse(code: string, message: string): never {
-  throw ApplicationFailure.create({ type: 'MandateRefused', message, nonRetryable: true, details: [{ httpStatus: 400, code, message }] });
-}
+const refuse: Refuse = refuser('MandateRefused');
 
 /** Temporal Schedule spec for one action per period of the interval (see `scheduleCadence`). */
 export function mandateScheduleSpec(interval: RepeatingInterval): ScheduleSpec {
@@ -70,49 +63,13 @@ export function mandateScheduleSpec(interval: RepeatingInterval): ScheduleSpec {
  * step persists what it got on the mandate or period row, so a retry resumes instead of repeating.
  */
 export function createMandateActivities(deps: MandateActivityDeps) {
-  function client(): OpenPaymentsAdapter {
-    if (!deps.openPayments) refuse('not_configured', 'This deployment has no Open Payments client identity (OPEN_PAYMENTS_* settings)');
-    return deps.openPayments;
-  }
+  const op = openPaymentsSession(deps, refuse);
+  const saveOn = (mandateId: string): SaveGrant => (fields) => deps.mandates.update(mandateId, fields);
 
   async function load(mandateId: string): Promise<OpMandateEntity> {
     const mandate = await deps.mandates.findById(mandateId);
     if (!mandate) throw ApplicationFailure.create({ type: 'MandateNotFound', message: `Mandate ${mandateId} not found`, nonRetryable: true });
     return mandate;
-  }
-
-  async function wallet(url: string, role: 'sender' | 'receiver'): Promise<WalletAddress> {
-    try {
-      return await client().getWalletAddress(url);
-    } catch (err) {
-      if (isBankError(err) && err.kind !== 'unavailable' && err.kind !== 'rate_limited') refuse(`invalid_${role}`, `The ${role} ${url} is not an Open Payments wallet address`);
-      throw toActivityFailure(err);
-    }
-  }
-
-  async function nonInteractiveToken(authServer: string, access: Parameters<OpenPaymentsAdapter['requestGrant']>[1]['access']): Promise<string> {
-    const grant = await client().requestGrant(authServer, { access }).catch(toActivityFailure);
-    if (grant.kind !== 'finalized') refuse('grant_not_granted', 'The wallet asked for interaction on a non-interactive grant');
-    return grant.accessToken.value;
-  }
-
-  async function storeAccessToken(mandateId: string, token: OpAccessToken): Promise<void> {
-    await deps.mandates.update(mandateId, {
-      accessTokenSealed: deps.secrets.seal(token.value, ACCESS_TOKEN),
-      accessTokenManageUrl: token.manage,
-      accessTokenExpiresAt: token.expiresIn ? new Date(Date.now() + token.expiresIn * 1000) : null,
-    });
-  }
-
-  /** The mandate's outgoing-payment token, rotated first when it is about to expire. */
-  async function accessToken(mandate: OpMandateEntity): Promise<string> {
-    if (!mandate.accessTokenSealed || !mandate.accessTokenManageUrl) refuse('not_authorised', 'The mandate is not authorised (or its grant was revoked)');
-    const current: OpAccessToken = { value: deps.secrets.open(mandate.accessTokenSealed, ACCESS_TOKEN), manage: mandate.accessTokenManageUrl };
-    if (!mandate.accessTokenExpiresAt || mandate.accessTokenExpiresAt.getTime() - Date.now() > TOKEN_REFRESH_MARGIN_MS) return current.value;
-    const rotated = await client().rotateToken(current).catch(toActivityFailure);
-    await storeAccessToken(mandate.id, rotated);
-    deps.logger.info({ mandateId: mandate.id }, 'mandate access token rotated');
-    return rotated.value;
   }
 
   async function period(mandateId: string, periodStart: string) {
@@ -129,52 +86,30 @@ export function createMandateActivities(deps: MandateActivityDeps) {
     /** Both ends must be Open Payments wallets, the amount in the sender's asset. */
     async resolveMandateWallets(mandateId: string): Promise<void> {
       const mandate = await load(mandateId);
-      const sender = await wallet(mandate.senderWalletAddress, 'sender');
+      const sender = await op.wallet(mandate.senderWalletAddress, 'sender');
       const { debitAmount } = mandate;
       if (debitAmount.assetCode !== sender.assetCode || debitAmount.assetScale !== sender.assetScale) {
         refuse('asset_mismatch', `debitAmount is in ${debitAmount.assetCode}/${debitAmount.assetScale}, the sender's wallet in ${sender.assetCode}/${sender.assetScale}`);
       }
-      await wallet(mandate.receiver, 'receiver');
+      await op.wallet(mandate.receiver, 'receiver');
     },
 
     /** One interactive grant for every period: `limits.debitAmount` per `limits.interval`. */
     async requestMandateGrant(mandateId: string): Promise<{ interactRedirect: string }> {
       const mandate = await load(mandateId);
       if (mandate.interactRedirect) return { interactRedirect: mandate.interactRedirect };
-      const sender = await wallet(mandate.senderWalletAddress, 'sender');
-      const clientNonce = randomBytes(16).toString('hex');
+      const sender = await op.wallet(mandate.senderWalletAddress, 'sender');
       // No limits.receiver: it names one incoming payment, and each period pays a new one.
-      const grant = await client()
-        .requestGrant(sender.authServer, {
-          access: [{ type: 'outgoing-payment', actions: ['create', 'read'], identifier: sender.id, limits: { debitAmount: mandate.debitAmount, interval: mandate.interval } }],
-          interact: { finishUri: mandateFinishUrl(deps.publicBaseUrl, deps.callbackSecret, mandateId), nonce: clientNonce },
-        })
-        .catch(toActivityFailure);
-      if (grant.kind !== 'pending') refuse('interaction_missing', 'The wallet granted recurring payments without asking the PSU');
-      await deps.mandates.update(mandateId, {
-        interactRedirect: grant.interactRedirect,
-        clientNonce,
-        finishNonce: grant.finishNonce,
-        grantEndpoint: grantEndpoint(sender.authServer),
-        continueUri: grant.continue.uri,
-        continueTokenSealed: deps.secrets.seal(grant.continue.accessToken, CONTINUE_TOKEN),
+      return op.requestInteractiveGrant(mandate, saveOn(mandateId), {
+        authServer: sender.authServer,
+        access: [{ type: 'outgoing-payment', actions: ['create', 'read'], identifier: sender.id, limits: { debitAmount: mandate.debitAmount, interval: mandate.interval } }],
+        finishUri: mandateFinishUrl(deps.publicBaseUrl, deps.callbackSecret, mandateId),
       });
-      return { interactRedirect: grant.interactRedirect };
     },
 
     /** Checks the finish hash, then continues the grant for the access token. */
     async continueMandateGrant(mandateId: string, interactRef: string, hash: string): Promise<void> {
-      const mandate = await load(mandateId);
-      if (mandate.accessTokenSealed) return;
-      const expected = { clientNonce: mandate.clientNonce!, finishNonce: mandate.finishNonce!, interactRef, grantEndpoint: mandate.grantEndpoint! };
-      if (!verifyInteractionHash(expected, hash)) refuse('hash_mismatch', 'The interaction hash does not match: the finish redirect was not issued for this grant');
-      const continueToken = deps.secrets.open(mandate.continueTokenSealed!, CONTINUE_TOKEN);
-      const grant = await client().continueGrant({ uri: mandate.continueUri!, accessToken: continueToken }, interactRef).catch(toActivityFailure);
-      if (grant.kind !== 'finalized') refuse('grant_not_granted', 'The wallet did not grant the mandate');
-      await storeAccessToken(mandateId, grant.accessToken);
-      if (grant.continue) {
-        await deps.mandates.update(mandateId, { continueUri: grant.continue.uri, continueTokenSealed: deps.secrets.seal(grant.continue.accessToken, CONTINUE_TOKEN) });
-      }
+      await op.continueGrant(await load(mandateId), saveOn(mandateId), interactRef, hash);
     },
 
     /** `mandate-{id}`: one `mandatePaymentWorkflow` per period. Creating it twice is a no-op. */
@@ -225,14 +160,7 @@ export function createMandateActivities(deps: MandateActivityDeps) {
 
     /** Withdraws the grant (cancel, denial, expiry): nothing more can be paid under it. */
     async revokeMandateGrant(mandateId: string): Promise<void> {
-      const mandate = await load(mandateId);
-      if (!mandate.continueUri || !mandate.continueTokenSealed) return;
-      try {
-        await client().revokeGrant({ uri: mandate.continueUri, accessToken: deps.secrets.open(mandate.continueTokenSealed, CONTINUE_TOKEN) });
-      } catch (err) {
-        if (!(isBankError(err) && (err.kind === 'not_found' || err.kind === 'rejected'))) throw toActivityFailure(err);
-      }
-      await deps.mandates.update(mandateId, { accessTokenSealed: null, continueTokenSealed: null });
+      await op.revokeGrant(await load(mandateId), saveOn(mandateId));
     },
 
     async recordMandateStatus(change: { mandateId: string; status: MandateStatus; reason: string | null }): Promise<void> {
@@ -265,9 +193,9 @@ export function createMandateActivities(deps: MandateActivityDeps) {
       const row = await period(mandateId, periodStart);
       if (row.incomingPaymentUrl) return;
       const mandate = await load(mandateId);
-      const receiver = await wallet(mandate.receiver, 'receiver');
-      const token = await nonInteractiveToken(receiver.authServer, [{ type: 'incoming-payment', actions: ['create', 'read'], identifier: receiver.id }]);
-      const incoming = await client()
+      const receiver = await op.wallet(mandate.receiver, 'receiver');
+      const token = await op.nonInteractiveToken(receiver.authServer, [{ type: 'incoming-payment', actions: ['create', 'read'], identifier: receiver.id }]);
+      const incoming = await op.client()
         .createIncomingPayment(receiver.resourceServer, token, {
           // No expiresAt: the wallet's default, on the wallet's own clock.
           walletAddress: receiver.id,
@@ -283,9 +211,9 @@ export function createMandateActivities(deps: MandateActivityDeps) {
       if (row.outgoingPaymentUrl) return;
       if (row.quoteUrl && (!row.quoteExpiresAt || row.quoteExpiresAt.getTime() > Date.now() + 5_000)) return;
       const mandate = await load(mandateId);
-      const sender = await wallet(mandate.senderWalletAddress, 'sender');
-      const token = await nonInteractiveToken(sender.authServer, [{ type: 'quote', actions: ['create', 'read'] }]);
-      const quote = await client()
+      const sender = await op.wallet(mandate.senderWalletAddress, 'sender');
+      const token = await op.nonInteractiveToken(sender.authServer, [{ type: 'quote', actions: ['create', 'read'] }]);
+      const quote = await op.client()
         .createQuote(sender.resourceServer, token, { walletAddress: sender.id, receiver: row.incomingPaymentUrl!, debitAmount: mandate.debitAmount })
         .catch(toActivityFailure);
       await deps.mandates.updatePeriod(mandateId, row.periodStart, { quoteUrl: quote.id, quoteExpiresAt: quote.expiresAt ? new Date(quote.expiresAt) : null });
@@ -299,9 +227,9 @@ export function createMandateActivities(deps: MandateActivityDeps) {
       const row = await period(mandateId, periodStart);
       if (row.outgoingPaymentUrl) return;
       const mandate = await load(mandateId);
-      const sender = await wallet(mandate.senderWalletAddress, 'sender');
-      const token = await accessToken(mandate);
-      const payment = await client()
+      const sender = await op.wallet(mandate.senderWalletAddress, 'sender');
+      const token = await op.accessToken(mandate, saveOn(mandate.id), { mandateId: mandate.id });
+      const payment = await op.client()
         .createOutgoingPayment(
           sender.resourceServer,
           token,
@@ -314,8 +242,8 @@ export function createMandateActivities(deps: MandateActivityDeps) {
 
     async getMandatePaymentProgress(mandateId: string, periodStart: string): Promise<{ complete: boolean; failed: boolean }> {
       const row = await period(mandateId, periodStart);
-      const token = await accessToken(await load(mandateId));
-      const payment = await client().getOutgoingPayment(row.outgoingPaymentUrl!, token).catch(toActivityFailure);
+      const token = await op.accessToken(await load(mandateId), saveOn(mandateId), { mandateId });
+      const payment = await op.client().getOutgoingPayment(row.outgoingPaymentUrl!, token).catch(toActivityFailure);
       await deps.mandates.updatePeriod(mandateId, row.periodStart, { sentAmount: payment.sentAmount });
       return { complete: BigInt(payment.sentAmount.value) >= BigInt(payment.debitAmount.value), failed: payment.failed };
     },

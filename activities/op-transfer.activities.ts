@@ -1,9 +1,6 @@
-import { randomBytes } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Logger } from 'pino';
-import { isBankError } from '../libs/adapters/bank-adapter';
-import type { OpAmount, OpenPaymentsAdapter, OpAccessToken, WalletAddress } from '../libs/adapters/open-payments/types';
-import { grantEndpoint, verifyInteractionHash } from '../libs/adapters/open-payments';
+import type { OpAmount, OpenPaymentsAdapter } from '../libs/adapters/open-payments/types';
 import type { TransferStatus } from '../libs/domain/open-payments';
 import { CLEARWAY_ID_NAMESPACE, deriveUuid } from '../libs/domain/ids';
 import type { OpTransferEntity } from '../libs/persistence/entities/op-transfer.entity';
@@ -11,6 +8,9 @@ import type { OpTransferRepository } from '../libs/persistence/op-transfer.repos
 import { transferFinishUrl } from '../libs/security/callback-state';
 import type { SecretBox } from '../libs/security/secret-box';
 import { toActivityFailure } from './bank-failure';
+import { openPaymentsSession, refuser, type Refuse, type SaveGrant } from './open-payments-session';
+
+const refuse: Refuse = refuser('TransferRefused');
 
 export interface OpTransferActivityDeps {
   transfers: OpTransferRepository;
@@ -22,26 +22,13 @@ export interface OpTransferActivityDeps {
   logger: Logger;
 }
 
-const ACCESS_TOKEN = 'op-access-token';
-const CONTINUE_TOKEN = 'op-continue-token';
-/** Rotate a token this long before it expires rather than risk a 401 mid-call. */
-const TOKEN_REFRESH_MARGIN_MS = 30_000;
-
-/** A refusal the client should see as a 4xx (bad receiver, asset mismatch...), never retried. */
-function refuse(code: string, message: string): never {
-  throw ApplicationFailure.create({ type: 'TransferRefused', message, nonRetryable: true, details: [{ httpStatus: 400, code, message }] });
-}
-
 /**
  * Open Payments transfer activities: one protocol step each, persisted on the transfer row so a
  * retry resumes instead of repeating. Tokens are sealed before they touch the database and never
  * returned to the workflow.
  */
 export function createOpTransferActivities(deps: OpTransferActivityDeps) {
-  function client(): OpenPaymentsAdapter {
-    if (!deps.openPayments) refuse('not_configured', 'This deployment has no Open Payments client identity (OPEN_PAYMENTS_* settings)');
-    return deps.openPayments;
-  }
+  const op = openPaymentsSession(deps, refuse);
 
   async function load(transferId: string): Promise<OpTransferEntity> {
     const transfer = await deps.transfers.findById(transferId);
@@ -49,41 +36,7 @@ export function createOpTransferActivities(deps: OpTransferActivityDeps) {
     return transfer;
   }
 
-  async function wallet(url: string, role: 'sender' | 'receiver'): Promise<WalletAddress> {
-    try {
-      return await client().getWalletAddress(url);
-    } catch (err) {
-      if (isBankError(err) && err.kind !== 'unavailable' && err.kind !== 'rate_limited') {
-        refuse(`invalid_${role}`, `The ${role} ${url} is not an Open Payments wallet address`);
-      }
-      throw toActivityFailure(err);
-    }
-  }
-
-  async function nonInteractiveToken(authServer: string, access: Parameters<OpenPaymentsAdapter['requestGrant']>[1]['access']): Promise<string> {
-    const grant = await client().requestGrant(authServer, { access }).catch(toActivityFailure);
-    if (grant.kind !== 'finalized') refuse('grant_not_granted', 'The wallet asked for interaction on a non-interactive grant');
-    return grant.accessToken.value;
-  }
-
-  /** The transfer's outgoing-payment access token, rotated first when it is about to expire. */
-  async function accessToken(transfer: OpTransferEntity): Promise<string> {
-    if (!transfer.accessTokenSealed || !transfer.accessTokenManageUrl) refuse('not_authorised', 'The payment has not been authorised');
-    const current: OpAccessToken = { value: deps.secrets.open(transfer.accessTokenSealed, ACCESS_TOKEN), manage: transfer.accessTokenManageUrl };
-    if (!transfer.accessTokenExpiresAt || transfer.accessTokenExpiresAt.getTime() - Date.now() > TOKEN_REFRESH_MARGIN_MS) return current.value;
-    const rotated = await client().rotateToken(current).catch(toActivityFailure);
-    await storeAccessToken(transfer.id, rotated);
-    deps.logger.info({ transferId: transfer.id }, 'access token rotated');
-    return rotated.value;
-  }
-
-  async function storeAccessToken(transferId: string, token: OpAccessToken): Promise<void> {
-    await deps.transfers.update(transferId, {
-      accessTokenSealed: deps.secrets.seal(token.value, ACCESS_TOKEN),
-      accessTokenManageUrl: token.manage,
-      accessTokenExpiresAt: token.expiresIn ? new Date(Date.now() + token.expiresIn * 1000) : null,
-    });
-  }
+  const saveOn = (transferId: string): SaveGrant => (fields) => deps.transfers.update(transferId, fields);
 
   function exceeds(a: OpAmount, limit: OpAmount): boolean {
     return a.assetCode !== limit.assetCode || a.assetScale !== limit.assetScale || BigInt(a.value) > BigInt(limit.value);
@@ -93,12 +46,12 @@ export function createOpTransferActivities(deps: OpTransferActivityDeps) {
     /** Both ends must be Open Payments wallets, and the amount in the right asset. */
     async resolveWalletAddresses(transferId: string): Promise<void> {
       const transfer = await load(transferId);
-      const sender = await wallet(transfer.senderWalletAddress, 'sender');
+      const sender = await op.wallet(transfer.senderWalletAddress, 'sender');
       if (transfer.debitAmount && (transfer.debitAmount.assetCode !== sender.assetCode || transfer.debitAmount.assetScale !== sender.assetScale)) {
         refuse('asset_mismatch', `debitAmount is in ${transfer.debitAmount.assetCode}/${transfer.debitAmount.assetScale}, the sender's wallet in ${sender.assetCode}/${sender.assetScale}`);
       }
       if (!isIncomingPaymentUrl(transfer.receiver)) {
-        const receiver = await wallet(transfer.receiver, 'receiver');
+        const receiver = await op.wallet(transfer.receiver, 'receiver');
         if (transfer.receiveAmount && (transfer.receiveAmount.assetCode !== receiver.assetCode || transfer.receiveAmount.assetScale !== receiver.assetScale)) {
           refuse('asset_mismatch', `receiveAmount is in ${transfer.receiveAmount.assetCode}/${transfer.receiveAmount.assetScale}, the receiver's wallet in ${receiver.assetCode}/${receiver.assetScale}`);
         }
@@ -113,9 +66,10 @@ export function createOpTransferActivities(deps: OpTransferActivityDeps) {
         await deps.transfers.update(transferId, { incomingPaymentUrl: transfer.receiver });
         return;
       }
-      const receiver = await wallet(transfer.receiver, 'receiver');
-      const token = await nonInteractiveToken(receiver.authServer, [{ type: 'incoming-payment', actions: ['create', 'read'], identifier: receiver.id }]);
-      const incoming = await client()
+      const receiver = await op.wallet(transfer.receiver, 'receiver');
+      const token = await op.nonInteractiveToken(receiver.authServer, [{ type: 'incoming-payment', actions: ['create', 'read'], identifier: receiver.id }]);
+      const incoming = await op
+        .client()
         .createIncomingPayment(receiver.resourceServer, token, {
           walletAddress: receiver.id,
           incomingAmount: transfer.receiveAmount ?? undefined,
@@ -129,9 +83,10 @@ export function createOpTransferActivities(deps: OpTransferActivityDeps) {
     /** A quote at the sender's wallet. After approval, a new quote must stay within what the PSU authorised. */
     async createQuote(transferId: string): Promise<void> {
       const transfer = await load(transferId);
-      const sender = await wallet(transfer.senderWalletAddress, 'sender');
-      const token = await nonInteractiveToken(sender.authServer, [{ type: 'quote', actions: ['create', 'read'] }]);
-      const quote = await client()
+      const sender = await op.wallet(transfer.senderWalletAddress, 'sender');
+      const token = await op.nonInteractiveToken(sender.authServer, [{ type: 'quote', actions: ['create', 'read'] }]);
+      const quote = await op
+        .client()
         .createQuote(sender.resourceServer, token, {
           walletAddress: sender.id,
           receiver: transfer.incomingPaymentUrl!,
@@ -154,46 +109,24 @@ export function createOpTransferActivities(deps: OpTransferActivityDeps) {
     async requestOutgoingPaymentGrant(transferId: string): Promise<{ interactRedirect: string }> {
       const transfer = await load(transferId);
       if (transfer.interactRedirect) return { interactRedirect: transfer.interactRedirect };
-      const sender = await wallet(transfer.senderWalletAddress, 'sender');
-      const clientNonce = randomBytes(16).toString('hex');
-      const grant = await client()
-        .requestGrant(sender.authServer, {
-          access: [
-            {
-              type: 'outgoing-payment',
-              actions: ['create', 'read'],
-              identifier: sender.id,
-              limits: { debitAmount: transfer.quoteDebitAmount!, receiver: transfer.incomingPaymentUrl! },
-            },
-          ],
-          interact: { finishUri: transferFinishUrl(deps.publicBaseUrl, deps.callbackSecret, transferId), nonce: clientNonce },
-        })
-        .catch(toActivityFailure);
-      if (grant.kind !== 'pending') refuse('interaction_missing', 'The wallet granted an outgoing payment without asking the PSU');
-      await deps.transfers.update(transferId, {
-        interactRedirect: grant.interactRedirect,
-        clientNonce,
-        finishNonce: grant.finishNonce,
-        grantEndpoint: grantEndpoint(sender.authServer),
-        continueUri: grant.continue.uri,
-        continueTokenSealed: deps.secrets.seal(grant.continue.accessToken, CONTINUE_TOKEN),
+      const sender = await op.wallet(transfer.senderWalletAddress, 'sender');
+      return op.requestInteractiveGrant(transfer, saveOn(transferId), {
+        authServer: sender.authServer,
+        access: [
+          {
+            type: 'outgoing-payment',
+            actions: ['create', 'read'],
+            identifier: sender.id,
+            limits: { debitAmount: transfer.quoteDebitAmount!, receiver: transfer.incomingPaymentUrl! },
+          },
+        ],
+        finishUri: transferFinishUrl(deps.publicBaseUrl, deps.callbackSecret, transferId),
       });
-      return { interactRedirect: grant.interactRedirect };
     },
 
     /** Checks the finish hash (the redirect really came from the PSU's wallet), then continues the grant. */
     async continueGrant(transferId: string, interactRef: string, hash: string): Promise<void> {
-      const transfer = await load(transferId);
-      if (transfer.accessTokenSealed) return;
-      const expected = { clientNonce: transfer.clientNonce!, finishNonce: transfer.finishNonce!, interactRef, grantEndpoint: transfer.grantEndpoint! };
-      if (!verifyInteractionHash(expected, hash)) refuse('hash_mismatch', 'The interaction hash does not match: the finish redirect was not issued for this grant');
-      const continueToken = deps.secrets.open(transfer.continueTokenSealed!, CONTINUE_TOKEN);
-      const grant = await client().continueGrant({ uri: transfer.continueUri!, accessToken: continueToken }, interactRef).catch(toActivityFailure);
-      if (grant.kind !== 'finalized') refuse('grant_not_granted', 'The wallet did not grant the payment');
-      await storeAccessToken(transferId, grant.accessToken);
-      if (grant.continue) {
-        await deps.transfers.update(transferId, { continueUri: grant.continue.uri, continueTokenSealed: deps.secrets.seal(grant.continue.accessToken, CONTINUE_TOKEN) });
-      }
+      await op.continueGrant(await load(transferId), saveOn(transferId), interactRef, hash);
     },
 
     async quoteExpired(transferId: string): Promise<boolean> {
@@ -205,9 +138,10 @@ export function createOpTransferActivities(deps: OpTransferActivityDeps) {
     async createOutgoingPayment(transferId: string): Promise<void> {
       const transfer = await load(transferId);
       if (transfer.outgoingPaymentUrl) return;
-      const sender = await wallet(transfer.senderWalletAddress, 'sender');
-      const token = await accessToken(transfer);
-      const payment = await client()
+      const sender = await op.wallet(transfer.senderWalletAddress, 'sender');
+      const token = await op.accessToken(transfer, saveOn(transferId), { transferId });
+      const payment = await op
+        .client()
         .createOutgoingPayment(
           sender.resourceServer,
           token,
@@ -220,22 +154,15 @@ export function createOpTransferActivities(deps: OpTransferActivityDeps) {
 
     async getOutgoingPaymentProgress(transferId: string): Promise<{ complete: boolean; failed: boolean }> {
       const transfer = await load(transferId);
-      const token = await accessToken(transfer);
-      const payment = await client().getOutgoingPayment(transfer.outgoingPaymentUrl!, token).catch(toActivityFailure);
+      const token = await op.accessToken(transfer, saveOn(transferId), { transferId });
+      const payment = await op.client().getOutgoingPayment(transfer.outgoingPaymentUrl!, token).catch(toActivityFailure);
       await deps.transfers.update(transferId, { sentAmount: payment.sentAmount });
       return { complete: BigInt(payment.sentAmount.value) >= BigInt(payment.debitAmount.value), failed: payment.failed };
     },
 
     /** Withdraws the grant (cancellation, denial, expiry): nothing can be paid under it afterwards. */
     async revokeTransferGrant(transferId: string): Promise<void> {
-      const transfer = await load(transferId);
-      if (!transfer.continueUri || !transfer.continueTokenSealed) return;
-      try {
-        await client().revokeGrant({ uri: transfer.continueUri, accessToken: deps.secrets.open(transfer.continueTokenSealed, CONTINUE_TOKEN) });
-      } catch (err) {
-        if (!(isBankError(err) && (err.kind === 'not_found' || err.kind === 'rejected'))) throw toActivityFailure(err);
-      }
-      await deps.transfers.update(transferId, { accessTokenSealed: null, continueTokenSealed: null });
+      await op.revokeGrant(await load(transferId), saveOn(transferId));
     },
 
     async recordTransferStatus(change: { transferId: string; seq: number; status: TransferStatus; reason: string | null }): Promise<void> {

@@ -5,7 +5,6 @@ import { ApplicationFailure } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, type WorkflowBundle } from '@temporalio/worker';
 import type { OpTransferActivities } from '../activities/op-transfer.activities';
-import type { TransferStatus } from '../libs/domain/open-payments';
 import { TenantId, TransferStatus as TransferStatusAttr } from '../libs/temporal/search-attributes';
 import {
   cancelTransferUpdate,

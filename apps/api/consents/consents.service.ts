@@ -40,8 +40,6 @@ export interface ConsentHeaders {
   nokRedirectUri: string | undefined;
 }
 
-/** How long a PSU's typed secret may wait for the worker before it must be sent again. */
-const HANDOFF_TTL_MS = 2 * 60_000;
 
 /**
  * Consent use cases. The consent's workflow does everything that reaches the bank; this service

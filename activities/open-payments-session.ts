@@ -1,0 +1,143 @@
+import { randomBytes } from 'node:crypto';
+import { ApplicationFailure } from '@temporalio/common';
+import type { Logger } from 'pino';
+import { isBankError } from '../libs/adapters/bank-adapter';
+import { grantEndpoint, verifyInteractionHash } from '../libs/adapters/open-payments';
+import type { OpAccessRequest, OpAccessToken, OpenPaymentsAdapter, WalletAddress } from '../libs/adapters/open-payments/types';
+import type { SecretBox } from '../libs/security/secret-box';
+import { toActivityFailure } from './bank-failure';
+
+const ACCESS_TOKEN = 'op-access-token';
+const CONTINUE_TOKEN = 'op-continue-token';
+/** Rotate a token this long before it expires rather than risk a 401 mid-call. */
+const TOKEN_REFRESH_MARGIN_MS = 30_000;
+
+export type Refuse = (code: string, message: string) => never;
+
+/** Refusals the client should see as a 4xx (bad receiver, asset mismatch...), never retried. */
+export function refuser(type: 'TransferRefused' | 'MandateRefused'): Refuse {
+  return (code, message) => {
+    throw ApplicationFailure.create({ type, message, nonRetryable: true, details: [{ httpStatus: 400, code, message }] });
+  };
+}
+
+/** The GNAP state a transfer or a mandate keeps on its row: tokens sealed, never in workflow history. */
+export interface GrantState {
+  interactRedirect: string | null;
+  clientNonce: string | null;
+  finishNonce: string | null;
+  grantEndpoint: string | null;
+  continueUri: string | null;
+  continueTokenSealed: string | null;
+  accessTokenSealed: string | null;
+  accessTokenManageUrl: string | null;
+  accessTokenExpiresAt: Date | null;
+}
+
+/** Persists grant fields on the owning row (op_transfers or op_mandates). */
+export type SaveGrant = (fields: Partial<GrantState>) => Promise<void>;
+
+export interface OpenPaymentsSessionDeps {
+  /** Undefined when this deployment has no Open Payments client identity configured. */
+  openPayments?: OpenPaymentsAdapter;
+  secrets: SecretBox;
+  logger: Logger;
+}
+
+/**
+ * Clearway as a GNAP client, shared by one-off transfers and mandates: wallet lookups, grants
+ * (interactive with hash-checked finish, and non-interactive), token rotation and revocation.
+ */
+export function openPaymentsSession(deps: OpenPaymentsSessionDeps, refuse: Refuse) {
+  function client(): OpenPaymentsAdapter {
+    if (!deps.openPayments) refuse('not_configured', 'This deployment has no Open Payments client identity (OPEN_PAYMENTS_* settings)');
+    return deps.openPayments;
+  }
+
+  async function storeAccessToken(save: SaveGrant, token: OpAccessToken): Promise<void> {
+    await save({
+      accessTokenSealed: deps.secrets.seal(token.value, ACCESS_TOKEN),
+      accessTokenManageUrl: token.manage,
+      accessTokenExpiresAt: token.expiresIn ? new Date(Date.now() + token.expiresIn * 1000) : null,
+    });
+  }
+
+  return {
+    client,
+
+    /** A wallet address, or a 4xx refusal naming the role when the URL is not an Open Payments wallet. */
+    async wallet(url: string, role: 'sender' | 'receiver'): Promise<WalletAddress> {
+      try {
+        return await client().getWalletAddress(url);
+      } catch (err) {
+        if (isBankError(err) && err.kind !== 'unavailable' && err.kind !== 'rate_limited') {
+          refuse(`invalid_${role}`, `The ${role} ${url} is not an Open Payments wallet address`);
+        }
+        throw toActivityFailure(err);
+      }
+    },
+
+    async nonInteractiveToken(authServer: string, access: OpAccessRequest[]): Promise<string> {
+      const grant = await client().requestGrant(authServer, { access }).catch(toActivityFailure);
+      if (grant.kind !== 'finalized') refuse('grant_not_granted', 'The wallet asked for interaction on a non-interactive grant');
+      return grant.accessToken.value;
+    },
+
+    /** The grant the PSU approves at their wallet. Requested once: a retry returns the stored redirect. */
+    async requestInteractiveGrant(
+      state: GrantState,
+      save: SaveGrant,
+      request: { authServer: string; access: OpAccessRequest[]; finishUri: string },
+    ): Promise<{ interactRedirect: string }> {
+      if (state.interactRedirect) return { interactRedirect: state.interactRedirect };
+      const clientNonce = randomBytes(16).toString('hex');
+      const grant = await client()
+        .requestGrant(request.authServer, { access: request.access, interact: { finishUri: request.finishUri, nonce: clientNonce } })
+        .catch(toActivityFailure);
+      if (grant.kind !== 'pending') refuse('interaction_missing', 'The wallet granted the payment without asking the PSU');
+      await save({
+        interactRedirect: grant.interactRedirect,
+        clientNonce,
+        finishNonce: grant.finishNonce,
+        grantEndpoint: grantEndpoint(request.authServer),
+        continueUri: grant.continue.uri,
+        continueTokenSealed: deps.secrets.seal(grant.continue.accessToken, CONTINUE_TOKEN),
+      });
+      return { interactRedirect: grant.interactRedirect };
+    },
+
+    /** Checks the finish hash (the redirect really came from the PSU's wallet), then continues the grant. */
+    async continueGrant(state: GrantState, save: SaveGrant, interactRef: string, hash: string): Promise<void> {
+      if (state.accessTokenSealed) return;
+      const expected = { clientNonce: state.clientNonce!, finishNonce: state.finishNonce!, interactRef, grantEndpoint: state.grantEndpoint! };
+      if (!verifyInteractionHash(expected, hash)) refuse('hash_mismatch', 'The interaction hash does not match: the finish redirect was not issued for this grant');
+      const continueToken = deps.secrets.open(state.continueTokenSealed!, CONTINUE_TOKEN);
+      const grant = await client().continueGrant({ uri: state.continueUri!, accessToken: continueToken }, interactRef).catch(toActivityFailure);
+      if (grant.kind !== 'finalized') refuse('grant_not_granted', 'The wallet did not grant the payment');
+      await storeAccessToken(save, grant.accessToken);
+      if (grant.continue) await save({ continueUri: grant.continue.uri, continueTokenSealed: deps.secrets.seal(grant.continue.accessToken, CONTINUE_TOKEN) });
+    },
+
+    /** The outgoing-payment access token, rotated first when it is about to expire. */
+    async accessToken(state: GrantState, save: SaveGrant, logContext: Record<string, string>): Promise<string> {
+      if (!state.accessTokenSealed || !state.accessTokenManageUrl) refuse('not_authorised', 'The payment has not been authorised (or its grant was revoked)');
+      const current: OpAccessToken = { value: deps.secrets.open(state.accessTokenSealed, ACCESS_TOKEN), manage: state.accessTokenManageUrl };
+      if (!state.accessTokenExpiresAt || state.accessTokenExpiresAt.getTime() - Date.now() > TOKEN_REFRESH_MARGIN_MS) return current.value;
+      const rotated = await client().rotateToken(current).catch(toActivityFailure);
+      await storeAccessToken(save, rotated);
+      deps.logger.info(logContext, 'access token rotated');
+      return rotated.value;
+    },
+
+    /** Withdraws the grant (cancellation, denial, expiry): nothing can be paid under it afterwards. */
+    async revokeGrant(state: GrantState, save: SaveGrant): Promise<void> {
+      if (!state.continueUri || !state.continueTokenSealed) return;
+      try {
+        await client().revokeGrant({ uri: state.continueUri, accessToken: deps.secrets.open(state.continueTokenSealed, CONTINUE_TOKEN) });
+      } catch (err) {
+        if (!(isBankError(err) && (err.kind === 'not_found' || err.kind === 'rejected'))) throw toActivityFailure(err);
+      }
+      await save({ accessTokenSealed: null, continueTokenSealed: null });
+    },
+  };
+}
