@@ -8,7 +8,6 @@ import {
   WorkflowUpdateFailedError,
   type Client,
 } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
 import type { ClearwayConfig } from '../../../libs/config/config';
 import { CLEARWAY_ID_NAMESPACE, deriveUuid } from '../../../libs/domain/ids';
 import type { Logger } from '../../../libs/observability/logger';
@@ -24,13 +23,13 @@ import {
   mandateWorkflowId,
   pauseMandateUpdate,
   resumeMandateUpdate,
-  type MandateRefusal,
 } from '../../../workflows/mandate.api';
 import type { mandateWorkflow } from '../../../workflows/mandate.workflow';
 import type { Principal } from '../auth/token.service';
 import { ApiError, ApiErrorCode } from '../common/api-error';
 import type { HttpResult } from '../common/http-result';
 import { CLEARWAY_CONFIG, LOGGER, TEMPORAL_CLIENT } from '../temporal/temporal.tokens';
+import { clientRedirect, refusalError } from './refusals';
 import { validateMandateRequest } from './mandate-request.validator';
 
 const BASE = '/openpayments/v1/mandates';
@@ -83,10 +82,8 @@ export class MandatesService {
       this.logger.info({ mandateId, tenantId: principal.tenantId }, 'mandate awaiting authorisation');
       return { status: 201, body: toMandateCreated({ id: mandateId, status: authorisation.status }, authorisation.interactRedirect) };
     } catch (err) {
-      const refusal = refusalOf(err);
-      if (refusal) {
-        throw new ApiError(refusal.httpStatus < 500 ? ApiErrorCode.FormatError : ApiErrorCode.ServiceUnavailable, refusal.message, refusal.httpStatus < 500 ? refusal.code : undefined);
-      }
+      const refused = refusalError(err, 'MandateRefused');
+      if (refused) throw refused;
       if (err instanceof WorkflowExecutionAlreadyStartedError) {
         const current = await this.mandates.findById(mandateId);
         if (current?.interactRedirect) return { status: 201, body: toMandateCreated(current, current.interactRedirect) };
@@ -128,10 +125,7 @@ export class MandatesService {
     } catch (err) {
       if (!(err instanceof WorkflowNotFoundError)) throw err;
     }
-    if (!mandate.redirectUri) return undefined;
-    const next = new URL(mandate.redirectUri);
-    next.searchParams.set('mandateId', mandateId);
-    return next.toString();
+    return clientRedirect(mandate.redirectUri, 'mandateId', mandateId);
   }
 
   private async command(principal: Principal, mandateId: string, update: typeof pauseMandateUpdate, verb: string) {
@@ -169,15 +163,6 @@ export class MandatesService {
     if (!mandate) throw ApiError.notFound(`Mandate ${mandateId}`);
     return mandate;
   }
-}
-
-function refusalOf(err: unknown): MandateRefusal | undefined {
-  if (!(err instanceof WorkflowUpdateFailedError)) return undefined;
-  const cause = err.cause;
-  if (cause instanceof ApplicationFailure && cause.type === 'MandateRefused') {
-    return (cause.details?.[0] as MandateRefusal | undefined) ?? { httpStatus: 400, code: 'failed', message: cause.message };
-  }
-  return undefined;
 }
 
 function toMandateCreated(m: Pick<OpMandateEntity, 'id' | 'status'>, interactRedirect: string) {

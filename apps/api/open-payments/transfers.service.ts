@@ -7,7 +7,6 @@ import {
   WorkflowUpdateFailedError,
   type Client,
 } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
 import type { ClearwayConfig } from '../../../libs/config/config';
 import { CLEARWAY_ID_NAMESPACE, deriveUuid } from '../../../libs/domain/ids';
 import type { Logger } from '../../../libs/observability/logger';
@@ -20,13 +19,13 @@ import {
   grantFinishSignal,
   opTransferWorkflowId,
   transferAuthorisationUpdate,
-  type TransferRefusal,
 } from '../../../workflows/op-transfer.api';
 import type { openPaymentsTransferWorkflow } from '../../../workflows/op-transfer.workflow';
 import type { Principal } from '../auth/token.service';
 import { ApiError, ApiErrorCode } from '../common/api-error';
 import type { HttpResult } from '../common/http-result';
 import { CLEARWAY_CONFIG, LOGGER, TEMPORAL_CLIENT } from '../temporal/temporal.tokens';
+import { clientRedirect, refusalError } from './refusals';
 import { validateTransferRequest } from './transfer-request.validator';
 
 const BASE = '/openpayments/v1/transfers';
@@ -83,10 +82,8 @@ export class TransfersService {
       this.logger.info({ transferId, tenantId: principal.tenantId }, 'transfer awaiting authorisation');
       return { status: 201, body: toTransferCreated({ id: transferId, status: authorisation.status }, authorisation.interactRedirect) };
     } catch (err) {
-      const refusal = refusalOf(err);
-      if (refusal) {
-        throw new ApiError(refusal.httpStatus < 500 ? ApiErrorCode.FormatError : ApiErrorCode.ServiceUnavailable, refusal.message, refusal.httpStatus < 500 ? refusal.code : undefined);
-      }
+      const refused = refusalError(err, 'TransferRefused');
+      if (refused) throw refused;
       if (err instanceof WorkflowExecutionAlreadyStartedError) {
         const current = await this.transfers.findById(transferId);
         if (current?.interactRedirect) return { status: 201, body: toTransferCreated(current, current.interactRedirect) };
@@ -135,10 +132,7 @@ export class TransfersService {
     } catch (err) {
       if (!(err instanceof WorkflowNotFoundError)) throw err;
     }
-    if (!transfer.redirectUri) return undefined;
-    const next = new URL(transfer.redirectUri);
-    next.searchParams.set('transferId', transferId);
-    return next.toString();
+    return clientRedirect(transfer.redirectUri, 'transferId', transferId);
   }
 
   private async find(principal: Principal, transferId: string): Promise<OpTransferEntity> {
@@ -146,15 +140,6 @@ export class TransfersService {
     if (!transfer) throw ApiError.notFound(`Transfer ${transferId}`);
     return transfer;
   }
-}
-
-function refusalOf(err: unknown): TransferRefusal | undefined {
-  if (!(err instanceof WorkflowUpdateFailedError)) return undefined;
-  const cause = err.cause;
-  if (cause instanceof ApplicationFailure && cause.type === 'TransferRefused') {
-    return (cause.details?.[0] as TransferRefusal | undefined) ?? { httpStatus: 400, code: 'failed', message: cause.message };
-  }
-  return undefined;
 }
 
 function toTransferCreated(t: Pick<OpTransferEntity, 'id' | 'status'>, interactRedirect: string) {
