@@ -19,7 +19,8 @@ import { DirectoryRepository } from '../libs/persistence/directory.repository';
 import { PaymentRepository } from '../libs/persistence/payment.repository';
 import { paymentWorkflowId, type PaymentWorkflowState } from '../workflows/payment-initiation.api';
 import type { baselineWorkflow } from '../workflows/baseline.workflow';
-import { cpuDelta, cpuSnapshot, loadAverage, mean, percentile, processMemoryMiB, round, type CpuSnapshot } from './measure';
+import { mean, percentile, processMemoryMiB, round } from './measure';
+import { baselineSubmitter, countHistory, drive, measurePhase, type PhaseResult } from './load';
 import { BenchSystem } from './system';
 
 const PAYMENT_PATH = '/psd2/paymentinitiation/v1/payments/sepa-credit-transfers';
@@ -76,90 +77,6 @@ function parseOptions(): Options {
 }
 
 /** One unit of work: a payment through the API, or a baseline workflow through the Temporal client. */
-interface Sample {
-  /** POST (or workflow start) latency, ms. */
-  submitMs: number;
-  /** Submit sent → workflow result received, ms. */
-  e2eMs: number;
-  sentAt: number;
-  doneAt: number;
-}
-
-interface PhaseResult {
-  name: string;
-  completed: number;
-  failed: number;
-  errors: string[];
-  wallSeconds: number;
-  perSecond: number;
-  submitMean: number;
-  submitP50: number;
-  submitP99: number;
-  e2eP50: number;
-  e2eP99: number;
-  cpuSeconds: CpuSnapshot;
-  machineCpuPercent: number;
-  /** CPU of our processes (bench, worker, Temporal, our PostgreSQL backends) per completed unit, ms. */
-  cpuMsPerUnit: number;
-  loadAverage: string;
-  workerRssMiB: number;
-}
-
-/** Runs `count` submissions with `concurrency` closed-loop clients; completions are awaited in the background. */
-async function drive(
-  count: number,
-  concurrency: number,
-  submit: () => Promise<() => Promise<void>>,
-  ratePerSecond?: number,
-): Promise<{ samples: Sample[]; errors: string[] }> {
-  const samples: Sample[] = [];
-  const errors: string[] = [];
-  const completions: Promise<void>[] = [];
-  const submitOne = async () => {
-    const sentAt = performance.now();
-    let awaitResult: () => Promise<void>;
-    try {
-      awaitResult = await submit();
-    } catch (err) {
-      errors.push((err as Error).message);
-      return;
-    }
-    const submittedAt = performance.now();
-    completions.push(
-      awaitResult().then(
-        () => {
-          const doneAt = performance.now();
-          samples.push({ submitMs: submittedAt - sentAt, e2eMs: doneAt - sentAt, sentAt, doneAt });
-        },
-        (err: Error) => void errors.push(err.message),
-      ),
-    );
-  };
-  if (ratePerSecond) {
-    // Open loop: one submission every 1/R s, whatever the latency of the earlier ones.
-    const submissions: Promise<void>[] = [];
-    const t0 = performance.now();
-    for (let i = 0; i < count; i++) {
-      const wait = t0 + (i * 1000) / ratePerSecond - performance.now();
-      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-      submissions.push(submitOne());
-    }
-    await Promise.all(submissions);
-  } else {
-    // Closed loop: each client sends its next submission when its previous one has returned.
-    let next = 0;
-    const client = async () => {
-      while (next < count) {
-        next++;
-        await submitOne();
-      }
-    };
-    await Promise.all(Array.from({ length: concurrency }, client));
-  }
-  await Promise.all(completions);
-  return { samples, errors };
-}
-
 function paymentSubmitter(system: BenchSystem, token: string, paymentIds?: string[]) {
   return async () => {
     const res = await fetch(`${system.apiUrl}${PAYMENT_PATH}`, {
@@ -183,66 +100,6 @@ function paymentSubmitter(system: BenchSystem, token: string, paymentIds?: strin
       const state = (await handle.result()) as PaymentWorkflowState;
       if (state.transactionStatus !== 'ACSC') throw new Error(`payment ${paymentId} ended ${state.transactionStatus}`);
     };
-  };
-}
-
-function baselineSubmitter(system: BenchSystem, activities: number, timers: number) {
-  return async () => {
-    const handle = await system.temporal.workflow.start<typeof baselineWorkflow>('baselineWorkflow', {
-      workflowId: `baseline-${randomUUID()}`,
-      taskQueue: system.config.temporal.taskQueue,
-      args: [activities, timers],
-    });
-    return async () => {
-      await handle.result();
-    };
-  };
-}
-
-async function measurePhase(
-  name: string,
-  system: BenchSystem,
-  opts: Options,
-  submit: () => Promise<() => Promise<void>>,
-): Promise<PhaseResult> {
-  const pids = { worker: system.worker?.pid, temporal: system.devServer?.process.pid };
-  const load = loadAverage();
-  const before = cpuSnapshot(pids, system.opts.databaseName);
-  const { samples, errors } = await drive(opts.payments, opts.concurrency, submit, opts.rate);
-  const cpu = cpuDelta(before, cpuSnapshot(pids, system.opts.databaseName));
-  const first = Math.min(...samples.map((s) => s.sentAt));
-  const last = Math.max(...samples.map((s) => s.doneAt));
-  const wallSeconds = (last - first) / 1000;
-  return {
-    name,
-    completed: samples.length,
-    failed: errors.length,
-    errors: [...new Set(errors)].slice(0, 5),
-    wallSeconds: round(wallSeconds, 2),
-    perSecond: round(samples.length / wallSeconds, 2),
-    submitMean: round(mean(samples.map((s) => s.submitMs))),
-    submitP50: round(percentile(samples.map((s) => s.submitMs), 50)),
-    submitP99: round(percentile(samples.map((s) => s.submitMs), 99)),
-    e2eP50: round(percentile(samples.map((s) => s.e2eMs), 50)),
-    e2eP99: round(percentile(samples.map((s) => s.e2eMs), 99)),
-    cpuSeconds: cpu,
-    machineCpuPercent: round((100 * cpu.machineBusy) / cpu.machineTotal),
-    cpuMsPerUnit: round((1000 * (cpu.bench + cpu.worker + cpu.temporal + cpu.postgres)) / samples.length),
-    loadAverage: load,
-    workerRssMiB: round(processMemoryMiB(pids.worker ?? 0).rss),
-  };
-}
-
-/** What a finished decoupled payment really used, read from its Temporal history. */
-async function countHistory(temporal: Client, workflowId: string) {
-  const history = await temporal.workflow.getHandle(workflowId).fetchHistory();
-  const E = proto.api.enums.v1.EventType;
-  const count = (type: proto.api.enums.v1.EventType) => (history.events ?? []).filter((e) => e.eventType === type).length;
-  return {
-    activities: count(E.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED),
-    timers: count(E.EVENT_TYPE_TIMER_STARTED),
-    workflowTasks: count(E.EVENT_TYPE_WORKFLOW_TASK_COMPLETED),
-    events: (history.events ?? []).length,
   };
 }
 
@@ -370,12 +227,12 @@ async function main(): Promise<number> {
     const workerMemBefore = processMemoryMiB(system.worker?.pid ?? 0);
     stages.reset();
     console.error(`engine: ${opts.payments} payments, ${opts.rate ? `${opts.rate}/s open loop` : `${opts.concurrency} clients`}`);
-    const engine = await measurePhase('engine', system, opts, paymentSubmitter(system, token));
+    const engine = await measurePhase('engine', system, { count: opts.payments, concurrency: opts.concurrency, rate: opts.rate }, paymentSubmitter(system, token));
     const postStages = Object.fromEntries(
       Object.entries(stages.timings).map(([k, v]) => [k, { mean: round(mean(v)), p50: round(percentile(v, 50)), p99: round(percentile(v, 99)) }]),
     );
     console.error(`baseline: ${opts.payments} workflows, ${opts.rate ? `${opts.rate}/s open loop` : `${opts.concurrency} clients`}`);
-    const baseline = await measurePhase('baseline', system, opts, baselineSubmitter(system, shape.activities, shape.timers));
+    const baseline = await measurePhase('baseline', system, { count: opts.payments, concurrency: opts.concurrency, rate: opts.rate }, baselineSubmitter(system, shape.activities, shape.timers));
     const workerMemAfter = processMemoryMiB(system.worker?.pid ?? 0);
 
     const ratio = round(engine.perSecond / baseline.perSecond, 2);

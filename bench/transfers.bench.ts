@@ -14,12 +14,11 @@ import { randomUUID } from 'node:crypto';
 import { cpus, totalmem } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import type { Client } from '@temporalio/client';
-import { temporal as proto } from '@temporalio/proto';
 import { opTransferWorkflowId } from '../workflows/op-transfer.api';
 import type { TransferState } from '../workflows/op-transfer.api';
 import type { baselineWorkflow } from '../workflows/baseline.workflow';
-import { cpuDelta, cpuSnapshot, loadAverage, percentile, round, type CpuSnapshot } from './measure';
+import { round } from './measure';
+import { baselineSubmitter, countHistory, drive, measurePhase, type PhaseResult, type Submit } from './load';
 import { BenchSystem } from './system';
 
 const TRANSFERS_PATH = '/openpayments/v1/transfers';
@@ -65,67 +64,6 @@ function parseOptions(): Options {
 }
 
 /** Submits one unit of work; resolves to a function that waits for its completion. */
-type Submit = () => Promise<() => Promise<void>>;
-
-interface Sample {
-  submitMs: number;
-  e2eMs: number;
-  sentAt: number;
-  doneAt: number;
-}
-
-interface PhaseResult {
-  name: string;
-  completed: number;
-  failed: number;
-  errors: string[];
-  wallSeconds: number;
-  perSecond: number;
-  submitP50: number;
-  submitP99: number;
-  e2eP50: number;
-  e2eP99: number;
-  machineCpuPercent: number;
-  /** CPU of our processes (bench + API, worker, Temporal, our PostgreSQL backends) per completed unit, ms. */
-  cpuMsPerUnit: number;
-  cpuSeconds: CpuSnapshot;
-  loadAverage: string;
-}
-
-/** `count` submissions by `concurrency` closed-loop clients; completions are awaited in the background. */
-async function drive(count: number, concurrency: number, submit: Submit): Promise<{ samples: Sample[]; errors: string[] }> {
-  const samples: Sample[] = [];
-  const errors: string[] = [];
-  const completions: Promise<void>[] = [];
-  let next = 0;
-  const client = async () => {
-    while (next < count) {
-      next++;
-      const sentAt = performance.now();
-      let awaitCompletion: () => Promise<void>;
-      try {
-        awaitCompletion = await submit();
-      } catch (err) {
-        errors.push((err as Error).message);
-        continue;
-      }
-      const submitMs = performance.now() - sentAt;
-      completions.push(
-        awaitCompletion().then(
-          () => {
-            const doneAt = performance.now();
-            samples.push({ submitMs, e2eMs: doneAt - sentAt, sentAt, doneAt });
-          },
-          (err: Error) => void errors.push(err.message),
-        ),
-      );
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, client));
-  await Promise.all(completions);
-  return { samples, errors };
-}
-
 /** A transfer through the API; completion = the PSU's browser hops (auto-approved) and the workflow result. */
 function transferSubmitter(system: BenchSystem, token: string, transferIds?: string[]): Submit {
   const ase = system.ase!.url;
@@ -155,55 +93,6 @@ function transferSubmitter(system: BenchSystem, token: string, transferIds?: str
       const state = (await system.temporal.workflow.getHandle(opTransferWorkflowId(created.transferId)).result()) as TransferState;
       if (state.status !== 'completed') throw new Error(`transfer ${created.transferId} ended ${state.status}: ${state.statusReason ?? ''}`);
     };
-  };
-}
-
-function baselineSubmitter(system: BenchSystem, activities: number, timers: number): Submit {
-  return async () => {
-    const handle = await system.temporal.workflow.start<typeof baselineWorkflow>('baselineWorkflow', {
-      workflowId: `baseline-${randomUUID()}`,
-      taskQueue: system.config.temporal.taskQueue,
-      args: [activities, timers],
-    });
-    return async () => void (await handle.result());
-  };
-}
-
-async function measurePhase(name: string, system: BenchSystem, opts: Options, submit: Submit): Promise<PhaseResult> {
-  const pids = { worker: system.worker?.pid, temporal: system.devServer?.process.pid };
-  const load = loadAverage();
-  const before = cpuSnapshot(pids, system.opts.databaseName);
-  const { samples, errors } = await drive(opts.transfers, opts.concurrency, submit);
-  const cpu = cpuDelta(before, cpuSnapshot(pids, system.opts.databaseName));
-  const wallSeconds = (Math.max(...samples.map((s) => s.doneAt)) - Math.min(...samples.map((s) => s.sentAt))) / 1000;
-  return {
-    name,
-    completed: samples.length,
-    failed: errors.length,
-    errors: [...new Set(errors)].slice(0, 5),
-    wallSeconds: round(wallSeconds, 2),
-    perSecond: round(samples.length / wallSeconds, 2),
-    submitP50: round(percentile(samples.map((s) => s.submitMs), 50)),
-    submitP99: round(percentile(samples.map((s) => s.submitMs), 99)),
-    e2eP50: round(percentile(samples.map((s) => s.e2eMs), 50)),
-    e2eP99: round(percentile(samples.map((s) => s.e2eMs), 99)),
-    machineCpuPercent: round((100 * cpu.machineBusy) / cpu.machineTotal),
-    cpuMsPerUnit: round((1000 * (cpu.bench + cpu.worker + cpu.temporal + cpu.postgres)) / samples.length),
-    cpuSeconds: cpu,
-    loadAverage: load,
-  };
-}
-
-/** Activities and timers a finished workflow really used, read from its history. */
-async function countHistory(temporal: Client, workflowId: string) {
-  const history = await temporal.workflow.getHandle(workflowId).fetchHistory();
-  const E = proto.api.enums.v1.EventType;
-  const count = (type: proto.api.enums.v1.EventType) => (history.events ?? []).filter((e) => e.eventType === type).length;
-  return {
-    activities: count(E.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED),
-    timers: count(E.EVENT_TYPE_TIMER_STARTED),
-    workflowTasks: count(E.EVENT_TYPE_WORKFLOW_TASK_COMPLETED),
-    events: (history.events ?? []).length,
   };
 }
 
@@ -273,9 +162,9 @@ async function main(): Promise<number> {
     console.error(`a transfer uses ${JSON.stringify(shape)}; the baseline ${JSON.stringify(baselineShape)}`);
 
     console.error(`engine: ${opts.transfers} transfers, ${opts.concurrency} clients`);
-    const engine = await measurePhase('transfers', system, opts, transferSubmitter(system, token));
+    const engine = await measurePhase('transfers', system, { count: opts.transfers, concurrency: opts.concurrency }, transferSubmitter(system, token));
     console.error(`baseline: ${opts.transfers} workflows, ${opts.concurrency} clients`);
-    const baseline = await measurePhase('baseline', system, opts, baselineSubmitter(system, shape.activities, shape.timers));
+    const baseline = await measurePhase('baseline', system, { count: opts.transfers, concurrency: opts.concurrency }, baselineSubmitter(system, shape.activities, shape.timers));
 
     // Money check: every completed transfer moved exactly its amount once.
     const balancesAfter = await system.ase!.ase.balances();

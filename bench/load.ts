@@ -1,0 +1,160 @@
+/**
+ * The load side shared by the benchmarks: closed- or open-loop drivers, the bare baseline workflow,
+ * per-phase CPU and latency, and what a workflow's history says it used.
+ */
+import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import type { Client } from '@temporalio/client';
+import { temporal as proto } from '@temporalio/proto';
+import type { baselineWorkflow } from '../workflows/baseline.workflow';
+import { cpuDelta, cpuSnapshot, loadAverage, mean, percentile, processMemoryMiB, round, type CpuSnapshot } from './measure';
+import type { BenchSystem } from './system';
+
+/** Sends one unit (POST, workflow start) and returns how to await its completion. */
+export type Submit = () => Promise<() => Promise<void>>;
+
+export interface Sample {
+  /** POST (or workflow start) latency, ms. */
+  submitMs: number;
+  /** Submit sent → workflow result received, ms. */
+  e2eMs: number;
+  sentAt: number;
+  doneAt: number;
+}
+
+export interface PhaseResult {
+  name: string;
+  completed: number;
+  failed: number;
+  errors: string[];
+  wallSeconds: number;
+  perSecond: number;
+  submitMean: number;
+  submitP50: number;
+  submitP99: number;
+  e2eP50: number;
+  e2eP99: number;
+  cpuSeconds: CpuSnapshot;
+  machineCpuPercent: number;
+  /** CPU of our processes (bench, worker, Temporal, our PostgreSQL backends) per completed unit, ms. */
+  cpuMsPerUnit: number;
+  loadAverage: string;
+  workerRssMiB: number;
+}
+
+export /** Runs `count` submissions with `concurrency` closed-loop clients; completions are awaited in the background. */
+async function drive(
+  count: number,
+  concurrency: number,
+  submit: Submit,
+  ratePerSecond?: number,
+): Promise<{ samples: Sample[]; errors: string[] }> {
+  const samples: Sample[] = [];
+  const errors: string[] = [];
+  const completions: Promise<void>[] = [];
+  const submitOne = async () => {
+    const sentAt = performance.now();
+    let awaitResult: () => Promise<void>;
+    try {
+      awaitResult = await submit();
+    } catch (err) {
+      errors.push((err as Error).message);
+      return;
+    }
+    const submittedAt = performance.now();
+    completions.push(
+      awaitResult().then(
+        () => {
+          const doneAt = performance.now();
+          samples.push({ submitMs: submittedAt - sentAt, e2eMs: doneAt - sentAt, sentAt, doneAt });
+        },
+        (err: Error) => void errors.push(err.message),
+      ),
+    );
+  };
+  if (ratePerSecond) {
+    // Open loop: one submission every 1/R s, whatever the latency of the earlier ones.
+    const submissions: Promise<void>[] = [];
+    const t0 = performance.now();
+    for (let i = 0; i < count; i++) {
+      const wait = t0 + (i * 1000) / ratePerSecond - performance.now();
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      submissions.push(submitOne());
+    }
+    await Promise.all(submissions);
+  } else {
+    // Closed loop: each client sends its next submission when its previous one has returned.
+    let next = 0;
+    const client = async () => {
+      while (next < count) {
+        next++;
+        await submitOne();
+      }
+    };
+    await Promise.all(Array.from({ length: concurrency }, client));
+  }
+  await Promise.all(completions);
+  return { samples, errors };
+}
+
+export function baselineSubmitter(system: BenchSystem, activities: number, timers: number): Submit {
+  return async () => {
+    const handle = await system.temporal.workflow.start<typeof baselineWorkflow>('baselineWorkflow', {
+      workflowId: `baseline-${randomUUID()}`,
+      taskQueue: system.config.temporal.taskQueue,
+      args: [activities, timers],
+    });
+    return async () => {
+      await handle.result();
+    };
+  };
+}
+
+/** One measured phase: `count` units by `concurrency` clients (or `rate` per second, open loop). */
+export async function measurePhase(
+  name: string,
+  system: BenchSystem,
+  load: { count: number; concurrency: number; rate?: number },
+  submit: Submit,
+): Promise<PhaseResult> {
+  const pids = { worker: system.worker?.pid, temporal: system.devServer?.process.pid };
+  const loadBefore = loadAverage();
+  const before = cpuSnapshot(pids, system.opts.databaseName);
+  const { samples, errors } = await drive(load.count, load.concurrency, submit, load.rate);
+  const cpu = cpuDelta(before, cpuSnapshot(pids, system.opts.databaseName));
+  const first = Math.min(...samples.map((s) => s.sentAt));
+  const last = Math.max(...samples.map((s) => s.doneAt));
+  const wallSeconds = (last - first) / 1000;
+  return {
+    name,
+    completed: samples.length,
+    failed: errors.length,
+    errors: [...new Set(errors)].slice(0, 5),
+    wallSeconds: round(wallSeconds, 2),
+    perSecond: round(samples.length / wallSeconds, 2),
+    submitMean: round(mean(samples.map((s) => s.submitMs))),
+    submitP50: round(percentile(samples.map((s) => s.submitMs), 50)),
+    submitP99: round(percentile(samples.map((s) => s.submitMs), 99)),
+    e2eP50: round(percentile(samples.map((s) => s.e2eMs), 50)),
+    e2eP99: round(percentile(samples.map((s) => s.e2eMs), 99)),
+    cpuSeconds: cpu,
+    machineCpuPercent: round((100 * cpu.machineBusy) / cpu.machineTotal),
+    cpuMsPerUnit: round((1000 * (cpu.bench + cpu.worker + cpu.temporal + cpu.postgres)) / samples.length),
+    loadAverage: loadBefore,
+    workerRssMiB: round(processMemoryMiB(pids.worker ?? 0).rss),
+  };
+}
+
+/** What a finished workflow really used, read from its Temporal history. */
+export async function countHistory(temporal: Client, workflowId: string) {
+  const history = await temporal.workflow.getHandle(workflowId).fetchHistory();
+  const E = proto.api.enums.v1.EventType;
+  const count = (type: proto.api.enums.v1.EventType) => (history.events ?? []).filter((e) => e.eventType === type).length;
+  return {
+    activities: count(E.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED),
+    timers: count(E.EVENT_TYPE_TIMER_STARTED),
+    workflowTasks: count(E.EVENT_TYPE_WORKFLOW_TASK_COMPLETED),
+    events: (history.events ?? []).length,
+  };
+}
+
