@@ -15,7 +15,7 @@ import {
   type MandateState,
   type MandateWorkflowInput,
 } from './mandate.api';
-import { findApplicationFailure } from './shared/failures';
+import { openPaymentsRefusalOf } from './shared/failures';
 
 /** Refusals by the wallet (including a 403 limit breach) or our own checks: retrying cannot help. */
 const NON_RETRYABLE = ['BankRejected', 'MandateRefused', 'MandateNotFound'];
@@ -230,9 +230,5 @@ function scheduledTime(): Date {
 }
 
 function refusalOf(err: unknown): MandateRefusal {
-  const failure = findApplicationFailure(err);
-  const details = failure?.details?.[0] as (Partial<MandateRefusal> & { messages?: { code: string; text?: string }[]; httpStatus?: number }) | undefined;
-  const code = details?.code ?? details?.messages?.[0]?.code ?? failure?.type ?? 'failed';
-  const httpStatus = details?.httpStatus && details.httpStatus < 500 ? 400 : failure?.type === 'MandateRefused' ? 400 : 502;
-  return { httpStatus, code, message: failure?.message ?? 'The mandate failed' };
+  return openPaymentsRefusalOf(err, 'MandateRefused', 'The mandate failed');
 }

@@ -12,7 +12,7 @@ import {
   type TransferState,
   type TransferWorkflowInput,
 } from './op-transfer.api';
-import { findApplicationFailure, readOrUndefined } from './shared/failures';
+import { openPaymentsRefusalOf, readOrUndefined } from './shared/failures';
 
 /** Refusals by the wallet's servers or our own checks: retrying cannot help. */
 const NON_RETRYABLE = ['BankRejected', 'TransferRefused', 'TransferNotFound'];
@@ -159,9 +159,5 @@ export async function openPaymentsTransferWorkflow(input: TransferWorkflowInput)
 
 
 function refusalOf(err: unknown): TransferRefusal {
-  const failure = findApplicationFailure(err);
-  const details = failure?.details?.[0] as Partial<TransferRefusal> & { messages?: { code: string; text?: string }[]; httpStatus?: number } | undefined;
-  const code = details?.code ?? details?.messages?.[0]?.code ?? failure?.type ?? 'failed';
-  const httpStatus = details?.httpStatus && details.httpStatus < 500 ? 400 : failure?.type === 'TransferRefused' ? 400 : 502;
-  return { httpStatus, code, message: failure?.message ?? 'The transfer failed' };
+  return openPaymentsRefusalOf(err, 'TransferRefused', 'The transfer failed');
 }

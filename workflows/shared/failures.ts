@@ -19,3 +19,22 @@ export function findApplicationFailure(err: unknown): ApplicationFailure | undef
   }
   return undefined;
 }
+
+/** How an Open Payments step failed, for the client: 400-class (the wallet or our checks refused) or 502. */
+export interface OpenPaymentsRefusal {
+  httpStatus: number;
+  code: string;
+  message: string;
+}
+
+/**
+ * Reads a failed step of a transfer or mandate: our own refusals (`refusedType`) and the wallet's
+ * 4xx are 400s carrying their code; anything else (the wallet unreachable) is a 502.
+ */
+export function openPaymentsRefusalOf(err: unknown, refusedType: 'TransferRefused' | 'MandateRefused', fallback: string): OpenPaymentsRefusal {
+  const failure = findApplicationFailure(err);
+  const details = failure?.details?.[0] as (Partial<OpenPaymentsRefusal> & { messages?: { code: string }[] }) | undefined;
+  const code = details?.code ?? details?.messages?.[0]?.code ?? failure?.type ?? 'failed';
+  const httpStatus = (details?.httpStatus && details.httpStatus < 500) || failure?.type === refusedType ? 400 : 502;
+  return { httpStatus, code, message: failure?.message ?? fallback };
+}
