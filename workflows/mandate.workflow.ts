@@ -15,7 +15,7 @@ import {
   type MandateState,
   type MandateWorkflowInput,
 } from './mandate.api';
-import { openPaymentsRefusalOf } from './shared/failures';
+import { openPaymentsRefusalOf, readOrUndefined } from './shared/failures';
 
 /** Refusals by the wallet (including a 403 limit breach) or our own checks: retrying cannot help. */
 const NON_RETRYABLE = ['BankRejected', 'MandateRefused', 'MandateNotFound'];
@@ -31,6 +31,12 @@ const paying = proxyActivities<MandateActivities>({
   startToCloseTimeout: '15s',
   scheduleToCloseTimeout: '5m',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', nonRetryableErrorTypes: NON_RETRYABLE },
+});
+
+/** Progress reads inside a loop that reads again until the deadline. */
+const progressReads = proxyActivities<MandateActivities>({
+  startToCloseTimeout: '15s',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 3, nonRetryableErrorTypes: NON_RETRYABLE },
 });
 
 const records = proxyActivities<MandateActivities>({
@@ -204,14 +210,10 @@ export async function mandatePaymentWorkflow(input: MandatePaymentInput): Promis
   const deadline = Date.now() + timings.sendDeadlineMs;
   let wait = timings.sendPollInitialMs;
   for (;;) {
-    let progress: { complete: boolean; failed: boolean };
-    try {
-      progress = await paying.getMandatePaymentProgress(mandateId, periodStart);
-    } catch (err) {
-      return record('failed', refusalOf(err).message);
-    }
-    if (progress.failed) return record('failed', 'The outgoing payment failed at the sender’s wallet');
-    if (progress.complete) return record('completed', null);
+    // The payment exists: a wallet that does not answer for a while is asked again, not given up on.
+    const progress = await readOrUndefined(() => progressReads.getMandatePaymentProgress(mandateId, periodStart));
+    if (progress?.failed) return record('failed', 'The outgoing payment failed at the sender’s wallet');
+    if (progress?.complete) return record('completed', null);
     if (Date.now() >= deadline) return record('failed', 'The payment was not fully sent before the deadline');
     await sleep(Math.min(wait, deadline - Date.now()));
     wait = Math.min(wait * 2, timings.sendPollMaxMs);
