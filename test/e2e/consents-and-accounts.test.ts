@@ -94,9 +94,13 @@ describe('consent SCA', () => {
     await waitForConsentStatus(stack, token, id, 'valid');
     expect((await stack.call('GET', auth, { token, headers: { 'X-BicFi': BIC } })).body).toEqual({ scaStatus: 'finalised' });
 
-    const history = JSON.stringify(await consentHandle(stack, id).fetchHistory());
-    expect(history).not.toContain('correct horse');
-    expect(history).not.toContain('123456');
+    // Every payload the workflow ever saw (inputs, results, update arguments), decoded.
+    const payloads = JSON.stringify(await consentHandle(stack, id).fetchHistory(), (key, value) =>
+      key === 'data' && typeof value === 'string' ? Buffer.from(value, 'base64').toString('utf8') : value,
+    );
+    expect(payloads).toContain('"kind":"otp"');
+    expect(payloads).not.toContain('correct horse');
+    expect(payloads).not.toContain('"123456"');
     const [{ count }] = await stack.dataSource.query('SELECT count(*)::int AS count FROM sensitive_handoffs');
     expect(count).toBe(0);
   });
