@@ -95,9 +95,12 @@ describe('consent SCA', () => {
     expect((await stack.call('GET', auth, { token, headers: { 'X-BicFi': BIC } })).body).toEqual({ scaStatus: 'finalised' });
 
     // Every payload the workflow ever saw (inputs, results, update arguments), decoded.
-    const payloads = JSON.stringify(await consentHandle(stack, id).fetchHistory(), (key, value) =>
-      key === 'data' && typeof value === 'string' ? Buffer.from(value, 'base64').toString('utf8') : value,
-    );
+    const decoded: string[] = [];
+    JSON.stringify(await consentHandle(stack, id).fetchHistory(), (key, value) => {
+      if (key === 'data' && typeof value === 'string') decoded.push(Buffer.from(value, 'base64').toString('utf8'));
+      return value;
+    });
+    const payloads = decoded.join('\n');
     expect(payloads).toContain('"kind":"otp"');
     expect(payloads).not.toContain('correct horse');
     expect(payloads).not.toContain('"123456"');
