@@ -42,8 +42,8 @@ export interface PhaseResult {
   workerRssMiB: number;
 }
 
-export /** Runs `count` submissions with `concurrency` closed-loop clients; completions are awaited in the background. */
-async function drive(
+/** Runs `count` submissions with `concurrency` closed-loop clients; completions are awaited in the background. */
+export async function drive(
   count: number,
   concurrency: number,
   submit: Submit,
@@ -158,3 +158,34 @@ export async function countHistory(temporal: Client, workflowId: string) {
   };
 }
 
+/**
+ * Warms the system up with `warmup` units, reads from their histories how many activities and
+ * timers one unit really uses, warms up the baseline with that shape, and returns both shapes.
+ */
+export async function warmUpAndMeasureShape(
+  system: BenchSystem,
+  opts: { warmup: number; concurrency: number },
+  submitter: (ids: string[]) => Submit,
+  workflowIdOf: (id: string) => string,
+  label: string,
+): Promise<{ shape: Awaited<ReturnType<typeof countHistory>>; baselineShape: Awaited<ReturnType<typeof countHistory>> }> {
+  const ids: string[] = [];
+  const clients = Math.min(opts.warmup, opts.concurrency);
+  const warm = await drive(opts.warmup, clients, submitter(ids));
+  if (warm.errors.length) throw new Error(`warm-up failed: ${warm.errors[0]}`);
+  const histories = await Promise.all(ids.map((id) => countHistory(system.temporal, workflowIdOf(id))));
+  const shape = histories[0]!;
+  if (histories.some((h) => h.activities !== shape.activities || h.timers !== shape.timers)) {
+    console.error(`warning: warm-up ${label}s differ in shape: ${JSON.stringify(histories)}`);
+  }
+  await drive(opts.warmup, clients, baselineSubmitter(system, shape.activities, shape.timers));
+  const baselineWarmId = `baseline-shape-${randomUUID()}`;
+  await system.temporal.workflow.execute<typeof baselineWorkflow>('baselineWorkflow', {
+    workflowId: baselineWarmId,
+    taskQueue: system.config.temporal.taskQueue,
+    args: [shape.activities, shape.timers],
+  });
+  const baselineShape = await countHistory(system.temporal, baselineWarmId);
+  console.error(`a ${label} uses ${JSON.stringify(shape)}; the baseline ${JSON.stringify(baselineShape)}`);
+  return { shape, baselineShape };
+}

@@ -18,9 +18,8 @@ import { temporal as proto } from '@temporalio/proto';
 import { DirectoryRepository } from '../libs/persistence/directory.repository';
 import { PaymentRepository } from '../libs/persistence/payment.repository';
 import { paymentWorkflowId, type PaymentWorkflowState } from '../workflows/payment-initiation.api';
-import type { baselineWorkflow } from '../workflows/baseline.workflow';
 import { mean, percentile, processMemoryMiB, round } from './measure';
-import { baselineSubmitter, countHistory, drive, measurePhase, type PhaseResult } from './load';
+import { baselineSubmitter, drive, measurePhase, warmUpAndMeasureShape, type PhaseResult } from './load';
 import { BenchSystem } from './system';
 
 const PAYMENT_PATH = '/psd2/paymentinitiation/v1/payments/sepa-credit-transfers';
@@ -203,23 +202,7 @@ async function main(): Promise<number> {
     const token = await system.accessToken();
     console.error(`system up in ${round((performance.now() - startedAt) / 1000, 1)} s; warming up with ${opts.warmup} payments`);
 
-    const warmupIds: string[] = [];
-    const warm = await drive(opts.warmup, Math.min(opts.warmup, opts.concurrency), paymentSubmitter(system, token, warmupIds));
-    if (warm.errors.length) throw new Error(`warm-up failed: ${warm.errors[0]}`);
-    const histories = await Promise.all(warmupIds.map((id) => countHistory(system.temporal, paymentWorkflowId(id))));
-    const shape = histories[0]!;
-    if (histories.some((h) => h.activities !== shape.activities || h.timers !== shape.timers)) {
-      console.error(`warning: warm-up payments differ in shape: ${JSON.stringify(histories)}`);
-    }
-    await drive(opts.warmup, Math.min(opts.warmup, opts.concurrency), baselineSubmitter(system, shape.activities, shape.timers));
-    const baselineWarmId = `baseline-shape-${randomUUID()}`;
-    await system.temporal.workflow.execute<typeof baselineWorkflow>('baselineWorkflow', {
-      workflowId: baselineWarmId,
-      taskQueue: system.config.temporal.taskQueue,
-      args: [shape.activities, shape.timers],
-    });
-    const baselineShape = await countHistory(system.temporal, baselineWarmId);
-    console.error(`a decoupled payment uses ${JSON.stringify(shape)}; the baseline ${JSON.stringify(baselineShape)}`);
+    const { shape, baselineShape } = await warmUpAndMeasureShape(system, opts, (ids) => paymentSubmitter(system, token, ids), paymentWorkflowId, 'decoupled payment');
 
     const solo = await soloPaymentTimeline(system, token);
     console.error(`one payment alone: POST ${solo.postMs} ms, end to end ${solo.e2eMs} ms; history (ms since start):\n  ${solo.timeline.join('\n  ')}`);

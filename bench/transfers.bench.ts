@@ -16,9 +16,8 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { opTransferWorkflowId } from '../workflows/op-transfer.api';
 import type { TransferState } from '../workflows/op-transfer.api';
-import type { baselineWorkflow } from '../workflows/baseline.workflow';
 import { round } from './measure';
-import { baselineSubmitter, countHistory, drive, measurePhase, type PhaseResult, type Submit } from './load';
+import { baselineSubmitter, measurePhase, warmUpAndMeasureShape, type PhaseResult, type Submit } from './load';
 import { BenchSystem } from './system';
 
 const TRANSFERS_PATH = '/openpayments/v1/transfers';
@@ -143,23 +142,7 @@ async function main(): Promise<number> {
     const balancesBefore = await system.ase!.ase.balances();
     console.error(`system up in ${round((performance.now() - startedAt) / 1000, 1)} s; warming up with ${opts.warmup} transfers`);
 
-    const warmupIds: string[] = [];
-    const warm = await drive(opts.warmup, Math.min(opts.warmup, opts.concurrency), transferSubmitter(system, token, warmupIds));
-    if (warm.errors.length) throw new Error(`warm-up failed: ${warm.errors[0]}`);
-    const histories = await Promise.all(warmupIds.map((id) => countHistory(system.temporal, opTransferWorkflowId(id))));
-    const shape = histories[0]!;
-    if (histories.some((h) => h.activities !== shape.activities || h.timers !== shape.timers)) {
-      console.error(`warning: warm-up transfers differ in shape: ${JSON.stringify(histories)}`);
-    }
-    await drive(opts.warmup, Math.min(opts.warmup, opts.concurrency), baselineSubmitter(system, shape.activities, shape.timers));
-    const baselineWarmId = `baseline-shape-${randomUUID()}`;
-    await system.temporal.workflow.execute<typeof baselineWorkflow>('baselineWorkflow', {
-      workflowId: baselineWarmId,
-      taskQueue: system.config.temporal.taskQueue,
-      args: [shape.activities, shape.timers],
-    });
-    const baselineShape = await countHistory(system.temporal, baselineWarmId);
-    console.error(`a transfer uses ${JSON.stringify(shape)}; the baseline ${JSON.stringify(baselineShape)}`);
+    const { shape, baselineShape } = await warmUpAndMeasureShape(system, opts, (ids) => transferSubmitter(system, token, ids), opTransferWorkflowId, 'transfer');
 
     console.error(`engine: ${opts.transfers} transfers, ${opts.concurrency} clients`);
     const engine = await measurePhase('transfers', system, { count: opts.transfers, concurrency: opts.concurrency }, transferSubmitter(system, token));
