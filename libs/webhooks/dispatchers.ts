@@ -1,0 +1,82 @@
+import type { Client } from '@temporalio/client';
+import { TenantId, WebhookEndpointHealth } from '../temporal/search-attributes';
+import {
+  WEBHOOK_DISPATCHER_WORKFLOW_TYPE,
+  webhookDispatcherWorkflowId,
+  webhookWakeUpSignal,
+  type WebhookDispatcherInput,
+} from '../../workflows/webhook.api';
+import type { EndpointWakeup } from '../persistence/event-outbox';
+
+export interface DispatcherSettings {
+  taskQueue: string;
+  /** Test override of the retry schedule; production leaves it to the workflow. */
+  retryDelaysMs?: number[];
+}
+
+/** Signals an endpoint's dispatcher that it has work, starting it when it is not running. */
+export async function wakeDispatcher(client: Client, settings: DispatcherSettings, w: EndpointWakeup): Promise<void> {
+  const input: WebhookDispatcherInput = { endpointId: w.endpointId, tenantId: w.tenantId, ...(settings.retryDelaysMs ? { retryDelaysMs: settings.retryDelaysMs } : {}) };
+  await client.workflow.signalWithStart(WEBHOOK_DISPATCHER_WORKFLOW_TYPE, {
+    workflowId: webhookDispatcherWorkflowId(w.endpointId),
+    taskQueue: settings.taskQueue,
+    args: [input],
+    signal: webhookWakeUpSignal,
+    signalArgs: [],
+    staticSummary: `Webhook deliveries to endpoint ${w.endpointId}`,
+    staticDetails: `Sends the endpoint's pending webhook deliveries in order per resource, retries on the Standard Webhooks schedule, and disables the endpoint after 3 days of failures. Delivery log: \`GET /webhooks/v1/endpoints/${w.endpointId}/deliveries\`.`,
+    typedSearchAttributes: [
+      { key: TenantId, value: w.tenantId },
+      { key: WebhookEndpointHealth, value: 'healthy' },
+    ],
+  });
+}
+
+/**
+ * Wakes dispatchers after outbox commits. Coalesced per endpoint: while a signal is on its way, new
+ * wakeups for the same endpoint fold into one more signal, so a burst of events costs a few signals,
+ * not one per event. A failed signal is logged and left to the sweep.
+ */
+export class DispatcherWaker {
+  private readonly inFlight = new Map<string, { again: boolean }>();
+
+  constructor(
+    private readonly client: () => Promise<Client>,
+    private readonly settings: DispatcherSettings,
+    private readonly onError: (err: unknown, w: EndpointWakeup) => void,
+  ) {}
+
+  wake(wakeups: EndpointWakeup[]): void {
+    for (const w of wakeups) {
+      const running = this.inFlight.get(w.endpointId);
+      if (running) {
+        running.again = true;
+        continue;
+      }
+      void this.signal(w);
+    }
+  }
+
+  /** Resolves when no signal is on its way (tests and shutdown). */
+  async idle(): Promise<void> {
+    while (this.inFlight.size) await new Promise((r) => setTimeout(r, 10));
+  }
+
+  private async signal(w: EndpointWakeup): Promise<void> {
+    const state = { again: false };
+    this.inFlight.set(w.endpointId, state);
+    try {
+      do {
+        state.again = false;
+        try {
+          await wakeDispatcher(await this.client(), this.settings, w);
+        } catch (err) {
+          this.onError(err, w);
+          return;
+        }
+      } while (state.again);
+    } finally {
+      this.inFlight.delete(w.endpointId);
+    }
+  }
+}
