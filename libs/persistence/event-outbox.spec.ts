@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import { createDataSource } from './data-source';
-import { onEventsCommitted, type EndpointWakeup } from './event-outbox';
+import { appendEvent, onEventsCommitted, type EndpointWakeup } from './event-outbox';
 import { PaymentRepository } from './payment.repository';
 import { WebhookRepository } from './webhook.repository';
-import { createApiClient } from '../../test/support/factories';
-import { sepaPayment } from '../../test/support/factories';
+import { createApiClient, sepaPayment } from '../../test/support/factories';
+import { genericEvent } from '../webhooks/events';
 
 /** The transactional outbox against real PostgreSQL (the test database of this run). */
 let ds: DataSource;
@@ -50,4 +50,75 @@ test('a status change fans out to the endpoint and wakes it after commit', async
   woken.length = 0;
   await payments.recordStatusChange({ paymentId, seq: 0, kind: 'transaction_status', status: 'ACSC', rawStatus: 'ACSC' });
   expect(woken).toEqual([[{ endpointId, tenantId: client.tenantId }]]);
+});
+
+test('outbox atomicity: when the event cannot be written, the status change is rolled back with it', async () => {
+  const client = await createApiClient(ds);
+  const paymentId = await newPayment(client.tenantId, client.clientId);
+  // A fault inside the transaction, exactly where the event is written.
+  await ds.query(`
+    CREATE OR REPLACE FUNCTION refuse_outbox_for_test() RETURNS trigger AS $$
+    BEGIN
+      IF NEW.tenant_id = '${client.tenantId}' THEN RAISE EXCEPTION 'outbox unavailable'; END IF;
+      RETURN NEW;
+    END $$ LANGUAGE plpgsql`);
+  await ds.query('CREATE TRIGGER refuse_outbox_for_test BEFORE INSERT ON domain_events FOR EACH ROW EXECUTE FUNCTION refuse_outbox_for_test()');
+  try {
+    await expect(payments.recordStatusChange({ paymentId, seq: 0, kind: 'transaction_status', status: 'ACSC', rawStatus: 'ACSC' })).rejects.toThrow('outbox unavailable');
+  } finally {
+    await ds.query('DROP TRIGGER refuse_outbox_for_test ON domain_events');
+    await ds.query('DROP FUNCTION refuse_outbox_for_test()');
+  }
+  // Neither the status nor its history row was kept: the retry of the activity writes all three together.
+  expect((await payments.findById(paymentId))!.transactionStatus).toBe('RCVD');
+  expect(await payments.listEvents(paymentId)).toEqual([]);
+
+  await payments.recordStatusChange({ paymentId, seq: 0, kind: 'transaction_status', status: 'ACSC', rawStatus: 'ACSC' });
+  expect((await payments.findById(paymentId))!.transactionStatus).toBe('ACSC');
+  const events = await ds.query('SELECT type, payload FROM domain_events WHERE subject_id = $1', [paymentId]);
+  expect(events).toEqual([{ type: 'payment.status_changed', payload: expect.objectContaining({ paymentId, transactionStatus: 'ACSC' }) }]);
+});
+
+test('a retried status write (same workflow sequence number) stores one event and one delivery', async () => {
+  const client = await createApiClient(ds);
+  const endpointId = randomUUID();
+  await webhooks.createEndpoint({ id: endpointId, tenantId: client.tenantId, url: 'https://hooks.example/x', description: null, eventTypes: null, secretSealed: 'sealed' });
+  const paymentId = await newPayment(client.tenantId, client.clientId);
+  for (let i = 0; i < 3; i++) await payments.recordStatusChange({ paymentId, seq: 0, kind: 'transaction_status', status: 'ACSP', rawStatus: 'ACSP' });
+  expect(await ds.query('SELECT count(*)::int AS n FROM domain_events WHERE subject_id = $1', [paymentId])).toEqual([{ n: 1 }]);
+  expect(await ds.query('SELECT count(*)::int AS n FROM webhook_deliveries WHERE subject_id = $1', [paymentId])).toEqual([{ n: 1 }]);
+});
+
+test('only enabled endpoints of the same tenant that subscribe to the type get a delivery', async () => {
+  const [a, b] = [await createApiClient(ds), await createApiClient(ds)];
+  const endpoint = (tenantId: string, eventTypes: string[] | null) =>
+    webhooks.createEndpoint({ id: randomUUID(), tenantId, url: 'https://hooks.example/x', description: null, eventTypes, secretSealed: 'sealed' });
+  const all = await endpoint(a.tenantId, null);
+  const paymentsOnly = await endpoint(a.tenantId, ['payment.status_changed']);
+  const consentsOnly = await endpoint(a.tenantId, ['consent.status_changed']);
+  const disabled = await endpoint(a.tenantId, null);
+  await webhooks.updateEndpoint(a.tenantId, disabled.id, { enabled: false });
+  const otherTenant = await endpoint(b.tenantId, null);
+  const paymentId = await newPayment(a.tenantId, a.clientId);
+  woken.length = 0;
+  await payments.recordStatusChange({ paymentId, seq: 0, kind: 'transaction_status', status: 'ACSP', rawStatus: 'ACSP' });
+  await payments.recordStatusChange({ paymentId, seq: 1, kind: 'sca_status', status: 'finalised', rawStatus: 'finalised' });
+  const rows: { endpoint_id: string; type: string }[] = await ds.query(
+    'SELECT d.endpoint_id, e.type FROM webhook_deliveries d JOIN domain_events e ON e.id = d.event_id WHERE d.subject_id = $1 ORDER BY d.id',
+    [paymentId],
+  );
+  expect(rows).toEqual([
+    { endpoint_id: all.id, type: 'payment.status_changed' },
+    { endpoint_id: paymentsOnly.id, type: 'payment.status_changed' },
+    { endpoint_id: all.id, type: 'payment.sca_status_changed' },
+  ]);
+  expect(rows.map((r) => r.endpoint_id)).not.toContain(consentsOnly.id);
+  expect(rows.map((r) => r.endpoint_id)).not.toContain(otherTenant.id);
+  expect(woken.flat().map((w) => w.endpointId).sort()).toEqual([all.id, paymentsOnly.id, all.id].sort());
+});
+
+test('appendEvent refuses to run outside a transaction', async () => {
+  await expect(
+    appendEvent(ds.manager, genericEvent({ type: 'consent.expiring', tenantId: 't', subjectId: randomUUID(), dedupeKey: randomUUID(), data: {} })),
+  ).rejects.toThrow('inside the transaction');
 });

@@ -1,4 +1,3 @@
-import { WebhookRepository } from '../../libs/persistence/webhook.repository';
 import { sepaPayment, type TestClient } from '../support/factories';
 import { finalState, initiate } from '../support/payments';
 import { TestStack, eventually } from '../support/stack';
