@@ -10,6 +10,7 @@ n requests), POST /down (close the hook server's socket), POST /up (listen again
 GET /received, POST /reset.
 """
 import json
+import socket
 import sys
 import threading
 import time
@@ -18,7 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 lock = threading.Lock()
-state = {"secrets": [], "fail_next": 0, "received": []}
+state = {"secrets": [], "fail_next": 0, "received": [], "down": False}
 
 
 class Hook(BaseHTTPRequestHandler):
@@ -29,6 +30,11 @@ class Hook(BaseHTTPRequestHandler):
 
     def do_POST(self):
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        if state["down"]:
+            # A keep-alive connection opened before /down: drop it without an answer, as a dead host would.
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return
         headers = {k.lower(): v for k, v in self.headers.items()}
         verified_with = []
         error = None
@@ -94,9 +100,11 @@ class Control(BaseHTTPRequestHandler):
             elif self.path not in ("/down", "/up"):
                 return self.reply(404)
         if self.path == "/down":
+            state["down"] = True
             hook.stop()
         elif self.path == "/up":
             hook.start()
+            state["down"] = False
         self.reply(200)
 
 

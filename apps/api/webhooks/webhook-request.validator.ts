@@ -52,7 +52,7 @@ export async function endpointUrl(path: string, raw: unknown, policy: OutboundPo
 }
 
 function description(raw: unknown): string | null {
-  if (raw === null) return null;
+  if (raw === undefined || raw === null) return null;
   if (typeof raw !== 'string' || raw.length > 500 || /[\u0000-\u001f\u007f]|[\ud800-\udfff]/.test(raw)) {
     throw ApiError.format('description', 'must be text of at most 500 characters without control characters');
   }
@@ -60,7 +60,7 @@ function description(raw: unknown): string | null {
 }
 
 function eventTypes(raw: unknown): WebhookEventType[] | null {
-  if (raw === null) return null;
+  if (raw === undefined || raw === null) return null;
   if (!Array.isArray(raw) || raw.length === 0) throw ApiError.format('eventTypes', 'must be a non-empty array of event types, or null for all');
   raw.forEach((t, i) => {
     if (!isWebhookEventType(t)) throw ApiError.format(`eventTypes[${i}]`, `unknown event type; known: ${Object.keys(WEBHOOK_EVENT_TYPES).join(', ')}`);
