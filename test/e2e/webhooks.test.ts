@@ -309,3 +309,100 @@ describe('managing endpoints', () => {
     expect((await stack.call('GET', `${WEBHOOKS}/${id}`, { token })).body.enabled).toBe(true);
   });
 });
+
+describe('Berlin Group TPP-Notification-URI', () => {
+  const CONSENTS = '/psd2/consent/v1/consents';
+
+  test('a payment’s status changes are pushed to its TPP-Notification-URI as the client preferred, signed with the endpoint’s secret', async () => {
+    // The endpoint itself takes no payment events: what arrives below is the BG notification alone.
+    const endpoint = await endpointFor(receiver, { eventTypes: ['consent.expiring'] });
+    const uri = receiver.url('/bg/notifications/p1');
+    const payment = await decoupledPayment('10.00', { 'TPP-Notification-URI': uri, 'TPP-Notification-Content-Preferred': 'status=SCA,PROCESS' });
+    expect(payment.headers.get('aspsp-notification-support')).toBe('true');
+    expect(payment.headers.get('aspsp-notification-content')).toBe('status=SCA,PROCESS');
+    const paymentId = payment.body.paymentId;
+    await finalState(stack, paymentId);
+    await settled(endpoint.endpointId);
+
+    const got = (await receiver.received()).filter((r) => r.path === '/bg/notifications/p1');
+    for (const r of got) expect(r.verifiedWith).toEqual([0]);
+    expect(got.map((r) => r.body)).toEqual([
+      { paymentId, authorisationId: expect.any(String), scaStatus: 'finalised' },
+      { paymentId, transactionStatus: 'ACSP' },
+      { paymentId, transactionStatus: 'ACSC' },
+    ]);
+    // Its own message ids: a receiver deduplicating by webhook-id never drops it as a copy of the webhook event.
+    const eventIds = (await eventsOf([paymentId])).map((e) => e.id);
+    for (const r of got) expect(eventIds).not.toContain(r.webhookId);
+  });
+
+  test('status=LAST gets only the final status; a URI outside the tenant’s endpoints is answered ASPSP-Notification-Support: false', async () => {
+    const endpoint = await endpointFor(receiver, { eventTypes: ['consent.expiring'] });
+    const last = await decoupledPayment('10.00', { 'TPP-Notification-URI': receiver.url('/bg/last'), 'TPP-Notification-Content-Preferred': 'status=LAST' });
+    expect(last.headers.get('aspsp-notification-content')).toBe('status=LAST');
+    const elsewhere = await decoupledPayment('10.00', { 'TPP-Notification-URI': `http://127.0.0.1:${receiver.hookPort + 1}/bg/elsewhere` });
+    expect(elsewhere.headers.get('aspsp-notification-support')).toBe('false');
+    expect(elsewhere.headers.get('aspsp-notification-content')).toBeNull();
+    await Promise.all([finalState(stack, last.body.paymentId), finalState(stack, elsewhere.body.paymentId)]);
+    await settled(endpoint.endpointId);
+    expect((await receiver.received()).filter((r) => r.path === '/bg/last').map((r) => r.body)).toEqual([{ paymentId: last.body.paymentId, transactionStatus: 'ACSC' }]);
+    expect(await stack.dataSource.query(`SELECT 1 FROM webhook_deliveries WHERE target_url LIKE '%/bg/elsewhere'`)).toEqual([]);
+  });
+
+  test('a consent’s status is pushed too; a bad URI or preference is a 400 naming the header, and nothing is stored', async () => {
+    const endpoint = await endpointFor(receiver, { eventTypes: ['consent.expiring'] });
+    const aisToken = await stack.token(client, 'accountinformation private');
+    const consentBody = { access: { allPsd2: 'allAccounts' }, recurringIndicator: true, validUntil: '9999-12-31', frequencyPerDay: 4, combinedServiceIndicator: false };
+    const headers = { 'X-BicFi': 'SANDDEB0XXX', 'PSU-ID': 'decoupled', 'PSU-IP-Address': '192.0.2.10' };
+    const consent = await stack.call('POST', CONSENTS, { token: aisToken, headers: { ...headers, 'TPP-Notification-URI': receiver.url('/bg/consent') }, body: consentBody });
+    expect(consent.status).toBe(201);
+    expect(consent.headers.get('aspsp-notification-content')).toBe('status=PROCESS');
+    await eventually(async () => (await receiver.received()).some((r) => r.path === '/bg/consent' && r.body.consentStatus === 'valid'));
+    await settled(endpoint.endpointId);
+
+    const before = await stack.dataSource.query('SELECT count(*)::int AS n FROM payments WHERE tenant_id = $1', [client.tenantId]);
+    for (const [extra, path] of [
+      [{ 'TPP-Notification-URI': 'not a url' }, 'TPP-Notification-URI'],
+      [{ 'TPP-Notification-URI': 'http://10.0.0.7/bg' }, 'TPP-Notification-URI'],
+      [{ 'TPP-Notification-URI': receiver.url('/bg'), 'TPP-Notification-Content-Preferred': 'status=EVERYTHING' }, 'TPP-Notification-Content-Preferred'],
+    ] as const) {
+      const res = await initiate(stack, { token: paymentToken, psuId: 'decoupled', headers: extra });
+      expect(res.status).toBe(400);
+      expect(res.body.tppMessages[0]).toMatchObject({ code: 'FORMAT_ERROR', path });
+    }
+    expect(await stack.dataSource.query('SELECT count(*)::int AS n FROM payments WHERE tenant_id = $1', [client.tenantId])).toEqual(before);
+  });
+});
+
+describe('outbound safety outside development (https, public addresses only)', () => {
+  let strict: TestStack;
+  let strictToken: string;
+
+  beforeAll(async () => {
+    strict = await TestStack.start({ worker: false, env: { OUTBOUND_ALLOW_HTTP: 'false', OUTBOUND_ALLOW_LOOPBACK: 'false' } });
+    strictToken = await strict.token(await strict.newClient(), 'webhooks private');
+  });
+  afterAll(() => strict?.close());
+
+  test.each([
+    ['http://hooks.example.com/x', 'must be an https URL'],
+    ['https://127.0.0.1/x', 'loopback'],
+    ['https://localhost/x', 'localhost'],
+    ['https://[::1]/x', 'loopback'],
+    ['https://[::ffff:127.0.0.1]/x', 'loopback'],
+    ['https://2130706433/x', 'loopback'],
+    ['https://169.254.169.254/latest/meta-data/', 'link-local'],
+    ['https://[fe80::1]/x', 'link-local'],
+    ['https://10.1.2.3/x', 'private'],
+    ['https://192.168.0.10/x', 'private'],
+    ['https://100.64.0.1/x', 'carrier-grade NAT'],
+    ['https://[fd00::1]/x', 'unique-local'],
+    ['https://0.0.0.0/x', 'unspecified'],
+    ['https://user:secret@hooks.example.com/x', 'user name or password'],
+  ])('%s is refused (%s)', async (url, why) => {
+    const res = await strict.call('POST', WEBHOOKS, { token: strictToken, body: { url } });
+    expect(res.status).toBe(400);
+    expect(res.body.tppMessages[0]).toMatchObject({ code: 'FORMAT_ERROR', path: 'url' });
+    expect(res.body.tppMessages[0].text).toContain(why);
+  });
+});
