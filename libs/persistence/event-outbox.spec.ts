@@ -2,6 +2,9 @@ import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import { createDataSource } from './data-source';
 import { appendEvent, onEventsCommitted, type EndpointWakeup } from './event-outbox';
+import { ConsentRepository } from './consent.repository';
+import { OpMandateRepository } from './op-mandate.repository';
+import { OpTransferRepository } from './op-transfer.repository';
 import { PaymentRepository } from './payment.repository';
 import { WebhookRepository } from './webhook.repository';
 import { createApiClient, sepaPayment } from '../../test/support/factories';
@@ -121,4 +124,81 @@ test('appendEvent refuses to run outside a transaction', async () => {
   await expect(
     appendEvent(ds.manager, genericEvent({ type: 'consent.expiring', tenantId: 't', subjectId: randomUUID(), dedupeKey: randomUUID(), data: {} })),
   ).rejects.toThrow('inside the transaction');
+});
+
+describe('every resource writes its events with its changes', () => {
+  const eventsOf = (subjectId: string): Promise<{ type: string; payload: Record<string, unknown>; notification_content: string | null; notification_final: boolean }[]> =>
+    ds.query('SELECT type, payload, notification_content, notification_final FROM domain_events WHERE subject_id = $1 ORDER BY occurred_at, type', [subjectId]);
+  const amount = { value: '500', assetCode: 'EUR', assetScale: 2 };
+
+  test('consents: status and SCA status changes, consent.expiring once', async () => {
+    const client = await createApiClient(ds);
+    const consents = new ConsentRepository(ds);
+    const { consent } = await consents.insertOrGetExisting({
+      id: randomUUID(), tenantId: client.tenantId, clientId: client.clientId, requestId: randomUUID(), requestHash: 'x'.repeat(64), bicFi: 'SANDDEB0XXX',
+      access: { allPsd2: 'allAccounts' }, recurringIndicator: true, requestedValidUntil: '9999-12-31', frequencyPerDay: 4, combinedServiceIndicator: false,
+      psuId: null, psuIpAddress: null, clientRedirectUri: null, clientNokRedirectUri: null,
+    });
+    await consents.recordStatusChange({ consentId: consent.id, seq: 0, kind: 'sca_status', status: 'finalised', rawStatus: 'finalised', authorisationId: 'a1' });
+    await consents.recordStatusChange({ consentId: consent.id, seq: 1, kind: 'consent_status', status: 'valid', rawStatus: 'valid' });
+    for (let i = 0; i < 2; i++) {
+      await consents.emitEvent({ tenantId: client.tenantId, type: 'consent.expiring', subjectId: consent.id, dedupeKey: `consent.expiring:${consent.id}`, payload: { consentId: consent.id, validUntil: '2027-06-01' } });
+    }
+    await consents.recordStatusChange({ consentId: consent.id, seq: 2, kind: 'consent_status', status: 'expired', rawStatus: 'expired', reason: 'validUntil reached' });
+    expect(await eventsOf(consent.id)).toEqual([
+      { type: 'consent.sca_status_changed', payload: { consentId: consent.id, authorisationId: 'a1', scaStatus: 'finalised' }, notification_content: 'SCA', notification_final: false },
+      { type: 'consent.status_changed', payload: { consentId: consent.id, consentStatus: 'valid' }, notification_content: 'PROCESS', notification_final: false },
+      { type: 'consent.expiring', payload: { consentId: consent.id, validUntil: '2027-06-01' }, notification_content: null, notification_final: false },
+      { type: 'consent.status_changed', payload: { consentId: consent.id, consentStatus: 'expired', statusReason: 'validUntil reached' }, notification_content: 'PROCESS', notification_final: true },
+    ]);
+    await expect(consents.emitEvent({ tenantId: client.tenantId, type: 'consent.unheard_of', subjectId: consent.id, dedupeKey: randomUUID(), payload: {} })).rejects.toThrow('catalogue');
+  });
+
+  test('transfers: each status change once (by workflow sequence), with amounts and no wallet addresses', async () => {
+    const client = await createApiClient(ds);
+    const transfers = new OpTransferRepository(ds);
+    const { transfer } = await transfers.insertOrGetExisting({
+      id: randomUUID(), tenantId: client.tenantId, clientId: client.clientId, requestId: randomUUID(), requestHash: 'x'.repeat(64), mandateId: null,
+      senderWalletAddress: 'https://wallet.example/alice', receiver: 'https://wallet.example/bob', debitAmount: amount, receiveAmount: null, redirectUri: null, metadata: null,
+    });
+    await transfers.recordStatus({ transferId: transfer.id, seq: 0, status: 'awaiting_authorisation' });
+    await transfers.recordStatus({ transferId: transfer.id, seq: 0, status: 'awaiting_authorisation' });
+    await transfers.update(transfer.id, { sentAmount: amount });
+    await transfers.recordStatus({ transferId: transfer.id, seq: 1, status: 'completed' });
+    const events = await eventsOf(transfer.id);
+    expect(events.map((e) => [e.type, e.payload.status])).toEqual([
+      ['transfer.status_changed', 'awaiting_authorisation'],
+      ['transfer.status_changed', 'completed'],
+    ]);
+    expect(events[1]!.payload).toEqual({ transferId: transfer.id, status: 'completed', debitAmount: amount, sentAmount: amount });
+    expect(JSON.stringify(events)).not.toContain('wallet.example');
+  });
+
+  test('mandates: a status transition is one event (setting the same status again is none); periods when claimed and when their status changes', async () => {
+    const client = await createApiClient(ds);
+    const mandates = new OpMandateRepository(ds);
+    const { mandate } = await mandates.insertOrGetExisting({
+      id: randomUUID(), tenantId: client.tenantId, clientId: client.clientId, requestId: randomUUID(), requestHash: 'x'.repeat(64),
+      senderWalletAddress: 'https://wallet.example/alice', receiver: 'https://wallet.example/bob', debitAmount: amount, interval: 'R3/2027-01-01T00:00:00Z/P1M', redirectUri: null, metadata: null,
+    });
+    await mandates.setStatus(mandate.id, 'active', null);
+    await mandates.setStatus(mandate.id, 'active', null);
+    await mandates.setStatus(mandate.id, 'paused', 'Paused by the client');
+    await mandates.setStatus(mandate.id, 'active', null);
+    const periodStart = new Date('2027-01-01T00:00:00Z');
+    await mandates.claimPeriod(mandate.id, periodStart, 'sending', null);
+    await mandates.claimPeriod(mandate.id, periodStart, 'sending', null);
+    await mandates.updatePeriod(mandate.id, periodStart, { outgoingPaymentUrl: 'https://wallet.example/op/1' });
+    await mandates.updatePeriod(mandate.id, periodStart, { sentAmount: amount, status: 'completed', reason: null });
+    const events = await eventsOf(mandate.id);
+    expect(events.map((e) => [e.type, e.payload.status])).toEqual([
+      ['mandate.status_changed', 'active'],
+      ['mandate.status_changed', 'paused'],
+      ['mandate.status_changed', 'active'],
+      ['mandate.period_status_changed', 'sending'],
+      ['mandate.period_status_changed', 'completed'],
+    ]);
+    expect(events[4]!.payload).toEqual({ mandateId: mandate.id, periodStart: periodStart.toISOString(), status: 'completed', sentAmount: amount });
+    expect((await mandates.findById(mandate.id))!.status).toBe('active');
+  });
 });
