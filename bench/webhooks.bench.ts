@@ -8,7 +8,7 @@
  * as a child process running the dispatcher). Status changes are written through
  * `PaymentRepository.recordStatusChange`, the call a payment's activity makes, for payments stored
  * up front (10,000 bank round trips would measure the bank sandbox, not webhooks); this process
- * wakes dispatchers after commit as the worker does. The receiver (in this process) verifies every
+ * wakes dispatchers after commit as the worker does. The receiver (a worker thread) verifies every
  * signature with the npm `standardwebhooks` package and notes when each event arrives.
  *
  * Phases, each on fresh payments, one event per payment:
@@ -18,12 +18,10 @@
  *    the events; every event must arrive (the retry comes 5 s later), none lost.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { cpus, totalmem } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { Webhook } from 'standardwebhooks';
+import { Worker } from 'node:worker_threads';
 import { startWebhookWakeups } from '../apps/worker/webhooks';
 import { createLogger } from '../libs/observability/logger';
 import { PaymentEntity } from '../libs/persistence/entities/payment.entity';
@@ -71,55 +69,94 @@ function parseOptions(): Options {
   };
 }
 
-/** The receiver: verifies each request, answers 204 (or 500 to a chosen first attempt), and tells who waits for which payment. */
+/**
+ * The receiver, in a worker thread of its own so that the load generator in this thread cannot slow
+ * its answers: verifies each request, answers 204 (or 500 to the first attempt of chosen payments),
+ * and reports each arrival with its time (`performance.timeOrigin + performance.now()`, comparable
+ * across threads).
+ */
+const RECEIVER_THREAD = `
+const { parentPort, workerData } = require('node:worker_threads');
+const { createServer } = require('node:http');
+const { performance } = require('node:perf_hooks');
+const { Webhook } = require(workerData.standardwebhooks);
+let webhook;
+let failFirstFor = new Set();
+const failedOnce = new Set();
+const seen = new Set();
+const answered = { ok: 0, failed: 0, badSignature: 0, duplicates: 0 };
+let arrivals = [];
+setInterval(() => { if (arrivals.length) { parentPort.postMessage({ arrivals }); arrivals = []; } }, 20);
+parentPort.on('message', (m) => {
+  if (m.secret) webhook = new Webhook(m.secret);
+  if (m.failFirstFor) failFirstFor = new Set(m.failFirstFor);
+  if (m.stats) parentPort.postMessage({ answered });
+});
+const server = createServer((req, res) => {
+  const chunks = [];
+  req.on('data', (c) => chunks.push(c));
+  req.on('end', () => {
+    const at = performance.timeOrigin + performance.now();
+    let event;
+    try { event = webhook.verify(Buffer.concat(chunks).toString('utf8'), req.headers); } catch { answered.badSignature++; return res.writeHead(400).end(); }
+    const paymentId = event.data.paymentId;
+    if (failFirstFor.has(paymentId) && !failedOnce.has(paymentId)) { failedOnce.add(paymentId); answered.failed++; return res.writeHead(500).end(); }
+    const id = String(req.headers['webhook-id']);
+    if (seen.has(id)) answered.duplicates++;
+    seen.add(id);
+    answered.ok++;
+    res.writeHead(204).end();
+    arrivals.push([paymentId, at]);
+  });
+});
+server.listen(0, '127.0.0.1', () => parentPort.postMessage({ port: server.address().port }));
+`;
+
 class Receiver {
-  private server!: Server;
-  private webhook!: Webhook;
+  private thread!: Worker;
   private readonly waiting = new Map<string, () => void>();
-  /** performance.now() when each payment's event was answered 2xx (the first time). */
+  /** Absolute time (ms) each payment's event was answered 2xx, the first time. */
   readonly arrivedAt = new Map<string, number>();
-  /** Payments whose first attempt is answered 500. */
-  failFirstFor = new Set<string>();
-  readonly answered = { ok: 0, failed: 0, badSignature: 0, duplicates: 0 };
-  private readonly seen = new Set<string>();
-  private readonly failedOnce = new Set<string>();
   url = '';
 
   async start(): Promise<void> {
-    this.server = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        const body = Buffer.concat(chunks).toString('utf8');
-        let event: { data: { paymentId: string } };
-        try {
-          event = this.webhook.verify(body, req.headers as Record<string, string>) as typeof event;
-        } catch {
-          this.answered.badSignature++;
-          return res.writeHead(400).end();
-        }
-        const paymentId = event.data.paymentId;
-        if (this.failFirstFor.has(paymentId) && !this.failedOnce.has(paymentId)) {
-          this.failedOnce.add(paymentId);
-          this.answered.failed++;
-          return res.writeHead(500).end();
-        }
-        const id = String(req.headers['webhook-id']);
-        if (this.seen.has(id)) this.answered.duplicates++;
-        this.seen.add(id);
-        this.answered.ok++;
-        if (!this.arrivedAt.has(paymentId)) this.arrivedAt.set(paymentId, performance.now());
-        res.writeHead(204).end();
+    this.thread = new Worker(RECEIVER_THREAD, { eval: true, workerData: { standardwebhooks: require.resolve('standardwebhooks') } });
+    this.thread.on('message', (m: { arrivals?: [string, number][] }) => {
+      for (const [paymentId, at] of m.arrivals ?? []) {
+        if (!this.arrivedAt.has(paymentId)) this.arrivedAt.set(paymentId, at);
         this.waiting.get(paymentId)?.();
         this.waiting.delete(paymentId);
-      });
+      }
     });
-    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/hooks`;
+    const port = await new Promise<number>((resolve) => {
+      const onPort = (m: { port?: number }) => {
+        if (m.port === undefined) return;
+        this.thread.off('message', onPort);
+        resolve(m.port);
+      };
+      this.thread.on('message', onPort);
+    });
+    this.url = `http://127.0.0.1:${port}/hooks`;
   }
 
   useSecret(secret: string): void {
-    this.webhook = new Webhook(secret);
+    this.thread.postMessage({ secret });
+  }
+
+  failFirstFor(paymentIds: string[]): void {
+    this.thread.postMessage({ failFirstFor: paymentIds });
+  }
+
+  stats(): Promise<{ ok: number; failed: number; badSignature: number; duplicates: number }> {
+    return new Promise((resolve) => {
+      const onStats = (m: { answered?: { ok: number; failed: number; badSignature: number; duplicates: number } }) => {
+        if (!m.answered) return;
+        this.thread.off('message', onStats);
+        resolve(m.answered);
+      };
+      this.thread.on('message', onStats);
+      this.thread.postMessage({ stats: true });
+    });
   }
 
   /** Resolves when the payment's event has been received and answered 2xx. */
@@ -136,8 +173,8 @@ class Receiver {
     });
   }
 
-  close(): Promise<void> {
-    return new Promise((r) => this.server.close(() => r()));
+  close(): Promise<number> {
+    return this.thread.terminate();
   }
 }
 
@@ -179,7 +216,7 @@ function statusChanges(repo: PaymentRepository, receiver: Receiver, ids: string[
     const paymentId = ids[next++]!;
     const arrived = receiver.arrival(paymentId, timeoutMs);
     await repo.recordStatusChange({ paymentId, seq: 0, kind: 'transaction_status', status: 'ACSC', rawStatus: 'ACSC' });
-    committedAt.set(paymentId, performance.now());
+    committedAt.set(paymentId, performance.timeOrigin + performance.now());
     return () => arrived;
   };
 }
@@ -265,7 +302,7 @@ async function main(): Promise<void> {
     await phase(`burst, ${opts.burstClients} writers`, burst, { concurrency: opts.burstClients }, 300_000);
 
     const failing = faulty.filter((id) => parseInt(createHash('sha256').update(id).digest('hex').slice(0, 8), 16) % 100 < opts.failPercent);
-    receiver.failFirstFor = new Set(failing);
+    receiver.failFirstFor(failing);
     console.error(`faults: ${opts.events} events at ${opts.rate}/s, first attempt of ${failing.length} answered 500`);
     await phase(`${opts.failPercent}% answered 500 once, ${opts.rate}/s`, faulty, { concurrency: 1, rate: opts.rate }, 300_000);
 
@@ -289,11 +326,12 @@ async function main(): Promise<void> {
     console.log(
       `\nfaults phase: ${failing.length} first attempts answered 500, ${outcome.retried} deliveries retried, ${outcome.delivered}/${opts.events} delivered, ${outcome.not_delivered} not delivered`,
     );
-    console.log(`receiver: ${receiver.answered.ok} answered 2xx, ${receiver.answered.failed} answered 500, ${receiver.answered.badSignature} bad signatures, ${receiver.answered.duplicates} duplicate webhook-ids`);
+    const answered = await receiver.stats();
+    console.log(`receiver: ${answered.ok} answered 2xx, ${answered.failed} answered 500, ${answered.badSignature} bad signatures, ${answered.duplicates} duplicate webhook-ids`);
     console.log(`all phases: ${all.n}/${total} deliveries delivered`);
-    console.log(JSON.stringify({ options: opts, phases, faults: { failing: failing.length, ...outcome }, receiver: receiver.answered, delivered: all.n, total }));
+    console.log(JSON.stringify({ options: opts, phases, faults: { failing: failing.length, ...outcome }, receiver: answered, delivered: all.n, total }));
     const lost = phases.reduce((n, p) => n + p.result.failed, 0) + outcome.not_delivered + (total - all.n);
-    if (lost || receiver.answered.badSignature) process.exitCode = 1;
+    if (lost || answered.badSignature) process.exitCode = 1;
   } finally {
     stopWakeups?.();
     await system.stop();

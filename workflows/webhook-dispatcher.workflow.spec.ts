@@ -89,6 +89,14 @@ function runWorker<T>(fn: () => Promise<T>): Promise<T> {
   }).then((worker) => worker.runUntil(fn));
 }
 
+/** Wakes the endpoint's dispatcher as the outbox commit would, and waits for it to complete. */
+function dispatchUntilDone(endpoint: { id: string; tenantId: string }) {
+  return runWorker(async () => {
+    await wakeDispatcher(env.client, { taskQueue }, { endpointId: endpoint.id, tenantId: endpoint.tenantId });
+    return dispatcher(endpoint.id).result();
+  });
+}
+
 function dispatcher(endpointId: string) {
   return env.client.workflow.getHandle<typeof webhookDispatcherWorkflow>(webhookDispatcherWorkflowId(endpointId));
 }
@@ -106,10 +114,7 @@ describe('webhookDispatcherWorkflow (time skipping)', () => {
     answer = 500;
     hits.length = 0;
     const endpoint = await endpointWithOneEvent();
-    const state = await runWorker(async () => {
-      await wakeDispatcher(env.client, { taskQueue }, { endpointId: endpoint.id, tenantId: endpoint.tenantId });
-      return dispatcher(endpoint.id).result();
-    });
+    const state = await dispatchUntilDone(endpoint);
 
     const times = await attemptTimes(endpoint.id);
     expect(times).toHaveLength(8);
@@ -136,20 +141,14 @@ describe('webhookDispatcherWorkflow (time skipping)', () => {
   it('disables an endpoint whose every attempt failed for 3 days, stores why, and shows it in Temporal', async () => {
     answer = 500;
     const endpoint = await endpointWithOneEvent();
-    const firstRun = await runWorker(async () => {
-      await wakeDispatcher(env.client, { taskQueue }, { endpointId: endpoint.id, tenantId: endpoint.tenantId });
-      return dispatcher(endpoint.id).result();
-    });
+    const firstRun = await dispatchUntilDone(endpoint);
     expect(firstRun.health).toBe('failing');
     const firstFailure = (await attemptTimes(endpoint.id))[0]!;
 
     // A day later a new event: its retries carry the failures past 3 days.
     await env.sleep(24 * HOUR);
     const eventId = await emit(endpoint.tenantId);
-    const state = await runWorker(async () => {
-      await wakeDispatcher(env.client, { taskQueue }, { endpointId: endpoint.id, tenantId: endpoint.tenantId });
-      return dispatcher(endpoint.id).result();
-    });
+    const state = await dispatchUntilDone(endpoint);
 
     const stored = (await repo.findEndpoint(endpoint.tenantId, endpoint.id))!;
     expect(stored.enabled).toBe(false);
@@ -171,10 +170,7 @@ describe('webhookDispatcherWorkflow (time skipping)', () => {
   it('a healthy endpoint: delivered at the first attempt, then the dispatcher completes once idle', async () => {
     answer = 204;
     const endpoint = await endpointWithOneEvent();
-    const state = await runWorker(async () => {
-      await wakeDispatcher(env.client, { taskQueue }, { endpointId: endpoint.id, tenantId: endpoint.tenantId });
-      return dispatcher(endpoint.id).result();
-    });
+    const state = await dispatchUntilDone(endpoint);
     expect(state).toMatchObject({ health: 'healthy', delivered: 1, failedAttempts: 0 });
     expect((await attemptTimes(endpoint.id)).length).toBe(1);
     expect((await repo.findEndpoint(endpoint.tenantId, endpoint.id))!.failingSince).toBeNull();

@@ -5,7 +5,7 @@ import type { ClearwayConfig } from '../../libs/config/config';
 import type { Logger } from '../../libs/observability/logger';
 import { onEventsCommitted } from '../../libs/persistence/event-outbox';
 import { WebhookRepository } from '../../libs/persistence/webhook.repository';
-import { DispatcherWaker } from '../../libs/webhooks/dispatchers';
+import { DispatcherWaker, dispatcherSettings } from '../../libs/webhooks/dispatchers';
 import { WEBHOOK_SWEEP_WORKFLOW_TYPE, webhookSweepScheduleId } from '../../workflows/webhook.api';
 
 /** What the webhook activities need beyond the shared dependencies. */
@@ -13,7 +13,7 @@ export function webhookActivityDeps(config: ClearwayConfig, dataSource: DataSour
   return {
     webhooks: new WebhookRepository(dataSource),
     outboundPolicy: config.outbound,
-    webhookDispatch: { taskQueue: config.temporal.taskQueue, retryDelaysMs: config.webhooks.retryDelaysMs },
+    webhookDispatch: dispatcherSettings(config),
   };
 }
 
@@ -24,7 +24,7 @@ export function webhookActivityDeps(config: ClearwayConfig, dataSource: DataSour
  */
 export async function startWebhookWakeups(deps: { config: ClearwayConfig; dataSource: DataSource; client: () => Promise<Client>; logger: Logger }): Promise<() => void> {
   const { config } = deps;
-  const waker = new DispatcherWaker(deps.client, { taskQueue: config.temporal.taskQueue, retryDelaysMs: config.webhooks.retryDelaysMs }, (err, w) =>
+  const waker = new DispatcherWaker(deps.client, dispatcherSettings(config), (err, w) =>
     deps.logger.warn({ err, endpointId: w.endpointId }, 'could not wake a webhook dispatcher; the sweep will'),
   );
   const stop = onEventsCommitted(deps.dataSource, (wakeups) => waker.wake(wakeups));

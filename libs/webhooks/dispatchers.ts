@@ -1,4 +1,5 @@
 import type { Client } from '@temporalio/client';
+import type { ClearwayConfig } from '../config/config';
 import { TenantId, WebhookEndpointHealth } from '../temporal/search-attributes';
 import {
   WEBHOOK_DISPATCHER_WORKFLOW_TYPE,
@@ -12,6 +13,10 @@ export interface DispatcherSettings {
   taskQueue: string;
   /** Test override of the retry schedule; production leaves it to the workflow. */
   retryDelaysMs?: number[];
+}
+
+export function dispatcherSettings(config: Pick<ClearwayConfig, 'temporal' | 'webhooks'>): DispatcherSettings {
+  return { taskQueue: config.temporal.taskQueue, retryDelaysMs: config.webhooks.retryDelaysMs };
 }
 
 /** Signals an endpoint's dispatcher that it has work, starting it when it is not running. */
@@ -30,6 +35,23 @@ export async function wakeDispatcher(client: Client, settings: DispatcherSetting
       { key: WebhookEndpointHealth, value: 'healthy' },
     ],
   });
+}
+
+/**
+ * For the API after it queued deliveries (retry, replay, re-enable, a notification backfill): the rows
+ * are committed, so when Temporal cannot be told now, the sweep starts the dispatcher later.
+ */
+export async function wakeOrLeaveToSweep(
+  client: Client,
+  settings: DispatcherSettings,
+  w: EndpointWakeup,
+  logger: { warn(obj: object, msg: string): void },
+): Promise<void> {
+  try {
+    await wakeDispatcher(client, settings, w);
+  } catch (err) {
+    logger.warn({ err, endpointId: w.endpointId }, 'could not wake the webhook dispatcher; the sweep will');
+  }
 }
 
 /**

@@ -5,7 +5,7 @@ import type { ClearwayConfig } from '../../../libs/config/config';
 import type { Logger } from '../../../libs/observability/logger';
 import type { NotificationContent, WebhookEndpointEntity } from '../../../libs/persistence/entities/webhook.entity';
 import { WebhookRepository } from '../../../libs/persistence/webhook.repository';
-import { wakeDispatcher } from '../../../libs/webhooks/dispatchers';
+import { dispatcherSettings, wakeOrLeaveToSweep } from '../../../libs/webhooks/dispatchers';
 import type { Principal } from '../auth/token.service';
 import type { HttpResult } from '../common/http-result';
 import { CLEARWAY_CONFIG, LOGGER, TEMPORAL_CLIENT } from '../temporal/temporal.tokens';
@@ -55,13 +55,7 @@ export class TppNotificationsService {
     const endpoint = accepted.endpoint;
     if (!endpoint || typeof resourceId !== 'string') return { ...result, headers: { ...result.headers, 'ASPSP-Notification-Support': 'false' } };
     const queued = await this.webhooks.subscribeNotifications({ subjectId: resourceId, tenantId: principal.tenantId, endpointId: endpoint.id, uri: accepted.uri, content: accepted.content });
-    if (queued.length) {
-      try {
-        await wakeDispatcher(this.temporal, { taskQueue: this.config.temporal.taskQueue, retryDelaysMs: this.config.webhooks.retryDelaysMs }, { endpointId: endpoint.id, tenantId: endpoint.tenantId });
-      } catch (err) {
-        this.logger.warn({ err, endpointId: endpoint.id }, 'could not wake the webhook dispatcher; the sweep will');
-      }
-    }
+    if (queued.length) await wakeOrLeaveToSweep(this.temporal, dispatcherSettings(this.config), { endpointId: endpoint.id, tenantId: endpoint.tenantId }, this.logger);
     return {
       ...result,
       headers: { ...result.headers, 'ASPSP-Notification-Support': 'true', 'ASPSP-Notification-Content': `status=${accepted.content.join(',')}` },

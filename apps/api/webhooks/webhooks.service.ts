@@ -6,7 +6,7 @@ import type { Logger } from '../../../libs/observability/logger';
 import type { WebhookDeliveryStatus, WebhookEndpointEntity } from '../../../libs/persistence/entities/webhook.entity';
 import { WebhookRepository } from '../../../libs/persistence/webhook.repository';
 import { SecretBox } from '../../../libs/security/secret-box';
-import { wakeDispatcher } from '../../../libs/webhooks/dispatchers';
+import { dispatcherSettings, wakeOrLeaveToSweep } from '../../../libs/webhooks/dispatchers';
 import { WEBHOOK_EVENT_TYPES } from '../../../libs/webhooks/events';
 import { sealEndpointSecret } from '../../../libs/webhooks/secrets';
 import { newSigningSecret } from '../../../libs/webhooks/signing';
@@ -136,12 +136,7 @@ export class WebhooksService {
     return delivery;
   }
 
-  /** The rows are committed; if Temporal cannot be told now, the sweep starts the dispatcher. */
-  private async wake(endpoint: WebhookEndpointEntity): Promise<void> {
-    try {
-      await wakeDispatcher(this.temporal, { taskQueue: this.config.temporal.taskQueue, retryDelaysMs: this.config.webhooks.retryDelaysMs }, { endpointId: endpoint.id, tenantId: endpoint.tenantId });
-    } catch (err) {
-      this.logger.warn({ err, endpointId: endpoint.id }, 'could not wake the webhook dispatcher; the sweep will');
-    }
+  private wake(endpoint: WebhookEndpointEntity): Promise<void> {
+    return wakeOrLeaveToSweep(this.temporal, dispatcherSettings(this.config), { endpointId: endpoint.id, tenantId: endpoint.tenantId }, this.logger);
   }
 }
