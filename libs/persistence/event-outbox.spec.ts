@@ -202,3 +202,32 @@ describe('every resource writes its events with its changes', () => {
     expect((await mandates.findById(mandate.id))!.status).toBe('active');
   });
 });
+
+test('a resource’s deliveries wait for its earlier pending one on the same target only', async () => {
+  const client = await createApiClient(ds);
+  const endpointId = randomUUID();
+  await webhooks.createEndpoint({ id: endpointId, tenantId: client.tenantId, url: 'https://hooks.example/x', description: null, eventTypes: null, secretSealed: 'sealed' });
+  const paymentId = await newPayment(client.tenantId, client.clientId);
+  await webhooks.subscribeNotifications({ subjectId: paymentId, tenantId: client.tenantId, endpointId, uri: 'https://hooks.example/bg', content: ['PROCESS'] });
+  await payments.recordStatusChange({ paymentId, seq: 0, kind: 'transaction_status', status: 'ACSP', rawStatus: 'ACSP' });
+  await payments.recordStatusChange({ paymentId, seq: 1, kind: 'transaction_status', status: 'ACSC', rawStatus: 'ACSC' });
+  const now = new Date(Date.now() + 1_000);
+  const due = await webhooks.dueDeliveries(endpointId, now, 10);
+  // One per target: the first event for the endpoint, and the first for the notification URI.
+  expect(due.map((d) => [d.format, d.data.transactionStatus])).toEqual([
+    ['event', 'ACSP'],
+    ['bg_notification', 'ACSP'],
+  ]);
+  // The notification URI fails and waits for its retry; the endpoint's next webhook is not held back.
+  const [event, note] = due;
+  await webhooks.recordAttempts(
+    endpointId,
+    [
+      { deliveryId: event!.id, attemptedAt: now, ok: true, statusCode: 204, latencyMs: 3, error: null, nextAttemptAt: null, gaveUp: false },
+      { deliveryId: note!.id, attemptedAt: now, ok: false, statusCode: 404, latencyMs: 3, error: 'HTTP 404', nextAttemptAt: new Date(now.getTime() + 5_000), gaveUp: false },
+    ],
+    now,
+  );
+  expect((await webhooks.dueDeliveries(endpointId, now, 10)).map((d) => [d.format, d.data.transactionStatus])).toEqual([['event', 'ACSC']]);
+  expect(await webhooks.nextDueAt(endpointId)).toEqual(new Date(0));
+});

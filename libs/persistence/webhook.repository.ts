@@ -40,9 +40,15 @@ export interface AttemptOutcome {
   gaveUp: boolean;
 }
 
+/**
+ * The delivery is the oldest pending one of its resource for its target: the endpoint's URL (format
+ * `event`) or the resource's TPP-Notification-URI (`bg_notification`), so a failing notification URI
+ * never holds back the endpoint's own webhooks.
+ */
 const HEAD_OF_SUBJECT = `NOT EXISTS (
   SELECT 1 FROM webhook_deliveries earlier
-   WHERE earlier.endpoint_id = d.endpoint_id AND earlier.subject_id = d.subject_id AND earlier.status = 'pending' AND earlier.id < d.id)`;
+   WHERE earlier.endpoint_id = d.endpoint_id AND earlier.subject_id = d.subject_id AND earlier.status = 'pending'
+     AND earlier.format = d.format AND earlier.id < d.id)`;
 
 /**
  * Webhook endpoints, their deliveries and Berlin Group notification subscriptions. What the API
