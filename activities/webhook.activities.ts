@@ -1,3 +1,4 @@
+import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
 import type { OutboundPolicy } from '../libs/security/outbound-url';
@@ -41,13 +42,16 @@ export function createWebhookActivities(deps: WebhookActivityDeps) {
 
       const due = await deps.webhooks.dueDeliveries(endpoint.id, now, req.maxBatch);
       const secrets = due.length ? signingSecrets(deps.secrets, endpoint, new Date()) : [];
-      const results = await mapWithConcurrency(due, req.concurrency, (d) =>
-        sendWebhook(
+      const results = await mapWithConcurrency(due, req.concurrency, async (d) => {
+        const result = await sendWebhook(
           { eventId: d.eventId, type: d.type, tenantId: d.tenantId, createdAt: d.createdAt, data: d.data, format: d.format, url: d.targetUrl ?? endpoint.url },
           secrets,
           { policy: deps.outboundPolicy, timeoutMs: req.attemptTimeoutMs },
-        ),
-      );
+        );
+        // Alive: a round with slow receivers lasts minutes, a crashed worker's round is retried within the heartbeat timeout.
+        Context.current().heartbeat();
+        return result;
+      });
       const outcomes = due.map((d, i) => outcomeOf(d, results[i]!, now, req.retryDelaysMs));
       const { failingSince } = await deps.webhooks.recordAttempts(endpoint.id, outcomes, now);
       for (const o of outcomes) metrics.attempt(o.ok ? 'delivered' : o.gaveUp ? 'gave_up' : 'failed', o.latencyMs);

@@ -43,11 +43,12 @@ const MAX_ROUNDS_PER_RUN = 500;
 
 /**
  * A round sends at most MAX_BATCH requests, CONCURRENCY at a time, each bounded by the 15 s
- * timeout. Failing HTTP requests are recorded outcomes, not activity failures: only our own faults
+ * timeout, and heartbeats after each one. Failing HTTP requests are recorded outcomes, not activity failures: only our own faults
  * (database down, worker crash) retry the activity, indefinitely, since a delivery must never be lost.
  */
 const rounds = proxyActivities<WebhookActivities>({
   startToCloseTimeout: '3m',
+  heartbeatTimeout: '30s',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
 });
 
