@@ -87,8 +87,10 @@ function flag(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean 
   return raw === 'true';
 }
 
-function fail(name: string): never {
-  throw new Error(`${name} must be a positive integer`);
+function positiveInt(name: string, raw: string): number {
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must hold positive integers, got "${raw}"`);
+  return value;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): ClearwayConfig {
@@ -146,7 +148,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ClearwayConfig
     },
     webhooks: {
       sweepIntervalSeconds: int(env, 'WEBHOOK_SWEEP_SECONDS', 60),
-      retryDelaysMs: env.WEBHOOK_RETRY_DELAYS_MS ? env.WEBHOOK_RETRY_DELAYS_MS.split(',').map((v, i) => int({ v }, 'v', 0) || fail(`WEBHOOK_RETRY_DELAYS_MS[${i}]`)) : undefined,
+      retryDelaysMs: env.WEBHOOK_RETRY_DELAYS_MS ? env.WEBHOOK_RETRY_DELAYS_MS.split(',').map((raw) => positiveInt('WEBHOOK_RETRY_DELAYS_MS', raw.trim())) : undefined,
     },
     payments: {
       scaTimeoutSeconds: int(env, 'SCA_TIMEOUT_SECONDS', 900),
