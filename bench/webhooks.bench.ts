@@ -316,7 +316,7 @@ async function main(): Promise<void> {
     const [all] = await system.dataSource.query(`SELECT count(*)::int AS n FROM webhook_deliveries WHERE endpoint_id = $1 AND status = 'delivered'`, [endpoint.endpointId]);
 
     console.log(`\nWebhooks: ${opts.events} events per phase (${cpus().length} CPUs, ${round(totalmem() / 2 ** 30, 1)} GiB, load ${loadAverage()})`);
-    console.log('| phase | events | events/s | commit → delivery p50 / p90 / p99 / max ms | status write p50 / p99 ms | dispatcher rounds | CPU ms/event | machine CPU % |');
+    console.log('| phase | events | events/s | commit → delivery p50 / p90 / p99 / max ms | status write p50 / p99 ms | delivery rounds completed | CPU ms/event | machine CPU % |');
     console.log('|---|---|---|---|---|---|---|---|');
     for (const { result: r, latency: l, dispatcherRounds } of phases) {
       console.log(

@@ -37,13 +37,17 @@ const ATTEMPT_TIMEOUT_MS = 15 * SECOND;
 /** Deliveries per round, and how many of them are in flight at once. */
 const MAX_BATCH = 200;
 const CONCURRENCY = 32;
+/** A busy endpoint's round streams for up to a minute, polling every 100 ms, until 2 s pass without a delivery. */
+const STREAM_MS = 60 * SECOND;
+const LINGER_MS = 2 * SECOND;
+const POLL_MS = 100;
 /** With nothing pending, the dispatcher waits this long for new work before it completes (the next event starts it again). */
 const IDLE_COMPLETE_MS = 5 * MINUTE;
 const MAX_ROUNDS_PER_RUN = 500;
 
 /**
- * A round sends at most MAX_BATCH requests, CONCURRENCY at a time, each bounded by the 15 s
- * timeout, and heartbeats after each one. Failing HTTP requests are recorded outcomes, not activity failures: only our own faults
+ * A round sends batches of at most MAX_BATCH requests, CONCURRENCY at a time, each bounded by the
+ * 15 s timeout; it streams for at most STREAM_MS (plus a last batch) and heartbeats throughout. Failing HTTP requests are recorded outcomes, not activity failures: only our own faults
  * (database down, worker crash) retry the activity, indefinitely, since a delivery must never be lost.
  */
 const rounds = proxyActivities<WebhookActivities>({
@@ -103,6 +107,9 @@ export async function webhookDispatcherWorkflow(input: WebhookDispatcherInput): 
         maxBatch: MAX_BATCH,
         concurrency: CONCURRENCY,
         attemptTimeoutMs: ATTEMPT_TIMEOUT_MS,
+        streamMs: STREAM_MS,
+        lingerMs: LINGER_MS,
+        pollMs: POLL_MS,
       },
     ]);
     apply(round);

@@ -49,6 +49,14 @@ export interface DeliveryRoundRequest {
   maxBatch: number;
   concurrency: number;
   attemptTimeoutMs: number;
+  /**
+   * Streaming: while deliveries keep succeeding, the round goes on polling for new work (every
+   * `pollMs`, or at once on a commit in the same process) until nothing was delivered for `lingerMs`
+   * or `streamMs` have passed. A busy endpoint then costs one activity per `streamMs`, not one per wakeup.
+   */
+  streamMs: number;
+  lingerMs: number;
+  pollMs: number;
 }
 
 export interface DeliveryRoundResult {

@@ -22,6 +22,7 @@ import { OpTransferEntity, OpTransferEventEntity } from './entities/op-transfer.
 import { OpenPaymentsMandates1732450000004 } from './migrations/1732450000004-open-payments-mandates';
 import { OpMandateEntity, OpMandatePaymentEntity } from './entities/op-mandate.entity';
 import { Webhooks1732450000300 } from './migrations/1732450000300-webhooks';
+import { WebhookStreaming1732450000301 } from './migrations/1732450000301-webhook-streaming';
 import {
   ResourceNotificationSubscriptionEntity,
   WebhookDeliveryAttemptEntity,
@@ -55,7 +56,7 @@ export const ENTITIES = [
 ];
 
 /** In order. Never edit a shipped migration: add a new one. */
-export const MIGRATIONS = [InitialSchema1732450000000, SeedAspspDirectory1732450000001, ConsentsAndAccountInformation1732450000002, OpenPaymentsTransfers1732450000003, OpenPaymentsMandates1732450000004, Webhooks1732450000300];
+export const MIGRATIONS = [InitialSchema1732450000000, SeedAspspDirectory1732450000001, ConsentsAndAccountInformation1732450000002, OpenPaymentsTransfers1732450000003, OpenPaymentsMandates1732450000004, Webhooks1732450000300, WebhookStreaming1732450000301];
 
 export interface DatabaseOptions {
   url: string;

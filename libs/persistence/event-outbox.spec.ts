@@ -52,7 +52,11 @@ test('a status change fans out to the endpoint and wakes it after commit', async
   const paymentId = await newPayment(client.tenantId, client.clientId);
   woken.length = 0;
   await payments.recordStatusChange({ paymentId, seq: 0, kind: 'transaction_status', status: 'ACSC', rawStatus: 'ACSC' });
-  expect(woken).toEqual([[{ endpointId, tenantId: client.tenantId }]]);
+  expect(woken).toEqual([[{ endpointId, tenantId: client.tenantId, streaming: false }]]);
+  // While its dispatcher streams (polls), the commit says so: no Temporal signal is needed.
+  await webhooks.setStreamingUntil(endpointId, new Date(Date.now() + 60_000));
+  await payments.recordStatusChange({ paymentId, seq: 1, kind: 'transaction_status', status: 'ACSC', rawStatus: 'ACSC' });
+  expect(woken[1]).toEqual([{ endpointId, tenantId: client.tenantId, streaming: true }]);
 });
 
 test('outbox atomicity: when the event cannot be written, the status change is rolled back with it', async () => {

@@ -15,7 +15,7 @@ export async function appendEvent(em: EntityManager, event: OutboxEvent): Promis
   // Serialises with a TPP-Notification-URI subscription of the same resource (subscribeWithBackfill):
   // each event is then either fanned out to it or backfilled by it, never neither.
   await em.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [event.subjectId]);
-  const rows: { endpoint_id: string }[] = await em.query(
+  const rows: { endpoint_id: string; streaming: boolean }[] = await em.query(
     `WITH ev AS (
        INSERT INTO domain_events (id, tenant_id, type, subject_id, dedupe_key, payload, notification_content, notification_final)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
@@ -35,7 +35,8 @@ export async function appendEvent(em: EntityManager, event: OutboxEvent): Promis
         WHERE ev.notification_content = ANY (s.content) OR (ev.notification_final AND 'LAST' = ANY (s.content))
        RETURNING endpoint_id
      )
-     SELECT DISTINCT endpoint_id FROM (SELECT endpoint_id FROM hooks UNION ALL SELECT endpoint_id FROM notes) fanned`,
+     SELECT DISTINCT f.endpoint_id, COALESCE(w.streaming_until > now(), false) AS streaming
+       FROM (SELECT endpoint_id FROM hooks UNION ALL SELECT endpoint_id FROM notes) f JOIN webhook_endpoints w ON w.id = f.endpoint_id`,
     [
       event.id,
       event.tenantId,
@@ -47,13 +48,15 @@ export async function appendEvent(em: EntityManager, event: OutboxEvent): Promis
       event.bgNotification?.final ?? false,
     ],
   );
-  if (rows.length) wakeupsOf(runner.data).add(...rows.map((r) => ({ endpointId: r.endpoint_id, tenantId: event.tenantId })));
+  if (rows.length) wakeupsOf(runner.data).add(...rows.map((r) => ({ endpointId: r.endpoint_id, tenantId: event.tenantId, streaming: r.streaming })));
 }
 
 /** Endpoints with new deliveries, by the transaction that created them. */
 export interface EndpointWakeup {
   endpointId: string;
   tenantId: string;
+  /** Its dispatcher is streaming (polling for new work): no Temporal signal needed. */
+  streaming?: boolean;
 }
 
 export type EventsCommittedListener = (wakeups: EndpointWakeup[]) => void;

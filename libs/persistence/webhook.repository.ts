@@ -280,6 +280,11 @@ export class WebhookRepository {
     });
   }
 
+  /** While set (and in the future), outbox commits do not signal this endpoint's dispatcher: it polls. */
+  async setStreamingUntil(endpointId: string, until: Date | null): Promise<void> {
+    await this.ds.getRepository(WebhookEndpointEntity).update({ id: endpointId }, { streamingUntil: until });
+  }
+
   /** Disables an endpoint that kept failing; pending deliveries wait for it to be enabled again. */
   async disableEndpoint(endpointId: string, reason: string, at: Date): Promise<void> {
     await this.ds.getRepository(WebhookEndpointEntity).update({ id: endpointId }, { enabled: false, disabledReason: reason.slice(0, 1000), disabledAt: at });

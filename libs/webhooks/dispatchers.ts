@@ -70,6 +70,8 @@ export class DispatcherWaker {
 
   wake(wakeups: EndpointWakeup[]): void {
     for (const w of wakeups) {
+      localDispatchWakeups.poke(w.endpointId);
+      if (w.streaming) continue;
       const running = this.inFlight.get(w.endpointId);
       if (running) {
         running.again = true;
@@ -102,3 +104,35 @@ export class DispatcherWaker {
     }
   }
 }
+
+/**
+ * In-process wakeups for a streaming delivery round running in this process: it waits for its next
+ * poll or for a commit here, whichever comes first. Rounds in other processes poll.
+ */
+export class LocalWakeups {
+  private readonly waiters = new Map<string, Set<() => void>>();
+
+  poke(endpointId: string): void {
+    const waiting = this.waiters.get(endpointId);
+    if (!waiting) return;
+    this.waiters.delete(endpointId);
+    for (const wake of waiting) wake();
+  }
+
+  /** Resolves after `ms`, or earlier when the endpoint is poked. */
+  wait(endpointId: string, ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      let set = this.waiters.get(endpointId);
+      if (!set) this.waiters.set(endpointId, (set = new Set()));
+      const done = () => {
+        clearTimeout(timer);
+        set!.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      set.add(done);
+    });
+  }
+}
+
+export const localDispatchWakeups = new LocalWakeups();

@@ -16,6 +16,8 @@ export class WebhookEndpointEntity {
   @Column({ name: 'secret_sealed', type: 'text' }) secretSealed!: string;
   @Column({ name: 'previous_secret_sealed', type: 'text', nullable: true }) previousSecretSealed!: string | null;
   @Column({ name: 'previous_secret_expires_at', type: 'timestamptz', nullable: true }) previousSecretExpiresAt!: Date | null;
+  /** Set while the dispatcher streams this endpoint's deliveries: commits need not signal it. */
+  @Column({ name: 'streaming_until', type: 'timestamptz', nullable: true }) streamingUntil!: Date | null;
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
   @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' }) updatedAt!: Date;
 }
