@@ -26,7 +26,7 @@ import { startWebhookWakeups } from '../apps/worker/webhooks';
 import { createLogger } from '../libs/observability/logger';
 import { PaymentEntity } from '../libs/persistence/entities/payment.entity';
 import { PaymentRepository } from '../libs/persistence/payment.repository';
-import { loadAverage, percentile, round } from './measure';
+import { intOption, loadAverage, percentile, round } from './measure';
 import { measurePhase, type PhaseResult, type Submit } from './load';
 import { BenchSystem } from './system';
 import { webhookDispatcherStateQuery, webhookDispatcherWorkflowId } from '../workflows/webhook.api';
@@ -53,17 +53,12 @@ function parseOptions(): Options {
       'temporal-address': { type: 'string', default: process.env.TEMPORAL_ADDRESS },
     },
   });
-  const int = (name: string, raw: string | undefined, min: number) => {
-    const n = Number(raw);
-    if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer >= ${min}, got "${raw}"`);
-    return n;
-  };
   return {
-    events: int('events', values.events, 1),
-    rate: int('rate', values.rate, 1),
-    burstClients: int('burst-clients', values['burst-clients'], 1),
-    failPercent: int('fail-percent', values['fail-percent'], 0),
-    poolSize: int('pool-size', values['pool-size'], 1),
+    events: intOption('events', values.events, 1),
+    rate: intOption('rate', values.rate, 1),
+    burstClients: intOption('burst-clients', values['burst-clients'], 1),
+    failPercent: intOption('fail-percent', values['fail-percent'], 0),
+    poolSize: intOption('pool-size', values['pool-size'], 1),
     temporalDb: values['temporal-db'],
     temporalAddress: values['temporal-address'] || undefined,
   };
