@@ -8,6 +8,7 @@ import { ConsentRepository } from '../../libs/persistence/consent.repository';
 import { DirectoryRepository } from '../../libs/persistence/directory.repository';
 import { OpTransferRepository } from '../../libs/persistence/op-transfer.repository';
 import { HandoffRepository } from '../../libs/persistence/handoff.repository';
+import { HmacSigner } from '../../libs/security/hmac-signer';
 import { SecretBox } from '../../libs/security/secret-box';
 import { SensitiveHandoffs } from '../../libs/security/sensitive-handoffs';
 import { PaymentRepository } from '../../libs/persistence/payment.repository';
@@ -69,9 +70,10 @@ export class ApiModule {
         { provide: OpMandateRepository, useValue: new OpMandateRepository(deps.dataSource) },
         {
           provide: SensitiveHandoffs,
-          useValue: new SensitiveHandoffs(new HandoffRepository(deps.dataSource), new SecretBox(deps.config.api.tokenSecret)),
+          useValue: new SensitiveHandoffs(new HandoffRepository(deps.dataSource), new SecretBox(deps.config.keys.encryption)),
         },
-        { provide: TokenService, useValue: new TokenService(deps.config.api.tokenSecret, deps.config.api.tokenTtlSeconds) },
+        { provide: HmacSigner, useValue: new HmacSigner(deps.config.keys.hmac) },
+        { provide: TokenService, useValue: new TokenService(deps.config.keys.accessTokens, deps.config.api.tokenTtlSeconds) },
         AuthGuard,
         PaymentsService,
         ConsentsService,

@@ -40,7 +40,7 @@ export class TokenController {
     const denied = scope.services.filter((s) => !client.allowedScopes.includes(s));
     if (denied.length) return fail(400, 'invalid_scope', `client is not allowed: ${denied.join(', ')}`);
 
-    const { accessToken, expiresIn } = this.tokens.issue({
+    const { accessToken, expiresIn } = await this.tokens.issue({
       clientId: client.clientId,
       tenantId: client.tenantId,
       services: scope.services,

@@ -8,7 +8,8 @@ import { ConsentRepository } from '../../../libs/persistence/consent.repository'
 import { DirectoryRepository } from '../../../libs/persistence/directory.repository';
 import type { AspspEntity } from '../../../libs/persistence/entities/aspsp.entity';
 import type { ConsentEntity } from '../../../libs/persistence/entities/consent.entity';
-import { verifyScaCallbackState } from '../../../libs/security/callback-state';
+import { verifyCallbackState } from '../../../libs/security/callback-state';
+import { HmacSigner } from '../../../libs/security/hmac-signer';
 import { SensitiveHandoffs } from '../../../libs/security/sensitive-handoffs';
 import { BicFi, ConsentStatus, TenantId } from '../../../libs/temporal/search-attributes';
 import {
@@ -54,6 +55,7 @@ export class ConsentsService {
     @Inject(CLEARWAY_CONFIG) private readonly config: ClearwayConfig,
     @Inject(LOGGER) private readonly logger: Logger,
     @Inject(SensitiveHandoffs) private readonly handoffs: SensitiveHandoffs,
+    @Inject(HmacSigner) private readonly signer: HmacSigner,
   ) {}
 
   async create(principal: Principal, headers: ConsentHeaders, rawBody: unknown): Promise<HttpResult<object>> {
@@ -210,7 +212,7 @@ export class ConsentsService {
 
   /** The PSU is back from the bank's consent page: hint the workflow, forward the PSU. */
   async handleScaCallback(consentId: string, result: string | undefined, state: string | undefined): Promise<string | undefined> {
-    if (!verifyScaCallbackState(this.config.api.tokenSecret, consentId, state, 'consents')) throw ApiError.notFound('Consent');
+    if (!verifyCallbackState(this.signer, 'consents', consentId, state)) throw ApiError.notFound('Consent');
     const consent = await this.consents.findById(consentId);
     if (!consent) throw ApiError.notFound('Consent');
     const outcome = result === 'nok' ? 'nok' : 'ok';

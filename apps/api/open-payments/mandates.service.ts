@@ -13,7 +13,8 @@ import { CLEARWAY_ID_NAMESPACE, deriveUuid } from '../../../libs/domain/ids';
 import type { Logger } from '../../../libs/observability/logger';
 import type { OpMandateEntity, OpMandatePaymentEntity } from '../../../libs/persistence/entities/op-mandate.entity';
 import { OpMandateRepository } from '../../../libs/persistence/op-mandate.repository';
-import { verifyMandateFinishState } from '../../../libs/security/callback-state';
+import { verifyCallbackState } from '../../../libs/security/callback-state';
+import { HmacSigner } from '../../../libs/security/hmac-signer';
 import { TenantId } from '../../../libs/temporal/search-attributes';
 import {
   cancelMandateUpdate,
@@ -42,6 +43,7 @@ export class MandatesService {
     @Inject(TEMPORAL_CLIENT) private readonly temporal: Client,
     @Inject(CLEARWAY_CONFIG) private readonly config: ClearwayConfig,
     @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(HmacSigner) private readonly signer: HmacSigner,
   ) {}
 
   async create(principal: Principal, requestId: string, rawBody: unknown): Promise<HttpResult<object>> {
@@ -117,7 +119,7 @@ export class MandatesService {
 
   /** The PSU is back from their wallet's consent page: hand the result to the workflow, send them on. */
   async handleFinish(mandateId: string, query: { state?: string; hash?: string; interact_ref?: string; result?: string }): Promise<string | undefined> {
-    if (!verifyMandateFinishState(this.config.api.tokenSecret, mandateId, query.state)) throw ApiError.notFound('Mandate');
+    if (!verifyCallbackState(this.signer, 'mandates', mandateId, query.state)) throw ApiError.notFound('Mandate');
     const mandate = await this.mandates.findById(mandateId);
     if (!mandate) throw ApiError.notFound('Mandate');
     try {

@@ -12,7 +12,8 @@ import { CLEARWAY_ID_NAMESPACE, deriveUuid } from '../../../libs/domain/ids';
 import type { Logger } from '../../../libs/observability/logger';
 import type { OpTransferEntity } from '../../../libs/persistence/entities/op-transfer.entity';
 import { OpTransferRepository } from '../../../libs/persistence/op-transfer.repository';
-import { verifyTransferFinishState } from '../../../libs/security/callback-state';
+import { verifyCallbackState } from '../../../libs/security/callback-state';
+import { HmacSigner } from '../../../libs/security/hmac-signer';
 import { TenantId, TransferStatus } from '../../../libs/temporal/search-attributes';
 import {
   cancelTransferUpdate,
@@ -38,6 +39,7 @@ export class TransfersService {
     @Inject(TEMPORAL_CLIENT) private readonly temporal: Client,
     @Inject(CLEARWAY_CONFIG) private readonly config: ClearwayConfig,
     @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(HmacSigner) private readonly signer: HmacSigner,
   ) {}
 
   async create(principal: Principal, requestId: string, rawBody: unknown): Promise<HttpResult<object>> {
@@ -122,7 +124,7 @@ export class TransfersService {
 
   /** The PSU is back from their wallet's consent page: hand the result to the workflow, send them on. */
   async handleFinish(transferId: string, query: { state?: string; hash?: string; interact_ref?: string; result?: string }): Promise<string | undefined> {
-    if (!verifyTransferFinishState(this.config.api.tokenSecret, transferId, query.state)) throw ApiError.notFound('Transfer');
+    if (!verifyCallbackState(this.signer, 'transfers', transferId, query.state)) throw ApiError.notFound('Transfer');
     const transfer = await this.transfers.findById(transferId);
     if (!transfer) throw ApiError.notFound('Transfer');
     try {

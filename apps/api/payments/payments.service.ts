@@ -17,7 +17,8 @@ import { DirectoryRepository } from '../../../libs/persistence/directory.reposit
 import type { AspspEntity } from '../../../libs/persistence/entities/aspsp.entity';
 import type { PaymentEntity } from '../../../libs/persistence/entities/payment.entity';
 import { PaymentRepository } from '../../../libs/persistence/payment.repository';
-import { verifyScaCallbackState } from '../../../libs/security/callback-state';
+import { verifyCallbackState } from '../../../libs/security/callback-state';
+import { HmacSigner } from '../../../libs/security/hmac-signer';
 import { SensitiveHandoffs } from '../../../libs/security/sensitive-handoffs';
 import { BicFi, PaymentProduct as PaymentProductAttr, TenantId, TransactionStatus } from '../../../libs/temporal/search-attributes';
 import {
@@ -71,6 +72,7 @@ export class PaymentsService {
     @Inject(CLEARWAY_CONFIG) private readonly config: ClearwayConfig,
     @Inject(LOGGER) private readonly logger: Logger,
     @Inject(SensitiveHandoffs) private readonly handoffs: SensitiveHandoffs,
+    @Inject(HmacSigner) private readonly signer: HmacSigner,
   ) {}
 
   async initiate(principal: Principal, product: PaymentProduct, headers: InitiationHeaders, rawBody: unknown): Promise<HttpResult<object>> {
@@ -221,7 +223,7 @@ export class PaymentsService {
    * then send the PSU on to the client's own redirect URI.
    */
   async handleScaCallback(paymentId: string, result: string | undefined, state: string | undefined): Promise<string | undefined> {
-    if (!verifyScaCallbackState(this.config.api.tokenSecret, paymentId, state)) throw ApiError.notFound('Payment');
+    if (!verifyCallbackState(this.signer, 'payments', paymentId, state)) throw ApiError.notFound('Payment');
     const payment = await this.payments.findById(paymentId);
     if (!payment) throw ApiError.notFound('Payment');
     const outcome = result === 'nok' ? 'nok' : 'ok';
