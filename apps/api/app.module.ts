@@ -14,6 +14,7 @@ import { SensitiveHandoffs } from '../../libs/security/sensitive-handoffs';
 import { PaymentRepository } from '../../libs/persistence/payment.repository';
 import { AspspInformationController } from './aspsp/aspsp-information.controller';
 import { AuthGuard } from './auth/auth.guard';
+import { ClientAuthenticator } from './auth/client-authenticator';
 import { TokenController } from './auth/token.controller';
 import { TokenService } from './auth/token.service';
 import { PaymentsController } from './payments/payments.controller';
@@ -63,7 +64,7 @@ export class ApiModule {
         { provide: TEMPORAL_CLIENT, useValue: deps.temporal },
         { provide: DataSource, useValue: deps.dataSource },
         { provide: DirectoryRepository, useValue: new DirectoryRepository(deps.dataSource) },
-        { provide: ClientRepository, useValue: new ClientRepository(deps.dataSource) },
+        { provide: ClientAuthenticator, useValue: new ClientAuthenticator(new ClientRepository(deps.dataSource)) },
         { provide: PaymentRepository, useValue: new PaymentRepository(deps.dataSource) },
         { provide: ConsentRepository, useValue: new ConsentRepository(deps.dataSource) },
         { provide: OpTransferRepository, useValue: new OpTransferRepository(deps.dataSource) },

@@ -1,9 +1,8 @@
 import { Body, Controller, Headers, HttpCode, Inject, Post, Res } from '@nestjs/common';
 import type { Response } from 'express';
-import { ClientRepository } from '../../../libs/persistence/client.repository';
 import { findUnstorableText } from '../common/storable-text';
+import { ClientAuthenticator } from './client-authenticator';
 import { parseScope } from './scopes';
-import { verifySecret } from './secret-hash';
 import { TokenService } from './token.service';
 
 type TokenRequest = Partial<Record<'grant_type' | 'client_id' | 'client_secret' | 'scope', string>>;
@@ -12,7 +11,7 @@ type TokenRequest = Partial<Record<'grant_type' | 'client_id' | 'client_secret' 
 @Controller('connect')
 export class TokenController {
   constructor(
-    @Inject(ClientRepository) private readonly clients: ClientRepository,
+    @Inject(ClientAuthenticator) private readonly clients: ClientAuthenticator,
     @Inject(TokenService) private readonly tokens: TokenService,
   ) {}
 
@@ -31,10 +30,8 @@ export class TokenController {
       return fail(400, 'unsupported_grant_type', 'grant_type must be client_credentials');
     }
     if (!clientId || !clientSecret) return fail(401, 'invalid_client', 'client_id and client_secret are required');
-    const client = await this.clients.find(clientId);
-    if (!client || !(await verifySecret(clientSecret, client.secretHash))) {
-      return fail(401, 'invalid_client', 'Unknown client or wrong secret');
-    }
+    const client = await this.clients.authenticate(clientId, clientSecret);
+    if (!client) return fail(401, 'invalid_client', 'Unknown client or wrong secret');
     const scope = parseScope(form.scope ?? '');
     if ('error' in scope) return fail(400, 'invalid_scope', scope.error);
     const denied = scope.services.filter((s) => !client.allowedScopes.includes(s));
