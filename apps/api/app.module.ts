@@ -1,4 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { ThrottlerModule } from '@nestjs/throttler';
 import type { Client } from '@temporalio/client';
 import { DataSource } from 'typeorm';
 import type { ClearwayConfig } from '../../libs/config/config';
@@ -13,6 +15,7 @@ import { SecretBox } from '../../libs/security/secret-box';
 import { SensitiveHandoffs } from '../../libs/security/sensitive-handoffs';
 import { PaymentRepository } from '../../libs/persistence/payment.repository';
 import { AspspInformationController } from './aspsp/aspsp-information.controller';
+import { ClientRateLimitGuard, rateLimitOptions } from './common/rate-limits';
 import { AuthGuard } from './auth/auth.guard';
 import { ClientAuthenticator } from './auth/client-authenticator';
 import { TokenController } from './auth/token.controller';
@@ -45,6 +48,7 @@ export class ApiModule {
   static register(deps: ApiDeps): DynamicModule {
     return {
       module: ApiModule,
+      imports: [ThrottlerModule.forRoot(rateLimitOptions(deps.config))],
       controllers: [
         HealthController,
         TokenController,
@@ -76,6 +80,8 @@ export class ApiModule {
         { provide: HmacSigner, useValue: new HmacSigner(deps.config.keys.hmac) },
         { provide: TokenService, useValue: new TokenService(deps.config.keys.accessTokens, deps.config.api.tokenTtlSeconds) },
         AuthGuard,
+        // Global: every route of every controller is rate-limited (common/rate-limits.ts).
+        { provide: APP_GUARD, useClass: ClientRateLimitGuard },
         PaymentsService,
         ConsentsService,
         AccountInformationService,

@@ -3,6 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { ApiModule, type ApiDeps } from './app.module';
 import { bodyParsers } from './common/body-parsers';
+import { applyHttpHardening } from './common/http-hardening';
 import { echoRequestId, requireRequestId } from './common/request-id.middleware';
 import { TppErrorFilter } from './common/tpp-error.filter';
 
@@ -11,6 +12,7 @@ export async function createApiApp(deps: ApiDeps): Promise<NestExpressApplicatio
   const app = await NestFactory.create<NestExpressApplication>(ApiModule.register(deps), { bodyParser: false, logger: ['error', 'warn'] });
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
+  applyHttpHardening(app, deps.config);
   app.use('/psd2', requireRequestId);
   app.use('/openpayments/v1', requireRequestId);
   app.use(echoRequestId);

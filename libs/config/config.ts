@@ -28,6 +28,16 @@ export interface ClearwayConfig {
     bodyLimit: string;
     /** How long POST /payments and /consents wait for the bank's answer before a 503 "repeat the request". */
     bankAnswerWaitMs: number;
+    /** express `trust proxy` (API_TRUST_PROXY, e.g. `loopback` or a hop count): which X-Forwarded-For to believe for client addresses. */
+    trustProxy?: string;
+  };
+  /** Sliding-window request limits (per API process), answered with 429 and Retry-After. */
+  rateLimits: {
+    /** Every endpoint, per authenticated client (per remote address without a valid token). */
+    perClient: RateLimit;
+    /** `POST /connect/token` (an scrypt run each), per remote address and per claimed client id. */
+    tokenPerAddress: RateLimit;
+    tokenPerClient: RateLimit;
   };
   sandbox: {
     host: string;
@@ -68,6 +78,11 @@ export interface ClearwayConfig {
     pollInitialIntervalMs: number;
     pollMaxIntervalMs: number;
   };
+}
+
+export interface RateLimit {
+  limit: number;
+  windowMs: number;
 }
 
 /** The secret every dev and test setup shares. Refused unless NODE_ENV is explicitly development or test. */
@@ -145,6 +160,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ClearwayConfig
       tokenTtlSeconds: int(env, 'TOKEN_TTL_SECONDS', 3600),
       bodyLimit: env.API_BODY_LIMIT ?? '100kb',
       bankAnswerWaitMs: int(env, 'API_BANK_ANSWER_WAIT_MS', 25_000),
+      trustProxy: env.API_TRUST_PROXY || undefined,
+    },
+    rateLimits: {
+      perClient: { limit: int(env, 'RATE_LIMIT_PER_CLIENT', 1000), windowMs: int(env, 'RATE_LIMIT_WINDOW_SECONDS', 10) * 1000 },
+      tokenPerAddress: { limit: int(env, 'TOKEN_RATE_LIMIT_PER_ADDRESS', 30), windowMs: int(env, 'TOKEN_RATE_LIMIT_WINDOW_SECONDS', 60) * 1000 },
+      tokenPerClient: { limit: int(env, 'TOKEN_RATE_LIMIT_PER_CLIENT', 10), windowMs: int(env, 'TOKEN_RATE_LIMIT_WINDOW_SECONDS', 60) * 1000 },
     },
     sandbox: {
       host: sandboxHost,

@@ -57,6 +57,10 @@ export class TestStack {
       SANDBOX_BG_URL: sandbox.url,
       PAYMENT_POLL_INITIAL_MS: '200',
       PAYMENT_POLL_MAX_MS: '1000',
+      // Rate limits have their own test (rate-limits.test.ts); here they would only couple tests to each other.
+      RATE_LIMIT_PER_CLIENT: '100000',
+      TOKEN_RATE_LIMIT_PER_ADDRESS: '100000',
+      TOKEN_RATE_LIMIT_PER_CLIENT: '100000',
       ...opts.env,
     });
     const logger = createLogger('test', process.env.TEST_LOG_LEVEL ?? 'silent');

@@ -60,6 +60,8 @@ export interface TppMessage {
 export class ApiError extends Error {
   override readonly name = 'ApiError';
   readonly httpStatus: number;
+  /** Sent as `Retry-After` (seconds) with the error. */
+  retryAfterSeconds?: number;
 
   constructor(
     readonly code: ApiErrorCode,
@@ -86,6 +88,13 @@ export class ApiError extends Error {
 
   static notFound(what: string): ApiError {
     return new ApiError(ApiErrorCode.ResourceUnknown, `${what} not found`);
+  }
+
+  /** 429 ACCESS_EXCEEDED with `Retry-After`. */
+  static tooManyRequests(text: string, retryAfterSeconds: number): ApiError {
+    const err = new ApiError(ApiErrorCode.AccessExceeded, text);
+    err.retryAfterSeconds = retryAfterSeconds;
+    return err;
   }
 }
 

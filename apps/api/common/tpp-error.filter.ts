@@ -2,12 +2,14 @@ import { Catch, HttpException, type ArgumentsHost, type ExceptionFilter } from '
 import { ServiceError, isGrpcServiceError } from '@temporalio/client';
 import type { Response } from 'express';
 import type { Logger } from '../../../libs/observability/logger';
+import { OAuthError, sendOAuthError } from '../auth/oauth-error';
 import { ApiError, ApiErrorCode, isApiError } from './api-error';
 
 /** Renders an ApiError as a Berlin Group error body. Shared by the filter and the raw middlewares. */
 export function sendApiError(res: Response, err: ApiError): void {
   if (res.headersSent) return;
   if (err.httpStatus === 401) res.setHeader('WWW-Authenticate', 'Bearer');
+  if (err.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(err.retryAfterSeconds));
   res.status(err.httpStatus).json({ tppMessages: err.tppMessages });
 }
 
@@ -18,6 +20,7 @@ export class TppErrorFilter implements ExceptionFilter {
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const res = host.switchToHttp().getResponse<Response>();
+    if (exception instanceof OAuthError) return sendOAuthError(res, exception);
     sendApiError(res, this.toApiError(exception));
   }
 
