@@ -6,14 +6,14 @@ import { DataSource } from 'typeorm';
 import type { ClearwayConfig } from '../../libs/config/config';
 import type { Logger } from '../../libs/observability/logger';
 import { ClientRepository } from '../../libs/persistence/client.repository';
-import { ConsentRepository } from '../../libs/persistence/consent.repository';
+import { ConsentRepository, TENANT_CONSENTS, type TenantConsentRepository } from '../../libs/persistence/consent.repository';
 import { DirectoryRepository } from '../../libs/persistence/directory.repository';
-import { OpTransferRepository } from '../../libs/persistence/op-transfer.repository';
+import { OpTransferRepository, TENANT_TRANSFERS, type TenantTransferRepository } from '../../libs/persistence/op-transfer.repository';
 import { HandoffRepository } from '../../libs/persistence/handoff.repository';
 import { HmacSigner } from '../../libs/security/hmac-signer';
 import { SecretBox } from '../../libs/security/secret-box';
 import { SensitiveHandoffs } from '../../libs/security/sensitive-handoffs';
-import { PaymentRepository } from '../../libs/persistence/payment.repository';
+import { PaymentRepository, TENANT_PAYMENTS, type TenantPaymentRepository } from '../../libs/persistence/payment.repository';
 import { AspspInformationController } from './aspsp/aspsp-information.controller';
 import { ClientRateLimitGuard, rateLimitOptions } from './common/rate-limits';
 import { AuthGuard } from './auth/auth.guard';
@@ -32,7 +32,7 @@ import { TransferFinishController, TransfersController } from './open-payments/t
 import { TransfersService } from './open-payments/transfers.service';
 import { MandateFinishController, MandatesController } from './open-payments/mandates.controller';
 import { MandatesService } from './open-payments/mandates.service';
-import { OpMandateRepository } from '../../libs/persistence/op-mandate.repository';
+import { OpMandateRepository, TENANT_MANDATES, type TenantMandateRepository } from '../../libs/persistence/op-mandate.repository';
 import { CLEARWAY_CONFIG, LOGGER, TEMPORAL_CLIENT } from './temporal/temporal.tokens';
 
 export interface ApiDeps {
@@ -69,10 +69,11 @@ export class ApiModule {
         { provide: DataSource, useValue: deps.dataSource },
         { provide: DirectoryRepository, useValue: new DirectoryRepository(deps.dataSource) },
         { provide: ClientAuthenticator, useValue: new ClientAuthenticator(new ClientRepository(deps.dataSource)) },
-        { provide: PaymentRepository, useValue: new PaymentRepository(deps.dataSource) },
-        { provide: ConsentRepository, useValue: new ConsentRepository(deps.dataSource) },
-        { provide: OpTransferRepository, useValue: new OpTransferRepository(deps.dataSource) },
-        { provide: OpMandateRepository, useValue: new OpMandateRepository(deps.dataSource) },
+        // Tenant-scoped views only: the worker's by-id methods are not reachable from the API.
+        { provide: TENANT_PAYMENTS, useValue: new PaymentRepository(deps.dataSource) satisfies TenantPaymentRepository },
+        { provide: TENANT_CONSENTS, useValue: new ConsentRepository(deps.dataSource) satisfies TenantConsentRepository },
+        { provide: TENANT_TRANSFERS, useValue: new OpTransferRepository(deps.dataSource) satisfies TenantTransferRepository },
+        { provide: TENANT_MANDATES, useValue: new OpMandateRepository(deps.dataSource) satisfies TenantMandateRepository },
         {
           provide: SensitiveHandoffs,
           useValue: new SensitiveHandoffs(new HandoffRepository(deps.dataSource), new SecretBox(deps.config.keys.encryption)),

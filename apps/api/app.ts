@@ -4,7 +4,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { ApiModule, type ApiDeps } from './app.module';
 import { bodyParsers } from './common/body-parsers';
 import { applyHttpHardening } from './common/http-hardening';
-import { echoRequestId, requireRequestId } from './common/request-id.middleware';
+import { echoRequestId } from './common/request-headers';
 import { TppErrorFilter } from './common/tpp-error.filter';
 
 /** The HTTP API, configured but not listening: main.ts, the dev launcher and tests share it. */
@@ -13,8 +13,6 @@ export async function createApiApp(deps: ApiDeps): Promise<NestExpressApplicatio
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
   applyHttpHardening(app, deps.config);
-  app.use('/psd2', requireRequestId);
-  app.use('/openpayments/v1', requireRequestId);
   app.use(echoRequestId);
   app.use(...bodyParsers(deps.config.api.bodyLimit));
   app.useGlobalFilters(new TppErrorFilter(deps.logger));

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Client } from '@temporalio/client';
 import { FINAL_CONSENT_STATUSES } from '../../../libs/domain/consent';
 import { isUuid } from '../../../libs/domain/ids';
-import { ConsentRepository } from '../../../libs/persistence/consent.repository';
+import { TENANT_CONSENTS, type TenantConsentRepository } from '../../../libs/persistence/consent.repository';
 import { HmacSigner } from '../../../libs/security/hmac-signer';
 import { HANDOFF_PURPOSES } from '../../../libs/security/handoff-purposes';
 import { SensitiveHandoffs } from '../../../libs/security/sensitive-handoffs';
@@ -12,7 +12,7 @@ import { ApiError, ApiErrorCode } from '../common/api-error';
 import { toConsentApiError } from '../consents/consent-refusal';
 import { ConsentsService } from '../consents/consents.service';
 import { TEMPORAL_CLIENT } from '../temporal/temporal.tokens';
-import { parseBoolean, validatePsuIp, validateTransactionQuery, type TransactionQueryParams } from './account-query.validator';
+import { parseBoolean, validateTransactionQuery, type TransactionQueryParams } from './account-query.validator';
 
 export interface AisHeaders {
   consentId: string | undefined;
@@ -34,7 +34,7 @@ const BASE = '/psd2/accountinformation/v1/accounts';
 export class AccountInformationService {
   constructor(
     @Inject(ConsentsService) private readonly consents: ConsentsService,
-    @Inject(ConsentRepository) private readonly repository: ConsentRepository,
+    @Inject(TENANT_CONSENTS) private readonly repository: TenantConsentRepository,
     @Inject(TEMPORAL_CLIENT) private readonly temporal: Client,
     @Inject(SensitiveHandoffs) private readonly handoffs: SensitiveHandoffs,
     @Inject(HmacSigner) private readonly signer: HmacSigner,
@@ -101,7 +101,7 @@ export class AccountInformationService {
     // An ended consent's workflow is closed: answer from the record without asking Temporal.
     if (consent.consentStatus === 'expired') throw new ApiError(ApiErrorCode.ConsentExpired, 'The consent has expired');
     if (FINAL_CONSENT_STATUSES.has(consent.consentStatus)) throw new ApiError(ApiErrorCode.ConsentInvalid, `The consent is ${consent.consentStatus}`);
-    const psuIp = validatePsuIp(headers.psuIpAddress);
+    const psuIp = headers.psuIpAddress; // format checked on the way in (common/request-headers.ts)
     if (psuIp) {
       const context = JSON.stringify({ psuIpAddress: psuIp, psuUserAgent: headers.psuUserAgent });
       req.psuContextHandoffId = await this.handoffs.seal(principal.tenantId, HANDOFF_PURPOSES.psuContext, context);

@@ -2,6 +2,7 @@ import { Controller, Get, Inject, Param, Query, UseGuards } from '@nestjs/common
 import { isUuid } from '../../../libs/domain/ids';
 import { DirectoryRepository } from '../../../libs/persistence/directory.repository';
 import { ApiError } from '../common/api-error';
+import { bicFiParameter } from '../common/request-headers';
 import { AuthGuard, RequiresService } from '../auth/auth.guard';
 import { toAspspDto, toAspspListItemDto, toCityDto, toCountryDto } from './aspsp.mapper';
 
@@ -47,7 +48,7 @@ export class AspspInformationController {
 
   @Get('aspsps/:bicFi')
   async aspsp(@Param('bicFi') bicFi: string) {
-    const aspsp = await this.directory.findAspsp(bicFi.toUpperCase());
+    const aspsp = await this.directory.findAspsp(bicFiParameter('bicFi', bicFi));
     if (!aspsp) throw ApiError.notFound(`ASPSP ${bicFi}`);
     const city = await this.directory.findCity(aspsp.cityId);
     const country = await this.directory.findCountry(aspsp.isoCountryCode);

@@ -11,7 +11,7 @@ import type { ClearwayConfig } from '../../../libs/config/config';
 import { CLEARWAY_ID_NAMESPACE, deriveUuid } from '../../../libs/domain/ids';
 import type { Logger } from '../../../libs/observability/logger';
 import type { OpTransferEntity } from '../../../libs/persistence/entities/op-transfer.entity';
-import { OpTransferRepository } from '../../../libs/persistence/op-transfer.repository';
+import { TENANT_TRANSFERS, type TenantTransferRepository } from '../../../libs/persistence/op-transfer.repository';
 import { verifyCallbackState } from '../../../libs/security/callback-state';
 import { HmacSigner } from '../../../libs/security/hmac-signer';
 import { TenantId, TransferStatus } from '../../../libs/temporal/search-attributes';
@@ -35,7 +35,7 @@ const BASE = '/openpayments/v1/transfers';
 @Injectable()
 export class TransfersService {
   constructor(
-    @Inject(OpTransferRepository) private readonly transfers: OpTransferRepository,
+    @Inject(TENANT_TRANSFERS) private readonly transfers: TenantTransferRepository,
     @Inject(TEMPORAL_CLIENT) private readonly temporal: Client,
     @Inject(CLEARWAY_CONFIG) private readonly config: ClearwayConfig,
     @Inject(LOGGER) private readonly logger: Logger,
@@ -44,10 +44,10 @@ export class TransfersService {
 
   async create(principal: Principal, requestId: string, rawBody: unknown): Promise<HttpResult<object>> {
     const request = validateTransferRequest(rawBody, { allowHttp: this.config.openPayments.allowHttp });
-    const transferId = deriveUuid(CLEARWAY_ID_NAMESPACE, principal.tenantId, 'op-transfer', requestId);
+    const derivedId = deriveUuid(CLEARWAY_ID_NAMESPACE, principal.tenantId, 'op-transfer', requestId);
     const requestHash = createHash('sha256').update(JSON.stringify(request)).digest('hex');
     const { transfer, created } = await this.transfers.insertOrGetExisting({
-      id: transferId,
+      id: derivedId,
       tenantId: principal.tenantId,
       clientId: principal.clientId,
       requestId,
@@ -60,6 +60,8 @@ export class TransfersService {
       redirectUri: request.redirectUri ?? null,
       metadata: request.metadata ?? null,
     });
+    // The stored row's id: one stored before X-Request-IDs were normalised to lower case was derived from the id as first sent.
+    const transferId = transfer.id;
     if (!created && transfer.requestHash !== requestHash) {
       throw new ApiError(ApiErrorCode.ParameterNotConsistent, 'X-Request-ID was already used for a different transfer', 'X-Request-ID');
     }
@@ -87,7 +89,7 @@ export class TransfersService {
       const refused = refusalError(err, 'TransferRefused');
       if (refused) throw refused;
       if (err instanceof WorkflowExecutionAlreadyStartedError) {
-        const current = await this.transfers.findById(transferId);
+        const current = await this.transfers.findForTenant(principal.tenantId, transferId);
         if (current?.interactRedirect) return { status: 201, body: toTransferCreated(current, current.interactRedirect) };
         throw new ApiError(ApiErrorCode.StatusInvalid, current?.statusReason ?? 'The transfer could not be started');
       }
@@ -124,8 +126,8 @@ export class TransfersService {
 
   /** The PSU is back from their wallet's consent page: hand the result to the workflow, send them on. */
   async handleFinish(transferId: string, query: { state?: string; hash?: string; interact_ref?: string; result?: string }): Promise<string | undefined> {
-    if (!verifyCallbackState(this.signer, 'transfers', transferId, query.state)) throw ApiError.notFound('Transfer');
-    const transfer = await this.transfers.findById(transferId);
+    const signed = verifyCallbackState(this.signer, 'transfers', transferId, query.state);
+    const transfer = signed && (await this.transfers.findBySignedCallback(signed));
     if (!transfer) throw ApiError.notFound('Transfer');
     try {
       await this.temporal.workflow

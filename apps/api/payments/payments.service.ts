@@ -16,7 +16,7 @@ import type { Logger } from '../../../libs/observability/logger';
 import { DirectoryRepository } from '../../../libs/persistence/directory.repository';
 import type { AspspEntity } from '../../../libs/persistence/entities/aspsp.entity';
 import type { PaymentEntity } from '../../../libs/persistence/entities/payment.entity';
-import { PaymentRepository } from '../../../libs/persistence/payment.repository';
+import { TENANT_PAYMENTS, type TenantPaymentRepository } from '../../../libs/persistence/payment.repository';
 import { verifyCallbackState } from '../../../libs/security/callback-state';
 import { HmacSigner } from '../../../libs/security/hmac-signer';
 import { SensitiveHandoffs } from '../../../libs/security/sensitive-handoffs';
@@ -44,7 +44,8 @@ import {
   toPaymentResponse,
   toStartAuthorisationResponse,
 } from './payment.mapper';
-import { validatePaymentInitiation, validatePsuIpAddress, validateRedirectUri } from './payment-request.validator';
+import { requiredHeader } from '../common/request-headers';
+import { validatePaymentInitiation } from './payment-request.validator';
 
 export interface InitiationHeaders {
   requestId: string;
@@ -66,7 +67,7 @@ const PASSTHROUGH_400_CODES = new Set(['FORMAT_ERROR', 'PARAMETER_NOT_CONSISTENT
 @Injectable()
 export class PaymentsService {
   constructor(
-    @Inject(PaymentRepository) private readonly payments: PaymentRepository,
+    @Inject(TENANT_PAYMENTS) private readonly payments: TenantPaymentRepository,
     @Inject(DirectoryRepository) private readonly directory: DirectoryRepository,
     @Inject(TEMPORAL_CLIENT) private readonly temporal: Client,
     @Inject(CLEARWAY_CONFIG) private readonly config: ClearwayConfig,
@@ -77,16 +78,17 @@ export class PaymentsService {
 
   async initiate(principal: Principal, product: PaymentProduct, headers: InitiationHeaders, rawBody: unknown): Promise<HttpResult<object>> {
     const aspsp = await this.aspspFor(headers.bicFi, product);
-    const psuIpAddress = validatePsuIpAddress(headers.psuIpAddress);
-    const redirectUri = validateRedirectUri('TPP-Redirect-URI', headers.redirectUri);
-    const nokRedirectUri = validateRedirectUri('TPP-Nok-Redirect-URI', headers.nokRedirectUri);
+    // Header formats were checked on the way in (common/request-headers.ts); here: what this endpoint needs.
+    const psuIpAddress = requiredHeader('PSU-IP-Address', headers.psuIpAddress);
+    const redirectUri = headers.redirectUri;
+    const nokRedirectUri = headers.nokRedirectUri;
     const { body, amountMinor } = validatePaymentInitiation(product, rawBody);
 
     // The payment id is derived from the client's X-Request-ID: a retried POST finds the same payment.
-    const paymentId = deriveUuid(CLEARWAY_ID_NAMESPACE, principal.tenantId, 'payment', headers.requestId);
+    const derivedId = deriveUuid(CLEARWAY_ID_NAMESPACE, principal.tenantId, 'payment', headers.requestId);
     const requestHash = sha256(JSON.stringify([aspsp.bicFi, product, body, headers.psuId ?? null, redirectUri ?? null, nokRedirectUri ?? null]));
     const { payment, created } = await this.payments.insertOrGetExisting({
-      id: paymentId,
+      id: derivedId,
       tenantId: principal.tenantId,
       clientId: principal.clientId,
       requestId: headers.requestId,
@@ -101,6 +103,8 @@ export class PaymentsService {
       clientRedirectUri: redirectUri ?? null,
       clientNokRedirectUri: nokRedirectUri ?? null,
     });
+    // The stored row's id: one stored before X-Request-IDs were normalised to lower case was derived from the id as first sent.
+    const paymentId = payment.id;
     if (!created && payment.requestHash !== requestHash) {
       throw new ApiError(
         ApiErrorCode.ParameterNotConsistent,
@@ -143,7 +147,7 @@ export class PaymentsService {
       const initiationError = initiationErrorOf(err);
       if (initiationError) throw bankRejection(initiationError);
       if (err instanceof WorkflowExecutionAlreadyStartedError) {
-        const current = await this.payments.findById(paymentId);
+        const current = await this.payments.findForTenant(principal.tenantId, paymentId);
         if (current?.bankPaymentId) return this.replayedInitiation(current);
         throw new ApiError(ApiErrorCode.PaymentFailed, current?.statusReason ?? 'The payment could not be initiated');
       }
@@ -193,7 +197,7 @@ export class PaymentsService {
   /** BG Update PSU Data: `{}` identifies the PSU (PSU-ID header); embedded steps carry their secret, sealed. */
   async updatePsuData(principal: Principal, product: PaymentProduct, paymentId: string, authorisationId: string, bicFi: string | undefined, rawBody: unknown) {
     const payment = await this.find(principal, product, paymentId, bicFi);
-    if (!(await this.payments.findAuthorisation(payment.id, authorisationId))) throw ApiError.notFound(`Authorisation ${authorisationId}`);
+    if (!(await this.payments.findAuthorisation(principal.tenantId, payment.id, authorisationId))) throw ApiError.notFound(`Authorisation ${authorisationId}`);
     const request = await sealPsuDataUpdate(this.handoffs, principal.tenantId, authorisationId, rawBody);
     try {
       const result = await this.temporal.workflow.getHandle(paymentWorkflowId(payment.id)).executeUpdate(updatePaymentPsuDataUpdate, { args: [request] });
@@ -208,12 +212,12 @@ export class PaymentsService {
 
   async listAuthorisations(principal: Principal, product: PaymentProduct, paymentId: string, bicFi: string | undefined) {
     const payment = await this.find(principal, product, paymentId, bicFi);
-    return toAuthorisationListResponse(await this.payments.listAuthorisations(payment.id));
+    return toAuthorisationListResponse(await this.payments.listAuthorisations(principal.tenantId, payment.id));
   }
 
   async getAuthorisation(principal: Principal, product: PaymentProduct, paymentId: string, authorisationId: string, bicFi: string | undefined) {
     const payment = await this.find(principal, product, paymentId, bicFi);
-    const authorisation = await this.payments.findAuthorisation(payment.id, authorisationId);
+    const authorisation = await this.payments.findAuthorisation(principal.tenantId, payment.id, authorisationId);
     if (!authorisation) throw ApiError.notFound(`Authorisation ${authorisationId}`);
     return { scaStatus: authorisation.scaStatus };
   }
@@ -223,8 +227,8 @@ export class PaymentsService {
    * then send the PSU on to the client's own redirect URI.
    */
   async handleScaCallback(paymentId: string, result: string | undefined, state: string | undefined): Promise<string | undefined> {
-    if (!verifyCallbackState(this.signer, 'payments', paymentId, state)) throw ApiError.notFound('Payment');
-    const payment = await this.payments.findById(paymentId);
+    const signed = verifyCallbackState(this.signer, 'payments', paymentId, state);
+    const payment = signed && (await this.payments.findBySignedCallback(signed));
     if (!payment) throw ApiError.notFound('Payment');
     const outcome = result === 'nok' ? 'nok' : 'ok';
     try {
@@ -237,8 +241,7 @@ export class PaymentsService {
   }
 
   private async aspspFor(bicFi: string | undefined, product: PaymentProduct): Promise<AspspEntity> {
-    if (!bicFi) throw ApiError.format('X-BicFi', 'header is required');
-    const aspsp = await this.directory.findAspsp(bicFi.toUpperCase());
+    const aspsp = await this.directory.findAspsp(requiredHeader('X-BicFi', bicFi));
     if (!aspsp) throw ApiError.format('X-BicFi', `unknown ASPSP "${bicFi}"; see /psd2/aspspinformation/v1/aspsps`);
     if (!aspsp.paymentProducts.includes(product)) {
       throw new ApiError(ApiErrorCode.ProductUnknown, `${aspsp.bicFi} does not support ${product}; it supports ${aspsp.paymentProducts.join(', ')}`, 'payment-product');
@@ -248,9 +251,9 @@ export class PaymentsService {
 
   /** Tenant-scoped lookup: another client's payment is indistinguishable from a missing one. */
   private async find(principal: Principal, product: PaymentProduct, paymentId: string, bicFi: string | undefined): Promise<PaymentEntity> {
-    if (!bicFi) throw ApiError.format('X-BicFi', 'header is required');
+    requiredHeader('X-BicFi', bicFi);
     const payment = await this.payments.findForTenant(principal.tenantId, paymentId);
-    if (!payment || payment.paymentProduct !== product || payment.bicFi !== bicFi.toUpperCase()) throw ApiError.notFound(`Payment ${paymentId}`);
+    if (!payment || payment.paymentProduct !== product || payment.bicFi !== bicFi) throw ApiError.notFound(`Payment ${paymentId}`);
     return payment;
   }
 
