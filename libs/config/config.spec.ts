@@ -50,3 +50,11 @@ describe('loadConfig: keys by purpose', () => {
     expect(() => loadConfig({ NODE_ENV: 'production', ...KEYS, CLEARWAY_ENCRYPTION_KEYS: list })).toThrow(message);
   });
 });
+
+describe('loadConfig: the sandbox bank', () => {
+  test("its public URL follows SANDBOX_BG_PORT (the directory's websiteUrl), unless SANDBOX_BG_PUBLIC_URL or SANDBOX_BG_URL say otherwise", () => {
+    expect(loadConfig({ NODE_ENV: 'test', SANDBOX_BG_PORT: '4001' }).sandbox.bgPublicUrl).toBe('http://127.0.0.1:4001/berlin-group');
+    expect(loadConfig({ NODE_ENV: 'test', SANDBOX_BG_URL: 'http://bank:3001/berlin-group/' }).sandbox.bgPublicUrl).toBe('http://bank:3001/berlin-group');
+    expect(loadConfig({ NODE_ENV: 'test', SANDBOX_BG_URL: 'http://bank:3001/berlin-group', SANDBOX_BG_PUBLIC_URL: 'https://bank.example/bg' }).sandbox.bgPublicUrl).toBe('https://bank.example/bg');
+  });
+});

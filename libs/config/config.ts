@@ -44,6 +44,8 @@ export interface ClearwayConfig {
     bgPort: number;
     /** Base URL of the Berlin Group sandbox bank, used for ASPSPs flagged as sandbox. */
     bgUrl: string;
+    /** Where people reach it (SANDBOX_BG_PUBLIC_URL, else bgUrl): the sandbox ASPSP's `websiteUrl`. */
+    bgPublicUrl: string;
   };
   openPayments: {
     /** Clearway's own Open Payments client identity (its wallet address serves the public key). */
@@ -171,6 +173,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ClearwayConfig
       host: sandboxHost,
       bgPort,
       bgUrl: (env.SANDBOX_BG_URL ?? `http://${sandboxHost}:${bgPort}/berlin-group`).replace(/\/$/, ''),
+      bgPublicUrl: (env.SANDBOX_BG_PUBLIC_URL || env.SANDBOX_BG_URL || `http://${sandboxHost}:${bgPort}/berlin-group`).replace(/\/$/, ''),
     },
     openPayments: {
       walletAddress: env.OPEN_PAYMENTS_WALLET_ADDRESS || undefined,

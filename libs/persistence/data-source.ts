@@ -21,6 +21,7 @@ import { OpenPaymentsTransfers1732450000003 } from './migrations/1732450000003-o
 import { OpTransferEntity, OpTransferEventEntity } from './entities/op-transfer.entity';
 import { OpenPaymentsMandates1732450000004 } from './migrations/1732450000004-open-payments-mandates';
 import { OpMandateEntity, OpMandatePaymentEntity } from './entities/op-mandate.entity';
+import { SandboxWebsiteFromConfig1732450000800 } from './migrations/1732450000800-sandbox-website-from-config';
 
 export const ENTITIES = [
   CountryEntity,
@@ -43,7 +44,7 @@ export const ENTITIES = [
 ];
 
 /** In order. Never edit a shipped migration: add a new one. */
-export const MIGRATIONS = [InitialSchema1732450000000, SeedAspspDirectory1732450000001, ConsentsAndAccountInformation1732450000002, OpenPaymentsTransfers1732450000003, OpenPaymentsMandates1732450000004];
+export const MIGRATIONS = [InitialSchema1732450000000, SeedAspspDirectory1732450000001, ConsentsAndAccountInformation1732450000002, OpenPaymentsTransfers1732450000003, OpenPaymentsMandates1732450000004, SandboxWebsiteFromConfig1732450000800];
 
 export interface DatabaseOptions {
   url: string;
