@@ -3,7 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { ApiModule, type ApiDeps } from './app.module';
 import { bodyParsers } from './common/body-parsers';
-import { applyHttpHardening } from './common/http-hardening';
+import { applyHttpHardening, routedMethods } from './common/http-hardening';
 import { echoRequestId } from './common/request-headers';
 import { TppErrorFilter } from './common/tpp-error.filter';
 
@@ -15,6 +15,6 @@ export async function createApiApp(deps: ApiDeps): Promise<NestExpressApplicatio
   applyHttpHardening(app, deps.config);
   app.use(echoRequestId);
   app.use(...bodyParsers(deps.config.api.bodyLimit));
-  app.useGlobalFilters(new TppErrorFilter(deps.logger));
+  app.useGlobalFilters(new TppErrorFilter(deps.logger, routedMethods(app)));
   return app;
 }

@@ -129,7 +129,8 @@ export class ConsentsService {
       if (err instanceof WorkflowExecutionAlreadyStartedError) {
         const current = await this.consents.findForTenant(principal.tenantId, consentId);
         if (current?.bankConsentId) return this.createdResponse(current);
-        throw new ApiError(ApiErrorCode.StatusInvalid, current?.statusReason ?? 'The consent could not be created');
+        // The bank refused this consent before (it is `rejected`): the same request gets the same kind of answer, in our words.
+        throw new ApiError(ApiErrorCode.FormatError, 'The consent requested with this X-Request-ID could not be created at the bank; send a corrected request with a new X-Request-ID', 'X-Request-ID');
       }
       if (isConsentRefusal(err)) throw toConsentApiError(err);
       this.logger.warn({ err, consentId }, 'consent creation did not complete in time');

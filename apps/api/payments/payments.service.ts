@@ -33,7 +33,8 @@ import {
 } from '../../../workflows/payment-initiation.api';
 import type { paymentInitiationWorkflow } from '../../../workflows/payment-initiation.workflow';
 import type { Principal } from '../auth/token.service';
-import { ApiError, ApiErrorCode, type TppMessage } from '../common/api-error';
+import { ApiError, ApiErrorCode } from '../common/api-error';
+import { bankRefusalError } from '../common/bank-refusal';
 import type { HttpResult } from '../common/http-result';
 import { sealPsuDataUpdate, toPsuDataUpdateResponse } from '../common/psu-data-update';
 import { CLEARWAY_CONFIG, LOGGER, TEMPORAL_CLIENT } from '../temporal/temporal.tokens';
@@ -56,9 +57,6 @@ export interface InitiationHeaders {
   nokRedirectUri: string | undefined;
 }
 
-
-/** 400 codes the OPE contract allows; anything else a bank says is reported as PAYMENT_FAILED. */
-const PASSTHROUGH_400_CODES = new Set(['FORMAT_ERROR', 'PARAMETER_NOT_CONSISTENT', 'PARAMETER_NOT_SUPPORTED', 'PAYMENT_FAILED', 'EXECUTION_DATE_INVALID']);
 
 /**
  * Payment initiation use cases. Reads come from PostgreSQL; everything that talks to a bank goes
@@ -149,7 +147,8 @@ export class PaymentsService {
       if (err instanceof WorkflowExecutionAlreadyStartedError) {
         const current = await this.payments.findForTenant(principal.tenantId, paymentId);
         if (current?.bankPaymentId) return this.replayedInitiation(current);
-        throw new ApiError(ApiErrorCode.PaymentFailed, current?.statusReason ?? 'The payment could not be initiated');
+        // Its statusReason may quote the bank call: say it in our words.
+        throw new ApiError(ApiErrorCode.PaymentFailed, 'The payment requested with this X-Request-ID could not be initiated; send a corrected request with a new X-Request-ID');
       }
       log.warn({ err }, 'initiation did not complete in time');
       if (created && !(await this.workflowExists(paymentId))) await this.payments.deleteUninitiated(principal.tenantId, paymentId);
@@ -310,21 +309,21 @@ function initiationErrorOf(err: unknown): InitiationError | undefined {
 }
 
 function bankRejection(error: InitiationError): ApiError {
-  const bankMessages: TppMessage[] = error.messages.map((m) => ({
-    category: m.category,
-    code: PASSTHROUGH_400_CODES.has(m.code) ? m.code : 'PAYMENT_FAILED',
-    ...(m.text ? { text: m.text } : {}),
-    ...(m.path ? { path: m.path } : {}),
-  }));
-  if (error.httpStatus >= 500) {
-    return new ApiError(ApiErrorCode.ServiceUnavailable, 'The bank is unavailable; the payment was not initiated', undefined);
-  }
-  return new ApiError(ApiErrorCode.PaymentFailed, 'The bank rejected the payment', undefined, bankMessages);
+  return bankRefusalError(error, ApiErrorCode.PaymentFailed);
 }
 
-/** Why the workflow refused an update, in words for the client. */
+/**
+ * Why the workflow refused an update, in words for the client: its validator's reason (ours), or,
+ * when a bank call failed, our words for the bank's code; never the call's own message, which
+ * names the bank's paths and ids.
+ */
 function updateRefusal(err: unknown, payment: PaymentEntity): string {
-  if (err instanceof WorkflowUpdateFailedError) return (err.cause as Error | undefined)?.message ?? err.message;
+  const bank = bankRefusalOf(err);
+  if (bank) return bankRefusalError(bank, ApiErrorCode.PaymentFailed).message;
+  if (err instanceof WorkflowUpdateFailedError) {
+    const cause = err.cause;
+    return cause instanceof ApplicationFailure && !(cause.cause instanceof Error) ? cause.message : 'the bank did not accept the request';
+  }
   if (err instanceof WorkflowNotFoundError || (isGrpcServiceError(err) && err.code === 5)) {
     return `the payment is already final (${payment.transactionStatus})`;
   }
