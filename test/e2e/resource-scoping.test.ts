@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { generateIdentityKey } from '../../libs/adapters/open-payments';
 import { decideOnConsentPage, startTestAse, type TestAse } from '../../apps/sandbox/open-payments/test-helpers';
 import { AIS, CONSENTS, aisGet, consentBody, createConsent, waitForConsentStatus } from '../support/consents';
 import { sepaPayment, type TestClient } from '../support/factories';
+import { registerClearwayWallet } from '../support/open-payments';
 import { BIC, PIS, getStatus, initiate } from '../support/payments';
 import { TestStack, eventually } from '../support/stack';
 
@@ -25,15 +25,7 @@ const MANDATES = '/openpayments/v1/mandates';
 
 beforeAll(async () => {
   ase = await startTestAse();
-  const identity = generateIdentityKey('clearway-test-key');
-  await ase.ase.registerWallet({ name: 'clearway', assetCode: 'EUR', assetScale: 2, balance: 0, jwks: [identity.publicJwk] });
-  stack = await TestStack.start({
-    env: {
-      OPEN_PAYMENTS_WALLET_ADDRESS: `${ase.url}/clearway`,
-      OPEN_PAYMENTS_KEY_ID: identity.publicJwk.kid,
-      OPEN_PAYMENTS_PRIVATE_KEY: Buffer.from(identity.privateKeyPem).toString('base64'),
-    },
-  });
+  stack = await TestStack.start({ env: await registerClearwayWallet(ase) });
   owner = await stack.newClient();
   intruder = await stack.newClient();
   ownerToken = await stack.token(owner, ALL_SCOPES);

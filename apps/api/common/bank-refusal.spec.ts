@@ -1,7 +1,7 @@
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { toConsentApiError } from '../consents/consent-refusal';
-import { refusalError } from '../open-payments/refusals';
+import { clientReason, refusalError } from '../open-payments/refusals';
 import { ApiErrorCode } from './api-error';
 import { bankRefusalError } from './bank-refusal';
 
@@ -75,9 +75,17 @@ describe('Open Payments refusals', () => {
   const refused = (code: string, message: string, httpStatus = 400) =>
     new WorkflowUpdateFailedError('update failed', ApplicationFailure.create({ type: 'TransferRefused', message, nonRetryable: true, details: [{ httpStatus, code, message }] }));
 
-  test("our own refusal keeps its words; a wallet call's summary is replaced", () => {
+  test("our own refusal keeps its words; a quoted wallet call keeps its method, status and codes, not the wallet's paths", () => {
     expect(refusalError(refused('asset_mismatch', 'debitAmount is in USD/2, the sender\'s wallet in EUR/2'), 'TransferRefused')?.message).toContain('USD');
-    const wallet = refusalError(refused('BankRejected', 'POST wallet.example/incoming-payments/ip-123 → HTTP 403'), 'TransferRefused');
-    expect(wallet?.message).toBe('The wallet refused the request (BankRejected)');
+    const wallet = refusalError(refused('BankRejected', 'POST wallet.example:8443/alice/incoming-payments/ip-123 → HTTP 403 (limit_exceeded)'), 'TransferRefused');
+    expect(wallet?.message).toBe('POST (wallet) → HTTP 403 (limit_exceeded)');
+  });
+
+  test.each([
+    ['Creation failed: GET auth.example/tenant-1/continue/c-9: timed out', 'Creation failed: GET (wallet): timed out'],
+    ['The PSU denied the payment', 'The PSU denied the payment'],
+    ['The sender https://wallet.example/alice is not an Open Payments wallet address', 'The sender https://wallet.example/alice is not an Open Payments wallet address'],
+  ])('reason %j → %j', (reason, shown) => {
+    expect(clientReason(reason)).toBe(shown);
   });
 });

@@ -30,7 +30,7 @@ import type { Principal } from '../auth/token.service';
 import { ApiError, ApiErrorCode } from '../common/api-error';
 import type { HttpResult } from '../common/http-result';
 import { CLEARWAY_CONFIG, LOGGER, TEMPORAL_CLIENT } from '../temporal/temporal.tokens';
-import { clientRedirect, refusalError } from './refusals';
+import { clientReason, clientRedirect, refusalError } from './refusals';
 import { validateMandateRequest } from './mandate-request.validator';
 
 const BASE = '/openpayments/v1/mandates';
@@ -177,7 +177,7 @@ function toMandateResponse(m: OpMandateEntity, periods: OpMandatePaymentEntity[]
   return {
     mandateId: m.id,
     status: m.status,
-    ...(m.statusReason ? { reason: m.statusReason } : {}),
+    ...(m.statusReason ? { reason: clientReason(m.statusReason) } : {}),
     senderWalletAddress: m.senderWalletAddress,
     receiver: m.receiver,
     debitAmount: m.debitAmount,
@@ -187,7 +187,7 @@ function toMandateResponse(m: OpMandateEntity, periods: OpMandatePaymentEntity[]
     periods: periods.map((p) => ({
       periodStart: p.periodStart.toISOString(),
       status: p.status,
-      ...(p.reason ? { reason: p.reason } : {}),
+      ...(p.reason ? { reason: clientReason(p.reason) } : {}),
       ...(p.outgoingPaymentUrl ? { outgoingPayment: p.outgoingPaymentUrl } : {}),
       ...(p.sentAmount ? { sentAmount: p.sentAmount } : {}),
     })),

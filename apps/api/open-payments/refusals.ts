@@ -1,5 +1,6 @@
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
+import { withoutWalletPaths } from '../../../libs/adapters/open-payments/client';
 import { ApiError, ApiErrorCode } from '../common/api-error';
 
 /** What a transfer or mandate workflow reports when the wallet or our checks refuse it. */
@@ -19,30 +20,16 @@ export function refusalError(err: unknown, type: 'TransferRefused' | 'MandateRef
   if (!(cause instanceof ApplicationFailure) || cause.type !== type) return undefined;
   const refusal = (cause.details?.[0] as OpenPaymentsRefusal | undefined) ?? { httpStatus: 400, code: 'failed', message: cause.message };
   return refusal.httpStatus < 500
-    ? new ApiError(ApiErrorCode.FormatError, clientText(refusal), refusal.code)
+    ? new ApiError(ApiErrorCode.FormatError, clientReason(refusal.message), refusal.code)
     : new ApiError(ApiErrorCode.ServiceUnavailable, 'The wallet is unavailable; repeat the request with the same X-Request-ID');
 }
 
 /**
- * Refusals Clearway itself words (activities' `refuse(code, message)`): their text names only what
- * the client sent. Any other text is the summary of a failed wallet call, which carries the
- * wallet's own resource paths (grants, quotes, incoming payments): the client gets our words.
+ * A refusal's text or a transfer's, mandate's or period's `reason`, as clients see it: a quoted
+ * wallet call keeps its method, status and codes, not the wallet's resource paths.
  */
-const OWN_REFUSAL_CODES: ReadonlySet<string> = new Set([
-  'invalid_sender',
-  'invalid_receiver',
-  'asset_mismatch',
-  'invalid_interval',
-  'not_configured',
-  'grant_not_granted',
-  'interaction_missing',
-  'hash_mismatch',
-  'not_authorised',
-  'requote_exceeds_grant',
-]);
-
-function clientText(refusal: OpenPaymentsRefusal): string {
-  return OWN_REFUSAL_CODES.has(refusal.code) ? refusal.message : `The wallet refused the request (${refusal.code})`;
+export function clientReason(text: string): string {
+  return withoutWalletPaths(text);
 }
 
 /** Where the PSU goes after the wallet: the client's redirect URI, tagged with the resource id. */

@@ -26,7 +26,7 @@ import type { Principal } from '../auth/token.service';
 import { ApiError, ApiErrorCode } from '../common/api-error';
 import type { HttpResult } from '../common/http-result';
 import { CLEARWAY_CONFIG, LOGGER, TEMPORAL_CLIENT } from '../temporal/temporal.tokens';
-import { clientRedirect, refusalError } from './refusals';
+import { clientReason, clientRedirect, refusalError } from './refusals';
 import { validateTransferRequest } from './transfer-request.validator';
 
 const BASE = '/openpayments/v1/transfers';
@@ -155,7 +155,7 @@ export function toTransferResponse(t: OpTransferEntity) {
   return {
     transferId: t.id,
     status: t.status,
-    ...(t.statusReason ? { reason: t.statusReason } : {}),
+    ...(t.statusReason ? { reason: clientReason(t.statusReason) } : {}),
     senderWalletAddress: t.senderWalletAddress,
     receiver: t.receiver,
     ...(t.debitAmount ? { debitAmount: t.debitAmount } : {}),
