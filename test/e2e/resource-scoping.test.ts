@@ -38,11 +38,13 @@ afterAll(async () => {
 
 const eur = (value: string) => ({ value, assetCode: 'EUR', assetScale: 2 });
 const transferBody = () => ({ senderWalletAddress: `${ase.url}/alice`, receiver: `${ase.url}/bob`, debitAmount: eur('150'), redirectUri: 'https://shop.example/done' });
+/** Fixed for the file: a repeated request must be the same request, to the second. */
+const MANDATE_START = new Date(Date.now() + 3600_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
 const mandateBody = () => ({
   senderWalletAddress: `${ase.url}/alice`,
   receiver: `${ase.url}/bob`,
   debitAmount: eur('100'),
-  interval: `R3/${new Date(Date.now() + 3600_000).toISOString().replace(/\.\d{3}Z$/, 'Z')}/P1D`,
+  interval: `R3/${MANDATE_START}/P1D`,
   redirectUri: 'https://shop.example/subscribed',
 });
 
@@ -227,6 +229,7 @@ test.each(CREATIONS.map((c) => [c.resource, c] as const))(
     expect(rows).toEqual([{ id: creation.idOf(lower.body) }]);
     // And again later, in capitals: still the same.
     const again = await creation.post(requestId.toUpperCase());
+    expect(again.status).toBe(201);
     expect(creation.idOf(again.body)).toBe(creation.idOf(lower.body));
   },
 );
