@@ -18,6 +18,7 @@ import type { ConsentRepository, ConsentStatusChange } from '../libs/persistence
 import type { DirectoryRepository } from '../libs/persistence/directory.repository';
 import type { ConsentEntity } from '../libs/persistence/entities/consent.entity';
 import { scaCallbackUrl } from '../libs/security/callback-state';
+import type { HmacSigner } from '../libs/security/hmac-signer';
 import { HANDOFF_PURPOSES } from '../libs/security/handoff-purposes';
 import type { SensitiveHandoffs } from '../libs/security/sensitive-handoffs';
 import type {
@@ -37,7 +38,7 @@ export interface ConsentActivityDeps {
   adapterFor: (protocol: BankProtocol) => BankAdapter;
   sandboxUrls: SandboxUrls;
   publicBaseUrl: string;
-  callbackSecret: string;
+  callbackSigner: HmacSigner;
   handoffs: SensitiveHandoffs;
   logger: Logger;
 }
@@ -72,8 +73,8 @@ export function createConsentActivities(deps: ConsentActivityDeps) {
 
   function redirectUris(consentId: string) {
     return {
-      okUri: scaCallbackUrl(deps.publicBaseUrl, deps.callbackSecret, consentId, 'ok', 'consents'),
-      nokUri: scaCallbackUrl(deps.publicBaseUrl, deps.callbackSecret, consentId, 'nok', 'consents'),
+      okUri: scaCallbackUrl(deps.publicBaseUrl, deps.callbackSigner, consentId, 'ok', 'consents'),
+      nokUri: scaCallbackUrl(deps.publicBaseUrl, deps.callbackSigner, consentId, 'nok', 'consents'),
     };
   }
 

@@ -8,6 +8,7 @@ import type { MandatePaymentStatus, MandateStatus } from '../libs/domain/mandate
 import type { OpMandateEntity } from '../libs/persistence/entities/op-mandate.entity';
 import type { OpMandateRepository } from '../libs/persistence/op-mandate.repository';
 import { mandateFinishUrl } from '../libs/security/callback-state';
+import type { HmacSigner } from '../libs/security/hmac-signer';
 import type { SecretBox } from '../libs/security/secret-box';
 import {
   MANDATE_PAYMENT_WORKFLOW_TYPE,
@@ -24,7 +25,7 @@ export interface MandateActivityDeps {
   openPayments?: OpenPaymentsAdapter;
   secrets: SecretBox;
   publicBaseUrl: string;
-  callbackSecret: string;
+  callbackSigner: HmacSigner;
   logger: Logger;
   /** Schedules are a client API: the worker hands in a Client on its own connection. */
   temporalClient: () => Promise<Client>;
@@ -103,7 +104,7 @@ export function createMandateActivities(deps: MandateActivityDeps) {
       return op.requestInteractiveGrant(mandate, saveOn(mandateId), {
         authServer: sender.authServer,
         access: [{ type: 'outgoing-payment', actions: ['create', 'read'], identifier: sender.id, limits: { debitAmount: mandate.debitAmount, interval: mandate.interval } }],
-        finishUri: mandateFinishUrl(deps.publicBaseUrl, deps.callbackSecret, mandateId),
+        finishUri: mandateFinishUrl(deps.publicBaseUrl, deps.callbackSigner, mandateId),
       });
     },
 

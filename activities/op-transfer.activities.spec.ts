@@ -9,6 +9,8 @@ import type { OpAmount, OpenPaymentsAdapter, OutgoingPayment, Quote, WalletAddre
 import { CLEARWAY_ID_NAMESPACE, deriveUuid } from '../libs/domain/ids';
 import type { OpTransferEntity } from '../libs/persistence/entities/op-transfer.entity';
 import type { OpTransferRepository } from '../libs/persistence/op-transfer.repository';
+import { loadConfig } from '../libs/config/config';
+import { HmacSigner } from '../libs/security/hmac-signer';
 import { SecretBox } from '../libs/security/secret-box';
 import { createOpTransferActivities, type OpTransferActivities } from './op-transfer.activities';
 
@@ -147,7 +149,8 @@ function stubWallet(): jest.Mocked<OpenPaymentsAdapter> {
   };
 }
 
-const secrets = new SecretBox('test-deployment-secret');
+const testKeys = loadConfig({ NODE_ENV: 'test' }).keys;
+const secrets = new SecretBox(testKeys.encryption);
 
 function setUp(row: OpTransferEntity, wallet = stubWallet()) {
   const transfers = fakeTransfers(row);
@@ -156,7 +159,7 @@ function setUp(row: OpTransferEntity, wallet = stubWallet()) {
     openPayments: wallet,
     secrets,
     publicBaseUrl: 'https://clearway.example',
-    callbackSecret: 'callback-secret',
+    callbackSigner: new HmacSigner(testKeys.hmac),
     logger: pino({ level: 'silent' }),
   });
   // Refusals are the subject here: keep the activity failure logs out of the output.

@@ -6,6 +6,7 @@ import { CLEARWAY_ID_NAMESPACE, deriveUuid } from '../libs/domain/ids';
 import type { OpTransferEntity } from '../libs/persistence/entities/op-transfer.entity';
 import type { OpTransferRepository } from '../libs/persistence/op-transfer.repository';
 import { transferFinishUrl } from '../libs/security/callback-state';
+import type { HmacSigner } from '../libs/security/hmac-signer';
 import type { SecretBox } from '../libs/security/secret-box';
 import { toActivityFailure } from './bank-failure';
 import { openPaymentsSession, refuser, type Refuse, type SaveGrant } from './open-payments-session';
@@ -18,7 +19,7 @@ export interface OpTransferActivityDeps {
   openPayments?: OpenPaymentsAdapter;
   secrets: SecretBox;
   publicBaseUrl: string;
-  callbackSecret: string;
+  callbackSigner: HmacSigner;
   logger: Logger;
 }
 
@@ -120,7 +121,7 @@ export function createOpTransferActivities(deps: OpTransferActivityDeps) {
             limits: { debitAmount: transfer.quoteDebitAmount!, receiver: transfer.incomingPaymentUrl! },
           },
         ],
-        finishUri: transferFinishUrl(deps.publicBaseUrl, deps.callbackSecret, transferId),
+        finishUri: transferFinishUrl(deps.publicBaseUrl, deps.callbackSigner, transferId),
       });
     },
 

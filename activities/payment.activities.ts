@@ -8,6 +8,7 @@ import type { DirectoryRepository } from '../libs/persistence/directory.reposito
 import type { PaymentEntity } from '../libs/persistence/entities/payment.entity';
 import type { PaymentRepository, StatusChange } from '../libs/persistence/payment.repository';
 import { scaCallbackUrl } from '../libs/security/callback-state';
+import type { HmacSigner } from '../libs/security/hmac-signer';
 import type { SensitiveHandoffs } from '../libs/security/sensitive-handoffs';
 import type { PsuDataUpdateRequest, PsuDataUpdateSummary } from '../workflows/shared/psu-data';
 import type { CancellationResult, InitiationSummary, StartedAuthorisation } from '../workflows/payment-initiation.api';
@@ -20,7 +21,7 @@ export interface PaymentActivityDeps {
   adapterFor: (protocol: BankProtocol) => BankAdapter;
   sandboxUrls: SandboxUrls;
   publicBaseUrl: string;
-  callbackSecret: string;
+  callbackSigner: HmacSigner;
   handoffs: SensitiveHandoffs;
   logger: Logger;
 }
@@ -52,8 +53,8 @@ export function createPaymentActivities(deps: PaymentActivityDeps) {
 
   function redirectUris(paymentId: string) {
     return {
-      okUri: scaCallbackUrl(deps.publicBaseUrl, deps.callbackSecret, paymentId, 'ok'),
-      nokUri: scaCallbackUrl(deps.publicBaseUrl, deps.callbackSecret, paymentId, 'nok'),
+      okUri: scaCallbackUrl(deps.publicBaseUrl, deps.callbackSigner, paymentId, 'ok'),
+      nokUri: scaCallbackUrl(deps.publicBaseUrl, deps.callbackSigner, paymentId, 'nok'),
     };
   }
 

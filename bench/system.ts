@@ -37,6 +37,8 @@ export interface SystemOptions {
   workerScript?: string;
   workerArgs?: string[];
   workerEnv?: Record<string, string>;
+  /** Extra environment for the API and the worker (e.g. rate limits). */
+  env?: Record<string, string>;
   /** Also start the Open Payments sandbox ASE (its schema in the bench database) with Clearway's client wallet registered. */
   openPayments?: { autoApprove: boolean; settlementDelayMs?: number; aliceBalance?: bigint };
 }
@@ -59,6 +61,8 @@ export class BenchSystem {
   ase?: RunningOpenPaymentsSandbox;
   private readonly logTail: string[] = [];
   workerWarnings = 0;
+  /** HTTP requests the API has received. */
+  httpRequests = 0;
 
   constructor(readonly opts: SystemOptions) {}
 
@@ -81,6 +85,7 @@ export class BenchSystem {
       PAYMENT_POLL_INITIAL_MS: String(this.opts.statusPollInitialMs),
       PAYMENT_POLL_MAX_MS: '1000',
       ...openPaymentsEnv,
+      ...this.opts.env,
     };
     this.config = loadConfig(env);
     this.dataSource = await connectAndMigrate({ url: databaseUrl, poolSize: this.opts.databasePoolSize, applicationName: 'clearway-bench-api' });
@@ -95,6 +100,7 @@ export class BenchSystem {
     await app.listen(0, '127.0.0.1');
     this.onCleanup('api', () => app.close());
     this.apiUrl = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`;
+    app.getHttpServer().on('request', () => (this.httpRequests += 1));
     // SCA callback URLs handed to the bank must reach this API instance.
     this.config.api.publicBaseUrl = this.apiUrl;
 

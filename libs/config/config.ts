@@ -1,6 +1,8 @@
+import { KeyRing, parseKeyList, type KeyPurpose } from '../security/key-ring';
+
 /**
  * One typed configuration object, built from the environment once. Every value has a dev default
- * except secrets, which fail fast in production (NODE_ENV=production).
+ * except keys, which have one only when NODE_ENV is explicitly `development` or `test`.
  */
 export interface ClearwayConfig {
   env: 'development' | 'test' | 'production';
@@ -22,18 +24,28 @@ export interface ClearwayConfig {
     port: number;
     /** Where browsers reach the API: used in SCA callback URLs given to banks. */
     publicBaseUrl: string;
-    /** HMAC key for access tokens and SCA callback state. */
-    tokenSecret: string;
     tokenTtlSeconds: number;
     bodyLimit: string;
     /** How long POST /payments and /consents wait for the bank's answer before a 503 "repeat the request". */
     bankAnswerWaitMs: number;
+    /** express `trust proxy` (API_TRUST_PROXY, e.g. `loopback` or a hop count): which X-Forwarded-For to believe for client addresses. */
+    trustProxy?: string;
+  };
+  /** Sliding-window request limits (per API process), answered with 429 and Retry-After. */
+  rateLimits: {
+    /** Every endpoint, per authenticated client (per remote address without a valid token). */
+    perClient: RateLimit;
+    /** `POST /connect/token` (an scrypt run each), per remote address and per claimed client id. */
+    tokenPerAddress: RateLimit;
+    tokenPerClient: RateLimit;
   };
   sandbox: {
     host: string;
     bgPort: number;
     /** Base URL of the Berlin Group sandbox bank, used for ASPSPs flagged as sandbox. */
     bgUrl: string;
+    /** Where people reach it (SANDBOX_BG_PUBLIC_URL, else bgUrl): the sandbox ASPSP's `websiteUrl`. */
+    bgPublicUrl: string;
   };
   openPayments: {
     /** Clearway's own Open Payments client identity (its wallet address serves the public key). */
@@ -44,6 +56,15 @@ export interface ClearwayConfig {
     /** Plain-http wallet addresses: development and tests only. */
     allowHttp: boolean;
     timings: { grantWindowMs: number; sendPollInitialMs: number; sendPollMaxMs: number; sendDeadlineMs: number };
+  };
+  /** One key ring per purpose (see libs/security/key-ring.ts); the first key of each signs or encrypts. */
+  keys: {
+    /** Signs access tokens (JWT HS256). */
+    accessTokens: KeyRing;
+    /** Signs SCA callback URLs, GNAP finish URLs and AIS paging links. */
+    hmac: KeyRing;
+    /** Seals what Clearway keeps at rest: sensitive hand-offs, Open Payments tokens. */
+    encryption: KeyRing;
   };
   consents: {
     /** How often a valid consent is checked at the bank for revocation by the PSU. */
@@ -69,7 +90,54 @@ export interface ClearwayConfig {
   };
 }
 
+export interface RateLimit {
+  limit: number;
+  windowMs: number;
+}
+
+/** The secret every dev and test setup shares. Refused unless NODE_ENV is explicitly development or test. */
 const DEV_TOKEN_SECRET = 'clearway-dev-only-token-secret-change-me';
+
+const KEY_VARIABLES: Record<keyof ClearwayConfig['keys'], { env: string; purpose: KeyPurpose }> = {
+  accessTokens: { env: 'CLEARWAY_ACCESS_TOKEN_KEYS', purpose: 'access-tokens' },
+  hmac: { env: 'CLEARWAY_HMAC_KEYS', purpose: 'hmac' },
+  encryption: { env: 'CLEARWAY_ENCRYPTION_KEYS', purpose: 'encryption' },
+};
+
+/**
+ * The three key rings. Each comes from its own variable (`id:secret,...`, newest first). Without
+ * one, development and tests get a fixed dev key; anything else refuses to start. The legacy
+ * CLEARWAY_TOKEN_SECRET (the one secret of earlier releases) still verifies callback links and
+ * opens data sealed before keys had ids; it never signs or seals anything new.
+ */
+function loadKeys(env: NodeJS.ProcessEnv): ClearwayConfig['keys'] {
+  const devKeysAllowed = env.NODE_ENV === 'development' || env.NODE_ENV === 'test';
+  const legacySecret = env.CLEARWAY_TOKEN_SECRET || (devKeysAllowed ? DEV_TOKEN_SECRET : undefined);
+  const refuseDevSecret = (name: string, secret: string) => {
+    if (!devKeysAllowed && secret.includes(DEV_TOKEN_SECRET)) {
+      throw new Error(`${name} holds the development secret; it is refused unless NODE_ENV is development or test`);
+    }
+  };
+  if (legacySecret) refuseDevSecret('CLEARWAY_TOKEN_SECRET', legacySecret);
+  const ring = ({ env: name, purpose }: { env: string; purpose: KeyPurpose }): KeyRing => {
+    const raw = env[name];
+    if (!raw) {
+      if (!devKeysAllowed) {
+        throw new Error(`${name} must be set: comma-separated id:secret pairs, newest first (NODE_ENV=development or test uses built-in dev keys)`);
+      }
+      return new KeyRing(purpose, [{ id: 'dev', secret: `${DEV_TOKEN_SECRET}/${purpose}` }], purpose === 'access-tokens' ? undefined : legacySecret);
+    }
+    const keys = parseKeyList(name, raw);
+    for (const key of keys) refuseDevSecret(name, key.secret);
+    // Access tokens live an hour at most: none made before keys had ids needs to verify.
+    return new KeyRing(purpose, keys, purpose === 'access-tokens' ? undefined : legacySecret);
+  };
+  return {
+    accessTokens: ring(KEY_VARIABLES.accessTokens),
+    hmac: ring(KEY_VARIABLES.hmac),
+    encryption: ring(KEY_VARIABLES.encryption),
+  };
+}
 
 function int(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   const raw = env[name];
@@ -99,9 +167,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ClearwayConfig
   const apiPort = int(env, 'API_PORT', 3000);
   const sandboxHost = env.SANDBOX_HOST ?? '127.0.0.1';
   const bgPort = int(env, 'SANDBOX_BG_PORT', 3001);
-  const tokenSecret = env.CLEARWAY_TOKEN_SECRET ?? (mode === 'production' ? undefined : DEV_TOKEN_SECRET);
-  if (!tokenSecret) throw new Error('CLEARWAY_TOKEN_SECRET must be set in production');
-  if (mode === 'production' && tokenSecret.length < 32) throw new Error('CLEARWAY_TOKEN_SECRET must be at least 32 characters');
   return {
     env: mode,
     databaseUrl: env.DATABASE_URL || undefined,
@@ -116,15 +181,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ClearwayConfig
       host: apiHost,
       port: apiPort,
       publicBaseUrl: (env.PUBLIC_BASE_URL ?? `http://${apiHost}:${apiPort}`).replace(/\/$/, ''),
-      tokenSecret,
       tokenTtlSeconds: int(env, 'TOKEN_TTL_SECONDS', 3600),
       bodyLimit: env.API_BODY_LIMIT ?? '100kb',
       bankAnswerWaitMs: int(env, 'API_BANK_ANSWER_WAIT_MS', 25_000),
+      trustProxy: env.API_TRUST_PROXY || undefined,
+    },
+    rateLimits: {
+      perClient: { limit: int(env, 'RATE_LIMIT_PER_CLIENT', 1000), windowMs: int(env, 'RATE_LIMIT_WINDOW_SECONDS', 10) * 1000 },
+      tokenPerAddress: { limit: int(env, 'TOKEN_RATE_LIMIT_PER_ADDRESS', 30), windowMs: int(env, 'TOKEN_RATE_LIMIT_WINDOW_SECONDS', 60) * 1000 },
+      tokenPerClient: { limit: int(env, 'TOKEN_RATE_LIMIT_PER_CLIENT', 10), windowMs: int(env, 'TOKEN_RATE_LIMIT_WINDOW_SECONDS', 60) * 1000 },
     },
     sandbox: {
       host: sandboxHost,
       bgPort,
       bgUrl: (env.SANDBOX_BG_URL ?? `http://${sandboxHost}:${bgPort}/berlin-group`).replace(/\/$/, ''),
+      bgPublicUrl: (env.SANDBOX_BG_PUBLIC_URL || env.SANDBOX_BG_URL || `http://${sandboxHost}:${bgPort}/berlin-group`).replace(/\/$/, ''),
     },
     openPayments: {
       walletAddress: env.OPEN_PAYMENTS_WALLET_ADDRESS || undefined,
@@ -138,6 +209,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ClearwayConfig
         sendDeadlineMs: int(env, 'OPEN_PAYMENTS_SEND_DEADLINE_SECONDS', 3600) * 1000,
       },
     },
+    keys: loadKeys(env),
     consents: {
       statusCheckIntervalSeconds: int(env, 'CONSENT_STATUS_CHECK_SECONDS', 24 * 3600),
       maxHistoryEvents: int(env, 'CONSENT_MAX_HISTORY_EVENTS', 1000),

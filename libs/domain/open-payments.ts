@@ -7,3 +7,9 @@ export const FINAL_TRANSFER_STATUSES: ReadonlySet<TransferStatus> = new Set(['co
 export function isFinalTransferStatus(status: TransferStatus): boolean {
   return FINAL_TRANSFER_STATUSES.has(status);
 }
+
+/**
+ * The largest amount value Clearway accepts: a signed 64-bit integer, what wallets store
+ * (Rafiki keeps amounts as PostgreSQL `bigint`) and what our own `bigint` columns hold.
+ */
+export const MAX_AMOUNT_VALUE = 2n ** 63n - 1n;

@@ -1,4 +1,5 @@
 import { LessThan, type DataSource } from 'typeorm';
+import type { SignedCallbackId } from '../security/callback-state';
 import type { BankConsentStatus } from '../domain/consent';
 import type { BankScaStatus, ScaApproach } from '../domain/transaction-status';
 import {
@@ -62,7 +63,13 @@ export class ConsentRepository {
     return this.ds.getRepository(ConsentEntity).findOneBy({ tenantId, id });
   }
 
+  /** Worker side: the workflow owns the consent it was started for. Not part of {@link TenantConsentRepository}. */
   findById(id: string): Promise<ConsentEntity | null> {
+    return this.ds.getRepository(ConsentEntity).findOneBy({ id });
+  }
+
+  /** The SCA callback: a browser with no token, whose link's signature names the consent. */
+  findBySignedCallback(id: SignedCallbackId): Promise<ConsentEntity | null> {
     return this.ds.getRepository(ConsentEntity).findOneBy({ id });
   }
 
@@ -121,12 +128,20 @@ export class ConsentRepository {
       .execute();
   }
 
-  listAuthorisations(consentId: string): Promise<ConsentAuthorisationEntity[]> {
-    return this.ds.getRepository(ConsentAuthorisationEntity).find({ where: { consentId }, order: { createdAt: 'ASC' } });
+  listAuthorisations(tenantId: string, consentId: string): Promise<ConsentAuthorisationEntity[]> {
+    return this.authorisationsOfTenant(tenantId, consentId).orderBy('a.createdAt', 'ASC').getMany();
   }
 
-  findAuthorisation(consentId: string, authorisationId: string): Promise<ConsentAuthorisationEntity | null> {
-    return this.ds.getRepository(ConsentAuthorisationEntity).findOneBy({ consentId, authorisationId });
+  findAuthorisation(tenantId: string, consentId: string, authorisationId: string): Promise<ConsentAuthorisationEntity | null> {
+    return this.authorisationsOfTenant(tenantId, consentId).andWhere('a.authorisation_id = :authorisationId', { authorisationId }).getOne();
+  }
+
+  private authorisationsOfTenant(tenantId: string, consentId: string) {
+    return this.ds
+      .getRepository(ConsentAuthorisationEntity)
+      .createQueryBuilder('a')
+      .innerJoin(ConsentEntity, 'c', 'c.id = a.consent_id')
+      .where('c.tenant_id = :tenantId AND a.consent_id = :consentId', { tenantId, consentId });
   }
 
   listEvents(consentId: string): Promise<ConsentEventEntity[]> {
@@ -201,3 +216,14 @@ export class ConsentRepository {
     await this.ds.getRepository(AisReadResultEntity).delete({ expiresAt: LessThan(now) });
   }
 }
+
+/**
+ * What the API may do with consents and their reads: every method names the tenant first (or, for
+ * the SCA callback, a signed id). See {@link TenantPaymentRepository}.
+ */
+export type TenantConsentRepository = Pick<
+  ConsentRepository,
+  'insertOrGetExisting' | 'findForTenant' | 'findBySignedCallback' | 'deleteUncreated' | 'listAuthorisations' | 'findAuthorisation' | 'takeReadResult'
+>;
+/** The API's injection token for {@link TenantConsentRepository}. */
+export const TENANT_CONSENTS = Symbol('TenantConsentRepository');

@@ -30,6 +30,7 @@ import {
   WebhookEndpointEntity,
 } from './entities/webhook.entity';
 import { OutboxCommitSubscriber } from './event-outbox';
+import { SandboxWebsiteFromConfig1732450000800 } from './migrations/1732450000800-sandbox-website-from-config';
 
 export const ENTITIES = [
   CountryEntity,
@@ -56,7 +57,7 @@ export const ENTITIES = [
 ];
 
 /** In order. Never edit a shipped migration: add a new one. */
-export const MIGRATIONS = [InitialSchema1732450000000, SeedAspspDirectory1732450000001, ConsentsAndAccountInformation1732450000002, OpenPaymentsTransfers1732450000003, OpenPaymentsMandates1732450000004, Webhooks1732450000300, WebhookStreaming1732450000301];
+export const MIGRATIONS = [InitialSchema1732450000000, SeedAspspDirectory1732450000001, ConsentsAndAccountInformation1732450000002, OpenPaymentsTransfers1732450000003, OpenPaymentsMandates1732450000004, Webhooks1732450000300, WebhookStreaming1732450000301, SandboxWebsiteFromConfig1732450000800];
 
 export interface DatabaseOptions {
   url: string;

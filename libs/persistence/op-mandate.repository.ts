@@ -1,4 +1,5 @@
 import type { DataSource } from 'typeorm';
+import type { SignedCallbackId } from '../security/callback-state';
 import type { MandatePaymentStatus, MandateStatus } from '../domain/mandate';
 import { OpMandateEntity, OpMandatePaymentEntity } from './entities/op-mandate.entity';
 import { appendEvent } from './event-outbox';
@@ -33,7 +34,13 @@ export class OpMandateRepository {
     return this.ds.getRepository(OpMandateEntity).findOneBy({ tenantId, id });
   }
 
+  /** Worker side: the workflow owns the mandate it was started for. Not part of {@link TenantMandateRepository}. */
   findById(id: string): Promise<OpMandateEntity | null> {
+    return this.ds.getRepository(OpMandateEntity).findOneBy({ id });
+  }
+
+  /** The GNAP finish redirect: a browser with no token, whose link's signature names the mandate. */
+  findBySignedCallback(id: SignedCallbackId): Promise<OpMandateEntity | null> {
     return this.ds.getRepository(OpMandateEntity).findOneBy({ id });
   }
 
@@ -88,6 +95,17 @@ export class OpMandateRepository {
     });
   }
 
+  /** A tenant's mandate's periods, oldest first (none when the mandate is another tenant's). */
+  listPeriodsForTenant(tenantId: string, mandateId: string): Promise<OpMandatePaymentEntity[]> {
+    return this.ds
+      .getRepository(OpMandatePaymentEntity)
+      .createQueryBuilder('p')
+      .innerJoin(OpMandateEntity, 'm', 'm.id = p.mandate_id')
+      .where('m.tenant_id = :tenantId AND p.mandate_id = :mandateId', { tenantId, mandateId })
+      .orderBy('p.periodStart', 'ASC')
+      .getMany();
+  }
+
   listPeriods(mandateId: string): Promise<OpMandatePaymentEntity[]> {
     return this.ds.getRepository(OpMandatePaymentEntity).find({ where: { mandateId }, order: { periodStart: 'ASC' } });
   }
@@ -96,3 +114,8 @@ export class OpMandateRepository {
     return this.ds.getRepository(OpMandatePaymentEntity).countBy({ mandateId, status });
   }
 }
+
+/** What the API may do with mandates: tenant first (or a signed id). See {@link TenantPaymentRepository}. */
+export type TenantMandateRepository = Pick<OpMandateRepository, 'insertOrGetExisting' | 'findForTenant' | 'findBySignedCallback' | 'listPeriodsForTenant'>;
+/** The API's injection token for {@link TenantMandateRepository}. */
+export const TENANT_MANDATES = Symbol('TenantMandateRepository');

@@ -1,4 +1,5 @@
 import type { DataSource } from 'typeorm';
+import type { SignedCallbackId } from '../security/callback-state';
 import type { TransferStatus } from '../domain/open-payments';
 import { OpTransferEntity, OpTransferEventEntity } from './entities/op-transfer.entity';
 import { appendEvent } from './event-outbox';
@@ -30,7 +31,13 @@ export class OpTransferRepository {
     return this.ds.getRepository(OpTransferEntity).findOneBy({ tenantId, id });
   }
 
+  /** Worker side: the workflow owns the transfer it was started for. Not part of {@link TenantTransferRepository}. */
   findById(id: string): Promise<OpTransferEntity | null> {
+    return this.ds.getRepository(OpTransferEntity).findOneBy({ id });
+  }
+
+  /** The GNAP finish redirect: a browser with no token, whose link's signature names the transfer. */
+  findBySignedCallback(id: SignedCallbackId): Promise<OpTransferEntity | null> {
     return this.ds.getRepository(OpTransferEntity).findOneBy({ id });
   }
 
@@ -75,3 +82,8 @@ export class OpTransferRepository {
     return this.ds.getRepository(OpTransferEventEntity).find({ where: { transferId }, order: { seq: 'ASC' } });
   }
 }
+
+/** What the API may do with transfers: tenant first (or a signed id). See {@link TenantPaymentRepository}. */
+export type TenantTransferRepository = Pick<OpTransferRepository, 'insertOrGetExisting' | 'findForTenant' | 'findBySignedCallback' | 'listForTenant' | 'deleteUnstarted'>;
+/** The API's injection token for {@link TenantTransferRepository}. */
+export const TENANT_TRANSFERS = Symbol('TenantTransferRepository');

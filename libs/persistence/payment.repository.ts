@@ -1,4 +1,5 @@
 import type { DataSource } from 'typeorm';
+import type { SignedCallbackId } from '../security/callback-state';
 import type { BankScaStatus, BankTransactionStatus, ScaApproach } from '../domain/transaction-status';
 import { PaymentAuthorisationEntity } from './entities/payment-authorisation.entity';
 import { PaymentEntity } from './entities/payment.entity';
@@ -62,7 +63,13 @@ export class PaymentRepository {
     return this.ds.getRepository(PaymentEntity).findOneBy({ tenantId, id });
   }
 
+  /** Worker side: the workflow owns the payment it was started for. Not part of {@link TenantPaymentRepository}. */
   findById(id: string): Promise<PaymentEntity | null> {
+    return this.ds.getRepository(PaymentEntity).findOneBy({ id });
+  }
+
+  /** The SCA callback: a browser with no token, whose link's signature names the payment. */
+  findBySignedCallback(id: SignedCallbackId): Promise<PaymentEntity | null> {
     return this.ds.getRepository(PaymentEntity).findOneBy({ id });
   }
 
@@ -75,12 +82,20 @@ export class PaymentRepository {
       .execute();
   }
 
-  listAuthorisations(paymentId: string): Promise<PaymentAuthorisationEntity[]> {
-    return this.ds.getRepository(PaymentAuthorisationEntity).find({ where: { paymentId }, order: { createdAt: 'ASC' } });
+  listAuthorisations(tenantId: string, paymentId: string): Promise<PaymentAuthorisationEntity[]> {
+    return this.authorisationsOfTenant(tenantId, paymentId).orderBy('a.createdAt', 'ASC').getMany();
   }
 
-  findAuthorisation(paymentId: string, authorisationId: string): Promise<PaymentAuthorisationEntity | null> {
-    return this.ds.getRepository(PaymentAuthorisationEntity).findOneBy({ paymentId, authorisationId });
+  async findAuthorisation(tenantId: string, paymentId: string, authorisationId: string): Promise<PaymentAuthorisationEntity | null> {
+    return this.authorisationsOfTenant(tenantId, paymentId).andWhere('a.authorisation_id = :authorisationId', { authorisationId }).getOne();
+  }
+
+  private authorisationsOfTenant(tenantId: string, paymentId: string) {
+    return this.ds
+      .getRepository(PaymentAuthorisationEntity)
+      .createQueryBuilder('a')
+      .innerJoin(PaymentEntity, 'p', 'p.id = a.payment_id')
+      .where('p.tenant_id = :tenantId AND a.payment_id = :paymentId', { tenantId, paymentId });
   }
 
   listEvents(paymentId: string): Promise<PaymentEventEntity[]> {
@@ -187,3 +202,15 @@ export class PaymentRepository {
     });
   }
 }
+
+/**
+ * What the API may do with payments: every method names the tenant first (or, for the SCA
+ * callback, a signed id). The worker's by-id methods are not here, so a controller cannot reach
+ * another tenant's payment; `apps/api/tenant-scoping.spec.ts` keeps the API on this type.
+ */
+export type TenantPaymentRepository = Pick<
+  PaymentRepository,
+  'insertOrGetExisting' | 'findForTenant' | 'findBySignedCallback' | 'deleteUninitiated' | 'listAuthorisations' | 'findAuthorisation'
+>;
+/** The API's injection token for {@link TenantPaymentRepository}. */
+export const TENANT_PAYMENTS = Symbol('TenantPaymentRepository');

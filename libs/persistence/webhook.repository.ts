@@ -108,13 +108,13 @@ export class WebhookRepository {
     if (opts.before) qb.andWhere('d.id < :before', { before: opts.before });
     if (opts.status) qb.andWhere('d.status = :status', { status: opts.status });
     const deliveries = await qb.orderBy('d.id', 'DESC').limit(opts.limit).getMany();
-    const types = await this.eventTypes(deliveries.map((d) => d.eventId));
+    const types = await this.eventTypes(tenantId, deliveries.map((d) => d.eventId));
     return deliveries.map((delivery) => ({ delivery, eventType: types.get(delivery.eventId) ?? 'unknown' }));
   }
 
-  async eventTypes(eventIds: string[]): Promise<Map<string, string>> {
+  async eventTypes(tenantId: string, eventIds: string[]): Promise<Map<string, string>> {
     if (!eventIds.length) return new Map();
-    const rows: { id: string; type: string }[] = await this.ds.query('SELECT id, type FROM domain_events WHERE id = ANY ($1::uuid[])', [eventIds]);
+    const rows: { id: string; type: string }[] = await this.ds.query('SELECT id, type FROM domain_events WHERE tenant_id = $1 AND id = ANY ($2::uuid[])', [tenantId, eventIds]);
     return new Map(rows.map((r) => [r.id, r.type]));
   }
 
@@ -122,7 +122,10 @@ export class WebhookRepository {
     return this.ds.getRepository(WebhookDeliveryEntity).findOneBy({ tenantId, endpointId, id: deliveryId });
   }
 
-  listAttempts(deliveryId: string): Promise<WebhookDeliveryAttemptEntity[]> {
+  /** The attempts of one of the tenant's deliveries (none for another tenant's delivery id). */
+  async listAttempts(tenantId: string, deliveryId: string): Promise<WebhookDeliveryAttemptEntity[]> {
+    const owned = await this.ds.getRepository(WebhookDeliveryEntity).existsBy({ tenantId, id: deliveryId });
+    if (!owned) return [];
     return this.ds.getRepository(WebhookDeliveryAttemptEntity).find({ where: { deliveryId }, order: { id: 'ASC' } });
   }
 
@@ -304,3 +307,27 @@ export class WebhookRepository {
     return rows.map((r) => ({ endpointId: r.endpoint_id, tenantId: r.tenant_id }));
   }
 }
+
+/**
+ * What the API may do with webhook endpoints and deliveries: tenant first, or a new row that
+ * carries its tenant. The dispatcher's by-endpoint-id methods stay worker-side.
+ */
+export type TenantWebhookRepository = Pick<
+  WebhookRepository,
+  | 'createEndpoint'
+  | 'listEndpoints'
+  | 'findEndpoint'
+  | 'updateEndpoint'
+  | 'deleteEndpoint'
+  | 'rotateSecret'
+  | 'listDeliveries'
+  | 'eventTypes'
+  | 'findDelivery'
+  | 'listAttempts'
+  | 'retryDelivery'
+  | 'replay'
+  | 'subscribeNotifications'
+>;
+
+/** The API's injection token for {@link TenantWebhookRepository}. */
+export const TENANT_WEBHOOKS = Symbol('TenantWebhookRepository');

@@ -1,32 +1,44 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { HmacSigner } from './hmac-signer';
 
 /**
- * The SCA callback URL we hand to a bank carries an HMAC of the resource id, so nobody can
- * forge "the PSU came back" for a payment or consent they do not know the secret for.
+ * The URLs Clearway hands to banks and wallets to send the PSU back carry a signature of the
+ * resource id (`state`), so nobody can forge "the PSU came back" for a payment, consent, transfer
+ * or mandate they do not hold a key for. Signatures name their key (see {@link HmacSigner}), so
+ * links issued before a key rotation keep working until the old key is removed.
  */
 export type CallbackResource = 'payments' | 'consents';
 
-export function scaCallbackState(secret: string, resourceId: string, resource: CallbackResource = 'payments'): string {
-  // Payments keep their original input so callback URLs issued before consents existed stay valid.
-  const input = resource === 'payments' ? `sca-callback:${resourceId}` : `sca-callback:${resource}:${resourceId}`;
-  return createHmac('sha256', secret).update(input).digest('base64url');
-}
+/** What is signed for each kind of link. Payments keep their original input, so old links stay valid. */
+const CALLBACK_INPUT = {
+  payments: (id: string) => `sca-callback:${id}`,
+  consents: (id: string) => `sca-callback:consents:${id}`,
+  transfers: (id: string) => `op-finish:${id}`,
+  mandates: (id: string) => `op-mandate-finish:${id}`,
+} as const;
 
-export function verifyScaCallbackState(secret: string, resourceId: string, state: string | undefined, resource: CallbackResource = 'payments'): boolean {
-  if (!state) return false;
-  const expected = Buffer.from(scaCallbackState(secret, resourceId, resource));
-  const given = Buffer.from(state);
-  return expected.length === given.length && timingSafeEqual(expected, given);
+/**
+ * A resource id that arrived with a valid callback signature. Only {@link verifyCallbackState}
+ * makes one, so a repository method taking it can only be reached after the check.
+ */
+export type SignedCallbackId = string & { readonly __signedCallback: unique symbol };
+
+export function verifyCallbackState(
+  signer: HmacSigner,
+  kind: keyof typeof CALLBACK_INPUT,
+  resourceId: string,
+  state: string | undefined,
+): SignedCallbackId | undefined {
+  return signer.verify(CALLBACK_INPUT[kind](resourceId), state) ? (resourceId as SignedCallbackId) : undefined;
 }
 
 export function scaCallbackUrl(
   publicBaseUrl: string,
-  secret: string,
+  signer: HmacSigner,
   resourceId: string,
   result: 'ok' | 'nok',
   resource: CallbackResource = 'payments',
 ): string {
-  const state = scaCallbackState(secret, resourceId, resource);
+  const state = signer.sign(CALLBACK_INPUT[resource](resourceId));
   return `${publicBaseUrl}/callbacks/${resource}/${resourceId}/sca?result=${result}&state=${state}`;
 }
 
@@ -34,27 +46,11 @@ export function scaCallbackUrl(
  * The GNAP `interact.finish.uri` for a transfer. The AS appends `hash` and `interact_ref`; our
  * `state` proves the redirect is for this transfer, the hash that the PSU's wallet issued it.
  */
-export function transferFinishUrl(publicBaseUrl: string, secret: string, transferId: string): string {
-  const state = createHmac('sha256', secret).update(`op-finish:${transferId}`).digest('base64url');
-  return `${publicBaseUrl}/openpayments/callbacks/transfers/${transferId}/finish?state=${state}`;
+export function transferFinishUrl(publicBaseUrl: string, signer: HmacSigner, transferId: string): string {
+  return `${publicBaseUrl}/openpayments/callbacks/transfers/${transferId}/finish?state=${signer.sign(CALLBACK_INPUT.transfers(transferId))}`;
 }
 
-export function verifyTransferFinishState(secret: string, transferId: string, state: string | undefined): boolean {
-  if (!state) return false;
-  const expected = Buffer.from(createHmac('sha256', secret).update(`op-finish:${transferId}`).digest('base64url'));
-  const given = Buffer.from(state);
-  return expected.length === given.length && timingSafeEqual(expected, given);
-}
-
-/** The GNAP `interact.finish.uri` for a mandate's grant (a different HMAC input than transfers). */
-export function mandateFinishUrl(publicBaseUrl: string, secret: string, mandateId: string): string {
-  const state = createHmac('sha256', secret).update(`op-mandate-finish:${mandateId}`).digest('base64url');
-  return `${publicBaseUrl}/openpayments/callbacks/mandates/${mandateId}/finish?state=${state}`;
-}
-
-export function verifyMandateFinishState(secret: string, mandateId: string, state: string | undefined): boolean {
-  if (!state) return false;
-  const expected = Buffer.from(createHmac('sha256', secret).update(`op-mandate-finish:${mandateId}`).digest('base64url'));
-  const given = Buffer.from(state);
-  return expected.length === given.length && timingSafeEqual(expected, given);
+/** The GNAP `interact.finish.uri` for a mandate's grant (a different signed input than transfers). */
+export function mandateFinishUrl(publicBaseUrl: string, signer: HmacSigner, mandateId: string): string {
+  return `${publicBaseUrl}/openpayments/callbacks/mandates/${mandateId}/finish?state=${signer.sign(CALLBACK_INPUT.mandates(mandateId))}`;
 }

@@ -153,8 +153,8 @@ describe('authentication, authorisation and tenancy', () => {
   });
 
   test('an expired token → 401 TOKEN_EXPIRED', async () => {
-    const yesterday = new TokenService(stack.config.api.tokenSecret, 3600, () => Date.now() - 24 * 3600_000);
-    const expired = yesterday.issue({ clientId: client.clientId, tenantId: client.tenantId, services: ['paymentinitiation'], context: 'private' });
+    const yesterday = new TokenService(stack.config.keys.accessTokens, 3600, () => Date.now() - 24 * 3600_000);
+    const expired = await yesterday.issue({ clientId: client.clientId, tenantId: client.tenantId, services: ['paymentinitiation'], context: 'private' });
     const res = await initiate(stack, { token: expired.accessToken });
     expect(res.status).toBe(401);
     expect(res.body.tppMessages[0].code).toBe('TOKEN_EXPIRED');

@@ -203,7 +203,6 @@ async function startWorker(name: string): Promise<WorkerProcess> {
     TEMPORAL_TASK_QUEUE: stack.config.temporal.taskQueue,
     SANDBOX_BG_URL: stack.sandbox.url,
     PUBLIC_BASE_URL: stack.baseUrl,
-    CLEARWAY_TOKEN_SECRET: stack.config.api.tokenSecret,
     ...opEnv,
   });
   workers.push(worker);

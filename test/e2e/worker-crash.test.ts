@@ -190,7 +190,6 @@ async function startWorker(name: string): Promise<WorkerProcess> {
     TEMPORAL_TASK_QUEUE: stack.config.temporal.taskQueue,
     SANDBOX_BG_URL: stack.sandbox.url,
     PUBLIC_BASE_URL: stack.baseUrl,
-    CLEARWAY_TOKEN_SECRET: stack.config.api.tokenSecret,
     PAYMENT_POLL_INITIAL_MS: '200',
     PAYMENT_POLL_MAX_MS: '1000',
   });

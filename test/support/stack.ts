@@ -59,6 +59,10 @@ export class TestStack {
       PAYMENT_POLL_MAX_MS: '1000',
       // No webhook sweep Schedule per test task queue (it would outlive the stack); webhook tests opt in.
       WEBHOOK_SWEEP_SECONDS: '0',
+      // Rate limits have their own test (rate-limits.test.ts); here they would only couple tests to each other.
+      RATE_LIMIT_PER_CLIENT: '100000',
+      TOKEN_RATE_LIMIT_PER_ADDRESS: '100000',
+      TOKEN_RATE_LIMIT_PER_CLIENT: '100000',
       ...opts.env,
     });
     const logger = createLogger('test', process.env.TEST_LOG_LEVEL ?? 'silent');

@@ -1,10 +1,9 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Client } from '@temporalio/client';
-import type { ClearwayConfig } from '../../../libs/config/config';
 import { FINAL_CONSENT_STATUSES } from '../../../libs/domain/consent';
 import { isUuid } from '../../../libs/domain/ids';
-import { ConsentRepository } from '../../../libs/persistence/consent.repository';
+import { TENANT_CONSENTS, type TenantConsentRepository } from '../../../libs/persistence/consent.repository';
+import { HmacSigner } from '../../../libs/security/hmac-signer';
 import { HANDOFF_PURPOSES } from '../../../libs/security/handoff-purposes';
 import { SensitiveHandoffs } from '../../../libs/security/sensitive-handoffs';
 import { consentWorkflowId, readAccountDataUpdate, type AccountReadRequest } from '../../../workflows/consent.api';
@@ -12,8 +11,8 @@ import type { Principal } from '../auth/token.service';
 import { ApiError, ApiErrorCode } from '../common/api-error';
 import { toConsentApiError } from '../consents/consent-refusal';
 import { ConsentsService } from '../consents/consents.service';
-import { CLEARWAY_CONFIG, TEMPORAL_CLIENT } from '../temporal/temporal.tokens';
-import { parseBoolean, validatePsuIp, validateTransactionQuery, type TransactionQueryParams } from './account-query.validator';
+import { TEMPORAL_CLIENT } from '../temporal/temporal.tokens';
+import { parseBoolean, validateTransactionQuery, type TransactionQueryParams } from './account-query.validator';
 
 export interface AisHeaders {
   consentId: string | undefined;
@@ -35,10 +34,10 @@ const BASE = '/psd2/accountinformation/v1/accounts';
 export class AccountInformationService {
   constructor(
     @Inject(ConsentsService) private readonly consents: ConsentsService,
-    @Inject(ConsentRepository) private readonly repository: ConsentRepository,
+    @Inject(TENANT_CONSENTS) private readonly repository: TenantConsentRepository,
     @Inject(TEMPORAL_CLIENT) private readonly temporal: Client,
-    @Inject(CLEARWAY_CONFIG) private readonly config: ClearwayConfig,
     @Inject(SensitiveHandoffs) private readonly handoffs: SensitiveHandoffs,
+    @Inject(HmacSigner) private readonly signer: HmacSigner,
   ) {}
 
   async listAccounts(principal: Principal, headers: AisHeaders, withBalance: string | undefined) {
@@ -102,7 +101,7 @@ export class AccountInformationService {
     // An ended consent's workflow is closed: answer from the record without asking Temporal.
     if (consent.consentStatus === 'expired') throw new ApiError(ApiErrorCode.ConsentExpired, 'The consent has expired');
     if (FINAL_CONSENT_STATUSES.has(consent.consentStatus)) throw new ApiError(ApiErrorCode.ConsentInvalid, `The consent is ${consent.consentStatus}`);
-    const psuIp = validatePsuIp(headers.psuIpAddress);
+    const psuIp = headers.psuIpAddress; // format checked on the way in (common/request-headers.ts)
     if (psuIp) {
       const context = JSON.stringify({ psuIpAddress: psuIp, psuUserAgent: headers.psuUserAgent });
       req.psuContextHandoffId = await this.handoffs.seal(principal.tenantId, HANDOFF_PURPOSES.psuContext, context);
@@ -119,23 +118,27 @@ export class AccountInformationService {
     return body;
   }
 
-  /** Continuation tokens are bound to the consent and account, so they cannot be forged or moved. */
+  /**
+   * Continuation tokens are bound to the consent and account, so they cannot be forged or moved:
+   * `<bank token>.<key id>.<mac>` (key id and mac never contain a dot; the bank's token may).
+   */
   private sealPageToken(consentId: string, accountId: string, bankToken: string): string {
-    return `${bankToken}.${this.pageMac(consentId, accountId, bankToken)}`;
+    return `${bankToken}.${this.signer.sign(pageInput(consentId, accountId, bankToken))}`;
   }
 
   private openPageToken(consentId: string, accountId: string, token: string): string {
-    const dot = token.lastIndexOf('.');
-    const bankToken = token.slice(0, dot);
-    const mac = Buffer.from(token.slice(dot + 1));
-    const expected = Buffer.from(this.pageMac(consentId, accountId, bankToken));
-    if (dot < 1 || mac.length !== expected.length || !timingSafeEqual(mac, expected)) throw ApiError.format('page', 'is not a page link issued for this consent and account');
+    const macDot = token.lastIndexOf('.');
+    const keyDot = macDot > 0 ? token.lastIndexOf('.', macDot - 1) : -1;
+    const bankToken = token.slice(0, Math.max(keyDot, 0));
+    if (keyDot < 1 || !this.signer.verify(pageInput(consentId, accountId, bankToken), token.slice(keyDot + 1))) {
+      throw ApiError.format('page', 'is not a page link issued for this consent and account');
+    }
     return bankToken;
   }
+}
 
-  private pageMac(consentId: string, accountId: string, bankToken: string): string {
-    return createHmac('sha256', this.config.api.tokenSecret).update(`page:${consentId}:${accountId}:${bankToken}`).digest('base64url').slice(0, 22);
-  }
+function pageInput(consentId: string, accountId: string, bankToken: string): string {
+  return `page:${consentId}:${accountId}:${bankToken}`;
 }
 
 function checkId(accountId: string): string {

@@ -1,4 +1,3 @@
-import { isIP } from 'node:net';
 import type { AccountReadRequest } from '../../../workflows/consent.api';
 import { ApiError, ApiErrorCode } from '../common/api-error';
 import { isIsoDate } from '../consents/consent-request.validator';
@@ -48,10 +47,4 @@ export function parseBoolean(name: string, raw: string | undefined): boolean {
   if (raw === 'true') return true;
   if (raw === 'false') return false;
   throw ApiError.format(name, 'must be true or false');
-}
-
-export function validatePsuIp(raw: string | undefined): string | undefined {
-  if (raw === undefined || raw === '') return undefined;
-  if (!isIP(raw)) throw ApiError.format('PSU-IP-Address', 'must be an IPv4 or IPv6 address');
-  return raw;
 }

@@ -1,8 +1,11 @@
 import { Controller, Get, Inject, Param, Query, UseGuards } from '@nestjs/common';
+import type { ClearwayConfig } from '../../../libs/config/config';
 import { isUuid } from '../../../libs/domain/ids';
 import { DirectoryRepository } from '../../../libs/persistence/directory.repository';
 import { ApiError } from '../common/api-error';
+import { bicFiParameter } from '../common/request-headers';
 import { AuthGuard, RequiresService } from '../auth/auth.guard';
+import { CLEARWAY_CONFIG } from '../temporal/temporal.tokens';
 import { toAspspDto, toAspspListItemDto, toCityDto, toCountryDto } from './aspsp.mapper';
 
 /** ASPSP Information Service: the directory of countries, cities and banks. */
@@ -10,7 +13,10 @@ import { toAspspDto, toAspspListItemDto, toCityDto, toCountryDto } from './aspsp
 @UseGuards(AuthGuard)
 @RequiresService('aspspinformation')
 export class AspspInformationController {
-  constructor(@Inject(DirectoryRepository) private readonly directory: DirectoryRepository) {}
+  constructor(
+    @Inject(DirectoryRepository) private readonly directory: DirectoryRepository,
+    @Inject(CLEARWAY_CONFIG) private readonly config: ClearwayConfig,
+  ) {}
 
   @Get('countries')
   async countries(@Query('isoCountryCodes') isoCountryCodes?: string) {
@@ -47,11 +53,11 @@ export class AspspInformationController {
 
   @Get('aspsps/:bicFi')
   async aspsp(@Param('bicFi') bicFi: string) {
-    const aspsp = await this.directory.findAspsp(bicFi.toUpperCase());
+    const aspsp = await this.directory.findAspsp(bicFiParameter('bicFi', bicFi));
     if (!aspsp) throw ApiError.notFound(`ASPSP ${bicFi}`);
     const city = await this.directory.findCity(aspsp.cityId);
     const country = await this.directory.findCountry(aspsp.isoCountryCode);
-    return toAspspDto(aspsp, city, country);
+    return toAspspDto(aspsp, city, country, this.config.sandbox.bgPublicUrl);
   }
 }
 

@@ -14,7 +14,12 @@ export const toAspspListItemDto = (a: AspspEntity) => ({
   ...(a.logoUrl ? { logoUrl: a.logoUrl } : {}),
 });
 
-export function toAspspDto(a: AspspEntity, city: CityEntity | null, country: CountryEntity | null) {
+/**
+ * `sandboxWebsiteUrl`: where this deployment's sandbox bank is (configuration, not the directory
+ * row: its port and host differ per deployment).
+ */
+export function toAspspDto(a: AspspEntity, city: CityEntity | null, country: CountryEntity | null, sandboxWebsiteUrl: string) {
+  const websiteUrl = a.isSandbox ? sandboxWebsiteUrl : a.websiteUrl;
   return {
     id: a.id,
     bicFi: a.bicFi,
@@ -25,7 +30,7 @@ export function toAspspDto(a: AspspEntity, city: CityEntity | null, country: Cou
     ...(country ? { country: country.name } : {}),
     ...(a.postalCode ? { postalCode: a.postalCode } : {}),
     ...(a.streetAddress ? { streetAddress: a.streetAddress } : {}),
-    ...(a.websiteUrl ? { websiteUrl: a.websiteUrl } : {}),
+    ...(websiteUrl ? { websiteUrl } : {}),
     ...(a.logoUrl ? { logoUrl: a.logoUrl } : {}),
     globalPaymentProducts: a.paymentProducts,
     // Clearway extensions (the OPE schema allows additional properties): how the bank is reached and authorised.

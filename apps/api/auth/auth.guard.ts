@@ -2,6 +2,7 @@ import { Inject, Injectable, SetMetadata, type CanActivate, type ExecutionContex
 import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
 import { ApiError, ApiErrorCode } from '../common/api-error';
+import { checkBearerToken } from './request-principal';
 import type { Service } from './scopes';
 import { TokenService, type Principal } from './token.service';
 
@@ -19,12 +20,10 @@ export class AuthGuard implements CanActivate {
     @Inject(TokenService) private readonly tokens: TokenService,
   ) {}
 
-  canActivate(context: ExecutionContext): boolean {
+  async canActivate(context: ExecutionContext): Promise<boolean> {
     const req = context.switchToHttp().getRequest<AuthenticatedRequest>();
-    const header = req.header('authorization') ?? '';
-    const match = /^Bearer\s+(\S+)$/i.exec(header);
-    if (!match) throw new ApiError(ApiErrorCode.TokenInvalid, 'An Authorization: Bearer access token is required', 'Authorization');
-    const check = this.tokens.verify(match[1]!);
+    const check = await checkBearerToken(req, this.tokens);
+    if (!check) throw new ApiError(ApiErrorCode.TokenInvalid, 'An Authorization: Bearer access token is required', 'Authorization');
     if (!check.ok) {
       throw check.reason === 'expired'
         ? new ApiError(ApiErrorCode.TokenExpired, 'The access token has expired', 'Authorization')

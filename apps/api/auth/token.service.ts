@@ -1,5 +1,7 @@
-import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
-import type { Context, Service } from './scopes';
+import { randomUUID } from 'node:crypto';
+import { SignJWT, errors, jwtVerify, type JWTPayload } from 'jose';
+import { deriveKeyBytes, type KeyRing } from '../../../libs/security/key-ring';
+import { parseScope, type Context, type Service } from './scopes';
 
 /** Who is calling: set on the request by the auth guard. */
 export interface Principal {
@@ -9,73 +11,95 @@ export interface Principal {
   context: Context;
 }
 
-interface Claims {
-  sub: string;
-  tid: string;
-  scope: string;
-  iat: number;
-  exp: number;
-  jti: string;
-}
-
 export type TokenCheck = { ok: true; principal: Principal } | { ok: false; reason: 'invalid' | 'expired' };
 
-/**
- * Access tokens are compact HS256 JWTs: verified without a database round trip on the hot path,
- * and short-lived (TOKEN_TTL_SECONDS) so a revoked client stops working within the hour.
- */
-export class TokenService {
-  constructor(
-    private readonly secret: string,
-    private readonly ttlSeconds: number,
-    private readonly now: () => number = Date.now,
-  ) {}
+/** Pinned on issue and required on verify: a token made for anything else is not ours. */
+export const ACCESS_TOKEN_ISSUER = 'clearway';
+export const ACCESS_TOKEN_AUDIENCE = 'clearway-api';
+/** RFC 9068 (JWT profile for OAuth 2.0 access tokens). */
+const TOKEN_TYPE = 'at+jwt';
+const ALGORITHM = 'HS256';
 
-  issue(principal: Principal): { accessToken: string; expiresIn: number } {
-    const iat = Math.floor(this.now() / 1000);
-    const claims: Claims = {
-      sub: principal.clientId,
-      tid: principal.tenantId,
-      scope: [...principal.services, principal.context].join(' '),
-      iat,
-      exp: iat + this.ttlSeconds,
-      jti: randomUUID(),
-    };
-    const head = b64(JSON.stringify({ alg: 'HS256', typ: 'JWT' }));
-    const body = b64(JSON.stringify(claims));
-    return { accessToken: `${head}.${body}.${this.sign(`${head}.${body}`)}`, expiresIn: this.ttlSeconds };
-  }
-
-  verify(token: string): TokenCheck {
-    const [head, body, signature] = token.split('.');
-    if (!head || !body || !signature) return { ok: false, reason: 'invalid' };
-    const expected = Buffer.from(this.sign(`${head}.${body}`));
-    const given = Buffer.from(signature);
-    if (expected.length !== given.length || !timingSafeEqual(expected, given)) return { ok: false, reason: 'invalid' };
-    let claims: Claims;
-    try {
-      claims = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as Claims;
-    } catch {
-      return { ok: false, reason: 'invalid' };
-    }
-    if (typeof claims.exp !== 'number' || claims.exp * 1000 <= this.now()) return { ok: false, reason: 'expired' };
-    const parts = claims.scope.split(' ');
-    return {
-      ok: true,
-      principal: {
-        clientId: claims.sub,
-        tenantId: claims.tid,
-        services: parts.slice(0, -1) as Service[],
-        context: parts[parts.length - 1] as Context,
-      },
-    };
-  }
-
-  private sign(input: string): string {
-    return createHmac('sha256', this.secret).update(input).digest('base64url');
-  }
+interface AccessTokenClaims extends JWTPayload {
+  client_id: string;
+  /** Clearway's tenant of the client. */
+  tid: string;
+  scope: string;
 }
 
-function b64(s: string): string {
-  return Buffer.from(s, 'utf8').toString('base64url');
+/**
+ * Access tokens are HS256 JWTs (RFC 9068 claims) issued and verified with `jose`: checked without
+ * a database round trip on the hot path, and short-lived (TOKEN_TTL_SECONDS) so a revoked client
+ * stops working within the hour. The header's `kid` names the signing key of the access-token key
+ * ring, so tokens signed before a rotation verify until the old key is removed.
+ */
+export class TokenService {
+  private readonly keys = new Map<string, Uint8Array>();
+
+  constructor(
+    private readonly ring: KeyRing,
+    private readonly ttlSeconds: number,
+    private readonly now: () => number = Date.now,
+  ) {
+    if (ring.purpose !== 'access-tokens') throw new Error(`TokenService needs the access-tokens key ring, not ${ring.purpose}`);
+  }
+
+  async issue(principal: Principal): Promise<{ accessToken: string; expiresIn: number }> {
+    const iat = Math.floor(this.now() / 1000);
+    const kid = this.ring.current.id;
+    const claims: AccessTokenClaims = {
+      client_id: principal.clientId,
+      tid: principal.tenantId,
+      scope: [...principal.services, principal.context].join(' '),
+    };
+    const accessToken = await new SignJWT(claims)
+      .setProtectedHeader({ alg: ALGORITHM, typ: TOKEN_TYPE, kid })
+      .setIssuer(ACCESS_TOKEN_ISSUER)
+      .setAudience(ACCESS_TOKEN_AUDIENCE)
+      .setSubject(principal.clientId)
+      .setIssuedAt(iat)
+      .setExpirationTime(iat + this.ttlSeconds)
+      .setJti(randomUUID())
+      .sign(this.key(kid)!);
+    return { accessToken, expiresIn: this.ttlSeconds };
+  }
+
+  async verify(token: string): Promise<TokenCheck> {
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(
+        token,
+        (header) => {
+          const key = header.kid === undefined ? undefined : this.key(header.kid);
+          if (!key) throw new errors.JWSSignatureVerificationFailed('unknown key id');
+          return key;
+        },
+        {
+          algorithms: [ALGORITHM],
+          issuer: ACCESS_TOKEN_ISSUER,
+          audience: ACCESS_TOKEN_AUDIENCE,
+          typ: TOKEN_TYPE,
+          requiredClaims: ['exp', 'iat', 'jti', 'sub'],
+          currentDate: new Date(this.now()),
+        },
+      ));
+    } catch (err) {
+      return { ok: false, reason: err instanceof errors.JWTExpired ? 'expired' : 'invalid' };
+    }
+    const claims = payload as Partial<AccessTokenClaims>;
+    if (typeof claims.tid !== 'string' || typeof claims.scope !== 'string' || claims.client_id !== claims.sub) return { ok: false, reason: 'invalid' };
+    const scope = parseScope(claims.scope);
+    if ('error' in scope) return { ok: false, reason: 'invalid' };
+    return { ok: true, principal: { clientId: claims.sub!, tenantId: claims.tid, services: scope.services, context: scope.context } };
+  }
+
+  private key(kid: string): Uint8Array | undefined {
+    const cached = this.keys.get(kid);
+    if (cached) return cached;
+    const material = this.ring.find(kid);
+    if (!material) return undefined;
+    const key = new Uint8Array(deriveKeyBytes(material.secret, 'clearway/access-token/hs256'));
+    this.keys.set(kid, key);
+    return key;
+  }
 }

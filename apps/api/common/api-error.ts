@@ -9,6 +9,8 @@ export enum ApiErrorCode {
   ParameterNotConsistent = 'PARAMETER_NOT_CONSISTENT',
   ParameterNotSupported = 'PARAMETER_NOT_SUPPORTED',
   PaymentFailed = 'PAYMENT_FAILED',
+  ExecutionDateInvalid = 'EXECUTION_DATE_INVALID',
+  ScaMethodUnknown = 'SCA_METHOD_UNKNOWN',
   TokenInvalid = 'TOKEN_INVALID',
   TokenExpired = 'TOKEN_EXPIRED',
   ServiceBlocked = 'SERVICE_BLOCKED',
@@ -32,6 +34,8 @@ export const API_ERROR_HTTP_STATUS: Record<ApiErrorCode, number> = {
   [ApiErrorCode.ParameterNotConsistent]: 400,
   [ApiErrorCode.ParameterNotSupported]: 400,
   [ApiErrorCode.PaymentFailed]: 400,
+  [ApiErrorCode.ExecutionDateInvalid]: 400,
+  [ApiErrorCode.ScaMethodUnknown]: 400,
   [ApiErrorCode.TokenInvalid]: 401,
   [ApiErrorCode.TokenExpired]: 401,
   [ApiErrorCode.ServiceBlocked]: 403,
@@ -60,6 +64,8 @@ export interface TppMessage {
 export class ApiError extends Error {
   override readonly name = 'ApiError';
   readonly httpStatus: number;
+  /** Response headers that belong to the error (`Retry-After`, `Allow`). */
+  headers: Record<string, string> = {};
 
   constructor(
     readonly code: ApiErrorCode,
@@ -86,6 +92,20 @@ export class ApiError extends Error {
 
   static notFound(what: string): ApiError {
     return new ApiError(ApiErrorCode.ResourceUnknown, `${what} not found`);
+  }
+
+  /** 429 ACCESS_EXCEEDED with `Retry-After`. */
+  static tooManyRequests(text: string, retryAfterSeconds: number): ApiError {
+    const err = new ApiError(ApiErrorCode.AccessExceeded, text);
+    err.headers['Retry-After'] = String(retryAfterSeconds);
+    return err;
+  }
+
+  /** 405 SERVICE_INVALID with `Allow`: the path exists, the method does not. */
+  static methodNotAllowed(method: string, allowed: string[]): ApiError {
+    const err = new ApiError(ApiErrorCode.ServiceInvalid, `${method} is not allowed here; allowed: ${allowed.join(', ')}`);
+    err.headers.Allow = allowed.join(', ');
+    return err;
   }
 }
 

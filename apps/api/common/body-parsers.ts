@@ -1,4 +1,5 @@
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import { OAuthError, sendOAuthError } from '../auth/oauth-error';
 import { ApiError, ApiErrorCode } from './api-error';
 import { findUnstorableText, type UnstorableText } from './storable-text';
 import { sendApiError } from './tpp-error.filter';
@@ -34,11 +35,7 @@ function refuseUnstorableText(req: Request, res: Response, next: NextFunction): 
   const found = findUnstorableText(req.body) ?? findUnstorableText(req.query) ?? unstorablePath(req.path);
   if (!found) return next();
   // The token endpoint speaks OAuth (RFC 6749 §5.2), everything else Berlin Group.
-  if (req.path.startsWith('/connect/')) {
-    res.status(400).setHeader('Cache-Control', 'no-store');
-    res.json({ error: 'invalid_request', error_description: `${found.path} ${found.problem}` });
-    return;
-  }
+  if (req.path.startsWith('/connect/')) return sendOAuthError(res, new OAuthError(400, 'invalid_request', `${found.path} ${found.problem}`));
   sendApiError(res, ApiError.format(found.path, found.problem));
 }
 

@@ -1,7 +1,8 @@
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { BankRefusal, ConsentRefusal } from '../../../workflows/consent.api';
-import { ApiError, ApiErrorCode, type TppMessage } from '../common/api-error';
+import { ApiError, ApiErrorCode } from '../common/api-error';
+import { bankRefusalError, bankRefusalText } from '../common/bank-refusal';
 
 /** Every refusal the consent workflow can give, once, as the API error a client sees. */
 const REFUSAL_ERRORS: Record<ConsentRefusal, { code: ApiErrorCode; status?: number }> = {
@@ -13,9 +14,6 @@ const REFUSAL_ERRORS: Record<ConsentRefusal, { code: ApiErrorCode; status?: numb
   STATUS_INVALID: { code: ApiErrorCode.StatusInvalid },
   BANK_REFUSED: { code: ApiErrorCode.FormatError },
 };
-
-/** Bank codes we pass through to the client as they are (they exist in our contract too). */
-const PASSTHROUGH = new Set(['FORMAT_ERROR', 'PARAMETER_NOT_CONSISTENT', 'PARAMETER_NOT_SUPPORTED', 'PERIOD_INVALID', 'PSU_CREDENTIALS_INVALID', 'SCA_METHOD_UNKNOWN', 'RESOURCE_UNKNOWN']);
 
 /** A failed update carrying a refusal from the consent workflow (as opposed to a transport fault). */
 export function isConsentRefusal(err: unknown): boolean {
@@ -36,21 +34,13 @@ export function toConsentApiError(err: unknown): ApiError {
   if (err instanceof WorkflowNotFoundError) return new ApiError(ApiErrorCode.ConsentInvalid, 'The consent has ended');
   if (!(err instanceof WorkflowUpdateFailedError)) throw err;
   const failure = applicationFailureIn(err.cause);
+  // Not an ApplicationFailure: the update was refused by its validator or the workflow's state, in our own words.
   if (!failure) return new ApiError(ApiErrorCode.StatusInvalid, (err.cause as Error | undefined)?.message ?? err.message);
   const type = failure.type as ConsentRefusal | undefined;
   const details = failure.details?.[0] as BankRefusal | undefined;
-  if (type === 'BANK_REFUSED' && details) return fromBank(details, failure.message);
+  if (type === 'BANK_REFUSED' && details) return bankRefusalError(details, ApiErrorCode.FormatError);
   const mapped = type ? REFUSAL_ERRORS[type] : undefined;
-  if (!mapped) return new ApiError(ApiErrorCode.StatusInvalid, failure.message);
-  return new ApiError(mapped.code, failure.message, undefined, [], mapped.status);
-}
-
-function fromBank(details: BankRefusal, message: string): ApiError {
-  if (details.httpStatus >= 500) return new ApiError(ApiErrorCode.ServiceUnavailable, 'The bank is unavailable; try again');
-  const first = details.messages.find((m) => PASSTHROUGH.has(m.code));
-  const extra: TppMessage[] = details.messages.filter((m) => m !== first).map((m) => ({ category: m.category, code: PASSTHROUGH.has(m.code) ? m.code : 'FORMAT_ERROR', ...(m.text ? { text: m.text } : {}) }));
-  if (first?.code === 'PSU_CREDENTIALS_INVALID') return new ApiError(ApiErrorCode.PsuCredentialsInvalid, first.text ?? message, undefined, extra);
-  if (first?.code === 'RESOURCE_UNKNOWN') return new ApiError(ApiErrorCode.ResourceUnknown, first.text ?? message, undefined, extra);
-  const code = (first?.code as ApiErrorCode | undefined) ?? ApiErrorCode.FormatError;
-  return new ApiError(code, `The bank refused: ${first?.text ?? message}`, first?.path, extra, 400);
+  if (!mapped) return new ApiError(ApiErrorCode.StatusInvalid, details ? bankRefusalText('STATUS_INVALID') : failure.message);
+  // With bank details the message is the adapter's summary of the bank call (its paths and ids): say it in our words.
+  return new ApiError(mapped.code, details ? bankRefusalText(mapped.code) : failure.message, undefined, [], mapped.status);
 }

@@ -5,7 +5,7 @@ const BASE = '/psd2/consent/v1/consents';
 export const consentPath = (id: string) => `${BASE}/${id}`;
 export const consentAuthorisationPath = (id: string, authorisationId: string) => `${consentPath(id)}/authorisations/${authorisationId}`;
 
-/** 201 of `POST /consents` (BG consentsResponse-201). */
+/** 201 of `POST /consents` (OPE consentsResponse-201). */
 export function toConsentCreatedResponse(
   consentId: string,
   c: { consentStatus: string; scaApproach: string; authorisationId?: string; scaRedirectUrl?: string | null; psuMessage?: string | null },
@@ -15,7 +15,8 @@ export function toConsentCreatedResponse(
   if (c.authorisationId) links.scaStatus = { href: consentAuthorisationPath(consentId, c.authorisationId) };
   else if (c.scaApproach === 'EMBEDDED') links.startAuthorisationWithPsuAuthentication = { href: `${consentPath(consentId)}/authorisations` };
   else links.startAuthorisation = { href: `${consentPath(consentId)}/authorisations` };
-  return { consentStatus: c.consentStatus, consentId, _links: links, ...(c.psuMessage ? { psuMessage: c.psuMessage } : {}) };
+  // OPE 1.3.3's consentsResponse-201 calls the PSU's text `message` (at most 512 characters), where BG says `psuMessage`.
+  return { consentStatus: c.consentStatus, consentId, _links: links, ...(c.psuMessage ? { message: c.psuMessage.slice(0, 512) } : {}) };
 }
 
 /** `GET /consents/{id}` (BG consentInformationResponse-200_json). */

@@ -4,6 +4,7 @@ import { isUuid } from '../../../libs/domain/ids';
 import { AuthGuard, RequiresService, type AuthenticatedRequest } from '../auth/auth.guard';
 import { ApiError } from '../common/api-error';
 import { sendHttpResult } from '../common/http-result';
+import { psuIpAddressOrCaller } from '../common/request-headers';
 import { ConsentsService } from './consents.service';
 import { TppNotificationsService } from '../webhooks/tpp-notifications.service';
 
@@ -34,7 +35,7 @@ export class ConsentsController {
         requestId: req.header('x-request-id')!,
         bicFi: req.header('x-bicfi'),
         psuId: req.header('psu-id'),
-        psuIpAddress: req.header('psu-ip-address'),
+        psuIpAddress: psuIpAddressOrCaller(req),
         redirectUri: req.header('tpp-redirect-uri'),
         nokRedirectUri: req.header('tpp-nok-redirect-uri'),
       },

@@ -4,11 +4,12 @@ import { WithStartWorkflowOperation, WorkflowExecutionAlreadyStartedError, Workf
 import type { ClearwayConfig } from '../../../libs/config/config';
 import { CLEARWAY_ID_NAMESPACE, deriveUuid } from '../../../libs/domain/ids';
 import type { Logger } from '../../../libs/observability/logger';
-import { ConsentRepository } from '../../../libs/persistence/consent.repository';
+import { TENANT_CONSENTS, type TenantConsentRepository } from '../../../libs/persistence/consent.repository';
 import { DirectoryRepository } from '../../../libs/persistence/directory.repository';
 import type { AspspEntity } from '../../../libs/persistence/entities/aspsp.entity';
 import type { ConsentEntity } from '../../../libs/persistence/entities/consent.entity';
-import { verifyScaCallbackState } from '../../../libs/security/callback-state';
+import { verifyCallbackState } from '../../../libs/security/callback-state';
+import { HmacSigner } from '../../../libs/security/hmac-signer';
 import { SensitiveHandoffs } from '../../../libs/security/sensitive-handoffs';
 import { BicFi, ConsentStatus, TenantId } from '../../../libs/temporal/search-attributes';
 import {
@@ -25,7 +26,7 @@ import type { Principal } from '../auth/token.service';
 import { ApiError, ApiErrorCode } from '../common/api-error';
 import type { HttpResult } from '../common/http-result';
 import { sealPsuDataUpdate, toPsuDataUpdateResponse } from '../common/psu-data-update';
-import { validateRedirectUri } from '../payments/payment-request.validator';
+import { requiredHeader } from '../common/request-headers';
 import { CLEARWAY_CONFIG, LOGGER, TEMPORAL_CLIENT } from '../temporal/temporal.tokens';
 import { isConsentRefusal, toConsentApiError } from './consent-refusal';
 import { consentAuthorisationPath, toConsentCreatedResponse, toConsentResponse } from './consent.mapper';
@@ -35,7 +36,8 @@ export interface ConsentHeaders {
   requestId: string;
   bicFi: string | undefined;
   psuId: string | undefined;
-  psuIpAddress: string | undefined;
+  /** The PSU's address, or the caller's where the client gave none (BG's fallback; the bank requires one). */
+  psuIpAddress: string;
   redirectUri: string | undefined;
   nokRedirectUri: string | undefined;
 }
@@ -48,26 +50,27 @@ export interface ConsentHeaders {
 @Injectable()
 export class ConsentsService {
   constructor(
-    @Inject(ConsentRepository) private readonly consents: ConsentRepository,
+    @Inject(TENANT_CONSENTS) private readonly consents: TenantConsentRepository,
     @Inject(DirectoryRepository) private readonly directory: DirectoryRepository,
     @Inject(TEMPORAL_CLIENT) private readonly temporal: Client,
     @Inject(CLEARWAY_CONFIG) private readonly config: ClearwayConfig,
     @Inject(LOGGER) private readonly logger: Logger,
     @Inject(SensitiveHandoffs) private readonly handoffs: SensitiveHandoffs,
+    @Inject(HmacSigner) private readonly signer: HmacSigner,
   ) {}
 
   async create(principal: Principal, headers: ConsentHeaders, rawBody: unknown): Promise<HttpResult<object>> {
     const aspsp = await this.aspspFor(headers.bicFi);
-    const redirectUri = validateRedirectUri('TPP-Redirect-URI', headers.redirectUri);
-    const nokRedirectUri = validateRedirectUri('TPP-Nok-Redirect-URI', headers.nokRedirectUri);
+    const redirectUri = headers.redirectUri;
+    const nokRedirectUri = headers.nokRedirectUri;
     const request = validateConsentRequest(rawBody, new Date().toISOString().slice(0, 10));
 
-    const consentId = deriveUuid(CLEARWAY_ID_NAMESPACE, principal.tenantId, 'consent', headers.requestId);
+    const derivedId = deriveUuid(CLEARWAY_ID_NAMESPACE, principal.tenantId, 'consent', headers.requestId);
     const requestHash = createHash('sha256')
       .update(JSON.stringify([aspsp.bicFi, request, headers.psuId ?? null, redirectUri ?? null, nokRedirectUri ?? null]))
       .digest('hex');
     const { consent, created } = await this.consents.insertOrGetExisting({
-      id: consentId,
+      id: derivedId,
       tenantId: principal.tenantId,
       clientId: principal.clientId,
       requestId: headers.requestId,
@@ -79,10 +82,12 @@ export class ConsentsService {
       frequencyPerDay: request.frequencyPerDay,
       combinedServiceIndicator: request.combinedServiceIndicator,
       psuId: headers.psuId ?? null,
-      psuIpAddress: headers.psuIpAddress ?? null,
+      psuIpAddress: headers.psuIpAddress,
       clientRedirectUri: redirectUri ?? null,
       clientNokRedirectUri: nokRedirectUri ?? null,
     });
+    // The stored row's id: one stored before X-Request-IDs were normalised to lower case was derived from the id as first sent.
+    const consentId = consent.id;
     if (!created && consent.requestHash !== requestHash) {
       throw new ApiError(ApiErrorCode.ParameterNotConsistent, 'X-Request-ID was already used for a different consent', 'X-Request-ID');
     }
@@ -122,9 +127,10 @@ export class ConsentsService {
       };
     } catch (err) {
       if (err instanceof WorkflowExecutionAlreadyStartedError) {
-        const current = await this.consents.findById(consentId);
+        const current = await this.consents.findForTenant(principal.tenantId, consentId);
         if (current?.bankConsentId) return this.createdResponse(current);
-        throw new ApiError(ApiErrorCode.StatusInvalid, current?.statusReason ?? 'The consent could not be created');
+        // The bank refused this consent before (it is `rejected`): the same request gets the same kind of answer, in our words.
+        throw new ApiError(ApiErrorCode.FormatError, 'The consent requested with this X-Request-ID could not be created at the bank; send a corrected request with a new X-Request-ID', 'X-Request-ID');
       }
       if (isConsentRefusal(err)) throw toConsentApiError(err);
       this.logger.warn({ err, consentId }, 'consent creation did not complete in time');
@@ -180,12 +186,12 @@ export class ConsentsService {
 
   async listAuthorisations(principal: Principal, consentId: string, bicFi: string | undefined) {
     const consent = await this.find(principal, consentId, bicFi);
-    return { authorisationIds: (await this.consents.listAuthorisations(consent.id)).map((a) => a.authorisationId) };
+    return { authorisationIds: (await this.consents.listAuthorisations(principal.tenantId, consent.id)).map((a) => a.authorisationId) };
   }
 
   async getAuthorisation(principal: Principal, consentId: string, authorisationId: string, bicFi: string | undefined) {
     const consent = await this.find(principal, consentId, bicFi);
-    const authorisation = await this.consents.findAuthorisation(consent.id, authorisationId);
+    const authorisation = await this.consents.findAuthorisation(principal.tenantId, consent.id, authorisationId);
     if (!authorisation) throw ApiError.notFound(`Authorisation ${authorisationId}`);
     return { scaStatus: authorisation.scaStatus };
   }
@@ -197,7 +203,7 @@ export class ConsentsService {
    */
   async updatePsuData(principal: Principal, consentId: string, authorisationId: string, bicFi: string | undefined, rawBody: unknown) {
     const consent = await this.find(principal, consentId, bicFi);
-    if (!(await this.consents.findAuthorisation(consent.id, authorisationId))) throw ApiError.notFound(`Authorisation ${authorisationId}`);
+    if (!(await this.consents.findAuthorisation(principal.tenantId, consent.id, authorisationId))) throw ApiError.notFound(`Authorisation ${authorisationId}`);
     const request = await sealPsuDataUpdate(this.handoffs, principal.tenantId, authorisationId, rawBody);
     try {
       const result = await this.temporal.workflow.getHandle(consentWorkflowId(consent.id)).executeUpdate(updateConsentPsuDataUpdate, { args: [request] });
@@ -210,8 +216,8 @@ export class ConsentsService {
 
   /** The PSU is back from the bank's consent page: hint the workflow, forward the PSU. */
   async handleScaCallback(consentId: string, result: string | undefined, state: string | undefined): Promise<string | undefined> {
-    if (!verifyScaCallbackState(this.config.api.tokenSecret, consentId, state, 'consents')) throw ApiError.notFound('Consent');
-    const consent = await this.consents.findById(consentId);
+    const signed = verifyCallbackState(this.signer, 'consents', consentId, state);
+    const consent = signed && (await this.consents.findBySignedCallback(signed));
     if (!consent) throw ApiError.notFound('Consent');
     const outcome = result === 'nok' ? 'nok' : 'ok';
     try {
@@ -224,15 +230,14 @@ export class ConsentsService {
 
   /** Tenant-scoped lookup shared with account information: someone else's consent is unknown. */
   async find(principal: Principal, consentId: string, bicFi: string | undefined): Promise<ConsentEntity> {
-    if (!bicFi) throw ApiError.format('X-BicFi', 'header is required');
+    requiredHeader('X-BicFi', bicFi);
     const consent = await this.consents.findForTenant(principal.tenantId, consentId);
-    if (!consent || consent.bicFi !== bicFi.toUpperCase()) throw ApiError.notFound(`Consent ${consentId}`);
+    if (!consent || consent.bicFi !== bicFi) throw ApiError.notFound(`Consent ${consentId}`);
     return consent;
   }
 
   private async aspspFor(bicFi: string | undefined): Promise<AspspEntity> {
-    if (!bicFi) throw ApiError.format('X-BicFi', 'header is required');
-    const aspsp = await this.directory.findAspsp(bicFi.toUpperCase());
+    const aspsp = await this.directory.findAspsp(requiredHeader('X-BicFi', bicFi));
     if (!aspsp) throw ApiError.format('X-BicFi', `unknown ASPSP "${bicFi}"; see /psd2/aspspinformation/v1/aspsps`);
     return aspsp;
   }

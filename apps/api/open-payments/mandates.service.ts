@@ -12,8 +12,9 @@ import type { ClearwayConfig } from '../../../libs/config/config';
 import { CLEARWAY_ID_NAMESPACE, deriveUuid } from '../../../libs/domain/ids';
 import type { Logger } from '../../../libs/observability/logger';
 import type { OpMandateEntity, OpMandatePaymentEntity } from '../../../libs/persistence/entities/op-mandate.entity';
-import { OpMandateRepository } from '../../../libs/persistence/op-mandate.repository';
-import { verifyMandateFinishState } from '../../../libs/security/callback-state';
+import { TENANT_MANDATES, type TenantMandateRepository } from '../../../libs/persistence/op-mandate.repository';
+import { verifyCallbackState } from '../../../libs/security/callback-state';
+import { HmacSigner } from '../../../libs/security/hmac-signer';
 import { TenantId } from '../../../libs/temporal/search-attributes';
 import {
   cancelMandateUpdate,
@@ -29,7 +30,7 @@ import type { Principal } from '../auth/token.service';
 import { ApiError, ApiErrorCode } from '../common/api-error';
 import type { HttpResult } from '../common/http-result';
 import { CLEARWAY_CONFIG, LOGGER, TEMPORAL_CLIENT } from '../temporal/temporal.tokens';
-import { clientRedirect, refusalError } from './refusals';
+import { clientReason, clientRedirect, refusalError } from './refusals';
 import { validateMandateRequest } from './mandate-request.validator';
 
 const BASE = '/openpayments/v1/mandates';
@@ -38,18 +39,19 @@ const BASE = '/openpayments/v1/mandates';
 @Injectable()
 export class MandatesService {
   constructor(
-    @Inject(OpMandateRepository) private readonly mandates: OpMandateRepository,
+    @Inject(TENANT_MANDATES) private readonly mandates: TenantMandateRepository,
     @Inject(TEMPORAL_CLIENT) private readonly temporal: Client,
     @Inject(CLEARWAY_CONFIG) private readonly config: ClearwayConfig,
     @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(HmacSigner) private readonly signer: HmacSigner,
   ) {}
 
   async create(principal: Principal, requestId: string, rawBody: unknown): Promise<HttpResult<object>> {
     const request = validateMandateRequest(rawBody, { allowHttp: this.config.openPayments.allowHttp });
-    const mandateId = deriveUuid(CLEARWAY_ID_NAMESPACE, principal.tenantId, 'op-mandate', requestId);
+    const derivedId = deriveUuid(CLEARWAY_ID_NAMESPACE, principal.tenantId, 'op-mandate', requestId);
     const requestHash = createHash('sha256').update(JSON.stringify(request)).digest('hex');
     const { mandate, created } = await this.mandates.insertOrGetExisting({
-      id: mandateId,
+      id: derivedId,
       tenantId: principal.tenantId,
       clientId: principal.clientId,
       requestId,
@@ -61,6 +63,8 @@ export class MandatesService {
       redirectUri: request.redirectUri ?? null,
       metadata: request.metadata ?? null,
     });
+    // The stored row's id: one stored before X-Request-IDs were normalised to lower case was derived from the id as first sent.
+    const mandateId = mandate.id;
     if (!created && mandate.requestHash !== requestHash) {
       throw new ApiError(ApiErrorCode.ParameterNotConsistent, 'X-Request-ID was already used for a different mandate', 'X-Request-ID');
     }
@@ -85,7 +89,7 @@ export class MandatesService {
       const refused = refusalError(err, 'MandateRefused');
       if (refused) throw refused;
       if (err instanceof WorkflowExecutionAlreadyStartedError) {
-        const current = await this.mandates.findById(mandateId);
+        const current = await this.mandates.findForTenant(principal.tenantId, mandateId);
         if (current?.interactRedirect) return { status: 201, body: toMandateCreated(current, current.interactRedirect) };
         throw new ApiError(ApiErrorCode.StatusInvalid, current?.statusReason ?? 'The mandate could not be started');
       }
@@ -96,7 +100,7 @@ export class MandatesService {
 
   async get(principal: Principal, mandateId: string) {
     const mandate = await this.find(principal, mandateId);
-    const periods = await this.mandates.listPeriods(mandateId);
+    const periods = await this.mandates.listPeriodsForTenant(principal.tenantId, mandateId);
     return toMandateResponse(mandate, periods, await this.scheduleInfo(mandate));
   }
 
@@ -117,8 +121,8 @@ export class MandatesService {
 
   /** The PSU is back from their wallet's consent page: hand the result to the workflow, send them on. */
   async handleFinish(mandateId: string, query: { state?: string; hash?: string; interact_ref?: string; result?: string }): Promise<string | undefined> {
-    if (!verifyMandateFinishState(this.config.api.tokenSecret, mandateId, query.state)) throw ApiError.notFound('Mandate');
-    const mandate = await this.mandates.findById(mandateId);
+    const signed = verifyCallbackState(this.signer, 'mandates', mandateId, query.state);
+    const mandate = signed && (await this.mandates.findBySignedCallback(signed));
     if (!mandate) throw ApiError.notFound('Mandate');
     try {
       await this.temporal.workflow.getHandle(mandateWorkflowId(mandateId)).signal(grantFinishSignal, { hash: query.hash, interactRef: query.interact_ref, result: query.result });
@@ -173,7 +177,7 @@ function toMandateResponse(m: OpMandateEntity, periods: OpMandatePaymentEntity[]
   return {
     mandateId: m.id,
     status: m.status,
-    ...(m.statusReason ? { reason: m.statusReason } : {}),
+    ...(m.statusReason ? { reason: clientReason(m.statusReason) } : {}),
     senderWalletAddress: m.senderWalletAddress,
     receiver: m.receiver,
     debitAmount: m.debitAmount,
@@ -183,7 +187,7 @@ function toMandateResponse(m: OpMandateEntity, periods: OpMandatePaymentEntity[]
     periods: periods.map((p) => ({
       periodStart: p.periodStart.toISOString(),
       status: p.status,
-      ...(p.reason ? { reason: p.reason } : {}),
+      ...(p.reason ? { reason: clientReason(p.reason) } : {}),
       ...(p.outgoingPaymentUrl ? { outgoingPayment: p.outgoingPaymentUrl } : {}),
       ...(p.sentAmount ? { sentAmount: p.sentAmount } : {}),
     })),

@@ -1,5 +1,6 @@
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
+import { withoutWalletPaths } from '../../../libs/adapters/open-payments/client';
 import { ApiError, ApiErrorCode } from '../common/api-error';
 
 /** What a transfer or mandate workflow reports when the wallet or our checks refuse it. */
@@ -19,8 +20,16 @@ export function refusalError(err: unknown, type: 'TransferRefused' | 'MandateRef
   if (!(cause instanceof ApplicationFailure) || cause.type !== type) return undefined;
   const refusal = (cause.details?.[0] as OpenPaymentsRefusal | undefined) ?? { httpStatus: 400, code: 'failed', message: cause.message };
   return refusal.httpStatus < 500
-    ? new ApiError(ApiErrorCode.FormatError, refusal.message, refusal.code)
-    : new ApiError(ApiErrorCode.ServiceUnavailable, refusal.message);
+    ? new ApiError(ApiErrorCode.FormatError, clientReason(refusal.message), refusal.code)
+    : new ApiError(ApiErrorCode.ServiceUnavailable, 'The wallet is unavailable; repeat the request with the same X-Request-ID');
+}
+
+/**
+ * A refusal's text or a transfer's, mandate's or period's `reason`, as clients see it: a quoted
+ * wallet call keeps its method, status and codes, not the wallet's resource paths.
+ */
+export function clientReason(text: string): string {
+  return withoutWalletPaths(text);
 }
 
 /** Where the PSU goes after the wallet: the client's redirect URI, tagged with the resource id. */

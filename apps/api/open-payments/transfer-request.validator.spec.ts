@@ -20,6 +20,8 @@ describe('validateTransferRequest', () => {
     ['both amounts', { ...valid, receiveAmount: valid.debitAmount }, 'receiveAmount'],
     ['a negative value', { ...valid, debitAmount: { ...valid.debitAmount, value: '-1' } }, 'debitAmount.value'],
     ['a float value', { ...valid, debitAmount: { ...valid.debitAmount, value: 10.5 } }, 'debitAmount.value'],
+    ['a value above int64', { ...valid, debitAmount: { ...valid.debitAmount, value: '9223372036854775808' } }, 'debitAmount.value'],
+    ['the largest 19-digit value', { ...valid, receiveAmount: { ...valid.debitAmount, value: '9999999999999999999' }, debitAmount: undefined }, 'receiveAmount.value'],
     ['a lowercase asset', { ...valid, debitAmount: { ...valid.debitAmount, assetCode: 'eur' } }, 'debitAmount.assetCode'],
     ['an unknown field', { ...valid, amount: '10' }, 'amount'],
   ])('refuses %s, naming %s', (_name, body, field) => {
@@ -31,6 +33,11 @@ describe('validateTransferRequest', () => {
     }
     expect(error).toBeInstanceOf(ApiError);
     expect((error as ApiError).path).toBe(field);
+  });
+
+  test('accepts the largest int64 value', () => {
+    const max = { ...valid, debitAmount: { ...valid.debitAmount, value: '9223372036854775807' } };
+    expect(validateTransferRequest(max, { allowHttp: false }).debitAmount?.value).toBe('9223372036854775807');
   });
 
   test('development allows plain http and local wallets', () => {

@@ -1,4 +1,5 @@
 import type { OpAmount } from '../../../libs/adapters/open-payments/types';
+import { MAX_AMOUNT_VALUE } from '../../../libs/domain/open-payments';
 import { ApiError } from '../common/api-error';
 
 export interface TransferRequest {
@@ -41,6 +42,7 @@ export function validateTransferRequest(raw: unknown, opts: { allowHttp: boolean
 export function amount(path: string, raw: unknown): OpAmount {
   if (!isObject(raw)) throw ApiError.format(path, 'must be { "value": "1000", "assetCode": "EUR", "assetScale": 2 }');
   if (typeof raw.value !== 'string' || !/^[1-9]\d{0,18}$/.test(raw.value)) throw ApiError.format(`${path}.value`, 'must be a positive integer string of minor units, e.g. "1000"');
+  if (BigInt(raw.value) > MAX_AMOUNT_VALUE) throw ApiError.format(`${path}.value`, `must be at most ${MAX_AMOUNT_VALUE} (a signed 64-bit integer)`);
   if (typeof raw.assetCode !== 'string' || !/^[A-Z]{3}$/.test(raw.assetCode)) throw ApiError.format(`${path}.assetCode`, 'must be a three-letter asset code such as "EUR"');
   if (typeof raw.assetScale !== 'number' || !Number.isInteger(raw.assetScale) || raw.assetScale < 0 || raw.assetScale > 18) {
     throw ApiError.format(`${path}.assetScale`, 'must be an integer from 0 to 18');

@@ -11,8 +11,9 @@ import type { ClearwayConfig } from '../../../libs/config/config';
 import { CLEARWAY_ID_NAMESPACE, deriveUuid } from '../../../libs/domain/ids';
 import type { Logger } from '../../../libs/observability/logger';
 import type { OpTransferEntity } from '../../../libs/persistence/entities/op-transfer.entity';
-import { OpTransferRepository } from '../../../libs/persistence/op-transfer.repository';
-import { verifyTransferFinishState } from '../../../libs/security/callback-state';
+import { TENANT_TRANSFERS, type TenantTransferRepository } from '../../../libs/persistence/op-transfer.repository';
+import { verifyCallbackState } from '../../../libs/security/callback-state';
+import { HmacSigner } from '../../../libs/security/hmac-signer';
 import { TenantId, TransferStatus } from '../../../libs/temporal/search-attributes';
 import {
   cancelTransferUpdate,
@@ -25,7 +26,7 @@ import type { Principal } from '../auth/token.service';
 import { ApiError, ApiErrorCode } from '../common/api-error';
 import type { HttpResult } from '../common/http-result';
 import { CLEARWAY_CONFIG, LOGGER, TEMPORAL_CLIENT } from '../temporal/temporal.tokens';
-import { clientRedirect, refusalError } from './refusals';
+import { clientReason, clientRedirect, refusalError } from './refusals';
 import { validateTransferRequest } from './transfer-request.validator';
 
 const BASE = '/openpayments/v1/transfers';
@@ -34,18 +35,19 @@ const BASE = '/openpayments/v1/transfers';
 @Injectable()
 export class TransfersService {
   constructor(
-    @Inject(OpTransferRepository) private readonly transfers: OpTransferRepository,
+    @Inject(TENANT_TRANSFERS) private readonly transfers: TenantTransferRepository,
     @Inject(TEMPORAL_CLIENT) private readonly temporal: Client,
     @Inject(CLEARWAY_CONFIG) private readonly config: ClearwayConfig,
     @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(HmacSigner) private readonly signer: HmacSigner,
   ) {}
 
   async create(principal: Principal, requestId: string, rawBody: unknown): Promise<HttpResult<object>> {
     const request = validateTransferRequest(rawBody, { allowHttp: this.config.openPayments.allowHttp });
-    const transferId = deriveUuid(CLEARWAY_ID_NAMESPACE, principal.tenantId, 'op-transfer', requestId);
+    const derivedId = deriveUuid(CLEARWAY_ID_NAMESPACE, principal.tenantId, 'op-transfer', requestId);
     const requestHash = createHash('sha256').update(JSON.stringify(request)).digest('hex');
     const { transfer, created } = await this.transfers.insertOrGetExisting({
-      id: transferId,
+      id: derivedId,
       tenantId: principal.tenantId,
       clientId: principal.clientId,
       requestId,
@@ -58,6 +60,8 @@ export class TransfersService {
       redirectUri: request.redirectUri ?? null,
       metadata: request.metadata ?? null,
     });
+    // The stored row's id: one stored before X-Request-IDs were normalised to lower case was derived from the id as first sent.
+    const transferId = transfer.id;
     if (!created && transfer.requestHash !== requestHash) {
       throw new ApiError(ApiErrorCode.ParameterNotConsistent, 'X-Request-ID was already used for a different transfer', 'X-Request-ID');
     }
@@ -85,7 +89,7 @@ export class TransfersService {
       const refused = refusalError(err, 'TransferRefused');
       if (refused) throw refused;
       if (err instanceof WorkflowExecutionAlreadyStartedError) {
-        const current = await this.transfers.findById(transferId);
+        const current = await this.transfers.findForTenant(principal.tenantId, transferId);
         if (current?.interactRedirect) return { status: 201, body: toTransferCreated(current, current.interactRedirect) };
         throw new ApiError(ApiErrorCode.StatusInvalid, current?.statusReason ?? 'The transfer could not be started');
       }
@@ -122,8 +126,8 @@ export class TransfersService {
 
   /** The PSU is back from their wallet's consent page: hand the result to the workflow, send them on. */
   async handleFinish(transferId: string, query: { state?: string; hash?: string; interact_ref?: string; result?: string }): Promise<string | undefined> {
-    if (!verifyTransferFinishState(this.config.api.tokenSecret, transferId, query.state)) throw ApiError.notFound('Transfer');
-    const transfer = await this.transfers.findById(transferId);
+    const signed = verifyCallbackState(this.signer, 'transfers', transferId, query.state);
+    const transfer = signed && (await this.transfers.findBySignedCallback(signed));
     if (!transfer) throw ApiError.notFound('Transfer');
     try {
       await this.temporal.workflow
@@ -151,7 +155,7 @@ export function toTransferResponse(t: OpTransferEntity) {
   return {
     transferId: t.id,
     status: t.status,
-    ...(t.statusReason ? { reason: t.statusReason } : {}),
+    ...(t.statusReason ? { reason: clientReason(t.statusReason) } : {}),
     senderWalletAddress: t.senderWalletAddress,
     receiver: t.receiver,
     ...(t.debitAmount ? { debitAmount: t.debitAmount } : {}),

@@ -1,4 +1,3 @@
-import { isIP } from 'node:net';
 import { isValidBic } from '../../../libs/domain/bic';
 import { isIsoCurrency } from '../../../libs/domain/currency';
 import { isValidIban } from '../../../libs/domain/iban';
@@ -86,24 +85,6 @@ export function validatePaymentInitiation(product: PaymentProduct, raw: unknown)
     };
   }
   return { body, amountMinor: parsed.minor };
-}
-
-export function validatePsuIpAddress(value: string | undefined): string {
-  if (!value) throw ApiError.format('PSU-IP-Address', 'header is required');
-  if (!isIP(value)) throw ApiError.format('PSU-IP-Address', 'must be an IPv4 or IPv6 address');
-  return value;
-}
-
-export function validateRedirectUri(name: string, value: string | undefined): string | undefined {
-  if (value === undefined || value === '') return undefined;
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw ApiError.format(name, 'must be an absolute URI');
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw ApiError.format(name, 'must be an http(s) URI');
-  return value;
 }
 
 function accountReference(path: string, raw: unknown): AccountReference {

@@ -16,8 +16,9 @@ import type { Logger } from '../../../libs/observability/logger';
 import { DirectoryRepository } from '../../../libs/persistence/directory.repository';
 import type { AspspEntity } from '../../../libs/persistence/entities/aspsp.entity';
 import type { PaymentEntity } from '../../../libs/persistence/entities/payment.entity';
-import { PaymentRepository } from '../../../libs/persistence/payment.repository';
-import { verifyScaCallbackState } from '../../../libs/security/callback-state';
+import { TENANT_PAYMENTS, type TenantPaymentRepository } from '../../../libs/persistence/payment.repository';
+import { verifyCallbackState } from '../../../libs/security/callback-state';
+import { HmacSigner } from '../../../libs/security/hmac-signer';
 import { SensitiveHandoffs } from '../../../libs/security/sensitive-handoffs';
 import { BicFi, PaymentProduct as PaymentProductAttr, TenantId, TransactionStatus } from '../../../libs/temporal/search-attributes';
 import {
@@ -32,7 +33,8 @@ import {
 } from '../../../workflows/payment-initiation.api';
 import type { paymentInitiationWorkflow } from '../../../workflows/payment-initiation.workflow';
 import type { Principal } from '../auth/token.service';
-import { ApiError, ApiErrorCode, type TppMessage } from '../common/api-error';
+import { ApiError, ApiErrorCode } from '../common/api-error';
+import { bankRefusalError } from '../common/bank-refusal';
 import type { HttpResult } from '../common/http-result';
 import { sealPsuDataUpdate, toPsuDataUpdateResponse } from '../common/psu-data-update';
 import { CLEARWAY_CONFIG, LOGGER, TEMPORAL_CLIENT } from '../temporal/temporal.tokens';
@@ -43,7 +45,8 @@ import {
   toPaymentResponse,
   toStartAuthorisationResponse,
 } from './payment.mapper';
-import { validatePaymentInitiation, validatePsuIpAddress, validateRedirectUri } from './payment-request.validator';
+import { requiredHeader } from '../common/request-headers';
+import { validatePaymentInitiation } from './payment-request.validator';
 
 export interface InitiationHeaders {
   requestId: string;
@@ -55,9 +58,6 @@ export interface InitiationHeaders {
 }
 
 
-/** 400 codes the OPE contract allows; anything else a bank says is reported as PAYMENT_FAILED. */
-const PASSTHROUGH_400_CODES = new Set(['FORMAT_ERROR', 'PARAMETER_NOT_CONSISTENT', 'PARAMETER_NOT_SUPPORTED', 'PAYMENT_FAILED', 'EXECUTION_DATE_INVALID']);
-
 /**
  * Payment initiation use cases. Reads come from PostgreSQL; everything that talks to a bank goes
  * through the payment's workflow (start, update, signal), never from here directly.
@@ -65,26 +65,28 @@ const PASSTHROUGH_400_CODES = new Set(['FORMAT_ERROR', 'PARAMETER_NOT_CONSISTENT
 @Injectable()
 export class PaymentsService {
   constructor(
-    @Inject(PaymentRepository) private readonly payments: PaymentRepository,
+    @Inject(TENANT_PAYMENTS) private readonly payments: TenantPaymentRepository,
     @Inject(DirectoryRepository) private readonly directory: DirectoryRepository,
     @Inject(TEMPORAL_CLIENT) private readonly temporal: Client,
     @Inject(CLEARWAY_CONFIG) private readonly config: ClearwayConfig,
     @Inject(LOGGER) private readonly logger: Logger,
     @Inject(SensitiveHandoffs) private readonly handoffs: SensitiveHandoffs,
+    @Inject(HmacSigner) private readonly signer: HmacSigner,
   ) {}
 
   async initiate(principal: Principal, product: PaymentProduct, headers: InitiationHeaders, rawBody: unknown): Promise<HttpResult<object>> {
     const aspsp = await this.aspspFor(headers.bicFi, product);
-    const psuIpAddress = validatePsuIpAddress(headers.psuIpAddress);
-    const redirectUri = validateRedirectUri('TPP-Redirect-URI', headers.redirectUri);
-    const nokRedirectUri = validateRedirectUri('TPP-Nok-Redirect-URI', headers.nokRedirectUri);
+    // Header formats were checked on the way in (common/request-headers.ts); here: what this endpoint needs.
+    const psuIpAddress = requiredHeader('PSU-IP-Address', headers.psuIpAddress);
+    const redirectUri = headers.redirectUri;
+    const nokRedirectUri = headers.nokRedirectUri;
     const { body, amountMinor } = validatePaymentInitiation(product, rawBody);
 
     // The payment id is derived from the client's X-Request-ID: a retried POST finds the same payment.
-    const paymentId = deriveUuid(CLEARWAY_ID_NAMESPACE, principal.tenantId, 'payment', headers.requestId);
+    const derivedId = deriveUuid(CLEARWAY_ID_NAMESPACE, principal.tenantId, 'payment', headers.requestId);
     const requestHash = sha256(JSON.stringify([aspsp.bicFi, product, body, headers.psuId ?? null, redirectUri ?? null, nokRedirectUri ?? null]));
     const { payment, created } = await this.payments.insertOrGetExisting({
-      id: paymentId,
+      id: derivedId,
       tenantId: principal.tenantId,
       clientId: principal.clientId,
       requestId: headers.requestId,
@@ -99,6 +101,8 @@ export class PaymentsService {
       clientRedirectUri: redirectUri ?? null,
       clientNokRedirectUri: nokRedirectUri ?? null,
     });
+    // The stored row's id: one stored before X-Request-IDs were normalised to lower case was derived from the id as first sent.
+    const paymentId = payment.id;
     if (!created && payment.requestHash !== requestHash) {
       throw new ApiError(
         ApiErrorCode.ParameterNotConsistent,
@@ -141,9 +145,10 @@ export class PaymentsService {
       const initiationError = initiationErrorOf(err);
       if (initiationError) throw bankRejection(initiationError);
       if (err instanceof WorkflowExecutionAlreadyStartedError) {
-        const current = await this.payments.findById(paymentId);
+        const current = await this.payments.findForTenant(principal.tenantId, paymentId);
         if (current?.bankPaymentId) return this.replayedInitiation(current);
-        throw new ApiError(ApiErrorCode.PaymentFailed, current?.statusReason ?? 'The payment could not be initiated');
+        // Its statusReason may quote the bank call: say it in our words.
+        throw new ApiError(ApiErrorCode.PaymentFailed, 'The payment requested with this X-Request-ID could not be initiated; send a corrected request with a new X-Request-ID');
       }
       log.warn({ err }, 'initiation did not complete in time');
       if (created && !(await this.workflowExists(paymentId))) await this.payments.deleteUninitiated(principal.tenantId, paymentId);
@@ -191,7 +196,7 @@ export class PaymentsService {
   /** BG Update PSU Data: `{}` identifies the PSU (PSU-ID header); embedded steps carry their secret, sealed. */
   async updatePsuData(principal: Principal, product: PaymentProduct, paymentId: string, authorisationId: string, bicFi: string | undefined, rawBody: unknown) {
     const payment = await this.find(principal, product, paymentId, bicFi);
-    if (!(await this.payments.findAuthorisation(payment.id, authorisationId))) throw ApiError.notFound(`Authorisation ${authorisationId}`);
+    if (!(await this.payments.findAuthorisation(principal.tenantId, payment.id, authorisationId))) throw ApiError.notFound(`Authorisation ${authorisationId}`);
     const request = await sealPsuDataUpdate(this.handoffs, principal.tenantId, authorisationId, rawBody);
     try {
       const result = await this.temporal.workflow.getHandle(paymentWorkflowId(payment.id)).executeUpdate(updatePaymentPsuDataUpdate, { args: [request] });
@@ -206,12 +211,12 @@ export class PaymentsService {
 
   async listAuthorisations(principal: Principal, product: PaymentProduct, paymentId: string, bicFi: string | undefined) {
     const payment = await this.find(principal, product, paymentId, bicFi);
-    return toAuthorisationListResponse(await this.payments.listAuthorisations(payment.id));
+    return toAuthorisationListResponse(await this.payments.listAuthorisations(principal.tenantId, payment.id));
   }
 
   async getAuthorisation(principal: Principal, product: PaymentProduct, paymentId: string, authorisationId: string, bicFi: string | undefined) {
     const payment = await this.find(principal, product, paymentId, bicFi);
-    const authorisation = await this.payments.findAuthorisation(payment.id, authorisationId);
+    const authorisation = await this.payments.findAuthorisation(principal.tenantId, payment.id, authorisationId);
     if (!authorisation) throw ApiError.notFound(`Authorisation ${authorisationId}`);
     return { scaStatus: authorisation.scaStatus };
   }
@@ -221,8 +226,8 @@ export class PaymentsService {
    * then send the PSU on to the client's own redirect URI.
    */
   async handleScaCallback(paymentId: string, result: string | undefined, state: string | undefined): Promise<string | undefined> {
-    if (!verifyScaCallbackState(this.config.api.tokenSecret, paymentId, state)) throw ApiError.notFound('Payment');
-    const payment = await this.payments.findById(paymentId);
+    const signed = verifyCallbackState(this.signer, 'payments', paymentId, state);
+    const payment = signed && (await this.payments.findBySignedCallback(signed));
     if (!payment) throw ApiError.notFound('Payment');
     const outcome = result === 'nok' ? 'nok' : 'ok';
     try {
@@ -235,8 +240,7 @@ export class PaymentsService {
   }
 
   private async aspspFor(bicFi: string | undefined, product: PaymentProduct): Promise<AspspEntity> {
-    if (!bicFi) throw ApiError.format('X-BicFi', 'header is required');
-    const aspsp = await this.directory.findAspsp(bicFi.toUpperCase());
+    const aspsp = await this.directory.findAspsp(requiredHeader('X-BicFi', bicFi));
     if (!aspsp) throw ApiError.format('X-BicFi', `unknown ASPSP "${bicFi}"; see /psd2/aspspinformation/v1/aspsps`);
     if (!aspsp.paymentProducts.includes(product)) {
       throw new ApiError(ApiErrorCode.ProductUnknown, `${aspsp.bicFi} does not support ${product}; it supports ${aspsp.paymentProducts.join(', ')}`, 'payment-product');
@@ -246,9 +250,9 @@ export class PaymentsService {
 
   /** Tenant-scoped lookup: another client's payment is indistinguishable from a missing one. */
   private async find(principal: Principal, product: PaymentProduct, paymentId: string, bicFi: string | undefined): Promise<PaymentEntity> {
-    if (!bicFi) throw ApiError.format('X-BicFi', 'header is required');
+    requiredHeader('X-BicFi', bicFi);
     const payment = await this.payments.findForTenant(principal.tenantId, paymentId);
-    if (!payment || payment.paymentProduct !== product || payment.bicFi !== bicFi.toUpperCase()) throw ApiError.notFound(`Payment ${paymentId}`);
+    if (!payment || payment.paymentProduct !== product || payment.bicFi !== bicFi) throw ApiError.notFound(`Payment ${paymentId}`);
     return payment;
   }
 
@@ -305,21 +309,21 @@ function initiationErrorOf(err: unknown): InitiationError | undefined {
 }
 
 function bankRejection(error: InitiationError): ApiError {
-  const bankMessages: TppMessage[] = error.messages.map((m) => ({
-    category: m.category,
-    code: PASSTHROUGH_400_CODES.has(m.code) ? m.code : 'PAYMENT_FAILED',
-    ...(m.text ? { text: m.text } : {}),
-    ...(m.path ? { path: m.path } : {}),
-  }));
-  if (error.httpStatus >= 500) {
-    return new ApiError(ApiErrorCode.ServiceUnavailable, 'The bank is unavailable; the payment was not initiated', undefined);
-  }
-  return new ApiError(ApiErrorCode.PaymentFailed, 'The bank rejected the payment', undefined, bankMessages);
+  return bankRefusalError(error, ApiErrorCode.PaymentFailed);
 }
 
-/** Why the workflow refused an update, in words for the client. */
+/**
+ * Why the workflow refused an update, in words for the client: its validator's reason (ours), or,
+ * when a bank call failed, our words for the bank's code; never the call's own message, which
+ * names the bank's paths and ids.
+ */
 function updateRefusal(err: unknown, payment: PaymentEntity): string {
-  if (err instanceof WorkflowUpdateFailedError) return (err.cause as Error | undefined)?.message ?? err.message;
+  const bank = bankRefusalOf(err);
+  if (bank) return bankRefusalError(bank, ApiErrorCode.PaymentFailed).message;
+  if (err instanceof WorkflowUpdateFailedError) {
+    const cause = err.cause;
+    return cause instanceof ApplicationFailure && !(cause.cause instanceof Error) ? cause.message : 'the bank did not accept the request';
+  }
   if (err instanceof WorkflowNotFoundError || (isGrpcServiceError(err) && err.code === 5)) {
     return `the payment is already final (${payment.transactionStatus})`;
   }

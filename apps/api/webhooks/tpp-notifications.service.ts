@@ -4,7 +4,7 @@ import type { Client } from '@temporalio/client';
 import type { ClearwayConfig } from '../../../libs/config/config';
 import type { Logger } from '../../../libs/observability/logger';
 import type { NotificationContent, WebhookEndpointEntity } from '../../../libs/persistence/entities/webhook.entity';
-import { WebhookRepository } from '../../../libs/persistence/webhook.repository';
+import { TENANT_WEBHOOKS, type TenantWebhookRepository } from '../../../libs/persistence/webhook.repository';
 import { dispatcherSettings, wakeOrLeaveToSweep } from '../../../libs/webhooks/dispatchers';
 import type { Principal } from '../auth/token.service';
 import type { HttpResult } from '../common/http-result';
@@ -30,7 +30,7 @@ export interface AcceptedNotification {
 @Injectable()
 export class TppNotificationsService {
   constructor(
-    @Inject(WebhookRepository) private readonly webhooks: WebhookRepository,
+    @Inject(TENANT_WEBHOOKS) private readonly webhooks: TenantWebhookRepository,
     @Inject(TEMPORAL_CLIENT) private readonly temporal: Client,
     @Inject(CLEARWAY_CONFIG) private readonly config: ClearwayConfig,
     @Inject(LOGGER) private readonly logger: Logger,

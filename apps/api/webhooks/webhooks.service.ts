@@ -4,7 +4,7 @@ import type { Client } from '@temporalio/client';
 import type { ClearwayConfig } from '../../../libs/config/config';
 import type { Logger } from '../../../libs/observability/logger';
 import type { WebhookDeliveryStatus, WebhookEndpointEntity } from '../../../libs/persistence/entities/webhook.entity';
-import { WebhookRepository } from '../../../libs/persistence/webhook.repository';
+import { TENANT_WEBHOOKS, type TenantWebhookRepository } from '../../../libs/persistence/webhook.repository';
 import { SecretBox } from '../../../libs/security/secret-box';
 import { dispatcherSettings, wakeOrLeaveToSweep } from '../../../libs/webhooks/dispatchers';
 import { WEBHOOK_EVENT_TYPES } from '../../../libs/webhooks/events';
@@ -25,7 +25,7 @@ const DELIVERY_STATUSES = new Set<WebhookDeliveryStatus>(['pending', 'delivered'
 @Injectable()
 export class WebhooksService {
   constructor(
-    @Inject(WebhookRepository) private readonly webhooks: WebhookRepository,
+    @Inject(TENANT_WEBHOOKS) private readonly webhooks: TenantWebhookRepository,
     @Inject(SecretBox) private readonly box: SecretBox,
     @Inject(TEMPORAL_CLIENT) private readonly temporal: Client,
     @Inject(CLEARWAY_CONFIG) private readonly config: ClearwayConfig,
@@ -95,8 +95,8 @@ export class WebhooksService {
   async delivery(principal: Principal, id: string, deliveryId: string) {
     await this.find(principal, id);
     const delivery = await this.findDelivery(principal, id, deliveryId);
-    const types = await this.webhooks.eventTypes([delivery.eventId]);
-    return toDeliveryResponse(id, delivery, types.get(delivery.eventId) ?? 'unknown', await this.webhooks.listAttempts(delivery.id));
+    const types = await this.webhooks.eventTypes(principal.tenantId, [delivery.eventId]);
+    return toDeliveryResponse(id, delivery, types.get(delivery.eventId) ?? 'unknown', await this.webhooks.listAttempts(principal.tenantId, delivery.id));
   }
 
   /** Sends one delivery again now, from the start of the retry schedule. */

@@ -38,7 +38,19 @@ export interface OpResponse {
 
 const SIGNATURE_FAILURES: readonly string[] = Object.values(SignatureFailure);
 
-/** `POST https://as.example/auth/continue/…` without query: enough to debug, nothing secret. */
+const CALL_SUMMARY = /\b(GET|POST|PUT|PATCH|DELETE|HEAD) [A-Za-z0-9.-]+(?::\d+)?\/\S*?(?=:?(?:\s|$))/g;
+
+/**
+ * A text without the wallet host and path of any of this client's call summaries ({@link describe}):
+ * `POST wallet.example/alice/outgoing-payments → HTTP 403 (limit_exceeded)` becomes
+ * `POST (wallet) → HTTP 403 (limit_exceeded)`. The paths name the wallet's own resources (grants,
+ * quotes, incoming and outgoing payments): they are for logs and operators, not for API clients.
+ */
+export function withoutWalletPaths(text: string): string {
+  return text.replace(CALL_SUMMARY, '$1 (wallet)');
+}
+
+/** `POST as.example/auth/continue/…` without query: enough to debug, nothing secret. */
 function describe(method: string, url: string): string {
   try {
     const parsed = new URL(url);
