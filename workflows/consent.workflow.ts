@@ -29,22 +29,22 @@ import {
   type PsuDataUpdateRequest,
 } from './consent.api';
 import { findApplicationFailure, readOrUndefined } from './shared/failures';
+import { FailureType, RETRY, retryPolicy } from './shared/retry-policies';
 import { ScaWait } from './shared/sca-wait';
 
 const DAY_MS = 24 * 3600_000;
-const NON_RETRYABLE = ['BankRejected', 'ConsentNotFound', 'HandoffExpired'];
 
 /** Creating the consent at the bank: safe to retry (idempotency key from the consent id). */
 const creation = proxyActivities<ConsentActivities>({
   startToCloseTimeout: '15s',
   scheduleToCloseTimeout: '5m',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', nonRetryableErrorTypes: NON_RETRYABLE },
+  retry: RETRY.bankStep,
 });
 
 /** Commands a client is waiting for (authorisation steps, termination). */
 const commands = proxyActivities<ConsentActivities>({
   startToCloseTimeout: '15s',
-  retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '5s', maximumAttempts: 4, nonRetryableErrorTypes: NON_RETRYABLE },
+  retry: RETRY.bankCommand,
 });
 
 /**
@@ -53,7 +53,7 @@ const commands = proxyActivities<ConsentActivities>({
  */
 const accountReads = proxyActivities<ConsentActivities>({
   startToCloseTimeout: '15s',
-  retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '2s', maximumAttempts: 3, nonRetryableErrorTypes: [...NON_RETRYABLE, 'BankRateLimited'] },
+  retry: retryPolicy({ initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '2s', maximumAttempts: 3 }, [FailureType.BankRateLimited]),
 });
 
 /**
@@ -62,18 +62,18 @@ const accountReads = proxyActivities<ConsentActivities>({
  */
 const grantReads = proxyActivities<ConsentActivities>({
   startToCloseTimeout: '15s',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', nonRetryableErrorTypes: NON_RETRYABLE },
+  retry: retryPolicy({ initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' }),
 });
 
 /** Status checks inside loops that will check again. */
 const statusReads = proxyActivities<ConsentActivities>({
   startToCloseTimeout: '15s',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 3, nonRetryableErrorTypes: NON_RETRYABLE },
+  retry: RETRY.bankRead,
 });
 
 const records = proxyActivities<ConsentActivities>({
   startToCloseTimeout: '15s',
-  retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '30s' },
+  retry: RETRY.ownDatabase,
 });
 
 /** Bank error codes that mean the consent itself is no longer usable. */

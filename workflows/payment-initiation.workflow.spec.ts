@@ -21,6 +21,7 @@ import {
 import {
   cancelPaymentUpdate,
   initiationResultUpdate,
+  updatePaymentPsuDataUpdate,
   paymentWorkflowId,
   scaCallbackSignal,
   type CancellationResult,
@@ -69,6 +70,8 @@ interface BankScript {
   /** Called per status poll (0-based) with the poll's server time. */
   paymentStatus?: (poll: number, at: number) => TransactionStatus;
   cancel?: () => CancellationResult;
+  /** Called per Update PSU Data attempt; throw to fail it. */
+  psuData?: (attempt: number) => void;
 }
 
 const DECOUPLED_INITIATION: InitiationSummary = {
@@ -119,7 +122,8 @@ function stubBank(script: BankScript = {}) {
       return script.cancel?.() ?? { transactionStatus: 'CANC', authorisationRequired: false };
     },
     async updatePaymentPsuDataAtBank() {
-      await note('updatePaymentPsuDataAtBank');
+      const { attempt } = await note('updatePaymentPsuDataAtBank');
+      script.psuData?.(attempt);
       return { scaStatus: 'started' };
     },
     async recordPaymentStatus(change) {
@@ -551,6 +555,30 @@ describe('paymentInitiationWorkflow', () => {
     expect((refusal as WorkflowUpdateFailedError).cause?.message).toBe('Payment cannot be cancelled while initiating');
     expect(bank.count('cancelPaymentAtBank')).toBe(0);
     expect(state.transactionStatus).toBe('ACSC');
+  });
+
+  it('an expired PSU secret (HandoffExpired) is not retried: the shared policy makes it non-retryable for payments too', async () => {
+    const bank = stubBank({
+      scaStatus: () => 'received',
+      // Thrown without nonRetryable: only the workflow's retry policy can stop the retries.
+      psuData: () => {
+        throw ApplicationFailure.create({ type: 'HandoffExpired', message: 'The PSU data expired before it reached the bank' });
+      },
+    });
+
+    const refusal = await withPayment(bank, { scaPollInitialMs: 10 * MINUTE }, async (payment) => {
+      const started = await payment.initiateLikeTheApi();
+      await started.summary;
+      const handle = await started.handle;
+      const refusal = await handle
+        .executeUpdate(updatePaymentPsuDataUpdate, { args: [{ authorisationId: 'auth-1', kind: 'otp', handoffId: 'gone' }] })
+        .catch((e: unknown) => e);
+      await handle.executeUpdate(cancelPaymentUpdate);
+      return refusal;
+    });
+
+    expect(refusal).toBeInstanceOf(WorkflowUpdateFailedError);
+    expect(bank.count('updatePaymentPsuDataAtBank')).toBe(1);
   });
 
   describe('regressions', () => {

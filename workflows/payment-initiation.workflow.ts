@@ -18,6 +18,7 @@ import {
 } from '../libs/domain/transaction-status';
 import { ScaStatus as ScaStatusAttr, TransactionStatus as TransactionStatusAttr } from '../libs/temporal/search-attributes';
 import { findApplicationFailure, readOrUndefined } from './shared/failures';
+import { RETRY } from './shared/retry-policies';
 import type { PsuDataUpdateRequest } from './shared/psu-data';
 import { ScaWait } from './shared/sca-wait';
 import {
@@ -32,9 +33,6 @@ import {
   type PaymentWorkflowState,
 } from './payment-initiation.api';
 
-/** Errors a retry cannot fix: the bank said no, or the payment row is gone. */
-const NON_RETRYABLE = ['BankRejected', 'PaymentNotFound'];
-
 /**
  * Bank calls time out after 15 s (the adapter's own HTTP timeout is 10 s), so a call lost with a
  * crashed worker is retried well within the 25 s a POST waits for the bank's answer.
@@ -45,25 +43,25 @@ const NON_RETRYABLE = ['BankRejected', 'PaymentNotFound'];
 const initiation = proxyActivities<PaymentActivities>({
   startToCloseTimeout: '15s',
   scheduleToCloseTimeout: '5m',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', nonRetryableErrorTypes: NON_RETRYABLE },
+  retry: RETRY.bankStep,
 });
 
 /** Commands on an existing payment (start authorisation, cancel): the caller is waiting, so fail faster. */
 const commands = proxyActivities<PaymentActivities>({
   startToCloseTimeout: '15s',
-  retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '5s', maximumAttempts: 4, nonRetryableErrorTypes: NON_RETRYABLE },
+  retry: RETRY.bankCommand,
 });
 
 /** Status reads: a failed read is simply retried by the next poll, so few attempts here. */
 const reads = proxyActivities<PaymentActivities>({
   startToCloseTimeout: '15s',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 3, nonRetryableErrorTypes: NON_RETRYABLE },
+  retry: RETRY.bankRead,
 });
 
 /** Our own database: retried until it works, a status change must never be lost. */
 const records = proxyActivities<PaymentActivities>({
   startToCloseTimeout: '15s',
-  retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '30s' },
+  retry: RETRY.ownDatabase,
 });
 
 /**
