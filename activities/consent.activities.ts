@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { ApplicationFailure } from '@temporalio/common';
 import type { Logger } from 'pino';
 import {
   supportsAccountInformation,
@@ -14,6 +13,7 @@ import { bankConnectionFor, type SandboxUrls } from '../libs/adapters/connection
 import type { BankConsentStatus } from '../libs/domain/consent';
 import { CLEARWAY_ID_NAMESPACE, deriveUuid } from '../libs/domain/ids';
 import type { BankScaStatus } from '../libs/domain/transaction-status';
+import { failure, FailureType } from '../workflows/shared/retry-policies';
 import type { ConsentRepository, ConsentStatusChange } from '../libs/persistence/consent.repository';
 import type { DirectoryRepository } from '../libs/persistence/directory.repository';
 import type { ConsentEntity } from '../libs/persistence/entities/consent.entity';
@@ -30,6 +30,7 @@ import type {
 } from '../workflows/consent.api';
 import { toActivityFailure } from './bank-failure';
 import { openPsuDataUpdate, toPsuDataSummary } from './psu-data';
+import { logicalCallRequestId } from './request-ids';
 
 export interface ConsentActivityDeps {
   consents: ConsentRepository;
@@ -53,21 +54,22 @@ const READ_RESULT_TTL_MS = 5 * 60_000;
 export function createConsentActivities(deps: ConsentActivityDeps) {
   async function load(consentId: string): Promise<{ consent: ConsentEntity; ais: AccountInformationAdapter; conn: BankConnection }> {
     const consent = await deps.consents.findById(consentId);
-    if (!consent) throw ApplicationFailure.create({ type: 'ConsentNotFound', message: `Consent ${consentId} not found` });
+    if (!consent) throw failure(FailureType.ConsentNotFound, `Consent ${consentId} not found`);
     const aspsp = await deps.directory.findAspsp(consent.bicFi);
-    if (!aspsp) throw ApplicationFailure.create({ type: 'ConsentNotFound', message: `ASPSP ${consent.bicFi} not found` });
+    if (!aspsp) throw failure(FailureType.ConsentNotFound, `ASPSP ${consent.bicFi} not found`);
     const adapter = deps.adapterFor(aspsp.protocol);
     if (!supportsAccountInformation(adapter)) {
-      throw ApplicationFailure.create({ type: 'BankRejected', message: `${aspsp.bicFi} (${aspsp.protocol}) offers no account information` });
+      throw failure(FailureType.BankRejected, `${aspsp.bicFi} (${aspsp.protocol}) offers no account information`);
     }
     return { consent, ais: adapter, conn: bankConnectionFor(aspsp, deps.sandboxUrls) };
   }
 
-  function consentRef(consent: ConsentEntity, psu?: PsuContext) {
+  /** The bank's consent plus the request id of this logical call (`step` names it). */
+  function consentRef(consent: ConsentEntity, step: string, psu?: PsuContext) {
     if (!consent.bankConsentId) {
-      throw ApplicationFailure.create({ type: 'ConsentNotFound', message: `Consent ${consent.id} was never created at the bank` });
+      throw failure(FailureType.ConsentNotFound, `Consent ${consent.id} was never created at the bank`);
     }
-    return { bankConsentId: consent.bankConsentId, requestId: randomUUID(), psu: psu ?? { psuId: consent.psuId ?? undefined } };
+    return { bankConsentId: consent.bankConsentId, requestId: logicalCallRequestId(consent.id, step), psu: psu ?? { psuId: consent.psuId ?? undefined } };
   }
 
   function redirectUris(consentId: string) {
@@ -125,24 +127,24 @@ export function createConsentActivities(deps: ConsentActivityDeps) {
     /** What the bank granted; the real validUntil and frequencyPerDay are persisted. */
     async getBankConsent(consentId: string): Promise<{ status: BankConsentStatus; validUntil: string; frequencyPerDay: number }> {
       const { consent, ais, conn } = await load(consentId);
-      const details = await ais.getConsent(conn, consentRef(consent)).catch(toActivityFailure);
+      const details = await ais.getConsent(conn, consentRef(consent, 'get-consent')).catch(toActivityFailure);
       await deps.consents.recordGrant(consentId, { validUntil: details.validUntil, frequencyPerDay: details.frequencyPerDay, lastActionDate: details.lastActionDate });
       return { status: details.status, validUntil: details.validUntil, frequencyPerDay: details.frequencyPerDay };
     },
 
     async getBankConsentStatus(consentId: string): Promise<BankConsentStatus> {
       const { consent, ais, conn } = await load(consentId);
-      return ais.getConsentStatus(conn, consentRef(consent)).catch(toActivityFailure);
+      return ais.getConsentStatus(conn, consentRef(consent, 'consent-status')).catch(toActivityFailure);
     },
 
     async getBankConsentScaStatus(consentId: string, authorisationId: string): Promise<BankScaStatus> {
       const { consent, ais, conn } = await load(consentId);
-      return ais.getConsentScaStatus(conn, { ...consentRef(consent), authorisationId }).catch(toActivityFailure);
+      return ais.getConsentScaStatus(conn, { ...consentRef(consent, 'consent-sca-status'), authorisationId }).catch(toActivityFailure);
     },
 
     async startConsentAuthorisationAtBank(consentId: string): Promise<StartedConsentAuthorisation> {
       const { consent, ais, conn } = await load(consentId);
-      const started = await ais.startConsentAuthorisation(conn, { ...consentRef(consent), redirect: redirectUris(consentId) }).catch(toActivityFailure);
+      const started = await ais.startConsentAuthorisation(conn, { ...consentRef(consent, 'start-consent-authorisation'), redirect: redirectUris(consentId) }).catch(toActivityFailure);
       await deps.consents.upsertAuthorisation({
         consentId,
         authorisationId: started.authorisationId,
@@ -162,7 +164,7 @@ export function createConsentActivities(deps: ConsentActivityDeps) {
     async updateConsentPsuDataAtBank(consentId: string, req: PsuDataUpdateRequest): Promise<PsuDataUpdateSummary> {
       const { consent, ais, conn } = await load(consentId);
       const update = await openPsuDataUpdate(deps.handoffs, consent.tenantId, req, consent.psuId ?? undefined);
-      const result = await ais.updateConsentPsuData(conn, { ...consentRef(consent), authorisationId: req.authorisationId }, update).catch(toActivityFailure);
+      const result = await ais.updateConsentPsuData(conn, { ...consentRef(consent, 'update-consent-psu-data'), authorisationId: req.authorisationId }, update).catch(toActivityFailure);
       if (req.handoffId) await deps.handoffs.discard(req.handoffId);
       await deps.consents.upsertAuthorisation({
         consentId,
@@ -177,7 +179,7 @@ export function createConsentActivities(deps: ConsentActivityDeps) {
     async deleteConsentAtBank(consentId: string): Promise<void> {
       const { consent, ais, conn } = await load(consentId);
       if (!consent.bankConsentId) return;
-      await ais.deleteConsent(conn, consentRef(consent)).catch(toActivityFailure);
+      await ais.deleteConsent(conn, consentRef(consent, 'delete-consent')).catch(toActivityFailure);
     },
 
     /** One AIS read at the bank; the answer goes to ais_read_results, only its id to the workflow. */
@@ -186,10 +188,10 @@ export function createConsentActivities(deps: ConsentActivityDeps) {
       let psu: PsuContext = { psuId: consent.psuId ?? undefined };
       if (req.psuContextHandoffId) {
         const context = await deps.handoffs.open(consent.tenantId, req.psuContextHandoffId, HANDOFF_PURPOSES.psuContext);
-        if (context === undefined) throw ApplicationFailure.create({ type: 'HandoffExpired', message: 'The PSU context expired; repeat the request' });
+        if (context === undefined) throw failure(FailureType.HandoffExpired, 'The PSU context expired; repeat the request');
         psu = { ...psu, ...(JSON.parse(context) as PsuContext) };
       }
-      const ref: AccountReadRef = consentRef(consent, psu);
+      const ref: AccountReadRef = consentRef(consent, `read-${req.endpoint}`, psu);
       const body = await readAtBank(ais, conn, ref, req).catch(toActivityFailure);
       const resultId = randomUUID();
       await deps.consents.storeReadResult({ id: resultId, tenantId: consent.tenantId, consentId, body, ttlMs: READ_RESULT_TTL_MS });

@@ -1,4 +1,3 @@
-import { ApplicationFailure } from '@temporalio/common';
 import type { Logger } from 'pino';
 import type { BankAdapter, BankConnection, BankProtocol } from '../libs/adapters/bank-adapter';
 import { bankConnectionFor, type SandboxUrls } from '../libs/adapters/connection';
@@ -11,8 +10,10 @@ import { scaCallbackUrl } from '../libs/security/callback-state';
 import type { SensitiveHandoffs } from '../libs/security/sensitive-handoffs';
 import type { PsuDataUpdateRequest, PsuDataUpdateSummary } from '../workflows/shared/psu-data';
 import type { CancellationResult, InitiationSummary, StartedAuthorisation } from '../workflows/payment-initiation.api';
+import { failure, FailureType } from '../workflows/shared/retry-policies';
 import { toActivityFailure } from './bank-failure';
 import { openPsuDataUpdate, toPsuDataSummary } from './psu-data';
+import { logicalCallRequestId } from './request-ids';
 
 export interface PaymentActivityDeps {
   payments: PaymentRepository;
@@ -32,20 +33,20 @@ export interface PaymentActivityDeps {
 export function createPaymentActivities(deps: PaymentActivityDeps) {
   async function load(paymentId: string): Promise<{ payment: PaymentEntity; adapter: BankAdapter; conn: BankConnection }> {
     const payment = await deps.payments.findById(paymentId);
-    if (!payment) throw ApplicationFailure.create({ type: 'PaymentNotFound', message: `Payment ${paymentId} not found` });
+    if (!payment) throw failure(FailureType.PaymentNotFound, `Payment ${paymentId} not found`);
     const aspsp = await deps.directory.findAspsp(payment.bicFi);
-    if (!aspsp) throw ApplicationFailure.create({ type: 'PaymentNotFound', message: `ASPSP ${payment.bicFi} not found` });
+    if (!aspsp) throw failure(FailureType.PaymentNotFound, `ASPSP ${payment.bicFi} not found`);
     return { payment, adapter: deps.adapterFor(aspsp.protocol), conn: bankConnectionFor(aspsp, deps.sandboxUrls) };
   }
 
   function bankRef(payment: PaymentEntity, step: string) {
     if (!payment.bankPaymentId) {
-      throw ApplicationFailure.create({ type: 'PaymentNotFound', message: `Payment ${payment.id} was never initiated at the bank` });
+      throw failure(FailureType.PaymentNotFound, `Payment ${payment.id} was never initiated at the bank`);
     }
     return {
       bankPaymentId: payment.bankPaymentId,
       paymentProduct: payment.paymentProduct,
-      requestId: deriveUuid(CLEARWAY_ID_NAMESPACE, payment.id, step, String(Date.now())),
+      requestId: logicalCallRequestId(payment.id, step),
       psu: { psuId: payment.psuId ?? undefined, psuIpAddress: payment.psuIpAddress ?? undefined },
     };
   }
