@@ -124,7 +124,7 @@ describe('bank outcomes after SCA', () => {
     expect(history[history.length - 1]).toBe('ACSC');
     expect(history.length).toBeGreaterThanOrEqual(2);
     expect(history.slice(0, -1).every((s) => s !== 'ACSC')).toBe(true);
-    const sandboxView = stack.sandbox.bank.stats().payments.find((p) => p.transactionStatus === 'ACSC' && p.idempotencyKey);
+    const sandboxView = stack.sandbox.bank.stats().payments.find((p) => p.transactionStatus === 'ACSC' && p.requestId);
     expect(sandboxView).toBeDefined();
   });
 });
@@ -171,6 +171,8 @@ describe('exactly once', () => {
   });
 
   test('the bank answering 503 after creating the payment: the retry reuses the idempotency key', async () => {
+    // A deduplicating bank (opt-in scenario): blind retries are only safe there.
+    stack.sandbox.bank.setDeduplication(true);
     const requestsBefore = stack.sandbox.bank.stats().totals.initiationRequests;
     stack.sandbox.bank.setFaults({ dropResponseRate: 1 });
     const pending = initiate(stack, { token, psuId: 'decoupled' });
@@ -186,6 +188,7 @@ describe('exactly once', () => {
     expect(atBank.initiationRequests).toBeGreaterThanOrEqual(2);
     expect(stack.sandbox.bank.stats().totals.paymentsCreated).toBe(before);
     await finalState(stack, created.body.paymentId);
+    stack.sandbox.bank.setDeduplication(false);
   });
 });
 

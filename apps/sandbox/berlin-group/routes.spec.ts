@@ -121,6 +121,26 @@ describe('Berlin Group sandbox over HTTP', () => {
     });
   });
 
+  describe('SCA exempted (PSU-ID: exempt)', () => {
+    it('executes without SCA: 201 ACSP with self and status links only, no ASPSP-SCA-Approach; settles; 405 on cancel', async () => {
+      const res = await bg.initiate(paymentBody(), initiationHeaders({ 'PSU-ID': 'exempt', 'TPP-Redirect-URI': undefined, 'TPP-Nok-Redirect-URI': undefined }));
+      expect(res.status).toBe(201);
+      expect(res.json).toEqual({
+        transactionStatus: 'ACSP',
+        paymentId: expect.any(String),
+        _links: { self: { href: res.headers.get('location') }, status: { href: `${res.headers.get('location')}/status` } },
+      });
+      expect(res.headers.get('aspsp-sca-approach')).toBeNull();
+      expect((await bg.listAuthorisations(res.json.paymentId)).json).toEqual({ authorisationIds: [] });
+      expect(await statusOf(res.json.paymentId)).toBe('ACSP');
+      expect(await statusOf(res.json.paymentId)).toBe('ACSC');
+      const cancel = await bg.cancel(res.json.paymentId);
+      expect(cancel.status).toBe(405);
+      expect(cancel.json.tppMessages[0]).toMatchObject({ code: 'CANCELLATION_INVALID' });
+      expect(sandbox.bank.getPayment(res.json.paymentId)).toMatchObject({ scaStatus: 'exempted', executed: true });
+    });
+  });
+
   describe('decoupled SCA', () => {
     it('PSU-ID decoupled: approved in the "app" after the delay, then ACSP, ACSC', async () => {
       const created = await initiate(paymentBody(), initiationHeaders({ 'PSU-ID': 'decoupled', 'TPP-Redirect-URI': undefined }));
@@ -265,9 +285,39 @@ describe('Berlin Group sandbox over HTTP', () => {
     });
   });
 
-  describe('idempotency (X-Request-ID)', () => {
-    it('a replay returns the same 201 and creates nothing; stats prove exactly-once', async () => {
+  describe('X-Request-ID: no deduplication unless asked', () => {
+    it('by default a repeated X-Request-ID creates a second payment, as at a real bank', async () => {
       const headers = initiationHeaders();
+      const first = await initiate(paymentBody(), headers);
+      const second = await initiate(paymentBody(), headers);
+      expect(second.paymentId).not.toBe(first.paymentId);
+      expect(sandbox.bank.findPaymentsByRequestId(headers['X-Request-ID']).map((p) => p.paymentId)).toEqual([first.paymentId, second.paymentId]);
+      expect(sandbox.bank.stats().payments.filter((p) => p.requestId === headers['X-Request-ID']).map((p) => p.initiationRequests)).toEqual([2, 2]);
+    });
+
+    it('Sandbox-Deduplicate must be true or false', async () => {
+      const res = await bg.initiate(paymentBody(), initiationHeaders({ 'Sandbox-Deduplicate': 'yes' }));
+      expect(res.status).toBe(400);
+      expect(res.json.tppMessages[0]).toMatchObject({ code: 'FORMAT_ERROR', text: expect.stringContaining('Sandbox-Deduplicate') });
+    });
+
+    it('GET/PUT /_sandbox/settings switches deduplication sandbox-wide', async () => {
+      const settings = (method: string, body?: unknown) => call(method, `${sandbox.url}/_sandbox/settings`, { body });
+      expect((await settings('GET')).json).toEqual({ deduplicateRequestIds: false });
+      expect((await settings('PUT', { deduplicateRequestIds: 'on' })).status).toBe(400);
+      try {
+        expect((await settings('PUT', { deduplicateRequestIds: true })).json).toEqual({ deduplicateRequestIds: true });
+        const headers = initiationHeaders();
+        const first = await initiate(paymentBody(), headers);
+        expect((await initiate(paymentBody(), headers)).paymentId).toBe(first.paymentId);
+      } finally {
+        await settings('PUT', { deduplicateRequestIds: false });
+      }
+      expect(sandbox.bank.deduplicates()).toBe(false);
+    });
+
+    it('with Sandbox-Deduplicate: true a replay returns the same 201 and creates nothing; stats count every request', async () => {
+      const headers = initiationHeaders({ 'Sandbox-Deduplicate': 'true' });
       const first = await bg.initiate(paymentBody(), headers);
       const { endToEndIdentification, ...rest } = paymentBody();
       const reordered = { ...rest, endToEndIdentification };
@@ -285,14 +335,14 @@ describe('Berlin Group sandbox over HTTP', () => {
 
       const stats = sandbox.bank.stats();
       expect(stats.totals.paymentsCreated).toBe(before.paymentsCreated);
-      expect(stats.payments.filter((p) => p.idempotencyKey === headers['X-Request-ID'])).toEqual([
-        { paymentId: first.json.paymentId, idempotencyKey: headers['X-Request-ID'], initiationRequests: 3, transactionStatus: 'RCVD', scaStatus: 'received' },
+      expect(stats.payments.filter((p) => p.requestId === headers['X-Request-ID'])).toEqual([
+        { paymentId: first.json.paymentId, requestId: headers['X-Request-ID'], initiationRequests: 3, transactionStatus: 'RCVD', scaStatus: 'received', executed: false },
       ]);
-      expect(sandbox.bank.findPaymentByIdempotencyKey(headers['X-Request-ID'])?.paymentId).toBe(first.json.paymentId);
+      expect(sandbox.bank.findPaymentsByRequestId(headers['X-Request-ID']).map((p) => p.paymentId)).toEqual([first.json.paymentId]);
     });
 
-    it('the same body under another product with the same key is a conflict', async () => {
-      const headers = initiationHeaders();
+    it('with Sandbox-Deduplicate: true the same body under another product with the same key is a conflict', async () => {
+      const headers = initiationHeaders({ 'Sandbox-Deduplicate': 'true' });
       await bg.initiate(paymentBody(), headers);
       const res = await bgClient(sandbox.url, 'instant-sepa-credit-transfers').initiate(paymentBody(), headers);
       expect(res.status).toBe(400);
