@@ -179,13 +179,13 @@ describe('BerlinGroupAdapter ↔ BG sandbox', () => {
     }
   });
 
-  it('a lost response is unavailable although the payment was created', async () => {
+  it('a lost response is unavailable and ambiguous: the payment was created', async () => {
     const before = paymentCount();
     const cmd = initiateCommand('dave');
     sandbox.bank.setFaults({ dropResponseRate: 1 });
     const err = await caught(sut.initiatePayment(conn, cmd));
     sandbox.bank.resetFaults();
-    expect(err).toMatchObject({ kind: 'unavailable', retryable: true });
+    expect(err).toMatchObject({ kind: 'unavailable', retryable: true, fate: 'ambiguous' });
     expect(paymentCount()).toBe(before + 1);
     expect(paymentsWithKey(cmd.idempotencyKey)).toHaveLength(1);
   });
