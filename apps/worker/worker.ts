@@ -11,6 +11,7 @@ import { OpTransferRepository } from '../../libs/persistence/op-transfer.reposit
 import { OpMandateRepository } from '../../libs/persistence/op-mandate.repository';
 import { OpenPaymentsHttpAdapter, loadIdentity } from '../../libs/adapters/open-payments';
 import { PaymentRepository } from '../../libs/persistence/payment.repository';
+import { InitiationAttemptRepository, OperatorDecisionRepository } from '../../libs/persistence/initiation-attempt.repository';
 import { HandoffRepository } from '../../libs/persistence/handoff.repository';
 import { SecretBox } from '../../libs/security/secret-box';
 import { SensitiveHandoffs } from '../../libs/security/sensitive-handoffs';
@@ -60,6 +61,8 @@ export async function createClearwayWorker(deps: WorkerDeps): Promise<Worker> {
     mandates: new OpMandateRepository(deps.dataSource),
     temporalClient: schedules.get,
     taskQueue: config.temporal.taskQueue,
+    initiationAttempts: new InitiationAttemptRepository(deps.dataSource),
+    operatorDecisions: new OperatorDecisionRepository(deps.dataSource),
   });
   const worker = await Worker.create({
     connection: deps.connection,

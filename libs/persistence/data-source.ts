@@ -21,6 +21,9 @@ import { OpenPaymentsTransfers1732450000003 } from './migrations/1732450000003-o
 import { OpTransferEntity, OpTransferEventEntity } from './entities/op-transfer.entity';
 import { OpenPaymentsMandates1732450000004 } from './migrations/1732450000004-open-payments-mandates';
 import { OpMandateEntity, OpMandatePaymentEntity } from './entities/op-mandate.entity';
+import { InitiationOutcomes1732450000100 } from './migrations/1732450000100-initiation-outcomes';
+import { InitiationAttemptEntity } from './entities/initiation-attempt.entity';
+import { OperatorDecisionEntity } from './entities/operator-decision.entity';
 
 export const ENTITIES = [
   CountryEntity,
@@ -40,10 +43,12 @@ export const ENTITIES = [
   OpTransferEventEntity,
   OpMandateEntity,
   OpMandatePaymentEntity,
+  InitiationAttemptEntity,
+  OperatorDecisionEntity,
 ];
 
 /** In order. Never edit a shipped migration: add a new one. */
-export const MIGRATIONS = [InitialSchema1732450000000, SeedAspspDirectory1732450000001, ConsentsAndAccountInformation1732450000002, OpenPaymentsTransfers1732450000003, OpenPaymentsMandates1732450000004];
+export const MIGRATIONS = [InitialSchema1732450000000, SeedAspspDirectory1732450000001, ConsentsAndAccountInformation1732450000002, OpenPaymentsTransfers1732450000003, OpenPaymentsMandates1732450000004, InitiationOutcomes1732450000100];
 
 export interface DatabaseOptions {
   url: string;

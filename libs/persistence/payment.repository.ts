@@ -1,7 +1,7 @@
 import type { DataSource } from 'typeorm';
 import type { BankScaStatus, BankTransactionStatus, ScaApproach } from '../domain/transaction-status';
 import { PaymentAuthorisationEntity } from './entities/payment-authorisation.entity';
-import { PaymentEntity } from './entities/payment.entity';
+import { PaymentEntity, type InitiationOutcome } from './entities/payment.entity';
 import { PaymentEventEntity, type PaymentEventKind } from './entities/payment-event.entity';
 
 export type NewPayment = Pick<
@@ -91,7 +91,8 @@ export class PaymentRepository {
     init: {
       bankPaymentId: string;
       status: BankTransactionStatus;
-      scaApproach: ScaApproach;
+      /** Null when the payment was found after an unknown outcome: the bank did not say. */
+      scaApproach: ScaApproach | null;
       scaRedirectUrl: string | null;
       psuMessage: string | null;
     },
@@ -158,7 +159,12 @@ export class PaymentRepository {
         .returning(['id'])
         .execute();
       if (inserted.raw.length === 0) return;
-      if (change.kind === 'transaction_status') {
+      if (change.kind === 'initiation_outcome') {
+        await em.getRepository(PaymentEntity).update(
+          { id: change.paymentId },
+          { initiationOutcome: change.status as InitiationOutcome, statusReason: change.reason ?? null },
+        );
+      } else if (change.kind === 'transaction_status') {
         await em.getRepository(PaymentEntity).update(
           { id: change.paymentId },
           {

@@ -57,4 +57,11 @@ export class AspspEntity {
 
   @Column({ name: 'sca_timeout_seconds', type: 'integer', default: 900 })
   scaTimeoutSeconds!: number;
+
+  /**
+   * The bank may execute a payment without the PSU's SCA (PSD2 exemptions). True unless the bank
+   * documents that it never exempts: then an ambiguous initiation may be sent again safely.
+   */
+  @Column({ name: 'sca_exemptions_possible', type: 'boolean', default: true })
+  scaExemptionsPossible!: boolean;
 }
