@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import {
+  isBankError,
   supportsAccountInformation,
   type AccountInformationAdapter,
   type AccountReadRef,
@@ -12,29 +13,35 @@ import {
 import { bankConnectionFor, type SandboxUrls } from '../libs/adapters/connection';
 import type { BankConsentStatus } from '../libs/domain/consent';
 import { CLEARWAY_ID_NAMESPACE, deriveUuid } from '../libs/domain/ids';
+import { initiationSafetyFacts } from '../libs/domain/initiation-safety';
 import type { BankScaStatus } from '../libs/domain/transaction-status';
 import { failure, FailureType } from '../workflows/shared/retry-policies';
 import type { ConsentRepository, ConsentStatusChange } from '../libs/persistence/consent.repository';
 import type { DirectoryRepository } from '../libs/persistence/directory.repository';
+import type { AspspEntity } from '../libs/persistence/entities/aspsp.entity';
 import type { ConsentEntity } from '../libs/persistence/entities/consent.entity';
+import type { InitiationAttemptRepository } from '../libs/persistence/initiation-attempt.repository';
 import { scaCallbackUrl } from '../libs/security/callback-state';
 import { HANDOFF_PURPOSES } from '../libs/security/handoff-purposes';
 import type { SensitiveHandoffs } from '../libs/security/sensitive-handoffs';
 import type {
   AccountReadRequest,
   AccountReadResult,
+  ConsentCreationAttempt,
   ConsentCreationSummary,
   PsuDataUpdateRequest,
   PsuDataUpdateSummary,
   StartedConsentAuthorisation,
 } from '../workflows/consent.api';
 import { toActivityFailure } from './bank-failure';
+import { createAtMostOnce } from './initiation-guard';
 import { openPsuDataUpdate, toPsuDataSummary } from './psu-data';
 import { logicalCallRequestId } from './request-ids';
 
 export interface ConsentActivityDeps {
   consents: ConsentRepository;
   directory: DirectoryRepository;
+  initiationAttempts: InitiationAttemptRepository;
   adapterFor: (protocol: BankProtocol) => BankAdapter;
   sandboxUrls: SandboxUrls;
   publicBaseUrl: string;
@@ -52,7 +59,7 @@ const READ_RESULT_TTL_MS = 5 * 60_000;
  * secrets arrive sealed (SensitiveHandoffs) and are deleted once used.
  */
 export function createConsentActivities(deps: ConsentActivityDeps) {
-  async function load(consentId: string): Promise<{ consent: ConsentEntity; ais: AccountInformationAdapter; conn: BankConnection }> {
+  async function load(consentId: string): Promise<{ consent: ConsentEntity; aspsp: AspspEntity; ais: AccountInformationAdapter; conn: BankConnection }> {
     const consent = await deps.consents.findById(consentId);
     if (!consent) throw failure(FailureType.ConsentNotFound, `Consent ${consentId} not found`);
     const aspsp = await deps.directory.findAspsp(consent.bicFi);
@@ -61,7 +68,7 @@ export function createConsentActivities(deps: ConsentActivityDeps) {
     if (!supportsAccountInformation(adapter)) {
       throw failure(FailureType.BankRejected, `${aspsp.bicFi} (${aspsp.protocol}) offers no account information`);
     }
-    return { consent, ais: adapter, conn: bankConnectionFor(aspsp, deps.sandboxUrls) };
+    return { consent, aspsp, ais: adapter, conn: bankConnectionFor(aspsp, deps.sandboxUrls) };
   }
 
   /** The bank's consent plus the request id of this logical call (`step` names it). */
@@ -81,38 +88,73 @@ export function createConsentActivities(deps: ConsentActivityDeps) {
 
 
   return {
-    async createConsentAtBank(consentId: string): Promise<ConsentCreationSummary> {
-      const { consent, ais, conn } = await load(consentId);
-      const created = await ais
-        .createConsent(conn, {
-          idempotencyKey: deriveUuid(CLEARWAY_ID_NAMESPACE, consentId, 'create-consent'),
-          consent: {
-            access: consent.access,
-            recurringIndicator: consent.recurringIndicator,
-            validUntil: consent.requestedValidUntil,
-            frequencyPerDay: consent.frequencyPerDay,
-            combinedServiceIndicator: consent.combinedServiceIndicator,
-          },
-          psu: { psuId: consent.psuId ?? undefined, psuIpAddress: consent.psuIpAddress ?? undefined },
-          redirect: redirectUris(consentId),
-        })
-        .catch(toActivityFailure);
-      await deps.consents.recordCreation(consentId, {
-        bankConsentId: created.bankConsentId,
-        status: created.status,
-        scaApproach: created.scaApproach,
-        scaRedirectUrl: created.scaRedirectUrl ?? null,
-        psuMessage: created.psuMessage ?? null,
+    /**
+     * Creates the consent at the bank at most once per logical creation (`createAtMostOnce`): an
+     * attempt that may have reached the bank stops every later one from sending, unless the
+     * workflow passes `createAgainAfterAttempt` after judging a duplicate harmless.
+     */
+    async createConsentAtBank(consentId: string, opts: { createAgainAfterAttempt?: number } = {}): Promise<ConsentCreationAttempt> {
+      const { consent, aspsp, ais, conn } = await load(consentId);
+      const outcome = await createAtMostOnce(deps.initiationAttempts, {
+        resourceType: 'consent',
+        resourceId: consentId,
+        requestId: deriveUuid(CLEARWAY_ID_NAMESPACE, consentId, 'create-consent'),
+        createAgainAfterAttempt: opts.createAgainAfterAttempt,
+        recorded: async () => {
+          if (!consent.bankConsentId || !consent.scaApproach) return undefined;
+          const [authorisation] = await deps.consents.listAuthorisations(consentId);
+          return {
+            bankConsentId: consent.bankConsentId,
+            status: { raw: consent.rawConsentStatus ?? consent.consentStatus, normalised: consent.consentStatus },
+            scaApproach: consent.scaApproach,
+            ...(authorisation ? { authorisationId: authorisation.authorisationId } : {}),
+            ...(consent.scaRedirectUrl ? { scaRedirectUrl: consent.scaRedirectUrl } : {}),
+            ...(consent.psuMessage ? { psuMessage: consent.psuMessage } : {}),
+          };
+        },
+        send: (requestId) =>
+          ais.createConsent(conn, {
+            idempotencyKey: requestId,
+            consent: {
+              access: consent.access,
+              recurringIndicator: consent.recurringIndicator,
+              validUntil: consent.requestedValidUntil,
+              frequencyPerDay: consent.frequencyPerDay,
+              combinedServiceIndicator: consent.combinedServiceIndicator,
+            },
+            psu: { psuId: consent.psuId ?? undefined, psuIpAddress: consent.psuIpAddress ?? undefined },
+            redirect: redirectUris(consentId),
+          }),
+        record: async (created) => {
+          await deps.consents.recordCreation(consentId, {
+            bankConsentId: created.bankConsentId,
+            status: created.status,
+            scaApproach: created.scaApproach,
+            scaRedirectUrl: created.scaRedirectUrl ?? null,
+            psuMessage: created.psuMessage ?? null,
+          });
+          if (created.authorisationId) {
+            await deps.consents.upsertAuthorisation({
+              consentId,
+              authorisationId: created.authorisationId,
+              scaApproach: created.scaApproach,
+              scaRedirectUrl: created.scaRedirectUrl ?? null,
+              scaStatus: { raw: 'received', normalised: 'received' },
+            });
+          }
+        },
+        bankIdOf: (created) => created.bankConsentId,
       });
-      if (created.authorisationId) {
-        await deps.consents.upsertAuthorisation({
-          consentId,
-          authorisationId: created.authorisationId,
-          scaApproach: created.scaApproach,
-          scaRedirectUrl: created.scaRedirectUrl ?? null,
-          scaStatus: { raw: 'received', normalised: 'received' },
-        });
+      if (outcome.kind === 'ambiguous') {
+        deps.logger.warn({ consentId, bicFi: consent.bicFi, reason: outcome.reason }, 'consent creation ambiguous: the bank may hold a consent');
+        return {
+          outcome: 'ambiguous',
+          reason: outcome.reason,
+          lastAttempt: outcome.lastAttempt,
+          facts: initiationSafetyFacts(aspsp, Boolean(consent.psuId), 'consent'),
+        };
       }
+      const created = outcome.result;
       deps.logger.info({ consentId, bicFi: consent.bicFi, scaApproach: created.scaApproach }, 'consent created at bank');
       return {
         bankConsentId: created.bankConsentId,
@@ -121,7 +163,31 @@ export function createConsentActivities(deps: ConsentActivityDeps) {
         authorisationId: created.authorisationId,
         scaRedirectUrl: created.scaRedirectUrl,
         psuMessage: created.psuMessage,
-      };
+      } satisfies ConsentCreationSummary;
+    },
+
+    /** Consents that earlier creation attempts made besides the one kept, where the bank named them: deleted. */
+    async deleteOrphanedConsents(consentId: string): Promise<{ deleted: number; failed: number }> {
+      const { consent, ais, conn } = await load(consentId);
+      let deleted = 0;
+      let failed = 0;
+      for (const orphan of await deps.initiationAttempts.orphans('consent', consentId, consent.bankConsentId)) {
+        const ref = {
+          bankConsentId: orphan.bankResourceId!,
+          requestId: deriveUuid(CLEARWAY_ID_NAMESPACE, consentId, 'delete-orphan', orphan.bankResourceId!),
+          psu: { psuId: consent.psuId ?? undefined },
+        };
+        try {
+          await ais.deleteConsent(conn, ref);
+          await deps.initiationAttempts.markOrphan('consent', consentId, orphan.attempt, 'cancelled');
+          deleted += 1;
+        } catch (err) {
+          if (!isBankError(err) || err.fate !== 'refused') return toActivityFailure(err);
+          await deps.initiationAttempts.markOrphan('consent', consentId, orphan.attempt, 'cancel_failed');
+          failed += 1;
+        }
+      }
+      return { deleted, failed };
     },
 
     /** What the bank granted; the real validUntil and frequencyPerDay are persisted. */

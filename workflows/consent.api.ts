@@ -4,6 +4,7 @@
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { AisEndpoint, ConsentStatus } from '../libs/domain/consent';
+import type { InitiationSafetyFacts } from '../libs/domain/initiation-safety';
 import type { ScaApproach, ScaStatus } from '../libs/domain/transaction-status';
 import type { PsuDataUpdateRequest, PsuDataUpdateSummary } from './shared/psu-data';
 
@@ -50,6 +51,20 @@ export interface ConsentCreationSummary {
   authorisationId?: string;
   scaRedirectUrl?: string;
   psuMessage?: string;
+}
+
+/** The bank's answer to the creation may have been lost: it may or may not hold a consent from it. */
+export interface AmbiguousConsentCreation {
+  outcome: 'ambiguous';
+  reason: string;
+  lastAttempt: number;
+  facts: InitiationSafetyFacts;
+}
+
+export type ConsentCreationAttempt = ConsentCreationSummary | AmbiguousConsentCreation;
+
+export function isAmbiguousConsentCreation(result: ConsentCreationAttempt): result is AmbiguousConsentCreation {
+  return (result as Partial<AmbiguousConsentCreation>).outcome === 'ambiguous';
 }
 
 export interface BankRefusal {

@@ -6,11 +6,13 @@ import {
   log,
   proxyActivities,
   setHandler,
+  sleep,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { ConsentActivities } from '../activities/consent.activities';
 import { FINAL_CONSENT_STATUSES, type BankConsentStatus } from '../libs/domain/consent';
+import { mayCreateAgainAfterAmbiguity } from '../libs/domain/initiation-safety';
 import type { BankScaStatus } from '../libs/domain/transaction-status';
 import { ConsentStatus as ConsentStatusAttr, ScaStatus as ScaStatusAttr } from '../libs/temporal/search-attributes';
 import {
@@ -22,7 +24,10 @@ import {
   terminateConsentUpdate,
   updateConsentPsuDataUpdate,
   type AccountReadRequest,
+  isAmbiguousConsentCreation,
   type BankRefusal,
+  type ConsentCreationAttempt,
+  type ConsentCreationSummary,
   type ConsentRefusal,
   type ConsentWorkflowInput,
   type ConsentWorkflowState,
@@ -33,6 +38,8 @@ import { FailureType, RETRY, retryPolicy } from './shared/retry-policies';
 import { ScaWait } from './shared/sca-wait';
 
 const DAY_MS = 24 * 3600_000;
+/** A short pause before creating again after an ambiguous attempt (the bank was struggling). */
+const PAUSE_BEFORE_NEW_CREATION_MS = 2_000;
 
 /** Creating the consent at the bank: safe to retry (idempotency key from the consent id). */
 const creation = proxyActivities<ConsentActivities>({
@@ -276,27 +283,55 @@ export async function consentWorkflow(input: ConsentWorkflowInput): Promise<Cons
     await continueAsNew<typeof consentWorkflow>({ ...input, resume: state });
   }
 
+  /**
+   * Creates the consent at the bank. The bank does not deduplicate, so after an attempt that may
+   * have reached it a new one is sent only where a duplicate stays harmless: unauthorised, because
+   * the PSU only ever sees the authorisation Clearway hands out (no decoupled prompt by the bank).
+   */
   async function create(): Promise<void> {
-    try {
-      const created = await creation.createConsentAtBank(consentId);
-      state.creation = created;
-      state.authorisationId = created.authorisationId;
-      upsertSearchAttributes([{ key: ConsentStatusAttr, value: created.consentStatus }]);
-      if (created.consentStatus === 'valid') {
-        await activate();
-      } else {
-        state.phase = 'awaiting_sca';
-        state.scaDeadline = Date.now() + timings.scaTimeoutMs;
+    let createAgainAfterAttempt: number | undefined;
+    let createdAgain = 0;
+    for (;;) {
+      let attempt: ConsentCreationAttempt;
+      try {
+        attempt = await creation.createConsentAtBank(consentId, createAgainAfterAttempt === undefined ? {} : { createAgainAfterAttempt });
+      } catch (err) {
+        const failure = findApplicationFailure(err);
+        const details = failure?.details?.[0] as Partial<BankRefusal> | undefined;
+        return refuseCreation(details?.httpStatus ?? 502, details?.messages ?? [], failure?.message ?? 'unknown error');
       }
-    } catch (err) {
-      const failure = findApplicationFailure(err);
-      const details = failure?.details?.[0] as Partial<BankRefusal> | undefined;
-      state.creationError = {
-        httpStatus: details?.httpStatus ?? 502,
-        messages: details?.messages?.length ? details.messages : [{ category: 'ERROR', code: 'CONSENT_UNKNOWN', text: failure?.message ?? 'The bank could not be reached' }],
-      };
-      await transition({ raw: 'rejected', normalised: 'rejected' }, `Creation failed: ${failure?.message ?? 'unknown error'}`);
+      if (!isAmbiguousConsentCreation(attempt)) {
+        // Creating again may have left an unauthorised consent at the bank: delete the ones it named.
+        if (createdAgain > 0) await records.deleteOrphanedConsents(consentId);
+        return accept(attempt);
+      }
+      if (!mayCreateAgainAfterAmbiguity(attempt.facts, createdAgain)) {
+        return refuseCreation(502, [], `the bank's answer was lost (${attempt.reason}); no second consent was requested, as the PSU could be asked to authorise both`);
+      }
+      createAgainAfterAttempt = attempt.lastAttempt;
+      createdAgain += 1;
+      await sleep(PAUSE_BEFORE_NEW_CREATION_MS);
     }
+  }
+
+  async function accept(created: ConsentCreationSummary): Promise<void> {
+    state.creation = created;
+    state.authorisationId = created.authorisationId;
+    upsertSearchAttributes([{ key: ConsentStatusAttr, value: created.consentStatus }]);
+    if (created.consentStatus === 'valid') {
+      await activate();
+    } else {
+      state.phase = 'awaiting_sca';
+      state.scaDeadline = Date.now() + timings.scaTimeoutMs;
+    }
+  }
+
+  async function refuseCreation(httpStatus: number, messages: BankRefusal['messages'], why: string): Promise<void> {
+    state.creationError = {
+      httpStatus,
+      messages: messages.length ? messages : [{ category: 'ERROR', code: 'CONSENT_UNKNOWN', text: why }],
+    };
+    await transition({ raw: 'rejected', normalised: 'rejected' }, `Creation failed: ${why}`);
   }
 
   /** SCA is done: learn what the bank granted (the real validUntil) and go live. */
