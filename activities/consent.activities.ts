@@ -13,7 +13,7 @@ import {
 import { bankConnectionFor, type SandboxUrls } from '../libs/adapters/connection';
 import type { BankConsentStatus } from '../libs/domain/consent';
 import { CLEARWAY_ID_NAMESPACE, deriveUuid } from '../libs/domain/ids';
-import { initiationSafetyFacts } from '../libs/domain/initiation-safety';
+import { initiationSafetyFacts, isAmbiguousCreation } from '../libs/domain/initiation-safety';
 import type { BankScaStatus } from '../libs/domain/transaction-status';
 import { failure, FailureType } from '../workflows/shared/retry-policies';
 import type { ConsentRepository, ConsentStatusChange } from '../libs/persistence/consent.repository';
@@ -144,17 +144,13 @@ export function createConsentActivities(deps: ConsentActivityDeps) {
           }
         },
         bankIdOf: (created) => created.bankConsentId,
+        facts: initiationSafetyFacts(aspsp, Boolean(consent.psuId), 'consent'),
       });
-      if (outcome.kind === 'ambiguous') {
+      if (isAmbiguousCreation(outcome)) {
         deps.logger.warn({ consentId, bicFi: consent.bicFi, reason: outcome.reason }, 'consent creation ambiguous: the bank may hold a consent');
-        return {
-          outcome: 'ambiguous',
-          reason: outcome.reason,
-          lastAttempt: outcome.lastAttempt,
-          facts: initiationSafetyFacts(aspsp, Boolean(consent.psuId), 'consent'),
-        };
+        return outcome;
       }
-      const created = outcome.result;
+      const created = outcome;
       deps.logger.info({ consentId, bicFi: consent.bicFi, scaApproach: created.scaApproach }, 'consent created at bank');
       return {
         bankConsentId: created.bankConsentId,

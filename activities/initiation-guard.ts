@@ -1,11 +1,11 @@
 import { isBankError } from '../libs/adapters/bank-adapter';
-import { UNRESOLVED_ATTEMPT_STATES } from '../libs/domain/initiation-safety';
+import { UNRESOLVED_ATTEMPT_STATES, type AmbiguousCreation, type InitiationSafetyFacts } from '../libs/domain/initiation-safety';
 import type { InitiationResourceType } from '../libs/persistence/entities/initiation-attempt.entity';
 import type { InitiationAttemptRepository } from '../libs/persistence/initiation-attempt.repository';
 import { toActivityFailure } from './bank-failure';
 
 /** One creation at a bank (payment, consent, bulk payment), as the guard needs to see it. */
-export interface GuardedCreation<R> {
+export interface GuardedCreation<R extends object> {
   resourceType: InitiationResourceType;
   resourceId: string;
   /** Sent as the request id of every attempt of this creation (recognisable in the bank's logs). */
@@ -23,12 +23,9 @@ export interface GuardedCreation<R> {
   /** Persists what the bank created, before the attempt is marked `created`. */
   record(result: R): Promise<void>;
   bankIdOf(result: R): string;
+  /** What decides, after an ambiguous attempt, whether the workflow may create again. */
+  facts: InitiationSafetyFacts;
 }
-
-export type GuardedOutcome<R> =
-  | { kind: 'created'; result: R }
-  /** The bank may hold something this creation made that Clearway does not know: do not send blindly again. */
-  | { kind: 'ambiguous'; reason: string; lastAttempt: number };
 
 /**
  * Creates something at a bank at most once per logical creation, with a bank that does not
@@ -39,9 +36,10 @@ export type GuardedOutcome<R> =
  * Provably-not-processed failures (connection refused, 429) and refusals are thrown as the usual
  * typed failures: the workflow's retry policy repeats the former and gives up on the latter.
  */
-export async function createAtMostOnce<R>(attempts: InitiationAttemptRepository, c: GuardedCreation<R>): Promise<GuardedOutcome<R>> {
+export async function createAtMostOnce<R extends object>(attempts: InitiationAttemptRepository, c: GuardedCreation<R>): Promise<R | AmbiguousCreation> {
+  const ambiguous = (reason: string, lastAttempt: number): AmbiguousCreation => ({ outcome: 'ambiguous', reason, lastAttempt, facts: c.facts });
   const recorded = await c.recorded();
-  if (recorded) return { kind: 'created', result: recorded };
+  if (recorded) return recorded;
 
   const earlier = await attempts.list(c.resourceType, c.resourceId);
   const blocking = earlier.filter((a) => UNRESOLVED_ATTEMPT_STATES.has(a.state) && a.attempt > (c.createAgainAfterAttempt ?? 0));
@@ -49,7 +47,7 @@ export async function createAtMostOnce<R>(attempts: InitiationAttemptRepository,
     await attempts.markInterruptedAsAmbiguous(c.resourceType, c.resourceId);
     const last = blocking.at(-1)!;
     const reason = last.state === 'sending' ? 'the attempt was interrupted mid-call' : (last.detail ?? 'the bank gave no clear answer');
-    return { kind: 'ambiguous', reason, lastAttempt: Math.max(...earlier.map((a) => a.attempt)) };
+    return ambiguous(reason, Math.max(...earlier.map((a) => a.attempt)));
   }
 
   const attempt = await attempts.begin(c.resourceType, c.resourceId, c.requestId);
@@ -62,12 +60,12 @@ export async function createAtMostOnce<R>(attempts: InitiationAttemptRepository,
     const done = { httpStatus: err.details.httpStatus ?? null, detail: err.message };
     if (err.fate === 'ambiguous') {
       await attempts.finish(c.resourceType, c.resourceId, attempt, { state: 'ambiguous', bankResourceId: err.details.resourceId ?? null, ...done });
-      return { kind: 'ambiguous', reason: err.message, lastAttempt: attempt };
+      return ambiguous(err.message, attempt);
     }
     await attempts.finish(c.resourceType, c.resourceId, attempt, { state: err.fate, ...done });
     return toActivityFailure(err);
   }
   await c.record(result);
   await attempts.finish(c.resourceType, c.resourceId, attempt, { state: 'created', bankResourceId: c.bankIdOf(result) });
-  return { kind: 'created', result };
+  return result;
 }

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { isBankError, type BankAdapter, type BankConnection, type BankProtocol, type InitiatePaymentResult } from '../libs/adapters/bank-adapter';
 import { bankConnectionFor, type SandboxUrls } from '../libs/adapters/connection';
 import { deriveUuid, CLEARWAY_ID_NAMESPACE } from '../libs/domain/ids';
-import { initiationSafetyFacts } from '../libs/domain/initiation-safety';
+import { initiationSafetyFacts, isAmbiguousCreation } from '../libs/domain/initiation-safety';
 import type { BankScaStatus, BankTransactionStatus } from '../libs/domain/transaction-status';
 import type { DirectoryRepository } from '../libs/persistence/directory.repository';
 import type { AspspEntity } from '../libs/persistence/entities/aspsp.entity';
@@ -124,17 +124,13 @@ export function createPaymentActivities(deps: PaymentActivityDeps) {
           }
         },
         bankIdOf: (result) => result.bankPaymentId,
+        facts: initiationSafetyFacts(aspsp, Boolean(payment.psuId)),
       });
-      if (outcome.kind === 'ambiguous') {
+      if (isAmbiguousCreation(outcome)) {
         log.warn({ reason: outcome.reason, attempt: outcome.lastAttempt }, 'initiation outcome ambiguous: the bank may hold the payment');
-        return {
-          outcome: 'ambiguous',
-          reason: outcome.reason,
-          lastAttempt: outcome.lastAttempt,
-          facts: initiationSafetyFacts(aspsp, Boolean(payment.psuId)),
-        };
+        return outcome;
       }
-      const result = outcome.result;
+      const result = outcome;
       log.info({ transactionStatus: result.status.normalised, scaApproach: result.scaApproach }, 'payment initiated at bank');
       return {
         bankPaymentId: result.bankPaymentId,

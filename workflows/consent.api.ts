@@ -4,7 +4,7 @@
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { AisEndpoint, ConsentStatus } from '../libs/domain/consent';
-import type { InitiationSafetyFacts } from '../libs/domain/initiation-safety';
+import type { AmbiguousCreation } from '../libs/domain/initiation-safety';
 import type { ScaApproach, ScaStatus } from '../libs/domain/transaction-status';
 import type { PsuDataUpdateRequest, PsuDataUpdateSummary } from './shared/psu-data';
 
@@ -53,19 +53,8 @@ export interface ConsentCreationSummary {
   psuMessage?: string;
 }
 
-/** The bank's answer to the creation may have been lost: it may or may not hold a consent from it. */
-export interface AmbiguousConsentCreation {
-  outcome: 'ambiguous';
-  reason: string;
-  lastAttempt: number;
-  facts: InitiationSafetyFacts;
-}
-
-export type ConsentCreationAttempt = ConsentCreationSummary | AmbiguousConsentCreation;
-
-export function isAmbiguousConsentCreation(result: ConsentCreationAttempt): result is AmbiguousConsentCreation {
-  return (result as Partial<AmbiguousConsentCreation>).outcome === 'ambiguous';
-}
+/** What `createConsentAtBank` returns: the bank's answer, or that there was no clear one. */
+export type ConsentCreationAttempt = ConsentCreationSummary | AmbiguousCreation;
 
 export interface BankRefusal {
   httpStatus: number;

@@ -6,13 +6,11 @@ import {
   log,
   proxyActivities,
   setHandler,
-  sleep,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { ConsentActivities } from '../activities/consent.activities';
 import { FINAL_CONSENT_STATUSES, type BankConsentStatus } from '../libs/domain/consent';
-import { mayCreateAgainAfterAmbiguity } from '../libs/domain/initiation-safety';
 import type { BankScaStatus } from '../libs/domain/transaction-status';
 import { ConsentStatus as ConsentStatusAttr, ScaStatus as ScaStatusAttr } from '../libs/temporal/search-attributes';
 import {
@@ -24,9 +22,7 @@ import {
   terminateConsentUpdate,
   updateConsentPsuDataUpdate,
   type AccountReadRequest,
-  isAmbiguousConsentCreation,
   type BankRefusal,
-  type ConsentCreationAttempt,
   type ConsentCreationSummary,
   type ConsentRefusal,
   type ConsentWorkflowInput,
@@ -35,11 +31,10 @@ import {
 } from './consent.api';
 import { findApplicationFailure, readOrUndefined } from './shared/failures';
 import { FailureType, RETRY, retryPolicy } from './shared/retry-policies';
+import { createWithoutDuplicates, type CreationOutcome } from './shared/create-once';
 import { ScaWait } from './shared/sca-wait';
 
 const DAY_MS = 24 * 3600_000;
-/** A short pause before creating again after an ambiguous attempt (the bank was struggling). */
-const PAUSE_BEFORE_NEW_CREATION_MS = 2_000;
 
 /** Creating the consent at the bank: safe to retry (idempotency key from the consent id). */
 const creation = proxyActivities<ConsentActivities>({
@@ -289,29 +284,20 @@ export async function consentWorkflow(input: ConsentWorkflowInput): Promise<Cons
    * the PSU only ever sees the authorisation Clearway hands out (no decoupled prompt by the bank).
    */
   async function create(): Promise<void> {
-    let createAgainAfterAttempt: number | undefined;
-    let createdAgain = 0;
-    for (;;) {
-      let attempt: ConsentCreationAttempt;
-      try {
-        attempt = await creation.createConsentAtBank(consentId, createAgainAfterAttempt === undefined ? {} : { createAgainAfterAttempt });
-      } catch (err) {
-        const failure = findApplicationFailure(err);
-        const details = failure?.details?.[0] as Partial<BankRefusal> | undefined;
-        return refuseCreation(details?.httpStatus ?? 502, details?.messages ?? [], failure?.message ?? 'unknown error');
-      }
-      if (!isAmbiguousConsentCreation(attempt)) {
-        // Creating again may have left an unauthorised consent at the bank: delete the ones it named.
-        if (createdAgain > 0) await records.deleteOrphanedConsents(consentId);
-        return accept(attempt);
-      }
-      if (!mayCreateAgainAfterAmbiguity(attempt.facts, createdAgain)) {
-        return refuseCreation(502, [], `the bank's answer was lost (${attempt.reason}); no second consent was requested, as the PSU could be asked to authorise both`);
-      }
-      createAgainAfterAttempt = attempt.lastAttempt;
-      createdAgain += 1;
-      await sleep(PAUSE_BEFORE_NEW_CREATION_MS);
+    let outcome: CreationOutcome<ConsentCreationSummary>;
+    try {
+      outcome = await createWithoutDuplicates('Consent creation', (opts) => creation.createConsentAtBank(consentId, opts));
+    } catch (err) {
+      const failure = findApplicationFailure(err);
+      const details = failure?.details?.[0] as Partial<BankRefusal> | undefined;
+      return refuseCreation(details?.httpStatus ?? 502, details?.messages ?? [], failure?.message ?? 'unknown error');
     }
+    if (outcome.kind === 'ambiguous') {
+      return refuseCreation(502, [], `the bank's answer was lost (${outcome.reason}); no second consent was requested, as the PSU could be asked to authorise both`);
+    }
+    // Creating again may have left an unauthorised consent at the bank: delete the ones it named.
+    if (outcome.createdAgain > 0) await records.deleteOrphanedConsents(consentId);
+    return accept(outcome.result);
   }
 
   async function accept(created: ConsentCreationSummary): Promise<void> {

@@ -3,7 +3,7 @@
  * ids, input, updates, signals and queries. Imports only Temporal's workflow-safe packages.
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { InitiationSafetyFacts } from '../libs/domain/initiation-safety';
+import type { AmbiguousCreation } from '../libs/domain/initiation-safety';
 import type { PaymentProduct } from '../libs/domain/payment';
 import type { ScaApproach, ScaStatus, TransactionStatus } from '../libs/domain/transaction-status';
 import type { PsuDataUpdateRequest, PsuDataUpdateSummary } from './shared/psu-data';
@@ -49,22 +49,8 @@ export interface InitiationSummary {
   psuMessage?: string;
 }
 
-/** The bank's answer to the initiation attempt may have been lost: it may or may not hold the payment. */
-export interface AmbiguousInitiation {
-  outcome: 'ambiguous';
-  /** What happened, in words (method, path, status): no bodies. */
-  reason: string;
-  /** The attempt the workflow weighs; a new creation is allowed only after this one. */
-  lastAttempt: number;
-  facts: InitiationSafetyFacts;
-}
-
 /** What `initiatePaymentAtBank` returns: the bank's answer, or that there was no clear one. */
-export type InitiationAttemptResult = InitiationSummary | AmbiguousInitiation;
-
-export function isAmbiguousInitiation(result: InitiationAttemptResult): result is AmbiguousInitiation {
-  return (result as Partial<AmbiguousInitiation>).outcome === 'ambiguous';
-}
+export type InitiationAttemptResult = InitiationSummary | AmbiguousCreation;
 
 /**
  * What `POST /payments` learns when the bank's answer to the initiation is missing (no SCA link to

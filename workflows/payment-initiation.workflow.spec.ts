@@ -26,7 +26,6 @@ import {
   scaCallbackSignal,
   resolveInitiationUpdate,
   paymentStateQuery,
-  type AmbiguousInitiation,
   type CancellationResult,
   type InitiationAnswer,
   type InitiationAttemptResult,
@@ -38,7 +37,7 @@ import {
   type PaymentWorkflowState,
 } from './payment-initiation.api';
 import type { paymentInitiationWorkflow } from './payment-initiation.workflow';
-import type { InitiationSafetyFacts } from '../libs/domain/initiation-safety';
+import type { AmbiguousCreation, InitiationSafetyFacts } from '../libs/domain/initiation-safety';
 import { startTimeSkippingEnv } from '../test/support/time-skipping';
 
 /**
@@ -634,7 +633,7 @@ describe('paymentInitiationWorkflow', () => {
       authorisationId: 'auth-2',
       scaRedirectUrl: 'https://bank.example/sca/auth-2',
     };
-    const ambiguous = (facts: InitiationSafetyFacts, lastAttempt: number): AmbiguousInitiation => ({
+    const ambiguous = (facts: InitiationSafetyFacts, lastAttempt: number): AmbiguousCreation => ({
       outcome: 'ambiguous',
       reason: 'POST /v1/payments/sepa-credit-transfers → HTTP 503 (SERVICE_UNAVAILABLE)',
       lastAttempt,

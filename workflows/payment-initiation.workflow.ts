@@ -8,12 +8,10 @@ import {
   patched,
   proxyActivities,
   setHandler,
-  sleep,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { PaymentActivities } from '../activities/payment.activities';
-import { mayCreateAgainAfterAmbiguity } from '../libs/domain/initiation-safety';
 import {
   AUTHORISED_TRANSACTION_STATUSES,
   isFinalTransactionStatus,
@@ -25,17 +23,16 @@ import { ScaStatus as ScaStatusAttr, TransactionStatus as TransactionStatusAttr 
 import { findApplicationFailure, readOrUndefined } from './shared/failures';
 import { failure, FailureType, RETRY } from './shared/retry-policies';
 import type { PsuDataUpdateRequest } from './shared/psu-data';
+import { createWithoutDuplicates, type CreationOutcome } from './shared/create-once';
 import { ScaWait } from './shared/sca-wait';
 import {
   cancelPaymentUpdate,
   initiationResultUpdate,
-  isAmbiguousInitiation,
   paymentStateQuery,
   resolveInitiationUpdate,
   scaCallbackSignal,
   startAuthorisationUpdate,
   updatePaymentPsuDataUpdate,
-  type InitiationAttemptResult,
   type InitiationError,
   type InitiationSummary,
   type OperatorDecision,
@@ -64,8 +61,6 @@ const NOT_CREATED_FAILURES: ReadonlySet<string> = new Set([
 /** Lookups after an unknown outcome, where the bank offers one: soon at first, then rarely. */
 const LOOKUP_INITIAL_MS = 30_000;
 const LOOKUP_MAX_MS = 3_600_000;
-/** A short pause before initiating again after an ambiguous attempt (the bank was struggling). */
-const PAUSE_BEFORE_NEW_INITIATION_MS = 2_000;
 
 /**
  * Bank calls time out after 15 s (the adapter's own HTTP timeout is 10 s), so a call lost with a
@@ -254,34 +249,23 @@ export async function paymentInitiationWorkflow(input: PaymentWorkflowInput): Pr
    * `initiating` (refused, or provably never processed: recorded RJCT).
    */
   async function initiate(): Promise<void> {
-    let createAgainAfterAttempt: number | undefined;
-    let createdAgain = 0;
-    for (;;) {
-      let attempt: InitiationAttemptResult;
-      try {
-        attempt = await initiation.initiatePaymentAtBank(paymentId, createAgainAfterAttempt === undefined ? {} : { createAgainAfterAttempt });
-      } catch (err) {
-        const failed = findApplicationFailure(err);
-        // A failure without the bank's clear answer (the activity itself timed out) proves nothing.
-        if (patched(PATCH_UNKNOWN_OUTCOME) && !NOT_CREATED_FAILURES.has(failed?.type ?? '')) {
-          return markOutcomeUnknown(failed?.message ?? 'the initiation did not complete');
-        }
-        return rejectInitiation(err);
+    let outcome: CreationOutcome<InitiationSummary>;
+    try {
+      // After an ambiguous attempt the bank may hold a payment from it: initiating again is safe
+      // only where such a payment can never execute without an SCA the PSU is never shown.
+      outcome = await createWithoutDuplicates('Initiation', (opts) => initiation.initiatePaymentAtBank(paymentId, opts));
+    } catch (err) {
+      const failed = findApplicationFailure(err);
+      // A failure without the bank's clear answer (the activity itself timed out) proves nothing.
+      if (patched(PATCH_UNKNOWN_OUTCOME) && !NOT_CREATED_FAILURES.has(failed?.type ?? '')) {
+        return markOutcomeUnknown(failed?.message ?? 'the initiation did not complete');
       }
-      if (!isAmbiguousInitiation(attempt)) {
-        await acceptInitiation(attempt);
-        // Initiating again may have left an earlier payment at the bank: cancel the ones it named.
-        if (createdAgain > 0) await records.cancelOrphanedInitiations(paymentId);
-        return;
-      }
-      // The bank may hold a payment from that attempt. Sending again is safe only where such a
-      // payment can never execute without an SCA the PSU is never shown.
-      if (!mayCreateAgainAfterAmbiguity(attempt.facts, createdAgain)) return markOutcomeUnknown(attempt.reason);
-      log.warn('Initiation ambiguous; initiating again: a first payment, if any, cannot execute without SCA', { paymentId });
-      createAgainAfterAttempt = attempt.lastAttempt;
-      createdAgain += 1;
-      await sleep(PAUSE_BEFORE_NEW_INITIATION_MS);
+      return rejectInitiation(err);
     }
+    if (outcome.kind === 'ambiguous') return markOutcomeUnknown(outcome.reason);
+    await acceptInitiation(outcome.result);
+    // Initiating again may have left an earlier payment at the bank: cancel the ones it named.
+    if (outcome.createdAgain > 0) await records.cancelOrphanedInitiations(paymentId);
   }
 
   async function acceptInitiation(init: InitiationSummary): Promise<void> {

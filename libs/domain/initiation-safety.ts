@@ -53,6 +53,23 @@ export function initiationSafetyFacts(
   };
 }
 
+/**
+ * What a creation attempt returns when the bank's answer gave no certainty: the bank may or may
+ * not hold something from it. Activities return it as a value; the workflow decides what follows.
+ */
+export interface AmbiguousCreation {
+  outcome: 'ambiguous';
+  /** What happened, in words (method, path, status): never bodies. */
+  reason: string;
+  /** The last attempt written down; a new creation is allowed only past it. */
+  lastAttempt: number;
+  facts: InitiationSafetyFacts;
+}
+
+export function isAmbiguousCreation<T extends object>(result: T | AmbiguousCreation): result is AmbiguousCreation {
+  return (result as Partial<AmbiguousCreation>).outcome === 'ambiguous';
+}
+
 /** How many times a creation may be sent again after ambiguous attempts, where that is safe at all. */
 export const MAX_CREATIONS_AFTER_AMBIGUITY = 2;
 
