@@ -18,6 +18,12 @@ export interface BankConnection {
   clientCertificateRef?: string;
   /** Per-request timeout for calls to this bank. */
   timeoutMs?: number;
+  /**
+   * Error codes this bank documents as answered before any processing (e.g. a 503 its gateway
+   * sends while the bank is closed): such a failure is `not_processed`, so even an initiation may
+   * be sent again. None unless the bank documents them: otherwise a 5xx is ambiguous.
+   */
+  notProcessedCodes?: readonly string[];
 }
 
 /** What the bank needs to know about the payment service user for this request. */

@@ -22,6 +22,7 @@ import { OpTransferEntity, OpTransferEventEntity } from './entities/op-transfer.
 import { OpenPaymentsMandates1732450000004 } from './migrations/1732450000004-open-payments-mandates';
 import { OpMandateEntity, OpMandatePaymentEntity } from './entities/op-mandate.entity';
 import { InitiationOutcomes1732450000100 } from './migrations/1732450000100-initiation-outcomes';
+import { DocumentedNotProcessedCodes1732450000101 } from './migrations/1732450000101-documented-not-processed-codes';
 import { InitiationAttemptEntity } from './entities/initiation-attempt.entity';
 import { OperatorDecisionEntity } from './entities/operator-decision.entity';
 
@@ -48,7 +49,7 @@ export const ENTITIES = [
 ];
 
 /** In order. Never edit a shipped migration: add a new one. */
-export const MIGRATIONS = [InitialSchema1732450000000, SeedAspspDirectory1732450000001, ConsentsAndAccountInformation1732450000002, OpenPaymentsTransfers1732450000003, OpenPaymentsMandates1732450000004, InitiationOutcomes1732450000100];
+export const MIGRATIONS = [InitialSchema1732450000000, SeedAspspDirectory1732450000001, ConsentsAndAccountInformation1732450000002, OpenPaymentsTransfers1732450000003, OpenPaymentsMandates1732450000004, InitiationOutcomes1732450000100, DocumentedNotProcessedCodes1732450000101];
 
 export interface DatabaseOptions {
   url: string;

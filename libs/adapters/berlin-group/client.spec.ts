@@ -38,6 +38,14 @@ describe('classifyHttpError', () => {
     expect(err.retryable).toBe(kind === 'unavailable' || kind === 'rate_limited');
   });
 
+  it('a 5xx with a code the bank documents as answered before any processing is not_processed; other codes stay ambiguous', () => {
+    const documented = ['SERVICE_UNAVAILABLE'];
+    expect(classifyHttpError(503, h(), tpp('SERVICE_UNAVAILABLE'), 'x', documented).fate).toBe('not_processed');
+    expect(classifyHttpError(503, h(), tpp('INTERNAL_ERROR'), 'x', documented).fate).toBe('ambiguous');
+    expect(classifyHttpError(503, h(), undefined, 'x', documented).fate).toBe('ambiguous');
+    expect(classifyHttpError(400, h(), tpp('SERVICE_UNAVAILABLE'), 'x', documented).fate).toBe('refused');
+  });
+
   it('carries Retry-After on 429 (delta-seconds) and 503 (HTTP-date)', () => {
     expect(classifyHttpError(429, h({ 'Retry-After': '3' }), undefined, 'x').details.retryAfterMs).toBe(3000);
     const soon = new Date(Date.now() + 60_000).toUTCString();

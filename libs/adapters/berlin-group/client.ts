@@ -97,7 +97,7 @@ export const CONSENT_GONE_CODES: readonly string[] = ['CONSENT_INVALID', 'CONSEN
  * HTTP status (plus tppMessages) → {@link BankErrorKind}. The message names method, path and
  * status only: bodies may hold personal data and never go into messages.
  */
-export function classifyHttpError(status: number, headers: Headers, body: unknown, what: string): BankError {
+export function classifyHttpError(status: number, headers: Headers, body: unknown, what: string, notProcessedCodes: readonly string[] = []): BankError {
   const messages = parseTppMessages(body);
   const retryAfterMs = parseRetryAfter(headers.get('retry-after'));
   const codes = messages.map((m) => m.code);
@@ -105,7 +105,11 @@ export function classifyHttpError(status: number, headers: Headers, body: unknow
   const details = { httpStatus: status, messages, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
 
   if (status === 429) return new BankError('rate_limited', summary, details);
-  if (status === 408 || status >= 500) return new BankError('unavailable', summary, details);
+  if (status === 408 || status >= 500) {
+    // A 5xx proves nothing, unless the bank documents its code as answered before any processing.
+    const documented = codes.some((c) => notProcessedCodes.includes(c));
+    return new BankError('unavailable', summary, { ...details, fate: documented ? 'not_processed' : 'ambiguous' });
+  }
   if (status >= 400 && codes.some((c) => CONSENT_GONE_CODES.includes(c))) return new BankError('rejected', summary, details);
   // BG answers unknown ids with 404 or with 403 RESOURCE_UNKNOWN.
   if (status === 404 || (status >= 400 && codes.includes('RESOURCE_UNKNOWN'))) return new BankError('not_found', summary, details);
@@ -158,7 +162,7 @@ export class BerlinGroupClient {
 
     const body = parseJson(text);
     if (res.status < 200 || res.status >= 300) {
-      throw classifyHttpError(res.status, res.headers, body.ok ? body.value : undefined, what);
+      throw classifyHttpError(res.status, res.headers, body.ok ? body.value : undefined, what, conn.notProcessedCodes);
     }
     if (!body.ok) throw new BankError('protocol', `${what} → HTTP ${res.status}: body is not JSON`, { httpStatus: res.status });
     return { status: res.status, headers: res.headers, body: body.value, requestId };

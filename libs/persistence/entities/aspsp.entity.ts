@@ -64,4 +64,11 @@ export class AspspEntity {
    */
   @Column({ name: 'sca_exemptions_possible', type: 'boolean', default: true })
   scaExemptionsPossible!: boolean;
+
+  /**
+   * Error codes the bank documents as answered before any processing: a failure carrying one is
+   * provably not processed, so an initiation may be sent again. Empty unless documented.
+   */
+  @Column({ name: 'not_processed_error_codes', type: 'text', array: true, default: () => "'{}'" })
+  notProcessedErrorCodes!: string[];
 }
