@@ -98,7 +98,8 @@ const records = proxyActivities<PaymentActivities>({
 
 /**
  * One single payment, from initiation at the bank to a final status:
- * initiate → await SCA (redirect callback or bank status, racing a timeout) → poll until final.
+ * initiate (→ if the bank's answer is missing: outcome unknown → resolved by the bank's lookup or
+ * an operator) → await SCA (redirect callback or bank status, racing a timeout) → poll until final.
  */
 export async function paymentInitiationWorkflow(input: PaymentWorkflowInput): Promise<PaymentWorkflowState> {
   const { paymentId, timings } = input;
@@ -329,6 +330,7 @@ export async function paymentInitiationWorkflow(input: PaymentWorkflowInput): Pr
         }
         return notInitiated(`Not initiated at the bank, decided by ${decision.operator}: ${decision.reason}`);
       }
+      // At most one lookup an hour: even a long wait for an operator keeps the history small.
       interval = Math.min(interval * 2, LOOKUP_MAX_MS);
     }
   }
