@@ -69,6 +69,8 @@ export interface BerlinGroupSandboxOptions {
   random?: () => number;
   /** Opt-in kindness: answer a repeated initiation X-Request-ID with the original payment. Default false. */
   deduplicateRequestIds?: boolean;
+  /** The payments side's clock in epoch ms (tests move it instead of sleeping). Default Date.now. */
+  now?: () => number;
 }
 
 /** The SCA approaches this sandbox offers. */

@@ -11,21 +11,25 @@ import {
   initiationHeaders,
   openScaPage,
   paymentBody,
-  sleep,
   submitScaDecision,
   TPP_NOK,
   TPP_OK,
 } from './test-helpers';
 
-const DECOUPLED_DELAY_MS = 50;
+/** Long, and passed by moving the bank's clock: the decoupled outcome never races the test. */
+const DECOUPLED_DELAY_MS = 60_000;
 const PENDING_POLLS = 3;
+
+let clockOffsetMs = 0;
+/** Time passes at the bank (its clock only: nothing else waits). */
+const advanceBankClock = (ms: number) => void (clockOffsetMs += ms);
 
 describe('Berlin Group sandbox over HTTP', () => {
   let sandbox: RunningBerlinGroupSandbox;
   let bg: ReturnType<typeof bgClient>;
 
   beforeAll(async () => {
-    sandbox = await startBerlinGroupSandbox({ port: 0, decoupledDelayMs: DECOUPLED_DELAY_MS, pendingPolls: PENDING_POLLS });
+    sandbox = await startBerlinGroupSandbox({ port: 0, decoupledDelayMs: DECOUPLED_DELAY_MS, pendingPolls: PENDING_POLLS, now: () => Date.now() + clockOffsetMs });
     bg = bgClient(sandbox.url);
   });
   afterAll(() => sandbox.close());
@@ -151,7 +155,7 @@ describe('Berlin Group sandbox over HTTP', () => {
       expect(await statusOf(created.paymentId)).toBe('RCVD');
       expect((await openScaPage(`${sandbox.url}/sca/${created.authorisationId}`)).status).toBe(404);
 
-      await sleep(DECOUPLED_DELAY_MS + 20);
+      advanceBankClock(DECOUPLED_DELAY_MS + 20);
       expect(await followScaStatus(created._links.scaStatus.href)).toBe('finalised');
       expect((await bg.getPayment(created.paymentId)).json.transactionStatus).toBe('ACSP');
       expect([await statusOf(created.paymentId), await statusOf(created.paymentId)]).toEqual(['ACSP', 'ACSC']);
@@ -161,7 +165,7 @@ describe('Berlin Group sandbox over HTTP', () => {
       const created = await initiate(paymentBody(), initiationHeaders({ 'PSU-ID': 'decoupled-deny' }));
       expect(created.scaApproach).toBe('DECOUPLED');
       expect(await followScaStatus(created._links.scaStatus.href)).toBe('started');
-      await sleep(DECOUPLED_DELAY_MS + 20);
+      advanceBankClock(DECOUPLED_DELAY_MS + 20);
       expect(await followScaStatus(created._links.scaStatus.href)).toBe('failed');
       expect(await statusOf(created.paymentId)).toBe('RJCT');
     });
@@ -187,7 +191,7 @@ describe('Berlin Group sandbox over HTTP', () => {
     it(`cents 42: exactly ${PENDING_POLLS} pending status reads after SCA, then ACSC`, async () => {
       const created = await initiate(paymentBody(amount('99.42')), initiationHeaders({ 'PSU-ID': 'decoupled' }));
       expect(await statusOf(created.paymentId)).toBe('RCVD'); // reads before SCA do not count
-      await sleep(DECOUPLED_DELAY_MS + 20);
+      advanceBankClock(DECOUPLED_DELAY_MS + 20);
       expect((await bg.getPayment(created.paymentId)).json.transactionStatus).toBe('ACSP');
       const reads: string[] = [];
       for (let i = 0; i < PENDING_POLLS + 2; i += 1) reads.push(await statusOf(created.paymentId));
@@ -210,7 +214,7 @@ describe('Berlin Group sandbox over HTTP', () => {
     it('a decoupled payment cancelled before the app decides stays CANC', async () => {
       const created = await initiate(paymentBody(), initiationHeaders({ 'PSU-ID': 'decoupled' }));
       expect((await bg.cancel(created.paymentId)).status).toBe(204);
-      await sleep(DECOUPLED_DELAY_MS + 20);
+      advanceBankClock(DECOUPLED_DELAY_MS + 20);
       expect(await statusOf(created.paymentId)).toBe('CANC');
       expect(await followScaStatus(created._links.scaStatus.href)).toBe('failed');
     });
@@ -269,7 +273,7 @@ describe('Berlin Group sandbox over HTTP', () => {
       expect(started.headers.get('aspsp-sca-approach')).toBe('DECOUPLED');
       expect(started.json).toMatchObject({ scaStatus: 'started', psuMessage: expect.any(String) });
       expect(started.json._links.scaRedirect).toBeUndefined();
-      await sleep(DECOUPLED_DELAY_MS + 20);
+      advanceBankClock(DECOUPLED_DELAY_MS + 20);
       expect((await bg.scaStatus(created.paymentId, started.json.authorisationId)).json.scaStatus).toBe('finalised');
     });
 

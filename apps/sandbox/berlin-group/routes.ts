@@ -40,6 +40,7 @@ export function buildBerlinGroupSandboxRouter(options: BerlinGroupSandboxRouterO
     faults: options.faults,
     random: options.random,
     deduplicateRequestIds: options.deduplicateRequestIds,
+    now: options.now,
   });
   const ais = new AisSandboxBank({ decoupledDelayMs: options.decoupledDelayMs, deduplicateRequestIds: options.deduplicateRequestIds, ...options.ais });
   const aisRouters = buildAisRouters(ais, reply);

@@ -1,10 +1,11 @@
 import { isValidIban } from '../../../../libs/domain/iban';
 import { startBerlinGroupSandbox, type RunningBerlinGroupSandbox } from '../index';
-import { openScaPage, sleep, submitScaDecision, TPP_NOK, TPP_OK } from '../test-helpers';
+import { openScaPage, submitScaDecision, TPP_NOK, TPP_OK } from '../test-helpers';
 import { SANDBOX_OTP } from './consents';
 import { AIS, aisCall, aisClient, consentBody, consentHeaders } from './test-helpers';
 
-const DECOUPLED_DELAY_MS = 50;
+/** Long, and passed by moving the bank's clock: the decoupled outcome never races the test. */
+const DECOUPLED_DELAY_MS = 60_000;
 const PAGE_SIZE = 100;
 /** The bank clock starts here and ticks with real time. */
 const START = Date.parse('2025-06-15T10:00:00Z');
@@ -106,7 +107,7 @@ describe('Berlin Group sandbox AIS over HTTP', () => {
       expect(created._links.scaRedirect).toBeUndefined();
       expect((await ais.scaStatus(created.consentId, created.authorisationId)).json.scaStatus).toBe('started');
       expect(await consentStatus(created.consentId)).toBe('received');
-      await sleep(DECOUPLED_DELAY_MS + 20);
+      sandbox.ais.advanceClock(DECOUPLED_DELAY_MS + 20);
       expect((await ais.scaStatus(created.consentId, created.authorisationId)).json.scaStatus).toBe(scaStatus);
       expect(await consentStatus(created.consentId)).toBe(finalStatus);
     });
