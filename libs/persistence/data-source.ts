@@ -25,6 +25,15 @@ import { InitiationOutcomes1732450000100 } from './migrations/1732450000100-init
 import { DocumentedNotProcessedCodes1732450000101 } from './migrations/1732450000101-documented-not-processed-codes';
 import { InitiationAttemptEntity } from './entities/initiation-attempt.entity';
 import { OperatorDecisionEntity } from './entities/operator-decision.entity';
+import { Webhooks1732450000300 } from './migrations/1732450000300-webhooks';
+import { WebhookStreaming1732450000301 } from './migrations/1732450000301-webhook-streaming';
+import {
+  ResourceNotificationSubscriptionEntity,
+  WebhookDeliveryAttemptEntity,
+  WebhookDeliveryEntity,
+  WebhookEndpointEntity,
+} from './entities/webhook.entity';
+import { OutboxCommitSubscriber } from './event-outbox';
 
 export const ENTITIES = [
   CountryEntity,
@@ -46,10 +55,24 @@ export const ENTITIES = [
   OpMandatePaymentEntity,
   InitiationAttemptEntity,
   OperatorDecisionEntity,
+  WebhookEndpointEntity,
+  WebhookDeliveryEntity,
+  WebhookDeliveryAttemptEntity,
+  ResourceNotificationSubscriptionEntity,
 ];
 
 /** In order. Never edit a shipped migration: add a new one. */
-export const MIGRATIONS = [InitialSchema1732450000000, SeedAspspDirectory1732450000001, ConsentsAndAccountInformation1732450000002, OpenPaymentsTransfers1732450000003, OpenPaymentsMandates1732450000004, InitiationOutcomes1732450000100, DocumentedNotProcessedCodes1732450000101];
+export const MIGRATIONS = [
+  InitialSchema1732450000000,
+  SeedAspspDirectory1732450000001,
+  ConsentsAndAccountInformation1732450000002,
+  OpenPaymentsTransfers1732450000003,
+  OpenPaymentsMandates1732450000004,
+  InitiationOutcomes1732450000100,
+  DocumentedNotProcessedCodes1732450000101,
+  Webhooks1732450000300,
+  WebhookStreaming1732450000301,
+];
 
 export interface DatabaseOptions {
   url: string;
@@ -64,6 +87,7 @@ export function createDataSource(opts: DatabaseOptions): DataSource {
     entities: ENTITIES,
     migrations: MIGRATIONS,
     migrationsTableName: 'clearway_migrations',
+    subscribers: [OutboxCommitSubscriber],
     synchronize: false,
     logging: ['error'],
     poolSize: opts.poolSize ?? 5,
