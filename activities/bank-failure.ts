@@ -1,10 +1,10 @@
-import { ApplicationFailure } from '@temporalio/common';
 import { isBankError } from '../libs/adapters/bank-adapter';
+import { failure, FailureType } from '../workflows/shared/retry-policies';
 
 /**
- * Turns an adapter failure into the typed ApplicationFailure the workflow's retry policies name.
- * Which types are retried is declared in the workflow; only the bank's Retry-After is set here,
- * because only the bank knows it.
+ * Turns an adapter failure into the typed failure the workflows' retry policies name
+ * (`workflows/shared/retry-policies.ts`). Which types are retried is declared there; only the
+ * bank's Retry-After is set here, because only the bank knows it.
  */
 export function toActivityFailure(err: unknown): never {
   if (!isBankError(err)) throw err;
@@ -12,17 +12,12 @@ export function toActivityFailure(err: unknown): never {
   switch (err.kind) {
     case 'rejected':
     case 'not_found':
-      throw ApplicationFailure.create({ type: 'BankRejected', message: err.message, details });
+      throw failure(FailureType.BankRejected, err.message, { details });
     case 'rate_limited':
-      throw ApplicationFailure.create({
-        type: 'BankRateLimited',
-        message: err.message,
-        details,
-        nextRetryDelay: err.details.retryAfterMs,
-      });
+      throw failure(FailureType.BankRateLimited, err.message, { details, nextRetryDelay: err.details.retryAfterMs });
     case 'unavailable':
-      throw ApplicationFailure.create({ type: 'BankUnavailable', message: err.message, details });
+      throw failure(FailureType.BankUnavailable, err.message, { details });
     case 'protocol':
-      throw ApplicationFailure.create({ type: 'BankProtocolError', message: err.message, details });
+      throw failure(FailureType.BankProtocolError, err.message, { details });
   }
 }

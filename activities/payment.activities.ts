@@ -1,23 +1,37 @@
-import { ApplicationFailure } from '@temporalio/common';
 import type { Logger } from 'pino';
-import type { BankAdapter, BankConnection, BankProtocol } from '../libs/adapters/bank-adapter';
+import { isBankError, type BankAdapter, type BankConnection, type BankProtocol, type InitiatePaymentResult } from '../libs/adapters/bank-adapter';
 import { bankConnectionFor, type SandboxUrls } from '../libs/adapters/connection';
 import { deriveUuid, CLEARWAY_ID_NAMESPACE } from '../libs/domain/ids';
+import { initiationSafetyFacts, isAmbiguousCreation } from '../libs/domain/initiation-safety';
 import type { BankScaStatus, BankTransactionStatus } from '../libs/domain/transaction-status';
 import type { DirectoryRepository } from '../libs/persistence/directory.repository';
+import type { AspspEntity } from '../libs/persistence/entities/aspsp.entity';
 import type { PaymentEntity } from '../libs/persistence/entities/payment.entity';
+import type { InitiationAttemptRepository, OperatorDecisionRepository } from '../libs/persistence/initiation-attempt.repository';
 import type { PaymentRepository, StatusChange } from '../libs/persistence/payment.repository';
 import { scaCallbackUrl } from '../libs/security/callback-state';
 import type { HmacSigner } from '../libs/security/hmac-signer';
 import type { SensitiveHandoffs } from '../libs/security/sensitive-handoffs';
 import type { PsuDataUpdateRequest, PsuDataUpdateSummary } from '../workflows/shared/psu-data';
-import type { CancellationResult, InitiationSummary, StartedAuthorisation } from '../workflows/payment-initiation.api';
+import type {
+  CancellationResult,
+  InitiationAttemptResult,
+  InitiationLookup,
+  InitiationSummary,
+  OperatorDecision,
+  StartedAuthorisation,
+} from '../workflows/payment-initiation.api';
+import { failure, FailureType } from '../workflows/shared/retry-policies';
 import { toActivityFailure } from './bank-failure';
+import { createAtMostOnce } from './initiation-guard';
 import { openPsuDataUpdate, toPsuDataSummary } from './psu-data';
+import { logicalCallRequestId } from './request-ids';
 
 export interface PaymentActivityDeps {
   payments: PaymentRepository;
   directory: DirectoryRepository;
+  initiationAttempts: InitiationAttemptRepository;
+  operatorDecisions: OperatorDecisionRepository;
   adapterFor: (protocol: BankProtocol) => BankAdapter;
   sandboxUrls: SandboxUrls;
   publicBaseUrl: string;
@@ -31,24 +45,20 @@ export interface PaymentActivityDeps {
  * small summary for the workflow. No retry loops here: the workflow owns retries and timeouts.
  */
 export function createPaymentActivities(deps: PaymentActivityDeps) {
-  async function load(paymentId: string): Promise<{ payment: PaymentEntity; adapter: BankAdapter; conn: BankConnection }> {
+  async function load(paymentId: string): Promise<{ payment: PaymentEntity; aspsp: AspspEntity; adapter: BankAdapter; conn: BankConnection }> {
     const payment = await deps.payments.findById(paymentId);
-    if (!payment) throw ApplicationFailure.create({ type: 'PaymentNotFound', message: `Payment ${paymentId} not found` });
+    if (!payment) throw failure(FailureType.PaymentNotFound, `Payment ${paymentId} not found`);
     const aspsp = await deps.directory.findAspsp(payment.bicFi);
-    if (!aspsp) throw ApplicationFailure.create({ type: 'PaymentNotFound', message: `ASPSP ${payment.bicFi} not found` });
-    return { payment, adapter: deps.adapterFor(aspsp.protocol), conn: bankConnectionFor(aspsp, deps.sandboxUrls) };
+    if (!aspsp) throw failure(FailureType.PaymentNotFound, `ASPSP ${payment.bicFi} not found`);
+    return { payment, aspsp, adapter: deps.adapterFor(aspsp.protocol), conn: bankConnectionFor(aspsp, deps.sandboxUrls) };
   }
 
-  function bankRef(payment: PaymentEntity, step: string) {
-    if (!payment.bankPaymentId) {
-      throw ApplicationFailure.create({ type: 'PaymentNotFound', message: `Payment ${payment.id} was never initiated at the bank` });
-    }
-    return {
-      bankPaymentId: payment.bankPaymentId,
-      paymentProduct: payment.paymentProduct,
-      requestId: deriveUuid(CLEARWAY_ID_NAMESPACE, payment.id, step, String(Date.now())),
-      psu: { psuId: payment.psuId ?? undefined, psuIpAddress: payment.psuIpAddress ?? undefined },
-    };
+  const psuOf = (payment: PaymentEntity) => ({ psuId: payment.psuId ?? undefined, psuIpAddress: payment.psuIpAddress ?? undefined });
+
+  /** The bank's payment, addressed by a request id of its own for this logical call. */
+  function bankRef(payment: PaymentEntity, step: string, bankPaymentId = payment.bankPaymentId) {
+    if (!bankPaymentId) throw failure(FailureType.PaymentNotFound, `Payment ${payment.id} was never initiated at the bank`);
+    return { bankPaymentId, paymentProduct: payment.paymentProduct, requestId: logicalCallRequestId(payment.id, step), psu: psuOf(payment) };
   }
 
   function redirectUris(paymentId: string) {
@@ -58,36 +68,70 @@ export function createPaymentActivities(deps: PaymentActivityDeps) {
     };
   }
 
+  /** What an earlier attempt of this activity already recorded (it crashed after the bank answered). */
+  async function recordedInitiation(payment: PaymentEntity): Promise<InitiatePaymentResult | undefined> {
+    if (!payment.bankPaymentId || !payment.scaApproach) return undefined;
+    const [authorisation] = await deps.payments.listAuthorisations(payment.tenantId, payment.id);
+    return {
+      bankPaymentId: payment.bankPaymentId,
+      status: { raw: payment.rawTransactionStatus ?? payment.transactionStatus, normalised: payment.transactionStatus },
+      scaApproach: payment.scaApproach,
+      ...(authorisation ? { authorisationId: authorisation.authorisationId } : {}),
+      ...(payment.scaRedirectUrl ? { scaRedirectUrl: payment.scaRedirectUrl } : {}),
+      ...(payment.psuMessage ? { psuMessage: payment.psuMessage } : {}),
+    };
+  }
+
   return {
-    async initiatePaymentAtBank(paymentId: string): Promise<InitiationSummary> {
-      const { payment, adapter, conn } = await load(paymentId);
+    /**
+     * One attempt to initiate the payment at the bank, at most once per logical initiation
+     * (`createAtMostOnce`): an attempt that may have reached the bank stops every later one from
+     * sending, unless the workflow passes `createAgainAfterAttempt` after judging it safe.
+     */
+    async initiatePaymentAtBank(paymentId: string, opts: { createAgainAfterAttempt?: number } = {}): Promise<InitiationAttemptResult> {
+      const { payment, aspsp, adapter, conn } = await load(paymentId);
       const log = deps.logger.child({ paymentId, bicFi: payment.bicFi });
-      const result = await adapter
-        .initiatePayment(conn, {
-          // Same key on every attempt and after a worker crash: the bank creates the payment once.
-          idempotencyKey: deriveUuid(CLEARWAY_ID_NAMESPACE, paymentId, 'initiate'),
-          paymentProduct: payment.paymentProduct,
-          payment: payment.body,
-          psu: { psuId: payment.psuId ?? undefined, psuIpAddress: payment.psuIpAddress ?? undefined },
-          redirect: redirectUris(paymentId),
-        })
-        .catch(toActivityFailure);
-      await deps.payments.recordInitiation(paymentId, {
-        bankPaymentId: result.bankPaymentId,
-        status: result.status,
-        scaApproach: result.scaApproach,
-        scaRedirectUrl: result.scaRedirectUrl ?? null,
-        psuMessage: result.psuMessage ?? null,
+      const outcome = await createAtMostOnce(deps.initiationAttempts, {
+        resourceType: 'payment',
+        resourceId: paymentId,
+        // One X-Request-ID for every attempt of this initiation, derived from the payment id.
+        requestId: deriveUuid(CLEARWAY_ID_NAMESPACE, paymentId, 'initiate'),
+        createAgainAfterAttempt: opts.createAgainAfterAttempt,
+        recorded: () => recordedInitiation(payment),
+        send: (requestId) =>
+          adapter.initiatePayment(conn, {
+            idempotencyKey: requestId,
+            paymentProduct: payment.paymentProduct,
+            payment: payment.body,
+            psu: psuOf(payment),
+            redirect: redirectUris(paymentId),
+          }),
+        record: async (result) => {
+          await deps.payments.recordInitiation(paymentId, {
+            bankPaymentId: result.bankPaymentId,
+            status: result.status,
+            scaApproach: result.scaApproach,
+            scaRedirectUrl: result.scaRedirectUrl ?? null,
+            psuMessage: result.psuMessage ?? null,
+          });
+          if (result.authorisationId) {
+            await deps.payments.upsertAuthorisation({
+              paymentId,
+              authorisationId: result.authorisationId,
+              scaApproach: result.scaApproach,
+              scaRedirectUrl: result.scaRedirectUrl ?? null,
+              scaStatus: { raw: 'received', normalised: 'received' },
+            });
+          }
+        },
+        bankIdOf: (result) => result.bankPaymentId,
+        facts: initiationSafetyFacts(aspsp, Boolean(payment.psuId)),
       });
-      if (result.authorisationId) {
-        await deps.payments.upsertAuthorisation({
-          paymentId,
-          authorisationId: result.authorisationId,
-          scaApproach: result.scaApproach,
-          scaRedirectUrl: result.scaRedirectUrl ?? null,
-          scaStatus: { raw: 'received', normalised: 'received' },
-        });
+      if (isAmbiguousCreation(outcome)) {
+        log.warn({ reason: outcome.reason, attempt: outcome.lastAttempt }, 'initiation outcome ambiguous: the bank may hold the payment');
+        return outcome;
       }
+      const result = outcome;
       log.info({ transactionStatus: result.status.normalised, scaApproach: result.scaApproach }, 'payment initiated at bank');
       return {
         bankPaymentId: result.bankPaymentId,
@@ -97,7 +141,90 @@ export function createPaymentActivities(deps: PaymentActivityDeps) {
         authorisationId: result.authorisationId,
         scaRedirectUrl: result.scaRedirectUrl,
         psuMessage: result.psuMessage,
-      };
+      } satisfies InitiationSummary;
+    },
+
+    /**
+     * After an unknown outcome: does the bank hold the payment? The bank's own lookup where its
+     * protocol offers one. The next source would be account information (a booked or pending
+     * debit on the debtor account, where a valid consent of the same PSU covers it); that seam is
+     * not implemented yet, so without a bank lookup the answer is `unsupported` and an operator decides.
+     */
+    async lookUpInitiationAtBank(paymentId: string): Promise<InitiationLookup> {
+      const { payment, adapter, conn } = await load(paymentId);
+      if (!adapter.findInitiatedPayment) return { kind: 'unsupported' };
+      const found = await adapter
+        .findInitiatedPayment(conn, {
+          idempotencyKey: deriveUuid(CLEARWAY_ID_NAMESPACE, paymentId, 'initiate'),
+          paymentProduct: payment.paymentProduct,
+          psu: psuOf(payment),
+          requestId: logicalCallRequestId(paymentId, 'look-up-initiation'),
+        })
+        .catch(toActivityFailure);
+      if (!found) return { kind: 'absent', reason: 'the bank reports no payment for this initiation' };
+      await deps.payments.recordInitiation(paymentId, { bankPaymentId: found.bankPaymentId, status: found.status, scaApproach: null, scaRedirectUrl: null, psuMessage: null });
+      return { kind: 'found', bankPaymentId: found.bankPaymentId, transactionStatus: found.status.normalised, rawTransactionStatus: found.status.raw };
+    },
+
+    /** An operator named the bank's payment: the bank must know it (a read, nothing recorded yet). */
+    async confirmBankPayment(paymentId: string, bankPaymentId: string): Promise<BankTransactionStatus> {
+      const { payment, adapter, conn } = await load(paymentId);
+      try {
+        return await adapter.getPaymentStatus(conn, bankRef(payment, 'confirm-bank-payment', bankPaymentId));
+      } catch (err) {
+        if (isBankError(err) && err.kind === 'not_found') {
+          throw failure(FailureType.DecisionRefused, `The bank does not know payment ${bankPaymentId} under ${payment.paymentProduct}`);
+        }
+        return toActivityFailure(err);
+      }
+    },
+
+    /** The bank's payment, found after an unknown outcome, becomes this payment's. */
+    async adoptBankPayment(paymentId: string, bankPaymentId: string, status: BankTransactionStatus): Promise<void> {
+      await deps.payments.recordInitiation(paymentId, { bankPaymentId, status, scaApproach: null, scaRedirectUrl: null, psuMessage: null });
+    },
+
+    /** The audit record of an operator's decision, written before it takes effect. */
+    async recordOperatorDecision(paymentId: string, updateId: string, decision: OperatorDecision): Promise<void> {
+      const payment = await deps.payments.findById(paymentId);
+      if (!payment) throw failure(FailureType.PaymentNotFound, `Payment ${paymentId} not found`);
+      await deps.operatorDecisions.record({
+        tenantId: payment.tenantId,
+        resourceType: 'payment',
+        resourceId: paymentId,
+        updateId,
+        operator: decision.operator,
+        decision: decision.decision,
+        bankResourceId: decision.decision === 'initiated' ? decision.bankPaymentId : null,
+        reason: decision.reason,
+      });
+      deps.logger.warn({ paymentId, operator: decision.operator, decision: decision.decision }, 'operator decided an unknown initiation outcome');
+    },
+
+    /**
+     * Payments that earlier attempts created besides the one Clearway kept, where the bank named
+     * them: cancelled, so the bank drops them. (Unnamed ones cannot be addressed; they were only
+     * created where they cannot execute without an SCA the PSU is never shown.)
+     */
+    async cancelOrphanedInitiations(paymentId: string): Promise<{ cancelled: number; failed: number }> {
+      const { payment, adapter, conn } = await load(paymentId);
+      const orphans = await deps.initiationAttempts.orphans('payment', paymentId, payment.bankPaymentId);
+      let cancelled = 0;
+      let failed = 0;
+      for (const orphan of orphans) {
+        const ref = { ...bankRef(payment, 'cancel-orphan', orphan.bankResourceId), requestId: deriveUuid(CLEARWAY_ID_NAMESPACE, paymentId, 'cancel-orphan', orphan.bankResourceId!) };
+        try {
+          await adapter.cancelPayment(conn, ref);
+          await deps.initiationAttempts.markOrphan('payment', paymentId, orphan.attempt, 'cancelled');
+          cancelled += 1;
+        } catch (err) {
+          if (!isBankError(err) || err.fate === 'ambiguous' || err.fate === 'not_processed') return toActivityFailure(err);
+          await deps.initiationAttempts.markOrphan('payment', paymentId, orphan.attempt, 'cancel_failed');
+          deps.logger.error({ paymentId, orphan: orphan.bankResourceId, error: err.message }, 'an orphaned initiation could not be cancelled at the bank');
+          failed += 1;
+        }
+      }
+      return { cancelled, failed };
     },
 
     async getBankPaymentStatus(paymentId: string): Promise<BankTransactionStatus> {

@@ -1,8 +1,8 @@
-import { ApplicationFailure } from '@temporalio/common';
 import type { PsuDataUpdate, PsuDataUpdateResult } from '../libs/adapters/bank-adapter';
 import { HANDOFF_PURPOSES } from '../libs/security/handoff-purposes';
 import type { SensitiveHandoffs } from '../libs/security/sensitive-handoffs';
 import type { PsuDataUpdateRequest, PsuDataUpdateSummary } from '../workflows/shared/psu-data';
+import { failure, FailureType } from '../workflows/shared/retry-policies';
 
 /** Opens the sealed PSU input of one "Update PSU Data" step, for payments and consents alike. */
 export async function openPsuDataUpdate(
@@ -14,7 +14,7 @@ export async function openPsuDataUpdate(
   if (req.kind === 'identification') return { kind: 'identification', psuId };
   const secret = req.handoffId ? await handoffs.open(tenantId, req.handoffId, HANDOFF_PURPOSES[req.kind]) : undefined;
   if (secret === undefined) {
-    throw ApplicationFailure.create({ type: 'HandoffExpired', message: 'The PSU data expired before it reached the bank; send it again' });
+    throw failure(FailureType.HandoffExpired, 'The PSU data expired before it reached the bank; send it again');
   }
   switch (req.kind) {
     case 'credentials':

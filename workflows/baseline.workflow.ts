@@ -1,7 +1,8 @@
 import { proxyActivities, sleep } from '@temporalio/workflow';
 import type { BaselineActivities } from '../activities/baseline.activities';
+import { RETRY } from './shared/retry-policies';
 
-const { noop } = proxyActivities<BaselineActivities>({ startToCloseTimeout: '10s' });
+const { noop } = proxyActivities<BaselineActivities>({ startToCloseTimeout: '10s', retry: RETRY.ownDatabase });
 
 /**
  * Benchmark baseline: the same number of activities and timers as a decoupled payment, doing

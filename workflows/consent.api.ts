@@ -4,6 +4,7 @@
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { AisEndpoint, ConsentStatus } from '../libs/domain/consent';
+import type { AmbiguousCreation } from '../libs/domain/initiation-safety';
 import type { ScaApproach, ScaStatus } from '../libs/domain/transaction-status';
 import type { PsuDataUpdateRequest, PsuDataUpdateSummary } from './shared/psu-data';
 
@@ -51,6 +52,9 @@ export interface ConsentCreationSummary {
   scaRedirectUrl?: string;
   psuMessage?: string;
 }
+
+/** What `createConsentAtBank` returns: the bank's answer, or that there was no clear one. */
+export type ConsentCreationAttempt = ConsentCreationSummary | AmbiguousCreation;
 
 export interface BankRefusal {
   httpStatus: number;

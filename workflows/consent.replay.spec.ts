@@ -88,6 +88,7 @@ async function recordConsentLife(): Promise<History> {
       deleteConsentAtBank: async () => undefined,
       recordConsentStatus: async () => undefined,
       emitConsentEvent: async () => undefined,
+      deleteOrphanedConsents: notInThisScenario,
       startConsentAuthorisationAtBank: notInThisScenario,
       updateConsentPsuDataAtBank: notInThisScenario,
     };

@@ -22,6 +22,7 @@ import {
   terminateConsentUpdate,
   type AccountReadRequest,
   type AccountReadResult,
+  type ConsentCreationAttempt,
   type ConsentCreationSummary,
   type ConsentGrants,
   type ConsentRefusal,
@@ -77,7 +78,8 @@ interface ActivityCall {
 }
 
 interface BankScript {
-  create?: () => Promise<ConsentCreationSummary> | ConsentCreationSummary;
+  /** Per creation (0-based), with the options the workflow passed. */
+  create?: (n: number, opts: { createAgainAfterAttempt?: number }) => Promise<ConsentCreationAttempt> | ConsentCreationAttempt;
   /** Per SCA status check (0-based). */
   scaStatus?: (check: number) => ScaStatus;
   /** Per consent status check (0-based): what the bank says the consent is. */
@@ -108,9 +110,13 @@ function stubBank(script: BankScript = {}) {
   const callsTo = (name: ActivityName) => calls.filter((c) => c.name === name);
 
   const activities: ConsentActivities = {
-    async createConsentAtBank() {
+    async createConsentAtBank(_consentId, opts = {}) {
       await note('createConsentAtBank');
-      return script.create ? script.create() : DECOUPLED_CREATION;
+      return script.create ? script.create(callsTo('createConsentAtBank').length - 1, opts) : DECOUPLED_CREATION;
+    },
+    async deleteOrphanedConsents() {
+      await note('deleteOrphanedConsents');
+      return { deleted: 1, failed: 0 };
     },
     async getBankConsent() {
       const { at } = await note('getBankConsent');
@@ -376,6 +382,52 @@ describe('consentWorkflow', () => {
     expect(bank.count('getBankConsent')).toBe(0);
     expect(durationMs).toBeGreaterThanOrEqual(expected.minMs);
     expect(durationMs).toBeLessThanOrEqual(expected.maxMs);
+  });
+
+  describe('creation at a bank that does not deduplicate', () => {
+    const REDIRECT_CREATION: ConsentCreationSummary = {
+      bankConsentId: 'bank-consent-2',
+      consentStatus: 'received',
+      scaApproach: 'REDIRECT',
+      authorisationId: 'auth-2',
+      scaRedirectUrl: 'https://bank.example/sca/consents/auth-2',
+    };
+    const lost = (bankMayPromptPsu: boolean): ConsentCreationAttempt => ({
+      outcome: 'ambiguous',
+      reason: 'POST /v1/consents → HTTP 503',
+      lastAttempt: 1,
+      facts: { scaExemptionsPossible: false, bankMayPromptPsu },
+    });
+
+    it('answer lost, the PSU can only see Clearway’s link: creates again, deletes the orphan it named, hands out one authorisation', async () => {
+      const bank = stubBank({ create: (n) => (n === 0 ? lost(false) : REDIRECT_CREATION), scaStatus: () => 'received' });
+      const options: { createAgainAfterAttempt?: number }[] = [];
+      const original = bank.activities.createConsentAtBank;
+      bank.activities.createConsentAtBank = async (id, opts = {}) => {
+        options.push(opts);
+        return original(id, opts);
+      };
+
+      const summary = await withConsent(bank, { timings: { scaPollInitialMs: 10 * MINUTE } }, async (consent) => consent.createLikeTheApi().summary);
+
+      expect(summary).toEqual(REDIRECT_CREATION);
+      expect(options).toEqual([{}, { createAgainAfterAttempt: 1 }]);
+      expect(bank.calls.map((c) => c.name).slice(0, 3)).toEqual(['createConsentAtBank', 'createConsentAtBank', 'deleteOrphanedConsents']);
+    });
+
+    it('answer lost and the bank may prompt the PSU itself (decoupled): no second consent; rejected with the reason, the client hears 5xx', async () => {
+      const bank = stubBank({ create: () => lost(true) });
+
+      const { refusal, state } = await withConsent(bank, {}, async (consent) => {
+        const started = consent.createLikeTheApi();
+        const refusal = await started.summary.catch((e: unknown) => e);
+        return { refusal, state: await (await started.handle).result() };
+      });
+
+      expect(bank.count('createConsentAtBank')).toBe(1);
+      expect((refusal as WorkflowUpdateFailedError).cause).toMatchObject({ type: 'BANK_REFUSED', details: [{ httpStatus: 502, messages: [expect.objectContaining({ code: 'CONSENT_UNKNOWN' })] }] });
+      expect(state).toMatchObject({ phase: 'ended', status: 'rejected', statusReason: expect.stringMatching(/answer was lost.*no second consent/) });
+    });
   });
 
   describe('expiry', () => {

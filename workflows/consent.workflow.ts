@@ -23,28 +23,30 @@ import {
   updateConsentPsuDataUpdate,
   type AccountReadRequest,
   type BankRefusal,
+  type ConsentCreationSummary,
   type ConsentRefusal,
   type ConsentWorkflowInput,
   type ConsentWorkflowState,
   type PsuDataUpdateRequest,
 } from './consent.api';
 import { findApplicationFailure, readOrUndefined } from './shared/failures';
+import { FailureType, RETRY, retryPolicy } from './shared/retry-policies';
+import { createWithoutDuplicates, type CreationOutcome } from './shared/create-once';
 import { ScaWait } from './shared/sca-wait';
 
 const DAY_MS = 24 * 3600_000;
-const NON_RETRYABLE = ['BankRejected', 'ConsentNotFound', 'HandoffExpired'];
 
 /** Creating the consent at the bank: safe to retry (idempotency key from the consent id). */
 const creation = proxyActivities<ConsentActivities>({
   startToCloseTimeout: '15s',
   scheduleToCloseTimeout: '5m',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', nonRetryableErrorTypes: NON_RETRYABLE },
+  retry: RETRY.bankStep,
 });
 
 /** Commands a client is waiting for (authorisation steps, termination). */
 const commands = proxyActivities<ConsentActivities>({
   startToCloseTimeout: '15s',
-  retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '5s', maximumAttempts: 4, nonRetryableErrorTypes: NON_RETRYABLE },
+  retry: RETRY.bankCommand,
 });
 
 /**
@@ -53,7 +55,7 @@ const commands = proxyActivities<ConsentActivities>({
  */
 const accountReads = proxyActivities<ConsentActivities>({
   startToCloseTimeout: '15s',
-  retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '2s', maximumAttempts: 3, nonRetryableErrorTypes: [...NON_RETRYABLE, 'BankRateLimited'] },
+  retry: retryPolicy({ initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '2s', maximumAttempts: 3 }, [FailureType.BankRateLimited]),
 });
 
 /**
@@ -62,18 +64,18 @@ const accountReads = proxyActivities<ConsentActivities>({
  */
 const grantReads = proxyActivities<ConsentActivities>({
   startToCloseTimeout: '15s',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', nonRetryableErrorTypes: NON_RETRYABLE },
+  retry: retryPolicy({ initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' }),
 });
 
 /** Status checks inside loops that will check again. */
 const statusReads = proxyActivities<ConsentActivities>({
   startToCloseTimeout: '15s',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 3, nonRetryableErrorTypes: NON_RETRYABLE },
+  retry: RETRY.bankRead,
 });
 
 const records = proxyActivities<ConsentActivities>({
   startToCloseTimeout: '15s',
-  retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '30s' },
+  retry: RETRY.ownDatabase,
 });
 
 /** Bank error codes that mean the consent itself is no longer usable. */
@@ -276,27 +278,46 @@ export async function consentWorkflow(input: ConsentWorkflowInput): Promise<Cons
     await continueAsNew<typeof consentWorkflow>({ ...input, resume: state });
   }
 
+  /**
+   * Creates the consent at the bank. The bank does not deduplicate, so after an attempt that may
+   * have reached it a new one is sent only where a duplicate stays harmless: unauthorised, because
+   * the PSU only ever sees the authorisation Clearway hands out (no decoupled prompt by the bank).
+   */
   async function create(): Promise<void> {
+    let outcome: CreationOutcome<ConsentCreationSummary>;
     try {
-      const created = await creation.createConsentAtBank(consentId);
-      state.creation = created;
-      state.authorisationId = created.authorisationId;
-      upsertSearchAttributes([{ key: ConsentStatusAttr, value: created.consentStatus }]);
-      if (created.consentStatus === 'valid') {
-        await activate();
-      } else {
-        state.phase = 'awaiting_sca';
-        state.scaDeadline = Date.now() + timings.scaTimeoutMs;
-      }
+      outcome = await createWithoutDuplicates('Consent creation', (opts) => creation.createConsentAtBank(consentId, opts));
     } catch (err) {
       const failure = findApplicationFailure(err);
       const details = failure?.details?.[0] as Partial<BankRefusal> | undefined;
-      state.creationError = {
-        httpStatus: details?.httpStatus ?? 502,
-        messages: details?.messages?.length ? details.messages : [{ category: 'ERROR', code: 'CONSENT_UNKNOWN', text: failure?.message ?? 'The bank could not be reached' }],
-      };
-      await transition({ raw: 'rejected', normalised: 'rejected' }, `Creation failed: ${failure?.message ?? 'unknown error'}`);
+      return refuseCreation(details?.httpStatus ?? 502, details?.messages ?? [], failure?.message ?? 'unknown error');
     }
+    if (outcome.kind === 'ambiguous') {
+      return refuseCreation(502, [], `the bank's answer was lost (${outcome.reason}); no second consent was requested, as the PSU could be asked to authorise both`);
+    }
+    // Creating again may have left an unauthorised consent at the bank: delete the ones it named.
+    if (outcome.createdAgain > 0) await records.deleteOrphanedConsents(consentId);
+    return accept(outcome.result);
+  }
+
+  async function accept(created: ConsentCreationSummary): Promise<void> {
+    state.creation = created;
+    state.authorisationId = created.authorisationId;
+    upsertSearchAttributes([{ key: ConsentStatusAttr, value: created.consentStatus }]);
+    if (created.consentStatus === 'valid') {
+      await activate();
+    } else {
+      state.phase = 'awaiting_sca';
+      state.scaDeadline = Date.now() + timings.scaTimeoutMs;
+    }
+  }
+
+  async function refuseCreation(httpStatus: number, messages: BankRefusal['messages'], why: string): Promise<void> {
+    state.creationError = {
+      httpStatus,
+      messages: messages.length ? messages : [{ category: 'ERROR', code: 'CONSENT_UNKNOWN', text: why }],
+    };
+    await transition({ raw: 'rejected', normalised: 'rejected' }, `Creation failed: ${why}`);
   }
 
   /** SCA is done: learn what the bank granted (the real validUntil) and go live. */

@@ -16,32 +16,30 @@ import {
   type MandateWorkflowInput,
 } from './mandate.api';
 import { openPaymentsRefusalOf, readOrUndefined } from './shared/failures';
-
-/** Refusals by the wallet (including a 403 limit breach) or our own checks: retrying cannot help. */
-const NON_RETRYABLE = ['BankRejected', 'MandateRefused', 'MandateNotFound'];
+import { RETRY, retryPolicy } from './shared/retry-policies';
 
 const steps = proxyActivities<MandateActivities>({
   startToCloseTimeout: '15s',
   scheduleToCloseTimeout: '2m',
-  retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '10s', nonRetryableErrorTypes: NON_RETRYABLE },
+  retry: retryPolicy({ initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '10s' }),
 });
 
 /** Within one period only: transient errors are retried for a few minutes, never into the next period. */
 const paying = proxyActivities<MandateActivities>({
   startToCloseTimeout: '15s',
   scheduleToCloseTimeout: '5m',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', nonRetryableErrorTypes: NON_RETRYABLE },
+  retry: RETRY.bankStep,
 });
 
 /** Progress reads inside a loop that reads again until the deadline. */
 const progressReads = proxyActivities<MandateActivities>({
   startToCloseTimeout: '15s',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 3, nonRetryableErrorTypes: NON_RETRYABLE },
+  retry: RETRY.bankRead,
 });
 
 const records = proxyActivities<MandateActivities>({
   startToCloseTimeout: '15s',
-  retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '30s' },
+  retry: RETRY.ownDatabase,
 });
 
 /** Longest single timer: the mandate's end can be years away. */

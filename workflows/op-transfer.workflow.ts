@@ -13,33 +13,31 @@ import {
   type TransferWorkflowInput,
 } from './op-transfer.api';
 import { openPaymentsRefusalOf, readOrUndefined } from './shared/failures';
-
-/** Refusals by the wallet's servers or our own checks: retrying cannot help. */
-const NON_RETRYABLE = ['BankRejected', 'TransferRefused', 'TransferNotFound'];
+import { RETRY, retryPolicy } from './shared/retry-policies';
 
 /** Steps with the PSU's client waiting (POST returns after the grant request). */
 const steps = proxyActivities<OpTransferActivities>({
   startToCloseTimeout: '15s',
   scheduleToCloseTimeout: '2m',
-  retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '10s', nonRetryableErrorTypes: NON_RETRYABLE },
+  retry: retryPolicy({ initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '10s' }),
 });
 
 /** Sending: the outgoing payment carries an Idempotency-Key from the transfer id, so retries are safe. */
 const sending = proxyActivities<OpTransferActivities>({
   startToCloseTimeout: '15s',
   scheduleToCloseTimeout: '5m',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', nonRetryableErrorTypes: NON_RETRYABLE },
+  retry: RETRY.bankStep,
 });
 
 /** Progress reads inside a loop that reads again: a failed read is retried by the next poll. */
 const progressReads = proxyActivities<OpTransferActivities>({
   startToCloseTimeout: '15s',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 3, nonRetryableErrorTypes: NON_RETRYABLE },
+  retry: RETRY.bankRead,
 });
 
 const records = proxyActivities<OpTransferActivities>({
   startToCloseTimeout: '15s',
-  retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '30s' },
+  retry: RETRY.ownDatabase,
 });
 
 /**

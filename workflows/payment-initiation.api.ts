@@ -3,6 +3,7 @@
  * ids, input, updates, signals and queries. Imports only Temporal's workflow-safe packages.
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { AmbiguousCreation } from '../libs/domain/initiation-safety';
 import type { PaymentProduct } from '../libs/domain/payment';
 import type { ScaApproach, ScaStatus, TransactionStatus } from '../libs/domain/transaction-status';
 import type { PsuDataUpdateRequest, PsuDataUpdateSummary } from './shared/psu-data';
@@ -48,7 +49,48 @@ export interface InitiationSummary {
   psuMessage?: string;
 }
 
-export type PaymentPhase = 'initiating' | 'awaiting_sca' | 'polling_status' | 'completed';
+/** What `initiatePaymentAtBank` returns: the bank's answer, or that there was no clear one. */
+export type InitiationAttemptResult = InitiationSummary | AmbiguousCreation;
+
+/**
+ * What `POST /payments` learns when the bank's answer to the initiation is missing (no SCA link to
+ * hand out). The outcome may have been resolved since: the payment's row says where it stands.
+ */
+export interface InitiationOutcomeUnknown {
+  outcome: 'unknown';
+  reason: string;
+}
+
+export type InitiationAnswer = InitiationSummary | InitiationOutcomeUnknown;
+
+/**
+ * What a lookup after an unknown outcome found, protocol-neutral:
+ * - `found`: the bank holds the payment (its own lookup, or account information showing the debit);
+ * - `absent`: the bank says it holds no such payment;
+ * - `inconclusive`: nothing yet (ask again later);
+ * - `unsupported`: neither the bank nor a consent offers a way to look: an operator decides.
+ */
+export type InitiationLookup =
+  | { kind: 'found'; bankPaymentId: string; transactionStatus: TransactionStatus; rawTransactionStatus: string }
+  | { kind: 'absent'; reason: string }
+  | { kind: 'inconclusive' }
+  | { kind: 'unsupported' };
+
+/**
+ * An operator's decision on a payment whose initiation outcome is unknown, after asking the bank
+ * (support line, bank portal). `operator` is a staff identity; `reason` says what the bank said:
+ * no customer data in either (they go into workflow history and the audit table).
+ */
+export type OperatorDecision =
+  | { operator: string; decision: 'initiated'; bankPaymentId: string; reason: string }
+  | { operator: string; decision: 'not_initiated'; reason: string };
+
+export interface OperatorDecisionResult {
+  transactionStatus: TransactionStatus;
+  initiationOutcome: 'resolved';
+}
+
+export type PaymentPhase = 'initiating' | 'outcome_unknown' | 'awaiting_sca' | 'polling_status' | 'completed';
 
 export interface PaymentWorkflowState {
   phase: PaymentPhase;
@@ -64,6 +106,15 @@ export interface PaymentWorkflowState {
   eventSeq: number;
   scaDeadline?: number;
   statusDeadline?: number;
+  /** `unknown` while the bank's answer to the initiation is missing; `resolved` once learnt. */
+  initiationOutcome?: 'unknown' | 'resolved';
+  /** Why the outcome was unknown (kept after resolution, for the record). */
+  unknownReason?: string;
+  /**
+   * The bank payment was found after an unknown outcome: no authorisation of it is known, so SCA
+   * is followed through the payment's own status until the client starts an authorisation.
+   */
+  adopted?: boolean;
 }
 
 export interface InitiationError {
@@ -89,8 +140,8 @@ export interface StartedAuthorisation {
   psuMessage?: string;
 }
 
-/** Resolves as soon as the bank answered the initiation: what `POST /payments` returns. */
-export const initiationResultUpdate = defineUpdate<InitiationSummary>('initiationResult');
+/** Resolves as soon as the bank answered the initiation, or its outcome became unknown: what `POST /payments` returns. */
+export const initiationResultUpdate = defineUpdate<InitiationAnswer>('initiationResult');
 /** The PSU came back from the bank's SCA page (TPP-Redirect-URI). A hint: the bank's word decides. */
 export const scaCallbackSignal = defineSignal<[ScaCallback]>('scaCallback');
 export const cancelPaymentUpdate = defineUpdate<CancellationResult>('cancelPayment');
@@ -98,3 +149,9 @@ export const startAuthorisationUpdate = defineUpdate<StartedAuthorisation>('star
 /** BG Update PSU Data on the payment's authorisation (identification or an embedded step). */
 export const updatePaymentPsuDataUpdate = defineUpdate<PsuDataUpdateSummary, [PsuDataUpdateRequest]>('updatePaymentPsuData');
 export const paymentStateQuery = defineQuery<PaymentWorkflowState>('paymentState');
+/**
+ * An operator resolves an unknown initiation outcome (Temporal CLI or UI: `resolveInitiation`).
+ * Accepted only while the outcome is unknown; `initiated` is checked with the bank first; the
+ * decision is audited in PostgreSQL (`operator_decisions`) before it takes effect.
+ */
+export const resolveInitiationUpdate = defineUpdate<OperatorDecisionResult, [OperatorDecision]>('resolveInitiation');

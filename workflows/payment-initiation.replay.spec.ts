@@ -1,43 +1,83 @@
 import path from 'node:path';
 import { WithStartWorkflowOperation } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { RECORD_HISTORY, commandSequence, installQuietRuntime, readHistoryFixture, writeHistoryFixture, type History } from '../test/support/history-fixtures';
 import { startTimeSkippingEnv } from '../test/support/time-skipping';
 import { Worker } from '@temporalio/worker';
 import type { PaymentActivities } from '../activities/payment.activities';
-import { initiationResultUpdate, paymentWorkflowId } from './payment-initiation.api';
+import type { BankTransactionStatus } from '../libs/domain/transaction-status';
+import { initiationResultUpdate, paymentWorkflowId, resolveInitiationUpdate, type PaymentTimings } from './payment-initiation.api';
 import type { paymentInitiationWorkflow } from './payment-initiation.workflow';
 
 /**
- * Determinism guard: a real history of the decoupled happy path, recorded once and committed, must
- * replay against the current workflow code. A change that reorders or drops a command fails here
- * (DeterminismViolationError); such a change needs `patched()` or a new workflow type.
+ * Determinism guard: real histories, recorded once and committed, must replay against the current
+ * workflow code. A change that reorders or drops a command fails here (DeterminismViolationError);
+ * such a change needs `patched()` or a new workflow type.
  *
- * The replay needs no server (only the recorder starts one). To re-record the fixture (only when a change is meant to be incompatible and is
- * shipped with versioning): `RECORD_HISTORY=1 npx jest workflows/payment-initiation.replay.spec.ts`.
+ * - `payment-decoupled-history.json`: the decoupled happy path, recorded before the unknown-outcome
+ *   design; it must keep replaying (that design only added branches, behind `patched()` where an
+ *   old history could reach them).
+ * - `payment-unknown-outcome-history.json`: the bank's answer to the initiation is lost and the
+ *   payment may be SCA-exempt, so the outcome is recorded unknown; an operator resolves it with
+ *   the bank's payment id (`resolveInitiation`); SCA is followed through the payment's status.
+ * - `payment-sca-timeout-cancel-failed-history.json`: the PSU never decides, the bank refuses the
+ *   cancellation, so the payment is followed until the bank itself rejects it (patch
+ *   `sca-timeout-cancel-outcome`).
+ *
+ * The replay needs no server (only the recorder starts one). To re-record (only for a change that
+ * ships behind `patched()`, keeping the older fixtures): `RECORD_HISTORY=1 npx jest workflows/payment-initiation.replay.spec.ts`.
  */
 
-const FIXTURE = path.join(__dirname, '__fixtures__', 'payment-decoupled-history.json');
+const fixture = (name: string) => path.join(__dirname, '__fixtures__', name);
 
-beforeAll(installQuietRuntime);
+const TIMINGS: PaymentTimings = {
+  scaTimeoutMs: 15 * 60_000,
+  scaPollInitialMs: 2_000,
+  scaPollMaxMs: 30_000,
+  statusPollInitialMs: 5_000,
+  statusPollMaxMs: 300_000,
+  statusDeadlineMs: 24 * 3_600_000,
+};
 
-describe('paymentInitiationWorkflow replay', () => {
-  it('the fixture is what the current code records (RECORD_HISTORY=1 rewrites it)', async () => {
-    const fresh = await recordDecoupledHappyPath();
-    if (RECORD_HISTORY) writeHistoryFixture(FIXTURE, fresh);
-    const commands = commandSequence;
-    const recorded = readHistoryFixture(FIXTURE);
-    // Same sequence of commands: the committed history still describes today's workflow.
-    expect(commands(recorded).length).toBeGreaterThan(10);
-    expect(commands(fresh)).toEqual(commands(recorded));
-  }, 60_000);
+const notInScenario = async (): Promise<never> => {
+  throw new Error('not part of this scenario');
+};
 
-  it('replays the recorded decoupled happy path with the current workflow code', async () => {
-    const history = readHistoryFixture(FIXTURE);
+/** Every activity refuses unless the scenario says otherwise. */
+function activitiesFor(overrides: Partial<PaymentActivities>): PaymentActivities {
+  return {
+    initiatePaymentAtBank: notInScenario,
+    lookUpInitiationAtBank: notInScenario,
+    confirmBankPayment: notInScenario,
+    adoptBankPayment: notInScenario,
+    recordOperatorDecision: notInScenario,
+    cancelOrphanedInitiations: notInScenario,
+    getBankScaStatus: notInScenario,
+    getBankPaymentStatus: notInScenario,
+    startAuthorisationAtBank: notInScenario,
+    cancelPaymentAtBank: notInScenario,
+    updatePaymentPsuDataAtBank: notInScenario,
+    recordPaymentStatus: async () => undefined,
+    ...overrides,
+  };
+}
 
-    // A replay of a truncated fixture would prove little: check it is the whole story first.
-    const events = history.events!;
-    const activities = events.flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? []);
-    expect(activities).toEqual([
+const status = (s: 'RCVD' | 'ACSP' | 'ACSC' | 'RJCT'): BankTransactionStatus => ({ raw: s, normalised: s });
+
+interface Scenario {
+  file: string;
+  /** The activities of the whole story, in order: a truncated fixture would prove little. */
+  activities: string[];
+  updates: string[];
+  patches: string[];
+  record(env: TestWorkflowEnvironment): Promise<History>;
+}
+
+const SCENARIOS: Scenario[] = [
+  {
+    file: 'payment-decoupled-history.json',
+    activities: [
       'initiatePaymentAtBank',
       'getBankScaStatus',
       'recordPaymentStatus',
@@ -45,76 +85,190 @@ describe('paymentInitiationWorkflow replay', () => {
       'recordPaymentStatus',
       'getBankPaymentStatus',
       'recordPaymentStatus',
-    ]);
-    expect(events.some((e) => e.workflowExecutionUpdateAcceptedEventAttributes)).toBe(true);
-    expect(events.filter((e) => e.timerStartedEventAttributes).length).toBeGreaterThanOrEqual(2);
+    ],
+    updates: ['initiationResult'],
+    patches: [],
+    record: (env) => {
+      let statusPolls = 0;
+      return recordPayment(
+        env,
+        '00000000-0000-4000-8000-000000000001',
+        activitiesFor({
+          initiatePaymentAtBank: async () => ({
+            bankPaymentId: 'bank-pmt-fixture',
+            transactionStatus: 'RCVD',
+            rawTransactionStatus: 'RCVD',
+            scaApproach: 'DECOUPLED',
+            authorisationId: 'auth-fixture',
+            psuMessage: 'Please confirm the payment in your banking app',
+          }),
+          getBankScaStatus: async () => ({ raw: 'finalised', normalised: 'finalised' }),
+          getBankPaymentStatus: async () => (statusPolls++ === 0 ? status('ACSP') : status('ACSC')),
+        }),
+      );
+    },
+  },
+  {
+    file: 'payment-unknown-outcome-history.json',
+    activities: [
+      'initiatePaymentAtBank',
+      'recordPaymentStatus', // initiation_outcome: unknown
+      'lookUpInitiationAtBank', // unsupported: an operator decides
+      'confirmBankPayment',
+      'recordOperatorDecision',
+      'adoptBankPayment',
+      'recordPaymentStatus', // initiation_outcome: resolved
+      'getBankPaymentStatus', // SCA followed through the payment's status
+      'recordPaymentStatus',
+      'getBankPaymentStatus',
+      'recordPaymentStatus',
+    ],
+    updates: ['initiationResult', 'resolveInitiation'],
+    patches: [],
+    record: (env) => {
+      let statusPolls = 0;
+      return recordPayment(
+        env,
+        '00000000-0000-4000-8000-000000000002',
+        activitiesFor({
+          initiatePaymentAtBank: async () => ({
+            outcome: 'ambiguous',
+            reason: 'POST /v1/payments/sepa-credit-transfers → HTTP 503',
+            lastAttempt: 1,
+            facts: { scaExemptionsPossible: true, bankMayPromptPsu: true },
+          }),
+          lookUpInitiationAtBank: async () => ({ kind: 'unsupported' }),
+          confirmBankPayment: async () => status('RCVD'),
+          adoptBankPayment: async () => undefined,
+          recordOperatorDecision: async () => undefined,
+          getBankPaymentStatus: async () => (statusPolls++ === 0 ? status('ACSP') : status('ACSC')),
+        }),
+        async (handle) => {
+          // Decide once the workflow is idle after its lookup, so the fixture's event order is stable.
+          await untilIdleAfter(handle, 3);
+          await handle.executeUpdate(resolveInitiationUpdate, {
+            args: [{ operator: 'ops:fixture', decision: 'initiated', bankPaymentId: 'bank-pmt-found', reason: 'Bank support confirmed the payment exists' }],
+            updateId: 'operator-decision-fixture',
+          });
+        },
+      );
+    },
+  },
+  {
+    file: 'payment-sca-timeout-cancel-failed-history.json',
+    activities: [
+      'initiatePaymentAtBank',
+      'getBankScaStatus',
+      'recordPaymentStatus', // sca_status: received (recorded once)
+      'getBankScaStatus…', // checks with backoff until the 15-minute timeout
+      'cancelPaymentAtBank', // refused by the bank
+      'getBankPaymentStatus', // still RCVD: followed, not RJCT
+      'recordPaymentStatus',
+      'getBankPaymentStatus', // the bank rejects it itself
+      'recordPaymentStatus',
+    ],
+    updates: ['initiationResult'],
+    patches: ['sca-timeout-cancel-outcome'],
+    record: (env) => {
+      let statusPolls = 0;
+      return recordPayment(
+        env,
+        '00000000-0000-4000-8000-000000000003',
+        activitiesFor({
+          initiatePaymentAtBank: async () => ({
+            bankPaymentId: 'bank-pmt-timeout',
+            transactionStatus: 'RCVD',
+            rawTransactionStatus: 'RCVD',
+            scaApproach: 'REDIRECT',
+            authorisationId: 'auth-timeout',
+            scaRedirectUrl: 'https://bank.example/sca/auth-timeout',
+          }),
+          getBankScaStatus: async () => ({ raw: 'received', normalised: 'received' }),
+          cancelPaymentAtBank: async () => {
+            throw ApplicationFailure.create({ type: 'BankRejected', message: 'DELETE → HTTP 405 (CANCELLATION_INVALID)', details: [{ httpStatus: 405, messages: [] }] });
+          },
+          getBankPaymentStatus: async () => (statusPolls++ === 0 ? status('RCVD') : status('RJCT')),
+        }),
+        async () => undefined,
+        { scaTimeoutMs: 60_000 },
+      );
+    },
+  },
+];
+
+beforeAll(installQuietRuntime);
+
+describe.each(SCENARIOS)('paymentInitiationWorkflow replay: $file', (scenario) => {
+  it('the fixture is what the current code records (RECORD_HISTORY=1 rewrites it)', async () => {
+    const env = await startTimeSkippingEnv();
+    let fresh: History;
+    try {
+      fresh = await scenario.record(env);
+    } finally {
+      await env.teardown();
+    }
+    if (RECORD_HISTORY) writeHistoryFixture(fixture(scenario.file), fresh);
+    const recorded = readHistoryFixture(fixture(scenario.file));
+    // Same sequence of commands: the committed history still describes today's workflow.
+    expect(commandSequence(recorded).length).toBeGreaterThan(10);
+    expect(commandSequence(fresh)).toEqual(commandSequence(recorded));
+  }, 90_000);
+
+  it('replays with the current workflow code', async () => {
+    const history = readHistoryFixture(fixture(scenario.file));
+    const events = history.events!;
+    expect(squashRepeats(events.flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? []))).toEqual(scenario.activities);
+    expect(events.flatMap((e) => e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input?.name ?? [])).toEqual(scenario.updates);
+    const markers = events.flatMap((e) => (e.markerRecordedEventAttributes ? [e.markerRecordedEventAttributes] : []));
+    expect(markers.length).toBe(scenario.patches.length);
     expect(events.at(-1)?.workflowExecutionCompletedEventAttributes).toBeTruthy();
 
-    await expect(
-      Worker.runReplayHistory({ workflowsPath: require.resolve('./index') }, history, 'payment-decoupled-fixture'),
-    ).resolves.toBeUndefined();
+    await expect(Worker.runReplayHistory({ workflowsPath: require.resolve('./index') }, history, scenario.file)).resolves.toBeUndefined();
   }, 30_000);
 });
 
-/** One decoupled payment on the time-skipping server, started as the API starts it (update-with-start). */
-async function recordDecoupledHappyPath(): Promise<History> {
-  const env = await startTimeSkippingEnv();
-  try {
-    let statusPolls = 0;
-    const activities: PaymentActivities = {
-      initiatePaymentAtBank: async () => ({
-        bankPaymentId: 'bank-pmt-fixture',
-        transactionStatus: 'RCVD',
-        rawTransactionStatus: 'RCVD',
-        scaApproach: 'DECOUPLED',
-        authorisationId: 'auth-fixture',
-        psuMessage: 'Please confirm the payment in your banking app',
-      }),
-      getBankScaStatus: async () => ({ raw: 'finalised', normalised: 'finalised' }),
-      getBankPaymentStatus: async () => (statusPolls++ === 0 ? { raw: 'ACSP', normalised: 'ACSP' } : { raw: 'ACSC', normalised: 'ACSC' }),
-      startAuthorisationAtBank: async () => {
-        throw new Error('not part of this scenario');
-      },
-      cancelPaymentAtBank: async () => {
-        throw new Error('not part of this scenario');
-      },
-      updatePaymentPsuDataAtBank: async () => {
-        throw new Error('not part of this scenario');
-      },
-      recordPaymentStatus: async () => undefined,
-    };
-    const taskQueue = 'payment-history-fixture';
-    const paymentId = '00000000-0000-4000-8000-000000000001';
-    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowsPath: require.resolve('./index'), activities });
-    return await worker.runUntil(async () => {
-      const startWorkflowOperation = new WithStartWorkflowOperation<typeof paymentInitiationWorkflow>('paymentInitiationWorkflow', {
-        workflowId: paymentWorkflowId(paymentId),
-        taskQueue,
-        workflowIdConflictPolicy: 'USE_EXISTING',
-        args: [
-          {
-            paymentId,
-            tenantId: 'tenant-fixture',
-            bicFi: 'SANDDEFFXXX',
-            paymentProduct: 'sepa-credit-transfers',
-            timings: {
-              scaTimeoutMs: 15 * 60_000,
-              scaPollInitialMs: 2_000,
-              scaPollMaxMs: 30_000,
-              statusPollInitialMs: 5_000,
-              statusPollMaxMs: 300_000,
-              statusDeadlineMs: 24 * 3_600_000,
-            },
-          },
-        ],
-      });
-      await env.client.workflow.executeUpdateWithStart(initiationResultUpdate, { startWorkflowOperation });
-      const handle = await startWorkflowOperation.workflowHandle();
-      const state = await handle.result();
-      if (state.transactionStatus !== 'ACSC') throw new Error(`unexpected final status ${state.transactionStatus}`);
-      return handle.fetchHistory();
-    });
-  } finally {
-    await env.teardown();
+/** Waits until `completedActivities` activities completed and the workflow task after them did too. */
+async function untilIdleAfter(handle: { fetchHistory(): Promise<History> }, completedActivities: number): Promise<void> {
+  for (;;) {
+    const events = (await handle.fetchHistory()).events ?? [];
+    const completed = events.filter((e) => e.activityTaskCompletedEventAttributes).length;
+    if (completed >= completedActivities && events.at(-1)?.workflowTaskCompletedEventAttributes) return;
+    await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** A run of the same activity (e.g. SCA checks with backoff) as its first call plus `name…`. */
+function squashRepeats(names: string[]): string[] {
+  const out: string[] = [];
+  for (const name of names) {
+    const last = out.at(-1);
+    if (last === name || last === `${name}…`) out[out.length - 1] = `${name}…`;
+    else out.push(name);
+  }
+  return out;
+}
+
+/** One payment on the time-skipping server, started as the API starts it (update-with-start). */
+async function recordPayment(
+  env: TestWorkflowEnvironment,
+  paymentId: string,
+  activities: PaymentActivities,
+  drive: (handle: Awaited<ReturnType<WithStartWorkflowOperation<typeof paymentInitiationWorkflow>['workflowHandle']>>) => Promise<void> = async () => undefined,
+  timings: Partial<PaymentTimings> = {},
+): Promise<History> {
+  const taskQueue = `payment-history-fixture-${paymentId}`;
+  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowsPath: require.resolve('./index'), activities });
+  return worker.runUntil(async () => {
+    const startWorkflowOperation = new WithStartWorkflowOperation<typeof paymentInitiationWorkflow>('paymentInitiationWorkflow', {
+      workflowId: paymentWorkflowId(paymentId),
+      taskQueue,
+      workflowIdConflictPolicy: 'USE_EXISTING',
+      args: [{ paymentId, tenantId: 'tenant-fixture', bicFi: 'SANDDEFFXXX', paymentProduct: 'sepa-credit-transfers', timings: { ...TIMINGS, ...timings } }],
+    });
+    await env.client.workflow.executeUpdateWithStart(initiationResultUpdate, { startWorkflowOperation });
+    const handle = await startWorkflowOperation.workflowHandle();
+    await drive(handle);
+    await handle.result();
+    return handle.fetchHistory();
+  });
 }

@@ -10,7 +10,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, type WorkflowBundle } from '@temporalio/worker';
 import type { PaymentActivities } from '../activities/payment.activities';
-import type { ScaStatus, TransactionStatus } from '../libs/domain/transaction-status';
+import type { BankTransactionStatus, ScaStatus, TransactionStatus } from '../libs/domain/transaction-status';
 import {
   BicFi,
   PaymentProduct,
@@ -21,15 +21,23 @@ import {
 import {
   cancelPaymentUpdate,
   initiationResultUpdate,
+  updatePaymentPsuDataUpdate,
   paymentWorkflowId,
   scaCallbackSignal,
+  resolveInitiationUpdate,
+  paymentStateQuery,
   type CancellationResult,
+  type InitiationAnswer,
+  type InitiationAttemptResult,
+  type InitiationLookup,
   type InitiationSummary,
+  type OperatorDecision,
   type PaymentTimings,
   type PaymentWorkflowInput,
   type PaymentWorkflowState,
 } from './payment-initiation.api';
 import type { paymentInitiationWorkflow } from './payment-initiation.workflow';
+import type { AmbiguousCreation, InitiationSafetyFacts } from '../libs/domain/initiation-safety';
 import { startTimeSkippingEnv } from '../test/support/time-skipping';
 
 /**
@@ -62,13 +70,19 @@ interface ActivityCall {
 }
 
 interface BankScript {
-  /** Called once per attempt; throw to fail the attempt. */
-  initiate?: (attempt: number) => Promise<InitiationSummary> | InitiationSummary;
+  /** Called once per attempt (and with the workflow's options); throw to fail the attempt. */
+  initiate?: (attempt: number, opts: { createAgainAfterAttempt?: number }) => Promise<InitiationAttemptResult> | InitiationAttemptResult;
+  /** Called per lookup after an unknown outcome (0-based). Default: the bank offers none. */
+  lookup?: (n: number) => InitiationLookup;
+  /** The bank's answer when an operator names a bank payment id. */
+  confirm?: (bankPaymentId: string) => BankTransactionStatus;
   /** Called per SCA status check (0-based); the normalised SCA status the bank reports. */
   scaStatus?: (check: number) => ScaStatus;
   /** Called per status poll (0-based) with the poll's server time. */
   paymentStatus?: (poll: number, at: number) => TransactionStatus;
   cancel?: () => CancellationResult;
+  /** Called per Update PSU Data attempt; throw to fail it. */
+  psuData?: (attempt: number) => void;
 }
 
 const DECOUPLED_INITIATION: InitiationSummary = {
@@ -84,6 +98,9 @@ const DECOUPLED_INITIATION: InitiationSummary = {
 function stubBank(script: BankScript = {}) {
   const calls: ActivityCall[] = [];
   const recorded: RecordedChange[] = [];
+  const initiateOptions: { createAgainAfterAttempt?: number }[] = [];
+  const decisions: { updateId: string; decision: OperatorDecision }[] = [];
+  const adopted: string[] = [];
 
   async function note(name: ActivityName): Promise<ActivityCall> {
     const info = activityInfo();
@@ -96,9 +113,32 @@ function stubBank(script: BankScript = {}) {
   const callsTo = (name: ActivityName) => calls.filter((c) => c.name === name);
 
   const activities: PaymentActivities = {
-    async initiatePaymentAtBank() {
+    async initiatePaymentAtBank(_paymentId, opts = {}) {
       const { attempt } = await note('initiatePaymentAtBank');
-      return script.initiate ? script.initiate(attempt) : DECOUPLED_INITIATION;
+      initiateOptions.push(opts);
+      return script.initiate ? script.initiate(attempt, opts) : DECOUPLED_INITIATION;
+    },
+    async lookUpInitiationAtBank() {
+      await note('lookUpInitiationAtBank');
+      return script.lookup?.(callsTo('lookUpInitiationAtBank').length - 1) ?? { kind: 'unsupported' };
+    },
+    async confirmBankPayment(_paymentId, bankPaymentId) {
+      await note('confirmBankPayment');
+      const status = script.confirm?.(bankPaymentId);
+      if (!status) throw ApplicationFailure.create({ type: 'DecisionRefused', message: `The bank does not know payment ${bankPaymentId}` });
+      return status;
+    },
+    async adoptBankPayment(_paymentId, bankPaymentId) {
+      await note('adoptBankPayment');
+      adopted.push(bankPaymentId);
+    },
+    async recordOperatorDecision(_paymentId, updateId, decision) {
+      await note('recordOperatorDecision');
+      decisions.push({ updateId, decision });
+    },
+    async cancelOrphanedInitiations() {
+      await note('cancelOrphanedInitiations');
+      return { cancelled: 1, failed: 0 };
     },
     async getBankScaStatus() {
       await note('getBankScaStatus');
@@ -119,7 +159,8 @@ function stubBank(script: BankScript = {}) {
       return script.cancel?.() ?? { transactionStatus: 'CANC', authorisationRequired: false };
     },
     async updatePaymentPsuDataAtBank() {
-      await note('updatePaymentPsuDataAtBank');
+      const { attempt } = await note('updatePaymentPsuDataAtBank');
+      script.psuData?.(attempt);
       return { scaStatus: 'started' };
     },
     async recordPaymentStatus(change) {
@@ -132,6 +173,9 @@ function stubBank(script: BankScript = {}) {
     activities,
     calls,
     recorded,
+    initiateOptions,
+    decisions,
+    adopted,
     callsTo,
     count: (name: ActivityName) => callsTo(name).length,
     /** The status changes as `kind:status`, in the order the workflow persisted them. */
@@ -212,7 +256,7 @@ interface Payment {
   /** Starts the workflow without waiting for the bank. */
   start(): Promise<PaymentHandle>;
   /** What `POST /payments` does: update-with-start, answering once the bank answered the initiation. */
-  initiateLikeTheApi(): Promise<{ summary: Promise<InitiationSummary>; handle: Promise<PaymentHandle> }>;
+  initiateLikeTheApi(): Promise<{ summary: Promise<InitiationAnswer>; handle: Promise<PaymentHandle> }>;
 }
 
 /** Runs `drive` with a worker hosting the workflow and the stubbed bank, on a task queue of its own. */
@@ -551,6 +595,274 @@ describe('paymentInitiationWorkflow', () => {
     expect((refusal as WorkflowUpdateFailedError).cause?.message).toBe('Payment cannot be cancelled while initiating');
     expect(bank.count('cancelPaymentAtBank')).toBe(0);
     expect(state.transactionStatus).toBe('ACSC');
+  });
+
+  it('an expired PSU secret (HandoffExpired) is not retried: the shared policy makes it non-retryable for payments too', async () => {
+    const bank = stubBank({
+      scaStatus: () => 'received',
+      // Thrown without nonRetryable: only the workflow's retry policy can stop the retries.
+      psuData: () => {
+        throw ApplicationFailure.create({ type: 'HandoffExpired', message: 'The PSU data expired before it reached the bank' });
+      },
+    });
+
+    const refusal = await withPayment(bank, { scaPollInitialMs: 10 * MINUTE }, async (payment) => {
+      const started = await payment.initiateLikeTheApi();
+      await started.summary;
+      const handle = await started.handle;
+      const refusal = await handle
+        .executeUpdate(updatePaymentPsuDataUpdate, { args: [{ authorisationId: 'auth-1', kind: 'otp', handoffId: 'gone' }] })
+        .catch((e: unknown) => e);
+      await handle.executeUpdate(cancelPaymentUpdate);
+      return refusal;
+    });
+
+    expect(refusal).toBeInstanceOf(WorkflowUpdateFailedError);
+    expect(bank.count('updatePaymentPsuDataAtBank')).toBe(1);
+  });
+
+  describe('exactly once against a bank that does not deduplicate', () => {
+    const SCA_ALWAYS_REQUIRED: InitiationSafetyFacts = { scaExemptionsPossible: false, bankMayPromptPsu: false };
+    const MAYBE_EXEMPT: InitiationSafetyFacts = { scaExemptionsPossible: true, bankMayPromptPsu: false };
+    const BANK_PROMPTS_PSU: InitiationSafetyFacts = { scaExemptionsPossible: false, bankMayPromptPsu: true };
+    const REDIRECT_INITIATION: InitiationSummary = {
+      bankPaymentId: 'bank-pmt-2',
+      transactionStatus: 'RCVD',
+      rawTransactionStatus: 'RCVD',
+      scaApproach: 'REDIRECT',
+      authorisationId: 'auth-2',
+      scaRedirectUrl: 'https://bank.example/sca/auth-2',
+    };
+    const ambiguous = (facts: InitiationSafetyFacts, lastAttempt: number): AmbiguousCreation => ({
+      outcome: 'ambiguous',
+      reason: 'POST /v1/payments/sepa-credit-transfers → HTTP 503 (SERVICE_UNAVAILABLE)',
+      lastAttempt,
+      facts,
+    });
+    const decide = (handle: PaymentHandle, d: OperatorDecision, updateId?: string) =>
+      handle.executeUpdate(resolveInitiationUpdate, { args: [d], ...(updateId ? { updateId } : {}) });
+    /** Waits (in real time) until the workflow reports the phase; time skipping stays off while it polls. */
+    async function phaseOf(handle: PaymentHandle, phase: PaymentWorkflowState['phase']): Promise<PaymentWorkflowState> {
+      for (;;) {
+        const state = await handle.query(paymentStateQuery);
+        if (state.phase === phase) return state;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+
+    /** Ends a test's unknown payment the way production would: an operator decides (and the run completes). */
+    async function settleAsNotInitiated(handle: PaymentHandle): Promise<void> {
+      await phaseOf(handle, 'outcome_unknown');
+      await decide(handle, { operator: 'ops:test', decision: 'not_initiated', reason: 'test over' });
+      await handle.result();
+    }
+
+    it('ambiguous, and the bank never exempts nor prompts the PSU: initiates again, cancels the orphan it named, goes on', async () => {
+      let initiations = 0;
+      const bank = stubBank({
+        initiate: () => (++initiations === 1 ? ambiguous(SCA_ALWAYS_REQUIRED, 1) : REDIRECT_INITIATION),
+        scaStatus: () => 'finalised',
+        paymentStatus: () => 'ACSC',
+      });
+
+      const { answer, state } = await withPayment(bank, {}, async (payment) => {
+        const started = await payment.initiateLikeTheApi();
+        const answer = await started.summary;
+        return { answer, state: await (await started.handle).result() };
+      });
+
+      // The PSU is only ever shown the second payment's authorisation.
+      expect(answer).toEqual(REDIRECT_INITIATION);
+      expect(bank.initiateOptions).toEqual([{}, { createAgainAfterAttempt: 1 }]);
+      expect(bank.calls.map((c) => c.name).slice(0, 3)).toEqual(['initiatePaymentAtBank', 'initiatePaymentAtBank', 'cancelOrphanedInitiations']);
+      expect(state).toMatchObject({ transactionStatus: 'ACSC', initiation: REDIRECT_INITIATION });
+      expect(state.initiationOutcome).toBeUndefined();
+      expect(bank.timeline()).not.toContain('initiation_outcome:unknown');
+    });
+
+    it('never initiates more than twice again: after that the outcome is unknown', async () => {
+      let attempt = 0;
+      const bank = stubBank({ initiate: () => ambiguous(SCA_ALWAYS_REQUIRED, ++attempt) });
+
+      await withPayment(bank, {}, async (payment) => {
+        const started = await payment.initiateLikeTheApi();
+        await expect(started.summary).resolves.toMatchObject({ outcome: 'unknown' });
+        await settleAsNotInitiated(await started.handle);
+      });
+
+      expect(bank.initiateOptions).toEqual([{}, { createAgainAfterAttempt: 1 }, { createAgainAfterAttempt: 2 }]);
+      expect(bank.count('cancelOrphanedInitiations')).toBe(0);
+      expect(bank.timeline()[0]).toBe('initiation_outcome:unknown');
+    });
+
+    it('ambiguous and possibly SCA-exempt: no second initiation; the outcome is unknown, then the bank’s lookup finds the payment', async () => {
+      const bank = stubBank({
+        initiate: () => ambiguous(MAYBE_EXEMPT, 1),
+        lookup: (n) => (n === 0 ? { kind: 'inconclusive' } : { kind: 'found', bankPaymentId: 'bank-pmt-1', transactionStatus: 'ACSP', rawTransactionStatus: 'ACSP' }),
+        paymentStatus: () => 'ACSC',
+      });
+
+      const { answer, whileUnknown, state, input } = await withPayment(bank, {}, async (payment) => {
+        const started = await payment.initiateLikeTheApi();
+        const answer = await started.summary;
+        const handle = await started.handle;
+        const whileUnknown = await handle.query(paymentStateQuery);
+        return { answer, whileUnknown, state: await handle.result(), input: payment.input };
+      });
+
+      expect(answer).toEqual({ outcome: 'unknown', reason: expect.stringContaining('HTTP 503') });
+      expect(whileUnknown).toMatchObject({ phase: 'outcome_unknown', initiationOutcome: 'unknown', transactionStatus: 'RCVD' });
+      expect(bank.count('initiatePaymentAtBank')).toBe(1);
+      // Looked up again after the first lookup found nothing yet (30 s of skipped time).
+      const [first, second] = bank.callsTo('lookUpInitiationAtBank');
+      expect(second!.at - first!.at).toBeGreaterThanOrEqual(30 * SECOND);
+      expect(bank.recorded[0]).toMatchObject({ paymentId: input.paymentId, seq: 0, kind: 'initiation_outcome', status: 'unknown', reason: expect.stringMatching(/^Initiation outcome unknown: .*HTTP 503/) });
+      expect(bank.timeline()).toEqual(['initiation_outcome:unknown', 'initiation_outcome:resolved', 'transaction_status:ACSP', 'transaction_status:ACSC']);
+      expect(state).toMatchObject({ phase: 'completed', transactionStatus: 'ACSC', initiationOutcome: 'resolved', adopted: true });
+      expect(bank.count('cancelPaymentAtBank')).toBe(0);
+    });
+
+    it('an initiation that failed without a clear answer from the bank (not a refusal) is unknown, never RJCT', async () => {
+      const bank = stubBank({
+        initiate: () => {
+          throw ApplicationFailure.create({ type: 'WorkerLost', message: 'the activity did not complete', nonRetryable: true });
+        },
+      });
+
+      await withPayment(bank, {}, async (payment) => {
+        const started = await payment.initiateLikeTheApi();
+        await expect(started.summary).resolves.toMatchObject({ outcome: 'unknown', reason: 'the activity did not complete' });
+        await settleAsNotInitiated(await started.handle);
+      });
+      expect(bank.timeline()[0]).toBe('initiation_outcome:unknown');
+      expect(bank.recorded.filter((c) => c.kind === 'transaction_status' && c.status === 'RJCT').map((c) => c.reason)).toEqual([
+        expect.stringMatching(/^Not initiated at the bank, decided by/),
+      ]);
+    });
+
+    it('provably never processed (connection refused, 429) until the deadline: RJCT, the bank never saw it', async () => {
+      const bank = stubBank({
+        initiate: () => {
+          throw bankFailure('BankUnavailable', 503);
+        },
+      });
+
+      const { state } = await runToEnd(bank);
+
+      expect(bank.count('initiatePaymentAtBank')).toBeGreaterThan(3);
+      expect(state).toMatchObject({ transactionStatus: 'RJCT', initiationError: { httpStatus: 503 } });
+      expect(state.initiationOutcome).toBeUndefined();
+    });
+
+    it('the bank may prompt the PSU itself (decoupled): unknown; an operator’s "not initiated" ends it RJCT, audited', async () => {
+      const bank = stubBank({ initiate: () => ambiguous(BANK_PROMPTS_PSU, 1) });
+
+      const { result, state } = await withPayment(bank, {}, async (payment) => {
+        const started = await payment.initiateLikeTheApi();
+        await started.summary;
+        const handle = await started.handle;
+        await phaseOf(handle, 'outcome_unknown');
+        const result = await decide(handle, { operator: 'ops:alice', decision: 'not_initiated', reason: 'Bank support: no payment with this X-Request-ID' }, 'decision-1');
+        return { result, state: await handle.result() };
+      });
+
+      expect(bank.count('initiatePaymentAtBank')).toBe(1);
+      expect(result).toEqual({ transactionStatus: 'RJCT', initiationOutcome: 'resolved' });
+      expect(bank.decisions).toEqual([
+        { updateId: 'decision-1', decision: { operator: 'ops:alice', decision: 'not_initiated', reason: 'Bank support: no payment with this X-Request-ID' } },
+      ]);
+      expect(bank.count('confirmBankPayment')).toBe(0);
+      expect(bank.timeline()).toEqual(['initiation_outcome:unknown', 'initiation_outcome:resolved', 'transaction_status:RJCT']);
+      expect(state).toMatchObject({ transactionStatus: 'RJCT', statusReason: 'Not initiated at the bank, decided by ops:alice: Bank support: no payment with this X-Request-ID' });
+    });
+
+    it('no lookup at the bank: an operator names the bank’s payment; bad decisions are refused; SCA is then followed by its status', async () => {
+      const bank = stubBank({
+        initiate: () => ambiguous(MAYBE_EXEMPT, 1),
+        confirm: (id) => (id === 'bank-pmt-real' ? { raw: 'RCVD', normalised: 'RCVD' } : undefined!),
+        paymentStatus: (poll) => (poll === 0 ? 'RCVD' : poll === 1 ? 'ACSP' : 'ACSC'),
+      });
+
+      const { refusals, result, state } = await withPayment(bank, { scaPollInitialMs: 5 * SECOND }, async (payment) => {
+        const started = await payment.initiateLikeTheApi();
+        await started.summary;
+        const handle = await started.handle;
+        await phaseOf(handle, 'outcome_unknown');
+        const refusals = [
+          await decide(handle, { operator: 'ops:bob', decision: 'initiated', bankPaymentId: 'bank-pmt-real', reason: '' }).catch((e: unknown) => e),
+          await decide(handle, { operator: 'ops:bob', decision: 'maybe', reason: 'x' } as unknown as OperatorDecision).catch((e: unknown) => e),
+          await decide(handle, { operator: 'ops:bob', decision: 'initiated', bankPaymentId: 'bank-pmt-typo', reason: 'Bank says it exists' }).catch((e: unknown) => e),
+        ];
+        expect((await handle.query(paymentStateQuery)).phase).toBe('outcome_unknown');
+        const result = await decide(handle, { operator: 'ops:bob', decision: 'initiated', bankPaymentId: 'bank-pmt-real', reason: 'Bank support found it' }, 'decision-2');
+        return { refusals, result, state: await handle.result() };
+      });
+
+      expect(refusals.map((r) => (r as WorkflowUpdateFailedError).cause?.message)).toEqual([
+        expect.stringContaining('reason'),
+        expect.stringContaining('decision'),
+        expect.stringContaining('does not know payment bank-pmt-typo'),
+      ]);
+      // Only the accepted decision is audited, before it took effect.
+      expect(bank.decisions.map((d) => d.updateId)).toEqual(['decision-2']);
+      expect(bank.adopted).toEqual(['bank-pmt-real']);
+      expect(result).toMatchObject({ initiationOutcome: 'resolved' });
+      const names = bank.calls.map((c) => c.name);
+      expect(names.indexOf('recordOperatorDecision')).toBeLessThan(names.indexOf('adoptBankPayment'));
+      expect(bank.count('getBankScaStatus')).toBe(0);
+      expect(bank.timeline()).toEqual(['initiation_outcome:unknown', 'initiation_outcome:resolved', 'transaction_status:ACSP', 'transaction_status:ACSC']);
+      expect(state).toMatchObject({ transactionStatus: 'ACSC', initiationOutcome: 'resolved', adopted: true });
+    });
+
+    it('an operator decision on a payment whose outcome is known is refused', async () => {
+      const bank = stubBank({ scaStatus: () => 'received' });
+
+      const refusal = await withPayment(bank, { scaPollInitialMs: 10 * MINUTE }, async (payment) => {
+        const started = await payment.initiateLikeTheApi();
+        await started.summary;
+        const handle = await started.handle;
+        const refusal = await decide(handle, { operator: 'ops:eve', decision: 'not_initiated', reason: 'x' }).catch((e: unknown) => e);
+        await handle.executeUpdate(cancelPaymentUpdate);
+        return refusal;
+      });
+
+      expect((refusal as WorkflowUpdateFailedError).cause?.message).toMatch(/Nothing to decide/);
+      expect(bank.decisions).toEqual([]);
+    });
+  });
+
+  describe('SCA timeout: RJCT only once the bank confirmed the cancellation', () => {
+    const refusedCancel = () => {
+      throw bankFailure('BankRejected', 405);
+    };
+
+    it.each([
+      { bankSays: ['RCVD', 'RCVD', 'RJCT'] as TransactionStatus[], final: 'RJCT', label: 'still RCVD at the bank: followed until the bank rejects it' },
+      { bankSays: ['RCVD', 'ACSP', 'ACSC'] as TransactionStatus[], final: 'ACSC', label: 'the PSU authorised it at the bank after all: it executes, ACSC' },
+    ])('cancellation refused, $label', async ({ bankSays, final }) => {
+      const bank = stubBank({
+        scaStatus: () => 'received',
+        cancel: refusedCancel as () => CancellationResult,
+        paymentStatus: (poll) => bankSays[Math.min(poll, bankSays.length - 1)]!,
+      });
+
+      const { state } = await runToEnd(bank, { scaTimeoutMs: 2 * MINUTE });
+
+      expect(bank.count('cancelPaymentAtBank')).toBe(1);
+      const afterTimeout = bank.recorded.filter((c) => c.kind === 'transaction_status');
+      expect(afterTimeout[0]).toMatchObject({ status: 'RCVD', reason: expect.stringMatching(/SCA timeout.*did not confirm the cancellation/) });
+      expect(afterTimeout.filter((c) => c.status === 'RJCT').length).toBe(final === 'RJCT' ? 1 : 0);
+      expect(state.transactionStatus).toBe(final);
+    });
+
+    it('cancellation refused but the bank already reports a final status: that status, with the timeout as reason', async () => {
+      const bank = stubBank({ scaStatus: () => 'received', cancel: refusedCancel as () => CancellationResult, paymentStatus: () => 'CANC' });
+
+      const { state } = await runToEnd(bank, { scaTimeoutMs: 2 * MINUTE });
+
+      expect(state).toMatchObject({ transactionStatus: 'CANC', statusReason: expect.stringMatching(/^SCA timeout: .*the bank reports CANC$/) });
+      expect(bank.count('getBankPaymentStatus')).toBe(1);
+    });
   });
 
   describe('regressions', () => {

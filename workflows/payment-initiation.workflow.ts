@@ -3,7 +3,9 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
+  currentUpdateInfo,
   log,
+  patched,
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
@@ -15,60 +17,89 @@ import {
   isFinalTransactionStatus,
   type BankScaStatus,
   type BankTransactionStatus,
+  type ScaStatus,
 } from '../libs/domain/transaction-status';
 import { ScaStatus as ScaStatusAttr, TransactionStatus as TransactionStatusAttr } from '../libs/temporal/search-attributes';
 import { findApplicationFailure, readOrUndefined } from './shared/failures';
+import { failure, FailureType, RETRY } from './shared/retry-policies';
 import type { PsuDataUpdateRequest } from './shared/psu-data';
+import { createWithoutDuplicates, type CreationOutcome } from './shared/create-once';
 import { ScaWait } from './shared/sca-wait';
 import {
   cancelPaymentUpdate,
   initiationResultUpdate,
   paymentStateQuery,
+  resolveInitiationUpdate,
   scaCallbackSignal,
   startAuthorisationUpdate,
   updatePaymentPsuDataUpdate,
   type InitiationError,
+  type InitiationSummary,
+  type OperatorDecision,
   type PaymentWorkflowInput,
   type PaymentWorkflowState,
 } from './payment-initiation.api';
 
-/** Errors a retry cannot fix: the bank said no, or the payment row is gone. */
-const NON_RETRYABLE = ['BankRejected', 'PaymentNotFound'];
+/**
+ * Versioning (see README "Versioning long-lived workflows"): runs that recorded the old commands
+ * replay the old branch.
+ * - An initiation that failed without a clear answer from the bank (the activity timed out) is an
+ *   unknown outcome, no longer RJCT.
+ * - At the SCA timeout, a cancellation the bank did not confirm is not RJCT: the bank's status is read.
+ */
+const PATCH_UNKNOWN_OUTCOME = 'initiation-unknown-outcome';
+const PATCH_SCA_TIMEOUT_CANCEL = 'sca-timeout-cancel-outcome';
+
+/** Failures that prove the bank did not create the payment: refused, or never processed (connection refused, 429). */
+const NOT_CREATED_FAILURES: ReadonlySet<string> = new Set([
+  FailureType.BankRejected,
+  FailureType.BankUnavailable,
+  FailureType.BankRateLimited,
+  FailureType.PaymentNotFound,
+]);
+
+/** Lookups after an unknown outcome, where the bank offers one: soon at first, then rarely. */
+const LOOKUP_INITIAL_MS = 30_000;
+const LOOKUP_MAX_MS = 3_600_000;
 
 /**
  * Bank calls time out after 15 s (the adapter's own HTTP timeout is 10 s), so a call lost with a
  * crashed worker is retried well within the 25 s a POST waits for the bank's answer.
  *
- * Initiation: retried for up to 5 minutes (5xx, timeouts, 429 after the bank's Retry-After).
- * Safe because every attempt carries the same idempotency key, derived from the payment id.
+ * Initiation: retried for up to 5 minutes, but only what provably did not reach the bank
+ * (connection refused, DNS, 429 after its Retry-After): the activity writes every attempt down
+ * before sending, and an attempt that may have reached the bank (timeout, 5xx, lost answer, a
+ * worker that died mid-call) makes every retry answer "ambiguous" without sending
+ * (`activities/initiation-guard.ts`). What then happens is decided below, in `initiate()`.
  */
 const initiation = proxyActivities<PaymentActivities>({
   startToCloseTimeout: '15s',
   scheduleToCloseTimeout: '5m',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', nonRetryableErrorTypes: NON_RETRYABLE },
+  retry: RETRY.bankStep,
 });
 
 /** Commands on an existing payment (start authorisation, cancel): the caller is waiting, so fail faster. */
 const commands = proxyActivities<PaymentActivities>({
   startToCloseTimeout: '15s',
-  retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '5s', maximumAttempts: 4, nonRetryableErrorTypes: NON_RETRYABLE },
+  retry: RETRY.bankCommand,
 });
 
 /** Status reads: a failed read is simply retried by the next poll, so few attempts here. */
 const reads = proxyActivities<PaymentActivities>({
   startToCloseTimeout: '15s',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 3, nonRetryableErrorTypes: NON_RETRYABLE },
+  retry: RETRY.bankRead,
 });
 
 /** Our own database: retried until it works, a status change must never be lost. */
 const records = proxyActivities<PaymentActivities>({
   startToCloseTimeout: '15s',
-  retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '30s' },
+  retry: RETRY.ownDatabase,
 });
 
 /**
  * One single payment, from initiation at the bank to a final status:
- * initiate → await SCA (redirect callback or bank status, racing a timeout) → poll until final.
+ * initiate (→ if the bank's answer is missing: outcome unknown → resolved by the bank's lookup or
+ * an operator) → await SCA (redirect callback or bank status, racing a timeout) → poll until final.
  */
 export async function paymentInitiationWorkflow(input: PaymentWorkflowInput): Promise<PaymentWorkflowState> {
   const { paymentId, timings } = input;
@@ -76,14 +107,51 @@ export async function paymentInitiationWorkflow(input: PaymentWorkflowInput): Pr
   const sca = new ScaWait();
   let cancelled = state.transactionStatus === 'CANC';
   let lastRawStatus: string | undefined;
+  /** An operator's decision on an unknown outcome, checked and audited, waiting to be applied. */
+  let decision: (OperatorDecision & { status?: BankTransactionStatus }) | undefined;
+  let deciding = false;
 
   setHandler(paymentStateQuery, () => state);
 
   setHandler(initiationResultUpdate, async () => {
-    await condition(() => state.initiation !== undefined || state.initiationError !== undefined);
+    await condition(() => state.initiation !== undefined || state.initiationError !== undefined || state.initiationOutcome !== undefined);
     if (state.initiationError) throw initiationFailure(state.initiationError);
-    return state.initiation!;
+    if (state.initiation) return state.initiation;
+    // Unknown (or resolved since): the API reads the payment's current state from PostgreSQL.
+    return { outcome: 'unknown' as const, reason: state.unknownReason ?? 'the bank did not answer clearly' };
   });
+
+  setHandler(
+    resolveInitiationUpdate,
+    async (d) => {
+      deciding = true;
+      try {
+        // `initiated`: the bank must know the payment the operator names.
+        const status = d.decision === 'initiated' ? await commands.confirmBankPayment(paymentId, d.bankPaymentId) : undefined;
+        await records.recordOperatorDecision(paymentId, currentUpdateInfo()!.id, d);
+        decision = { ...d, status };
+      } catch (err) {
+        deciding = false;
+        const refused = findApplicationFailure(err);
+        throw failure(FailureType.DecisionRefused, refused?.message ?? 'The decision could not be checked with the bank');
+      }
+      await condition(() => state.initiationOutcome === 'resolved');
+      return { transactionStatus: state.transactionStatus, initiationOutcome: 'resolved' as const };
+    },
+    { validator: validateOperatorDecision },
+  );
+
+  function validateOperatorDecision(d: OperatorDecision): void {
+    if (state.phase !== 'outcome_unknown' || deciding) throw new Error(`Nothing to decide: the initiation outcome is ${state.initiationOutcome ?? 'known'}`);
+    const text = (v: unknown, max: number) => typeof v === 'string' && v.trim().length > 0 && v.length <= max;
+    if (!text(d?.operator, 200)) throw new Error('operator: a staff identity (1-200 characters) is required');
+    if (!text(d.reason, 1000)) throw new Error('reason: what the bank said (1-1000 characters) is required');
+    if (d.decision === 'initiated') {
+      if (!text(d.bankPaymentId, 200)) throw new Error('bankPaymentId: the bank\'s payment id is required for "initiated"');
+    } else if (d.decision !== 'not_initiated') {
+      throw new Error('decision: "initiated" or "not_initiated"');
+    }
+  }
 
   setHandler(scaCallbackSignal, () => sca.wakeUp());
 
@@ -176,35 +244,121 @@ export async function paymentInitiationWorkflow(input: PaymentWorkflowInput): Pr
     await continueAsNew<typeof paymentInitiationWorkflow>({ ...input, resume: state });
   }
 
-  async function initiate(): Promise<boolean> {
+  /**
+   * Initiates at the bank. Afterwards the phase says how it went: `awaiting_sca` or
+   * `polling_status` (initiated), `outcome_unknown` (the bank may hold the payment), still
+   * `initiating` (refused, or provably never processed: recorded RJCT).
+   */
+  async function initiate(): Promise<void> {
+    let outcome: CreationOutcome<InitiationSummary>;
     try {
-      const init = await initiation.initiatePaymentAtBank(paymentId);
-      state.initiation = init;
-      state.authorisationId = init.authorisationId;
-      const status = { raw: init.rawTransactionStatus, normalised: init.transactionStatus };
-      if (init.transactionStatus !== 'RCVD') await recordTransactionStatus(status);
-      else upsertSearchAttributes([{ key: TransactionStatusAttr, value: init.transactionStatus }]);
-      // Already authorised (SCA exempted) or already final: there is nothing to wait for.
-      if (AUTHORISED_TRANSACTION_STATUSES.has(init.transactionStatus) || isFinalTransactionStatus(init.transactionStatus)) {
-        startPolling();
-      } else {
-        state.phase = 'awaiting_sca';
-        state.scaDeadline = Date.now() + timings.scaTimeoutMs;
-      }
-      return true;
+      // After an ambiguous attempt the bank may hold a payment from it: initiating again is safe
+      // only where such a payment can never execute without an SCA the PSU is never shown.
+      outcome = await createWithoutDuplicates('Initiation', (opts) => initiation.initiatePaymentAtBank(paymentId, opts));
     } catch (err) {
-      const failure = findApplicationFailure(err);
-      const details = failure?.details?.[0] as Partial<InitiationError> | undefined;
-      state.initiationError = {
-        httpStatus: details?.httpStatus ?? 502,
-        messages: details?.messages?.length
-          ? details.messages
-          : [{ category: 'ERROR', code: 'PAYMENT_FAILED', text: failure?.message ?? 'The bank could not be reached' }],
-      };
-      log.warn('Initiation failed', { paymentId, type: failure?.type });
-      await recordTransactionStatus({ raw: 'RJCT', normalised: 'RJCT' }, `Initiation failed: ${failure?.message ?? 'unknown error'}`);
-      return false;
+      const failed = findApplicationFailure(err);
+      // A failure without the bank's clear answer (the activity itself timed out) proves nothing.
+      if (patched(PATCH_UNKNOWN_OUTCOME) && !NOT_CREATED_FAILURES.has(failed?.type ?? '')) {
+        return markOutcomeUnknown(failed?.message ?? 'the initiation did not complete');
+      }
+      return rejectInitiation(err);
     }
+    if (outcome.kind === 'ambiguous') return markOutcomeUnknown(outcome.reason);
+    await acceptInitiation(outcome.result);
+    // Initiating again may have left an earlier payment at the bank: cancel the ones it named.
+    if (outcome.createdAgain > 0) await records.cancelOrphanedInitiations(paymentId);
+  }
+
+  async function acceptInitiation(init: InitiationSummary): Promise<void> {
+    state.initiation = init;
+    state.authorisationId = init.authorisationId;
+    const status = { raw: init.rawTransactionStatus, normalised: init.transactionStatus };
+    if (init.transactionStatus !== 'RCVD') await recordTransactionStatus(status);
+    else upsertSearchAttributes([{ key: TransactionStatusAttr, value: init.transactionStatus }]);
+    // Already authorised (SCA exempted) or already final: there is nothing to wait for.
+    if (AUTHORISED_TRANSACTION_STATUSES.has(init.transactionStatus) || isFinalTransactionStatus(init.transactionStatus)) {
+      startPolling();
+    } else {
+      state.phase = 'awaiting_sca';
+      state.scaDeadline = Date.now() + timings.scaTimeoutMs;
+    }
+  }
+
+  /** The bank refused the initiation, or provably never processed it: RJCT, and the API reports why. */
+  async function rejectInitiation(err: unknown): Promise<void> {
+    const failed = findApplicationFailure(err);
+    const details = failed?.details?.[0] as Partial<InitiationError> | undefined;
+    state.initiationError = {
+      httpStatus: details?.httpStatus ?? 502,
+      messages: details?.messages?.length
+        ? details.messages
+        : [{ category: 'ERROR', code: 'PAYMENT_FAILED', text: failed?.message ?? 'The bank could not be reached' }],
+    };
+    log.warn('Initiation failed', { paymentId, type: failed?.type });
+    await recordTransactionStatus({ raw: 'RJCT', normalised: 'RJCT' }, `Initiation failed: ${failed?.message ?? 'unknown error'}`);
+  }
+
+  /**
+   * The bank may or may not hold the payment, and asking again could create a second one that
+   * executes. Say so (the API shows it), then find out: the bank's own lookup where it has one,
+   * else an operator's decision (`resolveInitiation` update, audited). Never guessed.
+   */
+  async function markOutcomeUnknown(reason: string): Promise<void> {
+    state.phase = 'outcome_unknown';
+    state.unknownReason = reason;
+    await recordInitiationOutcome('unknown', `Initiation outcome unknown: ${reason}`);
+  }
+
+  async function resolveUnknownOutcome(): Promise<void> {
+    let interval = LOOKUP_INITIAL_MS;
+    let canLookUp = true;
+    for (;;) {
+      if (canLookUp) {
+        const lookup = await readOrUndefined(() => reads.lookUpInitiationAtBank(paymentId));
+        if (lookup?.kind === 'found') {
+          return adopt({ raw: lookup.rawTransactionStatus, normalised: lookup.transactionStatus }, 'found by the bank\'s lookup');
+        }
+        if (lookup?.kind === 'absent') return notInitiated(`Not initiated: ${lookup.reason}`);
+        canLookUp = lookup?.kind !== 'unsupported';
+      }
+      // Without a lookup, only an operator can tell: wait for one, however long it takes.
+      await condition(() => decision !== undefined, canLookUp ? interval : undefined);
+      if (decision) {
+        if (decision.decision === 'initiated') {
+          await records.adoptBankPayment(paymentId, decision.bankPaymentId, decision.status!);
+          return adopt(decision.status!, `confirmed by ${decision.operator}`);
+        }
+        return notInitiated(`Not initiated at the bank, decided by ${decision.operator}: ${decision.reason}`);
+      }
+      // At most one lookup an hour: even a long wait for an operator keeps the history small.
+      interval = Math.min(interval * 2, LOOKUP_MAX_MS);
+    }
+  }
+
+  /** The bank holds the payment: follow it like any other, by the bank's own status. */
+  async function adopt(status: BankTransactionStatus, how: string): Promise<void> {
+    state.adopted = true;
+    await recordInitiationOutcome('resolved', `Initiation outcome resolved: ${how}`);
+    if (status.normalised !== state.transactionStatus) await recordTransactionStatus(status);
+    if (AUTHORISED_TRANSACTION_STATUSES.has(status.normalised) || isFinalTransactionStatus(status.normalised)) {
+      startPolling();
+    } else {
+      // The client starts an authorisation for the PSU (POST .../authorisations) if none is under way.
+      state.phase = 'awaiting_sca';
+      state.scaDeadline = Date.now() + timings.scaTimeoutMs;
+    }
+  }
+
+  async function notInitiated(reason: string): Promise<void> {
+    await recordInitiationOutcome('resolved', reason);
+    await recordTransactionStatus({ raw: 'NOT_INITIATED', normalised: 'RJCT' }, reason);
+    state.phase = 'completed';
+  }
+
+  async function recordInitiationOutcome(outcome: 'unknown' | 'resolved', reason: string): Promise<void> {
+    const seq = state.eventSeq++;
+    await records.recordPaymentStatus({ paymentId, seq, kind: 'initiation_outcome', status: outcome, rawStatus: null, reason });
+    state.initiationOutcome = outcome;
   }
 
   function awaitScaOrTimeout() {
@@ -214,13 +368,23 @@ export async function paymentInitiationWorkflow(input: PaymentWorkflowInput): Pr
       pollMaxMs: timings.scaPollMaxMs,
       interrupted: () => cancelled,
       check: async () => {
-        if (!state.authorisationId) return undefined;
+        if (!state.authorisationId) return state.adopted ? scaFromPaymentStatus() : undefined;
         const status = await readOrUndefined(() => reads.getBankScaStatus(paymentId, state.authorisationId!));
         if (status && !cancelled) await recordScaStatus(status);
         return status?.normalised;
       },
       afterCheck: continueAsNewIfSuggested,
     });
+  }
+
+  /** A payment found after an unknown outcome, with no authorisation known: its status tells where SCA stands. */
+  async function scaFromPaymentStatus(): Promise<ScaStatus | undefined> {
+    const status = await readOrUndefined(() => reads.getBankPaymentStatus(paymentId));
+    if (!status || cancelled) return undefined;
+    if (status.normalised !== state.transactionStatus) await recordTransactionStatus(status);
+    if (AUTHORISED_TRANSACTION_STATUSES.has(status.normalised)) return 'finalised';
+    if (isFinalTransactionStatus(status.normalised)) return 'failed';
+    return undefined;
   }
 
   function startPolling(): void {
@@ -256,32 +420,61 @@ export async function paymentInitiationWorkflow(input: PaymentWorkflowInput): Pr
     }
   }
 
-  if (state.phase === 'initiating') {
-    if (!(await initiate())) return finish();
-  }
+  // Read through a function: the phase changes inside the steps, which TypeScript cannot see.
+  const phase = () => state.phase;
+  if (phase() === 'initiating') await initiate();
+  if (phase() === 'outcome_unknown') await resolveUnknownOutcome();
+  if (phase() === 'initiating' || phase() === 'completed') return finish();
 
-  if (state.phase === 'awaiting_sca') {
+  if (phase() === 'awaiting_sca') {
     const outcome = await awaitScaOrTimeout();
     if (outcome === 'interrupted') return finish();
     if (outcome === 'timeout') {
-      // The PSU never decided: withdraw the payment at the bank so it cannot be authorised later.
-      const cancel = await readOrUndefined(() => commands.cancelPaymentAtBank(paymentId));
-      await recordTransactionStatus(
-        { raw: cancel?.transactionStatus ?? state.transactionStatus, normalised: 'RJCT' },
-        `SCA timeout: no decision within ${Math.round(timings.scaTimeoutMs / 1000)}s`,
-      );
-      return finish();
-    }
-    if (outcome === 'failed') {
+      if (!patched(PATCH_SCA_TIMEOUT_CANCEL)) {
+        const cancel = await readOrUndefined(() => commands.cancelPaymentAtBank(paymentId));
+        await recordTransactionStatus(
+          { raw: cancel?.transactionStatus ?? state.transactionStatus, normalised: 'RJCT' },
+          `SCA timeout: no decision within ${Math.round(timings.scaTimeoutMs / 1000)}s`,
+        );
+        return finish();
+      }
+      if (await withdrawAfterScaTimeout()) return finish();
+    } else if (outcome === 'failed') {
       const status = await readOrUndefined(() => reads.getBankPaymentStatus(paymentId));
       await recordTransactionStatus({ raw: status?.raw ?? 'RJCT', normalised: 'RJCT' }, 'SCA failed');
       return finish();
+    } else {
+      startPolling();
     }
-    startPolling();
   }
 
-  if (state.phase === 'polling_status') await pollUntilFinal();
+  if (phase() === 'polling_status') await pollUntilFinal();
   return finish();
+
+  /**
+   * The PSU never decided: withdraw the payment at the bank so it cannot be authorised later.
+   * RJCT only once the bank confirmed the cancellation (or itself reports a final status); if it
+   * did not, the payment may still be authorised at the bank, so it is followed by its status
+   * until the bank reports a final one. True when the payment is final.
+   */
+  async function withdrawAfterScaTimeout(): Promise<boolean> {
+    const timeout = `SCA timeout: no decision within ${Math.round(timings.scaTimeoutMs / 1000)}s`;
+    const cancel = await readOrUndefined(() => commands.cancelPaymentAtBank(paymentId));
+    if (cancel?.transactionStatus === 'CANC' && !cancel.authorisationRequired) {
+      await recordTransactionStatus({ raw: 'CANC', normalised: 'RJCT' }, timeout);
+      return true;
+    }
+    const status = await readOrUndefined(() => reads.getBankPaymentStatus(paymentId));
+    if (status && isFinalTransactionStatus(status.normalised)) {
+      await recordTransactionStatus(status, `${timeout}; the bank reports ${status.normalised}`);
+      return true;
+    }
+    const seen = status ?? { raw: lastRawStatus ?? state.transactionStatus, normalised: state.transactionStatus };
+    // Not final at the bank: the PSU may still authorise it there. Say so, and follow it.
+    await recordTransactionStatus(seen, `${timeout}; the bank did not confirm the cancellation, following the payment until it reports a final status`);
+    startPolling();
+    return false;
+  }
 
   async function finish(): Promise<PaymentWorkflowState> {
     // Let a cancellation or authorisation update that is still running reply before we close.

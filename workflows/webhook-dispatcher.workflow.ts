@@ -10,6 +10,7 @@ import {
 } from '@temporalio/workflow';
 import type { WebhookActivities } from '../activities/webhook.activities';
 import { WebhookEndpointHealth } from '../libs/temporal/search-attributes';
+import { retryPolicy } from './shared/retry-policies';
 import {
   webhookDispatcherStateQuery,
   webhookWakeUpSignal,
@@ -53,7 +54,7 @@ const MAX_ROUNDS_PER_RUN = 500;
 const rounds = proxyActivities<WebhookActivities>({
   startToCloseTimeout: '3m',
   heartbeatTimeout: '30s',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
+  retry: retryPolicy({ initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' }),
 });
 
 /**
@@ -141,7 +142,7 @@ export async function webhookDispatcherWorkflow(input: WebhookDispatcherInput): 
 /** The sweep, run by the `webhook-sweep-<taskQueue>` Schedule: wakes every dispatcher with due work. */
 const sweeps = proxyActivities<WebhookActivities>({
   startToCloseTimeout: '1m',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 3 },
+  retry: retryPolicy({ initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 3 }),
 });
 
 export async function webhookSweepWorkflow(): Promise<number> {

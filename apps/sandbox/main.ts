@@ -24,6 +24,13 @@ function portFromEnv(name: string, fallback: number): number {
   return port;
 }
 
+function booleanFromEnv(name: string): boolean {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '' || raw === 'false') return false;
+  if (raw === 'true') return true;
+  throw new Error(`${name} must be "true" or "false", got "${raw}"`);
+}
+
 async function main(): Promise<void> {
   const host = process.env.SANDBOX_HOST ?? '127.0.0.1';
   const sandboxes: RunningSandbox[] = [];
@@ -45,6 +52,8 @@ async function main(): Promise<void> {
     port: portFromEnv('SANDBOX_BG_PORT', 3001),
     // Set when the bank is reached through another address (container, tunnel) than it listens on.
     publicUrl: process.env.SANDBOX_BG_PUBLIC_URL || undefined,
+    // Opt-in kindness: real banks do not deduplicate on X-Request-ID, so neither does the sandbox by default.
+    deduplicateRequestIds: booleanFromEnv('SANDBOX_BG_DEDUPLICATE'),
   });
   sandboxes.push({ name: 'berlin-group', ...berlinGroup });
 

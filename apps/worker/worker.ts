@@ -11,6 +11,7 @@ import { OpTransferRepository } from '../../libs/persistence/op-transfer.reposit
 import { OpMandateRepository } from '../../libs/persistence/op-mandate.repository';
 import { OpenPaymentsHttpAdapter, loadIdentity } from '../../libs/adapters/open-payments';
 import { PaymentRepository } from '../../libs/persistence/payment.repository';
+import { InitiationAttemptRepository, OperatorDecisionRepository } from '../../libs/persistence/initiation-attempt.repository';
 import { HandoffRepository } from '../../libs/persistence/handoff.repository';
 import { HmacSigner } from '../../libs/security/hmac-signer';
 import { SecretBox } from '../../libs/security/secret-box';
@@ -63,6 +64,8 @@ export async function createClearwayWorker(deps: WorkerDeps): Promise<Worker> {
     mandates: new OpMandateRepository(deps.dataSource),
     temporalClient: schedules.get,
     taskQueue: config.temporal.taskQueue,
+    initiationAttempts: new InitiationAttemptRepository(deps.dataSource),
+    operatorDecisions: new OperatorDecisionRepository(deps.dataSource),
     ...webhookActivityDeps(config, deps.dataSource),
   });
   const worker = await Worker.create({

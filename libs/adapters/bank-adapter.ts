@@ -18,6 +18,12 @@ export interface BankConnection {
   clientCertificateRef?: string;
   /** Per-request timeout for calls to this bank. */
   timeoutMs?: number;
+  /**
+   * Error codes this bank documents as answered before any processing (e.g. a 503 its gateway
+   * sends while the bank is closed): such a failure is `not_processed`, so even an initiation may
+   * be sent again. None unless the bank documents them: otherwise a 5xx is ambiguous.
+   */
+  notProcessedCodes?: readonly string[];
 }
 
 /** What the bank needs to know about the payment service user for this request. */
@@ -29,8 +35,11 @@ export interface PsuContext {
 
 export interface InitiatePaymentCommand {
   /**
-   * Derived from the payment id and the step, identical on every retry, so a bank that honours it
-   * never creates a second payment. Berlin Group banks receive it as `X-Request-ID`.
+   * Derived from the payment id, identical for every attempt of one initiation, so the attempts are
+   * recognisable as one in the bank's logs, and a bank that honours it as an idempotency key never
+   * creates a second payment. Berlin Group banks receive it as `X-Request-ID`, which BG defines as
+   * a request id with no idempotency promise: most do NOT deduplicate on it, so a repeat after an
+   * ambiguous failure may create a second payment (see `libs/domain/initiation-safety.ts`).
    */
   idempotencyKey: string;
   paymentProduct: PaymentProduct;
@@ -95,6 +104,21 @@ export interface BankAdapter {
   getScaStatus(conn: BankConnection, ref: AuthorisationRef): Promise<BankScaStatus>;
   cancelPayment(conn: BankConnection, ref: PaymentRef): Promise<CancelPaymentResult>;
   updatePaymentPsuData(conn: BankConnection, ref: AuthorisationRef, update: PsuDataUpdate): Promise<PsuDataUpdateResult>;
+  /**
+   * Optional: the bank's own way to find the payment an initiation created, for an initiation
+   * whose answer was lost. Berlin Group defines none (an X-Request-ID cannot be searched for), so
+   * its adapter leaves this out; a protocol or bank that offers one implements it.
+   * Resolves null when the bank says it holds no such payment.
+   */
+  findInitiatedPayment?(conn: BankConnection, ref: InitiationLookupRef): Promise<{ bankPaymentId: string; status: BankTransactionStatus } | null>;
+}
+
+export interface InitiationLookupRef {
+  /** The idempotency key every attempt of the initiation carried. */
+  idempotencyKey: string;
+  paymentProduct: PaymentProduct;
+  psu: PsuContext;
+  requestId: string;
 }
 
 /** A message from the bank, in Berlin Group `tppMessages` form. */
@@ -114,18 +138,52 @@ export interface BankMessage {
  */
 export type BankErrorKind = 'rejected' | 'not_found' | 'rate_limited' | 'unavailable' | 'protocol';
 
+/**
+ * What a failed request tells about the bank's side: may it have acted on it? This decides
+ * whether a request that creates something (a payment, a consent) may be sent again.
+ * - `not_processed`: provably not acted on: it never reached the bank (connection refused, DNS
+ *   failure, TLS handshake refused) or the bank turned it away before processing (429).
+ * - `refused`: the bank answered and refused it (4xx): nothing was created.
+ * - `ambiguous`: it may have been acted on: a timeout or a dropped connection after sending, a
+ *   5xx (a lost answer looks the same), a 2xx we could not read.
+ */
+export type RequestFate = 'not_processed' | 'refused' | 'ambiguous';
+
+/** Where an adapter does not say otherwise. */
+const FATE_OF_KIND: Record<BankErrorKind, RequestFate> = {
+  rejected: 'refused',
+  not_found: 'refused',
+  rate_limited: 'not_processed',
+  unavailable: 'ambiguous',
+  protocol: 'ambiguous',
+};
+
+export interface BankErrorDetails {
+  httpStatus?: number;
+  retryAfterMs?: number;
+  messages?: BankMessage[];
+  /** Set by adapters that know better than the kind (e.g. a connection refused is `not_processed`). */
+  fate?: RequestFate;
+  /** The id of what the bank created, when an unreadable 2xx still named it (an orphan we can clean up). */
+  resourceId?: string;
+}
+
 export class BankError extends Error {
   override readonly name = 'BankError';
   constructor(
     readonly kind: BankErrorKind,
     message: string,
-    readonly details: { httpStatus?: number; retryAfterMs?: number; messages?: BankMessage[] } = {},
+    readonly details: BankErrorDetails = {},
   ) {
     super(message);
   }
 
   get retryable(): boolean {
     return this.kind === 'rate_limited' || this.kind === 'unavailable';
+  }
+
+  get fate(): RequestFate {
+    return this.details.fate ?? FATE_OF_KIND[this.kind];
   }
 }
 

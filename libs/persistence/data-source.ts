@@ -21,6 +21,10 @@ import { OpenPaymentsTransfers1732450000003 } from './migrations/1732450000003-o
 import { OpTransferEntity, OpTransferEventEntity } from './entities/op-transfer.entity';
 import { OpenPaymentsMandates1732450000004 } from './migrations/1732450000004-open-payments-mandates';
 import { OpMandateEntity, OpMandatePaymentEntity } from './entities/op-mandate.entity';
+import { InitiationOutcomes1732450000100 } from './migrations/1732450000100-initiation-outcomes';
+import { DocumentedNotProcessedCodes1732450000101 } from './migrations/1732450000101-documented-not-processed-codes';
+import { InitiationAttemptEntity } from './entities/initiation-attempt.entity';
+import { OperatorDecisionEntity } from './entities/operator-decision.entity';
 import { Webhooks1732450000300 } from './migrations/1732450000300-webhooks';
 import { WebhookStreaming1732450000301 } from './migrations/1732450000301-webhook-streaming';
 import {
@@ -50,6 +54,8 @@ export const ENTITIES = [
   OpTransferEventEntity,
   OpMandateEntity,
   OpMandatePaymentEntity,
+  InitiationAttemptEntity,
+  OperatorDecisionEntity,
   WebhookEndpointEntity,
   WebhookDeliveryEntity,
   WebhookDeliveryAttemptEntity,
@@ -57,7 +63,18 @@ export const ENTITIES = [
 ];
 
 /** In order. Never edit a shipped migration: add a new one. */
-export const MIGRATIONS = [InitialSchema1732450000000, SeedAspspDirectory1732450000001, ConsentsAndAccountInformation1732450000002, OpenPaymentsTransfers1732450000003, OpenPaymentsMandates1732450000004, Webhooks1732450000300, WebhookStreaming1732450000301, SandboxWebsiteFromConfig1732450000800];
+export const MIGRATIONS = [
+  InitialSchema1732450000000,
+  SeedAspspDirectory1732450000001,
+  ConsentsAndAccountInformation1732450000002,
+  OpenPaymentsTransfers1732450000003,
+  OpenPaymentsMandates1732450000004,
+  InitiationOutcomes1732450000100,
+  DocumentedNotProcessedCodes1732450000101,
+  Webhooks1732450000300,
+  WebhookStreaming1732450000301,
+  SandboxWebsiteFromConfig1732450000800,
+];
 
 export interface DatabaseOptions {
   url: string;

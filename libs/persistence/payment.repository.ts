@@ -2,7 +2,7 @@ import type { DataSource } from 'typeorm';
 import type { SignedCallbackId } from '../security/callback-state';
 import type { BankScaStatus, BankTransactionStatus, ScaApproach } from '../domain/transaction-status';
 import { PaymentAuthorisationEntity } from './entities/payment-authorisation.entity';
-import { PaymentEntity } from './entities/payment.entity';
+import { PaymentEntity, type InitiationOutcome } from './entities/payment.entity';
 import { PaymentEventEntity, type PaymentEventKind } from './entities/payment-event.entity';
 import { appendEvent } from './event-outbox';
 import { paymentStatusEvent } from '../webhooks/events';
@@ -108,7 +108,8 @@ export class PaymentRepository {
     init: {
       bankPaymentId: string;
       status: BankTransactionStatus;
-      scaApproach: ScaApproach;
+      /** Null when the payment was found after an unknown outcome: the bank did not say. */
+      scaApproach: ScaApproach | null;
       scaRedirectUrl: string | null;
       psuMessage: string | null;
     },
@@ -175,7 +176,12 @@ export class PaymentRepository {
         .returning(['id'])
         .execute();
       if (inserted.raw.length === 0) return;
-      if (change.kind === 'transaction_status') {
+      if (change.kind === 'initiation_outcome') {
+        await em.getRepository(PaymentEntity).update(
+          { id: change.paymentId },
+          { initiationOutcome: change.status as InitiationOutcome, statusReason: change.reason ?? null },
+        );
+      } else if (change.kind === 'transaction_status') {
         await em.getRepository(PaymentEntity).update(
           { id: change.paymentId },
           {
@@ -197,8 +203,10 @@ export class PaymentRepository {
             );
         }
       }
-      // The webhook event commits with the change (transactional outbox).
-      await appendEvent(em, paymentStatusEvent(await em.getRepository(PaymentEntity).findOneByOrFail({ id: change.paymentId }), change));
+      // The webhook event commits with the change (transactional outbox). An unknown initiation
+      // outcome has no event type of its own yet: the status change that resolves it is delivered.
+      if (change.kind === 'initiation_outcome') return;
+      await appendEvent(em, paymentStatusEvent(await em.getRepository(PaymentEntity).findOneByOrFail({ id: change.paymentId }), { ...change, kind: change.kind }));
     });
   }
 }

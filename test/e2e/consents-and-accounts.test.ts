@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { isValidIban } from '../../libs/domain/iban';
+import { CLEARWAY_ID_NAMESPACE, deriveUuid } from '../../libs/domain/ids';
 import { ConsentRepository } from '../../libs/persistence/consent.repository';
 import { AIS, CONSENTS, aisGet, consentBody, consentHandle, createConsent, inDays, waitForConsentStatus } from '../support/consents';
 import type { TestClient } from '../support/factories';
@@ -32,6 +33,55 @@ async function validConsent(overrides: Record<string, unknown> = {}, psuId = 'de
   await waitForConsentStatus(stack, token, created.body.consentId, 'valid');
   return created.body.consentId;
 }
+
+describe('consent creation at a bank that does not deduplicate X-Request-ID', () => {
+  const createRequestId = (consentId: string) => deriveUuid(CLEARWAY_ID_NAMESPACE, consentId, 'create-consent');
+  const consentIdFor = (requestId: string) => deriveUuid(CLEARWAY_ID_NAMESPACE, client.tenantId, 'consent', requestId);
+
+  /** The bank loses its answer to the next consent creation only. */
+  async function loseNextCreationAnswer(): Promise<() => Promise<void>> {
+    const before = stack.sandbox.ais.stats().totals.creationRequests;
+    stack.sandbox.bank.setFaults({ dropResponseRate: 1 });
+    return () => eventually(async () => stack.sandbox.ais.stats().totals.creationRequests > before, 10_000, 10).then(() => void stack.sandbox.bank.resetFaults());
+  }
+
+  test('redirect: the answer is lost, Clearway creates it again; the PSU gets one link, the first consent stays unauthorised', async () => {
+    const requestId = randomUUID();
+    const lost = await loseNextCreationAnswer();
+    // No PSU-ID: the bank cannot push anything to the PSU's app, so only Clearway's link reaches the PSU.
+    const pending = createConsent(stack, { token, requestId, redirectUri: 'https://pfm.example/linked' });
+    await lost();
+    const created = await pending;
+    expect(created.status).toBe(201);
+
+    const atBank = stack.sandbox.ais.stats().consents.filter((c) => c.requestId === createRequestId(consentIdFor(requestId)));
+    expect(atBank).toHaveLength(2);
+    const kept = (await consents.findById(created.body.consentId))!.bankConsentId;
+    expect(atBank.map((c) => c.consentId)).toContain(kept);
+    const [orphan] = atBank.filter((c) => c.consentId !== kept);
+    // The link handed out is the kept consent's; the other one is never shown and stays unauthorised.
+    expect(stack.sandbox.ais.getConsentView(kept!)!.authorisationIds.some((id) => created.body._links.scaRedirect.href.endsWith(id))).toBe(true);
+    await pressScaButton(created.body._links.scaRedirect.href, 'approve');
+    await waitForConsentStatus(stack, token, created.body.consentId, 'valid');
+    expect(stack.sandbox.ais.stats().consents.find((c) => c.consentId === orphan!.consentId)?.consentStatus).toBe('received');
+  });
+
+  test('decoupled: the answer is lost and the bank may prompt the PSU itself: no second consent; the client hears 503, the consent is rejected', async () => {
+    const requestId = randomUUID();
+    const lost = await loseNextCreationAnswer();
+    const pending = createConsent(stack, { token, psuId: 'decoupled', requestId });
+    await lost();
+    const created = await pending;
+    expect(created.status).toBe(503);
+    const consentId = consentIdFor(requestId);
+    expect(stack.sandbox.ais.stats().consents.filter((c) => c.requestId === createRequestId(consentId))).toHaveLength(1);
+    const row = await eventually(async () => {
+      const row = await consents.findById(consentId);
+      return row?.consentStatus === 'rejected' && row;
+    });
+    expect(row.statusReason).toMatch(/answer was lost.*no second consent/);
+  });
+});
 
 describe('consent SCA', () => {
   test('decoupled: received → valid; the bank resolves 9999-12-31 to its maximum', async () => {

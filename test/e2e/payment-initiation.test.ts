@@ -3,7 +3,10 @@ import { PaymentRepository } from '../../libs/persistence/payment.repository';
 import { paymentWorkflowId } from '../../workflows/payment-initiation.api';
 import { sepaPayment, type TestClient } from '../support/factories';
 import { BIC, PIS, finalState, getStatus, initiate, pressScaButton } from '../support/payments';
-import { TestStack, eventually } from '../support/stack';
+import { TestStack } from '../support/stack';
+import { initiationRequestId, resolveAsOperator } from '../support/operator';
+import { OperatorDecisionRepository } from '../../libs/persistence/initiation-attempt.repository';
+import { UNKNOWN_OUTCOME_WARNING } from '../../apps/api/payments/payment.mapper';
 
 /**
  * Single payments end to end: HTTP → NestJS → Temporal (real dev server) → worker → Berlin Group
@@ -24,6 +27,17 @@ beforeAll(async () => {
 afterAll(async () => {
   await stack?.close();
 });
+
+/** How the API reports a payment whose initiation outcome is unknown. */
+const UNKNOWN_REPORT = {
+  transactionStatus: 'RCVD',
+  tppMessages: [{ category: 'WARNING', code: 'WARNING', text: UNKNOWN_OUTCOME_WARNING }],
+  clearway: { initiationOutcome: 'unknown' },
+};
+
+async function eventKinds(paymentId: string) {
+  return (await payments.listEvents(paymentId)).map((e) => `${e.kind}:${e.status}`);
+}
 
 async function statusHistory(paymentId: string) {
   return (await payments.listEvents(paymentId)).filter((e) => e.kind === 'transaction_status').map((e) => e.status);
@@ -124,7 +138,7 @@ describe('bank outcomes after SCA', () => {
     expect(history[history.length - 1]).toBe('ACSC');
     expect(history.length).toBeGreaterThanOrEqual(2);
     expect(history.slice(0, -1).every((s) => s !== 'ACSC')).toBe(true);
-    const sandboxView = stack.sandbox.bank.stats().payments.find((p) => p.transactionStatus === 'ACSC' && p.idempotencyKey);
+    const sandboxView = stack.sandbox.bank.stats().payments.find((p) => p.transactionStatus === 'ACSC' && p.requestId);
     expect(sandboxView).toBeDefined();
   });
 });
@@ -170,22 +184,63 @@ describe('exactly once', () => {
     expect(conflicting.body.tppMessages[0]).toMatchObject({ code: 'PARAMETER_NOT_CONSISTENT', path: 'X-Request-ID' });
   });
 
-  test('the bank answering 503 after creating the payment: the retry reuses the idempotency key', async () => {
-    const requestsBefore = stack.sandbox.bank.stats().totals.initiationRequests;
+  test('the bank answering 503 after creating the payment: no second initiation; reported unknown, then resolved by an operator', async () => {
+    const requestId = randomUUID();
     stack.sandbox.bank.setFaults({ dropResponseRate: 1 });
-    const pending = initiate(stack, { token, psuId: 'decoupled' });
-    // Let the first attempt be lost (the bank created the payment, the answer never arrived)...
-    await eventually(async () => stack.sandbox.bank.stats().totals.initiationRequests > requestsBefore, 10_000, 20);
-    const before = stack.sandbox.bank.stats().totals.paymentsCreated;
-    // ...then let the workflow's retry through.
+    const created = await initiate(stack, { token, psuId: 'decoupled', requestId, body: sepaPayment({ remittanceInformationUnstructured: 'lost answer' }) });
     stack.sandbox.bank.resetFaults();
-    const created = await pending;
+
+    // Clearway cannot tell whether the bank holds the payment, and says so (201: its payment exists).
     expect(created.status).toBe(201);
-    const bankPaymentId = (await payments.findById(created.body.paymentId))!.bankPaymentId;
-    const atBank = stack.sandbox.bank.stats().payments.find((p) => p.paymentId === bankPaymentId)!;
-    expect(atBank.initiationRequests).toBeGreaterThanOrEqual(2);
-    expect(stack.sandbox.bank.stats().totals.paymentsCreated).toBe(before);
+    const { paymentId } = created.body;
+    expect(created.body).toMatchObject(UNKNOWN_REPORT);
+    expect(created.body._links.scaRedirect).toBeUndefined();
+    expect(created.body._links.startAuthorisation).toBeUndefined();
+    expect((await getStatus(stack, token, paymentId)).body).toEqual(UNKNOWN_REPORT);
+    // A repeated POST reports the same, without sending anything to the bank.
+    const repeated = await initiate(stack, { token, psuId: 'decoupled', requestId, body: sepaPayment({ remittanceInformationUnstructured: 'lost answer' }) });
+    expect(repeated.body).toMatchObject({ paymentId, ...UNKNOWN_REPORT });
+
+    // The bank received exactly one initiation request for it, and created one payment.
+    const atBank = stack.sandbox.bank.findPaymentsByRequestId(initiationRequestId(paymentId));
+    expect(atBank).toHaveLength(1);
+    expect(atBank[0]!.initiationRequests).toBe(1);
+
+    const decision = await resolveAsOperator(stack, paymentId, 'ops:carol');
+    expect(decision).toMatchObject({ decision: 'initiated', bankPaymentId: atBank[0]!.paymentId });
+    await finalState(stack, paymentId);
+    expect((await getStatus(stack, token, paymentId)).body).toEqual({ transactionStatus: 'ACSC' });
+    expect((await payments.findById(paymentId))).toMatchObject({ bankPaymentId: atBank[0]!.paymentId, initiationOutcome: 'resolved' });
+    const audit = await new OperatorDecisionRepository(stack.dataSource).listForResource(client.tenantId, 'payment', paymentId);
+    expect(audit).toEqual([expect.objectContaining({ operator: 'ops:carol', decision: 'initiated', bankResourceId: atBank[0]!.paymentId, reason: decision.reason, decidedAt: expect.any(Date) })]);
+    expect(await eventKinds(paymentId)).toEqual(expect.arrayContaining(['initiation_outcome:unknown', 'initiation_outcome:resolved']));
+    expect(stack.sandbox.bank.findPaymentsByRequestId(initiationRequestId(paymentId))).toHaveLength(1);
+  });
+
+  test('SCA-exempt payment whose answer is lost: the bank executed it once, Clearway never sends it again, reports unknown, then follows it to ACSC', async () => {
+    stack.sandbox.bank.setFaults({ dropResponseRate: 1 });
+    const created = await initiate(stack, { token, psuId: 'exempt', body: sepaPayment({ remittanceInformationUnstructured: 'exempt, lost answer' }) });
+    stack.sandbox.bank.resetFaults();
+    expect(created.body).toMatchObject(UNKNOWN_REPORT);
+
+    const { paymentId } = created.body;
+    const [atBank, ...more] = stack.sandbox.bank.findPaymentsByRequestId(initiationRequestId(paymentId));
+    expect(more).toEqual([]);
+    expect(atBank).toMatchObject({ executed: true, scaStatus: 'exempted', initiationRequests: 1 });
+
+    await resolveAsOperator(stack, paymentId);
+    await finalState(stack, paymentId);
+    expect((await getStatus(stack, token, paymentId)).body).toEqual({ transactionStatus: 'ACSC' });
+    expect(stack.sandbox.bank.findPaymentsByRequestId(initiationRequestId(paymentId)).filter((p) => p.executed)).toHaveLength(1);
+  });
+
+  test('an SCA-exempt payment with a clear answer: ACSP at once, no SCA, ACSC', async () => {
+    const created = await initiate(stack, { token, psuId: 'exempt' });
+    expect(created.status).toBe(201);
+    expect(created.body.transactionStatus).toBe('ACSP');
+    expect(created.body._links.scaRedirect).toBeUndefined();
     await finalState(stack, created.body.paymentId);
+    expect((await getStatus(stack, token, created.body.paymentId)).body).toEqual({ transactionStatus: 'ACSC' });
   });
 });
 

@@ -4,18 +4,28 @@ import { isFinalTransactionStatus, type TransactionStatus } from '../../libs/dom
 import { paymentWorkflowId } from '../../workflows/payment-initiation.api';
 import { sepaPayment, type TestClient } from '../support/factories';
 import { getStatus, initiate, pressScaButton } from '../support/payments';
+import { initiationRequestId, resolveAsOperator } from '../support/operator';
 import { TestStack, eventually } from '../support/stack';
 import { WorkerProcess, withWorkerLogsOnFailure } from '../support/worker-process';
 
 /**
- * Exactly once across a worker crash. The real worker runs as a child process (`dist/`, built by
- * globalSetup) and is killed with SIGKILL while twelve payments sit between bank initiation and
- * their final status, and three more have been created at the bank without Clearway learning it
- * (the bank's answers are lost). A fresh worker takes over: every payment still reaches its final
- * status, and the bank created each payment exactly once.
+ * Exactly once across a worker crash, against a bank that does NOT deduplicate X-Request-ID (the
+ * sandbox's default, as real banks). The real worker runs as a child process (`dist/`, built by
+ * globalSetup) and is killed with SIGKILL while
+ * - fifteen payments sit between bank initiation and their final status (decoupled, redirect and
+ *   SCA-exempt ones, the last executed by the bank without any SCA);
+ * - five more were created at the bank but the bank's answers were lost, so Clearway cannot know
+ *   whether the bank holds them (two of them SCA-exempt: the bank has already executed them);
+ * - three more are on the wire: their initiation request reached the bank, the worker died before
+ *   the answer (the write-ahead attempt log shows them `sending`).
+ * A fresh worker takes over. Nothing is sent to the bank a second time: the lost and interrupted
+ * initiations are reported `unknown` through the API, an operator resolves them (finding each at
+ * the bank by its X-Request-ID), and every payment reaches its final status. The bank created
+ * exactly one payment per Clearway payment and executed none twice.
  *
- * Timing: an activity that was mid-call at the kill is only retried when its 30 s
- * startToCloseTimeout expires, so the test needs about 45 s, most of it waiting for that.
+ * Timing: an initiation that was mid-call at the kill is only retried when its 15 s
+ * startToCloseTimeout expires (the retry then finds the attempt `sending` and answers
+ * "ambiguous" without sending), so the test needs about 45 s, most of it waiting for that.
  */
 /** Slow enough that status polls overlap; fast enough to settle quickly afterwards. */
 const NORMAL_LATENCY_MS = 150;
@@ -41,12 +51,21 @@ const INITIATED_BEFORE_CRASH: Scenario[] = [
   { label: 'decoupled, cents 13 (bank rejects after SCA)', psuId: 'decoupled', amount: '99.13', expected: 'RJCT' },
   { label: 'decoupled, PSU denies', psuId: 'decoupled-deny', amount: '25.00', expected: 'RJCT' },
   ...times(2, { label: 'redirect, approved on the bank page', psuId: 'alice', amount: '70.00', redirect: 'approve', expected: 'ACSC' }),
+  ...times(2, { label: 'SCA-exempt, executed at once', psuId: 'exempt', amount: '12.00', expected: 'ACSC' }),
+  { label: 'SCA-exempt, cents 42', psuId: 'exempt', amount: '12.42', expected: 'ACSC' },
 ];
 
-/** Created at the bank, but every answer is lost until after the crash: Clearway has no bank id for them. */
-const UNCONFIRMED_AT_CRASH: Scenario[] = [
-  ...times(2, { label: 'unconfirmed initiation, decoupled', psuId: 'decoupled', amount: '31.00', expected: 'ACSC' }),
-  { label: 'unconfirmed initiation, decoupled, cents 42', psuId: 'decoupled', amount: '31.42', expected: 'ACSC' },
+/** Created at the bank, but every answer was lost: the outcome is unknown to Clearway. */
+const ANSWER_LOST: Scenario[] = [
+  ...times(2, { label: 'answer lost, decoupled', psuId: 'decoupled', amount: '31.00', expected: 'ACSC' }),
+  { label: 'answer lost, decoupled, cents 42', psuId: 'decoupled', amount: '31.42', expected: 'ACSC' },
+  ...times(2, { label: 'answer lost, SCA-exempt (already executed by the bank)', psuId: 'exempt', amount: '33.00', expected: 'ACSC' }),
+];
+
+/** On the wire when the worker dies: the bank receives them, nobody records its answer. */
+const ON_THE_WIRE_AT_KILL: Scenario[] = [
+  ...times(2, { label: 'mid-call at the kill, decoupled', psuId: 'decoupled', amount: '41.00', expected: 'ACSC' }),
+  { label: 'mid-call at the kill, SCA-exempt', psuId: 'exempt', amount: '43.00', expected: 'ACSC' },
 ];
 
 interface TrackedPayment {
@@ -60,6 +79,7 @@ interface PaymentRow {
   id: string;
   bank_payment_id: string | null;
   transaction_status: TransactionStatus;
+  initiation_outcome: string | null;
 }
 
 let stack: TestStack;
@@ -79,34 +99,38 @@ afterAll(async () => {
   await stack?.close();
 });
 
-test('SIGKILL of the worker mid-flight: every payment reaches its final status, the bank creates each once', async () => {
+test('SIGKILL of the worker mid-flight, with lost answers, at a non-deduplicating bank: each payment created and executed once, unknowns reported then resolved', async () => {
   await withWorkerLogsOnFailure(workers, async () => {
+    expect(stack.sandbox.bank.deduplicates()).toBe(false);
     const first = await startWorker('worker-1');
     stack.sandbox.bank.setFaults({ latencyMs: NORMAL_LATENCY_MS });
 
-    const before = await Promise.all(INITIATED_BEFORE_CRASH.map(initiateScenario));
+    const before = await Promise.all(INITIATED_BEFORE_CRASH.map((s) => initiateScenario(s)));
     for (const p of before) expect(p.paymentId).toEqual(expect.any(String));
 
-    // The bank turns slow and loses every answer: three more payments are created there, but
-    // their initiation activities only see 503s and keep retrying with the same idempotency key.
-    stack.sandbox.bank.setFaults({ latencyMs: CRASH_LATENCY_MS, dropResponseRate: 1 });
-    const midRequests = UNCONFIRMED_AT_CRASH.map((scenario) => ({ scenario, requestId: randomUUID() }));
-    const midPosts = midRequests.map(({ scenario, requestId }) => initiate(stack, initiateOptions(scenario, requestId)));
-    const midIds = await eventually(async () => {
-      const ids = await paymentIdsByRequestId(midRequests.map((m) => m.requestId));
-      return ids.length === midRequests.length && ids;
-    });
-    const allIds = () => [...before.map((p) => p.paymentId), ...midIds];
-    await eventually(async () => stack.sandbox.bank.stats().totals.paymentsCreated === allIds().length, 20_000, 50);
-    // Kill while at least one bank call is on the wire.
-    const midCallAtKill = await eventually(async () => (await Promise.all(allIds().map(activitiesMidCall))).reduce((a, b) => a + b, 0), 20_000, 50);
+    // The bank loses every answer: five payments are created there, Clearway hears only 503s.
+    // Not knowing whether the bank holds them (and some are SCA-exempt), it never sends them again.
+    stack.sandbox.bank.setFaults({ latencyMs: NORMAL_LATENCY_MS, dropResponseRate: 1 });
+    const lost = await Promise.all(ANSWER_LOST.map((s) => initiateScenario(s)));
+    for (const p of lost) expect(p.scaRedirect).toBeUndefined();
+
+    // The bank turns slow: three initiations are on the wire when the worker dies.
+    stack.sandbox.bank.setFaults({ latencyMs: CRASH_LATENCY_MS });
+    const wireRequests = ON_THE_WIRE_AT_KILL.map((scenario) => ({ scenario, requestId: randomUUID() }));
+    const wirePosts = wireRequests.map(({ scenario, requestId }) => initiate(stack, initiateOptions(scenario, requestId)));
+    const wireIds = await eventually(async () => {
+      const ids = await paymentIdsByRequestId(wireRequests.map((w) => w.requestId));
+      return ids.length === wireRequests.length && (await attemptsSending(ids)) === ids.length && ids;
+    }, 20_000, 25);
+    const midCallAtKill = (await Promise.all([...before.map((p) => p.paymentId), ...wireIds].map(activitiesMidCall))).reduce((a, b) => a + b, 0);
 
     // The moment of the crash, as the database and the API see it.
-    const atKill = await paymentRows();
     const statusesAtKill = await Promise.all(before.map(async (p) => (await getStatus(stack, token, p.paymentId)).body.transactionStatus as TransactionStatus));
     await first.kill();
+    const atKill = await paymentRows();
     for (const p of before) expect(atKill.get(p.paymentId)?.bank_payment_id).toEqual(expect.any(String));
-    for (const id of midIds) expect(atKill.get(id)?.bank_payment_id).toBeNull();
+    for (const p of lost) expect(atKill.get(p.paymentId)).toMatchObject({ bank_payment_id: null, initiation_outcome: 'unknown' });
+    for (const id of wireIds) expect(atKill.get(id)).toMatchObject({ bank_payment_id: null, initiation_outcome: null });
     expect(statusesAtKill.filter((s) => !isFinalTransactionStatus(s)).length).toBeGreaterThan(0);
 
     // While no worker runs: the bank recovers, and the redirect PSUs approve and come back to Clearway.
@@ -119,13 +143,13 @@ test('SIGKILL of the worker mid-flight: every payment reaches its final status, 
 
     await startWorker('worker-2');
 
-    // A POST whose initiation attempt was mid-call at the kill outlives the API's 25 s wait (the
-    // attempt is retried after its 30 s timeout): the client gets 503 and repeats it with the same
-    // X-Request-ID, as the 503 tells it to.
+    // The interrupted initiations are retried after their timeout, find their attempt `sending`,
+    // and become unknown without a second request. A POST that outlived the API's 25 s wait got a
+    // 503 and is repeated with the same X-Request-ID, as the 503 tells the client to do.
     let repeatedPosts = 0;
-    const mid: TrackedPayment[] = await Promise.all(
-      midRequests.map(async ({ scenario, requestId }, i) => {
-        let res = await midPosts[i]!;
+    const wire: TrackedPayment[] = await Promise.all(
+      wireRequests.map(async ({ scenario, requestId }, i) => {
+        let res = await wirePosts[i]!;
         if (res.status === 503) {
           repeatedPosts += 1;
           res = await initiate(stack, initiateOptions(scenario, requestId));
@@ -134,9 +158,24 @@ test('SIGKILL of the worker mid-flight: every payment reaches its final status, 
         return { scenario, requestId, paymentId: res.body.paymentId };
       }),
     );
-    expect(mid.map((m) => m.paymentId).sort()).toEqual([...midIds].sort());
+    expect(wire.map((m) => m.paymentId).sort()).toEqual([...wireIds].sort());
 
-    const payments = [...before, ...mid];
+    // Unknown outcomes are reported as unknown, never guessed, until someone who knows decides.
+    const unknown = [...lost, ...wire];
+    for (const p of unknown) {
+      const status = await eventually(async () => {
+        const res = await getStatus(stack, token, p.paymentId);
+        return res.body.clearway?.initiationOutcome === 'unknown' && res.body;
+      }, 30_000, 200);
+      expect({ label: p.scenario.label, status }).toEqual({
+        label: p.scenario.label,
+        status: { transactionStatus: 'RCVD', tppMessages: [expect.objectContaining({ category: 'WARNING' })], clearway: { initiationOutcome: 'unknown' } },
+      });
+    }
+    const decisions = await Promise.all(unknown.map((p) => resolveAsOperator(stack, p.paymentId)));
+    expect(decisions.map((d) => d.decision)).toEqual(unknown.map(() => 'initiated'));
+
+    const payments = [...before, ...unknown];
     await Promise.all(payments.map((p) => workflowCompleted(p.paymentId)));
 
     // Final status, through the API and in the database.
@@ -146,6 +185,7 @@ test('SIGKILL of the worker mid-flight: every payment reaches its final status, 
       expect({ label: p.scenario.label, status: (await getStatus(stack, token, p.paymentId)).body.transactionStatus }).toEqual(expected);
       expect({ label: p.scenario.label, status: rows.get(p.paymentId)?.transaction_status }).toEqual(expected);
     }
+    for (const p of unknown) expect(rows.get(p.paymentId)?.initiation_outcome).toBe('resolved');
 
     // History: one event per sequence number, no gaps, the final status recorded exactly once.
     const events: { payment_id: string; seq: number; kind: string; status: string }[] = await stack.dataSource.query(
@@ -159,22 +199,31 @@ test('SIGKILL of the worker mid-flight: every payment reaches its final status, 
       expect({ label: p.scenario.label, finals: finals.map((e) => e.status) }).toEqual({ label: p.scenario.label, finals: [p.scenario.expected] });
     }
 
-    // Exactly once at the bank.
+    // Exactly once at the bank: per Clearway payment, one initiation request, one bank payment,
+    // executed at most once; nothing else at the bank.
     const stats = stack.sandbox.bank.stats();
-    expect(stats.totals.paymentsCreated).toBe(payments.length);
-    expect(new Set(stats.payments.map((s) => s.idempotencyKey)).size).toBe(stats.payments.length);
     const bankIdOf = (p: TrackedPayment) => rows.get(p.paymentId)!.bank_payment_id!;
-    expect(new Set(payments.map(bankIdOf)).size).toBe(payments.length);
-    const atBank = new Map(stats.payments.map((s) => [s.paymentId, s]));
     for (const p of payments) {
-      expect({ label: p.scenario.label, status: atBank.get(bankIdOf(p))?.transactionStatus }).toEqual({ label: p.scenario.label, status: p.scenario.expected });
+      const atBank = stack.sandbox.bank.findPaymentsByRequestId(initiationRequestId(p.paymentId));
+      expect({ label: p.scenario.label, created: atBank.map((b) => b.paymentId), requests: atBank[0]?.initiationRequests }).toEqual({
+        label: p.scenario.label,
+        created: [bankIdOf(p)],
+        requests: 1,
+      });
+      expect({ label: p.scenario.label, status: atBank[0]!.transactionStatus, executed: atBank[0]!.executed }).toEqual({
+        label: p.scenario.label,
+        status: p.scenario.expected,
+        executed: p.scenario.expected === 'ACSC',
+      });
     }
-    // Each unconfirmed payment was asked for again after the crash; the idempotency key made it a replay.
-    for (const p of mid) expect(atBank.get(bankIdOf(p))!.initiationRequests).toBeGreaterThan(1);
-    const repeated = stats.payments.filter((s) => s.initiationRequests > 1).map((s) => s.initiationRequests);
+    expect(stats.totals.paymentsCreated).toBe(payments.length);
+    expect(stats.totals.initiationRequests).toBe(payments.length);
+    expect(stats.totals.paymentsExecuted).toBe(payments.filter((p) => p.scenario.expected === 'ACSC').length);
     process.stdout.write(
-      `[worker-crash] bank: paymentsCreated=${stats.totals.paymentsCreated} initiationRequests=${stats.totals.initiationRequests} ` +
-        `(payments initiated more than once: ${repeated.length}, requests ${JSON.stringify(repeated)}); ` +
+      `[worker-crash] Clearway payments=${payments.length}; bank: initiationRequests=${stats.totals.initiationRequests} ` +
+        `paymentsCreated=${stats.totals.paymentsCreated} paymentsExecuted=${stats.totals.paymentsExecuted} ` +
+        `(executed twice: ${payments.filter((p) => stack.sandbox.bank.findPaymentsByRequestId(initiationRequestId(p.paymentId)).filter((b) => b.executed).length > 1).length}); ` +
+        `unknown outcomes reported and resolved by an operator: ${unknown.length} (answers lost: ${lost.length}, on the wire at the kill: ${wire.length}); ` +
         `activities mid-call at the kill: ${midCallAtKill}; POSTs repeated after 503: ${repeatedPosts}\n`,
     );
   });
@@ -249,8 +298,17 @@ async function paymentIdsByRequestId(requestIds: string[]): Promise<string[]> {
   return rows.map((r) => r.id);
 }
 
+/** Payments whose latest initiation attempt is on the wire: written down, not yet answered. */
+async function attemptsSending(paymentIds: string[]): Promise<number> {
+  const rows: { n: string }[] = await stack.dataSource.query(
+    "SELECT count(*) AS n FROM bank_initiation_attempts WHERE resource_type = 'payment' AND resource_id = ANY($1) AND state = 'sending'",
+    [paymentIds],
+  );
+  return Number(rows[0]!.n);
+}
+
 async function paymentRows(): Promise<Map<string, PaymentRow>> {
-  const rows: PaymentRow[] = await stack.dataSource.query('SELECT id, bank_payment_id, transaction_status FROM payments WHERE tenant_id = $1', [
+  const rows: PaymentRow[] = await stack.dataSource.query('SELECT id, bank_payment_id, transaction_status, initiation_outcome FROM payments WHERE tenant_id = $1', [
     client.tenantId,
   ]);
   return new Map(rows.map((r) => [r.id, r]));

@@ -44,6 +44,7 @@ import {
   toInitiationResponse,
   toPaymentResponse,
   toStartAuthorisationResponse,
+  toStatusResponse,
 } from './payment.mapper';
 import { requiredHeader } from '../common/request-headers';
 import { validatePaymentInitiation } from './payment-request.validator';
@@ -110,7 +111,7 @@ export class PaymentsService {
         'X-Request-ID',
       );
     }
-    if (!created && payment.bankPaymentId) return this.replayedInitiation(payment);
+    if (!created && (payment.bankPaymentId || payment.initiationOutcome === 'unknown')) return this.replayedInitiation(payment);
 
     const log = this.logger.child({ paymentId, bicFi: aspsp.bicFi, tenantId: principal.tenantId });
     try {
@@ -132,11 +133,16 @@ export class PaymentsService {
           }),
         }),
       );
+      if ('outcome' in summary) {
+        // The bank's answer is missing: report the payment as it stands (unknown, or resolved since).
+        log.warn({ reason: summary.reason }, 'payment initiation outcome unknown');
+        return this.replayedInitiation((await this.payments.findForTenant(principal.tenantId, paymentId))!);
+      }
       log.info({ transactionStatus: summary.transactionStatus, scaApproach: summary.scaApproach }, 'payment initiated');
       return {
         status: 201,
         body: toInitiationResponse(
-          { id: paymentId, paymentProduct: product, transactionStatus: summary.transactionStatus },
+          { id: paymentId, paymentProduct: product, transactionStatus: summary.transactionStatus, initiationOutcome: null },
           { authorisationId: summary.authorisationId, scaRedirectUrl: summary.scaRedirectUrl, psuMessage: summary.psuMessage },
         ),
         headers: { Location: `/psd2/paymentinitiation/v1/payments/${product}/${paymentId}`, 'ASPSP-SCA-Approach': summary.scaApproach },
@@ -164,8 +170,7 @@ export class PaymentsService {
   }
 
   async status(principal: Principal, product: PaymentProduct, paymentId: string, bicFi: string | undefined) {
-    const payment = await this.find(principal, product, paymentId, bicFi);
-    return { transactionStatus: payment.transactionStatus };
+    return toStatusResponse(await this.find(principal, product, paymentId, bicFi));
   }
 
   async cancel(principal: Principal, product: PaymentProduct, paymentId: string, bicFi: string | undefined): Promise<HttpResult<object>> {

@@ -14,7 +14,7 @@ describe('BerlinGroupSandboxBank (pure logic, injected clock)', () => {
 
   function initiate(overrides: Partial<InitiatePaymentRequest> = {}) {
     const outcome = sut.initiatePayment({
-      idempotencyKey: `key-${Math.random()}`,
+      requestId: `key-${Math.random()}`,
       paymentProduct: product,
       payment: paymentBody(),
       tppRedirectUri: 'https://tpp.example/ok',
@@ -65,11 +65,35 @@ describe('BerlinGroupSandboxBank (pure logic, injected clock)', () => {
     expect(sut.getPayment(paymentId)).toMatchObject({ transactionStatus: 'RJCT', scaStatus: 'failed' });
   });
 
-  it('counts every initiation request per idempotency key', () => {
-    const { paymentId } = initiate({ idempotencyKey: 'k' });
-    initiate({ idempotencyKey: 'k' });
+  it('does not deduplicate X-Request-ID by default (as real banks): a repeat creates, and executes, a second payment', () => {
+    const exempt = { requestId: 'k', psuId: 'exempt' };
+    const first = initiate(exempt);
+    const second = initiate(exempt);
+    expect(second.paymentId).not.toBe(first.paymentId);
+    expect(sut.findPaymentsByRequestId('k').map((p) => p.paymentId)).toEqual([first.paymentId, second.paymentId]);
+    expect(sut.stats()).toEqual({
+      totals: { paymentsCreated: 2, initiationRequests: 2, paymentsExecuted: 2 },
+      payments: [first, second].map(({ paymentId }) => ({
+        paymentId,
+        requestId: 'k',
+        initiationRequests: 2,
+        transactionStatus: 'ACSP',
+        scaStatus: 'exempted',
+        executed: true,
+      })),
+    });
+  });
+
+  it.each([
+    { how: 'sandbox-wide (deduplicateRequestIds)', setting: true, perRequest: undefined },
+    { how: 'per request (Sandbox-Deduplicate: true)', setting: false, perRequest: true },
+  ])('deduplicates when asked $how, counting every request per X-Request-ID', ({ setting, perRequest }) => {
+    sut.setDeduplication(setting);
+    const { paymentId } = initiate({ requestId: 'k', deduplicate: perRequest });
+    expect(initiate({ requestId: 'k', deduplicate: perRequest }).paymentId).toBe(paymentId);
     const conflict = sut.initiatePayment({
-      idempotencyKey: 'k',
+      requestId: 'k',
+      deduplicate: perRequest,
       paymentProduct: product,
       payment: paymentBody({ creditorName: 'Someone else' }),
       tppRedirectUri: 'https://tpp.example/ok',
@@ -77,8 +101,39 @@ describe('BerlinGroupSandboxBank (pure logic, injected clock)', () => {
     });
     expect(isSandboxError(conflict) && conflict.error).toBe(SandboxErrorCode.IdempotencyConflict);
     expect(sut.stats()).toEqual({
-      totals: { paymentsCreated: 1, initiationRequests: 3 },
-      payments: [{ paymentId, idempotencyKey: 'k', initiationRequests: 3, transactionStatus: 'RCVD', scaStatus: 'received' }],
+      totals: { paymentsCreated: 1, initiationRequests: 3, paymentsExecuted: 0 },
+      payments: [{ paymentId, requestId: 'k', initiationRequests: 3, transactionStatus: 'RCVD', scaStatus: 'received', executed: false }],
+    });
+  });
+
+  it('a request saying Sandbox-Deduplicate: false creates a new payment on a deduplicating sandbox', () => {
+    sut.setDeduplication(true);
+    const { paymentId } = initiate({ requestId: 'k' });
+    expect(initiate({ requestId: 'k', deduplicate: false }).paymentId).not.toBe(paymentId);
+    expect(sut.stats().totals.paymentsCreated).toBe(2);
+  });
+
+  describe('SCA exempted (PSU-ID: exempt)', () => {
+    it('executes at once: ACSP in the 201 with no authorisation or SCA link, then ACSC; cannot be cancelled', () => {
+      const created = initiate({ psuId: 'exempt', tppRedirectUri: undefined }) as Record<string, any>;
+      expect(created).toEqual({
+        transactionStatus: 'ACSP',
+        paymentId: expect.any(String),
+        _links: { self: { href: expect.stringContaining(created.paymentId) }, status: { href: expect.stringMatching(/\/status$/) } },
+      });
+      expect(sut.getPayment(created.paymentId)).toMatchObject({ scaStatus: 'exempted', authorisationIds: [], executed: true });
+      expect(sut.readStatus(product, created.paymentId)).toEqual({ transactionStatus: 'ACSP' });
+      expect(sut.readStatus(product, created.paymentId)).toEqual({ transactionStatus: 'ACSC' });
+      const cancel = sut.cancelPayment(product, created.paymentId);
+      expect(isSandboxError(cancel) && cancel.error).toBe(SandboxErrorCode.CancellationInvalid);
+      const authorise = sut.startAuthorisation(product, created.paymentId, { baseUrl: 'https://sandbox.example/berlin-group' });
+      expect(isSandboxError(authorise) && authorise.error).toBe(SandboxErrorCode.StatusInvalid);
+    });
+
+    it('cents 13: rejected by the bank in the 201 itself, never executed', () => {
+      const created = initiate({ psuId: 'exempt', payment: paymentBody({ instructedAmount: { currency: 'EUR', amount: '5.13' } }) }) as Record<string, any>;
+      expect(created.transactionStatus).toBe('RJCT');
+      expect(sut.getPayment(created.paymentId)).toMatchObject({ transactionStatus: 'RJCT', executed: false });
     });
   });
 

@@ -8,6 +8,10 @@
  * Picked by the `PSU-ID` header and the cents of `instructedAmount.amount` at initiation.
  *
  * SCA approach
+ * - `PSU-ID: exempt` → no SCA: the bank exempts the payment (as for a trusted beneficiary or a
+ *   low-value payment, PSD2 RTS art. 13/16) and executes it at once. The 201 carries the
+ *   transaction status (`ACSP`; `RJCT` for cents `13`), no authorisation and no SCA links;
+ *   settlement then follows the cents rules below. It cannot be cancelled (405).
  * - `PSU-ID: decoupled` → DECOUPLED SCA, approved by the "banking app" `decoupledDelayMs` after
  *   the authorisation was created (default 1000 ms): scaStatus `started` → `finalised`.
  * - `PSU-ID: decoupled-deny` → DECOUPLED SCA that the PSU refuses after the delay:
@@ -33,16 +37,24 @@
  * The decoupled outcome is computed from timestamps when read (no timers), so it needs nothing
  * running in the background and tests can drive it with a short delay.
  *
- * ## Idempotency
- * `X-Request-ID` of an initiation is its idempotency key: replaying it returns the original 201
- * (same body and headers, no new payment); the same key with another product or body is refused
- * with 400 FORMAT_ERROR. `stats()` counts initiation requests per key to prove exactly-once.
+ * ## X-Request-ID: no deduplication (as real banks)
+ * BG 1.3.12 makes `X-Request-ID` the id of one request and promises no idempotency, so by default
+ * every initiation request creates a payment, a repeated `X-Request-ID` included, and an
+ * SCA-exempt one is executed each time. Deduplication is an opt-in scenario (see
+ * `request-ledger.ts`): the sandbox option `deduplicateRequestIds` (`SANDBOX_BG_DEDUPLICATE=true`,
+ * `PUT /_sandbox/settings`) or the request header `Sandbox-Deduplicate: true`. Then a repeat
+ * answers the original 201 (same body and headers, no new payment) and the same id with another
+ * product or body is refused with 400 FORMAT_ERROR.
+ * `stats()` counts, per payment, the initiation requests that carried its `X-Request-ID` and
+ * whether the bank executed it, so tests can prove that each logical payment was created and
+ * executed once.
  */
 import { randomUUID } from 'node:crypto';
 import type { PaymentInitiationBody, PaymentProduct } from '../../../libs/domain/payment';
 import type { ScaStatus, TransactionStatus } from '../../../libs/domain/transaction-status';
 import { SandboxErrorCode, sandboxError, type SandboxError } from './errors';
 import { FaultInjector, type FaultDecision, type SandboxFaults } from './faults';
+import { RequestLedger } from './request-ledger';
 import { centsOf } from './validation';
 
 export interface BerlinGroupSandboxOptions {
@@ -55,6 +67,10 @@ export interface BerlinGroupSandboxOptions {
   faults?: Partial<SandboxFaults>;
   /** Injectable for deterministic fault tests. */
   random?: () => number;
+  /** Opt-in kindness: answer a repeated initiation X-Request-ID with the original payment. Default false. */
+  deduplicateRequestIds?: boolean;
+  /** The payments side's clock in epoch ms (tests move it instead of sleeping). Default Date.now. */
+  now?: () => number;
 }
 
 /** The SCA approaches this sandbox offers. */
@@ -66,11 +82,14 @@ export type PaymentService = 'payments';
 
 export interface PaymentStats {
   paymentId: string;
-  idempotencyKey: string;
-  /** How many initiation POSTs carried this payment's idempotency key (X-Request-ID). */
+  /** X-Request-ID of the initiation request that created this payment. */
+  requestId: string;
+  /** Initiation POSTs that carried this X-Request-ID (whatever each of them created). */
   initiationRequests: number;
   transactionStatus: TransactionStatus;
   scaStatus: ScaStatus;
+  /** The bank executes (or executed) the payment: SCA finalised or exempted, not cancelled or rejected. */
+  executed: boolean;
 }
 
 export interface SandboxStats {
@@ -78,6 +97,7 @@ export interface SandboxStats {
     paymentsCreated: number;
     /** Initiation POSTs that passed validation: created, replayed or refused as a conflicting replay. */
     initiationRequests: number;
+    paymentsExecuted: number;
   };
   payments: PaymentStats[];
 }
@@ -93,7 +113,10 @@ export interface SandboxPaymentView extends PaymentStats {
 }
 
 export interface InitiatePaymentRequest {
-  idempotencyKey: string;
+  /** X-Request-ID. */
+  requestId: string;
+  /** `Sandbox-Deduplicate`: overrides the sandbox's deduplication setting for this request. */
+  deduplicate?: boolean;
   paymentProduct: PaymentProduct;
   /** Already validated by the caller. */
   payment: PaymentInitiationBody;
@@ -109,7 +132,8 @@ export interface InitiatePaymentRequest {
 export interface InitiationResponse {
   body: Record<string, unknown>;
   location: string;
-  scaApproach: SandboxScaApproach;
+  /** The `ASPSP-SCA-Approach` header; none when SCA was exempted. */
+  scaApproach?: SandboxScaApproach;
 }
 
 export type InitiationOutcome = { kind: 'created' | 'replayed'; response: InitiationResponse } | SandboxError;
@@ -146,11 +170,13 @@ interface PaymentRecord {
   paymentId: string;
   paymentService: PaymentService;
   paymentProduct: PaymentProduct;
-  idempotencyKey: string;
+  requestId: string;
   fingerprint: string;
   payment: PaymentInitiationBody;
   createdAt: number;
   scaApproach: SandboxScaApproach;
+  /** No SCA at all (`PSU-ID: exempt`): the payment is authorised from the start. */
+  scaExempted: boolean;
   /** What the PSU does in the banking app when SCA is decoupled. */
   decoupledDecision: ScaDecision;
   tppRedirectUri?: string;
@@ -159,11 +185,16 @@ interface PaymentRecord {
   cancelledAt?: number;
   /** Status reads after SCA finalised; they drive settlement. */
   settlementReads: number;
-  initiationRequests: number;
   created: InitiationResponse;
 }
 
+/** A payment's state, before or after its 201 was composed. */
+type PaymentState = Omit<PaymentRecord, 'created'>;
+
 type PaymentIdentity = Pick<PaymentRecord, 'paymentId' | 'paymentService' | 'paymentProduct' | 'scaApproach' | 'authorisationIds'>;
+
+/** The scenario that skips SCA (see the file comment). */
+export const SCA_EXEMPT_PSU_ID = 'exempt';
 
 export interface BankSettings {
   decoupledDelayMs?: number;
@@ -172,19 +203,20 @@ export interface BankSettings {
   random?: () => number;
   /** Clock in epoch milliseconds; injectable for unit tests. */
   now?: () => number;
+  deduplicateRequestIds?: boolean;
 }
 
 export class BerlinGroupSandboxBank {
   private readonly payments = new Map<string, PaymentRecord>();
-  private readonly paymentIdByKey = new Map<string, string>();
+  private readonly requestIds: RequestLedger;
   private readonly authorisations = new Map<string, AuthorisationRecord>();
   private readonly faultInjector: FaultInjector;
   private readonly decoupledDelayMs: number;
   private readonly pendingPolls: number;
   private readonly now: () => number;
-  private initiationRequests = 0;
 
   constructor(settings: BankSettings = {}) {
+    this.requestIds = new RequestLedger(settings.deduplicateRequestIds ?? false);
     this.decoupledDelayMs = settings.decoupledDelayMs ?? 1000;
     this.pendingPolls = settings.pendingPolls ?? 3;
     this.now = settings.now ?? Date.now;
@@ -217,12 +249,27 @@ export class BerlinGroupSandboxBank {
     return this.faultInjector.latencyMs();
   }
 
+  // ── deduplication (opt-in) ───────────────────────────────────────────────
+
+  /** Whether a repeated initiation X-Request-ID answers the original payment (default: no, as real banks). */
+  setDeduplication(on: boolean): void {
+    this.requestIds.setDeduplication(on);
+  }
+
+  deduplicates(): boolean {
+    return this.requestIds.deduplicates;
+  }
+
   // ── inspection ────────────────────────────────────────────────────────────
 
   stats(): SandboxStats {
     const payments = [...this.payments.values()].map((record) => this.statsOf(record));
     return {
-      totals: { paymentsCreated: payments.length, initiationRequests: this.initiationRequests },
+      totals: {
+        paymentsCreated: payments.length,
+        initiationRequests: this.requestIds.totalRequests,
+        paymentsExecuted: payments.filter((p) => p.executed).length,
+      },
       payments,
     };
   }
@@ -232,29 +279,28 @@ export class BerlinGroupSandboxBank {
     return record && this.viewOf(record);
   }
 
-  findPaymentByIdempotencyKey(idempotencyKey: string): SandboxPaymentView | undefined {
-    const paymentId = this.paymentIdByKey.get(idempotencyKey);
-    return paymentId === undefined ? undefined : this.getPayment(paymentId);
+  /** Every payment created by an initiation request with this X-Request-ID, oldest first. */
+  findPaymentsByRequestId(requestId: string): SandboxPaymentView[] {
+    return this.requestIds.createdWith(requestId).map((paymentId) => this.getPayment(paymentId)!);
   }
 
   // ── PIS operations ───────────────────────────────────────────────────────
 
   initiatePayment(request: InitiatePaymentRequest): InitiationOutcome {
-    this.initiationRequests += 1;
     const fingerprint = stableStringify({ product: request.paymentProduct, payment: request.payment });
-    const existingId = this.paymentIdByKey.get(request.idempotencyKey);
-    if (existingId !== undefined) {
-      const existing = this.payments.get(existingId)!;
-      existing.initiationRequests += 1;
+    const replayOf = this.requestIds.admit(request.requestId, request.deduplicate);
+    if (replayOf !== undefined) {
+      const existing = this.payments.get(replayOf)!;
       if (existing.fingerprint !== fingerprint) {
         return sandboxError(
           SandboxErrorCode.IdempotencyConflict,
-          `X-Request-ID ${request.idempotencyKey} was already used for payment ${existing.paymentId} with a different payment product or body`,
+          `X-Request-ID ${request.requestId} was already used for payment ${existing.paymentId} with a different payment product or body`,
         );
       }
       return { kind: 'replayed', response: existing.created };
     }
 
+    const scaExempted = request.psuId === SCA_EXEMPT_PSU_ID;
     const decoupled = request.psuId === 'decoupled' || request.psuId === 'decoupled-deny' || request.tppRedirectPreferred === false;
     const scaApproach: SandboxScaApproach = decoupled ? 'DECOUPLED' : 'REDIRECT';
     const paymentId = randomUUID();
@@ -263,22 +309,46 @@ export class BerlinGroupSandboxBank {
       paymentId,
       paymentService: 'payments',
       paymentProduct: request.paymentProduct,
-      idempotencyKey: request.idempotencyKey,
+      requestId: request.requestId,
       fingerprint,
       payment: structuredClone(request.payment),
       createdAt: now,
       scaApproach,
+      scaExempted,
       decoupledDecision: request.psuId === 'decoupled-deny' ? 'deny' : 'approve',
       tppRedirectUri: request.tppRedirectUri,
       tppNokRedirectUri: request.tppNokRedirectUri,
       authorisationIds: [],
       settlementReads: 0,
-      initiationRequests: 1,
     };
+    const links = this.paymentLinks(request.baseUrl, draft);
+    const created = scaExempted ? this.exemptedResponse(draft, links) : this.scaResponse(draft, request, links);
+    this.payments.set(paymentId, { ...draft, created });
+    this.requestIds.recordCreated(request.requestId, paymentId);
+    return { kind: 'created', response: created };
+  }
+
+  /** Exempted from SCA: authorised at once, so the 201 already carries the bank's verdict. */
+  private exemptedResponse(draft: PaymentState, links: { self: string; status: string }): InitiationResponse {
+    return {
+      location: links.self,
+      body: {
+        transactionStatus: this.transactionStatusOf(draft),
+        paymentId: draft.paymentId,
+        _links: { self: { href: links.self }, status: { href: links.status } },
+      },
+    };
+  }
+
+  private scaResponse(
+    draft: PaymentState,
+    request: InitiatePaymentRequest,
+    links: { self: string; status: string },
+  ): InitiationResponse {
+    const { paymentId, scaApproach } = draft;
     // The implicit authorisation: BG lets the ASPSP start SCA with the initiation itself.
     const authorisation = this.addAuthorisation(draft, { baseUrl: request.baseUrl });
-    const links = this.paymentLinks(request.baseUrl, draft);
-    const created: InitiationResponse = {
+    return {
       location: links.self,
       scaApproach,
       body: {
@@ -294,9 +364,6 @@ export class BerlinGroupSandboxBank {
         ...(scaApproach === 'DECOUPLED' ? { psuMessage: DECOUPLED_PSU_MESSAGE } : {}),
       },
     };
-    this.payments.set(paymentId, { ...draft, created });
-    this.paymentIdByKey.set(request.idempotencyKey, paymentId);
-    return { kind: 'created', response: created };
   }
 
   /** GET of the payment resource: the initiation body plus the current status (does not advance settlement). */
@@ -486,7 +553,7 @@ export class BerlinGroupSandboxBank {
   }
 
   /** When, if ever, an authorisation reached a final SCA result. */
-  private decisionOf(record: PaymentRecord, authorisation: AuthorisationRecord): { outcome: ScaDecision; at: number } | undefined {
+  private decisionOf(record: PaymentState, authorisation: AuthorisationRecord): { outcome: ScaDecision; at: number } | undefined {
     if (authorisation.decision) return authorisation.decision;
     if (authorisation.approach !== 'DECOUPLED') return undefined;
     const at = authorisation.createdAt + this.decoupledDelayMs;
@@ -495,8 +562,9 @@ export class BerlinGroupSandboxBank {
     return { outcome: record.decoupledDecision, at };
   }
 
-  /** The first authorisation to finish decides the payment. */
-  private scaOutcomeOf(record: PaymentRecord): ScaDecision | undefined {
+  /** The first authorisation to finish decides the payment; an exempted one needs none. */
+  private scaOutcomeOf(record: PaymentState): ScaDecision | undefined {
+    if (record.scaExempted) return 'approve';
     let first: { outcome: ScaDecision; at: number } | undefined;
     for (const id of record.authorisationIds) {
       const decision = this.decisionOf(record, this.authorisations.get(id)!);
@@ -515,17 +583,18 @@ export class BerlinGroupSandboxBank {
   }
 
   private paymentScaStatusOf(record: PaymentRecord): ScaStatus {
+    if (record.scaExempted) return 'exempted';
     const outcome = this.scaOutcomeOf(record);
     if (outcome) return outcome === 'approve' ? 'finalised' : 'failed';
     const latest = record.authorisationIds[record.authorisationIds.length - 1];
     return this.scaStatusOf(this.authorisations.get(latest)!);
   }
 
-  private settlementApplies(record: PaymentRecord): boolean {
+  private settlementApplies(record: PaymentState): boolean {
     return record.cancelledAt === undefined && this.scaOutcomeOf(record) === 'approve' && centsOf(record.payment.instructedAmount.amount) !== '13';
   }
 
-  private transactionStatusOf(record: PaymentRecord): TransactionStatus {
+  private transactionStatusOf(record: PaymentState): TransactionStatus {
     if (record.cancelledAt !== undefined) return 'CANC';
     const outcome = this.scaOutcomeOf(record);
     if (!outcome) return 'RCVD';
@@ -540,12 +609,14 @@ export class BerlinGroupSandboxBank {
   }
 
   private statsOf(record: PaymentRecord): PaymentStats {
+    const transactionStatus = this.transactionStatusOf(record);
     return {
       paymentId: record.paymentId,
-      idempotencyKey: record.idempotencyKey,
-      initiationRequests: record.initiationRequests,
-      transactionStatus: this.transactionStatusOf(record),
+      requestId: record.requestId,
+      initiationRequests: this.requestIds.requestsWith(record.requestId),
+      transactionStatus,
       scaStatus: this.paymentScaStatusOf(record),
+      executed: record.cancelledAt === undefined && this.scaOutcomeOf(record) === 'approve' && transactionStatus !== 'RJCT',
     };
   }
 

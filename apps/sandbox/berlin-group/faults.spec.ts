@@ -65,22 +65,33 @@ describe('fault injection over HTTP', () => {
     expect(res.headers.get('retry-after')).toBe('1');
   });
 
-  it('dropResponseRate 1 → the payment is created but the answer is 503; a replay returns it', async () => {
+  it('dropResponseRate 1 → the payment is created but the answer is 503; a repeat creates a second one', async () => {
     sandbox.bank.setFaults({ dropResponseRate: 1 });
     const headers = initiationHeaders();
     const lost = await bg.initiate(paymentBody(), headers);
     expect(lost.status).toBe(503);
 
-    const afterLoss = sandbox.bank.stats().payments.filter((p) => p.idempotencyKey === headers['X-Request-ID']);
+    const afterLoss = sandbox.bank.stats().payments.filter((p) => p.requestId === headers['X-Request-ID']);
     expect(afterLoss).toEqual([expect.objectContaining({ initiationRequests: 1, transactionStatus: 'RCVD' })]);
 
     sandbox.bank.resetFaults();
-    const paymentsBefore = sandbox.bank.stats().totals.paymentsCreated;
+    const repeat = await bg.initiate(paymentBody(), headers);
+    expect(repeat.status).toBe(201);
+    expect(repeat.json.paymentId).not.toBe(afterLoss[0].paymentId);
+    expect(sandbox.bank.findPaymentsByRequestId(headers['X-Request-ID'])).toHaveLength(2);
+  });
+
+  it('dropResponseRate 1 with Sandbox-Deduplicate: true → a repeat returns the payment the lost answer created', async () => {
+    sandbox.bank.setFaults({ dropResponseRate: 1 });
+    const headers = initiationHeaders({ 'Sandbox-Deduplicate': 'true' });
+    expect((await bg.initiate(paymentBody(), headers)).status).toBe(503);
+    const [created] = sandbox.bank.findPaymentsByRequestId(headers['X-Request-ID']);
+
+    sandbox.bank.resetFaults();
     const replay = await bg.initiate(paymentBody(), headers);
     expect(replay.status).toBe(201);
-    expect(replay.json.paymentId).toBe(afterLoss[0].paymentId);
-    expect(sandbox.bank.stats().totals.paymentsCreated).toBe(paymentsBefore);
-    expect(sandbox.bank.getPayment(afterLoss[0].paymentId)?.initiationRequests).toBe(2);
+    expect(replay.json.paymentId).toBe(created!.paymentId);
+    expect(sandbox.bank.getPayment(created!.paymentId)?.initiationRequests).toBe(2);
   });
 
   it('latencyMs delays /v1 answers', async () => {
@@ -120,13 +131,14 @@ describe('fault injection over HTTP', () => {
       const created = await bg.initiate(paymentBody(), headers);
       await bg.initiate(paymentBody(), headers);
       const stats = await admin('GET', '/stats');
-      expect(stats.json.totals).toEqual({ paymentsCreated: expect.any(Number), initiationRequests: expect.any(Number) });
+      expect(stats.json.totals).toEqual({ paymentsCreated: expect.any(Number), initiationRequests: expect.any(Number), paymentsExecuted: expect.any(Number) });
       expect(stats.json.payments).toContainEqual({
         paymentId: created.json.paymentId,
-        idempotencyKey: headers['X-Request-ID'],
+        requestId: headers['X-Request-ID'],
         initiationRequests: 2,
         transactionStatus: 'RCVD',
         scaStatus: 'received',
+        executed: false,
       });
       const payment = await admin('GET', `/payments/${created.json.paymentId}`);
       expect(payment.json).toMatchObject({ paymentId: created.json.paymentId, paymentProduct: 'sepa-credit-transfers', scaApproach: 'REDIRECT' });

@@ -11,21 +11,25 @@ import {
   initiationHeaders,
   openScaPage,
   paymentBody,
-  sleep,
   submitScaDecision,
   TPP_NOK,
   TPP_OK,
 } from './test-helpers';
 
-const DECOUPLED_DELAY_MS = 50;
+/** Long, and passed by moving the bank's clock: the decoupled outcome never races the test. */
+const DECOUPLED_DELAY_MS = 60_000;
 const PENDING_POLLS = 3;
+
+let clockOffsetMs = 0;
+/** Time passes at the bank (its clock only: nothing else waits). */
+const advanceBankClock = (ms: number) => void (clockOffsetMs += ms);
 
 describe('Berlin Group sandbox over HTTP', () => {
   let sandbox: RunningBerlinGroupSandbox;
   let bg: ReturnType<typeof bgClient>;
 
   beforeAll(async () => {
-    sandbox = await startBerlinGroupSandbox({ port: 0, decoupledDelayMs: DECOUPLED_DELAY_MS, pendingPolls: PENDING_POLLS });
+    sandbox = await startBerlinGroupSandbox({ port: 0, decoupledDelayMs: DECOUPLED_DELAY_MS, pendingPolls: PENDING_POLLS, now: () => Date.now() + clockOffsetMs });
     bg = bgClient(sandbox.url);
   });
   afterAll(() => sandbox.close());
@@ -121,6 +125,26 @@ describe('Berlin Group sandbox over HTTP', () => {
     });
   });
 
+  describe('SCA exempted (PSU-ID: exempt)', () => {
+    it('executes without SCA: 201 ACSP with self and status links only, no ASPSP-SCA-Approach; settles; 405 on cancel', async () => {
+      const res = await bg.initiate(paymentBody(), initiationHeaders({ 'PSU-ID': 'exempt', 'TPP-Redirect-URI': undefined, 'TPP-Nok-Redirect-URI': undefined }));
+      expect(res.status).toBe(201);
+      expect(res.json).toEqual({
+        transactionStatus: 'ACSP',
+        paymentId: expect.any(String),
+        _links: { self: { href: res.headers.get('location') }, status: { href: `${res.headers.get('location')}/status` } },
+      });
+      expect(res.headers.get('aspsp-sca-approach')).toBeNull();
+      expect((await bg.listAuthorisations(res.json.paymentId)).json).toEqual({ authorisationIds: [] });
+      expect(await statusOf(res.json.paymentId)).toBe('ACSP');
+      expect(await statusOf(res.json.paymentId)).toBe('ACSC');
+      const cancel = await bg.cancel(res.json.paymentId);
+      expect(cancel.status).toBe(405);
+      expect(cancel.json.tppMessages[0]).toMatchObject({ code: 'CANCELLATION_INVALID' });
+      expect(sandbox.bank.getPayment(res.json.paymentId)).toMatchObject({ scaStatus: 'exempted', executed: true });
+    });
+  });
+
   describe('decoupled SCA', () => {
     it('PSU-ID decoupled: approved in the "app" after the delay, then ACSP, ACSC', async () => {
       const created = await initiate(paymentBody(), initiationHeaders({ 'PSU-ID': 'decoupled', 'TPP-Redirect-URI': undefined }));
@@ -131,7 +155,7 @@ describe('Berlin Group sandbox over HTTP', () => {
       expect(await statusOf(created.paymentId)).toBe('RCVD');
       expect((await openScaPage(`${sandbox.url}/sca/${created.authorisationId}`)).status).toBe(404);
 
-      await sleep(DECOUPLED_DELAY_MS + 20);
+      advanceBankClock(DECOUPLED_DELAY_MS + 20);
       expect(await followScaStatus(created._links.scaStatus.href)).toBe('finalised');
       expect((await bg.getPayment(created.paymentId)).json.transactionStatus).toBe('ACSP');
       expect([await statusOf(created.paymentId), await statusOf(created.paymentId)]).toEqual(['ACSP', 'ACSC']);
@@ -141,7 +165,7 @@ describe('Berlin Group sandbox over HTTP', () => {
       const created = await initiate(paymentBody(), initiationHeaders({ 'PSU-ID': 'decoupled-deny' }));
       expect(created.scaApproach).toBe('DECOUPLED');
       expect(await followScaStatus(created._links.scaStatus.href)).toBe('started');
-      await sleep(DECOUPLED_DELAY_MS + 20);
+      advanceBankClock(DECOUPLED_DELAY_MS + 20);
       expect(await followScaStatus(created._links.scaStatus.href)).toBe('failed');
       expect(await statusOf(created.paymentId)).toBe('RJCT');
     });
@@ -167,7 +191,7 @@ describe('Berlin Group sandbox over HTTP', () => {
     it(`cents 42: exactly ${PENDING_POLLS} pending status reads after SCA, then ACSC`, async () => {
       const created = await initiate(paymentBody(amount('99.42')), initiationHeaders({ 'PSU-ID': 'decoupled' }));
       expect(await statusOf(created.paymentId)).toBe('RCVD'); // reads before SCA do not count
-      await sleep(DECOUPLED_DELAY_MS + 20);
+      advanceBankClock(DECOUPLED_DELAY_MS + 20);
       expect((await bg.getPayment(created.paymentId)).json.transactionStatus).toBe('ACSP');
       const reads: string[] = [];
       for (let i = 0; i < PENDING_POLLS + 2; i += 1) reads.push(await statusOf(created.paymentId));
@@ -190,7 +214,7 @@ describe('Berlin Group sandbox over HTTP', () => {
     it('a decoupled payment cancelled before the app decides stays CANC', async () => {
       const created = await initiate(paymentBody(), initiationHeaders({ 'PSU-ID': 'decoupled' }));
       expect((await bg.cancel(created.paymentId)).status).toBe(204);
-      await sleep(DECOUPLED_DELAY_MS + 20);
+      advanceBankClock(DECOUPLED_DELAY_MS + 20);
       expect(await statusOf(created.paymentId)).toBe('CANC');
       expect(await followScaStatus(created._links.scaStatus.href)).toBe('failed');
     });
@@ -249,7 +273,7 @@ describe('Berlin Group sandbox over HTTP', () => {
       expect(started.headers.get('aspsp-sca-approach')).toBe('DECOUPLED');
       expect(started.json).toMatchObject({ scaStatus: 'started', psuMessage: expect.any(String) });
       expect(started.json._links.scaRedirect).toBeUndefined();
-      await sleep(DECOUPLED_DELAY_MS + 20);
+      advanceBankClock(DECOUPLED_DELAY_MS + 20);
       expect((await bg.scaStatus(created.paymentId, started.json.authorisationId)).json.scaStatus).toBe('finalised');
     });
 
@@ -265,9 +289,39 @@ describe('Berlin Group sandbox over HTTP', () => {
     });
   });
 
-  describe('idempotency (X-Request-ID)', () => {
-    it('a replay returns the same 201 and creates nothing; stats prove exactly-once', async () => {
+  describe('X-Request-ID: no deduplication unless asked', () => {
+    it('by default a repeated X-Request-ID creates a second payment, as at a real bank', async () => {
       const headers = initiationHeaders();
+      const first = await initiate(paymentBody(), headers);
+      const second = await initiate(paymentBody(), headers);
+      expect(second.paymentId).not.toBe(first.paymentId);
+      expect(sandbox.bank.findPaymentsByRequestId(headers['X-Request-ID']).map((p) => p.paymentId)).toEqual([first.paymentId, second.paymentId]);
+      expect(sandbox.bank.stats().payments.filter((p) => p.requestId === headers['X-Request-ID']).map((p) => p.initiationRequests)).toEqual([2, 2]);
+    });
+
+    it('Sandbox-Deduplicate must be true or false', async () => {
+      const res = await bg.initiate(paymentBody(), initiationHeaders({ 'Sandbox-Deduplicate': 'yes' }));
+      expect(res.status).toBe(400);
+      expect(res.json.tppMessages[0]).toMatchObject({ code: 'FORMAT_ERROR', text: expect.stringContaining('Sandbox-Deduplicate') });
+    });
+
+    it('GET/PUT /_sandbox/settings switches deduplication sandbox-wide', async () => {
+      const settings = (method: string, body?: unknown) => call(method, `${sandbox.url}/_sandbox/settings`, { body });
+      expect((await settings('GET')).json).toEqual({ deduplicateRequestIds: false });
+      expect((await settings('PUT', { deduplicateRequestIds: 'on' })).status).toBe(400);
+      try {
+        expect((await settings('PUT', { deduplicateRequestIds: true })).json).toEqual({ deduplicateRequestIds: true });
+        const headers = initiationHeaders();
+        const first = await initiate(paymentBody(), headers);
+        expect((await initiate(paymentBody(), headers)).paymentId).toBe(first.paymentId);
+      } finally {
+        await settings('PUT', { deduplicateRequestIds: false });
+      }
+      expect(sandbox.bank.deduplicates()).toBe(false);
+    });
+
+    it('with Sandbox-Deduplicate: true a replay returns the same 201 and creates nothing; stats count every request', async () => {
+      const headers = initiationHeaders({ 'Sandbox-Deduplicate': 'true' });
       const first = await bg.initiate(paymentBody(), headers);
       const { endToEndIdentification, ...rest } = paymentBody();
       const reordered = { ...rest, endToEndIdentification };
@@ -285,14 +339,14 @@ describe('Berlin Group sandbox over HTTP', () => {
 
       const stats = sandbox.bank.stats();
       expect(stats.totals.paymentsCreated).toBe(before.paymentsCreated);
-      expect(stats.payments.filter((p) => p.idempotencyKey === headers['X-Request-ID'])).toEqual([
-        { paymentId: first.json.paymentId, idempotencyKey: headers['X-Request-ID'], initiationRequests: 3, transactionStatus: 'RCVD', scaStatus: 'received' },
+      expect(stats.payments.filter((p) => p.requestId === headers['X-Request-ID'])).toEqual([
+        { paymentId: first.json.paymentId, requestId: headers['X-Request-ID'], initiationRequests: 3, transactionStatus: 'RCVD', scaStatus: 'received', executed: false },
       ]);
-      expect(sandbox.bank.findPaymentByIdempotencyKey(headers['X-Request-ID'])?.paymentId).toBe(first.json.paymentId);
+      expect(sandbox.bank.findPaymentsByRequestId(headers['X-Request-ID']).map((p) => p.paymentId)).toEqual([first.json.paymentId]);
     });
 
-    it('the same body under another product with the same key is a conflict', async () => {
-      const headers = initiationHeaders();
+    it('with Sandbox-Deduplicate: true the same body under another product with the same key is a conflict', async () => {
+      const headers = initiationHeaders({ 'Sandbox-Deduplicate': 'true' });
       await bg.initiate(paymentBody(), headers);
       const res = await bgClient(sandbox.url, 'instant-sepa-credit-transfers').initiate(paymentBody(), headers);
       expect(res.status).toBe(400);

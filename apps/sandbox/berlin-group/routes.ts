@@ -7,9 +7,10 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { isPaymentProduct, type PaymentInitiationBody, type PaymentProduct } from '../../../libs/domain/payment';
 import { AisSandboxBank, type AisSandboxOptions } from './ais/consents';
 import { buildAisRouters } from './ais/routes';
-import { BerlinGroupSandboxBank, type BerlinGroupSandboxOptions, type ScaDecision } from './bank';
+import { BerlinGroupSandboxBank, SCA_EXEMPT_PSU_ID, type BerlinGroupSandboxOptions, type ScaDecision } from './bank';
 import { isSandboxError, sandboxError, SandboxErrorCode, toErrorResponse, type SandboxError } from './errors';
 import { checkFaults } from './faults';
+import { DEDUPLICATE_HEADER, parseDeduplicateHeader } from './request-ledger';
 import { renderScaMessage, renderScaPage } from './sca-page';
 import { checkPaymentInitiationBody, isAbsoluteHttpUrl, isIpAddress, isUuid, type FieldProblem } from './validation';
 
@@ -38,8 +39,10 @@ export function buildBerlinGroupSandboxRouter(options: BerlinGroupSandboxRouterO
     pendingPolls: options.pendingPolls,
     faults: options.faults,
     random: options.random,
+    deduplicateRequestIds: options.deduplicateRequestIds,
+    now: options.now,
   });
-  const ais = new AisSandboxBank({ decoupledDelayMs: options.decoupledDelayMs, ...options.ais });
+  const ais = new AisSandboxBank({ decoupledDelayMs: options.decoupledDelayMs, deduplicateRequestIds: options.deduplicateRequestIds, ...options.ais });
   const aisRouters = buildAisRouters(ais, reply);
   let defaultPublicUrl: string | undefined;
   const baseUrlOf = (req: Request): string =>
@@ -50,7 +53,7 @@ export function buildBerlinGroupSandboxRouter(options: BerlinGroupSandboxRouterO
     res.locals.sandboxBaseUrl = baseUrlOf(req);
     next();
   });
-  router.use('/_sandbox', aisRouters.admin, adminRoutes(bank));
+  router.use('/_sandbox', aisRouters.admin, adminRoutes(bank, ais));
   router.use('/sca/consents', aisRouters.scaPage);
   router.use('/sca', scaPageRoutes(bank));
   // The body is read before the latency fault: a bank that is slow to answer has still received
@@ -117,6 +120,7 @@ function paymentRoutes(bank: BerlinGroupSandboxBank): express.Router {
     const redirectUri = req.get('TPP-Redirect-URI') || undefined;
     const nokRedirectUri = req.get('TPP-Nok-Redirect-URI') || undefined;
     const decoupled = psuId === 'decoupled' || psuId === 'decoupled-deny' || redirectPreferred === 'false';
+    const deduplicate = parseDeduplicateHeader(req.get(DEDUPLICATE_HEADER));
 
     const problems: FieldProblem[] = [];
     if (!isIpAddress(req.get('PSU-IP-Address'))) {
@@ -125,7 +129,8 @@ function paymentRoutes(bank: BerlinGroupSandboxBank): express.Router {
     if (redirectPreferred !== undefined && redirectPreferred !== 'true' && redirectPreferred !== 'false') {
       problems.push({ text: 'Header TPP-Redirect-Preferred must be "true" or "false"' });
     }
-    if (redirectUri === undefined && !decoupled) {
+    if (typeof deduplicate === 'object') problems.push({ text: deduplicate.problem });
+    if (redirectUri === undefined && !decoupled && psuId !== SCA_EXEMPT_PSU_ID) {
       problems.push({ text: 'Header TPP-Redirect-URI is required for the redirect SCA approach' });
     } else if (redirectUri !== undefined && !isAbsoluteHttpUrl(redirectUri)) {
       problems.push({ text: 'Header TPP-Redirect-URI must be an absolute http(s) URI' });
@@ -137,7 +142,8 @@ function paymentRoutes(bank: BerlinGroupSandboxBank): express.Router {
     if (problems.length) return sendError(res, { error: SandboxErrorCode.FormatError, messages: problems });
 
     const outcome = bank.initiatePayment({
-      idempotencyKey: req.get('X-Request-ID')!,
+      requestId: req.get('X-Request-ID')!,
+      deduplicate: typeof deduplicate === 'boolean' ? deduplicate : undefined,
       paymentProduct: product,
       payment: req.body as PaymentInitiationBody,
       psuId,
@@ -148,7 +154,7 @@ function paymentRoutes(bank: BerlinGroupSandboxBank): express.Router {
     });
     if (isSandboxError(outcome)) return sendError(res, outcome);
     const { response } = outcome;
-    reply(res, 201, response.body, { Location: response.location, 'ASPSP-SCA-Approach': response.scaApproach });
+    reply(res, 201, response.body, { Location: response.location, ...(response.scaApproach ? { 'ASPSP-SCA-Approach': response.scaApproach } : {}) });
   });
 
   v1.get('/:paymentService/:paymentProduct/:paymentId', (req, res) => {
@@ -274,12 +280,23 @@ function scaPageRoutes(bank: BerlinGroupSandboxBank): express.Router {
 
 // ── /_sandbox: controls for tests and dev mode (never faulted) ─────────────
 
-function adminRoutes(bank: BerlinGroupSandboxBank): express.Router {
+function adminRoutes(bank: BerlinGroupSandboxBank, ais: AisSandboxBank): express.Router {
   const admin = express.Router();
   admin.use(express.json({ limit: '10kb' }));
 
   admin.get('/stats', (_req, res) => {
     res.json(bank.stats());
+  });
+  // Opt-in kindness, both for payments and consents: see request-ledger.ts.
+  admin.get('/settings', (_req, res) => {
+    res.json({ deduplicateRequestIds: bank.deduplicates() });
+  });
+  admin.put('/settings', (req, res) => {
+    const on = (req.body as { deduplicateRequestIds?: unknown } | undefined)?.deduplicateRequestIds;
+    if (typeof on !== 'boolean') return void res.status(400).json({ message: 'deduplicateRequestIds must be true or false' });
+    bank.setDeduplication(on);
+    ais.setDeduplication(on);
+    res.json({ deduplicateRequestIds: on });
   });
   admin.get('/faults', (_req, res) => {
     res.json(bank.faults());

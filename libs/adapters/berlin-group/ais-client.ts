@@ -40,6 +40,7 @@ import {
   authorisationIdFromLink,
   extractLinks,
   mapScaStatus,
+  parseCreatedResponse,
   parseScaApproach,
   parseScaStatusResponse,
   parseStartScaProcessResponse,
@@ -68,13 +69,13 @@ export class BerlinGroupAisClient implements AccountInformationAdapter {
     const res = await this.client.send(conn, {
       method: 'POST',
       path: consentsPath(),
-      // The bank dedupes on X-Request-ID: a retried creation returns the same consent.
+      // One X-Request-ID per logical creation; BG banks do not deduplicate on it (see initiatePayment).
       requestId: cmd.idempotencyKey,
       psu: cmd.psu,
       headers: redirectHeaders(cmd.redirect, cmd.redirectPreferred),
       body: toBgConsentRequest(cmd.consent),
     });
-    const body = parseConsentsResponse(res.body);
+    const body = parseCreatedResponse(res.body, 'consentId', parseConsentsResponse);
     const links = extractLinks(body._links, conn.baseUrl);
     const authorisationId = body.authorisationId ?? authorisationIdFromLink(links.scaStatus);
     return {

@@ -160,13 +160,26 @@ describe('BerlinGroupAdapter AIS ↔ BG sandbox', () => {
       expect(retried.scaStatus.normalised).toBe('psuAuthenticated');
     });
 
-    it('re-creating with the same idempotencyKey returns the same consent, created once', async () => {
+    it('re-creating with the same idempotencyKey creates a second consent: the bank does not deduplicate', async () => {
       const before = sandbox.ais.stats().totals.consentsCreated;
       const cmd = createCommand('decoupled');
       const first = await sut.createConsent(conn, cmd);
-      const replay = await sut.createConsent(conn, cmd);
-      expect(replay).toEqual(first);
-      expect(sandbox.ais.stats().totals.consentsCreated).toBe(before + 1);
+      const again = await sut.createConsent(conn, cmd);
+      expect(again.bankConsentId).not.toBe(first.bankConsentId);
+      expect(sandbox.ais.stats().totals.consentsCreated).toBe(before + 2);
+    });
+
+    it('on a bank that deduplicates (opt-in scenario) the same idempotencyKey returns the same consent, created once', async () => {
+      sandbox.ais.setDeduplication(true);
+      try {
+        const before = sandbox.ais.stats().totals.consentsCreated;
+        const cmd = createCommand('decoupled');
+        const first = await sut.createConsent(conn, cmd);
+        expect(await sut.createConsent(conn, cmd)).toEqual(first);
+        expect(sandbox.ais.stats().totals.consentsCreated).toBe(before + 1);
+      } finally {
+        sandbox.ais.setDeduplication(false);
+      }
     });
 
     it('redirect: the PSU approves on the bank page and the consent becomes valid', async () => {

@@ -156,33 +156,45 @@ describe('BerlinGroupAdapter ↔ BG sandbox', () => {
     expect(sca.raw).toBe(started.scaStatus.raw);
   });
 
-  it('re-initiating with the same idempotencyKey returns the same payment, created once', async () => {
-    const before = paymentCount();
+  it('re-initiating with the same idempotencyKey creates a second payment: the bank does not deduplicate X-Request-ID', async () => {
     const cmd = initiateCommand('carol');
     const first = await sut.initiatePayment(conn, cmd);
-    const replay = await sut.initiatePayment(conn, cmd);
-    expect(replay.bankPaymentId).toBe(first.bankPaymentId);
-    expect(replay).toEqual(first);
-    expect(paymentCount()).toBe(before + 1);
-    expect(paymentsWithKey(cmd.idempotencyKey)).toEqual([expect.objectContaining({ paymentId: first.bankPaymentId, initiationRequests: 2 })]);
+    const again = await sut.initiatePayment(conn, cmd);
+    expect(again.bankPaymentId).not.toBe(first.bankPaymentId);
+    expect(paymentsWithKey(cmd.idempotencyKey).map((p) => p.paymentId)).toEqual([first.bankPaymentId, again.bankPaymentId]);
   });
 
-  it('a lost response is unavailable, and the retry returns the payment that was created', async () => {
+  it('on a bank that deduplicates (opt-in scenario) the same idempotencyKey returns the same payment, created once', async () => {
+    sandbox.bank.setDeduplication(true);
+    try {
+      const before = paymentCount();
+      const cmd = initiateCommand('carol');
+      const first = await sut.initiatePayment(conn, cmd);
+      const replay = await sut.initiatePayment(conn, cmd);
+      expect(replay).toEqual(first);
+      expect(paymentCount()).toBe(before + 1);
+      expect(paymentsWithKey(cmd.idempotencyKey)).toEqual([expect.objectContaining({ paymentId: first.bankPaymentId, initiationRequests: 2 })]);
+    } finally {
+      sandbox.bank.setDeduplication(false);
+    }
+  });
+
+  it('a lost response is unavailable and ambiguous: the payment was created', async () => {
     const before = paymentCount();
     const cmd = initiateCommand('dave');
     sandbox.bank.setFaults({ dropResponseRate: 1 });
     const err = await caught(sut.initiatePayment(conn, cmd));
-    expect(err).toMatchObject({ kind: 'unavailable', retryable: true });
-    expect(paymentCount()).toBe(before + 1);
-
-    const [created] = paymentsWithKey(cmd.idempotencyKey);
-    expect(created).toBeDefined();
-
     sandbox.bank.resetFaults();
-    const retried = await sut.initiatePayment(conn, cmd);
-    expect(retried.bankPaymentId).toBe(created!.paymentId);
+    expect(err).toMatchObject({ kind: 'unavailable', retryable: true, fate: 'ambiguous' });
     expect(paymentCount()).toBe(before + 1);
     expect(paymentsWithKey(cmd.idempotencyKey)).toHaveLength(1);
+  });
+
+  it('an SCA-exempt payment is authorised in the initiation answer, with no authorisation to wait for', async () => {
+    const initiated = await sut.initiatePayment(conn, initiateCommand('exempt'));
+    expect(initiated).toMatchObject({ status: { raw: 'ACSP', normalised: 'ACSP' } });
+    expect(initiated.authorisationId).toBeUndefined();
+    expect(initiated.scaRedirectUrl).toBeUndefined();
   });
 
   it('429 → rate_limited with the Retry-After', async () => {
@@ -218,7 +230,7 @@ function paymentCount(): number {
 }
 
 function paymentsWithKey(idempotencyKey: string) {
-  return sandbox.bank.stats().payments.filter((p) => p.idempotencyKey === idempotencyKey);
+  return sandbox.bank.stats().payments.filter((p) => p.requestId === idempotencyKey);
 }
 
 /** What the PSU's browser does: open the bank's SCA page, press a button, follow the bank's 302. */

@@ -97,7 +97,7 @@ export const CONSENT_GONE_CODES: readonly string[] = ['CONSENT_INVALID', 'CONSEN
  * HTTP status (plus tppMessages) → {@link BankErrorKind}. The message names method, path and
  * status only: bodies may hold personal data and never go into messages.
  */
-export function classifyHttpError(status: number, headers: Headers, body: unknown, what: string): BankError {
+export function classifyHttpError(status: number, headers: Headers, body: unknown, what: string, notProcessedCodes: readonly string[] = []): BankError {
   const messages = parseTppMessages(body);
   const retryAfterMs = parseRetryAfter(headers.get('retry-after'));
   const codes = messages.map((m) => m.code);
@@ -105,7 +105,11 @@ export function classifyHttpError(status: number, headers: Headers, body: unknow
   const details = { httpStatus: status, messages, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
 
   if (status === 429) return new BankError('rate_limited', summary, details);
-  if (status === 408 || status >= 500) return new BankError('unavailable', summary, details);
+  if (status === 408 || status >= 500) {
+    // A 5xx proves nothing, unless the bank documents its code as answered before any processing.
+    const documented = codes.some((c) => notProcessedCodes.includes(c));
+    return new BankError('unavailable', summary, { ...details, fate: documented ? 'not_processed' : 'ambiguous' });
+  }
   if (status >= 400 && codes.some((c) => CONSENT_GONE_CODES.includes(c))) return new BankError('rejected', summary, details);
   // BG answers unknown ids with 404 or with 403 RESOURCE_UNKNOWN.
   if (status === 404 || (status >= 400 && codes.includes('RESOURCE_UNKNOWN'))) return new BankError('not_found', summary, details);
@@ -153,18 +157,56 @@ export class BerlinGroupClient {
       // The timeout covers the body too: a bank that sends headers and then stalls is unavailable.
       text = await res.text();
     } catch (err) {
-      const name = (err as { name?: string })?.name;
-      const reason = name === 'TimeoutError' || name === 'AbortError' ? 'timed out' : 'network error';
-      throw new BankError('unavailable', `${what}: ${reason}`);
+      throw networkFailure(err, what);
     }
 
     const body = parseJson(text);
     if (res.status < 200 || res.status >= 300) {
-      throw classifyHttpError(res.status, res.headers, body.ok ? body.value : undefined, what);
+      throw classifyHttpError(res.status, res.headers, body.ok ? body.value : undefined, what, conn.notProcessedCodes);
     }
     if (!body.ok) throw new BankError('protocol', `${what} → HTTP ${res.status}: body is not JSON`, { httpStatus: res.status });
     return { status: res.status, headers: res.headers, body: body.value, requestId };
   }
+}
+
+/**
+ * Connection-level codes (Node's and undici's) raised before a single byte of the request left:
+ * the bank cannot have acted on it, so even a payment initiation may be sent again.
+ */
+const NOT_SENT_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EAI_NONAME',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
+
+/** The cause codes of a failed fetch, outermost first (undici wraps the socket error). */
+function causeCodes(err: unknown): string[] {
+  const codes: string[] = [];
+  let current: unknown = err;
+  for (let depth = 0; current && typeof current === 'object' && depth < 5; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string') codes.push(code);
+    current = (current as { cause?: unknown }).cause;
+  }
+  return codes;
+}
+
+/**
+ * A request that got no HTTP answer. Only a failure to connect (refused, unknown host, no route,
+ * TLS handshake refused) proves the bank never saw it; a timeout or a connection dropped later
+ * may have come after the bank acted.
+ */
+export function networkFailure(err: unknown, what: string): BankError {
+  const name = (err as { name?: string })?.name;
+  if (name === 'TimeoutError' || name === 'AbortError') return new BankError('unavailable', `${what}: timed out`, { fate: 'ambiguous' });
+  const codes = causeCodes(err);
+  const notSent = codes.find((c) => NOT_SENT_CODES.has(c) || c.startsWith('ERR_TLS_') || c.includes('CERT'));
+  if (notSent) return new BankError('unavailable', `${what}: could not connect (${notSent})`, { fate: 'not_processed' });
+  return new BankError('unavailable', `${what}: network error${codes.length ? ` (${codes[0]})` : ''}`, { fate: 'ambiguous' });
 }
 
 function parseJson(text: string): { ok: true; value: unknown } | { ok: false } {

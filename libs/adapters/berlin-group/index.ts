@@ -29,6 +29,7 @@ import {
   mapScaStatus,
   mapTransactionStatus,
   parseCancelResponse,
+  parseCreatedResponse,
   parseInitiationResponse,
   parsePaymentStatusResponse,
   parseScaApproach,
@@ -61,7 +62,8 @@ export class BerlinGroupAdapter implements BankAdapter, AccountInformationAdapte
     const res = await this.client.send(conn, {
       method: 'POST',
       path: paymentsPath(cmd.paymentProduct),
-      // The bank dedupes on X-Request-ID: the same key on every retry never creates a second payment.
+      // One X-Request-ID per logical initiation. BG banks do not deduplicate on it: a repeat after an
+      // ambiguous failure may create a second payment, which the caller must decide about.
       requestId: cmd.idempotencyKey,
       psu: cmd.psu,
       headers: {
@@ -71,7 +73,7 @@ export class BerlinGroupAdapter implements BankAdapter, AccountInformationAdapte
       },
       body: toBgPaymentInitiation(cmd.payment),
     });
-    const body = parseInitiationResponse(res.body);
+    const body = parseCreatedResponse(res.body, 'paymentId', parseInitiationResponse);
     const links = extractLinks(body._links, conn.baseUrl);
     const authorisationId = body.authorisationId ?? authorisationIdFromLink(links.scaStatus);
     return {

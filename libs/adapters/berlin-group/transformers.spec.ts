@@ -10,6 +10,7 @@ import {
   extractLinks,
   mapScaStatus,
   mapTransactionStatus,
+  parseCreatedResponse,
   parseInitiationResponse,
   parseRetryAfter,
   parseScaApproach,
@@ -205,6 +206,24 @@ describe('2xx body validation', () => {
       expect(() => parseInitiationResponse(body)).toThrow(expect.objectContaining({ kind: 'protocol' }) as unknown as BankError);
     },
   );
+
+  it.each([
+    { body: { paymentId: 'p1' }, resourceId: 'p1' },
+    { body: { paymentId: 7, transactionStatus: 'RCVD' }, resourceId: undefined },
+    { body: 'not json', resourceId: undefined },
+  ])('an unreadable 201 ($body) is ambiguous, naming what the bank created when it can', ({ body, resourceId }) => {
+    const err = (() => {
+      try {
+        parseCreatedResponse(body, 'paymentId', parseInitiationResponse);
+      } catch (e) {
+        return e as BankError;
+      }
+      throw new Error('expected a failure');
+    })();
+    expect(err).toBeInstanceOf(BankError);
+    expect(err).toMatchObject({ kind: 'protocol', fate: 'ambiguous' });
+    expect(err.details.resourceId).toBe(resourceId);
+  });
 
   it('takes the authorisationId from the scaStatus link when the body lacks it', () => {
     const parsed = parseStartScaProcessResponse({

@@ -352,6 +352,21 @@ export function optionalString(o: Record<string, unknown>, field: string): strin
   return typeof v === 'string' && v !== '' ? v : undefined;
 }
 
+/**
+ * Reads the answer to a creating request (201). The bank has created something even when the
+ * answer is unreadable: the error then names what it created, if the body says, so the orphan
+ * can be cleaned up, and is `ambiguous` for the caller.
+ */
+export function parseCreatedResponse<T>(body: unknown, idField: string, parse: (body: unknown) => T): T {
+  try {
+    return parse(body);
+  } catch (err) {
+    if (!(err instanceof BankError)) throw err;
+    const id = body && typeof body === 'object' ? (body as Record<string, unknown>)[idField] : undefined;
+    throw new BankError(err.kind, err.message, { ...err.details, fate: 'ambiguous', ...(typeof id === 'string' && id ? { resourceId: id } : {}) });
+  }
+}
+
 export function parseInitiationResponse(body: unknown): BgPaymentInitiationResponse {
   const what = 'payment initiation response';
   const o = asObject(body, what);

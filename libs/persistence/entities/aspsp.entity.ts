@@ -57,4 +57,18 @@ export class AspspEntity {
 
   @Column({ name: 'sca_timeout_seconds', type: 'integer', default: 900 })
   scaTimeoutSeconds!: number;
+
+  /**
+   * The bank may execute a payment without the PSU's SCA (PSD2 exemptions). True unless the bank
+   * documents that it never exempts: then an ambiguous initiation may be sent again safely.
+   */
+  @Column({ name: 'sca_exemptions_possible', type: 'boolean', default: true })
+  scaExemptionsPossible!: boolean;
+
+  /**
+   * Error codes the bank documents as answered before any processing: a failure carrying one is
+   * provably not processed, so an initiation may be sent again. Empty unless documented.
+   */
+  @Column({ name: 'not_processed_error_codes', type: 'text', array: true, default: () => "'{}'" })
+  notProcessedErrorCodes!: string[];
 }

@@ -1,6 +1,7 @@
 import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 
-export type PaymentEventKind = 'transaction_status' | 'sca_status';
+/** `initiation_outcome`: `unknown` when the bank's answer to the initiation was lost, `resolved` once known. */
+export type PaymentEventKind = 'transaction_status' | 'sca_status' | 'initiation_outcome';
 
 /**
  * Append-only history of every status change of a payment. `seq` comes from the workflow, so an

@@ -2,6 +2,8 @@ import { Column, CreateDateColumn, Entity, Index, PrimaryColumn, UpdateDateColum
 import type { PaymentInitiationBody, PaymentProduct } from '../../domain/payment';
 import type { ScaApproach, ScaStatus, TransactionStatus } from '../../domain/transaction-status';
 
+export type InitiationOutcome = 'unknown' | 'resolved';
+
 /**
  * A payment initiation. The workflow `payment-{id}` owns its lifecycle; this row is the business
  * record the API reads. The initiation body (with IBANs and names) lives here, never in workflow history.
@@ -80,6 +82,13 @@ export class PaymentEntity {
 
   @Column({ name: 'psu_message', type: 'varchar', nullable: true })
   psuMessage!: string | null;
+
+  /**
+   * `unknown` while Clearway cannot tell whether the bank holds the payment (an ambiguous
+   * initiation it must not repeat), `resolved` once it learnt the answer; null when never in doubt.
+   */
+  @Column({ name: 'initiation_outcome', type: 'varchar', length: 16, nullable: true })
+  initiationOutcome!: InitiationOutcome | null;
 
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;

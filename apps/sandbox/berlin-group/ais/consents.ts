@@ -43,7 +43,8 @@
  * `expired` (computed lazily from the clock). `validUntil: 9999-12-31` (or anything later than
  * today + {@link MAX_CONSENT_DAYS} days) is granted as today + 180 days; a past date → 400 FORMAT_ERROR.
  * `frequencyPerDay` is granted as requested (≥ 1), and 1 for a one-off (`recurringIndicator: false`).
- * `POST /v1/consents` is idempotent on X-Request-ID exactly like payment initiation.
+ * `POST /v1/consents` does not deduplicate on X-Request-ID (as real banks): a repeat creates a second
+ * consent. Deduplication is the same opt-in scenario as for payments (`../request-ledger.ts`).
  *
  * ## Reads
  * Refusals, in the order checked: missing Consent-ID → 400 FORMAT_ERROR; unknown consent → 403
@@ -84,6 +85,7 @@ import type { AisEndpoint, ConsentStatus } from '../../../../libs/domain/consent
 import type { ScaStatus } from '../../../../libs/domain/transaction-status';
 import { stableStringify } from '../bank';
 import { SandboxErrorCode } from '../errors';
+import { RequestLedger } from '../request-ledger';
 import type { FieldProblem } from '../validation';
 import { accountsOf, DEFAULT_PSU_ID, findAccount, SANDBOX_BIC, type SandboxAccount } from './accounts';
 import { AisErrorCode, aisError, type AisError } from './errors';
@@ -116,6 +118,8 @@ export interface AisSandboxOptions {
   now?: () => number;
   /** Booked entries per transaction page; default 100. */
   transactionPageSize?: number;
+  /** Opt-in kindness: answer a repeated creation X-Request-ID with the original consent. Default false. */
+  deduplicateRequestIds?: boolean;
 }
 
 export interface AisBankSettings extends AisSandboxOptions {
@@ -155,7 +159,7 @@ interface ConsentScope {
 
 interface ConsentRecord {
   consentId: string;
-  idempotencyKey: string;
+  requestId: string;
   fingerprint: string;
   psuId: string;
   scope: ConsentScope;
@@ -175,7 +179,6 @@ interface ConsentRecord {
   reads: Map<string, number>;
   /** Per account: the last booked entry reported by a transaction listing (for deltaList). */
   deltaMarkers: Map<string, string>;
-  creationRequests: number;
   created: ConsentCreationResponse;
 }
 
@@ -189,7 +192,10 @@ export interface ConsentCreationResponse {
 }
 
 export interface CreateConsentRequest {
-  idempotencyKey: string;
+  /** X-Request-ID. */
+  requestId: string;
+  /** `Sandbox-Deduplicate`: overrides the sandbox's deduplication setting for this request. */
+  deduplicate?: boolean;
   body: unknown;
   psuId?: string;
   tppRedirectPreferred?: boolean;
@@ -206,6 +212,9 @@ export interface ConsentStats {
   consentStatus: ConsentStatus;
   scaApproach: AisScaApproach;
   frequencyPerDay: number;
+  /** X-Request-ID of the creating request. */
+  requestId: string;
+  /** Creation requests that carried this X-Request-ID (whatever each of them created). */
   creationRequests: number;
   /** Today's counted reads, keyed `${endpoint}:${accountId}` (`accounts:*` for the list). */
   readsToday: Record<string, number>;
@@ -268,16 +277,16 @@ export type PsuDataStep =
 
 export class AisSandboxBank {
   private readonly consents = new Map<string, ConsentRecord>();
-  private readonly consentIdByKey = new Map<string, string>();
   private readonly authorisations = new Map<string, ConsentAuthorisation>();
   private readonly decoupledDelayMs: number;
   private readonly pageSize: number;
   private readonly baseNow: () => number;
   private clockOverride?: number;
   private clockOffsetMs = 0;
-  private creationRequests = 0;
+  private readonly requestIds: RequestLedger;
 
   constructor(settings: AisBankSettings = {}) {
+    this.requestIds = new RequestLedger(settings.deduplicateRequestIds ?? false);
     this.decoupledDelayMs = settings.decoupledDelayMs ?? 1000;
     this.pageSize = settings.transactionPageSize ?? 100;
     if (!Number.isInteger(this.pageSize) || this.pageSize < 1) throw new RangeError('transactionPageSize must be a positive integer');
@@ -331,12 +340,18 @@ export class AisSandboxBank {
         consentStatus: this.statusOf(record),
         scaApproach: record.scaApproach,
         frequencyPerDay: record.frequencyPerDay,
-        creationRequests: record.creationRequests,
+        requestId: record.requestId,
+        creationRequests: this.requestIds.requestsWith(record.requestId),
         readsToday,
         readsTotal,
       };
     });
-    return { totals: { consentsCreated: consents.length, creationRequests: this.creationRequests }, consents };
+    return { totals: { consentsCreated: consents.length, creationRequests: this.requestIds.totalRequests }, consents };
+  }
+
+  /** Whether a repeated creation X-Request-ID answers the original consent (default: no, as real banks). */
+  setDeduplication(on: boolean): void {
+    this.requestIds.setDeduplication(on);
   }
 
   getConsentView(consentId: string): SandboxConsentView | undefined {
@@ -359,17 +374,15 @@ export class AisSandboxBank {
   // ── consents ─────────────────────────────────────────────────────────────
 
   createConsent(request: CreateConsentRequest): CreateConsentOutcome {
-    this.creationRequests += 1;
     const psuId = request.psuId ?? DEFAULT_PSU_ID;
     const fingerprint = stableStringify({ body: request.body, psuId });
-    const existingId = this.consentIdByKey.get(request.idempotencyKey);
-    if (existingId !== undefined) {
-      const existing = this.consents.get(existingId)!;
-      existing.creationRequests += 1;
+    const replayOf = this.requestIds.admit(request.requestId, request.deduplicate);
+    if (replayOf !== undefined) {
+      const existing = this.consents.get(replayOf)!;
       if (existing.fingerprint !== fingerprint) {
         return aisError(
           SandboxErrorCode.IdempotencyConflict,
-          `X-Request-ID ${request.idempotencyKey} was already used for consent ${existing.consentId} with a different body or PSU`,
+          `X-Request-ID ${request.requestId} was already used for consent ${existing.consentId} with a different body or PSU`,
         );
       }
       return { kind: 'replayed', response: existing.created };
@@ -388,7 +401,7 @@ export class AisSandboxBank {
     const now = this.now();
     const draft: Omit<ConsentRecord, 'created'> = {
       consentId,
-      idempotencyKey: request.idempotencyKey,
+      requestId: request.requestId,
       fingerprint,
       psuId,
       ...checked,
@@ -401,7 +414,6 @@ export class AisSandboxBank {
       lastActionDay: dayOf(now),
       reads: new Map(),
       deltaMarkers: new Map(),
-      creationRequests: 1,
     };
     const self = this.consentUrl(request.baseUrl, consentId);
     const links: Record<string, { href: string }> = { self: { href: self }, status: { href: `${self}/status` } };
@@ -427,7 +439,7 @@ export class AisSandboxBank {
       },
     };
     this.consents.set(consentId, { ...draft, created });
-    this.consentIdByKey.set(request.idempotencyKey, consentId);
+    this.requestIds.recordCreated(request.requestId, consentId);
     return { kind: 'created', response: created };
   }
 

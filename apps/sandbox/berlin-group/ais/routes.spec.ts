@@ -4,7 +4,8 @@ import { openScaPage, submitScaDecision, TPP_NOK, TPP_OK } from '../test-helpers
 import { SANDBOX_OTP } from './consents';
 import { AIS, aisCall, aisClient, consentBody, consentHeaders } from './test-helpers';
 
-const DECOUPLED_DELAY_MS = 50;
+/** Long, and passed by moving the bank's clock: the decoupled outcome never races the test. */
+const DECOUPLED_DELAY_MS = 60_000;
 const PAGE_SIZE = 100;
 /** The bank clock starts here and ticks with real time. */
 const START = Date.parse('2025-06-15T10:00:00Z');
@@ -212,8 +213,21 @@ describe('Berlin Group sandbox AIS over HTTP', () => {
       expect((await ais.getConsent(consentId)).json).toMatchObject({ frequencyPerDay: 1, validUntil, recurringIndicator: false });
     });
 
-    it('replaying X-Request-ID returns the same 201; another body with it → 400', async () => {
+    it('a repeated X-Request-ID creates a second consent by default, as at a real bank', async () => {
       const headers = consentHeaders({ 'X-Request-ID': crypto.randomUUID() });
+      const first = await ais.createConsent(consentBody(), headers);
+      const second = await ais.createConsent(consentBody(), headers);
+      expect(second.status).toBe(201);
+      expect(second.json.consentId).not.toBe(first.json.consentId);
+      const withKey = sandbox.ais.stats().consents.filter((c) => c.requestId === headers['X-Request-ID']);
+      expect(withKey.map((c) => [c.consentId, c.creationRequests])).toEqual([
+        [first.json.consentId, 2],
+        [second.json.consentId, 2],
+      ]);
+    });
+
+    it('with Sandbox-Deduplicate: true a replay returns the same 201; another body with it → 400', async () => {
+      const headers = consentHeaders({ 'X-Request-ID': crypto.randomUUID(), 'Sandbox-Deduplicate': 'true' });
       const first = await ais.createConsent(consentBody(), headers);
       const replay = await ais.createConsent(consentBody(), headers);
       expect(replay.status).toBe(201);

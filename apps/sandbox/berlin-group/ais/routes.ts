@@ -5,6 +5,7 @@
  */
 import express, { type Request, type Response } from 'express';
 import { SandboxErrorCode } from '../errors';
+import { DEDUPLICATE_HEADER, parseDeduplicateHeader } from '../request-ledger';
 import { renderScaMessage } from '../sca-page';
 import { isAbsoluteHttpUrl, isIpAddress, type FieldProblem } from '../validation';
 import { renderConsentPage } from './consent-page';
@@ -46,8 +47,10 @@ function v1Routes(ais: AisSandboxBank, reply: Reply): express.Router {
     const redirectUri = req.get('TPP-Redirect-URI') || undefined;
     const nokRedirectUri = req.get('TPP-Nok-Redirect-URI') || undefined;
     const redirect = psuId !== 'embedded' && psuId !== 'decoupled' && psuId !== 'decoupled-deny' && redirectPreferred !== 'false';
+    const deduplicate = parseDeduplicateHeader(req.get(DEDUPLICATE_HEADER));
     const problems: FieldProblem[] = [];
     if (!isIpAddress(req.get('PSU-IP-Address'))) problems.push({ text: 'Header PSU-IP-Address is missing or not an IP address' });
+    if (typeof deduplicate === 'object') problems.push({ text: deduplicate.problem });
     if (redirectPreferred !== undefined && redirectPreferred !== 'true' && redirectPreferred !== 'false') {
       problems.push({ text: 'Header TPP-Redirect-Preferred must be "true" or "false"' });
     }
@@ -56,7 +59,8 @@ function v1Routes(ais: AisSandboxBank, reply: Reply): express.Router {
     if (problems.length) return sendError(res, problemsError(problems));
 
     const outcome = ais.createConsent({
-      idempotencyKey: req.get('X-Request-ID')!,
+      requestId: req.get('X-Request-ID')!,
+      deduplicate: typeof deduplicate === 'boolean' ? deduplicate : undefined,
       body: req.body,
       psuId,
       tppRedirectPreferred: redirectPreferred === undefined ? undefined : redirectPreferred === 'true',

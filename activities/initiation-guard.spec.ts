@@ -1,0 +1,124 @@
+import { randomUUID } from 'node:crypto';
+import { ApplicationFailure } from '@temporalio/common';
+import type { DataSource } from 'typeorm';
+import { BankError } from '../libs/adapters/bank-adapter';
+import { createDataSource } from '../libs/persistence/data-source';
+import { InitiationAttemptRepository } from '../libs/persistence/initiation-attempt.repository';
+import { createAtMostOnce, type GuardedCreation } from './initiation-guard';
+
+/**
+ * The write-ahead guard against the real test database: what a retry may do after each kind of
+ * failure, including a worker that died mid-call (an attempt left `sending`).
+ */
+let ds: DataSource;
+let attempts: InitiationAttemptRepository;
+
+beforeAll(async () => {
+  ds = createDataSource({ url: process.env.CLEARWAY_TEST_DATABASE_URL!, poolSize: 2 });
+  await ds.initialize();
+  attempts = new InitiationAttemptRepository(ds);
+});
+afterAll(() => ds?.destroy());
+
+interface Created {
+  bankId: string;
+}
+
+interface Bank {
+  sent: string[];
+  recorded: Created[];
+  creation: (answer: () => string) => GuardedCreation<Created>;
+}
+
+const FACTS = { scaExemptionsPossible: true, bankMayPromptPsu: false };
+
+/** A creation whose bank answers with `answer()` (a bank id, or a thrown failure). */
+function bank(resourceId = randomUUID()): Bank & { resourceId: string } {
+  const sent: string[] = [];
+  const recorded: Created[] = [];
+  return {
+    resourceId,
+    sent,
+    recorded,
+    creation: (answer) => ({
+      resourceType: 'payment',
+      resourceId,
+      requestId: '7f0c1b4e-0000-4000-8000-000000000001',
+      recorded: async () => recorded[0],
+      send: async (requestId) => {
+        sent.push(requestId);
+        return { bankId: answer() };
+      },
+      record: async (created) => void recorded.push(created),
+      bankIdOf: (created) => created.bankId,
+      facts: FACTS,
+    }),
+  };
+}
+
+const ambiguous = (reason: string, lastAttempt: number) => ({ outcome: 'ambiguous', reason, lastAttempt, facts: FACTS });
+
+const fail = (err: BankError) => () => {
+  throw err;
+};
+
+describe('createAtMostOnce', () => {
+  it('sends once, records, and a retry after a crash following the answer returns what was recorded', async () => {
+    const b = bank();
+    await expect(createAtMostOnce(attempts, b.creation(() => 'bank-1'))).resolves.toEqual({ bankId: 'bank-1' });
+    await expect(createAtMostOnce(attempts, b.creation(() => 'bank-2'))).resolves.toEqual({ bankId: 'bank-1' });
+    expect(b.sent).toHaveLength(1);
+    expect(await attempts.list('payment', b.resourceId)).toEqual([expect.objectContaining({ attempt: 1, state: 'created', bankResourceId: 'bank-1' })]);
+  });
+
+  it('provably not processed (connection refused): thrown as retryable, and the retry sends again with the same request id', async () => {
+    const b = bank();
+    const refused = new BankError('unavailable', 'could not connect (ECONNREFUSED)', { fate: 'not_processed' });
+    const err = await createAtMostOnce(attempts, b.creation(fail(refused))).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ApplicationFailure);
+    expect(err).toMatchObject({ type: 'BankUnavailable', nonRetryable: false });
+    await expect(createAtMostOnce(attempts, b.creation(() => 'bank-1'))).resolves.toEqual({ bankId: 'bank-1' });
+    expect(new Set(b.sent)).toEqual(new Set(['7f0c1b4e-0000-4000-8000-000000000001']));
+    expect((await attempts.list('payment', b.resourceId)).map((a) => a.state)).toEqual(['not_processed', 'created']);
+  });
+
+  it('refused (4xx): thrown as non-retryable BankRejected', async () => {
+    const b = bank();
+    const err = await createAtMostOnce(attempts, b.creation(fail(new BankError('rejected', 'HTTP 400 (FORMAT_ERROR)', { httpStatus: 400 })))).catch((e: unknown) => e);
+    expect(err).toMatchObject({ type: 'BankRejected', nonRetryable: true });
+    expect(await attempts.list('payment', b.resourceId)).toEqual([expect.objectContaining({ state: 'refused', httpStatus: 400 })]);
+  });
+
+  it('ambiguous (503 after sending): returned as such, and every later attempt answers ambiguous without sending', async () => {
+    const b = bank();
+    const lost = new BankError('unavailable', 'POST /v1/payments/x → HTTP 503', { httpStatus: 503 });
+    await expect(createAtMostOnce(attempts, b.creation(fail(lost)))).resolves.toEqual(ambiguous('POST /v1/payments/x → HTTP 503', 1));
+    await expect(createAtMostOnce(attempts, b.creation(() => 'bank-2'))).resolves.toEqual(ambiguous('POST /v1/payments/x → HTTP 503', 1));
+    expect(b.sent).toHaveLength(1);
+  });
+
+  it('a worker that died mid-call (attempt left `sending`) makes the retry ambiguous without sending', async () => {
+    const b = bank();
+    await attempts.begin('payment', b.resourceId, '7f0c1b4e-0000-4000-8000-000000000001'); // then SIGKILL
+    await expect(createAtMostOnce(attempts, b.creation(() => 'bank-1'))).resolves.toEqual(ambiguous('the attempt was interrupted mid-call', 1));
+    expect(b.sent).toEqual([]);
+    expect(await attempts.list('payment', b.resourceId)).toEqual([expect.objectContaining({ state: 'ambiguous', detail: expect.stringContaining('interrupted') })]);
+  });
+
+  it('creates again only past the attempt the workflow judged, and keeps the orphan the bank named', async () => {
+    const b = bank();
+    const unreadable = new BankError('protocol', '201 without transactionStatus', { httpStatus: 201, resourceId: 'bank-orphan' });
+    await expect(createAtMostOnce(attempts, b.creation(fail(unreadable)))).resolves.toMatchObject({ outcome: 'ambiguous', lastAttempt: 1 });
+    await expect(createAtMostOnce(attempts, { ...b.creation(() => 'bank-2'), createAgainAfterAttempt: 1 })).resolves.toEqual({ bankId: 'bank-2' });
+    expect(b.sent).toHaveLength(2);
+    expect((await attempts.orphans('payment', b.resourceId, 'bank-2')).map((o) => o.bankResourceId)).toEqual(['bank-orphan']);
+  });
+
+  it('a crash during the new creation blocks a retry of it, even with the same permission', async () => {
+    const b = bank();
+    await createAtMostOnce(attempts, b.creation(fail(new BankError('unavailable', 'timed out'))));
+    await attempts.begin('payment', b.resourceId, '7f0c1b4e-0000-4000-8000-000000000001'); // attempt 2 sent, worker killed
+    await expect(createAtMostOnce(attempts, { ...b.creation(() => 'bank-3'), createAgainAfterAttempt: 1 })).resolves.toMatchObject({ outcome: 'ambiguous', lastAttempt: 2 });
+    expect(b.sent).toHaveLength(1);
+  });
+});
