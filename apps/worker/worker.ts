@@ -9,6 +9,7 @@ import { DirectoryRepository } from '../../libs/persistence/directory.repository
 import { ConsentRepository } from '../../libs/persistence/consent.repository';
 import { OpTransferRepository } from '../../libs/persistence/op-transfer.repository';
 import { OpMandateRepository } from '../../libs/persistence/op-mandate.repository';
+import { OpOutcomeResolutionRepository } from '../../libs/persistence/op-outcome-resolution.repository';
 import { OpenPaymentsHttpAdapter, loadIdentity } from '../../libs/adapters/open-payments';
 import { PaymentRepository } from '../../libs/persistence/payment.repository';
 import { HandoffRepository } from '../../libs/persistence/handoff.repository';
@@ -58,6 +59,7 @@ export async function createClearwayWorker(deps: WorkerDeps): Promise<Worker> {
     secrets: new SecretBox(config.api.tokenSecret),
     logger: deps.logger,
     mandates: new OpMandateRepository(deps.dataSource),
+    resolutions: new OpOutcomeResolutionRepository(deps.dataSource),
     temporalClient: schedules.get,
     taskQueue: config.temporal.taskQueue,
   });

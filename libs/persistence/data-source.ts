@@ -21,6 +21,8 @@ import { OpenPaymentsTransfers1732450000003 } from './migrations/1732450000003-o
 import { OpTransferEntity, OpTransferEventEntity } from './entities/op-transfer.entity';
 import { OpenPaymentsMandates1732450000004 } from './migrations/1732450000004-open-payments-mandates';
 import { OpMandateEntity, OpMandatePaymentEntity } from './entities/op-mandate.entity';
+import { OpenPaymentsOutcomes1732450000700 } from './migrations/1732450000700-open-payments-outcomes';
+import { OpOutcomeResolutionEntity } from './entities/op-outcome-resolution.entity';
 
 export const ENTITIES = [
   CountryEntity,
@@ -40,10 +42,12 @@ export const ENTITIES = [
   OpTransferEventEntity,
   OpMandateEntity,
   OpMandatePaymentEntity,
+  OpOutcomeResolutionEntity,
 ];
 
 /** In order. Never edit a shipped migration: add a new one. */
-export const MIGRATIONS = [InitialSchema1732450000000, SeedAspspDirectory1732450000001, ConsentsAndAccountInformation1732450000002, OpenPaymentsTransfers1732450000003, OpenPaymentsMandates1732450000004];
+export const MIGRATIONS = [InitialSchema1732450000000, SeedAspspDirectory1732450000001, ConsentsAndAccountInformation1732450000002, OpenPaymentsTransfers1732450000003, OpenPaymentsMandates1732450000004,
+  OpenPaymentsOutcomes1732450000700];
 
 export interface DatabaseOptions {
   url: string;

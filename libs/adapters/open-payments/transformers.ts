@@ -11,6 +11,7 @@ import type {
   IncomingPayment,
   OpAccessToken,
   OpAmount,
+  OpPage,
   OutgoingPayment,
   PendingGrant,
   Quote,
@@ -249,7 +250,35 @@ export function toOutgoingPayment(body: unknown): OutgoingPayment {
   };
   const quoteId = optionalString(p, 'quoteId', what);
   if (quoteId) out.quoteId = quoteId;
+  if (p.metadata !== undefined && p.metadata !== null) out.metadata = object(p.metadata, what, 'metadata');
   return out;
+}
+
+/** `{ pagination, result }` of a list endpoint; each item mapped with `item`. */
+export function toPage<T>(body: unknown, what: string, item: (value: unknown) => T): OpPage<T> {
+  const b = object(body, what, 'body');
+  const pagination = object(b.pagination, what, 'pagination');
+  if (!Array.isArray(b.result)) throw bad(what, 'result');
+  if (typeof pagination.hasNextPage !== 'boolean') throw bad(what, 'pagination.hasNextPage');
+  const endCursor = optionalString(pagination, 'endCursor', what, 'pagination.');
+  if (pagination.hasNextPage && endCursor === undefined) throw bad(what, 'pagination.endCursor');
+  return { result: b.result.map(item), hasNextPage: pagination.hasNextPage, ...(endCursor ? { endCursor } : {}) };
+}
+
+/**
+ * Where an outgoing payment stands, from its own fields only. `failed` is the wallet's word. Sent
+ * in full means `sentAmount` (net of fees, as Rafiki reports it) has reached `receiveAmount`, what
+ * the quote promised the receiver: comparing with `debitAmount` would never succeed once the wallet
+ * charges a fee. Across assets the two cannot be compared: `compare_at_receiver` asks the caller to
+ * read the receiver's incoming payment instead. Anything else is still sending, never success.
+ */
+export type OutgoingPaymentProgress = 'failed' | 'completed' | 'sending' | 'compare_at_receiver';
+
+export function outgoingPaymentProgress(p: Pick<OutgoingPayment, 'failed' | 'sentAmount' | 'receiveAmount'>): OutgoingPaymentProgress {
+  if (p.failed) return 'failed';
+  const { sentAmount: sent, receiveAmount: promised } = p;
+  if (sent.assetCode !== promised.assetCode || sent.assetScale !== promised.assetScale) return 'compare_at_receiver';
+  return BigInt(sent.value) >= BigInt(promised.value) ? 'completed' : 'sending';
 }
 
 // ── Requests ───────────────────────────────────────────────────────────────
