@@ -2,6 +2,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { Logger } from 'pino';
 import type { OpAmount, OpenPaymentsAdapter, OutgoingPayment } from '../libs/adapters/open-payments/types';
 import type { TransferStatus } from '../libs/domain/open-payments';
+import { quoteExpiry } from '../libs/adapters/open-payments';
 import { CLEARWAY_ID_NAMESPACE, deriveUuid } from '../libs/domain/ids';
 import type { OpTransferEntity } from '../libs/persistence/entities/op-transfer.entity';
 import type { OpOutcomeResolutionRepository } from '../libs/persistence/op-outcome-resolution.repository';
@@ -115,12 +116,13 @@ export function createOpTransferActivities(deps: OpTransferActivityDeps) {
           ...(transfer.debitAmount ? { debitAmount: transfer.debitAmount } : { receiveAmount: transfer.receiveAmount! }),
         })
         .catch(toActivityFailure);
+      const receivedAt = Date.now();
       if (transfer.accessTokenSealed && transfer.quoteDebitAmount && exceeds(quote.debitAmount, transfer.quoteDebitAmount)) {
         refuse('requote_exceeds_grant', `The new quote (${quote.debitAmount.value}) exceeds the authorised ${transfer.quoteDebitAmount.value}`);
       }
       await deps.transfers.update(transferId, {
         quoteUrl: quote.id,
-        quoteExpiresAt: quote.expiresAt ? new Date(quote.expiresAt) : null,
+        quoteExpiresAt: quoteExpiry(quote, receivedAt) ?? null,
         // The grant limit is the first quote's debit amount; later quotes never raise it.
         quoteDebitAmount: transfer.accessTokenSealed && transfer.quoteDebitAmount ? transfer.quoteDebitAmount : quote.debitAmount,
         quoteReceiveAmount: quote.receiveAmount,

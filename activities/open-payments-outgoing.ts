@@ -43,6 +43,7 @@ export type Progress = { complete: boolean; failed: boolean };
 /** What a transfer or a mandate period keeps about its one outgoing payment. */
 export interface PaymentAttempt {
   quoteUrl: string | null;
+  /** On Clearway's clock (see `quoteExpiry`): when the wallet stops accepting the quote. */
   quoteExpiresAt: Date | null;
   outgoingPaymentUrl: string | null;
   paymentRequestedAt: Date | null;

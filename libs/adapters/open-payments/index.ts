@@ -33,7 +33,7 @@ import type {
 
 export type * from './types';
 export { INVALID_TOKEN, classifyHttpError, DEFAULT_TIMEOUT_MS } from './client';
-export { outgoingPaymentProgress, type OutgoingPaymentProgress } from './transformers';
+export { outgoingPaymentProgress, quoteExpiry, type OutgoingPaymentProgress } from './transformers';
 
 /** Code of the retryable error thrown when a continued grant is still waiting for the person. */
 export const GRANT_PENDING = 'grant_pending';

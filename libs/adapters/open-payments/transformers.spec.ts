@@ -8,6 +8,7 @@ import {
   toGrantRequestDto,
   toIncomingPayment,
   outgoingPaymentProgress,
+  quoteExpiry,
   toOutgoingPayment,
   toPage,
   toQuote,
@@ -95,6 +96,21 @@ describe('outgoingPaymentProgress: the payment\'s own state, never a comparison 
     ['another asset', { failed: false, sentAmount: eur('900'), receiveAmount: usd('1000') }, 'compare_at_receiver'],
   ] as const)('%s → %s', (_name, payment, expected) => {
     expect(outgoingPaymentProgress(payment)).toBe(expected);
+  });
+});
+
+describe('quoteExpiry: the quote\'s lifetime on our clock, whatever the wallet\'s clock says', () => {
+  const receivedAt = Date.parse('2027-01-01T12:00:00Z');
+  it.each([
+    ['a wallet a day ahead', { createdAt: '2027-01-02T12:00:00Z', expiresAt: '2027-01-02T12:05:00Z' }, '2027-01-01T12:05:00.000Z'],
+    ['a wallet an hour behind', { createdAt: '2027-01-01T11:00:00Z', expiresAt: '2027-01-01T11:05:00Z' }, '2027-01-01T12:05:00.000Z'],
+    ['no createdAt: expiresAt as given', { expiresAt: '2027-01-01T12:03:00Z' }, '2027-01-01T12:03:00.000Z'],
+    ['expiresAt before createdAt', { createdAt: '2027-01-01T12:00:00Z', expiresAt: '2027-01-01T11:00:00Z' }, '2027-01-01T12:00:00.000Z'],
+  ])('%s', (_name, quote, expected) => {
+    expect(quoteExpiry(quote, receivedAt)!.toISOString()).toBe(expected);
+  });
+  it('a quote without expiresAt does not expire', () => {
+    expect(quoteExpiry({ createdAt: '2027-01-01T12:00:00Z' }, receivedAt)).toBeUndefined();
   });
 });
 

@@ -233,7 +233,23 @@ export function toQuote(body: unknown): Quote {
   };
   const expiresAt = optionalString(q, 'expiresAt', what);
   if (expiresAt) out.expiresAt = expiresAt;
+  const createdAt = optionalString(q, 'createdAt', what);
+  if (createdAt) out.createdAt = createdAt;
   return out;
+}
+
+/**
+ * When the quote expires, on the caller's clock: its lifetime on the wallet's clock
+ * (`expiresAt − createdAt`) from `receivedAt`, so a wallet whose clock runs ahead or behind does
+ * not move it. Later than the real expiry by the request's latency, never earlier. Without
+ * `createdAt`, `expiresAt` as given; undefined when the quote does not expire.
+ */
+export function quoteExpiry(quote: Pick<Quote, 'expiresAt' | 'createdAt'>, receivedAt: number): Date | undefined {
+  if (!quote.expiresAt) return undefined;
+  const expires = Date.parse(quote.expiresAt);
+  const created = quote.createdAt ? Date.parse(quote.createdAt) : Number.NaN;
+  if (Number.isNaN(expires)) return undefined;
+  return new Date(Number.isNaN(created) ? expires : receivedAt + Math.max(0, expires - created));
 }
 
 export function toOutgoingPayment(body: unknown): OutgoingPayment {

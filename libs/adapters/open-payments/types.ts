@@ -85,6 +85,8 @@ export interface Quote {
   debitAmount: OpAmount;
   receiveAmount: OpAmount;
   expiresAt?: string;
+  /** On the wallet's clock, like `expiresAt`: their difference is the quote's lifetime. */
+  createdAt?: string;
 }
 
 export interface OutgoingPayment {
