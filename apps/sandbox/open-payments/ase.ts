@@ -23,6 +23,7 @@ export class OpenPaymentsSandboxAse {
   private clockOverride: Date | undefined;
   private autoApprove: boolean;
   private fees: SandboxFees;
+  private quoteTtlMs: number;
   private deduplicateIdempotencyKey: boolean;
   /** Targeted faults on `POST /outgoing-payments` (see {@link failOutgoingPaymentCreates}). */
   private outgoingPaymentFaults = { unavailable: 0, lostResponses: 0 };
@@ -36,6 +37,7 @@ export class OpenPaymentsSandboxAse {
     this.baseUrl = options.publicUrl ? normaliseUrl(options.publicUrl) : undefined;
     this.autoApprove = options.autoApprove ?? false;
     this.fees = { ...(options.fees ?? DEFAULT_FEES) };
+    this.quoteTtlMs = options.quoteTtlMs ?? 300_000;
     this.deduplicateIdempotencyKey = options.deduplicateIdempotencyKey ?? false;
     const clock = () => this.now();
     const baseUrl = () => this.url;
@@ -54,7 +56,7 @@ export class OpenPaymentsSandboxAse {
       wallets: this.wallets,
       clock,
       baseUrl,
-      quoteTtlMs: options.quoteTtlMs ?? 300_000,
+      quoteTtlMs: () => this.quoteTtlMs,
       incomingPaymentTtlMs: options.incomingPaymentTtlMs ?? 30 * 24 * 3_600_000,
       settlementDelayMs: options.settlementDelayMs ?? 0,
       authServerUrl: () => this.grants.authServerUrl,
@@ -125,6 +127,11 @@ export class OpenPaymentsSandboxAse {
 
   currentFees(): SandboxFees {
     return { ...this.fees };
+  }
+
+  /** How long quotes created from now on stay payable. */
+  setQuoteTtl(ms: number): void {
+    this.quoteTtlMs = ms;
   }
 
   setIdempotencyDeduplication(on: boolean): void {

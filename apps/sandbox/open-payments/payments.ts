@@ -26,7 +26,7 @@ export interface PaymentServiceDeps {
   wallets: WalletDirectory;
   clock: () => Date;
   baseUrl: () => string;
-  quoteTtlMs: number;
+  quoteTtlMs: () => number;
   incomingPaymentTtlMs: number;
   settlementDelayMs: number;
   authServerUrl: () => string;
@@ -218,7 +218,7 @@ export class PaymentService {
     if ('error' in amounts) return amounts;
     if (remaining !== undefined && amounts.receive > remaining) return opError(E.InvalidAmount, 'the amount exceeds what the incoming payment still accepts');
     const now = this.deps.clock();
-    const expiresAt = new Date(Math.min(now.getTime() + this.deps.quoteTtlMs, receiver.expiresAt.getTime()));
+    const expiresAt = new Date(Math.min(now.getTime() + this.deps.quoteTtlMs(), receiver.expiresAt.getTime()));
     const id = randomUUID();
     await this.deps.db.pool.query(
       `INSERT INTO ${this.t('quotes')} (id, wallet_name, client, receiver, incoming_payment_id, debit_amount, receive_amount, expires_at, created_at)
