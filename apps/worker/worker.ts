@@ -111,7 +111,7 @@ function lazyTemporalClient(config: ClearwayConfig): { get: () => Promise<Client
 function openPaymentsAdapter(config: ClearwayConfig): OpenPaymentsHttpAdapter | undefined {
   const { walletAddress, keyId, privateKeyPem } = config.openPayments;
   if (!walletAddress || !keyId || !privateKeyPem) return undefined;
-  return new OpenPaymentsHttpAdapter(loadIdentity({ walletAddress, keyId, privateKeyPem }));
+  return new OpenPaymentsHttpAdapter(loadIdentity({ walletAddress, keyId, privateKeyPem }), { extraCaPem: config.openPayments.extraCaPem });
 }
 
 /**

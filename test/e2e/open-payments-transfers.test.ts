@@ -10,7 +10,8 @@ import { TestStack, eventually } from '../support/stack';
 /**
  * Interledger Open Payments transfers end to end: HTTP → API → transfer workflow (real Temporal
  * dev server) → worker → Open Payments adapter (signed GNAP and resource-server calls) → the
- * sandbox ASE over HTTP, its ledger and ours in PostgreSQL.
+ * sandbox ASE over https (its certificate from a dev CA the worker trusts), its ledger and ours in
+ * PostgreSQL.
  */
 let ase: TestAse;
 let stack: TestStack;
@@ -20,7 +21,8 @@ let transfers: OpTransferRepository;
 const TRANSFERS = '/openpayments/v1/transfers';
 
 beforeAll(async () => {
-  ase = await startTestAse();
+  // https, as every real wallet: a certificate from a throwaway dev CA that the worker is told to trust.
+  ase = await startTestAse({ https: true });
   const identity = generateIdentityKey('clearway-test-key');
   await ase.ase.registerWallet({ name: 'clearway', assetCode: 'EUR', assetScale: 2, balance: 0, jwks: [identity.publicJwk] });
   stack = await TestStack.start({
@@ -30,6 +32,7 @@ beforeAll(async () => {
       OPEN_PAYMENTS_PRIVATE_KEY: Buffer.from(identity.privateKeyPem).toString('base64'),
       OPEN_PAYMENTS_SEND_POLL_INITIAL_MS: '100',
       OPEN_PAYMENTS_LOOKUP_INITIAL_SECONDS: '2',
+      OPEN_PAYMENTS_EXTRA_CA_FILE: ase.ca!.file,
     },
   });
   client = await stack.newClient();
@@ -84,10 +87,11 @@ test('alice pays bob 10.00: approved at her wallet, sent exactly once, money con
   expect(created.status).toBe(201);
   expect(created.body).toMatchObject({ transferId: expect.any(String), status: 'awaiting_authorisation' });
   const redirect: string = created.body._links.scaRedirect.href;
-  // The wallet's auth server is multi-tenant shaped (a path, no trailing slash), like a current Rafiki.
+  // https, and the wallet's auth server multi-tenant shaped (a path, no trailing slash), like a current Rafiki.
+  expect(alice()).toMatch(/^https:\/\//);
   expect(redirect.startsWith(`${ase.ase.grants.authServerUrl}/interact/`)).toBe(true);
 
-  const { page, location } = await decideOnConsentPage(redirect, 'approve');
+  const { page, location } = await decideOnConsentPage(redirect, 'approve', ase.fetch);
   expect(page).toContain('Approve');
   expect(location!.startsWith(`${stack.baseUrl}/openpayments/callbacks/transfers/${created.body.transferId}/finish`)).toBe(true);
   const back = await fetch(location!, { redirect: 'manual' });
@@ -120,7 +124,7 @@ test('alice pays bob 10.00: approved at her wallet, sent exactly once, money con
 test('a receiveAmount transfer: the quote adds the wallet\'s fee to what alice pays, bob gets the amount', async () => {
   const before = await ase.ase.balances();
   const created = await createTransfer({ senderWalletAddress: alice(), receiver: bob(), receiveAmount: eur('2500') });
-  const { location } = await decideOnConsentPage(created.body._links.scaRedirect.href, 'approve');
+  const { location } = await decideOnConsentPage(created.body._links.scaRedirect.href, 'approve', ase.fetch);
   await fetch(location!, { redirect: 'manual' });
   const done = await waitForStatus(created.body.transferId, 'completed');
   expect(done.quote).toMatchObject({ debitAmount: eur('2512'), receiveAmount: eur('2500') });
@@ -133,7 +137,7 @@ test('a receiveAmount transfer: the quote adds the wallet\'s fee to what alice p
 test('the PSU denies at the wallet: rejected, nothing paid, grant revoked', async () => {
   const before = await ase.ase.balances();
   const created = await createTransfer({ senderWalletAddress: alice(), receiver: bob(), debitAmount: eur('500') });
-  const { location } = await decideOnConsentPage(created.body._links.scaRedirect.href, 'deny');
+  const { location } = await decideOnConsentPage(created.body._links.scaRedirect.href, 'deny', ase.fetch);
   const back = await fetch(location!, { redirect: 'manual' });
   expect(back.status).toBe(200);
   const done = await waitForStatus(created.body.transferId, 'rejected');
@@ -152,7 +156,7 @@ describe('unknown outcomes: the wallet loses the answer to the outgoing payment'
     const before = await ase.ase.balances();
     ase.ase.failOutgoingPaymentCreates({ lostResponses: 1 });
     const created = await createTransfer({ senderWalletAddress: alice(), receiver: bob(), debitAmount: eur('1234') });
-    const { location } = await decideOnConsentPage(created.body._links.scaRedirect.href, 'approve');
+    const { location } = await decideOnConsentPage(created.body._links.scaRedirect.href, 'approve', ase.fetch);
     await fetch(location!, { redirect: 'manual' });
 
     const done = await waitForStatus(created.body.transferId, 'completed');
@@ -166,7 +170,7 @@ describe('unknown outcomes: the wallet loses the answer to the outgoing payment'
     const before = await ase.ase.balances();
     ase.ase.failOutgoingPaymentCreates({ unavailable: 1 });
     const created = await createTransfer({ senderWalletAddress: alice(), receiver: bob(), debitAmount: eur('555') });
-    const { location } = await decideOnConsentPage(created.body._links.scaRedirect.href, 'approve');
+    const { location } = await decideOnConsentPage(created.body._links.scaRedirect.href, 'approve', ase.fetch);
     await fetch(location!, { redirect: 'manual' });
 
     await waitForStatus(created.body.transferId, 'completed');
@@ -181,7 +185,7 @@ describe('unknown outcomes: the wallet loses the answer to the outgoing payment'
     ase.ase.failOutgoingPaymentCreates({ unavailable: 2 });
     try {
       const created = await createTransfer({ senderWalletAddress: alice(), receiver: bob(), debitAmount: eur('321') });
-      const { location } = await decideOnConsentPage(created.body._links.scaRedirect.href, 'approve');
+      const { location } = await decideOnConsentPage(created.body._links.scaRedirect.href, 'approve', ase.fetch);
       await fetch(location!, { redirect: 'manual' });
 
       const unknown = await waitForStatus(created.body.transferId, 'unknown');
@@ -201,7 +205,7 @@ describe('unknown outcomes: the wallet loses the answer to the outgoing payment'
 
 test('a forged finish redirect (wrong hash) fails the transfer with a clear reason', async () => {
   const created = await createTransfer({ senderWalletAddress: alice(), receiver: bob(), debitAmount: eur('100') });
-  const { location } = await decideOnConsentPage(created.body._links.scaRedirect.href, 'approve');
+  const { location } = await decideOnConsentPage(created.body._links.scaRedirect.href, 'approve', ase.fetch);
   const forged = new URL(location!);
   forged.searchParams.set('hash', Buffer.from('not the hash').toString('base64'));
   await fetch(forged, { redirect: 'manual' });
@@ -215,7 +219,7 @@ test('DELETE before approval cancels and revokes the grant', async () => {
   expect(del.status).toBe(200);
   expect(del.body.status).toBe('cancelled');
   // The grant is revoked: the PSU can no longer approve it at the wallet.
-  await expect(decideOnConsentPage(created.body._links.scaRedirect.href, 'approve')).rejects.toThrow(/consent page answered/);
+  await expect(decideOnConsentPage(created.body._links.scaRedirect.href, 'approve', ase.fetch)).rejects.toThrow(/consent page answered/);
   expect((await stack.call('GET', `${TRANSFERS}/${created.body.transferId}`, { token })).body.status).toBe('cancelled');
 });
 

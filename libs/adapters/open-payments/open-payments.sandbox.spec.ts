@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { DEFAULT_TENANT_ID } from '../../../apps/sandbox/open-payments/config';
 import { decideOnConsentPage, startTestAse, type TestAse } from '../../../apps/sandbox/open-payments/test-helpers';
+import { createDevTls } from '../../security/dev-certificates';
 import { BankError } from '../bank-adapter';
 import {
   generateIdentityKey,
@@ -255,5 +256,39 @@ describe('errors', () => {
     const impatient = new OpenPaymentsHttpAdapter(sutIdentity, { timeoutMs: 100 });
     const timedOut = await caught(impatient.getWalletAddress(alice.id));
     expect(timedOut).toMatchObject({ kind: 'unavailable', message: expect.stringContaining('timed out') });
+  });
+});
+
+describe('over https, the only scheme a real wallet serves', () => {
+  let secure: TestAse;
+  let client: { walletAddress: string; keyId: string; privateKeyPem: string };
+
+  beforeAll(async () => {
+    secure = await startTestAse({ https: true });
+    const key = generateIdentityKey('clearway-tls-key');
+    await secure.ase.registerWallet({ name: 'clearway', jwks: [key.publicJwk] });
+    client = { walletAddress: `${secure.url}/clearway`, keyId: key.publicJwk.kid, privateKeyPem: key.privateKeyPem };
+  });
+  afterAll(async () => {
+    await secure?.dispose();
+  });
+
+  it('trusts the wallet through the extra CA it is given: signed grants and resources work', async () => {
+    expect(secure.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+    const adapter = new OpenPaymentsHttpAdapter(loadIdentity(client), { extraCaPem: secure.ca!.pem });
+    const bobTls = await adapter.getWalletAddress(`${secure.url}/bob`);
+    expect(bobTls.authServer).toBe(`${secure.url}/auth/${DEFAULT_TENANT_ID}`);
+    const grant = (await adapter.requestGrant(bobTls.authServer, { access: [{ type: 'incoming-payment', actions: ['create', 'complete'], identifier: bobTls.id }] })) as FinalizedGrant;
+    const incoming = await adapter.createIncomingPayment(bobTls.resourceServer, grant.accessToken.value, { walletAddress: bobTls.id });
+    expect(incoming.id.startsWith(`${secure.url}/incoming-payments/`)).toBe(true);
+    expect((await adapter.completeIncomingPayment(incoming.id, grant.accessToken.value)).completed).toBe(true);
+  });
+
+  it('without that CA the certificate is not trusted: no request goes through (verification is never off)', async () => {
+    const untrusting = new OpenPaymentsHttpAdapter(loadIdentity(client));
+    expect(await caught(untrusting.getWalletAddress(`${secure.url}/bob`))).toMatchObject({ kind: 'unavailable', message: expect.stringContaining('network error') });
+    const otherCa = await createDevTls(['127.0.0.1']);
+    const wrongCa = new OpenPaymentsHttpAdapter(loadIdentity(client), { extraCaPem: otherCa.caPem });
+    expect(await caught(wrongCa.getWalletAddress(`${secure.url}/bob`))).toMatchObject({ kind: 'unavailable' });
   });
 });
