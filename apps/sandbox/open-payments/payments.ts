@@ -150,13 +150,14 @@ export class PaymentService {
     return rows[0] ? { view: this.incomingView(rows[0]), client: rows[0].client, walletName: rows[0].wallet_name } : undefined;
   }
 
+  /** Like Rafiki: only a pending or processing incoming payment can be completed (409 otherwise). */
   async completeIncomingPayment(id: string): Promise<IncomingPaymentView | OpenPaymentsError> {
     const now = this.deps.clock();
     const result = await this.deps.db.pool.query(
-      `UPDATE ${this.t('incoming_payments')} SET completed = true WHERE id = $1 AND expires_at > $2 RETURNING id`,
+      `UPDATE ${this.t('incoming_payments')} SET completed = true WHERE id = $1 AND NOT completed AND expires_at > $2 RETURNING id`,
       [id, now],
     );
-    if (result.rowCount === 0) return opError(E.InvalidResource, 'an expired incoming payment cannot be completed');
+    if (result.rowCount === 0) return opError(E.InvalidState, 'only a pending incoming payment can be completed: this one is completed or expired');
     return (await this.getIncomingPayment(id))!.view;
   }
 

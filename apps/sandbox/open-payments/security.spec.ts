@@ -317,8 +317,11 @@ describe('Open Payments sandbox ASE: security, limits and ledger', () => {
       const completed = await signedCall(`${open}/complete`, { key, token: completeGrant.json.access_token.value, method: 'POST' });
       expect(completed.status).toBe(200);
       expect(completed.json).toMatchObject({ completed: true, receivedAmount: EUR(2n * (1000n - fee(1000n))) });
-      // Completed: no further payment is accepted.
+      // Completed: no further payment is accepted, and it cannot be completed again (Rafiki: wrong state).
       expect((await pay(token, open, 100)).status).toBe(400);
+      const again = await signedCall(`${open}/complete`, { key, token: completeGrant.json.access_token.value, method: 'POST' });
+      expect(again.status).toBe(409);
+      expect(again.json.error.code).toBe('invalid_state');
     });
 
   });
