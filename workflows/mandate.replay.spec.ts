@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { Worker } from '@temporalio/worker';
 import type { MandateActivities } from '../activities/mandate.activities';
-import { RECORD_HISTORY, commandSequence, installQuietRuntime, readHistoryFixture, writeHistoryFixture, type History } from '../test/support/history-fixtures';
+import { RECORD_HISTORY, activitiesOf, commandSequence, installQuietRuntime, patchesOf, readHistoryFixture, writeHistoryFixture, type History } from '../test/support/history-fixtures';
 import { startTimeSkippingEnv } from '../test/support/time-skipping';
 import { MANDATE_PERIOD_OUTCOMES_PATCH } from './mandate.api';
 import type { mandatePaymentWorkflow } from './mandate.workflow';
@@ -25,8 +25,7 @@ describe('mandatePaymentWorkflow replay', () => {
 
   it('replays the recorded period with the current workflow code', async () => {
     const history = readHistoryFixture(FIXTURE);
-    const events = history.events!;
-    expect(events.flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? [])).toEqual([
+    expect(activitiesOf(history)).toEqual([
       'settleUnknownMandatePeriods',
       'beginMandatePeriod',
       'createMandateIncomingPayment',
@@ -37,12 +36,8 @@ describe('mandatePaymentWorkflow replay', () => {
       'closeMandateIncomingPayment',
       'recordMandatePeriod',
     ]);
-    const patches = events.flatMap((e) => {
-      const data = e.markerRecordedEventAttributes?.details?.['patch-data']?.payloads?.[0]?.data;
-      return data ? [JSON.parse(Buffer.from(data).toString('utf8')).id as string] : [];
-    });
-    expect(patches).toEqual([MANDATE_PERIOD_OUTCOMES_PATCH]);
-    expect(events.at(-1)?.workflowExecutionCompletedEventAttributes).toBeTruthy();
+    expect(patchesOf(history)).toEqual([MANDATE_PERIOD_OUTCOMES_PATCH]);
+    expect(history.events!.at(-1)?.workflowExecutionCompletedEventAttributes).toBeTruthy();
 
     await expect(Worker.runReplayHistory({ workflowsPath: require.resolve('./index') }, history, 'mandate-period-fixture')).resolves.toBeUndefined();
   }, 30_000);

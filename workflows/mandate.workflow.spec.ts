@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { activityInfo } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, type WorkflowBundle } from '@temporalio/worker';
+import { Worker, type WorkflowBundle } from '@temporalio/worker';
 import type { MandateActivities } from '../activities/mandate.activities';
-import { startTimeSkippingEnv } from '../test/support/time-skipping';
+import { startQuietTimeSkippingEnvWithBundle } from '../test/support/time-skipping';
 import type { MandateTimings } from './mandate.api';
 import type { mandatePaymentWorkflow } from './mandate.workflow';
 
@@ -68,11 +68,8 @@ let env: TestWorkflowEnvironment;
 let workflowBundle: WorkflowBundle;
 
 beforeAll(async () => {
-  Runtime.install({ logger: new DefaultLogger('ERROR'), telemetryOptions: { logging: { filter: { core: 'ERROR', other: 'ERROR' } } } });
-  [env, workflowBundle] = await Promise.all([
-    startTimeSkippingEnv(),
-    bundleWorkflowCode({ workflowsPath: require.resolve('./index'), logger: new DefaultLogger('WARN') }),
-  ]);
+  // Failed attempts are part of this file's subject: keep the worker's expected warnings out of the output.
+  [env, workflowBundle] = await startQuietTimeSkippingEnvWithBundle(require.resolve('./index'));
 }, 60_000);
 
 afterAll(async () => {

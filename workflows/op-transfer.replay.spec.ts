@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { WithStartWorkflowOperation } from '@temporalio/client';
-import { RECORD_HISTORY, commandSequence, installQuietRuntime, readHistoryFixture, writeHistoryFixture, type History } from '../test/support/history-fixtures';
+import { RECORD_HISTORY, activitiesOf, commandSequence, installQuietRuntime, patchesOf, readHistoryFixture, writeHistoryFixture, type History } from '../test/support/history-fixtures';
 import { startTimeSkippingEnv } from '../test/support/time-skipping';
 import { Worker } from '@temporalio/worker';
 import type { OpTransferActivities } from '../activities/op-transfer.activities';
@@ -41,59 +41,35 @@ describe('openPaymentsTransferWorkflow replay', () => {
 
   it('replays the approved transfer recorded before op-transfer-outcomes (old branch of the patch)', async () => {
     const history = readHistoryFixture(FIXTURE_BEFORE_OUTCOMES);
-    expect(activitiesOf(history)).toEqual([
-      'resolveWalletAddresses',
-      'createIncomingPayment',
-      'createQuote',
-      'requestOutgoingPaymentGrant',
-      'recordTransferStatus',
-      'continueGrant',
-      'recordTransferStatus',
-      'quoteExpired',
-      'createOutgoingPayment',
-      'getOutgoingPaymentProgress',
-      'getOutgoingPaymentProgress',
-      'recordTransferStatus',
-    ]);
-    expect(markersOf(history)).toEqual([]);
+    expect(activitiesOf(history)).toEqual([...UP_TO_THE_PAYMENT, 'recordTransferStatus']);
+    expect(patchesOf(history)).toEqual([]);
     expectWholeStory(history, 3); // TransferStatus three times
     await expect(Worker.runReplayHistory({ workflowsPath: require.resolve('./index') }, history, 'op-transfer-fixture-v1')).resolves.toBeUndefined();
   }, 30_000);
 
   it('replays the recorded approved transfer with the current workflow code', async () => {
     const history = readHistoryFixture(FIXTURE);
-    expect(activitiesOf(history)).toEqual([
-      'resolveWalletAddresses',
-      'createIncomingPayment',
-      'createQuote',
-      'requestOutgoingPaymentGrant',
-      'recordTransferStatus',
-      'continueGrant',
-      'recordTransferStatus',
-      'quoteExpired',
-      'createOutgoingPayment',
-      'getOutgoingPaymentProgress',
-      'getOutgoingPaymentProgress',
-      'closeIncomingPayment',
-      'recordTransferStatus',
-    ]);
-    expect(markersOf(history)).toEqual([TRANSFER_OUTCOMES_PATCH]);
+    expect(activitiesOf(history)).toEqual([...UP_TO_THE_PAYMENT, 'closeIncomingPayment', 'recordTransferStatus']);
+    expect(patchesOf(history)).toEqual([TRANSFER_OUTCOMES_PATCH]);
     expectWholeStory(history, 4); // and TemporalChangeVersion, which patched() sets
     await expect(Worker.runReplayHistory({ workflowsPath: require.resolve('./index') }, history, 'op-transfer-fixture')).resolves.toBeUndefined();
   }, 30_000);
 });
 
-const activitiesOf = (history: History) => history.events!.flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? []);
-
-/** Patch ids recorded as markers (`patched()` on first execution). */
-function markersOf(history: History): string[] {
-  return history.events!.flatMap((e) => {
-    const attrs = e.markerRecordedEventAttributes;
-    if (!attrs) return [];
-    const payload = attrs.details?.['patch-data']?.payloads?.[0]?.data;
-    return payload ? [JSON.parse(Buffer.from(payload).toString('utf8')).id as string] : [];
-  });
-}
+/** Up to the payment: the same in both shapes. */
+const UP_TO_THE_PAYMENT = [
+  'resolveWalletAddresses',
+  'createIncomingPayment',
+  'createQuote',
+  'requestOutgoingPaymentGrant',
+  'recordTransferStatus',
+  'continueGrant',
+  'recordTransferStatus',
+  'quoteExpired',
+  'createOutgoingPayment',
+  'getOutgoingPaymentProgress',
+  'getOutgoingPaymentProgress',
+];
 
 /** A replay of a truncated fixture would prove little: check it is the whole story first. */
 function expectWholeStory(history: History, searchAttributeUpserts: number): void {

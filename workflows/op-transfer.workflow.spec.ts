@@ -3,7 +3,7 @@ import { activityInfo } from '@temporalio/activity';
 import { WithStartWorkflowOperation, WorkflowFailedError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, type WorkflowBundle } from '@temporalio/worker';
+import { Worker, type WorkflowBundle } from '@temporalio/worker';
 import type { OpTransferActivities } from '../activities/op-transfer.activities';
 import { TenantId, TransferStatus as TransferStatusAttr } from '../libs/temporal/search-attributes';
 import {
@@ -18,7 +18,7 @@ import {
   type TransferWorkflowInput,
 } from './op-transfer.api';
 import type { openPaymentsTransferWorkflow } from './op-transfer.workflow';
-import { startTimeSkippingEnv } from '../test/support/time-skipping';
+import { startQuietTimeSkippingEnvWithBundle } from '../test/support/time-skipping';
 
 /**
  * The Open Payments transfer workflow against Temporal's time-skipping test server, with the
@@ -174,11 +174,7 @@ let workflowBundle: WorkflowBundle;
 
 beforeAll(async () => {
   // Failed attempts are part of this file's subject: keep the worker's expected warnings out of the output.
-  Runtime.install({ logger: new DefaultLogger('ERROR'), telemetryOptions: { logging: { filter: { core: 'ERROR', other: 'ERROR' } } } });
-  [env, workflowBundle] = await Promise.all([
-    startTimeSkippingEnv(),
-    bundleWorkflowCode({ workflowsPath: require.resolve('./index'), logger: new DefaultLogger('WARN') }),
-  ]);
+  [env, workflowBundle] = await startQuietTimeSkippingEnvWithBundle(require.resolve('./index'));
 }, 60_000);
 
 afterAll(async () => {
