@@ -4,7 +4,6 @@
  * becomes a {@link BankError}. Wallet address reads are public and go unsigned.
  */
 import { rootCertificates } from 'node:tls';
-import { Agent, fetch as undiciFetch } from 'undici';
 import { BankError, type BankMessage } from '../bank-adapter';
 import { signRequest, SignatureFailure } from '../../security/http-signatures';
 import { parseErrorMessages, parseRetryAfter } from './transformers';
@@ -25,8 +24,14 @@ export interface OpenPaymentsClientOptions {
   extraCaPem?: string;
 }
 
-/** fetch over TLS that trusts the system's CAs and `caPem`. */
+/**
+ * fetch over TLS that trusts the system's CAs and `caPem`. undici is loaded only here: on load it
+ * installs itself as the process's global dispatcher, which Node's own fetch then uses, so it is
+ * pinned to the major version Node 20 bundles (6) and never loaded where no extra CA is configured.
+ */
 export function fetchTrusting(caPem: string): typeof fetch {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { Agent, fetch: undiciFetch } = require('undici') as typeof import('undici');
   const dispatcher = new Agent({ connect: { ca: [...rootCertificates, caPem] } });
   return ((input: string, init?: RequestInit) => undiciFetch(input, { ...(init as object), dispatcher })) as unknown as typeof fetch;
 }
