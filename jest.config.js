@@ -1,6 +1,6 @@
 /**
- * One jest run for the whole suite. NestJS 12 ships ESM only, so swc transforms
- * both our TypeScript and @nestjs/* JavaScript into CommonJS for jest.
+ * One jest run for the whole suite. NestJS 12 and commander 15 ship ESM only, so swc transforms
+ * both our TypeScript and their JavaScript into CommonJS for jest.
  * Integration tests share one Temporal dev server and one database, prepared in
  * globalSetup; suites run serially (--runInBand in package.json) on 2 cores.
  * @type {import('jest').Config}
@@ -24,7 +24,7 @@ module.exports = {
   testMatch: ['**/*.spec.ts', '**/test/**/*.test.ts'],
   testPathIgnorePatterns: ['/node_modules/', '/dist/', '/.data/', '/.tools/'],
   transform: { '^.+\\.(t|j)s$': swc },
-  transformIgnorePatterns: ['/node_modules/(?!@nestjs/)'],
+  transformIgnorePatterns: ['/node_modules/(?!(@nestjs|commander)/)'],
   moduleFileExtensions: ['ts', 'js', 'json'],
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',

@@ -1,4 +1,4 @@
-import { IBAN_LENGTHS, isValidIban, maskIban, normaliseIban } from './iban';
+import { IBAN_LENGTHS, ibanFromBban, isValidIban, maskIban, normaliseIban } from './iban';
 
 const VALID = [
   'DE89370400440532013000',
@@ -99,5 +99,11 @@ describe('maskIban', () => {
     ['', '****'],
   ])('%j → %j', (iban, masked) => {
     expect(maskIban(iban)).toBe(masked);
+  });
+});
+
+describe('ibanFromBban', () => {
+  it.each(VALID)('recomputes the check digits of %s', (iban) => {
+    expect(ibanFromBban(iban.slice(0, 2), iban.slice(4))).toBe(iban);
   });
 });

@@ -37,6 +37,16 @@ export function isValidIban(s: unknown): boolean {
   return mod97(s.slice(4) + s.slice(0, 4)) === 1;
 }
 
+/**
+ * The IBAN for a country and BBAN, with its check digits computed (ISO 13616: 98 minus the
+ * mod-97 of BBAN + country + "00"). For generated test files; says nothing about the BBAN's
+ * national structure, so check the result with isValidIban when the input is not trusted.
+ */
+export function ibanFromBban(country: string, bban: string): string {
+  const check = 98 - mod97(bban + country + '00');
+  return `${country}${String(check).padStart(2, '0')}${bban}`;
+}
+
 // Letters count as two digits (A=10 … Z=35); folding piecewise keeps it in safe integers.
 function mod97(alphanumeric: string): number {
   let remainder = 0;

@@ -1,0 +1,269 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { defaultAmount, type GeneratePain001Spec } from '../../libs/iso20022';
+import { pain001Bytes } from '../../libs/iso20022/testing';
+import { validateXsd } from '../../libs/iso20022/xsd';
+import { startBatchApiStandIn, type BatchApiStandIn } from '../../test/support/batch-api-stand-in';
+import type { Batch } from './batch-api';
+import { requestIdForFile, sha256OfFile } from './batch-client';
+import { groupDigits } from './batch-format';
+import { ProgressBarDisplay } from './batch-watch';
+import { exitCodeFor, runCli, type CliDeps } from './program';
+
+// The command layer in-process, against the batch API stand-in over loopback HTTP (the stand-in
+// replaces the real batch API only until that lands; see test/support/batch-api-stand-in.ts).
+
+let api: BatchApiStandIn;
+let dir: string;
+
+beforeAll(async () => {
+  api = await startBatchApiStandIn();
+  dir = mkdtempSync(join(tmpdir(), 'clearway-cli-'));
+});
+afterAll(() => api.close());
+
+function capture(isTTY = false): NodeJS.WritableStream & { isTTY: boolean; text: () => string } {
+  const stream = new PassThrough() as PassThrough & { isTTY: boolean; text: () => string; columns: number };
+  const chunks: Buffer[] = [];
+  stream.on('data', (c: Buffer) => chunks.push(c));
+  stream.isTTY = isTTY;
+  stream.columns = 120;
+  stream.text = () => Buffer.concat(chunks).toString('utf8');
+  return stream;
+}
+
+async function run(args: string[], opts: { env?: NodeJS.ProcessEnv; now?: () => number } = {}) {
+  const stdout = capture();
+  const stderr = capture();
+  const deps: CliDeps = {
+    env: { CLEARWAY_URL: api.url, ...opts.env },
+    stdout,
+    stderr,
+    fetch,
+    sleep: async () => undefined,
+    now: opts.now ?? Date.now,
+  };
+  const code = await runCli(args, deps);
+  return { code, stdout: stdout.text(), stderr: stderr.text() };
+}
+
+let files = 0;
+async function pain001File(overrides: Partial<GeneratePain001Spec> = {}): Promise<string> {
+  const file = join(dir, `pain001-${++files}.xml`);
+  writeFileSync(
+    file,
+    await pain001Bytes({
+      version: 'pain.001.001.09',
+      msgId: `MSG-CLI-${files}`,
+      paymentInformations: [
+        { pmtInfId: 'PMT-DE', debtorIban: 'DE89370400440532013000', debtorAgentBic: 'SANDDEB0XXX', transactions: 12 },
+        { pmtInfId: 'PMT-NL', debtorIban: 'NL91ABNA0417164300', debtorAgentBic: 'SANDNL2AXXX', transactions: 3 },
+      ],
+      ...overrides,
+    }),
+  );
+  return file;
+}
+
+describe('clearway batch submit', () => {
+  it('uploads the file and prints where to authorise each bulk', async () => {
+    const file = await pain001File();
+    const { code, stdout } = await run(['batch', 'submit', file]);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^Submitted batch [0-9a-f-]{36}\n  MSG-CLI-\d+ · 15 transactions · [\d,]+\.\d\d EUR · awaiting_authorisation/);
+    expect(stdout).toMatch(/PMT-DE {2}SANDDEB0XXX {2}bulk {2}12 tx/);
+    expect(stdout).toMatch(/authorise: https:\/\/sandbox\.example\/sca\//);
+    expect(stdout).toMatch(/3 single payments, each with its own SCA: clearway batch payments [0-9a-f-]{36} --pmt-inf PMT-NL/);
+  });
+
+  it('sends the same X-Request-ID for the same file, and a re-run finds the existing batch', async () => {
+    const file = await pain001File();
+    const first = await run(['batch', 'submit', file, '--json']);
+    const second = await run(['batch', 'submit', file, '--json']);
+    expect(second.code).toBe(0);
+    expect((JSON.parse(second.stdout) as Batch).batchId).toBe((JSON.parse(first.stdout) as Batch).batchId);
+    const uploads = api.requests.filter((r) => r.method === 'POST' && r.path === '/batches/v1/batches').slice(-2);
+    const expected = requestIdForFile(await sha256OfFile(file));
+    expect(uploads.map((u) => u.requestId)).toEqual([expected, expected]);
+    expect(uploads[0].contentLength).toBe(String(readFileSync(file).length));
+    const others = api.requests.filter((r) => r.method === 'GET').map((r) => r.requestId);
+    expect(new Set(others).size).toBe(others.length);
+  });
+
+  it('with --wait and a decoupled PSU, waits until every bulk settled: exit 0', async () => {
+    const file = await pain001File();
+    const { code, stdout, stderr } = await run(['batch', 'submit', file, '--wait', '--psu-id', 'decoupled']);
+    expect(code).toBe(0);
+    expect(stdout).toContain('approve in the banking app (decoupled): Please confirm the bulk payment in your banking app.');
+    expect(stdout).toMatch(/Batch [0-9a-f-]{36} {2}MSG-CLI-\d+ {2}completed/);
+    expect(stdout).toContain('settled 15/15');
+    expect(api.requests.filter((r) => r.method === 'POST' && r.path === '/batches/v1/batches').at(-1)?.psuId).toBe('decoupled');
+    // Not a terminal: progress as lines, no bar.
+    // The stand-in finishes half of what is left on each status read.
+    expect(stderr).toMatch(/^processing · settled 8\/15 · accepted 7/m);
+    expect(stderr).toMatch(/^completed · settled 15\/15/m);
+    expect(stderr).not.toContain('\u001b[');
+  });
+
+  it('exits 2 when the batch finished with rejections', async () => {
+    const file = await pain001File({
+      paymentInformations: [
+        { pmtInfId: 'PMT-DE', debtorIban: 'DE89370400440532013000', debtorAgentBic: 'SANDDEB0XXX', transactions: 10, amount: (i) => (i === 4 ? '99.13' : defaultAmount(i)) },
+      ],
+    });
+    const { code, stdout } = await run(['batch', 'submit', file, '--wait', '--json']);
+    expect(code).toBe(2);
+    const final = JSON.parse(stdout) as Batch;
+    expect(final).toMatchObject({ status: 'partially_completed', progress: { settled: 9, rejected: 1 } });
+  });
+
+  it('refuses a bad file: exit 1 and every tppMessage path printed', async () => {
+    const file = await pain001File({ faults: { badIbanAt: { pmtInf: 0, tx: 3 }, groupCtrlSum: '1.00' } });
+    const { code, stderr } = await run(['batch', 'submit', file]);
+    expect(code).toBe(1);
+    expect(stderr).toContain('clearway: upload failed: HTTP 400');
+    expect(stderr).toContain('  PmtInf[0].CdtTrfTxInf[3].CdtrAcct.Id.IBAN: not a valid IBAN');
+    expect(stderr).toContain('  GrpHdr.CtrlSum: CtrlSum is 1.00');
+  });
+
+  it('gives scripts the tppMessages as JSON with --json', async () => {
+    const file = await pain001File({ faults: { truncateAt: { pmtInf: 0, tx: 1 } } });
+    const { code, stdout } = await run(['--json', 'batch', 'submit', file]);
+    expect(code).toBe(1);
+    expect(JSON.parse(stdout)).toMatchObject({ status: 400, tppMessages: [{ code: 'FORMAT_ERROR', path: 'Document' }] });
+  });
+
+  it('stops waiting after --timeout with exit 1', async () => {
+    const file = await pain001File();
+    let clock = 0;
+    const { code, stderr } = await run(['batch', 'submit', file, '--wait', '--timeout', '1'], { now: () => (clock += 600) });
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/is still \w+ after 1 s; it goes on without the CLI/);
+  });
+
+  it('says so when the file does not exist or Clearway cannot be reached', async () => {
+    expect(await run(['batch', 'submit', join(dir, 'missing.xml')])).toMatchObject({ code: 1, stderr: expect.stringContaining('ENOENT') });
+    const unreachable = await run(['batch', 'list'], { env: { CLEARWAY_URL: 'http://127.0.0.1:9' } });
+    expect(unreachable).toMatchObject({ code: 1, stderr: expect.stringContaining('cannot reach Clearway at http://127.0.0.1:9') });
+  });
+
+  it('takes credentials from flags over the environment', async () => {
+    const wrong = await run(['batch', 'list'], { env: { CLEARWAY_CLIENT_SECRET: 'wrong' } });
+    expect(wrong).toMatchObject({ code: 1, stderr: expect.stringContaining('sign-in refused (401 invalid_client)') });
+    expect((await run(['batch', 'list', '--client-secret', 'sandbox'], { env: { CLEARWAY_CLIENT_SECRET: 'wrong' } })).code).toBe(0);
+    expect((await run(['batch', 'list', '--url', api.url], { env: { CLEARWAY_URL: 'http://127.0.0.1:9' } })).code).toBe(0);
+  });
+});
+
+describe('clearway batch status, list, report, payments', () => {
+  let batchId: string;
+  beforeAll(async () => {
+    const { stdout } = await run(['batch', 'submit', await pain001File(), '--json']);
+    batchId = (JSON.parse(stdout) as Batch).batchId;
+  });
+
+  it('status shows progress per bulk; --wait follows it to the end', async () => {
+    const once = await run(['batch', 'status', batchId]);
+    expect(once.code).toBe(0);
+    expect(once.stdout).toMatch(new RegExp(`^Batch ${batchId} {2}MSG-CLI-\\d+ {2}(processing|completed)`));
+    expect(once.stdout).toMatch(/PMT-DE {2}SANDDEB0XXX {2}bulk {2}12 tx[^\n]*\n {6}settled \d+\/12/);
+    const waited = await run(['batch', 'status', batchId, '--wait', '--json']);
+    expect(waited.code).toBe(0);
+    expect(JSON.parse(waited.stdout)).toMatchObject({ batchId, status: 'completed' });
+  });
+
+  it('status of an unknown batch: exit 1 with the API message', async () => {
+    const { code, stderr } = await run(['batch', 'status', '00000000-0000-4000-8000-000000000000']);
+    expect(code).toBe(1);
+    expect(stderr).toContain('batchId: unknown batch (RESOURCE_UNKNOWN)');
+  });
+
+  it('list shows the batches newest first, one page at a time', async () => {
+    const { code, stdout } = await run(['batch', 'list']);
+    expect(code).toBe(0);
+    expect(stdout.split('\n')[0]).toMatch(/^BATCH ID +MSG ID +STATUS +CREATED +TX +SETTLED +REJECTED$/);
+    expect(stdout).toContain(batchId);
+    const paged = await run(['batch', 'list', '--limit', '1', '--json']);
+    const page = JSON.parse(paged.stdout) as { batches: Batch[]; _links: { next?: { href: string } } };
+    expect(page.batches).toHaveLength(1);
+    expect(page._links.next?.href).toContain('after=');
+    expect((await run(['batch', 'list', '--limit', '1'])).stdout).toMatch(/\nmore: clearway batch list --after [0-9a-f-]{36}\n$/);
+    expect((await run(['batch', 'list', '--limit', '0'])).code).toBe(1);
+  });
+
+  it('report writes the pain.002, XSD-valid, echoing the EndToEndIds', async () => {
+    const out = join(dir, 'report.xml');
+    const { code, stdout } = await run(['batch', 'report', batchId, '-o', out]);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(new RegExp(`^Wrote the pain.002 report of batch ${batchId} to .*report.xml \\(\\d+ bytes\\)`));
+    const xml = readFileSync(out);
+    expect((await validateXsd(xml, 'pain.002.001.10')).valid).toBe(true);
+    expect(xml.toString()).toContain('<OrgnlEndToEndId>E2E-1-000012</OrgnlEndToEndId>');
+    const toStdout = await run(['batch', 'report', batchId, '-o', '-']);
+    expect(toStdout.stdout).toContain('<CstmrPmtStsRpt>');
+  });
+
+  it('payments lists every single payment of a bulk with its SCA link, across pages', async () => {
+    const { code, stdout } = await run(['batch', 'payments', batchId, '--pmt-inf', 'PMT-NL']);
+    expect(code).toBe(0);
+    expect(stdout.trim().split('\n')).toEqual([
+      'E2E-2-000001  single-1-0  RCVD  https://sandbox.example/sca/single-1-0',
+      'E2E-2-000002  single-1-1  RCVD  https://sandbox.example/sca/single-1-1',
+      'E2E-2-000003  single-1-2  RCVD  https://sandbox.example/sca/single-1-2',
+    ]);
+  });
+
+  it('--help exits 0 and names the commands and exit codes', async () => {
+    const { code, stdout } = await run(['--help']);
+    expect(code).toBe(0);
+    expect(stdout).toContain('Exit codes: 0 all settled');
+    const batch = await run(['batch', '--help']);
+    for (const cmd of ['submit', 'status', 'list', 'report', 'payments']) expect(batch.stdout).toContain(cmd);
+  });
+});
+
+describe('command-layer pieces', () => {
+  it('derives a stable RFC 9562 UUID from the file hash', () => {
+    const id = requestIdForFile('a'.repeat(64));
+    expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(requestIdForFile('a'.repeat(64))).toBe(id);
+    expect(requestIdForFile('b'.repeat(64))).not.toBe(id);
+  });
+
+  it.each<[Batch['status'], number]>([
+    ['received', 0],
+    ['awaiting_authorisation', 0],
+    ['processing', 0],
+    ['completed', 0],
+    ['partially_completed', 2],
+    ['rejected', 2],
+    ['cancelled', 2],
+  ])('exit code for a %s batch is %d', (status, code) => {
+    expect(exitCodeFor({ batchId: 'b', msgId: 'm', status, numberOfTransactions: 1 })).toBe(code);
+  });
+
+  it('groups digits without turning amounts into numbers', () => {
+    expect(groupDigits('12345678901234567.89')).toBe('12,345,678,901,234,567.89');
+    expect(groupDigits(100000)).toBe('100,000');
+    expect(groupDigits('999')).toBe('999');
+  });
+
+  it('draws a progress bar on a terminal', () => {
+    const tty = capture(true);
+    const bar = new ProgressBarDisplay(tty);
+    const batch = (settled: number, status: Batch['status']): Batch => ({
+      batchId: 'b',
+      msgId: 'MSG-1',
+      status,
+      numberOfTransactions: 10_000,
+      progress: { total: 10_000, received: 0, awaitingSca: 0, accepted: 10_000 - settled - 3, settled, rejected: 3, cancelled: 0 },
+    });
+    bar.update(batch(0, 'processing'));
+    bar.update(batch(9_997, 'partially_completed'));
+    bar.stop();
+    expect(tty.text()).toContain('MSG-1 [');
+    expect(tty.text()).toContain('] 9,997/10,000 settled · 3 rejected · partially_completed');
+  });
+});

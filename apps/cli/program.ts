@@ -1,0 +1,235 @@
+import { createWriteStream } from 'node:fs';
+import { once } from 'node:events';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { FINAL_BATCH_STATUSES, type Batch, type SinglePayment } from './batch-api';
+import { BatchClient, ClearwayApiError, ClearwayUnreachableError, type ClientSettings } from './batch-client';
+import { formatList, formatPayments, formatStatus, formatSubmitted, formatTppMessages } from './batch-format';
+import { ProgressBarDisplay, ProgressLinesDisplay, silentDisplay, watchBatch, WatchTimeoutError, type ProgressDisplay } from './batch-watch';
+
+/**
+ * `clearway`: the batch API from the command line, for ERP operators and their schedulers.
+ *
+ * Exit codes a scheduler can act on:
+ *   0  every transaction settled (or, without --wait, the request succeeded)
+ *   2  the batch finished with rejections or cancellations
+ *   1  error: bad file (its tppMessages are printed), bad arguments, Clearway unreachable, timeout
+ */
+export const EXIT = { ok: 0, error: 1, rejections: 2 } as const;
+
+export const DEFAULTS = { url: 'http://127.0.0.1:3000', clientId: 'sandbox', clientSecret: 'sandbox', psuIpAddress: '127.0.0.1' };
+
+/** Everything the CLI touches outside itself, so tests can run it in-process. */
+export interface CliDeps {
+  env: NodeJS.ProcessEnv;
+  stdout: NodeJS.WritableStream & { isTTY?: boolean };
+  stderr: NodeJS.WritableStream & { isTTY?: boolean };
+  fetch: typeof fetch;
+  sleep: (ms: number) => Promise<void>;
+  now: () => number;
+}
+
+export function processDeps(): CliDeps {
+  return {
+    env: process.env,
+    stdout: process.stdout,
+    stderr: process.stderr,
+    fetch,
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    now: Date.now,
+  };
+}
+
+interface GlobalOptions {
+  url?: string;
+  clientId?: string;
+  clientSecret?: string;
+  json?: boolean;
+}
+
+interface WaitOptions {
+  wait?: boolean;
+  interval: number;
+  timeout?: number;
+}
+
+/** Runs one command line (without `node` and the script); resolves to the exit code. */
+export async function runCli(argv: string[], deps: CliDeps): Promise<number> {
+  let exitCode: number = EXIT.ok;
+  const setExit = (code: number) => (exitCode = code);
+  const program = buildProgram(deps, setExit);
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return exitCode;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.ok : EXIT.error; // help, version, usage errors
+    deps.stderr.write(`${describeError(err)}\n`);
+    // Scripts get the tppMessages as data too.
+    if (argv.includes('--json')) deps.stdout.write(`${JSON.stringify(errorJson(err), null, 2)}\n`);
+    return EXIT.error;
+  }
+}
+
+function buildProgram(deps: CliDeps, setExit: (code: number) => void): Command {
+  const program = new Command('clearway')
+    .description('Clearway from the command line: submit pain.001 payment batches, watch them settle, fetch the pain.002 report.')
+    .addOption(new Option('--url <url>', `Clearway API base URL (env CLEARWAY_URL, default ${DEFAULTS.url})`))
+    .addOption(new Option('--client-id <id>', `OAuth2 client id (env CLEARWAY_CLIENT_ID, default ${DEFAULTS.clientId})`))
+    .addOption(new Option('--client-secret <secret>', 'OAuth2 client secret (env CLEARWAY_CLIENT_SECRET, default the sandbox one)'))
+    .option('--json', 'machine-readable output on stdout, no progress bar')
+    .showHelpAfterError()
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => deps.stdout.write(s), writeErr: (s) => deps.stderr.write(s) });
+  program.addHelpText(
+    'after',
+    '\nExit codes: 0 all settled (or request done), 2 finished with rejections, 1 error.\nExample: clearway batch submit payments.xml --wait',
+  );
+
+  const globals = (cmd: Command) => cmd.optsWithGlobals<GlobalOptions>();
+  const clientFor = (cmd: Command) => new BatchClient(settings(globals(cmd), deps.env), deps.fetch);
+  const print = (cmd: Command, human: () => string, json: unknown) =>
+    deps.stdout.write(`${globals(cmd).json ? JSON.stringify(json, null, 2) : human()}\n`);
+  const display = (cmd: Command): ProgressDisplay =>
+    globals(cmd).json ? silentDisplay : deps.stderr.isTTY ? new ProgressBarDisplay(deps.stderr) : new ProgressLinesDisplay(deps.stderr);
+  const watch = (cmd: Command, client: BatchClient, batchId: string, o: WaitOptions) =>
+    watchBatch(client, batchId, {
+      intervalMs: o.interval,
+      timeoutMs: o.timeout === undefined ? undefined : o.timeout * 1000,
+      display: display(cmd),
+      sleep: deps.sleep,
+      now: deps.now,
+    });
+
+  const batch = program.command('batch').description('payment batches (pain.001 in, pain.002 out)');
+
+  withWaitOptions(
+    batch
+      .command('submit')
+      .description('upload a pain.001.001.03/.09 file; prints where to authorise each bulk')
+      .argument('<file>', 'the pain.001 XML file')
+      .option('--psu-id <id>', 'PSU-ID passed to the banks (sandbox scenarios such as "decoupled"; env CLEARWAY_PSU_ID)')
+      .option('--psu-ip <address>', `PSU-IP-Address (env CLEARWAY_PSU_IP, default ${DEFAULTS.psuIpAddress})`)
+      .option('--redirect-uri <uri>', 'TPP-Redirect-URI: where the bank sends the PSU after SCA')
+      .option('--nok-redirect-uri <uri>', 'TPP-Nok-Redirect-URI'),
+  ).action(async (file: string, o: WaitOptions & { psuId?: string; psuIp?: string; redirectUri?: string; nokRedirectUri?: string }, cmd: Command) => {
+    const client = clientFor(cmd);
+    const { created, batch: submitted } = await client.submit(file, {
+      psuId: o.psuId ?? deps.env.CLEARWAY_PSU_ID,
+      psuIpAddress: o.psuIp ?? deps.env.CLEARWAY_PSU_IP ?? DEFAULTS.psuIpAddress,
+      redirectUri: o.redirectUri,
+      nokRedirectUri: o.nokRedirectUri,
+    });
+    if (!o.wait) {
+      print(cmd, () => formatSubmitted(submitted, created), submitted);
+      return setExit(exitCodeFor(submitted));
+    }
+    if (!globals(cmd).json) deps.stdout.write(`${formatSubmitted(submitted, created)}\n\n`);
+    const final = await watch(cmd, client, submitted.batchId, o);
+    print(cmd, () => formatStatus(final), final);
+    setExit(exitCodeFor(final));
+  });
+
+  withWaitOptions(
+    batch.command('status').description("a batch's status and progress per bulk").argument('<batchId>'),
+  ).action(async (batchId: string, o: WaitOptions, cmd: Command) => {
+    const client = clientFor(cmd);
+    const current = o.wait ? await watch(cmd, client, batchId, o) : await client.batch(batchId);
+    print(cmd, () => formatStatus(current), current);
+    setExit(exitCodeFor(current));
+  });
+
+  batch
+    .command('list')
+    .description("the tenant's batches, newest first")
+    .option('--limit <n>', 'batches per page', positiveInt, 50)
+    .option('--after <cursor>', 'continue after this cursor (from the previous page)')
+    .action(async (o: { limit: number; after?: string }, cmd: Command) => {
+      const page = await clientFor(cmd).list({ limit: o.limit, after: o.after });
+      const next = page._links?.next?.href;
+      print(cmd, () => formatList(page) + (next ? `\nmore: clearway batch list --after ${new URL(next, 'http://x').searchParams.get('after')}` : ''), page);
+    });
+
+  batch
+    .command('report')
+    .description('download the pain.002.001.10 status report')
+    .argument('<batchId>')
+    .requiredOption('-o, --output <file>', 'where to write the pain.002 ("-" for stdout)')
+    .action(async (batchId: string, o: { output: string }, cmd: Command) => {
+      const client = clientFor(cmd);
+      if (o.output === '-') {
+        await client.report(batchId, deps.stdout);
+        return;
+      }
+      const out = createWriteStream(o.output);
+      try {
+        const bytes = await client.report(batchId, out);
+        out.end();
+        await once(out, 'finish');
+        print(cmd, () => `Wrote the pain.002 report of batch ${batchId} to ${o.output} (${bytes} bytes)`, { batchId, file: o.output, bytes });
+      } catch (err) {
+        out.destroy();
+        throw err;
+      }
+    });
+
+  batch
+    .command('payments')
+    .description('the single payments of a bulk routed as singles, each with its SCA link')
+    .argument('<batchId>')
+    .requiredOption('--pmt-inf <pmtInfId>', 'the PmtInfId of the bulk')
+    .action(async (batchId: string, o: { pmtInf: string }, cmd: Command) => {
+      const client = clientFor(cmd);
+      let href: string | undefined = `/batches/v1/batches/${encodeURIComponent(batchId)}/payments?pmtInfId=${encodeURIComponent(o.pmtInf)}`;
+      const all: SinglePayment[] = [];
+      while (href) {
+        const page = await client.payments(href);
+        all.push(...page.payments);
+        href = page._links?.next?.href;
+      }
+      print(cmd, () => formatPayments(all), { payments: all });
+    });
+
+  return program;
+}
+
+function withWaitOptions(cmd: Command): Command {
+  return cmd
+    .option('--wait', 'wait until every bulk is final, showing progress')
+    .option('--interval <ms>', 'how often to poll while waiting', positiveInt, 1000)
+    .option('--timeout <seconds>', 'stop waiting after this long (exit 1; the batch goes on)', positiveInt);
+}
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('must be a positive integer');
+  return n;
+}
+
+function settings(o: GlobalOptions, env: NodeJS.ProcessEnv): ClientSettings {
+  return {
+    baseUrl: o.url ?? env.CLEARWAY_URL ?? DEFAULTS.url,
+    clientId: o.clientId ?? env.CLEARWAY_CLIENT_ID ?? DEFAULTS.clientId,
+    clientSecret: o.clientSecret ?? env.CLEARWAY_CLIENT_SECRET ?? DEFAULTS.clientSecret,
+  };
+}
+
+/** 0 settled or still going, 2 final with rejections or cancellations. */
+export function exitCodeFor(batch: Batch): number {
+  if (!FINAL_BATCH_STATUSES.has(batch.status) || batch.status === 'completed') return EXIT.ok;
+  return EXIT.rejections;
+}
+
+function errorJson(err: unknown): { error: string; status?: number; tppMessages?: unknown[] } {
+  const error = err instanceof Error ? err.message : String(err);
+  return err instanceof ClearwayApiError ? { error, status: err.status, tppMessages: err.tppMessages } : { error };
+}
+
+function describeError(err: unknown): string {
+  if (err instanceof ClearwayApiError) {
+    const detail = err.tppMessages.length ? `\n${formatTppMessages(err.tppMessages)}` : '';
+    return `clearway: ${err.message}${detail}`;
+  }
+  if (err instanceof ClearwayUnreachableError) return `clearway: ${err.message} (is it running? npm run dev)`;
+  if (err instanceof WatchTimeoutError) return `clearway: ${err.message}`;
+  if ((err as NodeJS.ErrnoException).code === 'ENOENT') return `clearway: ${(err as Error).message}`;
+  return `clearway: ${err instanceof Error ? err.message : String(err)}`;
+}
