@@ -203,14 +203,23 @@ export function createMandateActivities(deps: MandateActivityDeps) {
       } catch (err) {
         if (!(err instanceof ScheduleAlreadyRunning)) throw err;
       }
-      // A Schedule never fires for times before it exists: a mandate "starting now" (or earlier)
-      // would pay nothing until its second period. The period under way runs at its own start.
-      const current = periodContaining(interval, new Date());
-      if (current && current.start.getTime() < Date.now() && !(await deps.mandates.findPeriod(mandateId, current.start))) {
-        await (await schedules()).getHandle(scheduleId).backfill({ start: current.start, end: new Date(current.start.getTime() + 1000), overlap: 'ALLOW_ALL' });
-      }
       await deps.mandates.update(mandateId, { scheduleId });
       return { scheduleId };
+    },
+
+    /**
+     * A Schedule never fires for times before it exists: a mandate "starting now" (or earlier) would
+     * pay nothing until its second period. Once the mandate is active, the period under way runs as
+     * of its own start (a backfill of that one action: the run's TemporalScheduledStartTime is the
+     * period's start). Nothing when that period already has a run, or none is under way.
+     */
+    async runMandatePeriodUnderWay(mandateId: string): Promise<{ periodStart: string | null }> {
+      const mandate = await load(mandateId);
+      const interval = parseRepeatingInterval(mandate.interval);
+      const current = interval ? periodContaining(interval, new Date()) : undefined;
+      if (!current || current.start.getTime() >= Date.now() || (await deps.mandates.findPeriod(mandateId, current.start))) return { periodStart: null };
+      await (await schedules()).getHandle(mandateScheduleId(mandateId)).backfill({ start: current.start, end: new Date(current.start.getTime() + 1000), overlap: 'ALLOW_ALL' });
+      return { periodStart: current.start.toISOString() };
     },
 
     async pauseMandateSchedule(mandateId: string): Promise<void> {
@@ -341,7 +350,7 @@ export function createMandateActivities(deps: MandateActivityDeps) {
         const found = await outgoing.find(() => paymentTarget(mandate, row), row, savePayment(row));
         let status: MandatePaymentStatus | undefined;
         let reason: string | null = null;
-        if (found.outcome === 'absent') [status, reason] = ['failed', 'The wallet never created the payment (looked up after its quote expired)'];
+        if (found.outcome === 'absent') [status, reason] = ['failed', found.reason];
         if (found.outcome === 'found') {
           const current = (await period(mandateId, row.periodStart.toISOString()));
           const token = await op.accessToken(mandate, saveOn(mandateId), { mandateId });

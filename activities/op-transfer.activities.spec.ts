@@ -305,7 +305,7 @@ describe('Open Payments transfer activities', () => {
     it('findOutgoingPayment: absent at once when nothing was sent; after a request, absent only once the quote expired (+1 min)', async () => {
       const expiresAt = new Date(Date.now() + 3 * 60_000);
       const { sut, run, row, transfers } = setUp(approvedRow({ quoteExpiresAt: expiresAt }));
-      await expect(run(sut.findOutgoingPayment, row().id)).resolves.toEqual({ outcome: 'absent' });
+      await expect(run(sut.findOutgoingPayment, row().id)).resolves.toEqual({ outcome: 'absent', reason: 'No payment was ever requested from the wallet' });
 
       await transfers.update(row().id, { paymentRequestedAt: new Date() });
       const early = await run(sut.findOutgoingPayment, row().id);
@@ -314,7 +314,7 @@ describe('Open Payments transfer activities', () => {
       expect((early as { retryInMs: number }).retryInMs).toBeLessThanOrEqual(4 * 60_000);
 
       await transfers.update(row().id, { quoteExpiresAt: new Date(Date.now() - 61_000) });
-      await expect(run(sut.findOutgoingPayment, row().id)).resolves.toEqual({ outcome: 'absent' });
+      await expect(run(sut.findOutgoingPayment, row().id)).resolves.toEqual({ outcome: 'absent', reason: expect.stringMatching(/never created.*after its quote expired/) });
     });
   });
 

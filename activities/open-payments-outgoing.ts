@@ -33,8 +33,8 @@ export type CreateOutcome =
 
 export type LookupOutcome =
   | { outcome: 'found' }
-  /** Conclusive: not at the wallet, and its quote can no longer pay. */
-  | { outcome: 'absent' }
+  /** Conclusive: nothing was ever sent, or not at the wallet and its quote can no longer pay. */
+  | { outcome: 'absent'; reason: string }
   /** Not found yet, but the quote could still pay (or the list was too long): look again later. */
   | { outcome: 'not_yet'; retryInMs: number; reason: string };
 
@@ -124,7 +124,7 @@ export function openPaymentsOutgoing(client: () => OpenPaymentsAdapter) {
     async find(target: () => Promise<PaymentTarget>, attempt: PaymentAttempt, save: (payment: OutgoingPayment) => Promise<void>, now = Date.now()): Promise<LookupOutcome> {
       if (attempt.outgoingPaymentUrl) return { outcome: 'found' };
       // Nothing was ever sent: nothing can be at the wallet (and no token is needed to say so).
-      if (attempt.paymentRequestedAt === null) return { outcome: 'absent' };
+      if (attempt.paymentRequestedAt === null) return { outcome: 'absent', reason: 'No payment was ever requested from the wallet' };
       const found = await lookup(await target(), attempt);
       if (typeof found === 'object') {
         await save(found);
@@ -134,7 +134,7 @@ export function openPaymentsOutgoing(client: () => OpenPaymentsAdapter) {
       // Only an expired quote makes absence final: a request still on its way could land until then.
       if (!attempt.quoteExpiresAt) return { outcome: 'not_yet', retryInMs: 60 * 60_000, reason: 'The quote has no expiry: only an operator can rule the payment out' };
       const conclusiveAt = attempt.quoteExpiresAt.getTime() + QUOTE_EXPIRY_MARGIN_MS;
-      if (now >= conclusiveAt) return { outcome: 'absent' };
+      if (now >= conclusiveAt) return { outcome: 'absent', reason: 'The wallet never created the outgoing payment (looked up after its quote expired)' };
       return { outcome: 'not_yet', retryInMs: conclusiveAt - now, reason: 'Not found at the wallet; its quote could still pay until it expires' };
     },
 

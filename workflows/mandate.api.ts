@@ -15,6 +15,9 @@ export const MANDATE_PAYMENT_WORKFLOW_TYPE = 'mandatePaymentWorkflow';
  */
 export const MANDATE_PERIOD_OUTCOMES_PATCH = 'mandate-period-outcomes';
 
+/** Change id of the mandate workflow: once active, the period under way runs at its own start. */
+export const MANDATE_FIRST_PERIOD_PATCH = 'mandate-first-period';
+
 /** The mandate's own workflow (approval, then pause/resume/cancel/expiry). */
 export function mandateWorkflowId(mandateId: string): string {
   return `mandate-${mandateId}`;

@@ -153,7 +153,7 @@ describe('mandatePaymentWorkflow', () => {
   it('an ambiguous refusal, absent once the quote expired: failed, nothing paid', async () => {
     const wallets = stubWallets({
       create: () => ({ outcome: 'ambiguous', reason: 'refused after an unanswered request' }),
-      find: (call) => (call === 0 ? { outcome: 'not_yet', retryInMs: 2 * MINUTE, reason: 'quote still valid' } : { outcome: 'absent' }),
+      find: (call) => (call === 0 ? { outcome: 'not_yet', retryInMs: 2 * MINUTE, reason: 'quote still valid' } : { outcome: 'absent', reason: 'The wallet never created the outgoing payment (looked up after its quote expired)' }),
     });
 
     const result = await runPeriod(wallets);

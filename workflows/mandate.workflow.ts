@@ -4,6 +4,7 @@ import type { MandateActivities } from '../activities/mandate.activities';
 import { intervalEnd, parseRepeatingInterval } from '../libs/domain/iso8601-interval';
 import { isFinalMandateStatus as isFinal, type MandateStatus } from '../libs/domain/mandate';
 import {
+  MANDATE_FIRST_PERIOD_PATCH,
   MANDATE_PERIOD_OUTCOMES_PATCH,
   cancelMandateUpdate,
   grantFinishSignal,
@@ -215,6 +216,14 @@ export async function mandateWorkflow(input: MandateWorkflowInput): Promise<Mand
     return end('failed', refusalOf(err).message, true);
   }
   await setStatus('active');
+  // The period under way (a mandate "starting now") runs at once; only now, so its run finds the mandate active.
+  if (patched(MANDATE_FIRST_PERIOD_PATCH)) {
+    try {
+      await records.runMandatePeriodUnderWay(mandateId);
+    } catch (err) {
+      log.warn('The period under way could not be started; the next one runs on schedule', { mandateId, error: (err as Error).message });
+    }
+  }
 
   // 4: alive until cancelled or past the interval's last period.
   const interval = parseRepeatingInterval(input.interval);
@@ -282,7 +291,7 @@ export async function mandatePaymentWorkflow(input: MandatePaymentInput): Promis
     for (;;) {
       const found = await readOrUndefined(() => lookups.findMandateOutgoingPayment(mandateId, periodStart));
       if (found?.outcome === 'found') break;
-      if (found?.outcome === 'absent') return record('failed', 'The wallet never created the payment (looked up after its quote expired)', true);
+      if (found?.outcome === 'absent') return record('failed', found.reason, true);
       // The run ends at the deadline; later period runs and an operator settle it from there.
       if (Date.now() >= deadline) return record('unknown', `${reason}; not found at the wallet yet`);
       await sleep(Math.min(found?.outcome === 'not_yet' ? Math.max(wait, found.retryInMs) : wait, Math.max(1, deadline - Date.now())));

@@ -519,7 +519,7 @@ describe('openPaymentsTransferWorkflow', () => {
     it('an ambiguous refusal, then absent once the quote expired → failed, grant revoked, incoming payment completed', async () => {
       const wallets = stubWallets({
         createOutgoingPayment: () => ({ outcome: 'ambiguous', reason: 'The wallet refused a repeated request (invalid_quote) after an earlier one went unanswered' }),
-        findOutgoingPayment: (call) => (call < 2 ? { outcome: 'not_yet', retryInMs: 2 * MINUTE, reason: 'quote still valid' } : { outcome: 'absent' }),
+        findOutgoingPayment: (call) => (call < 2 ? { outcome: 'not_yet', retryInMs: 2 * MINUTE, reason: 'quote still valid' } : { outcome: 'absent', reason: 'The wallet never created the outgoing payment (looked up after its quote expired)' }),
       });
 
       const { state } = await runTransfer(wallets, { finish: APPROVED });

@@ -221,7 +221,7 @@ export async function openPaymentsTransferWorkflow(input: TransferWorkflowInput)
     for (;;) {
       const found = decision ? undefined : await readOrUndefined(() => lookups.findOutgoingPayment(transferId));
       if (found?.outcome === 'found') return 'found';
-      if (found?.outcome === 'absent') return 'The wallet never created the outgoing payment (looked up after its quote expired)';
+      if (found?.outcome === 'absent') return found.reason;
       if (decision) {
         const ruling = decision;
         decision = undefined; // consumed: a later unknown outcome gets its own ruling
