@@ -15,6 +15,7 @@ import { PaymentRepository } from '../../libs/persistence/payment.repository';
 import { HandoffRepository } from '../../libs/persistence/handoff.repository';
 import { SecretBox } from '../../libs/security/secret-box';
 import { SensitiveHandoffs } from '../../libs/security/sensitive-handoffs';
+import { startWebhookWakeups, webhookActivityDeps } from './webhooks';
 
 export const WORKFLOWS_PATH = require.resolve('../../workflows');
 
@@ -62,6 +63,7 @@ export async function createClearwayWorker(deps: WorkerDeps): Promise<Worker> {
     resolutions: new OpOutcomeResolutionRepository(deps.dataSource),
     temporalClient: schedules.get,
     taskQueue: config.temporal.taskQueue,
+    ...webhookActivityDeps(config, deps.dataSource),
   });
   const worker = await Worker.create({
     connection: deps.connection,
@@ -72,12 +74,14 @@ export async function createClearwayWorker(deps: WorkerDeps): Promise<Worker> {
     maxConcurrentActivityTaskExecutions: deps.maxConcurrentActivityTaskExecutions ?? 100,
     maxCachedWorkflows: config.temporal.maxCachedWorkflows,
   });
-  // The schedule client's connection lives as long as the worker runs.
+  // The client connection (Schedules, webhook wakeups) lives as long as the worker runs.
   const run = worker.run.bind(worker);
   worker.run = async () => {
+    const stopWebhookWakeups = await startWebhookWakeups({ config, dataSource: deps.dataSource, client: schedules.get, logger: deps.logger });
     try {
       return await run();
     } finally {
+      stopWebhookWakeups();
       await schedules.close();
     }
   };

@@ -21,6 +21,15 @@ import { OpenPaymentsTransfers1732450000003 } from './migrations/1732450000003-o
 import { OpTransferEntity, OpTransferEventEntity } from './entities/op-transfer.entity';
 import { OpenPaymentsMandates1732450000004 } from './migrations/1732450000004-open-payments-mandates';
 import { OpMandateEntity, OpMandatePaymentEntity } from './entities/op-mandate.entity';
+import { Webhooks1732450000300 } from './migrations/1732450000300-webhooks';
+import { WebhookStreaming1732450000301 } from './migrations/1732450000301-webhook-streaming';
+import {
+  ResourceNotificationSubscriptionEntity,
+  WebhookDeliveryAttemptEntity,
+  WebhookDeliveryEntity,
+  WebhookEndpointEntity,
+} from './entities/webhook.entity';
+import { OutboxCommitSubscriber } from './event-outbox';
 import { OpenPaymentsOutcomes1732450000700 } from './migrations/1732450000700-open-payments-outcomes';
 import { OpOutcomeResolutionEntity } from './entities/op-outcome-resolution.entity';
 
@@ -42,11 +51,15 @@ export const ENTITIES = [
   OpTransferEventEntity,
   OpMandateEntity,
   OpMandatePaymentEntity,
+  WebhookEndpointEntity,
+  WebhookDeliveryEntity,
+  WebhookDeliveryAttemptEntity,
+  ResourceNotificationSubscriptionEntity,
   OpOutcomeResolutionEntity,
 ];
 
 /** In order. Never edit a shipped migration: add a new one. */
-export const MIGRATIONS = [InitialSchema1732450000000, SeedAspspDirectory1732450000001, ConsentsAndAccountInformation1732450000002, OpenPaymentsTransfers1732450000003, OpenPaymentsMandates1732450000004,
+export const MIGRATIONS = [InitialSchema1732450000000, SeedAspspDirectory1732450000001, ConsentsAndAccountInformation1732450000002, OpenPaymentsTransfers1732450000003, OpenPaymentsMandates1732450000004, Webhooks1732450000300, WebhookStreaming1732450000301,
   OpenPaymentsOutcomes1732450000700];
 
 export interface DatabaseOptions {
@@ -62,6 +75,7 @@ export function createDataSource(opts: DatabaseOptions): DataSource {
     entities: ENTITIES,
     migrations: MIGRATIONS,
     migrationsTableName: 'clearway_migrations',
+    subscribers: [OutboxCommitSubscriber],
     synchronize: false,
     logging: ['error'],
     poolSize: opts.poolSize ?? 5,

@@ -1,6 +1,6 @@
 import { isValidIban } from '../../../../libs/domain/iban';
 import { startBerlinGroupSandbox, type RunningBerlinGroupSandbox } from '../index';
-import { openScaPage, sleep, submitScaDecision, TPP_NOK, TPP_OK } from '../test-helpers';
+import { openScaPage, submitScaDecision, TPP_NOK, TPP_OK } from '../test-helpers';
 import { SANDBOX_OTP } from './consents';
 import { AIS, aisCall, aisClient, consentBody, consentHeaders } from './test-helpers';
 
@@ -100,13 +100,15 @@ describe('Berlin Group sandbox AIS over HTTP', () => {
       ['decoupled', 'finalised', 'valid'],
       ['decoupled-deny', 'failed', 'rejected'],
     ])('PSU-ID %s: DECOUPLED, scaStatus started → %s, consent %s', async (psuId, scaStatus, finalStatus) => {
+      // The bank clock stands still until advanced, so a slow machine cannot outrun the PSU's decision.
+      sandbox.ais.setClock(sandbox.ais.now());
       const created = await create(consentBody(), consentHeaders({ 'PSU-ID': psuId, 'TPP-Redirect-URI': undefined, 'TPP-Nok-Redirect-URI': undefined }));
       expect(created.scaApproach).toBe('DECOUPLED');
       expect(created.psuMessage).toEqual(expect.any(String));
       expect(created._links.scaRedirect).toBeUndefined();
       expect((await ais.scaStatus(created.consentId, created.authorisationId)).json.scaStatus).toBe('started');
       expect(await consentStatus(created.consentId)).toBe('received');
-      await sleep(DECOUPLED_DELAY_MS + 20);
+      sandbox.ais.advanceClock(DECOUPLED_DELAY_MS + 1);
       expect((await ais.scaStatus(created.consentId, created.authorisationId)).json.scaStatus).toBe(scaStatus);
       expect(await consentStatus(created.consentId)).toBe(finalStatus);
     });
