@@ -8,6 +8,7 @@ import { interactionHash } from '../libs/adapters/open-payments';
 import type { OpAmount, OpenPaymentsAdapter, OutgoingPayment, Quote, WalletAddress } from '../libs/adapters/open-payments/types';
 import { CLEARWAY_ID_NAMESPACE, deriveUuid } from '../libs/domain/ids';
 import type { OpTransferEntity } from '../libs/persistence/entities/op-transfer.entity';
+import type { OpOutcomeResolutionRepository } from '../libs/persistence/op-outcome-resolution.repository';
 import type { OpTransferRepository } from '../libs/persistence/op-transfer.repository';
 import { loadConfig } from '../libs/config/config';
 import { HmacSigner } from '../libs/security/hmac-signer';
@@ -63,6 +64,8 @@ function transferRow(fields: Partial<OpTransferEntity> = {}): OpTransferEntity {
     quoteReceiveAmount: null,
     outgoingPaymentUrl: null,
     sentAmount: null,
+    paymentRequestedAt: null,
+    incomingPaymentClosedAt: null,
     interactRedirect: null,
     clientNonce: null,
     finishNonce: null,
@@ -146,6 +149,9 @@ function stubWallet(): jest.Mocked<OpenPaymentsAdapter> {
     createQuote: fn<'createQuote'>(async () => quote(`${RESOURCE_SERVER}/quotes/q-1`, eur('1000'))),
     createOutgoingPayment: fn<'createOutgoingPayment'>(async () => outgoingPayment('0')),
     getOutgoingPayment: fn<'getOutgoingPayment'>(async () => outgoingPayment('1000')),
+    listOutgoingPayments: fn<'listOutgoingPayments'>(async () => ({ result: [], hasNextPage: false })),
+    getIncomingPayment: fn<'getIncomingPayment'>(async (url) => ({ id: url, walletAddress: RECEIVER_URL, completed: false, receivedAmount: eur('0') })),
+    completeIncomingPayment: fn<'completeIncomingPayment'>(async (url) => ({ id: url, walletAddress: RECEIVER_URL, completed: true, receivedAmount: eur('0') })),
   };
 }
 
@@ -154,8 +160,10 @@ const secrets = new SecretBox(testKeys.encryption);
 
 function setUp(row: OpTransferEntity, wallet = stubWallet()) {
   const transfers = fakeTransfers(row);
+  const resolutions = { record: jest.fn(async (r: unknown) => r) };
   const sut: OpTransferActivities = createOpTransferActivities({
     transfers: transfers.repo,
+    resolutions: resolutions as unknown as OpOutcomeResolutionRepository,
     openPayments: wallet,
     secrets,
     publicBaseUrl: 'https://clearway.example',
@@ -166,7 +174,7 @@ function setUp(row: OpTransferEntity, wallet = stubWallet()) {
   const activityEnv = new MockActivityEnvironment({}, { logger: new DefaultLogger('ERROR', () => undefined) });
   /** Runs one activity as the worker would, inside an activity context. */
   const run = <A extends unknown[], R>(fn: (...args: A) => Promise<R>, ...args: A): Promise<R> => activityEnv.run(fn, ...args);
-  return { sut, wallet, run, row: () => transfers.row(row.id), transfers: transfers.repo };
+  return { sut, wallet, run, row: () => transfers.row(row.id), transfers: transfers.repo, resolutions };
 }
 
 /** A row the PSU has approved: access and continue tokens sealed as continueGrant stores them. */
@@ -235,28 +243,181 @@ describe('Open Payments transfer activities', () => {
   });
 
   describe('outgoing payment', () => {
-    it('sends an Idempotency-Key derived from the transfer id and the quote: the same on a retry, another for a new quote', async () => {
-      const wallet = stubWallet();
-      wallet.createOutgoingPayment.mockRejectedValueOnce(new BankError('unavailable', 'wallet answered 503', { httpStatus: 503 }));
-      const { sut, run, row, transfers } = setUp(approvedRow(), wallet);
-      const id = row().id;
+    it('marks the row before the first request, and sends an Idempotency-Key derived from the transfer and its quote', async () => {
+      const { sut, wallet, run, row } = setUp(approvedRow());
 
-      await expect(run(sut.createOutgoingPayment, id)).rejects.toMatchObject({ type: 'BankUnavailable' });
-      await run(sut.createOutgoingPayment, id); // the retry
-      const [first, retry] = wallet.createOutgoingPayment.mock.calls.map((c) => c[3]);
-      expect(retry).toBe(first);
-      expect(first).toBe(deriveUuid(CLEARWAY_ID_NAMESPACE, id, 'outgoing-payment', `${RESOURCE_SERVER}/quotes/q-1`));
-      expect(wallet.createOutgoingPayment.mock.calls[1][2]).toMatchObject({ walletAddress: SENDER_URL, quoteId: `${RESOURCE_SERVER}/quotes/q-1` });
+      await expect(run(sut.createOutgoingPayment, row().id)).resolves.toEqual({ outcome: 'created' });
+
+      const [, token, body, key] = wallet.createOutgoingPayment.mock.calls[0]!;
+      expect(token).toBe('access-token-plain');
+      expect(body).toEqual({ walletAddress: SENDER_URL, quoteId: `${RESOURCE_SERVER}/quotes/q-1`, metadata: { clearwayTransferId: row().id } });
+      expect(key).toBe(deriveUuid(CLEARWAY_ID_NAMESPACE, row().id, 'outgoing-payment', `${RESOURCE_SERVER}/quotes/q-1`));
+      expect(row().paymentRequestedAt).toBeInstanceOf(Date);
       expect(row().outgoingPaymentUrl).toBe(`${RESOURCE_SERVER}/outgoing-payments/op-1`);
-
-      // A new quote (re-quoted after expiry) is a new payment request: a new key.
-      await transfers.update(id, { quoteUrl: `${RESOURCE_SERVER}/quotes/q-2`, outgoingPaymentUrl: null });
-      await run(sut.createOutgoingPayment, id);
-      const forNewQuote = wallet.createOutgoingPayment.mock.calls[2][3];
-      expect(forNewQuote).not.toBe(first);
-      expect(forNewQuote).toBe(deriveUuid(CLEARWAY_ID_NAMESPACE, id, 'outgoing-payment', `${RESOURCE_SERVER}/quotes/q-2`));
+      expect(wallet.listOutgoingPayments).not.toHaveBeenCalled(); // nothing was ever sent before
     });
 
+    it('after an unanswered request, looks the payment up first: found by its metadata, adopted, never sent again', async () => {
+      const wallet = stubWallet();
+      wallet.createOutgoingPayment.mockRejectedValueOnce(new BankError('unavailable', 'POST /outgoing-payments: timed out'));
+      const { sut, run, row } = setUp(approvedRow(), wallet);
+      const id = row().id;
+      await expect(run(sut.createOutgoingPayment, id)).rejects.toMatchObject({ type: 'BankUnavailable' });
+      expect(row().paymentRequestedAt).toBeInstanceOf(Date);
+
+      // The wallet did create it: the second page of the grant's own payments holds it.
+      const landed = { ...outgoingPayment('0'), id: `${RESOURCE_SERVER}/outgoing-payments/op-lost`, quoteId: undefined, metadata: { clearwayTransferId: id, order: 'A-1' } };
+      const other = { ...outgoingPayment('0'), id: `${RESOURCE_SERVER}/outgoing-payments/op-other`, metadata: { clearwayTransferId: 'another' } };
+      wallet.listOutgoingPayments
+        .mockResolvedValueOnce({ result: [other], hasNextPage: true, endCursor: 'c1' })
+        .mockResolvedValueOnce({ result: [landed], hasNextPage: false, endCursor: 'c2' });
+
+      await expect(run(sut.createOutgoingPayment, id)).resolves.toEqual({ outcome: 'created' });
+
+      expect(wallet.createOutgoingPayment).toHaveBeenCalledTimes(1);
+      expect(wallet.listOutgoingPayments.mock.calls.map((c) => c[2])).toEqual([
+        { walletAddress: SENDER_URL, first: 100 },
+        { walletAddress: SENDER_URL, first: 100, cursor: 'c1' },
+      ]);
+      expect(row().outgoingPaymentUrl).toBe(`${RESOURCE_SERVER}/outgoing-payments/op-lost`);
+    });
+
+    it('after an unanswered request and an empty lookup, the same quote is sent again (the same key): the wallet pays a quote once', async () => {
+      const wallet = stubWallet();
+      wallet.createOutgoingPayment.mockRejectedValueOnce(new BankError('unavailable', 'wallet answered 503', { httpStatus: 503 }));
+      const { sut, run, row } = setUp(approvedRow(), wallet);
+      await run(sut.createOutgoingPayment, row().id).catch(() => undefined);
+
+      await expect(run(sut.createOutgoingPayment, row().id)).resolves.toEqual({ outcome: 'created' });
+
+      const [first, retry] = wallet.createOutgoingPayment.mock.calls;
+      expect(retry![2]).toEqual(first![2]);
+      expect(retry![3]).toBe(first![3]);
+    });
+
+    it('a 4xx on the only request is a definite refusal; on a repeated one it is ambiguous (an earlier one may have landed)', async () => {
+      const wallet = stubWallet();
+      const forbidden = new BankError('rejected', 'POST /outgoing-payments → HTTP 403 (limit_exceeded)', { httpStatus: 403, messages: [{ category: 'ERROR', code: 'limit_exceeded' }] });
+      wallet.createOutgoingPayment.mockRejectedValue(forbidden);
+      const { sut, run, row } = setUp(approvedRow(), wallet);
+
+      await expect(run(sut.createOutgoingPayment, row().id)).resolves.toEqual({ outcome: 'refused', code: 'limit_exceeded', message: forbidden.message });
+      await expect(run(sut.createOutgoingPayment, row().id)).resolves.toEqual({ outcome: 'ambiguous', reason: expect.stringMatching(/limit_exceeded.*earlier one went unanswered/) });
+    });
+
+    it('findOutgoingPayment: absent at once when nothing was sent; after a request, absent only once the quote expired (+1 min)', async () => {
+      const expiresAt = new Date(Date.now() + 3 * 60_000);
+      const { sut, run, row, transfers } = setUp(approvedRow({ quoteExpiresAt: expiresAt }));
+      await expect(run(sut.findOutgoingPayment, row().id)).resolves.toEqual({ outcome: 'absent', reason: 'No payment was ever requested from the wallet' });
+
+      await transfers.update(row().id, { paymentRequestedAt: new Date() });
+      const early = await run(sut.findOutgoingPayment, row().id);
+      expect(early).toMatchObject({ outcome: 'not_yet' });
+      expect((early as { retryInMs: number }).retryInMs).toBeGreaterThan(3 * 60_000);
+      expect((early as { retryInMs: number }).retryInMs).toBeLessThanOrEqual(4 * 60_000);
+
+      await transfers.update(row().id, { quoteExpiresAt: new Date(Date.now() - 61_000) });
+      await expect(run(sut.findOutgoingPayment, row().id)).resolves.toEqual({ outcome: 'absent', reason: expect.stringMatching(/never created.*after its quote expired/) });
+    });
+  });
+
+  describe('progress (fees)', () => {
+    it.each([
+      { case: 'sent net of a fee: sentAmount reached receiveAmount, below debitAmount', payment: { debit: '1012', receive: '1000', sent: '1000', failed: false }, expected: { complete: true, failed: false } },
+      { case: 'partly sent', payment: { debit: '1012', receive: '1000', sent: '400', failed: false }, expected: { complete: false, failed: false } },
+      { case: 'failed at the wallet', payment: { debit: '1012', receive: '1000', sent: '400', failed: true }, expected: { complete: false, failed: true } },
+    ])('$case', async ({ payment, expected }) => {
+      const wallet = stubWallet();
+      wallet.getOutgoingPayment.mockResolvedValue({ ...outgoingPayment(payment.sent, payment.debit), receiveAmount: eur(payment.receive), failed: payment.failed });
+      const { sut, run, row } = setUp(approvedRow({ outgoingPaymentUrl: `${RESOURCE_SERVER}/outgoing-payments/op-1` }), wallet);
+
+      await expect(run(sut.getOutgoingPaymentProgress, row().id)).resolves.toEqual(expected);
+      expect(row().sentAmount).toEqual(eur(payment.sent));
+    });
+
+    it('across assets, asks the receiver\'s incoming payment (the one Clearway created) what arrived', async () => {
+      const wallet = stubWallet();
+      const usd = (value: string) => ({ value, assetCode: 'USD', assetScale: 2 });
+      wallet.getOutgoingPayment.mockResolvedValue({ ...outgoingPayment('900'), receiveAmount: usd('1000') });
+      wallet.getIncomingPayment.mockResolvedValueOnce({ id: 'ip', walletAddress: RECEIVER_URL, completed: false, receivedAmount: usd('999') });
+      wallet.getIncomingPayment.mockResolvedValueOnce({ id: 'ip', walletAddress: RECEIVER_URL, completed: false, receivedAmount: usd('1000') });
+      const { sut, run, row } = setUp(approvedRow({ outgoingPaymentUrl: `${RESOURCE_SERVER}/outgoing-payments/op-1` }), wallet);
+
+      await expect(run(sut.getOutgoingPaymentProgress, row().id)).resolves.toEqual({ complete: false, failed: false });
+      await expect(run(sut.getOutgoingPaymentProgress, row().id)).resolves.toEqual({ complete: true, failed: false });
+      expect(wallet.getIncomingPayment).toHaveBeenCalledWith('https://other.example/incoming-payments/ip-1', 'quote-token-plain');
+    });
+  });
+
+  describe('the incoming payment Clearway created', () => {
+    it('is completed once, with a complete grant at the receiver', async () => {
+      const { sut, wallet, run, row } = setUp(approvedRow());
+
+      await run(sut.closeIncomingPayment, row().id);
+      await run(sut.closeIncomingPayment, row().id);
+
+      expect(wallet.completeIncomingPayment).toHaveBeenCalledTimes(1);
+      expect(wallet.completeIncomingPayment).toHaveBeenCalledWith('https://other.example/incoming-payments/ip-1', 'quote-token-plain');
+      const grant = wallet.requestGrant.mock.calls.find((c) => c[0] === RECEIVER.authServer)!;
+      expect(grant[1].access).toEqual([{ type: 'incoming-payment', actions: ['complete', 'read'], identifier: RECEIVER_URL }]);
+      expect(row().incomingPaymentClosedAt).toBeInstanceOf(Date);
+    });
+
+    it('a refusal because it is already completed or expired counts as done; any other refusal does not', async () => {
+      const wallet = stubWallet();
+      const refusedComplete = new BankError('rejected', 'POST complete → HTTP 400 (invalid_state)', { httpStatus: 400 });
+      wallet.completeIncomingPayment.mockRejectedValue(refusedComplete);
+      wallet.getIncomingPayment.mockResolvedValueOnce({ id: 'ip', walletAddress: RECEIVER_URL, completed: false, receivedAmount: eur('0'), expiresAt: new Date(Date.now() - 1000).toISOString() });
+      const expired = setUp(approvedRow(), wallet);
+      await expect(expired.run(expired.sut.closeIncomingPayment, expired.row().id)).resolves.toBeUndefined();
+
+      wallet.getIncomingPayment.mockResolvedValueOnce({ id: 'ip', walletAddress: RECEIVER_URL, completed: false, receivedAmount: eur('0'), expiresAt: new Date(Date.now() + 60_000).toISOString() });
+      const open = setUp(approvedRow(), wallet);
+      await expect(open.run(open.sut.closeIncomingPayment, open.row().id)).rejects.toMatchObject({ type: 'BankRejected' });
+      expect(open.row().incomingPaymentClosedAt).toBeNull();
+    });
+
+    it('one the client gave as the receiver is never touched', async () => {
+      const given = 'https://other.example/incoming-payments/given-1';
+      const { sut, wallet, run, row } = setUp(approvedRow({ receiver: given, incomingPaymentUrl: given }));
+
+      await run(sut.closeIncomingPayment, row().id);
+
+      expect(wallet.completeIncomingPayment).not.toHaveBeenCalled();
+    });
+  });
+
+  describe('operator rulings', () => {
+    it('adopts a named payment only if it is this transfer\'s (its quote or metadata)', async () => {
+      const wallet = stubWallet();
+      const { sut, run, row } = setUp(approvedRow(), wallet);
+      wallet.getOutgoingPayment.mockResolvedValueOnce({ ...outgoingPayment('0'), metadata: { clearwayTransferId: 'someone-else' } });
+      await expect(run(sut.adoptOutgoingPayment, row().id, `${RESOURCE_SERVER}/outgoing-payments/x`)).rejects.toMatchObject(refusal('not_this_payment'));
+      expect(row().outgoingPaymentUrl).toBeNull();
+
+      wallet.getOutgoingPayment.mockResolvedValueOnce({ ...outgoingPayment('0'), id: `${RESOURCE_SERVER}/outgoing-payments/op-9`, quoteId: `${RESOURCE_SERVER}/quotes/q-1` });
+      await run(sut.adoptOutgoingPayment, row().id, `${RESOURCE_SERVER}/outgoing-payments/op-9`);
+      expect(row().outgoingPaymentUrl).toBe(`${RESOURCE_SERVER}/outgoing-payments/op-9`);
+    });
+
+    it('records the ruling with its tenant, keyed by the unknown episode', async () => {
+      const { sut, run, row, resolutions } = setUp(approvedRow());
+
+      await run(sut.recordTransferResolution, { transferId: row().id, seq: 3, decision: 'not_paid', operator: 'ops', note: 'ticket 42' });
+
+      expect(resolutions.record).toHaveBeenCalledWith({
+        resolutionKey: `transfer:${row().id}:3`,
+        tenantId: 'tenant-1',
+        transferId: row().id,
+        decision: 'not_paid',
+        outgoingPaymentUrl: null,
+        operator: 'ops',
+        note: 'ticket 42',
+      });
+    });
+  });
+
+  describe('outgoing payment (idempotent steps)', () => {
     it('is skipped when the outgoing payment was already created', async () => {
       const { sut, wallet, run, row } = setUp(approvedRow({ outgoingPaymentUrl: `${RESOURCE_SERVER}/outgoing-payments/op-1` }));
 

@@ -1,20 +1,25 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { Logger } from 'pino';
-import type { OpAmount, OpenPaymentsAdapter } from '../libs/adapters/open-payments/types';
+import type { OpAmount, OpenPaymentsAdapter, OutgoingPayment } from '../libs/adapters/open-payments/types';
 import type { TransferStatus } from '../libs/domain/open-payments';
+import { quoteExpiry } from '../libs/adapters/open-payments';
 import { CLEARWAY_ID_NAMESPACE, deriveUuid } from '../libs/domain/ids';
 import type { OpTransferEntity } from '../libs/persistence/entities/op-transfer.entity';
+import type { OpOutcomeResolutionRepository } from '../libs/persistence/op-outcome-resolution.repository';
 import type { OpTransferRepository } from '../libs/persistence/op-transfer.repository';
 import { transferFinishUrl } from '../libs/security/callback-state';
 import type { HmacSigner } from '../libs/security/hmac-signer';
 import type { SecretBox } from '../libs/security/secret-box';
 import { toActivityFailure } from './bank-failure';
+import { openPaymentsOutgoing, type CreateOutcome, type LookupOutcome, type PaymentTarget, type Progress } from './open-payments-outgoing';
 import { openPaymentsSession, refuser, type Refuse, type SaveGrant } from './open-payments-session';
 
 const refuse: Refuse = refuser('TransferRefused');
 
 export interface OpTransferActivityDeps {
   transfers: OpTransferRepository;
+  /** Operators' decisions on outcomes that stayed unknown (audit trail). */
+  resolutions: OpOutcomeResolutionRepository;
   /** Undefined when this deployment has no Open Payments client identity configured. */
   openPayments?: OpenPaymentsAdapter;
   secrets: SecretBox;
@@ -30,6 +35,7 @@ export interface OpTransferActivityDeps {
  */
 export function createOpTransferActivities(deps: OpTransferActivityDeps) {
   const op = openPaymentsSession(deps, refuse);
+  const outgoing = openPaymentsOutgoing(op.client);
 
   async function load(transferId: string): Promise<OpTransferEntity> {
     const transfer = await deps.transfers.findById(transferId);
@@ -38,6 +44,19 @@ export function createOpTransferActivities(deps: OpTransferActivityDeps) {
   }
 
   const saveOn = (transferId: string): SaveGrant => (fields) => deps.transfers.update(transferId, fields);
+
+  /** The sender, a working access token, and the metadata that marks the payment as this transfer's. */
+  async function paymentTarget(transfer: OpTransferEntity): Promise<PaymentTarget> {
+    const sender = await op.wallet(transfer.senderWalletAddress, 'sender');
+    const token = await op.accessToken(transfer, saveOn(transfer.id), { transferId: transfer.id });
+    return { sender, token, metadata: transfer.metadata ?? {}, marker: { clearwayTransferId: transfer.id } };
+  }
+
+  const savePayment = (transferId: string) => (payment: OutgoingPayment) =>
+    deps.transfers.update(transferId, { outgoingPaymentUrl: payment.id, sentAmount: payment.sentAmount });
+
+  /** Clearway created the receiver's incoming payment unless the client gave one. */
+  const createdIncomingPayment = (transfer: OpTransferEntity) => transfer.incomingPaymentUrl !== null && !isIncomingPaymentUrl(transfer.receiver);
 
   function exceeds(a: OpAmount, limit: OpAmount): boolean {
     return a.assetCode !== limit.assetCode || a.assetScale !== limit.assetScale || BigInt(a.value) > BigInt(limit.value);
@@ -69,6 +88,8 @@ export function createOpTransferActivities(deps: OpTransferActivityDeps) {
       }
       const receiver = await op.wallet(transfer.receiver, 'receiver');
       const token = await op.nonInteractiveToken(receiver.authServer, [{ type: 'incoming-payment', actions: ['create', 'read'], identifier: receiver.id }]);
+      // No incomingAmount for a debitAmount transfer: what arrives is only known after fees and
+      // rates, so the wallet does not complete it by itself and closeIncomingPayment does.
       const incoming = await op
         .client()
         .createIncomingPayment(receiver.resourceServer, token, {
@@ -84,6 +105,8 @@ export function createOpTransferActivities(deps: OpTransferActivityDeps) {
     /** A quote at the sender's wallet. After approval, a new quote must stay within what the PSU authorised. */
     async createQuote(transferId: string): Promise<void> {
       const transfer = await load(transferId);
+      // Once a payment was requested, a new quote could pay a second time: never.
+      if (transfer.paymentRequestedAt) refuse('payment_requested', 'A payment was already requested with the current quote');
       const sender = await op.wallet(transfer.senderWalletAddress, 'sender');
       const token = await op.nonInteractiveToken(sender.authServer, [{ type: 'quote', actions: ['create', 'read'] }]);
       const quote = await op
@@ -94,12 +117,13 @@ export function createOpTransferActivities(deps: OpTransferActivityDeps) {
           ...(transfer.debitAmount ? { debitAmount: transfer.debitAmount } : { receiveAmount: transfer.receiveAmount! }),
         })
         .catch(toActivityFailure);
+      const receivedAt = Date.now();
       if (transfer.accessTokenSealed && transfer.quoteDebitAmount && exceeds(quote.debitAmount, transfer.quoteDebitAmount)) {
         refuse('requote_exceeds_grant', `The new quote (${quote.debitAmount.value}) exceeds the authorised ${transfer.quoteDebitAmount.value}`);
       }
       await deps.transfers.update(transferId, {
         quoteUrl: quote.id,
-        quoteExpiresAt: quote.expiresAt ? new Date(quote.expiresAt) : null,
+        quoteExpiresAt: quoteExpiry(quote, receivedAt) ?? null,
         // The grant limit is the first quote's debit amount; later quotes never raise it.
         quoteDebitAmount: transfer.accessTokenSealed && transfer.quoteDebitAmount ? transfer.quoteDebitAmount : quote.debitAmount,
         quoteReceiveAmount: quote.receiveAmount,
@@ -116,7 +140,8 @@ export function createOpTransferActivities(deps: OpTransferActivityDeps) {
         access: [
           {
             type: 'outgoing-payment',
-            actions: ['create', 'read'],
+            // `list`: an unanswered create is looked up among the grant's payments before anything else.
+            actions: ['create', 'read', 'list'],
             identifier: sender.id,
             limits: { debitAmount: transfer.quoteDebitAmount!, receiver: transfer.incomingPaymentUrl! },
           },
@@ -135,30 +160,69 @@ export function createOpTransferActivities(deps: OpTransferActivityDeps) {
       return transfer.quoteExpiresAt !== null && transfer.quoteExpiresAt.getTime() <= Date.now() + 5_000;
     },
 
-    /** Exactly once per quote: the Idempotency-Key is derived from the transfer and its quote. */
-    async createOutgoingPayment(transferId: string): Promise<void> {
+    /**
+     * Exactly once, without trusting the wallet to deduplicate (see open-payments-outgoing.ts): a
+     * payment the wallet may already hold is looked up before anything is sent again.
+     */
+    async createOutgoingPayment(transferId: string): Promise<CreateOutcome> {
       const transfer = await load(transferId);
-      if (transfer.outgoingPaymentUrl) return;
-      const sender = await op.wallet(transfer.senderWalletAddress, 'sender');
-      const token = await op.accessToken(transfer, saveOn(transferId), { transferId });
-      const payment = await op
-        .client()
-        .createOutgoingPayment(
-          sender.resourceServer,
-          token,
-          { walletAddress: sender.id, quoteId: transfer.quoteUrl!, metadata: { clearwayTransferId: transferId, ...(transfer.metadata ?? {}) } },
-          deriveUuid(CLEARWAY_ID_NAMESPACE, transferId, 'outgoing-payment', transfer.quoteUrl!),
-        )
-        .catch(toActivityFailure);
-      await deps.transfers.update(transferId, { outgoingPaymentUrl: payment.id, sentAmount: payment.sentAmount });
+      if (transfer.outgoingPaymentUrl) return { outcome: 'created' };
+      return outgoing.createOrAdopt(await paymentTarget(transfer), transfer, {
+        idempotencyKey: deriveUuid(CLEARWAY_ID_NAMESPACE, transferId, 'outgoing-payment', transfer.quoteUrl!),
+        markRequested: () => deps.transfers.update(transferId, { paymentRequestedAt: new Date() }),
+        save: savePayment(transferId),
+      });
     },
 
-    async getOutgoingPaymentProgress(transferId: string): Promise<{ complete: boolean; failed: boolean }> {
+    /** Is the payment at the wallet? `absent` only once its quote can no longer pay. */
+    async findOutgoingPayment(transferId: string): Promise<LookupOutcome> {
+      const transfer = await load(transferId);
+      if (transfer.outgoingPaymentUrl) return { outcome: 'found' };
+      return outgoing.find(() => paymentTarget(transfer), transfer, savePayment(transferId));
+    },
+
+    async getOutgoingPaymentProgress(transferId: string): Promise<Progress> {
       const transfer = await load(transferId);
       const token = await op.accessToken(transfer, saveOn(transferId), { transferId });
-      const payment = await op.client().getOutgoingPayment(transfer.outgoingPaymentUrl!, token).catch(toActivityFailure);
-      await deps.transfers.update(transferId, { sentAmount: payment.sentAmount });
-      return { complete: BigInt(payment.sentAmount.value) >= BigInt(payment.debitAmount.value), failed: payment.failed };
+      const receivedAtReceiver = createdIncomingPayment(transfer) ? () => op.receivedOn(transfer.receiver, transfer.incomingPaymentUrl!) : undefined;
+      return outgoing.progress(transfer.outgoingPaymentUrl!, token, savePayment(transferId), receivedAtReceiver);
+    },
+
+    /**
+     * An operator's "paid" decision names the payment: it must be this transfer's (its quote or
+     * Clearway's metadata), read with the transfer's own grant. Then it is followed like any other.
+     */
+    async adoptOutgoingPayment(transferId: string, outgoingPaymentUrl: string): Promise<void> {
+      const transfer = await load(transferId);
+      const target = await paymentTarget(transfer);
+      const payment = await op.client().getOutgoingPayment(outgoingPaymentUrl, target.token).catch(toActivityFailure);
+      const ours = payment.quoteId === transfer.quoteUrl || payment.metadata?.clearwayTransferId === transferId;
+      if (!ours) refuse('not_this_payment', `${outgoingPaymentUrl} is not this transfer's outgoing payment`);
+      await savePayment(transferId)(payment);
+    },
+
+    /** The operator's decision, stored before the workflow acts on it. */
+    async recordTransferResolution(resolution: { transferId: string; seq: number; decision: 'paid' | 'not_paid'; outgoingPaymentUrl?: string; operator: string; note: string }): Promise<void> {
+      const transfer = await load(resolution.transferId);
+      await deps.resolutions.record({
+        // One ruling per unknown episode (the status change it answers): a retried activity records it once.
+        resolutionKey: `transfer:${transfer.id}:${resolution.seq}`,
+        tenantId: transfer.tenantId,
+        transferId: transfer.id,
+        decision: resolution.decision,
+        outgoingPaymentUrl: resolution.outgoingPaymentUrl ?? null,
+        operator: resolution.operator,
+        note: resolution.note,
+      });
+      deps.logger.warn({ transferId: transfer.id, decision: resolution.decision }, 'operator resolved an unknown transfer outcome');
+    },
+
+    /** Completes the incoming payment Clearway created at the receiver (never one the client gave). */
+    async closeIncomingPayment(transferId: string): Promise<void> {
+      const transfer = await load(transferId);
+      if (!createdIncomingPayment(transfer) || transfer.incomingPaymentClosedAt) return;
+      await op.closeIncomingPayment(transfer.receiver, transfer.incomingPaymentUrl!);
+      await deps.transfers.update(transferId, { incomingPaymentClosedAt: new Date() });
     },
 
     /** Withdraws the grant (cancellation, denial, expiry): nothing can be paid under it afterwards. */

@@ -62,25 +62,57 @@ export function openPaymentsSession(deps: OpenPaymentsSessionDeps, refuse: Refus
     });
   }
 
+  /** A wallet address, or a 4xx refusal naming the role when the URL is not an Open Payments wallet. */
+  async function wallet(url: string, role: 'sender' | 'receiver'): Promise<WalletAddress> {
+    try {
+      return await client().getWalletAddress(url);
+    } catch (err) {
+      if (isBankError(err) && err.kind !== 'unavailable' && err.kind !== 'rate_limited') {
+        refuse(`invalid_${role}`, `The ${role} ${url} is not an Open Payments wallet address`);
+      }
+      throw toActivityFailure(err);
+    }
+  }
+
+  async function nonInteractiveToken(authServer: string, access: OpAccessRequest[]): Promise<string> {
+    const grant = await client().requestGrant(authServer, { access }).catch(toActivityFailure);
+    if (grant.kind !== 'finalized') refuse('grant_not_granted', 'The wallet asked for interaction on a non-interactive grant');
+    return grant.accessToken.value;
+  }
+
+  /** A token for Clearway's own incoming payments at the receiver's wallet. */
+  async function incomingPaymentToken(receiverUrl: string, actions: string[]): Promise<string> {
+    const receiver = await wallet(receiverUrl, 'receiver');
+    return nonInteractiveToken(receiver.authServer, [{ type: 'incoming-payment', actions, identifier: receiver.id }]);
+  }
+
   return {
     client,
+    wallet,
+    nonInteractiveToken,
 
-    /** A wallet address, or a 4xx refusal naming the role when the URL is not an Open Payments wallet. */
-    async wallet(url: string, role: 'sender' | 'receiver'): Promise<WalletAddress> {
+    /**
+     * Completes an incoming payment Clearway created: without it, one created without
+     * `incomingAmount` stays open (Rafiki: `PROCESSING`) until it expires, and could take money from
+     * anyone. Already completed or expired counts as done (Rafiki refuses to complete those).
+     */
+    async closeIncomingPayment(receiverUrl: string, incomingPaymentUrl: string): Promise<void> {
+      const token = await incomingPaymentToken(receiverUrl, ['complete', 'read']);
       try {
-        return await client().getWalletAddress(url);
+        await client().completeIncomingPayment(incomingPaymentUrl, token);
       } catch (err) {
-        if (isBankError(err) && err.kind !== 'unavailable' && err.kind !== 'rate_limited') {
-          refuse(`invalid_${role}`, `The ${role} ${url} is not an Open Payments wallet address`);
-        }
-        throw toActivityFailure(err);
+        if (!(isBankError(err) && (err.kind === 'rejected' || err.kind === 'not_found'))) throw toActivityFailure(err);
+        const current = await client().getIncomingPayment(incomingPaymentUrl, token).catch(toActivityFailure);
+        const expired = current.expiresAt !== undefined && Date.parse(current.expiresAt) <= Date.now();
+        if (!current.completed && !expired) throw toActivityFailure(err);
       }
     },
 
-    async nonInteractiveToken(authServer: string, access: OpAccessRequest[]): Promise<string> {
-      const grant = await client().requestGrant(authServer, { access }).catch(toActivityFailure);
-      if (grant.kind !== 'finalized') refuse('grant_not_granted', 'The wallet asked for interaction on a non-interactive grant');
-      return grant.accessToken.value;
+    /** What arrived on an incoming payment Clearway created (and alone pays): the receiver's side of a payment. */
+    async receivedOn(receiverUrl: string, incomingPaymentUrl: string): Promise<bigint> {
+      const token = await incomingPaymentToken(receiverUrl, ['read']);
+      const incoming = await client().getIncomingPayment(incomingPaymentUrl, token).catch(toActivityFailure);
+      return BigInt(incoming.receivedAmount.value);
     },
 
     /** The grant the PSU approves at their wallet. Requested once: a retry returns the stored redirect. */

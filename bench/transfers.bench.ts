@@ -21,8 +21,11 @@ import { baselineSubmitter, measurePhase, warmUpAndMeasureShape, type PhaseResul
 import { BenchSystem } from './system';
 
 const TRANSFERS_PATH = '/openpayments/v1/transfers';
-/** Minor units per transfer; alice's opening balance covers every transfer of the run. */
-const TRANSFER_VALUE = 1n;
+/**
+ * Minor units per transfer (1.00 EUR: more than the sandbox ASE's fee, 5 + 30 bps, which a smaller
+ * debit would not cover); alice's opening balance covers every transfer of the run.
+ */
+const TRANSFER_VALUE = 100n;
 
 interface Options {
   transfers: number;
@@ -148,13 +151,16 @@ async function main(): Promise<number> {
     const balancesAfter = await system.ase!.ase.balances();
     const moved = balancesBefore.alice! - balancesAfter.alice!;
     const expectedMoved = BigInt(opts.warmup + engine.completed) * TRANSFER_VALUE;
-    const ledgerOk = moved === expectedMoved && balancesAfter.bob! - balancesBefore.bob! === moved;
+    // The ASE keeps its fee: bob receives what alice paid less the fees, which sit in its fee account.
+    const sum = (b: Record<string, bigint>) => Object.values(b).reduce((x, v) => x + v, 0n);
+    const fees = (balancesAfter['ase-fees-eur-2'] ?? 0n) - (balancesBefore['ase-fees-eur-2'] ?? 0n);
+    const ledgerOk = moved === expectedMoved && balancesAfter.bob! - balancesBefore.bob! + fees === moved && sum(balancesAfter) === sum(balancesBefore);
 
     const ratio = round(engine.perSecond / baseline.perSecond, 2);
     const cpuRatio = round(baseline.cpuMsPerUnit / engine.cpuMsPerUnit, 2);
     printTable([engine, baseline]);
     console.log(`\ntransfers/baseline throughput ratio: ${ratio}; CPU-cost ratio (baseline CPU per unit / transfer CPU per unit): ${cpuRatio}`);
-    console.log(`ASE ledger: alice → bob ${moved} minor units for ${opts.warmup + engine.completed} transfers: ${ledgerOk ? 'exactly once each' : 'MISMATCH'}`);
+    console.log(`ASE ledger: alice paid ${moved} minor units (bob ${moved - fees}, ASE fees ${fees}) for ${opts.warmup + engine.completed} transfers: ${ledgerOk ? 'exactly once each' : 'MISMATCH'}`);
     if (system.workerWarnings) console.log(`worker logged ${system.workerWarnings} warnings/errors; last lines:\n${system.workerLogTail()}`);
     console.log(
       'BENCH_RESULT ' +

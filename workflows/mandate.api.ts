@@ -2,10 +2,21 @@
  * The mandate workflows' public surface, shared by the workflows, activities, the API and tests.
  */
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
-import type { MandateStatus } from '../libs/domain/mandate';
+import type { MandatePaymentStatus, MandateStatus } from '../libs/domain/mandate';
+import type { OutcomeDecision } from './op-transfer.api';
 
 export const MANDATE_WORKFLOW_TYPE = 'mandateWorkflow';
 export const MANDATE_PAYMENT_WORKFLOW_TYPE = 'mandatePaymentWorkflow';
+
+/**
+ * Change id of period runs (README, "Versioning long-lived workflows"): unknown outcomes are looked
+ * up (and earlier unknown periods settled) instead of failed, completion reads the payment's own
+ * state, and the period's incoming payment is completed when the period is decided.
+ */
+export const MANDATE_PERIOD_OUTCOMES_PATCH = 'mandate-period-outcomes';
+
+/** Change id of the mandate workflow: once active, the period under way runs at its own start. */
+export const MANDATE_FIRST_PERIOD_PATCH = 'mandate-first-period';
 
 /** The mandate's own workflow (approval, then pause/resume/cancel/expiry). */
 export function mandateWorkflowId(mandateId: string): string {
@@ -68,6 +79,11 @@ export const mandateAuthorisationUpdate = defineUpdate<MandateAuthorisation>('ma
 export const pauseMandateUpdate = defineUpdate<{ status: MandateStatus }>('pauseMandate');
 export const resumeMandateUpdate = defineUpdate<{ status: MandateStatus }>('resumeMandate');
 export const cancelMandateUpdate = defineUpdate<{ status: MandateStatus }>('cancelMandate');
+/**
+ * An operator's ruling on one period whose outcome stayed unknown (audit-recorded); `periodStart`
+ * as the mandate's `GET` shows it. Answers with the period's new status.
+ */
+export const resolveMandatePeriodUpdate = defineUpdate<{ periodStart: string; status: MandatePaymentStatus }, [{ periodStart: string } & OutcomeDecision]>('resolveMandatePeriod');
 export const mandateStateQuery = defineQuery<MandateState>('mandateState');
 // The finish redirect reuses the transfer's `grantFinish` signal (same GNAP shape).
 export { grantFinishSignal, type GrantFinish } from './op-transfer.api';

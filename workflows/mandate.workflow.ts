@@ -1,13 +1,17 @@
-import { ApplicationFailure, allHandlersFinished, condition, log, proxyActivities, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
+import { SearchAttributeType, defineSearchAttributeKey } from '@temporalio/common';
+import { ApplicationFailure, allHandlersFinished, condition, log, patched, proxyActivities, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
 import type { MandateActivities } from '../activities/mandate.activities';
 import { intervalEnd, parseRepeatingInterval } from '../libs/domain/iso8601-interval';
 import { isFinalMandateStatus as isFinal, type MandateStatus } from '../libs/domain/mandate';
 import {
+  MANDATE_FIRST_PERIOD_PATCH,
+  MANDATE_PERIOD_OUTCOMES_PATCH,
   cancelMandateUpdate,
   grantFinishSignal,
   mandateAuthorisationUpdate,
   mandateStateQuery,
   pauseMandateUpdate,
+  resolveMandatePeriodUpdate,
   resumeMandateUpdate,
   type GrantFinish,
   type MandatePaymentInput,
@@ -15,6 +19,7 @@ import {
   type MandateState,
   type MandateWorkflowInput,
 } from './mandate.api';
+import { checkOutcomeDecision } from './op-transfer.api';
 import { openPaymentsRefusalOf, readOrUndefined } from './shared/failures';
 import { RETRY, retryPolicy } from './shared/retry-policies';
 
@@ -41,6 +46,29 @@ const records = proxyActivities<MandateActivities>({
   startToCloseTimeout: '15s',
   retry: RETRY.ownDatabase,
 });
+
+/** Looking an unanswered payment up: a listing may take many pages; the caller looks again later. */
+const lookups = proxyActivities<MandateActivities>({
+  startToCloseTimeout: '2m',
+  retry: RETRY.bankRead,
+});
+
+/** Completing the receiver's incoming payment: tidying up after the outcome, never changing it. */
+const tidying = proxyActivities<MandateActivities>({
+  startToCloseTimeout: '15s',
+  scheduleToCloseTimeout: '5m',
+  retry: retryPolicy({ initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' }),
+});
+
+/** An operator's ruling: a refusal (not unknown, not this period's payment) is the answer, not retried. */
+const rulings = proxyActivities<MandateActivities>({
+  startToCloseTimeout: '30s',
+  retry: retryPolicy({ initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 5 }),
+});
+
+
+/** The Schedule's nominal time of the run, which Temporal sets on every run it starts (scheduled, triggered or backfilled). */
+const SCHEDULED_START_TIME = defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME);
 
 /** Longest single timer: the mandate's end can be years away. */
 const MAX_TIMER_MS = 24 * 3600_000 * 30;
@@ -114,6 +142,25 @@ export async function mandateWorkflow(input: MandateWorkflowInput): Promise<Mand
   );
 
   setHandler(
+    resolveMandatePeriodUpdate,
+    async ({ periodStart, ...ruling }) => {
+      const { status } = await rulings.ruleOnMandatePeriod(mandateId, periodStart, ruling);
+      try {
+        await tidying.closeMandateIncomingPayment(mandateId, periodStart);
+      } catch (err) {
+        log.warn('Completing the incoming payment failed; it will expire at the wallet', { mandateId, error: (err as Error).message });
+      }
+      return { periodStart, status };
+    },
+    {
+      validator: ({ periodStart, ...ruling }) => {
+        checkOutcomeDecision(ruling);
+        if (typeof periodStart !== 'string' || Number.isNaN(Date.parse(periodStart))) throw new Error('periodStart must be the period\'s start as GET shows it');
+      },
+    },
+  );
+
+  setHandler(
     cancelMandateUpdate,
     async () => {
       cancelRequested = true;
@@ -167,6 +214,14 @@ export async function mandateWorkflow(input: MandateWorkflowInput): Promise<Mand
     return end('failed', refusalOf(err).message, true);
   }
   await setStatus('active');
+  // The period under way (a mandate "starting now") runs at once; only now, so its run finds the mandate active.
+  if (patched(MANDATE_FIRST_PERIOD_PATCH)) {
+    try {
+      await records.runMandatePeriodUnderWay(mandateId);
+    } catch (err) {
+      log.warn('The period under way could not be started; the next one runs on schedule', { mandateId, error: (err as Error).message });
+    }
+  }
 
   // 4: alive until cancelled or past the interval's last period.
   const interval = parseRepeatingInterval(input.interval);
@@ -189,44 +244,101 @@ export async function mandateWorkflow(input: MandateWorkflowInput): Promise<Mand
 export async function mandatePaymentWorkflow(input: MandatePaymentInput): Promise<{ periodStart: string; status: string; reason: string | null }> {
   const { mandateId, timings } = input;
   const periodStart = scheduledTime().toISOString();
-  const record = async (status: 'completed' | 'failed', reason: string | null) => {
+  const outcomes = patched(MANDATE_PERIOD_OUTCOMES_PATCH);
+  /** Decides the period; `close`: nothing is, or will be, on its way to the period's incoming payment. */
+  const record = async (status: 'completed' | 'failed' | 'unknown', reason: string | null, close = false) => {
+    if (close && outcomes) {
+      try {
+        await tidying.closeMandateIncomingPayment(mandateId, periodStart);
+      } catch (err) {
+        log.warn('Completing the incoming payment failed; it will expire at the wallet', { mandateId, error: (err as Error).message });
+      }
+    }
     await records.recordMandatePeriod({ mandateId, periodStart, status, reason });
     return { periodStart, status, reason };
   };
 
+  // Earlier periods left unknown get another lookup first (best effort: their own run is over).
+  if (outcomes) await readOrUndefined(() => lookups.settleUnknownMandatePeriods(mandateId));
+
   const begun = await records.beginMandatePeriod(mandateId, periodStart);
   if (!begun.proceed) return { periodStart, status: begun.status, reason: begun.reason };
+
+  if (!outcomes) return legacyPay();
 
   try {
     await paying.createMandateIncomingPayment(mandateId, periodStart);
     await paying.createMandateQuote(mandateId, periodStart);
-    await paying.createMandateOutgoingPayment(mandateId, periodStart);
   } catch (err) {
-    return record('failed', refusalOf(err).message);
+    return record('failed', refusalOf(err).message, true);
   }
+  let created: Awaited<ReturnType<MandateActivities['createMandateOutgoingPayment']>> | undefined;
+  let unanswered = 'The wallet did not confirm the outgoing payment';
+  try {
+    created = await paying.createMandateOutgoingPayment(mandateId, periodStart);
+  } catch (err) {
+    unanswered = `${unanswered} (${refusalOf(err).message})`;
+  }
+  // A refusal of the only request (e.g. 403 over the grant's limit for the interval): final for the period.
+  if (created?.outcome === 'refused') return record('failed', created.message, true);
 
   const deadline = Date.now() + timings.sendDeadlineMs;
+  if (created?.outcome !== 'created') {
+    const reason = created?.outcome === 'ambiguous' ? created.reason : unanswered;
+    let wait = timings.sendPollInitialMs;
+    for (;;) {
+      const found = await readOrUndefined(() => lookups.findMandateOutgoingPayment(mandateId, periodStart));
+      if (found?.outcome === 'found') break;
+      if (found?.outcome === 'absent') return record('failed', found.reason, true);
+      // The run ends at the deadline; later period runs and an operator settle it from there.
+      if (Date.now() >= deadline) return record('unknown', `${reason}; not found at the wallet yet`);
+      await sleep(Math.min(found?.outcome === 'not_yet' ? Math.max(wait, found.retryInMs) : wait, Math.max(1, deadline - Date.now())));
+      wait = Math.min(wait * 2, timings.sendPollMaxMs);
+    }
+  }
+
   let wait = timings.sendPollInitialMs;
   for (;;) {
     // The payment exists: a wallet that does not answer for a while is asked again, not given up on.
     const progress = await readOrUndefined(() => progressReads.getMandatePaymentProgress(mandateId, periodStart));
-    if (progress?.failed) return record('failed', 'The outgoing payment failed at the sender’s wallet');
-    if (progress?.complete) return record('completed', null);
-    if (Date.now() >= deadline) return record('failed', 'The payment was not fully sent before the deadline');
-    await sleep(Math.min(wait, deadline - Date.now()));
+    if (progress?.failed) return record('failed', 'The outgoing payment failed at the sender’s wallet', true);
+    if (progress?.complete) return record('completed', null, true);
+    if (Date.now() >= deadline) return record('unknown', 'The wallet has not confirmed the payment as sent, nor as failed, by the deadline');
+    await sleep(Math.min(wait, Math.max(1, deadline - Date.now())));
     wait = Math.min(wait * 2, timings.sendPollMaxMs);
+  }
+
+  /** Runs started before MANDATE_PERIOD_OUTCOMES_PATCH: exactly the commands they recorded. */
+  async function legacyPay() {
+    try {
+      await paying.createMandateIncomingPayment(mandateId, periodStart);
+      await paying.createMandateQuote(mandateId, periodStart);
+      const created = await paying.createMandateOutgoingPayment(mandateId, periodStart);
+      if (created && created.outcome !== 'created') return record('failed', created.outcome === 'refused' ? created.message : created.reason);
+    } catch (err) {
+      return record('failed', refusalOf(err).message);
+    }
+    const deadline = Date.now() + timings.sendDeadlineMs;
+    let wait = timings.sendPollInitialMs;
+    for (;;) {
+      const progress = await readOrUndefined(() => progressReads.getMandatePaymentProgress(mandateId, periodStart));
+      if (progress?.failed) return record('failed', 'The outgoing payment failed at the sender’s wallet');
+      if (progress?.complete) return record('completed', null);
+      if (Date.now() >= deadline) return record('failed', 'The payment was not fully sent before the deadline');
+      await sleep(Math.min(wait, deadline - Date.now()));
+      wait = Math.min(wait * 2, timings.sendPollMaxMs);
+    }
   }
 }
 
 /**
- * The Schedule action's nominal time: Temporal appends it (RFC 3339) to the action's workflow id,
- * for scheduled and triggered runs alike. Outside a Schedule (tests), the run's start time.
+ * The Schedule action's nominal time, from the `TemporalScheduledStartTime` search attribute the
+ * Schedule sets on every run it starts (scheduled, triggered or backfilled). Outside a Schedule
+ * (tests), the run's start time.
  */
 function scheduledTime(): Date {
   const info = workflowInfo();
-  const suffix = /-(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2}))$/.exec(info.workflowId);
-  const parsed = suffix ? new Date(suffix[1]!) : undefined;
-  return parsed && !Number.isNaN(parsed.getTime()) ? parsed : info.startTime;
+  return info.typedSearchAttributes.get(SCHEDULED_START_TIME) ?? info.startTime;
 }
 
 function refusalOf(err: unknown): MandateRefusal {

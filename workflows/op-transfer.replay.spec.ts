@@ -1,11 +1,11 @@
 import path from 'node:path';
 import { WithStartWorkflowOperation } from '@temporalio/client';
-import { RECORD_HISTORY, commandSequence, installQuietRuntime, readHistoryFixture, writeHistoryFixture, type History } from '../test/support/history-fixtures';
+import { RECORD_HISTORY, activitiesOf, commandSequence, installQuietRuntime, patchesOf, readHistoryFixture, writeHistoryFixture, type History } from '../test/support/history-fixtures';
 import { startTimeSkippingEnv } from '../test/support/time-skipping';
 import { Worker } from '@temporalio/worker';
 import type { OpTransferActivities } from '../activities/op-transfer.activities';
 import { TenantId, TransferStatus } from '../libs/temporal/search-attributes';
-import { grantFinishSignal, opTransferWorkflowId, transferAuthorisationUpdate } from './op-transfer.api';
+import { TRANSFER_OUTCOMES_PATCH, grantFinishSignal, opTransferWorkflowId, transferAuthorisationUpdate } from './op-transfer.api';
 import type { openPaymentsTransferWorkflow } from './op-transfer.workflow';
 
 /**
@@ -19,7 +19,10 @@ import type { openPaymentsTransferWorkflow } from './op-transfer.workflow';
  * `RECORD_HISTORY=1 npx jest workflows/op-transfer.replay.spec.ts`.
  */
 
-const FIXTURE = path.join(__dirname, '__fixtures__', 'op-transfer-history.json');
+/** Recorded before `op-transfer-outcomes` (TRANSFER_OUTCOMES_PATCH): a run started on that code must still replay. */
+const FIXTURE_BEFORE_OUTCOMES = path.join(__dirname, '__fixtures__', 'op-transfer-history.json');
+/** Today's shape: patch marker, and the receiver's incoming payment completed at the end. */
+const FIXTURE = path.join(__dirname, '__fixtures__', 'op-transfer-outcomes-history.json');
 
 beforeAll(installQuietRuntime);
 
@@ -29,43 +32,57 @@ describe('openPaymentsTransferWorkflow replay', () => {
     if (RECORD_HISTORY) writeHistoryFixture(FIXTURE, fresh);
     const commands = commandSequence;
     const recorded = readHistoryFixture(FIXTURE);
+    // The old fixture stays as recorded: it is what runs started before the patch replay.
+    expect(commands(recorded)).not.toEqual(commands(readHistoryFixture(FIXTURE_BEFORE_OUTCOMES)));
     // Same sequence of commands: the committed history still describes today's workflow.
     expect(commands(recorded).length).toBeGreaterThan(15);
     expect(commands(fresh)).toEqual(commands(recorded));
   }, 60_000);
 
+  it('replays the approved transfer recorded before op-transfer-outcomes (old branch of the patch)', async () => {
+    const history = readHistoryFixture(FIXTURE_BEFORE_OUTCOMES);
+    expect(activitiesOf(history)).toEqual([...UP_TO_THE_PAYMENT, 'recordTransferStatus']);
+    expect(patchesOf(history)).toEqual([]);
+    expectWholeStory(history, 3); // TransferStatus three times
+    await expect(Worker.runReplayHistory({ workflowsPath: require.resolve('./index') }, history, 'op-transfer-fixture-v1')).resolves.toBeUndefined();
+  }, 30_000);
+
   it('replays the recorded approved transfer with the current workflow code', async () => {
     const history = readHistoryFixture(FIXTURE);
-
-    // A replay of a truncated fixture would prove little: check it is the whole story first.
-    const events = history.events!;
-    const activities = events.flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? []);
-    expect(activities).toEqual([
-      'resolveWalletAddresses',
-      'createIncomingPayment',
-      'createQuote',
-      'requestOutgoingPaymentGrant',
-      'recordTransferStatus',
-      'continueGrant',
-      'recordTransferStatus',
-      'quoteExpired',
-      'createOutgoingPayment',
-      'getOutgoingPaymentProgress',
-      'getOutgoingPaymentProgress',
-      'recordTransferStatus',
-    ]);
-    const updates = events.flatMap((e) => e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input?.name ?? []);
-    expect(updates).toEqual(['transferAuthorisation']);
-    const signals = events.flatMap((e) => e.workflowExecutionSignaledEventAttributes?.signalName ?? []);
-    expect(signals).toEqual(['grantFinish']);
-    // The grant window (cancelled by the signal) and one poll interval.
-    expect(events.filter((e) => e.timerStartedEventAttributes).length).toBeGreaterThanOrEqual(2);
-    expect(events.filter((e) => e.upsertWorkflowSearchAttributesEventAttributes).length).toBe(3);
-    expect(events.at(-1)?.workflowExecutionCompletedEventAttributes).toBeTruthy();
-
+    expect(activitiesOf(history)).toEqual([...UP_TO_THE_PAYMENT, 'closeIncomingPayment', 'recordTransferStatus']);
+    expect(patchesOf(history)).toEqual([TRANSFER_OUTCOMES_PATCH]);
+    expectWholeStory(history, 4); // and TemporalChangeVersion, which patched() sets
     await expect(Worker.runReplayHistory({ workflowsPath: require.resolve('./index') }, history, 'op-transfer-fixture')).resolves.toBeUndefined();
   }, 30_000);
 });
+
+/** Up to the payment: the same in both shapes. */
+const UP_TO_THE_PAYMENT = [
+  'resolveWalletAddresses',
+  'createIncomingPayment',
+  'createQuote',
+  'requestOutgoingPaymentGrant',
+  'recordTransferStatus',
+  'continueGrant',
+  'recordTransferStatus',
+  'quoteExpired',
+  'createOutgoingPayment',
+  'getOutgoingPaymentProgress',
+  'getOutgoingPaymentProgress',
+];
+
+/** A replay of a truncated fixture would prove little: check it is the whole story first. */
+function expectWholeStory(history: History, searchAttributeUpserts: number): void {
+  const events = history.events!;
+  const updates = events.flatMap((e) => e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input?.name ?? []);
+  expect(updates).toEqual(['transferAuthorisation']);
+  const signals = events.flatMap((e) => e.workflowExecutionSignaledEventAttributes?.signalName ?? []);
+  expect(signals).toEqual(['grantFinish']);
+  // The grant window (cancelled by the signal) and one poll interval.
+  expect(events.filter((e) => e.timerStartedEventAttributes).length).toBeGreaterThanOrEqual(2);
+  expect(events.filter((e) => e.upsertWorkflowSearchAttributesEventAttributes).length).toBe(searchAttributeUpserts);
+  expect(events.at(-1)?.workflowExecutionCompletedEventAttributes).toBeTruthy();
+}
 
 /** One approved transfer on the time-skipping server, driven as the API and the finish callback drive it. */
 async function recordApprovedTransfer(): Promise<History> {
@@ -79,8 +96,12 @@ async function recordApprovedTransfer(): Promise<History> {
       requestOutgoingPaymentGrant: async () => ({ interactRedirect: 'https://auth.wallet.example/interact/fixture' }),
       continueGrant: async () => undefined,
       quoteExpired: async () => false,
-      createOutgoingPayment: async () => undefined,
+      createOutgoingPayment: async () => ({ outcome: 'created' as const }),
+      findOutgoingPayment: async () => ({ outcome: 'found' as const }),
       getOutgoingPaymentProgress: async () => ({ complete: ++polls >= 2, failed: false }),
+      adoptOutgoingPayment: async () => undefined,
+      recordTransferResolution: async () => undefined,
+      closeIncomingPayment: async () => undefined,
       revokeTransferGrant: async () => undefined,
       recordTransferStatus: async () => undefined,
     };

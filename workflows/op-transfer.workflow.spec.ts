@@ -3,13 +3,14 @@ import { activityInfo } from '@temporalio/activity';
 import { WithStartWorkflowOperation, WorkflowFailedError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, type WorkflowBundle } from '@temporalio/worker';
+import { Worker, type WorkflowBundle } from '@temporalio/worker';
 import type { OpTransferActivities } from '../activities/op-transfer.activities';
 import { TenantId, TransferStatus as TransferStatusAttr } from '../libs/temporal/search-attributes';
 import {
   cancelTransferUpdate,
   grantFinishSignal,
   opTransferWorkflowId,
+  resolveTransferOutcomeUpdate,
   transferAuthorisationUpdate,
   type TransferAuthorisation,
   type TransferState,
@@ -17,7 +18,7 @@ import {
   type TransferWorkflowInput,
 } from './op-transfer.api';
 import type { openPaymentsTransferWorkflow } from './op-transfer.workflow';
-import { startTimeSkippingEnv } from '../test/support/time-skipping';
+import { startQuietTimeSkippingEnvWithBundle } from '../test/support/time-skipping';
 
 /**
  * The Open Payments transfer workflow against Temporal's time-skipping test server, with the
@@ -42,6 +43,8 @@ const APPROVED = { interactRef: 'interact-ref-1', hash: 'aGFzaA==' };
 type ActivityName = keyof OpTransferActivities;
 type RecordedChange = Parameters<OpTransferActivities['recordTransferStatus']>[0];
 type Progress = Awaited<ReturnType<OpTransferActivities['getOutgoingPaymentProgress']>>;
+type CreateOutcome = Awaited<ReturnType<OpTransferActivities['createOutgoingPayment']>>;
+type LookupOutcome = Awaited<ReturnType<OpTransferActivities['findOutgoingPayment']>>;
 
 interface ActivityCall {
   name: ActivityName;
@@ -57,8 +60,10 @@ interface WalletScript {
   createQuote?: (call: number) => void;
   continueGrant?: () => void;
   quoteExpired?: () => boolean;
-  createOutgoingPayment?: (attempt: number) => void;
+  createOutgoingPayment?: (attempt: number) => CreateOutcome | void;
+  findOutgoingPayment?: (call: number) => LookupOutcome;
   progress?: (poll: number) => Progress;
+  adoptOutgoingPayment?: (url: string) => void;
 }
 
 /** Wallets that record every call made to them and every status change the workflow persists. */
@@ -100,7 +105,21 @@ function stubWallets(script: WalletScript = {}) {
     },
     async createOutgoingPayment(...args) {
       const { attempt } = await note('createOutgoingPayment', args);
-      script.createOutgoingPayment?.(attempt);
+      return script.createOutgoingPayment?.(attempt) ?? { outcome: 'created' };
+    },
+    async findOutgoingPayment(...args) {
+      await note('findOutgoingPayment', args);
+      return script.findOutgoingPayment?.(count('findOutgoingPayment') - 1) ?? { outcome: 'found' };
+    },
+    async adoptOutgoingPayment(...args) {
+      await note('adoptOutgoingPayment', args);
+      script.adoptOutgoingPayment?.(args[1]);
+    },
+    async recordTransferResolution(...args) {
+      await note('recordTransferResolution', args);
+    },
+    async closeIncomingPayment(...args) {
+      await note('closeIncomingPayment', args);
     },
     async getOutgoingPaymentProgress(...args) {
       await note('getOutgoingPaymentProgress', args);
@@ -128,6 +147,14 @@ function stubWallets(script: WalletScript = {}) {
 }
 type WalletStub = ReturnType<typeof stubWallets>;
 
+/** Waits (in real time, while the server skips) until `check` holds. */
+async function until(check: () => boolean, timeoutMs = 20_000): Promise<void> {
+  for (const deadline = Date.now() + timeoutMs; !check(); ) {
+    if (Date.now() > deadline) throw new Error('condition not met');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 /** Successive differences: the waits between calls. */
 const gaps = (times: number[]) => times.slice(1).map((t, i) => t - times[i]);
 
@@ -147,11 +174,7 @@ let workflowBundle: WorkflowBundle;
 
 beforeAll(async () => {
   // Failed attempts are part of this file's subject: keep the worker's expected warnings out of the output.
-  Runtime.install({ logger: new DefaultLogger('ERROR'), telemetryOptions: { logging: { filter: { core: 'ERROR', other: 'ERROR' } } } });
-  [env, workflowBundle] = await Promise.all([
-    startTimeSkippingEnv(),
-    bundleWorkflowCode({ workflowsPath: require.resolve('./index'), logger: new DefaultLogger('WARN') }),
-  ]);
+  [env, workflowBundle] = await startQuietTimeSkippingEnvWithBundle(require.resolve('./index'));
 }, 60_000);
 
 afterAll(async () => {
@@ -235,6 +258,7 @@ describe('openPaymentsTransferWorkflow', () => {
       'createOutgoingPayment',
       'getOutgoingPaymentProgress',
       'getOutgoingPaymentProgress',
+      'closeIncomingPayment', // nothing more is coming to the receiver's incoming payment
       'recordTransferStatus', // completed
     ]);
     expect(wallets.callsTo('continueGrant')[0].args).toEqual([input.transferId, APPROVED.interactRef, APPROVED.hash]);
@@ -257,7 +281,7 @@ describe('openPaymentsTransferWorkflow', () => {
       { transferId: input.transferId, seq: 0, status: 'awaiting_authorisation', reason: null },
       { transferId: input.transferId, seq: 1, status: 'rejected', reason: 'The PSU denied the payment' },
     ]);
-    expect(wallets.names()).toEqual([...UP_TO_THE_GRANT, 'revokeTransferGrant', 'recordTransferStatus']);
+    expect(wallets.names()).toEqual([...UP_TO_THE_GRANT, 'revokeTransferGrant', 'closeIncomingPayment', 'recordTransferStatus']);
     expect(wallets.count('continueGrant') + wallets.count('createOutgoingPayment')).toBe(0);
     expect(statusAttribute).toBe('rejected');
   });
@@ -269,7 +293,7 @@ describe('openPaymentsTransferWorkflow', () => {
 
     expect(state).toMatchObject({ status: 'expired', statusReason: 'The PSU did not approve within 600s' });
     expect(wallets.timeline()).toEqual(['awaiting_authorisation', 'expired']);
-    expect(wallets.names()).toEqual([...UP_TO_THE_GRANT, 'revokeTransferGrant', 'recordTransferStatus']);
+    expect(wallets.names()).toEqual([...UP_TO_THE_GRANT, 'revokeTransferGrant', 'closeIncomingPayment', 'recordTransferStatus']);
     const waited = wallets.callsTo('revokeTransferGrant')[0].at - wallets.callsTo('requestOutgoingPaymentGrant')[0].at;
     expect(waited).toBeGreaterThanOrEqual(TIMINGS.grantWindowMs);
     expect(waited).toBeLessThan(TIMINGS.grantWindowMs + TOLERANCE_MS);
@@ -291,6 +315,7 @@ describe('openPaymentsTransferWorkflow', () => {
       'createQuote',
       'createOutgoingPayment',
       'getOutgoingPaymentProgress',
+      'closeIncomingPayment',
       'recordTransferStatus', // completed
     ]);
     expect(wallets.timeline()).toEqual(['awaiting_authorisation', 'sending', 'completed']);
@@ -328,7 +353,7 @@ describe('openPaymentsTransferWorkflow', () => {
     expect(state.statusReason).toMatch(/hash/i);
     expect(wallets.timeline()).toEqual(['awaiting_authorisation', 'failed']);
     expect(wallets.count('continueGrant')).toBe(1);
-    expect(wallets.names().slice(-2)).toEqual(['revokeTransferGrant', 'recordTransferStatus']);
+    expect(wallets.names().slice(-3)).toEqual(['revokeTransferGrant', 'closeIncomingPayment', 'recordTransferStatus']);
     expect(wallets.count('createOutgoingPayment')).toBe(0);
   });
 
@@ -350,7 +375,7 @@ describe('openPaymentsTransferWorkflow', () => {
       { transferId: input.transferId, seq: 0, status: 'awaiting_authorisation', reason: null },
       { transferId: input.transferId, seq: 1, status: 'cancelled', reason: 'Cancelled by the client' },
     ]);
-    expect(wallets.names()).toEqual([...UP_TO_THE_GRANT, 'revokeTransferGrant', 'recordTransferStatus']);
+    expect(wallets.names()).toEqual([...UP_TO_THE_GRANT, 'revokeTransferGrant', 'closeIncomingPayment', 'recordTransferStatus']);
     expect(statusAttribute).toBe('cancelled');
   });
 
@@ -428,24 +453,158 @@ describe('openPaymentsTransferWorkflow', () => {
     expect(wallets.timeline()).toEqual(['awaiting_authorisation', 'sending', 'completed']);
   });
 
-  it('send deadline: progress never complete → failed after sendDeadlineMs, the last poll on the deadline', async () => {
-    const wallets = stubWallets({ progress: () => ({ complete: false, failed: false }) });
+  it('send deadline: not confirmed sent by sendDeadlineMs → unknown (never failed on a guess), still followed, completed when the wallet says so', async () => {
+    let late = false;
+    const wallets = stubWallets({ progress: () => ({ complete: late, failed: false }) });
 
-    const { state, statusAttribute } = await runTransfer(wallets, { finish: APPROVED, timings: { sendDeadlineMs: 1 * HOUR, sendPollMaxMs: 5 * MINUTE } });
+    const { state, statusAttribute } = await withTransfer(wallets, { sendDeadlineMs: 1 * HOUR, sendPollMaxMs: 5 * MINUTE }, async (transfer) => {
+      const { authorisation, handle } = await transfer.authoriseLikeTheApi();
+      await authorisation;
+      await handle.signal(grantFinishSignal, APPROVED);
+      // Time skips by itself only while a result is awaited: move the server's clock past the deadline.
+      await env.sleep(1 * HOUR + 10 * SECOND);
+      await until(() => wallets.timeline().includes('unknown'));
+      // Still followed after the deadline, at the lookup cadence.
+      const polled = wallets.count('getOutgoingPaymentProgress');
+      await env.sleep(2 * HOUR);
+      await until(() => wallets.count('getOutgoingPaymentProgress') > polled);
+      late = true;
+      const state = await handle.result();
+      return { state, statusAttribute: (await handle.describe()).typedSearchAttributes.get(TransferStatusAttr) };
+    });
 
-    expect(state.status).toBe('failed');
-    expect(state.statusReason).toMatch(/deadline/i);
-    expect(wallets.timeline()).toEqual(['awaiting_authorisation', 'sending', 'failed']);
+    expect(state.status).toBe('completed');
+    expect(wallets.timeline()).toEqual(['awaiting_authorisation', 'sending', 'unknown', 'completed']);
+    expect(wallets.recorded[2]!.reason).toMatch(/not confirmed the payment as sent, nor as failed, by the deadline/);
     const polls = wallets.callsTo('getOutgoingPaymentProgress').map((c) => c.at);
-    const sentAt = wallets.callsTo('createOutgoingPayment')[0].at;
-    expect(polls.at(-1)! - sentAt).toBeGreaterThanOrEqual(1 * HOUR);
-    expect(polls.at(-1)! - sentAt).toBeLessThan(1 * HOUR + TOLERANCE_MS);
-    // Doubling from 2 s, capped at 5 min: 2, 4, … 256, then 300 s.
-    const waits = gaps(polls);
+    const sentAt = wallets.callsTo('createOutgoingPayment')[0]!.at;
+    const unknownAt = wallets.callsTo('recordTransferStatus')[2]!.at;
+    expect(unknownAt - sentAt).toBeGreaterThanOrEqual(1 * HOUR);
+    expect(unknownAt - sentAt).toBeLessThan(1 * HOUR + TOLERANCE_MS);
+    // Doubling from 2 s, capped at 5 min before the deadline.
+    const waits = gaps(polls.filter((t) => t <= unknownAt));
     expect(waits.slice(0, 3).map((w) => Math.round(w / SECOND))).toEqual([2, 4, 8]);
     expect(Math.max(...waits)).toBeLessThan(5 * MINUTE + TOLERANCE_MS);
     expect(wallets.count('revokeTransferGrant')).toBe(0);
-    expect(statusAttribute).toBe('failed');
+    expect(wallets.names().slice(-2)).toEqual(['closeIncomingPayment', 'recordTransferStatus']);
+    expect(statusAttribute).toBe('completed');
+  });
+
+  describe('unknown outcomes: a payment the wallet may hold is looked up, never failed on a guess', () => {
+    it('createOutgoingPayment unanswered until its retries run out → unknown, looked up, found → followed to completed; grant never revoked', async () => {
+      const wallets = stubWallets({
+        createOutgoingPayment: () => {
+          throw walletUnavailable(503);
+        },
+        findOutgoingPayment: (call) => (call === 0 ? { outcome: 'not_yet', retryInMs: 4 * MINUTE, reason: 'quote still valid' } : { outcome: 'found' }),
+      });
+
+      const { state } = await runTransfer(wallets, { finish: APPROVED });
+
+      expect(state.status).toBe('completed');
+      expect(wallets.timeline()).toEqual(['awaiting_authorisation', 'sending', 'unknown', 'sending', 'completed']);
+      expect(wallets.recorded[2]!.reason).toMatch(/The wallet did not confirm the outgoing payment.*looking it up at the wallet/);
+      // The sending policy retries for its 5 minutes (the server stops once the next backoff would pass them).
+      const creates = wallets.callsTo('createOutgoingPayment').map((c) => c.at);
+      expect(creates.length).toBeGreaterThan(5);
+      const gaveUpAfter = wallets.callsTo('findOutgoingPayment')[0]!.at - creates[0]!;
+      expect(gaveUpAfter).toBeGreaterThan(4 * MINUTE);
+      expect(gaveUpAfter).toBeLessThanOrEqual(5 * MINUTE + TOLERANCE_MS);
+      // The second lookup waits for the quote's expiry, as the first one asked.
+      const [lookupWait] = gaps(wallets.callsTo('findOutgoingPayment').map((c) => c.at));
+      expect(lookupWait).toBeGreaterThanOrEqual(4 * MINUTE);
+      expect(wallets.count('revokeTransferGrant')).toBe(0);
+    }, 120_000);
+
+    it('an ambiguous refusal, then absent once the quote expired → failed, grant revoked, incoming payment completed', async () => {
+      const wallets = stubWallets({
+        createOutgoingPayment: () => ({ outcome: 'ambiguous', reason: 'The wallet refused a repeated request (invalid_quote) after an earlier one went unanswered' }),
+        findOutgoingPayment: (call) => (call < 2 ? { outcome: 'not_yet', retryInMs: 2 * MINUTE, reason: 'quote still valid' } : { outcome: 'absent', reason: 'The wallet never created the outgoing payment (looked up after its quote expired)' }),
+      });
+
+      const { state } = await runTransfer(wallets, { finish: APPROVED });
+
+      expect(state).toMatchObject({ status: 'failed', statusReason: expect.stringMatching(/never created the outgoing payment/) });
+      expect(wallets.timeline()).toEqual(['awaiting_authorisation', 'sending', 'unknown', 'failed']);
+      expect(wallets.count('createOutgoingPayment')).toBe(1); // an ambiguous outcome is not retried blindly
+      expect(wallets.count('findOutgoingPayment')).toBe(3);
+      expect(wallets.names().slice(-3)).toEqual(['revokeTransferGrant', 'closeIncomingPayment', 'recordTransferStatus']);
+      expect(wallets.count('getOutgoingPaymentProgress')).toBe(0);
+    });
+
+    it('a refusal of the only request (e.g. 403 over the limit) is final at once: failed, no lookup', async () => {
+      const wallets = stubWallets({ createOutgoingPayment: () => ({ outcome: 'refused', code: 'limit_exceeded', message: 'POST /outgoing-payments → HTTP 403 (limit_exceeded)' }) });
+
+      const { state } = await runTransfer(wallets, { finish: APPROVED });
+
+      expect(state).toMatchObject({ status: 'failed', statusReason: expect.stringMatching(/403/) });
+      expect(wallets.timeline()).toEqual(['awaiting_authorisation', 'sending', 'failed']);
+      expect(wallets.count('findOutgoingPayment')).toBe(0);
+      expect(wallets.names().slice(-3)).toEqual(['revokeTransferGrant', 'closeIncomingPayment', 'recordTransferStatus']);
+    });
+
+    it('lookups that never answer: unknown until an operator rules (audit first); the ruling is refused before and after', async () => {
+      const wallets = stubWallets({
+        createOutgoingPayment: () => ({ outcome: 'ambiguous', reason: 'unanswered' }),
+        findOutgoingPayment: () => {
+          throw walletUnavailable(503);
+        },
+      });
+
+      const { early, ruling, late, state } = await withTransfer(wallets, { lookupDeadlineMs: 2 * HOUR }, async (transfer) => {
+        const { authorisation, handle } = await transfer.authoriseLikeTheApi();
+        await authorisation;
+        const early = await handle.executeUpdate(resolveTransferOutcomeUpdate, { args: [{ decision: 'not_paid', operator: 'ops@clearway', note: 'too early' }] }).catch((e: unknown) => e);
+        await handle.signal(grantFinishSignal, APPROVED);
+        await until(() => wallets.timeline().includes('unknown'));
+        await env.sleep(5 * MINUTE);
+        await until(() => wallets.count('findOutgoingPayment') >= 6);
+        const ruling = await handle.executeUpdate(resolveTransferOutcomeUpdate, {
+          args: [{ decision: 'not_paid', operator: 'ops@clearway', note: 'The wallet confirmed by phone: no payment (ticket 42)' }],
+        });
+        const late = await handle.executeUpdate(resolveTransferOutcomeUpdate, { args: [{ decision: 'not_paid', operator: 'ops', note: 'again' }] }).catch((e: unknown) => e);
+        return { early, ruling, late, state: await handle.result() };
+      });
+
+      expect(early).toBeInstanceOf(WorkflowUpdateFailedError);
+      expect((early as WorkflowUpdateFailedError).cause?.message).toMatch(/Only an unknown outcome can be resolved/);
+      expect(ruling).toEqual({ status: 'failed' });
+      expect(late).toBeInstanceOf(Error); // decided: the transfer is closed to further rulings
+      expect(state).toMatchObject({ status: 'failed', statusReason: 'Ruled out by ops@clearway: The wallet confirmed by phone: no payment (ticket 42)' });
+      const audit = wallets.callsTo('recordTransferResolution');
+      expect(audit).toHaveLength(1);
+      expect(audit[0]!.args[0]).toMatchObject({ decision: 'not_paid', operator: 'ops@clearway', seq: 3 });
+      expect(wallets.names().indexOf('recordTransferResolution')).toBeLessThan(wallets.names().lastIndexOf('recordTransferStatus'));
+      // Looked up with backoff (1 min, doubling), until the operator decided.
+      const lookups = gaps(wallets.callsTo('findOutgoingPayment').map((c) => c.at)).filter((g) => g > 30 * SECOND);
+      expect(Math.round(lookups[0]! / MINUTE)).toBe(1);
+      expect(Math.round(lookups[1]! / MINUTE)).toBe(2);
+    });
+
+    it('an operator names the payment ("paid"): it is adopted (checked to be this transfer\'s) and followed to completed', async () => {
+      const url = 'https://wallet.example/outgoing-payments/op-42';
+      const wallets = stubWallets({
+        createOutgoingPayment: () => ({ outcome: 'ambiguous', reason: 'unanswered' }),
+        findOutgoingPayment: () => ({ outcome: 'not_yet', retryInMs: HOUR, reason: 'Not among the wallet\'s last 5000 payments' }),
+      });
+
+      const { bad, ruling, state } = await withTransfer(wallets, {}, async (transfer) => {
+        const { authorisation, handle } = await transfer.authoriseLikeTheApi();
+        await authorisation;
+        await handle.signal(grantFinishSignal, APPROVED);
+        await until(() => wallets.timeline().includes('unknown'));
+        const bad = await handle.executeUpdate(resolveTransferOutcomeUpdate, { args: [{ decision: 'paid', operator: 'ops', note: 'no url' } as never] }).catch((e: unknown) => e);
+        const ruling = await handle.executeUpdate(resolveTransferOutcomeUpdate, { args: [{ decision: 'paid', outgoingPaymentUrl: url, operator: 'ops', note: 'found it in the wallet UI' }] });
+        return { bad, ruling, state: await handle.result() };
+      });
+
+      expect(bad).toBeInstanceOf(WorkflowUpdateFailedError);
+      expect(ruling).toEqual({ status: 'sending' });
+      expect(state.status).toBe('completed');
+      expect(wallets.callsTo('adoptOutgoingPayment')[0]!.args).toEqual([expect.any(String), url]);
+      expect(wallets.timeline()).toEqual(['awaiting_authorisation', 'sending', 'unknown', 'sending', 'completed']);
+      expect(wallets.count('revokeTransferGrant')).toBe(0);
+    });
   });
 
   describe('regressions', () => {
@@ -464,7 +623,7 @@ describe('openPaymentsTransferWorkflow', () => {
       expect(wallets.count('revokeTransferGrant')).toBe(1);
     });
 
-    it('a wallet unreachable while polling ends the transfer with a final status at the deadline, never stuck in "sending"', async () => {
+    it('a wallet unreachable while polling is never left "sending": unknown at the deadline, then an operator decides', async () => {
       const wallets = stubWallets({
         progress: () => {
           throw walletUnavailable(503);
@@ -475,14 +634,17 @@ describe('openPaymentsTransferWorkflow', () => {
         const { authorisation, handle } = await transfer.authoriseLikeTheApi();
         await authorisation;
         await handle.signal(grantFinishSignal, APPROVED);
+        await env.sleep(TIMINGS.sendDeadlineMs + MINUTE);
+        await until(() => wallets.timeline().includes('unknown'));
+        const statusWhileUnknown = (await handle.describe()).typedSearchAttributes.get(TransferStatusAttr);
+        await handle.executeUpdate(resolveTransferOutcomeUpdate, { args: [{ decision: 'not_paid', operator: 'ops', note: 'wallet gone' }] });
         const result = await handle.result().catch((e: unknown) => e);
-        const statusAttribute = (await handle.describe()).typedSearchAttributes.get(TransferStatusAttr);
-        return { result, statusAttribute };
+        return { result, statusWhileUnknown };
       });
 
       expect(outcome.result).not.toBeInstanceOf(WorkflowFailedError);
-      expect(wallets.timeline().at(-1)).toBe('failed');
-      expect(outcome.statusAttribute).toBe('failed');
+      expect(outcome.statusWhileUnknown).toBe('unknown');
+      expect(wallets.timeline()).toEqual(['awaiting_authorisation', 'sending', 'unknown', 'failed']);
     });
   });
 

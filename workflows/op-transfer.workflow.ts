@@ -1,13 +1,18 @@
-import { ApplicationFailure, allHandlersFinished, condition, log, proxyActivities, setHandler, sleep, upsertSearchAttributes } from '@temporalio/workflow';
+import { ApplicationFailure, allHandlersFinished, condition, log, patched, proxyActivities, setHandler, sleep, upsertSearchAttributes } from '@temporalio/workflow';
 import type { OpTransferActivities } from '../activities/op-transfer.activities';
 import { isFinalTransferStatus as isFinal, type TransferStatus } from '../libs/domain/open-payments';
 import { TransferStatus as TransferStatusAttr } from '../libs/temporal/search-attributes';
 import {
+  LOOKUP_DEFAULTS,
+  TRANSFER_OUTCOMES_PATCH,
   cancelTransferUpdate,
+  checkOutcomeDecision,
   grantFinishSignal,
+  resolveTransferOutcomeUpdate,
   transferAuthorisationUpdate,
   transferStateQuery,
   type GrantFinish,
+  type OutcomeDecision,
   type TransferRefusal,
   type TransferState,
   type TransferWorkflowInput,
@@ -22,7 +27,10 @@ const steps = proxyActivities<OpTransferActivities>({
   retry: retryPolicy({ initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '10s' }),
 });
 
-/** Sending: the outgoing payment carries an Idempotency-Key from the transfer id, so retries are safe. */
+/**
+ * Sending: a retried attempt first looks the payment up among the grant's outgoing payments and only
+ * sends the same quote again when it is not there (activities/open-payments-outgoing.ts), so retries are safe.
+ */
 const sending = proxyActivities<OpTransferActivities>({
   startToCloseTimeout: '15s',
   scheduleToCloseTimeout: '5m',
@@ -39,6 +47,20 @@ const records = proxyActivities<OpTransferActivities>({
   startToCloseTimeout: '15s',
   retry: RETRY.ownDatabase,
 });
+
+/** Looking an unanswered payment up: a listing may take many pages; the caller looks again later. */
+const lookups = proxyActivities<OpTransferActivities>({
+  startToCloseTimeout: '2m',
+  retry: RETRY.bankRead,
+});
+
+/** Completing the receiver's incoming payment: tidying up after the outcome, never changing it. */
+const tidying = proxyActivities<OpTransferActivities>({
+  startToCloseTimeout: '15s',
+  scheduleToCloseTimeout: '10m',
+  retry: retryPolicy({ initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' }),
+});
+
 
 /**
  * One Interledger Open Payments transfer: resolve the wallets → incoming payment at the receiver →
@@ -93,13 +115,46 @@ export async function openPaymentsTransferWorkflow(input: TransferWorkflowInput)
     upsertSearchAttributes([{ key: TransferStatusAttr, value: status }]);
   }
 
-  /** Ends the transfer; before any payment exists, the grant is revoked so it cannot be used later. */
-  async function end(status: TransferStatus, reason?: string, revoke = false): Promise<TransferState> {
+  // Runs started before the change keep the old commands when replayed; new runs take the new path.
+  const outcomes = patched(TRANSFER_OUTCOMES_PATCH);
+  const lookupTimings = { ...LOOKUP_DEFAULTS, ...timings };
+  let decision: OutcomeDecision | undefined;
+
+  setHandler(
+    resolveTransferOutcomeUpdate,
+    async (d) => {
+      if (d.decision === 'paid') await records.adoptOutgoingPayment(transferId, d.outgoingPaymentUrl);
+      await records.recordTransferResolution({ transferId, seq: state.eventSeq, ...d });
+      decision = d;
+      await condition(() => state.status !== 'unknown');
+      return { status: state.status };
+    },
+    {
+      validator: (d) => {
+        checkOutcomeDecision(d);
+        if (state.status !== 'unknown' || decision !== undefined) throw new Error(`Only an unknown outcome can be resolved; the transfer is ${state.status.replace('_', ' ')}`);
+      },
+    },
+  );
+
+  /**
+   * Ends the transfer; before any payment exists, the grant is revoked so it cannot be used later.
+   * `close`: nothing is, or will be, on its way to the receiver's incoming payment, so the one
+   * Clearway created there is completed (new runs only).
+   */
+  async function end(status: TransferStatus, reason?: string, revoke = false, close = false): Promise<TransferState> {
     if (revoke) {
       try {
         await records.revokeTransferGrant(transferId);
       } catch (err) {
         log.warn('Grant revocation failed', { transferId, error: (err as Error).message });
+      }
+    }
+    if (close && outcomes) {
+      try {
+        await tidying.closeIncomingPayment(transferId);
+      } catch (err) {
+        log.warn('Completing the incoming payment failed; it will expire at the wallet', { transferId, error: (err as Error).message });
       }
     }
     await setStatus(status, reason);
@@ -111,50 +166,125 @@ export async function openPaymentsTransferWorkflow(input: TransferWorkflowInput)
   try {
     await steps.resolveWalletAddresses(transferId);
     await steps.createIncomingPayment(transferId);
-    if (cancelRequested) return end('cancelled', 'Cancelled by the client');
+    if (cancelRequested) return end('cancelled', 'Cancelled by the client', false, true);
     await steps.createQuote(transferId);
     const grant = await steps.requestOutgoingPaymentGrant(transferId);
     await setStatus('awaiting_authorisation');
     state.interactRedirect = grant.interactRedirect;
   } catch (err) {
     state.refusal = refusalOf(err);
-    return end('failed', state.refusal.message, true);
+    return end('failed', state.refusal.message, true, true);
   }
 
   // 5: the PSU decides at their wallet, within the grant window.
   const decided = await condition(() => finish !== undefined || cancelRequested, timings.grantWindowMs);
-  if (cancelRequested) return end('cancelled', 'Cancelled by the client', true);
-  if (!decided) return end('expired', `The PSU did not approve within ${Math.round(timings.grantWindowMs / 1000)}s`, true);
-  if (finish!.result === 'grant_rejected' || !finish!.interactRef) return end('rejected', 'The PSU denied the payment', true);
+  if (cancelRequested) return end('cancelled', 'Cancelled by the client', true, true);
+  if (!decided) return end('expired', `The PSU did not approve within ${Math.round(timings.grantWindowMs / 1000)}s`, true, true);
+  if (finish!.result === 'grant_rejected' || !finish!.interactRef) return end('rejected', 'The PSU denied the payment', true, true);
   try {
     await steps.continueGrant(transferId, finish!.interactRef, finish!.hash ?? '');
   } catch (err) {
-    return end('failed', refusalOf(err).message, true);
+    return end('failed', refusalOf(err).message, true, true);
   }
+
+  if (!outcomes) return legacyPayAndFollow();
 
   // 6: pay. The quote may have expired while the PSU was deciding: re-quote within the grant.
   await setStatus('sending');
   try {
     if (await steps.quoteExpired(transferId)) await steps.createQuote(transferId);
-    await sending.createOutgoingPayment(transferId);
   } catch (err) {
-    // No payment was made under the grant: withdraw it so it cannot be used later.
-    return end('failed', refusalOf(err).message, true);
+    return end('failed', refusalOf(err).message, true, true);
+  }
+  let created: Awaited<ReturnType<OpTransferActivities['createOutgoingPayment']>> | undefined;
+  let unanswered = 'The wallet did not confirm the outgoing payment';
+  try {
+    created = await sending.createOutgoingPayment(transferId);
+  } catch (err) {
+    unanswered = `${unanswered} (${refusalOf(err).message})`;
+  }
+  if (created?.outcome === 'refused') return end('failed', created.message, true, true);
+  if (created?.outcome !== 'created') {
+    // The wallet may hold the payment: look before failing, and never revoke a grant that may have paid.
+    const found = await settleCreation(created?.outcome === 'ambiguous' ? created.reason : unanswered);
+    if (found !== 'found') return end('failed', found, true, true);
+    await setStatus('sending');
   }
 
-  // 7: until fully sent or failed.
-  const deadline = Date.now() + timings.sendDeadlineMs;
-  let interval = timings.sendPollInitialMs;
-  for (;;) {
-    const progress = await readOrUndefined(() => progressReads.getOutgoingPaymentProgress(transferId));
-    if (progress?.failed) return end('failed', 'The outgoing payment failed at the sender’s wallet');
-    if (progress?.complete) return end('completed');
-    if (Date.now() >= deadline) return end('failed', 'The payment was not fully sent before the deadline');
-    await sleep(Math.min(interval, deadline - Date.now()));
-    interval = Math.min(interval * 2, timings.sendPollMaxMs);
+  // 7: follow the payment at the wallet until it says sent in full or failed.
+  return followPayment();
+
+  /** Looks the payment up until it is found or ruled out; returns 'found' or why nothing was paid. */
+  async function settleCreation(reason: string): Promise<'found' | string> {
+    await setStatus('unknown', `${reason}; looking it up at the wallet`);
+    const until = Date.now() + lookupTimings.lookupDeadlineMs;
+    let wait = lookupTimings.lookupInitialMs;
+    for (;;) {
+      const found = decision ? undefined : await readOrUndefined(() => lookups.findOutgoingPayment(transferId));
+      if (found?.outcome === 'found') return 'found';
+      if (found?.outcome === 'absent') return found.reason;
+      if (decision) {
+        const ruling = decision;
+        decision = undefined; // consumed: a later unknown outcome gets its own ruling
+        return ruling.decision === 'paid' ? 'found' : `Ruled out by ${ruling.operator}: ${ruling.note}`;
+      }
+      const next = found?.outcome === 'not_yet' ? Math.max(found.retryInMs, wait) : wait;
+      // Past the lookup deadline, only an operator decides (see the README, "Unknown outcomes").
+      if (Date.now() + next > until) await condition(() => decision !== undefined);
+      else await condition(() => decision !== undefined, next);
+      wait = Math.min(wait * 2, lookupTimings.lookupMaxMs);
+    }
+  }
+
+  /**
+   * Polls the payment until the wallet says it failed or it was sent in full (its own fields,
+   * never a comparison a fee would break). Past the send deadline the outcome is `unknown`: still
+   * followed, more slowly, and open to an operator's ruling.
+   */
+  async function followPayment(): Promise<TransferState> {
+    const deadline = Date.now() + timings.sendDeadlineMs;
+    let interval = timings.sendPollInitialMs;
+    for (;;) {
+      const progress = decision ? undefined : await readOrUndefined(() => progressReads.getOutgoingPaymentProgress(transferId));
+      if (progress?.failed) return end('failed', 'The outgoing payment failed at the sender’s wallet', true, true);
+      if (progress?.complete) return end('completed', undefined, false, true);
+      if (decision) {
+        if (decision.decision === 'paid') return end('completed', `Confirmed by ${decision.operator}: ${decision.note}`, false, true);
+        return end('failed', `Ruled out by ${decision.operator}: ${decision.note}`, true);
+      }
+      if (Date.now() >= deadline && state.status !== 'unknown') {
+        await setStatus('unknown', 'The wallet has not confirmed the payment as sent, nor as failed, by the deadline; still following it');
+      }
+      const late = state.status === 'unknown';
+      if (late && Date.now() >= deadline + lookupTimings.lookupDeadlineMs) await condition(() => decision !== undefined);
+      else await condition(() => decision !== undefined, late ? interval : Math.min(interval, Math.max(1, deadline - Date.now())));
+      interval = Math.min(interval * 2, late ? lookupTimings.lookupMaxMs : timings.sendPollMaxMs);
+    }
+  }
+
+  /** Runs started before TRANSFER_OUTCOMES_PATCH: exactly the commands they recorded. Remove with deprecatePatch. */
+  async function legacyPayAndFollow(): Promise<TransferState> {
+    await setStatus('sending');
+    try {
+      if (await steps.quoteExpired(transferId)) await steps.createQuote(transferId);
+      const created = await sending.createOutgoingPayment(transferId);
+      // Histories recorded before the change hold no result (undefined): the payment was created.
+      if (created && created.outcome !== 'created') return end('failed', created.outcome === 'refused' ? created.message : created.reason, true);
+    } catch (err) {
+      return end('failed', refusalOf(err).message, true);
+    }
+    const deadline = Date.now() + timings.sendDeadlineMs;
+    let interval = timings.sendPollInitialMs;
+    for (;;) {
+      const progress = await readOrUndefined(() => progressReads.getOutgoingPaymentProgress(transferId));
+      if (progress?.failed) return end('failed', 'The outgoing payment failed at the sender’s wallet');
+      if (progress?.complete) return end('completed');
+      if (Date.now() >= deadline) return end('failed', 'The payment was not fully sent before the deadline');
+      await sleep(Math.min(interval, deadline - Date.now()));
+      interval = Math.min(interval * 2, timings.sendPollMaxMs);
+    }
   }
 }
-
 
 function refusalOf(err: unknown): TransferRefusal {
   return openPaymentsRefusalOf(err, 'TransferRefused', 'The transfer failed');

@@ -10,6 +10,8 @@ import { registerSearchAttributes, startTemporalDevServer, waitForTemporal, type
 import { repoRoot } from '../../libs/temporal/cli-binary';
 import { startEmbeddedDatabase, type EmbeddedDatabase } from './embedded-database';
 import { loadOrCreateDevIdentity, registerDevWallet } from './open-payments-identity';
+import { fetchTrusting } from '../../libs/adapters/open-payments/client';
+import { loadOrCreateDevTls } from '../../libs/security/dev-certificates';
 
 /**
  * `npm run dev`: the whole stack on embedded defaults. Temporal dev server (with UI), PGlite
@@ -82,8 +84,20 @@ async function main(): Promise<void> {
       say(`temporal: using ${config.temporal.address}`);
     }
 
+    // The sandbox ASE serves https, as every real wallet does, with a certificate from a dev CA
+    // generated into .data/dev-ca; Clearway's worker trusts that CA (never: no verification).
+    // SANDBOX_OP_TLS=false serves plain http instead.
+    const aseTls = env.SANDBOX_OP_TLS === 'false' ? undefined : await loadOrCreateDevTls(DATA, devTlsHosts(config.sandbox.host, env.SANDBOX_OP_PUBLIC_URL));
+    if (aseTls) {
+      env.SANDBOX_OP_TLS_CERT_FILE = aseTls.certFile;
+      env.SANDBOX_OP_TLS_KEY_FILE = aseTls.keyFile;
+      env.OPEN_PAYMENTS_EXTRA_CA_FILE ??= aseTls.caFile;
+      say(`sandbox ASE: https, certificate from the dev CA ${path.relative(ROOT, aseTls.caFile)} (trust it in a browser to skip the warning)`);
+    }
+    const aseFetch = aseTls ? fetchTrusting(aseTls.caPem) : fetch;
+
     // Clearway as an Open Payments client: a dev key, and its wallet at the sandbox ASE.
-    const aseUrl = (env.SANDBOX_OP_PUBLIC_URL ?? `http://${config.sandbox.host}:${env.SANDBOX_OP_PORT ?? 3002}`).replace(/\/$/, '');
+    const aseUrl = (env.SANDBOX_OP_PUBLIC_URL ?? `${aseTls ? 'https' : 'http'}://${config.sandbox.host}:${env.SANDBOX_OP_PORT ?? 3002}`).replace(/\/$/, '');
     const identity = env.OPEN_PAYMENTS_PRIVATE_KEY ? undefined : loadOrCreateDevIdentity(DATA);
     if (identity) {
       env.OPEN_PAYMENTS_WALLET_ADDRESS = `${aseUrl}/clearway`;
@@ -108,8 +122,8 @@ async function main(): Promise<void> {
 
     await waitForHttp(`http://${config.api.host}:${config.api.port}/health`, 60_000);
     if (identity) {
-      await waitForHttp(`${aseUrl}/health`, 30_000);
-      await registerDevWallet(aseUrl, identity);
+      await waitForHttp(`${aseUrl}/health`, 30_000, aseFetch);
+      await registerDevWallet(aseUrl, identity, aseFetch);
     }
     console.log(
       [
@@ -158,11 +172,19 @@ function terminate(child: ChildProcess): Promise<void> {
   });
 }
 
-async function waitForHttp(url: string, timeoutMs: number): Promise<void> {
+/** The names the sandbox's certificate must cover: loopback, its host, and the public URL's host. */
+function devTlsHosts(host: string, publicUrl: string | undefined): string[] {
+  const hosts = new Set(['127.0.0.1', 'localhost', '::1']);
+  if (host !== '0.0.0.0' && host !== '::') hosts.add(host);
+  if (publicUrl) hosts.add(new URL(publicUrl).hostname.replace(/^\[|\]$/g, ''));
+  return [...hosts];
+}
+
+async function waitForHttp(url: string, timeoutMs: number, fetchImpl: typeof fetch = fetch): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     try {
-      const res = await fetch(url);
+      const res = await fetchImpl(url);
       if (res.ok) return;
     } catch {
       // not up yet

@@ -25,8 +25,8 @@ export function loadOrCreateDevIdentity(dataDir: string): DevIdentity {
 }
 
 /** Registers Clearway's wallet (its public key) at the sandbox ASE: `${aseUrl}/clearway`. */
-export async function registerDevWallet(aseUrl: string, identity: DevIdentity): Promise<string> {
-  const res = await fetch(`${aseUrl}/_sandbox/wallets`, {
+export async function registerDevWallet(aseUrl: string, identity: DevIdentity, fetchImpl: typeof fetch = fetch): Promise<string> {
+  const res = await fetchImpl(`${aseUrl}/_sandbox/wallets`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/json' },
     body: JSON.stringify({ name: 'clearway', publicName: 'Clearway', assetCode: 'EUR', assetScale: 2, jwks: [identity.publicJwk] }),

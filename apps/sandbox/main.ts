@@ -4,6 +4,7 @@
  * Berlin Group state is in memory; the Open Payments ledger lives in PostgreSQL (schema
  * `sandbox_open_payments`).
  */
+import { readFileSync } from 'node:fs';
 import pino from 'pino';
 import { startBerlinGroupSandbox } from './berlin-group';
 import { openPaymentsOptionsFromEnv, startOpenPaymentsSandbox } from './open-payments';
@@ -60,8 +61,12 @@ async function main(): Promise<void> {
   // The Open Payments ASE keeps its ledger in PostgreSQL (own schema), so it needs DATABASE_URL.
   const { databaseUrl, ...openPayments } = openPaymentsOptionsFromEnv();
   if (databaseUrl) {
+    // https when given a certificate (the dev launcher makes one, signed by its dev CA).
+    const { SANDBOX_OP_TLS_CERT_FILE: certFile, SANDBOX_OP_TLS_KEY_FILE: keyFile } = process.env;
+    if (Boolean(certFile) !== Boolean(keyFile)) throw new Error('SANDBOX_OP_TLS_CERT_FILE and SANDBOX_OP_TLS_KEY_FILE go together');
     const ase = await startOpenPaymentsSandbox({
       ...openPayments,
+      ...(certFile && keyFile ? { tls: { cert: readFileSync(certFile, 'utf8'), key: readFileSync(keyFile, 'utf8') } } : {}),
       databaseUrl,
       host,
       port: portFromEnv('SANDBOX_OP_PORT', 3002),

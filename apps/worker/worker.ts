@@ -9,6 +9,7 @@ import { DirectoryRepository } from '../../libs/persistence/directory.repository
 import { ConsentRepository } from '../../libs/persistence/consent.repository';
 import { OpTransferRepository } from '../../libs/persistence/op-transfer.repository';
 import { OpMandateRepository } from '../../libs/persistence/op-mandate.repository';
+import { OpOutcomeResolutionRepository } from '../../libs/persistence/op-outcome-resolution.repository';
 import { OpenPaymentsHttpAdapter, loadIdentity } from '../../libs/adapters/open-payments';
 import { PaymentRepository } from '../../libs/persistence/payment.repository';
 import { InitiationAttemptRepository, OperatorDecisionRepository } from '../../libs/persistence/initiation-attempt.repository';
@@ -62,6 +63,7 @@ export async function createClearwayWorker(deps: WorkerDeps): Promise<Worker> {
     secrets,
     logger: deps.logger,
     mandates: new OpMandateRepository(deps.dataSource),
+    resolutions: new OpOutcomeResolutionRepository(deps.dataSource),
     temporalClient: schedules.get,
     taskQueue: config.temporal.taskQueue,
     initiationAttempts: new InitiationAttemptRepository(deps.dataSource),
@@ -118,7 +120,7 @@ function lazyTemporalClient(config: ClearwayConfig): { get: () => Promise<Client
 function openPaymentsAdapter(config: ClearwayConfig): OpenPaymentsHttpAdapter | undefined {
   const { walletAddress, keyId, privateKeyPem } = config.openPayments;
   if (!walletAddress || !keyId || !privateKeyPem) return undefined;
-  return new OpenPaymentsHttpAdapter(loadIdentity({ walletAddress, keyId, privateKeyPem }));
+  return new OpenPaymentsHttpAdapter(loadIdentity({ walletAddress, keyId, privateKeyPem }), { extraCaPem: config.openPayments.extraCaPem });
 }
 
 /**

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { KeyRing, parseKeyList, type KeyPurpose } from '../security/key-ring';
 
 /**
@@ -55,7 +56,18 @@ export interface ClearwayConfig {
     privateKeyPem?: string;
     /** Plain-http wallet addresses: development and tests only. */
     allowHttp: boolean;
-    timings: { grantWindowMs: number; sendPollInitialMs: number; sendPollMaxMs: number; sendDeadlineMs: number };
+    timings: {
+      grantWindowMs: number;
+      sendPollInitialMs: number;
+      sendPollMaxMs: number;
+      sendDeadlineMs: number;
+      /** An unknown outcome is looked up with this backoff, for this long; then an operator decides. */
+      lookupInitialMs: number;
+      lookupMaxMs: number;
+      lookupDeadlineMs: number;
+    };
+    /** PEM of a CA Clearway trusts for wallets besides the system's (the dev stack's CA for the sandbox ASE). */
+    extraCaPem?: string;
   };
   /** One key ring per purpose (see libs/security/key-ring.ts); the first key of each signs or encrypts. */
   keys: {
@@ -207,7 +219,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ClearwayConfig
         sendPollInitialMs: int(env, 'OPEN_PAYMENTS_SEND_POLL_INITIAL_MS', 500),
         sendPollMaxMs: int(env, 'OPEN_PAYMENTS_SEND_POLL_MAX_MS', 30_000),
         sendDeadlineMs: int(env, 'OPEN_PAYMENTS_SEND_DEADLINE_SECONDS', 3600) * 1000,
+        lookupInitialMs: int(env, 'OPEN_PAYMENTS_LOOKUP_INITIAL_SECONDS', 60) * 1000,
+        lookupMaxMs: int(env, 'OPEN_PAYMENTS_LOOKUP_MAX_SECONDS', 3600) * 1000,
+        lookupDeadlineMs: int(env, 'OPEN_PAYMENTS_LOOKUP_DEADLINE_SECONDS', 7 * 24 * 3600) * 1000,
       },
+      extraCaPem: env.OPEN_PAYMENTS_EXTRA_CA_FILE ? readFileSync(env.OPEN_PAYMENTS_EXTRA_CA_FILE, 'utf8') : undefined,
     },
     keys: loadKeys(env),
     consents: {

@@ -71,6 +71,20 @@ export function periodStart(interval: RepeatingInterval, index: number): Date {
   return new Date(calendar + index * fixedMs(d));
 }
 
+/** The period under way at `at` (index and start), or undefined before the start or after the last period. */
+export function periodContaining(interval: RepeatingInterval, at: Date): { index: number; start: Date } | undefined {
+  const t = at.getTime();
+  if (t < interval.start.getTime()) return undefined;
+  const end = intervalEnd(interval);
+  if (end && t >= end.getTime()) return undefined;
+  // Estimate from the first period's length, then correct: calendar months vary in length.
+  const first = periodStart(interval, 1).getTime() - interval.start.getTime();
+  let index = Math.max(0, Math.floor((t - interval.start.getTime()) / first) - 1);
+  while (periodStart(interval, index + 1).getTime() <= t) index += 1;
+  while (index > 0 && periodStart(interval, index).getTime() > t) index -= 1;
+  return { index, start: periodStart(interval, index) };
+}
+
 /** When the last period ends; undefined for unbounded intervals. */
 export function intervalEnd(interval: RepeatingInterval): Date | undefined {
   return interval.repetitions === undefined ? undefined : periodStart(interval, interval.repetitions);

@@ -8,5 +8,9 @@ export function isFinalMandateStatus(status: MandateStatus): boolean {
   return FINAL_MANDATE_STATUSES.has(status);
 }
 
-/** A period's payment: `skipped` when the mandate was not active or all its payments were made. */
-export type MandatePaymentStatus = 'sending' | 'completed' | 'failed' | 'skipped';
+/**
+ * A period's payment: `skipped` when the mandate was not active or all its payments were made;
+ * `unknown` when the wallet's answer never settled whether it was paid (resolved later by a lookup
+ * or an operator, never guessed).
+ */
+export type MandatePaymentStatus = 'sending' | 'completed' | 'failed' | 'skipped' | 'unknown';

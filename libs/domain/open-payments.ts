@@ -1,5 +1,10 @@
 /** Interledger Open Payments transfers, in Clearway's terms. */
-export const TRANSFER_STATUSES = ['quoting', 'awaiting_authorisation', 'sending', 'completed', 'failed', 'rejected', 'expired', 'cancelled'] as const;
+/**
+ * `unknown`: the wallet may or may not hold the payment (its creation was never confirmed, or it
+ * was not confirmed sent in time). Not final: Clearway keeps looking it up, and an operator can
+ * decide it; either way it ends `completed` or `failed`, never guessed.
+ */
+export const TRANSFER_STATUSES = ['quoting', 'awaiting_authorisation', 'sending', 'unknown', 'completed', 'failed', 'rejected', 'expired', 'cancelled'] as const;
 export type TransferStatus = (typeof TRANSFER_STATUSES)[number];
 
 export const FINAL_TRANSFER_STATUSES: ReadonlySet<TransferStatus> = new Set(['completed', 'failed', 'rejected', 'expired', 'cancelled']);

@@ -35,6 +35,8 @@ import {
 } from './entities/webhook.entity';
 import { OutboxCommitSubscriber } from './event-outbox';
 import { SandboxWebsiteFromConfig1732450000800 } from './migrations/1732450000800-sandbox-website-from-config';
+import { OpenPaymentsOutcomes1732450000700 } from './migrations/1732450000700-open-payments-outcomes';
+import { OpOutcomeResolutionEntity } from './entities/op-outcome-resolution.entity';
 
 export const ENTITIES = [
   CountryEntity,
@@ -60,6 +62,7 @@ export const ENTITIES = [
   WebhookDeliveryEntity,
   WebhookDeliveryAttemptEntity,
   ResourceNotificationSubscriptionEntity,
+  OpOutcomeResolutionEntity,
 ];
 
 /** In order. Never edit a shipped migration: add a new one. */
@@ -73,6 +76,7 @@ export const MIGRATIONS = [
   DocumentedNotProcessedCodes1732450000101,
   Webhooks1732450000300,
   WebhookStreaming1732450000301,
+  OpenPaymentsOutcomes1732450000700,
   SandboxWebsiteFromConfig1732450000800,
 ];
 

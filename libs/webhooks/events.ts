@@ -22,9 +22,9 @@ export const WEBHOOK_EVENT_TYPES = {
   'consent.status_changed': 'An account-information consent changed consentStatus (valid, rejected, revokedByPsu, expired, terminatedByTpp, …).',
   'consent.sca_status_changed': "A consent's authorisation changed scaStatus.",
   'consent.expiring': 'A valid consent reaches its validUntil in 7 days: ask the PSU to renew it.',
-  'transfer.status_changed': 'An Open Payments transfer changed status (awaiting_authorisation, sending, completed, failed, rejected, expired, cancelled).',
+  'transfer.status_changed': 'An Open Payments transfer changed status (awaiting_authorisation, sending, unknown, completed, failed, rejected, expired, cancelled).',
   'mandate.status_changed': 'An Open Payments mandate changed status (active, paused, cancelled, rejected, expired, failed).',
-  'mandate.period_status_changed': "One period of an Open Payments mandate changed its payment's status (sending, completed, failed, skipped).",
+  'mandate.period_status_changed': "One period of an Open Payments mandate changed its payment's status (sending, unknown, completed, failed, skipped).",
 } as const satisfies Record<string, string>;
 
 export type WebhookEventType = keyof typeof WEBHOOK_EVENT_TYPES;

@@ -47,6 +47,7 @@ beforeAll(async () => {
   // launch() gives every browser a fresh, empty profile directory of its own (removed on close).
   browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
   shop = await Shop.start();
+  // Plain http, the dev option (the transfer and crash tests run the ASE over https).
   ase = await startTestAse();
   const identity = generateIdentityKey('clearway-browser-key');
   await ase.ase.registerWallet({ name: 'clearway', assetCode: 'EUR', assetScale: 2, balance: 0, jwks: [identity.publicJwk] });
@@ -132,11 +133,12 @@ test('approved in Chromium: the browser goes ASE → Clearway finish → shop, t
   expect(png.length).toBeGreaterThan(1000);
   expect(png.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))).toBe(true);
 
+  // The wallet's fee (5 + 30 bps of 12.34 = 0.08) comes out of what bob receives.
   const done = await waitForStatus(transferId, 'completed');
-  expect(done.sentAmount).toEqual(eur('1234'));
+  expect(done.sentAmount).toEqual(eur('1226'));
   const after = await ase.ase.balances();
   expect(after.alice! - before.alice!).toBe(-1234n);
-  expect(after.bob! - before.bob!).toBe(1234n);
+  expect(after.bob! - before.bob!).toBe(1226n);
   expect(sum(after)).toBe(sum(before));
   // Settled once: a late extra poll or replay must not move money again.
   await new Promise((resolve) => setTimeout(resolve, 500));

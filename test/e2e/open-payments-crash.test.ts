@@ -12,9 +12,12 @@ import { WorkerProcess, withWorkerLogsOnFailure } from '../support/worker-proces
  * The ASE's ledger across a worker crash. Six approved transfers are on their way from approval to
  * completion (continue grant → outgoing payment → progress polls) when the worker, a child process
  * running `dist/apps/worker/main.js`, is SIGKILLed; every ASE call is slowed to widen that window and
- * payments settle only after a delay. A fresh worker takes over: every transfer completes, each has
- * exactly one outgoing payment and one ledger entry at the ASE, money is conserved and no wallet
- * goes negative.
+ * payments settle only after a delay. The ASE behaves like a real wallet: https only (the worker
+ * trusts its dev CA through OPEN_PAYMENTS_EXTRA_CA_FILE), a fee on every payment, no
+ * `Idempotency-Key` deduplication, and the answers to two outgoing-payment creates are lost. A
+ * fresh worker takes over: every transfer completes, each has exactly one outgoing payment and one
+ * ledger entry (plus its fee) at the ASE, every incoming payment Clearway created is completed,
+ * money is conserved (the fees sit in the ASE's fee account) and no wallet goes negative.
  *
  * The kill comes after every grant continuation has returned: a continuation that is mid-call at
  * the kill is spent at the ASE, and its retry is refused (401 invalid_continuation), so that
@@ -41,7 +44,7 @@ let opEnv: Record<string, string>;
 const workers: WorkerProcess[] = [];
 
 beforeAll(async () => {
-  ase = await startTestAse({ settlementDelayMs: SETTLEMENT_DELAY_MS });
+  ase = await startTestAse({ settlementDelayMs: SETTLEMENT_DELAY_MS, https: true });
   const identity = generateIdentityKey('clearway-crash-key');
   await ase.ase.registerWallet({ name: 'clearway', assetCode: 'EUR', assetScale: 2, balance: 0, jwks: [identity.publicJwk] });
   opEnv = {
@@ -50,6 +53,7 @@ beforeAll(async () => {
     OPEN_PAYMENTS_PRIVATE_KEY: Buffer.from(identity.privateKeyPem).toString('base64'),
     OPEN_PAYMENTS_SEND_POLL_INITIAL_MS: '200',
     OPEN_PAYMENTS_SEND_POLL_MAX_MS: '1000',
+    OPEN_PAYMENTS_EXTRA_CA_FILE: ase.ca!.file,
   };
   stack = await TestStack.start({ worker: false, env: opEnv });
   token = await stack.token(await stack.newClient(), 'paymentinitiation private');
@@ -63,6 +67,9 @@ afterAll(async () => {
 
 const eur = (value: string) => ({ value, assetCode: 'EUR', assetScale: 2 });
 const sum = (b: Record<string, bigint>) => Object.values(b).reduce((a, v) => a + v, 0n);
+/** The sandbox ASE's default fee (5 + 30 bps, rounded down) and where it goes. */
+const fee = (amount: bigint) => 5n + (amount * 30n) / 10_000n;
+const FEE_ACCOUNT = 'ase-fees-eur-2';
 
 test('SIGKILL of the worker between approval and completion: every transfer completes, paid exactly once, money conserved', async () => {
   await withWorkerLogsOnFailure(workers, async () => {
@@ -75,11 +82,13 @@ test('SIGKILL of the worker between approval and completion: every transfer comp
     // The PSUs approve in two waves while the ASE is slow, so at the kill the first wave's payments
     // exist (pending settlement, being polled) and the second wave's are still being created.
     ase.ase.setFaults({ latencyMs: CRASH_LATENCY_MS });
+    // Two creates reach the wallet but their answers never come back (on top of the crash).
+    ase.ase.failOutgoingPaymentCreates({ lostResponses: 2 });
     const waves = [transfers.slice(0, TRANSFER_COUNT / 2), transfers.slice(TRANSFER_COUNT / 2)];
     for (const [i, wave] of waves.entries()) {
       if (i > 0) await new Promise((resolve) => setTimeout(resolve, WAVE_GAP_MS));
       for (const t of wave) {
-        const { location } = await decideOnConsentPage(t.scaRedirect, 'approve');
+        const { location } = await decideOnConsentPage(t.scaRedirect, 'approve', ase.fetch);
         expect((await fetch(location!, { redirect: 'manual' })).status).toBe(200);
       }
     }
@@ -102,34 +111,45 @@ test('SIGKILL of the worker between approval and completion: every transfer comp
     await startWorker('worker-2');
 
     const done = await Promise.all(transfers.map((t) => waitForStatus(t.transferId, 'completed')));
-    done.forEach((d, i) => expect(d.sentAmount).toEqual(eur(amounts[i]!)));
+    // Sent in full net of the wallet's fee, and completed for it (not failed for falling short of debitAmount).
+    done.forEach((d, i) => expect(d.sentAmount).toEqual(eur(String(BigInt(amounts[i]!) - fee(BigInt(amounts[i]!))))));
     await Promise.all(transfers.map((t) => workflowCompleted(t.transferId)));
 
-    // Exactly once at the ASE: one outgoing payment and one ledger entry per transfer, of its amount.
-    const { payments, entries } = await aseRows();
+    // Exactly once at the ASE: one outgoing payment per transfer, settled by one transfer entry of
+    // what bob receives and one fee entry, although the wallet deduplicates nothing.
+    const { payments, entries, incoming } = await aseRows();
     transfers.forEach((t, i) => {
+      const amount = BigInt(amounts[i]!);
       const mine = payments.filter((p) => p.transfer_id === t.transferId);
       expect({ transfer: i, payments: mine.length }).toEqual({ transfer: i, payments: 1 });
       expect(mine[0]!.state).toBe('completed');
-      expect(BigInt(mine[0]!.sent_amount)).toBe(BigInt(amounts[i]!));
-      const ledger = entries.filter((e) => e.outgoing_payment_id === mine[0]!.id);
-      expect({ transfer: i, entries: ledger.map((e) => BigInt(e.amount)) }).toEqual({ transfer: i, entries: [BigInt(amounts[i]!)] });
+      expect(BigInt(mine[0]!.sent_amount)).toBe(amount - fee(amount));
+      const ledger = entries.filter((e) => e.outgoing_payment_id === mine[0]!.id).map((e) => [e.kind, BigInt(e.amount)]);
+      expect({ transfer: i, entries: ledger }).toEqual({ transfer: i, entries: [['transfer', amount - fee(amount)], ['fee', fee(amount)]] });
     });
     expect(payments).toHaveLength(TRANSFER_COUNT);
-    expect(entries).toHaveLength(TRANSFER_COUNT);
+    expect(entries).toHaveLength(2 * TRANSFER_COUNT);
     expect(new Set(payments.map((p) => p.idempotency_key)).size).toBe(TRANSFER_COUNT);
+    expect(ase.ase.takeOutgoingPaymentFault()).toBeUndefined(); // both lost answers were spent
+    // No incoming payment left open at bob's wallet.
+    expect(incoming.filter((p) => !p.completed)).toEqual([]);
+    expect(incoming).toHaveLength(TRANSFER_COUNT);
 
-    // The ledger: alice paid bob the total, the sum of all balances is unchanged, nothing negative.
+    // The ledger: alice paid the total, bob received it less the fees, the ASE's fee account holds
+    // the fees; the sum of all balances is unchanged and nothing is negative.
     const total = amounts.reduce((a, v) => a + BigInt(v), 0n);
+    const fees = amounts.reduce((a, v) => a + fee(BigInt(v)), 0n);
     const after = await ase.ase.balances();
     expect(after.alice! - before.alice!).toBe(-total);
-    expect(after.bob! - before.bob!).toBe(total);
+    expect(after.bob! - before.bob!).toBe(total - fees);
+    expect(after[FEE_ACCOUNT]! - before[FEE_ACCOUNT]!).toBe(fees);
     expect(sum(after)).toBe(sum(before));
     for (const [name, balance] of Object.entries(after)) expect({ name, negative: balance < 0n }).toEqual({ name, negative: false });
 
     process.stdout.write(
       `[op-crash] activities mid-call at the kill: ${JSON.stringify(midCallAtKill)}; statuses at the kill: ${JSON.stringify(statusesAtKill)}; ` +
-        `ASE outgoing payments while no worker ran ${ledgerAtKill.payments.length} (ledger entries ${ledgerAtKill.entries.length}), after ${payments.length} (${entries.length})\n`,
+        `ASE outgoing payments while no worker ran ${ledgerAtKill.payments.length} (ledger entries ${ledgerAtKill.entries.length}), after ${payments.length} (${entries.length}); ` +
+        `ledger: alice ${before.alice} → ${after.alice}, bob ${before.bob} → ${after.bob}, fees ${before[FEE_ACCOUNT]} → ${after[FEE_ACCOUNT]}, sum ${sum(before)} → ${sum(after)}\n`,
     );
   });
 }, 150_000);
@@ -178,16 +198,17 @@ interface AsePayment {
   idempotency_key: string | null;
 }
 
-/** Outgoing payments (tagged with Clearway's transfer id in their metadata) and ledger entries in the ASE's schema. */
-async function aseRows(): Promise<{ payments: AsePayment[]; entries: { outgoing_payment_id: string; amount: string }[] }> {
+/** Outgoing payments (tagged with Clearway's transfer id in their metadata), ledger entries and bob's incoming payments in the ASE's schema. */
+async function aseRows(): Promise<{ payments: AsePayment[]; entries: { outgoing_payment_id: string; kind: string; amount: string }[]; incoming: { completed: boolean }[] }> {
   const pg = new PgClient({ connectionString: process.env.CLEARWAY_TEST_DATABASE_URL });
   await pg.connect();
   try {
     const payments = await pg.query<AsePayment>(
       `SELECT id, metadata->>'clearwayTransferId' AS transfer_id, state, sent_amount::text, idempotency_key FROM "${ase.schema}".outgoing_payments ORDER BY seq`,
     );
-    const entries = await pg.query(`SELECT outgoing_payment_id, amount::text FROM "${ase.schema}".ledger_entries ORDER BY id`);
-    return { payments: payments.rows, entries: entries.rows };
+    const entries = await pg.query(`SELECT outgoing_payment_id, kind, amount::text FROM "${ase.schema}".ledger_entries ORDER BY id`);
+    const incoming = await pg.query(`SELECT completed FROM "${ase.schema}".incoming_payments WHERE wallet_name = 'bob'`);
+    return { payments: payments.rows, entries: entries.rows, incoming: incoming.rows };
   } finally {
     await pg.end();
   }

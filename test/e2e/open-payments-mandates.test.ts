@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
+import { Client as PgClient } from 'pg';
 import { ScheduleNotFoundError } from '@temporalio/client';
 import { generateIdentityKey } from '../../libs/adapters/open-payments';
 import { OpMandateRepository } from '../../libs/persistence/op-mandate.repository';
-import { mandateScheduleId } from '../../workflows/mandate.api';
+import { mandateScheduleId, mandateWorkflowId, resolveMandatePeriodUpdate } from '../../workflows/mandate.api';
 import { decideOnConsentPage, startTestAse, type TestAse } from '../../apps/sandbox/open-payments/test-helpers';
 import type { TestClient } from '../support/factories';
 import { TestStack, eventually } from '../support/stack';
@@ -84,13 +85,29 @@ async function runPeriod(mandateId: string) {
   }, 30_000, 100);
 }
 
-test('a daily mandate: approved once, one payment per period, limit enforced, pause/resume, cancel', async () => {
+/** The sandbox ASE's default fee on a payment of `amount` (5 + 30 bps, rounded down). */
+const fee = (amount: bigint) => 5n + (amount * 30n) / 10_000n;
+
+/** Incoming payments at the ASE, by URL: whether the wallet still waits for money on them. */
+async function incomingPayments(): Promise<Map<string, { completed: boolean; received: bigint }>> {
+  const pg = new PgClient({ connectionString: process.env.CLEARWAY_TEST_DATABASE_URL });
+  await pg.connect();
+  try {
+    const { rows } = await pg.query(`SELECT id, completed, received_amount::text AS received FROM "${ase.schema}".incoming_payments`);
+    return new Map(rows.map((r) => [`${ase.url}/incoming-payments/${r.id}`, { completed: r.completed, received: BigInt(r.received) }]));
+  } finally {
+    await pg.end();
+  }
+}
+
+test('a daily mandate: the first period runs at its start, one payment per period, limit enforced, pause/resume, cancel', async () => {
   const before = await ase.ase.balances();
+  const interval = dailySince(5);
   const created = await createMandate({
     senderWalletAddress: alice(),
     receiver: bob(),
     debitAmount: eur('1000'),
-    interval: dailySince(5),
+    interval,
     redirectUri: 'https://shop.example/subscribed',
     metadata: { plan: 'gold' },
   });
@@ -99,23 +116,34 @@ test('a daily mandate: approved once, one payment per period, limit enforced, pa
   const id: string = created.body.mandateId;
 
   const active = await approve(created);
-  expect(active.schedule).toMatchObject({ scheduleId: `mandate-${id}`, paused: false, remainingRuns: 5 });
+  expect(active.schedule).toMatchObject({ scheduleId: `mandate-${id}`, paused: false });
   expect(new Date(active.schedule.nextRunTimes[0]).getTime()).toBeGreaterThan(Date.now() + DAY - 5 * 60_000);
   const schedule = stack.temporal.schedule.getHandle(mandateScheduleId(id));
   const described = await schedule.describe();
   expect(described.policies).toMatchObject({ overlap: 'SKIP', catchupWindow: 3_600_000, pauseOnFailure: false });
   expect(described.spec.intervals?.[0]?.every).toBe(DAY);
 
-  // Three periods, the grant's interval rolling over between them.
-  for (let i = 0; i < 3; i++) {
-    if (i > 0) ase.ase.advanceClock(DAY);
+  // The mandate started a minute before it was approved: the Schedule never fires for the past, so
+  // the period under way runs at once, as of its own start (the Schedule's nominal time).
+  const first = await eventually(async () => {
+    const [p] = await mandates.listPeriods(id);
+    return p && p.status !== 'sending' ? p : undefined;
+  }, 30_000, 100);
+  expect(first.periodStart.toISOString()).toBe(interval.split('/')[1]!.replace('Z', '.000Z'));
+  expect(first.status).toBe('completed');
+  // Sent in full, net of the wallet's fee: completed, not failed for falling short of debitAmount.
+  expect(first.sentAmount).toEqual(eur(String(1000n - fee(1000n))));
+
+  // Two more periods, the grant's interval rolling over between them.
+  for (let i = 1; i < 3; i++) {
+    ase.ase.advanceClock(DAY);
     const period = await runPeriod(id);
     expect(period.status).toBe('completed');
-    expect(period.sentAmount).toEqual(eur('1000'));
+    expect(period.sentAmount).toEqual(eur(String(1000n - fee(1000n))));
   }
   let after = await ase.ase.balances();
   expect(after.alice! - before.alice!).toBe(-3000n);
-  expect(after.bob! - before.bob!).toBe(3000n);
+  expect(after.bob! - before.bob!).toBe(3n * (1000n - fee(1000n)));
 
   // A second payment within the same grant period: 403 from the wallet, reported, not retried.
   const refused = await runPeriod(id);
@@ -138,12 +166,30 @@ test('a daily mandate: approved once, one payment per period, limit enforced, pa
   expect((await runPeriod(id)).status).toBe('completed');
   after = await ase.ase.balances();
   expect(after.alice! - before.alice!).toBe(-4000n);
-  expect(after.bob! - before.bob!).toBe(4000n);
+  expect(after.bob! - before.bob!).toBe(4n * (1000n - fee(1000n)));
+  const sum = (b: Record<string, bigint>) => Object.values(b).reduce((a, v) => a + v, 0n);
+  expect(sum(after)).toBe(sum(before));
 
   const view = await getMandate(id);
   expect(view.periods.map((p: { status: string }) => p.status)).toEqual(['completed', 'completed', 'completed', 'failed', 'skipped', 'completed']);
   const row = (await mandates.findById(id))!;
   expect(row.accessTokenSealed).toMatch(/^v2\.dev\./); // sealed with the encryption key ring's current key (libs/security/secret-box.ts)
+
+  // Every incoming payment Clearway created is completed once its period is decided, the refused
+  // one included: none is left open at bob's wallet (current Rafiki would keep it PROCESSING).
+  const atWallet = await incomingPayments();
+  const periods = await mandates.listPeriods(id);
+  const created_ = periods.filter((p) => p.incomingPaymentUrl);
+  expect(created_).toHaveLength(5);
+  for (const p of created_) {
+    expect({ period: p.periodStart.toISOString(), status: p.status, completed: atWallet.get(p.incomingPaymentUrl!)?.completed }).toEqual({
+      period: p.periodStart.toISOString(),
+      status: p.status,
+      completed: true,
+    });
+    expect(p.incomingPaymentClosedAt).toBeInstanceOf(Date);
+  }
+  expect(atWallet.get(refused.incomingPaymentUrl!)!.received).toBe(0n);
 
   // Cancelled: grant revoked, Schedule deleted; a resume is refused.
   const del = await stack.call('DELETE', `${MANDATES}/${id}`, { token });
@@ -155,6 +201,47 @@ test('a daily mandate: approved once, one payment per period, limit enforced, pa
   expect(cancelled.accessTokenSealed).toBeNull();
   expect((await getMandate(id)).status).toBe('cancelled');
   expect((await stack.call('POST', `${MANDATES}/${id}/resume`, { token })).status).toBeGreaterThanOrEqual(400);
+});
+
+test('a period whose create answer is lost is found by a lookup and paid once; an operator rules on an unknown period, audited', async () => {
+  const before = await ase.ase.balances();
+  // The wallet creates the first period's payment, but its answer never arrives.
+  ase.ase.failOutgoingPaymentCreates({ lostResponses: 1 });
+  const created = await createMandate({ senderWalletAddress: alice(), receiver: bob(), debitAmount: eur('700'), interval: dailySince(3) });
+  const id: string = created.body.mandateId;
+  await approve(created);
+  const first = await eventually(async () => {
+    const [p] = await mandates.listPeriods(id);
+    return p && p.status !== 'sending' ? p : undefined;
+  }, 60_000, 200);
+  expect(first.status).toBe('completed');
+  expect(first.paymentRequestedAt).toBeInstanceOf(Date);
+  const after = await ase.ase.balances();
+  expect(after.alice! - before.alice!).toBe(-700n);
+  expect(after.bob! - before.bob!).toBe(700n - fee(700n));
+  const pg = new PgClient({ connectionString: process.env.CLEARWAY_TEST_DATABASE_URL });
+  await pg.connect();
+  try {
+    const { rows } = await pg.query(`SELECT id FROM "${ase.schema}".outgoing_payments WHERE metadata->>'clearwayMandateId' = $1`, [id]);
+    expect(rows.map((r) => `${ase.url}/outgoing-payments/${r.id}`)).toEqual([first.outgoingPaymentUrl]);
+
+    // An operator rules on a period left unknown (here: marked so), naming the wallet's payment.
+    await mandates.updatePeriod(id, first.periodStart, { status: 'unknown', reason: 'not confirmed by the deadline' });
+    const handle = stack.temporal.workflow.getHandle(mandateWorkflowId(id));
+    const ruling = { periodStart: first.periodStart.toISOString(), decision: 'paid' as const, operator: 'ops@clearway', note: 'Seen in the wallet (ticket 7)' };
+    const stranger = `${ase.url}/outgoing-payments/${randomUUID()}`;
+    await expect(handle.executeUpdate(resolveMandatePeriodUpdate, { args: [{ ...ruling, outgoingPaymentUrl: stranger }] })).rejects.toThrow();
+    const result = await handle.executeUpdate(resolveMandatePeriodUpdate, { args: [{ ...ruling, outgoingPaymentUrl: first.outgoingPaymentUrl! }] });
+    expect(result).toEqual({ periodStart: ruling.periodStart, status: 'completed' });
+    expect((await mandates.findPeriod(id, first.periodStart))!.reason).toBe('Confirmed by ops@clearway: Seen in the wallet (ticket 7)');
+    const audit = await pg.query(`SELECT decision, operator, note, outgoing_payment_url, tenant_id FROM op_outcome_resolutions WHERE mandate_id = $1`, [id]);
+    expect(audit.rows).toEqual([{ decision: 'paid', operator: 'ops@clearway', note: 'Seen in the wallet (ticket 7)', outgoing_payment_url: first.outgoingPaymentUrl, tenant_id: client.tenantId }]);
+    // Decided: a second ruling is refused.
+    await expect(handle.executeUpdate(resolveMandatePeriodUpdate, { args: [{ ...ruling, outgoingPaymentUrl: first.outgoingPaymentUrl! }] })).rejects.toThrow();
+  } finally {
+    await pg.end();
+  }
+  await stack.call('DELETE', `${MANDATES}/${id}`, { token });
 });
 
 test('the same X-Request-ID returns the same mandate; a different body is PARAMETER_NOT_CONSISTENT', async () => {

@@ -52,3 +52,16 @@ export function installQuietRuntime(): void {
     // Already installed in this process.
   }
 }
+
+/** The activity types a history scheduled, in order. */
+export function activitiesOf(history: History): string[] {
+  return history.events!.flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? []);
+}
+
+/** Patch ids recorded as markers (`patched()` on first execution). */
+export function patchesOf(history: History): string[] {
+  return history.events!.flatMap((e) => {
+    const data = e.markerRecordedEventAttributes?.details?.['patch-data']?.payloads?.[0]?.data;
+    return data ? [JSON.parse(Buffer.from(data).toString('utf8')).id as string] : [];
+  });
+}

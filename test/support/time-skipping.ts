@@ -1,4 +1,5 @@
 import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { bundleWorkflowCode, DefaultLogger, Runtime, type WorkflowBundle } from '@temporalio/worker';
 import { temporalTestServerExecutable } from '../../libs/temporal/cli-binary';
 import { INDEXED_VALUE_TYPES } from '../../libs/temporal/dev-server';
 import { CUSTOM_SEARCH_ATTRIBUTES } from '../../libs/temporal/search-attributes';
@@ -15,4 +16,18 @@ export async function startTimeSkippingEnv(): Promise<TestWorkflowEnvironment> {
     searchAttributes: Object.fromEntries(Object.entries(CUSTOM_SEARCH_ATTRIBUTES).map(([name, type]) => [name, INDEXED_VALUE_TYPES[type]])),
   });
   return env;
+}
+
+/**
+ * For workflow specs whose subject includes failed attempts: the SDK's logs at ERROR only (the
+ * expected retry warnings stay out of the output), the time-skipping server and the workflows
+ * bundled once, in parallel.
+ */
+export async function startQuietTimeSkippingEnvWithBundle(workflowsPath: string): Promise<[TestWorkflowEnvironment, WorkflowBundle]> {
+  try {
+    Runtime.install({ logger: new DefaultLogger('ERROR'), telemetryOptions: { logging: { filter: { core: 'ERROR', other: 'ERROR' } } } });
+  } catch {
+    // Already installed in this process.
+  }
+  return Promise.all([startTimeSkippingEnv(), bundleWorkflowCode({ workflowsPath, logger: new DefaultLogger('WARN') })]);
 }

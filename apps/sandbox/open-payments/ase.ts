@@ -5,7 +5,7 @@
  */
 import type { KeyObject } from 'node:crypto';
 import { FaultInjector, type SandboxFaults } from '../berlin-group/faults';
-import { DEFAULT_TENANT_ID, DEFAULT_WALLETS, type KnownClient, type OpenPaymentsSandboxOptions, type SandboxWalletSeed } from './config';
+import { DEFAULT_FEES, DEFAULT_TENANT_ID, DEFAULT_WALLETS, type KnownClient, type OpenPaymentsSandboxOptions, type SandboxFees, type SandboxWalletSeed } from './config';
 import { openSandboxDatabase, type SandboxDatabase } from './database';
 import type { Ed25519Jwk } from '../../../libs/security/http-signatures';
 import { GrantService } from './grants';
@@ -22,6 +22,11 @@ export class OpenPaymentsSandboxAse {
   private baseUrl: string | undefined;
   private clockOverride: Date | undefined;
   private autoApprove: boolean;
+  private fees: SandboxFees;
+  private quoteTtlMs: number;
+  private deduplicateIdempotencyKey: boolean;
+  /** Targeted faults on `POST /outgoing-payments` (see {@link failOutgoingPaymentCreates}). */
+  private outgoingPaymentFaults = { unavailable: 0, lostResponses: 0 };
   /** Signature nonces seen recently (keyid + nonce → expiry ms). */
   private readonly nonces = new Map<string, number>();
 
@@ -31,6 +36,9 @@ export class OpenPaymentsSandboxAse {
   ) {
     this.baseUrl = options.publicUrl ? normaliseUrl(options.publicUrl) : undefined;
     this.autoApprove = options.autoApprove ?? false;
+    this.fees = { ...(options.fees ?? DEFAULT_FEES) };
+    this.quoteTtlMs = options.quoteTtlMs ?? 300_000;
+    this.deduplicateIdempotencyKey = options.deduplicateIdempotencyKey ?? false;
     const clock = () => this.now();
     const baseUrl = () => this.url;
     this.wallets = new WalletDirectory(db, baseUrl, options.clients ?? [], options.fetchJwks ?? defaultFetchJwks);
@@ -48,10 +56,12 @@ export class OpenPaymentsSandboxAse {
       wallets: this.wallets,
       clock,
       baseUrl,
-      quoteTtlMs: options.quoteTtlMs ?? 300_000,
+      quoteTtlMs: () => this.quoteTtlMs,
       incomingPaymentTtlMs: options.incomingPaymentTtlMs ?? 30 * 24 * 3_600_000,
       settlementDelayMs: options.settlementDelayMs ?? 0,
       authServerUrl: () => this.grants.authServerUrl,
+      fees: () => this.fees,
+      deduplicateIdempotencyKey: () => this.deduplicateIdempotencyKey,
     });
     this.faults = new FaultInjector(options.faults, options.random);
   }
@@ -107,6 +117,47 @@ export class OpenPaymentsSandboxAse {
 
   setAutoApprove(on: boolean): void {
     this.autoApprove = on;
+  }
+
+  /** The fee charged on payments created from now on (existing quotes keep their amounts). */
+  setFees(fees: SandboxFees): SandboxFees {
+    this.fees = { ...fees };
+    return this.currentFees();
+  }
+
+  currentFees(): SandboxFees {
+    return { ...this.fees };
+  }
+
+  /** How long quotes created from now on stay payable. */
+  setQuoteTtl(ms: number): void {
+    this.quoteTtlMs = ms;
+  }
+
+  setIdempotencyDeduplication(on: boolean): void {
+    this.deduplicateIdempotencyKey = on;
+  }
+
+  /**
+   * The next `unavailable` outgoing-payment creates answer 503 without doing anything; the ones after
+   * them, up to `lostResponses`, create the payment and then answer 503, as if the response was
+   * lost on the way back. Other requests are untouched, so a client can look the payment up.
+   */
+  failOutgoingPaymentCreates(faults: { unavailable?: number; lostResponses?: number }): void {
+    this.outgoingPaymentFaults = { unavailable: faults.unavailable ?? 0, lostResponses: faults.lostResponses ?? 0 };
+  }
+
+  /** What the next outgoing-payment create meets: consumed by the route. */
+  takeOutgoingPaymentFault(): 'unavailable' | 'lostResponse' | undefined {
+    if (this.outgoingPaymentFaults.unavailable > 0) {
+      this.outgoingPaymentFaults.unavailable -= 1;
+      return 'unavailable';
+    }
+    if (this.outgoingPaymentFaults.lostResponses > 0) {
+      this.outgoingPaymentFaults.lostResponses -= 1;
+      return 'lostResponse';
+    }
+    return undefined;
   }
 
   setFaults(partial: Partial<SandboxFaults>): SandboxFaults {

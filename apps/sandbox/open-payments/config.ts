@@ -16,6 +16,10 @@
  * | SANDBOX_OP_QUOTE_TTL_MS           | 300000 (5 min)                   |
  * | SANDBOX_OP_TOKEN_TTL_SECONDS      | 600                              |
  * | SANDBOX_OP_CLIENTS                | JSON `[{ walletAddress, jwks }]` |
+ * | SANDBOX_OP_FEE_FIXED              | 5 (minor units per payment)      |
+ * | SANDBOX_OP_FEE_BASIS_POINTS       | 30 (0.30 % of the debit)         |
+ * | SANDBOX_OP_IDEMPOTENCY            | false ("true": dedupe Idempotency-Key) |
+ * | SANDBOX_OP_TLS_CERT_FILE, _KEY_FILE | unset: plain http; both set: https |
  */
 import type { SandboxFaults } from '../berlin-group/faults';
 import type { Ed25519Jwk } from '../../../libs/security/http-signatures';
@@ -65,6 +69,45 @@ export interface OpenPaymentsSandboxOptions {
   random?: () => number;
   /** Fetches a foreign client's `jwks.json` (default: global fetch). */
   fetchJwks?: (url: string) => Promise<unknown>;
+  /** The ASE's sending fee (default {@link DEFAULT_FEES}; `{ fixed: 0n, basisPoints: 0 }` for none). */
+  fees?: SandboxFees;
+  /**
+   * Deduplicate outgoing-payment creates on `Idempotency-Key` (a retry returns the first payment).
+   * Off by default: the header is not part of Open Payments and a real wallet may ignore it.
+   */
+  deduplicateIdempotencyKey?: boolean;
+}
+
+/**
+ * The ASE's fee on each outgoing payment, like Rafiki's per-asset sending fee: `fixed` minor units
+ * plus `basisPoints` (1/100 of a percent) of the amount, rounded down. A fixed-send quote deducts it
+ * from what the receiver gets; a fixed-receive quote adds it to what the sender pays.
+ */
+export interface SandboxFees {
+  fixed: bigint;
+  basisPoints: number;
+}
+
+/**
+ * Fees are on by default (STYLE point 12: never kinder than a real wallet). A real ASE charges
+ * them and reports `sentAmount` net of them; a fee-free default would let a client that compares
+ * `sentAmount` with `debitAmount` pass every test and fail against every real wallet. Both parts
+ * are non-zero so both are exercised, and the percentage rounds (30 bps of 25.00 is 7.5 cents).
+ */
+export const DEFAULT_FEES: Readonly<SandboxFees> = Object.freeze({ fixed: 5n, basisPoints: 30 });
+
+/** `fixed + floor(amount × basisPoints / 10 000)`, in minor units. */
+export function feeFor(fees: SandboxFees, amount: bigint): bigint {
+  return fees.fixed + (amount * BigInt(fees.basisPoints)) / 10_000n;
+}
+
+export function checkFees(fees: unknown): SandboxFees | string {
+  if (typeof fees !== 'object' || fees === null) return 'fees must be { fixed, basisPoints }';
+  const { fixed, basisPoints } = fees as Record<string, unknown>;
+  const fixedText = typeof fixed === 'bigint' ? fixed.toString() : typeof fixed === 'number' || typeof fixed === 'string' ? String(fixed) : '';
+  if (!/^\d{1,18}$/.test(fixedText)) return 'fees.fixed must be a non-negative integer (minor units)';
+  if (!Number.isInteger(basisPoints) || (basisPoints as number) < 0 || (basisPoints as number) > 10_000) return 'fees.basisPoints must be an integer 0..10000';
+  return { fixed: BigInt(fixedText), basisPoints: basisPoints as number };
 }
 
 /** The sandbox's one tenant, a UUID as Rafiki's tenants are. */
@@ -119,7 +162,18 @@ export function openPaymentsOptionsFromEnv(env: NodeJS.ProcessEnv = process.env)
     autoApprove: env.SANDBOX_OP_AUTO_APPROVE === 'true',
     quoteTtlMs: intFromEnv(env, 'SANDBOX_OP_QUOTE_TTL_MS', 300_000),
     accessTokenTtlSeconds: intFromEnv(env, 'SANDBOX_OP_TOKEN_TTL_SECONDS', 600),
+    fees: {
+      fixed: minorUnitsFromEnv(env, 'SANDBOX_OP_FEE_FIXED', DEFAULT_FEES.fixed),
+      basisPoints: basisPointsFromEnv(env, 'SANDBOX_OP_FEE_BASIS_POINTS', DEFAULT_FEES.basisPoints),
+    },
+    deduplicateIdempotencyKey: env.SANDBOX_OP_IDEMPOTENCY === 'true',
   };
+}
+
+function basisPointsFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const value = intFromEnv(env, name, fallback);
+  if (value > 10_000) throw new Error(`${name} must be at most 10000 (100 %), got "${env[name]}"`);
+  return value;
 }
 
 function tenantIdFromEnv(env: NodeJS.ProcessEnv): string {

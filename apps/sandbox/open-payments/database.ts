@@ -109,6 +109,20 @@ const MIGRATIONS: { id: string; sql: (s: string) => string }[] = [
       );
     `,
   },
+  {
+    // Fees (a fee account per asset) and Idempotency-Key deduplication as an opt-in scenario.
+    id: '0002-fees-and-optional-idempotency',
+    sql: (s) => `
+      -- A settlement now writes a 'transfer' entry (to the receiver) and, when there is a fee, a
+      -- 'fee' entry (to the asset's fee account): still exactly once per payment and kind.
+      ALTER TABLE ${s}.ledger_entries DROP CONSTRAINT ledger_entries_outgoing_payment_id_key;
+      ALTER TABLE ${s}.ledger_entries ADD COLUMN kind text NOT NULL DEFAULT 'transfer' CHECK (kind IN ('transfer', 'fee'));
+      ALTER TABLE ${s}.ledger_entries ADD CONSTRAINT ledger_entries_payment_kind_key UNIQUE (outgoing_payment_id, kind);
+      -- Without deduplication two creates may carry one key: kept for inspection, no longer unique.
+      ALTER TABLE ${s}.outgoing_payments DROP CONSTRAINT outgoing_payments_client_idempotency_key_key;
+      CREATE INDEX ON ${s}.outgoing_payments (client, idempotency_key);
+    `,
+  },
 ];
 
 export interface SandboxDatabase {

@@ -24,6 +24,8 @@ export enum OpenPaymentsErrorCode {
   InvalidAmount = 'invalid_amount',
   LimitExceeded = 'limit_exceeded',
   Conflict = 'conflict',
+  /** Rafiki's WrongState: completing an incoming payment that is already completed or expired. */
+  InvalidState = 'invalid_state',
   // Sandbox
   ServiceUnavailable = 'service_unavailable',
   Internal = 'internal_error',
@@ -48,6 +50,7 @@ export const OPEN_PAYMENTS_ERROR_HTTP: Record<OpenPaymentsErrorCode, number> = {
   // Rafiki answers a grant limit breach with 403 (the token does not allow this payment).
   [OpenPaymentsErrorCode.LimitExceeded]: 403,
   [OpenPaymentsErrorCode.Conflict]: 409,
+  [OpenPaymentsErrorCode.InvalidState]: 409,
   [OpenPaymentsErrorCode.ServiceUnavailable]: 503,
   [OpenPaymentsErrorCode.Internal]: 500,
 };

@@ -4,6 +4,7 @@
  * develop against it with the official `@interledger/open-payments` client (use `useHttp: true`
  * for the plain-http dev default). See `README.md` in this folder.
  */
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { OpenPaymentsSandboxAse } from './ase';
@@ -26,12 +27,18 @@ export interface RunningOpenPaymentsSandbox {
 
 /** Migrates its schema, seeds the wallets and listens. */
 export async function startOpenPaymentsSandbox(
-  opts: OpenPaymentsSandboxOptions & { port?: number /* 0 = ephemeral */; host?: string; logger?: Logger },
+  opts: OpenPaymentsSandboxOptions & {
+    port?: number /* 0 = ephemeral */;
+    host?: string;
+    logger?: Logger;
+    /** Serve https with this certificate (PEM), as real wallets do; plain http without it. */
+    tls?: { cert: string; key: string };
+  },
 ): Promise<RunningOpenPaymentsSandbox> {
-  const { port = 0, host = '127.0.0.1', logger, ...options } = opts;
+  const { port = 0, host = '127.0.0.1', logger, tls, ...options } = opts;
   const ase = await OpenPaymentsSandboxAse.open(options);
   const app = buildOpenPaymentsApp(ase, logger);
-  const server = app.listen(port, host);
+  const server = tls ? createHttpsServer({ cert: tls.cert, key: tls.key }, app).listen(port, host) : app.listen(port, host);
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('listening', resolve);
@@ -45,7 +52,7 @@ export async function startOpenPaymentsSandbox(
   const wildcard = address.address === '0.0.0.0' || address.address === '::';
   const reachable = wildcard ? (address.family === 'IPv6' ? '::1' : '127.0.0.1') : address.address;
   const hostForUrl = reachable.includes(':') ? `[${reachable}]` : reachable;
-  ase.setDefaultBaseUrl(`http://${hostForUrl}:${address.port}`);
+  ase.setDefaultBaseUrl(`${tls ? 'https' : 'http'}://${hostForUrl}:${address.port}`);
   return {
     url: ase.url,
     ase,

@@ -72,7 +72,8 @@ describe('Open Payments sandbox ASE with the official client', () => {
       receiver: incoming.id,
       method: 'ilp',
     });
-    expect(quote).toMatchObject({ debitAmount: { value: '2500', assetCode: 'EUR' }, receiveAmount: { value: '2500' }, method: 'ilp' });
+    // The ASE's default fee (5 + 30 bps of 25.00, rounded down) is added to what alice pays.
+    expect(quote).toMatchObject({ debitAmount: { value: '2512', assetCode: 'EUR' }, receiveAmount: { value: '2500' }, method: 'ilp' });
     expect(Date.parse(quote.expiresAt)).toBeGreaterThan(Date.now());
 
     // Interactive outgoing-payment grant.
@@ -93,7 +94,7 @@ describe('Open Payments sandbox ASE with the official client', () => {
 
     const consent = await decideOnConsentPage(pending.interact.redirect, 'approve');
     expect(consent.page).toContain(clientUrl);
-    expect(consent.page).toContain('25.00 EUR');
+    expect(consent.page).toContain('25.12 EUR');
     expect(consent.status).toBe(303);
     const finish = new URL(consent.location!);
     expect(`${finish.origin}${finish.pathname}`).toBe('https://clearway.example/op/finish');
@@ -113,14 +114,15 @@ describe('Open Payments sandbox ASE with the official client', () => {
       quoteId: quote.id,
       metadata: { description: 'Invoice INV-2027-001' },
     });
-    expect(created).toMatchObject({ failed: false, receiver: incoming.id, sentAmount: { value: '0' }, grantSpentDebitAmount: { value: '2500' } });
+    expect(created).toMatchObject({ failed: false, receiver: incoming.id, sentAmount: { value: '0' }, grantSpentDebitAmount: { value: '2512' } });
 
+    // Sent in full when sentAmount (which excludes the fee, as in Rafiki) reaches receiveAmount.
     let payment = created;
-    for (let i = 0; i < 50 && payment.sentAmount.value !== payment.debitAmount.value; i += 1) {
+    for (let i = 0; i < 50 && payment.sentAmount.value !== payment.receiveAmount.value; i += 1) {
       await new Promise((resolve) => setTimeout(resolve, 50));
       payment = await op.call('outgoingPayment.get', { url: created.id, accessToken });
     }
-    expect(payment).toMatchObject({ failed: false, sentAmount: { value: '2500' }, debitAmount: { value: '2500' } });
+    expect(payment).toMatchObject({ failed: false, sentAmount: { value: '2500' }, receiveAmount: { value: '2500' }, debitAmount: { value: '2512' } });
 
     const received = await op.call('incomingPayment.get', { url: incoming.id, accessToken: incomingGrant.access_token.value });
     expect(received).toMatchObject({ completed: true, receivedAmount: { value: '2500' } });
@@ -129,14 +131,15 @@ describe('Open Payments sandbox ASE with the official client', () => {
     const outgoingList = await op.call('outgoingPayment.list', { url: alice.resourceServer, walletAddress: alice.id, accessToken });
     expect(outgoingList.result).toHaveLength(1);
     const spent = await op.call('outgoingPayment.getGrantSpentAmounts', { url: alice.resourceServer, accessToken });
-    expect(spent.spentDebitAmount).toEqual({ value: '2500', assetCode: 'EUR', assetScale: 2 });
+    expect(spent.spentDebitAmount).toEqual({ value: '2512', assetCode: 'EUR', assetScale: 2 });
 
     // The same quote cannot pay twice; money moved exactly once.
     await expect(op.call('outgoingPayment.create', { url: alice.resourceServer, accessToken }, { walletAddress: alice.id, quoteId: quote.id })).rejects.toThrow(/"status":(400|403)/);
     await sandbox.ase.settlePending();
     const after = await sandbox.ase.balances();
-    expect(after.alice).toBe(before.alice - 2500n);
+    expect(after.alice).toBe(before.alice - 2512n);
     expect(after.bob).toBe(before.bob + 2500n);
+    expect(after['ase-fees-eur-2']).toBe(before['ase-fees-eur-2']! + 12n);
     expect(Object.values(after).reduce((a, b) => a + b, 0n)).toBe(total);
 
     // Token rotation and revocation, grant revocation.

@@ -1,31 +1,37 @@
 /**
  * The resource server's business: incoming payments, quotes and outgoing payments over the
  * PostgreSQL ledger. Invariants, each enforced by the database rather than by hope:
- * - money is neither created nor destroyed: a settlement moves one amount from one wallet to
- *   another in one transaction (same asset, no fees in the sandbox);
+ * - money is neither created nor destroyed: a settlement moves the debit amount out of the sender's
+ *   wallet, the receive amount into the receiver's and the difference, the ASE's fee, into the
+ *   asset's fee account, in one transaction (same asset);
  * - no balance goes negative (row lock + check, and a CHECK constraint as the last line);
  * - an outgoing payment settles at most once (row lock on the payment + unique ledger key);
- * - a quote pays at most once (unique `quote_id`), a retried create with the same
- *   `Idempotency-Key` returns the first payment.
+ * - a quote pays at most once (unique `quote_id`). `Idempotency-Key` is not part of Open
+ *   Payments: a retried create is a new create unless the opt-in deduplication is on.
+ * Like Rafiki, `sentAmount` counts what reached the receiver: it excludes the fee, so a completed
+ * payment's `sentAmount` is its `receiveAmount`, below its `debitAmount` whenever there is a fee.
  * Cross-ASE payments (receiver hosted elsewhere) are out of scope and refused as invalid receiver.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { PoolClient } from 'pg';
+import { feeFor, type SandboxFees } from './config';
 import type { SandboxDatabase } from './database';
 import { opError, OpenPaymentsErrorCode as E, type OpenPaymentsError } from './errors';
 import { isHttpUrl, isUuid, type AccessItem, type Amount, type Grant } from './grants';
 import { parseRepeatingInterval, periodAt } from './interval';
-import { normaliseUrl, type WalletDirectory, type WalletRow } from './wallets';
+import { feeAccountName, normaliseUrl, type WalletDirectory, type WalletRow } from './wallets';
 
 export interface PaymentServiceDeps {
   db: SandboxDatabase;
   wallets: WalletDirectory;
   clock: () => Date;
   baseUrl: () => string;
-  quoteTtlMs: number;
+  quoteTtlMs: () => number;
   incomingPaymentTtlMs: number;
   settlementDelayMs: number;
   authServerUrl: () => string;
+  fees: () => SandboxFees;
+  deduplicateIdempotencyKey: () => boolean;
 }
 
 export interface IncomingPaymentView {
@@ -144,13 +150,14 @@ export class PaymentService {
     return rows[0] ? { view: this.incomingView(rows[0]), client: rows[0].client, walletName: rows[0].wallet_name } : undefined;
   }
 
+  /** Like Rafiki: only a pending or processing incoming payment can be completed (409 otherwise). */
   async completeIncomingPayment(id: string): Promise<IncomingPaymentView | OpenPaymentsError> {
     const now = this.deps.clock();
     const result = await this.deps.db.pool.query(
-      `UPDATE ${this.t('incoming_payments')} SET completed = true WHERE id = $1 AND expires_at > $2 RETURNING id`,
+      `UPDATE ${this.t('incoming_payments')} SET completed = true WHERE id = $1 AND NOT completed AND expires_at > $2 RETURNING id`,
       [id, now],
     );
-    if (result.rowCount === 0) return opError(E.InvalidResource, 'an expired incoming payment cannot be completed');
+    if (result.rowCount === 0) return opError(E.InvalidState, 'only a pending incoming payment can be completed: this one is completed or expired');
     return (await this.getIncomingPayment(id))!.view;
   }
 
@@ -197,29 +204,43 @@ export class PaymentService {
       return opError(E.InvalidReceiver, 'cross-currency quotes are not offered by the sandbox');
     }
     const remaining = receiver.incomingAmount === null ? undefined : receiver.incomingAmount - receiver.receivedAmount;
-    let value: bigint;
+    let amounts: { debit: bigint; receive: bigint } | OpenPaymentsError;
     if (body.debitAmount !== undefined) {
       if (!isAmountInput(body.debitAmount) || !sameAsset(body.debitAmount, wallet)) return opError(E.InvalidAmount, `debitAmount must be in ${wallet.assetCode} scale ${wallet.assetScale}`);
-      value = BigInt(body.debitAmount.value);
+      amounts = this.fixedSend(BigInt(body.debitAmount.value));
     } else if (body.receiveAmount !== undefined) {
       if (!isAmountInput(body.receiveAmount) || !sameAsset(body.receiveAmount, receiver.wallet)) return opError(E.InvalidAmount, 'receiveAmount must be in the receiver\'s asset');
-      value = BigInt(body.receiveAmount.value);
+      amounts = this.fixedReceive(BigInt(body.receiveAmount.value));
     } else if (remaining !== undefined) {
-      value = remaining;
+      amounts = this.fixedReceive(remaining);
     } else {
       return opError(E.InvalidAmount, 'No amount was provided and no amount could be inferred from the receiver');
     }
-    if (value <= 0n) return opError(E.InvalidAmount, 'the amount must be positive');
-    if (remaining !== undefined && value > remaining) return opError(E.InvalidAmount, 'the amount exceeds what the incoming payment still accepts');
+    if ('error' in amounts) return amounts;
+    if (remaining !== undefined && amounts.receive > remaining) return opError(E.InvalidAmount, 'the amount exceeds what the incoming payment still accepts');
     const now = this.deps.clock();
-    const expiresAt = new Date(Math.min(now.getTime() + this.deps.quoteTtlMs, receiver.expiresAt.getTime()));
+    const expiresAt = new Date(Math.min(now.getTime() + this.deps.quoteTtlMs(), receiver.expiresAt.getTime()));
     const id = randomUUID();
     await this.deps.db.pool.query(
       `INSERT INTO ${this.t('quotes')} (id, wallet_name, client, receiver, incoming_payment_id, debit_amount, receive_amount, expires_at, created_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8)`,
-      [id, wallet.name, client, this.incomingPaymentUrl(receiver.id), receiver.id, value.toString(), expiresAt, now],
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+      [id, wallet.name, client, this.incomingPaymentUrl(receiver.id), receiver.id, amounts.debit.toString(), amounts.receive.toString(), expiresAt, now],
     );
     return (await this.getQuote(id))!.view;
+  }
+
+  /** A fixed debit: the fee comes out of it, the receiver gets the rest (Rafiki's fixed-send quote). */
+  private fixedSend(debit: bigint): { debit: bigint; receive: bigint } | OpenPaymentsError {
+    if (debit <= 0n) return opError(E.InvalidAmount, 'the amount must be positive');
+    const receive = debit - feeFor(this.deps.fees(), debit);
+    if (receive <= 0n) return opError(E.InvalidAmount, 'the debit amount does not cover the fee: nothing would be received');
+    return { debit, receive };
+  }
+
+  /** A fixed receive amount: the sender pays it plus the fee (Rafiki's fixed-delivery quote). */
+  private fixedReceive(receive: bigint): { debit: bigint; receive: bigint } | OpenPaymentsError {
+    if (receive <= 0n) return opError(E.InvalidAmount, 'the amount must be positive');
+    return { debit: receive + feeFor(this.deps.fees(), receive), receive };
   }
 
   async getQuote(id: string): Promise<{ view: Record<string, unknown>; client: string | null; walletName: string } | undefined> {
@@ -314,9 +335,9 @@ export class PaymentService {
       }
       if (!sameAsset(body.debitAmount, receiver.wallet)) return opError(E.InvalidReceiver, 'cross-currency payments are not offered by the sandbox');
       incomingPaymentId = receiver.id;
-      debit = BigInt(body.debitAmount.value);
-      receive = debit;
-      if (debit <= 0n) return opError(E.InvalidAmount, 'debitAmount must be positive');
+      const amounts = this.fixedSend(BigInt(body.debitAmount.value));
+      if ('error' in amounts) return amounts;
+      ({ debit, receive } = amounts);
     } else {
       return opError(E.InvalidRequest, 'either quoteId, or incomingPayment and debitAmount, are required');
     }
@@ -324,7 +345,9 @@ export class PaymentService {
 
     const recorded = await this.deps.db.transaction(async (client): Promise<{ id: string; existing: boolean } | OpenPaymentsError> => {
       await client.query(`SELECT id FROM ${this.t('grants')} WHERE id = $1 FOR UPDATE`, [grant.id]);
-      if (idempotencyKey) {
+      if (idempotencyKey && this.deps.deduplicateIdempotencyKey()) {
+        // Opt-in scenario: one key, one payment per client (the key's lock spans the client's grants).
+        await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`${grant.client}\n${idempotencyKey}`]);
         const { rows } = await client.query(`SELECT id FROM ${this.t('outgoing_payments')} WHERE client = $1 AND idempotency_key = $2`, [grant.client, idempotencyKey]);
         if (rows[0]) return { id: rows[0].id, existing: true };
       }
@@ -353,9 +376,7 @@ export class PaymentService {
       } catch (err) {
         if ((err as { code?: string }).code !== UNIQUE_VIOLATION) throw err;
         await client.query('ROLLBACK TO SAVEPOINT create_payment');
-        if ((err as { constraint?: string }).constraint?.includes('quote_id')) return opError(E.InvalidQuote, 'the quote was already used by another outgoing payment');
-        const { rows } = await client.query(`SELECT id FROM ${this.t('outgoing_payments')} WHERE client = $1 AND idempotency_key = $2`, [grant.client, idempotencyKey]);
-        return { id: rows[0].id, existing: true };
+        return opError(E.InvalidQuote, 'the quote was already used by another outgoing payment');
       }
       return { id, existing: false };
     });
@@ -394,7 +415,9 @@ export class PaymentService {
       if (!payment || payment.state !== 'pending') return;
       const { rows: ipRows } = await client.query(`SELECT wallet_name FROM ${this.t('incoming_payments')} WHERE id = $1`, [payment.incoming_payment_id]);
       const receiverWallet: string = ipRows[0].wallet_name;
-      const names = [...new Set([payment.wallet_name as string, receiverWallet])].sort();
+      const sender = (await this.deps.wallets.get(payment.wallet_name, client))!;
+      const feeAccount = feeAccountName(sender);
+      const names = [...new Set([payment.wallet_name as string, receiverWallet, feeAccount])].sort();
       const { rows: walletRows } = await client.query(
         `SELECT name, balance FROM ${this.t('wallets')} WHERE name = ANY($1) ORDER BY name FOR UPDATE`,
         [names],
@@ -413,19 +436,29 @@ export class PaymentService {
         return fail('incoming_amount_exceeded');
       }
       if (balance < debit) return fail('insufficient_balance');
-      if (debit !== receive) throw new Error('sandbox settlements are same-asset: debit must equal receive');
+      // Same asset: what the receiver does not get is the ASE's fee.
+      const fee = debit - receive;
+      if (fee < 0n) throw new Error('sandbox settlements are same-asset: receive cannot exceed debit');
       await client.query(`UPDATE ${this.t('wallets')} SET balance = balance - $2 WHERE name = $1`, [payment.wallet_name, debit.toString()]);
       await client.query(`UPDATE ${this.t('wallets')} SET balance = balance + $2 WHERE name = $1`, [receiverWallet, receive.toString()]);
+      if (fee > 0n) await client.query(`UPDATE ${this.t('wallets')} SET balance = balance + $2 WHERE name = $1`, [feeAccount, fee.toString()]);
       await client.query(
         `UPDATE ${this.t('incoming_payments')} SET received_amount = received_amount + $2,
            completed = (incoming_amount IS NOT NULL AND received_amount + $2 >= incoming_amount) WHERE id = $1`,
         [incoming.id, receive.toString()],
       );
       await client.query(
-        `INSERT INTO ${this.t('ledger_entries')} (outgoing_payment_id, debit_wallet, credit_wallet, amount) VALUES ($1, $2, $3, $4)`,
-        [id, payment.wallet_name, receiverWallet, debit.toString()],
+        `INSERT INTO ${this.t('ledger_entries')} (outgoing_payment_id, kind, debit_wallet, credit_wallet, amount) VALUES ($1, 'transfer', $2, $3, $4)`,
+        [id, payment.wallet_name, receiverWallet, receive.toString()],
       );
-      await client.query(`UPDATE ${this.t('outgoing_payments')} SET state = 'completed', sent_amount = debit_amount WHERE id = $1`, [id]);
+      if (fee > 0n) {
+        await client.query(
+          `INSERT INTO ${this.t('ledger_entries')} (outgoing_payment_id, kind, debit_wallet, credit_wallet, amount) VALUES ($1, 'fee', $2, $3, $4)`,
+          [id, payment.wallet_name, feeAccount, fee.toString()],
+        );
+      }
+      // Rafiki's sentAmount excludes fees: what was sent towards the receiver.
+      await client.query(`UPDATE ${this.t('outgoing_payments')} SET state = 'completed', sent_amount = receive_amount WHERE id = $1`, [id]);
     });
   }
 

@@ -14,11 +14,12 @@ import type { Logger } from 'pino';
 import { checkFaults } from '../berlin-group/faults';
 import type { OpenPaymentsSandboxAse } from './ase';
 import { renderConsentMessage, renderConsentPage } from './consent-page';
+import { checkFees } from './config';
 import { isOpError, opError, OpenPaymentsErrorCode as E, toErrorResponse, type OpenPaymentsError } from './errors';
 import { parseGrantRequest, type AccessItem, type AccessType, type Grant } from './grants';
 import { verifyRequestSignature, type Ed25519Jwk } from '../../../libs/security/http-signatures';
 import type { PageQuery } from './payments';
-import { RESERVED_NAMES, WALLET_NAME } from './wallets';
+import { isReservedName, WALLET_NAME } from './wallets';
 
 const BODY_LIMIT = '100kb';
 
@@ -105,7 +106,7 @@ function tenantGate(ase: OpenPaymentsSandboxAse) {
 }
 
 function walletName(raw: string): string | undefined {
-  return WALLET_NAME.test(raw) && !RESERVED_NAMES.has(raw) ? raw : undefined;
+  return WALLET_NAME.test(raw) && !isReservedName(raw) ? raw : undefined;
 }
 
 function sendError(res: Response, error: OpenPaymentsError): void {
@@ -124,7 +125,17 @@ function faultGate(ase: OpenPaymentsSandboxAse): express.RequestHandler {
       res.set('Retry-After', String(fault.retryAfterSeconds));
       return sendError(res, opError(E.ServiceUnavailable, 'Too many requests (sandbox fault injection)', 429));
     }
+    if (fault.dropResponse) loseResponse(res);
     next();
+  };
+}
+
+/** The work is done, but the JSON answer never arrives: the client sees a 503 instead. */
+function loseResponse(res: Response): void {
+  const json = res.json.bind(res);
+  res.json = () => {
+    res.status(503);
+    return json(toErrorResponse(opError(E.ServiceUnavailable, 'The response was lost (sandbox fault injection)')).body);
   };
 }
 
@@ -423,6 +434,9 @@ async function createOutgoingPayment(ase: OpenPaymentsSandboxAse, req: Request, 
   const access = findAccess(auth.grant, 'outgoing-payment', ['create'], ase.walletUrl(wallet.name));
   if (!access || !access.item.identifier) return forbidden(res);
   const idempotencyKey = req.get('idempotency-key') || undefined;
+  const fault = ase.takeOutgoingPaymentFault();
+  if (fault === 'unavailable') return sendError(res, opError(E.ServiceUnavailable, 'The ASE is temporarily unavailable (sandbox fault injection)'));
+  if (fault === 'lostResponse') loseResponse(res);
   const result = await ase.payments.createOutgoingPayment(auth.grant, access.item, wallet, body, idempotencyKey);
   if (isOpError(result)) return sendError(res, result);
   res.status(result.status).json(result.view);
@@ -503,6 +517,26 @@ function controlRoutes(ase: OpenPaymentsSandboxAse): express.Router {
     ase.resetClock();
     res.json({ now: ase.now().toISOString() });
   });
+  /** `{ fixed, basisPoints }` (fixed in minor units, as a string or number). */
+  router.get('/fees', (_req, res) => void res.json(feesJson(ase.currentFees())));
+  router.put('/fees', (req, res) => {
+    const fees = checkFees(req.body);
+    if (typeof fees === 'string') return bad(res, fees);
+    res.json(feesJson(ase.setFees(fees)));
+  });
+  /** `{ unavailable?, lostResponses? }`: counts of the next outgoing-payment creates to fail. */
+  router.put('/outgoing-payment-faults', (req, res) => {
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const count = (v: unknown) => v === undefined || (Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 1000);
+    if (!count(body.unavailable) || !count(body.lostResponses)) return bad(res, 'give { unavailable?, lostResponses? } as integers 0..1000');
+    ase.failOutgoingPaymentCreates({ unavailable: body.unavailable as number | undefined, lostResponses: body.lostResponses as number | undefined });
+    res.status(204).end();
+  });
+  router.put('/idempotency', (req, res) => {
+    if (typeof req.body?.deduplicate !== 'boolean') return bad(res, 'give { deduplicate: boolean }');
+    ase.setIdempotencyDeduplication(req.body.deduplicate);
+    res.json({ deduplicate: req.body.deduplicate });
+  });
   router.put('/auto-approve', (req, res) => {
     if (typeof req.body?.enabled !== 'boolean') return bad(res, 'give { enabled: boolean }');
     ase.setAutoApprove(req.body.enabled);
@@ -510,6 +544,10 @@ function controlRoutes(ase: OpenPaymentsSandboxAse): express.Router {
   });
   router.post('/settle', wrap(async (_req, res) => void res.json({ settled: await ase.settlePending() })));
   return router;
+}
+
+function feesJson(fees: { fixed: bigint; basisPoints: number }) {
+  return { fixed: fees.fixed.toString(), basisPoints: fees.basisPoints };
 }
 
 function walletJson(ase: OpenPaymentsSandboxAse, wallet: { name: string; publicName: string; assetCode: string; assetScale: number; balance: bigint }) {

@@ -9,6 +9,8 @@ import { DEFAULT_TENANT_ID } from './config';
 import { decideOnConsentPage, newKey, signedCall, startTestAse, type TestAse, type TestKey } from './test-helpers';
 
 const EUR = (value: number | bigint) => ({ value: String(value), assetCode: 'EUR', assetScale: 2 });
+/** The sandbox's default fee: 5 minor units plus 30 basis points, rounded down. */
+const fee = (amount: bigint) => 5n + (amount * 30n) / 10_000n;
 
 describe('Open Payments sandbox ASE: security, limits and ledger', () => {
   let sandbox: TestAse;
@@ -44,10 +46,10 @@ describe('Open Payments sandbox ASE: security, limits and ledger', () => {
     return res.json.id;
   }
 
-  async function pendingOutgoingGrant(limits?: Record<string, unknown>, wallet = alice) {
+  async function pendingOutgoingGrant(limits?: Record<string, unknown>, wallet = alice, actions = ['create', 'read']) {
     const nonce = randomUUID();
     const res = await grantRequest({
-      access_token: { access: [{ type: 'outgoing-payment', actions: ['create', 'read'], identifier: wallet, ...(limits ? { limits } : {}) }] },
+      access_token: { access: [{ type: 'outgoing-payment', actions, identifier: wallet, ...(limits ? { limits } : {}) }] },
       interact: { start: ['redirect'], finish: { method: 'redirect', uri: 'https://clearway.example/finish', nonce } },
     });
     expect(res.status).toBe(200);
@@ -244,14 +246,119 @@ describe('Open Payments sandbox ASE: security, limits and ledger', () => {
       expect((await pay(token, expiring, 100)).status).toBe(400);
     });
 
-    it('a retried create with the same Idempotency-Key pays once', async () => {
+    it('Idempotency-Key is not Open Payments: by default a repeated create is a second payment; deduplication is opt-in', async () => {
       const receiver = await incomingPayment(await incomingToken());
       const { token } = await outgoingToken();
-      const before = await sandbox.ase.balanceOf('alice');
-      const headers = { 'Idempotency-Key': randomUUID() };
-      const [a, b] = await Promise.all([pay(token, receiver, 250, alice, headers), pay(token, receiver, 250, alice, headers)]);
+      const before = (await sandbox.ase.balanceOf('alice'))!;
+      const key1 = { 'Idempotency-Key': randomUUID() };
+      const first = await pay(token, receiver, 250, alice, key1);
+      const second = await pay(token, receiver, 250, alice, key1);
+      expect(second.json.id).not.toBe(first.json.id);
+      expect(await sandbox.ase.balanceOf('alice')).toBe(before - 500n);
+
+      sandbox.ase.setIdempotencyDeduplication(true);
+      const key2 = { 'Idempotency-Key': randomUUID() };
+      const [a, b] = await Promise.all([pay(token, receiver, 250, alice, key2), pay(token, receiver, 250, alice, key2)]);
       expect(a.json.id).toBe(b.json.id);
-      expect(await sandbox.ase.balanceOf('alice')).toBe(before! - 250n);
+      expect(await sandbox.ase.balanceOf('alice')).toBe(before - 750n);
+    });
+  });
+
+  describe('fees', () => {
+
+    it('default fees (5 + 30 bps): a fixed-send quote deducts the fee, a fixed-receive quote adds it; sentAmount excludes it', async () => {
+      expect(sandbox.ase.currentFees()).toEqual({ fixed: 5n, basisPoints: 30 });
+      const incoming = await incomingToken();
+      const send = await signedCall(`${sandbox.url}/quotes`, { key, token: incoming, body: { walletAddress: alice, receiver: await incomingPayment(incoming), method: 'ilp', debitAmount: EUR(2500) } });
+      // 30 bps of 2500 is 7.5: rounded down, as Rafiki does.
+      expect(send.json).toMatchObject({ debitAmount: EUR(2500), receiveAmount: EUR(2500n - 12n) });
+      const receive = await signedCall(`${sandbox.url}/quotes`, { key, token: incoming, body: { walletAddress: alice, receiver: await incomingPayment(incoming), method: 'ilp', receiveAmount: EUR(2500) } });
+      expect(receive.json).toMatchObject({ debitAmount: EUR(2500n + fee(2500n)), receiveAmount: EUR(2500) });
+      const tooSmall = await signedCall(`${sandbox.url}/quotes`, { key, token: incoming, body: { walletAddress: alice, receiver: await incomingPayment(incoming), method: 'ilp', debitAmount: EUR(5) } });
+      expect(tooSmall.status).toBe(400);
+      expect(tooSmall.json.error.code).toBe('invalid_amount');
+
+      const { token } = await outgoingToken();
+      const before = await sandbox.ase.balances();
+      const paid = await signedCall(`${sandbox.url}/outgoing-payments`, { key, token, body: { walletAddress: alice, quoteId: send.json.id } });
+      expect(paid.status).toBe(201);
+      expect(paid.json).toMatchObject({ failed: false, debitAmount: EUR(2500), receiveAmount: EUR(2488), sentAmount: EUR(2488) });
+      const after = await sandbox.ase.balances();
+      expect(after.alice! - before.alice!).toBe(-2500n);
+      expect(after.bob! - before.bob!).toBe(2488n);
+      expect(after['ase-fees-eur-2']! - before['ase-fees-eur-2']!).toBe(12n);
+    });
+
+    it('configurable over HTTP; the fee account is not a wallet address', async () => {
+      const put = await fetch(`${sandbox.url}/_sandbox/fees`, { method: 'PUT', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ fixed: '0', basisPoints: 100 }) });
+      expect(await put.json()).toEqual({ fixed: '0', basisPoints: 100 });
+      const incoming = await incomingToken();
+      const quote = await signedCall(`${sandbox.url}/quotes`, { key, token: incoming, body: { walletAddress: alice, receiver: await incomingPayment(incoming), method: 'ilp', debitAmount: EUR(1000) } });
+      expect(quote.json.receiveAmount).toEqual(EUR(990));
+      const bad = await fetch(`${sandbox.url}/_sandbox/fees`, { method: 'PUT', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ fixed: -1, basisPoints: 1 }) });
+      expect(bad.status).toBe(400);
+      expect((await fetch(`${sandbox.url}/ase-fees-eur-2`)).status).toBe(404);
+      await expect(sandbox.ase.registerWallet({ name: 'ase-fees-usd-2' })).rejects.toThrow(/Invalid wallet name/);
+    });
+  });
+
+  describe('incoming payments (current Rafiki)', () => {
+    it('one without incomingAmount is not completed by a payment: it stays open until completed or expired', async () => {
+      const incoming = await incomingToken();
+      const open = await incomingPayment(incoming);
+      const { token } = await outgoingToken();
+      expect((await pay(token, open, 1000)).json.failed).toBe(false);
+      const read = await signedCall(open, { key, token: incoming });
+      expect(read.json).toMatchObject({ completed: false, receivedAmount: EUR(1000n - fee(1000n)) });
+      // Still payable: a second payment lands on it too.
+      expect((await pay(token, open, 1000)).json.failed).toBe(false);
+
+      const completeGrant = await grantRequest({ access_token: { access: [{ type: 'incoming-payment', actions: ['complete', 'read'], identifier: bob }] } });
+      const completed = await signedCall(`${open}/complete`, { key, token: completeGrant.json.access_token.value, method: 'POST' });
+      expect(completed.status).toBe(200);
+      expect(completed.json).toMatchObject({ completed: true, receivedAmount: EUR(2n * (1000n - fee(1000n))) });
+      // Completed: no further payment is accepted, and it cannot be completed again (Rafiki: wrong state).
+      expect((await pay(token, open, 100)).status).toBe(400);
+      const again = await signedCall(`${open}/complete`, { key, token: completeGrant.json.access_token.value, method: 'POST' });
+      expect(again.status).toBe(409);
+      expect(again.json.error.code).toBe('invalid_state');
+    });
+
+  });
+
+  describe('lost responses and listing', () => {
+    it('a lost create response: the payment exists, and listing with the Open Payments filters finds it by its metadata', async () => {
+      const receiver = await incomingPayment(await incomingToken());
+      const pending = await pendingOutgoingGrant(undefined, alice, ['create', 'read', 'list']);
+      const { location } = await decideOnConsentPage(pending.interact.redirect, 'approve');
+      const granted = await continueGrant(pending, { interact_ref: new URL(location!).searchParams.get('interact_ref')! });
+      const token = granted.json.access_token.value;
+      for (let i = 0; i < 3; i += 1) expect((await pay(token, await incomingPayment(await incomingToken()), 100 + i)).status).toBe(201);
+
+      sandbox.ase.failOutgoingPaymentCreates({ unavailable: 1, lostResponses: 1 });
+      const body = { walletAddress: alice, incomingPayment: receiver, debitAmount: EUR(777), metadata: { clearwayTransferId: 't-1' } };
+      const refused = await signedCall(`${sandbox.url}/outgoing-payments`, { key, token, body });
+      expect(refused.status).toBe(503);
+      const lost = await signedCall(`${sandbox.url}/outgoing-payments`, { key, token, body });
+      expect(lost.status).toBe(503);
+      expect(lost.json.error.description).toMatch(/lost/);
+
+      const list = (query: string) => signedCall(`${sandbox.url}/outgoing-payments?wallet-address=${encodeURIComponent(alice)}&${query}`, { key, token });
+      const page1 = await list('first=2');
+      expect(page1.status).toBe(200);
+      expect(page1.json.pagination).toMatchObject({ hasNextPage: true, hasPreviousPage: false });
+      const page2 = await list(`first=2&cursor=${page1.json.pagination.endCursor}`);
+      expect(page2.json.pagination).toMatchObject({ hasNextPage: false, hasPreviousPage: true });
+      const all = [...page1.json.result, ...page2.json.result];
+      expect(all).toHaveLength(4);
+      const mine = all.filter((p: { metadata?: { clearwayTransferId?: string } }) => p.metadata?.clearwayTransferId === 't-1');
+      expect(mine).toHaveLength(1);
+      expect(mine[0]).toMatchObject({ debitAmount: EUR(777), failed: false });
+      const back = await list(`last=2&cursor=${page2.json.pagination.startCursor}`);
+      expect(back.json.result.map((p: { id: string }) => p.id)).toEqual(page1.json.result.map((p: { id: string }) => p.id));
+      // Without the list action the grant may not list.
+      const { token: noList } = await outgoingToken();
+      expect((await signedCall(`${sandbox.url}/outgoing-payments?wallet-address=${encodeURIComponent(alice)}`, { key, token: noList })).status).toBe(403);
     });
   });
 
@@ -266,7 +373,7 @@ describe('Open Payments sandbox ASE: security, limits and ledger', () => {
         const from = random() < 0.5 ? 'alice' : 'bob';
         const to = from === 'alice' ? 'bob' : 'alice';
         const receiver = await incomingPayment(incoming[to], sandbox.ase.walletUrl(to));
-        const res = await pay(outgoing[from], receiver, 1 + Math.floor(random() * 60_000), sandbox.ase.walletUrl(from));
+        const res = await pay(outgoing[from], receiver, 10 + Math.floor(random() * 60_000), sandbox.ase.walletUrl(from));
         expect(res.status).toBe(201);
         const balances = await sandbox.ase.balances();
         expect(Object.values(balances).every((b) => b >= 0n)).toBe(true);
@@ -282,12 +389,17 @@ describe('Open Payments sandbox ASE: security, limits and ledger', () => {
              (SELECT COALESCE(SUM(amount), 0) FROM "${sandbox.schema}".ledger_entries WHERE debit_wallet = w.name) AS net
            FROM "${sandbox.schema}".wallets w`,
         );
-        const opening: Record<string, bigint> = { alice: 100_000n, bob: 0n, clearway: 0n };
-        for (const row of rows) expect(BigInt(row.balance)).toBe(opening[row.name] + BigInt(row.net));
+        const opening: Record<string, bigint> = { alice: 100_000n };
+        for (const row of rows) expect({ [row.name]: BigInt(row.balance) }).toEqual({ [row.name]: (opening[row.name] ?? 0n) + BigInt(row.net) });
+        // Fees were charged on every payment, and went to the fee account.
+        expect(rows.find((r) => r.name === 'ase-fees-eur-2')!.balance).not.toBe('0');
         const { rows: settled } = await db.query(
-          `SELECT count(*)::int AS n, (SELECT count(*)::int FROM "${sandbox.schema}".ledger_entries) AS entries FROM "${sandbox.schema}".outgoing_payments WHERE state = 'completed'`,
+          `SELECT count(*)::int AS n, (SELECT count(*)::int FROM "${sandbox.schema}".ledger_entries WHERE kind = 'transfer') AS entries,
+             (SELECT count(*)::int FROM "${sandbox.schema}".ledger_entries WHERE kind = 'fee') AS fees
+           FROM "${sandbox.schema}".outgoing_payments WHERE state = 'completed'`,
         );
         expect(settled[0].n).toBe(settled[0].entries);
+        expect(settled[0].n).toBe(settled[0].fees);
       } finally {
         await db.end();
       }
@@ -303,7 +415,7 @@ describe('Open Payments sandbox ASE: security, limits and ledger', () => {
       expect(results.every((r) => r.status === 201)).toBe(true);
       expect(results.filter((r) => r.json.failed === false)).toHaveLength(3);
       expect(await sandbox.ase.balanceOf('alice')).toBe(balance - 3n * amount);
-      expect(await sandbox.ase.balanceOf('bob')).toBe(3n * amount);
+      expect(await sandbox.ase.balanceOf('bob')).toBe(3n * (amount - fee(amount)));
     });
   });
 });

@@ -13,6 +13,8 @@ import { Client } from 'pg';
 import { parse as parseYaml } from 'yaml';
 import { loadOpenApi, repoRoot } from '../../../test/support/openapi-contract';
 import type { OpenPaymentsSandboxOptions } from './config';
+import { fetchTrusting } from '../../../libs/adapters/open-payments/client';
+import { createDevTls } from '../../../libs/security/dev-certificates';
 import { signRequest, type Ed25519Jwk } from '../../../libs/security/http-signatures';
 import { startOpenPaymentsSandbox, type RunningOpenPaymentsSandbox } from './index';
 
@@ -64,18 +66,35 @@ export function newKey(keyId = `key-${randomBytes(4).toString('hex')}`): TestKey
 
 export interface TestAse extends RunningOpenPaymentsSandbox {
   schema: string;
+  /** With `https`: the CA that signed the ASE's certificate (PEM and a file holding it). */
+  ca?: { pem: string; file: string };
+  /** fetch that trusts the ASE (its CA added to the system's, verification on). */
+  fetch: typeof fetch;
   /** Stops the server and drops the schema. */
   dispose(): Promise<void>;
 }
 
-export async function startTestAse(options: Partial<OpenPaymentsSandboxOptions> = {}): Promise<TestAse> {
+/** A sandbox ASE on a fresh schema; `https: true` serves it with a certificate from a throwaway dev CA. */
+export async function startTestAse(options: Partial<OpenPaymentsSandboxOptions> & { https?: boolean } = {}): Promise<TestAse> {
   const databaseUrl = process.env.CLEARWAY_TEST_DATABASE_URL;
   if (!databaseUrl) throw new Error('CLEARWAY_TEST_DATABASE_URL is not set (jest globalSetup creates it)');
   const schema = `op_test_${randomBytes(5).toString('hex')}`;
-  const running = await startOpenPaymentsSandbox({ databaseUrl, schema, port: 0, ...options });
+  const { https, ...rest } = options;
+  let ca: TestAse['ca'];
+  let tls: { cert: string; key: string } | undefined;
+  if (https) {
+    const dev = await createDevTls(['127.0.0.1', 'localhost']);
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'op-ca-')), 'ca.pem');
+    fs.writeFileSync(file, dev.caPem);
+    ca = { pem: dev.caPem, file };
+    tls = { cert: dev.certPem, key: dev.keyPem };
+  }
+  const running = await startOpenPaymentsSandbox({ databaseUrl, schema, port: 0, ...(tls ? { tls } : {}), ...rest });
   return {
     ...running,
     schema,
+    ...(ca ? { ca } : {}),
+    fetch: ca ? fetchTrusting(ca.pem) : (...args) => fetch(...args),
     dispose: async () => {
       await running.close();
       const admin = new Client({ connectionString: databaseUrl });
@@ -169,11 +188,15 @@ export class OfficialClient {
  * Plays the person on the consent page: GET it (checking it shows what is asked), POST the
  * decision, and return where the browser is sent (the client's finish URI).
  */
-export async function decideOnConsentPage(redirectUrl: string, decision: 'approve' | 'deny'): Promise<{ page: string; location: string | null; status: number }> {
-  const page = await fetch(redirectUrl, { redirect: 'manual' });
+export async function decideOnConsentPage(
+  redirectUrl: string,
+  decision: 'approve' | 'deny',
+  fetchImpl: typeof fetch = fetch,
+): Promise<{ page: string; location: string | null; status: number }> {
+  const page = await fetchImpl(redirectUrl, { redirect: 'manual' });
   const html = await page.text();
   if (page.status !== 200 || !html.includes('name="decision"')) throw new Error(`consent page answered ${page.status}: ${html.slice(0, 200)}`);
-  const posted = await fetch(redirectUrl, {
+  const posted = await fetchImpl(redirectUrl, {
     method: 'POST',
     headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
     body: new URLSearchParams({ decision }).toString(),

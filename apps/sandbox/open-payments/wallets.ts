@@ -11,6 +11,20 @@ import { isEd25519Jwk, type Ed25519Jwk } from '../../../libs/security/http-signa
 export const WALLET_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/i;
 /** Path segments the resource and authorization servers use: no wallet can be named like them. */
 export const RESERVED_NAMES = new Set(['auth', 'incoming-payments', 'outgoing-payments', 'quotes', 'outgoing-payment-grant', '_sandbox', 'health', 'jwks.json']);
+const FEE_ACCOUNT_PREFIX = 'ase-fees-';
+
+/** Names no wallet address may have: the servers' path segments and the ASE's fee accounts. */
+export function isReservedName(name: string): boolean {
+  return RESERVED_NAMES.has(name) || name.toLowerCase().startsWith(FEE_ACCOUNT_PREFIX);
+}
+
+/**
+ * The ASE's fee account for an asset: a ledger row beside the wallets (so the sum of all balances
+ * stays constant when fees are charged), never served as a wallet address.
+ */
+export function feeAccountName(asset: { assetCode: string; assetScale: number }): string {
+  return `${FEE_ACCOUNT_PREFIX}${asset.assetCode.toLowerCase()}-${asset.assetScale}`;
+}
 
 export interface WalletRow {
   name: string;
@@ -54,7 +68,7 @@ export class WalletDirectory {
     const clean = normaliseUrl(url);
     if (!clean.startsWith(base)) return undefined;
     const name = clean.slice(base.length);
-    return WALLET_NAME.test(name) && !RESERVED_NAMES.has(name) ? name : undefined;
+    return WALLET_NAME.test(name) && !isReservedName(name) ? name : undefined;
   }
 
   async get(name: string, client: Pool | PoolClient = this.db.pool): Promise<WalletRow | undefined> {
@@ -97,7 +111,7 @@ export class WalletDirectory {
    * `jwks` a new wallet gets a sandbox-generated key; an existing one keeps its keys.
    */
   async upsert(seed: SandboxWalletSeed): Promise<WalletRow> {
-    if (!WALLET_NAME.test(seed.name) || RESERVED_NAMES.has(seed.name)) throw new RangeError(`Invalid wallet name "${seed.name}"`);
+    if (!WALLET_NAME.test(seed.name) || isReservedName(seed.name)) throw new RangeError(`Invalid wallet name "${seed.name}"`);
     const assetCode = seed.assetCode ?? DEFAULT_ASSET.assetCode;
     const assetScale = seed.assetScale ?? DEFAULT_ASSET.assetScale;
     if (!/^[A-Z0-9]{3,12}$/.test(assetCode) || !Number.isInteger(assetScale) || assetScale < 0 || assetScale > 255) {
@@ -111,6 +125,11 @@ export class WalletDirectory {
         `INSERT INTO ${this.db.table('wallets')} (name, public_name, asset_code, asset_scale, balance) VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (name) DO NOTHING`,
         [seed.name, seed.publicName ?? seed.name, assetCode, assetScale, balance.toString()],
+      );
+      await client.query(
+        `INSERT INTO ${this.db.table('wallets')} (name, public_name, asset_code, asset_scale, balance) VALUES ($1, $2, $3, $4, 0)
+         ON CONFLICT (name) DO NOTHING`,
+        [feeAccountName({ assetCode, assetScale }), `ASE fees ${assetCode}/${assetScale}`, assetCode, assetScale],
       );
       if (inserted.rowCount === 0 && seed.publicName) {
         await client.query(`UPDATE ${this.db.table('wallets')} SET public_name = $2 WHERE name = $1`, [seed.name, seed.publicName]);

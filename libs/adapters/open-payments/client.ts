@@ -3,6 +3,7 @@
  * (RFC 9421 as profiled by Open Payments, ../../security/http-signatures.ts) and every failure
  * becomes a {@link BankError}. Wallet address reads are public and go unsigned.
  */
+import { rootCertificates } from 'node:tls';
 import { BankError, type BankMessage } from '../bank-adapter';
 import { signRequest, SignatureFailure } from '../../security/http-signatures';
 import { parseErrorMessages, parseRetryAfter } from './transformers';
@@ -16,6 +17,23 @@ export const INVALID_TOKEN = 'invalid_token';
 export interface OpenPaymentsClientOptions {
   fetch?: typeof fetch;
   timeoutMs?: number;
+  /**
+   * PEM of certificate authorities trusted besides the system's (the dev stack's CA, which signed
+   * the sandbox ASE's certificate). Added to the trust store; verification is never turned off.
+   */
+  extraCaPem?: string;
+}
+
+/**
+ * fetch over TLS that trusts the system's CAs and `caPem`. undici is loaded only here: on load it
+ * installs itself as the process's global dispatcher, which Node's own fetch then uses, so it is
+ * pinned to the major version Node 20 bundles (6) and never loaded where no extra CA is configured.
+ */
+export function fetchTrusting(caPem: string): typeof fetch {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { Agent, fetch: undiciFetch } = require('undici') as typeof import('undici');
+  const dispatcher = new Agent({ connect: { ca: [...rootCertificates, caPem] } });
+  return ((input: string, init?: RequestInit) => undiciFetch(input, { ...(init as object), dispatcher })) as unknown as typeof fetch;
 }
 
 export interface OpRequest {
@@ -109,7 +127,7 @@ export class OpenPaymentsClient {
     private readonly identity: OpenPaymentsIdentity,
     opts: OpenPaymentsClientOptions = {},
   ) {
-    this.fetchImpl = opts.fetch ?? ((...args) => fetch(...args));
+    this.fetchImpl = opts.fetch ?? (opts.extraCaPem ? fetchTrusting(opts.extraCaPem) : (...args) => fetch(...args));
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   }
 

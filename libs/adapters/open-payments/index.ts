@@ -12,6 +12,7 @@ import {
   toGrantRequestDto,
   toIncomingPayment,
   toOutgoingPayment,
+  toPage,
   toQuote,
   toRotatedToken,
   toWalletAddress,
@@ -22,6 +23,7 @@ import type {
   IncomingPayment,
   OpAccessToken,
   OpAmount,
+  OpPage,
   OpenPaymentsAdapter,
   OpenPaymentsIdentity,
   OutgoingPayment,
@@ -31,6 +33,7 @@ import type {
 
 export type * from './types';
 export { INVALID_TOKEN, classifyHttpError, DEFAULT_TIMEOUT_MS } from './client';
+export { outgoingPaymentProgress, quoteExpiry, type OutgoingPaymentProgress } from './transformers';
 
 /** Code of the retryable error thrown when a continued grant is still waiting for the person. */
 export const GRANT_PENDING = 'grant_pending';
@@ -162,5 +165,26 @@ export class OpenPaymentsHttpAdapter implements OpenPaymentsAdapter {
   async getOutgoingPayment(url: string, token: string): Promise<OutgoingPayment> {
     const res = await this.client.send({ method: 'GET', url, server: 'resource', token });
     return toOutgoingPayment(res.body);
+  }
+
+  async listOutgoingPayments(
+    resourceServer: string,
+    token: string,
+    query: { walletAddress: string; first: number; cursor?: string },
+  ): Promise<OpPage<OutgoingPayment>> {
+    const params = new URLSearchParams({ 'wallet-address': query.walletAddress, first: String(query.first) });
+    if (query.cursor !== undefined) params.set('cursor', query.cursor);
+    const res = await this.client.send({ method: 'GET', url: resourceUrl(resourceServer, `/outgoing-payments?${params}`), server: 'resource', token });
+    return toPage(res.body, 'outgoing payment list', toOutgoingPayment);
+  }
+
+  async getIncomingPayment(url: string, token: string): Promise<IncomingPayment> {
+    const res = await this.client.send({ method: 'GET', url, server: 'resource', token });
+    return toIncomingPayment(res.body);
+  }
+
+  async completeIncomingPayment(url: string, token: string): Promise<IncomingPayment> {
+    const res = await this.client.send({ method: 'POST', url: `${url.replace(/\/+$/, '')}/complete`, server: 'resource', token });
+    return toIncomingPayment(res.body);
   }
 }

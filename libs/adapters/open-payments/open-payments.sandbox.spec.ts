@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { DEFAULT_TENANT_ID } from '../../../apps/sandbox/open-payments/config';
 import { decideOnConsentPage, startTestAse, type TestAse } from '../../../apps/sandbox/open-payments/test-helpers';
+import { createDevTls } from '../../security/dev-certificates';
 import { BankError } from '../bank-adapter';
 import {
   generateIdentityKey,
@@ -13,6 +14,7 @@ import {
   INVALID_TOKEN,
   loadIdentity,
   OpenPaymentsHttpAdapter,
+  outgoingPaymentProgress,
   verifyInteractionHash,
   type FinalizedGrant,
   type OpAccessToken,
@@ -74,7 +76,7 @@ afterEach(() => {
 async function approvedOutgoingGrant(debit: { value: string; assetCode: string; assetScale: number }) {
   const clientNonce = randomUUID();
   const pending = (await sut.requestGrant(alice.authServer, {
-    access: [{ type: 'outgoing-payment', actions: ['create', 'read'], identifier: alice.id, limits: { debitAmount: debit } }],
+    access: [{ type: 'outgoing-payment', actions: ['create', 'read', 'list'], identifier: alice.id, limits: { debitAmount: debit } }],
     interact: { finishUri: FINISH_URI, nonce: clientNonce },
   })) as PendingGrant;
   expect(pending).toMatchObject({ kind: 'pending', interactRedirect: expect.stringContaining(`${alice.authServer}/interact/`), finishNonce: expect.any(String) });
@@ -124,7 +126,8 @@ describe('incoming payment → quote → consent → outgoing payment', () => {
     const quoteGrant = (await sut.requestGrant(alice.authServer, { access: [{ type: 'quote', actions: ['create', 'read'] }] })) as FinalizedGrant;
     expect(quoteGrant.kind).toBe('finalized');
     const quote = await sut.createQuote(alice.resourceServer, quoteGrant.accessToken.value, { walletAddress: alice.id, receiver: incoming.id });
-    expect(quote).toMatchObject({ walletAddress: alice.id, receiver: incoming.id, debitAmount: { value: '2500' }, receiveAmount: { value: '2500' } });
+    // The ASE's fee (5 + 30 bps, as a real wallet charges one) is added to what alice pays.
+    expect(quote).toMatchObject({ walletAddress: alice.id, receiver: incoming.id, debitAmount: { value: '2512' }, receiveAmount: { value: '2500' } });
 
     // Interactive outgoing-payment grant: consent page, finish redirect hash, continue.
     const { pending, interactRef, hash, hashInput } = await approvedOutgoingGrant(quote.debitAmount);
@@ -141,21 +144,28 @@ describe('incoming payment → quote → consent → outgoing payment', () => {
     // The interact_ref is single-use.
     expect(await caught(sut.continueGrant(pending.continue, interactRef))).toMatchObject({ kind: 'rejected', details: { httpStatus: 401 } });
 
-    // Outgoing payment, retried with the same Idempotency-Key: one payment.
+    // Outgoing payment. A retry with the same Idempotency-Key is not deduplicated (the header is not
+    // Open Payments): the quote is what stops a second payment, and the list finds the first one.
     const token = outgoingGrant.accessToken.value;
     const key = randomUUID();
     const body = { walletAddress: alice.id, quoteId: quote.id, metadata: { clearwayTransferId: 't-1' } };
     const first = await sut.createOutgoingPayment(alice.resourceServer, token, body, key);
-    const retried = await sut.createOutgoingPayment(alice.resourceServer, token, body, key);
-    expect(retried.id).toBe(first.id);
-    expect(first).toMatchObject({ walletAddress: alice.id, receiver: incoming.id, failed: false, debitAmount: { value: '2500' }, quoteId: quote.id });
+    const retried = await caught(sut.createOutgoingPayment(alice.resourceServer, token, body, key));
+    // Refused (the grant's limit is spent, and the quote was used): a 4xx, never a second payment.
+    expect(retried).toMatchObject({ kind: 'rejected' });
+    expect(first).toMatchObject({ walletAddress: alice.id, receiver: incoming.id, failed: false, debitAmount: { value: '2512' }, quoteId: quote.id });
+    const listed = await sut.listOutgoingPayments(alice.resourceServer, token, { walletAddress: alice.id, first: 10 });
+    expect(listed).toMatchObject({ hasNextPage: false, result: [{ id: first.id, quoteId: quote.id, metadata: { clearwayTransferId: 't-1' } }] });
 
     let payment: OutgoingPayment = first;
-    for (let i = 0; i < 50 && payment.sentAmount.value !== payment.debitAmount.value; i += 1) {
+    for (let i = 0; i < 50 && outgoingPaymentProgress(payment) === 'sending'; i += 1) {
       await new Promise((resolve) => setTimeout(resolve, 100));
       payment = await sut.getOutgoingPayment(first.id, token);
     }
-    expect(payment).toMatchObject({ id: first.id, failed: false, sentAmount: { value: '2500', assetCode: 'EUR', assetScale: 2 } });
+    // Sent in full: sentAmount, net of the fee, is the receive amount, never the debit amount.
+    expect(outgoingPaymentProgress(payment)).toBe('completed');
+    expect(payment).toMatchObject({ id: first.id, failed: false, sentAmount: { value: '2500', assetCode: 'EUR', assetScale: 2 }, debitAmount: { value: '2512' } });
+    expect((await sut.getIncomingPayment(incoming.id, (incomingGrant as FinalizedGrant).accessToken.value)).completed).toBe(true);
 
     // Unknown payment under a working token.
     const unknown = await caught(sut.getOutgoingPayment(`${alice.resourceServer}/outgoing-payments/${randomUUID()}`, token));
@@ -246,5 +256,39 @@ describe('errors', () => {
     const impatient = new OpenPaymentsHttpAdapter(sutIdentity, { timeoutMs: 100 });
     const timedOut = await caught(impatient.getWalletAddress(alice.id));
     expect(timedOut).toMatchObject({ kind: 'unavailable', message: expect.stringContaining('timed out') });
+  });
+});
+
+describe('over https, the only scheme a real wallet serves', () => {
+  let secure: TestAse;
+  let client: { walletAddress: string; keyId: string; privateKeyPem: string };
+
+  beforeAll(async () => {
+    secure = await startTestAse({ https: true });
+    const key = generateIdentityKey('clearway-tls-key');
+    await secure.ase.registerWallet({ name: 'clearway', jwks: [key.publicJwk] });
+    client = { walletAddress: `${secure.url}/clearway`, keyId: key.publicJwk.kid, privateKeyPem: key.privateKeyPem };
+  });
+  afterAll(async () => {
+    await secure?.dispose();
+  });
+
+  it('trusts the wallet through the extra CA it is given: signed grants and resources work', async () => {
+    expect(secure.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+    const adapter = new OpenPaymentsHttpAdapter(loadIdentity(client), { extraCaPem: secure.ca!.pem });
+    const bobTls = await adapter.getWalletAddress(`${secure.url}/bob`);
+    expect(bobTls.authServer).toBe(`${secure.url}/auth/${DEFAULT_TENANT_ID}`);
+    const grant = (await adapter.requestGrant(bobTls.authServer, { access: [{ type: 'incoming-payment', actions: ['create', 'complete'], identifier: bobTls.id }] })) as FinalizedGrant;
+    const incoming = await adapter.createIncomingPayment(bobTls.resourceServer, grant.accessToken.value, { walletAddress: bobTls.id });
+    expect(incoming.id.startsWith(`${secure.url}/incoming-payments/`)).toBe(true);
+    expect((await adapter.completeIncomingPayment(incoming.id, grant.accessToken.value)).completed).toBe(true);
+  });
+
+  it('without that CA the certificate is not trusted: no request goes through (verification is never off)', async () => {
+    const untrusting = new OpenPaymentsHttpAdapter(loadIdentity(client));
+    expect(await caught(untrusting.getWalletAddress(`${secure.url}/bob`))).toMatchObject({ kind: 'unavailable', message: expect.stringContaining('network error') });
+    const otherCa = await createDevTls(['127.0.0.1']);
+    const wrongCa = new OpenPaymentsHttpAdapter(loadIdentity(client), { extraCaPem: otherCa.caPem });
+    expect(await caught(wrongCa.getWalletAddress(`${secure.url}/bob`))).toMatchObject({ kind: 'unavailable' });
   });
 });

@@ -7,7 +7,10 @@ import {
   toGrant,
   toGrantRequestDto,
   toIncomingPayment,
+  outgoingPaymentProgress,
+  quoteExpiry,
   toOutgoingPayment,
+  toPage,
   toQuote,
   toRotatedToken,
   toWalletAddress,
@@ -80,6 +83,52 @@ describe('pendingWaitSeconds (a continue that is still waiting for the person)',
   });
 });
 
+describe('outgoingPaymentProgress: the payment\'s own state, never a comparison a fee breaks', () => {
+  const usd = (value: string) => ({ value, assetCode: 'USD', assetScale: 2 });
+  it.each([
+    ['failed at the wallet', { failed: true, sentAmount: eur('0'), receiveAmount: eur('1000') }, 'failed'],
+    ['failed after part of it was sent', { failed: true, sentAmount: eur('600'), receiveAmount: eur('1000') }, 'failed'],
+    ['nothing sent yet', { failed: false, sentAmount: eur('0'), receiveAmount: eur('1000') }, 'sending'],
+    ['part sent', { failed: false, sentAmount: eur('999'), receiveAmount: eur('1000') }, 'sending'],
+    // debitAmount 1012 (fee 12): sentAmount stops at the receive amount, as Rafiki reports it.
+    ['sent in full, net of a fee', { failed: false, sentAmount: eur('1000'), receiveAmount: eur('1000') }, 'completed'],
+    ['another scale', { failed: false, sentAmount: { value: '10000', assetCode: 'EUR', assetScale: 3 }, receiveAmount: eur('1000') }, 'compare_at_receiver'],
+    ['another asset', { failed: false, sentAmount: eur('900'), receiveAmount: usd('1000') }, 'compare_at_receiver'],
+  ] as const)('%s → %s', (_name, payment, expected) => {
+    expect(outgoingPaymentProgress(payment)).toBe(expected);
+  });
+});
+
+describe('quoteExpiry: the quote\'s lifetime on our clock, whatever the wallet\'s clock says', () => {
+  const receivedAt = Date.parse('2027-01-01T12:00:00Z');
+  it.each([
+    ['a wallet a day ahead', { createdAt: '2027-01-02T12:00:00Z', expiresAt: '2027-01-02T12:05:00Z' }, '2027-01-01T12:05:00.000Z'],
+    ['a wallet an hour behind', { createdAt: '2027-01-01T11:00:00Z', expiresAt: '2027-01-01T11:05:00Z' }, '2027-01-01T12:05:00.000Z'],
+    ['no createdAt: expiresAt as given', { expiresAt: '2027-01-01T12:03:00Z' }, '2027-01-01T12:03:00.000Z'],
+    ['expiresAt before createdAt', { createdAt: '2027-01-01T12:00:00Z', expiresAt: '2027-01-01T11:00:00Z' }, '2027-01-01T12:00:00.000Z'],
+  ])('%s', (_name, quote, expected) => {
+    expect(quoteExpiry(quote, receivedAt)!.toISOString()).toBe(expected);
+  });
+  it('a quote without expiresAt does not expire', () => {
+    expect(quoteExpiry({ createdAt: '2027-01-01T12:00:00Z' }, receivedAt)).toBeUndefined();
+  });
+});
+
+describe('toPage', () => {
+  const item = (v: unknown) => v as string;
+  it('maps result and the forward cursor', () => {
+    expect(toPage({ pagination: { hasNextPage: true, hasPreviousPage: false, startCursor: 'a', endCursor: 'b' }, result: ['x'] }, 'list', item)).toEqual({ result: ['x'], hasNextPage: true, endCursor: 'b' });
+    expect(toPage({ pagination: { hasNextPage: false, hasPreviousPage: true }, result: [] }, 'list', item)).toEqual({ result: [], hasNextPage: false });
+  });
+  it.each([
+    ['no pagination', { result: [] }],
+    ['result not an array', { pagination: { hasNextPage: false }, result: {} }],
+    ['a next page without a cursor', { pagination: { hasNextPage: true }, result: [] }],
+  ])('refuses %s', (_name, body) => {
+    protocolError(() => toPage(body, 'list', item));
+  });
+});
+
 describe('toRotatedToken', () => {
   it('maps { access_token }', () => {
     expect(toRotatedToken({ access_token: token })).toEqual({ value: 'TOK', manage: token.manage, expiresIn: 600 });
@@ -114,7 +163,7 @@ describe('resources', () => {
       'outgoing payment',
       toOutgoingPayment,
       outgoing,
-      { id: outgoing.id, walletAddress: wallet.id, receiver: incoming.id, failed: false, debitAmount: eur('2500'), receiveAmount: eur('2500'), sentAmount: eur('0'), quoteId: quote.id },
+      { id: outgoing.id, walletAddress: wallet.id, receiver: incoming.id, failed: false, debitAmount: eur('2500'), receiveAmount: eur('2500'), sentAmount: eur('0'), quoteId: quote.id, metadata: { a: 1 } },
     ],
   ] as [string, (b: unknown) => unknown, unknown, unknown][])('maps a %s', (_name, map, body, expected) => {
     expect(JSON.parse(JSON.stringify(map(body)))).toEqual(JSON.parse(JSON.stringify(expected)));

@@ -11,6 +11,7 @@ import type {
   IncomingPayment,
   OpAccessToken,
   OpAmount,
+  OpPage,
   OutgoingPayment,
   PendingGrant,
   Quote,
@@ -232,7 +233,23 @@ export function toQuote(body: unknown): Quote {
   };
   const expiresAt = optionalString(q, 'expiresAt', what);
   if (expiresAt) out.expiresAt = expiresAt;
+  const createdAt = optionalString(q, 'createdAt', what);
+  if (createdAt) out.createdAt = createdAt;
   return out;
+}
+
+/**
+ * When the quote expires, on the caller's clock: its lifetime on the wallet's clock
+ * (`expiresAt − createdAt`) from `receivedAt`, so a wallet whose clock runs ahead or behind does
+ * not move it. Later than the real expiry by the request's latency, never earlier. Without
+ * `createdAt`, `expiresAt` as given; undefined when the quote does not expire.
+ */
+export function quoteExpiry(quote: Pick<Quote, 'expiresAt' | 'createdAt'>, receivedAt: number): Date | undefined {
+  if (!quote.expiresAt) return undefined;
+  const expires = Date.parse(quote.expiresAt);
+  const created = quote.createdAt ? Date.parse(quote.createdAt) : Number.NaN;
+  if (Number.isNaN(expires)) return undefined;
+  return new Date(Number.isNaN(created) ? expires : receivedAt + Math.max(0, expires - created));
 }
 
 export function toOutgoingPayment(body: unknown): OutgoingPayment {
@@ -249,7 +266,35 @@ export function toOutgoingPayment(body: unknown): OutgoingPayment {
   };
   const quoteId = optionalString(p, 'quoteId', what);
   if (quoteId) out.quoteId = quoteId;
+  if (p.metadata !== undefined && p.metadata !== null) out.metadata = object(p.metadata, what, 'metadata');
   return out;
+}
+
+/** `{ pagination, result }` of a list endpoint; each item mapped with `item`. */
+export function toPage<T>(body: unknown, what: string, item: (value: unknown) => T): OpPage<T> {
+  const b = object(body, what, 'body');
+  const pagination = object(b.pagination, what, 'pagination');
+  if (!Array.isArray(b.result)) throw bad(what, 'result');
+  if (typeof pagination.hasNextPage !== 'boolean') throw bad(what, 'pagination.hasNextPage');
+  const endCursor = optionalString(pagination, 'endCursor', what, 'pagination.');
+  if (pagination.hasNextPage && endCursor === undefined) throw bad(what, 'pagination.endCursor');
+  return { result: b.result.map(item), hasNextPage: pagination.hasNextPage, ...(endCursor ? { endCursor } : {}) };
+}
+
+/**
+ * Where an outgoing payment stands, from its own fields only. `failed` is the wallet's word. Sent
+ * in full means `sentAmount` (net of fees, as Rafiki reports it) has reached `receiveAmount`, what
+ * the quote promised the receiver: comparing with `debitAmount` would never succeed once the wallet
+ * charges a fee. Across assets the two cannot be compared: `compare_at_receiver` asks the caller to
+ * read the receiver's incoming payment instead. Anything else is still sending, never success.
+ */
+export type OutgoingPaymentProgress = 'failed' | 'completed' | 'sending' | 'compare_at_receiver';
+
+export function outgoingPaymentProgress(p: Pick<OutgoingPayment, 'failed' | 'sentAmount' | 'receiveAmount'>): OutgoingPaymentProgress {
+  if (p.failed) return 'failed';
+  const { sentAmount: sent, receiveAmount: promised } = p;
+  if (sent.assetCode !== promised.assetCode || sent.assetScale !== promised.assetScale) return 'compare_at_receiver';
+  return BigInt(sent.value) >= BigInt(promised.value) ? 'completed' : 'sending';
 }
 
 // ── Requests ───────────────────────────────────────────────────────────────

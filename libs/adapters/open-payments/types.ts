@@ -85,6 +85,8 @@ export interface Quote {
   debitAmount: OpAmount;
   receiveAmount: OpAmount;
   expiresAt?: string;
+  /** On the wallet's clock, like `expiresAt`: their difference is the quote's lifetime. */
+  createdAt?: string;
 }
 
 export interface OutgoingPayment {
@@ -92,10 +94,21 @@ export interface OutgoingPayment {
   walletAddress: string;
   receiver: string;
   failed: boolean;
+  /** What leaves the sender's account, fees included. */
   debitAmount: OpAmount;
+  /** What the receiver gets once the payment is sent (the quote's promise). */
   receiveAmount: OpAmount;
+  /** Sent so far, in the sender's asset and net of fees (Rafiki): never reaches `debitAmount` when there is a fee. */
   sentAmount: OpAmount;
   quoteId?: string;
+  metadata?: Record<string, unknown>;
+}
+
+/** A page of a list (`GET /outgoing-payments?wallet-address=…&first=…&cursor=…`). */
+export interface OpPage<T> {
+  result: T[];
+  hasNextPage: boolean;
+  endCursor?: string;
 }
 
 export interface OpenPaymentsAdapter {
@@ -115,7 +128,10 @@ export interface OpenPaymentsAdapter {
     token: string,
     body: { walletAddress: string; receiver: string; debitAmount?: OpAmount; receiveAmount?: OpAmount },
   ): Promise<Quote>;
-  /** `idempotencyKey` is sent as `Idempotency-Key`: a retry returns the first payment. */
+  /**
+   * `idempotencyKey` is sent as `Idempotency-Key`. Open Payments does not define it and wallets may
+   * ignore it: never rely on it to make a retry safe (see activities/op-outgoing-payment.ts).
+   */
   createOutgoingPayment(
     resourceServer: string,
     token: string,
@@ -123,6 +139,11 @@ export interface OpenPaymentsAdapter {
     idempotencyKey: string,
   ): Promise<OutgoingPayment>;
   getOutgoingPayment(url: string, token: string): Promise<OutgoingPayment>;
+  /** The grant's own payments of a wallet (`list` action), oldest or newest first as the wallet pages them. */
+  listOutgoingPayments(resourceServer: string, token: string, query: { walletAddress: string; first: number; cursor?: string }): Promise<OpPage<OutgoingPayment>>;
+  getIncomingPayment(url: string, token: string): Promise<IncomingPayment>;
+  /** `POST {id}/complete`: the receiver accepts nothing more on it (`complete` action). */
+  completeIncomingPayment(url: string, token: string): Promise<IncomingPayment>;
 }
 
 export type { InteractionHashInput } from '../../security/interaction-hash';

@@ -45,6 +45,9 @@ export class OpMandatePaymentEntity {
   @Column({ name: 'quote_expires_at', type: 'timestamptz', nullable: true }) quoteExpiresAt!: Date | null;
   @Column({ name: 'outgoing_payment_url', type: 'varchar', nullable: true }) outgoingPaymentUrl!: string | null;
   @Column({ name: 'sent_amount', type: 'jsonb', nullable: true }) sentAmount!: OpAmount | null;
+  /** Set before the first outgoing-payment request: from then on the wallet may hold the payment. */
+  @Column({ name: 'payment_requested_at', type: 'timestamptz', nullable: true }) paymentRequestedAt!: Date | null;
+  @Column({ name: 'incoming_payment_closed_at', type: 'timestamptz', nullable: true }) incomingPaymentClosedAt!: Date | null;
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
   @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' }) updatedAt!: Date;
 }

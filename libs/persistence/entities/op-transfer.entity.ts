@@ -27,6 +27,10 @@ export class OpTransferEntity {
   @Column({ name: 'quote_receive_amount', type: 'jsonb', nullable: true }) quoteReceiveAmount!: OpAmount | null;
   @Column({ name: 'outgoing_payment_url', type: 'varchar', nullable: true }) outgoingPaymentUrl!: string | null;
   @Column({ name: 'sent_amount', type: 'jsonb', nullable: true }) sentAmount!: OpAmount | null;
+  /** Set before the first outgoing-payment request: from then on the wallet may hold the payment. */
+  @Column({ name: 'payment_requested_at', type: 'timestamptz', nullable: true }) paymentRequestedAt!: Date | null;
+  /** When Clearway completed the incoming payment it had created for this transfer. */
+  @Column({ name: 'incoming_payment_closed_at', type: 'timestamptz', nullable: true }) incomingPaymentClosedAt!: Date | null;
   @Column({ name: 'interact_redirect', type: 'varchar', nullable: true }) interactRedirect!: string | null;
   @Column({ name: 'client_nonce', type: 'varchar', nullable: true }) clientNonce!: string | null;
   @Column({ name: 'finish_nonce', type: 'varchar', nullable: true }) finishNonce!: string | null;
