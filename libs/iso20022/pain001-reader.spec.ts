@@ -189,6 +189,16 @@ describe('readPain001 input and limits', () => {
     expect(sink.paymentInformations[0].debtorName).toBe('Débiteur Zürich 😀');
   });
 
+  it('rejects (never hangs) when the input stream fails', async () => {
+    const file = await small();
+    async function* failing() {
+      yield file.subarray(0, 2000);
+      await new Promise((r) => setTimeout(r, 10));
+      throw new Error('connection reset');
+    }
+    await expect(readPain001(failing(), nullSink)).rejects.toThrow('connection reset');
+  });
+
   it('refuses a file larger than maxBytes without reading on', async () => {
     const file = await small();
     const result = await read(file, { maxBytes: 1000 });

@@ -18,7 +18,7 @@ import type {
   Pain001Version,
   ReadPain001Options,
 } from './pain001';
-import { validateXsd, type XsdError } from './xsd';
+import { validateXsd, type XsdError, type XsdResult } from './xsd';
 
 const NAMESPACES: Record<string, Pain001Version> = {
   'urn:iso:std:iso:20022:tech:xsd:pain.001.001.03': 'pain.001.001.03',
@@ -38,9 +38,10 @@ const SLICE = 64 * 1024;
  * Streams a pain.001.001.03 / .09 file: parses it as it arrives (SAX, never a DOM), hands its content
  * to `sink`, and checks what XSD cannot: NbOfTxs and CtrlSum at group and PmtInf level, IBAN checksum,
  * BIC format, amounts within the currency's decimals, EndToEndId unique within its PmtInf; creditor
- * accounts must be IBANs and amounts InstdAmt (SEPA credit transfers). The raw bytes are then validated
- * against the XSD (libxml2 in reader mode, see xsd.ts); the bytes themselves are the only thing kept
- * in memory in proportion to the file.
+ * accounts must be IBANs and amounts InstdAmt (SEPA credit transfers). Once the last byte is in, the
+ * bytes are validated against the XSD (libxml2 in reader mode on a worker thread, see xsd.ts) while
+ * parsing and the sink catch up. The bytes themselves are the only thing kept in memory in proportion
+ * to the file.
  *
  * Never throws for a bad file: the result lists the issues. Throws only for faults of the platform
  * (XSDs missing, the sink failing, the input stream erroring).
@@ -50,37 +51,112 @@ export async function readPain001(
   sink: Pain001Sink,
   opts: ReadPain001Options = {},
 ): Promise<Pain001ReadResult> {
-  const maxBytes = opts.maxBytes ?? DEFAULT_MAX_BYTES;
   const reader = new Pain001Reader(sink, opts.maxIssues ?? DEFAULT_MAX_ISSUES, opts.chunkSize ?? DEFAULT_CHUNK_SIZE);
-  const hash = createHash('sha256');
-  const retained: Buffer[] = [];
-  let bytes = 0;
+  const received = new ReceivedBytes(opts.maxBytes ?? DEFAULT_MAX_BYTES);
+  const receiving = received.receive(input);
+  receiving.catch(() => undefined); // awaited below; a failing input must not count as unhandled meanwhile
+  let xsd: Promise<XsdResult | undefined> | undefined;
+  const startXsdOnceComplete = () => {
+    if (xsd || !received.complete || !reader.version || !reader.wellFormedSoFar) return;
+    xsd = validateXsd(received.document(), reader.version, opts.xsdDir).then(
+      (result) => {
+        // Stop feeding the sink as soon as the file is known to be invalid.
+        if (!result.valid) reader.schemaInvalid = true;
+        return result;
+      },
+      (err: unknown) => {
+        if (reader.wellFormedSoFar) throw err; // libxml2 failed on a file the parser found well-formed: a fault of ours
+        return undefined; // its own take on a malformed file: the parser's issue says it already
+      },
+    );
+    xsd.catch(() => undefined); // awaited below; never an unhandled rejection meanwhile
+  };
 
-  for await (const chunk of slices(input)) {
-    const buffer = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
-    bytes += buffer.length;
-    if (bytes > maxBytes) {
-      // Stop reading: for a stream this also destroys it (the async iterator's return).
-      return reader.tooLarge(maxBytes, bytes);
+  // Parse each chunk as it arrives; reading goes on meanwhile, so the XSD can start at the last byte.
+  for (let i = 0; ; ) {
+    if (i < received.chunks.length) {
+      if (reader.wellFormedSoFar) {
+        reader.write(received.chunks[i]);
+        await reader.drainSink();
+      }
+      i += 1;
+    } else if (received.ended) {
+      break;
+    } else {
+      await received.more();
     }
-    hash.update(buffer);
-    if (reader.wellFormedSoFar) {
-      retained.push(buffer);
-      reader.write(buffer);
-      await reader.drainSink();
-    }
-    // A malformed file is read to its end regardless, so an HTTP client gets its answer cleanly.
+    startXsdOnceComplete();
   }
+  await receiving;
+  if (received.tooLarge) return reader.tooLarge(received.maxBytes, received.bytes);
   reader.end();
   await reader.drainSink();
-
-  if (reader.wellFormedSoFar && reader.version) {
-    const document = Buffer.concat(retained, bytes);
-    retained.length = 0;
-    const xsd = await validateXsd(document, reader.version, opts.xsdDir);
-    if (!xsd.valid) reader.addSchemaIssues(locateXsdErrors(document, xsd.errors, reader.maxIssues));
+  startXsdOnceComplete();
+  const schema = await xsd;
+  if (schema && !schema.valid && reader.wellFormedSoFar) {
+    reader.addSchemaIssues(locateXsdErrors(received.document(), schema.errors, reader.maxIssues));
   }
-  return reader.result(hash.digest('hex'), bytes);
+  return reader.result(received.sha256(), received.bytes);
+}
+
+/**
+ * The input, read as fast as it comes (up to `maxBytes`), hashed and kept for the XSD check; the
+ * parser follows behind. A malformed file is still read to its end, so an HTTP client that is still
+ * sending gets its 400 cleanly; a too-large one is not (iterating a Node stream with for-await destroys
+ * it when the loop is left).
+ */
+class ReceivedBytes {
+  readonly chunks: Buffer[] = [];
+  bytes = 0;
+  complete = false;
+  tooLarge = false;
+  /** No more chunks will come: complete, too large, or the input failed. */
+  ended = false;
+  private readonly hash = createHash('sha256');
+  private wake?: () => void;
+  private whole?: Buffer;
+
+  constructor(readonly maxBytes: number) {}
+
+  async receive(input: NodeJS.ReadableStream | AsyncIterable<Buffer | string> | Buffer): Promise<void> {
+    try {
+      for await (const chunk of slices(input)) {
+        const buffer = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
+        this.bytes += buffer.length;
+        if (this.bytes > this.maxBytes) {
+          this.tooLarge = true;
+          return;
+        }
+        this.hash.update(buffer);
+        this.chunks.push(buffer);
+        this.notify();
+      }
+      this.complete = true;
+    } finally {
+      this.ended = true;
+      this.notify();
+    }
+  }
+
+  /** Resolves when another chunk arrived or the input ended. */
+  more(): Promise<void> {
+    return new Promise((resolve) => (this.wake = resolve));
+  }
+
+  document(): Buffer {
+    this.whole ??= Buffer.concat(this.chunks, this.bytes);
+    return this.whole;
+  }
+
+  sha256(): string {
+    return this.hash.digest('hex');
+  }
+
+  private notify(): void {
+    const wake = this.wake;
+    this.wake = undefined;
+    wake?.();
+  }
 }
 
 async function* slices(input: NodeJS.ReadableStream | AsyncIterable<Buffer | string> | Buffer): AsyncIterable<Buffer | string> {
@@ -166,8 +242,11 @@ class Pain001Reader {
     this.parser.on('closetag', () => this.onClose());
   }
 
+  /** Set when the XSD check, running alongside, found the file invalid. */
+  schemaInvalid = false;
+
   private get sinkActive(): boolean {
-    return this.issueCount === 0;
+    return this.issueCount === 0 && !this.schemaInvalid;
   }
 
   write(buffer: Buffer): void {
