@@ -202,6 +202,8 @@ const AMOUNT_TEXT: Record<AmountRejection, (currency: string) => string> = {
 class Pain001Reader {
   version?: Pain001Version;
   wellFormedSoFar = true;
+  /** Set when the XSD check, running alongside, found the file invalid. */
+  schemaInvalid = false;
   private readonly parser = new SaxesParser({ xmlns: true });
   private readonly decoder = new TextDecoder('utf-8', { fatal: true });
   private readonly path = new ElementPath();
@@ -241,9 +243,6 @@ class Pain001Reader {
     this.parser.on('cdata', (t) => (this.text += t));
     this.parser.on('closetag', () => this.onClose());
   }
-
-  /** Set when the XSD check, running alongside, found the file invalid. */
-  schemaInvalid = false;
 
   private get sinkActive(): boolean {
     return this.issueCount === 0 && !this.schemaInvalid;
