@@ -217,6 +217,17 @@ describe('readPain001 input and limits', () => {
     expect(result.issues).toEqual([{ kind: 'malformed', path: 'Document', text: expect.stringMatching(text) }]);
   });
 
+  it('accepts what ERP exports carry: a byte order mark, CRLF, xsi:schemaLocation, lower-case utf-8', async () => {
+    const text = (await small())
+      .toString()
+      .replace('encoding="UTF-8"', 'encoding="utf-8"')
+      .replace('<Document xmlns="urn:iso:std:iso:20022:tech:xsd:pain.001.001.09">', '<Document xmlns="urn:iso:std:iso:20022:tech:xsd:pain.001.001.09" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:schemaLocation="urn:iso:std:iso:20022:tech:xsd:pain.001.001.09 pain.001.001.09.xsd">')
+      .replace(/\n/g, '\r\n');
+    const result = await read(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(text)]));
+    expect(result.issues).toEqual([]);
+    expect(result.transactionCount).toBe(50);
+  });
+
   it('refuses other messages as unsupported', async () => {
     const file = (await small()).toString().replace('pain.001.001.09"', 'pain.001.001.05"');
     expect((await read(file)).issues).toEqual([expect.objectContaining({ kind: 'unsupported', path: 'Document' })]);
