@@ -312,129 +312,109 @@ class Pain001Reader {
   }
 
   private onClose(): void {
-    const value = this.text.trim();
+    const handle = Pain001Reader.ON_CLOSE.get(this.path.key);
+    if (handle) handle(this, this.text.trim());
     this.text = '';
-    const pmt = this.pmtInf;
-    const tx = this.tx;
-    switch (this.path.key) {
-      // ── GrpHdr ──
-      case 'GrpHdr/MsgId':
-        this.group.msgId = value;
-        break;
-      case 'GrpHdr/CreDtTm':
-        this.group.creationDateTime = value;
-        break;
-      case 'GrpHdr/NbOfTxs':
-        this.group.nbOfTxsText = value;
-        break;
-      case 'GrpHdr/CtrlSum':
-        this.group.controlSum = value;
-        break;
-      case 'GrpHdr/InitgPty/Nm':
-        this.group.initiatingPartyName = value;
-        break;
-      case 'GrpHdr':
-        this.emitGroupHeader();
-        break;
-      // ── PmtInf ──
-      case 'PmtInf/PmtInfId':
-        if (pmt) pmt.info.pmtInfId = value;
-        break;
-      case 'PmtInf/BtchBookg':
-        if (pmt) pmt.info.batchBooking = value === 'true' || value === '1';
-        break;
-      case 'PmtInf/NbOfTxs':
-        if (pmt) pmt.info.numberOfTransactions = Number(value);
-        break;
-      case 'PmtInf/CtrlSum':
-        if (pmt) pmt.info.controlSum = value;
-        break;
-      case 'PmtInf/PmtTpInf/SvcLvl/Cd':
-        if (pmt) pmt.info.serviceLevel = value;
-        break;
-      case 'PmtInf/PmtTpInf/LclInstrm/Cd':
-        if (pmt) pmt.info.localInstrument = value;
-        break;
-      case 'PmtInf/ReqdExctnDt': // .03: the date itself; .09: the Dt/DtTm choice, read below
-        if (pmt && this.version === 'pain.001.001.03') pmt.info.requestedExecutionDate = value;
-        break;
-      case 'PmtInf/ReqdExctnDt/Dt':
-      case 'PmtInf/ReqdExctnDt/DtTm':
-        if (pmt) pmt.info.requestedExecutionDate = value.slice(0, 10);
-        break;
-      case 'PmtInf/Dbtr/Nm':
-        if (pmt) pmt.info.debtorName = value;
-        break;
-      case 'PmtInf/DbtrAcct/Id/IBAN':
-        if (pmt) {
-          pmt.info.debtorIban = value;
-          pmt.hasDebtorIban = true;
-          this.checkIban(value);
-        }
-        break;
-      case 'PmtInf/DbtrAcct':
-        if (pmt && !pmt.hasDebtorIban) this.semantic(this.path.path('Id.IBAN'), 'the debtor account must be an IBAN');
-        break;
-      case 'PmtInf/DbtrAcct/Ccy':
-        if (pmt) pmt.info.debtorAccountCurrency = value;
-        break;
-      case 'PmtInf/DbtrAgt/FinInstnId/BIC':
-      case 'PmtInf/DbtrAgt/FinInstnId/BICFI':
-        if (pmt) pmt.info.debtorAgentBic = value;
-        this.checkBic(value);
-        break;
-      case 'PmtInf/ChrgBr':
-        if (pmt) pmt.info.chargeBearer = value;
-        break;
-      case 'PmtInf':
-        this.endPmtInf();
-        break;
-      // ── CdtTrfTxInf ──
-      case 'PmtInf/CdtTrfTxInf/PmtId/InstrId':
-        if (tx) tx.instructionId = value;
-        break;
-      case 'PmtInf/CdtTrfTxInf/PmtId/EndToEndId':
-        if (tx && pmt) {
-          tx.endToEndId = value;
-          const first = pmt.endToEndIds.get(value);
-          if (first !== undefined) {
-            this.semantic(this.path.path(), `EndToEndId is already used by CdtTrfTxInf[${first}] of this PmtInf`);
-          } else {
-            pmt.endToEndIds.set(value, tx.index);
-          }
-        }
-        break;
-      case 'PmtInf/CdtTrfTxInf/Amt/InstdAmt':
-        if (tx) tx.amount = value;
-        this.checkAmount(value, tx?.currency ?? '');
-        break;
-      case 'PmtInf/CdtTrfTxInf/Amt/EqvtAmt':
-        this.semantic(this.path.path(), 'only InstdAmt is supported: give the amount in the currency to transfer');
-        if (pmt) pmt.sum = undefined;
-        break;
-      case 'PmtInf/CdtTrfTxInf/CdtrAgt/FinInstnId/BIC':
-      case 'PmtInf/CdtTrfTxInf/CdtrAgt/FinInstnId/BICFI':
-        if (tx) tx.creditorAgentBic = value;
-        this.checkBic(value);
-        break;
-      case 'PmtInf/CdtTrfTxInf/Cdtr/Nm':
-        if (tx) tx.creditorName = value;
-        break;
-      case 'PmtInf/CdtTrfTxInf/CdtrAcct/Id/IBAN':
-        if (tx) {
-          tx.creditorIban = value;
-          tx.hasCreditorIban = true;
-        }
-        this.checkIban(value);
-        break;
-      case 'PmtInf/CdtTrfTxInf/RmtInf/Ustrd':
-        if (tx && tx.remittanceInformationUnstructured === undefined) tx.remittanceInformationUnstructured = value;
-        break;
-      case 'PmtInf/CdtTrfTxInf':
-        this.endTransaction();
-        break;
-    }
     this.path.close();
+  }
+
+  /**
+   * What to do when an element closes, by its path (`key`, see ElementPath) and trimmed text. One map
+   * lookup per element: most of a file's 13 elements per transaction need nothing.
+   */
+  private static readonly ON_CLOSE = new Map<string, (r: Pain001Reader, value: string) => void>([
+    // ── GrpHdr ──
+    ['GrpHdr/MsgId', (r, v) => (r.group.msgId = v)],
+    ['GrpHdr/CreDtTm', (r, v) => (r.group.creationDateTime = v)],
+    ['GrpHdr/NbOfTxs', (r, v) => (r.group.nbOfTxsText = v)],
+    ['GrpHdr/CtrlSum', (r, v) => (r.group.controlSum = v)],
+    ['GrpHdr/InitgPty/Nm', (r, v) => (r.group.initiatingPartyName = v)],
+    ['GrpHdr', (r) => r.emitGroupHeader()],
+    // ── PmtInf ──
+    ['PmtInf/PmtInfId', (r, v) => r.setPmtInf({ pmtInfId: v })],
+    ['PmtInf/BtchBookg', (r, v) => r.setPmtInf({ batchBooking: v === 'true' || v === '1' })],
+    ['PmtInf/NbOfTxs', (r, v) => r.setPmtInf({ numberOfTransactions: Number(v) })],
+    ['PmtInf/CtrlSum', (r, v) => r.setPmtInf({ controlSum: v })],
+    ['PmtInf/PmtTpInf/SvcLvl/Cd', (r, v) => r.setPmtInf({ serviceLevel: v })],
+    ['PmtInf/PmtTpInf/LclInstrm/Cd', (r, v) => r.setPmtInf({ localInstrument: v })],
+    // .03: the date itself; .09: the Dt/DtTm choice below
+    ['PmtInf/ReqdExctnDt', (r, v) => r.version === 'pain.001.001.03' && r.setPmtInf({ requestedExecutionDate: v })],
+    ['PmtInf/ReqdExctnDt/Dt', (r, v) => r.setPmtInf({ requestedExecutionDate: v })],
+    ['PmtInf/ReqdExctnDt/DtTm', (r, v) => r.setPmtInf({ requestedExecutionDate: v.slice(0, 10) })],
+    ['PmtInf/Dbtr/Nm', (r, v) => r.setPmtInf({ debtorName: v })],
+    [
+      'PmtInf/DbtrAcct/Id/IBAN',
+      (r, v) => {
+        r.setPmtInf({ debtorIban: v });
+        if (r.pmtInf) r.pmtInf.hasDebtorIban = true;
+        r.checkIban(v);
+      },
+    ],
+    ['PmtInf/DbtrAcct', (r) => r.pmtInf && !r.pmtInf.hasDebtorIban && r.semantic(r.path.path('Id.IBAN'), 'the debtor account must be an IBAN')],
+    ['PmtInf/DbtrAcct/Ccy', (r, v) => r.setPmtInf({ debtorAccountCurrency: v })],
+    ['PmtInf/DbtrAgt/FinInstnId/BIC', (r, v) => r.debtorAgentBic(v)],
+    ['PmtInf/DbtrAgt/FinInstnId/BICFI', (r, v) => r.debtorAgentBic(v)],
+    ['PmtInf/ChrgBr', (r, v) => r.setPmtInf({ chargeBearer: v })],
+    ['PmtInf', (r) => r.endPmtInf()],
+    // ── CdtTrfTxInf ──
+    ['PmtInf/CdtTrfTxInf/PmtId/InstrId', (r, v) => r.setTx({ instructionId: v })],
+    ['PmtInf/CdtTrfTxInf/PmtId/EndToEndId', (r, v) => r.endToEndId(v)],
+    [
+      'PmtInf/CdtTrfTxInf/Amt/InstdAmt',
+      (r, v) => {
+        r.setTx({ amount: v });
+        r.checkAmount(v, r.tx?.currency ?? '');
+      },
+    ],
+    [
+      'PmtInf/CdtTrfTxInf/Amt/EqvtAmt',
+      (r) => {
+        r.semantic(r.path.path(), 'only InstdAmt is supported: give the amount in the currency to transfer');
+        if (r.pmtInf) r.pmtInf.sum = undefined;
+      },
+    ],
+    ['PmtInf/CdtTrfTxInf/CdtrAgt/FinInstnId/BIC', (r, v) => r.creditorAgentBic(v)],
+    ['PmtInf/CdtTrfTxInf/CdtrAgt/FinInstnId/BICFI', (r, v) => r.creditorAgentBic(v)],
+    ['PmtInf/CdtTrfTxInf/Cdtr/Nm', (r, v) => r.setTx({ creditorName: v })],
+    [
+      'PmtInf/CdtTrfTxInf/CdtrAcct/Id/IBAN',
+      (r, v) => {
+        r.setTx({ creditorIban: v, hasCreditorIban: true });
+        r.checkIban(v);
+      },
+    ],
+    ['PmtInf/CdtTrfTxInf/RmtInf/Ustrd', (r, v) => r.tx && r.tx.remittanceInformationUnstructured === undefined && r.setTx({ remittanceInformationUnstructured: v })],
+    ['PmtInf/CdtTrfTxInf', (r) => r.endTransaction()],
+  ]);
+
+  private setPmtInf(fields: Partial<Pain001PaymentInformation>): void {
+    if (this.pmtInf) Object.assign(this.pmtInf.info, fields);
+  }
+
+  private setTx(fields: Partial<TxState>): void {
+    if (this.tx) Object.assign(this.tx, fields);
+  }
+
+  private debtorAgentBic(bic: string): void {
+    this.setPmtInf({ debtorAgentBic: bic });
+    this.checkBic(bic);
+  }
+
+  private creditorAgentBic(bic: string): void {
+    this.setTx({ creditorAgentBic: bic });
+    this.checkBic(bic);
+  }
+
+  private endToEndId(id: string): void {
+    const { tx, pmtInf } = this;
+    if (!tx || !pmtInf) return;
+    tx.endToEndId = id;
+    const first = pmtInf.endToEndIds.get(id);
+    if (first !== undefined) {
+      this.semantic(this.path.path(), `EndToEndId is already used by CdtTrfTxInf[${first}] of this PmtInf`);
+    } else {
+      pmtInf.endToEndIds.set(id, tx.index);
+    }
   }
 
   // ── group ──
@@ -692,7 +672,9 @@ function currencyTotals(totals: Map<string, { minor: bigint; count: number }>): 
 
 /** Drops undefined members, so optional fields are absent rather than present-and-undefined. */
 function definedOnly<T extends Record<string, unknown>>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+  const out: Partial<T> = {};
+  for (const key in o) if (o[key] !== undefined) out[key] = o[key];
+  return out;
 }
 
 /**
