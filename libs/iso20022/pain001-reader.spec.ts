@@ -199,10 +199,13 @@ describe('readPain001 input and limits', () => {
     await expect(readPain001(failing(), nullSink)).rejects.toThrow('connection reset');
   });
 
-  it('refuses a file larger than maxBytes without reading on', async () => {
+  it('refuses a file larger than maxBytes without reading on, leaving the stream paused for a 413', async () => {
     const file = await small();
-    const result = await read(file, { maxBytes: 1000 });
-    expect(result).toMatchObject({ ok: false, issues: [{ kind: 'too_large', path: 'Document' }] });
+    const stream = Readable.from([...Array(Math.ceil(file.length / 500)).keys()].map((i) => file.subarray(i * 500, i * 500 + 500)));
+    const result = await readPain001(stream, nullSink, { maxBytes: 1000 });
+    expect(result).toMatchObject({ ok: false, issues: [{ kind: 'too_large', path: 'Document' }], bytes: 1500 });
+    expect(stream.destroyed).toBe(false);
+    expect(stream.readableEnded).toBe(false);
   });
 
   it.each([

@@ -102,8 +102,7 @@ export async function readPain001(
 /**
  * The input, read as fast as it comes (up to `maxBytes`), hashed and kept for the XSD check; the
  * parser follows behind. A malformed file is still read to its end, so an HTTP client that is still
- * sending gets its 400 cleanly; a too-large one is not (iterating a Node stream with for-await destroys
- * it when the loop is left).
+ * sending gets its 400 cleanly; a too-large one is read no further (and not destroyed).
  */
 class ReceivedBytes {
   readonly chunks: Buffer[] = [];
@@ -119,9 +118,12 @@ class ReceivedBytes {
   constructor(readonly maxBytes: number) {}
 
   async receive(input: NodeJS.ReadableStream | AsyncIterable<Buffer | string> | Buffer): Promise<void> {
+    // Iterated by hand: leaving a for-await loop would destroy a Node stream, and an HTTP server
+    // could then no longer answer 413 on that connection. Abandoned, the stream just stays paused.
+    const chunks = slices(input)[Symbol.asyncIterator]();
     try {
-      for await (const chunk of slices(input)) {
-        const buffer = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
+      for (let next = await chunks.next(); !next.done; next = await chunks.next()) {
+        const buffer = typeof next.value === 'string' ? Buffer.from(next.value, 'utf8') : next.value;
         this.bytes += buffer.length;
         if (this.bytes > this.maxBytes) {
           this.tooLarge = true;
