@@ -67,6 +67,7 @@ export function formatStatus(batch: Batch): string {
     `  ${totalsLine(batch)}`,
     ...(batch.progress ? [`  ${progressLine(batch.progress)}`] : []),
     ...(batch.bulks ?? []).flatMap((b) => bulkLines(b, batch.batchId, !final)),
+    ...(final ? [`  report: clearway batch report ${batch.batchId} -o ${batch.msgId}.pain002.xml`] : []),
   ].join('\n');
 }
 
@@ -94,7 +95,14 @@ export function formatPayments(payments: SinglePayment[]): string {
     .join('\n');
 }
 
-/** tppMessages as the operator fixes them: one line each, path first. */
-export function formatTppMessages(messages: TppMessage[]): string {
-  return messages.map((m) => `  ${m.path ? `${m.path}: ` : ''}${m.text ?? m.code ?? 'error'}${m.code && m.text ? ` (${m.code})` : ''}`).join('\n');
+/** tppMessages as the operator fixes them: one line each, path first; a code shared by all said once, above. */
+export function formatTppMessages(messages: TppMessage[]): { codes: string; lines: string } {
+  const codes = [...new Set(messages.map((m) => m.code).filter(Boolean))];
+  const shared = codes.length === 1;
+  return {
+    codes: shared ? codes[0]! : '',
+    lines: messages
+      .map((m) => `  ${m.path ? `${m.path}: ` : ''}${m.text ?? m.code ?? 'error'}${!shared && m.code && m.text ? ` (${m.code})` : ''}`)
+      .join('\n'),
+  };
 }

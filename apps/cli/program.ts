@@ -225,8 +225,8 @@ function errorJson(err: unknown): { error: string; status?: number; tppMessages?
 
 function describeError(err: unknown): string {
   if (err instanceof ClearwayApiError) {
-    const detail = err.tppMessages.length ? `\n${formatTppMessages(err.tppMessages)}` : '';
-    return `clearway: ${err.message}${detail}`;
+    const { codes, lines } = formatTppMessages(err.tppMessages);
+    return `clearway: ${err.message}${codes ? ` ${codes}` : ''}${lines ? `\n${lines}` : ''}`;
   }
   if (err instanceof ClearwayUnreachableError) return `clearway: ${err.message} (is it running? npm run dev)`;
   if (err instanceof WatchTimeoutError) return `clearway: ${err.message}`;
