@@ -249,6 +249,29 @@ describe('readPain001 input and limits', () => {
     expect(sink.paymentInformations[0].requestedExecutionDate).toBe('2026-12-01');
   });
 
+  it('never throws on a mangled file: every outcome is a result (seeded mutations)', async () => {
+    const file = (await pain001Bytes(spec('pain.001.001.03', {}, [{ transactions: 4 }]))).toString();
+    let seed = 7;
+    const random = (n: number) => Math.floor(((seed = (seed * 48271) % 2147483647) / 2147483647) * n);
+    const pieces = ['<', '>', '&', '</PmtInf>', '<CdtTrfTxInf>', '"', '\u0000', '😀', 'NbOfTxs', '<![CDATA[x]]>', '&amp;', '&#0;', '&nope;'];
+    for (let round = 0; round < 40; round++) {
+      const at = random(file.length);
+      const mangled = [
+        () => file.slice(0, at) + file.slice(at + 1 + random(40)),
+        () => file.slice(0, at) + pieces[random(pieces.length)] + file.slice(at),
+        () => file.slice(0, at) + file.slice(random(file.length), random(file.length)) + file.slice(at),
+      ][round % 3]();
+      const sink = recordingSink();
+      const result = await readPain001(Buffer.from(mangled), sink);
+      if (result.ok) {
+        expect(sink.transactionList).toHaveLength(result.transactionCount);
+      } else {
+        expect(result.issues.length).toBeGreaterThan(0);
+        for (const issue of result.issues) expect(issue.path).toMatch(/^(Document|GrpHdr|PmtInf\[\d+\])/);
+      }
+    }
+  }, 60_000);
+
   it('parses a 100,000-transaction file: counts and sums', async () => {
     const file = await pain001Bytes(
       spec('pain.001.001.09', {}, [
