@@ -145,8 +145,15 @@ class ReceivedBytes {
     return new Promise((resolve) => (this.wake = resolve));
   }
 
+  /** The whole file in one buffer (for libxml2); the chunks become views on it, so the bytes are held once. */
   document(): Buffer {
-    this.whole ??= Buffer.concat(this.chunks, this.bytes);
+    if (!this.whole) {
+      const whole = Buffer.concat(this.chunks, this.bytes);
+      for (let i = 0, offset = 0; i < this.chunks.length; offset += this.chunks[i].length, i++) {
+        this.chunks[i] = whole.subarray(offset, offset + this.chunks[i].length);
+      }
+      this.whole = whole;
+    }
     return this.whole;
   }
 
