@@ -46,6 +46,7 @@ function bulkLines(bulk: BatchBulk, batchId: string, withAuthorisation: boolean)
     (bulk.controlSum !== undefined ? `  ${groupDigits(bulk.controlSum)}` : '') +
     (bulk.transactionStatus ? `  [${bulk.transactionStatus}]` : '');
   const lines = [head];
+  if (bulk.statusReason) lines.push(`      reason: ${bulk.statusReason}`);
   if (bulk.progress) lines.push(`      ${progressLine(bulk.progress)}`);
   if (withAuthorisation) lines.push(...authorisation(bulk, batchId).map((l) => `      ${l}`));
   return lines;
@@ -65,6 +66,7 @@ export function formatStatus(batch: Batch): string {
   return [
     `Batch ${batch.batchId}  ${batch.msgId}  ${batch.status}${batch.createdAt ? `  (created ${batch.createdAt})` : ''}`,
     `  ${totalsLine(batch)}`,
+    ...(batch.statusReason ? [`  reason: ${batch.statusReason}`] : []),
     ...(batch.progress ? [`  ${progressLine(batch.progress)}`] : []),
     ...(batch.bulks ?? []).flatMap((b) => bulkLines(b, batch.batchId, !final)),
     ...(final ? [`  report: clearway batch report ${batch.batchId} -o ${batch.msgId}.pain002.xml`] : []),

@@ -8,7 +8,7 @@ import { validateXsd } from '../../libs/iso20022/xsd';
 import { startBatchApiStandIn, type BatchApiStandIn } from '../../test/support/batch-api-stand-in';
 import type { Batch } from './batch-api';
 import { requestIdForFile, sha256OfFile } from './batch-client';
-import { groupDigits } from './batch-format';
+import { formatStatus, groupDigits } from './batch-format';
 import { ProgressBarDisplay } from './batch-watch';
 import { exitCodeFor, runCli, type CliDeps } from './program';
 
@@ -244,6 +244,19 @@ describe('command-layer pieces', () => {
     ['cancelled', 2],
   ])('exit code for a %s batch is %d', (status, code) => {
     expect(exitCodeFor({ batchId: 'b', msgId: 'm', status, numberOfTransactions: 1 })).toBe(code);
+  });
+
+  it('says why a batch or bulk was rejected when the API tells', () => {
+    const text = formatStatus({
+      batchId: 'b',
+      msgId: 'MSG-1',
+      status: 'rejected',
+      numberOfTransactions: 2,
+      statusReason: 'SCA timed out',
+      bulks: [{ pmtInfId: 'PMT-1', route: 'bulk', bicFi: 'SANDDEB0XXX', numberOfTransactions: 2, statusReason: 'PSU did not authorise' }],
+    });
+    expect(text).toContain('\n  reason: SCA timed out\n');
+    expect(text).toContain('\n      reason: PSU did not authorise');
   });
 
   it('groups digits without turning amounts into numbers', () => {
