@@ -4,7 +4,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import pino from 'pino';
 import { BankError } from '../libs/adapters/bank-adapter';
-import { grantEndpoint, interactionHash } from '../libs/adapters/open-payments';
+import { interactionHash } from '../libs/adapters/open-payments';
 import type { OpAmount, OpenPaymentsAdapter, OutgoingPayment, Quote, WalletAddress } from '../libs/adapters/open-payments/types';
 import { CLEARWAY_ID_NAMESPACE, deriveUuid } from '../libs/domain/ids';
 import type { OpTransferEntity } from '../libs/persistence/entities/op-transfer.entity';
@@ -23,7 +23,7 @@ const CONTINUE_TOKEN = 'op-continue-token';
 
 const SENDER_URL = 'https://wallet.example/alice';
 const RECEIVER_URL = 'https://other.example/bob';
-const AUTH_SERVER = 'https://auth.wallet.example';
+const AUTH_SERVER = 'https://auth.wallet.example/3b2f0c1e-5d8a-4b7e-9c6f-1a2b3c4d5e6f'; // multi-tenant shape
 const RESOURCE_SERVER = 'https://wallet.example';
 
 const eur = (value: string): OpAmount => ({ value, assetCode: 'EUR', assetScale: 2 });
@@ -221,7 +221,7 @@ describe('Open Payments transfer activities', () => {
 
     await run(sut.requestOutgoingPaymentGrant, row().id);
     const { clientNonce, finishNonce } = row();
-    const hash = interactionHash({ clientNonce: clientNonce!, finishNonce: finishNonce!, interactRef: 'ref-1', grantEndpoint: grantEndpoint(AUTH_SERVER) });
+    const hash = interactionHash({ clientNonce: clientNonce!, finishNonce: finishNonce!, interactRef: 'ref-1', grantEndpoint: AUTH_SERVER });
     await run(sut.continueGrant, row().id, 'ref-1', hash);
 
     const stored = JSON.stringify(row());
@@ -313,7 +313,7 @@ describe('Open Payments transfer activities', () => {
     it('refuses a wrong hash (hash_mismatch) without continuing the grant', async () => {
       const { sut, wallet, run, row } = await grantRequested();
       const { clientNonce, finishNonce } = row();
-      const forOtherRef = interactionHash({ clientNonce: clientNonce!, finishNonce: finishNonce!, interactRef: 'other-ref', grantEndpoint: grantEndpoint(AUTH_SERVER) });
+      const forOtherRef = interactionHash({ clientNonce: clientNonce!, finishNonce: finishNonce!, interactRef: 'other-ref', grantEndpoint: AUTH_SERVER });
 
       for (const hash of ['', 'not-the-hash', forOtherRef]) {
         await expect(run(sut.continueGrant, row().id, 'ref-1', hash)).rejects.toMatchObject(refusal('hash_mismatch'));
@@ -325,8 +325,9 @@ describe('Open Payments transfer activities', () => {
     it('continues the grant with the continue token when the hash is the one interactionHash computes', async () => {
       const { sut, wallet, run, row } = await grantRequested();
       const { clientNonce, finishNonce } = row();
-      expect(row().grantEndpoint).toBe(`${AUTH_SERVER}/`);
-      const hash = interactionHash({ clientNonce: clientNonce!, finishNonce: finishNonce!, interactRef: 'ref-1', grantEndpoint: grantEndpoint(AUTH_SERVER) });
+      // The wallet's authServer exactly as given (multi-tenant Rafiki: no trailing slash added).
+      expect(row().grantEndpoint).toBe(AUTH_SERVER);
+      const hash = interactionHash({ clientNonce: clientNonce!, finishNonce: finishNonce!, interactRef: 'ref-1', grantEndpoint: AUTH_SERVER });
 
       await run(sut.continueGrant, row().id, 'ref-1', hash);
 

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Logger } from 'pino';
 import { isBankError } from '../libs/adapters/bank-adapter';
-import { grantEndpoint, verifyInteractionHash } from '../libs/adapters/open-payments';
+import { verifyInteractionHash } from '../libs/adapters/open-payments';
 import type { OpAccessRequest, OpAccessToken, OpenPaymentsAdapter, WalletAddress } from '../libs/adapters/open-payments/types';
 import type { SecretBox } from '../libs/security/secret-box';
 import { toActivityFailure } from './bank-failure';
@@ -99,7 +99,8 @@ export function openPaymentsSession(deps: OpenPaymentsSessionDeps, refuse: Refus
         interactRedirect: grant.interactRedirect,
         clientNonce,
         finishNonce: grant.finishNonce,
-        grantEndpoint: grantEndpoint(request.authServer),
+        // The URI the grant request went to, as sent: the interaction hash is computed over it.
+        grantEndpoint: request.authServer,
         continueUri: grant.continue.uri,
         continueTokenSealed: deps.secrets.seal(grant.continue.accessToken, CONTINUE_TOKEN),
       });

@@ -55,6 +55,10 @@ describe('POST /payments: rejected with tppMessages, nothing stored, bank untouc
     { name: 'body is a JSON array', status: 400, code: 'FORMAT_ERROR', field: 'body', body: [sepaPayment()] },
     { name: 'malformed JSON', status: 400, code: 'FORMAT_ERROR', field: 'body', rawBody: '{"instructedAmount": {' },
     { name: 'body over the size limit', status: 400, code: 'FORMAT_ERROR', field: 'body', body: sepaPayment({ remittanceInformationUnstructured: 'x'.repeat(200_000) }) },
+    // PostgreSQL stores neither: these were a 500 whose log line held the whole body.
+    { name: 'a NUL character in a text field', status: 400, code: 'FORMAT_ERROR', field: 'remittanceInformationUnstructured', rawBody: JSON.stringify(sepaPayment({ remittanceInformationUnstructured: 'a\u0000b' })) },
+    { name: 'an unpaired surrogate in a text field', status: 400, code: 'FORMAT_ERROR', field: 'creditorName', rawBody: JSON.stringify(sepaPayment({ creditorName: 'E\ud800' })) },
+    { name: 'a NUL character in a nested field', status: 400, code: 'FORMAT_ERROR', field: 'creditorAccount.iban', rawBody: JSON.stringify(sepaPayment({ creditorAccount: { iban: 'NL91ABNA0417164300\u0000' } })) },
   ];
 
   test.each(cases)('$name → $status $code naming $field', async (c) => {
@@ -84,6 +88,53 @@ describe('POST /payments: rejected with tppMessages, nothing stored, bank untouc
     const res = await initiate(stack, { token, requestId, body: withAmount('1.001') });
     expect(res.status).toBe(400);
     expect(res.headers.get('x-request-id')).toBe(requestId);
+  });
+});
+
+describe('text PostgreSQL cannot store, anywhere in a request → 400 naming the field, never 500', () => {
+  const headers = { 'X-BicFi': BIC, 'PSU-IP-Address': '192.0.2.1' };
+
+  test('a consent whose access lists an IBAN with a NUL character', async () => {
+    const before = await stack.dataSource.query('SELECT count(*)::int AS count FROM consents');
+    const res = await stack.call('POST', '/psd2/consent/v1/consents', {
+      token: await stack.token(client, 'accountinformation private'),
+      headers: { ...headers, 'PSU-ID': 'decoupled' },
+      body: { access: { accounts: [{ iban: 'DE89370400440532013000\u0000' }] }, recurringIndicator: true, validUntil: '9999-12-31', frequencyPerDay: 4, combinedServiceIndicator: false },
+    });
+    expect(res.status).toBe(400);
+    expect(res.body.tppMessages[0]).toMatchObject({ code: 'FORMAT_ERROR', path: 'access.accounts[0].iban' });
+    expect(await stack.dataSource.query('SELECT count(*)::int AS count FROM consents')).toEqual(before);
+  });
+
+  test('a NUL character in a query parameter or in a path segment', async () => {
+    const query = await stack.call('GET', `/psd2/aspspinformation/v1/aspsps?isoCountryCodes=DE%00`, { token: await stack.token(client, 'aspspinformation private') });
+    expect(query.status).toBe(400);
+    expect(query.body.tppMessages ?? query.body).toEqual(expect.arrayContaining([expect.objectContaining({ code: 'FORMAT_ERROR', path: 'isoCountryCodes' })]));
+    const path = await stack.call('GET', `/psd2/accountinformation/v1/accounts/acc%00/balances`, {
+      token: await stack.token(client, 'accountinformation private'),
+      headers: { 'X-BicFi': BIC, 'Consent-ID': randomUUID() },
+    });
+    expect(path.status).toBe(400);
+    expect(path.body.tppMessages[0]).toMatchObject({ code: 'FORMAT_ERROR', path: 'path' });
+  });
+
+  test('the token endpoint answers OAuth invalid_request (form) or invalid_client (Basic), never 500', async () => {
+    const form = await fetch(`${stack.baseUrl}/connect/token`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'client_credentials', client_id: 'a\u0000b', client_secret: 'x', scope: 'paymentinitiation private' }),
+    });
+    expect(form.status).toBe(400);
+    expect(await form.json()).toMatchObject({ error: 'invalid_request', error_description: expect.stringContaining('client_id') });
+    for (const credentials of ['a%00b:secret', '%E0%A4%A:secret']) {
+      const basic = await fetch(`${stack.baseUrl}/connect/token`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded', Authorization: `Basic ${Buffer.from(credentials).toString('base64')}` },
+        body: new URLSearchParams({ grant_type: 'client_credentials', scope: 'paymentinitiation private' }),
+      });
+      expect([credentials, basic.status]).toEqual([credentials, 401]);
+      expect(((await basic.json()) as { error: string }).error).toBe('invalid_client');
+    }
   });
 });
 

@@ -117,7 +117,7 @@ async function decideInBrowser(scaRedirect: string, button: 'Approve' | 'Deny', 
 test('approved in Chromium: the browser goes ASE → Clearway finish → shop, the transfer completes, money moves once', async () => {
   const before = await ase.ase.balances();
   const { transferId, scaRedirect } = await createTransfer('1234', 'B-1');
-  expect(scaRedirect.startsWith(`${ase.url}/auth/interact/`)).toBe(true);
+  expect(scaRedirect.startsWith(`${ase.ase.grants.authServerUrl}/interact/`)).toBe(true);
 
   const screenshot = path.join(tmp, 'approved.png');
   const { consent, landed, visited } = await decideInBrowser(scaRedirect, 'Approve', 'B-1', screenshot);

@@ -1,6 +1,7 @@
 import { Body, Controller, Headers, HttpCode, Inject, Post, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import { ClientRepository } from '../../../libs/persistence/client.repository';
+import { findUnstorableText } from '../common/storable-text';
 import { parseScope } from './scopes';
 import { verifySecret } from './secret-hash';
 import { TokenService } from './token.service';
@@ -55,5 +56,11 @@ function parseBasic(header: string | undefined): { clientId: string; clientSecre
   const decoded = Buffer.from(match[1]!, 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
   if (colon < 0) return undefined;
-  return { clientId: decodeURIComponent(decoded.slice(0, colon)), clientSecret: decodeURIComponent(decoded.slice(colon + 1)) };
+  try {
+    const credentials = { clientId: decodeURIComponent(decoded.slice(0, colon)), clientSecret: decodeURIComponent(decoded.slice(colon + 1)) };
+    // Credentials the database could not even look up are simply not credentials of any client.
+    return findUnstorableText(credentials) ? undefined : credentials;
+  } catch {
+    return undefined; // malformed percent-encoding (RFC 6749 §2.3.1 form-encodes both parts)
+  }
 }

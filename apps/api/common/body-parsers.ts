@@ -1,5 +1,6 @@
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import { ApiError, ApiErrorCode } from './api-error';
+import { findUnstorableText, type UnstorableText } from './storable-text';
 import { sendApiError } from './tpp-error.filter';
 
 /**
@@ -24,9 +25,39 @@ function guarded(parser: RequestHandler, limit: string): RequestHandler {
   };
 }
 
+/**
+ * Text that PostgreSQL cannot store (NUL, unpaired surrogates) anywhere in the body or the query
+ * string is a 400 naming the field, before any handler runs: otherwise it fails in the database as
+ * a 500, after parts of the request may have been acted on.
+ */
+function refuseUnstorableText(req: Request, res: Response, next: NextFunction): void {
+  const found = findUnstorableText(req.body) ?? findUnstorableText(req.query) ?? unstorablePath(req.path);
+  if (!found) return next();
+  // The token endpoint speaks OAuth (RFC 6749 §5.2), everything else Berlin Group.
+  if (req.path.startsWith('/connect/')) {
+    res.status(400).setHeader('Cache-Control', 'no-store');
+    res.json({ error: 'invalid_request', error_description: `${found.path} ${found.problem}` });
+    return;
+  }
+  sendApiError(res, ApiError.format(found.path, found.problem));
+}
+
+/** A percent-encoded NUL in the path (`/accounts/%00`) would reach handlers as a path parameter. */
+function unstorablePath(rawPath: string): UnstorableText | undefined {
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(rawPath);
+  } catch {
+    return undefined; // malformed escapes never match a route; the router answers 404
+  }
+  const found = findUnstorableText(decoded);
+  return found && { path: 'path', problem: found.problem };
+}
+
 export function bodyParsers(limit: string): RequestHandler[] {
   return [
     guarded(express.json({ limit, strict: true, type: ['application/json', 'application/*+json'] }), limit),
     guarded(express.urlencoded({ limit, extended: false }), limit),
+    refuseUnstorableText,
   ];
 }

@@ -5,7 +5,7 @@
  */
 import type { KeyObject } from 'node:crypto';
 import { FaultInjector, type SandboxFaults } from '../berlin-group/faults';
-import { DEFAULT_WALLETS, type KnownClient, type OpenPaymentsSandboxOptions, type SandboxWalletSeed } from './config';
+import { DEFAULT_TENANT_ID, DEFAULT_WALLETS, type KnownClient, type OpenPaymentsSandboxOptions, type SandboxWalletSeed } from './config';
 import { openSandboxDatabase, type SandboxDatabase } from './database';
 import type { Ed25519Jwk } from '../../../libs/security/http-signatures';
 import { GrantService } from './grants';
@@ -39,6 +39,7 @@ export class OpenPaymentsSandboxAse {
       wallets: this.wallets,
       clock,
       baseUrl,
+      tenantId: options.tenantId ?? DEFAULT_TENANT_ID,
       autoApprove: () => this.autoApprove,
       accessTokenTtlSeconds: options.accessTokenTtlSeconds ?? 600,
     });

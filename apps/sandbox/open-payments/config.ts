@@ -44,6 +44,8 @@ export interface OpenPaymentsSandboxOptions {
   schema?: string;
   /** Base URL every id is built from, e.g. http://127.0.0.1:3002 (origin only, no path). */
   publicUrl?: string;
+  /** The auth server's tenant id: `authServer` is `{publicUrl}/auth/{tenantId}` (default {@link DEFAULT_TENANT_ID}). */
+  tenantId?: string;
   /** Defaults to alice (1,000.00) and bob (0.00), EUR scale 2. */
   wallets?: SandboxWalletSeed[];
   clients?: KnownClient[];
@@ -64,6 +66,11 @@ export interface OpenPaymentsSandboxOptions {
   /** Fetches a foreign client's `jwks.json` (default: global fetch). */
   fetchJwks?: (url: string) => Promise<unknown>;
 }
+
+/** The sandbox's one tenant, a UUID as Rafiki's tenants are. */
+export const DEFAULT_TENANT_ID = 'cf5fd7d3-1eb1-4041-8e43-ba45747e9e5d';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export const DEFAULT_ASSET = { assetCode: 'EUR', assetScale: 2 } as const;
 
@@ -103,6 +110,7 @@ export function openPaymentsOptionsFromEnv(env: NodeJS.ProcessEnv = process.env)
     databaseUrl: env.DATABASE_URL || undefined,
     schema: env.SANDBOX_OP_DB_SCHEMA || undefined,
     publicUrl: env.SANDBOX_OP_PUBLIC_URL || undefined,
+    tenantId: tenantIdFromEnv(env),
     wallets: [
       { name: 'alice', publicName: 'Alice', assetCode, assetScale, balance: minorUnitsFromEnv(env, 'SANDBOX_OP_ALICE_BALANCE', 100_000n) },
       { name: 'bob', publicName: 'Bob', assetCode, assetScale, balance: minorUnitsFromEnv(env, 'SANDBOX_OP_BOB_BALANCE', 0n) },
@@ -112,4 +120,11 @@ export function openPaymentsOptionsFromEnv(env: NodeJS.ProcessEnv = process.env)
     quoteTtlMs: intFromEnv(env, 'SANDBOX_OP_QUOTE_TTL_MS', 300_000),
     accessTokenTtlSeconds: intFromEnv(env, 'SANDBOX_OP_TOKEN_TTL_SECONDS', 600),
   };
+}
+
+function tenantIdFromEnv(env: NodeJS.ProcessEnv): string {
+  const raw = env.SANDBOX_OP_TENANT_ID;
+  if (raw === undefined || raw === '') return DEFAULT_TENANT_ID;
+  if (!UUID.test(raw)) throw new Error(`SANDBOX_OP_TENANT_ID must be a UUID, got "${raw}"`);
+  return raw.toLowerCase();
 }

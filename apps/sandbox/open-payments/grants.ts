@@ -10,11 +10,12 @@
  * An interact_ref is single-use: the continue that redeems it finalizes the grant under a row lock,
  * so a replay finds a finalized grant and is refused.
  */
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { PoolClient } from 'pg';
 import type { SandboxDatabase } from './database';
 import { opError, OpenPaymentsErrorCode as E, type OpenPaymentsError } from './errors';
 import { isEd25519Jwk, type Ed25519Jwk } from '../../../libs/security/http-signatures';
+import { interactionHash } from '../../../libs/security/interaction-hash';
 import { parseRepeatingInterval } from './interval';
 import { normaliseUrl, type WalletDirectory } from './wallets';
 
@@ -89,6 +90,8 @@ export interface GrantServiceDeps {
   wallets: WalletDirectory;
   clock: () => Date;
   baseUrl: () => string;
+  /** The auth server's tenant: like a current multi-tenant Rafiki, `authServer` is `{base}/auth/{tenantId}`. */
+  tenantId: string;
   autoApprove: () => boolean;
   accessTokenTtlSeconds: number;
 }
@@ -205,16 +208,6 @@ export function parseGrantRequest(body: unknown): ParsedGrantRequest | OpenPayme
   return { client, clientJwk, clientWalletUrl, access, interact };
 }
 
-/**
- * GNAP interaction hash (RFC 9635 §4.2.3) as Rafiki and the Open Payments client compute it:
- * base64 (standard, padded) of SHA-256 over
- * `client nonce \n server (interact) nonce \n interact_ref \n grant endpoint URI`,
- * where the grant endpoint URI is the wallet address's `authServer` followed by `/`.
- */
-export function interactionHash(clientNonce: string, interactNonce: string, interactRef: string, grantEndpointUri: string): string {
-  return createHash('sha256').update(`${clientNonce}\n${interactNonce}\n${interactRef}\n${grantEndpointUri}`).digest('base64');
-}
-
 function token(): string {
   return randomBytes(20).toString('hex').toUpperCase();
 }
@@ -222,13 +215,18 @@ function token(): string {
 export class GrantService {
   constructor(private readonly deps: GrantServiceDeps) {}
 
-  get authServerUrl(): string {
-    return `${this.deps.baseUrl()}/auth`;
+  /**
+   * The wallet addresses' `authServer`, shaped like a current multi-tenant Rafiki's: a URL with a
+   * path and no trailing slash. It is also the grant endpoint, and the interaction hash is computed
+   * over it exactly as written (RFC 9635 §4.2.3): a client that appends `/` fails the hash check,
+   * as it would against a real wallet.
+   */
+  get tenantId(): string {
+    return this.deps.tenantId;
   }
 
-  /** The URI the client sent the grant request to, as used in the interaction hash. */
-  get grantEndpointUri(): string {
-    return `${this.authServerUrl}/`;
+  get authServerUrl(): string {
+    return `${this.deps.baseUrl()}/auth/${this.deps.tenantId}`;
   }
 
   continueUri(grant: Pick<Grant, 'id'>): string {
@@ -348,7 +346,7 @@ export class GrantService {
     if (!grant.finishUri) return undefined;
     const url = new URL(grant.finishUri);
     if (grant.state === 'approved' && grant.interactRef && grant.clientNonce && grant.interactNonce) {
-      url.searchParams.set('hash', interactionHash(grant.clientNonce, grant.interactNonce, grant.interactRef, this.grantEndpointUri));
+      url.searchParams.set('hash', interactionHash({ clientNonce: grant.clientNonce, finishNonce: grant.interactNonce, interactRef: grant.interactRef, grantEndpoint: this.authServerUrl }));
       url.searchParams.set('interact_ref', grant.interactRef);
     } else if (grant.finalization === 'rejected') {
       url.searchParams.set('result', 'grant_rejected');

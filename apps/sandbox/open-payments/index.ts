@@ -11,14 +11,13 @@ import type { OpenPaymentsSandboxOptions } from './config';
 import { buildOpenPaymentsApp } from './routes';
 
 export { OpenPaymentsSandboxAse, DEFAULT_SCHEMA } from './ase';
-export { openPaymentsOptionsFromEnv, DEFAULT_WALLETS } from './config';
+export { openPaymentsOptionsFromEnv, DEFAULT_TENANT_ID, DEFAULT_WALLETS } from './config';
 export type { OpenPaymentsSandboxOptions, SandboxWalletSeed, KnownClient } from './config';
-export { interactionHash } from './grants';
 export { contentDigest, signRequest, verifyContentDigest, verifyRequestSignature } from '../../../libs/security/http-signatures';
 export type { Ed25519Jwk } from '../../../libs/security/http-signatures';
 
 export interface RunningOpenPaymentsSandbox {
-  /** Base URL, e.g. http://127.0.0.1:3002; wallets are `${url}/alice`, the AS `${url}/auth`. */
+  /** Base URL, e.g. http://127.0.0.1:3002; wallets are `${url}/alice`, the AS `${url}/auth/{tenantId}`. */
   url: string;
   /** In-process handle: clock, faults, wallets, balances, autoApprove, settlePending. */
   ase: OpenPaymentsSandboxAse;

@@ -5,6 +5,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { expectValidResponse } from '../../../test/support/openapi-contract';
+import { DEFAULT_TENANT_ID } from './config';
 import { decideOnConsentPage, newKey, OfficialClient, rsSpec, asSpec, waSpec, signedCall, startTestAse, type TestAse, type TestKey } from './test-helpers';
 
 describe('Open Payments sandbox ASE with the official client', () => {
@@ -43,7 +44,7 @@ describe('Open Payments sandbox ASE with the official client', () => {
       publicName: 'Alice',
       assetCode: 'EUR',
       assetScale: 2,
-      authServer: `${sandbox.url}/auth`,
+      authServer: `${sandbox.url}/auth/${DEFAULT_TENANT_ID}`,
       resourceServer: sandbox.url,
     });
     const keys = await op.call('walletAddress.getKeys', { url: clientUrl });
@@ -82,8 +83,8 @@ describe('Open Payments sandbox ASE with the official client', () => {
       },
       interact: { start: ['redirect'], finish: { method: 'redirect', uri: 'https://clearway.example/op/finish?session=1', nonce: clientNonce } },
     });
-    expect(pending.interact.redirect).toMatch(`${sandbox.url}/auth/interact/`);
-    expect(pending.continue.uri).toMatch(`${sandbox.url}/auth/continue/`);
+    expect(pending.interact.redirect).toMatch(`${alice.authServer}/interact/`);
+    expect(pending.continue.uri).toMatch(`${alice.authServer}/continue/`);
 
     // Before the decision, continuing only says "wait".
     const early = await op.call('grant.continue', { url: pending.continue.uri, accessToken: pending.continue.access_token.value });
@@ -98,8 +99,9 @@ describe('Open Payments sandbox ASE with the official client', () => {
     expect(`${finish.origin}${finish.pathname}`).toBe('https://clearway.example/op/finish');
     expect(finish.searchParams.get('session')).toBe('1');
     const interactRef = finish.searchParams.get('interact_ref')!;
-    // The client's check (RFC 9635 §4.2.3 as Open Payments uses it).
-    const expectedHash = createHash('sha256').update(`${clientNonce}\n${pending.interact.finish}\n${interactRef}\n${alice.authServer}/`).digest('base64');
+    // The client's check (RFC 9635 §4.2.3 as Open Payments uses it): over the grant endpoint the
+    // official client called, which is the wallet's multi-tenant authServer unchanged.
+    const expectedHash = createHash('sha256').update(`${clientNonce}\n${pending.interact.finish}\n${interactRef}\n${alice.authServer}`).digest('base64');
     expect(finish.searchParams.get('hash')).toBe(expectedHash);
 
     const granted = await op.call('grant.continue', { url: pending.continue.uri, accessToken: pending.continue.access_token.value }, { interact_ref: interactRef });
@@ -156,7 +158,7 @@ describe('Open Payments sandbox ASE with the official client', () => {
 
     const bobUrl = `${sandbox.url}/bob`;
     const aliceUrl = `${sandbox.url}/alice`;
-    const grant = await signedCall(`${sandbox.url}/auth`, {
+    const grant = await signedCall(sandbox.ase.grants.authServerUrl, {
       key,
       body: { client: clientUrl, access_token: { access: [{ type: 'incoming-payment', actions: ['create', 'read', 'list', 'complete'], identifier: bobUrl }, { type: 'quote', actions: ['create', 'read'] }] } },
     });

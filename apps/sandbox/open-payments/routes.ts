@@ -1,8 +1,9 @@
 /**
  * HTTP face of the Open Payments sandbox ASE, on one server:
  * - wallet address server: `GET /{name}`, `GET /{name}/jwks.json`
- * - GNAP authorization server under `/auth`: `POST /auth/` (grant), `POST|DELETE /auth/continue/{id}`,
- *   `POST|DELETE /auth/token/{id}`, and the consent page `GET|POST /auth/interact/{id}/{nonce}`
+ * - GNAP authorization server under `/auth/{tenantId}`, shaped like a current multi-tenant Rafiki
+ *   (the wallets' `authServer`): `POST /auth/{tenantId}` (grant), `POST|DELETE .../continue/{id}`,
+ *   `POST|DELETE .../token/{id}`, and the consent page `GET|POST .../interact/{id}/{nonce}`
  * - resource server at the root, paths exactly as in resource-server.yaml: `/incoming-payments`,
  *   `/quotes`, `/outgoing-payments`, `/outgoing-payment-grant`
  * - `_sandbox` controls (wallets, clients, faults, clock, settlement).
@@ -38,15 +39,16 @@ export function buildOpenPaymentsApp(ase: OpenPaymentsSandboxAse, logger?: Logge
   api.use(raw);
 
   // ── Authorization server ──
-  const auth = express.Router();
+  const auth = express.Router({ mergeParams: true });
+  auth.use(tenantGate(ase));
   auth.post('/', wrap((req, res) => grantRequest(ase, req, res)));
   auth.post('/continue/:id', wrap((req, res) => continueGrant(ase, req, res)));
   auth.delete('/continue/:id', wrap((req, res) => revokeGrant(ase, req, res)));
   auth.post('/token/:id', wrap((req, res) => rotateToken(ase, req, res)));
   auth.delete('/token/:id', wrap((req, res) => revokeToken(ase, req, res)));
-  app.get('/auth/interact/:id/:nonce', wrap((req, res) => consentPage(ase, req, res)));
-  app.post('/auth/interact/:id/:nonce', express.urlencoded({ extended: false, limit: '10kb' }), wrap((req, res) => consentDecision(ase, req, res)));
-  api.use('/auth', auth);
+  app.get('/auth/:tenantId/interact/:id/:nonce', tenantGate(ase), wrap((req, res) => consentPage(ase, req, res)));
+  app.post('/auth/:tenantId/interact/:id/:nonce', tenantGate(ase), express.urlencoded({ extended: false, limit: '10kb' }), wrap((req, res) => consentDecision(ase, req, res)));
+  api.use('/auth/:tenantId', auth);
 
   // ── Resource server ──
   api.post('/incoming-payments', wrap((req, res) => createIncomingPayment(ase, req, res)));
@@ -92,6 +94,14 @@ export function buildOpenPaymentsApp(ase: OpenPaymentsSandboxAse, logger?: Logge
     sendError(res, opError(E.Internal, 'internal error'));
   });
   return app;
+}
+
+/** Only this ASE's tenant exists under `/auth`; any other path segment is an unknown route. */
+function tenantGate(ase: OpenPaymentsSandboxAse) {
+  return (req: Request, res: Response, next: NextFunction): void => {
+    if (String(req.params.tenantId).toLowerCase() === ase.grants.tenantId) return next();
+    sendError(res, opError(E.NotFound, `No route ${req.method} ${req.originalUrl.split('?')[0]}`));
+  };
 }
 
 function walletName(raw: string): string | undefined {

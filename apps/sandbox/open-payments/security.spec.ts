@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
+import { DEFAULT_TENANT_ID } from './config';
 import { decideOnConsentPage, newKey, signedCall, startTestAse, type TestAse, type TestKey } from './test-helpers';
 
 const EUR = (value: number | bigint) => ({ value: String(value), assetCode: 'EUR', assetScale: 2 });
@@ -29,7 +30,7 @@ describe('Open Payments sandbox ASE: security, limits and ledger', () => {
     await sandbox?.dispose();
   });
 
-  const grantRequest = (body: Record<string, unknown>, k = key) => signedCall(`${sandbox.url}/auth`, { key: k, body: { client, ...body } });
+  const grantRequest = (body: Record<string, unknown>, k = key) => signedCall(sandbox.ase.grants.authServerUrl, { key: k, body: { client, ...body } });
 
   async function incomingToken(wallet = bob): Promise<string> {
     const res = await grantRequest({ access_token: { access: [{ type: 'incoming-payment', actions: ['create', 'read'], identifier: wallet }, { type: 'quote', actions: ['create', 'read'] }] } });
@@ -76,7 +77,13 @@ describe('Open Payments sandbox ASE: security, limits and ledger', () => {
     const body = () => ({ client, access_token: { access: [{ type: 'incoming-payment', actions: ['create'], identifier: bob }] } });
 
     it('accepts a correctly signed grant request', async () => {
-      expect((await signedCall(`${sandbox.url}/auth`, { key, body: body() })).status).toBe(200);
+      expect((await signedCall(sandbox.ase.grants.authServerUrl, { key, body: body() })).status).toBe(200);
+    });
+
+    it('serves its auth server under its tenant, like a multi-tenant Rafiki: another tenant or the bare /auth is unknown', async () => {
+      expect(sandbox.ase.grants.authServerUrl).toBe(`${sandbox.url}/auth/${DEFAULT_TENANT_ID}`);
+      expect((await signedCall(`${sandbox.url}/auth`, { key, body: body() })).status).toBe(404);
+      expect((await signedCall(`${sandbox.url}/auth/${randomUUID()}`, { key, body: body() })).status).toBe(404);
     });
 
     it.each([
@@ -86,15 +93,15 @@ describe('Open Payments sandbox ASE: security, limits and ledger', () => {
       ['stale created (10 minutes old)', { created: Math.floor(Date.now() / 1000) - 600 }],
       ['created in the future', { created: Math.floor(Date.now() / 1000) + 3600 }],
     ])('refuses a grant request with %s → 401', async (_name, tamper) => {
-      const res = await signedCall(`${sandbox.url}/auth`, { key, body: body(), ...tamper });
+      const res = await signedCall(sandbox.ase.grants.authServerUrl, { key, body: body(), ...tamper });
       expect(res.status).toBe(401);
       expect(res.json.error.code).toBe('invalid_client');
     });
 
     it('refuses a key that is not in the client JWKS, even under a known keyid → 401', async () => {
       const impostor = newKey(key.keyId);
-      expect((await signedCall(`${sandbox.url}/auth`, { key: impostor, body: body() })).status).toBe(401);
-      expect((await signedCall(`${sandbox.url}/auth`, { key: newKey('other-kid'), body: body() })).status).toBe(401);
+      expect((await signedCall(sandbox.ase.grants.authServerUrl, { key: impostor, body: body() })).status).toBe(401);
+      expect((await signedCall(sandbox.ase.grants.authServerUrl, { key: newKey('other-kid'), body: body() })).status).toBe(401);
     });
 
     it('verifies resource-server requests with the token client\'s key', async () => {
@@ -122,9 +129,9 @@ describe('Open Payments sandbox ASE: security, limits and ledger', () => {
       await new Promise((resolve) => server.once('listening', resolve));
       try {
         const foreign = `http://127.0.0.1:${(server.address() as { port: number }).port}/pay/shop`;
-        const res = await signedCall(`${sandbox.url}/auth`, { key: foreignKey, body: { client: foreign, access_token: { access: [{ type: 'quote', actions: ['create'] }] } } });
+        const res = await signedCall(sandbox.ase.grants.authServerUrl, { key: foreignKey, body: { client: foreign, access_token: { access: [{ type: 'quote', actions: ['create'] }] } } });
         expect(res.status).toBe(200);
-        expect((await signedCall(`${sandbox.url}/auth`, { key, body: { client: foreign, access_token: { access: [{ type: 'quote', actions: ['create'] }] } } })).status).toBe(401);
+        expect((await signedCall(sandbox.ase.grants.authServerUrl, { key, body: { client: foreign, access_token: { access: [{ type: 'quote', actions: ['create'] }] } } })).status).toBe(401);
       } finally {
         server.close();
       }

@@ -2,7 +2,7 @@
  * Interledger Open Payments adapter: Clearway as a GNAP client of an ASE's authorization and
  * resource servers. Stateless: grants, tokens and payment ids are the caller's to persist.
  */
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomUUID, timingSafeEqual } from 'node:crypto';
+import { createPrivateKey, createPublicKey, generateKeyPairSync, randomUUID } from 'node:crypto';
 import { BankError } from '../bank-adapter';
 import type { Ed25519Jwk } from '../../security/http-signatures';
 import { OpenPaymentsClient, type OpenPaymentsClientOptions } from './client';
@@ -20,7 +20,6 @@ import type {
   Grant,
   GrantRequest,
   IncomingPayment,
-  InteractionHashInput,
   OpAccessToken,
   OpAmount,
   OpenPaymentsAdapter,
@@ -36,14 +35,6 @@ export { INVALID_TOKEN, classifyHttpError, DEFAULT_TIMEOUT_MS } from './client';
 /** Code of the retryable error thrown when a continued grant is still waiting for the person. */
 export const GRANT_PENDING = 'grant_pending';
 
-/**
- * The URL grant requests are POSTed to, and the last input of the interaction hash: the wallet
- * address's `authServer` with a trailing slash, as Rafiki and the official client hash it.
- */
-export function grantEndpoint(authServer: string): string {
-  return authServer.endsWith('/') ? authServer : `${authServer}/`;
-}
-
 /** `$wallet.example/alice` (payment pointer) → `https://wallet.example/alice`; URLs unchanged. */
 export function walletAddressUrl(addressOrPointer: string): string {
   return addressOrPointer.startsWith('$') ? `https://${addressOrPointer.slice(1)}` : addressOrPointer;
@@ -53,24 +44,7 @@ function resourceUrl(resourceServer: string, path: string): string {
   return `${resourceServer.replace(/\/+$/, '')}${path}`;
 }
 
-/**
- * GNAP interaction hash (RFC 9635 §4.2.3, Open Payments profile):
- * `base64(sha256(clientNonce \n finishNonce \n interactRef \n grantEndpoint))`, standard base64
- * with padding.
- */
-export function interactionHash(input: InteractionHashInput): string {
-  return createHash('sha256')
-    .update(`${input.clientNonce}\n${input.finishNonce}\n${input.interactRef}\n${input.grantEndpoint}`)
-    .digest('base64');
-}
-
-/** Checks the `hash` of a finish redirect in constant time; false for any mismatch or missing hash. */
-export function verifyInteractionHash(input: InteractionHashInput, hash: string | null | undefined): boolean {
-  if (!hash) return false;
-  const expected = Buffer.from(interactionHash(input));
-  const actual = Buffer.from(hash);
-  return actual.length === expected.length && timingSafeEqual(actual, expected);
-}
+export { interactionHash, verifyInteractionHash } from '../../security/interaction-hash';
 
 /** Clearway's GNAP client identity from configuration; the key must be ed25519 (PKCS#8 PEM). */
 export function loadIdentity(config: { walletAddress: string; keyId: string; privateKeyPem: string }): OpenPaymentsIdentity {
@@ -108,7 +82,9 @@ export class OpenPaymentsHttpAdapter implements OpenPaymentsAdapter {
   async requestGrant(authServer: string, request: GrantRequest): Promise<Grant> {
     const res = await this.client.send({
       method: 'POST',
-      url: grantEndpoint(authServer),
+      // The grant endpoint is the wallet's authServer exactly as given: it is also the last input of
+      // the interaction hash, so nothing may be appended (see libs/security/interaction-hash.ts).
+      url: authServer,
       server: 'auth',
       body: toGrantRequestDto(request, this.identity.walletAddress),
     });

@@ -4,15 +4,13 @@
  * rotation and revocation, and error classification.
  */
 import { randomUUID } from 'node:crypto';
-import { interactionHash as sandboxInteractionHash } from '../../../apps/sandbox/open-payments';
+import { DEFAULT_TENANT_ID } from '../../../apps/sandbox/open-payments/config';
 import { decideOnConsentPage, startTestAse, type TestAse } from '../../../apps/sandbox/open-payments/test-helpers';
 import { BankError } from '../bank-adapter';
 import {
   generateIdentityKey,
   GRANT_PENDING,
-  grantEndpoint,
   INVALID_TOKEN,
-  interactionHash,
   loadIdentity,
   OpenPaymentsHttpAdapter,
   verifyInteractionHash,
@@ -79,14 +77,14 @@ async function approvedOutgoingGrant(debit: { value: string; assetCode: string; 
     access: [{ type: 'outgoing-payment', actions: ['create', 'read'], identifier: alice.id, limits: { debitAmount: debit } }],
     interact: { finishUri: FINISH_URI, nonce: clientNonce },
   })) as PendingGrant;
-  expect(pending).toMatchObject({ kind: 'pending', interactRedirect: expect.stringContaining('/auth/interact/'), finishNonce: expect.any(String) });
+  expect(pending).toMatchObject({ kind: 'pending', interactRedirect: expect.stringContaining(`${alice.authServer}/interact/`), finishNonce: expect.any(String) });
 
   const decided = await decideOnConsentPage(pending.interactRedirect, 'approve');
   expect(decided.status).toBe(303);
   const finish = new URL(decided.location!);
   expect(`${finish.origin}${finish.pathname}`).toBe(FINISH_URI);
   const interactRef = finish.searchParams.get('interact_ref')!;
-  const hashInput = { clientNonce, finishNonce: pending.finishNonce, interactRef, grantEndpoint: grantEndpoint(alice.authServer) };
+  const hashInput = { clientNonce, finishNonce: pending.finishNonce, interactRef, grantEndpoint: alice.authServer };
   return { pending, interactRef, hash: finish.searchParams.get('hash'), hashInput };
 }
 
@@ -97,7 +95,7 @@ describe('wallet addresses', () => {
       publicName: 'Alice',
       assetCode: 'EUR',
       assetScale: 2,
-      authServer: `${sandbox.url}/auth`,
+      authServer: `${sandbox.url}/auth/${DEFAULT_TENANT_ID}`,
       resourceServer: sandbox.url,
     });
   });
@@ -130,9 +128,10 @@ describe('incoming payment → quote → consent → outgoing payment', () => {
 
     // Interactive outgoing-payment grant: consent page, finish redirect hash, continue.
     const { pending, interactRef, hash, hashInput } = await approvedOutgoingGrant(quote.debitAmount);
-    expect(hashInput.grantEndpoint).toBe(`${sandbox.url}/auth/`);
+    // Multi-tenant shape: the hash is over authServer exactly as the wallet gave it, no slash added.
+    expect(hashInput.grantEndpoint).toBe(`${sandbox.url}/auth/${DEFAULT_TENANT_ID}`);
     expect(verifyInteractionHash(hashInput, hash)).toBe(true);
-    expect(interactionHash(hashInput)).toBe(sandboxInteractionHash(hashInput.clientNonce, hashInput.finishNonce, hashInput.interactRef, hashInput.grantEndpoint));
+    expect(verifyInteractionHash({ ...hashInput, grantEndpoint: `${hashInput.grantEndpoint}/` }, hash)).toBe(false);
     expect(verifyInteractionHash({ ...hashInput, clientNonce: 'someone-else' }, hash)).toBe(false);
     expect(verifyInteractionHash(hashInput, `${hash}x`)).toBe(false);
     expect(verifyInteractionHash(hashInput, null)).toBe(false);

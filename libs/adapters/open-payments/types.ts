@@ -125,5 +125,4 @@ export interface OpenPaymentsAdapter {
   getOutgoingPayment(url: string, token: string): Promise<OutgoingPayment>;
 }
 
-/** The interaction hash a client must check on the finish redirect (Open Payments / GNAP §4.2.3). */
-export type InteractionHashInput = { clientNonce: string; finishNonce: string; interactRef: string; grantEndpoint: string };
+export type { InteractionHashInput } from '../../security/interaction-hash';
