@@ -3,8 +3,9 @@ import { createConsentActivities, type ConsentActivityDeps } from './consent.act
 import { createOpTransferActivities, type OpTransferActivityDeps } from './op-transfer.activities';
 import { createMandateActivities, type MandateActivityDeps } from './mandate.activities';
 import { createPaymentActivities, type PaymentActivityDeps } from './payment.activities';
+import { createWebhookActivities, type WebhookActivityDeps } from './webhook.activities';
 
-export type ActivityDeps = PaymentActivityDeps & ConsentActivityDeps & OpTransferActivityDeps & MandateActivityDeps;
+export type ActivityDeps = PaymentActivityDeps & ConsentActivityDeps & OpTransferActivityDeps & MandateActivityDeps & WebhookActivityDeps;
 
 /** Every activity the worker registers, closed over its dependencies. */
 export function createActivities(deps: ActivityDeps) {
@@ -13,6 +14,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createConsentActivities(deps),
     ...createOpTransferActivities(deps),
     ...createMandateActivities(deps),
+    ...createWebhookActivities(deps),
     ...createBaselineActivities(),
   };
 }

@@ -24,7 +24,7 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../libs/config/config';
 import { BenchSystem } from './system';
 import * as Measure from './measure';
-import { cpuDelta, cpuSnapshot, loadAverage, mean, percentile, processMemoryMiB, round } from './measure';
+import { cpuDelta, cpuSnapshot, intOption, loadAverage, mean, percentile, processMemoryMiB, round } from './measure';
 
 const CONSENTS = '/psd2/consent/v1/consents';
 const AIS = '/psd2/accountinformation/v1/accounts';
@@ -73,19 +73,14 @@ function parseOptions(): Options {
       'temporal-address': { type: 'string', default: process.env.TEMPORAL_ADDRESS },
     },
   });
-  const int = (name: string, raw: string | undefined, min: number) => {
-    const n = Number(raw);
-    if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer >= ${min}, got "${raw}"`);
-    return n;
-  };
   return {
-    consents: int('consents', values.consents, 1),
-    concurrency: int('concurrency', values.concurrency, 1),
-    idleSeconds: int('idle-seconds', values['idle-seconds'], 1),
-    decoupledDelayMs: int('decoupled-delay-ms', values['decoupled-delay-ms'], 0),
-    poolSize: int('pool-size', values['pool-size'], 1),
-    validTimeoutSeconds: int('valid-timeout-seconds', values['valid-timeout-seconds'], 1),
-    maxCachedWorkflows: values['max-cached-workflows'] === undefined ? undefined : int('max-cached-workflows', values['max-cached-workflows'], 0),
+    consents: intOption('consents', values.consents, 1),
+    concurrency: intOption('concurrency', values.concurrency, 1),
+    idleSeconds: intOption('idle-seconds', values['idle-seconds'], 1),
+    decoupledDelayMs: intOption('decoupled-delay-ms', values['decoupled-delay-ms'], 0),
+    poolSize: intOption('pool-size', values['pool-size'], 1),
+    validTimeoutSeconds: intOption('valid-timeout-seconds', values['valid-timeout-seconds'], 1),
+    maxCachedWorkflows: values['max-cached-workflows'] === undefined ? undefined : intOption('max-cached-workflows', values['max-cached-workflows'], 0),
     skipTransactions: values['skip-transactions'] ?? false,
     temporalDb: values['temporal-db'],
     temporalAddress: values['temporal-address'] || undefined,

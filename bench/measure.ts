@@ -1,5 +1,12 @@
 import { readFileSync, readdirSync } from 'node:fs';
 
+/** A command-line option that must be an integer of at least `min`. */
+export function intOption(name: string, raw: string | undefined, min: number): number {
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer >= ${min}, got "${raw}"`);
+  return n;
+}
+
 /** Nearest-rank percentile of an unsorted sample, in the sample's unit. */
 export function percentile(values: readonly number[], p: number): number {
   if (values.length === 0) return NaN;

@@ -18,7 +18,7 @@ import { temporal as proto } from '@temporalio/proto';
 import { DirectoryRepository } from '../libs/persistence/directory.repository';
 import { PaymentRepository } from '../libs/persistence/payment.repository';
 import { paymentWorkflowId, type PaymentWorkflowState } from '../workflows/payment-initiation.api';
-import { mean, percentile, processMemoryMiB, round } from './measure';
+import { intOption, mean, percentile, processMemoryMiB, round } from './measure';
 import { baselineSubmitter, drive, measurePhase, warmUpAndMeasureShape, type PhaseResult } from './load';
 import { BenchSystem } from './system';
 
@@ -57,21 +57,16 @@ function parseOptions(): Options {
       rate: { type: 'string' },
     },
   });
-  const int = (name: string, raw: string | undefined, min: number) => {
-    const n = Number(raw);
-    if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer >= ${min}, got "${raw}"`);
-    return n;
-  };
   return {
-    payments: int('payments', values.payments, 1),
-    concurrency: int('concurrency', values.concurrency, 1),
-    warmup: int('warmup', values.warmup, 1),
-    decoupledDelayMs: int('decoupled-delay-ms', values['decoupled-delay-ms'], 0),
-    statusPollMs: int('status-poll-ms', values['status-poll-ms'], 1),
-    poolSize: int('pool-size', values['pool-size'], 1),
+    payments: intOption('payments', values.payments, 1),
+    concurrency: intOption('concurrency', values.concurrency, 1),
+    warmup: intOption('warmup', values.warmup, 1),
+    decoupledDelayMs: intOption('decoupled-delay-ms', values['decoupled-delay-ms'], 0),
+    statusPollMs: intOption('status-poll-ms', values['status-poll-ms'], 1),
+    poolSize: intOption('pool-size', values['pool-size'], 1),
     temporalDb: values['temporal-db'],
     temporalAddress: values['temporal-address'] || undefined,
-    rate: values.rate === undefined ? undefined : int('rate', values.rate, 1),
+    rate: values.rate === undefined ? undefined : intOption('rate', values.rate, 1),
   };
 }
 

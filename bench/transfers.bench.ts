@@ -16,7 +16,7 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { opTransferWorkflowId } from '../workflows/op-transfer.api';
 import type { TransferState } from '../workflows/op-transfer.api';
-import { round } from './measure';
+import { intOption, round } from './measure';
 import { baselineSubmitter, measurePhase, warmUpAndMeasureShape, type PhaseResult, type Submit } from './load';
 import { BenchSystem } from './system';
 
@@ -46,17 +46,12 @@ function parseOptions(): Options {
       'temporal-address': { type: 'string', default: process.env.TEMPORAL_ADDRESS },
     },
   });
-  const int = (name: string, raw: string | undefined, min: number) => {
-    const n = Number(raw);
-    if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer >= ${min}, got "${raw}"`);
-    return n;
-  };
   return {
-    transfers: int('transfers', values.transfers, 1),
-    concurrency: int('concurrency', values.concurrency, 1),
-    warmup: int('warmup', values.warmup, 1),
-    sendPollMs: int('send-poll-ms', values['send-poll-ms'], 1),
-    poolSize: int('pool-size', values['pool-size'], 1),
+    transfers: intOption('transfers', values.transfers, 1),
+    concurrency: intOption('concurrency', values.concurrency, 1),
+    warmup: intOption('warmup', values.warmup, 1),
+    sendPollMs: intOption('send-poll-ms', values['send-poll-ms'], 1),
+    poolSize: intOption('pool-size', values['pool-size'], 1),
     temporalDb: values['temporal-db'],
     temporalAddress: values['temporal-address'] || undefined,
   };

@@ -4,3 +4,4 @@ export { baselineWorkflow } from './baseline.workflow';
 export { consentWorkflow } from './consent.workflow';
 export { openPaymentsTransferWorkflow } from './op-transfer.workflow';
 export { mandateWorkflow, mandatePaymentWorkflow } from './mandate.workflow';
+export { webhookDispatcherWorkflow, webhookSweepWorkflow } from './webhook-dispatcher.workflow';

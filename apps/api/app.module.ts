@@ -29,6 +29,10 @@ import { MandateFinishController, MandatesController } from './open-payments/man
 import { MandatesService } from './open-payments/mandates.service';
 import { OpMandateRepository } from '../../libs/persistence/op-mandate.repository';
 import { CLEARWAY_CONFIG, LOGGER, TEMPORAL_CLIENT } from './temporal/temporal.tokens';
+import { WebhookRepository } from '../../libs/persistence/webhook.repository';
+import { WebhooksController } from './webhooks/webhooks.controller';
+import { WebhooksService } from './webhooks/webhooks.service';
+import { TppNotificationsService } from './webhooks/tpp-notifications.service';
 
 export interface ApiDeps {
   config: ClearwayConfig;
@@ -55,6 +59,7 @@ export class ApiModule {
         TransferFinishController,
         MandatesController,
         MandateFinishController,
+        WebhooksController,
       ],
       providers: [
         { provide: CLEARWAY_CONFIG, useValue: deps.config },
@@ -67,6 +72,8 @@ export class ApiModule {
         { provide: ConsentRepository, useValue: new ConsentRepository(deps.dataSource) },
         { provide: OpTransferRepository, useValue: new OpTransferRepository(deps.dataSource) },
         { provide: OpMandateRepository, useValue: new OpMandateRepository(deps.dataSource) },
+        { provide: WebhookRepository, useValue: new WebhookRepository(deps.dataSource) },
+        { provide: SecretBox, useValue: new SecretBox(deps.config.api.tokenSecret) },
         {
           provide: SensitiveHandoffs,
           useValue: new SensitiveHandoffs(new HandoffRepository(deps.dataSource), new SecretBox(deps.config.api.tokenSecret)),
@@ -78,6 +85,8 @@ export class ApiModule {
         AccountInformationService,
         TransfersService,
         MandatesService,
+        WebhooksService,
+        TppNotificationsService,
       ],
     };
   }

@@ -61,7 +61,7 @@ async function main(): Promise<void> {
       clientId: SANDBOX_CLIENT.clientId,
       tenantId: SANDBOX_CLIENT.tenantId,
       secretHash: await hashSecret(SANDBOX_CLIENT.clientSecret),
-      allowedScopes: ['aspspinformation', 'paymentinitiation', 'accountinformation'],
+      allowedScopes: ['aspspinformation', 'paymentinitiation', 'accountinformation', 'webhooks'],
     });
     await ds.destroy();
     say('database: migrations applied, sandbox client ready');

@@ -14,6 +14,7 @@ import { PaymentRepository } from '../../libs/persistence/payment.repository';
 import { HandoffRepository } from '../../libs/persistence/handoff.repository';
 import { SecretBox } from '../../libs/security/secret-box';
 import { SensitiveHandoffs } from '../../libs/security/sensitive-handoffs';
+import { startWebhookWakeups, webhookActivityDeps } from './webhooks';
 
 export const WORKFLOWS_PATH = require.resolve('../../workflows');
 
@@ -60,6 +61,7 @@ export async function createClearwayWorker(deps: WorkerDeps): Promise<Worker> {
     mandates: new OpMandateRepository(deps.dataSource),
     temporalClient: schedules.get,
     taskQueue: config.temporal.taskQueue,
+    ...webhookActivityDeps(config, deps.dataSource),
   });
   const worker = await Worker.create({
     connection: deps.connection,
@@ -70,12 +72,14 @@ export async function createClearwayWorker(deps: WorkerDeps): Promise<Worker> {
     maxConcurrentActivityTaskExecutions: deps.maxConcurrentActivityTaskExecutions ?? 100,
     maxCachedWorkflows: config.temporal.maxCachedWorkflows,
   });
-  // The schedule client's connection lives as long as the worker runs.
+  // The client connection (Schedules, webhook wakeups) lives as long as the worker runs.
   const run = worker.run.bind(worker);
   worker.run = async () => {
+    const stopWebhookWakeups = await startWebhookWakeups({ config, dataSource: deps.dataSource, client: schedules.get, logger: deps.logger });
     try {
       return await run();
     } finally {
+      stopWebhookWakeups();
       await schedules.close();
     }
   };

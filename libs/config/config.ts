@@ -51,6 +51,14 @@ export interface ClearwayConfig {
     /** Continue-as-new after this many history events (Temporal may suggest it earlier). */
     maxHistoryEvents: number;
   };
+  /** Requests to URLs clients give us (webhooks, TPP-Notification-URI): see libs/security/outbound-url.ts. */
+  outbound: { allowHttp: boolean; allowLoopback: boolean };
+  webhooks: {
+    /** How often the sweep Schedule wakes dispatchers with due deliveries (a safety net); 0 creates no Schedule. */
+    sweepIntervalSeconds: number;
+    /** Test override of the retry schedule (comma-separated milliseconds); unset: the workflow's 5 s … 10 h. */
+    retryDelaysMs?: number[];
+  };
   payments: {
     /** Default SCA timeout when the ASPSP row has none. */
     scaTimeoutSeconds: number;
@@ -68,6 +76,20 @@ function int(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
   if (!Number.isInteger(value) || value < 0) throw new Error(`${name} must be a non-negative integer, got "${raw}"`);
+  return value;
+}
+
+/** 'true' or 'false'; unset means the mode's default. */
+function flag(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (raw !== 'true' && raw !== 'false') throw new Error(`${name} must be "true" or "false", got "${raw}"`);
+  return raw === 'true';
+}
+
+function positiveInt(name: string, raw: string): number {
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must hold positive integers, got "${raw}"`);
   return value;
 }
 
@@ -119,6 +141,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ClearwayConfig
     consents: {
       statusCheckIntervalSeconds: int(env, 'CONSENT_STATUS_CHECK_SECONDS', 24 * 3600),
       maxHistoryEvents: int(env, 'CONSENT_MAX_HISTORY_EVENTS', 1000),
+    },
+    outbound: {
+      allowHttp: flag(env, 'OUTBOUND_ALLOW_HTTP', mode !== 'production'),
+      allowLoopback: flag(env, 'OUTBOUND_ALLOW_LOOPBACK', mode !== 'production'),
+    },
+    webhooks: {
+      sweepIntervalSeconds: int(env, 'WEBHOOK_SWEEP_SECONDS', 60),
+      retryDelaysMs: env.WEBHOOK_RETRY_DELAYS_MS ? env.WEBHOOK_RETRY_DELAYS_MS.split(',').map((raw) => positiveInt('WEBHOOK_RETRY_DELAYS_MS', raw.trim())) : undefined,
     },
     payments: {
       scaTimeoutSeconds: int(env, 'SCA_TIMEOUT_SECONDS', 900),

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { LessThan, type DataSource } from 'typeorm';
 import type { BankConsentStatus } from '../domain/consent';
 import type { BankScaStatus, ScaApproach } from '../domain/transaction-status';
@@ -9,6 +8,8 @@ import {
   ConsentEventEntity,
   DomainEventEntity,
 } from './entities/consent.entity';
+import { appendEvent } from './event-outbox';
+import { consentStatusEvent, genericEvent, isWebhookEventType } from '../webhooks/events';
 
 export type NewConsent = Pick<
   ConsentEntity,
@@ -149,21 +150,25 @@ export class ConsentRepository {
           { id: change.consentId },
           { consentStatus: change.status as ConsentEntity['consentStatus'], rawConsentStatus: change.rawStatus, statusReason: change.reason ?? null },
         );
-        return;
+      } else {
+        await em.getRepository(ConsentEntity).update({ id: change.consentId }, { scaStatus: change.status as ConsentEntity['scaStatus'] });
+        if (change.authorisationId) {
+          await em.getRepository(ConsentAuthorisationEntity).update(
+            { consentId: change.consentId, authorisationId: change.authorisationId },
+            { scaStatus: change.status as ConsentAuthorisationEntity['scaStatus'], rawScaStatus: change.rawStatus ?? change.status },
+          );
+        }
       }
-      await em.getRepository(ConsentEntity).update({ id: change.consentId }, { scaStatus: change.status as ConsentEntity['scaStatus'] });
-      if (change.authorisationId) {
-        await em.getRepository(ConsentAuthorisationEntity).update(
-          { consentId: change.consentId, authorisationId: change.authorisationId },
-          { scaStatus: change.status as ConsentAuthorisationEntity['scaStatus'], rawScaStatus: change.rawStatus ?? change.status },
-        );
-      }
+      // The webhook event commits with the change (transactional outbox).
+      await appendEvent(em, consentStatusEvent(await em.getRepository(ConsentEntity).findOneByOrFail({ id: change.consentId }), change));
     });
   }
 
-  /** Stores an event for the client (webhooks deliver them later). Emitting twice stores it once. */
+  /** An event for the client with no status change of its own (consent.expiring): into the outbox. Emitting twice stores it once. */
   async emitEvent(e: { tenantId: string; type: string; subjectId: string; dedupeKey: string; payload: Record<string, any> }): Promise<void> {
-    await this.ds.createQueryBuilder().insert().into(DomainEventEntity).values({ id: randomUUID(), ...e }).orIgnore().execute();
+    const type = e.type;
+    if (!isWebhookEventType(type)) throw new Error(`${type} is not in the webhook event catalogue (libs/webhooks/events.ts)`);
+    await this.ds.transaction((em) => appendEvent(em, genericEvent({ type, tenantId: e.tenantId, subjectId: e.subjectId, dedupeKey: e.dedupeKey, data: e.payload })));
   }
 
   listDomainEvents(tenantId: string, subjectId: string): Promise<DomainEventEntity[]> {

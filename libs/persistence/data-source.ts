@@ -21,6 +21,15 @@ import { OpenPaymentsTransfers1732450000003 } from './migrations/1732450000003-o
 import { OpTransferEntity, OpTransferEventEntity } from './entities/op-transfer.entity';
 import { OpenPaymentsMandates1732450000004 } from './migrations/1732450000004-open-payments-mandates';
 import { OpMandateEntity, OpMandatePaymentEntity } from './entities/op-mandate.entity';
+import { Webhooks1732450000300 } from './migrations/1732450000300-webhooks';
+import { WebhookStreaming1732450000301 } from './migrations/1732450000301-webhook-streaming';
+import {
+  ResourceNotificationSubscriptionEntity,
+  WebhookDeliveryAttemptEntity,
+  WebhookDeliveryEntity,
+  WebhookEndpointEntity,
+} from './entities/webhook.entity';
+import { OutboxCommitSubscriber } from './event-outbox';
 
 export const ENTITIES = [
   CountryEntity,
@@ -40,10 +49,14 @@ export const ENTITIES = [
   OpTransferEventEntity,
   OpMandateEntity,
   OpMandatePaymentEntity,
+  WebhookEndpointEntity,
+  WebhookDeliveryEntity,
+  WebhookDeliveryAttemptEntity,
+  ResourceNotificationSubscriptionEntity,
 ];
 
 /** In order. Never edit a shipped migration: add a new one. */
-export const MIGRATIONS = [InitialSchema1732450000000, SeedAspspDirectory1732450000001, ConsentsAndAccountInformation1732450000002, OpenPaymentsTransfers1732450000003, OpenPaymentsMandates1732450000004];
+export const MIGRATIONS = [InitialSchema1732450000000, SeedAspspDirectory1732450000001, ConsentsAndAccountInformation1732450000002, OpenPaymentsTransfers1732450000003, OpenPaymentsMandates1732450000004, Webhooks1732450000300, WebhookStreaming1732450000301];
 
 export interface DatabaseOptions {
   url: string;
@@ -58,6 +71,7 @@ export function createDataSource(opts: DatabaseOptions): DataSource {
     entities: ENTITIES,
     migrations: MIGRATIONS,
     migrationsTableName: 'clearway_migrations',
+    subscribers: [OutboxCommitSubscriber],
     synchronize: false,
     logging: ['error'],
     poolSize: opts.poolSize ?? 5,

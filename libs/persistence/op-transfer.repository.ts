@@ -1,6 +1,8 @@
 import type { DataSource } from 'typeorm';
 import type { TransferStatus } from '../domain/open-payments';
 import { OpTransferEntity, OpTransferEventEntity } from './entities/op-transfer.entity';
+import { appendEvent } from './event-outbox';
+import { transferStatusEvent } from '../webhooks/events';
 
 export type NewTransfer = Pick<
   OpTransferEntity,
@@ -51,7 +53,7 @@ export class OpTransferRepository {
     await this.ds.getRepository(OpTransferEntity).update({ id }, fields);
   }
 
-  /** One status change with its history row; replaying (transferId, seq) changes nothing. */
+  /** One status change with its history row and outbox event; replaying (transferId, seq) changes nothing. */
   async recordStatus(change: { transferId: string; seq: number; status: TransferStatus; reason?: string | null }): Promise<void> {
     await this.ds.transaction(async (em) => {
       const inserted = await em
@@ -64,6 +66,8 @@ export class OpTransferRepository {
         .execute();
       if (inserted.raw.length === 0) return;
       await em.getRepository(OpTransferEntity).update({ id: change.transferId }, { status: change.status, statusReason: change.reason ?? null });
+      // The webhook event commits with the change (transactional outbox).
+      await appendEvent(em, transferStatusEvent(await em.getRepository(OpTransferEntity).findOneByOrFail({ id: change.transferId }), change));
     });
   }
 

@@ -3,6 +3,8 @@ import type { BankScaStatus, BankTransactionStatus, ScaApproach } from '../domai
 import { PaymentAuthorisationEntity } from './entities/payment-authorisation.entity';
 import { PaymentEntity } from './entities/payment.entity';
 import { PaymentEventEntity, type PaymentEventKind } from './entities/payment-event.entity';
+import { appendEvent } from './event-outbox';
+import { paymentStatusEvent } from '../webhooks/events';
 
 export type NewPayment = Pick<
   PaymentEntity,
@@ -137,7 +139,7 @@ export class PaymentRepository {
   }
 
   /**
-   * Applies one status change and appends it to the payment's history, in one transaction.
+   * Applies one status change and appends it to the payment's history and the event outbox, in one transaction.
    * Replaying the same (paymentId, seq) changes nothing.
    */
   async recordStatusChange(change: StatusChange & { authorisationId?: string }): Promise<void> {
@@ -180,6 +182,8 @@ export class PaymentRepository {
             );
         }
       }
+      // The webhook event commits with the change (transactional outbox).
+      await appendEvent(em, paymentStatusEvent(await em.getRepository(PaymentEntity).findOneByOrFail({ id: change.paymentId }), change));
     });
   }
 }

@@ -12,6 +12,8 @@ export const TransactionStatus = defineSearchAttributeKey('TransactionStatus', S
 export const ScaStatus = defineSearchAttributeKey('ScaStatus', SearchAttributeType.KEYWORD);
 export const ConsentStatus = defineSearchAttributeKey('ConsentStatus', SearchAttributeType.KEYWORD);
 export const TransferStatus = defineSearchAttributeKey('TransferStatus', SearchAttributeType.KEYWORD);
+/** A webhook endpoint's dispatcher: healthy, failing (retrying), disabled (3 days of failures, or by the client) or deleted. */
+export const WebhookEndpointHealth = defineSearchAttributeKey('WebhookEndpointHealth', SearchAttributeType.KEYWORD);
 
 /**
  * Every custom attribute with its type, as `temporal server start-dev --search-attribute Name=Type`
@@ -25,4 +27,5 @@ export const CUSTOM_SEARCH_ATTRIBUTES: Readonly<Record<string, 'Keyword' | 'Text
   ScaStatus: 'Keyword',
   ConsentStatus: 'Keyword',
   TransferStatus: 'Keyword',
+  WebhookEndpointHealth: 'Keyword',
 };

@@ -19,7 +19,7 @@ export async function createApiClient(
     clientId: client.clientId,
     tenantId: client.tenantId,
     secretHash: await hashSecret(client.clientSecret),
-    allowedScopes: opts.allowedScopes ?? ['aspspinformation', 'paymentinitiation', 'accountinformation'],
+    allowedScopes: opts.allowedScopes ?? ['aspspinformation', 'paymentinitiation', 'accountinformation', 'webhooks'],
   });
   return client;
 }

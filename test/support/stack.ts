@@ -57,6 +57,8 @@ export class TestStack {
       SANDBOX_BG_URL: sandbox.url,
       PAYMENT_POLL_INITIAL_MS: '200',
       PAYMENT_POLL_MAX_MS: '1000',
+      // No webhook sweep Schedule per test task queue (it would outlive the stack); webhook tests opt in.
+      WEBHOOK_SWEEP_SECONDS: '0',
       ...opts.env,
     });
     const logger = createLogger('test', process.env.TEST_LOG_LEVEL ?? 'silent');

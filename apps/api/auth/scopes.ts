@@ -1,5 +1,8 @@
-/** OAuth2 scopes of the Open Payments Europe API: one or more services plus exactly one context. */
-export const SERVICES = ['aspspinformation', 'paymentinitiation', 'accountinformation'] as const;
+/**
+ * OAuth2 scopes of the Open Payments Europe API: one or more services plus exactly one context.
+ * `webhooks` is Clearway's own: managing a tenant's webhook endpoints.
+ */
+export const SERVICES = ['aspspinformation', 'paymentinitiation', 'accountinformation', 'webhooks'] as const;
 export type Service = (typeof SERVICES)[number];
 export const CONTEXTS = ['private', 'corporate'] as const;
 export type Context = (typeof CONTEXTS)[number];

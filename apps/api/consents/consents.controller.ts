@@ -5,6 +5,7 @@ import { AuthGuard, RequiresService, type AuthenticatedRequest } from '../auth/a
 import { ApiError } from '../common/api-error';
 import { sendHttpResult } from '../common/http-result';
 import { ConsentsService } from './consents.service';
+import { TppNotificationsService } from '../webhooks/tpp-notifications.service';
 
 @Injectable()
 class ConsentIdPipe implements PipeTransform<string, string> {
@@ -19,25 +20,27 @@ class ConsentIdPipe implements PipeTransform<string, string> {
 @UseGuards(AuthGuard)
 @RequiresService('accountinformation')
 export class ConsentsController {
-  constructor(@Inject(ConsentsService) private readonly consents: ConsentsService) {}
+  constructor(
+    @Inject(ConsentsService) private readonly consents: ConsentsService,
+    @Inject(TppNotificationsService) private readonly notifications: TppNotificationsService,
+  ) {}
 
   @Post()
   async create(@Req() req: AuthenticatedRequest, @Body() body: unknown, @Res() res: Response) {
-    sendHttpResult(
-      res,
-      await this.consents.create(
-        req.principal,
-        {
-          requestId: req.header('x-request-id')!,
-          bicFi: req.header('x-bicfi'),
-          psuId: req.header('psu-id'),
-          psuIpAddress: req.header('psu-ip-address'),
-          redirectUri: req.header('tpp-redirect-uri'),
-          nokRedirectUri: req.header('tpp-nok-redirect-uri'),
-        },
-        body,
-      ),
+    const notification = await this.notifications.accept(req.principal, req.header('tpp-notification-uri'), req.header('tpp-notification-content-preferred'));
+    const result = await this.consents.create(
+      req.principal,
+      {
+        requestId: req.header('x-request-id')!,
+        bicFi: req.header('x-bicfi'),
+        psuId: req.header('psu-id'),
+        psuIpAddress: req.header('psu-ip-address'),
+        redirectUri: req.header('tpp-redirect-uri'),
+        nokRedirectUri: req.header('tpp-nok-redirect-uri'),
+      },
+      body,
     );
+    sendHttpResult(res, await this.notifications.attach(req.principal, result, notification, 'consentId'));
   }
 
   @Get(':consentId')

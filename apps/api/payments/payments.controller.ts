@@ -6,6 +6,7 @@ import { AuthGuard, RequiresService, type AuthenticatedRequest } from '../auth/a
 import { ApiError, ApiErrorCode } from '../common/api-error';
 import { sendHttpResult } from '../common/http-result';
 import { PaymentsService } from './payments.service';
+import { TppNotificationsService } from '../webhooks/tpp-notifications.service';
 
 @Injectable()
 class PaymentProductPipe implements PipeTransform<string, PaymentProduct> {
@@ -29,7 +30,10 @@ class PaymentIdPipe implements PipeTransform<string, string> {
 @UseGuards(AuthGuard)
 @RequiresService('paymentinitiation')
 export class PaymentsController {
-  constructor(@Inject(PaymentsService) private readonly payments: PaymentsService) {}
+  constructor(
+    @Inject(PaymentsService) private readonly payments: PaymentsService,
+    @Inject(TppNotificationsService) private readonly notifications: TppNotificationsService,
+  ) {}
 
   @Post()
   async initiate(
@@ -38,22 +42,21 @@ export class PaymentsController {
     @Body() body: unknown,
     @Res() res: Response,
   ) {
-    sendHttpResult(
-      res,
-      await this.payments.initiate(
-        req.principal,
-        product,
-        {
-          requestId: req.header('x-request-id')!,
-          bicFi: req.header('x-bicfi'),
-          psuIpAddress: req.header('psu-ip-address'),
-          psuId: req.header('psu-id'),
-          redirectUri: req.header('tpp-redirect-uri'),
-          nokRedirectUri: req.header('tpp-nok-redirect-uri'),
-        },
-        body,
-      ),
+    const notification = await this.notifications.accept(req.principal, req.header('tpp-notification-uri'), req.header('tpp-notification-content-preferred'));
+    const result = await this.payments.initiate(
+      req.principal,
+      product,
+      {
+        requestId: req.header('x-request-id')!,
+        bicFi: req.header('x-bicfi'),
+        psuIpAddress: req.header('psu-ip-address'),
+        psuId: req.header('psu-id'),
+        redirectUri: req.header('tpp-redirect-uri'),
+        nokRedirectUri: req.header('tpp-nok-redirect-uri'),
+      },
+      body,
     );
+    sendHttpResult(res, await this.notifications.attach(req.principal, result, notification, 'paymentId'));
   }
 
   @Get(':paymentId')

@@ -71,6 +71,9 @@ export class DomainEventEntity {
   @Column({ name: 'dedupe_key', type: 'varchar' }) dedupeKey!: string;
   @Column({ type: 'jsonb' }) payload!: Record<string, any>;
   @CreateDateColumn({ name: 'occurred_at', type: 'timestamptz' }) occurredAt!: Date;
+  /** Berlin Group notification class (SCA, PROCESS) for TPP-Notification-URI subscribers; see libs/webhooks/events.ts. */
+  @Column({ name: 'notification_content', type: 'varchar', nullable: true }) notificationContent!: string | null;
+  @Column({ name: 'notification_final', type: 'boolean', default: false }) notificationFinal!: boolean;
 }
 
 @Entity({ name: 'ais_read_results' })
