@@ -40,6 +40,8 @@ export interface BatchBulk {
   controlSum?: string;
   scaApproach?: string;
   psuMessage?: string;
+  /** Why the bulk was rejected or cancelled, when it was. */
+  statusReason?: string;
   progress?: BatchProgress;
   payments?: { count: number; href: string };
   _links?: { scaRedirect?: Link; status?: Link };
@@ -54,6 +56,8 @@ export interface Batch {
   controlSum?: string;
   totals?: { currency: string; amount: string; numberOfTransactions: number }[];
   progress?: BatchProgress;
+  /** Why the batch was rejected or cancelled, when it was. */
+  statusReason?: string;
   bulks?: BatchBulk[];
   _links?: { self?: Link; report?: Link };
 }

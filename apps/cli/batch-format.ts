@@ -46,6 +46,7 @@ function bulkLines(bulk: BatchBulk, batchId: string, withAuthorisation: boolean)
     (bulk.controlSum !== undefined ? `  ${groupDigits(bulk.controlSum)}` : '') +
     (bulk.transactionStatus ? `  [${bulk.transactionStatus}]` : '');
   const lines = [head];
+  if (bulk.statusReason) lines.push(`      reason: ${bulk.statusReason}`);
   if (bulk.progress) lines.push(`      ${progressLine(bulk.progress)}`);
   if (withAuthorisation) lines.push(...authorisation(bulk, batchId).map((l) => `      ${l}`));
   return lines;
@@ -65,8 +66,10 @@ export function formatStatus(batch: Batch): string {
   return [
     `Batch ${batch.batchId}  ${batch.msgId}  ${batch.status}${batch.createdAt ? `  (created ${batch.createdAt})` : ''}`,
     `  ${totalsLine(batch)}`,
+    ...(batch.statusReason ? [`  reason: ${batch.statusReason}`] : []),
     ...(batch.progress ? [`  ${progressLine(batch.progress)}`] : []),
     ...(batch.bulks ?? []).flatMap((b) => bulkLines(b, batch.batchId, !final)),
+    ...(final ? [`  report: clearway batch report ${batch.batchId} -o ${batch.msgId}.pain002.xml`] : []),
   ].join('\n');
 }
 
@@ -94,7 +97,14 @@ export function formatPayments(payments: SinglePayment[]): string {
     .join('\n');
 }
 
-/** tppMessages as the operator fixes them: one line each, path first. */
-export function formatTppMessages(messages: TppMessage[]): string {
-  return messages.map((m) => `  ${m.path ? `${m.path}: ` : ''}${m.text ?? m.code ?? 'error'}${m.code && m.text ? ` (${m.code})` : ''}`).join('\n');
+/** tppMessages as the operator fixes them: one line each, path first; a code shared by all said once, above. */
+export function formatTppMessages(messages: TppMessage[]): { codes: string; lines: string } {
+  const codes = [...new Set(messages.map((m) => m.code).filter(Boolean))];
+  const shared = codes.length === 1;
+  return {
+    codes: shared ? codes[0]! : '',
+    lines: messages
+      .map((m) => `  ${m.path ? `${m.path}: ` : ''}${m.text ?? m.code ?? 'error'}${!shared && m.code && m.text ? ` (${m.code})` : ''}`)
+      .join('\n'),
+  };
 }

@@ -13,8 +13,14 @@ export interface ProgressDisplay {
 export class ProgressBarDisplay implements ProgressDisplay {
   private readonly bar: SingleBar;
   private started = false;
+  // The bar hides the cursor: Ctrl-C while waiting must give it back and say the batch goes on.
+  private readonly onInterrupt = () => {
+    this.stop();
+    this.stream.write('\nStopped waiting; the batch goes on (clearway batch status <batchId> --wait to follow it again).\n');
+    process.exit(130);
+  };
 
-  constructor(stream: NodeJS.WritableStream) {
+  constructor(private readonly stream: NodeJS.WritableStream) {
     this.bar = new SingleBar(
       {
         stream: stream as NodeJS.WriteStream,
@@ -42,6 +48,7 @@ export class ProgressBarDisplay implements ProgressDisplay {
     if (!this.started) {
       this.bar.start(total, done, payload);
       this.started = true;
+      process.once('SIGINT', this.onInterrupt);
     } else {
       this.bar.setTotal(total);
       this.bar.update(done, payload);
@@ -49,7 +56,10 @@ export class ProgressBarDisplay implements ProgressDisplay {
   }
 
   stop(): void {
-    if (this.started) this.bar.stop();
+    if (!this.started) return;
+    this.started = false;
+    process.off('SIGINT', this.onInterrupt);
+    this.bar.stop();
   }
 }
 

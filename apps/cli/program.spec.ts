@@ -8,7 +8,7 @@ import { validateXsd } from '../../libs/iso20022/xsd';
 import { startBatchApiStandIn, type BatchApiStandIn } from '../../test/support/batch-api-stand-in';
 import type { Batch } from './batch-api';
 import { requestIdForFile, sha256OfFile } from './batch-client';
-import { groupDigits } from './batch-format';
+import { formatStatus, groupDigits } from './batch-format';
 import { ProgressBarDisplay } from './batch-watch';
 import { exitCodeFor, runCli, type CliDeps } from './program';
 
@@ -99,6 +99,8 @@ describe('clearway batch submit', () => {
     expect(stdout).toContain('approve in the banking app (decoupled): Please confirm the bulk payment in your banking app.');
     expect(stdout).toMatch(/Batch [0-9a-f-]{36} {2}MSG-CLI-\d+ {2}completed/);
     expect(stdout).toContain('settled 15/15');
+    expect(stdout).toMatch(/PMT-DE {2}SANDDEB0XXX {2}bulk {2}12 tx {2}[\d,.]+ {2}\[ACSC\]/);
+    expect(stdout).toMatch(/ {2}report: clearway batch report [0-9a-f-]{36} -o MSG-CLI-\d+\.pain002\.xml$/m);
     expect(api.requests.filter((r) => r.method === 'POST' && r.path === '/batches/v1/batches').at(-1)?.psuId).toBe('decoupled');
     // Not a terminal: progress as lines, no bar.
     // The stand-in finishes half of what is left on each status read.
@@ -123,7 +125,7 @@ describe('clearway batch submit', () => {
     const file = await pain001File({ faults: { badIbanAt: { pmtInf: 0, tx: 3 }, groupCtrlSum: '1.00' } });
     const { code, stderr } = await run(['batch', 'submit', file]);
     expect(code).toBe(1);
-    expect(stderr).toContain('clearway: upload failed: HTTP 400');
+    expect(stderr).toContain('clearway: upload failed: HTTP 400 FORMAT_ERROR\n');
     expect(stderr).toContain('  PmtInf[0].CdtTrfTxInf[3].CdtrAcct.Id.IBAN: not a valid IBAN');
     expect(stderr).toContain('  GrpHdr.CtrlSum: CtrlSum is 1.00');
   });
@@ -177,7 +179,7 @@ describe('clearway batch status, list, report, payments', () => {
   it('status of an unknown batch: exit 1 with the API message', async () => {
     const { code, stderr } = await run(['batch', 'status', '00000000-0000-4000-8000-000000000000']);
     expect(code).toBe(1);
-    expect(stderr).toContain('batchId: unknown batch (RESOURCE_UNKNOWN)');
+    expect(stderr).toBe('clearway: batch status failed: HTTP 404 RESOURCE_UNKNOWN\n  batchId: unknown batch\n');
   });
 
   it('list shows the batches newest first, one page at a time', async () => {
@@ -242,6 +244,19 @@ describe('command-layer pieces', () => {
     ['cancelled', 2],
   ])('exit code for a %s batch is %d', (status, code) => {
     expect(exitCodeFor({ batchId: 'b', msgId: 'm', status, numberOfTransactions: 1 })).toBe(code);
+  });
+
+  it('says why a batch or bulk was rejected when the API tells', () => {
+    const text = formatStatus({
+      batchId: 'b',
+      msgId: 'MSG-1',
+      status: 'rejected',
+      numberOfTransactions: 2,
+      statusReason: 'SCA timed out',
+      bulks: [{ pmtInfId: 'PMT-1', route: 'bulk', bicFi: 'SANDDEB0XXX', numberOfTransactions: 2, statusReason: 'PSU did not authorise' }],
+    });
+    expect(text).toContain('\n  reason: SCA timed out\n');
+    expect(text).toContain('\n      reason: PSU did not authorise');
   });
 
   it('groups digits without turning amounts into numbers', () => {

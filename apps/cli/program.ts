@@ -1,6 +1,6 @@
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { FINAL_BATCH_STATUSES, type Batch, type SinglePayment } from './batch-api';
 import { BatchClient, ClearwayApiError, ClearwayUnreachableError, type ClientSettings } from './batch-client';
 import { formatList, formatPayments, formatStatus, formatSubmitted, formatTppMessages } from './batch-format';
@@ -72,9 +72,9 @@ export async function runCli(argv: string[], deps: CliDeps): Promise<number> {
 function buildProgram(deps: CliDeps, setExit: (code: number) => void): Command {
   const program = new Command('clearway')
     .description('Clearway from the command line: submit pain.001 payment batches, watch them settle, fetch the pain.002 report.')
-    .addOption(new Option('--url <url>', `Clearway API base URL (env CLEARWAY_URL, default ${DEFAULTS.url})`))
-    .addOption(new Option('--client-id <id>', `OAuth2 client id (env CLEARWAY_CLIENT_ID, default ${DEFAULTS.clientId})`))
-    .addOption(new Option('--client-secret <secret>', 'OAuth2 client secret (env CLEARWAY_CLIENT_SECRET, default the sandbox one)'))
+    .option('--url <url>', `Clearway API base URL (env CLEARWAY_URL, default ${DEFAULTS.url})`)
+    .option('--client-id <id>', `OAuth2 client id (env CLEARWAY_CLIENT_ID, default ${DEFAULTS.clientId})`)
+    .option('--client-secret <secret>', 'OAuth2 client secret; prefer env CLEARWAY_CLIENT_SECRET, flags show in process lists (default the sandbox one)')
     .option('--json', 'machine-readable output on stdout, no progress bar')
     .showHelpAfterError()
     .exitOverride()
@@ -225,8 +225,8 @@ function errorJson(err: unknown): { error: string; status?: number; tppMessages?
 
 function describeError(err: unknown): string {
   if (err instanceof ClearwayApiError) {
-    const detail = err.tppMessages.length ? `\n${formatTppMessages(err.tppMessages)}` : '';
-    return `clearway: ${err.message}${detail}`;
+    const { codes, lines } = formatTppMessages(err.tppMessages);
+    return `clearway: ${err.message}${codes ? ` ${codes}` : ''}${lines ? `\n${lines}` : ''}`;
   }
   if (err instanceof ClearwayUnreachableError) return `clearway: ${err.message} (is it running? npm run dev)`;
   if (err instanceof WatchTimeoutError) return `clearway: ${err.message}`;

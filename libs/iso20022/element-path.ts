@@ -8,7 +8,12 @@
  */
 export class ElementPath {
   private readonly labels: string[] = [];
-  private readonly keys: string[] = [];
+  /**
+   * Keys come from a tree of the paths seen so far, so the same path is the same string object every
+   * time: its hash is computed once, and map lookups on it stay cheap over a million elements.
+   */
+  private readonly root: KeyNode = { key: '', children: new Map() };
+  private readonly nodes: KeyNode[] = [];
   /** Per open element, how many of each indexed child it has had so far. */
   private readonly counts: (Map<string, number> | undefined)[] = [];
 
@@ -21,7 +26,7 @@ export class ElementPath {
 
   /** `key` of the innermost open element; "" for Document and the message element. */
   get key(): string {
-    return this.keys[this.keys.length - 1] ?? '';
+    return this.nodes[this.nodes.length - 1]?.key ?? '';
   }
 
   /** The index of the innermost open element among its like-named siblings (0 when not indexed). */
@@ -38,14 +43,20 @@ export class ElementPath {
       label = `${name}[${this.lastIndex}]`;
     }
     const depth = this.labels.length;
+    const parentNode = this.nodes[depth - 1] ?? this.root;
+    let node = parentNode.children.get(name);
+    if (!node) {
+      node = { key: depth < 2 ? '' : depth === 2 ? name : `${parentNode.key}/${name}`, children: new Map() };
+      parentNode.children.set(name, node);
+    }
     this.labels.push(label);
-    this.keys.push(depth < 2 ? '' : depth === 2 ? name : `${this.keys[depth - 1]}/${name}`);
+    this.nodes.push(node);
     this.counts.push(undefined);
   }
 
   close(): void {
     this.labels.pop();
-    this.keys.pop();
+    this.nodes.pop();
     this.counts.pop();
   }
 
@@ -55,4 +66,9 @@ export class ElementPath {
     if (child) parts.push(child);
     return parts.length === 0 ? 'Document' : parts.join('.').replace(/\.@/g, '@');
   }
+}
+
+interface KeyNode {
+  key: string;
+  children: Map<string, KeyNode>;
 }

@@ -189,10 +189,23 @@ describe('readPain001 input and limits', () => {
     expect(sink.paymentInformations[0].debtorName).toBe('Débiteur Zürich 😀');
   });
 
-  it('refuses a file larger than maxBytes without reading on', async () => {
+  it('rejects (never hangs) when the input stream fails', async () => {
     const file = await small();
-    const result = await read(file, { maxBytes: 1000 });
-    expect(result).toMatchObject({ ok: false, issues: [{ kind: 'too_large', path: 'Document' }] });
+    async function* failing() {
+      yield file.subarray(0, 2000);
+      await new Promise((r) => setTimeout(r, 10));
+      throw new Error('connection reset');
+    }
+    await expect(readPain001(failing(), nullSink)).rejects.toThrow('connection reset');
+  });
+
+  it('refuses a file larger than maxBytes without reading on, leaving the stream paused for a 413', async () => {
+    const file = await small();
+    const stream = Readable.from([...Array(Math.ceil(file.length / 500)).keys()].map((i) => file.subarray(i * 500, i * 500 + 500)));
+    const result = await readPain001(stream, nullSink, { maxBytes: 1000 });
+    expect(result).toMatchObject({ ok: false, issues: [{ kind: 'too_large', path: 'Document' }], bytes: 1500 });
+    expect(stream.destroyed).toBe(false);
+    expect(stream.readableEnded).toBe(false);
   });
 
   it.each([
@@ -205,6 +218,17 @@ describe('readPain001 input and limits', () => {
     const result = await read(mutate((await small()).toString()) as Buffer | string);
     expect(result.ok).toBe(false);
     expect(result.issues).toEqual([{ kind: 'malformed', path: 'Document', text: expect.stringMatching(text) }]);
+  });
+
+  it('accepts what ERP exports carry: a byte order mark, CRLF, xsi:schemaLocation, lower-case utf-8', async () => {
+    const text = (await small())
+      .toString()
+      .replace('encoding="UTF-8"', 'encoding="utf-8"')
+      .replace('<Document xmlns="urn:iso:std:iso:20022:tech:xsd:pain.001.001.09">', '<Document xmlns="urn:iso:std:iso:20022:tech:xsd:pain.001.001.09" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:schemaLocation="urn:iso:std:iso:20022:tech:xsd:pain.001.001.09 pain.001.001.09.xsd">')
+      .replace(/\n/g, '\r\n');
+    const result = await read(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(text)]));
+    expect(result.issues).toEqual([]);
+    expect(result.transactionCount).toBe(50);
   });
 
   it('refuses other messages as unsupported', async () => {
@@ -224,6 +248,29 @@ describe('readPain001 input and limits', () => {
     expect(result.transactionCount).toBe(50);
     expect(sink.paymentInformations[0].requestedExecutionDate).toBe('2026-12-01');
   });
+
+  it('never throws on a mangled file: every outcome is a result (seeded mutations)', async () => {
+    const file = (await pain001Bytes(spec('pain.001.001.03', {}, [{ transactions: 4 }]))).toString();
+    let seed = 7;
+    const random = (n: number) => Math.floor(((seed = (seed * 48271) % 2147483647) / 2147483647) * n);
+    const pieces = ['<', '>', '&', '</PmtInf>', '<CdtTrfTxInf>', '"', '\u0000', '😀', 'NbOfTxs', '<![CDATA[x]]>', '&amp;', '&#0;', '&nope;'];
+    for (let round = 0; round < 40; round++) {
+      const at = random(file.length);
+      const mangled = [
+        () => file.slice(0, at) + file.slice(at + 1 + random(40)),
+        () => file.slice(0, at) + pieces[random(pieces.length)] + file.slice(at),
+        () => file.slice(0, at) + file.slice(random(file.length), random(file.length)) + file.slice(at),
+      ][round % 3]();
+      const sink = recordingSink();
+      const result = await readPain001(Buffer.from(mangled), sink);
+      if (result.ok) {
+        expect(sink.transactionList).toHaveLength(result.transactionCount);
+      } else {
+        expect(result.issues.length).toBeGreaterThan(0);
+        for (const issue of result.issues) expect(issue.path).toMatch(/^(Document|GrpHdr|PmtInf\[\d+\])/);
+      }
+    }
+  }, 60_000);
 
   it('parses a 100,000-transaction file: counts and sums', async () => {
     const file = await pain001Bytes(

@@ -18,7 +18,7 @@ import type {
   Pain001Version,
   ReadPain001Options,
 } from './pain001';
-import { validateXsd, type XsdError } from './xsd';
+import { validateXsd, type XsdError, type XsdResult } from './xsd';
 
 const NAMESPACES: Record<string, Pain001Version> = {
   'urn:iso:std:iso:20022:tech:xsd:pain.001.001.03': 'pain.001.001.03',
@@ -38,9 +38,10 @@ const SLICE = 64 * 1024;
  * Streams a pain.001.001.03 / .09 file: parses it as it arrives (SAX, never a DOM), hands its content
  * to `sink`, and checks what XSD cannot: NbOfTxs and CtrlSum at group and PmtInf level, IBAN checksum,
  * BIC format, amounts within the currency's decimals, EndToEndId unique within its PmtInf; creditor
- * accounts must be IBANs and amounts InstdAmt (SEPA credit transfers). The raw bytes are then validated
- * against the XSD (libxml2 in reader mode, see xsd.ts); the bytes themselves are the only thing kept
- * in memory in proportion to the file.
+ * accounts must be IBANs and amounts InstdAmt (SEPA credit transfers). Once the last byte is in, the
+ * bytes are validated against the XSD (libxml2 in reader mode on a worker thread, see xsd.ts) while
+ * parsing and the sink catch up. The bytes themselves are the only thing kept in memory in proportion
+ * to the file.
  *
  * Never throws for a bad file: the result lists the issues. Throws only for faults of the platform
  * (XSDs missing, the sink failing, the input stream erroring).
@@ -50,37 +51,121 @@ export async function readPain001(
   sink: Pain001Sink,
   opts: ReadPain001Options = {},
 ): Promise<Pain001ReadResult> {
-  const maxBytes = opts.maxBytes ?? DEFAULT_MAX_BYTES;
   const reader = new Pain001Reader(sink, opts.maxIssues ?? DEFAULT_MAX_ISSUES, opts.chunkSize ?? DEFAULT_CHUNK_SIZE);
-  const hash = createHash('sha256');
-  const retained: Buffer[] = [];
-  let bytes = 0;
+  const received = new ReceivedBytes(opts.maxBytes ?? DEFAULT_MAX_BYTES);
+  const receiving = received.receive(input);
+  receiving.catch(() => undefined); // awaited below; a failing input must not count as unhandled meanwhile
+  let xsd: Promise<XsdResult | undefined> | undefined;
+  const startXsdOnceComplete = () => {
+    if (xsd || !received.complete || !reader.version || !reader.wellFormedSoFar) return;
+    xsd = validateXsd(received.document(), reader.version, opts.xsdDir).then(
+      (result) => {
+        // Stop feeding the sink as soon as the file is known to be invalid.
+        if (!result.valid) reader.schemaInvalid = true;
+        return result;
+      },
+      (err: unknown) => {
+        if (reader.wellFormedSoFar) throw err; // libxml2 failed on a file the parser found well-formed: a fault of ours
+        return undefined; // its own take on a malformed file: the parser's issue says it already
+      },
+    );
+    xsd.catch(() => undefined); // awaited below; never an unhandled rejection meanwhile
+  };
 
-  for await (const chunk of slices(input)) {
-    const buffer = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
-    bytes += buffer.length;
-    if (bytes > maxBytes) {
-      // Stop reading: for a stream this also destroys it (the async iterator's return).
-      return reader.tooLarge(maxBytes, bytes);
+  // Parse each chunk as it arrives; reading goes on meanwhile, so the XSD can start at the last byte.
+  for (let i = 0; ; ) {
+    if (i < received.chunks.length) {
+      if (reader.wellFormedSoFar) {
+        reader.write(received.chunks[i]);
+        await reader.drainSink();
+      }
+      i += 1;
+    } else if (received.ended) {
+      break;
+    } else {
+      await received.more();
     }
-    hash.update(buffer);
-    if (reader.wellFormedSoFar) {
-      retained.push(buffer);
-      reader.write(buffer);
-      await reader.drainSink();
-    }
-    // A malformed file is read to its end regardless, so an HTTP client gets its answer cleanly.
+    startXsdOnceComplete();
   }
+  await receiving;
+  if (received.tooLarge) return reader.tooLarge(received.maxBytes, received.bytes);
   reader.end();
   await reader.drainSink();
-
-  if (reader.wellFormedSoFar && reader.version) {
-    const document = Buffer.concat(retained, bytes);
-    retained.length = 0;
-    const xsd = await validateXsd(document, reader.version, opts.xsdDir);
-    if (!xsd.valid) reader.addSchemaIssues(locateXsdErrors(document, xsd.errors, reader.maxIssues));
+  startXsdOnceComplete();
+  const schema = await xsd;
+  if (schema && !schema.valid && reader.wellFormedSoFar) {
+    reader.addSchemaIssues(locateXsdErrors(received.document(), schema.errors, reader.maxIssues));
   }
-  return reader.result(hash.digest('hex'), bytes);
+  return reader.result(received.sha256(), received.bytes);
+}
+
+/**
+ * The input, read as fast as it comes (up to `maxBytes`), hashed and kept for the XSD check; the
+ * parser follows behind. A malformed file is still read to its end, so an HTTP client that is still
+ * sending gets its 400 cleanly; a too-large one is read no further (and not destroyed).
+ */
+class ReceivedBytes {
+  readonly chunks: Buffer[] = [];
+  bytes = 0;
+  complete = false;
+  tooLarge = false;
+  /** No more chunks will come: complete, too large, or the input failed. */
+  ended = false;
+  private readonly hash = createHash('sha256');
+  private wake?: () => void;
+  private whole?: Buffer;
+
+  constructor(readonly maxBytes: number) {}
+
+  async receive(input: NodeJS.ReadableStream | AsyncIterable<Buffer | string> | Buffer): Promise<void> {
+    // Iterated by hand: leaving a for-await loop would destroy a Node stream, and an HTTP server
+    // could then no longer answer 413 on that connection. Abandoned, the stream just stays paused.
+    const chunks = slices(input)[Symbol.asyncIterator]();
+    try {
+      for (let next = await chunks.next(); !next.done; next = await chunks.next()) {
+        const buffer = typeof next.value === 'string' ? Buffer.from(next.value, 'utf8') : next.value;
+        this.bytes += buffer.length;
+        if (this.bytes > this.maxBytes) {
+          this.tooLarge = true;
+          return;
+        }
+        this.hash.update(buffer);
+        this.chunks.push(buffer);
+        this.notify();
+      }
+      this.complete = true;
+    } finally {
+      this.ended = true;
+      this.notify();
+    }
+  }
+
+  /** Resolves when another chunk arrived or the input ended. */
+  more(): Promise<void> {
+    return new Promise((resolve) => (this.wake = resolve));
+  }
+
+  /** The whole file in one buffer (for libxml2); the chunks become views on it, so the bytes are held once. */
+  document(): Buffer {
+    if (!this.whole) {
+      const whole = Buffer.concat(this.chunks, this.bytes);
+      for (let i = 0, offset = 0; i < this.chunks.length; offset += this.chunks[i].length, i++) {
+        this.chunks[i] = whole.subarray(offset, offset + this.chunks[i].length);
+      }
+      this.whole = whole;
+    }
+    return this.whole;
+  }
+
+  sha256(): string {
+    return this.hash.digest('hex');
+  }
+
+  private notify(): void {
+    const wake = this.wake;
+    this.wake = undefined;
+    wake?.();
+  }
 }
 
 async function* slices(input: NodeJS.ReadableStream | AsyncIterable<Buffer | string> | Buffer): AsyncIterable<Buffer | string> {
@@ -126,6 +211,8 @@ const AMOUNT_TEXT: Record<AmountRejection, (currency: string) => string> = {
 class Pain001Reader {
   version?: Pain001Version;
   wellFormedSoFar = true;
+  /** Set when the XSD check, running alongside, found the file invalid. */
+  schemaInvalid = false;
   private readonly parser = new SaxesParser({ xmlns: true });
   private readonly decoder = new TextDecoder('utf-8', { fatal: true });
   private readonly path = new ElementPath();
@@ -167,7 +254,7 @@ class Pain001Reader {
   }
 
   private get sinkActive(): boolean {
-    return this.issueCount === 0;
+    return this.issueCount === 0 && !this.schemaInvalid;
   }
 
   write(buffer: Buffer): void {
@@ -234,129 +321,109 @@ class Pain001Reader {
   }
 
   private onClose(): void {
-    const value = this.text.trim();
+    const handle = Pain001Reader.ON_CLOSE.get(this.path.key);
+    if (handle) handle(this, this.text.trim());
     this.text = '';
-    const pmt = this.pmtInf;
-    const tx = this.tx;
-    switch (this.path.key) {
-      // ── GrpHdr ──
-      case 'GrpHdr/MsgId':
-        this.group.msgId = value;
-        break;
-      case 'GrpHdr/CreDtTm':
-        this.group.creationDateTime = value;
-        break;
-      case 'GrpHdr/NbOfTxs':
-        this.group.nbOfTxsText = value;
-        break;
-      case 'GrpHdr/CtrlSum':
-        this.group.controlSum = value;
-        break;
-      case 'GrpHdr/InitgPty/Nm':
-        this.group.initiatingPartyName = value;
-        break;
-      case 'GrpHdr':
-        this.emitGroupHeader();
-        break;
-      // ── PmtInf ──
-      case 'PmtInf/PmtInfId':
-        if (pmt) pmt.info.pmtInfId = value;
-        break;
-      case 'PmtInf/BtchBookg':
-        if (pmt) pmt.info.batchBooking = value === 'true' || value === '1';
-        break;
-      case 'PmtInf/NbOfTxs':
-        if (pmt) pmt.info.numberOfTransactions = Number(value);
-        break;
-      case 'PmtInf/CtrlSum':
-        if (pmt) pmt.info.controlSum = value;
-        break;
-      case 'PmtInf/PmtTpInf/SvcLvl/Cd':
-        if (pmt) pmt.info.serviceLevel = value;
-        break;
-      case 'PmtInf/PmtTpInf/LclInstrm/Cd':
-        if (pmt) pmt.info.localInstrument = value;
-        break;
-      case 'PmtInf/ReqdExctnDt': // .03: the date itself; .09: the Dt/DtTm choice, read below
-        if (pmt && this.version === 'pain.001.001.03') pmt.info.requestedExecutionDate = value;
-        break;
-      case 'PmtInf/ReqdExctnDt/Dt':
-      case 'PmtInf/ReqdExctnDt/DtTm':
-        if (pmt) pmt.info.requestedExecutionDate = value.slice(0, 10);
-        break;
-      case 'PmtInf/Dbtr/Nm':
-        if (pmt) pmt.info.debtorName = value;
-        break;
-      case 'PmtInf/DbtrAcct/Id/IBAN':
-        if (pmt) {
-          pmt.info.debtorIban = value;
-          pmt.hasDebtorIban = true;
-          this.checkIban(value);
-        }
-        break;
-      case 'PmtInf/DbtrAcct':
-        if (pmt && !pmt.hasDebtorIban) this.semantic(this.path.path('Id.IBAN'), 'the debtor account must be an IBAN');
-        break;
-      case 'PmtInf/DbtrAcct/Ccy':
-        if (pmt) pmt.info.debtorAccountCurrency = value;
-        break;
-      case 'PmtInf/DbtrAgt/FinInstnId/BIC':
-      case 'PmtInf/DbtrAgt/FinInstnId/BICFI':
-        if (pmt) pmt.info.debtorAgentBic = value;
-        this.checkBic(value);
-        break;
-      case 'PmtInf/ChrgBr':
-        if (pmt) pmt.info.chargeBearer = value;
-        break;
-      case 'PmtInf':
-        this.endPmtInf();
-        break;
-      // ── CdtTrfTxInf ──
-      case 'PmtInf/CdtTrfTxInf/PmtId/InstrId':
-        if (tx) tx.instructionId = value;
-        break;
-      case 'PmtInf/CdtTrfTxInf/PmtId/EndToEndId':
-        if (tx && pmt) {
-          tx.endToEndId = value;
-          const first = pmt.endToEndIds.get(value);
-          if (first !== undefined) {
-            this.semantic(this.path.path(), `EndToEndId is already used by CdtTrfTxInf[${first}] of this PmtInf`);
-          } else {
-            pmt.endToEndIds.set(value, tx.index);
-          }
-        }
-        break;
-      case 'PmtInf/CdtTrfTxInf/Amt/InstdAmt':
-        if (tx) tx.amount = value;
-        this.checkAmount(value, tx?.currency ?? '');
-        break;
-      case 'PmtInf/CdtTrfTxInf/Amt/EqvtAmt':
-        this.semantic(this.path.path(), 'only InstdAmt is supported: give the amount in the currency to transfer');
-        if (pmt) pmt.sum = undefined;
-        break;
-      case 'PmtInf/CdtTrfTxInf/CdtrAgt/FinInstnId/BIC':
-      case 'PmtInf/CdtTrfTxInf/CdtrAgt/FinInstnId/BICFI':
-        if (tx) tx.creditorAgentBic = value;
-        this.checkBic(value);
-        break;
-      case 'PmtInf/CdtTrfTxInf/Cdtr/Nm':
-        if (tx) tx.creditorName = value;
-        break;
-      case 'PmtInf/CdtTrfTxInf/CdtrAcct/Id/IBAN':
-        if (tx) {
-          tx.creditorIban = value;
-          tx.hasCreditorIban = true;
-        }
-        this.checkIban(value);
-        break;
-      case 'PmtInf/CdtTrfTxInf/RmtInf/Ustrd':
-        if (tx && tx.remittanceInformationUnstructured === undefined) tx.remittanceInformationUnstructured = value;
-        break;
-      case 'PmtInf/CdtTrfTxInf':
-        this.endTransaction();
-        break;
-    }
     this.path.close();
+  }
+
+  /**
+   * What to do when an element closes, by its path (`key`, see ElementPath) and trimmed text. One map
+   * lookup per element: most of a file's 13 elements per transaction need nothing.
+   */
+  private static readonly ON_CLOSE = new Map<string, (r: Pain001Reader, value: string) => void>([
+    // ── GrpHdr ──
+    ['GrpHdr/MsgId', (r, v) => (r.group.msgId = v)],
+    ['GrpHdr/CreDtTm', (r, v) => (r.group.creationDateTime = v)],
+    ['GrpHdr/NbOfTxs', (r, v) => (r.group.nbOfTxsText = v)],
+    ['GrpHdr/CtrlSum', (r, v) => (r.group.controlSum = v)],
+    ['GrpHdr/InitgPty/Nm', (r, v) => (r.group.initiatingPartyName = v)],
+    ['GrpHdr', (r) => r.emitGroupHeader()],
+    // ── PmtInf ──
+    ['PmtInf/PmtInfId', (r, v) => r.setPmtInf({ pmtInfId: v })],
+    ['PmtInf/BtchBookg', (r, v) => r.setPmtInf({ batchBooking: v === 'true' || v === '1' })],
+    ['PmtInf/NbOfTxs', (r, v) => r.setPmtInf({ numberOfTransactions: Number(v) })],
+    ['PmtInf/CtrlSum', (r, v) => r.setPmtInf({ controlSum: v })],
+    ['PmtInf/PmtTpInf/SvcLvl/Cd', (r, v) => r.setPmtInf({ serviceLevel: v })],
+    ['PmtInf/PmtTpInf/LclInstrm/Cd', (r, v) => r.setPmtInf({ localInstrument: v })],
+    // .03: the date itself; .09: the Dt/DtTm choice below
+    ['PmtInf/ReqdExctnDt', (r, v) => r.version === 'pain.001.001.03' && r.setPmtInf({ requestedExecutionDate: v })],
+    ['PmtInf/ReqdExctnDt/Dt', (r, v) => r.setPmtInf({ requestedExecutionDate: v })],
+    ['PmtInf/ReqdExctnDt/DtTm', (r, v) => r.setPmtInf({ requestedExecutionDate: v.slice(0, 10) })],
+    ['PmtInf/Dbtr/Nm', (r, v) => r.setPmtInf({ debtorName: v })],
+    [
+      'PmtInf/DbtrAcct/Id/IBAN',
+      (r, v) => {
+        r.setPmtInf({ debtorIban: v });
+        if (r.pmtInf) r.pmtInf.hasDebtorIban = true;
+        r.checkIban(v);
+      },
+    ],
+    ['PmtInf/DbtrAcct', (r) => r.pmtInf && !r.pmtInf.hasDebtorIban && r.semantic(r.path.path('Id.IBAN'), 'the debtor account must be an IBAN')],
+    ['PmtInf/DbtrAcct/Ccy', (r, v) => r.setPmtInf({ debtorAccountCurrency: v })],
+    ['PmtInf/DbtrAgt/FinInstnId/BIC', (r, v) => r.debtorAgentBic(v)],
+    ['PmtInf/DbtrAgt/FinInstnId/BICFI', (r, v) => r.debtorAgentBic(v)],
+    ['PmtInf/ChrgBr', (r, v) => r.setPmtInf({ chargeBearer: v })],
+    ['PmtInf', (r) => r.endPmtInf()],
+    // ── CdtTrfTxInf ──
+    ['PmtInf/CdtTrfTxInf/PmtId/InstrId', (r, v) => r.setTx({ instructionId: v })],
+    ['PmtInf/CdtTrfTxInf/PmtId/EndToEndId', (r, v) => r.endToEndId(v)],
+    [
+      'PmtInf/CdtTrfTxInf/Amt/InstdAmt',
+      (r, v) => {
+        r.setTx({ amount: v });
+        r.checkAmount(v, r.tx?.currency ?? '');
+      },
+    ],
+    [
+      'PmtInf/CdtTrfTxInf/Amt/EqvtAmt',
+      (r) => {
+        r.semantic(r.path.path(), 'only InstdAmt is supported: give the amount in the currency to transfer');
+        if (r.pmtInf) r.pmtInf.sum = undefined;
+      },
+    ],
+    ['PmtInf/CdtTrfTxInf/CdtrAgt/FinInstnId/BIC', (r, v) => r.creditorAgentBic(v)],
+    ['PmtInf/CdtTrfTxInf/CdtrAgt/FinInstnId/BICFI', (r, v) => r.creditorAgentBic(v)],
+    ['PmtInf/CdtTrfTxInf/Cdtr/Nm', (r, v) => r.setTx({ creditorName: v })],
+    [
+      'PmtInf/CdtTrfTxInf/CdtrAcct/Id/IBAN',
+      (r, v) => {
+        r.setTx({ creditorIban: v, hasCreditorIban: true });
+        r.checkIban(v);
+      },
+    ],
+    ['PmtInf/CdtTrfTxInf/RmtInf/Ustrd', (r, v) => r.tx && r.tx.remittanceInformationUnstructured === undefined && r.setTx({ remittanceInformationUnstructured: v })],
+    ['PmtInf/CdtTrfTxInf', (r) => r.endTransaction()],
+  ]);
+
+  private setPmtInf(fields: Partial<Pain001PaymentInformation>): void {
+    if (this.pmtInf) Object.assign(this.pmtInf.info, fields);
+  }
+
+  private setTx(fields: Partial<TxState>): void {
+    if (this.tx) Object.assign(this.tx, fields);
+  }
+
+  private debtorAgentBic(bic: string): void {
+    this.setPmtInf({ debtorAgentBic: bic });
+    this.checkBic(bic);
+  }
+
+  private creditorAgentBic(bic: string): void {
+    this.setTx({ creditorAgentBic: bic });
+    this.checkBic(bic);
+  }
+
+  private endToEndId(id: string): void {
+    const { tx, pmtInf } = this;
+    if (!tx || !pmtInf) return;
+    tx.endToEndId = id;
+    const first = pmtInf.endToEndIds.get(id);
+    if (first !== undefined) {
+      this.semantic(this.path.path(), `EndToEndId is already used by CdtTrfTxInf[${first}] of this PmtInf`);
+    } else {
+      pmtInf.endToEndIds.set(id, tx.index);
+    }
   }
 
   // ── group ──
@@ -614,7 +681,9 @@ function currencyTotals(totals: Map<string, { minor: bigint; count: number }>): 
 
 /** Drops undefined members, so optional fields are absent rather than present-and-undefined. */
 function definedOnly<T extends Record<string, unknown>>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+  const out: Partial<T> = {};
+  for (const key in o) if (o[key] !== undefined) out[key] = o[key];
+  return out;
 }
 
 /**

@@ -137,6 +137,34 @@ describe('writePain002', () => {
     await expectXsdValid(await report(HEADER, []));
   });
 
+  it('stays XSD-valid for arbitrary texts, codes and amounts the types allow (seeded fuzz)', async () => {
+    let seed = 20261130;
+    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)];
+    const alphabet = ['a', 'Z', '9', ' ', '&', '<', '>', '"', "'", 'ü', 'ß', '€', '北', '😀', '\n', '\t', '\r', '\u0000', '\u0008', '\uFFFE', '\uD800', '\uDC00', ']]>', '-->'];
+    const text = (max: number) => Array.from({ length: Math.floor(random() * max) }, () => pick(alphabet)).join('');
+    const statuses: Iso20022Status[] = ['RCVD', 'ACTC', 'ACCP', 'ACSP', 'ACSC', 'ACCC', 'ACWC', 'ACWP', 'PATC', 'PDNG', 'PART', 'RJCT', 'CANC'];
+    const amount = () => `${Math.floor(random() * 1e12)}${random() < 0.7 ? `.${String(Math.floor(random() * 1e5)).padStart(5, '0').slice(0, 1 + Math.floor(random() * 5))}` : ''}`;
+    const groups: Pain002Group[] = Array.from({ length: 5 }, (_, g) => ({
+      info: {
+        originalPmtInfId: `P${g}${text(60)}`,
+        ...(random() < 0.5 && { status: pick(statuses), reasonCode: pick(['AM04', 'AC01', 'x', '', text(50)]), additionalInformation: text(400) }),
+        ...(random() < 0.5 && { numberOfTransactions: Math.floor(random() * 1000), controlSum: amount(), countsPerStatus: [{ status: pick(statuses), count: 3, controlSum: amount() }] }),
+      },
+      transactions: Array.from({ length: 60 }, () => ({
+        originalEndToEndId: text(50),
+        ...(random() < 0.5 && { originalInstructionId: text(50) }),
+        status: pick(statuses),
+        ...(random() < 0.5 && { reasonCode: pick(['AM04', 'MS03', text(8), text(40)]) }),
+        ...(random() < 0.5 && { additionalInformation: text(1200) }),
+        ...(random() < 0.5 && { amount: amount(), currency: pick(['EUR', 'JPY', 'BHD', 'USD']) }),
+      })),
+    }));
+    const xml = await report({ ...HEADER, initiatingPartyName: text(200), groupAdditionalInformation: text(300), groupReasonCode: text(6) }, groups);
+    await expectXsdValid(xml);
+    expect(texts(xml).get('TxSts')).toHaveLength(300);
+  });
+
   it('streams a 10,000-transaction report from async iterables, XSD-valid', async () => {
     async function* transactions(): AsyncIterable<Pain002TransactionStatus> {
       for (let i = 0; i < 10_000; i++) {

@@ -188,7 +188,10 @@ export async function startBatchApiStandIn(opts: { clientId?: string; clientSecr
     });
     const b = stored.batch;
     b.progress = total;
-    b.bulks?.forEach((bulk, i) => (bulk.progress = perBulk[i]));
+    b.bulks?.forEach((bulk, i) => {
+      bulk.progress = perBulk[i];
+      if (bulk.route === 'bulk') bulk.transactionStatus = bulkStatusOf(perBulk[i], stored.done === 0);
+    });
     b.status = statusOf(total, stored.done === 0);
   }
 
@@ -270,6 +273,14 @@ function statusOf(p: BatchProgress, awaitingSca: boolean): BatchStatus {
   if (p.settled + p.rejected < p.total) return 'processing';
   if (p.rejected === 0) return 'completed';
   return p.settled === 0 ? 'rejected' : 'partially_completed';
+}
+
+/** The bulk's Berlin Group transactionStatus, as the bank would report it. */
+function bulkStatusOf(p: BatchProgress, awaitingSca: boolean): string {
+  if (awaitingSca) return 'RCVD';
+  if (p.settled + p.rejected < p.total) return 'ACSP';
+  if (p.rejected === 0) return 'ACSC';
+  return p.settled === 0 ? 'RJCT' : 'PATC';
 }
 
 function header(req: IncomingMessage, name: string): string | undefined {
