@@ -30,3 +30,6 @@ export interface StatusView {
 }
 
 export const statusViewQuery = defineQuery<StatusView>('statusView');
+
+/** Shown beside the query in the Temporal UI. */
+export const STATUS_VIEW_DESCRIPTION = 'The status as Clearway\'s API shows it, with the phase in words (no PII).';
