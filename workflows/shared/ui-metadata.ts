@@ -261,7 +261,7 @@ export function paymentDetails(p: {
 }
 
 /** `AIS consent · 4 reads/day · accounts, balances, transactions · SANDDEB0XXX · tenant sandbox` */
-export function consentSummary(p: { bicFi: string; tenantId: string; frequencyPerDay: number; grants: Readonly<Record<string, boolean>> }): string {
+export function consentSummary(p: { bicFi: string; tenantId: string; frequencyPerDay: number; grants: Readonly<Partial<Record<'accounts' | 'balances' | 'transactions', boolean>>> }): string {
   const granted = Object.entries(p.grants).filter(([, on]) => on).map(([k]) => k);
   return summaryLine('AIS consent', `${p.frequencyPerDay} reads/day`, granted.join(', ') || undefined, p.bicFi, tenant(p.tenantId));
 }
