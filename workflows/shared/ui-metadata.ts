@@ -338,9 +338,21 @@ export function mandateDetails(p: { mandateId: string; tenantId: string; apiBase
   });
 }
 
-/** `Mandate period payment · mandate <id>` (the schedule's action; the period comes from the scheduled time). */
-export function mandatePeriodSummary(p: { mandateId: string }): string {
-  return summaryLine('Mandate period payment', `mandate ${p.mandateId}`);
+/** `Mandate period 5.00 EUR · mandate <id> · tenant sandbox` (a Schedule action: the period comes from the scheduled time). */
+export function mandatePeriodSummary(p: { mandateId: string; amount?: { value: string; assetCode: string; assetScale: number }; tenantId?: string }): string {
+  return summaryLine(['Mandate period', p.amount && minorUnits(p.amount)], `mandate ${p.mandateId}`, p.tenantId && tenant(p.tenantId));
+}
+
+export function mandatePeriodDetails(p: { mandateId: string; apiBaseUrl: string; tenantId?: string }): string {
+  return detailsMarkdown({
+    title: `A period's payment of mandate ${p.mandateId}`,
+    facts: [
+      ['Period', 'the run\'s TemporalScheduledStartTime (set by the Schedule)'],
+      ['Tenant', p.tenantId],
+    ],
+    links: [['Mandate and its periods (API)', `${p.apiBaseUrl}/openpayments/v1/mandates/${p.mandateId}`]],
+    notes: ['Query `statusView` for the period\'s status. Operators: see docs/operators.md.'],
+  });
 }
 
 /** `Webhook dispatcher · endpoint <id> · tenant sandbox` (the URL is the client's and stays out). */
