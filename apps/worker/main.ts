@@ -15,7 +15,10 @@ async function main(): Promise<void> {
   const connection = await NativeConnection.connect({ address: config.temporal.address });
   const worker = await createClearwayWorker({ config, dataSource, connection, logger });
 
+  // Once, and only while running: the SDK's Runtime also shuts workers down on SIGINT/SIGTERM, and
+  // a second shutdown() throws IllegalStateError ("Not running. Current state: DRAINING").
   const stop = (signal: string) => {
+    if (worker.getState() !== 'RUNNING') return;
     logger.info({ signal }, 'worker shutting down');
     worker.shutdown();
   };

@@ -30,6 +30,11 @@ export interface TemporalDevServerOptions {
   startTimeoutMs?: number;
   /** Binary to run. Default: findTemporalCli(). */
   executable?: string;
+  /**
+   * A process group of its own, so a terminal's Ctrl-C (SIGINT to the foreground group) does not
+   * stop the server under the workers still draining: the caller stops it, last (`npm run dev`).
+   */
+  ownProcessGroup?: boolean;
 }
 
 export interface TemporalDevServer {
@@ -68,7 +73,7 @@ export async function startTemporalDevServer(opts: TemporalDevServerOptions = {}
   args.push('--log-level', opts.logLevel ?? 'warn');
   for (const [name, type] of Object.entries(searchAttributes)) args.push('--search-attribute', `${name}=${type}`);
 
-  const child = spawn(executable, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(executable, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: opts.ownProcessGroup ?? false });
   const stderrTail: string[] = [];
   const forward = (stream: NodeJS.ReadableStream, keepTail: boolean) =>
     createInterface({ input: stream }).on('line', (line) => {
