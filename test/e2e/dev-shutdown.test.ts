@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { startDevStack, type DevStack } from '../support/dev-stack';
+import { startDevStack, type DevStack } from '../../apps/dev/dev-stack';
 
 /**
  * `npm run dev`, then Ctrl-C, as a new user does it (issue 11 §5): the terminal sends SIGINT to the

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 
 /**
- * `npm run dev` (dist/apps/dev/main.js) on free ports and a throwaway data directory, in a process
+ * `npm run dev` (dist/apps/dev/main.js, built first) on free ports and a throwaway data directory, in a process
  * group of its own so a test can press "Ctrl-C" the way a terminal does: SIGINT to the whole group.
  */
 export interface DevStack {
