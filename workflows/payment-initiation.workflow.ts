@@ -20,7 +20,7 @@ import {
   type BankTransactionStatus,
   type ScaStatus,
 } from '../libs/domain/transaction-status';
-import { ScaStatus as ScaStatusAttr, TransactionStatus as TransactionStatusAttr } from '../libs/temporal/search-attributes';
+import { InitiationOutcome as InitiationOutcomeAttr, ScaStatus as ScaStatusAttr, TransactionStatus as TransactionStatusAttr } from '../libs/temporal/search-attributes';
 import { findApplicationFailure, readOrUndefined } from './shared/failures';
 import { failure, FailureType, RETRY } from './shared/retry-policies';
 import type { PsuDataUpdateRequest } from './shared/psu-data';
@@ -52,6 +52,8 @@ import {
  */
 const PATCH_UNKNOWN_OUTCOME = 'initiation-unknown-outcome';
 const PATCH_SCA_TIMEOUT_CANCEL = 'sca-timeout-cancel-outcome';
+/** The initiation outcome (`unknown`, then `resolved`) as a search attribute, so operators can list unknown outcomes. */
+const PATCH_OUTCOME_SEARCH_ATTRIBUTE = 'initiation-outcome-search-attribute';
 
 /** Failures that prove the bank did not create the payment: refused, or never processed (connection refused, 429). */
 const NOT_CREATED_FAILURES: ReadonlySet<string> = new Set([
@@ -417,6 +419,7 @@ export async function paymentInitiationWorkflow(input: PaymentWorkflowInput): Pr
 
   async function recordInitiationOutcome(outcome: 'unknown' | 'resolved', reason: string): Promise<void> {
     const seq = state.eventSeq++;
+    if (patched(PATCH_OUTCOME_SEARCH_ATTRIBUTE)) upsertSearchAttributes([{ key: InitiationOutcomeAttr, value: outcome }]);
     await records.recordPaymentStatus.executeWithOptions(label(`Record initiation outcome ${outcome}`), [
       { paymentId, seq, kind: 'initiation_outcome', status: outcome, rawStatus: null, reason },
     ]);
