@@ -2,6 +2,8 @@ import { NativeConnection } from '@temporalio/worker';
 import { loadConfig } from '../../libs/config/config';
 import { createLogger } from '../../libs/observability/logger';
 import { createDataSource } from '../../libs/persistence/data-source';
+import { loadObservabilityConfig } from '../../libs/observability/config';
+import { startWorkerMetricsServer, workerMetricsOf } from './observability';
 import { createClearwayWorker, installTemporalRuntime } from './worker';
 
 /** The worker process: hosts the payment workflows and the activities that wrap the bank adapters. */
@@ -9,11 +11,21 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger('worker');
   if (!config.databaseUrl) throw new Error('DATABASE_URL is required (npm run dev sets it for the embedded database)');
-  installTemporalRuntime(logger.child({ component: 'temporal-sdk' }));
+  const observability = loadObservabilityConfig(process.env, config);
+  installTemporalRuntime(logger.child({ component: 'temporal-sdk' }), 'WARN', observability.temporalMetricsBindAddress);
   // The API process owns migrations; the worker only connects.
   const dataSource = await createDataSource({ url: config.databaseUrl, poolSize: config.databasePoolSize, applicationName: 'clearway-worker' }).initialize();
   const connection = await NativeConnection.connect({ address: config.temporal.address });
   const worker = await createClearwayWorker({ config, dataSource, connection, logger });
+  const metricsServer = observability.workerMetrics
+    ? await startWorkerMetricsServer({
+        ...observability.workerMetrics,
+        registries: [workerMetricsOf(worker)!.registry],
+        temporalMetricsUrl: observability.temporalMetricsBindAddress ? `http://${observability.temporalMetricsBindAddress}/metrics` : undefined,
+        logger,
+      })
+    : undefined;
+  if (metricsServer) logger.info({ url: `${metricsServer.url}/metrics` }, 'worker metrics listening');
 
   const stop = (signal: string) => {
     logger.info({ signal }, 'worker shutting down');
@@ -26,6 +38,7 @@ async function main(): Promise<void> {
   try {
     await worker.run();
   } finally {
+    await metricsServer?.close();
     await connection.close();
     await dataSource.destroy();
     logger.info('worker stopped');

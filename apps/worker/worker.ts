@@ -18,6 +18,8 @@ import { HmacSigner } from '../../libs/security/hmac-signer';
 import { SecretBox } from '../../libs/security/secret-box';
 import { SensitiveHandoffs } from '../../libs/security/sensitive-handoffs';
 import { startWebhookWakeups, webhookActivityDeps } from './webhooks';
+import { WorkerMetrics } from '../../libs/observability/metrics';
+import { observePaymentStatus, observedAdapters, rememberWorkerMetrics } from './observability';
 
 export const WORKFLOWS_PATH = require.resolve('../../workflows');
 
@@ -43,18 +45,22 @@ export interface WorkerDeps {
   workflowBundle?: WorkflowBundle;
   /** Tuning knobs for tests and benchmarks. */
   maxConcurrentActivityTaskExecutions?: number;
+  /** Prometheus metrics of this worker (libs/observability/metrics.ts); a fresh set by default. */
+  metrics?: WorkerMetrics;
 }
 
 export async function createClearwayWorker(deps: WorkerDeps): Promise<Worker> {
   const { config } = deps;
   const schedules = lazyTemporalClient(config);
   const secrets = new SecretBox(config.keys.encryption);
+  const metrics = deps.metrics ?? new WorkerMetrics();
+  const payments = new PaymentRepository(deps.dataSource);
   const activities = createActivities({
-    payments: new PaymentRepository(deps.dataSource),
+    payments,
     consents: new ConsentRepository(deps.dataSource),
     handoffs: new SensitiveHandoffs(new HandoffRepository(deps.dataSource), secrets),
     directory: new DirectoryRepository(deps.dataSource),
-    adapterFor: createAdapterRegistry().adapterFor,
+    adapterFor: observedAdapters(metrics, createAdapterRegistry().adapterFor),
     sandboxUrls: { 'berlin-group': config.sandbox.bgUrl },
     publicBaseUrl: config.api.publicBaseUrl,
     callbackSigner: new HmacSigner(config.keys.hmac),
@@ -69,7 +75,9 @@ export async function createClearwayWorker(deps: WorkerDeps): Promise<Worker> {
     initiationAttempts: new InitiationAttemptRepository(deps.dataSource),
     operatorDecisions: new OperatorDecisionRepository(deps.dataSource),
     ...webhookActivityDeps(config, deps.dataSource),
+    webhookMetrics: metrics.webhookMetrics(),
   });
+  observePaymentStatus(activities, metrics, payments, deps.logger);
   const worker = await Worker.create({
     connection: deps.connection,
     namespace: config.temporal.namespace,
@@ -79,6 +87,8 @@ export async function createClearwayWorker(deps: WorkerDeps): Promise<Worker> {
     maxConcurrentActivityTaskExecutions: deps.maxConcurrentActivityTaskExecutions ?? 100,
     maxCachedWorkflows: config.temporal.maxCachedWorkflows,
   });
+  metrics.watch(worker);
+  rememberWorkerMetrics(worker, metrics);
   // The client connection (Schedules, webhook wakeups) lives as long as the worker runs.
   const run = worker.run.bind(worker);
   worker.run = async () => {
@@ -127,13 +137,20 @@ function openPaymentsAdapter(config: ClearwayConfig): OpenPaymentsHttpAdapter | 
  * Route the SDK's own logs (worker lifecycle, workflow `log.*` calls) into our structured logger,
  * at WARN and above by default. Call once per process, before creating workers.
  */
-export function installTemporalRuntime(logger: Logger, level: LogLevel = 'WARN'): void {
+export function installTemporalRuntime(logger: Logger, level: LogLevel = 'WARN', metricsBindAddress?: string | null): void {
   const sdkLogger = new DefaultLogger(level, ({ level: lvl, message, meta }) => {
     const method = lvl === 'ERROR' ? 'error' : lvl === 'WARN' ? 'warn' : lvl === 'INFO' ? 'info' : 'debug';
     logger[method]({ ...meta }, message);
   });
   try {
-    Runtime.install({ logger: sdkLogger, telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: level }) } } });
+    Runtime.install({
+      logger: sdkLogger,
+      telemetryOptions: {
+        logging: { filter: makeTelemetryFilterString({ core: level }) },
+        // The SDK's runtime metrics (slots, sticky cache, latencies), appended to the worker's /metrics.
+        ...(metricsBindAddress ? { metrics: { prometheus: { bindAddress: metricsBindAddress, countersTotalSuffix: true, useSecondsForDurations: true } } } : {}),
+      },
+    });
   } catch {
     // Already installed in this process (tests create several workers).
   }
