@@ -8,7 +8,7 @@ import { createApiApp } from '../../apps/api/app';
 import { startBerlinGroupSandbox, type RunningBerlinGroupSandbox } from '../../apps/sandbox/berlin-group';
 import { bundleWorkflows, createClearwayWorker, installTemporalRuntime } from '../../apps/worker/worker';
 import { loadConfig, type ClearwayConfig } from '../../libs/config/config';
-import { createLogger } from '../../libs/observability/logger';
+import { createLogger, type Logger } from '../../libs/observability/logger';
 import { createDataSource } from '../../libs/persistence/data-source';
 import { createApiClient, type TestClient } from './factories';
 import { OPEN_PAYMENTS_EUROPE_SPEC, loadOpenApi, validateResponse } from './openapi-contract';
@@ -25,6 +25,8 @@ export interface StackOptions {
   worker?: boolean;
   sandbox?: Parameters<typeof startBerlinGroupSandbox>[0];
   env?: Record<string, string>;
+  /** The API's logger (default: silent unless TEST_LOG_LEVEL). */
+  logger?: Logger;
 }
 
 let bundle: Promise<WorkflowBundle> | undefined;
@@ -65,7 +67,7 @@ export class TestStack {
       TOKEN_RATE_LIMIT_PER_CLIENT: '100000',
       ...opts.env,
     });
-    const logger = createLogger('test', process.env.TEST_LOG_LEVEL ?? 'silent');
+    const logger = opts.logger ?? createLogger('test', process.env.TEST_LOG_LEVEL ?? 'silent');
     const dataSource = createDataSource({ url: config.databaseUrl!, poolSize: 5 });
     await dataSource.initialize();
     const client = await Connection.connect({ address: config.temporal.address });
