@@ -1,7 +1,9 @@
+import './tracing';
 import { Client, Connection } from '@temporalio/client';
 import { loadConfig } from '../../libs/config/config';
 import { createLogger } from '../../libs/observability/logger';
 import { loadObservabilityConfig } from '../../libs/observability/config';
+import { activeTracing, temporalClientInterceptors } from '../../libs/observability/tracing';
 import { connectAndMigrate, createDataSource } from '../../libs/persistence/data-source';
 import { createApiApp } from './app';
 
@@ -14,7 +16,7 @@ async function main(): Promise<void> {
   const database = { url: config.databaseUrl, poolSize: config.databasePoolSize, applicationName: 'clearway-api' };
   const dataSource = loadObservabilityConfig(process.env, config).migrationsOnBoot ? await connectAndMigrate(database) : await createDataSource(database).initialize();
   const connection = await Connection.connect({ address: config.temporal.address });
-  const temporal = new Client({ connection, namespace: config.temporal.namespace });
+  const temporal = new Client({ connection, namespace: config.temporal.namespace, interceptors: temporalClientInterceptors() });
   const app = await createApiApp({ config, dataSource, temporal, logger });
   await app.listen(config.api.port, config.api.host);
   logger.info({ url: `http://${config.api.host}:${config.api.port}` }, 'api listening');
@@ -24,6 +26,7 @@ async function main(): Promise<void> {
     await app.close();
     await connection.close();
     await dataSource.destroy();
+    await activeTracing()?.shutdown();
     process.exit(0);
   };
   process.once('SIGINT', () => void stop('SIGINT'));

@@ -1,8 +1,10 @@
+import './tracing';
 import { NativeConnection } from '@temporalio/worker';
 import { loadConfig } from '../../libs/config/config';
 import { createLogger } from '../../libs/observability/logger';
 import { createDataSource } from '../../libs/persistence/data-source';
 import { loadObservabilityConfig } from '../../libs/observability/config';
+import { activeTracing } from '../../libs/observability/tracing';
 import { startWorkerMetricsServer, workerMetricsOf } from './observability';
 import { createClearwayWorker, installTemporalRuntime } from './worker';
 
@@ -41,6 +43,7 @@ async function main(): Promise<void> {
     await metricsServer?.close();
     await connection.close();
     await dataSource.destroy();
+    await activeTracing()?.shutdown();
     logger.info('worker stopped');
   }
 }

@@ -19,6 +19,7 @@ import { SecretBox } from '../../libs/security/secret-box';
 import { SensitiveHandoffs } from '../../libs/security/sensitive-handoffs';
 import { startWebhookWakeups, webhookActivityDeps } from './webhooks';
 import { WorkerMetrics } from '../../libs/observability/metrics';
+import { WORKFLOW_TRACING_INTERCEPTORS, activeTracing, temporalWorkerTracing } from '../../libs/observability/tracing';
 import { observePaymentStatus, observedAdapters, rememberWorkerMetrics } from './observability';
 
 export const WORKFLOWS_PATH = require.resolve('../../workflows');
@@ -31,7 +32,9 @@ export const WORKER_NODE_FLAGS = [`--max-old-space-size=${process.env.WORKER_MAX
 
 /** Bundling takes ~1.5 s: do it once per process and share the bundle between workers. */
 export function bundleWorkflows(): Promise<WorkflowBundle> {
-  return bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietBundlerLogger });
+  // With tracing on (OTEL_TRACES_EXPORTER), the workflows carry the OpenTelemetry interceptors.
+  const workflowInterceptorModules = activeTracing() ? [WORKFLOW_TRACING_INTERCEPTORS] : [];
+  return bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietBundlerLogger, workflowInterceptorModules });
 }
 
 const noop = () => undefined;
@@ -86,6 +89,7 @@ export async function createClearwayWorker(deps: WorkerDeps): Promise<Worker> {
     activities,
     maxConcurrentActivityTaskExecutions: deps.maxConcurrentActivityTaskExecutions ?? 100,
     maxCachedWorkflows: config.temporal.maxCachedWorkflows,
+    ...temporalWorkerTracing(),
   });
   metrics.watch(worker);
   rememberWorkerMetrics(worker, metrics);
