@@ -7,6 +7,7 @@ import { applyHttpHardening, routedMethods } from './common/http-hardening';
 import { echoRequestId } from './common/request-headers';
 import { TppErrorFilter } from './common/tpp-error.filter';
 import { installApiObservability } from './observability';
+import { installApiDocs } from './docs/api-docs';
 
 /** The HTTP API, configured but not listening: main.ts, the dev launcher and tests share it. */
 export async function createApiApp(deps: ApiDeps): Promise<NestExpressApplication> {
@@ -14,6 +15,7 @@ export async function createApiApp(deps: ApiDeps): Promise<NestExpressApplicatio
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
   installApiObservability(app, deps);
+  installApiDocs(app);
   applyHttpHardening(app, deps.config);
   app.use(echoRequestId);
   app.use(...bodyParsers(deps.config.api.bodyLimit));
