@@ -4,6 +4,7 @@ import { loadConfig } from '../../libs/config/config';
 import { createLogger } from '../../libs/observability/logger';
 import { loadObservabilityConfig } from '../../libs/observability/config';
 import { activeTracing, temporalClientInterceptors } from '../../libs/observability/tracing';
+import { temporalConnectionOptions } from '../../libs/temporal/connection-options';
 import { connectAndMigrate, createDataSource } from '../../libs/persistence/data-source';
 import { createApiApp } from './app';
 
@@ -15,7 +16,7 @@ async function main(): Promise<void> {
   // Production applies migrations with `npm run migrate`; /health/ready reports any still pending.
   const database = { url: config.databaseUrl, poolSize: config.databasePoolSize, applicationName: 'clearway-api' };
   const dataSource = loadObservabilityConfig(process.env, config).migrationsOnBoot ? await connectAndMigrate(database) : await createDataSource(database).initialize();
-  const connection = await Connection.connect({ address: config.temporal.address });
+  const connection = await Connection.connect(temporalConnectionOptions(config.temporal.address));
   const temporal = new Client({ connection, namespace: config.temporal.namespace, interceptors: temporalClientInterceptors() });
   const app = await createApiApp({ config, dataSource, temporal, logger });
   await app.listen(config.api.port, config.api.host);

@@ -5,6 +5,7 @@ import { createLogger } from '../../libs/observability/logger';
 import { createDataSource } from '../../libs/persistence/data-source';
 import { loadObservabilityConfig } from '../../libs/observability/config';
 import { activeTracing } from '../../libs/observability/tracing';
+import { temporalConnectionOptions } from '../../libs/temporal/connection-options';
 import { startWorkerMetricsServer, workerMetricsOf } from './observability';
 import { createClearwayWorker, installTemporalRuntime } from './worker';
 
@@ -17,7 +18,7 @@ async function main(): Promise<void> {
   installTemporalRuntime(logger.child({ component: 'temporal-sdk' }), 'WARN', observability.temporalMetricsBindAddress);
   // The API process owns migrations; the worker only connects.
   const dataSource = await createDataSource({ url: config.databaseUrl, poolSize: config.databasePoolSize, applicationName: 'clearway-worker' }).initialize();
-  const connection = await NativeConnection.connect({ address: config.temporal.address });
+  const connection = await NativeConnection.connect(temporalConnectionOptions(config.temporal.address));
   const worker = await createClearwayWorker({ config, dataSource, connection, logger });
   const metricsServer = observability.workerMetrics
     ? await startWorkerMetricsServer({

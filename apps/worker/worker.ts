@@ -19,6 +19,7 @@ import { SecretBox } from '../../libs/security/secret-box';
 import { SensitiveHandoffs } from '../../libs/security/sensitive-handoffs';
 import { startWebhookWakeups, webhookActivityDeps } from './webhooks';
 import { WorkerMetrics } from '../../libs/observability/metrics';
+import { temporalConnectionOptions } from '../../libs/temporal/connection-options';
 import { WORKFLOW_TRACING_INTERCEPTORS, activeTracing, temporalWorkerTracing } from '../../libs/observability/tracing';
 import { observePaymentStatus, observedAdapters, rememberWorkerMetrics } from './observability';
 
@@ -115,7 +116,7 @@ function lazyTemporalClient(config: ClearwayConfig): { get: () => Promise<Client
   let client: Promise<Client> | undefined;
   return {
     get: () =>
-      (client ??= Connection.connect({ address: config.temporal.address }).then(
+      (client ??= Connection.connect(temporalConnectionOptions(config.temporal.address)).then(
         (connection) => new Client({ connection, namespace: config.temporal.namespace }),
         (err) => {
           client = undefined;
