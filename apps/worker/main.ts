@@ -20,12 +20,16 @@ async function main(): Promise<void> {
   const dataSource = await createDataSource({ url: config.databaseUrl, poolSize: config.databasePoolSize, applicationName: 'clearway-worker' }).initialize();
   const connection = await NativeConnection.connect(temporalConnectionOptions(config.temporal.address));
   const worker = await createClearwayWorker({ config, dataSource, connection, logger });
+  // A metrics port in use must not stop the worker: it runs without its listener, loudly.
   const metricsServer = observability.workerMetrics
     ? await startWorkerMetricsServer({
         ...observability.workerMetrics,
         registries: [workerMetricsOf(worker)!.registry],
         temporalMetricsUrl: observability.temporalMetricsBindAddress ? `http://${observability.temporalMetricsBindAddress}/metrics` : undefined,
         logger,
+      }).catch((err) => {
+        logger.error({ err, port: observability.workerMetrics!.port }, 'worker metrics cannot be served; the worker runs without them');
+        return undefined;
       })
     : undefined;
   if (metricsServer) logger.info({ url: `${metricsServer.url}/metrics` }, 'worker metrics listening');

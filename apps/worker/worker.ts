@@ -147,16 +147,26 @@ export function installTemporalRuntime(logger: Logger, level: LogLevel = 'WARN',
     const method = lvl === 'ERROR' ? 'error' : lvl === 'WARN' ? 'warn' : lvl === 'INFO' ? 'info' : 'debug';
     logger[method]({ ...meta }, message);
   });
-  try {
+  const install = (metrics: string | null | undefined) =>
     Runtime.install({
       logger: sdkLogger,
       telemetryOptions: {
         logging: { filter: makeTelemetryFilterString({ core: level }) },
         // The SDK's runtime metrics (slots, sticky cache, latencies), appended to the worker's /metrics.
-        ...(metricsBindAddress ? { metrics: { prometheus: { bindAddress: metricsBindAddress, countersTotalSuffix: true, useSecondsForDurations: true } } } : {}),
+        ...(metrics ? { metrics: { prometheus: { bindAddress: metrics, countersTotalSuffix: true, useSecondsForDurations: true } } } : {}),
       },
     });
-  } catch {
+  try {
+    install(metricsBindAddress);
+  } catch (err) {
     // Already installed in this process (tests create several workers).
+    if (!metricsBindAddress || /already/i.test(String((err as Error)?.message))) return;
+    // A metrics port in use must not stop the worker: run without the SDK's metrics, loudly.
+    logger.error({ err, bindAddress: metricsBindAddress }, 'Temporal SDK metrics cannot be served; the worker runs without them');
+    try {
+      install(null);
+    } catch {
+      // as above
+    }
   }
 }
