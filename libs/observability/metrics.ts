@@ -24,6 +24,7 @@ export const METRIC_NAMES = {
   payments: 'clearway_payments',
   consents: 'clearway_consents',
   paymentAuthorisations: 'clearway_payment_authorisations',
+  consentAuthorisations: 'clearway_consent_authorisations',
   // API, per process.
   httpRequests: 'clearway_http_requests_total',
   httpDuration: 'clearway_http_request_duration_seconds',
@@ -130,6 +131,17 @@ export class ApiMetrics {
       collect: fromQuery(
         `SELECT a.sca_status, a.sca_approach, p.bic_fi AS bic, count(*)::int AS count
            FROM payment_authorisations a JOIN payments p ON p.id = a.payment_id GROUP BY 1, 2, 3`,
+        ['sca_status', 'sca_approach', 'bic'],
+      ),
+    });
+    new Gauge({
+      name: METRIC_NAMES.consentAuthorisations,
+      help: 'Consent authorisations (SCA) by SCA status, approach and bank; SCA conversion = finalised / all',
+      labelNames: ['sca_status', 'sca_approach', 'bic'],
+      registers,
+      collect: fromQuery(
+        `SELECT a.sca_status, a.sca_approach, c.bic_fi AS bic, count(*)::int AS count
+           FROM consent_authorisations a JOIN consents c ON c.id = a.consent_id GROUP BY 1, 2, 3`,
         ['sca_status', 'sca_approach', 'bic'],
       ),
     });

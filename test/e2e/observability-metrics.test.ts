@@ -48,6 +48,7 @@ test('API and worker /metrics show one payment: by status and bank, bank latency
     expect(api.contentType).toMatch(/^text\/plain; version=0\.0\.4/);
     expect(sum(api.samples, METRIC_NAMES.payments, { status: 'ACSC', bic: BIC })).toBeGreaterThanOrEqual(1);
     expect(api.text).toContain(`# TYPE ${METRIC_NAMES.consents} gauge`);
+    expect(api.text).toContain(`# TYPE ${METRIC_NAMES.consentAuthorisations} gauge`);
     expect(sum(api.samples, METRIC_NAMES.paymentAuthorisations, { sca_status: 'finalised', bic: BIC })).toBeGreaterThanOrEqual(1);
     const route = '/psd2/paymentinitiation/v1/payments/:paymentProduct';
     expect(api.text).toContain('clearway_http_requests_total{method="POST",route="/psd2/');

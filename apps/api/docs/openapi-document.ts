@@ -89,7 +89,7 @@ export function buildOpenApiDocument(opts: OpenApiDocumentOptions): Json {
         }
         kept[key] = annotateOpeOperation(key, full, value as Json);
       }
-      if (HTTP_METHODS.some((m) => m in kept)) paths[full] = annotateOpePath(full, kept);
+      if (HTTP_METHODS.some((m) => m in kept)) paths[full] = kept;
     }
   } else {
     Object.assign(paths, nextGenPathsWithoutSpec(opts.routes));
@@ -147,10 +147,6 @@ function annotateOpeOperation(method: string, fullPath: string, op: Json): Json 
   op['x-clearway-rate-limited'] = true;
   if (notes.length) op['x-clearway-deviation'] = notes.join(' ');
   return op;
-}
-
-function annotateOpePath(_fullPath: string, item: Json): Json {
-  return item;
 }
 
 /** Without the contract: one minimal operation per NextGenPSD2 route, pointing to the contract. */
