@@ -23,6 +23,7 @@ export function installApiObservability(app: NestExpressApplication, deps: Pick<
   });
   app.use('/metrics', (req: Request, res: Response, next: () => void) => {
     if (req.method !== 'GET' || (req.path !== '/' && req.path !== '')) return next();
+    markRoute(req, '/metrics');
     metricsText([processRegistry(), metrics.registry]).then(
       (text) => res.status(200).type(METRICS_CONTENT_TYPE).send(text),
       (err) => {
@@ -75,7 +76,14 @@ function requestLine(req: Request, res: ServerResponse, latencyMs: unknown): Rec
 export function routeOf(req: Request): string {
   const route = (req as Request & { route?: { path?: unknown } }).route?.path;
   if (typeof route === 'string') return `${req.baseUrl ?? ''}${route}`;
-  return 'unmatched';
+  return (req as Request & { [SERVED_BY]?: string })[SERVED_BY] ?? 'unmatched';
+}
+
+/** Set by the endpoints served by middleware rather than a controller route (`/metrics`, `/docs`, `/openapi.json`). */
+const SERVED_BY = Symbol('clearway.route');
+
+export function markRoute(req: Request, route: string): void {
+  (req as Request & { [SERVED_BY]?: string })[SERVED_BY] = route;
 }
 
 function splitUrl(url: string): [string, string] {

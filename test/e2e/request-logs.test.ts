@@ -100,6 +100,11 @@ test('the token endpoint: client secret never logged; refused and unrouted reque
   expect((await fetch(`${stack.baseUrl}/no/such/${DEBTOR_IBAN}`, { headers: { 'X-Request-ID': missing } })).status).toBe(404);
   expect(await lineFor(missing)).toMatchObject({ route: 'unmatched', path: '/no/such/[iban]', status: 404 });
 
+  // Endpoints served by middleware are named too.
+  const docs = randomUUID();
+  await fetch(`${stack.baseUrl}/openapi.json`, { headers: { 'X-Request-ID': docs } });
+  expect(await lineFor(docs)).toMatchObject({ route: '/openapi.json', status: 200 });
+
   // A request without a valid X-Request-ID gets a generated one; the header's junk is not logged.
   await fetch(`${stack.baseUrl}/health/live`, { headers: { 'X-Request-ID': `junk ${DEBTOR_IBAN}` } });
   const live = await eventually(async () => requestLines().find((l) => l.route === '/health/live'), 10_000, 20);

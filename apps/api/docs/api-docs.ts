@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import express, { type Request, type Response } from 'express';
 import { routedMethods } from '../common/http-hardening';
+import { markRoute } from '../observability';
 import type { RouteLister } from './clearway-paths';
 import { buildOpenApiDocument } from './openapi-document';
 
@@ -52,12 +53,14 @@ export function installApiDocs(app: NestExpressApplication, opts: { specsDir?: s
   const version = packageVersion();
   app.use('/openapi.json', (req: Request, res: Response, next: () => void) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') return next();
+    markRoute(req, '/openapi.json');
     document ??= JSON.stringify(buildOpenApiDocument({ routes: routeLister(app), specsDir: opts.specsDir, version }));
     res.status(200).type('application/json').send(document);
   });
   const ui = express.static(SWAGGER_UI_DIR, { index: false, maxAge: '1h' });
   app.use('/docs', (req: Request, res: Response, next: () => void) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') return next();
+    markRoute(req, '/docs');
     if (req.originalUrl === '/docs') return res.redirect(301, '/docs/');
     if (req.path === '/' || req.path === '/index.html') return res.status(200).type('html').send(indexHtml());
     if (req.path === '/swagger-initializer.js') return res.status(200).type('application/javascript').send(INITIALIZER);
