@@ -3,6 +3,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { hashSecret } from '../api/auth/secret-hash';
 import { loadConfig } from '../../libs/config/config';
+import { loadObservabilityConfig } from '../../libs/observability/config';
 import { WORKER_NODE_FLAGS } from '../worker/worker';
 import { ClientRepository } from '../../libs/persistence/client.repository';
 import { connectAndMigrate } from '../../libs/persistence/data-source';
@@ -140,6 +141,8 @@ async function main(): Promise<void> {
         '',
         '  Clearway is running (development mode)',
         `  API            ${config.api.publicBaseUrl}   (base path /psd2)`,
+        `  API docs       ${config.api.publicBaseUrl}/docs   (OpenAPI at /openapi.json)`,
+        `  Metrics        ${config.api.publicBaseUrl}/metrics, worker ${devWorkerMetricsUrl(env, config)}   (traces: OTEL_TRACES_EXPORTER=otlp, docs/observability.md)`,
         `  Temporal UI    ${running.temporal?.uiUrl ?? '(external cluster)'}`,
         `  Temporal gRPC  ${config.temporal.address}`,
         `  Sandbox bank   ${config.sandbox.bgUrl}   (BIC SANDDEB0XXX)`,
@@ -154,6 +157,11 @@ async function main(): Promise<void> {
     console.error(err);
     await stop(1);
   }
+}
+
+function devWorkerMetricsUrl(env: NodeJS.ProcessEnv, config: ReturnType<typeof loadConfig>): string {
+  const metrics = loadObservabilityConfig(env, config).workerMetrics;
+  return metrics ? `http://${metrics.host}:${metrics.port}/metrics` : '(off)';
 }
 
 function say(msg: string): void {
