@@ -70,8 +70,9 @@ test('a payment polled at the bank says what it saw and when it checks next', as
   const handle = stack.temporal.workflow.getHandle(paymentWorkflowId(created.body.paymentId));
   const polling = await eventually(async () => {
     const { current } = await uiMetadataOf(handle);
-    return current.startsWith('Polling the bank') ? current : undefined;
-  }, 30_000, 100);
+    // Between two checks (not the instant a check starts) the details name the next one.
+    return current.startsWith('Polling the bank') && current.includes('next check') ? current : undefined;
+  }, 30_000, 50);
   expect(polling).toMatch(/^Polling the bank: (PDNG|ACSP|ACTC|ACCP|ACWC|RCVD), next check in 4 s$/);
   expect((await statusViewOf(handle)).phase).toBe('polling_status');
   await finalState(stack, created.body.paymentId);
