@@ -20,6 +20,7 @@ import { SensitiveHandoffs } from '../../libs/security/sensitive-handoffs';
 import { BankGrants } from '../../libs/security/bank-grants';
 import { BankGrantRepository } from '../../libs/persistence/bank-grant.repository';
 import { startWebhookWakeups, webhookActivityDeps } from './webhooks';
+import { ukObieAdapter } from './uk-obie';
 
 export const WORKFLOWS_PATH = require.resolve('../../workflows');
 
@@ -56,8 +57,8 @@ export async function createClearwayWorker(deps: WorkerDeps): Promise<Worker> {
     consents: new ConsentRepository(deps.dataSource),
     handoffs: new SensitiveHandoffs(new HandoffRepository(deps.dataSource), secrets),
     directory: new DirectoryRepository(deps.dataSource),
-    adapterFor: createAdapterRegistry().adapterFor,
-    sandboxUrls: { 'berlin-group': config.sandbox.bgUrl },
+    adapterFor: createAdapterRegistry({ 'uk-obie': ukObieAdapter(config, deps.dataSource) }).adapterFor,
+    sandboxUrls: { 'berlin-group': config.sandbox.bgUrl, 'uk-obie': config.ukObie.sandboxUrl },
     publicBaseUrl: config.api.publicBaseUrl,
     callbackSigner: new HmacSigner(config.keys.hmac),
     transfers: new OpTransferRepository(deps.dataSource),

@@ -39,6 +39,8 @@ import { OpenPaymentsOutcomes1732450000700 } from './migrations/1732450000700-op
 import { OpOutcomeResolutionEntity } from './entities/op-outcome-resolution.entity';
 import { BankGrantEntity } from './entities/bank-grant.entity';
 import { OAuthBankGrants1732450000400 } from './migrations/1732450000400-oauth-bank-grants';
+import { UkOpenBanking1732450000401 } from './migrations/1732450000401-uk-open-banking';
+import { BankRegistrationEntity } from './entities/bank-registration.entity';
 
 export const ENTITIES = [
   CountryEntity,
@@ -66,6 +68,7 @@ export const ENTITIES = [
   ResourceNotificationSubscriptionEntity,
   OpOutcomeResolutionEntity,
   BankGrantEntity,
+  BankRegistrationEntity,
 ];
 
 /** In order. Never edit a shipped migration: add a new one. */
@@ -80,6 +83,7 @@ export const MIGRATIONS = [
   Webhooks1732450000300,
   WebhookStreaming1732450000301,
   OAuthBankGrants1732450000400,
+  UkOpenBanking1732450000401,
   OpenPaymentsOutcomes1732450000700,
   SandboxWebsiteFromConfig1732450000800,
 ];
