@@ -121,10 +121,10 @@ export async function consentWorkflow(input: ConsentWorkflowInput): Promise<Cons
   setHandler(consentScaCallbackSignal, () => sca.wakeUp());
 
   /** OAuth/OIDC SCA: hand-off ids of the PSU's answers (code or error), redeemed by the SCA wait. */
-  const oauthReturns: string[] = [];
+  const oauthReturns = () => (state.oauthReturns ??= []);
   setHandler(completeOAuthAuthorisationSignal, ({ handoffId }) => {
     if (state.phase !== 'awaiting_sca' || typeof handoffId !== 'string') return;
-    oauthReturns.push(handoffId);
+    oauthReturns().push(handoffId);
     sca.wakeUp();
   });
 
@@ -386,11 +386,11 @@ export async function consentWorkflow(input: ConsentWorkflowInput): Promise<Cons
 
   /** The PSU came back from an OAuth/OIDC authorisation: redeem the code (tokens stay sealed in PostgreSQL). */
   async function redeemOAuthReturn(): Promise<ScaStatus | 'retry' | undefined> {
-    const handoffId = oauthReturns.shift();
+    const handoffId = state.oauthReturns?.shift();
     if (handoffId === undefined || !patched(PATCH_OAUTH_AUTHORISATION)) return undefined;
     const done = await readOrUndefined(() => oauth.completeOAuthConsentAuthorisationAtBank(consentId, handoffId));
     if (!done) {
-      oauthReturns.unshift(handoffId);
+      oauthReturns().unshift(handoffId);
       return 'retry';
     }
     if (done.outcome !== 'completed' || state.phase === 'ended') return undefined;

@@ -164,10 +164,10 @@ export async function paymentInitiationWorkflow(input: PaymentWorkflowInput): Pr
   setHandler(scaCallbackSignal, () => sca.wakeUp());
 
   /** OAuth/OIDC SCA: hand-off ids of the PSU's answers (code or error), redeemed by the SCA wait. */
-  const oauthReturns: string[] = [];
+  const oauthReturns = () => (state.oauthReturns ??= []);
   setHandler(completeOAuthAuthorisationSignal, ({ handoffId }) => {
     if (state.phase !== 'awaiting_sca' || typeof handoffId !== 'string') return;
-    oauthReturns.push(handoffId);
+    oauthReturns().push(handoffId);
     sca.wakeUp();
   });
 
@@ -402,13 +402,13 @@ export async function paymentInitiationWorkflow(input: PaymentWorkflowInput): Pr
    * wants that (UK: submits it, idempotently). An error from the bank (the PSU denied) is `failed`.
    */
   async function redeemOAuthReturn(): Promise<ScaStatus | 'retry' | undefined> {
-    const handoffId = oauthReturns.shift();
+    const handoffId = state.oauthReturns?.shift();
     if (handoffId === undefined || !patched(PATCH_OAUTH_AUTHORISATION)) return undefined;
     const done = await readOrUndefined(() => oauth.completeOAuthAuthorisationAtBank(paymentId, handoffId));
     // Not completed (the bank did not answer): again at the next check. The code was redeemed at
     // most once (its tokens are kept sealed), and the bank deduplicates the submission.
     if (!done) {
-      oauthReturns.unshift(handoffId);
+      oauthReturns().unshift(handoffId);
       return 'retry';
     }
     if (done.outcome !== 'completed' || cancelled) return undefined;
