@@ -21,7 +21,7 @@ import type { DirectoryRepository } from '../libs/persistence/directory.reposito
 import type { AspspEntity } from '../libs/persistence/entities/aspsp.entity';
 import type { ConsentEntity } from '../libs/persistence/entities/consent.entity';
 import type { InitiationAttemptRepository } from '../libs/persistence/initiation-attempt.repository';
-import { oauthCallbackUrl, oauthState, scaCallbackUrl } from '../libs/security/callback-state';
+import { oauthCallbackUrl, oauthCodeVerifier, oauthState, scaCallbackUrl } from '../libs/security/callback-state';
 import type { BankGrants } from '../libs/security/bank-grants';
 import type { HmacSigner } from '../libs/security/hmac-signer';
 import { HANDOFF_PURPOSES } from '../libs/security/handoff-purposes';
@@ -94,6 +94,7 @@ export function createConsentActivities(deps: ConsentActivityDeps) {
   const oauthRedirect = (consentId: string) => ({
     redirectUri: oauthCallbackUrl(deps.publicBaseUrl),
     state: oauthState(deps.callbackSigner, { resource: 'consents', id: consentId }),
+    codeVerifier: oauthCodeVerifier(deps.callbackSigner, { resource: 'consents', id: consentId }),
   });
 
 

@@ -8,7 +8,7 @@ import type { ConsentRepository } from '../libs/persistence/consent.repository';
 import type { DirectoryRepository } from '../libs/persistence/directory.repository';
 import type { PaymentRepository } from '../libs/persistence/payment.repository';
 import type { BankGrants } from '../libs/security/bank-grants';
-import { oauthCallbackUrl, oauthState } from '../libs/security/callback-state';
+import { oauthCallbackUrl, oauthCodeVerifier, oauthState } from '../libs/security/callback-state';
 import { OAUTH_RESPONSE_PURPOSE } from '../libs/security/handoff-purposes';
 import type { HmacSigner } from '../libs/security/hmac-signer';
 import type { SensitiveHandoffs } from '../libs/security/sensitive-handoffs';
@@ -85,6 +85,7 @@ export function createOAuthAuthorisationActivities(deps: OAuthAuthorisationActiv
   const redirectFor = (resource: 'payments' | 'consents', id: string) => ({
     redirectUri: oauthCallbackUrl(deps.publicBaseUrl),
     state: oauthState(deps.callbackSigner, { resource, id }),
+    codeVerifier: oauthCodeVerifier(deps.callbackSigner, { resource, id }),
   });
 
   return {

@@ -9,7 +9,7 @@ import type { AspspEntity } from '../libs/persistence/entities/aspsp.entity';
 import type { PaymentEntity } from '../libs/persistence/entities/payment.entity';
 import type { InitiationAttemptRepository, OperatorDecisionRepository } from '../libs/persistence/initiation-attempt.repository';
 import type { PaymentRepository, StatusChange } from '../libs/persistence/payment.repository';
-import { oauthCallbackUrl, oauthState, scaCallbackUrl } from '../libs/security/callback-state';
+import { oauthCallbackUrl, oauthCodeVerifier, oauthState, scaCallbackUrl } from '../libs/security/callback-state';
 import type { HmacSigner } from '../libs/security/hmac-signer';
 import type { SensitiveHandoffs } from '../libs/security/sensitive-handoffs';
 import type { PsuDataUpdateRequest, PsuDataUpdateSummary } from '../workflows/shared/psu-data';
@@ -72,6 +72,7 @@ export function createPaymentActivities(deps: PaymentActivityDeps) {
   const oauthRedirect = (paymentId: string) => ({
     redirectUri: oauthCallbackUrl(deps.publicBaseUrl),
     state: oauthState(deps.callbackSigner, { resource: 'payments', id: paymentId }),
+    codeVerifier: oauthCodeVerifier(deps.callbackSigner, { resource: 'payments', id: paymentId }),
   });
 
   /** What an earlier attempt of this activity already recorded (it crashed after the bank answered). */

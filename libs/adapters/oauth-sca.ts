@@ -11,6 +11,11 @@ export interface OAuthRedirect {
   redirectUri: string;
   /** Signed by Clearway, names the payment or consent (see `libs/security/callback-state.ts`). */
   state: string;
+  /**
+   * PKCE `code_verifier` for protocols that use PKCE (send its S256 challenge with the
+   * authorisation, the verifier with the code). Secret: never in URLs, logs or history.
+   */
+  codeVerifier?: string;
 }
 
 /**

@@ -77,3 +77,19 @@ describe('OAuth callback state', () => {
     expect(verifyOAuthState(signer, tamper(oauthState(signer, { resource: 'payments', id: ID })))).toBeUndefined();
   });
 });
+
+describe('OAuth PKCE code verifier', () => {
+  const { oauthCodeVerifier, oauthState } = require('./callback-state') as typeof import('./callback-state');
+  const signer = new HmacSigner(new KeyRing('hmac', [NEW_KEY]));
+  const other = new HmacSigner(new KeyRing('hmac', [{ id: 'h2026', secret: 'another-deployment-hmac-key-of-length-x' }]));
+
+  test('RFC 7636 shape, the same when computed again, secret (another key, resource or id gives another)', () => {
+    const v = oauthCodeVerifier(signer, { resource: 'payments', id: ID });
+    expect(v).toMatch(/^[A-Za-z0-9\-._~]{43,128}$/);
+    expect(oauthCodeVerifier(signer, { resource: 'payments', id: ID })).toBe(v);
+    expect(oauthCodeVerifier(other, { resource: 'payments', id: ID })).not.toBe(v);
+    expect(oauthCodeVerifier(signer, { resource: 'consents', id: ID })).not.toBe(v);
+    // Not derivable from what the authorisation URL shows.
+    expect(oauthState(signer, { resource: 'payments', id: ID })).not.toContain(v.split('.')[1]);
+  });
+});

@@ -75,6 +75,16 @@ export function oauthState(signer: HmacSigner, target: OAuthTarget): string {
   return `${OAUTH_PREFIX[target.resource]}.${target.id}.${signer.sign(oauthInput(target))}`;
 }
 
+/**
+ * A PKCE `code_verifier` (RFC 7636) for the authorisation of this payment or consent: derived from
+ * a secret, so it can be computed again when the code is redeemed and nobody who saw the
+ * authorisation URL can. Characters and length (≥ 43) fit RFC 7636. A rotation of the HMAC key
+ * between the redirect and the redemption changes it (that authorisation then fails, safely).
+ */
+export function oauthCodeVerifier(signer: HmacSigner, target: OAuthTarget): string {
+  return signer.sign(`oauth-pkce:${target.resource}:${target.id}`);
+}
+
 /** The target of a `state` Clearway signed; undefined for anything else. */
 export function verifyOAuthState(signer: HmacSigner, state: string | undefined): { resource: OAuthTarget['resource']; id: SignedCallbackId } | undefined {
   if (!state || state.length > 512) return undefined;
