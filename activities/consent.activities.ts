@@ -21,7 +21,8 @@ import type { DirectoryRepository } from '../libs/persistence/directory.reposito
 import type { AspspEntity } from '../libs/persistence/entities/aspsp.entity';
 import type { ConsentEntity } from '../libs/persistence/entities/consent.entity';
 import type { InitiationAttemptRepository } from '../libs/persistence/initiation-attempt.repository';
-import { scaCallbackUrl } from '../libs/security/callback-state';
+import { oauthCallbackUrl, oauthCodeVerifier, oauthState, scaCallbackUrl } from '../libs/security/callback-state';
+import type { BankGrants } from '../libs/security/bank-grants';
 import type { HmacSigner } from '../libs/security/hmac-signer';
 import { HANDOFF_PURPOSES } from '../libs/security/handoff-purposes';
 import type { SensitiveHandoffs } from '../libs/security/sensitive-handoffs';
@@ -48,6 +49,8 @@ export interface ConsentActivityDeps {
   publicBaseUrl: string;
   callbackSigner: HmacSigner;
   handoffs: SensitiveHandoffs;
+  /** Tokens from an OAuth/OIDC SCA of the consent (activities/oauth-authorisation.activities.ts). */
+  grants?: BankGrants;
   logger: Logger;
 }
 
@@ -87,6 +90,13 @@ export function createConsentActivities(deps: ConsentActivityDeps) {
     };
   }
 
+  /** For banks whose SCA is an OAuth/OIDC authorisation: Clearway's one callback, and a state naming this consent. */
+  const oauthRedirect = (consentId: string) => ({
+    redirectUri: oauthCallbackUrl(deps.publicBaseUrl),
+    state: oauthState(deps.callbackSigner, { resource: 'consents', id: consentId }),
+    codeVerifier: oauthCodeVerifier(deps.callbackSigner, { resource: 'consents', id: consentId }),
+  });
+
 
   return {
     /**
@@ -125,6 +135,7 @@ export function createConsentActivities(deps: ConsentActivityDeps) {
             },
             psu: { psuId: consent.psuId ?? undefined, psuIpAddress: consent.psuIpAddress ?? undefined },
             redirect: redirectUris(consentId),
+            oauth: oauthRedirect(consentId),
           }),
         record: async (created) => {
           await deps.consents.recordCreation(consentId, {
@@ -207,7 +218,7 @@ export function createConsentActivities(deps: ConsentActivityDeps) {
 
     async startConsentAuthorisationAtBank(consentId: string): Promise<StartedConsentAuthorisation> {
       const { consent, ais, conn } = await load(consentId);
-      const started = await ais.startConsentAuthorisation(conn, { ...consentRef(consent, 'start-consent-authorisation'), redirect: redirectUris(consentId) }).catch(toActivityFailure);
+      const started = await ais.startConsentAuthorisation(conn, { ...consentRef(consent, 'start-consent-authorisation'), redirect: redirectUris(consentId), oauth: oauthRedirect(consentId) }).catch(toActivityFailure);
       await deps.consents.upsertAuthorisation({
         consentId,
         authorisationId: started.authorisationId,
@@ -243,6 +254,7 @@ export function createConsentActivities(deps: ConsentActivityDeps) {
       const { consent, ais, conn } = await load(consentId);
       if (!consent.bankConsentId) return;
       await ais.deleteConsent(conn, consentRef(consent, 'delete-consent')).catch(toActivityFailure);
+      await deps.grants?.discard('consent', consentId);
     },
 
     /** One AIS read at the bank; the answer goes to ais_read_results, only its id to the workflow. */
@@ -254,7 +266,8 @@ export function createConsentActivities(deps: ConsentActivityDeps) {
         if (context === undefined) throw failure(FailureType.HandoffExpired, 'The PSU context expired; repeat the request');
         psu = { ...psu, ...(JSON.parse(context) as PsuContext) };
       }
-      const ref: AccountReadRef = consentRef(consent, `read-${req.endpoint}`, psu);
+      const grant = await deps.grants?.load('consent', consentId);
+      const ref: AccountReadRef = { ...consentRef(consent, `read-${req.endpoint}`, psu), ...(grant ? { grant } : {}) };
       const body = await readAtBank(ais, conn, ref, req).catch(toActivityFailure);
       const resultId = randomUUID();
       await deps.consents.storeReadResult({ id: resultId, tenantId: consent.tenantId, consentId, body, ttlMs: READ_RESULT_TTL_MS });

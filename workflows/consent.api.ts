@@ -82,6 +82,8 @@ export interface ConsentWorkflowState {
   eventSeq: number;
   /** Successful reads so far, across continue-as-new. */
   reads: number;
+  /** OAuth/OIDC SCA: sealed answers (hand-off ids) not yet redeemed; carried over continue-as-new. */
+  oauthReturns?: string[];
 }
 
 /** Refusals the API turns into Berlin Group errors; `type` of the ApplicationFailure. */

@@ -4,6 +4,7 @@ import {
   condition,
   continueAsNew,
   log,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -12,7 +13,8 @@ import {
 } from '@temporalio/workflow';
 import type { ConsentActivities } from '../activities/consent.activities';
 import { FINAL_CONSENT_STATUSES, type BankConsentStatus } from '../libs/domain/consent';
-import type { BankScaStatus } from '../libs/domain/transaction-status';
+import { bankRefusalKind, type BankRefusalKind } from '../libs/domain/bank-refusal';
+import type { BankScaStatus, ScaStatus } from '../libs/domain/transaction-status';
 import { ConsentStatus as ConsentStatusAttr, ScaStatus as ScaStatusAttr } from '../libs/temporal/search-attributes';
 import {
   consentCreationUpdate,
@@ -36,6 +38,8 @@ import { createWithoutDuplicates, type CreationOutcome } from './shared/create-o
 import { ScaWait } from './shared/sca-wait';
 import { activitySummary, phrases } from './shared/ui-metadata';
 import { STATUS_VIEW_DESCRIPTION, statusViewQuery } from './shared/status-view';
+import type { OAuthAuthorisationActivities } from '../activities/oauth-authorisation.activities';
+import { completeOAuthAuthorisationSignal, PATCH_OAUTH_AUTHORISATION } from './shared/oauth-authorisation';
 
 const DAY_MS = 24 * 3600_000;
 
@@ -81,8 +85,12 @@ const records = proxyActivities<ConsentActivities>({
   retry: RETRY.ownDatabase,
 });
 
-/** Bank error codes that mean the consent itself is no longer usable. */
-const CONSENT_GONE_CODES = new Set(['CONSENT_INVALID', 'CONSENT_EXPIRED', 'CONSENT_UNKNOWN']);
+/** Redeeming an OAuth/OIDC authorisation code: the PSU is waiting on the redirect, so fail fast like commands. */
+const oauth = proxyActivities<OAuthAuthorisationActivities>({
+  startToCloseTimeout: '15s',
+  retry: RETRY.bankCommand,
+});
+
 
 /**
  * One account-information consent, for its whole life: create at the bank → SCA → valid, then
@@ -159,6 +167,14 @@ export async function consentWorkflow(input: ConsentWorkflowInput): Promise<Cons
   });
 
   setHandler(consentScaCallbackSignal, () => sca.wakeUp());
+
+  /** OAuth/OIDC SCA: hand-off ids of the PSU's answers (code or error), redeemed by the SCA wait. */
+  const oauthReturns = () => (state.oauthReturns ??= []);
+  setHandler(completeOAuthAuthorisationSignal, ({ handoffId }) => {
+    if (state.phase !== 'awaiting_sca' || typeof handoffId !== 'string') return;
+    oauthReturns().push(handoffId);
+    sca.wakeUp();
+  });
 
   setHandler(
     terminateConsentUpdate,
@@ -407,6 +423,9 @@ export async function consentWorkflow(input: ConsentWorkflowInput): Promise<Cons
       pollMaxMs: timings.scaPollMaxMs,
       interrupted: () => state.phase === 'ended',
       check: async (n) => {
+        const redeemed = await redeemOAuthReturn();
+        // 'retry': the bank's answer is still missing; its status alone must not move us past it.
+        if (redeemed) return redeemed === 'retry' ? undefined : redeemed;
         if (!state.authorisationId) return undefined;
         const status = await readOrUndefined(() => statusReads.getBankConsentScaStatus.executeWithOptions(label('Check SCA status', n), [consentId, state.authorisationId!]));
         if (status && state.phase !== 'ended') await recordSca(status);
@@ -424,6 +443,20 @@ export async function consentWorkflow(input: ConsentWorkflowInput): Promise<Cons
     const bank = await readOrUndefined(() => statusReads.getBankConsentStatus.executeWithOptions(atBank('Check consent status after the failed SCA'), [consentId]));
     if (state.phase === 'ended') return;
     return transition({ raw: bank?.raw ?? 'rejected', normalised: 'rejected' }, 'SCA failed');
+  }
+
+  /** The PSU came back from an OAuth/OIDC authorisation: redeem the code (tokens stay sealed in PostgreSQL). */
+  async function redeemOAuthReturn(): Promise<ScaStatus | 'retry' | undefined> {
+    const handoffId = state.oauthReturns?.shift();
+    if (handoffId === undefined || !patched(PATCH_OAUTH_AUTHORISATION)) return undefined;
+    const done = await readOrUndefined(() => oauth.completeOAuthConsentAuthorisationAtBank(consentId, handoffId));
+    if (!done) {
+      oauthReturns().unshift(handoffId);
+      return 'retry';
+    }
+    if (done.outcome !== 'completed' || state.phase === 'ended') return undefined;
+    await recordSca({ raw: done.rawScaStatus, normalised: done.scaStatus });
+    return done.scaStatus;
   }
 
   async function checkAtBank(): Promise<void> {
@@ -482,14 +515,17 @@ function refusal(type: ConsentRefusal, message: string, details?: BankRefusal): 
   return ApplicationFailure.create({ type, message, nonRetryable: true, details: details ? [details] : [] });
 }
 
-/** A failed bank call as the refusal the API reports: the bank's own consent codes win. */
+/**
+ * A failed bank call as the refusal the API reports, from the protocol-neutral meaning the
+ * activity gave it (histories recorded before it did are read with the same one rule).
+ */
 function bankRefusal(err: unknown): ApplicationFailure {
   const failure = findApplicationFailure(err);
-  const details = (failure?.details?.[0] as BankRefusal | undefined) ?? { httpStatus: 502, messages: [] };
-  const codes = details.messages.map((m) => m.code);
-  const gone = codes.find((c) => CONSENT_GONE_CODES.has(c));
-  if (gone) return refusal(gone === 'CONSENT_EXPIRED' ? 'CONSENT_EXPIRED' : 'CONSENT_INVALID', failure?.message ?? gone, details);
-  if (failure?.type === 'BankRateLimited' || codes.includes('ACCESS_EXCEEDED')) return refusal('ACCESS_EXCEEDED', 'The bank refused: access limit reached', details);
-  if (codes.includes('RESOURCE_UNKNOWN') || details.httpStatus === 404) return refusal('RESOURCE_UNKNOWN', failure?.message ?? 'Unknown resource', details);
+  const details = (failure?.details?.[0] as (BankRefusal & { refusal?: BankRefusalKind }) | undefined) ?? { httpStatus: 502, messages: [] };
+  const kind = details.refusal ?? bankRefusalKind(details);
+  if (kind === 'consent_expired') return refusal('CONSENT_EXPIRED', failure?.message ?? 'The consent has expired', details);
+  if (kind === 'consent_invalid') return refusal('CONSENT_INVALID', failure?.message ?? 'The consent is no longer valid', details);
+  if (failure?.type === 'BankRateLimited' || kind === 'access_exceeded') return refusal('ACCESS_EXCEEDED', 'The bank refused: access limit reached', details);
+  if (kind === 'resource_unknown') return refusal('RESOURCE_UNKNOWN', failure?.message ?? 'Unknown resource', details);
   return refusal('BANK_REFUSED', failure?.message ?? 'The bank refused the request', details);
 }

@@ -115,6 +115,8 @@ export interface PaymentWorkflowState {
    * is followed through the payment's own status until the client starts an authorisation.
    */
   adopted?: boolean;
+  /** OAuth/OIDC SCA: sealed answers (hand-off ids) not yet redeemed; carried over continue-as-new. */
+  oauthReturns?: string[];
 }
 
 export interface InitiationError {

@@ -28,6 +28,8 @@ import { createWithoutDuplicates, type CreationOutcome } from './shared/create-o
 import { ScaWait } from './shared/sca-wait';
 import { activitySummary, phrases } from './shared/ui-metadata';
 import { STATUS_VIEW_DESCRIPTION, statusViewQuery } from './shared/status-view';
+import type { OAuthAuthorisationActivities } from '../activities/oauth-authorisation.activities';
+import { completeOAuthAuthorisationSignal, PATCH_OAUTH_AUTHORISATION } from './shared/oauth-authorisation';
 import {
   cancelPaymentUpdate,
   initiationResultUpdate,
@@ -99,6 +101,12 @@ const reads = proxyActivities<PaymentActivities>({
 const records = proxyActivities<PaymentActivities>({
   startToCloseTimeout: '15s',
   retry: RETRY.ownDatabase,
+});
+
+/** Redeeming an OAuth/OIDC authorisation code: the PSU is waiting on the redirect, so fail fast like commands. */
+const oauth = proxyActivities<OAuthAuthorisationActivities>({
+  startToCloseTimeout: '15s',
+  retry: RETRY.bankCommand,
 });
 
 /**
@@ -182,6 +190,14 @@ export async function paymentInitiationWorkflow(input: PaymentWorkflowInput): Pr
   }
 
   setHandler(scaCallbackSignal, () => sca.wakeUp());
+
+  /** OAuth/OIDC SCA: hand-off ids of the PSU's answers (code or error), redeemed by the SCA wait. */
+  const oauthReturns = () => (state.oauthReturns ??= []);
+  setHandler(completeOAuthAuthorisationSignal, ({ handoffId }) => {
+    if (state.phase !== 'awaiting_sca' || typeof handoffId !== 'string') return;
+    oauthReturns().push(handoffId);
+    sca.wakeUp();
+  });
 
   setHandler(
     cancelPaymentUpdate,
@@ -433,6 +449,9 @@ export async function paymentInitiationWorkflow(input: PaymentWorkflowInput): Pr
       pollMaxMs: timings.scaPollMaxMs,
       interrupted: () => cancelled,
       check: async (n) => {
+        const redeemed = await redeemOAuthReturn();
+        // 'retry': the bank's answer is still missing; its status alone must not move us past it.
+        if (redeemed) return redeemed === 'retry' ? undefined : redeemed;
         if (!state.authorisationId) return state.adopted ? scaFromPaymentStatus() : undefined;
         const status = await readOrUndefined(() => reads.getBankScaStatus.executeWithOptions(label('Check SCA status', n), [paymentId, state.authorisationId!]));
         if (status && !cancelled) await recordScaStatus(status);
@@ -440,6 +459,29 @@ export async function paymentInitiationWorkflow(input: PaymentWorkflowInput): Pr
       },
       afterCheck: continueAsNewIfSuggested,
     });
+  }
+
+  /**
+   * The PSU came back from an OAuth/OIDC authorisation: the activity redeems the code (the bank's
+   * tokens stay sealed in PostgreSQL) and completes the payment at the bank where the protocol
+   * wants that (UK: submits it, idempotently). An error from the bank (the PSU denied) is `failed`.
+   */
+  async function redeemOAuthReturn(): Promise<ScaStatus | 'retry' | undefined> {
+    const handoffId = state.oauthReturns?.shift();
+    if (handoffId === undefined || !patched(PATCH_OAUTH_AUTHORISATION)) return undefined;
+    const done = await readOrUndefined(() => oauth.completeOAuthAuthorisationAtBank(paymentId, handoffId));
+    // Not completed (the bank did not answer): again at the next check. The code was redeemed at
+    // most once (its tokens are kept sealed), and the bank deduplicates the submission.
+    if (!done) {
+      oauthReturns().unshift(handoffId);
+      return 'retry';
+    }
+    if (done.outcome !== 'completed' || cancelled) return undefined;
+    await recordScaStatus({ raw: done.rawScaStatus, normalised: done.scaStatus });
+    if (done.transactionStatus && done.transactionStatus !== state.transactionStatus) {
+      await recordTransactionStatus({ raw: done.rawTransactionStatus ?? done.transactionStatus, normalised: done.transactionStatus });
+    }
+    return done.scaStatus;
   }
 
   /** A payment found after an unknown outcome, with no authorisation known: its status tells where SCA stands. */

@@ -17,11 +17,14 @@ import { HandoffRepository } from '../../libs/persistence/handoff.repository';
 import { HmacSigner } from '../../libs/security/hmac-signer';
 import { SecretBox } from '../../libs/security/secret-box';
 import { SensitiveHandoffs } from '../../libs/security/sensitive-handoffs';
+import { BankGrants } from '../../libs/security/bank-grants';
+import { BankGrantRepository } from '../../libs/persistence/bank-grant.repository';
 import { startWebhookWakeups, webhookActivityDeps } from './webhooks';
 import { WorkerMetrics } from '../../libs/observability/metrics';
 import { temporalConnectionOptions } from '../../libs/temporal/connection-options';
 import { WORKFLOW_TRACING_INTERCEPTORS, activeTracing, temporalWorkerTracing } from '../../libs/observability/tracing';
 import { observePaymentStatus, observedAdapters, rememberWorkerMetrics } from './observability';
+import { ukObieAdapter } from './uk-obie';
 
 export const WORKFLOWS_PATH = require.resolve('../../workflows');
 
@@ -64,8 +67,8 @@ export async function createClearwayWorker(deps: WorkerDeps): Promise<Worker> {
     consents: new ConsentRepository(deps.dataSource),
     handoffs: new SensitiveHandoffs(new HandoffRepository(deps.dataSource), secrets),
     directory: new DirectoryRepository(deps.dataSource),
-    adapterFor: observedAdapters(metrics, createAdapterRegistry().adapterFor),
-    sandboxUrls: { 'berlin-group': config.sandbox.bgUrl },
+    adapterFor: observedAdapters(metrics, createAdapterRegistry({ 'uk-obie': ukObieAdapter(config, deps.dataSource) }).adapterFor),
+    sandboxUrls: { 'berlin-group': config.sandbox.bgUrl, 'uk-obie': config.ukObie.sandboxUrl },
     publicBaseUrl: config.api.publicBaseUrl,
     callbackSigner: new HmacSigner(config.keys.hmac),
     transfers: new OpTransferRepository(deps.dataSource),
@@ -78,6 +81,7 @@ export async function createClearwayWorker(deps: WorkerDeps): Promise<Worker> {
     taskQueue: config.temporal.taskQueue,
     initiationAttempts: new InitiationAttemptRepository(deps.dataSource),
     operatorDecisions: new OperatorDecisionRepository(deps.dataSource),
+    grants: new BankGrants(new BankGrantRepository(deps.dataSource), secrets),
     ...webhookActivityDeps(config, deps.dataSource),
     webhookMetrics: metrics.webhookMetrics(),
   });

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { loadUkObieConfig, type UkObieConfig } from './uk-obie.config';
 import { KeyRing, parseKeyList, type KeyPurpose } from '../security/key-ring';
 
 /**
@@ -48,6 +49,8 @@ export interface ClearwayConfig {
     /** Where people reach it (SANDBOX_BG_PUBLIC_URL, else bgUrl): the sandbox ASPSP's `websiteUrl`. */
     bgPublicUrl: string;
   };
+  /** UK Open Banking: Clearway's TPP identity and the UK sandbox bank (libs/config/uk-obie.config.ts). */
+  ukObie: UkObieConfig;
   openPayments: {
     /** Clearway's own Open Payments client identity (its wallet address serves the public key). */
     walletAddress?: string;
@@ -209,6 +212,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ClearwayConfig
       bgUrl: (env.SANDBOX_BG_URL ?? `http://${sandboxHost}:${bgPort}/berlin-group`).replace(/\/$/, ''),
       bgPublicUrl: (env.SANDBOX_BG_PUBLIC_URL || env.SANDBOX_BG_URL || `http://${sandboxHost}:${bgPort}/berlin-group`).replace(/\/$/, ''),
     },
+    ukObie: loadUkObieConfig(env, sandboxHost),
     openPayments: {
       walletAddress: env.OPEN_PAYMENTS_WALLET_ADDRESS || undefined,
       keyId: env.OPEN_PAYMENTS_KEY_ID || undefined,

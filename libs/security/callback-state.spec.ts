@@ -54,3 +54,42 @@ describe('callback state', () => {
     expect(verifyCallbackState(after, 'payments', ID, state)).toBeUndefined();
   });
 });
+
+describe('OAuth callback state', () => {
+  const { oauthState, verifyOAuthState } = require('./callback-state') as typeof import('./callback-state');
+  const signer = new HmacSigner(new KeyRing('hmac', [NEW_KEY]));
+  const other = new HmacSigner(new KeyRing('hmac', [{ id: 'h2026', secret: 'another-deployment-hmac-key-of-length-x' }]));
+
+  test('names its payment or consent, and only the signer that made it accepts it', () => {
+    const forPayment = oauthState(signer, { resource: 'payments', id: ID });
+    expect(verifyOAuthState(signer, forPayment)).toEqual({ resource: 'payments', id: ID });
+    expect(verifyOAuthState(signer, oauthState(signer, { resource: 'consents', id: ID }))).toEqual({ resource: 'consents', id: ID });
+    expect(verifyOAuthState(other, forPayment)).toBeUndefined();
+  });
+
+  test.each([
+    ['another resource kind', (s: string) => `c${s.slice(1)}`],
+    ['another id', (s: string) => s.replace(ID, '1b7c2a3e-8d1f-4c59-a6f0-3e2d1c0b9a87')],
+    ['no signature', (s: string) => s.split('.').slice(0, 2).join('.')],
+    ['garbage', () => 'x.y.z'],
+    ['empty', () => ''],
+  ])('refuses %s', (_name, tamper) => {
+    expect(verifyOAuthState(signer, tamper(oauthState(signer, { resource: 'payments', id: ID })))).toBeUndefined();
+  });
+});
+
+describe('OAuth PKCE code verifier', () => {
+  const { oauthCodeVerifier, oauthState } = require('./callback-state') as typeof import('./callback-state');
+  const signer = new HmacSigner(new KeyRing('hmac', [NEW_KEY]));
+  const other = new HmacSigner(new KeyRing('hmac', [{ id: 'h2026', secret: 'another-deployment-hmac-key-of-length-x' }]));
+
+  test('RFC 7636 shape, the same when computed again, secret (another key, resource or id gives another)', () => {
+    const v = oauthCodeVerifier(signer, { resource: 'payments', id: ID });
+    expect(v).toMatch(/^[A-Za-z0-9\-._~]{43,128}$/);
+    expect(oauthCodeVerifier(signer, { resource: 'payments', id: ID })).toBe(v);
+    expect(oauthCodeVerifier(other, { resource: 'payments', id: ID })).not.toBe(v);
+    expect(oauthCodeVerifier(signer, { resource: 'consents', id: ID })).not.toBe(v);
+    // Not derivable from what the authorisation URL shows.
+    expect(oauthState(signer, { resource: 'payments', id: ID })).not.toContain(v.split('.')[1]);
+  });
+});

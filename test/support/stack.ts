@@ -6,6 +6,8 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { DataSource } from 'typeorm';
 import { createApiApp } from '../../apps/api/app';
 import { startBerlinGroupSandbox, type RunningBerlinGroupSandbox } from '../../apps/sandbox/berlin-group';
+import { startUkObieSandbox, type RunningUkObieSandbox } from '../../apps/sandbox/uk-obie';
+import { ukTestSigningKeyEnv } from './uk-obie';
 import { bundleWorkflows, createClearwayWorker, installTemporalRuntime } from '../../apps/worker/worker';
 import { loadConfig, type ClearwayConfig } from '../../libs/config/config';
 import { createLogger, type Logger } from '../../libs/observability/logger';
@@ -40,6 +42,9 @@ let bundle: Promise<WorkflowBundle> | undefined;
  * database prepared by globalSetup. Nothing is faked.
  */
 export class TestStack {
+  /** The UK Open Banking sandbox bank (SANDGB2LXXX), on its own port. */
+  ukSandbox!: RunningUkObieSandbox;
+
   private constructor(
     readonly config: ClearwayConfig,
     readonly dataSource: DataSource,
@@ -55,6 +60,7 @@ export class TestStack {
 
   static async start(opts: StackOptions = {}): Promise<TestStack> {
     const sandbox = await startBerlinGroupSandbox({ port: 0, decoupledDelayMs: 300, ...opts.sandbox });
+    const ukSandbox = await startUkObieSandbox({ port: 0 });
     const config = loadConfig({
       NODE_ENV: 'test',
       DATABASE_URL: process.env.CLEARWAY_TEST_DATABASE_URL!,
@@ -62,6 +68,8 @@ export class TestStack {
       TEMPORAL_TASK_QUEUE: `test-${randomUUID()}`,
       API_PORT: '0',
       SANDBOX_BG_URL: sandbox.url,
+      SANDBOX_UK_URL: ukSandbox.url,
+      ...(await ukTestSigningKeyEnv()),
       PAYMENT_POLL_INITIAL_MS: '200',
       PAYMENT_POLL_MAX_MS: '1000',
       // No webhook sweep Schedule per test task queue (it would outlive the stack); webhook tests opt in.
@@ -90,6 +98,7 @@ export class TestStack {
       .then((doc) => openApiFromDocument(doc, 'served /openapi.json', { oneOfAsAnyOf: true }));
     servedContract.catch(() => (servedContract = undefined));
     const stack = new TestStack(config, dataSource, temporal, sandbox, app, baseUrl, { client }, await servedContract);
+    stack.ukSandbox = ukSandbox;
     if (opts.worker !== false) await stack.startWorker();
     return stack;
   }
@@ -124,6 +133,7 @@ export class TestStack {
     await this.connections.client.close();
     await this.dataSource.destroy();
     await this.sandbox.close();
+    await this.ukSandbox.close();
   }
 
   newClient(opts?: Parameters<typeof createApiClient>[1]): Promise<TestClient> {
