@@ -3,9 +3,10 @@ import { createConsentActivities, type ConsentActivityDeps } from './consent.act
 import { createOpTransferActivities, type OpTransferActivityDeps } from './op-transfer.activities';
 import { createMandateActivities, type MandateActivityDeps } from './mandate.activities';
 import { createPaymentActivities, type PaymentActivityDeps } from './payment.activities';
+import { createOAuthAuthorisationActivities, type OAuthAuthorisationActivityDeps } from './oauth-authorisation.activities';
 import { createWebhookActivities, type WebhookActivityDeps } from './webhook.activities';
 
-export type ActivityDeps = PaymentActivityDeps & ConsentActivityDeps & OpTransferActivityDeps & MandateActivityDeps & WebhookActivityDeps;
+export type ActivityDeps = PaymentActivityDeps & ConsentActivityDeps & OpTransferActivityDeps & MandateActivityDeps & WebhookActivityDeps & OAuthAuthorisationActivityDeps;
 
 /** Every activity the worker registers, closed over its dependencies. */
 export function createActivities(deps: ActivityDeps) {
@@ -15,6 +16,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createOpTransferActivities(deps),
     ...createMandateActivities(deps),
     ...createWebhookActivities(deps),
+    ...createOAuthAuthorisationActivities(deps),
     ...createBaselineActivities(),
   };
 }

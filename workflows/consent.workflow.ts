@@ -4,6 +4,7 @@ import {
   condition,
   continueAsNew,
   log,
+  patched,
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
@@ -11,7 +12,7 @@ import {
 } from '@temporalio/workflow';
 import type { ConsentActivities } from '../activities/consent.activities';
 import { FINAL_CONSENT_STATUSES, type BankConsentStatus } from '../libs/domain/consent';
-import type { BankScaStatus } from '../libs/domain/transaction-status';
+import type { BankScaStatus, ScaStatus } from '../libs/domain/transaction-status';
 import { ConsentStatus as ConsentStatusAttr, ScaStatus as ScaStatusAttr } from '../libs/temporal/search-attributes';
 import {
   consentCreationUpdate,
@@ -33,6 +34,8 @@ import { findApplicationFailure, readOrUndefined } from './shared/failures';
 import { FailureType, RETRY, retryPolicy } from './shared/retry-policies';
 import { createWithoutDuplicates, type CreationOutcome } from './shared/create-once';
 import { ScaWait } from './shared/sca-wait';
+import type { OAuthAuthorisationActivities } from '../activities/oauth-authorisation.activities';
+import { completeOAuthAuthorisationSignal, PATCH_OAUTH_AUTHORISATION } from './shared/oauth-authorisation';
 
 const DAY_MS = 24 * 3600_000;
 
@@ -78,6 +81,12 @@ const records = proxyActivities<ConsentActivities>({
   retry: RETRY.ownDatabase,
 });
 
+/** Redeeming an OAuth/OIDC authorisation code: the PSU is waiting on the redirect, so fail fast like commands. */
+const oauth = proxyActivities<OAuthAuthorisationActivities>({
+  startToCloseTimeout: '15s',
+  retry: RETRY.bankCommand,
+});
+
 /** Bank error codes that mean the consent itself is no longer usable. */
 const CONSENT_GONE_CODES = new Set(['CONSENT_INVALID', 'CONSENT_EXPIRED', 'CONSENT_UNKNOWN']);
 
@@ -111,6 +120,14 @@ export async function consentWorkflow(input: ConsentWorkflowInput): Promise<Cons
   });
 
   setHandler(consentScaCallbackSignal, () => sca.wakeUp());
+
+  /** OAuth/OIDC SCA: hand-off ids of the PSU's answers (code or error), redeemed by the SCA wait. */
+  const oauthReturns: string[] = [];
+  setHandler(completeOAuthAuthorisationSignal, ({ handoffId }) => {
+    if (state.phase !== 'awaiting_sca' || typeof handoffId !== 'string') return;
+    oauthReturns.push(handoffId);
+    sca.wakeUp();
+  });
 
   setHandler(
     terminateConsentUpdate,
@@ -346,6 +363,8 @@ export async function consentWorkflow(input: ConsentWorkflowInput): Promise<Cons
       pollMaxMs: timings.scaPollMaxMs,
       interrupted: () => state.phase === 'ended',
       check: async () => {
+        const redeemed = await redeemOAuthReturn();
+        if (redeemed) return redeemed;
         if (!state.authorisationId) return undefined;
         const status = await readOrUndefined(() => statusReads.getBankConsentScaStatus(consentId, state.authorisationId!));
         if (status && state.phase !== 'ended') await recordSca(status);
@@ -363,6 +382,16 @@ export async function consentWorkflow(input: ConsentWorkflowInput): Promise<Cons
     const bank = await readOrUndefined(() => statusReads.getBankConsentStatus(consentId));
     if (state.phase === 'ended') return;
     return transition({ raw: bank?.raw ?? 'rejected', normalised: 'rejected' }, 'SCA failed');
+  }
+
+  /** The PSU came back from an OAuth/OIDC authorisation: redeem the code (tokens stay sealed in PostgreSQL). */
+  async function redeemOAuthReturn(): Promise<ScaStatus | undefined> {
+    const handoffId = oauthReturns.shift();
+    if (handoffId === undefined || !patched(PATCH_OAUTH_AUTHORISATION)) return undefined;
+    const done = await readOrUndefined(() => oauth.completeOAuthConsentAuthorisationAtBank(consentId, handoffId));
+    if (!done || done.outcome !== 'completed' || state.phase === 'ended') return undefined;
+    await recordSca({ raw: done.rawScaStatus, normalised: done.scaStatus });
+    return done.scaStatus;
   }
 
   async function checkAtBank(): Promise<void> {

@@ -25,6 +25,8 @@ import { failure, FailureType, RETRY } from './shared/retry-policies';
 import type { PsuDataUpdateRequest } from './shared/psu-data';
 import { createWithoutDuplicates, type CreationOutcome } from './shared/create-once';
 import { ScaWait } from './shared/sca-wait';
+import type { OAuthAuthorisationActivities } from '../activities/oauth-authorisation.activities';
+import { completeOAuthAuthorisationSignal, PATCH_OAUTH_AUTHORISATION } from './shared/oauth-authorisation';
 import {
   cancelPaymentUpdate,
   initiationResultUpdate,
@@ -96,6 +98,12 @@ const records = proxyActivities<PaymentActivities>({
   retry: RETRY.ownDatabase,
 });
 
+/** Redeeming an OAuth/OIDC authorisation code: the PSU is waiting on the redirect, so fail fast like commands. */
+const oauth = proxyActivities<OAuthAuthorisationActivities>({
+  startToCloseTimeout: '15s',
+  retry: RETRY.bankCommand,
+});
+
 /**
  * One single payment, from initiation at the bank to a final status:
  * initiate (→ if the bank's answer is missing: outcome unknown → resolved by the bank's lookup or
@@ -154,6 +162,14 @@ export async function paymentInitiationWorkflow(input: PaymentWorkflowInput): Pr
   }
 
   setHandler(scaCallbackSignal, () => sca.wakeUp());
+
+  /** OAuth/OIDC SCA: hand-off ids of the PSU's answers (code or error), redeemed by the SCA wait. */
+  const oauthReturns: string[] = [];
+  setHandler(completeOAuthAuthorisationSignal, ({ handoffId }) => {
+    if (state.phase !== 'awaiting_sca' || typeof handoffId !== 'string') return;
+    oauthReturns.push(handoffId);
+    sca.wakeUp();
+  });
 
   setHandler(
     cancelPaymentUpdate,
@@ -368,6 +384,8 @@ export async function paymentInitiationWorkflow(input: PaymentWorkflowInput): Pr
       pollMaxMs: timings.scaPollMaxMs,
       interrupted: () => cancelled,
       check: async () => {
+        const redeemed = await redeemOAuthReturn();
+        if (redeemed) return redeemed;
         if (!state.authorisationId) return state.adopted ? scaFromPaymentStatus() : undefined;
         const status = await readOrUndefined(() => reads.getBankScaStatus(paymentId, state.authorisationId!));
         if (status && !cancelled) await recordScaStatus(status);
@@ -375,6 +393,23 @@ export async function paymentInitiationWorkflow(input: PaymentWorkflowInput): Pr
       },
       afterCheck: continueAsNewIfSuggested,
     });
+  }
+
+  /**
+   * The PSU came back from an OAuth/OIDC authorisation: the activity redeems the code (the bank's
+   * tokens stay sealed in PostgreSQL) and completes the payment at the bank where the protocol
+   * wants that (UK: submits it, idempotently). An error from the bank (the PSU denied) is `failed`.
+   */
+  async function redeemOAuthReturn(): Promise<ScaStatus | undefined> {
+    const handoffId = oauthReturns.shift();
+    if (handoffId === undefined || !patched(PATCH_OAUTH_AUTHORISATION)) return undefined;
+    const done = await readOrUndefined(() => oauth.completeOAuthAuthorisationAtBank(paymentId, handoffId));
+    if (!done || done.outcome !== 'completed' || cancelled) return undefined;
+    await recordScaStatus({ raw: done.rawScaStatus, normalised: done.scaStatus });
+    if (done.transactionStatus && done.transactionStatus !== state.transactionStatus) {
+      await recordTransactionStatus({ raw: done.rawTransactionStatus ?? done.transactionStatus, normalised: done.transactionStatus });
+    }
+    return done.scaStatus;
   }
 
   /** A payment found after an unknown outcome, with no authorisation known: its status tells where SCA stands. */

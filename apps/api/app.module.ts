@@ -25,6 +25,8 @@ import { PaymentsService } from './payments/payments.service';
 import { AccountInformationService } from './accounts/account-information.service';
 import { AccountsController } from './accounts/accounts.controller';
 import { ScaCallbackController } from './callbacks/sca-callback.controller';
+import { OAuthCallbackController } from './callbacks/oauth-callback.controller';
+import { OAuthCallbackService } from './callbacks/oauth-callback.service';
 import { ConsentsController } from './consents/consents.controller';
 import { ConsentsService } from './consents/consents.service';
 import { HealthController } from './health/health.controller';
@@ -62,6 +64,7 @@ export class ApiModule {
         AccountsController,
         TransfersController,
         ScaCallbackController,
+        OAuthCallbackController,
         TransferFinishController,
         MandatesController,
         MandateFinishController,
@@ -97,6 +100,7 @@ export class ApiModule {
         MandatesService,
         WebhooksService,
         TppNotificationsService,
+        OAuthCallbackService,
       ],
     };
   }

@@ -17,6 +17,8 @@ import { HandoffRepository } from '../../libs/persistence/handoff.repository';
 import { HmacSigner } from '../../libs/security/hmac-signer';
 import { SecretBox } from '../../libs/security/secret-box';
 import { SensitiveHandoffs } from '../../libs/security/sensitive-handoffs';
+import { BankGrants } from '../../libs/security/bank-grants';
+import { BankGrantRepository } from '../../libs/persistence/bank-grant.repository';
 import { startWebhookWakeups, webhookActivityDeps } from './webhooks';
 
 export const WORKFLOWS_PATH = require.resolve('../../workflows');
@@ -68,6 +70,7 @@ export async function createClearwayWorker(deps: WorkerDeps): Promise<Worker> {
     taskQueue: config.temporal.taskQueue,
     initiationAttempts: new InitiationAttemptRepository(deps.dataSource),
     operatorDecisions: new OperatorDecisionRepository(deps.dataSource),
+    grants: new BankGrants(new BankGrantRepository(deps.dataSource), secrets),
     ...webhookActivityDeps(config, deps.dataSource),
   });
   const worker = await Worker.create({

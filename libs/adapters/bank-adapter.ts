@@ -1,6 +1,7 @@
 import type { AccountAccess, Balance, BankConsentStatus, BookingStatus, ConsentRequest } from '../domain/consent';
 import type { PaymentInitiationBody, PaymentProduct } from '../domain/payment';
 import type { BankScaStatus, BankTransactionStatus, ScaApproach } from '../domain/transaction-status';
+import type { BankGrant, OAuthAuthorisationResponse, OAuthConsentCompletion, OAuthExchangeRef, OAuthPaymentCompletion, OAuthRedirect } from './oauth-sca';
 
 /** Protocols Clearway speaks to banks. Adding one is a new adapter folder plus one registry line. */
 export type BankProtocol = 'berlin-group';
@@ -49,6 +50,8 @@ export interface InitiatePaymentCommand {
   redirect: { okUri: string; nokUri: string };
   /** `TPP-Redirect-Preferred`: false asks for decoupled/embedded when the bank offers it. */
   redirectPreferred?: boolean;
+  /** Where an OAuth/OIDC SCA sends the PSU back, and the `state` naming this payment. */
+  oauth?: OAuthRedirect;
 }
 
 export interface InitiatePaymentResult {
@@ -99,7 +102,7 @@ export interface BankAdapter {
   getPaymentStatus(conn: BankConnection, ref: PaymentRef): Promise<BankTransactionStatus>;
   startAuthorisation(
     conn: BankConnection,
-    ref: PaymentRef & { redirect: { okUri: string; nokUri: string } },
+    ref: PaymentRef & { redirect: { okUri: string; nokUri: string }; oauth?: OAuthRedirect },
   ): Promise<StartAuthorisationResult>;
   getScaStatus(conn: BankConnection, ref: AuthorisationRef): Promise<BankScaStatus>;
   cancelPayment(conn: BankConnection, ref: PaymentRef): Promise<CancelPaymentResult>;
@@ -111,6 +114,16 @@ export interface BankAdapter {
    * Resolves null when the bank says it holds no such payment.
    */
   findInitiatedPayment?(conn: BankConnection, ref: InitiationLookupRef): Promise<{ bankPaymentId: string; status: BankTransactionStatus } | null>;
+  /**
+   * OAuth/OIDC SCA (see `oauth-sca.ts`): redeems the code the PSU came back with, checking what
+   * the protocol wants checked (ID token, nonce, `c_hash`/`s_hash`). A refusal is a `rejected`
+   * BankError. Payments and consents alike.
+   */
+  exchangeAuthorisationCode?(conn: BankConnection, ref: OAuthExchangeRef, response: OAuthAuthorisationResponse): Promise<BankGrant>;
+  /** OAuth/OIDC SCA: the payment once its code was redeemed (UK: submitted with the grant, idempotently). */
+  completePaymentAuthorisation?(conn: BankConnection, ref: AuthorisationRef & { idempotencyKey: string }, grant: BankGrant): Promise<OAuthPaymentCompletion>;
+  /** OAuth/OIDC SCA: the consent once its code was redeemed. */
+  completeConsentAuthorisation?(conn: BankConnection, ref: ConsentRef & { authorisationId?: string }, grant: BankGrant): Promise<OAuthConsentCompletion>;
 }
 
 export interface InitiationLookupRef {
@@ -200,6 +213,8 @@ export interface CreateConsentCommand {
   psu: PsuContext;
   redirect: { okUri: string; nokUri: string };
   redirectPreferred?: boolean;
+  /** Where an OAuth/OIDC SCA sends the PSU back, and the `state` naming this consent. */
+  oauth?: OAuthRedirect;
 }
 
 export interface CreateConsentResult {
@@ -215,6 +230,8 @@ export interface ConsentRef {
   bankConsentId: string;
   requestId: string;
   psu?: PsuContext;
+  /** The tokens an OAuth/OIDC SCA of the consent bought, for protocols whose calls need them. */
+  grant?: BankGrant;
 }
 
 export interface ConsentDetails {
@@ -258,6 +275,8 @@ export interface AccountReadRef {
   bankConsentId: string;
   requestId: string;
   psu?: PsuContext;
+  /** The tokens an OAuth/OIDC SCA of the consent bought, for protocols whose reads need them. */
+  grant?: BankGrant;
 }
 
 export interface TransactionQuery {
@@ -292,7 +311,7 @@ export interface AccountInformationAdapter {
   getConsent(conn: BankConnection, ref: ConsentRef): Promise<ConsentDetails>;
   getConsentStatus(conn: BankConnection, ref: ConsentRef): Promise<BankConsentStatus>;
   deleteConsent(conn: BankConnection, ref: ConsentRef): Promise<void>;
-  startConsentAuthorisation(conn: BankConnection, ref: ConsentRef & { redirect: { okUri: string; nokUri: string } }): Promise<StartAuthorisationResult>;
+  startConsentAuthorisation(conn: BankConnection, ref: ConsentRef & { redirect: { okUri: string; nokUri: string }; oauth?: OAuthRedirect }): Promise<StartAuthorisationResult>;
   getConsentScaStatus(conn: BankConnection, ref: ConsentRef & { authorisationId: string }): Promise<BankScaStatus>;
   updateConsentPsuData(conn: BankConnection, ref: ConsentRef & { authorisationId: string }, update: PsuDataUpdate): Promise<PsuDataUpdateResult>;
 

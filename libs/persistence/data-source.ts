@@ -37,6 +37,8 @@ import { OutboxCommitSubscriber } from './event-outbox';
 import { SandboxWebsiteFromConfig1732450000800 } from './migrations/1732450000800-sandbox-website-from-config';
 import { OpenPaymentsOutcomes1732450000700 } from './migrations/1732450000700-open-payments-outcomes';
 import { OpOutcomeResolutionEntity } from './entities/op-outcome-resolution.entity';
+import { BankGrantEntity } from './entities/bank-grant.entity';
+import { OAuthBankGrants1732450000400 } from './migrations/1732450000400-oauth-bank-grants';
 
 export const ENTITIES = [
   CountryEntity,
@@ -63,6 +65,7 @@ export const ENTITIES = [
   WebhookDeliveryAttemptEntity,
   ResourceNotificationSubscriptionEntity,
   OpOutcomeResolutionEntity,
+  BankGrantEntity,
 ];
 
 /** In order. Never edit a shipped migration: add a new one. */
@@ -76,6 +79,7 @@ export const MIGRATIONS = [
   DocumentedNotProcessedCodes1732450000101,
   Webhooks1732450000300,
   WebhookStreaming1732450000301,
+  OAuthBankGrants1732450000400,
   OpenPaymentsOutcomes1732450000700,
   SandboxWebsiteFromConfig1732450000800,
 ];

@@ -148,6 +148,11 @@ export class PaymentRepository {
       .execute();
   }
 
+  /** The bank gave the payment a new id when it was authorised (UK Open Banking: consent → domestic payment). */
+  async recordBankPaymentId(paymentId: string, bankPaymentId: string): Promise<void> {
+    await this.ds.getRepository(PaymentEntity).update({ id: paymentId }, { bankPaymentId });
+  }
+
   async updateAuthorisationStatus(paymentId: string, authorisationId: string, scaStatus: BankScaStatus): Promise<void> {
     await this.ds
       .getRepository(PaymentAuthorisationEntity)

@@ -54,3 +54,26 @@ describe('callback state', () => {
     expect(verifyCallbackState(after, 'payments', ID, state)).toBeUndefined();
   });
 });
+
+describe('OAuth callback state', () => {
+  const { oauthState, verifyOAuthState } = require('./callback-state') as typeof import('./callback-state');
+  const signer = new HmacSigner(new KeyRing('hmac', [NEW_KEY]));
+  const other = new HmacSigner(new KeyRing('hmac', [{ id: 'h2026', secret: 'another-deployment-hmac-key-of-length-x' }]));
+
+  test('names its payment or consent, and only the signer that made it accepts it', () => {
+    const forPayment = oauthState(signer, { resource: 'payments', id: ID });
+    expect(verifyOAuthState(signer, forPayment)).toEqual({ resource: 'payments', id: ID });
+    expect(verifyOAuthState(signer, oauthState(signer, { resource: 'consents', id: ID }))).toEqual({ resource: 'consents', id: ID });
+    expect(verifyOAuthState(other, forPayment)).toBeUndefined();
+  });
+
+  test.each([
+    ['another resource kind', (s: string) => `c${s.slice(1)}`],
+    ['another id', (s: string) => s.replace(ID, '1b7c2a3e-8d1f-4c59-a6f0-3e2d1c0b9a87')],
+    ['no signature', (s: string) => s.split('.').slice(0, 2).join('.')],
+    ['garbage', () => 'x.y.z'],
+    ['empty', () => ''],
+  ])('refuses %s', (_name, tamper) => {
+    expect(verifyOAuthState(signer, tamper(oauthState(signer, { resource: 'payments', id: ID })))).toBeUndefined();
+  });
+});

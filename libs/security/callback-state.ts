@@ -54,3 +54,32 @@ export function transferFinishUrl(publicBaseUrl: string, signer: HmacSigner, tra
 export function mandateFinishUrl(publicBaseUrl: string, signer: HmacSigner, mandateId: string): string {
   return `${publicBaseUrl}/openpayments/callbacks/mandates/${mandateId}/finish?state=${signer.sign(CALLBACK_INPUT.mandates(mandateId))}`;
 }
+
+/**
+ * What an OAuth/OIDC redirect SCA is for. Banks whose SCA is an OAuth authorisation (UK Open
+ * Banking, the Berlin Group OAuth approach) send the PSU back to ONE registered redirect URI,
+ * `/callbacks/oauth`: the `state` must therefore say which payment or consent it belongs to.
+ */
+export type OAuthTarget = { resource: 'payments' | 'consents'; id: string };
+
+const OAUTH_PREFIX = { payments: 'p', consents: 'c' } as const;
+const oauthInput = (t: OAuthTarget) => `oauth-callback:${t.resource}:${t.id}`;
+
+/** The OAuth callback URL Clearway registers with banks (the same for every authorisation). */
+export function oauthCallbackUrl(publicBaseUrl: string): string {
+  return `${publicBaseUrl}/callbacks/oauth`;
+}
+
+/** `state` for an OAuth authorisation request: `<p|c>.<resource id>.<signature>`. */
+export function oauthState(signer: HmacSigner, target: OAuthTarget): string {
+  return `${OAUTH_PREFIX[target.resource]}.${target.id}.${signer.sign(oauthInput(target))}`;
+}
+
+/** The target of a `state` Clearway signed; undefined for anything else. */
+export function verifyOAuthState(signer: HmacSigner, state: string | undefined): { resource: OAuthTarget['resource']; id: SignedCallbackId } | undefined {
+  if (!state || state.length > 512) return undefined;
+  const [prefix, id, ...signature] = state.split('.');
+  const resource = prefix === 'p' ? 'payments' : prefix === 'c' ? 'consents' : undefined;
+  if (!resource || !id || signature.length === 0) return undefined;
+  return signer.verify(oauthInput({ resource, id }), signature.join('.')) ? { resource, id: id as SignedCallbackId } : undefined;
+}

@@ -8,3 +8,6 @@ export const HANDOFF_PURPOSES = {
   otp: 'consent-otp',
   psuContext: 'ais-psu-context',
 } as const;
+
+/** The bank's answer to an OAuth/OIDC authorisation (code, id_token or error), on its way to the worker. */
+export const OAUTH_RESPONSE_PURPOSE = 'oauth-authorisation-response';

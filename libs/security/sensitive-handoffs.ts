@@ -13,8 +13,8 @@ export class SensitiveHandoffs {
     private readonly ttlMs = 2 * 60_000,
   ) {}
 
-  seal(tenantId: string, purpose: string, secret: string): Promise<string> {
-    return this.repository.store({ tenantId, purpose, ciphertext: this.box.seal(secret, purpose), ttlMs: this.ttlMs });
+  seal(tenantId: string, purpose: string, secret: string, ttlMs = this.ttlMs): Promise<string> {
+    return this.repository.store({ tenantId, purpose, ciphertext: this.box.seal(secret, purpose), ttlMs });
   }
 
   /** Undefined when missing, expired, for another tenant or another purpose. */
