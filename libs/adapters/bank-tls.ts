@@ -8,6 +8,7 @@
 import { rootCertificates } from 'node:tls';
 import type { Agent } from 'undici';
 import type { BankConnection } from './bank-adapter';
+import { tppIdentityOf } from '../security/qwac';
 
 export interface ClientCertificate {
   /** PEM of the certificate (and its chain, leaf first). */
@@ -69,6 +70,17 @@ export class BankTls {
     }
     const dispatcher = agent;
     return ((input: string, init?: RequestInit) => undici.fetch(input, { ...(init as object), dispatcher })) as unknown as typeof fetch;
+  }
+
+  /** Our OAuth client_id at a bank that identifies TPPs by certificate: the QWAC's organizationIdentifier. */
+  clientIdFor(conn: Pick<BankConnection, 'clientCertificateRef'>): string | undefined {
+    const certificate = conn.clientCertificateRef ? this.material.clientCertificates[conn.clientCertificateRef] : undefined;
+    if (!certificate) return undefined;
+    try {
+      return tppIdentityOf(certificate.certPem)?.organizationIdentifier;
+    } catch {
+      return undefined;
+    }
   }
 
   async close(): Promise<void> {

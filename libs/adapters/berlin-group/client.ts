@@ -5,6 +5,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { BankError, type BankConnection, type PsuContext } from '../bank-adapter';
 import type { BankTls } from '../bank-tls';
+import type { PkceVerifiers } from '../../security/pkce';
 import { parseRetryAfter, parseTppMessages } from './transformers';
 
 export const DEFAULT_TIMEOUT_MS = 10_000;
@@ -23,6 +24,8 @@ export interface BerlinGroupClientOptions {
   signer?: BgRequestSigner;
   /** mTLS per ASPSP (its `clientCertificateRef`) and extra trusted CAs; see `../bank-tls.ts`. */
   tls?: BankTls;
+  /** PKCE verifiers for the OAuth SCA approach (derived from Clearway's keys; see `oauth-sca.ts`). */
+  pkce?: PkceVerifiers;
 }
 
 export interface BgRequest {
