@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import pino from 'pino';
 import { startBerlinGroupSandbox } from './berlin-group';
 import { openPaymentsOptionsFromEnv, startOpenPaymentsSandbox } from './open-payments';
+import { startPayseraSandboxFromEnv } from './paysera/from-env';
 
 interface RunningSandbox {
   name: string;
@@ -57,6 +58,10 @@ async function main(): Promise<void> {
     deduplicateRequestIds: booleanFromEnv('SANDBOX_BG_DEDUPLICATE'),
   });
   sandboxes.push({ name: 'berlin-group', ...berlinGroup });
+
+  // The Paysera-profile Berlin Group bank: https with mTLS, when given its TLS material.
+  const paysera = await startPayseraSandboxFromEnv(process.env, host, logger);
+  if (paysera) sandboxes.push({ name: 'berlin-group-paysera', ...paysera });
 
   // The Open Payments ASE keeps its ledger in PostgreSQL (own schema), so it needs DATABASE_URL.
   const { databaseUrl, ...openPayments } = openPaymentsOptionsFromEnv();

@@ -3,6 +3,7 @@ import { Client, Connection } from '@temporalio/client';
 import type { DataSource } from 'typeorm';
 import { createActivities } from '../../activities';
 import { createAdapterRegistry } from '../../libs/adapters/registry';
+import { bankAdaptersFor, PAYSERA_SANDBOX_BIC } from './bank-adapters';
 import type { ClearwayConfig } from '../../libs/config/config';
 import type { Logger } from '../../libs/observability/logger';
 import { DirectoryRepository } from '../../libs/persistence/directory.repository';
@@ -56,8 +57,8 @@ export async function createClearwayWorker(deps: WorkerDeps): Promise<Worker> {
     consents: new ConsentRepository(deps.dataSource),
     handoffs: new SensitiveHandoffs(new HandoffRepository(deps.dataSource), secrets),
     directory: new DirectoryRepository(deps.dataSource),
-    adapterFor: createAdapterRegistry().adapterFor,
-    sandboxUrls: { 'berlin-group': config.sandbox.bgUrl },
+    adapterFor: createAdapterRegistry(bankAdaptersFor(config)).adapterFor,
+    sandboxUrls: { 'berlin-group': config.sandbox.bgUrl, byBic: { [PAYSERA_SANDBOX_BIC]: config.sandbox.payseraUrl } },
     publicBaseUrl: config.api.publicBaseUrl,
     callbackSigner: new HmacSigner(config.keys.hmac),
     transfers: new OpTransferRepository(deps.dataSource),

@@ -48,6 +48,9 @@ export interface ClearwayConfig {
     bgUrl: string;
     /** Where people reach it (SANDBOX_BG_PUBLIC_URL, else bgUrl): the sandbox ASPSP's `websiteUrl`. */
     bgPublicUrl: string;
+    /** The Paysera-profile Berlin Group sandbox (SANDLT21XXX, https + mTLS): its port and API base URL. */
+    payseraPort: number;
+    payseraUrl: string;
   };
   openPayments: {
     /** Clearway's own Open Payments client identity (its wallet address serves the public key). */
@@ -240,6 +243,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ClearwayConfig
       bgPort,
       bgUrl: (env.SANDBOX_BG_URL ?? `http://${sandboxHost}:${bgPort}/berlin-group`).replace(/\/$/, ''),
       bgPublicUrl: (env.SANDBOX_BG_PUBLIC_URL || env.SANDBOX_BG_URL || `http://${sandboxHost}:${bgPort}/berlin-group`).replace(/\/$/, ''),
+      payseraPort: int(env, 'SANDBOX_PAYSERA_PORT', 3003),
+      payseraUrl: (env.SANDBOX_PAYSERA_URL || `https://${sandboxHost}:${int(env, 'SANDBOX_PAYSERA_PORT', 3003)}/psd2`).replace(/\/$/, ''),
     },
     openPayments: {
       walletAddress: env.OPEN_PAYMENTS_WALLET_ADDRESS || undefined,

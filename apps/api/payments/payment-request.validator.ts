@@ -33,7 +33,11 @@ const EURO_PRODUCTS: ReadonlySet<PaymentProduct> = new Set(['sepa-credit-transfe
  * Validates a single payment initiation body and returns it normalised. Throws a 400 naming the
  * first offending field; nothing is stored before this passes.
  */
-export function validatePaymentInitiation(product: PaymentProduct, raw: unknown): { body: PaymentInitiationBody; amountMinor: bigint } {
+export function validatePaymentInitiation(
+  product: PaymentProduct,
+  raw: unknown,
+  opts: { debtorAccountOptional?: boolean } = {},
+): { body: PaymentInitiationBody; amountMinor: bigint } {
   if (!isObject(raw)) throw ApiError.format('body', 'must be a JSON object');
   for (const key of Object.keys(raw)) {
     if (!KNOWN_FIELDS.has(key as keyof PaymentInitiationBody)) {
@@ -53,8 +57,10 @@ export function validatePaymentInitiation(product: PaymentProduct, raw: unknown)
   const parsed = parseDecimalAmount(amount.amount, currency);
   if (!parsed.ok) throw ApiError.format('instructedAmount.amount', AMOUNT_REASONS[parsed.reason]);
 
+  // Some banks let the PSU pick the debtor account during SCA (the ASPSP's debtorAccountOptional).
+  const debtorAccount = raw.debtorAccount === undefined && opts.debtorAccountOptional ? undefined : accountReference('debtorAccount', raw.debtorAccount);
   const body: PaymentInitiationBody = {
-    debtorAccount: accountReference('debtorAccount', raw.debtorAccount),
+    ...(debtorAccount ? { debtorAccount } : {}),
     instructedAmount: { currency, amount: amount.amount as string },
     creditorAccount: accountReference('creditorAccount', raw.creditorAccount),
     creditorName: text('creditorName', raw.creditorName, 70, true)!,
