@@ -38,6 +38,8 @@ import { toActivityFailure } from './bank-failure';
 import { createAtMostOnce } from './initiation-guard';
 import { openPsuDataUpdate, toPsuDataSummary } from './psu-data';
 import { logicalCallRequestId } from './request-ids';
+import { consentGrantForReads, oauthRedirectFor } from './oauth-grants';
+import type { BankGrants } from '../libs/security/bank-grants';
 
 export interface ConsentActivityDeps {
   consents: ConsentRepository;
@@ -49,6 +51,8 @@ export interface ConsentActivityDeps {
   callbackSigner: HmacSigner;
   handoffs: SensitiveHandoffs;
   logger: Logger;
+  /** Sealed OAuth tokens of consents whose bank wants them on reads (the Berlin Group OAuth approach). */
+  grants?: BankGrants;
 }
 
 /** How long a bank answer waits in ais_read_results for the API to pick it up. */
@@ -125,6 +129,7 @@ export function createConsentActivities(deps: ConsentActivityDeps) {
             },
             psu: { psuId: consent.psuId ?? undefined, psuIpAddress: consent.psuIpAddress ?? undefined },
             redirect: redirectUris(consentId),
+            oauth: oauthRedirectFor(deps, 'consents', consentId),
           }),
         record: async (created) => {
           await deps.consents.recordCreation(consentId, {
@@ -254,7 +259,8 @@ export function createConsentActivities(deps: ConsentActivityDeps) {
         if (context === undefined) throw failure(FailureType.HandoffExpired, 'The PSU context expired; repeat the request');
         psu = { ...psu, ...(JSON.parse(context) as PsuContext) };
       }
-      const ref: AccountReadRef = consentRef(consent, `read-${req.endpoint}`, psu);
+      const grant = await consentGrantForReads(deps.grants, ais, conn, consent).catch(toActivityFailure);
+      const ref: AccountReadRef = { ...consentRef(consent, `read-${req.endpoint}`, psu), ...(grant ? { grant } : {}) };
       const body = await readAtBank(ais, conn, ref, req).catch(toActivityFailure);
       const resultId = randomUUID();
       await deps.consents.storeReadResult({ id: resultId, tenantId: consent.tenantId, consentId, body, ttlMs: READ_RESULT_TTL_MS });

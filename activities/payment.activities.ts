@@ -26,6 +26,7 @@ import { toActivityFailure } from './bank-failure';
 import { createAtMostOnce } from './initiation-guard';
 import { openPsuDataUpdate, toPsuDataSummary } from './psu-data';
 import { logicalCallRequestId } from './request-ids';
+import { oauthRedirectFor } from './oauth-grants';
 
 export interface PaymentActivityDeps {
   payments: PaymentRepository;
@@ -105,6 +106,7 @@ export function createPaymentActivities(deps: PaymentActivityDeps) {
             payment: payment.body,
             psu: psuOf(payment),
             redirect: redirectUris(paymentId),
+            oauth: oauthRedirectFor(deps, 'payments', paymentId),
           }),
         record: async (result) => {
           await deps.payments.recordInitiation(paymentId, {

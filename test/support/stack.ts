@@ -11,6 +11,7 @@ import { loadConfig, type ClearwayConfig } from '../../libs/config/config';
 import { createLogger } from '../../libs/observability/logger';
 import { createDataSource } from '../../libs/persistence/data-source';
 import { createApiClient, type TestClient } from './factories';
+import { payseraStackConfig, startPayseraTestKit, type PayseraTestKit } from './paysera';
 import { OPEN_PAYMENTS_EUROPE_SPEC, loadOpenApi, validateResponse } from './openapi-contract';
 
 /**
@@ -25,6 +26,8 @@ export interface StackOptions {
   worker?: boolean;
   sandbox?: Parameters<typeof startBerlinGroupSandbox>[0];
   env?: Record<string, string>;
+  /** Also start the Paysera-profile bank (SANDLT21XXX: https, mTLS, OAuth SCA) and give the worker its QWAC. */
+  paysera?: boolean;
 }
 
 let bundle: Promise<WorkflowBundle> | undefined;
@@ -35,6 +38,9 @@ let bundle: Promise<WorkflowBundle> | undefined;
  * database prepared by globalSetup. Nothing is faked.
  */
 export class TestStack {
+  /** The Paysera-profile bank, with `paysera: true`. */
+  paysera?: PayseraTestKit;
+
   private constructor(
     readonly config: ClearwayConfig,
     readonly dataSource: DataSource,
@@ -48,6 +54,7 @@ export class TestStack {
 
   static async start(opts: StackOptions = {}): Promise<TestStack> {
     const sandbox = await startBerlinGroupSandbox({ port: 0, decoupledDelayMs: 300, ...opts.sandbox });
+    const paysera = opts.paysera ? await startPayseraTestKit() : undefined;
     const config = loadConfig({
       NODE_ENV: 'test',
       DATABASE_URL: process.env.CLEARWAY_TEST_DATABASE_URL!,
@@ -65,6 +72,7 @@ export class TestStack {
       TOKEN_RATE_LIMIT_PER_CLIENT: '100000',
       ...opts.env,
     });
+    if (paysera) Object.assign(config, payseraStackConfig(config, paysera));
     const logger = createLogger('test', process.env.TEST_LOG_LEVEL ?? 'silent');
     const dataSource = createDataSource({ url: config.databaseUrl!, poolSize: 5 });
     await dataSource.initialize();
@@ -78,6 +86,7 @@ export class TestStack {
     config.api.publicBaseUrl = baseUrl;
 
     const stack = new TestStack(config, dataSource, temporal, sandbox, app, baseUrl, { client });
+    stack.paysera = paysera;
     if (opts.worker !== false) await stack.startWorker();
     return stack;
   }
@@ -112,6 +121,7 @@ export class TestStack {
     await this.connections.client.close();
     await this.dataSource.destroy();
     await this.sandbox.close();
+    await this.paysera?.close();
   }
 
   newClient(opts?: Parameters<typeof createApiClient>[1]): Promise<TestClient> {
