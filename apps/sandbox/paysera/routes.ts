@@ -72,7 +72,6 @@ export function buildPayseraSandbox(options: PayseraSandboxOptions = {}): Payser
       grant_types_supported: ['authorization_code', 'refresh_token'],
       code_challenge_methods_supported: ['S256'],
       token_endpoint_auth_methods_supported: ['tls_client_auth'],
-      tls_client_certificate_bound_access_tokens: true,
       scopes_supported: ['PIS', 'AIS'],
     });
   });
