@@ -21,7 +21,8 @@ import type { DirectoryRepository } from '../libs/persistence/directory.reposito
 import type { AspspEntity } from '../libs/persistence/entities/aspsp.entity';
 import type { ConsentEntity } from '../libs/persistence/entities/consent.entity';
 import type { InitiationAttemptRepository } from '../libs/persistence/initiation-attempt.repository';
-import { scaCallbackUrl } from '../libs/security/callback-state';
+import { oauthCallbackUrl, oauthState, scaCallbackUrl } from '../libs/security/callback-state';
+import type { BankGrants } from '../libs/security/bank-grants';
 import type { HmacSigner } from '../libs/security/hmac-signer';
 import { HANDOFF_PURPOSES } from '../libs/security/handoff-purposes';
 import type { SensitiveHandoffs } from '../libs/security/sensitive-handoffs';
@@ -38,8 +39,7 @@ import { toActivityFailure } from './bank-failure';
 import { createAtMostOnce } from './initiation-guard';
 import { openPsuDataUpdate, toPsuDataSummary } from './psu-data';
 import { logicalCallRequestId } from './request-ids';
-import { consentGrantForReads, oauthRedirectFor } from './oauth-grants';
-import type { BankGrants } from '../libs/security/bank-grants';
+import { consentGrantForReads } from './oauth-grants';
 
 export interface ConsentActivityDeps {
   consents: ConsentRepository;
@@ -50,9 +50,9 @@ export interface ConsentActivityDeps {
   publicBaseUrl: string;
   callbackSigner: HmacSigner;
   handoffs: SensitiveHandoffs;
-  logger: Logger;
-  /** Sealed OAuth tokens of consents whose bank wants them on reads (the Berlin Group OAuth approach). */
+  /** Tokens from an OAuth/OIDC SCA of the consent (activities/oauth-authorisation.activities.ts). */
   grants?: BankGrants;
+  logger: Logger;
 }
 
 /** How long a bank answer waits in ais_read_results for the API to pick it up. */
@@ -90,6 +90,12 @@ export function createConsentActivities(deps: ConsentActivityDeps) {
       nokUri: scaCallbackUrl(deps.publicBaseUrl, deps.callbackSigner, consentId, 'nok', 'consents'),
     };
   }
+
+  /** For banks whose SCA is an OAuth/OIDC authorisation: Clearway's one callback, and a state naming this consent. */
+  const oauthRedirect = (consentId: string) => ({
+    redirectUri: oauthCallbackUrl(deps.publicBaseUrl),
+    state: oauthState(deps.callbackSigner, { resource: 'consents', id: consentId }),
+  });
 
 
   return {
@@ -129,7 +135,7 @@ export function createConsentActivities(deps: ConsentActivityDeps) {
             },
             psu: { psuId: consent.psuId ?? undefined, psuIpAddress: consent.psuIpAddress ?? undefined },
             redirect: redirectUris(consentId),
-            oauth: oauthRedirectFor(deps, 'consents', consentId),
+            oauth: oauthRedirect(consentId),
           }),
         record: async (created) => {
           await deps.consents.recordCreation(consentId, {
@@ -212,7 +218,7 @@ export function createConsentActivities(deps: ConsentActivityDeps) {
 
     async startConsentAuthorisationAtBank(consentId: string): Promise<StartedConsentAuthorisation> {
       const { consent, ais, conn } = await load(consentId);
-      const started = await ais.startConsentAuthorisation(conn, { ...consentRef(consent, 'start-consent-authorisation'), redirect: redirectUris(consentId) }).catch(toActivityFailure);
+      const started = await ais.startConsentAuthorisation(conn, { ...consentRef(consent, 'start-consent-authorisation'), redirect: redirectUris(consentId), oauth: oauthRedirect(consentId) }).catch(toActivityFailure);
       await deps.consents.upsertAuthorisation({
         consentId,
         authorisationId: started.authorisationId,
@@ -248,6 +254,7 @@ export function createConsentActivities(deps: ConsentActivityDeps) {
       const { consent, ais, conn } = await load(consentId);
       if (!consent.bankConsentId) return;
       await ais.deleteConsent(conn, consentRef(consent, 'delete-consent')).catch(toActivityFailure);
+      await deps.grants?.discard('consent', consentId);
     },
 
     /** One AIS read at the bank; the answer goes to ais_read_results, only its id to the workflow. */

@@ -9,7 +9,7 @@ import type { AspspEntity } from '../libs/persistence/entities/aspsp.entity';
 import type { PaymentEntity } from '../libs/persistence/entities/payment.entity';
 import type { InitiationAttemptRepository, OperatorDecisionRepository } from '../libs/persistence/initiation-attempt.repository';
 import type { PaymentRepository, StatusChange } from '../libs/persistence/payment.repository';
-import { scaCallbackUrl } from '../libs/security/callback-state';
+import { oauthCallbackUrl, oauthState, scaCallbackUrl } from '../libs/security/callback-state';
 import type { HmacSigner } from '../libs/security/hmac-signer';
 import type { SensitiveHandoffs } from '../libs/security/sensitive-handoffs';
 import type { PsuDataUpdateRequest, PsuDataUpdateSummary } from '../workflows/shared/psu-data';
@@ -26,7 +26,6 @@ import { toActivityFailure } from './bank-failure';
 import { createAtMostOnce } from './initiation-guard';
 import { openPsuDataUpdate, toPsuDataSummary } from './psu-data';
 import { logicalCallRequestId } from './request-ids';
-import { oauthRedirectFor } from './oauth-grants';
 
 export interface PaymentActivityDeps {
   payments: PaymentRepository;
@@ -69,6 +68,12 @@ export function createPaymentActivities(deps: PaymentActivityDeps) {
     };
   }
 
+  /** For banks whose SCA is an OAuth/OIDC authorisation: Clearway's one callback, and a state naming this payment. */
+  const oauthRedirect = (paymentId: string) => ({
+    redirectUri: oauthCallbackUrl(deps.publicBaseUrl),
+    state: oauthState(deps.callbackSigner, { resource: 'payments', id: paymentId }),
+  });
+
   /** What an earlier attempt of this activity already recorded (it crashed after the bank answered). */
   async function recordedInitiation(payment: PaymentEntity): Promise<InitiatePaymentResult | undefined> {
     if (!payment.bankPaymentId || !payment.scaApproach) return undefined;
@@ -106,7 +111,7 @@ export function createPaymentActivities(deps: PaymentActivityDeps) {
             payment: payment.body,
             psu: psuOf(payment),
             redirect: redirectUris(paymentId),
-            oauth: oauthRedirectFor(deps, 'payments', paymentId),
+            oauth: oauthRedirect(paymentId),
           }),
         record: async (result) => {
           await deps.payments.recordInitiation(paymentId, {
@@ -242,7 +247,7 @@ export function createPaymentActivities(deps: PaymentActivityDeps) {
     async startAuthorisationAtBank(paymentId: string): Promise<StartedAuthorisation> {
       const { payment, adapter, conn } = await load(paymentId);
       const started = await adapter
-        .startAuthorisation(conn, { ...bankRef(payment, 'start-authorisation'), redirect: redirectUris(paymentId) })
+        .startAuthorisation(conn, { ...bankRef(payment, 'start-authorisation'), redirect: redirectUris(paymentId), oauth: oauthRedirect(paymentId) })
         .catch(toActivityFailure);
       await deps.payments.upsertAuthorisation({
         paymentId,

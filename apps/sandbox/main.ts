@@ -1,6 +1,6 @@
 /**
  * Sandbox banks process: each simulated bank listens on its own port. Today the Berlin Group
- * ASPSP and the Interledger Open Payments ASE; UK OBIE will join as a further entry of `sandboxes`.
+ * ASPSP, the UK Open Banking ASPSP (SANDGB2LXXX) and the Interledger Open Payments ASE.
  * Berlin Group state is in memory; the Open Payments ledger lives in PostgreSQL (schema
  * `sandbox_open_payments`).
  */
@@ -9,6 +9,7 @@ import pino from 'pino';
 import { startBerlinGroupSandbox } from './berlin-group';
 import { openPaymentsOptionsFromEnv, startOpenPaymentsSandbox } from './open-payments';
 import { startPayseraSandboxFromEnv } from './paysera/from-env';
+import { startUkObieSandbox } from './uk-obie';
 
 interface RunningSandbox {
   name: string;
@@ -58,6 +59,9 @@ async function main(): Promise<void> {
     deduplicateRequestIds: booleanFromEnv('SANDBOX_BG_DEDUPLICATE'),
   });
   sandboxes.push({ name: 'berlin-group', ...berlinGroup });
+
+  const uk = await startUkObieSandbox({ host, port: portFromEnv('SANDBOX_UK_PORT', 3003), publicUrl: process.env.SANDBOX_UK_PUBLIC_URL || process.env.SANDBOX_UK_URL || undefined });
+  sandboxes.push({ name: 'uk-obie', url: uk.url, close: uk.close });
 
   // The Paysera-profile Berlin Group bank: https with mTLS, when given its TLS material.
   const paysera = await startPayseraSandboxFromEnv(process.env, host, logger);

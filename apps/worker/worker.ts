@@ -21,6 +21,7 @@ import { SensitiveHandoffs } from '../../libs/security/sensitive-handoffs';
 import { BankGrants } from '../../libs/security/bank-grants';
 import { BankGrantRepository } from '../../libs/persistence/bank-grant.repository';
 import { startWebhookWakeups, webhookActivityDeps } from './webhooks';
+import { ukObieAdapter } from './uk-obie';
 
 export const WORKFLOWS_PATH = require.resolve('../../workflows');
 
@@ -57,8 +58,8 @@ export async function createClearwayWorker(deps: WorkerDeps): Promise<Worker> {
     consents: new ConsentRepository(deps.dataSource),
     handoffs: new SensitiveHandoffs(new HandoffRepository(deps.dataSource), secrets),
     directory: new DirectoryRepository(deps.dataSource),
-    adapterFor: createAdapterRegistry(bankAdaptersFor(config)).adapterFor,
-    sandboxUrls: { 'berlin-group': config.sandbox.bgUrl, byBic: { [PAYSERA_SANDBOX_BIC]: config.sandbox.payseraUrl } },
+    adapterFor: createAdapterRegistry({ ...bankAdaptersFor(config), 'uk-obie': ukObieAdapter(config, deps.dataSource) }).adapterFor,
+    sandboxUrls: { 'berlin-group': config.sandbox.bgUrl, 'uk-obie': config.ukObie.sandboxUrl, byBic: { [PAYSERA_SANDBOX_BIC]: config.sandbox.payseraUrl } },
     publicBaseUrl: config.api.publicBaseUrl,
     callbackSigner: new HmacSigner(config.keys.hmac),
     transfers: new OpTransferRepository(deps.dataSource),

@@ -4,7 +4,7 @@ import type { BankScaStatus, BankTransactionStatus, ScaApproach } from '../domai
 import type { BankGrant, OAuthAuthorisationResponse, OAuthConsentCompletion, OAuthExchangeRef, OAuthPaymentCompletion, OAuthRedirect } from './oauth-sca';
 
 /** Protocols Clearway speaks to banks. Adding one is a new adapter folder plus one registry line. */
-export type BankProtocol = 'berlin-group';
+export type BankProtocol = 'berlin-group' | 'uk-obie';
 
 /**
  * Where and how to reach one bank. Built from the ASPSP directory row plus deployment config.

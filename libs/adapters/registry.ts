@@ -1,10 +1,13 @@
 import type { BankAdapter, BankProtocol } from './bank-adapter';
 import { BerlinGroupAdapter } from './berlin-group';
+import { UkObieAdapter } from './uk-obie';
 
 /** One entry per protocol; the Record type makes a protocol without an adapter a compile error. */
 function defaultAdapters(): Record<BankProtocol, BankAdapter> {
   return {
     'berlin-group': new BerlinGroupAdapter(),
+    // Unconfigured here: the worker passes one with Clearway's TPP identity (apps/worker/uk-obie.ts).
+    'uk-obie': new UkObieAdapter(),
   };
 }
 

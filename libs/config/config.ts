@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { loadUkObieConfig, type UkObieConfig } from './uk-obie.config';
 import { KeyRing, parseKeyList, type KeyPurpose } from '../security/key-ring';
 import { QWAC_REF, type BankTlsMaterial, type ClientCertificate } from '../adapters/bank-tls';
 
@@ -52,6 +53,8 @@ export interface ClearwayConfig {
     payseraPort: number;
     payseraUrl: string;
   };
+  /** UK Open Banking: Clearway's TPP identity and the UK sandbox bank (libs/config/uk-obie.config.ts). */
+  ukObie: UkObieConfig;
   openPayments: {
     /** Clearway's own Open Payments client identity (its wallet address serves the public key). */
     walletAddress?: string;
@@ -243,9 +246,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ClearwayConfig
       bgPort,
       bgUrl: (env.SANDBOX_BG_URL ?? `http://${sandboxHost}:${bgPort}/berlin-group`).replace(/\/$/, ''),
       bgPublicUrl: (env.SANDBOX_BG_PUBLIC_URL || env.SANDBOX_BG_URL || `http://${sandboxHost}:${bgPort}/berlin-group`).replace(/\/$/, ''),
-      payseraPort: int(env, 'SANDBOX_PAYSERA_PORT', 3003),
-      payseraUrl: (env.SANDBOX_PAYSERA_URL || `https://${sandboxHost}:${int(env, 'SANDBOX_PAYSERA_PORT', 3003)}/psd2`).replace(/\/$/, ''),
+      payseraPort: int(env, 'SANDBOX_PAYSERA_PORT', 3004),
+      payseraUrl: (env.SANDBOX_PAYSERA_URL || `https://${sandboxHost}:${int(env, 'SANDBOX_PAYSERA_PORT', 3004)}/psd2`).replace(/\/$/, ''),
     },
+    ukObie: loadUkObieConfig(env, sandboxHost),
     openPayments: {
       walletAddress: env.OPEN_PAYMENTS_WALLET_ADDRESS || undefined,
       keyId: env.OPEN_PAYMENTS_KEY_ID || undefined,

@@ -40,6 +40,8 @@ import { OpOutcomeResolutionEntity } from './entities/op-outcome-resolution.enti
 import { BankGrantEntity } from './entities/bank-grant.entity';
 import { OAuthBankGrants1732450000400 } from './migrations/1732450000400-oauth-bank-grants';
 import { PayseraProfileSandbox1732450001000 } from './migrations/1732450001000-paysera-profile-sandbox';
+import { UkOpenBanking1732450000401 } from './migrations/1732450000401-uk-open-banking';
+import { BankRegistrationEntity } from './entities/bank-registration.entity';
 
 export const ENTITIES = [
   CountryEntity,
@@ -67,6 +69,7 @@ export const ENTITIES = [
   ResourceNotificationSubscriptionEntity,
   OpOutcomeResolutionEntity,
   BankGrantEntity,
+  BankRegistrationEntity,
 ];
 
 /** In order. Never edit a shipped migration: add a new one. */
@@ -81,6 +84,7 @@ export const MIGRATIONS = [
   Webhooks1732450000300,
   WebhookStreaming1732450000301,
   OAuthBankGrants1732450000400,
+  UkOpenBanking1732450000401,
   OpenPaymentsOutcomes1732450000700,
   SandboxWebsiteFromConfig1732450000800,
   PayseraProfileSandbox1732450001000,

@@ -6,6 +6,8 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { DataSource } from 'typeorm';
 import { createApiApp } from '../../apps/api/app';
 import { startBerlinGroupSandbox, type RunningBerlinGroupSandbox } from '../../apps/sandbox/berlin-group';
+import { startUkObieSandbox, type RunningUkObieSandbox } from '../../apps/sandbox/uk-obie';
+import { ukTestSigningKeyEnv } from './uk-obie';
 import { bundleWorkflows, createClearwayWorker, installTemporalRuntime } from '../../apps/worker/worker';
 import { loadConfig, type ClearwayConfig } from '../../libs/config/config';
 import { createLogger } from '../../libs/observability/logger';
@@ -40,6 +42,8 @@ let bundle: Promise<WorkflowBundle> | undefined;
 export class TestStack {
   /** The Paysera-profile bank, with `paysera: true`. */
   paysera?: PayseraTestKit;
+  /** The UK Open Banking sandbox bank (SANDGB2LXXX), on its own port. */
+  ukSandbox!: RunningUkObieSandbox;
 
   private constructor(
     readonly config: ClearwayConfig,
@@ -55,6 +59,7 @@ export class TestStack {
   static async start(opts: StackOptions = {}): Promise<TestStack> {
     const sandbox = await startBerlinGroupSandbox({ port: 0, decoupledDelayMs: 300, ...opts.sandbox });
     const paysera = opts.paysera ? await startPayseraTestKit() : undefined;
+    const ukSandbox = await startUkObieSandbox({ port: 0 });
     const config = loadConfig({
       NODE_ENV: 'test',
       DATABASE_URL: process.env.CLEARWAY_TEST_DATABASE_URL!,
@@ -62,6 +67,8 @@ export class TestStack {
       TEMPORAL_TASK_QUEUE: `test-${randomUUID()}`,
       API_PORT: '0',
       SANDBOX_BG_URL: sandbox.url,
+      SANDBOX_UK_URL: ukSandbox.url,
+      ...(await ukTestSigningKeyEnv()),
       PAYMENT_POLL_INITIAL_MS: '200',
       PAYMENT_POLL_MAX_MS: '1000',
       // No webhook sweep Schedule per test task queue (it would outlive the stack); webhook tests opt in.
@@ -87,6 +94,7 @@ export class TestStack {
 
     const stack = new TestStack(config, dataSource, temporal, sandbox, app, baseUrl, { client });
     stack.paysera = paysera;
+    stack.ukSandbox = ukSandbox;
     if (opts.worker !== false) await stack.startWorker();
     return stack;
   }
@@ -122,6 +130,7 @@ export class TestStack {
     await this.dataSource.destroy();
     await this.sandbox.close();
     await this.paysera?.close();
+    await this.ukSandbox.close();
   }
 
   newClient(opts?: Parameters<typeof createApiClient>[1]): Promise<TestClient> {

@@ -1,6 +1,7 @@
 import { isValidBic } from '../../../libs/domain/bic';
 import { isIsoCurrency } from '../../../libs/domain/currency';
 import { isValidIban } from '../../../libs/domain/iban';
+import { isUkSortCodeAccountNumber } from '../../../libs/domain/uk-account';
 import { parseDecimalAmount, type AmountRejection } from '../../../libs/domain/money';
 import type { AccountReference, PaymentInitiationBody, PaymentProduct } from '../../../libs/domain/payment';
 import { ApiError, ApiErrorCode } from '../common/api-error';
@@ -57,12 +58,15 @@ export function validatePaymentInitiation(
   const parsed = parseDecimalAmount(amount.amount, currency);
   if (!parsed.ok) throw ApiError.format('instructedAmount.amount', AMOUNT_REASONS[parsed.reason]);
 
+  // GBP domestic payments (UK banks) may name accounts by sort code and account number.
+  const ukDomestic = product === 'domestic' && currency === 'GBP';
   // Some banks let the PSU pick the debtor account during SCA (the ASPSP's debtorAccountOptional).
-  const debtorAccount = raw.debtorAccount === undefined && opts.debtorAccountOptional ? undefined : accountReference('debtorAccount', raw.debtorAccount);
+  const debtorAccount =
+    raw.debtorAccount === undefined && opts.debtorAccountOptional ? undefined : accountReference('debtorAccount', raw.debtorAccount, ukDomestic);
   const body: PaymentInitiationBody = {
     ...(debtorAccount ? { debtorAccount } : {}),
     instructedAmount: { currency, amount: amount.amount as string },
-    creditorAccount: accountReference('creditorAccount', raw.creditorAccount),
+    creditorAccount: accountReference('creditorAccount', raw.creditorAccount, ukDomestic),
     creditorName: text('creditorName', raw.creditorName, 70, true)!,
   };
   const e2e = text('endToEndIdentification', raw.endToEndIdentification, 35);
@@ -93,18 +97,24 @@ export function validatePaymentInitiation(
   return { body, amountMinor: parsed.minor };
 }
 
-function accountReference(path: string, raw: unknown): AccountReference {
+function accountReference(path: string, raw: unknown, ukBban = false): AccountReference {
   if (!isObject(raw)) throw ApiError.format(path, 'is required: { "iban": "..." }');
-  if (typeof raw.iban !== 'string') throw ApiError.format(`${path}.iban`, 'is required');
-  if (!isValidIban(raw.iban)) throw ApiError.format(`${path}.iban`, 'is not a valid IBAN (checksum, length or format)');
-  const ref: AccountReference = { iban: raw.iban };
+  let ref: AccountReference;
+  if (ukBban && raw.bban !== undefined && raw.iban === undefined) {
+    if (!isUkSortCodeAccountNumber(raw.bban)) throw ApiError.format(`${path}.bban`, 'must be a UK sort code and account number: 14 digits');
+    ref = { bban: raw.bban };
+  } else {
+    if (typeof raw.iban !== 'string') throw ApiError.format(`${path}.iban`, ukBban ? 'is required (or bban: sort code and account number)' : 'is required');
+    if (!isValidIban(raw.iban)) throw ApiError.format(`${path}.iban`, 'is not a valid IBAN (checksum, length or format)');
+    ref = { iban: raw.iban };
+  }
   if (raw.currency !== undefined) {
     if (!isIsoCurrency(raw.currency)) throw ApiError.format(`${path}.currency`, 'must be an ISO 4217 currency code');
     ref.currency = raw.currency;
   }
   for (const key of Object.keys(raw)) {
-    if (key !== 'iban' && key !== 'currency') {
-      throw new ApiError(ApiErrorCode.ParameterNotSupported, `${path}.${key}: only iban and currency are supported`, `${path}.${key}`);
+    if (key !== 'iban' && key !== 'currency' && !(ukBban && key === 'bban')) {
+      throw new ApiError(ApiErrorCode.ParameterNotSupported, `${path}.${key}: only iban${ukBban ? ', bban' : ''} and currency are supported`, `${path}.${key}`);
     }
   }
   return ref;

@@ -24,7 +24,7 @@ export interface PayseraSandboxTls {
 }
 
 export interface RunningPayseraSandbox {
-  /** Base URL of the Berlin Group API (BankConnection.baseUrl), e.g. https://127.0.0.1:3003/psd2. */
+  /** Base URL of the Berlin Group API (BankConnection.baseUrl), e.g. https://127.0.0.1:3004/psd2. */
   url: string;
   /** Origin: metadata at `${origin}/.well-known/oauth-authorization-server`. */
   origin: string;
