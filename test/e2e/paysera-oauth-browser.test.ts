@@ -97,6 +97,31 @@ test('a payment without debtor account: the PSU picks the account at the bank in
   expect(history).not.toMatch(/access_token|accessToken|refresh/i);
 }, 120_000);
 
+test('the PSU denies at the bank: the payment is rejected, nothing executes', async () => {
+  const token = await stack.token(await stack.newClient(), 'paymentinitiation private');
+  const reference = `Deny ${randomUUID().slice(0, 8)}`;
+  const created = await stack.call('POST', `${PIS}/sepa-credit-transfers`, {
+    token,
+    headers: { 'X-BicFi': PAYSERA_BIC, 'PSU-IP-Address': '192.0.2.10', 'TPP-Redirect-URI': `${shop.url}/paid`, 'TPP-Nok-Redirect-URI': `${shop.url}/not-paid` },
+    body: { instructedAmount: { currency: 'EUR', amount: '9.99' }, creditorAccount: { iban: 'LT121000011101001000' }, creditorName: 'Vilnius Coffee UAB', remittanceInformationUnstructured: reference },
+  });
+  expect(created.status).toBe(201);
+  const psu = await psuPage();
+  await psu.page.goto(created.body._links.scaRedirect.href);
+  await psu.page.click('#deny');
+  await psu.page.waitForURL((url) => url.toString().startsWith(`${shop.url}/not-paid`), { timeout: 30_000 });
+  expect(new URL(psu.callbacks[0]!).searchParams.get('error')).toBe('access_denied');
+  await psu.close();
+
+  const status = await eventually(async () => {
+    const res = await stack.call('GET', `${PIS}/sepa-credit-transfers/${created.body.paymentId}/status`, { token, headers: { 'X-BicFi': PAYSERA_BIC } });
+    return res.body.transactionStatus === 'RJCT' ? res.body : undefined;
+  }, 60_000, 250);
+  expect(status.transactionStatus).toBe('RJCT');
+  const atBank = stack.paysera!.sandbox.payments.stats().payments.filter((p) => p.body.remittanceInformationUnstructured === reference);
+  expect(atBank.map((p) => p.transactionStatus)).toEqual(['RJCT']);
+}, 120_000);
+
 test('a consent through the OAuth flow in Chromium, then account reads carry its bearer token', async () => {
   const token = await stack.token(await stack.newClient(), 'accountinformation private');
   const created = await stack.call('POST', CONSENTS, {

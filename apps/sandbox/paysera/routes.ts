@@ -9,7 +9,7 @@
  */
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { isPaymentProduct } from '../../../libs/domain/payment';
-import { AisSandboxBank } from '../berlin-group/ais/consents';
+import { AisSandboxBank, MAX_CONSENT_DAYS } from '../berlin-group/ais/consents';
 import { DEFAULT_PSU_ID } from '../berlin-group/ais/accounts';
 import { buildAisRouters } from '../berlin-group/ais/routes';
 import { isAisError, toAisErrorResponse } from '../berlin-group/ais/errors';
@@ -47,7 +47,8 @@ export function buildPayseraSandbox(options: PayseraSandboxOptions = {}): Payser
   const ais = new AisSandboxBank({ now, deduplicateRequestIds: false });
   const oauth = new SandboxAuthorizationServer(now, {
     accessSeconds: options.accessTokenTtlSeconds ?? 300,
-    refreshSeconds: 90 * 24 * 3600,
+    // As long as a consent may live (BG: 180 days); each refresh rotates it.
+    refreshSeconds: MAX_CONSENT_DAYS * 24 * 3600,
   });
   /** consentId → the TPP that created it; TPP names seen over mTLS, for the PSU's page. */
   const consentOwners = new Map<string, string>();
