@@ -6,7 +6,7 @@
  */
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { buildPayseraSandbox, PAYSERA_API_MOUNT, type PayseraSandboxOptions } from './routes';
+import { buildPayseraSandbox, PAYSERA_API_MOUNT, type CertificateRefusalRecord, type PayseraSandboxOptions } from './routes';
 import type { PayseraPayments } from './payments';
 import type { AisSandboxBank } from '../berlin-group/ais/consents';
 import type { SandboxAuthorizationServer } from './oauth-server';
@@ -31,6 +31,8 @@ export interface RunningPayseraSandbox {
   payments: PayseraPayments;
   ais: AisSandboxBank;
   oauth: SandboxAuthorizationServer;
+  /** TPP calls refused for their certificate, oldest first (the last 1000). */
+  refusals: CertificateRefusalRecord[];
   close(): Promise<void>;
 }
 
@@ -69,6 +71,7 @@ export async function startPayseraSandbox(
     payments: sandbox.payments,
     ais: sandbox.ais,
     oauth: sandbox.oauth,
+    refusals: sandbox.refusals,
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.close((err) => (err ? reject(err) : resolve()));

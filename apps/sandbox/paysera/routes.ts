@@ -31,8 +31,17 @@ export interface PayseraSandboxOptions {
   publicUrl?: string;
 }
 
+/** A TPP call the bank turned away for its certificate (kept for tests: how often, with which id). */
+export interface CertificateRefusalRecord {
+  code: CertificateRefusal['code'];
+  method: string;
+  path: string;
+  requestId?: string;
+}
+
 export interface PayseraSandboxApp {
   app: express.Express;
+  refusals: CertificateRefusalRecord[];
   payments: PayseraPayments;
   ais: AisSandboxBank;
   oauth: SandboxAuthorizationServer;
@@ -53,6 +62,12 @@ export function buildPayseraSandbox(options: PayseraSandboxOptions = {}): Payser
   /** consentId → the TPP that created it; TPP names seen over mTLS, for the PSU's page. */
   const consentOwners = new Map<string, string>();
   const clientNames = new Map<string, string>();
+  const refusals: CertificateRefusalRecord[] = [];
+  const refuse = (req: Request, res: Response, refusal: CertificateRefusal) => {
+    if (refusals.length >= 1000) refusals.shift();
+    refusals.push({ code: refusal.code, method: req.method, path: req.originalUrl, ...(req.get('X-Request-ID') ? { requestId: req.get('X-Request-ID') } : {}) });
+    bgError(res, 401, refusal.code, refusal.text);
+  };
   let defaultPublicUrl: string | undefined;
   const origin = (req: Request) => (options.publicUrl ?? defaultPublicUrl ?? `${req.protocol}://${req.get('host')}`).replace(/\/+$/, '');
   const metadataUrl = (req: Request) => `${origin(req)}/.well-known/oauth-authorization-server`;
@@ -196,16 +211,16 @@ export function buildPayseraSandbox(options: PayseraSandboxOptions = {}): Payser
     const requestId = req.get('X-Request-ID');
     if (requestId) res.set('X-Request-ID', requestId);
     const who = tppOf(req);
-    if ('code' in who) return refuse(res, who);
+    if ('code' in who) return refuse(req, res, who);
     clientNames.set(who.tpp.clientId, who.tpp.name);
     res.locals.tpp = who.tpp;
     if (!isUuid(requestId)) return bgError(res, 400, 'FORMAT_ERROR', 'Header X-Request-ID is missing or not a UUID');
     next();
   });
   api.use(express.json({ limit: '100kb' }));
-  const needs = (role: 'PSP_PI' | 'PSP_AI') => (_req: Request, res: Response, next: NextFunction) => {
+  const needs = (role: 'PSP_PI' | 'PSP_AI') => (req: Request, res: Response, next: NextFunction) => {
     const refusal = missingRole(res.locals.tpp as Tpp, role);
-    return refusal ? refuse(res, refusal) : next();
+    return refusal ? refuse(req, res, refusal) : next();
   };
 
   api.post('/v1/payments/:product', needs('PSP_PI'), (req, res) => {
@@ -332,6 +347,7 @@ export function buildPayseraSandbox(options: PayseraSandboxOptions = {}): Payser
 
   return {
     app,
+    refusals,
     payments,
     ais,
     oauth,
@@ -347,8 +363,4 @@ function bgError(res: Response, status: number, code: string, text: string): voi
 
 function bgErrors(res: Response, status: number, code: string, problems: FieldProblem[]): void {
   res.status(status).json({ tppMessages: problems.map((p) => ({ category: 'ERROR', code, ...(p.path ? { path: p.path } : {}), text: p.text })) });
-}
-
-function refuse(res: Response, refusal: CertificateRefusal): void {
-  bgError(res, 401, refusal.code, refusal.text);
 }
