@@ -364,7 +364,8 @@ export async function consentWorkflow(input: ConsentWorkflowInput): Promise<Cons
       interrupted: () => state.phase === 'ended',
       check: async () => {
         const redeemed = await redeemOAuthReturn();
-        if (redeemed) return redeemed;
+        // 'retry': the bank's answer is still missing; its status alone must not move us past it.
+        if (redeemed) return redeemed === 'retry' ? undefined : redeemed;
         if (!state.authorisationId) return undefined;
         const status = await readOrUndefined(() => statusReads.getBankConsentScaStatus(consentId, state.authorisationId!));
         if (status && state.phase !== 'ended') await recordSca(status);
@@ -385,11 +386,15 @@ export async function consentWorkflow(input: ConsentWorkflowInput): Promise<Cons
   }
 
   /** The PSU came back from an OAuth/OIDC authorisation: redeem the code (tokens stay sealed in PostgreSQL). */
-  async function redeemOAuthReturn(): Promise<ScaStatus | undefined> {
+  async function redeemOAuthReturn(): Promise<ScaStatus | 'retry' | undefined> {
     const handoffId = oauthReturns.shift();
     if (handoffId === undefined || !patched(PATCH_OAUTH_AUTHORISATION)) return undefined;
     const done = await readOrUndefined(() => oauth.completeOAuthConsentAuthorisationAtBank(consentId, handoffId));
-    if (!done || done.outcome !== 'completed' || state.phase === 'ended') return undefined;
+    if (!done) {
+      oauthReturns.unshift(handoffId);
+      return 'retry';
+    }
+    if (done.outcome !== 'completed' || state.phase === 'ended') return undefined;
     await recordSca({ raw: done.rawScaStatus, normalised: done.scaStatus });
     return done.scaStatus;
   }

@@ -385,7 +385,8 @@ export async function paymentInitiationWorkflow(input: PaymentWorkflowInput): Pr
       interrupted: () => cancelled,
       check: async () => {
         const redeemed = await redeemOAuthReturn();
-        if (redeemed) return redeemed;
+        // 'retry': the bank's answer is still missing; its status alone must not move us past it.
+        if (redeemed) return redeemed === 'retry' ? undefined : redeemed;
         if (!state.authorisationId) return state.adopted ? scaFromPaymentStatus() : undefined;
         const status = await readOrUndefined(() => reads.getBankScaStatus(paymentId, state.authorisationId!));
         if (status && !cancelled) await recordScaStatus(status);
@@ -400,11 +401,17 @@ export async function paymentInitiationWorkflow(input: PaymentWorkflowInput): Pr
    * tokens stay sealed in PostgreSQL) and completes the payment at the bank where the protocol
    * wants that (UK: submits it, idempotently). An error from the bank (the PSU denied) is `failed`.
    */
-  async function redeemOAuthReturn(): Promise<ScaStatus | undefined> {
+  async function redeemOAuthReturn(): Promise<ScaStatus | 'retry' | undefined> {
     const handoffId = oauthReturns.shift();
     if (handoffId === undefined || !patched(PATCH_OAUTH_AUTHORISATION)) return undefined;
     const done = await readOrUndefined(() => oauth.completeOAuthAuthorisationAtBank(paymentId, handoffId));
-    if (!done || done.outcome !== 'completed' || cancelled) return undefined;
+    // Not completed (the bank did not answer): again at the next check. The code was redeemed at
+    // most once (its tokens are kept sealed), and the bank deduplicates the submission.
+    if (!done) {
+      oauthReturns.unshift(handoffId);
+      return 'retry';
+    }
+    if (done.outcome !== 'completed' || cancelled) return undefined;
     await recordScaStatus({ raw: done.rawScaStatus, normalised: done.scaStatus });
     if (done.transactionStatus && done.transactionStatus !== state.transactionStatus) {
       await recordTransactionStatus({ raw: done.rawTransactionStatus ?? done.transactionStatus, normalised: done.transactionStatus });

@@ -106,6 +106,11 @@ export function buildResourceRouter(ctx: ResourceContext): express.Router {
     consent.updated = now;
     const answer = { status: 201, body: paymentBody(ctx, payment, consent) };
     state.remember(idem, seen.hash, answer.status, answer.body);
+    if (state.faults.paymentAnswerDelayMs > 0) await new Promise((r) => setTimeout(r, state.faults.paymentAnswerDelayMs));
+    if (state.faults.lostPaymentAnswers > 0) {
+      state.faults.lostPaymentAnswers -= 1;
+      throw new ObieError(503, 'UK.OBIE.UnexpectedError', 'Service unavailable (the sandbox lost this answer on purpose)');
+    }
     return answer;
   }));
 

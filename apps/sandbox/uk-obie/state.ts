@@ -113,6 +113,11 @@ export class UkSandboxState {
   readonly idempotency = new Map<string, IdempotentAnswer>();
   readonly usedJtis = new Map<string, number>();
   private readonly accounts = new Map<string, SandboxUkAccount[]>();
+  /**
+   * Faults for tests, after the bank created the payment: its answer is delayed (a worker can die
+   * waiting for it) or lost (503), as a real bank's answer can be.
+   */
+  readonly faults = { paymentAnswerDelayMs: 0, lostPaymentAnswers: 0 };
   /** POST /domestic-payments requests received, per x-idempotency-key (for tests: were retries deduplicated?). */
   readonly paymentRequestsByKey = new Map<string, number>();
 
