@@ -9,7 +9,7 @@ export type SandboxUrls = Record<BankProtocol, string> & { byBic?: Readonly<Reco
 
 /** Builds the connection for one bank: its own base URL, or the sandbox bank's for sandbox ASPSPs. */
 export function bankConnectionFor(
-  aspsp: Pick<AspspEntity, 'bicFi' | 'protocol' | 'apiBaseUrl' | 'isSandbox'> & Partial<Pick<AspspEntity, 'notProcessedErrorCodes' | 'clientCertificateRef'>>,
+  aspsp: Pick<AspspEntity, 'bicFi' | 'protocol' | 'apiBaseUrl' | 'isSandbox'> & Partial<Pick<AspspEntity, 'notProcessedErrorCodes' | 'clientCertificateRef' | 'oauthMetadataUrl'>>,
   sandboxUrls: SandboxUrls,
 ): BankConnection {
   const baseUrl = aspsp.apiBaseUrl ?? (aspsp.isSandbox ? (sandboxUrls.byBic?.[aspsp.bicFi] ?? sandboxUrls[aspsp.protocol]) : undefined);
@@ -19,5 +19,6 @@ export function bankConnectionFor(
     baseUrl,
     ...(aspsp.notProcessedErrorCodes?.length ? { notProcessedCodes: aspsp.notProcessedErrorCodes } : {}),
     ...(aspsp.clientCertificateRef ? { clientCertificateRef: aspsp.clientCertificateRef } : {}),
+    ...(aspsp.oauthMetadataUrl ? { oauthMetadataUrl: aspsp.oauthMetadataUrl } : {}),
   };
 }

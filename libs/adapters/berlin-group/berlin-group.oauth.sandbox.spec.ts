@@ -100,6 +100,14 @@ describe('Berlin Group adapter: OAuth SCA approach and mTLS (Paysera-profile san
     await expect(again).rejects.toMatchObject({ kind: 'rejected', details: { messages: [{ code: 'invalid_grant' }] } });
   });
 
+  it('the metadata URL is the directory\'s (or the well-known one at the API origin); a bank whose scaOAuth link differs gets no link, never a mismatched exchange later', async () => {
+    const named = await sut.initiatePayment({ ...conn, oauthMetadataUrl: `${kit.sandbox.origin}/.well-known/oauth-authorization-server` }, paymentCommand(state(randomUUID())));
+    expect(named.scaRedirectUrl).toMatch(/\/oauth\/authorize\?/);
+    const elsewhere = await sut.initiatePayment({ ...conn, oauthMetadataUrl: 'https://auth.bank.example/.well-known/oauth-authorization-server' }, paymentCommand(state(randomUUID())));
+    expect(elsewhere.scaApproach).toBe('OAUTH');
+    expect(elsewhere.scaRedirectUrl).toBeUndefined();
+  });
+
   it('a PSU who denies, or an answer with another state, is `rejected` without asking the bank for tokens', async () => {
     const s = state(randomUUID());
     const ref = { kind: 'payment' as const, bankResourceId: 'x', redirect: { redirectUri: REDIRECT_URI, state: s }, requestId: randomUUID() };

@@ -30,9 +30,14 @@ export interface BgOAuthDeps {
 
 const WELL_KNOWN = '/.well-known/oauth-authorization-server';
 
-/** Where a bank's metadata is when no link said: RFC 8414 §3 at the origin of its API. */
-export function defaultMetadataUrl(conn: BankConnection): string {
-  return `${new URL(conn.baseUrl).origin}${WELL_KNOWN}`;
+/**
+ * Where a bank's authorisation server metadata is: the directory's URL, else RFC 8414 §3 at the
+ * origin of its API. The same at the redirect and at the code exchange (a stateless adapter cannot
+ * remember the `scaOAuth` link between them), so a bank whose link says otherwise is caught at the
+ * first initiation, not after the PSU approved.
+ */
+export function metadataUrlFor(conn: BankConnection): string {
+  return conn.oauthMetadataUrl ?? `${new URL(conn.baseUrl).origin}${WELL_KNOWN}`;
 }
 
 export function scopeFor(kind: 'payment' | 'consent', bankResourceId: string): string {
@@ -60,11 +65,17 @@ export class BerlinGroupOAuth {
     return m as AuthorizationServerMetadata;
   }
 
-  /** The URL the PSU is sent to, for the payment or consent the bank just created. */
-  async authorizationUrl(conn: BankConnection, metadataUrl: string, kind: 'payment' | 'consent', bankResourceId: string, redirect: OAuthRedirect): Promise<string> {
+  /**
+   * The URL the PSU is sent to, for the payment or consent the bank just created. `scaOAuth` is the
+   * bank's link; it must be the metadata URL the exchange will use ({@link metadataUrlFor}).
+   */
+  async authorizationUrl(conn: BankConnection, scaOAuth: string, kind: 'payment' | 'consent', bankResourceId: string, redirect: OAuthRedirect): Promise<string> {
     const pkce = this.requirePkce();
     const clientId = this.requireClientId(conn);
-    const metadata = await this.metadata(conn, metadataUrl);
+    if (scaOAuth !== metadataUrlFor(conn)) {
+      throw new BankError('protocol', `ASPSP ${conn.bicFi}: scaOAuth is not the metadata URL the directory names (set aspsps.oauth_metadata_url)`);
+    }
+    const metadata = await this.metadata(conn, scaOAuth);
     const url = new URL(metadata.authorization_endpoint);
     const params = {
       response_type: 'code',
@@ -83,7 +94,7 @@ export class BerlinGroupOAuth {
   async exchange(conn: BankConnection, ref: OAuthExchangeRef, response: OAuthAuthorisationResponse): Promise<BankGrant> {
     if (response.error || !response.code) throw new BankError('rejected', `the PSU or the bank refused the authorisation (${response.error ?? 'no code'})`);
     if (response.state !== ref.redirect.state) throw new BankError('rejected', 'the state of the answer is not the one of this authorisation');
-    const metadata = await this.metadata(conn, defaultMetadataUrl(conn));
+    const metadata = await this.metadata(conn, metadataUrlFor(conn));
     if (response.iss !== undefined && response.iss !== metadata.issuer) throw new BankError('rejected', 'the answer names another issuer (RFC 9207)');
     return this.token(conn, metadata, {
       grant_type: 'authorization_code',
@@ -97,7 +108,7 @@ export class BerlinGroupOAuth {
   /** `refresh_token` grant; the bank may rotate the refresh token (kept when it sends none). */
   async refresh(conn: BankConnection, grant: BankGrant): Promise<BankGrant> {
     if (!grant.refreshToken) throw new BankError('rejected', 'this grant has no refresh token');
-    const metadata = await this.metadata(conn, defaultMetadataUrl(conn));
+    const metadata = await this.metadata(conn, metadataUrlFor(conn));
     const fresh = await this.token(conn, metadata, { grant_type: 'refresh_token', refresh_token: grant.refreshToken, client_id: this.requireClientId(conn) });
     return { ...fresh, refreshToken: fresh.refreshToken ?? grant.refreshToken };
   }

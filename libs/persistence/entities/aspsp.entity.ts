@@ -79,4 +79,8 @@ export class AspspEntity {
   /** The bank lets the PSU pick the debtor account during SCA: payments may come without one. */
   @Column({ name: 'debtor_account_optional', type: 'boolean', default: false })
   debtorAccountOptional!: boolean;
+
+  /** OAuth SCA: the bank's RFC 8414 metadata URL; null: the well-known URL at the origin of its API. */
+  @Column({ name: 'oauth_metadata_url', type: 'varchar', nullable: true })
+  oauthMetadataUrl!: string | null;
 }

@@ -6,6 +6,8 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  *   (a reference resolved from configuration: `qwac` is Clearway's QWAC; null: none);
  * - `debtor_account_optional`: the bank lets the PSU pick the debtor account during SCA, so a
  *   payment may be initiated without one;
+ * - `oauth_metadata_url`: the bank's OAuth authorisation server metadata (RFC 8414), for the OAuth
+ *   SCA approach; null: `/.well-known/oauth-authorization-server` at the origin of its API;
  * - SANDLT21XXX, the Paysera-profile sandbox bank: Lithuania, OAuth SCA only, mTLS with the QWAC.
  */
 export class PayseraProfileSandbox1732450001000 implements MigrationInterface {
@@ -14,6 +16,7 @@ export class PayseraProfileSandbox1732450001000 implements MigrationInterface {
   async up(q: QueryRunner): Promise<void> {
     await q.query(`ALTER TABLE aspsps ADD COLUMN client_certificate_ref varchar(64) NULL`);
     await q.query(`ALTER TABLE aspsps ADD COLUMN debtor_account_optional boolean NOT NULL DEFAULT false`);
+    await q.query(`ALTER TABLE aspsps ADD COLUMN oauth_metadata_url varchar NULL`);
     await q.query(
       `INSERT INTO aspsps (id, bic_fi, name, city_id, iso_country_code, company_number, postal_code, street_address,
          phone, website_url, logo_url, protocol, api_base_url, is_sandbox, payment_products, sca_approaches, sca_timeout_seconds,
@@ -26,6 +29,7 @@ export class PayseraProfileSandbox1732450001000 implements MigrationInterface {
 
   async down(q: QueryRunner): Promise<void> {
     await q.query(`DELETE FROM aspsps WHERE bic_fi = 'SANDLT21XXX'`);
+    await q.query(`ALTER TABLE aspsps DROP COLUMN oauth_metadata_url`);
     await q.query(`ALTER TABLE aspsps DROP COLUMN debtor_account_optional`);
     await q.query(`ALTER TABLE aspsps DROP COLUMN client_certificate_ref`);
   }
