@@ -2,6 +2,7 @@ import { startPayseraTestKit, type PayseraTestKit } from '../../apps/sandbox/pay
 import type { ClearwayConfig } from '../../libs/config/config';
 
 export { startPayseraTestKit, type PayseraTestKit };
+export type { PayseraSandboxOptions } from '../../apps/sandbox/paysera/routes';
 export const PAYSERA_BIC = 'SANDLT21XXX';
 
 /** The stack's config for the Paysera-profile bank: where it runs, Clearway's QWAC, the bank's CA. */

@@ -13,7 +13,7 @@ import { loadConfig, type ClearwayConfig } from '../../libs/config/config';
 import { createLogger } from '../../libs/observability/logger';
 import { createDataSource } from '../../libs/persistence/data-source';
 import { createApiClient, type TestClient } from './factories';
-import { payseraStackConfig, startPayseraTestKit, type PayseraTestKit } from './paysera';
+import { payseraStackConfig, startPayseraTestKit, type PayseraSandboxOptions, type PayseraTestKit } from './paysera';
 import { OPEN_PAYMENTS_EUROPE_SPEC, loadOpenApi, validateResponse } from './openapi-contract';
 
 /**
@@ -28,8 +28,8 @@ export interface StackOptions {
   worker?: boolean;
   sandbox?: Parameters<typeof startBerlinGroupSandbox>[0];
   env?: Record<string, string>;
-  /** Also start the Paysera-profile bank (SANDLT21XXX: https, mTLS, OAuth SCA) and give the worker its QWAC. */
-  paysera?: boolean;
+  /** Also start the Paysera-profile bank (SANDLT21XXX: https, mTLS, OAuth SCA), with these options, and give the worker its QWAC. */
+  paysera?: boolean | PayseraSandboxOptions;
 }
 
 let bundle: Promise<WorkflowBundle> | undefined;
@@ -58,7 +58,7 @@ export class TestStack {
 
   static async start(opts: StackOptions = {}): Promise<TestStack> {
     const sandbox = await startBerlinGroupSandbox({ port: 0, decoupledDelayMs: 300, ...opts.sandbox });
-    const paysera = opts.paysera ? await startPayseraTestKit() : undefined;
+    const paysera = opts.paysera ? await startPayseraTestKit(opts.paysera === true ? {} : opts.paysera) : undefined;
     const ukSandbox = await startUkObieSandbox({ port: 0 });
     const config = loadConfig({
       NODE_ENV: 'test',
