@@ -317,7 +317,7 @@ describe('BerlinGroupAdapter over HTTP', () => {
 describe('adapter registry', () => {
   it('maps berlin-group to the BG adapter', () => {
     expect(adapterFor('berlin-group')).toBeInstanceOf(BerlinGroupAdapter);
-    expect(createAdapterRegistry().protocols).toEqual(['berlin-group']);
+    expect(createAdapterRegistry().protocols).toContain('berlin-group');
   });
 
   it('takes overrides, e.g. an adapter with a stubbed fetch', () => {
@@ -326,7 +326,7 @@ describe('adapter registry', () => {
   });
 
   it('refuses an unknown protocol', () => {
-    expect(() => adapterFor('uk-obie')).toThrow(/no bank adapter/);
+    expect(() => adapterFor('no-such-protocol')).toThrow(/no bank adapter/);
     expect(() => adapterFor('toString')).toThrow(/no bank adapter/);
   });
 });
