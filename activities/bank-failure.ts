@@ -1,4 +1,5 @@
 import { isBankError } from '../libs/adapters/bank-adapter';
+import { bankRefusalKind } from '../libs/domain/bank-refusal';
 import { failure, FailureType } from '../workflows/shared/retry-policies';
 
 /**
@@ -8,7 +9,9 @@ import { failure, FailureType } from '../workflows/shared/retry-policies';
  */
 export function toActivityFailure(err: unknown): never {
   if (!isBankError(err)) throw err;
-  const details = [{ httpStatus: err.details.httpStatus, messages: err.details.messages ?? [] }];
+  const refusal = bankRefusalKind(err.details);
+  // `refusal` is the protocol-neutral meaning the workflows act on; messages are for the API's reply.
+  const details = [{ httpStatus: err.details.httpStatus, messages: err.details.messages ?? [], ...(refusal ? { refusal } : {}) }];
   switch (err.kind) {
     case 'rejected':
     case 'not_found':

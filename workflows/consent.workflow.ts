@@ -12,6 +12,7 @@ import {
 } from '@temporalio/workflow';
 import type { ConsentActivities } from '../activities/consent.activities';
 import { FINAL_CONSENT_STATUSES, type BankConsentStatus } from '../libs/domain/consent';
+import { bankRefusalKind, type BankRefusalKind } from '../libs/domain/bank-refusal';
 import type { BankScaStatus, ScaStatus } from '../libs/domain/transaction-status';
 import { ConsentStatus as ConsentStatusAttr, ScaStatus as ScaStatusAttr } from '../libs/temporal/search-attributes';
 import {
@@ -87,8 +88,6 @@ const oauth = proxyActivities<OAuthAuthorisationActivities>({
   retry: RETRY.bankCommand,
 });
 
-/** Bank error codes that mean the consent itself is no longer usable. */
-const CONSENT_GONE_CODES = new Set(['CONSENT_INVALID', 'CONSENT_EXPIRED', 'CONSENT_UNKNOWN']);
 
 /**
  * One account-information consent, for its whole life: create at the bank → SCA → valid, then
@@ -452,14 +451,17 @@ function refusal(type: ConsentRefusal, message: string, details?: BankRefusal): 
   return ApplicationFailure.create({ type, message, nonRetryable: true, details: details ? [details] : [] });
 }
 
-/** A failed bank call as the refusal the API reports: the bank's own consent codes win. */
+/**
+ * A failed bank call as the refusal the API reports, from the protocol-neutral meaning the
+ * activity gave it (histories recorded before it did are read with the same one rule).
+ */
 function bankRefusal(err: unknown): ApplicationFailure {
   const failure = findApplicationFailure(err);
-  const details = (failure?.details?.[0] as BankRefusal | undefined) ?? { httpStatus: 502, messages: [] };
-  const codes = details.messages.map((m) => m.code);
-  const gone = codes.find((c) => CONSENT_GONE_CODES.has(c));
-  if (gone) return refusal(gone === 'CONSENT_EXPIRED' ? 'CONSENT_EXPIRED' : 'CONSENT_INVALID', failure?.message ?? gone, details);
-  if (failure?.type === 'BankRateLimited' || codes.includes('ACCESS_EXCEEDED')) return refusal('ACCESS_EXCEEDED', 'The bank refused: access limit reached', details);
-  if (codes.includes('RESOURCE_UNKNOWN') || details.httpStatus === 404) return refusal('RESOURCE_UNKNOWN', failure?.message ?? 'Unknown resource', details);
+  const details = (failure?.details?.[0] as (BankRefusal & { refusal?: BankRefusalKind }) | undefined) ?? { httpStatus: 502, messages: [] };
+  const kind = details.refusal ?? bankRefusalKind(details);
+  if (kind === 'consent_expired') return refusal('CONSENT_EXPIRED', failure?.message ?? 'The consent has expired', details);
+  if (kind === 'consent_invalid') return refusal('CONSENT_INVALID', failure?.message ?? 'The consent is no longer valid', details);
+  if (failure?.type === 'BankRateLimited' || kind === 'access_exceeded') return refusal('ACCESS_EXCEEDED', 'The bank refused: access limit reached', details);
+  if (kind === 'resource_unknown') return refusal('RESOURCE_UNKNOWN', failure?.message ?? 'Unknown resource', details);
   return refusal('BANK_REFUSED', failure?.message ?? 'The bank refused the request', details);
 }

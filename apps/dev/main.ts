@@ -13,6 +13,7 @@ import { loadOrCreateDevIdentity, registerDevWallet } from './open-payments-iden
 import { fetchTrusting } from '../../libs/adapters/open-payments/client';
 import { loadOrCreateDevTls } from '../../libs/security/dev-certificates';
 import { payseraDevEnv } from './paysera-sandbox';
+import { loadOrCreateDevUkSigningKey } from './uk-obie-identity';
 
 /**
  * `npm run dev`: the whole stack on embedded defaults. Temporal dev server (with UI), PGlite
@@ -108,6 +109,9 @@ async function main(): Promise<void> {
       env.OPEN_PAYMENTS_PRIVATE_KEY = Buffer.from(identity.privateKeyPem).toString('base64');
     }
 
+    // Clearway as a UK Open Banking TPP: a dev signing key; the UK sandbox bank issues its software statement.
+    if (!env.UK_OBIE_SIGNING_KEY && !env.UK_OBIE_SIGNING_KEY_FILE) env.UK_OBIE_SIGNING_KEY_FILE = await loadOrCreateDevUkSigningKey(DATA);
+
     for (const name of ['sandbox', 'worker', 'api'] as const) {
       const flags = ['--enable-source-maps', ...(name === 'worker' ? WORKER_NODE_FLAGS : [])];
       const child = spawn(process.execPath, [...flags, path.join(ROOT, 'dist/apps', name, 'main.js')], {
@@ -137,6 +141,7 @@ async function main(): Promise<void> {
         `  Temporal gRPC  ${config.temporal.address}`,
         `  Sandbox bank   ${config.sandbox.bgUrl}   (BIC SANDDEB0XXX)`,
         `  Sandbox bank   ${config.sandbox.payseraUrl}   (BIC SANDLT21XXX: OAuth SCA, mTLS with the dev QWAC .data/dev-ca/clearway-qwac.pem)`,
+        `  UK sandbox bank ${config.ukObie.sandboxUrl}   (BIC SANDGB2LXXX, UK Open Banking 3.1; PSUs rora/rora., mits/mits., ivsa/ivsa.)`,
         `  Sandbox wallets ${aseUrl}/alice (1,000.00 EUR), ${aseUrl}/bob   (Interledger Open Payments)`,
         `  Credentials    client_id=${SANDBOX_CLIENT.clientId} client_secret=${SANDBOX_CLIENT.clientSecret}   (dev mode only)`,
         '',

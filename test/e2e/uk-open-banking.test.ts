@@ -188,3 +188,20 @@ describe('UK consents and account information (SANDGB2LXXX)', () => {
   });
 });
 
+
+test('the directory names the UK bank, its protocol, products and SCA approaches', async () => {
+  const dirToken = await stack.token(client, 'aspspinformation private');
+  const res = await stack.call('GET', `/psd2/aspspinformation/v1/aspsps/${UK}`, { token: dirToken });
+  expect(res.status).toBe(200);
+  expect(res.body).toMatchObject({
+    bicFi: UK,
+    city: 'London',
+    country: 'United Kingdom',
+    protocol: 'uk-obie',
+    globalPaymentProducts: ['domestic'],
+    supportedScaApproaches: ['REDIRECT'],
+    sandbox: true,
+  });
+  const british = await stack.call('GET', '/psd2/aspspinformation/v1/aspsps?isoCountryCodes=GB', { token: dirToken });
+  expect(british.body.map((a: { bicFi: string }) => a.bicFi)).toEqual([UK]);
+});

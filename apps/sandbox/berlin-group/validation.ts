@@ -3,12 +3,12 @@
  * the sandbox must not trust the engine's own validation, it is there to catch it out.
  */
 import { isIP } from 'node:net';
+import { isValidIban as isValidElectronicIban, normaliseIban } from '../../../libs/domain/iban';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** BG `amountValue` without the sign: up to 14 integer digits and 3 decimals. */
 const AMOUNT = /^[0-9]{1,14}(\.[0-9]{1,3})?$/;
 const CURRENCY = /^[A-Z]{3}$/;
-const IBAN_SHAPE = /^[A-Z]{2}[0-9]{2}[A-Z0-9]{1,30}$/;
 
 export function isUuid(value: string | undefined): value is string {
   return typeof value === 'string' && UUID.test(value);
@@ -28,18 +28,9 @@ export function isAbsoluteHttpUrl(value: string | undefined): value is string {
   }
 }
 
-/** ISO 13616 check: move the first four characters to the end, letters to numbers, mod 97 must be 1. */
+/** ISO 13616 (one rule, `libs/domain/iban.ts`): spaces and lower case as a PSU types them are tolerated. */
 export function isValidIban(value: unknown): value is string {
-  if (typeof value !== 'string') return false;
-  const iban = value.replace(/ /g, '').toUpperCase();
-  if (!IBAN_SHAPE.test(iban)) return false;
-  const rearranged = iban.slice(4) + iban.slice(0, 4);
-  let remainder = 0;
-  for (const char of rearranged) {
-    const digits = char >= 'A' ? String(char.charCodeAt(0) - 55) : char;
-    for (const digit of digits) remainder = (remainder * 10 + Number(digit)) % 97;
-  }
-  return remainder === 1;
+  return typeof value === 'string' && isValidElectronicIban(normaliseIban(value));
 }
 
 /** A strictly positive decimal string such as "10.13". Never parsed into a float. */

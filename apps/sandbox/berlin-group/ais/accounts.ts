@@ -4,7 +4,7 @@
  * and the account's index, so two PSU ids never see each other's accounts.
  */
 import { createHash } from 'node:crypto';
-import { isValidIban } from '../../../../libs/domain/iban';
+import { ibanFromBban, isValidIban } from '../../../../libs/domain/iban';
 
 /** The PSU a consent belongs to when the TPP sent no `PSU-ID`. */
 export const DEFAULT_PSU_ID = 'sandbox-psu';
@@ -90,10 +90,5 @@ function buildAccounts(psuId: string): SandboxAccount[] {
   });
 }
 
-/** ISO 13616 check digits: 98 − (BBAN + country as digits + "00") mod 97. */
-export function ibanOf(country: string, bban: string): string {
-  const numeric = `${bban}${country}00`.replace(/[A-Z]/g, (c) => String(c.charCodeAt(0) - 55));
-  let remainder = 0;
-  for (const digit of numeric) remainder = (remainder * 10 + Number(digit)) % 97;
-  return `${country}${String(98 - remainder).padStart(2, '0')}${bban}`;
-}
+/** The IBAN for a BBAN, check digits computed by the one rule in `libs/domain/iban.ts`. */
+export const ibanOf = ibanFromBban;

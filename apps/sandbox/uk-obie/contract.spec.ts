@@ -1,0 +1,110 @@
+import path from 'node:path';
+import { loadOpenApi, specsDir, validateRequestBody, validateResponse } from '../../../test/support/openapi-contract';
+import { adapterFor, authoriseAtSandbox, testIdentity, TEST_REDIRECT_URI } from '../../../libs/adapters/uk-obie/test-helpers';
+import { startUkObieSandbox, type RunningUkObieSandbox } from './index';
+
+/**
+ * The UK sandbox bank and the uk-obie adapter against the OBIE Read/Write 3.1.11 OpenAPI files:
+ * every request body the adapter sends and every answer the bank gives (status, body, headers) on a
+ * payment and an account-information journey must match the spec.
+ */
+const PIS = loadOpenApi(path.join(specsDir, 'uk-obie/v3.1.11r4/payment-initiation-openapi.yaml'));
+const AIS = loadOpenApi(path.join(specsDir, 'uk-obie/v3.1.11r4/account-info-openapi.yaml'));
+
+interface Exchange {
+  method: string;
+  url: URL;
+  requestBody?: string;
+  status: number;
+  responseBody: string;
+  headers: Headers;
+}
+
+let sandbox: RunningUkObieSandbox;
+const exchanges: Exchange[] = [];
+const recording: typeof fetch = async (input, init) => {
+  const res = await fetch(input, init);
+  const text = await res.text();
+  exchanges.push({ method: init?.method ?? 'GET', url: new URL(String(input)), requestBody: typeof init?.body === 'string' ? init.body : undefined, status: res.status, responseBody: text, headers: res.headers });
+  return new Response(res.status === 204 ? null : text, { status: res.status, headers: res.headers });
+};
+
+beforeAll(async () => {
+  sandbox = await startUkObieSandbox({ port: 0 });
+});
+afterAll(() => sandbox.close());
+
+test('a payment and an account-information journey: every resource request and answer matches OBIE 3.1.11', async () => {
+  const { adapter, conn } = adapterFor(sandbox, await testIdentity(), { fetch: recording });
+  const oauth = (state: string) => ({ redirectUri: TEST_REDIRECT_URI, state });
+  const started = await adapter.initiatePayment(conn, {
+    idempotencyKey: '2b7c2a3e-8d1f-4c59-a6f0-3e2d1c0b9a87',
+    paymentProduct: 'domestic',
+    payment: {
+      debtorAccount: { bban: '20000010000000' },
+      instructedAmount: { currency: 'GBP', amount: '12.50' },
+      creditorAccount: { iban: 'GB33BUKB20201555555555' },
+      creditorName: 'Jane Creditor',
+      remittanceInformationUnstructured: 'INVOICE 20261201',
+    },
+    psu: { psuIpAddress: '198.51.100.7' },
+    redirect: { okUri: 'https://x.example/ok', nokUri: 'https://x.example/nok' },
+    oauth: oauth('p.contract.sig'),
+  });
+  const back = await authoriseAtSandbox(started.scaRedirectUrl!, 'approve');
+  const grant = await adapter.exchangeAuthorisationCode(conn, { kind: 'payment', bankResourceId: started.bankPaymentId, redirect: oauth('p.contract.sig'), requestId: 'r' }, { state: back.state!, code: back.code, idToken: back.id_token });
+  const done = await adapter.completePaymentAuthorisation(conn, { bankPaymentId: started.bankPaymentId, authorisationId: started.authorisationId!, paymentProduct: 'domestic', requestId: 'r', idempotencyKey: 'contract-submit' }, grant);
+  await adapter.getPaymentStatus(conn, { bankPaymentId: done.bankPaymentId!, paymentProduct: 'domestic', requestId: 'r' });
+  // payment-details: the sandbox offers it (Stripe does not); the adapter does not need it.
+  await recording(`${sandbox.url}/open-banking/v3.1/pisp/domestic-payments/${done.bankPaymentId}/payment-details`, {
+    method: 'GET',
+    headers: { Authorization: `Bearer ${await adapter.client!.clientToken(conn, 'payments')}`, 'x-fapi-interaction-id': 'contract-1' },
+  });
+
+  const consent = await adapter.createConsent(conn, {
+    idempotencyKey: 'contract-consent',
+    consent: { access: { allPsd2: 'allAccounts' }, recurringIndicator: true, validUntil: '2099-12-31', frequencyPerDay: 4, combinedServiceIndicator: false },
+    psu: {},
+    redirect: { okUri: 'https://x.example/ok', nokUri: 'https://x.example/nok' },
+    oauth: oauth('c.contract.sig'),
+  });
+  const aisBack = await authoriseAtSandbox(consent.scaRedirectUrl!, 'approve', { accounts: ['rora-1', 'rora-2'] });
+  const aisGrant = await adapter.exchangeAuthorisationCode(conn, { kind: 'consent', bankResourceId: consent.bankConsentId, redirect: oauth('c.contract.sig'), requestId: 'r' }, { state: aisBack.state!, code: aisBack.code, idToken: aisBack.id_token });
+  await adapter.getConsent(conn, { bankConsentId: consent.bankConsentId, requestId: 'r' });
+  const ref = { bankConsentId: consent.bankConsentId, requestId: 'r', grant: aisGrant };
+  await adapter.listAccounts(conn, ref, { withBalance: true });
+  await adapter.getAccount(conn, ref, 'rora-1', { withBalance: false });
+  const page = await adapter.getTransactions(conn, ref, 'rora-1', { bookingStatus: 'both', dateFrom: '2025-01-01' });
+  await adapter.getTransactions(conn, ref, 'rora-1', { bookingStatus: 'both', page: page.pages.next });
+  await adapter.deleteConsent(conn, { bankConsentId: consent.bankConsentId, requestId: 'r' });
+
+  const resourceCalls = exchanges.filter((e) => e.url.pathname.startsWith('/open-banking/v3.1/'));
+  expect(resourceCalls.length).toBeGreaterThanOrEqual(14);
+  const problems: string[] = [];
+  for (const e of resourceCalls) {
+    const [, , , api, ...rest] = e.url.pathname.split('/');
+    const spec = api === 'pisp' ? PIS : AIS;
+    const specPath = `/${rest.join('/')}`;
+    if (e.requestBody !== undefined) {
+      for (const p of validateRequestBody(spec, { method: e.method, path: specPath, body: JSON.parse(e.requestBody) })) problems.push(`${e.method} ${specPath} request: ${p}`);
+    }
+    for (const p of validateResponse(spec, {
+      method: e.method,
+      path: specPath,
+      status: e.status,
+      body: e.responseBody ? JSON.parse(e.responseBody) : undefined,
+      contentType: e.headers.get('content-type') ?? undefined,
+      headers: e.headers,
+    })) {
+      problems.push(`${e.method} ${specPath} → ${e.status}: ${p}`);
+    }
+  }
+  expect(problems).toEqual([]);
+
+  // The check has teeth: a consent answer without its status, or an unknown status, is caught.
+  const consentAnswer = JSON.parse(resourceCalls.find((e) => e.method === 'POST' && e.url.pathname.endsWith('/domestic-payment-consents'))!.responseBody);
+  const broken = (data: Record<string, unknown>) =>
+    validateResponse(PIS, { method: 'POST', path: '/domestic-payment-consents', status: 201, body: { ...consentAnswer, Data: { ...consentAnswer.Data, ...data } } });
+  expect(broken({ Status: 'Approved' })).not.toEqual([]);
+  expect(broken({ ConsentId: undefined })).not.toEqual([]);
+});
