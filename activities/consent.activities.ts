@@ -39,6 +39,7 @@ import { toActivityFailure } from './bank-failure';
 import { createAtMostOnce } from './initiation-guard';
 import { openPsuDataUpdate, toPsuDataSummary } from './psu-data';
 import { logicalCallRequestId } from './request-ids';
+import { consentGrantForReads } from './oauth-grants';
 
 export interface ConsentActivityDeps {
   consents: ConsentRepository;
@@ -266,7 +267,7 @@ export function createConsentActivities(deps: ConsentActivityDeps) {
         if (context === undefined) throw failure(FailureType.HandoffExpired, 'The PSU context expired; repeat the request');
         psu = { ...psu, ...(JSON.parse(context) as PsuContext) };
       }
-      const grant = await deps.grants?.load('consent', consentId);
+      const grant = await consentGrantForReads(deps.grants, ais, conn, consent).catch(toActivityFailure);
       const ref: AccountReadRef = { ...consentRef(consent, `read-${req.endpoint}`, psu), ...(grant ? { grant } : {}) };
       const body = await readAtBank(ais, conn, ref, req).catch(toActivityFailure);
       const resultId = randomUUID();

@@ -13,6 +13,7 @@ import { startEmbeddedDatabase, type EmbeddedDatabase } from './embedded-databas
 import { loadOrCreateDevIdentity, registerDevWallet } from './open-payments-identity';
 import { fetchTrusting } from '../../libs/adapters/open-payments/client';
 import { loadOrCreateDevTls } from '../../libs/security/dev-certificates';
+import { payseraDevEnv } from './paysera-sandbox';
 import { loadOrCreateDevUkSigningKey } from './uk-obie-identity';
 
 /**
@@ -105,6 +106,8 @@ async function main(): Promise<void> {
       say(`sandbox ASE: https, certificate from the dev CA ${path.relative(ROOT, aseTls.caFile)} (trust it in a browser to skip the warning)`);
     }
     const aseFetch = aseTls ? fetchTrusting(aseTls.caPem) : fetch;
+    // The Paysera-profile bank (SANDLT21XXX): https with mTLS; Clearway presents its dev QWAC.
+    Object.assign(env, payseraDevEnv(aseTls ?? (await loadOrCreateDevTls(DATA, devTlsHosts(config.sandbox.host, undefined))), env));
 
     // Clearway as an Open Payments client: a dev key, and its wallet at the sandbox ASE.
     const aseUrl = (env.SANDBOX_OP_PUBLIC_URL ?? `${aseTls ? 'https' : 'http'}://${config.sandbox.host}:${env.SANDBOX_OP_PORT ?? 3002}`).replace(/\/$/, '');
@@ -150,6 +153,7 @@ async function main(): Promise<void> {
         `  Temporal UI    ${running.temporal?.uiUrl ?? '(external cluster)'}`,
         `  Temporal gRPC  ${config.temporal.address}`,
         `  Sandbox bank   ${config.sandbox.bgUrl}   (BIC SANDDEB0XXX)`,
+        `  Sandbox bank   ${config.sandbox.payseraUrl}   (BIC SANDLT21XXX: OAuth SCA, mTLS with the dev QWAC .data/dev-ca/clearway-qwac.pem)`,
         `  UK sandbox bank ${config.ukObie.sandboxUrl}   (BIC SANDGB2LXXX, UK Open Banking 3.1; PSUs rora/rora., mits/mits., ivsa/ivsa.)`,
         `  Sandbox wallets ${aseUrl}/alice (1,000.00 EUR), ${aseUrl}/bob   (Interledger Open Payments)`,
         `  Credentials    client_id=${SANDBOX_CLIENT.clientId} client_secret=${SANDBOX_CLIENT.clientSecret}   (dev mode only)`,

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import pino from 'pino';
 import { startBerlinGroupSandbox } from './berlin-group';
 import { openPaymentsOptionsFromEnv, startOpenPaymentsSandbox } from './open-payments';
+import { startPayseraSandboxFromEnv } from './paysera/from-env';
 import { startUkObieSandbox } from './uk-obie';
 
 interface RunningSandbox {
@@ -61,6 +62,10 @@ async function main(): Promise<void> {
 
   const uk = await startUkObieSandbox({ host, port: portFromEnv('SANDBOX_UK_PORT', 3003), publicUrl: process.env.SANDBOX_UK_PUBLIC_URL || process.env.SANDBOX_UK_URL || undefined });
   sandboxes.push({ name: 'uk-obie', url: uk.url, close: uk.close });
+
+  // The Paysera-profile Berlin Group bank: https with mTLS, when given its TLS material.
+  const paysera = await startPayseraSandboxFromEnv(process.env, host, logger);
+  if (paysera) sandboxes.push({ name: 'berlin-group-paysera', ...paysera });
 
   // The Open Payments ASE keeps its ledger in PostgreSQL (own schema), so it needs DATABASE_URL.
   const { databaseUrl, ...openPayments } = openPaymentsOptionsFromEnv();

@@ -17,6 +17,8 @@ export interface BankConnection {
   /** TPP identification at the bank (eIDAS QWAC / OAuth client). Placeholders until a real bank is onboarded. */
   tppId?: string;
   clientCertificateRef?: string;
+  /** OAuth SCA: the bank's RFC 8414 metadata URL (`aspsps.oauth_metadata_url`); default: at the origin of `baseUrl`. */
+  oauthMetadataUrl?: string;
   /** Per-request timeout for calls to this bank. */
   timeoutMs?: number;
   /**

@@ -1,15 +1,24 @@
 import type { AspspEntity } from '../persistence/entities/aspsp.entity';
 import type { BankConnection, BankProtocol } from './bank-adapter';
 
-/** Where each protocol's sandbox bank runs in this deployment. */
-export type SandboxUrls = Record<BankProtocol, string>;
+/**
+ * Where each protocol's sandbox bank runs in this deployment; `byBic` for sandbox banks of a
+ * protocol that run apart from its main sandbox (the Paysera-profile Berlin Group bank, on https).
+ */
+export type SandboxUrls = Record<BankProtocol, string> & { byBic?: Readonly<Record<string, string>> };
 
 /** Builds the connection for one bank: its own base URL, or the sandbox bank's for sandbox ASPSPs. */
 export function bankConnectionFor(
-  aspsp: Pick<AspspEntity, 'bicFi' | 'protocol' | 'apiBaseUrl' | 'isSandbox'> & Partial<Pick<AspspEntity, 'notProcessedErrorCodes'>>,
+  aspsp: Pick<AspspEntity, 'bicFi' | 'protocol' | 'apiBaseUrl' | 'isSandbox'> & Partial<Pick<AspspEntity, 'notProcessedErrorCodes' | 'clientCertificateRef' | 'oauthMetadataUrl'>>,
   sandboxUrls: SandboxUrls,
 ): BankConnection {
-  const baseUrl = aspsp.apiBaseUrl ?? (aspsp.isSandbox ? sandboxUrls[aspsp.protocol] : undefined);
+  const baseUrl = aspsp.apiBaseUrl ?? (aspsp.isSandbox ? (sandboxUrls.byBic?.[aspsp.bicFi] ?? sandboxUrls[aspsp.protocol]) : undefined);
   if (!baseUrl) throw new Error(`ASPSP ${aspsp.bicFi} has no API base URL configured`);
-  return { bicFi: aspsp.bicFi, baseUrl, ...(aspsp.notProcessedErrorCodes?.length ? { notProcessedCodes: aspsp.notProcessedErrorCodes } : {}) };
+  return {
+    bicFi: aspsp.bicFi,
+    baseUrl,
+    ...(aspsp.notProcessedErrorCodes?.length ? { notProcessedCodes: aspsp.notProcessedErrorCodes } : {}),
+    ...(aspsp.clientCertificateRef ? { clientCertificateRef: aspsp.clientCertificateRef } : {}),
+    ...(aspsp.oauthMetadataUrl ? { oauthMetadataUrl: aspsp.oauthMetadataUrl } : {}),
+  };
 }

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { loadUkObieConfig, type UkObieConfig } from './uk-obie.config';
 import { KeyRing, parseKeyList, type KeyPurpose } from '../security/key-ring';
+import { QWAC_REF, type BankTlsMaterial, type ClientCertificate } from '../adapters/bank-tls';
 
 /**
  * One typed configuration object, built from the environment once. Every value has a dev default
@@ -48,6 +49,9 @@ export interface ClearwayConfig {
     bgUrl: string;
     /** Where people reach it (SANDBOX_BG_PUBLIC_URL, else bgUrl): the sandbox ASPSP's `websiteUrl`. */
     bgPublicUrl: string;
+    /** The Paysera-profile Berlin Group sandbox (SANDLT21XXX, https + mTLS): its port and API base URL. */
+    payseraPort: number;
+    payseraUrl: string;
   };
   /** UK Open Banking: Clearway's TPP identity and the UK sandbox bank (libs/config/uk-obie.config.ts). */
   ukObie: UkObieConfig;
@@ -95,6 +99,8 @@ export interface ClearwayConfig {
     /** Test override of the retry schedule (comma-separated milliseconds); unset: the workflow's 5 s … 10 h. */
     retryDelaysMs?: number[];
   };
+  /** TLS towards banks: client certificates by reference (mTLS per ASPSP) and extra trusted CAs. */
+  bankTls: BankTlsMaterial;
   payments: {
     /** Default SCA timeout when the ASPSP row has none. */
     scaTimeoutSeconds: number;
@@ -176,6 +182,35 @@ function positiveInt(name: string, raw: string): number {
   return value;
 }
 
+/**
+ * Clearway's QWAC (QWAC_CERT_FILE + QWAC_KEY_FILE, reference `qwac`), further client certificates
+ * as `ref=cert.pem:key.pem` pairs separated by commas (BANK_CLIENT_CERTIFICATES), and
+ * BANK_EXTRA_CA_FILE. The dev launcher points them at the files it generates under `.data/dev-ca/`.
+ */
+function loadBankTls(env: NodeJS.ProcessEnv): BankTlsMaterial {
+  const read = (name: string, file: string) => {
+    try {
+      return readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new Error(`${name}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+  };
+  const clientCertificates: Record<string, ClientCertificate> = {};
+  if (Boolean(env.QWAC_CERT_FILE) !== Boolean(env.QWAC_KEY_FILE)) throw new Error('QWAC_CERT_FILE and QWAC_KEY_FILE go together');
+  if (env.QWAC_CERT_FILE && env.QWAC_KEY_FILE) {
+    clientCertificates[QWAC_REF] = { certPem: read('QWAC_CERT_FILE', env.QWAC_CERT_FILE), keyPem: read('QWAC_KEY_FILE', env.QWAC_KEY_FILE) };
+  }
+  for (const entry of (env.BANK_CLIENT_CERTIFICATES ?? '').split(',').map((e) => e.trim()).filter(Boolean)) {
+    const match = /^([A-Za-z0-9_.-]+)=([^:]+):(.+)$/.exec(entry);
+    if (!match) throw new Error(`BANK_CLIENT_CERTIFICATES entries are ref=cert.pem:key.pem, got "${entry}"`);
+    clientCertificates[match[1]!] = { certPem: read('BANK_CLIENT_CERTIFICATES', match[2]!), keyPem: read('BANK_CLIENT_CERTIFICATES', match[3]!) };
+  }
+  return {
+    clientCertificates,
+    ...(env.BANK_EXTRA_CA_FILE ? { extraCaPem: read('BANK_EXTRA_CA_FILE', env.BANK_EXTRA_CA_FILE) } : {}),
+  };
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): ClearwayConfig {
   const mode = env.NODE_ENV === 'production' ? 'production' : env.NODE_ENV === 'test' ? 'test' : 'development';
   const apiHost = env.API_HOST ?? '127.0.0.1';
@@ -211,6 +246,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ClearwayConfig
       bgPort,
       bgUrl: (env.SANDBOX_BG_URL ?? `http://${sandboxHost}:${bgPort}/berlin-group`).replace(/\/$/, ''),
       bgPublicUrl: (env.SANDBOX_BG_PUBLIC_URL || env.SANDBOX_BG_URL || `http://${sandboxHost}:${bgPort}/berlin-group`).replace(/\/$/, ''),
+      payseraPort: int(env, 'SANDBOX_PAYSERA_PORT', 3004),
+      payseraUrl: (env.SANDBOX_PAYSERA_URL || `https://${sandboxHost}:${int(env, 'SANDBOX_PAYSERA_PORT', 3004)}/psd2`).replace(/\/$/, ''),
     },
     ukObie: loadUkObieConfig(env, sandboxHost),
     openPayments: {
@@ -230,6 +267,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ClearwayConfig
       extraCaPem: env.OPEN_PAYMENTS_EXTRA_CA_FILE ? readFileSync(env.OPEN_PAYMENTS_EXTRA_CA_FILE, 'utf8') : undefined,
     },
     keys: loadKeys(env),
+    bankTls: loadBankTls(env),
     consents: {
       statusCheckIntervalSeconds: int(env, 'CONSENT_STATUS_CHECK_SECONDS', 24 * 3600),
       maxHistoryEvents: int(env, 'CONSENT_MAX_HISTORY_EVENTS', 1000),

@@ -39,7 +39,8 @@ export interface Address {
 /** Single payment initiation body (Berlin Group `paymentInitiation_json`, the subset we accept). */
 export interface PaymentInitiationBody {
   endToEndIdentification?: string;
-  debtorAccount: AccountReference;
+  /** Optional where the bank lets the PSU pick the account during SCA (`aspsps.debtor_account_optional`). */
+  debtorAccount?: AccountReference;
   instructedAmount: Amount;
   creditorAccount: AccountReference;
   creditorAgent?: string;

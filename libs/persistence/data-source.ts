@@ -39,6 +39,7 @@ import { OpenPaymentsOutcomes1732450000700 } from './migrations/1732450000700-op
 import { OpOutcomeResolutionEntity } from './entities/op-outcome-resolution.entity';
 import { BankGrantEntity } from './entities/bank-grant.entity';
 import { OAuthBankGrants1732450000400 } from './migrations/1732450000400-oauth-bank-grants';
+import { PayseraProfileSandbox1732450001000 } from './migrations/1732450001000-paysera-profile-sandbox';
 import { UkOpenBanking1732450000401 } from './migrations/1732450000401-uk-open-banking';
 import { BankRegistrationEntity } from './entities/bank-registration.entity';
 
@@ -86,6 +87,7 @@ export const MIGRATIONS = [
   UkOpenBanking1732450000401,
   OpenPaymentsOutcomes1732450000700,
   SandboxWebsiteFromConfig1732450000800,
+  PayseraProfileSandbox1732450001000,
 ];
 
 export interface DatabaseOptions {

@@ -14,6 +14,7 @@ import { createLogger, type Logger } from '../../libs/observability/logger';
 import { createDataSource } from '../../libs/persistence/data-source';
 import { createApiClient, type TestClient } from './factories';
 import { documentsOperation, openApiFromDocument, validateResponse, type OpenApiSpec } from './openapi-contract';
+import { payseraStackConfig, startPayseraTestKit, type PayseraSandboxOptions, type PayseraTestKit } from './paysera';
 
 /**
  * Every response a test receives through {@link TestStack.call} is checked against the document
@@ -32,6 +33,8 @@ export interface StackOptions {
   env?: Record<string, string>;
   /** The API's logger (default: silent unless TEST_LOG_LEVEL). */
   logger?: Logger;
+  /** Also start the Paysera-profile bank (SANDLT21XXX: https, mTLS, OAuth SCA), with these options, and give the worker its QWAC. */
+  paysera?: boolean | PayseraSandboxOptions;
 }
 
 let bundle: Promise<WorkflowBundle> | undefined;
@@ -42,6 +45,8 @@ let bundle: Promise<WorkflowBundle> | undefined;
  * database prepared by globalSetup. Nothing is faked.
  */
 export class TestStack {
+  /** The Paysera-profile bank, with `paysera: true`. */
+  paysera?: PayseraTestKit;
   /** The UK Open Banking sandbox bank (SANDGB2LXXX), on its own port. */
   ukSandbox!: RunningUkObieSandbox;
 
@@ -60,6 +65,7 @@ export class TestStack {
 
   static async start(opts: StackOptions = {}): Promise<TestStack> {
     const sandbox = await startBerlinGroupSandbox({ port: 0, decoupledDelayMs: 300, ...opts.sandbox });
+    const paysera = opts.paysera ? await startPayseraTestKit(opts.paysera === true ? {} : opts.paysera) : undefined;
     const ukSandbox = await startUkObieSandbox({ port: 0 });
     const config = loadConfig({
       NODE_ENV: 'test',
@@ -80,6 +86,7 @@ export class TestStack {
       TOKEN_RATE_LIMIT_PER_CLIENT: '100000',
       ...opts.env,
     });
+    if (paysera) Object.assign(config, payseraStackConfig(config, paysera));
     const logger = opts.logger ?? createLogger('test', process.env.TEST_LOG_LEVEL ?? 'silent');
     const dataSource = createDataSource({ url: config.databaseUrl!, poolSize: 5 });
     await dataSource.initialize();
@@ -98,6 +105,7 @@ export class TestStack {
       .then((doc) => openApiFromDocument(doc, 'served /openapi.json', { oneOfAsAnyOf: true }));
     servedContract.catch(() => (servedContract = undefined));
     const stack = new TestStack(config, dataSource, temporal, sandbox, app, baseUrl, { client }, await servedContract);
+    stack.paysera = paysera;
     stack.ukSandbox = ukSandbox;
     if (opts.worker !== false) await stack.startWorker();
     return stack;
@@ -133,6 +141,7 @@ export class TestStack {
     await this.connections.client.close();
     await this.dataSource.destroy();
     await this.sandbox.close();
+    await this.paysera?.close();
     await this.ukSandbox.close();
   }
 

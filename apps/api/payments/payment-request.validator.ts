@@ -34,7 +34,11 @@ const EURO_PRODUCTS: ReadonlySet<PaymentProduct> = new Set(['sepa-credit-transfe
  * Validates a single payment initiation body and returns it normalised. Throws a 400 naming the
  * first offending field; nothing is stored before this passes.
  */
-export function validatePaymentInitiation(product: PaymentProduct, raw: unknown): { body: PaymentInitiationBody; amountMinor: bigint } {
+export function validatePaymentInitiation(
+  product: PaymentProduct,
+  raw: unknown,
+  opts: { debtorAccountOptional?: boolean } = {},
+): { body: PaymentInitiationBody; amountMinor: bigint } {
   if (!isObject(raw)) throw ApiError.format('body', 'must be a JSON object');
   for (const key of Object.keys(raw)) {
     if (!KNOWN_FIELDS.has(key as keyof PaymentInitiationBody)) {
@@ -56,8 +60,11 @@ export function validatePaymentInitiation(product: PaymentProduct, raw: unknown)
 
   // GBP domestic payments (UK banks) may name accounts by sort code and account number.
   const ukDomestic = product === 'domestic' && currency === 'GBP';
+  // Some banks let the PSU pick the debtor account during SCA (the ASPSP's debtorAccountOptional).
+  const debtorAccount =
+    raw.debtorAccount === undefined && opts.debtorAccountOptional ? undefined : accountReference('debtorAccount', raw.debtorAccount, ukDomestic);
   const body: PaymentInitiationBody = {
-    debtorAccount: accountReference('debtorAccount', raw.debtorAccount, ukDomestic),
+    ...(debtorAccount ? { debtorAccount } : {}),
     instructedAmount: { currency, amount: amount.amount as string },
     creditorAccount: accountReference('creditorAccount', raw.creditorAccount, ukDomestic),
     creditorName: text('creditorName', raw.creditorName, 70, true)!,

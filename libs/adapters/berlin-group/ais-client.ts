@@ -209,6 +209,8 @@ export class BerlinGroupAisClient implements AccountInformationAdapter {
       requestId: ref.requestId,
       psu: ref.psu,
       headers: { 'Consent-ID': ref.bankConsentId },
+      // Banks with the OAuth SCA approach want the consent's access token on every read.
+      accessToken: ref.grant?.accessToken,
     });
   }
 }

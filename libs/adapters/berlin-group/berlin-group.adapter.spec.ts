@@ -326,7 +326,7 @@ describe('adapter registry', () => {
   });
 
   it('refuses an unknown protocol', () => {
-    expect(() => adapterFor('paysera-like')).toThrow(/no bank adapter/);
+    expect(() => adapterFor('no-such-protocol')).toThrow(/no bank adapter/);
     expect(() => adapterFor('toString')).toThrow(/no bank adapter/);
   });
 });

@@ -4,6 +4,8 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { BankError, type BankConnection, type PsuContext } from '../bank-adapter';
+import type { BankTls } from '../bank-tls';
+import type { PkceVerifiers } from '../../security/pkce';
 import { parseRetryAfter, parseTppMessages } from './transformers';
 
 export const DEFAULT_TIMEOUT_MS = 10_000;
@@ -20,6 +22,10 @@ export interface BgRequestSigner {
 export interface BerlinGroupClientOptions {
   fetch?: typeof fetch;
   signer?: BgRequestSigner;
+  /** mTLS per ASPSP (its `clientCertificateRef`) and extra trusted CAs; see `../bank-tls.ts`. */
+  tls?: BankTls;
+  /** PKCE verifiers for the OAuth SCA approach (derived from Clearway's keys; see `oauth-sca.ts`). */
+  pkce?: PkceVerifiers;
 }
 
 export interface BgRequest {
@@ -36,6 +42,8 @@ export interface BgRequest {
   psu?: PsuContext;
   headers?: Record<string, string | undefined>;
   body?: unknown;
+  /** OAuth access token (`Authorization: Bearer`), where the bank's OAuth SCA approach gave one. Never logged. */
+  accessToken?: string;
 }
 
 export interface BgResponse {
@@ -120,10 +128,27 @@ export function classifyHttpError(status: number, headers: Headers, body: unknow
 export class BerlinGroupClient {
   private readonly fetchImpl: typeof fetch;
   private readonly signer?: BgRequestSigner;
+  private readonly tls?: BankTls;
 
   constructor(opts: BerlinGroupClientOptions = {}) {
     this.fetchImpl = opts.fetch ?? ((...args) => fetch(...args));
     this.signer = opts.signer;
+    this.tls = opts.tls;
+  }
+
+  /** The fetch for one bank: with its client certificate (mTLS) when the directory names one. */
+  fetchFor(conn: BankConnection): typeof fetch {
+    if (conn.clientCertificateRef && !this.tls) {
+      throw new BankError('protocol', `ASPSP ${conn.bicFi} needs client certificate "${conn.clientCertificateRef}", but no bank TLS is configured`, {
+        fate: 'not_processed',
+      });
+    }
+    try {
+      return this.tls?.fetchFor(conn) ?? this.fetchImpl;
+    } catch (err) {
+      // Nothing was sent: a configuration fault, not something the bank did.
+      throw new BankError('protocol', (err as Error).message, { fate: 'not_processed' });
+    }
   }
 
   /** Sends one request; resolves only with a 2xx response, throws {@link BankError} otherwise. */
@@ -142,12 +167,14 @@ export class BerlinGroupClient {
       ...req.headers,
     };
     for (const [k, v] of Object.entries(candidates)) if (v !== undefined && v !== '') headers[k] = v;
+    if (req.accessToken) headers.Authorization = `Bearer ${req.accessToken}`;
     if (this.signer) Object.assign(headers, this.signer.sign(conn, { method: req.method, url, headers }));
 
+    const fetchImpl = this.fetchFor(conn);
     let res: Response;
     let text: string;
     try {
-      res = await this.fetchImpl(url, {
+      res = await fetchImpl(url, {
         method: req.method,
         headers,
         body: payload,

@@ -23,6 +23,8 @@ import type { BankScaStatus, BankTransactionStatus } from '../../domain/transact
 import { BerlinGroupAisClient, type StartConsentAuthorisationRef } from './ais-client';
 import { parsePsuDataUpdateResponse, toBgPsuDataUpdate } from './ais-transformers';
 import { BerlinGroupClient, paymentsPath, type BerlinGroupClientOptions } from './client';
+import { BerlinGroupOAuthSca } from './oauth-adapter';
+import type { BankGrant, OAuthAuthorisationResponse, OAuthConsentCompletion, OAuthExchangeRef, OAuthPaymentCompletion } from '../oauth-sca';
 import {
   authorisationIdFromLink,
   extractLinks,
@@ -52,13 +54,37 @@ export class BerlinGroupAdapter implements BankAdapter, AccountInformationAdapte
   readonly protocol = 'berlin-group' as const;
   private readonly client: BerlinGroupClient;
   private readonly ais: BerlinGroupAisClient;
+  /** The OAuth SCA approach (see oauth-adapter.ts). */
+  private readonly oauthSca: BerlinGroupOAuthSca;
 
   constructor(opts: BerlinGroupClientOptions = {}) {
     this.client = new BerlinGroupClient(opts);
     this.ais = new BerlinGroupAisClient(this.client);
+    this.oauthSca = new BerlinGroupOAuthSca(this.client, opts);
   }
 
   async initiatePayment(conn: BankConnection, cmd: InitiatePaymentCommand): Promise<InitiatePaymentResult> {
+    const result = await this.initiate(conn, cmd);
+    return this.oauthSca.withAuthorizationUrl(conn, 'payment', result.bankPaymentId, cmd.oauth, result);
+  }
+
+  exchangeAuthorisationCode(conn: BankConnection, ref: OAuthExchangeRef, response: OAuthAuthorisationResponse): Promise<BankGrant> {
+    return this.oauthSca.exchangeAuthorisationCode(conn, ref, response);
+  }
+
+  completePaymentAuthorisation(conn: BankConnection, ref: AuthorisationRef & { idempotencyKey: string }, grant: BankGrant): Promise<OAuthPaymentCompletion> {
+    return this.oauthSca.completePaymentAuthorisation(conn, ref, grant);
+  }
+
+  completeConsentAuthorisation(conn: BankConnection, ref: ConsentRef & { authorisationId?: string }, grant: BankGrant): Promise<OAuthConsentCompletion> {
+    return this.oauthSca.completeConsentAuthorisation(conn, ref, grant);
+  }
+
+  refreshGrant(conn: BankConnection, grant: BankGrant): Promise<BankGrant> {
+    return this.oauthSca.refreshGrant(conn, grant);
+  }
+
+  private async initiate(conn: BankConnection, cmd: InitiatePaymentCommand): Promise<InitiatePaymentResult> {
     const res = await this.client.send(conn, {
       method: 'POST',
       path: paymentsPath(cmd.paymentProduct),
@@ -159,8 +185,9 @@ export class BerlinGroupAdapter implements BankAdapter, AccountInformationAdapte
 
   // ── Account information: see ais-client.ts ──────────────────────────────────────────────────
 
-  createConsent(conn: BankConnection, cmd: CreateConsentCommand): Promise<CreateConsentResult> {
-    return this.ais.createConsent(conn, cmd);
+  async createConsent(conn: BankConnection, cmd: CreateConsentCommand): Promise<CreateConsentResult> {
+    const created = await this.ais.createConsent(conn, cmd);
+    return this.oauthSca.withAuthorizationUrl(conn, 'consent', created.bankConsentId, cmd.oauth, created);
   }
 
   getConsent(conn: BankConnection, ref: ConsentRef): Promise<ConsentDetails> {

@@ -114,7 +114,8 @@ export interface BgTppMessage {
 /** `paymentInitiation_json`, the subset Clearway sends. */
 export interface BgPaymentInitiationRequest {
   endToEndIdentification?: string;
-  debtorAccount: AccountReference;
+  /** BG 1.3.12: optional; the PSU picks the account during SCA at banks that allow it. */
+  debtorAccount?: AccountReference;
   instructedAmount: { currency: string; amount: string };
   creditorAccount: AccountReference;
   creditorAgent?: string;

@@ -71,4 +71,16 @@ export class AspspEntity {
    */
   @Column({ name: 'not_processed_error_codes', type: 'text', array: true, default: () => "'{}'" })
   notProcessedErrorCodes!: string[];
+
+  /** The client certificate presented to this bank over mTLS, by reference (`qwac`: Clearway's QWAC); null: none. */
+  @Column({ name: 'client_certificate_ref', type: 'varchar', length: 64, nullable: true })
+  clientCertificateRef!: string | null;
+
+  /** The bank lets the PSU pick the debtor account during SCA: payments may come without one. */
+  @Column({ name: 'debtor_account_optional', type: 'boolean', default: false })
+  debtorAccountOptional!: boolean;
+
+  /** OAuth SCA: the bank's RFC 8414 metadata URL; null: the well-known URL at the origin of its API. */
+  @Column({ name: 'oauth_metadata_url', type: 'varchar', nullable: true })
+  oauthMetadataUrl!: string | null;
 }

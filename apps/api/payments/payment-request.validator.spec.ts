@@ -1,0 +1,33 @@
+import { ApiError } from '../common/api-error';
+import { validatePaymentInitiation } from './payment-request.validator';
+
+const body = (overrides: Record<string, unknown> = {}) => ({
+  instructedAmount: { currency: 'EUR', amount: '10.00' },
+  creditorAccount: { iban: 'LT121000011101001000' },
+  creditorName: 'Vilnius Coffee UAB',
+  ...overrides,
+});
+
+describe('validatePaymentInitiation: debtor account', () => {
+  it('is required where the bank does not let the PSU pick it (400 naming debtorAccount)', () => {
+    const err = (() => {
+      try {
+        validatePaymentInitiation('sepa-credit-transfers', body());
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(err).toBeInstanceOf(ApiError);
+    expect((err as ApiError).message).toContain('debtorAccount');
+  });
+
+  it('may be left out where the bank lets the PSU pick it; the body then has none', () => {
+    const { body: parsed } = validatePaymentInitiation('sepa-credit-transfers', body(), { debtorAccountOptional: true });
+    expect(parsed.debtorAccount).toBeUndefined();
+    expect('debtorAccount' in parsed).toBe(false);
+  });
+
+  it('when given anyway it is still checked', () => {
+    expect(() => validatePaymentInitiation('sepa-credit-transfers', body({ debtorAccount: { iban: 'LT00' } }), { debtorAccountOptional: true })).toThrow(/debtorAccount.iban/);
+  });
+});
