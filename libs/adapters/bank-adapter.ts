@@ -1,6 +1,7 @@
 import type { AccountAccess, Balance, BankConsentStatus, BookingStatus, ConsentRequest } from '../domain/consent';
 import type { PaymentInitiationBody, PaymentProduct } from '../domain/payment';
 import type { BankScaStatus, BankTransactionStatus, ScaApproach } from '../domain/transaction-status';
+import type { CancellationAuthorisationsAdapter, PeriodicPaymentsAdapter } from './payment-services';
 
 /** Protocols Clearway speaks to banks. Adding one is a new adapter folder plus one registry line. */
 export type BankProtocol = 'berlin-group';
@@ -111,6 +112,9 @@ export interface BankAdapter {
    * Resolves null when the bank says it holds no such payment.
    */
   findInitiatedPayment?(conn: BankConnection, ref: InitiationLookupRef): Promise<{ bankPaymentId: string; status: BankTransactionStatus } | null>;
+  /** Optional: standing orders and cancellation authorisations (`payment-services.ts`). */
+  readonly periodicPayments?: PeriodicPaymentsAdapter;
+  readonly cancellationAuthorisations?: CancellationAuthorisationsAdapter;
 }
 
 export interface InitiationLookupRef {

@@ -23,6 +23,7 @@ import type { BankScaStatus, BankTransactionStatus } from '../../domain/transact
 import { BerlinGroupAisClient, type StartConsentAuthorisationRef } from './ais-client';
 import { parsePsuDataUpdateResponse, toBgPsuDataUpdate } from './ais-transformers';
 import { BerlinGroupClient, paymentsPath, type BerlinGroupClientOptions } from './client';
+import { BerlinGroupPeriodicPayments } from './periodic';
 import {
   authorisationIdFromLink,
   extractLinks,
@@ -52,10 +53,14 @@ export class BerlinGroupAdapter implements BankAdapter, AccountInformationAdapte
   readonly protocol = 'berlin-group' as const;
   private readonly client: BerlinGroupClient;
   private readonly ais: BerlinGroupAisClient;
+  /** Standing orders and cancellation authorisations: `periodic.ts`. */
+  readonly periodicPayments: BerlinGroupPeriodicPayments;
+  readonly cancellationAuthorisations: BerlinGroupPeriodicPayments;
 
   constructor(opts: BerlinGroupClientOptions = {}) {
     this.client = new BerlinGroupClient(opts);
     this.ais = new BerlinGroupAisClient(this.client);
+    this.periodicPayments = this.cancellationAuthorisations = new BerlinGroupPeriodicPayments(this.client);
   }
 
   async initiatePayment(conn: BankConnection, cmd: InitiatePaymentCommand): Promise<InitiatePaymentResult> {
