@@ -37,6 +37,8 @@ import { OutboxCommitSubscriber } from './event-outbox';
 import { SandboxWebsiteFromConfig1732450000800 } from './migrations/1732450000800-sandbox-website-from-config';
 import { OpenPaymentsOutcomes1732450000700 } from './migrations/1732450000700-open-payments-outcomes';
 import { OpOutcomeResolutionEntity } from './entities/op-outcome-resolution.entity';
+import { PERIODIC_PAYMENT_ENTITIES } from './entities/periodic-payment.entity';
+import { PeriodicPayments1732450000900 } from './migrations/1732450000900-periodic-payments';
 
 export const ENTITIES = [
   CountryEntity,
@@ -63,6 +65,7 @@ export const ENTITIES = [
   WebhookDeliveryAttemptEntity,
   ResourceNotificationSubscriptionEntity,
   OpOutcomeResolutionEntity,
+  ...PERIODIC_PAYMENT_ENTITIES,
 ];
 
 /** In order. Never edit a shipped migration: add a new one. */
@@ -78,6 +81,7 @@ export const MIGRATIONS = [
   WebhookStreaming1732450000301,
   OpenPaymentsOutcomes1732450000700,
   SandboxWebsiteFromConfig1732450000800,
+  PeriodicPayments1732450000900,
 ];
 
 export interface DatabaseOptions {
