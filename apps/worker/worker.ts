@@ -1,4 +1,5 @@
 import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, makeTelemetryFilterString, type LogLevel, type WorkflowBundle } from '@temporalio/worker';
+import { PeriodicPaymentRepository } from '../../libs/persistence/periodic-payment.repository';
 import { Client, Connection } from '@temporalio/client';
 import type { DataSource } from 'typeorm';
 import { createActivities } from '../../activities';
@@ -52,6 +53,7 @@ export async function createClearwayWorker(deps: WorkerDeps): Promise<Worker> {
   const activities = createActivities({
     payments: new PaymentRepository(deps.dataSource),
     consents: new ConsentRepository(deps.dataSource),
+    periodicPayments: new PeriodicPaymentRepository(deps.dataSource),
     handoffs: new SensitiveHandoffs(new HandoffRepository(deps.dataSource), secrets),
     directory: new DirectoryRepository(deps.dataSource),
     adapterFor: createAdapterRegistry().adapterFor,
