@@ -7,7 +7,7 @@ import type { PaymentProduct } from '../libs/domain/payment';
 import type { PeriodicSchedule } from '../libs/domain/target2-calendar';
 import type { ResolvedExecution } from '../libs/domain/periodic-observation';
 import type { BankTransactionStatus, ScaApproach, ScaStatus, TransactionStatus } from '../libs/domain/transaction-status';
-import type { CancellationResult, InitiationError, InitiationSummary, StartedAuthorisation } from './payment-initiation.api';
+import type { CancellationResult, InitiationError, InitiationSummary } from './payment-initiation.api';
 
 export const PERIODIC_WORKFLOW_TYPE = 'periodicPaymentWorkflow';
 
@@ -74,5 +74,5 @@ export interface PeriodicObservation {
 }
 
 export const cancelPeriodicPaymentUpdate = defineUpdate<CancellationResult>('cancelPeriodicPayment');
-export const startCancellationAuthorisationUpdate = defineUpdate<StartedAuthorisation>('startCancellationAuthorisation');
+export { startCancellationAuthorisationUpdate } from './shared/cancellation-authorisation';
 export const periodicStateQuery = defineQuery<PeriodicWorkflowState>('periodicState');

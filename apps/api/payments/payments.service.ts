@@ -257,7 +257,7 @@ export class PaymentsService {
   private async find(principal: Principal, product: PaymentProduct, paymentId: string, bicFi: string | undefined): Promise<PaymentEntity> {
     requiredHeader('X-BicFi', bicFi);
     const payment = await this.payments.findForTenant(principal.tenantId, paymentId);
-    if (!payment || payment.paymentProduct !== product || payment.bicFi !== bicFi) throw ApiError.notFound(`Payment ${paymentId}`);
+    if (!payment || payment.paymentService !== 'payments' || payment.paymentProduct !== product || payment.bicFi !== bicFi) throw ApiError.notFound(`Payment ${paymentId}`);
     return payment;
   }
 
