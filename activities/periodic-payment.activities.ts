@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { AccountInformationAdapter, BankAdapter, BankConnection, BankProtocol, InitiatePaymentResult, PaymentRef } from '../libs/adapters/bank-adapter';
-import { supportsAccountInformation } from '../libs/adapters/bank-adapter';
+import { isBankError, supportsAccountInformation } from '../libs/adapters/bank-adapter';
 import { bankConnectionFor, type SandboxUrls } from '../libs/adapters/connection';
 import type { CancellationAuthorisationsAdapter, PaymentService, PeriodicPaymentsAdapter } from '../libs/adapters/payment-services';
 import { CLEARWAY_ID_NAMESPACE, deriveUuid } from '../libs/domain/ids';
@@ -217,27 +217,35 @@ export function createPeriodicPaymentActivities(deps: PeriodicPaymentActivityDep
       if (!consent?.bankConsentId || consent.tenantId !== payment.tenantId || consent.bicFi !== payment.bicFi || consent.consentStatus !== 'valid' || !supportsAccountInformation(adapter) || !opts.pending.length) {
         return { transactionStatus, observable: Boolean(consent && consent.consentStatus === 'valid'), executions: [] };
       }
-      const ais: AccountInformationAdapter = adapter;
-      const read = { bankConsentId: consent.bankConsentId, psu: { psuId: consent.psuId ?? undefined } };
-      let accountId = opts.accountId;
-      if (!accountId) {
-        const { accounts } = await ais.listAccounts(conn, { ...read, requestId: logicalCallRequestId(paymentId, 'observe-accounts') }, { withBalance: false }).catch(toActivityFailure);
-        const debtor = payment.body.debtorAccount.iban?.replace(/\s+/g, '').toUpperCase();
-        accountId = accounts.find((a) => typeof a.iban === 'string' && a.iban.toUpperCase() === debtor)?.resourceId as string | undefined;
-        if (!accountId) return { transactionStatus, observable: false, executions: [] };
+      // The order's status is news on its own: a failed account read (the consent's daily limit,
+      // an outage) must not hide it. The bookings are read again on the next look.
+      try {
+        const ais: AccountInformationAdapter = adapter;
+        const read = { bankConsentId: consent.bankConsentId, psu: { psuId: consent.psuId ?? undefined } };
+        let accountId = opts.accountId;
+        if (!accountId) {
+          const { accounts } = await ais.listAccounts(conn, { ...read, requestId: logicalCallRequestId(paymentId, 'observe-accounts') }, { withBalance: false });
+          const debtor = payment.body.debtorAccount.iban?.replace(/\s+/g, '').toUpperCase();
+          accountId = accounts.find((a) => typeof a.iban === 'string' && a.iban.toUpperCase() === debtor)?.resourceId as string | undefined;
+          if (!accountId) return { transactionStatus, observable: false, executions: [] };
+        }
+        const booked = await bookedDebits(ais, conn, { ...read, requestId: logicalCallRequestId(paymentId, 'observe-transactions') }, accountId, opts.pending[0].executionDate);
+        const executions: ResolvedExecution[] = resolveExecutions({
+          pending: opts.pending,
+          instructedAmount: payment.body.instructedAmount,
+          creditorIban: payment.body.creditorAccount.iban,
+          booked,
+          // Our own clock: yesterday's books are closed.
+          closedThrough: isoDateOf(Math.floor(Date.now() / 86_400_000) - 1),
+          graceBusinessDays: opts.graceBusinessDays,
+          taken: new Set(opts.taken),
+        });
+        return { transactionStatus, observable: true, accountId, executions };
+      } catch (err) {
+        if (!isBankError(err)) throw err;
+        deps.logger.warn({ paymentId, kind: err.kind, httpStatus: err.details.httpStatus }, 'periodic payment: account read failed; executions are looked at again later');
+        return { transactionStatus, observable: true, ...(opts.accountId ? { accountId: opts.accountId } : {}), executions: [] };
       }
-      const booked = await bookedDebits(ais, conn, { ...read, requestId: logicalCallRequestId(paymentId, 'observe-transactions') }, accountId, opts.pending[0].executionDate);
-      const executions: ResolvedExecution[] = resolveExecutions({
-        pending: opts.pending,
-        instructedAmount: payment.body.instructedAmount,
-        creditorIban: payment.body.creditorAccount.iban,
-        booked,
-        // Our own clock: yesterday's books are closed.
-        closedThrough: isoDateOf(Math.floor(Date.now() / 86_400_000) - 1),
-        graceBusinessDays: opts.graceBusinessDays,
-        taken: new Set(opts.taken),
-      });
-      return { transactionStatus, observable: true, accountId, executions };
     },
 
     /** The execution and its webhook event, in one transaction; a retry records nothing twice. */
@@ -261,7 +269,7 @@ async function bookedDebits(ais: AccountInformationAdapter, conn: BankConnection
   const out: BookedDebit[] = [];
   let page: string | undefined;
   for (let n = 0; n < MAX_PAGES; n++) {
-    const result = await ais.getTransactions(conn, ref, accountId, { bookingStatus: 'booked', dateFrom, ...(page ? { page } : {}) }).catch(toActivityFailure);
+    const result = await ais.getTransactions(conn, ref, accountId, { bookingStatus: 'booked', dateFrom, ...(page ? { page } : {}) });
     for (const t of result.booked ?? []) {
       const amount = t.transactionAmount as { currency?: string; amount?: string } | undefined;
       if (typeof t.bookingDate !== 'string' || !amount?.amount || !amount.currency) continue;

@@ -71,7 +71,8 @@ export class CancellationAuthorisationsService {
 
   async list(principal: Principal, paymentService: string, product: PaymentProduct, id: string, bicFi: string | undefined) {
     const payment = await this.serviceOf(paymentService).find(principal, product, id, bicFi);
-    return { cancellationIds: (await this.repository.listCancellations(principal.tenantId, payment.id)).map((c) => c.cancellationId) };
+    // OPE 1.3.3 `cancellationList` is a bare array (BG 1.3.12 wraps it in `cancellationIds`).
+    return (await this.repository.listCancellations(principal.tenantId, payment.id)).map((c) => c.cancellationId);
   }
 
   async get(principal: Principal, paymentService: string, product: PaymentProduct, id: string, cancellationId: string, bicFi: string | undefined) {
