@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { addDays, nextExecutions, type PeriodicSchedule } from '../../libs/domain/target2-calendar';
 import { consentBody, createConsent, waitForConsentStatus } from '../support/consents';
 import type { TestClient } from '../support/factories';
-import { BIC } from '../support/payments';
+import { BIC, pressScaButton } from '../support/payments';
 import { TestStack, eventually } from '../support/stack';
 
 /**
@@ -170,4 +170,34 @@ test('bad schedules are refused naming the field, nothing stored; a periodic pay
   expect(consentless.status).toBe(201);
   const single = await stack.call('GET', `/psd2/paymentinitiation/v1/payments/sepa-credit-transfers/${consentless.body.paymentId}/status`, { token: pisToken, headers: headers() });
   expect(single.status).toBe(404);
+}, 60_000);
+
+test('redirect SCA: the PSU approves on the bank page, comes back through Clearway to the client, the order is live; DELETE of a live order without a consent', async () => {
+  await fetch(`${stack.sandbox.url}/_sandbox/clock`, { method: 'DELETE' });
+  const start = addDays(new Date().toISOString().slice(0, 10), 3);
+  const created = await stack.call('POST', PERIODIC, {
+    token: pisToken,
+    headers: headers({ 'PSU-ID': 'redirect-psu', 'PSU-IP-Address': '192.0.2.10', 'TPP-Redirect-URI': 'https://client.example/done' }),
+    body: { instructedAmount: { currency: 'EUR', amount: '99.00' }, debtorAccount: { iban: 'DE89370400440532013000' }, creditorAccount: { iban: 'NL91ABNA0417164300' }, creditorName: 'Gym', startDate: start, frequency: 'MonthlyVariable', monthsOfExecution: ['1', '7'], dayOfExecution: '31' },
+  });
+  expect(created.status).toBe(201);
+  expect(created.headers.get('aspsp-sca-approach')).toBe('REDIRECT');
+  const id = created.body.paymentId;
+  const { page, bankRedirect } = await pressScaButton(created.body._links.scaRedirect.href, 'approve');
+  expect(page).toContain('Authorise standing order');
+  // The bank sends the PSU to Clearway's callback, which wakes the order's workflow and forwards to the client.
+  const back = await fetch(bankRedirect, { redirect: 'manual' });
+  expect([back.status, back.headers.get('location')]).toEqual([302, 'https://client.example/done']);
+  await eventually(async () => (await status(id)) === 'ACCP', 20_000, 100);
+  const auths = await stack.call('GET', `${PERIODIC}/${id}/authorisations`, { token: pisToken, headers: headers() });
+  expect(auths.body.authorisationIds).toEqual([created.body._links.scaStatus.href.split('/').pop()]);
+  const auth = await stack.call('GET', created.body._links.scaStatus.href, { token: pisToken, headers: headers() });
+  expect(auth.body).toEqual({ scaStatus: 'finalised' });
+  // Without a consent Clearway cannot see executions, and says so.
+  expect((await stack.call('GET', `${PERIODIC}/${id}/executions`, { token: pisToken, headers: headers(), contract: false })).body).toEqual({ observable: false, executions: [] });
+  // Another client cannot see it; a cancellation authorisation before DELETE is refused.
+  const other = await stack.token(await stack.newClient(), 'paymentinitiation private');
+  expect((await stack.call('GET', `${PERIODIC}/${id}/status`, { token: other, headers: headers() })).status).toBe(404);
+  expect((await stack.call('POST', `${PERIODIC}/${id}/cancellation-authorisations`, { token: pisToken, headers: headers() })).status).toBe(409);
+  expect((await stack.call('POST', `/psd2/paymentinitiation/v1/bulk-payments/sepa-credit-transfers/${id}/cancellation-authorisations`, { token: pisToken, headers: headers(), contract: false })).status).toBe(405);
 }, 60_000);

@@ -48,6 +48,7 @@ import {
 } from './payment.mapper';
 import { requiredHeader } from '../common/request-headers';
 import { validatePaymentInitiation } from './payment-request.validator';
+import { workflowIdForPayment } from './payment-workflow-ids';
 
 export interface InitiationHeaders {
   requestId: string;
@@ -236,7 +237,7 @@ export class PaymentsService {
     if (!payment) throw ApiError.notFound('Payment');
     const outcome = result === 'nok' ? 'nok' : 'ok';
     try {
-      await this.temporal.workflow.getHandle(paymentWorkflowId(paymentId)).signal(scaCallbackSignal, { outcome });
+      await this.temporal.workflow.getHandle(workflowIdForPayment(payment.paymentService, paymentId)).signal(scaCallbackSignal, { outcome });
     } catch (err) {
       // A finished workflow needs no hint; the PSU must still get back to the client.
       if (!(err instanceof WorkflowNotFoundError)) throw err;
