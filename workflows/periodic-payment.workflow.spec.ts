@@ -9,6 +9,9 @@ import { addDays, dayNumberOf, isoDateOf, nextExecutions, type PeriodicSchedule 
 import { startQuietTimeSkippingEnvWithBundle } from '../test/support/time-skipping';
 import { cancelPeriodicPaymentUpdate, periodicStateQuery, startCancellationAuthorisationUpdate, type PeriodicTimings } from './periodic-payment.api';
 import type { periodicPaymentWorkflow } from './periodic-payment.workflow';
+import { cancelPaymentUpdate, initiationResultUpdate, type PaymentTimings } from './payment-initiation.api';
+import type { paymentInitiationWorkflow } from './payment-initiation.workflow';
+import { WithStartWorkflowOperation } from '@temporalio/client';
 
 /**
  * A standing order on the time-skipping server with the bank stubbed at the activity boundary. The
@@ -155,4 +158,49 @@ describe('periodicPaymentWorkflow', () => {
     expect(bank.executions.length).toBeGreaterThanOrEqual(2);
     expect(bank.executions.length).toBeLessThanOrEqual(4);
   }, 300_000);
+});
+
+describe('cancellation authorisation of a single payment (same update, same activity)', () => {
+  it('a future-dated payment the bank wants the PSU to cancel: DELETE → 202, cancellation authorisation, then CANC from the bank status', async () => {
+    let cancellationStarted = false;
+    const calls: string[] = [];
+    const activities = {
+      initiatePaymentAtBank: async () => ({ bankPaymentId: 'bank-9', transactionStatus: 'RCVD' as const, rawTransactionStatus: 'RCVD', scaApproach: 'DECOUPLED' as const, authorisationId: 'auth-9' }),
+      getBankScaStatus: async () => ({ raw: 'finalised', normalised: 'finalised' as const }),
+      // Accepted and waiting for its execution date, until the PSU authorised the cancellation.
+      getBankPaymentStatus: async () => (cancellationStarted ? { raw: 'CANC', normalised: 'CANC' as const } : { raw: 'ACCP', normalised: 'ACCP' as const }),
+      cancelPaymentAtBank: async () => (calls.push('cancel'), { transactionStatus: 'ACCP' as const, authorisationRequired: true }),
+      startCancellationAuthorisationAtBank: async (paymentId: string) => {
+        calls.push(`start-cancellation:${paymentId}`);
+        cancellationStarted = true;
+        return { authorisationId: 'cancel-9', scaStatus: 'started' as const, scaApproach: 'DECOUPLED' as const };
+      },
+      recordPaymentStatus: async (change: { kind: string; status: string }) => void calls.push(`${change.kind}:${change.status}`),
+    };
+    const timings: PaymentTimings = { scaTimeoutMs: 600_000, scaPollInitialMs: 1000, scaPollMaxMs: 5000, statusPollInitialMs: 60_000, statusPollMaxMs: 3_600_000, statusDeadlineMs: 30 * DAY };
+    const taskQueue = `single-cancel-${randomUUID()}`;
+    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle, activities });
+    const paymentId = randomUUID();
+    const final = await worker.runUntil(async () => {
+      await env.client.workflow.executeUpdateWithStart(initiationResultUpdate, {
+        startWorkflowOperation: new WithStartWorkflowOperation<typeof paymentInitiationWorkflow>('paymentInitiationWorkflow', {
+          workflowId: `payment-${paymentId}`,
+          taskQueue,
+          args: [{ paymentId, tenantId: 't', bicFi: 'SANDDEB0XXX', paymentProduct: 'sepa-credit-transfers', timings }],
+          workflowIdConflictPolicy: 'USE_EXISTING',
+        }),
+      });
+      const handle = env.client.workflow.getHandle(`payment-${paymentId}`);
+      // Before any DELETE, no cancellation authorisation.
+      const early = await handle.executeUpdate(startCancellationAuthorisationUpdate).catch((e: Error) => e);
+      expect((early as Error & { cause?: Error }).cause?.message).toBe('No cancellation awaits authorisation: send DELETE first');
+      await env.sleep(120_000);
+      expect(await handle.executeUpdate(cancelPaymentUpdate)).toEqual({ transactionStatus: 'ACCP', authorisationRequired: true });
+      expect(await handle.executeUpdate(startCancellationAuthorisationUpdate)).toMatchObject({ authorisationId: 'cancel-9' });
+      return handle.result();
+    });
+    expect(final).toMatchObject({ phase: 'completed', transactionStatus: 'CANC' });
+    expect(calls).toContain(`start-cancellation:${paymentId}`);
+    expect(calls.at(-1)).toBe('transaction_status:CANC');
+  }, 120_000);
 });

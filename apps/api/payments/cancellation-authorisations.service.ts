@@ -4,6 +4,9 @@ import type { PaymentProduct } from '../../../libs/domain/payment';
 import type { PaymentEntity } from '../../../libs/persistence/entities/payment.entity';
 import { TENANT_PERIODIC_PAYMENTS, type TenantPeriodicPaymentRepository } from '../../../libs/persistence/periodic-payment.repository';
 import { periodicPaymentWorkflowId } from '../../../workflows/periodic-payment.api';
+import { paymentWorkflowId } from '../../../workflows/payment-initiation.api';
+import { TENANT_PAYMENTS, type TenantPaymentRepository } from '../../../libs/persistence/payment.repository';
+import { requiredHeader } from '../common/request-headers';
 import { startCancellationAuthorisationUpdate } from '../../../workflows/shared/cancellation-authorisation';
 import type { Principal } from '../auth/token.service';
 import { ApiError, ApiErrorCode } from '../common/api-error';
@@ -24,9 +27,20 @@ export const CANCELLABLE_SERVICES = Symbol('CANCELLABLE_SERVICES');
  * BG `cancellation-authorisations` for every payment service that registers itself in
  * {@link cancellableServices}: one line per service (bulk payments add theirs the same way).
  */
-export function cancellableServices(periodic: PeriodicPaymentsService): Record<string, CancellableService> {
+export function cancellableServices(periodic: PeriodicPaymentsService, payments: TenantPaymentRepository): Record<string, CancellableService> {
   return {
+    payments: { find: singlePaymentLookup(payments), workflowId: paymentWorkflowId },
     'periodic-payments': { find: (p, product, id, bic) => periodic.find(p, product, id, bic), workflowId: periodicPaymentWorkflowId },
+  };
+}
+
+/** A single payment of this tenant, product and bank, else 404 (the same rule as the payments endpoints). */
+function singlePaymentLookup(payments: TenantPaymentRepository): CancellableService['find'] {
+  return async (principal, product, id, bicFi) => {
+    requiredHeader('X-BicFi', bicFi);
+    const payment = await payments.findForTenant(principal.tenantId, id);
+    if (!payment || payment.paymentService !== 'payments' || payment.paymentProduct !== product || payment.bicFi !== bicFi) throw ApiError.notFound(`Payment ${id}`);
+    return payment;
   };
 }
 
@@ -38,8 +52,9 @@ export class CancellationAuthorisationsService {
     @Inject(PeriodicPaymentsService) periodic: PeriodicPaymentsService,
     @Inject(TENANT_PERIODIC_PAYMENTS) private readonly repository: TenantPeriodicPaymentRepository,
     @Inject(TEMPORAL_CLIENT) private readonly temporal: Client,
+    @Inject(TENANT_PAYMENTS) payments: TenantPaymentRepository,
   ) {
-    this.services = cancellableServices(periodic);
+    this.services = cancellableServices(periodic, payments);
   }
 
   private serviceOf(paymentService: string): CancellableService {

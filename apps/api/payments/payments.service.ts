@@ -182,7 +182,13 @@ export class PaymentsService {
       if (result.transactionStatus === 'CANC' && !result.authorisationRequired) return { status: 204 };
       return {
         status: 202,
-        body: { transactionStatus: result.transactionStatus, _links: { status: { href: `/psd2/paymentinitiation/v1/payments/${product}/${paymentId}/status` } } },
+        body: {
+          transactionStatus: result.transactionStatus,
+          _links: {
+            status: { href: `/psd2/paymentinitiation/v1/payments/${product}/${paymentId}/status` },
+            ...(result.authorisationRequired ? { startAuthorisation: { href: `/psd2/paymentinitiation/v1/payments/${product}/${paymentId}/cancellation-authorisations` } } : {}),
+          },
+        },
       };
     } catch (err) {
       throw new ApiError(ApiErrorCode.CancellationInvalid, `The payment cannot be cancelled: ${updateRefusal(err, payment)}`);
