@@ -9,6 +9,7 @@ import { AisSandboxBank, type AisSandboxOptions } from './ais/consents';
 import { buildAisRouters } from './ais/routes';
 import { PeriodicPaymentsSandbox } from './periodic-payments';
 import { buildPeriodicRouters } from './periodic-routes';
+import { buildSingleCancellationRouters } from './single-cancellation-routes';
 import { BerlinGroupSandboxBank, SCA_EXEMPT_PSU_ID, type BerlinGroupSandboxOptions, type ScaDecision } from './bank';
 import { isSandboxError, sandboxError, SandboxErrorCode, toErrorResponse, type SandboxError } from './errors';
 import { checkFaults } from './faults';
@@ -45,6 +46,7 @@ export function buildBerlinGroupSandboxRouter(options: BerlinGroupSandboxRouterO
     random: options.random,
     deduplicateRequestIds: options.deduplicateRequestIds,
     now: options.now,
+    businessNow: () => ais.now(),
   });
   const ais = new AisSandboxBank({ decoupledDelayMs: options.decoupledDelayMs, deduplicateRequestIds: options.deduplicateRequestIds, ...options.ais });
   const aisRouters = buildAisRouters(ais, reply);
@@ -52,6 +54,7 @@ export function buildBerlinGroupSandboxRouter(options: BerlinGroupSandboxRouterO
   const periodic = new PeriodicPaymentsSandbox({ now: options.now ?? Date.now, businessNow: () => ais.now(), decoupledDelayMs: options.decoupledDelayMs ?? 1000 });
   ais.setBookingSource((iban, today) => periodic.bookingsOf(iban, today));
   const periodicRouters = buildPeriodicRouters(periodic, reply);
+  const cancellationRouters = buildSingleCancellationRouters(bank, reply);
   let defaultPublicUrl: string | undefined;
   const baseUrlOf = (req: Request): string =>
     trimSlash(options.publicUrl ?? defaultPublicUrl ?? `${req.protocol}://${req.get('host')}${req.baseUrl}`);
@@ -64,10 +67,11 @@ export function buildBerlinGroupSandboxRouter(options: BerlinGroupSandboxRouterO
   router.use('/_sandbox', aisRouters.admin, periodicRouters.admin, adminRoutes(bank, ais));
   router.use('/sca/consents', aisRouters.scaPage);
   router.use('/sca/periodic', periodicRouters.scaPage);
+  router.use('/sca/cancellations', cancellationRouters.scaPage);
   router.use('/sca', scaPageRoutes(bank));
   // The body is read before the latency fault: a bank that is slow to answer has still received
   // the whole request, and finishes the work even if the client gave up waiting.
-  router.use('/v1', echoRequestId, express.json({ limit: JSON_LIMIT }), v1Gate(bank), aisRouters.v1, periodicRouters.v1, paymentRoutes(bank));
+  router.use('/v1', echoRequestId, express.json({ limit: JSON_LIMIT }), v1Gate(bank), aisRouters.v1, periodicRouters.v1, cancellationRouters.v1, paymentRoutes(bank));
   router.use((req, res) => {
     sendError(res, sandboxError(SandboxErrorCode.RouteUnknown, `No route ${req.method} ${req.originalUrl}`));
   });
@@ -180,6 +184,11 @@ function paymentRoutes(bank: BerlinGroupSandboxBank): express.Router {
     if (isSandboxError(product)) return sendError(res, product);
     const result = bank.cancelPayment(product, param(req, 'paymentId'));
     if (isSandboxError(result)) return sendError(res, result);
+    if (result.authorisationRequired) {
+      // Authorised and dated in the future: the PSU must authorise the cancellation (BG's 202 variant).
+      const self = `${res.locals.sandboxBaseUrl}/v1/payments/${product}/${param(req, 'paymentId')}`;
+      return reply(res, 202, { transactionStatus: result.transactionStatus, _links: { self: { href: self }, startAuthorisation: { href: `${self}/cancellation-authorisations` } } });
+    }
     // No cancellation authorisation needed before SCA: BG's 204 variant.
     reply(res, 204);
   });
