@@ -201,3 +201,27 @@ test('redirect SCA: the PSU approves on the bank page, comes back through Clearw
   expect((await stack.call('POST', `${PERIODIC}/${id}/cancellation-authorisations`, { token: pisToken, headers: headers() })).status).toBe(409);
   expect((await stack.call('POST', `/psd2/paymentinitiation/v1/bulk-payments/sepa-credit-transfers/${id}/cancellation-authorisations`, { token: pisToken, headers: headers(), contract: false })).status).toBe(405);
 }, 60_000);
+
+test('a future-dated single payment: DELETE → 202, the generic cancellation-authorisations endpoint, the PSU approves in the app → CANC', async () => {
+  await fetch(`${stack.sandbox.url}/_sandbox/clock`, { method: 'DELETE' });
+  const PIS = '/psd2/paymentinitiation/v1/payments/sepa-credit-transfers';
+  const created = await stack.call('POST', PIS, {
+    token: pisToken,
+    headers: headers({ 'PSU-ID': PSU, 'PSU-IP-Address': '192.0.2.10' }),
+    body: { instructedAmount: { currency: 'EUR', amount: '120.00' }, debtorAccount: { iban: 'DE89370400440532013000' }, creditorAccount: { iban: 'NL91ABNA0417164300' }, creditorName: 'Supplier', requestedExecutionDate: addDays(new Date().toISOString().slice(0, 10), 5) },
+  });
+  expect(created.status).toBe(201);
+  const id = created.body.paymentId;
+  const singleStatus = async () => (await stack.call('GET', `${PIS}/${id}/status`, { token: pisToken, headers: headers() })).body.transactionStatus;
+  await eventually(async () => (await singleStatus()) === 'ACCP', 20_000, 100);
+  const del = await stack.call('DELETE', `${PIS}/${id}`, { token: pisToken, headers: headers() });
+  expect(del.status).toBe(202);
+  expect(del.body._links.startAuthorisation.href).toBe(`${PIS}/${id}/cancellation-authorisations`);
+  const started = await stack.call('POST', del.body._links.startAuthorisation.href, { token: pisToken, headers: headers({ 'PSU-IP-Address': '192.0.2.10' }) });
+  expect(started.status).toBe(201);
+  expect(started.body).toMatchObject({ scaStatus: 'started', _links: { scaStatus: { href: `${PIS}/${id}/cancellation-authorisations/${started.body.authorisationId}` } } });
+  await eventually(async () => (await singleStatus()) === 'CANC', 20_000, 100);
+  expect((await stack.call('GET', `${PIS}/${id}/cancellation-authorisations`, { token: pisToken, headers: headers() })).body).toEqual([started.body.authorisationId]);
+  const events = await outbox(id);
+  expect(events.filter((e) => e.type === 'payment.status_changed').map((e) => e.payload.transactionStatus).at(-1)).toBe('CANC');
+}, 60_000);
