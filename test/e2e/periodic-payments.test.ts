@@ -4,6 +4,7 @@ import { consentBody, createConsent, waitForConsentStatus } from '../support/con
 import type { TestClient } from '../support/factories';
 import { BIC, pressScaButton } from '../support/payments';
 import { TestStack, eventually } from '../support/stack';
+import { PythonWebhookReceiver } from '../support/webhook-receiver';
 
 /**
  * Standing orders end to end: API → periodic workflow (real Temporal dev server) → worker → BG
@@ -19,15 +20,20 @@ let stack: TestStack;
 let client: TestClient;
 let pisToken: string;
 let aisToken: string;
+let receiver: PythonWebhookReceiver;
+let webhookToken: string;
 
 beforeAll(async () => {
+  receiver = await PythonWebhookReceiver.start();
   stack = await TestStack.start({ env: { PERIODIC_OBSERVE_EVERY_MS: '400', PERIODIC_GRACE_BUSINESS_DAYS: '2', CONSENT_STATUS_CHECK_SECONDS: '3600' } });
   client = await stack.newClient();
   pisToken = await stack.token(client, 'paymentinitiation private');
   aisToken = await stack.token(client, 'accountinformation private');
+  webhookToken = await stack.token(client, 'webhooks private');
 }, 120_000);
 afterAll(async () => {
   await stack?.close();
+  await receiver?.close();
 });
 
 /** The documented control endpoint of the sandbox bank's clock. */
@@ -57,6 +63,13 @@ test('a standing order executes on the bank clock, a cents-13 order keeps failin
   // The bank's day is ours, frozen: only the test moves it.
   const today = (await bankClock({ at: new Date().toISOString() })).slice(0, 10);
   const debtor = stack.sandbox.ais.accountsOf(PSU)[0].iban;
+  // A receiver that verifies every signature with the PyPI standardwebhooks package, independently of Clearway.
+  const endpoint = await stack.call('POST', '/webhooks/v1/endpoints', {
+    token: webhookToken,
+    body: { url: receiver.url(), eventTypes: ['periodic_payment.executed', 'periodic_payment.execution_failed'] },
+  });
+  expect(endpoint.status).toBe(201);
+  await receiver.setSecrets([endpoint.body.secret]);
 
   // The client's AIS consent for the debtor account: Clearway sees executions through it.
   const consent = await createConsent(stack, { token: aisToken, psuId: PSU, body: consentBody({ frequencyPerDay: 4 }) });
@@ -142,6 +155,13 @@ test('a standing order executes on the bank clock, a cents-13 order keeps failin
   expect(shortEvents.filter((e) => e.type === 'periodic_payment.execution_failed').length).toBeGreaterThanOrEqual(4);
   expect(JSON.stringify([...rentEvents, ...shortEvents])).not.toContain(debtor);
   expect(JSON.stringify([...rentEvents, ...shortEvents])).not.toContain('NL91ABNA0417164300');
+  // The same events, delivered and verified at the receiver.
+  const delivered = await eventually(async () => {
+    const got = (await receiver.received()).filter((r) => r.answered < 300 && r.body?.data?.paymentId === rent && r.body.type === 'periodic_payment.executed');
+    return got.length >= 3 ? got : undefined;
+  }, 30_000, 200);
+  expect(delivered.every((r) => r.verifiedWith.length === 1)).toBe(true);
+  expect(delivered.map((r) => r.body.data.executionIndex).sort()).toEqual([1, 2, 3]);
   expect(rentEvents.find((e) => e.type === 'periodic_payment.executed')!.payload).toMatchObject({ instructedAmount: { currency: 'EUR', amount: '10.00' }, paymentService: 'periodic-payments' });
 }, 240_000);
 
