@@ -5,8 +5,9 @@ import { createMandateActivities, type MandateActivityDeps } from './mandate.act
 import { createPaymentActivities, type PaymentActivityDeps } from './payment.activities';
 import { createOAuthAuthorisationActivities, type OAuthAuthorisationActivityDeps } from './oauth-authorisation.activities';
 import { createWebhookActivities, type WebhookActivityDeps } from './webhook.activities';
+import { createPeriodicPaymentActivities, type PeriodicPaymentActivityDeps } from './periodic-payment.activities';
 
-export type ActivityDeps = PaymentActivityDeps & ConsentActivityDeps & OpTransferActivityDeps & MandateActivityDeps & WebhookActivityDeps & OAuthAuthorisationActivityDeps;
+export type ActivityDeps = PaymentActivityDeps & ConsentActivityDeps & OpTransferActivityDeps & MandateActivityDeps & WebhookActivityDeps & OAuthAuthorisationActivityDeps & PeriodicPaymentActivityDeps;
 
 /** Every activity the worker registers, closed over its dependencies. */
 export function createActivities(deps: ActivityDeps) {
@@ -17,6 +18,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createMandateActivities(deps),
     ...createWebhookActivities(deps),
     ...createOAuthAuthorisationActivities(deps),
+    ...createPeriodicPaymentActivities(deps),
     ...createBaselineActivities(),
   };
 }

@@ -13,6 +13,8 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { PaymentActivities } from '../activities/payment.activities';
+import type { PeriodicPaymentActivities } from '../activities/periodic-payment.activities';
+import { startCancellationAuthorisationUpdate } from './shared/cancellation-authorisation';
 import {
   AUTHORISED_TRANSACTION_STATUSES,
   isFinalTransactionStatus,
@@ -87,6 +89,12 @@ const initiation = proxyActivities<PaymentActivities>({
 
 /** Commands on an existing payment (start authorisation, cancel): the caller is waiting, so fail faster. */
 const commands = proxyActivities<PaymentActivities>({
+  startToCloseTimeout: '15s',
+  retry: RETRY.bankCommand,
+});
+
+/** Starting a cancellation authorisation (shared with every payment service). */
+const cancellationCommands = proxyActivities<Pick<PeriodicPaymentActivities, 'startCancellationAuthorisationAtBank'>>({
   startToCloseTimeout: '15s',
   retry: RETRY.bankCommand,
 });
@@ -199,10 +207,21 @@ export async function paymentInitiationWorkflow(input: PaymentWorkflowInput): Pr
     sca.wakeUp();
   });
 
+  // The bank answered DELETE with 202: the PSU authorises the cancellation (BG cancellation-authorisations);
+  // the status polls then see CANC. No new commands unless a client asks, so old histories replay as before.
+  let cancellationAwaitsAuthorisation = false;
+  setHandler(startCancellationAuthorisationUpdate, () => cancellationCommands.startCancellationAuthorisationAtBank.executeWithOptions(atBank('Start cancellation authorisation'), [paymentId]), {
+    validator: () => {
+      if (!cancellationAwaitsAuthorisation) throw new Error('No cancellation awaits authorisation: send DELETE first');
+      if (isFinalTransactionStatus(state.transactionStatus)) throw new Error(`Payment is already final (${state.transactionStatus})`);
+    },
+  });
+
   setHandler(
     cancelPaymentUpdate,
     async () => {
       const result = await commands.cancelPaymentAtBank.executeWithOptions(atBank('Cancel (TPP request)'), [paymentId]);
+      if (result.authorisationRequired) cancellationAwaitsAuthorisation = true;
       if (result.transactionStatus === 'CANC') {
         cancelled = true;
         await recordTransactionStatus({ raw: 'CANC', normalised: 'CANC' }, 'Cancelled by the TPP');

@@ -40,6 +40,10 @@ import { TENANT_WEBHOOKS, WebhookRepository, type TenantWebhookRepository } from
 import { WebhooksController } from './webhooks/webhooks.controller';
 import { WebhooksService } from './webhooks/webhooks.service';
 import { TppNotificationsService } from './webhooks/tpp-notifications.service';
+import { CancellationAuthorisationsController, PeriodicPaymentsController } from './payments/periodic-payments.controller';
+import { PeriodicPaymentsService } from './payments/periodic-payments.service';
+import { CancellationAuthorisationsService } from './payments/cancellation-authorisations.service';
+import { PeriodicPaymentRepository, TENANT_PERIODIC_PAYMENTS, type TenantPeriodicPaymentRepository } from '../../libs/persistence/periodic-payment.repository';
 
 export interface ApiDeps {
   config: ClearwayConfig;
@@ -69,6 +73,8 @@ export class ApiModule {
         MandatesController,
         MandateFinishController,
         WebhooksController,
+        PeriodicPaymentsController,
+        CancellationAuthorisationsController,
       ],
       providers: [
         { provide: CLEARWAY_CONFIG, useValue: deps.config },
@@ -83,6 +89,7 @@ export class ApiModule {
         { provide: TENANT_TRANSFERS, useValue: new OpTransferRepository(deps.dataSource) satisfies TenantTransferRepository },
         { provide: TENANT_MANDATES, useValue: new OpMandateRepository(deps.dataSource) satisfies TenantMandateRepository },
         { provide: TENANT_WEBHOOKS, useValue: new WebhookRepository(deps.dataSource) satisfies TenantWebhookRepository },
+        { provide: TENANT_PERIODIC_PAYMENTS, useValue: new PeriodicPaymentRepository(deps.dataSource) satisfies TenantPeriodicPaymentRepository },
         { provide: SecretBox, useValue: new SecretBox(deps.config.keys.encryption) },
         {
           provide: SensitiveHandoffs,
@@ -101,6 +108,8 @@ export class ApiModule {
         WebhooksService,
         TppNotificationsService,
         OAuthCallbackService,
+        PeriodicPaymentsService,
+        CancellationAuthorisationsService,
       ],
     };
   }

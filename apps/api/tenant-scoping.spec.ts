@@ -5,6 +5,7 @@ import { OpMandateRepository, type TenantMandateRepository } from '../../libs/pe
 import { OpTransferRepository, type TenantTransferRepository } from '../../libs/persistence/op-transfer.repository';
 import { PaymentRepository, type TenantPaymentRepository } from '../../libs/persistence/payment.repository';
 import { WebhookRepository, type TenantWebhookRepository } from '../../libs/persistence/webhook.repository';
+import { PeriodicPaymentRepository, type TenantPeriodicPaymentRepository } from '../../libs/persistence/periodic-payment.repository';
 
 /**
  * Tenant scoping is enforced by the repository API, and this keeps it so: the API sees tenant
@@ -56,6 +57,11 @@ const TENANT_VIEWS = [
       createEndpoint: 1, listEndpoints: 1, findEndpoint: 1, updateEndpoint: 1, deleteEndpoint: 1, rotateSecret: 1, listDeliveries: 1,
       eventTypes: 1, findDelivery: 1, listAttempts: 1, retryDelivery: 1, replay: 1, subscribeNotifications: 1,
     } satisfies Record<keyof TenantWebhookRepository, 1>,
+  },
+  {
+    name: 'TenantPeriodicPaymentRepository',
+    cls: PeriodicPaymentRepository,
+    methods: { insertOrGetExisting: 1, findTermsForTenant: 1, listExecutions: 1, listCancellations: 1, findCancellation: 1 } satisfies Record<keyof TenantPeriodicPaymentRepository, 1>,
   },
 ];
 

@@ -1,4 +1,5 @@
 import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, makeTelemetryFilterString, type LogLevel, type WorkflowBundle } from '@temporalio/worker';
+import { PeriodicPaymentRepository } from '../../libs/persistence/periodic-payment.repository';
 import { Client, Connection } from '@temporalio/client';
 import type { DataSource } from 'typeorm';
 import { createActivities } from '../../activities';
@@ -66,6 +67,7 @@ export async function createClearwayWorker(deps: WorkerDeps): Promise<Worker> {
   const activities = createActivities({
     payments,
     consents: new ConsentRepository(deps.dataSource),
+    periodicPayments: new PeriodicPaymentRepository(deps.dataSource),
     handoffs: new SensitiveHandoffs(new HandoffRepository(deps.dataSource), secrets),
     directory: new DirectoryRepository(deps.dataSource),
     adapterFor: observedAdapters(metrics, createAdapterRegistry({ ...bankAdaptersFor(config), 'uk-obie': ukObieAdapter(config, deps.dataSource) }).adapterFor),

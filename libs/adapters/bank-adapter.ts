@@ -2,6 +2,7 @@ import type { AccountAccess, Balance, BankConsentStatus, BookingStatus, ConsentR
 import type { PaymentInitiationBody, PaymentProduct } from '../domain/payment';
 import type { BankScaStatus, BankTransactionStatus, ScaApproach } from '../domain/transaction-status';
 import type { BankGrant, OAuthAuthorisationResponse, OAuthConsentCompletion, OAuthExchangeRef, OAuthPaymentCompletion, OAuthRedirect } from './oauth-sca';
+import type { CancellationAuthorisationsAdapter, PeriodicPaymentsAdapter } from './payment-services';
 
 /** Protocols Clearway speaks to banks. Adding one is a new adapter folder plus one registry line. */
 export type BankProtocol = 'berlin-group' | 'uk-obie';
@@ -126,6 +127,9 @@ export interface BankAdapter {
   completePaymentAuthorisation?(conn: BankConnection, ref: AuthorisationRef & { idempotencyKey: string }, grant: BankGrant): Promise<OAuthPaymentCompletion>;
   /** OAuth/OIDC SCA: the consent once its code was redeemed. */
   completeConsentAuthorisation?(conn: BankConnection, ref: ConsentRef & { authorisationId?: string }, grant: BankGrant): Promise<OAuthConsentCompletion>;
+  /** Optional: standing orders and cancellation authorisations (`payment-services.ts`). */
+  readonly periodicPayments?: PeriodicPaymentsAdapter;
+  readonly cancellationAuthorisations?: CancellationAuthorisationsAdapter;
 }
 
 export interface InitiationLookupRef {

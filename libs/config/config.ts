@@ -109,6 +109,15 @@ export interface ClearwayConfig {
     pollInitialIntervalMs: number;
     pollMaxIntervalMs: number;
   };
+  /** Standing orders (periodic payments). */
+  periodic: {
+    /** How often a live order is looked at (status, and bookings through its consent). */
+    observeEveryMs: number;
+    /** TARGET2 days after an execution date within which its booking must appear. */
+    graceBusinessDays: number;
+    /** Executions per workflow run before continue-as-new. */
+    executionsPerRun: number;
+  };
 }
 
 export interface RateLimit {
@@ -285,6 +294,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ClearwayConfig
       statusDeadlineSeconds: int(env, 'PAYMENT_STATUS_DEADLINE_SECONDS', 24 * 3600),
       pollInitialIntervalMs: int(env, 'PAYMENT_POLL_INITIAL_MS', 1000),
       pollMaxIntervalMs: int(env, 'PAYMENT_POLL_MAX_MS', 5 * 60_000),
+    },
+    periodic: {
+      observeEveryMs: int(env, 'PERIODIC_OBSERVE_EVERY_MS', 6 * 3600_000),
+      graceBusinessDays: int(env, 'PERIODIC_GRACE_BUSINESS_DAYS', 2),
+      executionsPerRun: int(env, 'PERIODIC_EXECUTIONS_PER_RUN', 24),
     },
   };
 }

@@ -42,6 +42,8 @@ import { OAuthBankGrants1732450000400 } from './migrations/1732450000400-oauth-b
 import { PayseraProfileSandbox1732450001000 } from './migrations/1732450001000-paysera-profile-sandbox';
 import { UkOpenBanking1732450000401 } from './migrations/1732450000401-uk-open-banking';
 import { BankRegistrationEntity } from './entities/bank-registration.entity';
+import { PERIODIC_PAYMENT_ENTITIES } from './entities/periodic-payment.entity';
+import { PeriodicPayments1732450000900 } from './migrations/1732450000900-periodic-payments';
 
 export const ENTITIES = [
   CountryEntity,
@@ -70,6 +72,7 @@ export const ENTITIES = [
   OpOutcomeResolutionEntity,
   BankGrantEntity,
   BankRegistrationEntity,
+  ...PERIODIC_PAYMENT_ENTITIES,
 ];
 
 /** In order. Never edit a shipped migration: add a new one. */
@@ -88,6 +91,7 @@ export const MIGRATIONS = [
   OpenPaymentsOutcomes1732450000700,
   SandboxWebsiteFromConfig1732450000800,
   PayseraProfileSandbox1732450001000,
+  PeriodicPayments1732450000900,
 ];
 
 export interface DatabaseOptions {

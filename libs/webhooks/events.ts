@@ -19,6 +19,8 @@ export const WEBHOOK_EVENT_TYPES = {
   'bulk_payment.sca_status_changed': "A bulk payment's authorisation changed scaStatus.",
   'periodic_payment.status_changed': 'A periodic payment (standing order) changed transactionStatus.',
   'periodic_payment.sca_status_changed': "A periodic payment's authorisation changed scaStatus.",
+  'periodic_payment.executed': 'An execution of a standing order was booked on the debtor account (seen through the AIS consent given with it).',
+  'periodic_payment.execution_failed': 'An execution of a standing order was not booked by the bank within its grace period (e.g. insufficient funds).',
   'consent.status_changed': 'An account-information consent changed consentStatus (valid, rejected, revokedByPsu, expired, terminatedByTpp, …).',
   'consent.sca_status_changed': "A consent's authorisation changed scaStatus.",
   'consent.expiring': 'A valid consent reaches its validUntil in 7 days: ask the PSU to renew it.',

@@ -49,6 +49,7 @@ import {
 } from './payment.mapper';
 import { requiredHeader } from '../common/request-headers';
 import { validatePaymentInitiation } from './payment-request.validator';
+import { workflowIdForPayment } from './payment-workflow-ids';
 
 export interface InitiationHeaders {
   requestId: string;
@@ -194,7 +195,13 @@ export class PaymentsService {
       if (result.transactionStatus === 'CANC' && !result.authorisationRequired) return { status: 204 };
       return {
         status: 202,
-        body: { transactionStatus: result.transactionStatus, _links: { status: { href: `/psd2/paymentinitiation/v1/payments/${product}/${paymentId}/status` } } },
+        body: {
+          transactionStatus: result.transactionStatus,
+          _links: {
+            status: { href: `/psd2/paymentinitiation/v1/payments/${product}/${paymentId}/status` },
+            ...(result.authorisationRequired ? { startAuthorisation: { href: `/psd2/paymentinitiation/v1/payments/${product}/${paymentId}/cancellation-authorisations` } } : {}),
+          },
+        },
       };
     } catch (err) {
       throw new ApiError(ApiErrorCode.CancellationInvalid, `The payment cannot be cancelled: ${updateRefusal(err, payment)}`);
@@ -249,7 +256,7 @@ export class PaymentsService {
     if (!payment) throw ApiError.notFound('Payment');
     const outcome = result === 'nok' ? 'nok' : 'ok';
     try {
-      await this.temporal.workflow.getHandle(paymentWorkflowId(paymentId)).signal(scaCallbackSignal, { outcome });
+      await this.temporal.workflow.getHandle(workflowIdForPayment(payment.paymentService, paymentId)).signal(scaCallbackSignal, { outcome });
     } catch (err) {
       // A finished workflow needs no hint; the PSU must still get back to the client.
       if (!(err instanceof WorkflowNotFoundError)) throw err;
@@ -270,7 +277,7 @@ export class PaymentsService {
   private async find(principal: Principal, product: PaymentProduct, paymentId: string, bicFi: string | undefined): Promise<PaymentEntity> {
     requiredHeader('X-BicFi', bicFi);
     const payment = await this.payments.findForTenant(principal.tenantId, paymentId);
-    if (!payment || payment.paymentProduct !== product || payment.bicFi !== bicFi) throw ApiError.notFound(`Payment ${paymentId}`);
+    if (!payment || payment.paymentService !== 'payments' || payment.paymentProduct !== product || payment.bicFi !== bicFi) throw ApiError.notFound(`Payment ${paymentId}`);
     return payment;
   }
 

@@ -56,6 +56,7 @@ import { SandboxErrorCode, sandboxError, type SandboxError } from './errors';
 import { FaultInjector, type FaultDecision, type SandboxFaults } from './faults';
 import { RequestLedger } from './request-ledger';
 import { centsOf } from './validation';
+import { SingleCancellations } from './single-cancellations';
 
 export interface BerlinGroupSandboxOptions {
   /** Base used in links; defaults to the listening URL. */
@@ -204,9 +205,14 @@ export interface BankSettings {
   /** Clock in epoch milliseconds; injectable for unit tests. */
   now?: () => number;
   deduplicateRequestIds?: boolean;
+  /** The business day's clock (the AIS clock): decides when a future-dated payment is due. Default `now`. */
+  businessNow?: () => number;
 }
 
 export class BerlinGroupSandboxBank {
+  /** Cancellation authorisations of future-dated payments (`single-cancellations.ts`). */
+  readonly cancellations: SingleCancellations;
+  private readonly businessNow: () => number;
   private readonly payments = new Map<string, PaymentRecord>();
   private readonly requestIds: RequestLedger;
   private readonly authorisations = new Map<string, AuthorisationRecord>();
@@ -221,6 +227,14 @@ export class BerlinGroupSandboxBank {
     this.pendingPolls = settings.pendingPolls ?? 3;
     this.now = settings.now ?? Date.now;
     this.faultInjector = new FaultInjector(settings.faults, settings.random);
+    this.businessNow = settings.businessNow ?? this.now;
+    this.cancellations = new SingleCancellations({ now: this.now, decoupledDelayMs: this.decoupledDelayMs });
+  }
+
+  /** Authorised, dated after the bank's today, and not cancelled: accepted and waiting (`ACCP`). */
+  private awaitsExecutionDate(record: PaymentState): boolean {
+    const date = record.payment.requestedExecutionDate;
+    return date !== undefined && date > new Date(this.businessNow()).toISOString().slice(0, 10);
   }
 
   // ── faults ────────────────────────────────────────────────────────────────
@@ -381,11 +395,15 @@ export class BerlinGroupSandboxBank {
     return { transactionStatus: this.transactionStatusOf(record) };
   }
 
-  cancelPayment(product: string, paymentId: string): { transactionStatus: 'CANC' } | SandboxError {
+  cancelPayment(product: string, paymentId: string): { transactionStatus: 'CANC' | 'ACCP'; authorisationRequired?: boolean } | SandboxError {
     const record = this.find(product, paymentId);
     if ('error' in record) return record;
     if (record.cancelledAt !== undefined) {
       return sandboxError(SandboxErrorCode.CancellationInvalid, 'The payment is already cancelled');
+    }
+    if (this.scaOutcomeOf(record) === 'approve' && this.awaitsExecutionDate(record) && this.cancellations.approvedAt(paymentId) === undefined) {
+      this.cancellations.request(paymentId, record.scaApproach, record.decoupledDecision);
+      return { transactionStatus: 'ACCP', authorisationRequired: true };
     }
     if (this.scaOutcomeOf(record)) {
       return sandboxError(
@@ -591,6 +609,7 @@ export class BerlinGroupSandboxBank {
   }
 
   private settlementApplies(record: PaymentState): boolean {
+    if (this.cancellations.approvedAt(record.paymentId) !== undefined || this.awaitsExecutionDate(record)) return false;
     return record.cancelledAt === undefined && this.scaOutcomeOf(record) === 'approve' && centsOf(record.payment.instructedAmount.amount) !== '13';
   }
 
@@ -599,6 +618,8 @@ export class BerlinGroupSandboxBank {
     const outcome = this.scaOutcomeOf(record);
     if (!outcome) return 'RCVD';
     if (outcome === 'deny') return 'RJCT';
+    if (this.cancellations.approvedAt(record.paymentId) !== undefined) return 'CANC';
+    if (this.awaitsExecutionDate(record)) return 'ACCP';
     const cents = centsOf(record.payment.instructedAmount.amount);
     if (cents === '13') return 'RJCT';
     if (cents === '42') {
@@ -616,7 +637,7 @@ export class BerlinGroupSandboxBank {
       initiationRequests: this.requestIds.requestsWith(record.requestId),
       transactionStatus,
       scaStatus: this.paymentScaStatusOf(record),
-      executed: record.cancelledAt === undefined && this.scaOutcomeOf(record) === 'approve' && transactionStatus !== 'RJCT',
+      executed: record.cancelledAt === undefined && this.scaOutcomeOf(record) === 'approve' && transactionStatus !== 'RJCT' && transactionStatus !== 'CANC',
     };
   }
 

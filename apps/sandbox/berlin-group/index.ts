@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import express from 'express';
 import type { AisSandboxBank } from './ais/consents';
 import type { BerlinGroupSandboxBank } from './bank';
+import type { PeriodicPaymentsSandbox } from './periodic-payments';
 import { buildBerlinGroupSandboxRouter, type BerlinGroupSandboxRouterOptions } from './routes';
 
 export { BerlinGroupSandboxBank } from './bank';
@@ -35,6 +36,8 @@ export interface RunningBerlinGroupSandbox {
   bank: BerlinGroupSandboxBank;
   /** AIS in-process handle: revokeConsent(id), setClock/advanceClock/resetClock, stats(), accountsOf(psuId). */
   ais: AisSandboxBank;
+  /** Standing orders: `view(paymentId)` shows each execution's outcome (operator view). */
+  periodic: PeriodicPaymentsSandbox;
   close(): Promise<void>;
 }
 
@@ -82,6 +85,7 @@ export async function startBerlinGroupSandbox(
     url,
     bank: sandbox.bank,
     ais: sandbox.ais,
+    periodic: sandbox.periodic,
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.close((err) => (err ? reject(err) : resolve()));

@@ -7,6 +7,9 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { isPaymentProduct, type PaymentInitiationBody, type PaymentProduct } from '../../../libs/domain/payment';
 import { AisSandboxBank, type AisSandboxOptions } from './ais/consents';
 import { buildAisRouters } from './ais/routes';
+import { PeriodicPaymentsSandbox } from './periodic-payments';
+import { buildPeriodicRouters } from './periodic-routes';
+import { buildSingleCancellationRouters } from './single-cancellation-routes';
 import { BerlinGroupSandboxBank, SCA_EXEMPT_PSU_ID, type BerlinGroupSandboxOptions, type ScaDecision } from './bank';
 import { isSandboxError, sandboxError, SandboxErrorCode, toErrorResponse, type SandboxError } from './errors';
 import { checkFaults } from './faults';
@@ -16,7 +19,7 @@ import { checkPaymentInitiationBody, isAbsoluteHttpUrl, isIpAddress, isUuid, typ
 
 const JSON_LIMIT = '100kb';
 /** Services BG defines that this sandbox does not offer yet (answered 400 SERVICE_INVALID, not 404). */
-const PLANNED_PAYMENT_SERVICES = new Set(['bulk-payments', 'periodic-payments']);
+const PLANNED_PAYMENT_SERVICES = new Set(['bulk-payments']);
 
 /** Sandbox options plus the AIS side's own (its clock and page size). */
 export interface BerlinGroupSandboxRouterOptions extends BerlinGroupSandboxOptions {
@@ -28,6 +31,8 @@ export interface BerlinGroupSandboxRouter {
   bank: BerlinGroupSandboxBank;
   /** The AIS side: consents, accounts, the PSU's revoke and the bank clock. */
   ais: AisSandboxBank;
+  /** Standing orders (`periodic-payments.ts`). */
+  periodic: PeriodicPaymentsSandbox;
   /** Used once the listening URL is known, when no `publicUrl` was configured. */
   setDefaultPublicUrl(url: string): void;
 }
@@ -41,9 +46,15 @@ export function buildBerlinGroupSandboxRouter(options: BerlinGroupSandboxRouterO
     random: options.random,
     deduplicateRequestIds: options.deduplicateRequestIds,
     now: options.now,
+    businessNow: () => ais.now(),
   });
   const ais = new AisSandboxBank({ decoupledDelayMs: options.decoupledDelayMs, deduplicateRequestIds: options.deduplicateRequestIds, ...options.ais });
   const aisRouters = buildAisRouters(ais, reply);
+  // Standing orders run on the AIS bank clock and book their executions on its accounts.
+  const periodic = new PeriodicPaymentsSandbox({ now: options.now ?? Date.now, businessNow: () => ais.now(), decoupledDelayMs: options.decoupledDelayMs ?? 1000 });
+  ais.setBookingSource((iban, today) => periodic.bookingsOf(iban, today));
+  const periodicRouters = buildPeriodicRouters(periodic, reply);
+  const cancellationRouters = buildSingleCancellationRouters(bank, reply);
   let defaultPublicUrl: string | undefined;
   const baseUrlOf = (req: Request): string =>
     trimSlash(options.publicUrl ?? defaultPublicUrl ?? `${req.protocol}://${req.get('host')}${req.baseUrl}`);
@@ -53,12 +64,14 @@ export function buildBerlinGroupSandboxRouter(options: BerlinGroupSandboxRouterO
     res.locals.sandboxBaseUrl = baseUrlOf(req);
     next();
   });
-  router.use('/_sandbox', aisRouters.admin, adminRoutes(bank, ais));
+  router.use('/_sandbox', aisRouters.admin, periodicRouters.admin, adminRoutes(bank, ais));
   router.use('/sca/consents', aisRouters.scaPage);
+  router.use('/sca/periodic', periodicRouters.scaPage);
+  router.use('/sca/cancellations', cancellationRouters.scaPage);
   router.use('/sca', scaPageRoutes(bank));
   // The body is read before the latency fault: a bank that is slow to answer has still received
   // the whole request, and finishes the work even if the client gave up waiting.
-  router.use('/v1', echoRequestId, express.json({ limit: JSON_LIMIT }), v1Gate(bank), aisRouters.v1, paymentRoutes(bank));
+  router.use('/v1', echoRequestId, express.json({ limit: JSON_LIMIT }), v1Gate(bank), aisRouters.v1, periodicRouters.v1, cancellationRouters.v1, paymentRoutes(bank));
   router.use((req, res) => {
     sendError(res, sandboxError(SandboxErrorCode.RouteUnknown, `No route ${req.method} ${req.originalUrl}`));
   });
@@ -68,6 +81,7 @@ export function buildBerlinGroupSandboxRouter(options: BerlinGroupSandboxRouterO
     router,
     bank,
     ais,
+    periodic,
     setDefaultPublicUrl: (url) => {
       defaultPublicUrl = url;
     },
@@ -170,6 +184,11 @@ function paymentRoutes(bank: BerlinGroupSandboxBank): express.Router {
     if (isSandboxError(product)) return sendError(res, product);
     const result = bank.cancelPayment(product, param(req, 'paymentId'));
     if (isSandboxError(result)) return sendError(res, result);
+    if (result.authorisationRequired) {
+      // Authorised and dated in the future: the PSU must authorise the cancellation (BG's 202 variant).
+      const self = `${res.locals.sandboxBaseUrl}/v1/payments/${product}/${param(req, 'paymentId')}`;
+      return reply(res, 202, { transactionStatus: result.transactionStatus, _links: { self: { href: self }, startAuthorisation: { href: `${self}/cancellation-authorisations` } } });
+    }
     // No cancellation authorisation needed before SCA: BG's 204 variant.
     reply(res, 204);
   });

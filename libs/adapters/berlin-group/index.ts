@@ -25,6 +25,7 @@ import { parsePsuDataUpdateResponse, toBgPsuDataUpdate } from './ais-transformer
 import { BerlinGroupClient, paymentsPath, type BerlinGroupClientOptions } from './client';
 import { BerlinGroupOAuthSca } from './oauth-adapter';
 import type { BankGrant, OAuthAuthorisationResponse, OAuthConsentCompletion, OAuthExchangeRef, OAuthPaymentCompletion } from '../oauth-sca';
+import { BerlinGroupPeriodicPayments } from './periodic';
 import {
   authorisationIdFromLink,
   extractLinks,
@@ -56,11 +57,15 @@ export class BerlinGroupAdapter implements BankAdapter, AccountInformationAdapte
   private readonly ais: BerlinGroupAisClient;
   /** The OAuth SCA approach (see oauth-adapter.ts). */
   private readonly oauthSca: BerlinGroupOAuthSca;
+  /** Standing orders and cancellation authorisations: `periodic.ts`. */
+  readonly periodicPayments: BerlinGroupPeriodicPayments;
+  readonly cancellationAuthorisations: BerlinGroupPeriodicPayments;
 
   constructor(opts: BerlinGroupClientOptions = {}) {
     this.client = new BerlinGroupClient(opts);
     this.ais = new BerlinGroupAisClient(this.client);
     this.oauthSca = new BerlinGroupOAuthSca(this.client, opts);
+    this.periodicPayments = this.cancellationAuthorisations = new BerlinGroupPeriodicPayments(this.client);
   }
 
   async initiatePayment(conn: BankConnection, cmd: InitiatePaymentCommand): Promise<InitiatePaymentResult> {

@@ -100,6 +100,7 @@ import {
   selectBooked,
   selectPending,
   transactionJson,
+  type ExternalBookings,
   type ResolvedTransactionQuery,
 } from './transactions';
 
@@ -291,6 +292,19 @@ export class AisSandboxBank {
     this.pageSize = settings.transactionPageSize ?? 100;
     if (!Number.isInteger(this.pageSize) || this.pageSize < 1) throw new RangeError('transactionPageSize must be a positive integer');
     this.baseNow = settings.now ?? Date.now;
+  }
+
+  // ── bookings from the payment side ────────────────────────────────────────
+
+  private bookingSource?: (iban: string, today: number) => ExternalBookings | undefined;
+
+  /** The payment side books its executions (standing orders) on accounts through this. */
+  setBookingSource(source: (iban: string, today: number) => ExternalBookings | undefined): void {
+    this.bookingSource = source;
+  }
+
+  private ledger(account: SandboxAccount, today: number) {
+    return ledgerOf(account, today, this.bookingSource?.(account.iban, today));
   }
 
   // ── clock ────────────────────────────────────────────────────────────────
@@ -647,7 +661,7 @@ export class AisSandboxBank {
     const limited = this.countRead(found.consent, ctx, 'balances', accountId);
     if (limited) return limited;
     const { account } = found;
-    return { account: { iban: account.iban, currency: account.currency }, balances: balancesOf(ledgerOf(account, this.today())) };
+    return { account: { iban: account.iban, currency: account.currency }, balances: balancesOf(this.ledger(account, this.today())) };
   }
 
   getTransactions(ctx: ReadContext, accountId: string, query: TransactionListQuery): Record<string, unknown> | AisError {
@@ -664,7 +678,7 @@ export class AisSandboxBank {
       if (limited) return limited;
     }
     const today = this.today();
-    const ledger = ledgerOf(account, today);
+    const ledger = this.ledger(account, today);
 
     const resolved: ResolvedTransactionQuery = { bookingStatus: query.bookingStatus };
     let deltaAfter = query.deltaAfter;
@@ -719,7 +733,7 @@ export class AisSandboxBank {
   getTransaction(ctx: ReadContext, accountId: string, transactionId: string): Record<string, unknown> | AisError {
     const found = this.accountFor(ctx, accountId, 'transactions');
     if ('error' in found) return found;
-    const ledger = ledgerOf(found.account, this.today());
+    const ledger = this.ledger(found.account, this.today());
     const entry = findEntry(ledger, transactionId);
     if (!entry) return aisError(SandboxErrorCode.ResourceUnknown, `Transaction ${transactionId} is unknown for this account`, 'transactionId');
     const limited = this.countRead(found.consent, ctx, 'transaction', accountId);
@@ -968,7 +982,7 @@ export class AisSandboxBank {
       status: 'enabled',
       bic: SANDBOX_BIC,
       usage: 'PRIV',
-      ...(withBalance ? { balances: balancesOf(ledgerOf(account, today)) } : {}),
+      ...(withBalance ? { balances: balancesOf(this.ledger(account, today)) } : {}),
       ...(Object.keys(links).length ? { _links: links } : {}),
     };
   }

@@ -28,7 +28,29 @@ export interface LedgerEntry {
   amountMinor: number;
   counterparty: number;
   remittance: number;
+  /** Booked by the bank's own payment side (a standing-order execution), not generated. */
+  external?: ExternalBooking;
 }
+
+/** A debit the sandbox bank's payment side booked on one of its accounts (see `periodic-payments.ts`). */
+export interface ExternalBooking {
+  day: number;
+  /** Signed, minor units: negative for debits. */
+  amountMinor: number;
+  creditorName: string;
+  creditorIban: string;
+  remittance?: string;
+  endToEndId?: string;
+}
+
+/** The external bookings of one account, with a version that changes whenever they do (cache key). */
+export interface ExternalBookings {
+  version: number;
+  bookings: readonly ExternalBooking[];
+}
+
+/** First sequence number of external bookings within a day: after every generated entry. */
+const EXTERNAL_SEQ_BASE = 100;
 
 export interface Ledger {
   account: SandboxAccount;
@@ -130,8 +152,8 @@ function entriesOfDay(account: SandboxAccount, day: number, pending: boolean): L
 const ledgers = new Map<string, Ledger>();
 
 /** The account as of bank day `today`; cached (LRU) because a full history is ~5,800 entries. */
-export function ledgerOf(account: SandboxAccount, today: number): Ledger {
-  const key = `${account.psuId}|${account.resourceId}|${today}`;
+export function ledgerOf(account: SandboxAccount, today: number, external?: ExternalBookings): Ledger {
+  const key = `${account.psuId}|${account.resourceId}|${today}|${external?.version ?? 0}`;
   const cached = ledgers.get(key);
   if (cached) {
     ledgers.delete(key);
@@ -139,14 +161,21 @@ export function ledgerOf(account: SandboxAccount, today: number): Ledger {
     return cached;
   }
   const booked: LedgerEntry[] = [];
+  const externalByDay = new Map<number, LedgerEntry[]>();
+  for (const booking of external?.bookings ?? []) {
+    if (booking.day > today) continue;
+    const list = externalByDay.get(booking.day) ?? [];
+    list.push({ day: booking.day, seq: EXTERNAL_SEQ_BASE + list.length, pending: booking.day === today, amountMinor: booking.amountMinor, counterparty: 0, remittance: 0, external: booking });
+    externalByDay.set(booking.day, list);
+  }
   let closing = account.openingMinor;
   for (let day = today - HISTORY_DAYS; day < today; day++) {
-    for (const entry of entriesOfDay(account, day, false)) {
+    for (const entry of [...entriesOfDay(account, day, false), ...(externalByDay.get(day) ?? [])]) {
       booked.push(entry);
       closing += BigInt(entry.amountMinor);
     }
   }
-  const pending = entriesOfDay(account, today, true);
+  const pending = [...entriesOfDay(account, today, true), ...(externalByDay.get(today) ?? [])];
   let pendingMinor = 0n;
   let pendingDebitsMinor = 0n;
   for (const entry of pending) {
@@ -276,7 +305,9 @@ export function selectPending(ledger: Ledger, query: ResolvedTransactionQuery): 
 /** BG `transactions`: debits name the counterparty as creditor, credits as debtor. */
 export function transactionJson(ledger: Ledger, entry: LedgerEntry): Record<string, unknown> {
   const { account } = ledger;
-  const counterparty = COUNTERPARTIES[entry.counterparty];
+  const counterparty = entry.external
+    ? { name: entry.external.creditorName, iban: entry.external.creditorIban }
+    : COUNTERPARTIES[entry.counterparty];
   const debit = entry.amountMinor < 0;
   const own = { name: account.ownerName, account: { iban: account.iban } };
   const other = { name: counterparty.name, account: { iban: counterparty.iban } };
@@ -292,6 +323,9 @@ export function transactionJson(ledger: Ledger, entry: LedgerEntry): Record<stri
     creditorAccount: creditor.account,
     debtorName: debtor.name,
     debtorAccount: debtor.account,
-    remittanceInformationUnstructured: `${(debit ? DEBIT_REMITTANCES : CREDIT_REMITTANCES)[entry.remittance]} ${entryReferenceOf(entry)}`,
+    ...(entry.external?.endToEndId ? { endToEndId: entry.external.endToEndId } : {}),
+    remittanceInformationUnstructured: entry.external
+      ? (entry.external.remittance ?? '')
+      : `${(debit ? DEBIT_REMITTANCES : CREDIT_REMITTANCES)[entry.remittance]} ${entryReferenceOf(entry)}`,
   };
 }

@@ -1,0 +1,89 @@
+import path from 'node:path';
+import { Worker } from '@temporalio/worker';
+import type { PaymentActivities } from '../activities/payment.activities';
+import type { PeriodicPaymentActivities } from '../activities/periodic-payment.activities';
+import type { ScheduledExecution } from '../libs/domain/target2-calendar';
+import { RECORD_HISTORY, activitiesOf, commandSequence, installQuietRuntime, readHistoryFixture, writeHistoryFixture, type History } from '../test/support/history-fixtures';
+import { startTimeSkippingEnv } from '../test/support/time-skipping';
+import type { periodicPaymentWorkflow } from './periodic-payment.workflow';
+
+/**
+ * Determinism guard for the standing-order workflow: one real first run (initiation, SCA, two
+ * executions observed, continue-as-new), recorded once and committed, must replay against the
+ * current code. Re-record (only for a change shipped behind `patched()`):
+ * `RECORD_HISTORY=1 npx jest workflows/periodic-payment.replay.spec.ts`.
+ */
+const FIXTURE = path.join(__dirname, '__fixtures__', 'periodic-payment-history.json');
+
+beforeAll(installQuietRuntime);
+
+describe('periodicPaymentWorkflow replay', () => {
+  it('the fixture is what the current code records (RECORD_HISTORY=1 rewrites it)', async () => {
+    const fresh = await recordFirstRun();
+    if (RECORD_HISTORY) writeHistoryFixture(FIXTURE, fresh);
+    expect(commandSequence(fresh)).toEqual(commandSequence(readHistoryFixture(FIXTURE)));
+  }, 120_000);
+
+  it('replays the recorded run with the current workflow code', async () => {
+    const history = readHistoryFixture(FIXTURE);
+    expect(activitiesOf(history)).toEqual([
+      'initiatePeriodicPaymentAtBank',
+      'getPeriodicScaStatusAtBank',
+      'recordPaymentStatus',
+      'getPeriodicStatusAtBank',
+      'recordPaymentStatus',
+      'observePeriodicPayment',
+      'recordPeriodicExecution',
+      'observePeriodicPayment',
+      'recordPeriodicExecution',
+    ]);
+    expect(history.events!.at(-1)?.workflowExecutionContinuedAsNewEventAttributes).toBeTruthy();
+    await expect(Worker.runReplayHistory({ workflowsPath: require.resolve('./index') }, history, 'periodic-fixture')).resolves.toBeUndefined();
+  }, 60_000);
+});
+
+/** Every observation finds the next execution booked, whatever the date: the run's shape never depends on the calendar. */
+async function recordFirstRun(): Promise<History> {
+  const env = await startTimeSkippingEnv();
+  try {
+    const activities: Partial<PeriodicPaymentActivities & PaymentActivities> = {
+      initiatePeriodicPaymentAtBank: async () => ({ bankPaymentId: 'bank-1', transactionStatus: 'RCVD', rawTransactionStatus: 'RCVD', scaApproach: 'DECOUPLED', authorisationId: 'auth-1' }),
+      getPeriodicScaStatusAtBank: async () => ({ raw: 'finalised', normalised: 'finalised' }),
+      getPeriodicStatusAtBank: async () => ({ raw: 'ACCP', normalised: 'ACCP' }),
+      observePeriodicPayment: async (_id: string, o: { pending: ScheduledExecution[] }) => ({
+        transactionStatus: { raw: 'ACCP', normalised: 'ACCP' },
+        observable: true,
+        accountId: 'acc-1',
+        executions: [{ index: o.pending[0].index, executionDate: o.pending[0].executionDate, outcome: 'executed', bookingDate: o.pending[0].executionDate, transactionId: `B-${o.pending[0].index}` }],
+      }),
+      recordPeriodicExecution: async () => undefined,
+      recordPaymentStatus: async () => undefined,
+    };
+    const taskQueue = 'periodic-history-fixture';
+    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowsPath: require.resolve('./index'), activities });
+    return await worker.runUntil(async () => {
+      const handle = await env.client.workflow.start<typeof periodicPaymentWorkflow>('periodicPaymentWorkflow', {
+        workflowId: 'periodic-00000000-0000-4000-8000-0000000000a1',
+        taskQueue,
+        args: [{
+          paymentId: '00000000-0000-4000-8000-0000000000a1',
+          tenantId: 'sandbox',
+          bicFi: 'SANDDEB0XXX',
+          paymentProduct: 'sepa-credit-transfers',
+          schedule: { startDate: '2027-01-04', frequency: 'Weekly' },
+          timings: { scaTimeoutMs: 600_000, scaPollInitialMs: 1000, scaPollMaxMs: 5000, observeEveryMs: 86_400_000, graceBusinessDays: 2, executionsPerRun: 2 },
+        }],
+      });
+      // The first run ends in continue-as-new after two executions: its history is the fixture.
+      const firstRun = env.client.workflow.getHandle(handle.workflowId, handle.firstExecutionRunId);
+      for (let i = 0; i < 200; i++) {
+        const history = await firstRun.fetchHistory();
+        if (history.events?.some((e) => e.workflowExecutionContinuedAsNewEventAttributes)) return history;
+        await env.sleep(86_400_000);
+      }
+      throw new Error('the first run never continued as new');
+    });
+  } finally {
+    await env.teardown();
+  }
+}
