@@ -4,8 +4,9 @@ import { createOpTransferActivities, type OpTransferActivityDeps } from './op-tr
 import { createMandateActivities, type MandateActivityDeps } from './mandate.activities';
 import { createPaymentActivities, type PaymentActivityDeps } from './payment.activities';
 import { createWebhookActivities, type WebhookActivityDeps } from './webhook.activities';
+import { createBulkPaymentActivities, type BulkPaymentActivityDeps } from './bulk-payment.activities';
 
-export type ActivityDeps = PaymentActivityDeps & ConsentActivityDeps & OpTransferActivityDeps & MandateActivityDeps & WebhookActivityDeps;
+export type ActivityDeps = PaymentActivityDeps & ConsentActivityDeps & OpTransferActivityDeps & MandateActivityDeps & WebhookActivityDeps & BulkPaymentActivityDeps;
 
 /** Every activity the worker registers, closed over its dependencies. */
 export function createActivities(deps: ActivityDeps) {
@@ -15,6 +16,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createOpTransferActivities(deps),
     ...createMandateActivities(deps),
     ...createWebhookActivities(deps),
+    ...createBulkPaymentActivities(deps),
     ...createBaselineActivities(),
   };
 }
