@@ -98,6 +98,8 @@ export async function bulkPaymentWorkflow(input: BulkPaymentWorkflowInput): Prom
   let timings: BulkPaymentTimings | undefined;
   let decision: (OperatorDecision & { status?: BankTransactionStatus }) | undefined;
   let deciding = false;
+  /** The bank's answer to the initiation, for the `initiationResult` update (declared before any handler reads it). */
+  let initiated: InitiationSummary | undefined;
 
   setHandler(bulkPaymentStateQuery, () => state);
 
@@ -172,8 +174,6 @@ export async function bulkPaymentWorkflow(input: BulkPaymentWorkflowInput): Prom
       },
     },
   );
-
-  let initiated: InitiationSummary | undefined;
 
   async function recordTransactionStatus(
     status: BankTransactionStatus,
@@ -310,13 +310,28 @@ export async function bulkPaymentWorkflow(input: BulkPaymentWorkflowInput): Prom
       pollMaxMs: timings!.scaPollMaxMs,
       interrupted: () => cancelled,
       check: async () => {
-        if (!state.authorisationId) return undefined;
+        // A bulk adopted after an unknown outcome has no authorisation Clearway knows of: its status tells.
+        if (!state.authorisationId) return scaFromBulkStatus();
         const status = await readOrUndefined(() => reads.getBankBulkScaStatus(paymentId, state.authorisationId!));
         if (status && !cancelled) await recordScaStatus(status);
         return status?.normalised;
       },
       afterCheck: continueAsNewIfSuggested,
     });
+  }
+
+  async function scaFromBulkStatus(): Promise<'finalised' | 'failed' | undefined> {
+    const read = await readOrUndefined(() => reads.pollBulkPaymentStatusAtBank(paymentId));
+    if (!read || cancelled) return undefined;
+    setCounts(read.counts, read.allTransactionsFinal);
+    if (read.transactionStatus !== state.transactionStatus) {
+      await recordTransactionStatus({ raw: read.rawTransactionStatus, normalised: read.transactionStatus }, undefined, {
+        applyToOpenTransactions: !read.perTransaction || isFinalTransactionStatus(read.transactionStatus),
+      });
+    }
+    if (AUTHORISED_TRANSACTION_STATUSES.has(read.transactionStatus) || PARTIAL_STATUSES.has(read.transactionStatus)) return 'finalised';
+    if (isFinalTransactionStatus(read.transactionStatus)) return 'failed';
+    return undefined;
   }
 
   function startPolling(): void {
@@ -409,7 +424,9 @@ export async function bulkPaymentWorkflow(input: BulkPaymentWorkflowInput): Prom
     if (outcome === 'timeout') {
       if (await withdrawAfterScaTimeout()) return finish();
     } else if (outcome === 'failed') {
-      await recordTransactionStatus({ raw: 'RJCT', normalised: 'RJCT' }, 'SCA failed', { applyToOpenTransactions: true });
+      if (!isFinalTransactionStatus(state.transactionStatus)) {
+        await recordTransactionStatus({ raw: 'RJCT', normalised: 'RJCT' }, 'SCA failed', { applyToOpenTransactions: true });
+      }
       return finish();
     } else {
       startPolling();
