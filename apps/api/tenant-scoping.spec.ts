@@ -5,6 +5,7 @@ import { OpMandateRepository, type TenantMandateRepository } from '../../libs/pe
 import { OpTransferRepository, type TenantTransferRepository } from '../../libs/persistence/op-transfer.repository';
 import { PaymentRepository, type TenantPaymentRepository } from '../../libs/persistence/payment.repository';
 import { WebhookRepository, type TenantWebhookRepository } from '../../libs/persistence/webhook.repository';
+import { BulkPaymentRepository, type TenantBulkPaymentRepository } from '../../libs/persistence/bulk-payment.repository';
 
 /**
  * Tenant scoping is enforced by the repository API, and this keeps it so: the API sees tenant
@@ -33,6 +34,13 @@ const TENANT_VIEWS = [
     name: 'TenantPaymentRepository',
     cls: PaymentRepository,
     methods: { insertOrGetExisting: 1, findForTenant: 1, findBySignedCallback: 1, deleteUninitiated: 1, listAuthorisations: 1, findAuthorisation: 1 } satisfies Record<keyof TenantPaymentRepository, 1>,
+  },
+  {
+    name: 'TenantBulkPaymentRepository',
+    cls: BulkPaymentRepository,
+    methods: {
+      create: 1, findForTenant: 1, findBySignedCallback: 1, deleteUninitiated: 1, listAuthorisations: 1, findAuthorisation: 1, listTransactionsForTenant: 1,
+    } satisfies Record<keyof TenantBulkPaymentRepository, 1>,
   },
   {
     name: 'TenantConsentRepository',
@@ -64,6 +72,7 @@ const SCOPED_OTHERWISE: Record<string, string> = {
   createEndpoint: 'the new row carries its tenantId',
   subscribeNotifications: 'the new subscription carries its tenantId; the service picked its endpoint from that tenant’s own endpoints',
   insertOrGetExisting: 'the new row carries its tenantId, and the lookup after the insert is by (tenantId, requestId)',
+  create: 'the new bulk carries its tenantId, and the lookup after a conflicting insert is by (tenantId, requestId)',
   findBySignedCallback: 'takes a SignedCallbackId, which only verifyCallbackState makes (a browser redirect carries no token)',
 };
 

@@ -35,6 +35,8 @@ export type NewBulkPayment = Pick<
       | 'batchBookingPreferred'
       | 'batchId'
       | 'pmtInfId'
+      | 'msgId'
+      | 'msgNameId'
       | 'psuId'
       | 'psuIpAddress'
       | 'clientRedirectUri'

@@ -95,6 +95,14 @@ export class BulkPaymentEntity {
   @Column({ name: 'pmt_inf_id', type: 'varchar', length: 35, nullable: true })
   pmtInfId!: string | null;
 
+  /** The pain.001 MsgId the bulk came in (echoed as OrgnlMsgId in pain.002); null for JSON bulks. */
+  @Column({ name: 'msg_id', type: 'varchar', length: 35, nullable: true })
+  msgId!: string | null;
+
+  /** The message it came in, e.g. `pain.001.001.09` (echoed as OrgnlMsgNmId); null for JSON bulks. */
+  @Column({ name: 'msg_name_id', type: 'varchar', length: 35, nullable: true })
+  msgNameId!: string | null;
+
   @Column({ name: 'psu_id', type: 'varchar', nullable: true })
   psuId!: string | null;
 

@@ -39,6 +39,8 @@ export class BulkPayments1732450000200 implements MigrationInterface {
         initiation_outcome varchar(16),
         batch_id uuid,
         pmt_inf_id varchar(35),
+        msg_id varchar(35),
+        msg_name_id varchar(35),
         psu_id varchar,
         psu_ip_address varchar,
         client_redirect_uri varchar,
