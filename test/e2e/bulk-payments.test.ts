@@ -216,3 +216,27 @@ test('cancel before SCA (204, CANC); start another authorisation; another tenant
 function sandbox() {
   return stack.sandbox;
 }
+
+test('exactly once: the bank answer to the bulk initiation is lost; Clearway never sends it again and says the outcome is unknown', async () => {
+  sandbox().bank.setFaults({ dropResponseRate: 1 });
+  let id: string;
+  try {
+    const created = await stack.call('POST', `${BULK}/sepa-credit-transfers`, { token, headers: headers({ 'PSU-ID': 'decoupled' }), body: bulkBody(['5.00', '6.00']) });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ transactionStatus: 'RCVD', clearway: { initiationOutcome: 'unknown' } });
+    expect(created.body._links.scaRedirect).toBeUndefined();
+    id = created.body.paymentId;
+  } finally {
+    sandbox().bank.resetFaults();
+  }
+  const handle = stack.temporal.workflow.getHandle(bulkPaymentWorkflowId(id));
+  expect((await handle.query(bulkPaymentStateQuery)).phase).toBe('outcome_unknown');
+  // Time for retries that must not happen: still one bulk at the bank, created by one request.
+  await new Promise((r) => setTimeout(r, 3_000));
+  const atBank = sandbox().bulk.findBulksByRequestId(bulkInitiationRequestId(id));
+  expect(atBank).toHaveLength(1);
+  expect(atBank[0]!.initiationRequests).toBe(1);
+  const attempts: { state: string }[] = await stack.dataSource.query(`SELECT state FROM bank_initiation_attempts WHERE resource_type = 'bulk_payment' AND resource_id = $1`, [id]);
+  expect(attempts).toEqual([{ state: 'ambiguous' }]);
+  await handle.terminate('test over');
+}, 60_000);
