@@ -252,7 +252,9 @@ export class BulkPaymentsSandboxBank {
     const status = this.readStatus(product, paymentId);
     if ('error' in status) return status;
     const r = this.bulks.get(paymentId)!;
-    const txStatus = (t: BulkTransactionRecord) => this.transactionStatusOfTx(r, t);
+    const bulkStatus = this.transactionStatusOf(r);
+    const approved = this.scaOutcomeOf(r) === 'approve';
+    const txStatus = (t: BulkTransactionRecord) => this.transactionStatusOfTx(r, t, bulkStatus, approved);
     const statuses = r.transactions.map((t) => txStatus(t));
     const counts = new Map<Iso20022Status, number>();
     for (const s of statuses) counts.set(s.status, (counts.get(s.status) ?? 0) + 1);
@@ -429,10 +431,10 @@ export class BulkPaymentsSandboxBank {
     return a.pageOpened ? 'started' : 'received';
   }
 
-  private transactionStatusOfTx(r: BulkRecord, t: BulkTransactionRecord): { status: Iso20022Status; reason?: string } {
-    const bulk = this.transactionStatusOf(r);
+  /** One transaction's status, given the bulk's (computed once per report: a bulk may hold 100,000). */
+  private transactionStatusOfTx(r: BulkRecord, t: BulkTransactionRecord, bulk: TransactionStatus, approved: boolean): { status: Iso20022Status; reason?: string } {
     if (bulk === 'RCVD' || bulk === 'CANC') return { status: bulk };
-    if (this.scaOutcomeOf(r) !== 'approve') return { status: 'RJCT' };
+    if (!approved) return { status: 'RJCT' };
     if (centsOf(t.amount) === '13') return { status: 'RJCT', reason: REJECTED_REASON };
     return { status: r.settlementReads <= 1 ? 'ACSP' : 'ACSC' };
   }
