@@ -77,6 +77,16 @@ test('the same X-Request-ID returns the stored bulk and writes nothing', async (
   expect((await sut.listTransactions(first.bulk.id)).length).toBe(3);
 });
 
+test('a batch storing the same bulk again (same id, no X-Request-ID) gets the stored one back', async () => {
+  const client = await createApiClient(ds);
+  const txs = transactions(2);
+  const bulk = bulkOf(client.tenantId, client.clientId, txs, { requestId: null, batchId: randomUUID(), pmtInfId: 'PMT-1' });
+  expect((await sut.create(bulk, txs)).created).toBe(true);
+  const again = await sut.create(bulk, txs);
+  expect(again).toMatchObject({ created: false, bulk: { id: bulk.id, pmtInfId: 'PMT-1' } });
+  expect(await sut.listTransactions(bulk.id)).toHaveLength(2);
+});
+
 test('a failing transaction row leaves nothing stored', async () => {
   const client = await createApiClient(ds);
   const txs = transactions(3);

@@ -116,7 +116,12 @@ export class BulkPaymentRepository {
       .returning(['id'])
       .execute();
     if (inserted.raw.length === 0) {
-      const existing = await em.getRepository(BulkPaymentEntity).findOneByOrFail({ tenantId: bulk.tenantId, requestId: bulk.requestId! });
+      // Stored before: under this id (a batch creating its bulks again) or this tenant's X-Request-ID.
+      const repo = em.getRepository(BulkPaymentEntity);
+      const existing =
+        (await repo.findOneBy({ id: bulk.id, tenantId: bulk.tenantId })) ??
+        (bulk.requestId ? await repo.findOneBy({ tenantId: bulk.tenantId, requestId: bulk.requestId }) : null);
+      if (!existing) throw new Error(`Bulk payment ${bulk.id} conflicts with a row of another tenant`);
       return { bulk: existing, created: false };
     }
     await insertTransactions(em, bulk.id, transactions);
