@@ -240,3 +240,29 @@ test('exactly once: the bank answer to the bulk initiation is lost; Clearway nev
   expect(attempts).toEqual([{ state: 'ambiguous' }]);
   await handle.terminate('test over');
 }, 60_000);
+
+test('SANDNL2AXXX takes single payments through its own sandbox path (/nl): listed in the directory, settles', async () => {
+  const aspspToken = await stack.token(client, 'aspspinformation private');
+  const nl = await stack.call('GET', '/psd2/aspspinformation/v1/aspsps/SANDNL2AXXX', { token: aspspToken });
+  expect(nl.status).toBe(200);
+  expect(nl.body).toMatchObject({ bicFi: 'SANDNL2AXXX', country: 'Netherlands', city: 'Amsterdam', sandbox: true });
+  const created = await stack.call('POST', '/psd2/paymentinitiation/v1/payments/sepa-credit-transfers', {
+    token,
+    headers: { 'X-BicFi': 'SANDNL2AXXX', 'PSU-IP-Address': '192.0.2.10', 'PSU-ID': 'decoupled' },
+    body: {
+      debtorAccount: { iban: 'NL91ABNA0417164300' },
+      instructedAmount: { currency: 'EUR', amount: '12.00' },
+      creditorAccount: { iban: 'DE89370400440532013000' },
+      creditorName: 'Leverancier BV',
+    },
+  });
+  expect(created.status).toBe(201);
+  const payment = await stack.dataSource.query(`SELECT bank_payment_id FROM payments WHERE id = $1`, [created.body.paymentId]);
+  // The NL bank holds it, not the German one.
+  expect(sandbox().nl.bank.getPayment(payment[0].bank_payment_id)).toBeDefined();
+  expect(sandbox().bank.getPayment(payment[0].bank_payment_id)).toBeUndefined();
+  await eventually(async () => {
+    const s = await stack.call('GET', `/psd2/paymentinitiation/v1/payments/sepa-credit-transfers/${created.body.paymentId}/status`, { token, headers: { 'X-BicFi': 'SANDNL2AXXX' } });
+    return s.body.transactionStatus === 'ACSC';
+  }, 30_000, 250);
+}, 60_000);
