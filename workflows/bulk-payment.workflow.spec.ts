@@ -79,6 +79,10 @@ test('partial acceptance: one SCA, ACSP, then PATC once every transaction is fin
       const described = await handle.describe();
       expect(described.typedSearchAttributes.get(BatchId)).toBe(input.batchId);
       expect(described.typedSearchAttributes.get(TransactionStatusAttr)).toBe('PATC');
+      // The operator's view in the Temporal UI: progress counts.
+      const metadata = await handle.query<{ currentDetails?: string }>('__temporal_workflow_metadata');
+      expect(metadata.currentDetails).toContain('**Bulk payment** · 4 transactions · PATC');
+      expect(metadata.currentDetails).toContain('| ACSC | 3 |');
       // History carries ids, statuses and counts only.
       const history = JSON.stringify(await handle.fetchHistory());
       expect(history).not.toMatch(/IBAN|iban|creditorName/);

@@ -6,6 +6,7 @@ import {
   currentUpdateInfo,
   log,
   proxyActivities,
+  setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
@@ -220,6 +221,19 @@ export async function bulkPaymentWorkflow(input: BulkPaymentWorkflowInput): Prom
   function setCounts(counts: BulkTransactionCounts, allFinal: boolean): void {
     state.counts = counts;
     state.allTransactionsFinal = allFinal;
+    showProgress();
+  }
+
+  /** What an operator sees in the Temporal UI (current details): statuses and counts, never PII. */
+  function showProgress(): void {
+    const rows = Object.entries(state.counts).map(([status, count]) => `| ${status} | ${count} |`);
+    setCurrentDetails(
+      [
+        `**Bulk payment** · ${state.numberOfTransactions ?? '?'} transactions · ${state.transactionStatus}${state.scaStatus ? ` · SCA ${state.scaStatus}` : ''}`,
+        '',
+        ...(rows.length ? ['| Transaction status | Count |', '| --- | --- |', ...rows] : ['No transaction status from the bank yet.']),
+      ].join('\n'),
+    );
   }
 
   async function continueAsNewIfSuggested(): Promise<void> {
@@ -405,6 +419,7 @@ export async function bulkPaymentWorkflow(input: BulkPaymentWorkflowInput): Prom
   const settings = await records.loadBulkPaymentSettings(paymentId);
   timings = { scaTimeoutMs: settings.scaTimeoutMs, ...DEFAULT_BULK_TIMINGS, ...input.timings };
   state.numberOfTransactions = settings.numberOfTransactions;
+  showProgress();
   if (!input.resume) {
     upsertSearchAttributes([
       { key: TenantIdAttr, value: input.tenantId },

@@ -119,6 +119,8 @@ export class BulkPaymentsService {
             args: [{ tenantId: principal.tenantId, paymentId: id, timings: this.timings() }],
             workflowIdConflictPolicy: 'USE_EXISTING',
             workflowIdReusePolicy: 'REJECT_DUPLICATE',
+            // One line for the Temporal UI: size, total and bank, never names or IBANs.
+            staticSummary: `Bulk · ${bulk.transactions.length} tx · ${bulk.controlSum} ${bulk.currency} · ${aspsp.bicFi}`,
             typedSearchAttributes: [
               { key: BicFi, value: aspsp.bicFi },
               { key: TenantId, value: principal.tenantId },
