@@ -266,3 +266,28 @@ test('SANDNL2AXXX takes single payments through its own sandbox path (/nl): list
     return s.body.transactionStatus === 'ACSC';
   }, 30_000, 250);
 }, 60_000);
+
+test('body limits: a 1,000-entry JSON bulk (> 100 kB) is taken; over 50 MB is 413 with tppMessages; single payments keep 100 kB', async () => {
+  const big = bulkBody(Array.from({ length: 1000 }, (_, i) => `${i + 1}.00`));
+  expect(JSON.stringify(big).length).toBeGreaterThan(150_000);
+  const ok = await stack.call('POST', `${BULK}/sepa-credit-transfers`, { token, headers: headers({ 'PSU-ID': 'decoupled' }), body: big });
+  expect(ok.status).toBe(201);
+  expect((await repo.findById(ok.body.paymentId))?.numberOfTransactions).toBe(1000);
+
+  const huge = await fetch(`${stack.baseUrl}${BULK}/pain.001-sepa-credit-transfers`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${token}`, 'X-Request-ID': randomUUID(), 'Content-Type': 'application/xml', ...headers() },
+    body: Buffer.alloc(51 * 1024 * 1024, 'a'),
+  });
+  expect(huge.status).toBe(413);
+  expect(((await huge.json()) as { tppMessages: { path: string }[] }).tppMessages[0]).toMatchObject({ path: 'body' });
+
+  const single = await stack.call('POST', '/psd2/paymentinitiation/v1/payments/sepa-credit-transfers', {
+    token,
+    headers: headers(),
+    body: { ...big.payments[0], debtorAccount: big.debtorAccount, remittanceInformationUnstructured: 'x'.repeat(140), padding: 'y'.repeat(150_000) },
+    contract: false,
+  });
+  expect(single.status).toBe(400);
+  expect(single.body.tppMessages[0].text).toContain('size limit');
+}, 120_000);
