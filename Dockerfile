@@ -28,5 +28,6 @@ COPY --chown=node:node package.json ./
 COPY --from=prod-deps --chown=node:node /app/node_modules ./node_modules
 COPY --from=build --chown=node:node /app/dist ./dist
 USER node
-EXPOSE 3000 3001
+# 3000 api, 3001 sandbox, 9464 worker metrics (/metrics, /health/live)
+EXPOSE 3000 3001 9464
 CMD ["node", "dist/apps/api/main.js"]

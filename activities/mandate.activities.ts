@@ -1,3 +1,4 @@
+import { mandatePeriodDetails, mandatePeriodSummary } from '../workflows/shared/ui-metadata';
 import { MONTHS, ScheduleAlreadyRunning, ScheduleNotFoundError, type CalendarSpec, type Client, type Range, type ScheduleSpec } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Logger } from 'pino';
@@ -197,6 +198,9 @@ export function createMandateActivities(deps: MandateActivityDeps) {
             args,
             // A period is one attempt: the run itself is never retried (its activities are, briefly).
             workflowExecutionTimeout: timings.sendDeadlineMs + 10 * 60_000,
+            // What the Temporal UI shows for each period's run (no wallet addresses).
+            staticSummary: mandatePeriodSummary({ mandateId, amount: mandate.debitAmount, tenantId: mandate.tenantId }),
+            staticDetails: mandatePeriodDetails({ mandateId, apiBaseUrl: deps.publicBaseUrl, tenantId: mandate.tenantId }),
           },
           policies: { overlap: 'SKIP', catchupWindow: MANDATE_CATCHUP_WINDOW, pauseOnFailure: false },
           state: { ...(interval.repetitions !== undefined ? { remainingActions: interval.repetitions } : {}), note: 'Open Payments mandate' },

@@ -2,7 +2,7 @@
 // Idempotent bootstrap for a fresh clone, run before `npm run dev`, `npm test` and in CI.
 // Plain Node ESM without dependencies: it runs before node_modules exists.
 //
-//   node scripts/ensure-tools.mjs [--skip-npm] [--require-temporal]
+//   node scripts/ensure-tools.mjs [--skip-npm] [--require-temporal] [--chromium]
 //
 // 1. npm deps: `npm ci` when node_modules is missing or package-lock.json changed since the last install.
 // 2. Temporal CLI and time-skipping test server: taken from TEMPORAL_CLI_PATH / TEMPORAL_TEST_SERVER_PATH,
@@ -11,6 +11,9 @@
 // 3. Schemathesis (the OPE contract fuzzer of test/e2e/ope-fuzz.test.ts and `npm run fuzz`): SCHEMATHESIS_PATH,
 //    else .tools/schemathesis/bin/schemathesis, installed there from PyPI (pinned) into its own venv.
 //    Keep in sync with bench/fuzz/schemathesis.ts.
+// 4. Chromium (the browser e2e and `npm run docs:screenshots`), for `npm test`, `npm run tools` and --chromium:
+//    CHROMIUM_PATH, else /usr/bin/chromium; as root on Debian/Ubuntu it installs the `chromium` package with
+//    apt-get, otherwise it says in one line what is missing before anything starts.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { accessSync, constants, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -37,7 +40,7 @@ const SCHEMATHESIS_BIN = join(SCHEMATHESIS_DIR, IS_WINDOWS ? 'Scripts' : 'bin');
 const SCHEMATHESIS_STAMP = join(SCHEMATHESIS_DIR, '.clearway-pip-specs');
 
 const args = new Set(process.argv.slice(2));
-const known = new Set(['--skip-npm', '--require-temporal']);
+const known = new Set(['--skip-npm', '--require-temporal', '--chromium']);
 for (const arg of args) {
   if (!known.has(arg)) {
     console.error(`ensure-tools: unknown option ${arg} (known: ${[...known].join(', ')})`);
@@ -168,6 +171,33 @@ function ensureTemporal() {
   if (args.has('--require-temporal')) process.exit(1);
 }
 
+const CHROMIUM_INSTALL = 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium';
+
+/** Where the browser tests look (test/e2e/open-payments-browser.test.ts, scripts/docs-screenshots.ts). */
+function chromiumPath() {
+  return process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+}
+
+function ensureChromium() {
+  const path = chromiumPath();
+  if (isExecutable(path)) return;
+  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+  if (!process.env.CHROMIUM_PATH && isRoot && onPath('apt-get')) {
+    log(`Chromium missing (browser tests): installing Debian's chromium (${CHROMIUM_INSTALL})`);
+    const result = run('sh', ['-c', CHROMIUM_INSTALL], { shell: false, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    if (result.status === 0 && isExecutable(path)) return;
+    const output = `${result.stdout ?? ''}${result.stderr ?? ''}`.trim().split('\n').slice(-5).join('\n');
+    console.error(`ensure-tools: installing chromium failed (exit ${result.status})\n${output}`);
+  }
+  console.error(
+    `ensure-tools: Chromium not found at ${path}: the browser tests (test/e2e/open-payments-browser.test.ts) will fail; ` +
+      (process.env.CHROMIUM_PATH ? 'fix CHROMIUM_PATH' : `install it as root: ${CHROMIUM_INSTALL} (or set CHROMIUM_PATH)`),
+  );
+}
+
 if (!args.has('--skip-npm')) ensureNpmDeps();
 ensureTemporal();
 ensureSchemathesis();
+// npm sets npm_lifecycle_event: `pretest` for `npm test`, `tools` for `npm run tools`; `npm run dev` needs no browser.
+const lifecycle = process.env.npm_lifecycle_event;
+if (args.has('--chromium') || lifecycle === 'pretest' || lifecycle === 'tools') ensureChromium();

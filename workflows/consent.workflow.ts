@@ -5,6 +5,7 @@ import {
   continueAsNew,
   log,
   proxyActivities,
+  setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
@@ -33,6 +34,8 @@ import { findApplicationFailure, readOrUndefined } from './shared/failures';
 import { FailureType, RETRY, retryPolicy } from './shared/retry-policies';
 import { createWithoutDuplicates, type CreationOutcome } from './shared/create-once';
 import { ScaWait } from './shared/sca-wait';
+import { activitySummary, phrases } from './shared/ui-metadata';
+import { STATUS_VIEW_DESCRIPTION, statusViewQuery } from './shared/status-view';
 
 const DAY_MS = 24 * 3600_000;
 
@@ -104,6 +107,51 @@ export async function consentWorkflow(input: ConsentWorkflowInput): Promise<Cons
 
   setHandler(consentStateQuery, () => state);
 
+  /** The Temporal UI's current details: the live phase in words (never PII). */
+  let details = '';
+  const show = () => {
+    details = describePhase();
+    setCurrentDetails(details);
+  };
+  const label = (what: string, attempt?: number) => ({ summary: activitySummary(what, { attempt }) });
+  const atBank = (what: string) => ({ summary: activitySummary(what, { at: input.bicFi }) });
+  setHandler(
+    statusViewQuery,
+    () => ({
+      resource: 'consent',
+      id: consentId,
+      phase: state.phase,
+      details,
+      api: { consentStatus: state.status, scaStatus: state.scaStatus, statusReason: state.statusReason },
+      href: `/psd2/consent/v1/consents/${consentId}`,
+    }),
+    { description: STATUS_VIEW_DESCRIPTION },
+  );
+  show();
+
+  function describePhase(): string {
+    switch (state.phase) {
+      case 'creating':
+        return phrases.text(`Creating the consent at ${input.bicFi}`);
+      case 'awaiting_sca':
+        return phrases.waitingForSca({
+          sinceMs: state.scaDeadline! - timings.scaTimeoutMs,
+          timesOutAtMs: state.scaDeadline!,
+          approach: state.creation?.scaApproach,
+        });
+      case 'active': {
+        const used = Math.max(0, ...Object.keys(state.unattendedReads).map((k) => recentReads(k).length));
+        return phrases.consentValid({
+          validUntil: state.validUntilMs !== undefined ? new Date(state.validUntilMs - DAY_MS).toISOString() : 'unknown',
+          readsUsed: used,
+          readsPerDay: state.frequencyPerDay,
+        }) + (state.nextStatusCheckAt !== undefined ? `\nNext status check at the bank: ${new Date(state.nextStatusCheckAt).toISOString().slice(0, 16).replace('T', ' ')} UTC` : '');
+      }
+      case 'ended':
+        return phrases.final(state.status, state.statusReason);
+    }
+  }
+
   setHandler(consentCreationUpdate, async () => {
     await condition(() => state.creation !== undefined || state.creationError !== undefined);
     if (state.creationError) throw refusal('BANK_REFUSED', 'The bank refused the consent', state.creationError);
@@ -117,7 +165,7 @@ export async function consentWorkflow(input: ConsentWorkflowInput): Promise<Cons
     async () => {
       terminating = true;
       try {
-        await commands.deleteConsentAtBank(consentId);
+        await commands.deleteConsentAtBank.executeWithOptions(atBank('Delete (TPP request)'), [consentId]);
       } catch (err) {
         terminating = false;
         throw bankRefusal(err);
@@ -138,7 +186,7 @@ export async function consentWorkflow(input: ConsentWorkflowInput): Promise<Cons
     startConsentAuthorisationUpdate,
     async () => {
       try {
-        const started = await commands.startConsentAuthorisationAtBank(consentId);
+        const started = await commands.startConsentAuthorisationAtBank.executeWithOptions(atBank('Start an authorisation'), [consentId]);
         state.authorisationId = started.authorisationId;
         sca.wakeUp();
         return started;
@@ -153,7 +201,7 @@ export async function consentWorkflow(input: ConsentWorkflowInput): Promise<Cons
     updateConsentPsuDataUpdate,
     async (req) => {
       try {
-        const result = await commands.updateConsentPsuDataAtBank(consentId, req);
+        const result = await commands.updateConsentPsuDataAtBank.executeWithOptions(atBank('Update PSU data'), [consentId, req]);
         state.authorisationId = req.authorisationId;
         await recordSca({ raw: result.scaStatus, normalised: result.scaStatus });
         sca.wakeUp();
@@ -175,8 +223,12 @@ export async function consentWorkflow(input: ConsentWorkflowInput): Promise<Cons
       const at = Date.now();
       if (counted) state.unattendedReads[key] = [...recentReads(key), at];
       try {
-        const result = await accountReads.readAccountData(consentId, req);
+        const result = await accountReads.readAccountData.executeWithOptions(
+          { summary: activitySummary(`Read ${req.endpoint}${counted ? ' (unattended)' : ''}`, { at: input.bicFi }) },
+          [consentId, req],
+        );
         state.reads += 1;
+        if (state.phase === 'active') show();
         return result;
       } catch (err) {
         if (counted) releaseSlot(key, at);
@@ -248,7 +300,10 @@ export async function consentWorkflow(input: ConsentWorkflowInput): Promise<Cons
     state.statusReason = reason;
     if (FINAL_CONSENT_STATUSES.has(status.normalised)) state.phase = 'ended';
     upsertSearchAttributes([{ key: ConsentStatusAttr, value: status.normalised }]);
-    await records.recordConsentStatus({ consentId, seq, kind: 'consent_status', status: status.normalised, rawStatus: status.raw, reason: reason ?? null });
+    show();
+    await records.recordConsentStatus.executeWithOptions(label(`Record status ${status.normalised}`), [
+      { consentId, seq, kind: 'consent_status', status: status.normalised, rawStatus: status.raw, reason: reason ?? null },
+    ]);
   }
 
   async function recordSca(status: BankScaStatus): Promise<void> {
@@ -256,14 +311,14 @@ export async function consentWorkflow(input: ConsentWorkflowInput): Promise<Cons
     const seq = state.eventSeq++;
     state.scaStatus = status.normalised;
     upsertSearchAttributes([{ key: ScaStatusAttr, value: status.normalised }]);
-    await records.recordConsentStatus({
+    await records.recordConsentStatus.executeWithOptions(label(`Record SCA status ${status.normalised}`), [{
       consentId,
       seq,
       kind: 'sca_status',
       status: status.normalised,
       rawStatus: status.raw,
       authorisationId: state.authorisationId,
-    });
+    }]);
   }
 
   function continueAsNewDue(): boolean {
@@ -286,7 +341,12 @@ export async function consentWorkflow(input: ConsentWorkflowInput): Promise<Cons
   async function create(): Promise<void> {
     let outcome: CreationOutcome<ConsentCreationSummary>;
     try {
-      outcome = await createWithoutDuplicates('Consent creation', (opts) => creation.createConsentAtBank(consentId, opts));
+      outcome = await createWithoutDuplicates('Consent creation', (opts) =>
+        creation.createConsentAtBank.executeWithOptions(
+          { summary: activitySummary(opts.createAgainAfterAttempt === undefined ? 'Create consent' : 'Create consent again', { at: input.bicFi }) },
+          [consentId, opts],
+        ),
+      );
     } catch (err) {
       const failure = findApplicationFailure(err);
       const details = failure?.details?.[0] as Partial<BankRefusal> | undefined;
@@ -296,7 +356,7 @@ export async function consentWorkflow(input: ConsentWorkflowInput): Promise<Cons
       return refuseCreation(502, [], `the bank's answer was lost (${outcome.reason}); no second consent was requested, as the PSU could be asked to authorise both`);
     }
     // Creating again may have left an unauthorised consent at the bank: delete the ones it named.
-    if (outcome.createdAgain > 0) await records.deleteOrphanedConsents(consentId);
+    if (outcome.createdAgain > 0) await records.deleteOrphanedConsents.executeWithOptions(atBank('Delete orphaned consents'), [consentId]);
     return accept(outcome.result);
   }
 
@@ -309,6 +369,7 @@ export async function consentWorkflow(input: ConsentWorkflowInput): Promise<Cons
     } else {
       state.phase = 'awaiting_sca';
       state.scaDeadline = Date.now() + timings.scaTimeoutMs;
+      show();
     }
   }
 
@@ -324,7 +385,7 @@ export async function consentWorkflow(input: ConsentWorkflowInput): Promise<Cons
   async function activate(): Promise<void> {
     let granted: Awaited<ReturnType<ConsentActivities['getBankConsent']>>;
     try {
-      granted = await grantReads.getBankConsent(consentId);
+      granted = await grantReads.getBankConsent.executeWithOptions(atBank('Read the granted consent'), [consentId]);
     } catch (err) {
       const failure = findApplicationFailure(err);
       if (state.phase === 'ended') return;
@@ -345,9 +406,9 @@ export async function consentWorkflow(input: ConsentWorkflowInput): Promise<Cons
       pollInitialMs: timings.scaPollInitialMs,
       pollMaxMs: timings.scaPollMaxMs,
       interrupted: () => state.phase === 'ended',
-      check: async () => {
+      check: async (n) => {
         if (!state.authorisationId) return undefined;
-        const status = await readOrUndefined(() => statusReads.getBankConsentScaStatus(consentId, state.authorisationId!));
+        const status = await readOrUndefined(() => statusReads.getBankConsentScaStatus.executeWithOptions(label('Check SCA status', n), [consentId, state.authorisationId!]));
         if (status && state.phase !== 'ended') await recordSca(status);
         return status?.normalised;
       },
@@ -356,17 +417,17 @@ export async function consentWorkflow(input: ConsentWorkflowInput): Promise<Cons
     if (outcome === 'interrupted') return;
     if (outcome === 'finalised') return activate();
     if (outcome === 'timeout') {
-      await readOrUndefined(() => commands.deleteConsentAtBank(consentId));
+      await readOrUndefined(() => commands.deleteConsentAtBank.executeWithOptions(atBank('Withdraw after the SCA timeout'), [consentId]));
       if (state.phase === 'ended') return;
       return transition({ raw: 'rejected', normalised: 'rejected' }, `SCA timeout: no decision within ${Math.round(timings.scaTimeoutMs / 1000)}s`);
     }
-    const bank = await readOrUndefined(() => statusReads.getBankConsentStatus(consentId));
+    const bank = await readOrUndefined(() => statusReads.getBankConsentStatus.executeWithOptions(atBank('Check consent status after the failed SCA'), [consentId]));
     if (state.phase === 'ended') return;
     return transition({ raw: bank?.raw ?? 'rejected', normalised: 'rejected' }, 'SCA failed');
   }
 
   async function checkAtBank(): Promise<void> {
-    const bank = await readOrUndefined(() => statusReads.getBankConsentStatus(consentId));
+    const bank = await readOrUndefined(() => statusReads.getBankConsentStatus.executeWithOptions(atBank('Check consent status'), [consentId]));
     if (!bank || bank.normalised === state.status || state.status !== 'valid') return;
     if (FINAL_CONSENT_STATUSES.has(bank.normalised)) {
       log.info('Consent ended at the bank', { consentId, status: bank.normalised });
@@ -384,12 +445,12 @@ export async function consentWorkflow(input: ConsentWorkflowInput): Promise<Cons
       }
       const noticeAt = validUntilMs - timings.expiringNoticeMs;
       if (!state.expiringNoticeSent && now >= noticeAt) {
-        await records.emitConsentEvent({
+        await records.emitConsentEvent.executeWithOptions(label('Store the consent.expiring event'), [{
           consentId,
           type: 'consent.expiring',
           dedupeKey: `consent.expiring:${consentId}`,
           payload: { consentId, validUntil: new Date(validUntilMs - DAY_MS).toISOString().slice(0, 10) },
-        });
+        }]);
         state.expiringNoticeSent = true;
         continue;
       }
@@ -400,8 +461,10 @@ export async function consentWorkflow(input: ConsentWorkflowInput): Promise<Cons
         continue;
       }
       const wakeAt = Math.min(validUntilMs, state.expiringNoticeSent ? Infinity : noticeAt, state.nextStatusCheckAt!);
+      const summary = wakeAt === validUntilMs ? 'Until validUntil (expiry)' : wakeAt === noticeAt ? 'Until the expiring notice' : 'Until the next status check';
+      show();
       // Reads arrive as updates and grow the history too: wake up when it is time to continue-as-new.
-      await condition(() => state.status !== 'valid' || statusCheckRequested || continueAsNewDue(), wakeAt - now);
+      await condition(() => state.status !== 'valid' || statusCheckRequested || continueAsNewDue(), wakeAt - now, { summary });
       await continueAsNewIfDue();
     }
   }
@@ -411,6 +474,7 @@ export async function consentWorkflow(input: ConsentWorkflowInput): Promise<Cons
   if (state.phase === 'active') await liveUntilEnd();
   await condition(allHandlersFinished);
   state.phase = 'ended';
+  show();
   return state;
 }
 

@@ -1,5 +1,5 @@
 import { SearchAttributeType, defineSearchAttributeKey } from '@temporalio/common';
-import { ApplicationFailure, allHandlersFinished, condition, log, patched, proxyActivities, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, allHandlersFinished, condition, log, patched, proxyActivities, setCurrentDetails, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
 import type { MandateActivities } from '../activities/mandate.activities';
 import { intervalEnd, parseRepeatingInterval } from '../libs/domain/iso8601-interval';
 import { isFinalMandateStatus as isFinal, type MandateStatus } from '../libs/domain/mandate';
@@ -22,6 +22,10 @@ import {
 import { checkOutcomeDecision } from './op-transfer.api';
 import { openPaymentsRefusalOf, readOrUndefined } from './shared/failures';
 import { RETRY, retryPolicy } from './shared/retry-policies';
+import { STATUS_VIEW_DESCRIPTION, statusViewQuery } from './shared/status-view';
+import { activitySummary, clock, duration, phrases } from './shared/ui-metadata';
+
+const label = (what: string, attempt?: number) => ({ summary: activitySummary(what, { attempt }) });
 
 const steps = proxyActivities<MandateActivities>({
   startToCloseTimeout: '15s',
@@ -89,6 +93,32 @@ export async function mandateWorkflow(input: MandateWorkflowInput): Promise<Mand
 
   setHandler(mandateStateQuery, () => state);
 
+  /** The Temporal UI's current details: the live phase in words (never PII). */
+  let details = '';
+  let grantWaitSince = Date.now();
+  const show = () => {
+    switch (state.status) {
+      case 'awaiting_authorisation':
+        details = phrases.waitingForSca({ sinceMs: grantWaitSince, timesOutAtMs: grantWaitSince + timings.grantWindowMs, approach: 'interactive grant at the wallet' });
+        break;
+      case 'active':
+        details = phrases.text(`Active: the Schedule mandate-${mandateId} pays each period (${input.interval.split('/')[2] ?? input.interval})`);
+        break;
+      case 'paused':
+        details = phrases.text(`Paused: the Schedule mandate-${mandateId} is paused; periods that arrive are recorded as skipped`);
+        break;
+      default:
+        details = phrases.final(state.status, state.statusReason);
+    }
+    setCurrentDetails(details);
+  };
+  setHandler(
+    statusViewQuery,
+    () => ({ resource: 'mandate', id: mandateId, phase: state.status, details, api: { status: state.status, reason: state.statusReason }, href: `/openpayments/v1/mandates/${mandateId}` }),
+    { description: STATUS_VIEW_DESCRIPTION },
+  );
+  show();
+
   setHandler(mandateAuthorisationUpdate, async () => {
     await condition(() => state.interactRedirect !== undefined || state.refusal !== undefined || isFinal(state.status));
     if (state.refusal) throw ApplicationFailure.create({ type: 'MandateRefused', message: state.refusal.message, nonRetryable: true, details: [state.refusal] });
@@ -120,7 +150,7 @@ export async function mandateWorkflow(input: MandateWorkflowInput): Promise<Mand
     () =>
       exclusive(async () => {
         if (state.status === 'active') {
-          await records.pauseMandateSchedule(mandateId);
+          await records.pauseMandateSchedule.executeWithOptions(label('Pause the Schedule'), [mandateId]);
           await setStatus('paused', 'Paused by the client');
         }
         return { status: state.status };
@@ -133,7 +163,7 @@ export async function mandateWorkflow(input: MandateWorkflowInput): Promise<Mand
     () =>
       exclusive(async () => {
         if (state.status === 'paused') {
-          await records.resumeMandateSchedule(mandateId);
+          await records.resumeMandateSchedule.executeWithOptions(label('Resume the Schedule'), [mandateId]);
           await setStatus('active');
         }
         return { status: state.status };
@@ -144,9 +174,9 @@ export async function mandateWorkflow(input: MandateWorkflowInput): Promise<Mand
   setHandler(
     resolveMandatePeriodUpdate,
     async ({ periodStart, ...ruling }) => {
-      const { status } = await rulings.ruleOnMandatePeriod(mandateId, periodStart, ruling);
+      const { status } = await rulings.ruleOnMandatePeriod.executeWithOptions(label(`Record the operator's ruling on ${periodStart}`), [mandateId, periodStart, ruling]);
       try {
-        await tidying.closeMandateIncomingPayment(mandateId, periodStart);
+        await tidying.closeMandateIncomingPayment.executeWithOptions(label('Complete the incoming payment'), [mandateId, periodStart]);
       } catch (err) {
         log.warn('Completing the incoming payment failed; it will expire at the wallet', { mandateId, error: (err as Error).message });
       }
@@ -172,17 +202,18 @@ export async function mandateWorkflow(input: MandateWorkflowInput): Promise<Mand
 
   /** Stored first, so an update that answers once the state changes never gets ahead of GET. */
   async function setStatus(status: MandateStatus, reason?: string): Promise<void> {
-    await records.recordMandateStatus({ mandateId, status, reason: reason ?? null });
+    await records.recordMandateStatus.executeWithOptions(label(`Record status ${status}`), [{ mandateId, status, reason: reason ?? null }]);
     state.status = status;
     state.statusReason = reason;
+    show();
   }
 
   /** Ends the mandate: the Schedule goes, and the grant is revoked so nothing can be paid under it later. */
   async function end(status: MandateStatus, reason: string, scheduled: boolean): Promise<MandateState> {
     await exclusive(async () => {
-      if (scheduled) await records.deleteMandateSchedule(mandateId);
+      if (scheduled) await records.deleteMandateSchedule.executeWithOptions(label('Delete the Schedule'), [mandateId]);
       try {
-        await records.revokeMandateGrant(mandateId);
+        await records.revokeMandateGrant.executeWithOptions(label('Revoke the grant'), [mandateId]);
       } catch (err) {
         log.warn('Grant revocation failed', { mandateId, error: (err as Error).message });
       }
@@ -194,22 +225,24 @@ export async function mandateWorkflow(input: MandateWorkflowInput): Promise<Mand
 
   // 1–2: up to the PSU's approval.
   try {
-    await steps.resolveMandateWallets(mandateId);
-    const grant = await steps.requestMandateGrant(mandateId);
+    await steps.resolveMandateWallets.executeWithOptions(label('Resolve the wallet addresses'), [mandateId]);
+    const grant = await steps.requestMandateGrant.executeWithOptions(label('Request the interactive grant'), [mandateId]);
     state.interactRedirect = grant.interactRedirect;
+    grantWaitSince = Date.now();
+    show();
   } catch (err) {
     state.refusal = refusalOf(err);
     return end('failed', state.refusal.message, false);
   }
 
   // 3: the PSU decides at their wallet, within the grant window.
-  const decided = await condition(() => finish !== undefined || cancelRequested, timings.grantWindowMs);
+  const decided = await condition(() => finish !== undefined || cancelRequested, timings.grantWindowMs, { summary: 'Grant window (PSU approval timeout)' });
   if (cancelRequested) return end('cancelled', 'Cancelled by the client', false);
   if (!decided) return end('expired', `The PSU did not approve within ${Math.round(timings.grantWindowMs / 1000)}s`, false);
   if (finish!.result === 'grant_rejected' || !finish!.interactRef) return end('rejected', 'The PSU denied the mandate', false);
   try {
-    await steps.continueMandateGrant(mandateId, finish!.interactRef, finish!.hash ?? '');
-    await steps.createMandateSchedule(mandateId, timings);
+    await steps.continueMandateGrant.executeWithOptions(label('Continue the grant'), [mandateId, finish!.interactRef, finish!.hash ?? '']);
+    await steps.createMandateSchedule.executeWithOptions(label('Create the Schedule'), [mandateId, timings]);
   } catch (err) {
     return end('failed', refusalOf(err).message, true);
   }
@@ -217,7 +250,7 @@ export async function mandateWorkflow(input: MandateWorkflowInput): Promise<Mand
   // The period under way (a mandate "starting now") runs at once; only now, so its run finds the mandate active.
   if (patched(MANDATE_FIRST_PERIOD_PATCH)) {
     try {
-      await records.runMandatePeriodUnderWay(mandateId);
+      await records.runMandatePeriodUnderWay.executeWithOptions(label('Run the period under way'), [mandateId]);
     } catch (err) {
       log.warn('The period under way could not be started; the next one runs on schedule', { mandateId, error: (err as Error).message });
     }
@@ -229,7 +262,9 @@ export async function mandateWorkflow(input: MandateWorkflowInput): Promise<Mand
   for (;;) {
     const remaining = endsAt === undefined ? undefined : endsAt - Date.now();
     if (remaining !== undefined && remaining <= 0) return end('expired', 'Every period of the mandate has passed', true);
-    if (await condition(() => cancelRequested, remaining === undefined ? undefined : Math.min(remaining, MAX_TIMER_MS))) {
+    const wake = remaining === undefined ? undefined : Math.min(remaining, MAX_TIMER_MS);
+    const summary = wake === remaining ? 'Until the mandate\'s last period has passed' : 'Until the next check of the mandate\'s end';
+    if (wake === undefined ? (await condition(() => cancelRequested), true) : await condition(() => cancelRequested, wake, { summary })) {
       return end('cancelled', 'Cancelled by the client', true);
     }
   }
@@ -245,37 +280,65 @@ export async function mandatePaymentWorkflow(input: MandatePaymentInput): Promis
   const { mandateId, timings } = input;
   const periodStart = scheduledTime().toISOString();
   const outcomes = patched(MANDATE_PERIOD_OUTCOMES_PATCH);
+  let details = phrases.text(`Paying the period from ${periodStart}`);
+  let periodStatus = 'sending';
+  let periodReason: string | null = null;
+  const show = (text: string) => {
+    details = text;
+    setCurrentDetails(text);
+  };
+  setHandler(
+    statusViewQuery,
+    () => ({
+      resource: 'mandate-period',
+      id: `${mandateId}/${periodStart}`,
+      phase: periodStatus,
+      details,
+      api: { periodStart, status: periodStatus, reason: periodReason },
+      href: `/openpayments/v1/mandates/${mandateId}`,
+    }),
+    { description: STATUS_VIEW_DESCRIPTION },
+  );
+  show(details);
   /** Decides the period; `close`: nothing is, or will be, on its way to the period's incoming payment. */
   const record = async (status: 'completed' | 'failed' | 'unknown', reason: string | null, close = false) => {
     if (close && outcomes) {
       try {
-        await tidying.closeMandateIncomingPayment(mandateId, periodStart);
+        await tidying.closeMandateIncomingPayment.executeWithOptions(label('Complete the incoming payment'), [mandateId, periodStart]);
       } catch (err) {
         log.warn('Completing the incoming payment failed; it will expire at the wallet', { mandateId, error: (err as Error).message });
       }
     }
-    await records.recordMandatePeriod({ mandateId, periodStart, status, reason });
+    await records.recordMandatePeriod.executeWithOptions(label(`Record the period ${status}`), [{ mandateId, periodStart, status, reason }]);
+    periodStatus = status;
+    periodReason = reason;
+    show(status === 'unknown' ? phrases.outcomeUnknown({ reason: reason ?? 'not confirmed', resolution: "later periods look it up again; an operator may use resolveMandatePeriod" }) : phrases.final(status, reason ?? undefined));
     return { periodStart, status, reason };
   };
 
   // Earlier periods left unknown get another lookup first (best effort: their own run is over).
-  if (outcomes) await readOrUndefined(() => lookups.settleUnknownMandatePeriods(mandateId));
+  if (outcomes) await readOrUndefined(() => lookups.settleUnknownMandatePeriods.executeWithOptions(label('Look up earlier unknown periods'), [mandateId]));
 
-  const begun = await records.beginMandatePeriod(mandateId, periodStart);
-  if (!begun.proceed) return { periodStart, status: begun.status, reason: begun.reason };
+  const begun = await records.beginMandatePeriod.executeWithOptions(label('Claim the period'), [mandateId, periodStart]);
+  if (!begun.proceed) {
+    periodStatus = begun.status;
+    periodReason = begun.reason;
+    show(phrases.final(begun.status, begun.reason ?? undefined));
+    return { periodStart, status: begun.status, reason: begun.reason };
+  }
 
   if (!outcomes) return legacyPay();
 
   try {
-    await paying.createMandateIncomingPayment(mandateId, periodStart);
-    await paying.createMandateQuote(mandateId, periodStart);
+    await paying.createMandateIncomingPayment.executeWithOptions(label('Create the incoming payment at the receiver'), [mandateId, periodStart]);
+    await paying.createMandateQuote.executeWithOptions(label('Quote at the sender'), [mandateId, periodStart]);
   } catch (err) {
     return record('failed', refusalOf(err).message, true);
   }
   let created: Awaited<ReturnType<MandateActivities['createMandateOutgoingPayment']>> | undefined;
   let unanswered = 'The wallet did not confirm the outgoing payment';
   try {
-    created = await paying.createMandateOutgoingPayment(mandateId, periodStart);
+    created = await paying.createMandateOutgoingPayment.executeWithOptions(label('Create the outgoing payment'), [mandateId, periodStart]);
   } catch (err) {
     unanswered = `${unanswered} (${refusalOf(err).message})`;
   }
@@ -286,25 +349,32 @@ export async function mandatePaymentWorkflow(input: MandatePaymentInput): Promis
   if (created?.outcome !== 'created') {
     const reason = created?.outcome === 'ambiguous' ? created.reason : unanswered;
     let wait = timings.sendPollInitialMs;
+    let n = 0;
+    show(phrases.outcomeUnknown({ reason, resolution: `looking it up at the wallet until ${clock(deadline)}` }));
     for (;;) {
-      const found = await readOrUndefined(() => lookups.findMandateOutgoingPayment(mandateId, periodStart));
+      n += 1;
+      const found = await readOrUndefined(() => lookups.findMandateOutgoingPayment.executeWithOptions(label('Look up the outgoing payment', n), [mandateId, periodStart]));
       if (found?.outcome === 'found') break;
       if (found?.outcome === 'absent') return record('failed', found.reason, true);
       // The run ends at the deadline; later period runs and an operator settle it from there.
       if (Date.now() >= deadline) return record('unknown', `${reason}; not found at the wallet yet`);
-      await sleep(Math.min(found?.outcome === 'not_yet' ? Math.max(wait, found.retryInMs) : wait, Math.max(1, deadline - Date.now())));
+      await sleep(Math.min(found?.outcome === 'not_yet' ? Math.max(wait, found.retryInMs) : wait, Math.max(1, deadline - Date.now())), { summary: `Wait before lookup ${n + 1}` });
       wait = Math.min(wait * 2, timings.sendPollMaxMs);
     }
   }
 
   let wait = timings.sendPollInitialMs;
+  let check = 0;
   for (;;) {
+    check += 1;
     // The payment exists: a wallet that does not answer for a while is asked again, not given up on.
-    const progress = await readOrUndefined(() => progressReads.getMandatePaymentProgress(mandateId, periodStart));
+    const progress = await readOrUndefined(() => progressReads.getMandatePaymentProgress.executeWithOptions(label('Check the outgoing payment', check), [mandateId, periodStart]));
     if (progress?.failed) return record('failed', 'The outgoing payment failed at the sender’s wallet', true);
     if (progress?.complete) return record('completed', null, true);
     if (Date.now() >= deadline) return record('unknown', 'The wallet has not confirmed the payment as sent, nor as failed, by the deadline');
-    await sleep(Math.min(wait, Math.max(1, deadline - Date.now())));
+    const pause = Math.min(wait, Math.max(1, deadline - Date.now()));
+    show(phrases.text(`Sending: following the outgoing payment at the sender's wallet, next check in ${duration(pause)}`));
+    await sleep(pause, { summary: `Wait before check ${check + 1}` });
     wait = Math.min(wait * 2, timings.sendPollMaxMs);
   }
 

@@ -1,4 +1,4 @@
-import { ApplicationFailure, allHandlersFinished, condition, log, patched, proxyActivities, setHandler, sleep, upsertSearchAttributes } from '@temporalio/workflow';
+import { ApplicationFailure, allHandlersFinished, condition, log, patched, proxyActivities, setCurrentDetails, setHandler, sleep, upsertSearchAttributes } from '@temporalio/workflow';
 import type { OpTransferActivities } from '../activities/op-transfer.activities';
 import { isFinalTransferStatus as isFinal, type TransferStatus } from '../libs/domain/open-payments';
 import { TransferStatus as TransferStatusAttr } from '../libs/temporal/search-attributes';
@@ -19,6 +19,8 @@ import {
 } from './op-transfer.api';
 import { openPaymentsRefusalOf, readOrUndefined } from './shared/failures';
 import { RETRY, retryPolicy } from './shared/retry-policies';
+import { STATUS_VIEW_DESCRIPTION, statusViewQuery } from './shared/status-view';
+import { activitySummary, duration, phrases } from './shared/ui-metadata';
 
 /** Steps with the PSU's client waiting (POST returns after the grant request). */
 const steps = proxyActivities<OpTransferActivities>({
@@ -75,6 +77,43 @@ export async function openPaymentsTransferWorkflow(input: TransferWorkflowInput)
 
   setHandler(transferStateQuery, () => state);
 
+  /** The Temporal UI's current details: the live phase in words (never PII). */
+  let details = '';
+  let grantWaitSince: number | undefined;
+  const show = (extra?: string) => {
+    details = describeStatus() + (extra ? `; ${extra}` : '');
+    setCurrentDetails(details);
+  };
+  const label = (what: string, attempt?: number) => ({ summary: activitySummary(what, { attempt }) });
+  setHandler(
+    statusViewQuery,
+    () => ({
+      resource: 'transfer',
+      id: transferId,
+      phase: state.status,
+      details,
+      api: { status: state.status, reason: state.statusReason },
+      href: `/openpayments/v1/transfers/${transferId}`,
+    }),
+    { description: STATUS_VIEW_DESCRIPTION },
+  );
+  show();
+
+  function describeStatus(): string {
+    switch (state.status) {
+      case 'quoting':
+        return phrases.text('Preparing: wallets, incoming payment at the receiver, quote, grant request');
+      case 'awaiting_authorisation':
+        return phrases.waitingForSca({ sinceMs: grantWaitSince ?? Date.now(), timesOutAtMs: (grantWaitSince ?? Date.now()) + timings.grantWindowMs, approach: 'interactive grant at the wallet' });
+      case 'sending':
+        return phrases.text('Sending: following the outgoing payment at the sender\'s wallet');
+      case 'unknown':
+        return phrases.outcomeUnknown({ reason: state.statusReason ?? 'the wallet did not confirm', resolution: "looking it up at the wallet, or waiting for an operator's resolveTransferOutcome update" });
+      default:
+        return phrases.final(state.status, state.statusReason);
+    }
+  }
+
   setHandler(transferAuthorisationUpdate, async () => {
     await condition(() => state.interactRedirect !== undefined || state.refusal !== undefined || isFinal(state.status));
     if (state.refusal) {
@@ -109,9 +148,11 @@ export async function openPaymentsTransferWorkflow(input: TransferWorkflowInput)
   /** Persisted first: an update that waits for this status must not answer before `GET` shows it. */
   async function setStatus(status: TransferStatus, reason?: string): Promise<void> {
     const seq = state.eventSeq++;
-    await records.recordTransferStatus({ transferId, seq, status, reason: reason ?? null });
+    await records.recordTransferStatus.executeWithOptions(label(`Record status ${status}`), [{ transferId, seq, status, reason: reason ?? null }]);
     state.status = status;
     state.statusReason = reason;
+    if (status === 'awaiting_authorisation') grantWaitSince = Date.now();
+    show();
     upsertSearchAttributes([{ key: TransferStatusAttr, value: status }]);
   }
 
@@ -123,8 +164,8 @@ export async function openPaymentsTransferWorkflow(input: TransferWorkflowInput)
   setHandler(
     resolveTransferOutcomeUpdate,
     async (d) => {
-      if (d.decision === 'paid') await records.adoptOutgoingPayment(transferId, d.outgoingPaymentUrl);
-      await records.recordTransferResolution({ transferId, seq: state.eventSeq, ...d });
+      if (d.decision === 'paid') await records.adoptOutgoingPayment.executeWithOptions(label('Adopt the operator\'s outgoing payment'), [transferId, d.outgoingPaymentUrl]);
+      await records.recordTransferResolution.executeWithOptions(label('Record the operator\'s decision'), [{ transferId, seq: state.eventSeq, ...d }]);
       decision = d;
       await condition(() => state.status !== 'unknown');
       return { status: state.status };
@@ -145,14 +186,14 @@ export async function openPaymentsTransferWorkflow(input: TransferWorkflowInput)
   async function end(status: TransferStatus, reason?: string, revoke = false, close = false): Promise<TransferState> {
     if (revoke) {
       try {
-        await records.revokeTransferGrant(transferId);
+        await records.revokeTransferGrant.executeWithOptions(label('Revoke the grant'), [transferId]);
       } catch (err) {
         log.warn('Grant revocation failed', { transferId, error: (err as Error).message });
       }
     }
     if (close && outcomes) {
       try {
-        await tidying.closeIncomingPayment(transferId);
+        await tidying.closeIncomingPayment.executeWithOptions(label('Complete the incoming payment'), [transferId]);
       } catch (err) {
         log.warn('Completing the incoming payment failed; it will expire at the wallet', { transferId, error: (err as Error).message });
       }
@@ -164,11 +205,11 @@ export async function openPaymentsTransferWorkflow(input: TransferWorkflowInput)
 
   // 1–4: everything up to the PSU's approval.
   try {
-    await steps.resolveWalletAddresses(transferId);
-    await steps.createIncomingPayment(transferId);
+    await steps.resolveWalletAddresses.executeWithOptions(label('Resolve the wallet addresses'), [transferId]);
+    await steps.createIncomingPayment.executeWithOptions(label('Create the incoming payment at the receiver'), [transferId]);
     if (cancelRequested) return end('cancelled', 'Cancelled by the client', false, true);
-    await steps.createQuote(transferId);
-    const grant = await steps.requestOutgoingPaymentGrant(transferId);
+    await steps.createQuote.executeWithOptions(label('Quote at the sender'), [transferId]);
+    const grant = await steps.requestOutgoingPaymentGrant.executeWithOptions(label('Request the interactive grant'), [transferId]);
     await setStatus('awaiting_authorisation');
     state.interactRedirect = grant.interactRedirect;
   } catch (err) {
@@ -177,12 +218,12 @@ export async function openPaymentsTransferWorkflow(input: TransferWorkflowInput)
   }
 
   // 5: the PSU decides at their wallet, within the grant window.
-  const decided = await condition(() => finish !== undefined || cancelRequested, timings.grantWindowMs);
+  const decided = await condition(() => finish !== undefined || cancelRequested, timings.grantWindowMs, { summary: 'Grant window (PSU approval timeout)' });
   if (cancelRequested) return end('cancelled', 'Cancelled by the client', true, true);
   if (!decided) return end('expired', `The PSU did not approve within ${Math.round(timings.grantWindowMs / 1000)}s`, true, true);
   if (finish!.result === 'grant_rejected' || !finish!.interactRef) return end('rejected', 'The PSU denied the payment', true, true);
   try {
-    await steps.continueGrant(transferId, finish!.interactRef, finish!.hash ?? '');
+    await steps.continueGrant.executeWithOptions(label('Continue the grant'), [transferId, finish!.interactRef, finish!.hash ?? '']);
   } catch (err) {
     return end('failed', refusalOf(err).message, true, true);
   }
@@ -192,14 +233,14 @@ export async function openPaymentsTransferWorkflow(input: TransferWorkflowInput)
   // 6: pay. The quote may have expired while the PSU was deciding: re-quote within the grant.
   await setStatus('sending');
   try {
-    if (await steps.quoteExpired(transferId)) await steps.createQuote(transferId);
+    if (await steps.quoteExpired.executeWithOptions(label('Check the quote'), [transferId])) await steps.createQuote.executeWithOptions(label('Quote again'), [transferId]);
   } catch (err) {
     return end('failed', refusalOf(err).message, true, true);
   }
   let created: Awaited<ReturnType<OpTransferActivities['createOutgoingPayment']>> | undefined;
   let unanswered = 'The wallet did not confirm the outgoing payment';
   try {
-    created = await sending.createOutgoingPayment(transferId);
+    created = await sending.createOutgoingPayment.executeWithOptions(label('Create the outgoing payment'), [transferId]);
   } catch (err) {
     unanswered = `${unanswered} (${refusalOf(err).message})`;
   }
@@ -219,8 +260,10 @@ export async function openPaymentsTransferWorkflow(input: TransferWorkflowInput)
     await setStatus('unknown', `${reason}; looking it up at the wallet`);
     const until = Date.now() + lookupTimings.lookupDeadlineMs;
     let wait = lookupTimings.lookupInitialMs;
+    let n = 0;
     for (;;) {
-      const found = decision ? undefined : await readOrUndefined(() => lookups.findOutgoingPayment(transferId));
+      n += 1;
+      const found = decision ? undefined : await readOrUndefined(() => lookups.findOutgoingPayment.executeWithOptions(label('Look up the outgoing payment', n), [transferId]));
       if (found?.outcome === 'found') return 'found';
       if (found?.outcome === 'absent') return found.reason;
       if (decision) {
@@ -231,7 +274,7 @@ export async function openPaymentsTransferWorkflow(input: TransferWorkflowInput)
       const next = found?.outcome === 'not_yet' ? Math.max(found.retryInMs, wait) : wait;
       // Past the lookup deadline, only an operator decides (see the README, "Unknown outcomes").
       if (Date.now() + next > until) await condition(() => decision !== undefined);
-      else await condition(() => decision !== undefined, next);
+      else await condition(() => decision !== undefined, next, { summary: `Wait before lookup ${n + 1}` });
       wait = Math.min(wait * 2, lookupTimings.lookupMaxMs);
     }
   }
@@ -244,8 +287,10 @@ export async function openPaymentsTransferWorkflow(input: TransferWorkflowInput)
   async function followPayment(): Promise<TransferState> {
     const deadline = Date.now() + timings.sendDeadlineMs;
     let interval = timings.sendPollInitialMs;
+    let n = 0;
     for (;;) {
-      const progress = decision ? undefined : await readOrUndefined(() => progressReads.getOutgoingPaymentProgress(transferId));
+      n += 1;
+      const progress = decision ? undefined : await readOrUndefined(() => progressReads.getOutgoingPaymentProgress.executeWithOptions(label('Check the outgoing payment', n), [transferId]));
       if (progress?.failed) return end('failed', 'The outgoing payment failed at the sender’s wallet', true, true);
       if (progress?.complete) return end('completed', undefined, false, true);
       if (decision) {
@@ -256,8 +301,14 @@ export async function openPaymentsTransferWorkflow(input: TransferWorkflowInput)
         await setStatus('unknown', 'The wallet has not confirmed the payment as sent, nor as failed, by the deadline; still following it');
       }
       const late = state.status === 'unknown';
-      if (late && Date.now() >= deadline + lookupTimings.lookupDeadlineMs) await condition(() => decision !== undefined);
-      else await condition(() => decision !== undefined, late ? interval : Math.min(interval, Math.max(1, deadline - Date.now())));
+      if (late && Date.now() >= deadline + lookupTimings.lookupDeadlineMs) {
+        show('only an operator can decide now');
+        await condition(() => decision !== undefined);
+      } else {
+        const wait = late ? interval : Math.min(interval, Math.max(1, deadline - Date.now()));
+        show(`next check in ${duration(wait)}`);
+        await condition(() => decision !== undefined, wait, { summary: `Wait before check ${n + 1}` });
+      }
       interval = Math.min(interval * 2, late ? lookupTimings.lookupMaxMs : timings.sendPollMaxMs);
     }
   }

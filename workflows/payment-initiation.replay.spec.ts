@@ -21,6 +21,9 @@ import type { paymentInitiationWorkflow } from './payment-initiation.workflow';
  * - `payment-unknown-outcome-history.json`: the bank's answer to the initiation is lost and the
  *   payment may be SCA-exempt, so the outcome is recorded unknown; an operator resolves it with
  *   the bank's payment id (`resolveInitiation`); SCA is followed through the payment's status.
+ *   Recorded again with patch `initiation-outcome-search-attribute` (the outcome as the
+ *   `InitiationOutcome` search attribute); the run recorded before it is kept as
+ *   `payment-unknown-outcome-before-search-attribute-history.json` and must keep replaying.
  * - `payment-sca-timeout-cancel-failed-history.json`: the PSU never decides, the bank refuses the
  *   cancellation, so the payment is followed until the bank itself rejects it (patch
  *   `sca-timeout-cancel-outcome`).
@@ -124,7 +127,7 @@ const SCENARIOS: Scenario[] = [
       'recordPaymentStatus',
     ],
     updates: ['initiationResult', 'resolveInitiation'],
-    patches: [],
+    patches: ['initiation-outcome-search-attribute'],
     record: (env) => {
       let statusPolls = 0;
       return recordPayment(
@@ -225,6 +228,24 @@ describe.each(SCENARIOS)('paymentInitiationWorkflow replay: $file', (scenario) =
 
     await expect(Worker.runReplayHistory({ workflowsPath: require.resolve('./index') }, history, scenario.file)).resolves.toBeUndefined();
   }, 30_000);
+});
+
+describe('paymentInitiationWorkflow replay: runs recorded before a patch', () => {
+  it('replays the unknown outcome recorded before initiation-outcome-search-attribute (old branch: no upsert)', async () => {
+    const history = readHistoryFixture(fixture('payment-unknown-outcome-before-search-attribute-history.json'));
+    expect(history.events!.some((e) => e.markerRecordedEventAttributes)).toBe(false);
+    expect(history.events!.some((e) => e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields?.InitiationOutcome)).toBe(false);
+    await expect(Worker.runReplayHistory({ workflowsPath: require.resolve('./index') }, history, 'before-search-attribute')).resolves.toBeUndefined();
+  }, 30_000);
+
+  it('the current run lists the outcome as InitiationOutcome: unknown, then resolved', () => {
+    const history = readHistoryFixture(fixture('payment-unknown-outcome-history.json'));
+    const values = history.events!.flatMap((e) => {
+      const field = e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields?.InitiationOutcome;
+      return field?.data ? [JSON.parse(Buffer.from(field.data).toString('utf8'))] : [];
+    });
+    expect(values).toEqual(['unknown', 'resolved']);
+  });
 });
 
 /** Waits until `completedActivities` activities completed and the workflow task after them did too. */

@@ -7,6 +7,7 @@ import {
   log,
   patched,
   proxyActivities,
+  setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
@@ -19,12 +20,14 @@ import {
   type BankTransactionStatus,
   type ScaStatus,
 } from '../libs/domain/transaction-status';
-import { ScaStatus as ScaStatusAttr, TransactionStatus as TransactionStatusAttr } from '../libs/temporal/search-attributes';
+import { InitiationOutcome as InitiationOutcomeAttr, ScaStatus as ScaStatusAttr, TransactionStatus as TransactionStatusAttr } from '../libs/temporal/search-attributes';
 import { findApplicationFailure, readOrUndefined } from './shared/failures';
 import { failure, FailureType, RETRY } from './shared/retry-policies';
 import type { PsuDataUpdateRequest } from './shared/psu-data';
 import { createWithoutDuplicates, type CreationOutcome } from './shared/create-once';
 import { ScaWait } from './shared/sca-wait';
+import { activitySummary, phrases } from './shared/ui-metadata';
+import { STATUS_VIEW_DESCRIPTION, statusViewQuery } from './shared/status-view';
 import {
   cancelPaymentUpdate,
   initiationResultUpdate,
@@ -49,6 +52,8 @@ import {
  */
 const PATCH_UNKNOWN_OUTCOME = 'initiation-unknown-outcome';
 const PATCH_SCA_TIMEOUT_CANCEL = 'sca-timeout-cancel-outcome';
+/** The initiation outcome (`unknown`, then `resolved`) as a search attribute, so operators can list unknown outcomes. */
+const PATCH_OUTCOME_SEARCH_ATTRIBUTE = 'initiation-outcome-search-attribute';
 
 /** Failures that prove the bank did not create the payment: refused, or never processed (connection refused, 429). */
 const NOT_CREATED_FAILURES: ReadonlySet<string> = new Set([
@@ -102,8 +107,17 @@ const records = proxyActivities<PaymentActivities>({
  * an operator) → await SCA (redirect callback or bank status, racing a timeout) → poll until final.
  */
 export async function paymentInitiationWorkflow(input: PaymentWorkflowInput): Promise<PaymentWorkflowState> {
-  const { paymentId, timings } = input;
+  const { paymentId, timings, bicFi } = input;
   const state: PaymentWorkflowState = input.resume ?? { phase: 'initiating', transactionStatus: 'RCVD', eventSeq: 0 };
+  /** The Temporal UI's current details: the live phase in words (never PII). */
+  let details = '';
+  const show = (text: string) => {
+    details = text;
+    setCurrentDetails(text);
+  };
+  /** Activity and timer summaries for the UI. */
+  const label = (what: string, attempt?: number) => ({ summary: activitySummary(what, { attempt }) });
+  const atBank = (what: string) => ({ summary: activitySummary(what, { at: bicFi }) });
   const sca = new ScaWait();
   let cancelled = state.transactionStatus === 'CANC';
   let lastRawStatus: string | undefined;
@@ -112,6 +126,20 @@ export async function paymentInitiationWorkflow(input: PaymentWorkflowInput): Pr
   let deciding = false;
 
   setHandler(paymentStateQuery, () => state);
+  setHandler(statusViewQuery, () => ({
+    resource: 'payment',
+    id: paymentId,
+    phase: state.phase,
+    details,
+    api: {
+      transactionStatus: state.transactionStatus,
+      scaStatus: state.scaStatus,
+      statusReason: state.statusReason,
+      initiationOutcome: state.initiationOutcome,
+    },
+    href: `/psd2/paymentinitiation/v1/payments/${input.paymentProduct}/${paymentId}`,
+  }), { description: STATUS_VIEW_DESCRIPTION });
+  show(input.resume ? describePhase() : phrases.initiating(bicFi));
 
   setHandler(initiationResultUpdate, async () => {
     await condition(() => state.initiation !== undefined || state.initiationError !== undefined || state.initiationOutcome !== undefined);
@@ -127,8 +155,8 @@ export async function paymentInitiationWorkflow(input: PaymentWorkflowInput): Pr
       deciding = true;
       try {
         // `initiated`: the bank must know the payment the operator names.
-        const status = d.decision === 'initiated' ? await commands.confirmBankPayment(paymentId, d.bankPaymentId) : undefined;
-        await records.recordOperatorDecision(paymentId, currentUpdateInfo()!.id, d);
+        const status = d.decision === 'initiated' ? await commands.confirmBankPayment.executeWithOptions(atBank('Confirm the operator\'s bank payment id'), [paymentId, d.bankPaymentId]) : undefined;
+        await records.recordOperatorDecision.executeWithOptions(label('Record the operator\'s decision'), [paymentId, currentUpdateInfo()!.id, d]);
         decision = { ...d, status };
       } catch (err) {
         deciding = false;
@@ -158,7 +186,7 @@ export async function paymentInitiationWorkflow(input: PaymentWorkflowInput): Pr
   setHandler(
     cancelPaymentUpdate,
     async () => {
-      const result = await commands.cancelPaymentAtBank(paymentId);
+      const result = await commands.cancelPaymentAtBank.executeWithOptions(atBank('Cancel (TPP request)'), [paymentId]);
       if (result.transactionStatus === 'CANC') {
         cancelled = true;
         await recordTransactionStatus({ raw: 'CANC', normalised: 'CANC' }, 'Cancelled by the TPP');
@@ -180,7 +208,7 @@ export async function paymentInitiationWorkflow(input: PaymentWorkflowInput): Pr
   setHandler(
     startAuthorisationUpdate,
     async () => {
-      const started = await commands.startAuthorisationAtBank(paymentId);
+      const started = await commands.startAuthorisationAtBank.executeWithOptions(atBank('Start an authorisation'), [paymentId]);
       state.authorisationId = started.authorisationId;
       sca.wakeUp(); // check the new authorisation's status promptly
       return started;
@@ -195,7 +223,7 @@ export async function paymentInitiationWorkflow(input: PaymentWorkflowInput): Pr
   setHandler(
     updatePaymentPsuDataUpdate,
     async (req) => {
-      const result = await commands.updatePaymentPsuDataAtBank(paymentId, req);
+      const result = await commands.updatePaymentPsuDataAtBank.executeWithOptions(atBank('Update PSU data'), [paymentId, req]);
       state.authorisationId = req.authorisationId;
       sca.wakeUp();
       return result;
@@ -213,14 +241,14 @@ export async function paymentInitiationWorkflow(input: PaymentWorkflowInput): Pr
     state.transactionStatus = status.normalised;
     state.statusReason = reason;
     upsertSearchAttributes([{ key: TransactionStatusAttr, value: status.normalised }]);
-    await records.recordPaymentStatus({
+    await records.recordPaymentStatus.executeWithOptions(label(`Record status ${status.normalised}`), [{
       paymentId,
       seq,
       kind: 'transaction_status',
       status: status.normalised,
       rawStatus: status.raw,
       reason: reason ?? null,
-    });
+    }]);
   }
 
   async function recordScaStatus(sca: BankScaStatus): Promise<void> {
@@ -228,14 +256,14 @@ export async function paymentInitiationWorkflow(input: PaymentWorkflowInput): Pr
     const seq = state.eventSeq++;
     state.scaStatus = sca.normalised;
     upsertSearchAttributes([{ key: ScaStatusAttr, value: sca.normalised }]);
-    await records.recordPaymentStatus({
+    await records.recordPaymentStatus.executeWithOptions(label(`Record SCA status ${sca.normalised}`), [{
       paymentId,
       seq,
       kind: 'sca_status',
       status: sca.normalised,
       rawStatus: sca.raw,
       authorisationId: state.authorisationId,
-    });
+    }]);
   }
 
   async function continueAsNewIfSuggested(): Promise<void> {
@@ -254,7 +282,12 @@ export async function paymentInitiationWorkflow(input: PaymentWorkflowInput): Pr
     try {
       // After an ambiguous attempt the bank may hold a payment from it: initiating again is safe
       // only where such a payment can never execute without an SCA the PSU is never shown.
-      outcome = await createWithoutDuplicates('Initiation', (opts) => initiation.initiatePaymentAtBank(paymentId, opts));
+      outcome = await createWithoutDuplicates('Initiation', (opts) =>
+        initiation.initiatePaymentAtBank.executeWithOptions(
+          { summary: activitySummary(opts.createAgainAfterAttempt === undefined ? 'Initiate' : 'Initiate again', { at: bicFi }) },
+          [paymentId, opts],
+        ),
+      );
     } catch (err) {
       const failed = findApplicationFailure(err);
       // A failure without the bank's clear answer (the activity itself timed out) proves nothing.
@@ -266,7 +299,7 @@ export async function paymentInitiationWorkflow(input: PaymentWorkflowInput): Pr
     if (outcome.kind === 'ambiguous') return markOutcomeUnknown(outcome.reason);
     await acceptInitiation(outcome.result);
     // Initiating again may have left an earlier payment at the bank: cancel the ones it named.
-    if (outcome.createdAgain > 0) await records.cancelOrphanedInitiations(paymentId);
+    if (outcome.createdAgain > 0) await records.cancelOrphanedInitiations.executeWithOptions(atBank('Cancel orphaned initiations'), [paymentId]);
   }
 
   async function acceptInitiation(init: InitiationSummary): Promise<void> {
@@ -279,8 +312,36 @@ export async function paymentInitiationWorkflow(input: PaymentWorkflowInput): Pr
     if (AUTHORISED_TRANSACTION_STATUSES.has(init.transactionStatus) || isFinalTransactionStatus(init.transactionStatus)) {
       startPolling();
     } else {
-      state.phase = 'awaiting_sca';
-      state.scaDeadline = Date.now() + timings.scaTimeoutMs;
+      awaitSca();
+    }
+  }
+
+  function awaitSca(): void {
+    state.phase = 'awaiting_sca';
+    state.scaDeadline = Date.now() + timings.scaTimeoutMs;
+    show(describePhase());
+  }
+
+  /** The current phase in words, for the UI's current details. */
+  function describePhase(nextCheckInMs?: number): string {
+    switch (state.phase) {
+      case 'initiating':
+        return phrases.initiating(bicFi);
+      case 'outcome_unknown':
+        return phrases.outcomeUnknown({
+          reason: state.unknownReason ?? 'the bank did not answer clearly',
+          resolution: "looking it up at the bank where it can, else waiting for an operator's resolveInitiation update",
+        });
+      case 'awaiting_sca':
+        return phrases.waitingForSca({
+          sinceMs: state.scaDeadline! - timings.scaTimeoutMs,
+          timesOutAtMs: state.scaDeadline!,
+          approach: state.initiation?.scaApproach,
+        });
+      case 'polling_status':
+        return phrases.pollingBank({ status: state.transactionStatus, nextCheckInMs });
+      case 'completed':
+        return phrases.final(state.transactionStatus, state.statusReason);
     }
   }
 
@@ -306,6 +367,7 @@ export async function paymentInitiationWorkflow(input: PaymentWorkflowInput): Pr
   async function markOutcomeUnknown(reason: string): Promise<void> {
     state.phase = 'outcome_unknown';
     state.unknownReason = reason;
+    show(describePhase());
     await recordInitiationOutcome('unknown', `Initiation outcome unknown: ${reason}`);
   }
 
@@ -314,7 +376,7 @@ export async function paymentInitiationWorkflow(input: PaymentWorkflowInput): Pr
     let canLookUp = true;
     for (;;) {
       if (canLookUp) {
-        const lookup = await readOrUndefined(() => reads.lookUpInitiationAtBank(paymentId));
+        const lookup = await readOrUndefined(() => reads.lookUpInitiationAtBank.executeWithOptions(atBank('Look up the initiation'), [paymentId]));
         if (lookup?.kind === 'found') {
           return adopt({ raw: lookup.rawTransactionStatus, normalised: lookup.transactionStatus }, 'found by the bank\'s lookup');
         }
@@ -322,10 +384,11 @@ export async function paymentInitiationWorkflow(input: PaymentWorkflowInput): Pr
         canLookUp = lookup?.kind !== 'unsupported';
       }
       // Without a lookup, only an operator can tell: wait for one, however long it takes.
-      await condition(() => decision !== undefined, canLookUp ? interval : undefined);
+      if (canLookUp) await condition(() => decision !== undefined, interval, { summary: 'Wait before the next lookup (or an operator\'s decision)' });
+      else await condition(() => decision !== undefined);
       if (decision) {
         if (decision.decision === 'initiated') {
-          await records.adoptBankPayment(paymentId, decision.bankPaymentId, decision.status!);
+          await records.adoptBankPayment.executeWithOptions(label('Adopt the bank payment'), [paymentId, decision.bankPaymentId, decision.status!]);
           return adopt(decision.status!, `confirmed by ${decision.operator}`);
         }
         return notInitiated(`Not initiated at the bank, decided by ${decision.operator}: ${decision.reason}`);
@@ -344,8 +407,7 @@ export async function paymentInitiationWorkflow(input: PaymentWorkflowInput): Pr
       startPolling();
     } else {
       // The client starts an authorisation for the PSU (POST .../authorisations) if none is under way.
-      state.phase = 'awaiting_sca';
-      state.scaDeadline = Date.now() + timings.scaTimeoutMs;
+      awaitSca();
     }
   }
 
@@ -357,7 +419,10 @@ export async function paymentInitiationWorkflow(input: PaymentWorkflowInput): Pr
 
   async function recordInitiationOutcome(outcome: 'unknown' | 'resolved', reason: string): Promise<void> {
     const seq = state.eventSeq++;
-    await records.recordPaymentStatus({ paymentId, seq, kind: 'initiation_outcome', status: outcome, rawStatus: null, reason });
+    if (patched(PATCH_OUTCOME_SEARCH_ATTRIBUTE)) upsertSearchAttributes([{ key: InitiationOutcomeAttr, value: outcome }]);
+    await records.recordPaymentStatus.executeWithOptions(label(`Record initiation outcome ${outcome}`), [
+      { paymentId, seq, kind: 'initiation_outcome', status: outcome, rawStatus: null, reason },
+    ]);
     state.initiationOutcome = outcome;
   }
 
@@ -367,9 +432,9 @@ export async function paymentInitiationWorkflow(input: PaymentWorkflowInput): Pr
       pollInitialMs: timings.scaPollInitialMs,
       pollMaxMs: timings.scaPollMaxMs,
       interrupted: () => cancelled,
-      check: async () => {
+      check: async (n) => {
         if (!state.authorisationId) return state.adopted ? scaFromPaymentStatus() : undefined;
-        const status = await readOrUndefined(() => reads.getBankScaStatus(paymentId, state.authorisationId!));
+        const status = await readOrUndefined(() => reads.getBankScaStatus.executeWithOptions(label('Check SCA status', n), [paymentId, state.authorisationId!]));
         if (status && !cancelled) await recordScaStatus(status);
         return status?.normalised;
       },
@@ -379,7 +444,7 @@ export async function paymentInitiationWorkflow(input: PaymentWorkflowInput): Pr
 
   /** A payment found after an unknown outcome, with no authorisation known: its status tells where SCA stands. */
   async function scaFromPaymentStatus(): Promise<ScaStatus | undefined> {
-    const status = await readOrUndefined(() => reads.getBankPaymentStatus(paymentId));
+    const status = await readOrUndefined(() => reads.getBankPaymentStatus.executeWithOptions(atBank('Check status'), [paymentId]));
     if (!status || cancelled) return undefined;
     if (status.normalised !== state.transactionStatus) await recordTransactionStatus(status);
     if (AUTHORISED_TRANSACTION_STATUSES.has(status.normalised)) return 'finalised';
@@ -390,11 +455,13 @@ export async function paymentInitiationWorkflow(input: PaymentWorkflowInput): Pr
   function startPolling(): void {
     state.phase = 'polling_status';
     state.statusDeadline = Date.now() + timings.statusDeadlineMs;
+    show(describePhase());
   }
 
   async function pollUntilFinal(): Promise<void> {
     let interval = timings.statusPollInitialMs;
     let first = true;
+    let check = 0;
     for (;;) {
       if (cancelled || isFinalTransactionStatus(state.transactionStatus)) return;
       if (Date.now() >= state.statusDeadline!) {
@@ -406,14 +473,17 @@ export async function paymentInitiationWorkflow(input: PaymentWorkflowInput): Pr
         );
         return;
       }
+      check += 1;
       if (!first) {
         // A timer that a cancellation can cut short.
-        await condition(() => cancelled, Math.min(interval, state.statusDeadline! - Date.now()));
+        const wait = Math.min(interval, state.statusDeadline! - Date.now());
+        show(describePhase(wait));
+        await condition(() => cancelled, wait, { summary: `Wait before status check ${check}` });
         interval = Math.min(interval * 2, timings.statusPollMaxMs);
       }
       first = false;
       if (cancelled) return;
-      const status = await readOrUndefined(() => reads.getBankPaymentStatus(paymentId));
+      const status = await readOrUndefined(() => reads.getBankPaymentStatus.executeWithOptions(label('Check status', check), [paymentId]));
       if (cancelled) return;
       if (status && status.normalised !== state.transactionStatus) await recordTransactionStatus(status);
       await continueAsNewIfSuggested();
@@ -431,7 +501,7 @@ export async function paymentInitiationWorkflow(input: PaymentWorkflowInput): Pr
     if (outcome === 'interrupted') return finish();
     if (outcome === 'timeout') {
       if (!patched(PATCH_SCA_TIMEOUT_CANCEL)) {
-        const cancel = await readOrUndefined(() => commands.cancelPaymentAtBank(paymentId));
+        const cancel = await readOrUndefined(() => commands.cancelPaymentAtBank.executeWithOptions(atBank('Withdraw after the SCA timeout'), [paymentId]));
         await recordTransactionStatus(
           { raw: cancel?.transactionStatus ?? state.transactionStatus, normalised: 'RJCT' },
           `SCA timeout: no decision within ${Math.round(timings.scaTimeoutMs / 1000)}s`,
@@ -440,7 +510,7 @@ export async function paymentInitiationWorkflow(input: PaymentWorkflowInput): Pr
       }
       if (await withdrawAfterScaTimeout()) return finish();
     } else if (outcome === 'failed') {
-      const status = await readOrUndefined(() => reads.getBankPaymentStatus(paymentId));
+      const status = await readOrUndefined(() => reads.getBankPaymentStatus.executeWithOptions(atBank('Check status after the failed SCA'), [paymentId]));
       await recordTransactionStatus({ raw: status?.raw ?? 'RJCT', normalised: 'RJCT' }, 'SCA failed');
       return finish();
     } else {
@@ -459,12 +529,12 @@ export async function paymentInitiationWorkflow(input: PaymentWorkflowInput): Pr
    */
   async function withdrawAfterScaTimeout(): Promise<boolean> {
     const timeout = `SCA timeout: no decision within ${Math.round(timings.scaTimeoutMs / 1000)}s`;
-    const cancel = await readOrUndefined(() => commands.cancelPaymentAtBank(paymentId));
+    const cancel = await readOrUndefined(() => commands.cancelPaymentAtBank.executeWithOptions(atBank('Withdraw after the SCA timeout'), [paymentId]));
     if (cancel?.transactionStatus === 'CANC' && !cancel.authorisationRequired) {
       await recordTransactionStatus({ raw: 'CANC', normalised: 'RJCT' }, timeout);
       return true;
     }
-    const status = await readOrUndefined(() => reads.getBankPaymentStatus(paymentId));
+    const status = await readOrUndefined(() => reads.getBankPaymentStatus.executeWithOptions(atBank('Check status after the SCA timeout'), [paymentId]));
     if (status && isFinalTransactionStatus(status.normalised)) {
       await recordTransactionStatus(status, `${timeout}; the bank reports ${status.normalised}`);
       return true;
@@ -480,6 +550,7 @@ export async function paymentInitiationWorkflow(input: PaymentWorkflowInput): Pr
     // Let a cancellation or authorisation update that is still running reply before we close.
     await condition(allHandlersFinished);
     state.phase = 'completed';
+    show(describePhase());
     return state;
   }
 }

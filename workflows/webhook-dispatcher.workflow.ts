@@ -11,6 +11,7 @@ import {
 import type { WebhookActivities } from '../activities/webhook.activities';
 import { WebhookEndpointHealth } from '../libs/temporal/search-attributes';
 import { retryPolicy } from './shared/retry-policies';
+import { STATUS_VIEW_DESCRIPTION, statusViewQuery } from './shared/status-view';
 import {
   webhookDispatcherStateQuery,
   webhookWakeUpSignal,
@@ -72,6 +73,19 @@ export async function webhookDispatcherWorkflow(input: WebhookDispatcherInput): 
     wakeups++;
   });
   setHandler(webhookDispatcherStateQuery, () => state);
+  let details = '';
+  setHandler(
+    statusViewQuery,
+    () => ({
+      resource: 'webhook-endpoint',
+      id: input.endpointId,
+      phase: state.health,
+      details,
+      api: { enabled: state.health !== 'disabled' && state.health !== 'deleted', health: state.health, disabledReason: state.disabledReason },
+      href: `/webhooks/v1/endpoints/${input.endpointId}`,
+    }),
+    { description: STATUS_VIEW_DESCRIPTION },
+  );
 
   function setHealth(health: Health): void {
     if (state.health === health) return;
@@ -82,9 +96,8 @@ export async function webhookDispatcherWorkflow(input: WebhookDispatcherInput): 
   function describe(phase: string): void {
     const failing = state.failingSince ? `\n\nFailing since ${new Date(state.failingSince).toISOString()}.` : '';
     const disabled = state.disabledReason ? `\n\n${state.disabledReason}` : '';
-    setCurrentDetails(
-      `**${phase}**\n\nDelivered ${state.delivered}, failed attempts ${state.failedAttempts}, given up ${state.gaveUp}, rounds ${state.rounds}.${failing}${disabled}`,
-    );
+    details = `**${phase}**\n\nDelivered ${state.delivered}, failed attempts ${state.failedAttempts}, given up ${state.gaveUp}, rounds ${state.rounds}.${failing}${disabled}`;
+    setCurrentDetails(details);
   }
 
   function apply(round: DeliveryRoundResult): void {
@@ -146,7 +159,10 @@ const sweeps = proxyActivities<WebhookActivities>({
 });
 
 export async function webhookSweepWorkflow(): Promise<number> {
+  let details = 'Waking dispatchers with due deliveries';
+  setHandler(statusViewQuery, () => ({ resource: 'webhook-sweep', id: 'sweep', phase: 'sweeping', details, api: {} }), { description: STATUS_VIEW_DESCRIPTION });
   const woken = await sweeps.wakeDueWebhookDispatchers.executeWithOptions({ summary: 'Wake dispatchers with due deliveries' }, []);
-  setCurrentDetails(`Woke ${woken} webhook dispatcher(s) with due deliveries.`);
+  details = `Woke ${woken} webhook dispatcher(s) with due deliveries.`;
+  setCurrentDetails(details);
   return woken;
 }

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { hashSecret } from '../api/auth/secret-hash';
 import { loadConfig } from '../../libs/config/config';
+import { loadObservabilityConfig } from '../../libs/observability/config';
 import { WORKER_NODE_FLAGS } from '../worker/worker';
 import { ClientRepository } from '../../libs/persistence/client.repository';
 import { connectAndMigrate } from '../../libs/persistence/data-source';
@@ -19,7 +20,8 @@ import { loadOrCreateDevTls } from '../../libs/security/dev-certificates';
  * except the database. Ctrl-C stops everything.
  */
 const ROOT = repoRoot(__dirname);
-const DATA = path.join(ROOT, '.data');
+/** `.data/` by default; CLEARWAY_DATA_DIR for a throwaway stack (`npm run docs:screenshots`). */
+const DATA = process.env.CLEARWAY_DATA_DIR ? path.resolve(process.env.CLEARWAY_DATA_DIR) : path.join(ROOT, '.data');
 const SANDBOX_CLIENT = { clientId: 'sandbox', clientSecret: 'sandbox', tenantId: 'sandbox' };
 
 interface Running {
@@ -35,14 +37,20 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     say('stopping…');
-    await Promise.all(running.children.map(({ child }) => terminate(child)));
+    // In order: the API stops taking requests, then the worker drains, then the banks go.
+    for (const name of ['api', 'worker', 'sandbox']) {
+      await Promise.all(running.children.filter((c) => c.name === name).map(({ child }) => terminate(child)));
+    }
     await running.temporal?.stop();
     await running.database?.stop();
     say('stopped');
     process.exit(code);
   };
+  // Ctrl-C reaches only this launcher (the children run in process groups of their own), which
+  // stops each child once, in order: no child sees two signals, so none complains about a second.
   process.on('SIGINT', () => void stop(0));
   process.on('SIGTERM', () => void stop(0));
+  process.on('SIGHUP', () => void stop(0));
 
   try {
     const env: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: process.env.NODE_ENV ?? 'development' };
@@ -71,9 +79,10 @@ async function main(): Promise<void> {
     if (!process.env.TEMPORAL_ADDRESS) {
       const [host, port] = config.temporal.address.split(':');
       running.temporal = await startTemporalDevServer({
-        port: Number(port),
+        port: Number(env.TEMPORAL_PORT ?? port),
         uiPort: Number(env.TEMPORAL_UI_PORT ?? 8233),
         dbFilename: path.join(DATA, 'temporal.db'),
+        ownProcessGroup: true,
         onLog: (line) => process.env.TEMPORAL_LOG && prefix('temporal', line),
       });
       env.TEMPORAL_ADDRESS = running.temporal.address;
@@ -110,6 +119,8 @@ async function main(): Promise<void> {
       const child = spawn(process.execPath, [...flags, path.join(ROOT, 'dist/apps', name, 'main.js')], {
         env,
         stdio: ['ignore', 'pipe', 'pipe'],
+        // Its own process group: the terminal's Ctrl-C goes to the launcher alone, which stops it (see stop).
+        detached: true,
       });
       running.children.push({ name, child });
       pipeLines(name, child);
@@ -130,6 +141,8 @@ async function main(): Promise<void> {
         '',
         '  Clearway is running (development mode)',
         `  API            ${config.api.publicBaseUrl}   (base path /psd2)`,
+        `  API docs       ${config.api.publicBaseUrl}/docs   (OpenAPI at /openapi.json)`,
+        `  Metrics        ${config.api.publicBaseUrl}/metrics, worker ${devWorkerMetricsUrl(env, config)}   (traces: OTEL_TRACES_EXPORTER=otlp, docs/observability.md)`,
         `  Temporal UI    ${running.temporal?.uiUrl ?? '(external cluster)'}`,
         `  Temporal gRPC  ${config.temporal.address}`,
         `  Sandbox bank   ${config.sandbox.bgUrl}   (BIC SANDDEB0XXX)`,
@@ -144,6 +157,11 @@ async function main(): Promise<void> {
     console.error(err);
     await stop(1);
   }
+}
+
+function devWorkerMetricsUrl(env: NodeJS.ProcessEnv, config: ReturnType<typeof loadConfig>): string {
+  const metrics = loadObservabilityConfig(env, config).workerMetrics;
+  return metrics ? `http://${metrics.host}:${metrics.port}/metrics` : '(off)';
 }
 
 function say(msg: string): void {

@@ -1,7 +1,12 @@
+import './tracing';
 import { NativeConnection } from '@temporalio/worker';
 import { loadConfig } from '../../libs/config/config';
 import { createLogger } from '../../libs/observability/logger';
 import { createDataSource } from '../../libs/persistence/data-source';
+import { loadObservabilityConfig } from '../../libs/observability/config';
+import { activeTracing } from '../../libs/observability/tracing';
+import { temporalConnectionOptions } from '../../libs/temporal/connection-options';
+import { startWorkerMetricsServer, workerMetricsOf } from './observability';
 import { createClearwayWorker, installTemporalRuntime } from './worker';
 
 /** The worker process: hosts the payment workflows and the activities that wrap the bank adapters. */
@@ -9,13 +14,30 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger('worker');
   if (!config.databaseUrl) throw new Error('DATABASE_URL is required (npm run dev sets it for the embedded database)');
-  installTemporalRuntime(logger.child({ component: 'temporal-sdk' }));
+  const observability = loadObservabilityConfig(process.env, config);
+  installTemporalRuntime(logger.child({ component: 'temporal-sdk' }), 'WARN', observability.temporalMetricsBindAddress);
   // The API process owns migrations; the worker only connects.
   const dataSource = await createDataSource({ url: config.databaseUrl, poolSize: config.databasePoolSize, applicationName: 'clearway-worker' }).initialize();
-  const connection = await NativeConnection.connect({ address: config.temporal.address });
+  const connection = await NativeConnection.connect(temporalConnectionOptions(config.temporal.address));
   const worker = await createClearwayWorker({ config, dataSource, connection, logger });
+  // A metrics port in use must not stop the worker: it runs without its listener, loudly.
+  const metricsServer = observability.workerMetrics
+    ? await startWorkerMetricsServer({
+        ...observability.workerMetrics,
+        registries: [workerMetricsOf(worker)!.registry],
+        temporalMetricsUrl: observability.temporalMetricsBindAddress ? `http://${observability.temporalMetricsBindAddress}/metrics` : undefined,
+        logger,
+      }).catch((err) => {
+        logger.error({ err, port: observability.workerMetrics!.port }, 'worker metrics cannot be served; the worker runs without them');
+        return undefined;
+      })
+    : undefined;
+  if (metricsServer) logger.info({ url: `${metricsServer.url}/metrics` }, 'worker metrics listening');
 
+  // Once, and only while running: the SDK's Runtime also shuts workers down on SIGINT/SIGTERM, and
+  // a second shutdown() throws IllegalStateError ("Not running. Current state: DRAINING").
   const stop = (signal: string) => {
+    if (worker.getState() !== 'RUNNING') return;
     logger.info({ signal }, 'worker shutting down');
     worker.shutdown();
   };
@@ -26,8 +48,10 @@ async function main(): Promise<void> {
   try {
     await worker.run();
   } finally {
+    await metricsServer?.close();
     await connection.close();
     await dataSource.destroy();
+    await activeTracing()?.shutdown();
     logger.info('worker stopped');
   }
 }

@@ -19,6 +19,10 @@ import { HmacSigner } from '../../libs/security/hmac-signer';
 import { SecretBox } from '../../libs/security/secret-box';
 import { SensitiveHandoffs } from '../../libs/security/sensitive-handoffs';
 import { startWebhookWakeups, webhookActivityDeps } from './webhooks';
+import { WorkerMetrics } from '../../libs/observability/metrics';
+import { temporalConnectionOptions } from '../../libs/temporal/connection-options';
+import { WORKFLOW_TRACING_INTERCEPTORS, activeTracing, temporalWorkerTracing } from '../../libs/observability/tracing';
+import { observePaymentStatus, observedAdapters, rememberWorkerMetrics } from './observability';
 
 export const WORKFLOWS_PATH = require.resolve('../../workflows');
 
@@ -30,7 +34,9 @@ export const WORKER_NODE_FLAGS = [`--max-old-space-size=${process.env.WORKER_MAX
 
 /** Bundling takes ~1.5 s: do it once per process and share the bundle between workers. */
 export function bundleWorkflows(): Promise<WorkflowBundle> {
-  return bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietBundlerLogger });
+  // With tracing on (OTEL_TRACES_EXPORTER), the workflows carry the OpenTelemetry interceptors.
+  const workflowInterceptorModules = activeTracing() ? [WORKFLOW_TRACING_INTERCEPTORS] : [];
+  return bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietBundlerLogger, workflowInterceptorModules });
 }
 
 const noop = () => undefined;
@@ -44,19 +50,23 @@ export interface WorkerDeps {
   workflowBundle?: WorkflowBundle;
   /** Tuning knobs for tests and benchmarks. */
   maxConcurrentActivityTaskExecutions?: number;
+  /** Prometheus metrics of this worker (libs/observability/metrics.ts); a fresh set by default. */
+  metrics?: WorkerMetrics;
 }
 
 export async function createClearwayWorker(deps: WorkerDeps): Promise<Worker> {
   const { config } = deps;
   const schedules = lazyTemporalClient(config);
   const secrets = new SecretBox(config.keys.encryption);
+  const metrics = deps.metrics ?? new WorkerMetrics();
+  const payments = new PaymentRepository(deps.dataSource);
   const activities = createActivities({
-    payments: new PaymentRepository(deps.dataSource),
+    payments,
     bulkPayments: new BulkPaymentRepository(deps.dataSource),
     consents: new ConsentRepository(deps.dataSource),
     handoffs: new SensitiveHandoffs(new HandoffRepository(deps.dataSource), secrets),
     directory: new DirectoryRepository(deps.dataSource),
-    adapterFor: createAdapterRegistry().adapterFor,
+    adapterFor: observedAdapters(metrics, createAdapterRegistry().adapterFor),
     sandboxUrls: { 'berlin-group': config.sandbox.bgUrl },
     publicBaseUrl: config.api.publicBaseUrl,
     callbackSigner: new HmacSigner(config.keys.hmac),
@@ -71,7 +81,9 @@ export async function createClearwayWorker(deps: WorkerDeps): Promise<Worker> {
     initiationAttempts: new InitiationAttemptRepository(deps.dataSource),
     operatorDecisions: new OperatorDecisionRepository(deps.dataSource),
     ...webhookActivityDeps(config, deps.dataSource),
+    webhookMetrics: metrics.webhookMetrics(),
   });
+  observePaymentStatus(activities, metrics, payments, deps.logger);
   const worker = await Worker.create({
     connection: deps.connection,
     namespace: config.temporal.namespace,
@@ -80,7 +92,10 @@ export async function createClearwayWorker(deps: WorkerDeps): Promise<Worker> {
     activities,
     maxConcurrentActivityTaskExecutions: deps.maxConcurrentActivityTaskExecutions ?? 100,
     maxCachedWorkflows: config.temporal.maxCachedWorkflows,
+    ...temporalWorkerTracing(),
   });
+  metrics.watch(worker);
+  rememberWorkerMetrics(worker, metrics);
   // The client connection (Schedules, webhook wakeups) lives as long as the worker runs.
   const run = worker.run.bind(worker);
   worker.run = async () => {
@@ -103,7 +118,7 @@ function lazyTemporalClient(config: ClearwayConfig): { get: () => Promise<Client
   let client: Promise<Client> | undefined;
   return {
     get: () =>
-      (client ??= Connection.connect({ address: config.temporal.address }).then(
+      (client ??= Connection.connect(temporalConnectionOptions(config.temporal.address)).then(
         (connection) => new Client({ connection, namespace: config.temporal.namespace }),
         (err) => {
           client = undefined;
@@ -129,14 +144,31 @@ function openPaymentsAdapter(config: ClearwayConfig): OpenPaymentsHttpAdapter | 
  * Route the SDK's own logs (worker lifecycle, workflow `log.*` calls) into our structured logger,
  * at WARN and above by default. Call once per process, before creating workers.
  */
-export function installTemporalRuntime(logger: Logger, level: LogLevel = 'WARN'): void {
+export function installTemporalRuntime(logger: Logger, level: LogLevel = 'WARN', metricsBindAddress?: string | null): void {
   const sdkLogger = new DefaultLogger(level, ({ level: lvl, message, meta }) => {
     const method = lvl === 'ERROR' ? 'error' : lvl === 'WARN' ? 'warn' : lvl === 'INFO' ? 'info' : 'debug';
     logger[method]({ ...meta }, message);
   });
+  const install = (metrics: string | null | undefined) =>
+    Runtime.install({
+      logger: sdkLogger,
+      telemetryOptions: {
+        logging: { filter: makeTelemetryFilterString({ core: level }) },
+        // The SDK's runtime metrics (slots, sticky cache, latencies), appended to the worker's /metrics.
+        ...(metrics ? { metrics: { prometheus: { bindAddress: metrics, countersTotalSuffix: true, useSecondsForDurations: true } } } : {}),
+      },
+    });
   try {
-    Runtime.install({ logger: sdkLogger, telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: level }) } } });
-  } catch {
+    install(metricsBindAddress);
+  } catch (err) {
     // Already installed in this process (tests create several workers).
+    if (!metricsBindAddress || /already/i.test(String((err as Error)?.message))) return;
+    // A metrics port in use must not stop the worker: run without the SDK's metrics, loudly.
+    logger.error({ err, bindAddress: metricsBindAddress }, 'Temporal SDK metrics cannot be served; the worker runs without them');
+    try {
+      install(null);
+    } catch {
+      // as above
+    }
   }
 }

@@ -5,8 +5,8 @@ import pino, { type Logger } from 'pino';
  * is a safety net for the fields where they could slip in, and errors go through
  * {@link serializeError}, which keeps what explains a fault and drops the data it carried.
  */
-export function createLogger(name: string, level = process.env.LOG_LEVEL ?? 'info'): Logger {
-  return pino({
+export function createLogger(name: string, level = process.env.LOG_LEVEL ?? 'info', destination?: pino.DestinationStream): Logger {
+  const options: pino.LoggerOptions = {
     name,
     level,
     serializers: { err: serializeError, error: serializeError },
@@ -14,7 +14,8 @@ export function createLogger(name: string, level = process.env.LOG_LEVEL ?? 'inf
       paths: ['*.authorization', '*.Authorization', '*.client_secret', '*.access_token', '*.iban', '*.debtorAccount', '*.creditorAccount'],
       censor: '[redacted]',
     },
-  });
+  };
+  return destination ? pino(options, destination) : pino(options);
 }
 
 /** Error properties that describe a fault without carrying request data. */

@@ -30,6 +30,11 @@ export interface TemporalDevServerOptions {
   startTimeoutMs?: number;
   /** Binary to run. Default: findTemporalCli(). */
   executable?: string;
+  /**
+   * A process group of its own, so a terminal's Ctrl-C (SIGINT to the foreground group) does not
+   * stop the server under the workers still draining: the caller stops it, last (`npm run dev`).
+   */
+  ownProcessGroup?: boolean;
 }
 
 export interface TemporalDevServer {
@@ -68,7 +73,10 @@ export async function startTemporalDevServer(opts: TemporalDevServerOptions = {}
   args.push('--log-level', opts.logLevel ?? 'warn');
   for (const [name, type] of Object.entries(searchAttributes)) args.push('--search-attribute', `${name}=${type}`);
 
-  const child = spawn(executable, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // Clearway's OTEL_* variables are for its own processes: the Go server reads them too and refuses
+  // exporters it lacks (`console`), so it starts without them (its own tracing stays off).
+  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('OTEL_')));
+  const child = spawn(executable, args, { stdio: ['ignore', 'pipe', 'pipe'], env, detached: opts.ownProcessGroup ?? false });
   const stderrTail: string[] = [];
   const forward = (stream: NodeJS.ReadableStream, keepTail: boolean) =>
     createInterface({ input: stream }).on('line', (line) => {

@@ -12,6 +12,8 @@ export const TransactionStatus = defineSearchAttributeKey('TransactionStatus', S
 export const ScaStatus = defineSearchAttributeKey('ScaStatus', SearchAttributeType.KEYWORD);
 export const ConsentStatus = defineSearchAttributeKey('ConsentStatus', SearchAttributeType.KEYWORD);
 export const TransferStatus = defineSearchAttributeKey('TransferStatus', SearchAttributeType.KEYWORD);
+/** A payment whose initiation outcome is `unknown` (the bank's answer was lost), then `resolved`; unset otherwise. */
+export const InitiationOutcome = defineSearchAttributeKey('InitiationOutcome', SearchAttributeType.KEYWORD);
 /** A webhook endpoint's dispatcher: healthy, failing (retrying), disabled (3 days of failures, or by the client) or deleted. */
 export const WebhookEndpointHealth = defineSearchAttributeKey('WebhookEndpointHealth', SearchAttributeType.KEYWORD);
 
@@ -31,5 +33,6 @@ export const CUSTOM_SEARCH_ATTRIBUTES: Readonly<Record<string, 'Keyword' | 'Text
   ConsentStatus: 'Keyword',
   TransferStatus: 'Keyword',
   WebhookEndpointHealth: 'Keyword',
+  InitiationOutcome: 'Keyword',
   BatchId: 'Keyword',
 };

@@ -8,6 +8,7 @@ import {
   type WebhookDispatcherInput,
 } from '../../workflows/webhook.api';
 import type { EndpointWakeup } from '../persistence/event-outbox';
+import { webhookDispatcherSummary } from '../../workflows/shared/ui-metadata';
 
 export interface DispatcherSettings {
   taskQueue: string;
@@ -28,7 +29,7 @@ export async function wakeDispatcher(client: Client, settings: DispatcherSetting
     args: [input],
     signal: webhookWakeUpSignal,
     signalArgs: [],
-    staticSummary: `Webhook deliveries to endpoint ${w.endpointId}`,
+    staticSummary: webhookDispatcherSummary({ endpointId: w.endpointId, tenantId: w.tenantId }),
     staticDetails: `Sends the endpoint's pending webhook deliveries in order per resource, retries on the Standard Webhooks schedule, and disables the endpoint after 3 days of failures. Delivery log: \`GET /webhooks/v1/endpoints/${w.endpointId}/deliveries\`.`,
     typedSearchAttributes: [
       { key: TenantId, value: w.tenantId },

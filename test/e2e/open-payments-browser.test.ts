@@ -14,7 +14,7 @@ import { TestStack, eventually } from '../support/stack';
  * by playwright-core, opens the wallet's consent page, clicks a button and follows the redirects
  * (ASE → Clearway's finish callback → the shop's redirectUri) the way a person's browser would.
  *
- * Chromium comes from Debian (`.ci/run` installs it); Playwright's own browser download does not
+ * Chromium comes from Debian (`npm test` installs it via scripts/ensure-tools.mjs); Playwright's own browser download does not
  * work on our machines, so a missing binary is a failure that names the install command.
  */
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';

@@ -80,6 +80,13 @@ export function loadOpenApi(file: string, options: LoadOpenApiOptions = {}): Ope
 
   const text = fs.readFileSync(absolute, 'utf8');
   const raw = /\.ya?ml$/i.test(absolute) ? parseYaml(text) : JSON.parse(text);
+  const spec = openApiFromDocument(raw, absolute, options);
+  loaded.set(cacheKey, spec);
+  return spec;
+}
+
+/** An OpenAPI 3.x document already in memory (e.g. the one Clearway serves at /openapi.json); not cached. */
+export function openApiFromDocument(raw: unknown, absolute: string, options: LoadOpenApiOptions = {}): OpenApiSpec {
   if (!isObject(raw) || typeof raw.openapi !== 'string' || !raw.openapi.startsWith('3.')) {
     throw new Error(`${absolute} is not an OpenAPI 3.x document`);
   }
@@ -102,7 +109,6 @@ export function loadOpenApi(file: string, options: LoadOpenApiOptions = {}): Ope
     pathTemplates: Object.keys((document.paths as Json | undefined) ?? {}),
   };
   internals.set(spec, { ajv, schemaId, validators: new Map() });
-  loaded.set(cacheKey, spec);
   return spec;
 }
 
@@ -194,6 +200,11 @@ export function matchPathTemplate(spec: OpenApiSpec, requestPath: string): strin
     if (matches && (!best || params < best.params)) best = { template, params };
   }
   return best?.template;
+}
+
+/** Whether the document defines this method on a path matching `requestPath`. */
+export function documentsOperation(spec: OpenApiSpec, method: string, requestPath: string): boolean {
+  return typeof locateOperation(spec, method, requestPath) !== 'string';
 }
 
 function locateOperation(

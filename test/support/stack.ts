@@ -8,23 +8,28 @@ import { createApiApp } from '../../apps/api/app';
 import { startBerlinGroupSandbox, type RunningBerlinGroupSandbox } from '../../apps/sandbox/berlin-group';
 import { bundleWorkflows, createClearwayWorker, installTemporalRuntime } from '../../apps/worker/worker';
 import { loadConfig, type ClearwayConfig } from '../../libs/config/config';
-import { createLogger } from '../../libs/observability/logger';
+import { createLogger, type Logger } from '../../libs/observability/logger';
 import { createDataSource } from '../../libs/persistence/data-source';
 import { createApiClient, type TestClient } from './factories';
-import { OPEN_PAYMENTS_EUROPE_SPEC, loadOpenApi, validateResponse } from './openapi-contract';
+import { documentsOperation, openApiFromDocument, validateResponse, type OpenApiSpec } from './openapi-contract';
 
 /**
- * Every `/psd2` response a test receives is checked against the Open Payments Europe contract.
+ * Every response a test receives through {@link TestStack.call} is checked against the document
+ * the API itself serves at `/openapi.json`: the `/psd2` operations there are the Open Payments
+ * Europe contract's, verbatim (built from ../shared/specs at startup), Clearway's extensions are
+ * its own descriptions. So the served documentation cannot drift from what the API answers.
  * OPE's responses use `oneOf` over overlapping shapes (a SEPA 201 also satisfies the Swedish giro
  * 201), which no body can satisfy strictly, so `oneOf` is read as `anyOf` here.
  */
-const OPE = loadOpenApi(OPEN_PAYMENTS_EUROPE_SPEC, { oneOfAsAnyOf: true });
+let servedContract: Promise<OpenApiSpec> | undefined;
 
 export interface StackOptions {
   /** Run the worker in this process (default). False: the test runs its own worker(s). */
   worker?: boolean;
   sandbox?: Parameters<typeof startBerlinGroupSandbox>[0];
   env?: Record<string, string>;
+  /** The API's logger (default: silent unless TEST_LOG_LEVEL). */
+  logger?: Logger;
 }
 
 let bundle: Promise<WorkflowBundle> | undefined;
@@ -43,6 +48,8 @@ export class TestStack {
     readonly app: NestExpressApplication,
     readonly baseUrl: string,
     private readonly connections: { client: Connection; native?: NativeConnection },
+    /** What the API serves at /openapi.json. */
+    readonly contract: OpenApiSpec,
     private worker?: { worker: Worker; running: Promise<void> },
   ) {}
 
@@ -65,7 +72,7 @@ export class TestStack {
       TOKEN_RATE_LIMIT_PER_CLIENT: '100000',
       ...opts.env,
     });
-    const logger = createLogger('test', process.env.TEST_LOG_LEVEL ?? 'silent');
+    const logger = opts.logger ?? createLogger('test', process.env.TEST_LOG_LEVEL ?? 'silent');
     const dataSource = createDataSource({ url: config.databaseUrl!, poolSize: 5 });
     await dataSource.initialize();
     const client = await Connection.connect({ address: config.temporal.address });
@@ -77,7 +84,12 @@ export class TestStack {
     // Callback URLs handed to the bank must reach this API instance.
     config.api.publicBaseUrl = baseUrl;
 
-    const stack = new TestStack(config, dataSource, temporal, sandbox, app, baseUrl, { client });
+    // The document is the same for every stack of a test file (same routes, same specs): fetched once.
+    servedContract ??= fetch(`${baseUrl}/openapi.json`)
+      .then((res) => res.json())
+      .then((doc) => openApiFromDocument(doc, 'served /openapi.json', { oneOfAsAnyOf: true }));
+    servedContract.catch(() => (servedContract = undefined));
+    const stack = new TestStack(config, dataSource, temporal, sandbox, app, baseUrl, { client }, await servedContract);
     if (opts.worker !== false) await stack.startWorker();
     return stack;
   }
@@ -148,18 +160,19 @@ export class TestStack {
     } catch {
       // not JSON: keep the text
     }
-    if (path.startsWith('/psd2/') && opts.contract !== false) {
+    // Every /psd2 response, and every response of an extension the served document describes.
+    if (opts.contract !== false && (path.startsWith('/psd2/') || documentsOperation(this.contract, method, path))) {
       // OPE's ASPSP-information errors are specified as a bare tppMessages array while its own
       // examples show `{ tppMessages: [...] }`; we send the object (as everywhere else) and check its array.
       const aspspError = path.startsWith('/psd2/aspspinformation/') && res.status >= 400;
-      const errors = validateResponse(OPE, {
+      const errors = validateResponse(this.contract, {
         method,
-        path: path.slice('/psd2'.length),
+        path,
         status: res.status,
         body: aspspError ? (parsed as { tppMessages?: unknown })?.tppMessages : parsed,
         contentType: res.headers.get('content-type') ?? undefined,
       });
-      if (errors.length) throw new Error(`${method} ${path} → ${res.status} breaks the OPE contract:\n  ${errors.join('\n  ')}\n${text}`);
+      if (errors.length) throw new Error(`${method} ${path} → ${res.status} breaks the served /openapi.json:\n  ${errors.join('\n  ')}\n${text}`);
     }
     return { status: res.status, body: parsed, headers: res.headers };
   }

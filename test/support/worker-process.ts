@@ -4,6 +4,8 @@ import { WORKER_NODE_FLAGS } from '../../apps/worker/worker';
 
 /** The production worker entry point, built into dist/ by globalSetup. */
 export const WORKER_MAIN = path.resolve(__dirname, '../../dist/apps/worker/main.js');
+/** The production API entry point, for tests that run API replicas as processes. */
+export const API_MAIN = path.resolve(__dirname, '../../dist/apps/api/main.js');
 
 /**
  * `node dist/apps/worker/main.js` as a child process, as in production (same Node flags), with its
@@ -31,8 +33,8 @@ export class WorkerProcess {
     this.unexpectedExit.catch(() => undefined);
   }
 
-  static spawn(name: string, env: Record<string, string>): WorkerProcess {
-    const child = spawn(process.execPath, [...WORKER_NODE_FLAGS, WORKER_MAIN], {
+  static spawn(name: string, env: Record<string, string>, main = WORKER_MAIN): WorkerProcess {
+    const child = spawn(process.execPath, [...(main === WORKER_MAIN ? WORKER_NODE_FLAGS : []), main], {
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

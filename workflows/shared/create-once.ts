@@ -29,6 +29,6 @@ export async function createWithoutDuplicates<S extends object>(
     log.warn(`${what} ambiguous; creating again: a first one, if any, stays unauthorised and unseen`, { attempt: result.lastAttempt });
     createAgainAfterAttempt = result.lastAttempt;
     createdAgain += 1;
-    await sleep(PAUSE_BEFORE_NEW_CREATION_MS);
+    await sleep(PAUSE_BEFORE_NEW_CREATION_MS, { summary: `Pause before creating again (${what.toLowerCase()})` });
   }
 }

@@ -10,8 +10,8 @@ export interface ScaWaitOptions {
   pollMaxMs: number;
   /** Something else ended the wait (cancellation, termination): stop without another bank call. */
   interrupted: () => boolean;
-  /** Asks the bank; undefined when it could not be asked this time. */
-  check: () => Promise<ScaStatus | undefined>;
+  /** Asks the bank (`n`: the how-manieth check, for the UI's activity summary); undefined when it could not be asked this time. */
+  check: (n: number) => Promise<ScaStatus | undefined>;
   /** Runs after every check, e.g. continue-as-new when suggested. */
   afterCheck?: () => Promise<void>;
 }
@@ -31,13 +31,17 @@ export class ScaWait {
 
   async until(opts: ScaWaitOptions): Promise<ScaOutcome> {
     let interval = opts.pollInitialMs;
+    let n = 0;
     for (;;) {
       const remaining = opts.deadline - Date.now();
       if (remaining <= 0) return 'timeout';
-      const woken = await condition(() => this.woken || opts.interrupted(), Math.min(interval, remaining));
+      n += 1;
+      // The timer's summary in the Temporal UI: the last wait is the SCA timeout itself.
+      const summary = interval >= remaining ? 'SCA timeout' : `Wait before SCA check ${n}`;
+      const woken = await condition(() => this.woken || opts.interrupted(), Math.min(interval, remaining), { summary });
       if (opts.interrupted()) return 'interrupted';
       this.woken = false;
-      const sca = await opts.check();
+      const sca = await opts.check(n);
       if (opts.interrupted()) return 'interrupted';
       if (sca && FINAL_SCA_STATUSES.has(sca)) return sca === 'failed' ? 'failed' : 'finalised';
       interval = woken ? opts.pollInitialMs : Math.min(Math.ceil(interval * 1.5), opts.pollMaxMs);

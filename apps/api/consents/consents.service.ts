@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
+import { consentDetails, consentSummary } from '../../../workflows/shared/ui-metadata';
 import { WithStartWorkflowOperation, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { ClearwayConfig } from '../../../libs/config/config';
 import { CLEARWAY_ID_NAMESPACE, deriveUuid } from '../../../libs/domain/ids';
@@ -111,6 +112,18 @@ export class ConsentsService {
             ],
             workflowIdConflictPolicy: 'USE_EXISTING',
             workflowIdReusePolicy: 'REJECT_DUPLICATE',
+            // What the Temporal UI shows (no PII: no account lists, only what is granted).
+            staticSummary: consentSummary({ bicFi: aspsp.bicFi, tenantId: principal.tenantId, frequencyPerDay: request.frequencyPerDay, grants: grantsOf(request.access) }),
+            staticDetails: consentDetails({
+              consentId,
+              bicFi: aspsp.bicFi,
+              bankName: aspsp.name,
+              tenantId: principal.tenantId,
+              apiBaseUrl: this.config.api.publicBaseUrl,
+              recurring: request.recurringIndicator,
+              requestedValidUntil: request.validUntil,
+              scaApproaches: aspsp.scaApproaches,
+            }),
             typedSearchAttributes: [
               { key: BicFi, value: aspsp.bicFi },
               { key: TenantId, value: principal.tenantId },

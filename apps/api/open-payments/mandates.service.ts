@@ -32,6 +32,7 @@ import type { HttpResult } from '../common/http-result';
 import { CLEARWAY_CONFIG, LOGGER, TEMPORAL_CLIENT } from '../temporal/temporal.tokens';
 import { clientReason, clientRedirect, refusalError } from './refusals';
 import { validateMandateRequest } from './mandate-request.validator';
+import { mandateDetails, mandateSummary } from '../../../workflows/shared/ui-metadata';
 
 const BASE = '/openpayments/v1/mandates';
 
@@ -79,6 +80,9 @@ export class MandatesService {
             args: [{ mandateId, tenantId: principal.tenantId, interval: request.interval, timings: this.config.openPayments.timings }],
             workflowIdConflictPolicy: 'USE_EXISTING',
             workflowIdReusePolicy: 'REJECT_DUPLICATE',
+            // What the Temporal UI shows: amount, interval and the wallet's host, never the wallet addresses.
+            staticSummary: mandateSummary({ amount: request.debitAmount, interval: request.interval, senderWalletAddress: request.senderWalletAddress, tenantId: principal.tenantId }),
+            staticDetails: mandateDetails({ mandateId, tenantId: principal.tenantId, apiBaseUrl: this.config.api.publicBaseUrl, interval: request.interval, senderWalletAddress: request.senderWalletAddress }),
             typedSearchAttributes: [{ key: TenantId, value: principal.tenantId }],
           }),
         }),

@@ -28,6 +28,7 @@ import type { HttpResult } from '../common/http-result';
 import { CLEARWAY_CONFIG, LOGGER, TEMPORAL_CLIENT } from '../temporal/temporal.tokens';
 import { clientReason, clientRedirect, refusalError } from './refusals';
 import { validateTransferRequest } from './transfer-request.validator';
+import { transferDetails, transferSummary } from '../../../workflows/shared/ui-metadata';
 
 const BASE = '/openpayments/v1/transfers';
 
@@ -76,6 +77,14 @@ export class TransfersService {
             args: [{ transferId, tenantId: principal.tenantId, timings: this.config.openPayments.timings }],
             workflowIdConflictPolicy: 'USE_EXISTING',
             workflowIdReusePolicy: 'REJECT_DUPLICATE',
+            // What the Temporal UI shows: the amount and the wallet's host, never the wallet addresses.
+            staticSummary: transferSummary({
+              amount: (request.debitAmount ?? request.receiveAmount)!,
+              amountKind: request.debitAmount ? 'debit' : 'receive',
+              senderWalletAddress: request.senderWalletAddress,
+              tenantId: principal.tenantId,
+            }),
+            staticDetails: transferDetails({ transferId, tenantId: principal.tenantId, apiBaseUrl: this.config.api.publicBaseUrl, senderWalletAddress: request.senderWalletAddress }),
             typedSearchAttributes: [
               { key: TenantId, value: principal.tenantId },
               { key: TransferStatus, value: 'quoting' },

@@ -32,6 +32,7 @@ import {
   type PaymentTimings,
 } from '../../../workflows/payment-initiation.api';
 import type { paymentInitiationWorkflow } from '../../../workflows/payment-initiation.workflow';
+import { paymentDetails, paymentSummary } from '../../../workflows/shared/ui-metadata';
 import type { Principal } from '../auth/token.service';
 import { ApiError, ApiErrorCode } from '../common/api-error';
 import { bankRefusalError } from '../common/bank-refusal';
@@ -124,6 +125,18 @@ export class PaymentsService {
             workflowIdConflictPolicy: 'USE_EXISTING',
             // A finished payment workflow is never run again for the same payment.
             workflowIdReusePolicy: 'REJECT_DUPLICATE',
+            // What the Temporal UI shows (no PII: amount, bank, product, tenant, links).
+            staticSummary: paymentSummary({ product, amount: body.instructedAmount, bicFi: aspsp.bicFi, tenantId: principal.tenantId }),
+            staticDetails: paymentDetails({
+              paymentId,
+              product,
+              bicFi: aspsp.bicFi,
+              bankName: aspsp.name,
+              tenantId: principal.tenantId,
+              apiBaseUrl: this.config.api.publicBaseUrl,
+              scaApproaches: aspsp.scaApproaches,
+              scaTimeoutMs: this.timingsFor(aspsp).scaTimeoutMs,
+            }),
             typedSearchAttributes: [
               { key: BicFi, value: aspsp.bicFi },
               { key: TenantId, value: principal.tenantId },

@@ -1,8 +1,8 @@
 /**
- * The GNAP interaction page: plain HTML, one form posting `decision=approve|deny`, no JavaScript,
+ * The GNAP interaction page, a wallet's test-mode page (`../test-mode-page.ts`): plain HTML, one form posting `decision=approve|deny`, no JavaScript,
  * so a person, a headless browser or a test doing GET then POST can all use it.
  */
-import { escapeHtml } from '../berlin-group/sca-page';
+import { DECISION_FORM, escapeHtml, renderTestModePage } from '../test-mode-page';
 import type { AccessItem, Amount, Grant } from './grants';
 
 function formatAmount(amount: Amount): string {
@@ -25,31 +25,19 @@ function describe(item: AccessItem): string {
 
 export function renderConsentPage(grant: Grant): string {
   return layout(
-    'Authorise access',
-    `<h1>Authorise access to your wallet</h1>
-<dl>
+    'Authorise access to your wallet',
+    `<dl>
   <dt>Client</dt><dd id="client">${escapeHtml(grant.client)}</dd>
   ${grant.access.map(describe).join('\n  ')}
 </dl>
-<form method="post">
-  <button type="submit" name="decision" value="approve" id="approve">Approve</button>
-  <button type="submit" name="decision" value="deny" id="deny">Deny</button>
-</form>`,
+${DECISION_FORM}`,
   );
 }
 
 export function renderConsentMessage(title: string, text: string): string {
-  return layout(title, `<h1>${escapeHtml(title)}</h1>\n<p>${escapeHtml(text)}</p>`);
+  return layout(title, `<p>${escapeHtml(text)}</p>`);
 }
 
 function layout(title: string, body: string): string {
-  return `<!doctype html>
-<html lang="en">
-<head><meta charset="utf-8"><title>${escapeHtml(title)} · Clearway Sandbox ASE</title></head>
-<body>
-<p>Clearway Sandbox ASE (Interledger Open Payments): test mode, no real money moves.</p>
-${body}
-</body>
-</html>
-`;
+  return renderTestModePage({ institution: 'Clearway Sandbox ASE', protocol: 'Interledger Open Payments (wallet and authorization server)', title, body });
 }

@@ -3,7 +3,8 @@
  * `decision=approve|deny`, no JavaScript.
  */
 import { maskIban } from '../../../../libs/domain/iban';
-import { escapeHtml } from '../sca-page';
+import { DECISION_FORM } from '../../test-mode-page';
+import { escapeHtml, page } from '../sca-page';
 import type { SandboxConsentView } from './consents';
 
 export function renderConsentPage(consent: SandboxConsentView): string {
@@ -16,13 +17,9 @@ export function renderConsentPage(consent: SandboxConsentView): string {
   const scope = consent.allAccounts
     ? `<p id="scope">${escapeHtml(consent.allAccounts.form)}${consent.allAccounts.ownerName ? ' (with owner names)' : ''}</p>`
     : '';
-  return `<!doctype html>
-<html lang="en">
-<head><meta charset="utf-8"><title>Grant access to your accounts · Clearway Sandbox Bank</title></head>
-<body>
-<p>Clearway Sandbox Bank (Berlin Group NextGenPSD2): test mode, no real money moves.</p>
-<h1>Grant access to your accounts</h1>
-${scope}
+  return page(
+    'Grant access to your accounts',
+    `${scope}
 <ul id="accounts">
 ${rows}
 </ul>
@@ -30,11 +27,6 @@ ${rows}
   <dt>Valid until</dt><dd id="valid-until">${escapeHtml(consent.validUntil)}</dd>
   <dt>Accesses per day without you</dt><dd id="frequency">${consent.frequencyPerDay}</dd>
 </dl>
-<form method="post">
-  <button type="submit" name="decision" value="approve" id="approve">Approve</button>
-  <button type="submit" name="decision" value="deny" id="deny">Deny</button>
-</form>
-</body>
-</html>
-`;
+${DECISION_FORM}`,
+  );
 }
