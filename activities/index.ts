@@ -6,8 +6,9 @@ import { createPaymentActivities, type PaymentActivityDeps } from './payment.act
 import { createOAuthAuthorisationActivities, type OAuthAuthorisationActivityDeps } from './oauth-authorisation.activities';
 import { createWebhookActivities, type WebhookActivityDeps } from './webhook.activities';
 import { createPeriodicPaymentActivities, type PeriodicPaymentActivityDeps } from './periodic-payment.activities';
+import { createBulkPaymentActivities, type BulkPaymentActivityDeps } from './bulk-payment.activities';
 
-export type ActivityDeps = PaymentActivityDeps & ConsentActivityDeps & OpTransferActivityDeps & MandateActivityDeps & WebhookActivityDeps & OAuthAuthorisationActivityDeps & PeriodicPaymentActivityDeps;
+export type ActivityDeps = PaymentActivityDeps & ConsentActivityDeps & OpTransferActivityDeps & MandateActivityDeps & WebhookActivityDeps & OAuthAuthorisationActivityDeps & PeriodicPaymentActivityDeps & BulkPaymentActivityDeps;
 
 /** Every activity the worker registers, closed over its dependencies. */
 export function createActivities(deps: ActivityDeps) {
@@ -19,6 +20,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createWebhookActivities(deps),
     ...createOAuthAuthorisationActivities(deps),
     ...createPeriodicPaymentActivities(deps),
+    ...createBulkPaymentActivities(deps),
     ...createBaselineActivities(),
   };
 }

@@ -6,3 +6,4 @@ export { openPaymentsTransferWorkflow } from './op-transfer.workflow';
 export { mandateWorkflow, mandatePaymentWorkflow } from './mandate.workflow';
 export { webhookDispatcherWorkflow, webhookSweepWorkflow } from './webhook-dispatcher.workflow';
 export { periodicPaymentWorkflow } from './periodic-payment.workflow';
+export { bulkPaymentWorkflow } from './bulk-payment.workflow';

@@ -21,6 +21,9 @@ import { ClientAuthenticator } from './auth/client-authenticator';
 import { TokenController } from './auth/token.controller';
 import { TokenService } from './auth/token.service';
 import { PaymentsController } from './payments/payments.controller';
+import { BulkPaymentsController } from './payments/bulk-payments.controller';
+import { BulkPaymentsService } from './payments/bulk-payments.service';
+import { BulkPaymentRepository, TENANT_BULK_PAYMENTS, type TenantBulkPaymentRepository } from '../../libs/persistence/bulk-payment.repository';
 import { PaymentsService } from './payments/payments.service';
 import { AccountInformationService } from './accounts/account-information.service';
 import { AccountsController } from './accounts/accounts.controller';
@@ -64,6 +67,7 @@ export class ApiModule {
         TokenController,
         AspspInformationController,
         PaymentsController,
+        BulkPaymentsController,
         ConsentsController,
         AccountsController,
         TransfersController,
@@ -85,6 +89,7 @@ export class ApiModule {
         { provide: ClientAuthenticator, useValue: new ClientAuthenticator(new ClientRepository(deps.dataSource)) },
         // Tenant-scoped views only: the worker's by-id methods are not reachable from the API.
         { provide: TENANT_PAYMENTS, useValue: new PaymentRepository(deps.dataSource) satisfies TenantPaymentRepository },
+        { provide: TENANT_BULK_PAYMENTS, useValue: new BulkPaymentRepository(deps.dataSource) satisfies TenantBulkPaymentRepository },
         { provide: TENANT_CONSENTS, useValue: new ConsentRepository(deps.dataSource) satisfies TenantConsentRepository },
         { provide: TENANT_TRANSFERS, useValue: new OpTransferRepository(deps.dataSource) satisfies TenantTransferRepository },
         { provide: TENANT_MANDATES, useValue: new OpMandateRepository(deps.dataSource) satisfies TenantMandateRepository },
@@ -101,6 +106,7 @@ export class ApiModule {
         // Global: every route of every controller is rate-limited (common/rate-limits.ts).
         { provide: APP_GUARD, useClass: ClientRateLimitGuard },
         PaymentsService,
+        BulkPaymentsService,
         ConsentsService,
         AccountInformationService,
         TransfersService,

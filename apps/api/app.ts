@@ -6,6 +6,7 @@ import { bodyParsers } from './common/body-parsers';
 import { applyHttpHardening, routedMethods } from './common/http-hardening';
 import { echoRequestId } from './common/request-headers';
 import { TppErrorFilter } from './common/tpp-error.filter';
+import { BULK_PAYMENTS_PATH, bulkBodyParsers } from './payments/bulk-body-parsers';
 import { installApiObservability } from './observability';
 import { installApiDocs } from './docs/api-docs';
 
@@ -18,6 +19,7 @@ export async function createApiApp(deps: ApiDeps): Promise<NestExpressApplicatio
   installApiDocs(app);
   applyHttpHardening(app, deps.config);
   app.use(echoRequestId);
+  app.use(BULK_PAYMENTS_PATH, ...bulkBodyParsers());
   app.use(...bodyParsers(deps.config.api.bodyLimit));
   app.useGlobalFilters(new TppErrorFilter(deps.logger, routedMethods(app)));
   return app;

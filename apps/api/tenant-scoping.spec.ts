@@ -6,6 +6,7 @@ import { OpTransferRepository, type TenantTransferRepository } from '../../libs/
 import { PaymentRepository, type TenantPaymentRepository } from '../../libs/persistence/payment.repository';
 import { WebhookRepository, type TenantWebhookRepository } from '../../libs/persistence/webhook.repository';
 import { PeriodicPaymentRepository, type TenantPeriodicPaymentRepository } from '../../libs/persistence/periodic-payment.repository';
+import { BulkPaymentRepository, type TenantBulkPaymentRepository } from '../../libs/persistence/bulk-payment.repository';
 
 /**
  * Tenant scoping is enforced by the repository API, and this keeps it so: the API sees tenant
@@ -34,6 +35,13 @@ const TENANT_VIEWS = [
     name: 'TenantPaymentRepository',
     cls: PaymentRepository,
     methods: { insertOrGetExisting: 1, findForTenant: 1, findBySignedCallback: 1, deleteUninitiated: 1, listAuthorisations: 1, findAuthorisation: 1 } satisfies Record<keyof TenantPaymentRepository, 1>,
+  },
+  {
+    name: 'TenantBulkPaymentRepository',
+    cls: BulkPaymentRepository,
+    methods: {
+      create: 1, findForTenant: 1, findBySignedCallback: 1, deleteUninitiated: 1, listAuthorisations: 1, findAuthorisation: 1, listTransactionsForTenant: 1,
+    } satisfies Record<keyof TenantBulkPaymentRepository, 1>,
   },
   {
     name: 'TenantConsentRepository',
@@ -70,6 +78,7 @@ const SCOPED_OTHERWISE: Record<string, string> = {
   createEndpoint: 'the new row carries its tenantId',
   subscribeNotifications: 'the new subscription carries its tenantId; the service picked its endpoint from that tenant’s own endpoints',
   insertOrGetExisting: 'the new row carries its tenantId, and the lookup after the insert is by (tenantId, requestId)',
+  create: 'the new bulk carries its tenantId, and the lookup after a conflicting insert is by (tenantId, requestId)',
   findBySignedCallback: 'takes a SignedCallbackId, which only verifyCallbackState makes (a browser redirect carries no token)',
 };
 

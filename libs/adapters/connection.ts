@@ -9,10 +9,12 @@ export type SandboxUrls = Record<BankProtocol, string> & { byBic?: Readonly<Reco
 
 /** Builds the connection for one bank: its own base URL, or the sandbox bank's for sandbox ASPSPs. */
 export function bankConnectionFor(
-  aspsp: Pick<AspspEntity, 'bicFi' | 'protocol' | 'apiBaseUrl' | 'isSandbox'> & Partial<Pick<AspspEntity, 'notProcessedErrorCodes' | 'clientCertificateRef' | 'oauthMetadataUrl'>>,
+  aspsp: Pick<AspspEntity, 'bicFi' | 'protocol' | 'apiBaseUrl' | 'isSandbox'> &
+    Partial<Pick<AspspEntity, 'notProcessedErrorCodes' | 'clientCertificateRef' | 'oauthMetadataUrl' | 'sandboxPath'>>,
   sandboxUrls: SandboxUrls,
 ): BankConnection {
-  const baseUrl = aspsp.apiBaseUrl ?? (aspsp.isSandbox ? (sandboxUrls.byBic?.[aspsp.bicFi] ?? sandboxUrls[aspsp.protocol]) : undefined);
+  const baseUrl =
+    aspsp.apiBaseUrl ?? (aspsp.isSandbox ? (sandboxUrls.byBic?.[aspsp.bicFi] ?? `${sandboxUrls[aspsp.protocol]}${aspsp.sandboxPath ?? ''}`) : undefined);
   if (!baseUrl) throw new Error(`ASPSP ${aspsp.bicFi} has no API base URL configured`);
   return {
     bicFi: aspsp.bicFi,

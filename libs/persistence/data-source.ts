@@ -44,6 +44,9 @@ import { UkOpenBanking1732450000401 } from './migrations/1732450000401-uk-open-b
 import { BankRegistrationEntity } from './entities/bank-registration.entity';
 import { PERIODIC_PAYMENT_ENTITIES } from './entities/periodic-payment.entity';
 import { PeriodicPayments1732450000900 } from './migrations/1732450000900-periodic-payments';
+import { BulkPayments1732450000200 } from './migrations/1732450000200-bulk-payments';
+import { BulkPaymentAuthorisationEntity, BulkPaymentEntity, BulkPaymentEventEntity } from './entities/bulk-payment.entity';
+import { BulkPaymentTransactionEntity } from './entities/bulk-payment-transaction.entity';
 
 export const ENTITIES = [
   CountryEntity,
@@ -73,6 +76,10 @@ export const ENTITIES = [
   BankGrantEntity,
   BankRegistrationEntity,
   ...PERIODIC_PAYMENT_ENTITIES,
+  BulkPaymentEntity,
+  BulkPaymentTransactionEntity,
+  BulkPaymentAuthorisationEntity,
+  BulkPaymentEventEntity,
 ];
 
 /** In order. Never edit a shipped migration: add a new one. */
@@ -84,6 +91,7 @@ export const MIGRATIONS = [
   OpenPaymentsMandates1732450000004,
   InitiationOutcomes1732450000100,
   DocumentedNotProcessedCodes1732450000101,
+  BulkPayments1732450000200,
   Webhooks1732450000300,
   WebhookStreaming1732450000301,
   OAuthBankGrants1732450000400,

@@ -17,6 +17,9 @@ export const InitiationOutcome = defineSearchAttributeKey('InitiationOutcome', S
 /** A webhook endpoint's dispatcher: healthy, failing (retrying), disabled (3 days of failures, or by the client) or deleted. */
 export const WebhookEndpointHealth = defineSearchAttributeKey('WebhookEndpointHealth', SearchAttributeType.KEYWORD);
 
+/** The batch (ERP file) that owns a bulk or payment workflow: filter `BatchId = "..."` to see a whole run. */
+export const BatchId = defineSearchAttributeKey('BatchId', SearchAttributeType.KEYWORD);
+
 /**
  * Every custom attribute with its type, as `temporal server start-dev --search-attribute Name=Type`
  * and `temporal operator search-attribute create` expect them.
@@ -31,4 +34,5 @@ export const CUSTOM_SEARCH_ATTRIBUTES: Readonly<Record<string, 'Keyword' | 'Text
   TransferStatus: 'Keyword',
   WebhookEndpointHealth: 'Keyword',
   InitiationOutcome: 'Keyword',
+  BatchId: 'Keyword',
 };

@@ -6,6 +6,7 @@ import type { ClearwayConfig } from '../../../libs/config/config';
 import { ApiError, ApiErrorCode } from './api-error';
 import { CLIENT_API_PREFIXES, checkRequestHeaders } from './request-headers';
 import { sendApiError } from './tpp-error.filter';
+import { isAcceptedXmlBody } from './xml-body-routes';
 
 /**
  * HTTP-level protections that apply to every route, present and future, in one place (called
@@ -28,7 +29,7 @@ export function applyHttpHardening(app: NestExpressApplication, config: Clearway
 /** OPE: a request body of any other media type than JSON is 415, not a 400 about the (unparsed) body. */
 function requireJsonBody(req: Request, res: Response, next: NextFunction): void {
   const hasBody = req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0');
-  if (!hasBody || req.is(['application/json', 'application/*+json'])) return next();
+  if (!hasBody || req.is(['application/json', 'application/*+json']) || isAcceptedXmlBody(req)) return next();
   sendApiError(res, new ApiError(ApiErrorCode.UnsupportedMediaType, 'The request body must be application/json', 'Content-Type'));
 }
 

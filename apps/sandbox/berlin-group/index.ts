@@ -10,6 +10,8 @@ import type { AisSandboxBank } from './ais/consents';
 import type { BerlinGroupSandboxBank } from './bank';
 import type { PeriodicPaymentsSandbox } from './periodic-payments';
 import { buildBerlinGroupSandboxRouter, type BerlinGroupSandboxRouterOptions } from './routes';
+import type { BulkPaymentsSandboxBank } from './bulk-payments';
+export { BulkPaymentsSandboxBank } from './bulk-payments';
 
 export { BerlinGroupSandboxBank } from './bank';
 export type {
@@ -38,6 +40,10 @@ export interface RunningBerlinGroupSandbox {
   ais: AisSandboxBank;
   /** Standing orders: `view(paymentId)` shows each execution's outcome (operator view). */
   periodic: PeriodicPaymentsSandbox;
+  /** Bulk payments of SANDDEB0XXX: stats(), getBulk(id), findBulksByRequestId(requestId). */
+  bulk: BulkPaymentsSandboxBank;
+  /** The second bank, SANDNL2AXXX (no bulk payments), at `${url}/nl`. */
+  nl: { url: string; bank: BerlinGroupSandboxBank };
   close(): Promise<void>;
 }
 
@@ -86,6 +92,8 @@ export async function startBerlinGroupSandbox(
     bank: sandbox.bank,
     ais: sandbox.ais,
     periodic: sandbox.periodic,
+    bulk: sandbox.bulk!,
+    nl: { url: `${url}/nl`, bank: sandbox.nl!.bank },
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.close((err) => (err ? reject(err) : resolve()));

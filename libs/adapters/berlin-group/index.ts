@@ -26,6 +26,8 @@ import { BerlinGroupClient, paymentsPath, type BerlinGroupClientOptions } from '
 import { BerlinGroupOAuthSca } from './oauth-adapter';
 import type { BankGrant, OAuthAuthorisationResponse, OAuthConsentCompletion, OAuthExchangeRef, OAuthPaymentCompletion } from '../oauth-sca';
 import { BerlinGroupPeriodicPayments } from './periodic';
+import { BerlinGroupBulkPayments } from './bulk';
+import type { BulkPaymentRef, BulkStatusReport, InitiateBulkPaymentCommand } from '../bulk-payment-adapter';
 import {
   authorisationIdFromLink,
   extractLinks,
@@ -60,12 +62,36 @@ export class BerlinGroupAdapter implements BankAdapter, AccountInformationAdapte
   /** Standing orders and cancellation authorisations: `periodic.ts`. */
   readonly periodicPayments: BerlinGroupPeriodicPayments;
   readonly cancellationAuthorisations: BerlinGroupPeriodicPayments;
+  private readonly bulk: BerlinGroupBulkPayments;
 
   constructor(opts: BerlinGroupClientOptions = {}) {
     this.client = new BerlinGroupClient(opts);
     this.ais = new BerlinGroupAisClient(this.client);
     this.oauthSca = new BerlinGroupOAuthSca(this.client, opts);
     this.periodicPayments = this.cancellationAuthorisations = new BerlinGroupPeriodicPayments(this.client);
+    this.bulk = new BerlinGroupBulkPayments(this.client);
+  }
+
+  // ── Bulk payments: see bulk.ts ──────────────────────────────────────────────────────────────
+
+  initiateBulkPayment(conn: BankConnection, cmd: InitiateBulkPaymentCommand): Promise<InitiatePaymentResult> {
+    return this.bulk.initiate(conn, cmd);
+  }
+
+  getBulkPaymentStatus(conn: BankConnection, ref: BulkPaymentRef, opts?: { perTransaction?: boolean }): Promise<BulkStatusReport> {
+    return this.bulk.status(conn, ref, opts);
+  }
+
+  startBulkAuthorisation(conn: BankConnection, ref: BulkPaymentRef & { redirect: { okUri: string; nokUri: string } }): Promise<StartAuthorisationResult> {
+    return this.bulk.startAuthorisation(conn, ref);
+  }
+
+  getBulkScaStatus(conn: BankConnection, ref: BulkPaymentRef & { authorisationId: string }): Promise<BankScaStatus> {
+    return this.bulk.scaStatus(conn, ref);
+  }
+
+  cancelBulkPayment(conn: BankConnection, ref: BulkPaymentRef): Promise<CancelPaymentResult> {
+    return this.bulk.cancel(conn, ref);
   }
 
   async initiatePayment(conn: BankConnection, cmd: InitiatePaymentCommand): Promise<InitiatePaymentResult> {

@@ -83,4 +83,11 @@ export class AspspEntity {
   /** OAuth SCA: the bank's RFC 8414 metadata URL; null: the well-known URL at the origin of its API. */
   @Column({ name: 'oauth_metadata_url', type: 'varchar', nullable: true })
   oauthMetadataUrl!: string | null;
+  /** Bulk payment products the bank offers (`bulk-payments` service); empty when it offers none. */
+  @Column({ name: 'bulk_payment_products', type: 'text', array: true, default: () => "'{}'" })
+  bulkPaymentProducts!: string[];
+
+  /** Sandbox banks only: the path below the protocol's sandbox URL where this bank is served (null: at it). */
+  @Column({ name: 'sandbox_path', type: 'varchar', nullable: true })
+  sandboxPath!: string | null;
 }
