@@ -4,8 +4,9 @@ import { createOpTransferActivities, type OpTransferActivityDeps } from './op-tr
 import { createMandateActivities, type MandateActivityDeps } from './mandate.activities';
 import { createPaymentActivities, type PaymentActivityDeps } from './payment.activities';
 import { createWebhookActivities, type WebhookActivityDeps } from './webhook.activities';
+import { createBatchActivities, type BatchActivityDeps } from './batch.activities';
 
-export type ActivityDeps = PaymentActivityDeps & ConsentActivityDeps & OpTransferActivityDeps & MandateActivityDeps & WebhookActivityDeps;
+export type ActivityDeps = PaymentActivityDeps & ConsentActivityDeps & OpTransferActivityDeps & MandateActivityDeps & WebhookActivityDeps & BatchActivityDeps;
 
 /** Every activity the worker registers, closed over its dependencies. */
 export function createActivities(deps: ActivityDeps) {
@@ -16,6 +17,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createMandateActivities(deps),
     ...createWebhookActivities(deps),
     ...createBaselineActivities(),
+    ...createBatchActivities(deps),
   };
 }
 

@@ -5,3 +5,4 @@ export { consentWorkflow } from './consent.workflow';
 export { openPaymentsTransferWorkflow } from './op-transfer.workflow';
 export { mandateWorkflow, mandatePaymentWorkflow } from './mandate.workflow';
 export { webhookDispatcherWorkflow, webhookSweepWorkflow } from './webhook-dispatcher.workflow';
+export { batchWorkflow } from './batch.workflow';

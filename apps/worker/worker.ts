@@ -18,6 +18,7 @@ import { HmacSigner } from '../../libs/security/hmac-signer';
 import { SecretBox } from '../../libs/security/secret-box';
 import { SensitiveHandoffs } from '../../libs/security/sensitive-handoffs';
 import { startWebhookWakeups, webhookActivityDeps } from './webhooks';
+import { BatchRepository } from '../../libs/persistence/batch.repository';
 
 export const WORKFLOWS_PATH = require.resolve('../../workflows');
 
@@ -69,6 +70,7 @@ export async function createClearwayWorker(deps: WorkerDeps): Promise<Worker> {
     initiationAttempts: new InitiationAttemptRepository(deps.dataSource),
     operatorDecisions: new OperatorDecisionRepository(deps.dataSource),
     ...webhookActivityDeps(config, deps.dataSource),
+    batches: new BatchRepository(deps.dataSource),
   });
   const worker = await Worker.create({
     connection: deps.connection,

@@ -37,6 +37,7 @@ import { OutboxCommitSubscriber } from './event-outbox';
 import { SandboxWebsiteFromConfig1732450000800 } from './migrations/1732450000800-sandbox-website-from-config';
 import { OpenPaymentsOutcomes1732450000700 } from './migrations/1732450000700-open-payments-outcomes';
 import { OpOutcomeResolutionEntity } from './entities/op-outcome-resolution.entity';
+import { BATCH_ENTITIES, BATCH_MIGRATIONS } from './batch-schema';
 
 export const ENTITIES = [
   CountryEntity,
@@ -63,6 +64,7 @@ export const ENTITIES = [
   WebhookDeliveryAttemptEntity,
   ResourceNotificationSubscriptionEntity,
   OpOutcomeResolutionEntity,
+  ...BATCH_ENTITIES,
 ];
 
 /** In order. Never edit a shipped migration: add a new one. */
@@ -78,6 +80,7 @@ export const MIGRATIONS = [
   WebhookStreaming1732450000301,
   OpenPaymentsOutcomes1732450000700,
   SandboxWebsiteFromConfig1732450000800,
+  ...BATCH_MIGRATIONS,
 ];
 
 export interface DatabaseOptions {

@@ -14,6 +14,8 @@ export const ConsentStatus = defineSearchAttributeKey('ConsentStatus', SearchAtt
 export const TransferStatus = defineSearchAttributeKey('TransferStatus', SearchAttributeType.KEYWORD);
 /** A webhook endpoint's dispatcher: healthy, failing (retrying), disabled (3 days of failures, or by the client) or deleted. */
 export const WebhookEndpointHealth = defineSearchAttributeKey('WebhookEndpointHealth', SearchAttributeType.KEYWORD);
+/** The batch (pain.001 upload) a workflow belongs to: the batch itself and every bulk and single payment it started. */
+export const BatchId = defineSearchAttributeKey('BatchId', SearchAttributeType.KEYWORD);
 
 /**
  * Every custom attribute with its type, as `temporal server start-dev --search-attribute Name=Type`
@@ -28,4 +30,5 @@ export const CUSTOM_SEARCH_ATTRIBUTES: Readonly<Record<string, 'Keyword' | 'Text
   ConsentStatus: 'Keyword',
   TransferStatus: 'Keyword',
   WebhookEndpointHealth: 'Keyword',
+  BatchId: 'Keyword',
 };
