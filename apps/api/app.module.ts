@@ -38,6 +38,8 @@ import { TENANT_WEBHOOKS, WebhookRepository, type TenantWebhookRepository } from
 import { WebhooksController } from './webhooks/webhooks.controller';
 import { WebhooksService } from './webhooks/webhooks.service';
 import { TppNotificationsService } from './webhooks/tpp-notifications.service';
+import { BatchesModule } from './batches/batches.module';
+import { BatchRepository } from '../../libs/persistence/batch.repository';
 
 export interface ApiDeps {
   config: ClearwayConfig;
@@ -52,7 +54,7 @@ export class ApiModule {
   static register(deps: ApiDeps): DynamicModule {
     return {
       module: ApiModule,
-      imports: [ThrottlerModule.forRoot(rateLimitOptions(deps.config))],
+      imports: [ThrottlerModule.forRoot(rateLimitOptions(deps.config)), BatchesModule.register(deps, new BatchRepository(deps.dataSource))],
       controllers: [
         HealthController,
         TokenController,

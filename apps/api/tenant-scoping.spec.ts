@@ -5,6 +5,7 @@ import { OpMandateRepository, type TenantMandateRepository } from '../../libs/pe
 import { OpTransferRepository, type TenantTransferRepository } from '../../libs/persistence/op-transfer.repository';
 import { PaymentRepository, type TenantPaymentRepository } from '../../libs/persistence/payment.repository';
 import { WebhookRepository, type TenantWebhookRepository } from '../../libs/persistence/webhook.repository';
+import { BatchRepository, type TenantBatchRepository } from '../../libs/persistence/batch.repository';
 
 /**
  * Tenant scoping is enforced by the repository API, and this keeps it so: the API sees tenant
@@ -57,6 +58,13 @@ const TENANT_VIEWS = [
       eventTypes: 1, findDelivery: 1, listAttempts: 1, retryDelivery: 1, replay: 1, subscribeNotifications: 1,
     } satisfies Record<keyof TenantWebhookRepository, 1>,
   },
+  {
+    name: 'TenantBatchRepository',
+    cls: BatchRepository,
+    methods: {
+      insertOrGetExisting: 1, findForTenant: 1, listForTenant: 1, paymentInfosForTenant: 1, progressForTenant: 1, singlePaymentsForTenant: 1, reportRowsForTenant: 1,
+    } satisfies Record<keyof TenantBatchRepository, 1>,
+  },
 ];
 
 /** Methods whose first argument is not `tenantId`, and why they are scoped all the same. */
@@ -100,7 +108,7 @@ describe('tenant scoping by construction', () => {
   });
 
   test('the lint sees the API: it finds the services that use the tenant views', () => {
-    const users = apiFiles.filter((file) => /TENANT_(PAYMENTS|CONSENTS|TRANSFERS|MANDATES|WEBHOOKS)/.test(readFileSync(file, 'utf8'))).map(relative);
-    expect(users).toEqual(expect.arrayContaining(['payments/payments.service.ts', 'consents/consents.service.ts', 'open-payments/transfers.service.ts', 'open-payments/mandates.service.ts', 'webhooks/webhooks.service.ts']));
+    const users = apiFiles.filter((file) => /TENANT_(PAYMENTS|CONSENTS|TRANSFERS|MANDATES|WEBHOOKS|BATCHES)/.test(readFileSync(file, 'utf8'))).map(relative);
+    expect(users).toEqual(expect.arrayContaining(['payments/payments.service.ts', 'consents/consents.service.ts', 'open-payments/transfers.service.ts', 'open-payments/mandates.service.ts', 'webhooks/webhooks.service.ts', 'batches/batches.service.ts']));
   });
 });
