@@ -5,8 +5,9 @@ import { createMandateActivities, type MandateActivityDeps } from './mandate.act
 import { createPaymentActivities, type PaymentActivityDeps } from './payment.activities';
 import { createWebhookActivities, type WebhookActivityDeps } from './webhook.activities';
 import { createBatchActivities, type BatchActivityDeps } from './batch.activities';
+import { createBulkPaymentActivities, type BulkPaymentActivityDeps } from './bulk-payment.activities';
 
-export type ActivityDeps = PaymentActivityDeps & ConsentActivityDeps & OpTransferActivityDeps & MandateActivityDeps & WebhookActivityDeps & BatchActivityDeps;
+export type ActivityDeps = PaymentActivityDeps & ConsentActivityDeps & OpTransferActivityDeps & MandateActivityDeps & WebhookActivityDeps & BulkPaymentActivityDeps & BatchActivityDeps;
 
 /** Every activity the worker registers, closed over its dependencies. */
 export function createActivities(deps: ActivityDeps) {
@@ -16,6 +17,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createOpTransferActivities(deps),
     ...createMandateActivities(deps),
     ...createWebhookActivities(deps),
+    ...createBulkPaymentActivities(deps),
     ...createBaselineActivities(),
     ...createBatchActivities(deps),
   };

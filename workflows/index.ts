@@ -5,4 +5,5 @@ export { consentWorkflow } from './consent.workflow';
 export { openPaymentsTransferWorkflow } from './op-transfer.workflow';
 export { mandateWorkflow, mandatePaymentWorkflow } from './mandate.workflow';
 export { webhookDispatcherWorkflow, webhookSweepWorkflow } from './webhook-dispatcher.workflow';
+export { bulkPaymentWorkflow } from './bulk-payment.workflow';
 export { batchWorkflow } from './batch.workflow';

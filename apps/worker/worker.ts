@@ -12,6 +12,7 @@ import { OpMandateRepository } from '../../libs/persistence/op-mandate.repositor
 import { OpOutcomeResolutionRepository } from '../../libs/persistence/op-outcome-resolution.repository';
 import { OpenPaymentsHttpAdapter, loadIdentity } from '../../libs/adapters/open-payments';
 import { PaymentRepository } from '../../libs/persistence/payment.repository';
+import { BulkPaymentRepository } from '../../libs/persistence/bulk-payment.repository';
 import { InitiationAttemptRepository, OperatorDecisionRepository } from '../../libs/persistence/initiation-attempt.repository';
 import { HandoffRepository } from '../../libs/persistence/handoff.repository';
 import { HmacSigner } from '../../libs/security/hmac-signer';
@@ -52,6 +53,7 @@ export async function createClearwayWorker(deps: WorkerDeps): Promise<Worker> {
   const secrets = new SecretBox(config.keys.encryption);
   const activities = createActivities({
     payments: new PaymentRepository(deps.dataSource),
+    bulkPayments: new BulkPaymentRepository(deps.dataSource),
     consents: new ConsentRepository(deps.dataSource),
     handoffs: new SensitiveHandoffs(new HandoffRepository(deps.dataSource), secrets),
     directory: new DirectoryRepository(deps.dataSource),

@@ -1,6 +1,7 @@
 import type { AccountAccess, Balance, BankConsentStatus, BookingStatus, ConsentRequest } from '../domain/consent';
 import type { PaymentInitiationBody, PaymentProduct } from '../domain/payment';
 import type { BankScaStatus, BankTransactionStatus, ScaApproach } from '../domain/transaction-status';
+import type { BulkPaymentAdapter } from './bulk-payment-adapter';
 
 /** Protocols Clearway speaks to banks. Adding one is a new adapter folder plus one registry line. */
 export type BankProtocol = 'berlin-group';
@@ -93,7 +94,7 @@ export interface CancelPaymentResult {
  * persistence, retries and timeouts belong to the activities and workflows that call it.
  * Failures are thrown as {@link BankError} so the caller can tell "retry" from "give up".
  */
-export interface BankAdapter {
+export interface BankAdapter extends Partial<BulkPaymentAdapter> {
   readonly protocol: BankProtocol;
   initiatePayment(conn: BankConnection, cmd: InitiatePaymentCommand): Promise<InitiatePaymentResult>;
   getPaymentStatus(conn: BankConnection, ref: PaymentRef): Promise<BankTransactionStatus>;

@@ -37,6 +37,9 @@ import { OutboxCommitSubscriber } from './event-outbox';
 import { SandboxWebsiteFromConfig1732450000800 } from './migrations/1732450000800-sandbox-website-from-config';
 import { OpenPaymentsOutcomes1732450000700 } from './migrations/1732450000700-open-payments-outcomes';
 import { OpOutcomeResolutionEntity } from './entities/op-outcome-resolution.entity';
+import { BulkPayments1732450000200 } from './migrations/1732450000200-bulk-payments';
+import { BulkPaymentAuthorisationEntity, BulkPaymentEntity, BulkPaymentEventEntity } from './entities/bulk-payment.entity';
+import { BulkPaymentTransactionEntity } from './entities/bulk-payment-transaction.entity';
 import { BATCH_ENTITIES, BATCH_MIGRATIONS } from './batch-schema';
 
 export const ENTITIES = [
@@ -64,6 +67,10 @@ export const ENTITIES = [
   WebhookDeliveryAttemptEntity,
   ResourceNotificationSubscriptionEntity,
   OpOutcomeResolutionEntity,
+  BulkPaymentEntity,
+  BulkPaymentTransactionEntity,
+  BulkPaymentAuthorisationEntity,
+  BulkPaymentEventEntity,
   ...BATCH_ENTITIES,
 ];
 
@@ -76,6 +83,7 @@ export const MIGRATIONS = [
   OpenPaymentsMandates1732450000004,
   InitiationOutcomes1732450000100,
   DocumentedNotProcessedCodes1732450000101,
+  BulkPayments1732450000200,
   Webhooks1732450000300,
   WebhookStreaming1732450000301,
   OpenPaymentsOutcomes1732450000700,

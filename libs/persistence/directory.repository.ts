@@ -37,4 +37,14 @@ export class DirectoryRepository {
   findAspsp(bicFi: string): Promise<AspspEntity | null> {
     return this.ds.getRepository(AspspEntity).findOneBy({ bicFi });
   }
+
+  /**
+   * Does this bank offer bulk payments, and for which products (JSON and pain.001)? Undefined for
+   * an unknown bank. What routing asks before making a bulk of a batch's PmtInf.
+   */
+  async bulkPaymentOffer(bicFi: string): Promise<{ offered: boolean; products: string[] } | undefined> {
+    const aspsp = await this.findAspsp(bicFi);
+    if (!aspsp) return undefined;
+    return { offered: aspsp.bulkPaymentProducts.length > 0, products: [...aspsp.bulkPaymentProducts] };
+  }
 }

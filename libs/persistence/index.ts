@@ -11,3 +11,4 @@ export { DirectoryRepository } from './directory.repository';
 export { ClientRepository } from './client.repository';
 export { ConsentRepository } from './consent.repository';
 export * from './entities/consent.entity';
+export { BulkPaymentRepository } from './bulk-payment.repository';

@@ -6,12 +6,13 @@ import type { HmacSigner } from './hmac-signer';
  * or mandate they do not hold a key for. Signatures name their key (see {@link HmacSigner}), so
  * links issued before a key rotation keep working until the old key is removed.
  */
-export type CallbackResource = 'payments' | 'consents';
+export type CallbackResource = 'payments' | 'consents' | 'bulk-payments';
 
 /** What is signed for each kind of link. Payments keep their original input, so old links stay valid. */
 const CALLBACK_INPUT = {
   payments: (id: string) => `sca-callback:${id}`,
   consents: (id: string) => `sca-callback:consents:${id}`,
+  'bulk-payments': (id: string) => `sca-callback:bulk-payments:${id}`,
   transfers: (id: string) => `op-finish:${id}`,
   mandates: (id: string) => `op-mandate-finish:${id}`,
 } as const;

@@ -14,7 +14,7 @@ export const ConsentStatus = defineSearchAttributeKey('ConsentStatus', SearchAtt
 export const TransferStatus = defineSearchAttributeKey('TransferStatus', SearchAttributeType.KEYWORD);
 /** A webhook endpoint's dispatcher: healthy, failing (retrying), disabled (3 days of failures, or by the client) or deleted. */
 export const WebhookEndpointHealth = defineSearchAttributeKey('WebhookEndpointHealth', SearchAttributeType.KEYWORD);
-/** The batch (pain.001 upload) a workflow belongs to: the batch itself and every bulk and single payment it started. */
+/** The batch (ERP file) that owns a bulk or payment workflow: filter `BatchId = "..."` to see a whole run. */
 export const BatchId = defineSearchAttributeKey('BatchId', SearchAttributeType.KEYWORD);
 
 /**

@@ -71,4 +71,12 @@ export class AspspEntity {
    */
   @Column({ name: 'not_processed_error_codes', type: 'text', array: true, default: () => "'{}'" })
   notProcessedErrorCodes!: string[];
+
+  /** Bulk payment products the bank offers (`bulk-payments` service); empty when it offers none. */
+  @Column({ name: 'bulk_payment_products', type: 'text', array: true, default: () => "'{}'" })
+  bulkPaymentProducts!: string[];
+
+  /** Sandbox banks only: the path below the protocol's sandbox URL where this bank is served (null: at it). */
+  @Column({ name: 'sandbox_path', type: 'varchar', nullable: true })
+  sandboxPath!: string | null;
 }

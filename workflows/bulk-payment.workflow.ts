@@ -1,0 +1,430 @@
+import {
+  ApplicationFailure,
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  currentUpdateInfo,
+  log,
+  proxyActivities,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { BulkPaymentActivities } from '../activities/bulk-payment.activities';
+import {
+  AUTHORISED_TRANSACTION_STATUSES,
+  isFinalTransactionStatus,
+  type BankScaStatus,
+  type BankTransactionStatus,
+  type TransactionStatus,
+} from '../libs/domain/transaction-status';
+import {
+  BatchId as BatchIdAttr,
+  BicFi as BicFiAttr,
+  ScaStatus as ScaStatusAttr,
+  TenantId as TenantIdAttr,
+  TransactionStatus as TransactionStatusAttr,
+} from '../libs/temporal/search-attributes';
+import {
+  bulkInitiationResultUpdate,
+  bulkPaymentStateQuery,
+  bulkScaCallbackSignal,
+  cancelBulkPaymentUpdate,
+  DEFAULT_BULK_TIMINGS,
+  resolveBulkInitiationUpdate,
+  startBulkAuthorisationUpdate,
+  type BulkPaymentTimings,
+  type BulkPaymentWorkflowInput,
+  type BulkPaymentWorkflowState,
+  type BulkTransactionCounts,
+  type InitiationError,
+  type OperatorDecision,
+} from './bulk-payment.api';
+import type { InitiationSummary } from './payment-initiation.api';
+import { createWithoutDuplicates, type CreationOutcome } from './shared/create-once';
+import { findApplicationFailure, readOrUndefined } from './shared/failures';
+import { failure, FailureType, RETRY } from './shared/retry-policies';
+import { ScaWait } from './shared/sca-wait';
+
+/** Failures that prove the bank did not create the bulk: refused, or never processed. */
+const NOT_CREATED_FAILURES: ReadonlySet<string> = new Set([
+  FailureType.BankRejected,
+  FailureType.BankUnavailable,
+  FailureType.BankRateLimited,
+  FailureType.PaymentNotFound,
+]);
+
+/** Statuses that say "some transactions were accepted, some not" (BG PATC as the issue names it; ISO PART). */
+const PARTIAL_STATUSES: ReadonlySet<TransactionStatus> = new Set(['PATC', 'PART']);
+
+/**
+ * Initiation sends the whole bulk (10,000 transactions are a few MB): 60 s per attempt, retried
+ * for up to 5 minutes, and only what provably never reached the bank (see
+ * `activities/initiation-guard.ts`); an attempt that may have reached it is never sent again here.
+ */
+const initiation = proxyActivities<BulkPaymentActivities>({
+  startToCloseTimeout: '60s',
+  scheduleToCloseTimeout: '5m',
+  retry: RETRY.bankStep,
+});
+
+/** Commands the caller waits for (start authorisation, cancel). */
+const commands = proxyActivities<BulkPaymentActivities>({ startToCloseTimeout: '15s', retry: RETRY.bankCommand });
+
+/** Status reads (a pain.002 of a large bulk takes a while); a failed read is retried by the next poll. */
+const reads = proxyActivities<BulkPaymentActivities>({ startToCloseTimeout: '60s', retry: RETRY.bankRead });
+
+/** Our own database: retried until it works. */
+const records = proxyActivities<BulkPaymentActivities>({ startToCloseTimeout: '60s', retry: RETRY.ownDatabase });
+
+/**
+ * One bulk payment (one debtor account, one SCA, many transactions), from initiation at the bank
+ * to a final status of every transaction: initiate (→ outcome unknown, resolved by an operator:
+ * never sent twice) → await the one SCA (racing a timeout) → poll until final, per transaction
+ * where the bank reports it. Transactions never pass through history: activities read and write
+ * them in PostgreSQL by the bulk's id; the workflow carries statuses and counts.
+ */
+export async function bulkPaymentWorkflow(input: BulkPaymentWorkflowInput): Promise<BulkPaymentWorkflowState> {
+  const { paymentId } = input;
+  const state: BulkPaymentWorkflowState = input.resume ?? {
+    phase: 'initiating',
+    transactionStatus: 'RCVD',
+    counts: {},
+    allTransactionsFinal: false,
+    eventSeq: 0,
+  };
+  const sca = new ScaWait();
+  let cancelled = state.transactionStatus === 'CANC';
+  let timings: BulkPaymentTimings | undefined;
+  let decision: (OperatorDecision & { status?: BankTransactionStatus }) | undefined;
+  let deciding = false;
+
+  setHandler(bulkPaymentStateQuery, () => state);
+
+  setHandler(bulkInitiationResultUpdate, async () => {
+    await condition(() => state.initiationError !== undefined || state.initiationOutcome !== undefined || initiated !== undefined);
+    if (state.initiationError) throw initiationFailure(state.initiationError);
+    if (initiated) return initiated;
+    return { outcome: 'unknown' as const, reason: state.unknownReason ?? 'the bank did not answer clearly' };
+  });
+
+  setHandler(bulkScaCallbackSignal, () => sca.wakeUp());
+
+  setHandler(
+    cancelBulkPaymentUpdate,
+    async () => {
+      const result = await commands.cancelBulkPaymentAtBank(paymentId);
+      if (result.transactionStatus === 'CANC') {
+        cancelled = true;
+        await recordTransactionStatus({ raw: 'CANC', normalised: 'CANC' }, 'Cancelled by the TPP', { applyToOpenTransactions: true });
+      }
+      return result;
+    },
+    {
+      validator: () => {
+        if (state.phase !== 'awaiting_sca' && state.phase !== 'polling_status') {
+          throw new Error(`Bulk payment cannot be cancelled while ${state.phase.replace('_', ' ')}`);
+        }
+        if (isFinalTransactionStatus(state.transactionStatus)) throw new Error(`Bulk payment is already final (${state.transactionStatus})`);
+      },
+    },
+  );
+
+  setHandler(
+    startBulkAuthorisationUpdate,
+    async () => {
+      const started = await commands.startBulkAuthorisationAtBank(paymentId);
+      state.authorisationId = started.authorisationId;
+      sca.wakeUp();
+      return started;
+    },
+    {
+      validator: () => {
+        if (state.phase !== 'awaiting_sca') throw new Error('Bulk payment is not awaiting authorisation');
+      },
+    },
+  );
+
+  setHandler(
+    resolveBulkInitiationUpdate,
+    async (d) => {
+      deciding = true;
+      try {
+        const status = d.decision === 'initiated' ? await commands.confirmBankBulkPayment(paymentId, d.bankPaymentId) : undefined;
+        await records.recordBulkOperatorDecision(paymentId, currentUpdateInfo()!.id, d);
+        decision = { ...d, status };
+      } catch (err) {
+        deciding = false;
+        throw failure(FailureType.DecisionRefused, findApplicationFailure(err)?.message ?? 'The decision could not be checked with the bank');
+      }
+      await condition(() => state.initiationOutcome === 'resolved');
+      return { transactionStatus: state.transactionStatus, initiationOutcome: 'resolved' as const };
+    },
+    {
+      validator: (d: OperatorDecision) => {
+        if (state.phase !== 'outcome_unknown' || deciding) throw new Error(`Nothing to decide: the initiation outcome is ${state.initiationOutcome ?? 'known'}`);
+        const text = (v: unknown, max: number) => typeof v === 'string' && v.trim().length > 0 && v.length <= max;
+        if (!text(d?.operator, 200)) throw new Error('operator: a staff identity (1-200 characters) is required');
+        if (!text(d.reason, 1000)) throw new Error('reason: what the bank said (1-1000 characters) is required');
+        if (d.decision === 'initiated' ? !text(d.bankPaymentId, 200) : d.decision !== 'not_initiated') {
+          throw new Error('decision: "initiated" with bankPaymentId, or "not_initiated"');
+        }
+      },
+    },
+  );
+
+  let initiated: InitiationSummary | undefined;
+
+  async function recordTransactionStatus(
+    status: BankTransactionStatus,
+    reason?: string,
+    opts: { applyToOpenTransactions?: boolean; reasonCode?: string } = {},
+  ): Promise<void> {
+    const seq = state.eventSeq++;
+    state.transactionStatus = status.normalised;
+    state.statusReason = reason;
+    upsertSearchAttributes([{ key: TransactionStatusAttr, value: status.normalised }]);
+    const result = await records.recordBulkPaymentStatus({
+      bulkPaymentId: paymentId,
+      seq,
+      kind: 'transaction_status',
+      status: status.normalised,
+      rawStatus: status.raw,
+      reason: reason ?? null,
+      ...opts,
+    });
+    setCounts(result.counts, result.allTransactionsFinal);
+  }
+
+  async function recordScaStatus(s: BankScaStatus): Promise<void> {
+    if (s.normalised === state.scaStatus) return;
+    const seq = state.eventSeq++;
+    state.scaStatus = s.normalised;
+    upsertSearchAttributes([{ key: ScaStatusAttr, value: s.normalised }]);
+    await records.recordBulkPaymentStatus({
+      bulkPaymentId: paymentId,
+      seq,
+      kind: 'sca_status',
+      status: s.normalised,
+      rawStatus: s.raw,
+      authorisationId: state.authorisationId,
+    });
+  }
+
+  async function recordInitiationOutcome(outcome: 'unknown' | 'resolved', reason: string): Promise<void> {
+    const seq = state.eventSeq++;
+    await records.recordBulkPaymentStatus({ bulkPaymentId: paymentId, seq, kind: 'initiation_outcome', status: outcome, rawStatus: null, reason });
+    state.initiationOutcome = outcome;
+  }
+
+  function setCounts(counts: BulkTransactionCounts, allFinal: boolean): void {
+    state.counts = counts;
+    state.allTransactionsFinal = allFinal;
+  }
+
+  async function continueAsNewIfSuggested(): Promise<void> {
+    if (!workflowInfo().continueAsNewSuggested) return;
+    await condition(allHandlersFinished);
+    await continueAsNew<typeof bulkPaymentWorkflow>({ ...input, resume: state });
+  }
+
+  /** The bulk is done when the bank says so, or reports a partial acceptance with every transaction final. */
+  function isDone(): boolean {
+    if (isFinalTransactionStatus(state.transactionStatus)) return true;
+    return PARTIAL_STATUSES.has(state.transactionStatus) && state.allTransactionsFinal;
+  }
+
+  async function initiate(): Promise<void> {
+    let outcome: CreationOutcome<InitiationSummary>;
+    try {
+      outcome = await createWithoutDuplicates('Bulk initiation', (opts) => initiation.initiateBulkPaymentAtBank(paymentId, opts));
+    } catch (err) {
+      const failed = findApplicationFailure(err);
+      if (!NOT_CREATED_FAILURES.has(failed?.type ?? '')) return markOutcomeUnknown(failed?.message ?? 'the initiation did not complete');
+      return rejectInitiation(err);
+    }
+    if (outcome.kind === 'ambiguous') return markOutcomeUnknown(outcome.reason);
+    await accept(outcome.result);
+  }
+
+  async function accept(init: InitiationSummary): Promise<void> {
+    state.authorisationId = init.authorisationId;
+    state.scaApproach = init.scaApproach;
+    const status = { raw: init.rawTransactionStatus, normalised: init.transactionStatus };
+    if (init.transactionStatus !== 'RCVD') await recordTransactionStatus(status, undefined, { applyToOpenTransactions: true });
+    else upsertSearchAttributes([{ key: TransactionStatusAttr, value: 'RCVD' }]);
+    if (AUTHORISED_TRANSACTION_STATUSES.has(init.transactionStatus) || isFinalTransactionStatus(init.transactionStatus)) startPolling();
+    else {
+      state.phase = 'awaiting_sca';
+      state.scaDeadline = Date.now() + timings!.scaTimeoutMs;
+    }
+    initiated = init;
+  }
+
+  async function rejectInitiation(err: unknown): Promise<void> {
+    const failed = findApplicationFailure(err);
+    const details = failed?.details?.[0] as Partial<InitiationError> | undefined;
+    state.initiationError = {
+      httpStatus: details?.httpStatus ?? 502,
+      messages: details?.messages?.length
+        ? details.messages
+        : [{ category: 'ERROR', code: 'PAYMENT_FAILED', text: failed?.message ?? 'The bank could not be reached' }],
+    };
+    log.warn('Bulk initiation failed', { paymentId, type: failed?.type });
+    await recordTransactionStatus({ raw: 'RJCT', normalised: 'RJCT' }, `Initiation failed: ${failed?.message ?? 'unknown error'}`, {
+      applyToOpenTransactions: true,
+    });
+  }
+
+  async function markOutcomeUnknown(reason: string): Promise<void> {
+    state.phase = 'outcome_unknown';
+    state.unknownReason = reason;
+    await recordInitiationOutcome('unknown', `Initiation outcome unknown: ${reason}`);
+  }
+
+  /** Berlin Group offers no lookup by X-Request-ID: only an operator, who asked the bank, can tell. */
+  async function resolveUnknownOutcome(): Promise<void> {
+    await condition(() => decision !== undefined);
+    if (decision!.decision === 'initiated') {
+      await records.adoptBankBulkPayment(paymentId, decision!.bankPaymentId, decision!.status!);
+      await recordInitiationOutcome('resolved', `Initiation outcome resolved: confirmed by ${decision!.operator}`);
+      const status = decision!.status!;
+      if (status.normalised !== state.transactionStatus) await recordTransactionStatus(status, undefined, { applyToOpenTransactions: true });
+      if (AUTHORISED_TRANSACTION_STATUSES.has(status.normalised) || isFinalTransactionStatus(status.normalised)) startPolling();
+      else {
+        state.phase = 'awaiting_sca';
+        state.scaDeadline = Date.now() + timings!.scaTimeoutMs;
+      }
+      return;
+    }
+    const reason = `Not initiated at the bank, decided by ${decision!.operator}: ${decision!.reason}`;
+    await recordInitiationOutcome('resolved', reason);
+    await recordTransactionStatus({ raw: 'NOT_INITIATED', normalised: 'RJCT' }, reason, { applyToOpenTransactions: true });
+    state.phase = 'completed';
+  }
+
+  function awaitScaOrTimeout() {
+    return sca.until({
+      deadline: state.scaDeadline!,
+      pollInitialMs: timings!.scaPollInitialMs,
+      pollMaxMs: timings!.scaPollMaxMs,
+      interrupted: () => cancelled,
+      check: async () => {
+        if (!state.authorisationId) return undefined;
+        const status = await readOrUndefined(() => reads.getBankBulkScaStatus(paymentId, state.authorisationId!));
+        if (status && !cancelled) await recordScaStatus(status);
+        return status?.normalised;
+      },
+      afterCheck: continueAsNewIfSuggested,
+    });
+  }
+
+  function startPolling(): void {
+    state.phase = 'polling_status';
+    state.statusDeadline = Date.now() + timings!.statusDeadlineMs;
+  }
+
+  async function pollUntilFinal(): Promise<void> {
+    let interval = timings!.statusPollInitialMs;
+    let first = true;
+    for (;;) {
+      if (cancelled || isDone()) return;
+      if (Date.now() >= state.statusDeadline!) {
+        log.warn('Status deadline exceeded', { paymentId, transactionStatus: state.transactionStatus });
+        await recordTransactionStatus(
+          { raw: state.transactionStatus, normalised: state.transactionStatus },
+          'Status deadline exceeded: the bank has not reported a final status',
+        );
+        return;
+      }
+      if (!first) {
+        await condition(() => cancelled, Math.min(interval, state.statusDeadline! - Date.now()));
+        interval = Math.min(interval * 2, timings!.statusPollMaxMs);
+      }
+      first = false;
+      if (cancelled) return;
+      const read = await readOrUndefined(() => reads.pollBulkPaymentStatusAtBank(paymentId));
+      if (cancelled || !read) continue;
+      setCounts(read.counts, read.allTransactionsFinal);
+      const changed = read.transactionStatus !== state.transactionStatus;
+      // Without per-transaction statuses from the bank, the bulk's status is every open transaction's.
+      if (changed) {
+        await recordTransactionStatus({ raw: read.rawTransactionStatus, normalised: read.transactionStatus }, undefined, {
+          applyToOpenTransactions: !read.perTransaction || isFinalTransactionStatus(read.transactionStatus),
+        });
+      }
+      await continueAsNewIfSuggested();
+    }
+  }
+
+  /** The PSU never decided: withdraw the bulk so it cannot be authorised later; RJCT once the bank confirmed. */
+  async function withdrawAfterScaTimeout(): Promise<boolean> {
+    const timeout = `SCA timeout: no decision within ${Math.round(timings!.scaTimeoutMs / 1000)}s`;
+    const cancel = await readOrUndefined(() => commands.cancelBulkPaymentAtBank(paymentId));
+    if (cancel?.transactionStatus === 'CANC' && !cancel.authorisationRequired) {
+      await recordTransactionStatus({ raw: 'CANC', normalised: 'RJCT' }, timeout, { applyToOpenTransactions: true });
+      return true;
+    }
+    const read = await readOrUndefined(() => reads.pollBulkPaymentStatusAtBank(paymentId));
+    if (read && isFinalTransactionStatus(read.transactionStatus)) {
+      await recordTransactionStatus({ raw: read.rawTransactionStatus, normalised: read.transactionStatus }, `${timeout}; the bank reports ${read.transactionStatus}`, {
+        applyToOpenTransactions: true,
+      });
+      return true;
+    }
+    await recordTransactionStatus(
+      { raw: read?.rawTransactionStatus ?? state.transactionStatus, normalised: read?.transactionStatus ?? state.transactionStatus },
+      `${timeout}; the bank did not confirm the cancellation, following the bulk until it reports a final status`,
+    );
+    startPolling();
+    return false;
+  }
+
+  async function finish(): Promise<BulkPaymentWorkflowState> {
+    await condition(allHandlersFinished);
+    state.phase = 'completed';
+    return state;
+  }
+
+  // ── the process ─────────────────────────────────────────────────────────
+  const settings = await records.loadBulkPaymentSettings(paymentId);
+  timings = { scaTimeoutMs: settings.scaTimeoutMs, ...DEFAULT_BULK_TIMINGS, ...input.timings };
+  state.numberOfTransactions = settings.numberOfTransactions;
+  if (!input.resume) {
+    upsertSearchAttributes([
+      { key: TenantIdAttr, value: input.tenantId },
+      { key: BicFiAttr, value: settings.bicFi },
+      ...(input.batchId ? [{ key: BatchIdAttr, value: input.batchId }] : []),
+    ]);
+  }
+
+  const phase = () => state.phase;
+  if (phase() === 'initiating') await initiate();
+  if (phase() === 'outcome_unknown') await resolveUnknownOutcome();
+  if (phase() === 'initiating' || phase() === 'completed') return finish();
+
+  if (phase() === 'awaiting_sca') {
+    const outcome = await awaitScaOrTimeout();
+    if (outcome === 'interrupted') return finish();
+    if (outcome === 'timeout') {
+      if (await withdrawAfterScaTimeout()) return finish();
+    } else if (outcome === 'failed') {
+      await recordTransactionStatus({ raw: 'RJCT', normalised: 'RJCT' }, 'SCA failed', { applyToOpenTransactions: true });
+      return finish();
+    } else {
+      startPolling();
+    }
+  }
+
+  if (phase() === 'polling_status') await pollUntilFinal();
+  return finish();
+}
+
+function initiationFailure(error: InitiationError): ApplicationFailure {
+  return ApplicationFailure.create({
+    type: 'InitiationRejected',
+    message: error.messages.map((m) => m.text ?? m.code).join('; '),
+    nonRetryable: true,
+    details: [error],
+  });
+}
