@@ -54,17 +54,9 @@ export function createBatchActivities(deps: BatchActivityDeps) {
       for (const p of (await deps.batches.progress(batchId)).values()) {
         for (const key of Object.keys(progress) as (keyof BatchCounts)[]) progress[key] += p[key];
       }
-      let status = batchStatusOf(progress);
-      let reason: string | null = null;
-      if (final && !FINAL_BATCH_STATUSES.has(status)) {
-        const open = progress.total - progress.settled - progress.rejected - progress.cancelled;
-        reason = `${open} transaction(s) without a final status from the bank`;
-        status = progress.settled + progress.rejected + progress.cancelled === 0 ? 'rejected' : 'partially_completed';
-      }
-      if (!final && FINAL_BATCH_STATUSES.has(status)) status = 'processing';
-      if (FINAL_BATCH_STATUSES.has(batch.status) || STATUS_ORDER[status] <= STATUS_ORDER[batch.status]) {
-        return { status: batch.status, progress };
-      }
+      const decided = decideBatchStatus(progress, batch.status, final);
+      if (!decided.record) return { status: batch.status, progress };
+      const { status, reason } = decided;
       await deps.batches.recordStatus({ batchId, status, progress, reason });
       return { status, progress };
     },
@@ -72,3 +64,25 @@ export function createBatchActivities(deps: BatchActivityDeps) {
 }
 
 export type BatchActivities = ReturnType<typeof createBatchActivities>;
+
+/**
+ * The batch's status from its counts. Final only when `final` (every child has closed): then
+ * transactions the banks never called final make it partially completed (or rejected, when
+ * nothing finished). Recorded statuses only move forward.
+ */
+export function decideBatchStatus(
+  progress: BatchCounts,
+  recorded: BatchStatus,
+  final: boolean,
+): { record: false } | { record: true; status: BatchStatus; reason: string | null } {
+  let status = batchStatusOf(progress);
+  let reason: string | null = null;
+  if (final && !FINAL_BATCH_STATUSES.has(status)) {
+    const open = progress.total - progress.settled - progress.rejected - progress.cancelled;
+    reason = `${open} transaction(s) without a final status from the bank`;
+    status = progress.settled + progress.rejected + progress.cancelled === 0 ? 'rejected' : 'partially_completed';
+  }
+  if (!final && FINAL_BATCH_STATUSES.has(status)) status = 'processing';
+  if (FINAL_BATCH_STATUSES.has(recorded) || STATUS_ORDER[status] <= STATUS_ORDER[recorded]) return { record: false };
+  return { record: true, status, reason };
+}

@@ -33,6 +33,9 @@ const db = proxyActivities<BatchActivities>({
 /** Children are started by type name: their inputs are objects of ids. */
 type ChildWorkflow = (input: object) => Promise<unknown>;
 
+/** The longest wait between progress records while nothing changes. */
+const MAX_PROGRESS_INTERVAL_MS = 60_000;
+
 const FINAL = new Set(['completed', 'partially_completed', 'rejected', 'cancelled']);
 
 /**
@@ -116,12 +119,18 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchWor
     setCurrentDetails(details(input, state, recorded.progress));
   };
 
-  // Progress is recorded on a timer, not per child: a 10,000-child run stays a few hundred events.
+  // Progress is recorded on a timer, not per child, and less often while nothing moves (an SCA
+  // wait of 15 minutes costs a handful of events): a 10,000-child run stays small.
   let fanOutDone = false;
   const progressLoop = (async () => {
+    let wait = settings.progressIntervalMs;
+    let last = '';
     while (!fanOutDone) {
-      if (await condition(() => fanOutDone, settings.progressIntervalMs)) break;
+      if (await condition(() => fanOutDone, wait)) break;
       await progress(false);
+      const now = JSON.stringify([state.progress, state.childrenFinished]);
+      wait = now === last ? Math.min(wait * 2, Math.max(settings.progressIntervalMs, MAX_PROGRESS_INTERVAL_MS)) : settings.progressIntervalMs;
+      last = now;
     }
   })();
 

@@ -78,3 +78,15 @@ export function batchBulkPaymentId(batchId: string, pmtInfIndex: number): string
   return deriveUuid(CLEARWAY_ID_NAMESPACE, 'batch-bulk-payment', batchId, String(pmtInfIndex));
 }
 
+
+/** A bulk payment of a batch as the batch shows it (status, SCA), by PmtInf index. */
+export interface BatchBulkState {
+  pmtInfIndex: number;
+  transactionStatus: string;
+  statusReason: string | null;
+  scaApproach: string | null;
+  scaRedirectUrl: string | null;
+  psuMessage: string | null;
+  /** The bank answered the initiation (or its outcome became unknown): the SCA link is as good as it gets. */
+  initiationSettled: boolean;
+}

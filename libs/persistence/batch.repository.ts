@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
 import { CLEARWAY_ID_NAMESPACE, deriveUuid } from '../domain/ids';
-import { emptyProgress, type BatchChildPayment, type BatchProgressCounts, type BatchReportRow, type BatchSinglePaymentRow, type ProgressBucket, type SinglePaymentCursor } from './batch-progress';
+import { emptyProgress, type BatchBulkState, type BatchChildPayment, type BatchProgressCounts, type BatchReportRow, type BatchSinglePaymentRow, type ProgressBucket, type SinglePaymentCursor } from './batch-progress';
 import { AUTHORISED_TRANSACTION_STATUSES } from '../domain/transaction-status';
 import { batchEvent } from '../webhooks/batch-events';
 import { BatchEntity, FINAL_BATCH_STATUSES, type BatchStatus } from './entities/batch.entity';
@@ -10,6 +10,7 @@ export * from './batch-progress';
 import { BatchPaymentInfoEntity } from './entities/batch-payment-info.entity';
 import { BatchTransactionEntity } from './entities/batch-transaction.entity';
 import { PaymentEntity } from './entities/payment.entity';
+import { BulkPaymentRepository, type NewBulkPayment, type NewBulkTransaction } from './bulk-payment.repository';
 import { appendEvent } from './event-outbox';
 
 export type NewBatch = Pick<
@@ -32,6 +33,12 @@ export type NewBatch = Pick<
 >;
 export type NewBatchPaymentInfo = Omit<BatchPaymentInfoEntity, 'batchId'>;
 export type NewBatchTransaction = Omit<BatchTransactionEntity, 'batchId'>;
+/** A bulk-routed PmtInf: its bulk payment with its transactions (stored in the bulk's own tables). */
+export interface NewBatchBulk {
+  bulk: NewBulkPayment;
+  transactions: NewBulkTransaction[];
+}
+
 
 /**
  * Rows per multi-row INSERT: PostgreSQL allows 65,535 parameters; `unnest` of arrays needs one
@@ -55,8 +62,21 @@ const SINGLE_BUCKET = `CASE
  * Batches (uploaded pain.001 files), their PmtInf blocks and transactions. API reads are tenant
  * first; the worker addresses a batch by id (the workflow `batch-{id}` owns it).
  */
+/** A bulk transaction's bucket, from its row and its bulk's. */
+const BULK_BUCKET = `CASE
+  WHEN t.transaction_status IN ('ACSC', 'ACCC') THEN 'settled'
+  WHEN t.transaction_status = 'RJCT' THEN 'rejected'
+  WHEN t.transaction_status = 'CANC' THEN 'cancelled'
+  WHEN t.transaction_status = ANY ($2::text[]) OR bp.transaction_status = ANY ($2::text[]) OR bp.transaction_status = 'PATC' THEN 'accepted'
+  WHEN bp.bank_payment_id IS NULL AND bp.initiation_outcome IS NULL THEN 'received'
+  ELSE 'awaitingSca' END`;
+
 export class BatchRepository {
-  constructor(private readonly ds: DataSource) {}
+  private readonly bulks: BulkPaymentRepository;
+
+  constructor(private readonly ds: DataSource) {
+    this.bulks = new BulkPaymentRepository(ds);
+  }
 
   /**
    * Stores a validated file in one transaction: all of it, or (the tenant already used this MsgId)
@@ -66,6 +86,7 @@ export class BatchRepository {
     batch: NewBatch,
     paymentInfos: NewBatchPaymentInfo[],
     transactions: NewBatchTransaction[],
+    bulks: NewBatchBulk[] = [],
   ): Promise<{ batch: BatchEntity; created: boolean }> {
     const created = await this.ds.transaction(async (em) => {
       const inserted = await em
@@ -79,6 +100,7 @@ export class BatchRepository {
       if (inserted.raw.length === 0) return false;
       await insertPaymentInfos(em, batch.id, paymentInfos);
       await insertTransactions(em, batch.id, transactions);
+      for (const b of bulks) await this.bulks.createIn(em, b.bulk, b.transactions);
       return true;
     });
     const stored = await this.ds.getRepository(BatchEntity).findOneByOrFail({ tenantId: batch.tenantId, msgId: batch.msgId });
@@ -109,6 +131,33 @@ export class BatchRepository {
   /** Progress per PmtInf (by index) of a tenant's batch. */
   async progressForTenant(tenantId: string, batchId: string): Promise<Map<number, BatchProgressCounts>> {
     return this.progress(batchId, tenantId);
+  }
+
+  /** The batch's bulk payments (status, SCA links), by PmtInf index. */
+  async bulkStatesForTenant(tenantId: string, batchId: string): Promise<Map<number, BatchBulkState>> {
+    const rows: Record<string, unknown>[] = await this.ds.query(
+      `SELECT i.pmt_inf_index, bp.transaction_status, bp.status_reason, bp.sca_approach, bp.sca_redirect_url, bp.psu_message,
+              (bp.bank_payment_id IS NOT NULL OR bp.initiation_outcome IS NOT NULL OR bp.transaction_status IN ('RJCT', 'CANC')) AS settled
+         FROM batch_payment_infos i
+         JOIN batches b ON b.id = i.batch_id
+         JOIN bulk_payments bp ON bp.id = i.payment_id
+        WHERE b.tenant_id = $1 AND i.batch_id = $2 AND i.route = 'bulk'`,
+      [tenantId, batchId],
+    );
+    return new Map(
+      rows.map((r) => [
+        Number(r.pmt_inf_index),
+        {
+          pmtInfIndex: Number(r.pmt_inf_index),
+          transactionStatus: String(r.transaction_status),
+          statusReason: (r.status_reason as string | null) ?? null,
+          scaApproach: (r.sca_approach as string | null) ?? null,
+          scaRedirectUrl: (r.sca_redirect_url as string | null) ?? null,
+          psuMessage: (r.psu_message as string | null) ?? null,
+          initiationSettled: Boolean(r.settled),
+        },
+      ]),
+    );
   }
 
   /** A page of a PmtInf's single payments (route `single`), in file order; `afterTxIndex` from the previous page. */
@@ -142,18 +191,32 @@ export class BatchRepository {
 
   /** The report's rows of one PmtInf, in pages (file order), so a 100,000-line report is never held whole. */
   async *reportRowsForTenant(tenantId: string, batchId: string, pmtInfIndex: number, pageSize = 5000): AsyncGenerator<BatchReportRow[]> {
+    const [info]: { route: string }[] = await this.ds.query(
+      `SELECT i.route FROM batch_payment_infos i JOIN batches b ON b.id = i.batch_id WHERE b.tenant_id = $1 AND i.batch_id = $2 AND i.pmt_inf_index = $3`,
+      [tenantId, batchId, pmtInfIndex],
+    );
+    if (!info) return;
+    const sql =
+      info.route === 'bulk'
+        ? `SELECT t.idx AS tx_index, i.pmt_inf_index, t.end_to_end_id, t.instruction_id, t.amount::text AS amount, t.currency,
+                  ${BULK_BUCKET} AS bucket, t.transaction_status, t.reason_code AS status_reason
+             FROM batch_payment_infos i
+             JOIN batches b ON b.id = i.batch_id
+             JOIN bulk_payments bp ON bp.id = i.payment_id
+             JOIN bulk_payment_transactions t ON t.bulk_payment_id = bp.id
+            WHERE b.tenant_id = $1 AND i.batch_id = $3 AND i.pmt_inf_index = $4 AND t.idx > $5
+            ORDER BY t.idx
+            LIMIT $6`
+        : `SELECT t.tx_index, t.pmt_inf_index, t.end_to_end_id, t.instruction_id, t.amount, t.currency,
+                  ${SINGLE_BUCKET} AS bucket, p.transaction_status, p.status_reason
+             FROM batch_transactions t
+             JOIN batches b ON b.id = t.batch_id
+             LEFT JOIN payments p ON p.id = t.payment_id
+            WHERE b.tenant_id = $1 AND t.batch_id = $3 AND t.pmt_inf_index = $4 AND t.tx_index > $5
+            ORDER BY t.tx_index
+            LIMIT $6`;
     for (let after = -1; ; ) {
-      const rows: Record<string, unknown>[] = await this.ds.query(
-        `SELECT t.tx_index, t.pmt_inf_index, t.end_to_end_id, t.instruction_id, t.amount, t.currency,
-                ${SINGLE_BUCKET} AS bucket, p.transaction_status, p.status_reason
-           FROM batch_transactions t
-           JOIN batches b ON b.id = t.batch_id
-           LEFT JOIN payments p ON p.id = t.payment_id
-          WHERE b.tenant_id = $1 AND t.batch_id = $3 AND t.pmt_inf_index = $4 AND t.tx_index > $5
-          ORDER BY t.tx_index
-          LIMIT $6`,
-        [tenantId, AUTHORISED, batchId, pmtInfIndex, after, pageSize],
-      );
+      const rows: Record<string, unknown>[] = await this.ds.query(sql, [tenantId, AUTHORISED, batchId, pmtInfIndex, after, pageSize]);
       if (!rows.length) return;
       yield rows.map((r) => ({
         pmtInfIndex: Number(r.pmt_inf_index),
@@ -191,6 +254,17 @@ export class BatchRepository {
         GROUP BY t.pmt_inf_index, bucket`,
       [batchId, AUTHORISED, tenantId ?? null],
     );
+    const bulkRows: { pmt_inf_index: number; bucket: ProgressBucket; n: string }[] = await this.ds.query(
+      `SELECT i.pmt_inf_index, ${BULK_BUCKET} AS bucket, count(*) AS n
+         FROM batch_payment_infos i
+         JOIN batches b ON b.id = i.batch_id
+         JOIN bulk_payments bp ON bp.id = i.payment_id
+         JOIN bulk_payment_transactions t ON t.bulk_payment_id = bp.id
+        WHERE i.batch_id = $1 AND i.route = 'bulk' AND ($3::varchar IS NULL OR b.tenant_id = $3)
+        GROUP BY i.pmt_inf_index, bucket`,
+      [batchId, AUTHORISED, tenantId ?? null],
+    );
+    rows.push(...bulkRows);
     const byIndex = new Map<number, BatchProgressCounts>();
     for (const r of rows) {
       const p = byIndex.get(Number(r.pmt_inf_index)) ?? emptyProgress();
@@ -318,7 +392,14 @@ async function insertTransactions(em: EntityManager, batchId: string, txs: NewBa
 /** What the API may call: tenant first, nothing by id alone. */
 export type TenantBatchRepository = Pick<
   BatchRepository,
-  'insertOrGetExisting' | 'findForTenant' | 'listForTenant' | 'paymentInfosForTenant' | 'progressForTenant' | 'singlePaymentsForTenant' | 'reportRowsForTenant'
+  | 'insertOrGetExisting'
+  | 'findForTenant'
+  | 'listForTenant'
+  | 'paymentInfosForTenant'
+  | 'progressForTenant'
+  | 'bulkStatesForTenant'
+  | 'singlePaymentsForTenant'
+  | 'reportRowsForTenant'
 >;
 /** The API's injection token for {@link TenantBatchRepository}. */
 export const TENANT_BATCHES = Symbol('TenantBatchRepository');

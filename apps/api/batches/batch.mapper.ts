@@ -1,4 +1,4 @@
-import { batchStatusOf, emptyProgress, type BatchProgressCounts, type BatchSinglePaymentRow } from '../../../libs/persistence/batch-progress';
+import { batchStatusOf, emptyProgress, type BatchBulkState, type BatchProgressCounts, type BatchSinglePaymentRow } from '../../../libs/persistence/batch-progress';
 import type { BatchEntity, BatchStatus } from '../../../libs/persistence/entities/batch.entity';
 import { FINAL_BATCH_STATUSES } from '../../../libs/persistence/entities/batch.entity';
 import type { BatchPaymentInfoEntity } from '../../../libs/persistence/entities/batch-payment-info.entity';
@@ -6,14 +6,7 @@ import type { BatchPaymentInfoEntity } from '../../../libs/persistence/entities/
 export const BATCHES_PATH = '/batches/v1/batches';
 
 /** A bulk payment as the batch shows it (from the bulk's own rows). */
-export interface BulkView {
-  transactionStatus: string;
-  scaApproach?: string | null;
-  scaRedirectUrl?: string | null;
-  psuMessage?: string | null;
-  statusReason?: string | null;
-  progress?: BatchProgressCounts;
-}
+export type BulkView = Pick<BatchBulkState, 'transactionStatus' | 'scaApproach' | 'scaRedirectUrl' | 'psuMessage' | 'statusReason'>;
 
 /**
  * The batch document (contract: `apps/cli/batch-api.ts`). The status is the workflow's once
@@ -28,7 +21,7 @@ export function toBatchDocument(
 ): object {
   const total = emptyProgress();
   const perInfo = infos.map((info) => {
-    const p = bulks.get(info.pmtInfIndex)?.progress ?? progress.get(info.pmtInfIndex) ?? emptyProgress(info.numberOfTransactions);
+    const p = progress.get(info.pmtInfIndex) ?? emptyProgress(info.numberOfTransactions);
     for (const key of Object.keys(total) as (keyof BatchProgressCounts)[]) total[key] += p[key];
     return p;
   });

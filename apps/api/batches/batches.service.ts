@@ -6,8 +6,8 @@ import { CLEARWAY_ID_NAMESPACE, deriveUuid } from '../../../libs/domain/ids';
 import { parseDecimalAmount } from '../../../libs/domain/money';
 import { readPain001, writePain002, type Iso20022Status, type Pain001Issue, type Pain001PaymentInformation, type Pain001Transaction, type Pain002StatusCount } from '../../../libs/iso20022';
 import type { Logger } from '../../../libs/observability/logger';
-import { TENANT_BATCHES, type NewBatchPaymentInfo, type NewBatchTransaction, type TenantBatchRepository } from '../../../libs/persistence/batch.repository';
-import { batchBulkPaymentId, batchSinglePaymentId, emptyProgress, type BatchProgressCounts, type BatchReportRow } from '../../../libs/persistence/batch-progress';
+import { TENANT_BATCHES, type NewBatchBulk, type NewBatchPaymentInfo, type NewBatchTransaction, type TenantBatchRepository } from '../../../libs/persistence/batch.repository';
+import { batchBulkPaymentId, batchSinglePaymentId, emptyProgress, type BatchBulkState, type BatchProgressCounts, type BatchReportRow } from '../../../libs/persistence/batch-progress';
 import { DirectoryRepository } from '../../../libs/persistence/directory.repository';
 import type { AspspEntity } from '../../../libs/persistence/entities/aspsp.entity';
 import type { BatchEntity } from '../../../libs/persistence/entities/batch.entity';
@@ -113,10 +113,56 @@ export class BatchesService {
         totals: summary.totals,
       };
     });
-    const rows: NewBatchTransaction[] = transactions.map((t) => {
+    // Single-routed transactions are the batch's own rows; a bulk's live in the bulk's tables.
+    const rows: NewBatchTransaction[] = [];
+    const bulks = new Map<number, NewBatchBulk>();
+    for (const info of infos) {
+      if (info.route !== 'bulk') continue;
+      const p = pmtInfs[info.pmtInfIndex]!;
+      bulks.set(info.pmtInfIndex, {
+        bulk: {
+          id: info.paymentId!,
+          tenantId: principal.tenantId,
+          clientId: principal.clientId,
+          bicFi: info.bicFi,
+          paymentProduct: info.paymentProduct,
+          debtorIban: p.debtorIban,
+          debtorCurrency: p.debtorAccountCurrency ?? null,
+          debtorName: p.debtorName ?? null,
+          currency: info.totals[0]?.currency ?? 'EUR',
+          numberOfTransactions: info.numberOfTransactions,
+          controlSum: info.controlSum,
+          requestedExecutionDate: p.requestedExecutionDate,
+          batchBookingPreferred: p.batchBooking ?? null,
+          batchId,
+          pmtInfId: p.pmtInfId,
+          psuId: headers.psuId ?? null,
+          psuIpAddress,
+          clientRedirectUri: headers.redirectUri ?? null,
+          clientNokRedirectUri: headers.nokRedirectUri ?? null,
+        } as NewBatchBulk['bulk'],
+        transactions: [],
+      });
+    }
+    for (const t of transactions) {
       const amount = parseDecimalAmount(t.amount, t.currency);
       if (!amount.ok) throw ApiError.format(`PmtInf[${t.pmtInfIndex}].CdtTrfTxInf[${t.index}].Amt.InstdAmt`, 'not a valid amount');
-      return {
+      const bulk = bulks.get(t.pmtInfIndex);
+      if (bulk) {
+        bulk.transactions.push({
+          index: t.index,
+          endToEndId: t.endToEndId,
+          instructionId: t.instructionId ?? null,
+          amount: t.amount,
+          currency: t.currency,
+          creditorName: t.creditorName ?? 'Unknown',
+          creditorIban: t.creditorIban,
+          creditorAgent: t.creditorAgentBic ?? null,
+          remittanceInformationUnstructured: t.remittanceInformationUnstructured ?? null,
+        });
+        continue;
+      }
+      rows.push({
         pmtInfIndex: t.pmtInfIndex,
         txIndex: t.index,
         endToEndId: t.endToEndId,
@@ -128,9 +174,10 @@ export class BatchesService {
         creditorIban: t.creditorIban,
         creditorAgentBic: t.creditorAgentBic ?? null,
         remittanceInformation: t.remittanceInformationUnstructured ?? null,
-        paymentId: routes[t.pmtInfIndex]!.route === 'single' ? batchSinglePaymentId(batchId, t.pmtInfIndex, t.index) : null,
-      };
-    });
+        paymentId: batchSinglePaymentId(batchId, t.pmtInfIndex, t.index),
+      });
+    }
+    transactions.length = 0; // the rows above hold what is stored; let the parsed objects go
     const { batch, created } = await this.batches.insertOrGetExisting(
       {
         id: batchId,
@@ -151,9 +198,12 @@ export class BatchesService {
       },
       infos,
       rows,
+      [...bulks.values()],
     );
     if (!created) return this.resubmitted(batch, result.sha256);
     await this.startWorkflow(batch, routes);
+    // The answer carries each bulk's SCA link: wait (bounded) until the banks answered the initiations.
+    if (bulks.size) await this.bulksInitiated(principal.tenantId, batchId);
     this.logger.info({ batchId, tenantId: principal.tenantId, transactions: batch.numberOfTransactions, paymentInfos: infos.length }, 'batch accepted');
     return { status: 201, body: await this.document(principal.tenantId, batch), headers: { Location: `${BATCHES_PATH}/${batchId}` } };
   }
@@ -247,8 +297,23 @@ export class BatchesService {
   }
 
   private async document(tenantId: string, batch: BatchEntity): Promise<object> {
-    const [infos, progress] = await Promise.all([this.batches.paymentInfosForTenant(tenantId, batch.id), this.batches.progressForTenant(tenantId, batch.id)]);
-    return toBatchDocument(batch, infos, progress);
+    const [infos, progress, bulks] = await Promise.all([
+      this.batches.paymentInfosForTenant(tenantId, batch.id),
+      this.batches.progressForTenant(tenantId, batch.id),
+      this.batches.bulkStatesForTenant(tenantId, batch.id),
+    ]);
+    return toBatchDocument(batch, infos, progress, bulks);
+  }
+
+  /** Polls the bulks' rows (the bulk workflows write the bank's answer there) until each has one, or the wait is over. */
+  private async bulksInitiated(tenantId: string, batchId: string): Promise<void> {
+    const deadline = Date.now() + this.config.api.bankAnswerWaitMs;
+    for (let interval = 50; Date.now() < deadline; interval = Math.min(interval * 2, 500)) {
+      const states: BatchBulkState[] = [...(await this.batches.bulkStatesForTenant(tenantId, batchId)).values()];
+      if (states.every((s) => s.initiationSettled)) return;
+      await new Promise((r) => setTimeout(r, interval));
+    }
+    this.logger.warn({ batchId }, 'batch accepted before every bank answered its bulk initiation');
   }
 
   /** The same file again: the batch it made (200). Another file under a used MsgId: 409. */
