@@ -9,6 +9,8 @@ import express from 'express';
 import type { AisSandboxBank } from './ais/consents';
 import type { BerlinGroupSandboxBank } from './bank';
 import { buildBerlinGroupSandboxRouter, type BerlinGroupSandboxRouterOptions } from './routes';
+import type { BulkPaymentsSandboxBank } from './bulk-payments';
+export { BulkPaymentsSandboxBank } from './bulk-payments';
 
 export { BerlinGroupSandboxBank } from './bank';
 export type {
@@ -35,6 +37,10 @@ export interface RunningBerlinGroupSandbox {
   bank: BerlinGroupSandboxBank;
   /** AIS in-process handle: revokeConsent(id), setClock/advanceClock/resetClock, stats(), accountsOf(psuId). */
   ais: AisSandboxBank;
+  /** Bulk payments of SANDDEB0XXX: stats(), getBulk(id), findBulksByRequestId(requestId). */
+  bulk: BulkPaymentsSandboxBank;
+  /** The second bank, SANDNL2AXXX (no bulk payments), at `${url}/nl`. */
+  nl: { url: string; bank: BerlinGroupSandboxBank };
   close(): Promise<void>;
 }
 
@@ -82,6 +88,8 @@ export async function startBerlinGroupSandbox(
     url,
     bank: sandbox.bank,
     ais: sandbox.ais,
+    bulk: sandbox.bulk!,
+    nl: { url: `${url}/nl`, bank: sandbox.nl!.bank },
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.close((err) => (err ? reject(err) : resolve()));

@@ -436,7 +436,7 @@ describe('Berlin Group sandbox over HTTP', () => {
       ['an unknown product', 'POST', '/v1/payments/target-2-payments', BG.initiate, 404, 'PRODUCT_UNKNOWN'],
       ['an XML (pain.001) product', 'POST', '/v1/payments/pain.001-sepa-credit-transfers', BG.initiate, 404, 'PRODUCT_UNKNOWN'],
       ['a product we do not offer on GET', 'GET', `/v1/payments/cross-border-credit-transfers/${randomUUID()}`, BG.payment, 404, 'PRODUCT_UNKNOWN'],
-      ['bulk payments (not offered yet)', 'POST', '/v1/bulk-payments/sepa-credit-transfers', BG.initiate, 400, 'SERVICE_INVALID'],
+      ['bulk payments at SANDNL2AXXX (not offered there)', 'POST', '/nl/v1/bulk-payments/sepa-credit-transfers', BG.initiate, 400, 'SERVICE_INVALID'],
       ['an unknown payment id', 'GET', `/v1/payments/sepa-credit-transfers/${randomUUID()}`, BG.payment, 403, 'RESOURCE_UNKNOWN'],
       ['an unknown payment id (status)', 'GET', `/v1/payments/sepa-credit-transfers/${randomUUID()}/status`, BG.status, 403, 'RESOURCE_UNKNOWN'],
       ['an unknown payment id (cancel)', 'DELETE', `/v1/payments/sepa-credit-transfers/${randomUUID()}`, BG.payment, 403, 'RESOURCE_UNKNOWN'],

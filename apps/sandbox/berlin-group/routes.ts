@@ -13,6 +13,8 @@ import { checkFaults } from './faults';
 import { DEDUPLICATE_HEADER, parseDeduplicateHeader } from './request-ledger';
 import { renderScaMessage, renderScaPage } from './sca-page';
 import { checkPaymentInitiationBody, isAbsoluteHttpUrl, isIpAddress, isUuid, type FieldProblem } from './validation';
+import { BulkPaymentsSandboxBank } from './bulk-payments';
+import { BULK_BODY_LIMIT, bulkPaymentRoutes, bulkScaPageRoutes, XML_TYPES } from './bulk-routes';
 
 const JSON_LIMIT = '100kb';
 /** Services BG defines that this sandbox does not offer yet (answered 400 SERVICE_INVALID, not 404). */
@@ -21,6 +23,11 @@ const PLANNED_PAYMENT_SERVICES = new Set(['bulk-payments', 'periodic-payments'])
 /** Sandbox options plus the AIS side's own (its clock and page size). */
 export interface BerlinGroupSandboxRouterOptions extends BerlinGroupSandboxOptions {
   ais?: AisSandboxOptions;
+  /**
+   * Which sandbox bank this router is. `SANDDEB0XXX` (default) offers bulk payments and serves the
+   * second bank, `SANDNL2AXXX` (SEPA single payments only, no bulk), under `/nl`.
+   */
+  profile?: 'SANDDEB0XXX' | 'SANDNL2AXXX';
 }
 
 export interface BerlinGroupSandboxRouter {
@@ -30,6 +37,10 @@ export interface BerlinGroupSandboxRouter {
   ais: AisSandboxBank;
   /** Used once the listening URL is known, when no `publicUrl` was configured. */
   setDefaultPublicUrl(url: string): void;
+  /** Bulk payments (SANDDEB0XXX only). */
+  bulk?: BulkPaymentsSandboxBank;
+  /** The second sandbox bank, SANDNL2AXXX, served under `/nl` (SANDDEB0XXX only). */
+  nl?: BerlinGroupSandboxRouter;
 }
 
 /** Builds the router mounted under `/berlin-group` (the mount point is the caller's choice). */
@@ -44,6 +55,15 @@ export function buildBerlinGroupSandboxRouter(options: BerlinGroupSandboxRouterO
   });
   const ais = new AisSandboxBank({ decoupledDelayMs: options.decoupledDelayMs, deduplicateRequestIds: options.deduplicateRequestIds, ...options.ais });
   const aisRouters = buildAisRouters(ais, reply);
+  const profile = options.profile ?? 'SANDDEB0XXX';
+  const bulk =
+    profile === 'SANDDEB0XXX'
+      ? new BulkPaymentsSandboxBank({ decoupledDelayMs: options.decoupledDelayMs ?? 1000, now: options.now ?? Date.now, deduplicates: () => bank.deduplicates() })
+      : undefined;
+  const nl =
+    profile === 'SANDDEB0XXX'
+      ? buildBerlinGroupSandboxRouter({ ...options, profile: 'SANDNL2AXXX', ...(options.publicUrl ? { publicUrl: `${trimSlash(options.publicUrl)}/nl` } : {}) })
+      : undefined;
   let defaultPublicUrl: string | undefined;
   const baseUrlOf = (req: Request): string =>
     trimSlash(options.publicUrl ?? defaultPublicUrl ?? `${req.protocol}://${req.get('host')}${req.baseUrl}`);
@@ -53,7 +73,25 @@ export function buildBerlinGroupSandboxRouter(options: BerlinGroupSandboxRouterO
     res.locals.sandboxBaseUrl = baseUrlOf(req);
     next();
   });
+  if (nl) router.use('/nl', nl.router);
   router.use('/_sandbox', aisRouters.admin, adminRoutes(bank, ais));
+  if (bulk) {
+    router.get('/_sandbox/bulk-payments/:paymentId', (req, res) => {
+      const view = bulk.getBulk(param(req, 'paymentId'));
+      if (!view) return void res.status(404).json({ message: 'Unknown bulk payment' });
+      res.json(view);
+    });
+    router.get('/_sandbox/bulk-stats', (_req, res) => void res.json(bulk.stats()));
+    router.use('/sca/bulk-payments', bulkScaPageRoutes(bulk));
+    router.use(
+      '/v1/bulk-payments',
+      echoRequestId,
+      express.json({ limit: BULK_BODY_LIMIT }),
+      express.text({ type: XML_TYPES, limit: BULK_BODY_LIMIT }),
+      v1Gate(bank),
+      bulkPaymentRoutes(bulk),
+    );
+  }
   router.use('/sca/consents', aisRouters.scaPage);
   router.use('/sca', scaPageRoutes(bank));
   // The body is read before the latency fault: a bank that is slow to answer has still received
@@ -70,7 +108,10 @@ export function buildBerlinGroupSandboxRouter(options: BerlinGroupSandboxRouterO
     ais,
     setDefaultPublicUrl: (url) => {
       defaultPublicUrl = url;
+      nl?.setDefaultPublicUrl(`${trimSlash(url)}/nl`);
     },
+    ...(bulk ? { bulk } : {}),
+    ...(nl ? { nl } : {}),
   };
 }
 
@@ -221,7 +262,7 @@ function resolveProduct(req: Request): PaymentProduct | SandboxError {
   const product = param(req, 'paymentProduct');
   if (service !== 'payments') {
     if (PLANNED_PAYMENT_SERVICES.has(service)) {
-      return sandboxError(SandboxErrorCode.ServiceInvalid, `Payment service ${service} is not offered by this sandbox (only payments)`);
+      return sandboxError(SandboxErrorCode.ServiceInvalid, `Payment service ${service} is not offered by this ASPSP`);
     }
     return sandboxError(SandboxErrorCode.RouteUnknown, `Unknown payment service ${service}`);
   }
@@ -324,7 +365,7 @@ function adminRoutes(bank: BerlinGroupSandboxBank, ais: AisSandboxBank): express
  * Every `/v1` answer goes through here so the "dropped response" fault can replace it after the
  * bank has done the work.
  */
-function reply(res: Response, status: number, body?: unknown, headers: Record<string, string> = {}): void {
+export function reply(res: Response, status: number, body?: unknown, headers: Record<string, string> = {}): void {
   if (res.locals.dropResponse) {
     res.locals.dropResponse = false;
     const lost = toErrorResponse(
@@ -338,12 +379,12 @@ function reply(res: Response, status: number, body?: unknown, headers: Record<st
   else res.status(status).json(body);
 }
 
-function sendError(res: Response, error: SandboxError): void {
+export function sendError(res: Response, error: SandboxError): void {
   const { status, body } = toErrorResponse(error);
   reply(res, status, body);
 }
 
-function sendHtml(res: Response, status: number, html: string): void {
+export function sendHtml(res: Response, status: number, html: string): void {
   res.status(status).set('Cache-Control', 'no-store').type('html').send(html);
 }
 
@@ -363,7 +404,7 @@ function errorHandler(err: unknown, _req: Request, res: Response, _next: NextFun
   sendError(res, sandboxError(SandboxErrorCode.InternalError, 'Unexpected error in the sandbox bank'));
 }
 
-function param(req: Request, name: string): string {
+export function param(req: Request, name: string): string {
   const value = req.params[name];
   return Array.isArray(value) ? value.join('/') : String(value ?? '');
 }

@@ -36,12 +36,18 @@ export interface BgRequest {
   psu?: PsuContext;
   headers?: Record<string, string | undefined>;
   body?: unknown;
+  /** A body sent as is (e.g. a pain.001 document) instead of JSON. */
+  rawBody?: { contentType: string; text: string };
+  /** `application/xml`: a 2xx answer is returned as text (e.g. a pain.002 report). Default JSON. */
+  accept?: 'application/xml';
+  /** Overrides the connection's timeout (large bulk bodies). */
+  timeoutMs?: number;
 }
 
 export interface BgResponse {
   status: number;
   headers: Headers;
-  /** Parsed JSON, or undefined for an empty body (e.g. 204). */
+  /** Parsed JSON, or undefined for an empty body (e.g. 204); the text when `accept` asked for XML and got it. */
   body: unknown;
   requestId: string;
 }
@@ -131,13 +137,13 @@ export class BerlinGroupClient {
     const url = `${joinUrl(conn.baseUrl, req.path)}${queryString(req.query)}`;
     const what = `${req.method} ${req.path}`;
     const requestId = req.requestId || randomUUID();
-    const payload = req.body === undefined ? undefined : JSON.stringify(req.body);
+    const payload = req.rawBody?.text ?? (req.body === undefined ? undefined : JSON.stringify(req.body));
 
     const headers: Record<string, string> = {};
     const candidates: Record<string, string | undefined> = {
       'X-Request-ID': requestId,
-      Accept: 'application/json',
-      ...(payload !== undefined ? { 'Content-Type': 'application/json', Digest: bodyDigest(payload) } : {}),
+      Accept: req.accept ?? 'application/json',
+      ...(payload !== undefined ? { 'Content-Type': req.rawBody?.contentType ?? 'application/json', Digest: bodyDigest(payload) } : {}),
       ...psuHeaders(req.psu),
       ...req.headers,
     };
@@ -152,7 +158,7 @@ export class BerlinGroupClient {
         headers,
         body: payload,
         redirect: 'manual',
-        signal: AbortSignal.timeout(conn.timeoutMs ?? DEFAULT_TIMEOUT_MS),
+        signal: AbortSignal.timeout(req.timeoutMs ?? conn.timeoutMs ?? DEFAULT_TIMEOUT_MS),
       });
       // The timeout covers the body too: a bank that sends headers and then stalls is unavailable.
       text = await res.text();
@@ -160,6 +166,9 @@ export class BerlinGroupClient {
       throw networkFailure(err, what);
     }
 
+    if (req.accept && res.status >= 200 && res.status < 300 && (res.headers.get('content-type') ?? '').includes('xml')) {
+      return { status: res.status, headers: res.headers, body: text, requestId };
+    }
     const body = parseJson(text);
     if (res.status < 200 || res.status >= 300) {
       throw classifyHttpError(res.status, res.headers, body.ok ? body.value : undefined, what, conn.notProcessedCodes);

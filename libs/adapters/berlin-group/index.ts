@@ -23,6 +23,8 @@ import type { BankScaStatus, BankTransactionStatus } from '../../domain/transact
 import { BerlinGroupAisClient, type StartConsentAuthorisationRef } from './ais-client';
 import { parsePsuDataUpdateResponse, toBgPsuDataUpdate } from './ais-transformers';
 import { BerlinGroupClient, paymentsPath, type BerlinGroupClientOptions } from './client';
+import { BerlinGroupBulkPayments } from './bulk';
+import type { BulkPaymentRef, BulkStatusReport, InitiateBulkPaymentCommand } from '../bulk-payment-adapter';
 import {
   authorisationIdFromLink,
   extractLinks,
@@ -52,10 +54,34 @@ export class BerlinGroupAdapter implements BankAdapter, AccountInformationAdapte
   readonly protocol = 'berlin-group' as const;
   private readonly client: BerlinGroupClient;
   private readonly ais: BerlinGroupAisClient;
+  private readonly bulk: BerlinGroupBulkPayments;
 
   constructor(opts: BerlinGroupClientOptions = {}) {
     this.client = new BerlinGroupClient(opts);
     this.ais = new BerlinGroupAisClient(this.client);
+    this.bulk = new BerlinGroupBulkPayments(this.client);
+  }
+
+  // ── Bulk payments: see bulk.ts ──────────────────────────────────────────────────────────────
+
+  initiateBulkPayment(conn: BankConnection, cmd: InitiateBulkPaymentCommand): Promise<InitiatePaymentResult> {
+    return this.bulk.initiate(conn, cmd);
+  }
+
+  getBulkPaymentStatus(conn: BankConnection, ref: BulkPaymentRef, opts?: { perTransaction?: boolean }): Promise<BulkStatusReport> {
+    return this.bulk.status(conn, ref, opts);
+  }
+
+  startBulkAuthorisation(conn: BankConnection, ref: BulkPaymentRef & { redirect: { okUri: string; nokUri: string } }): Promise<StartAuthorisationResult> {
+    return this.bulk.startAuthorisation(conn, ref);
+  }
+
+  getBulkScaStatus(conn: BankConnection, ref: BulkPaymentRef & { authorisationId: string }): Promise<BankScaStatus> {
+    return this.bulk.scaStatus(conn, ref);
+  }
+
+  cancelBulkPayment(conn: BankConnection, ref: BulkPaymentRef): Promise<CancelPaymentResult> {
+    return this.bulk.cancel(conn, ref);
   }
 
   async initiatePayment(conn: BankConnection, cmd: InitiatePaymentCommand): Promise<InitiatePaymentResult> {
