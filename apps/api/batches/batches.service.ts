@@ -216,7 +216,13 @@ export class BatchesService {
 
   async list(principal: Principal, query: { limit?: string; after?: string }): Promise<object> {
     const limit = pageLimit(query.limit, 50, 200);
-    const after = query.after ? parseCursor(query.after) : undefined;
+    // The cursor is the last batch id of the previous page (one of the tenant's own).
+    let after: { createdAt: Date; id: string } | undefined;
+    if (query.after !== undefined) {
+      const last = /^[0-9a-f-]{36}$/i.test(query.after) ? await this.batches.findForTenant(principal.tenantId, query.after.toLowerCase()) : null;
+      if (!last) throw ApiError.format('after', 'must be a batchId from a next link');
+      after = { createdAt: last.createdAt, id: last.id };
+    }
     const page = await this.batches.listForTenant(principal.tenantId, { limit: limit + 1, after });
     const shown = page.slice(0, limit);
     const items = await Promise.all(
@@ -225,7 +231,7 @@ export class BatchesService {
     const last = shown[shown.length - 1];
     return {
       batches: items,
-      _links: page.length > limit && last ? { next: { href: `${BATCHES_PATH}?limit=${limit}&after=${cursorOf(last)}` } } : {},
+      _links: page.length > limit && last ? { next: { href: `${BATCHES_PATH}?limit=${limit}&after=${last.id}` } } : {},
     };
   }
 
@@ -420,17 +426,6 @@ function pageLimit(raw: string | undefined, fallback: number, max: number): numb
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 1 || n > max) throw ApiError.format('limit', `must be an integer from 1 to ${max}`);
   return n;
-}
-
-function cursorOf(batch: BatchEntity): string {
-  return Buffer.from(`${batch.createdAt.toISOString()}|${batch.id}`).toString('base64url');
-}
-
-function parseCursor(raw: string): { createdAt: Date; id: string } {
-  const [at, id] = Buffer.from(raw, 'base64url').toString('utf8').split('|');
-  const createdAt = new Date(at ?? '');
-  if (!id || !/^[0-9a-f-]{36}$/.test(id) || Number.isNaN(createdAt.getTime())) throw ApiError.format('after', 'must be a cursor from a next link');
-  return { createdAt, id };
 }
 
 /** The group's (or PmtInf's) ISO status from its transactions' counts. */
