@@ -100,6 +100,8 @@ export interface ClearwayConfig {
     pollInitialIntervalMs: number;
     pollMaxIntervalMs: number;
   };
+  /** Batch fan-out (see workflows/batch.api.ts BatchFanOutSettings). */
+  batches: { concurrency: number; pageSize: number; childrenPerRun: number; progressIntervalMs: number };
 }
 
 export interface RateLimit {
@@ -243,6 +245,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ClearwayConfig
       statusDeadlineSeconds: int(env, 'PAYMENT_STATUS_DEADLINE_SECONDS', 24 * 3600),
       pollInitialIntervalMs: int(env, 'PAYMENT_POLL_INITIAL_MS', 1000),
       pollMaxIntervalMs: int(env, 'PAYMENT_POLL_MAX_MS', 5 * 60_000),
+    },
+    batches: {
+      concurrency: int(env, 'BATCH_CONCURRENCY', 100),
+      pageSize: int(env, 'BATCH_PAGE_SIZE', 100),
+      childrenPerRun: int(env, 'BATCH_CHILDREN_PER_RUN', 1000),
+      progressIntervalMs: int(env, 'BATCH_PROGRESS_INTERVAL_MS', 2000),
     },
   };
 }

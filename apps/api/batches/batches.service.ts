@@ -27,8 +27,6 @@ import { BATCHES_PATH, toBatchDocument, toListItem, toSinglePayment } from './ba
 export const MAX_BATCH_BYTES = 50 * 1024 * 1024;
 const MAX_ISSUES = 50;
 
-export const DEFAULT_FAN_OUT: BatchFanOutSettings = { concurrency: 100, pageSize: 100, childrenPerRun: 1000, progressIntervalMs: 2000 };
-
 export interface BatchUploadHeaders {
   requestId: string;
   contentType: string | undefined;
@@ -55,13 +53,7 @@ export class BatchesService {
     @Inject(CLEARWAY_CONFIG) private readonly config: ClearwayConfig,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {
-    const env = process.env;
-    this.fanOut = {
-      concurrency: Number(env.BATCH_CONCURRENCY ?? DEFAULT_FAN_OUT.concurrency),
-      pageSize: Number(env.BATCH_PAGE_SIZE ?? DEFAULT_FAN_OUT.pageSize),
-      childrenPerRun: Number(env.BATCH_CHILDREN_PER_RUN ?? DEFAULT_FAN_OUT.childrenPerRun),
-      progressIntervalMs: Number(env.BATCH_PROGRESS_INTERVAL_MS ?? DEFAULT_FAN_OUT.progressIntervalMs),
-    };
+    this.fanOut = config.batches;
   }
 
   async submit(principal: Principal, headers: BatchUploadHeaders, body: Request): Promise<HttpResult<object>> {
