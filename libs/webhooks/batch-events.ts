@@ -31,7 +31,7 @@ export function batchEvent(
   };
   const events = [genericEvent({ type: 'batch.status_changed', tenantId: batch.tenantId, subjectId: batch.id, dedupeKey: `batch:${batch.id}:${change.status}`, data })];
   if (FINAL_BATCH_STATUSES.has(change.status)) {
-    events.push(genericEvent({ type: 'batch.completed', tenantId: batch.tenantId, subjectId: batch.id, dedupeKey: `batch:${batch.id}:completed`, data }));
+    events.push(genericEvent({ type: 'batch.completed', tenantId: batch.tenantId, subjectId: batch.id, dedupeKey: `batch:${batch.id}:final`, data }));
   }
   return events;
 }
