@@ -7,8 +7,9 @@ import { createOAuthAuthorisationActivities, type OAuthAuthorisationActivityDeps
 import { createWebhookActivities, type WebhookActivityDeps } from './webhook.activities';
 import { createPeriodicPaymentActivities, type PeriodicPaymentActivityDeps } from './periodic-payment.activities';
 import { createBulkPaymentActivities, type BulkPaymentActivityDeps } from './bulk-payment.activities';
+import { createBatchActivities, type BatchActivityDeps } from './batch.activities';
 
-export type ActivityDeps = PaymentActivityDeps & ConsentActivityDeps & OpTransferActivityDeps & MandateActivityDeps & WebhookActivityDeps & OAuthAuthorisationActivityDeps & PeriodicPaymentActivityDeps & BulkPaymentActivityDeps;
+export type ActivityDeps = PaymentActivityDeps & ConsentActivityDeps & OpTransferActivityDeps & MandateActivityDeps & WebhookActivityDeps & OAuthAuthorisationActivityDeps & PeriodicPaymentActivityDeps & BulkPaymentActivityDeps & BatchActivityDeps;
 
 /** Every activity the worker registers, closed over its dependencies. */
 export function createActivities(deps: ActivityDeps) {
@@ -22,6 +23,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createPeriodicPaymentActivities(deps),
     ...createBulkPaymentActivities(deps),
     ...createBaselineActivities(),
+    ...createBatchActivities(deps),
   };
 }
 

@@ -7,3 +7,4 @@ export { mandateWorkflow, mandatePaymentWorkflow } from './mandate.workflow';
 export { webhookDispatcherWorkflow, webhookSweepWorkflow } from './webhook-dispatcher.workflow';
 export { periodicPaymentWorkflow } from './periodic-payment.workflow';
 export { bulkPaymentWorkflow } from './bulk-payment.workflow';
+export { batchWorkflow } from './batch.workflow';

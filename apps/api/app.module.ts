@@ -47,6 +47,8 @@ import { CancellationAuthorisationsController, PeriodicPaymentsController } from
 import { PeriodicPaymentsService } from './payments/periodic-payments.service';
 import { CancellationAuthorisationsService } from './payments/cancellation-authorisations.service';
 import { PeriodicPaymentRepository, TENANT_PERIODIC_PAYMENTS, type TenantPeriodicPaymentRepository } from '../../libs/persistence/periodic-payment.repository';
+import { BatchesModule } from './batches/batches.module';
+import { BatchRepository } from '../../libs/persistence/batch.repository';
 
 export interface ApiDeps {
   config: ClearwayConfig;
@@ -61,7 +63,7 @@ export class ApiModule {
   static register(deps: ApiDeps): DynamicModule {
     return {
       module: ApiModule,
-      imports: [ThrottlerModule.forRoot(rateLimitOptions(deps.config))],
+      imports: [ThrottlerModule.forRoot(rateLimitOptions(deps.config)), BatchesModule.register(deps, new BatchRepository(deps.dataSource))],
       controllers: [
         HealthController,
         TokenController,

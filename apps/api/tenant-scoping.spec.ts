@@ -7,6 +7,7 @@ import { PaymentRepository, type TenantPaymentRepository } from '../../libs/pers
 import { WebhookRepository, type TenantWebhookRepository } from '../../libs/persistence/webhook.repository';
 import { PeriodicPaymentRepository, type TenantPeriodicPaymentRepository } from '../../libs/persistence/periodic-payment.repository';
 import { BulkPaymentRepository, type TenantBulkPaymentRepository } from '../../libs/persistence/bulk-payment.repository';
+import { BatchRepository, type TenantBatchRepository } from '../../libs/persistence/batch.repository';
 
 /**
  * Tenant scoping is enforced by the repository API, and this keeps it so: the API sees tenant
@@ -71,6 +72,13 @@ const TENANT_VIEWS = [
     cls: PeriodicPaymentRepository,
     methods: { insertOrGetExisting: 1, findTermsForTenant: 1, listExecutions: 1, listCancellations: 1, findCancellation: 1 } satisfies Record<keyof TenantPeriodicPaymentRepository, 1>,
   },
+  {
+    name: 'TenantBatchRepository',
+    cls: BatchRepository,
+    methods: {
+      insertOrGetExisting: 1, findForTenant: 1, listForTenant: 1, paymentInfosForTenant: 1, progressForTenant: 1, bulkStatesForTenant: 1, singlePaymentsForTenant: 1, reportRowsForTenant: 1,
+    } satisfies Record<keyof TenantBatchRepository, 1>,
+  },
 ];
 
 /** Methods whose first argument is not `tenantId`, and why they are scoped all the same. */
@@ -115,7 +123,7 @@ describe('tenant scoping by construction', () => {
   });
 
   test('the lint sees the API: it finds the services that use the tenant views', () => {
-    const users = apiFiles.filter((file) => /TENANT_(PAYMENTS|CONSENTS|TRANSFERS|MANDATES|WEBHOOKS)/.test(readFileSync(file, 'utf8'))).map(relative);
-    expect(users).toEqual(expect.arrayContaining(['payments/payments.service.ts', 'consents/consents.service.ts', 'open-payments/transfers.service.ts', 'open-payments/mandates.service.ts', 'webhooks/webhooks.service.ts']));
+    const users = apiFiles.filter((file) => /TENANT_(PAYMENTS|CONSENTS|TRANSFERS|MANDATES|WEBHOOKS|BATCHES)/.test(readFileSync(file, 'utf8'))).map(relative);
+    expect(users).toEqual(expect.arrayContaining(['payments/payments.service.ts', 'consents/consents.service.ts', 'open-payments/transfers.service.ts', 'open-payments/mandates.service.ts', 'webhooks/webhooks.service.ts', 'batches/batches.service.ts']));
   });
 });

@@ -5,24 +5,37 @@ import { PassThrough } from 'node:stream';
 import { defaultAmount, type GeneratePain001Spec } from '../../libs/iso20022';
 import { pain001Bytes } from '../../libs/iso20022/testing';
 import { validateXsd } from '../../libs/iso20022/xsd';
-import { startBatchApiStandIn, type BatchApiStandIn } from '../../test/support/batch-api-stand-in';
+import type { TestClient } from '../../test/support/factories';
+import { TestStack } from '../../test/support/stack';
 import type { Batch } from './batch-api';
 import { requestIdForFile, sha256OfFile } from './batch-client';
 import { formatStatus, groupDigits } from './batch-format';
 import { ProgressBarDisplay } from './batch-watch';
 import { exitCodeFor, runCli, type CliDeps } from './program';
 
-// The command layer in-process, against the batch API stand-in over loopback HTTP (the stand-in
-// replaces the real batch API only until that lands; see test/support/batch-api-stand-in.ts).
+// The command layer in-process, against the real stack over loopback HTTP: the API, the Temporal
+// dev server, PostgreSQL and both sandbox banks (bulks at SANDDEB0XXX, singles at SANDNL2AXXX).
+jest.setTimeout(180_000);
 
-let api: BatchApiStandIn;
+let stack: TestStack;
+let client: TestClient;
 let dir: string;
+/** Every request the CLI sent, as its fetch saw it. */
+const requests: { method: string; path: string; requestId?: string; contentLength?: string }[] = [];
 
 beforeAll(async () => {
-  api = await startBatchApiStandIn();
+  stack = await TestStack.start({ env: { BATCH_PROGRESS_INTERVAL_MS: '300' } });
+  client = await stack.newClient();
   dir = mkdtempSync(join(tmpdir(), 'clearway-cli-'));
 });
-afterAll(() => api.close());
+afterAll(() => stack?.close());
+
+const recordingFetch: typeof fetch = (input, init) => {
+  const url = new URL(String(input));
+  const headers = new Headers(init?.headers);
+  requests.push({ method: init?.method ?? 'GET', path: url.pathname + url.search, requestId: headers.get('x-request-id') ?? undefined, contentLength: headers.get('content-length') ?? undefined });
+  return fetch(input, init);
+};
 
 function capture(isTTY = false): NodeJS.WritableStream & { isTTY: boolean; text: () => string } {
   const stream = new PassThrough() as PassThrough & { isTTY: boolean; text: () => string; columns: number };
@@ -38,11 +51,11 @@ async function run(args: string[], opts: { env?: NodeJS.ProcessEnv; now?: () => 
   const stdout = capture();
   const stderr = capture();
   const deps: CliDeps = {
-    env: { CLEARWAY_URL: api.url, ...opts.env },
+    env: { CLEARWAY_URL: stack.baseUrl, CLEARWAY_CLIENT_ID: client.clientId, CLEARWAY_CLIENT_SECRET: client.clientSecret, ...opts.env },
     stdout,
     stderr,
-    fetch,
-    sleep: async () => undefined,
+    fetch: recordingFetch,
+    sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 300))),
     now: opts.now ?? Date.now,
   };
   const code = await runCli(args, deps);
@@ -74,7 +87,7 @@ describe('clearway batch submit', () => {
     expect(code).toBe(0);
     expect(stdout).toMatch(/^Submitted batch [0-9a-f-]{36}\n  MSG-CLI-\d+ · 15 transactions · [\d,]+\.\d\d EUR · awaiting_authorisation/);
     expect(stdout).toMatch(/PMT-DE {2}SANDDEB0XXX {2}bulk {2}12 tx/);
-    expect(stdout).toMatch(/authorise: https:\/\/sandbox\.example\/sca\//);
+    expect(stdout).toMatch(/authorise: http:\/\/127\.0\.0\.1:\d+\/berlin-group\/\S+/);
     expect(stdout).toMatch(/3 single payments, each with its own SCA: clearway batch payments [0-9a-f-]{36} --pmt-inf PMT-NL/);
   });
 
@@ -84,11 +97,13 @@ describe('clearway batch submit', () => {
     const second = await run(['batch', 'submit', file, '--json']);
     expect(second.code).toBe(0);
     expect((JSON.parse(second.stdout) as Batch).batchId).toBe((JSON.parse(first.stdout) as Batch).batchId);
-    const uploads = api.requests.filter((r) => r.method === 'POST' && r.path === '/batches/v1/batches').slice(-2);
+    const uploads = requests.filter((r) => r.method === 'POST' && r.path === '/batches/v1/batches').slice(-2);
     const expected = requestIdForFile(await sha256OfFile(file));
     expect(uploads.map((u) => u.requestId)).toEqual([expected, expected]);
-    expect(uploads[0].contentLength).toBe(String(readFileSync(file).length));
-    const others = api.requests.filter((r) => r.method === 'GET').map((r) => r.requestId);
+    expect(uploads[0]!.contentLength).toBe(String(readFileSync(file).length));
+    const [stored] = await stack.dataSource.query('SELECT request_id FROM batches WHERE id = $1', [(JSON.parse(first.stdout) as Batch).batchId]);
+    expect(stored.request_id).toBe(expected);
+    const others = requests.filter((r) => r.method === 'GET').map((r) => r.requestId);
     expect(new Set(others).size).toBe(others.length);
   });
 
@@ -96,15 +111,14 @@ describe('clearway batch submit', () => {
     const file = await pain001File();
     const { code, stdout, stderr } = await run(['batch', 'submit', file, '--wait', '--psu-id', 'decoupled']);
     expect(code).toBe(0);
-    expect(stdout).toContain('approve in the banking app (decoupled): Please confirm the bulk payment in your banking app.');
+    expect(stdout).toMatch(/approve in the banking app \(decoupled\): \S/);
     expect(stdout).toMatch(/Batch [0-9a-f-]{36} {2}MSG-CLI-\d+ {2}completed/);
     expect(stdout).toContain('settled 15/15');
     expect(stdout).toMatch(/PMT-DE {2}SANDDEB0XXX {2}bulk {2}12 tx {2}[\d,.]+ {2}\[ACSC\]/);
     expect(stdout).toMatch(/ {2}report: clearway batch report [0-9a-f-]{36} -o MSG-CLI-\d+\.pain002\.xml$/m);
-    expect(api.requests.filter((r) => r.method === 'POST' && r.path === '/batches/v1/batches').at(-1)?.psuId).toBe('decoupled');
+    const [stored] = await stack.dataSource.query(`SELECT psu_id FROM batches WHERE msg_id = $1`, [/MSG-CLI-\d+/.exec(stdout)![0]]);
+    expect(stored.psu_id).toBe('decoupled');
     // Not a terminal: progress as lines, no bar.
-    // The stand-in finishes half of what is left on each status read.
-    expect(stderr).toMatch(/^processing · settled 8\/15 · accepted 7/m);
     expect(stderr).toMatch(/^completed · settled 15\/15/m);
     expect(stderr).not.toContain('\u001b[');
   });
@@ -115,7 +129,7 @@ describe('clearway batch submit', () => {
         { pmtInfId: 'PMT-DE', debtorIban: 'DE89370400440532013000', debtorAgentBic: 'SANDDEB0XXX', transactions: 10, amount: (i) => (i === 4 ? '99.13' : defaultAmount(i)) },
       ],
     });
-    const { code, stdout } = await run(['batch', 'submit', file, '--wait', '--json']);
+    const { code, stdout } = await run(['batch', 'submit', file, '--wait', '--psu-id', 'decoupled', '--json']);
     expect(code).toBe(2);
     const final = JSON.parse(stdout) as Batch;
     expect(final).toMatchObject({ status: 'partially_completed', progress: { settled: 9, rejected: 1 } });
@@ -154,22 +168,22 @@ describe('clearway batch submit', () => {
   it('takes credentials from flags over the environment', async () => {
     const wrong = await run(['batch', 'list'], { env: { CLEARWAY_CLIENT_SECRET: 'wrong' } });
     expect(wrong).toMatchObject({ code: 1, stderr: expect.stringContaining('sign-in refused (401 invalid_client)') });
-    expect((await run(['batch', 'list', '--client-secret', 'sandbox'], { env: { CLEARWAY_CLIENT_SECRET: 'wrong' } })).code).toBe(0);
-    expect((await run(['batch', 'list', '--url', api.url], { env: { CLEARWAY_URL: 'http://127.0.0.1:9' } })).code).toBe(0);
+    expect((await run(['batch', 'list', '--client-secret', client.clientSecret], { env: { CLEARWAY_CLIENT_SECRET: 'wrong' } })).code).toBe(0);
+    expect((await run(['batch', 'list', '--url', stack.baseUrl], { env: { CLEARWAY_URL: 'http://127.0.0.1:9' } })).code).toBe(0);
   });
 });
 
 describe('clearway batch status, list, report, payments', () => {
   let batchId: string;
   beforeAll(async () => {
-    const { stdout } = await run(['batch', 'submit', await pain001File(), '--json']);
+    const { stdout } = await run(['batch', 'submit', await pain001File(), '--psu-id', 'decoupled', '--json']);
     batchId = (JSON.parse(stdout) as Batch).batchId;
   });
 
   it('status shows progress per bulk; --wait follows it to the end', async () => {
     const once = await run(['batch', 'status', batchId]);
     expect(once.code).toBe(0);
-    expect(once.stdout).toMatch(new RegExp(`^Batch ${batchId} {2}MSG-CLI-\\d+ {2}(processing|completed)`));
+    expect(once.stdout).toMatch(new RegExp(`^Batch ${batchId} {2}MSG-CLI-\\d+ {2}(awaiting_authorisation|processing|completed)`));
     expect(once.stdout).toMatch(/PMT-DE {2}SANDDEB0XXX {2}bulk {2}12 tx[^\n]*\n {6}settled \d+\/12/);
     const waited = await run(['batch', 'status', batchId, '--wait', '--json']);
     expect(waited.code).toBe(0);
@@ -179,7 +193,7 @@ describe('clearway batch status, list, report, payments', () => {
   it('status of an unknown batch: exit 1 with the API message', async () => {
     const { code, stderr } = await run(['batch', 'status', '00000000-0000-4000-8000-000000000000']);
     expect(code).toBe(1);
-    expect(stderr).toBe('clearway: batch status failed: HTTP 404 RESOURCE_UNKNOWN\n  batchId: unknown batch\n');
+    expect(stderr).toBe('clearway: batch status failed: HTTP 404 RESOURCE_UNKNOWN\n  Batch 00000000-0000-4000-8000-000000000000 not found\n');
   });
 
   it('list shows the batches newest first, one page at a time', async () => {
@@ -210,11 +224,21 @@ describe('clearway batch status, list, report, payments', () => {
   it('payments lists every single payment of a bulk with its SCA link, across pages', async () => {
     const { code, stdout } = await run(['batch', 'payments', batchId, '--pmt-inf', 'PMT-NL']);
     expect(code).toBe(0);
-    expect(stdout.trim().split('\n')).toEqual([
-      'E2E-2-000001  single-1-0  RCVD  https://sandbox.example/sca/single-1-0',
-      'E2E-2-000002  single-1-1  RCVD  https://sandbox.example/sca/single-1-1',
-      'E2E-2-000003  single-1-2  RCVD  https://sandbox.example/sca/single-1-2',
-    ]);
+    const lines = stdout.trim().split('\n');
+    expect(lines).toHaveLength(3);
+    lines.forEach((line, i) => expect(line).toMatch(new RegExp(`^E2E-2-00000${i + 1}  [0-9a-f-]{36}  [A-Z]{4}`)));
+    // A bank without bulk payments: each one its own payment with its own SCA (redirect here).
+    const redirect = await pain001File({ paymentInformations: [{ pmtInfId: 'PMT-NL', debtorIban: 'NL91ABNA0417164300', debtorAgentBic: 'SANDNL2AXXX', transactions: 3 }] });
+    const submitted = JSON.parse((await run(['batch', 'submit', redirect, '--json'])).stdout) as Batch;
+    const links = await (async () => {
+      for (let i = 0; i < 100; i++) {
+        const out = (await run(['batch', 'payments', submitted.batchId, '--pmt-inf', 'PMT-NL'])).stdout.trim().split('\n');
+        if (out.length === 3 && out.every((l) => /  http:\/\/127\.0\.0\.1:\d+\/berlin-group\/nl\/\S+$/.test(l))) return out;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      throw new Error('no SCA links');
+    })();
+    expect(new Set(links.map((l) => l.split('  ')[3])).size).toBe(3);
   });
 
   it('--help exits 0 and names the commands and exit codes', async () => {

@@ -28,6 +28,7 @@ import { temporalConnectionOptions } from '../../libs/temporal/connection-option
 import { WORKFLOW_TRACING_INTERCEPTORS, activeTracing, temporalWorkerTracing } from '../../libs/observability/tracing';
 import { observePaymentStatus, observedAdapters, rememberWorkerMetrics } from './observability';
 import { ukObieAdapter } from './uk-obie';
+import { BatchRepository } from '../../libs/persistence/batch.repository';
 
 export const WORKFLOWS_PATH = require.resolve('../../workflows');
 
@@ -89,6 +90,7 @@ export async function createClearwayWorker(deps: WorkerDeps): Promise<Worker> {
     grants: new BankGrants(new BankGrantRepository(deps.dataSource), secrets),
     ...webhookActivityDeps(config, deps.dataSource),
     webhookMetrics: metrics.webhookMetrics(),
+    batches: new BatchRepository(deps.dataSource),
   });
   observePaymentStatus(activities, metrics, payments, deps.logger);
   const worker = await Worker.create({

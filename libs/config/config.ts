@@ -118,6 +118,8 @@ export interface ClearwayConfig {
     /** Executions per workflow run before continue-as-new. */
     executionsPerRun: number;
   };
+  /** Batch fan-out (see workflows/batch.api.ts BatchFanOutSettings). */
+  batches: { concurrency: number; pageSize: number; childrenPerRun: number; progressIntervalMs: number };
 }
 
 export interface RateLimit {
@@ -299,6 +301,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ClearwayConfig
       observeEveryMs: int(env, 'PERIODIC_OBSERVE_EVERY_MS', 6 * 3600_000),
       graceBusinessDays: int(env, 'PERIODIC_GRACE_BUSINESS_DAYS', 2),
       executionsPerRun: int(env, 'PERIODIC_EXECUTIONS_PER_RUN', 24),
+    },
+    batches: {
+      concurrency: int(env, 'BATCH_CONCURRENCY', 100),
+      pageSize: int(env, 'BATCH_PAGE_SIZE', 100),
+      childrenPerRun: int(env, 'BATCH_CHILDREN_PER_RUN', 1000),
+      progressIntervalMs: int(env, 'BATCH_PROGRESS_INTERVAL_MS', 2000),
     },
   };
 }

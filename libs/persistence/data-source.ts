@@ -47,6 +47,7 @@ import { PeriodicPayments1732450000900 } from './migrations/1732450000900-period
 import { BulkPayments1732450000200 } from './migrations/1732450000200-bulk-payments';
 import { BulkPaymentAuthorisationEntity, BulkPaymentEntity, BulkPaymentEventEntity } from './entities/bulk-payment.entity';
 import { BulkPaymentTransactionEntity } from './entities/bulk-payment-transaction.entity';
+import { BATCH_ENTITIES, BATCH_MIGRATIONS } from './batch-schema';
 
 export const ENTITIES = [
   CountryEntity,
@@ -80,6 +81,7 @@ export const ENTITIES = [
   BulkPaymentTransactionEntity,
   BulkPaymentAuthorisationEntity,
   BulkPaymentEventEntity,
+  ...BATCH_ENTITIES,
 ];
 
 /** In order. Never edit a shipped migration: add a new one. */
@@ -100,6 +102,7 @@ export const MIGRATIONS = [
   SandboxWebsiteFromConfig1732450000800,
   PayseraProfileSandbox1732450001000,
   PeriodicPayments1732450000900,
+  ...BATCH_MIGRATIONS,
 ];
 
 export interface DatabaseOptions {

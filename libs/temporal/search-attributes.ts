@@ -16,7 +16,6 @@ export const TransferStatus = defineSearchAttributeKey('TransferStatus', SearchA
 export const InitiationOutcome = defineSearchAttributeKey('InitiationOutcome', SearchAttributeType.KEYWORD);
 /** A webhook endpoint's dispatcher: healthy, failing (retrying), disabled (3 days of failures, or by the client) or deleted. */
 export const WebhookEndpointHealth = defineSearchAttributeKey('WebhookEndpointHealth', SearchAttributeType.KEYWORD);
-
 /** The batch (ERP file) that owns a bulk or payment workflow: filter `BatchId = "..."` to see a whole run. */
 export const BatchId = defineSearchAttributeKey('BatchId', SearchAttributeType.KEYWORD);
 

@@ -27,6 +27,8 @@ export const WEBHOOK_EVENT_TYPES = {
   'transfer.status_changed': 'An Open Payments transfer changed status (awaiting_authorisation, sending, unknown, completed, failed, rejected, expired, cancelled).',
   'mandate.status_changed': 'An Open Payments mandate changed status (active, paused, cancelled, rejected, expired, failed).',
   'mandate.period_status_changed': "One period of an Open Payments mandate changed its payment's status (sending, unknown, completed, failed, skipped).",
+  'batch.status_changed': 'A pain.001 batch changed status (received, awaiting_authorisation, processing, completed, partially_completed, rejected, cancelled), with its progress counts.',
+  'batch.completed': 'A pain.001 batch is final (completed, partially_completed, rejected or cancelled): its pain.002 report is complete.',
 } as const satisfies Record<string, string>;
 
 export type WebhookEventType = keyof typeof WEBHOOK_EVENT_TYPES;

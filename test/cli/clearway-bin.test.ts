@@ -6,34 +6,40 @@ import { promisify } from 'node:util';
 import { defaultAmount } from '../../libs/iso20022';
 import { pain001Bytes } from '../../libs/iso20022/testing';
 import { validateXsd } from '../../libs/iso20022/xsd';
-import { startBatchApiStandIn, type BatchApiStandIn } from '../support/batch-api-stand-in';
+import type { TestClient } from '../support/factories';
+import { TestStack } from '../support/stack';
 
 /**
  * The built `clearway` bin (bin/clearway.js → dist/apps/cli/main.js, built by globalSetup) as an
  * operator's scheduler runs it: a child process, exit codes, stdout/stderr.
  *
- * The server here is the batch API STAND-IN (test/support/batch-api-stand-in.ts), which follows the
- * batch contract but fakes the banks. It stands in only until the real batch API lands; the
- * end-to-end test against the real stack then covers the same commands.
+ * Against the real stack: the API over HTTP, the Temporal dev server, PostgreSQL, and the sandbox
+ * bank SANDDEB0XXX (bulk payments, cents 13 rejected with AM04), nothing faked.
  */
 const ROOT = resolve(__dirname, '../..');
 const BIN = join(ROOT, 'bin', 'clearway.js');
 const run = promisify(execFile);
 
-let api: BatchApiStandIn;
+jest.setTimeout(180_000);
+
+let stack: TestStack;
+let client: TestClient;
 let dir: string;
+let env: Record<string, string>;
 
 beforeAll(async () => {
   expect(existsSync(join(ROOT, 'dist', 'apps', 'cli', 'main.js'))).toBe(true);
-  api = await startBatchApiStandIn();
+  stack = await TestStack.start({ env: { BATCH_PROGRESS_INTERVAL_MS: '300' } });
+  client = await stack.newClient();
+  env = { CLEARWAY_URL: stack.baseUrl, CLEARWAY_CLIENT_ID: client.clientId, CLEARWAY_CLIENT_SECRET: client.clientSecret };
   dir = mkdtempSync(join(tmpdir(), 'clearway-bin-'));
 });
-afterAll(() => api.close());
+afterAll(() => stack?.close());
 
-async function clearway(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+async function clearway(args: string[], extra: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
     const { stdout, stderr } = await run(process.execPath, [BIN, ...args], {
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', CLEARWAY_URL: api.url, ...env },
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env, ...extra },
       cwd: dir,
     });
     return { code: 0, stdout, stderr };
@@ -64,7 +70,7 @@ it('--help works from the built bin', async () => {
 });
 
 it('submit --wait (decoupled), status, list and report: exit 0 when all settled', async () => {
-  const submitted = await clearway(['batch', 'submit', await file('settled', 40), '--wait', '--interval', '50', '--psu-id', 'decoupled', '--json']);
+  const submitted = await clearway(['batch', 'submit', await file('settled', 40), '--wait', '--interval', '200', '--psu-id', 'decoupled', '--json']);
   expect(submitted.code).toBe(0);
   const batch = JSON.parse(submitted.stdout) as { batchId: string; status: string; progress: { settled: number } };
   expect(batch).toMatchObject({ status: 'completed', progress: { settled: 40 } });
@@ -81,7 +87,7 @@ it('submit --wait (decoupled), status, list and report: exit 0 when all settled'
 });
 
 it('submit --wait exits 2 when some transactions were rejected', async () => {
-  const { code, stdout, stderr } = await clearway(['batch', 'submit', await file('rejections', 20, (i) => (i % 10 === 3 ? '5.13' : defaultAmount(i))), '--wait', '--interval', '50']);
+  const { code, stdout, stderr } = await clearway(['batch', 'submit', await file('rejections', 20, (i) => (i % 10 === 3 ? '5.13' : defaultAmount(i))), '--wait', '--interval', '200', '--psu-id', 'decoupled']);
   expect(code).toBe(2);
   expect(stdout).toContain('partially_completed');
   expect(stdout).toContain('rejected 2');
@@ -97,9 +103,9 @@ it('submit of a bad file exits 1 and prints the paths', async () => {
 it('draws the progress bar only on a terminal', async () => {
   const path = await file('tty', 30);
   // util-linux `script` gives the CLI a pseudo-terminal, as an operator's shell would.
-  const command = [process.execPath, BIN, 'batch', 'submit', path, '--wait', '--interval', '50'].map((a) => `'${a}'`).join(' ');
+  const command = [process.execPath, BIN, 'batch', 'submit', path, '--wait', '--interval', '200', '--psu-id', 'decoupled'].map((a) => `'${a}'`).join(' ');
   const { stdout } = await run('script', ['-qec', command, '/dev/null'], {
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', CLEARWAY_URL: api.url, TERM: 'xterm', COLUMNS: '120' },
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env, TERM: 'xterm', COLUMNS: '120' },
   });
   expect(stdout).toMatch(/MSG-BIN-tty \[[█░]+\] 30\/30 settled · 0 rejected · completed/);
   expect(stdout).toContain('\u001b['); // cursor control: drawn in place

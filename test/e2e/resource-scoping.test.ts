@@ -5,6 +5,7 @@ import { sepaPayment, type TestClient } from '../support/factories';
 import { registerClearwayWallet } from '../support/open-payments';
 import { BIC, PIS, getStatus, initiate } from '../support/payments';
 import { TestStack, eventually } from '../support/stack';
+import { pain001Bytes } from '../../libs/iso20022/testing';
 
 /**
  * Every client resource, across tenants and across spellings of one X-Request-ID, through HTTP on
@@ -23,6 +24,7 @@ const ALL_SCOPES = 'aspspinformation paymentinitiation accountinformation webhoo
 const TRANSFERS = '/openpayments/v1/transfers';
 const MANDATES = '/openpayments/v1/mandates';
 const WEBHOOKS = '/webhooks/v1/endpoints';
+const BATCHES = '/batches/v1/batches';
 
 beforeAll(async () => {
   ase = await startTestAse();
@@ -191,6 +193,33 @@ const SCOPED_RESOURCES: ScopedResource[] = [
     ],
     async unchanged({ id }) {
       expect((await stack.call('GET', `${WEBHOOKS}/${id}`, { token: ownerToken })).body).toMatchObject({ endpointId: id, enabled: true });
+    },
+  },
+  {
+    resource: 'batches, their single payments and report',
+    async create() {
+      const file = await pain001Bytes({
+        version: 'pain.001.001.09',
+        msgId: `MSG-SCOPE-${randomUUID().slice(0, 8)}`,
+        paymentInformations: [{ pmtInfId: 'PMT-NL', debtorIban: 'NL91ABNA0417164300', debtorAgentBic: 'SANDNL2AXXX', transactions: 2 }],
+      });
+      const created = await stack.call('POST', BATCHES, {
+        token: ownerToken,
+        headers: { 'Content-Type': 'application/xml', 'PSU-IP-Address': '192.0.2.10', 'PSU-ID': 'erin' },
+        rawBody: file.toString('utf8'),
+      });
+      expect(created.status).toBe(201);
+      return { id: created.body.batchId };
+    },
+    calls: ({ id }) => [
+      { method: 'GET', path: `${BATCHES}/${id}` },
+      { method: 'GET', path: `${BATCHES}/${id}/payments?pmtInfId=PMT-NL` },
+      { method: 'GET', path: `${BATCHES}/${id}/report` },
+    ],
+    async unchanged({ id }) {
+      expect((await stack.call('GET', `${BATCHES}/${id}`, { token: ownerToken })).body).toMatchObject({ batchId: id, numberOfTransactions: 2 });
+      const listed = await stack.call('GET', BATCHES, { token: intruderToken });
+      expect(listed.body.batches.map((b: { batchId: string }) => b.batchId)).not.toContain(id);
     },
   },
 ];

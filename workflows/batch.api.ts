@@ -1,0 +1,79 @@
+/**
+ * The batch workflow's public surface, shared by the workflow, the API and tests: ids, input and
+ * the progress query. Ids and counts only: the file's transactions live in PostgreSQL.
+ */
+import { defineQuery } from '@temporalio/workflow';
+import type { PaymentTimings } from './payment-initiation.api';
+
+export const BATCH_WORKFLOW_TYPE = 'batchWorkflow';
+
+/** One workflow per batch, addressed by the batch id. */
+export function batchWorkflowId(batchId: string): string {
+  return `batch-${batchId}`;
+}
+
+export type BatchStatusName = 'received' | 'awaiting_authorisation' | 'processing' | 'completed' | 'partially_completed' | 'rejected' | 'cancelled';
+
+export interface BatchCounts {
+  total: number;
+  received: number;
+  awaitingSca: number;
+  accepted: number;
+  settled: number;
+  rejected: number;
+  cancelled: number;
+}
+
+/** A child the batch starts: a bulk payment (one per bulk-routed PmtInf) or a single payment. */
+export interface BatchChild {
+  kind: 'bulk' | 'single';
+  paymentId: string;
+  bicFi: string;
+  paymentProduct: string;
+}
+
+/** Where the fan-out over single payments stands (position in the file, not a list). */
+export interface SingleCursor {
+  pmtInfIndex: number;
+  txIndex: number;
+}
+
+export interface BatchFanOutSettings {
+  /** Children running at once (each holds a pending-child slot; Temporal allows 2,000). */
+  concurrency: number;
+  /** Single payments made per activity call. */
+  pageSize: number;
+  /** Children started per run before continue-as-new (bounds history). */
+  childrenPerRun: number;
+  /** How often progress is recorded (status events, UI details). */
+  progressIntervalMs: number;
+}
+
+export interface BatchWorkflowInput {
+  batchId: string;
+  tenantId: string;
+  /** One line for the UI, made by the API (MsgId, count, sums; no PII). */
+  summary: string;
+  settings: BatchFanOutSettings;
+  /** Payment timings per bank (BIC) of the batch's single payments. */
+  timings: Record<string, PaymentTimings>;
+  /** Carried over by continue-as-new. */
+  resume?: BatchWorkflowState;
+}
+
+export interface BatchWorkflowState {
+  /** Bulks are started once, by the first run. */
+  bulksStarted: boolean;
+  /** Next single payment to make, or null once every one was started. */
+  cursor: SingleCursor | null;
+  childrenStarted: number;
+  childrenFinished: number;
+  /** Children that failed (their rows carry the outcome). */
+  childrenFailed: number;
+  runs: number;
+  status: BatchStatusName;
+  progress?: BatchCounts;
+}
+
+/** What `batchProgress` answers: the run's state plus the last recorded counts. */
+export const batchProgressQuery = defineQuery<BatchWorkflowState>('batchProgress');

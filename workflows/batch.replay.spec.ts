@@ -1,0 +1,87 @@
+import path from 'node:path';
+import { Worker, bundleWorkflowCode } from '@temporalio/worker';
+import type { BatchActivities } from '../activities/batch.activities';
+import { emptyProgress } from '../libs/persistence/batch-progress';
+import type { ChildStubActivities } from '../test/support/batch-workflow-stubs';
+import { RECORD_HISTORY, activitiesOf, commandSequence, installQuietRuntime, readHistoryFixture, writeHistoryFixture, type History } from '../test/support/history-fixtures';
+import { startTimeSkippingEnv } from '../test/support/time-skipping';
+import { batchWorkflowId, type BatchChild, type BatchWorkflowInput } from './batch.api';
+
+/**
+ * Determinism guard for the batch workflow: one real history (a bulk and three single payments as
+ * children, two at a time, progress recorded, the final status), recorded once and committed, must
+ * replay against the current code. Re-record only for a change shipped behind `patched()`:
+ * `RECORD_HISTORY=1 npx jest workflows/batch.replay.spec.ts`.
+ */
+const FIXTURE = path.join(__dirname, '__fixtures__', 'batch-history.json');
+const BATCH_ID = '00000000-0000-4000-8000-00000000ba7c';
+
+beforeAll(installQuietRuntime);
+
+describe('batchWorkflow replay', () => {
+  it('the fixture is what the current code records (RECORD_HISTORY=1 rewrites it)', async () => {
+    const fresh = await recordBatch();
+    if (RECORD_HISTORY) writeHistoryFixture(FIXTURE, fresh);
+    const recorded = readHistoryFixture(FIXTURE);
+    expect(commandSequence(fresh)).toEqual(commandSequence(recorded));
+  }, 120_000);
+
+  it('replays the recorded history with the current workflow code', async () => {
+    const history = readHistoryFixture(FIXTURE);
+    const events = history.events!;
+    expect(activitiesOf(history)).toEqual(['loadBatchPlan', 'recordBatchProgress', 'prepareBatchSinglePayments', 'prepareBatchSinglePayments', 'prepareBatchSinglePayments', 'recordBatchProgress']);
+    expect(events.filter((e) => e.startChildWorkflowExecutionInitiatedEventAttributes).map((e) => e.startChildWorkflowExecutionInitiatedEventAttributes!.workflowType!.name)).toEqual([
+      'bulkPaymentWorkflow',
+      'paymentInitiationWorkflow',
+      'paymentInitiationWorkflow',
+      'paymentInitiationWorkflow',
+    ]);
+    expect(events.at(-1)?.workflowExecutionCompletedEventAttributes).toBeTruthy();
+    // Ids and counts only: no IBAN or name anywhere in the history.
+    expect(JSON.stringify(history)).not.toMatch(/NL91ABNA|DE89370400/);
+    await expect(Worker.runReplayHistory({ workflowsPath: require.resolve('./index') }, history, 'batch-fixture')).resolves.toBeUndefined();
+  }, 60_000);
+});
+
+async function recordBatch(): Promise<History> {
+  const env = await startTimeSkippingEnv();
+  try {
+    const bulk: BatchChild = { kind: 'bulk', paymentId: '00000000-0000-4000-9000-000000000001', bicFi: 'SANDDEB0XXX', paymentProduct: 'sepa-credit-transfers' };
+    const finished = new Set<string>();
+    const waits: Record<string, number> = { [bulk.paymentId]: 7 * 60_000 };
+    const activities: Pick<BatchActivities, 'loadBatchPlan' | 'prepareBatchSinglePayments' | 'recordBatchProgress'> & ChildStubActivities = {
+      loadBatchPlan: async () => ({ bulks: [bulk], firstSingle: { pmtInfIndex: 1, txIndex: 0 }, numberOfTransactions: 8 }),
+      prepareBatchSinglePayments: async (_id, cursor) => {
+        const id = `00000000-0000-4000-8000-00000000000${cursor.txIndex}`;
+        waits[id] = (cursor.txIndex + 1) * 60_000;
+        return { children: [{ kind: 'single', paymentId: id, bicFi: 'SANDNL2AXXX', paymentProduct: 'sepa-credit-transfers' }], next: cursor.txIndex < 2 ? { pmtInfIndex: 1, txIndex: cursor.txIndex + 1 } : null };
+      },
+      recordBatchProgress: async (_id, final) => ({ status: final ? 'completed' : 'awaiting_authorisation', progress: { ...emptyProgress(8), ...(final ? { settled: 8 } : { awaitingSca: 8 }) } }),
+      childStarted: async (paymentId) => ({ waitMs: waits[paymentId] ?? 60_000 }),
+      childFinished: async (paymentId) => void finished.add(paymentId),
+    };
+    const taskQueue = 'batch-history-fixture';
+    const workflowBundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../test/support/batch-workflow-stubs'), logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: console.error } });
+    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle, activities });
+    return await worker.runUntil(async () => {
+      const handle = await env.client.workflow.start('batchWorkflow', {
+        taskQueue,
+        workflowId: batchWorkflowId(BATCH_ID),
+        args: [
+          {
+            batchId: BATCH_ID,
+            tenantId: 'tenant-fixture',
+            summary: 'Batch MSG-FIXTURE · 8 tx · 123.45 EUR',
+            settings: { concurrency: 2, pageSize: 1, childrenPerRun: 100, progressIntervalMs: 3_600_000 },
+            timings: {},
+          } satisfies BatchWorkflowInput,
+        ],
+      });
+      await handle.result();
+      if (finished.size !== 4) throw new Error(`unexpected children ${[...finished].join(',')}`);
+      return handle.fetchHistory();
+    });
+  } finally {
+    await env.teardown();
+  }
+}

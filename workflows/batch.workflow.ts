@@ -1,0 +1,182 @@
+import {
+  ParentClosePolicy,
+  WorkflowIdReusePolicy,
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  log,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  startChild,
+  workflowInfo,
+  type ChildWorkflowHandle,
+} from '@temporalio/workflow';
+import type { BatchActivities } from '../activities/batch.activities';
+import { BatchId, BicFi, PaymentProduct, TenantId, TransactionStatus } from '../libs/temporal/search-attributes';
+import { RETRY } from './shared/retry-policies';
+import {
+  batchProgressQuery,
+  type BatchChild,
+  type BatchCounts,
+  type BatchWorkflowInput,
+  type BatchWorkflowState,
+} from './batch.api';
+import { BULK_CHILD, groupDigits } from './batch-children';
+import { PAYMENT_WORKFLOW_TYPE, paymentWorkflowId } from './payment-initiation.api';
+
+const db = proxyActivities<BatchActivities>({
+  startToCloseTimeout: '60s',
+  retry: RETRY.ownDatabase,
+});
+
+/** Children are started by type name: their inputs are objects of ids. */
+type ChildWorkflow = (input: object) => Promise<unknown>;
+
+/** The longest wait between progress records while nothing changes. */
+const MAX_PROGRESS_INTERVAL_MS = 60_000;
+
+const FINAL = new Set(['completed', 'partially_completed', 'rejected', 'cancelled']);
+
+/**
+ * One pain.001 batch: starts its bulk payments and single payments as child workflows, at most
+ * `concurrency` at once, records progress (status events through the outbox, UI details) and the
+ * final status once every child has closed. History holds ids and counts only: the single payments
+ * are made page by page from PostgreSQL, and the run continues as new after `childrenPerRun`
+ * children (draining the running ones first), so a 100,000-transaction file never nears
+ * Temporal's history or pending-children limits.
+ */
+export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchWorkflowState> {
+  const state: BatchWorkflowState = input.resume ?? {
+    bulksStarted: false,
+    cursor: null,
+    childrenStarted: 0,
+    childrenFinished: 0,
+    childrenFailed: 0,
+    runs: 0,
+    status: 'received',
+  };
+  state.runs += 1;
+  setHandler(batchProgressQuery, () => state);
+  const { settings } = input;
+
+  const running = new Set<Promise<void>>();
+  let startedThisRun = 0;
+
+  const watch = (child: BatchChild, handle: Promise<ChildWorkflowHandle<ChildWorkflow>>) => {
+    const done: Promise<void> = handle
+      .then((h) => h.result())
+      .then(
+        () => undefined,
+        (err: unknown) => {
+          // The child's own rows carry its outcome (RJCT, unknown…); the batch only counts it.
+          state.childrenFailed += 1;
+          log.warn('batch child failed', { paymentId: child.paymentId, kind: child.kind, error: (err as Error).message });
+        },
+      )
+      .finally(() => {
+        state.childrenFinished += 1;
+        running.delete(done);
+      });
+    running.add(done);
+    state.childrenStarted += 1;
+    startedThisRun += 1;
+  };
+
+  const start = (child: BatchChild, position: string) => {
+    const common = {
+      taskQueue: workflowInfo().taskQueue,
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+      workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+      typedSearchAttributes: [
+        { key: BatchId, value: input.batchId },
+        { key: BicFi, value: child.bicFi },
+        { key: TenantId, value: input.tenantId },
+        { key: PaymentProduct, value: child.paymentProduct },
+        { key: TransactionStatus, value: 'RCVD' },
+      ],
+      staticSummary: `${input.summary} · ${position}`.slice(0, 200),
+    };
+    if (child.kind === 'bulk') {
+      watch(child, startChild<ChildWorkflow>(BULK_CHILD.type, { ...common, workflowId: BULK_CHILD.workflowId(child.paymentId), args: [BULK_CHILD.input(input, child)] }));
+    } else {
+      const timings = input.timings[child.bicFi];
+      watch(
+        child,
+        startChild<ChildWorkflow>(PAYMENT_WORKFLOW_TYPE, {
+          ...common,
+          workflowId: paymentWorkflowId(child.paymentId),
+          args: [{ paymentId: child.paymentId, tenantId: input.tenantId, bicFi: child.bicFi, paymentProduct: child.paymentProduct, timings }],
+        }),
+      );
+    }
+  };
+
+  const progress = async (final: boolean) => {
+    const recorded = await db.recordBatchProgress(input.batchId, final);
+    state.status = recorded.status;
+    state.progress = recorded.progress;
+    setCurrentDetails(details(input, state, recorded.progress));
+  };
+
+  // Progress is recorded on a timer, not per child, and less often while nothing moves (an SCA
+  // wait of 15 minutes costs a handful of events): a 10,000-child run stays small.
+  let fanOutDone = false;
+  const progressLoop = (async () => {
+    let wait = settings.progressIntervalMs;
+    let last = '';
+    while (!fanOutDone) {
+      if (await condition(() => fanOutDone, wait)) break;
+      await progress(false);
+      const now = JSON.stringify([state.progress, state.childrenFinished]);
+      wait = now === last ? Math.min(wait * 2, Math.max(settings.progressIntervalMs, MAX_PROGRESS_INTERVAL_MS)) : settings.progressIntervalMs;
+      last = now;
+    }
+  })();
+
+  if (!state.bulksStarted) {
+    const plan = await db.loadBatchPlan(input.batchId);
+    plan.bulks.forEach((bulk, i) => start(bulk, `bulk ${i + 1}/${plan.bulks.length}`));
+    state.bulksStarted = true;
+    state.cursor = plan.firstSingle;
+    await progress(false);
+  }
+
+  const room = () => running.size < settings.concurrency;
+  while (state.cursor) {
+    if (startedThisRun >= settings.childrenPerRun || workflowInfo().continueAsNewSuggested) {
+      // Drain, then start afresh with the cursor: children are never lost between runs.
+      await condition(() => running.size === 0);
+      fanOutDone = true;
+      await progressLoop;
+      await condition(allHandlersFinished);
+      await continueAsNew<typeof batchWorkflow>({ ...input, resume: { ...state } });
+    }
+    await condition(room);
+    const limit = Math.min(settings.pageSize, settings.concurrency - running.size, settings.childrenPerRun - startedThisRun);
+    const page = await db.prepareBatchSinglePayments(input.batchId, state.cursor, limit);
+    for (const child of page.children) start(child, `payment ${state.childrenStarted + 1}`);
+    state.cursor = page.next;
+  }
+
+  await condition(() => running.size === 0);
+  fanOutDone = true;
+  await progressLoop;
+  await progress(true);
+  if (!FINAL.has(state.status)) log.warn('batch ended without a final status', { batchId: input.batchId, status: state.status });
+  await condition(allHandlersFinished);
+  return state;
+}
+
+function details(input: BatchWorkflowInput, state: BatchWorkflowState, p: BatchCounts): string {
+  const n = groupDigits;
+  return [
+    `**${state.status}** · run ${state.runs}`,
+    '',
+    `| settled | accepted | awaiting SCA | received | rejected | cancelled | total |`,
+    `| ---: | ---: | ---: | ---: | ---: | ---: | ---: |`,
+    `| ${n(p.settled)} | ${n(p.accepted)} | ${n(p.awaitingSca)} | ${n(p.received)} | ${n(p.rejected)} | ${n(p.cancelled)} | ${n(p.total)} |`,
+    '',
+    `children started ${n(state.childrenStarted)} · finished ${n(state.childrenFinished)} · failed ${n(state.childrenFailed)}`,
+  ].join('\n');
+}
