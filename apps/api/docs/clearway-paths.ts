@@ -131,6 +131,16 @@ export function clearwayPaths(routes: RouteLister): { paths: Json; schemas: Json
     '/callbacks/consents/{consentId}/sca': {
       get: { tag: 'Clearway: browser return trips', summary: "The bank sends the PSU's browser back here after the consent's SCA (signed link)", ok: REDIRECT('Back to TPP-Redirect-URI / TPP-Nok-Redirect-URI'), security: false, errors: false },
     },
+    '/callbacks/bulk-payments/{paymentId}/sca': {
+      get: { tag: 'Clearway: browser return trips', summary: "The bank sends the PSU's browser back here after a bulk payment's SCA (signed link)", ok: REDIRECT('Back to TPP-Redirect-URI / TPP-Nok-Redirect-URI'), security: false, errors: false },
+    },
+    '/psd2/paymentinitiation/v1/periodic-payments/{payment-product}/{paymentId}/executions': {
+      get: { tag: 'Clearway: standing orders', summary: "A standing order's executions as Clearway observed them at the bank (booked debits seen through the order's AIS consent)", ok: OK('The executions'), requestId: true },
+    },
+    '/callbacks/oauth': {
+      get: { tag: 'Clearway: browser return trips', summary: "An OAuth/OIDC bank (OAuth SCA approach, UK OBIE) sends the PSU's browser back here with code and signed state", ok: REDIRECT('Back to TPP-Redirect-URI / TPP-Nok-Redirect-URI'), security: false, errors: false },
+      post: { tag: 'Clearway: browser return trips', summary: 'The same answer as a form post (response_mode=form_post, or relayed from the URL fragment)', ok: REDIRECT('Back to TPP-Redirect-URI / TPP-Nok-Redirect-URI'), security: false, errors: false },
+    },
     '/webhooks/v1/event-types': {
       get: { tag: 'Clearway: webhooks', summary: 'The event types a webhook endpoint can subscribe to', ok: OK('The catalogue') },
     },
@@ -261,7 +271,7 @@ export function clearwayPaths(routes: RouteLister): { paths: Json; schemas: Json
       properties: Object.fromEntries(['total', 'received', 'awaitingSca', 'accepted', 'settled', 'rejected', 'cancelled'].map((k) => [k, { type: 'integer' }])),
     },
   };
-  const tags = ['access tokens', 'Open Payments', 'browser return trips', 'webhooks', 'batches', 'operations'].map((t) => ({
+  const tags = ['access tokens', 'Open Payments', 'browser return trips', 'standing orders', 'webhooks', 'batches', 'operations'].map((t) => ({
     name: `Clearway: ${t}`,
     description: "Clearway's own endpoints (x-clearway-extension)",
   }));
