@@ -4,6 +4,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { BankError, type BankConnection, type PsuContext } from '../bank-adapter';
+import { DEFAULT_BANK_MAX_RESPONSE_BYTES, readCappedBody, ResponseTooLarge } from '../response-limits';
 import { parseRetryAfter, parseTppMessages } from './transformers';
 
 export const DEFAULT_TIMEOUT_MS = 10_000;
@@ -20,6 +21,8 @@ export interface BgRequestSigner {
 export interface BerlinGroupClientOptions {
   fetch?: typeof fetch;
   signer?: BgRequestSigner;
+  /** Response bodies longer than this are refused (`protocol`, fate ambiguous), never read whole. */
+  maxResponseBytes?: number;
 }
 
 export interface BgRequest {
@@ -120,10 +123,12 @@ export function classifyHttpError(status: number, headers: Headers, body: unknow
 export class BerlinGroupClient {
   private readonly fetchImpl: typeof fetch;
   private readonly signer?: BgRequestSigner;
+  private readonly maxResponseBytes: number;
 
   constructor(opts: BerlinGroupClientOptions = {}) {
     this.fetchImpl = opts.fetch ?? ((...args) => fetch(...args));
     this.signer = opts.signer;
+    this.maxResponseBytes = opts.maxResponseBytes ?? DEFAULT_BANK_MAX_RESPONSE_BYTES;
   }
 
   /** Sends one request; resolves only with a 2xx response, throws {@link BankError} otherwise. */
@@ -155,8 +160,13 @@ export class BerlinGroupClient {
         signal: AbortSignal.timeout(conn.timeoutMs ?? DEFAULT_TIMEOUT_MS),
       });
       // The timeout covers the body too: a bank that sends headers and then stalls is unavailable.
-      text = await res.text();
+      text = await readCappedBody(res, this.maxResponseBytes);
     } catch (err) {
+      if (err instanceof ResponseTooLarge) {
+        // The bank answered (and may have acted): ambiguous, like any 2xx we could not read.
+        const kind = err.status >= 500 ? 'unavailable' : 'protocol';
+        throw new BankError(kind, `${what} → HTTP ${err.status}: response body larger than ${err.limit} bytes`, { httpStatus: err.status, fate: 'ambiguous' });
+      }
       throw networkFailure(err, what);
     }
 
