@@ -153,11 +153,13 @@ class ApiClient {
 
   async call(method: string, path: string, opts: { headers?: Record<string, string>; body?: unknown; accept?: (status: number) => boolean } = {}): Promise<ApiAnswer> {
     let delay = 200;
+    // Every OPE call carries an X-Request-ID; a repeat of the same call carries the same one.
+    const headers = { 'X-Request-ID': randomUUID(), ...opts.headers };
     for (;;) {
       try {
         const res = await fetch(`${this.baseUrl()}${path}`, {
           method,
-          headers: { Authorization: `Bearer ${this.token}`, ...(opts.body !== undefined ? { 'Content-Type': 'application/json' } : {}), ...opts.headers },
+          headers: { Authorization: `Bearer ${this.token}`, ...(opts.body !== undefined ? { 'Content-Type': 'application/json' } : {}), ...headers },
           body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
           signal: AbortSignal.timeout(60_000),
         });
@@ -225,6 +227,15 @@ class WebhookReceiver {
   }
 }
 
+/** Cleanups of the run in progress, for a signal handler ({@link abortChaos}). */
+let activeCleanups: Array<() => Promise<unknown>> | undefined;
+
+/** Stops every process and server of the run in progress (SIGINT/SIGTERM of `npm run chaos`). */
+export async function abortChaos(): Promise<void> {
+  const cleanups = activeCleanups ?? [];
+  while (cleanups.length) await cleanups.pop()!().catch(() => undefined);
+}
+
 export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const log = options.log ?? ((line: string) => console.error(line));
   const started = Date.now();
@@ -232,6 +243,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const loadAtStart = loadavg().map((l) => Math.round(l * 100) / 100);
   const root = repoRoot();
   const cleanups: Array<() => Promise<unknown>> = [];
+  activeCleanups = cleanups;
   const events: string[] = [];
   const event = (what: string) => {
     const line = `+${Math.round((Date.now() - started) / 1000)} s ${what}`;
@@ -353,6 +365,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const consentIds: string[] = [];
     const transferIds: string[] = [];
     let readsDone = 0;
+    const readsRefused: string[] = [];
 
     const paymentsLoad = pool(options.payments, options.concurrency.payments, async (i) => {
       const mix = PAYMENT_MIX[i % PAYMENT_MIX.length]!;
@@ -381,7 +394,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
           for (let r = 0; r < readsPerConsent && readsDone < options.consentReads; r++) {
             const read = await client.call('GET', AIS, { headers: { 'X-BicFi': BIC, 'Consent-ID': consentId, 'PSU-IP-Address': '192.0.2.30' } });
             if (read.status === 200) readsDone += 1;
-            else break;
+            else {
+              readsRefused.push(`${read.status} ${JSON.stringify(read.body).slice(0, 200)}`);
+              break;
+            }
           }
         }
       });
@@ -429,7 +445,13 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       }
     })();
 
+    const progress = setInterval(
+      () => log(`[chaos] +${Math.round((Date.now() - started) / 1000)} s submitted: ${paymentIds.length}/${options.payments} payments, ${readsDone}/${options.consentReads} consent reads (${consentIds.length} consents), ${transferIds.length}/${options.transfers} transfers; client calls repeated ${client.retriedCalls}`),
+      15_000,
+    );
+    cleanups.push(async () => clearInterval(progress));
     await Promise.all([paymentsLoad, consentsLoad, transfersLoad]);
+    clearInterval(progress);
     event(`load submitted: ${paymentIds.length} payments, ${readsDone} consent reads (${consentIds.length} consents), ${transferIds.length} transfers`);
     await chaosRun;
     event('chaos plan done; waiting for every resource to settle');
@@ -513,7 +535,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const consentCounts = countBy(consents.rows, (r) => r.consent_status);
     const openConsents = consents.rows.filter((r) => !SETTLED_CONSENT.has(r.consent_status));
     check('every consent settled (valid or final)', openConsents.length === 0, `${consents.rows.length - openConsents.length}/${consents.rows.length}`);
-    check('every consent read answered', readsDone >= options.consentReads, `${readsDone}/${options.consentReads} reads`);
+    check('every consent read answered', readsDone >= options.consentReads, `${readsDone}/${options.consentReads} reads; refused (the consent then replaced): ${readsRefused.length}${readsRefused.length ? ` (${readsRefused.slice(0, 2).join(' | ')})` : ''}`);
 
     const transfers = await pg.query(`SELECT id, status, status_reason FROM op_transfers WHERE id = ANY($1)`, [transferIds]);
     const transferCounts = countBy(transfers.rows, (r) => r.status);
@@ -524,7 +546,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const paidTwice = Object.entries(perTransfer).filter(([, n]) => n > 1);
     check('0 transfers paid twice at the wallet', paidTwice.length === 0, `${asePayments.rows.length} outgoing payments for ${transferIds.length} transfers; ${paidTwice.length} with more than one`);
     const completedIds = new Set(transfers.rows.filter((r) => r.status === 'completed').map((r) => r.id));
-    const completedAtAse = new Set(asePayments.rows.filter((r) => r.state === 'COMPLETED').map((r) => r.transfer_id));
+    const completedAtAse = new Set(asePayments.rows.filter((r) => String(r.state).toLowerCase() === 'completed').map((r) => r.transfer_id));
     const transferDisagree = [...completedIds].filter((id) => !completedAtAse.has(id)).length + [...completedAtAse].filter((id) => !completedIds.has(id) && transfers.rows.find((t) => t.id === id)?.status !== 'unknown').length;
     check('Clearway transfer status agrees with the wallet', transferDisagree === 0, `${transferDisagree} disagree`);
 
@@ -674,6 +696,7 @@ async function validConsent(client: ApiClient, consentIds: string[], until: numb
     for (;;) {
       const status = await client.call('GET', `${CONSENTS}/${consentId}/status`, { headers: { 'X-BicFi': BIC } });
       const s: string | undefined = status.body?.consentStatus;
+      if (status.status !== 200) throw new Error(`consent status: ${status.status} ${JSON.stringify(status.body).slice(0, 300)}`);
       if (s === 'valid') return consentId;
       if (s && SETTLED_CONSENT.has(s)) break;
       if (Date.now() > until) throw new Error(`consent ${consentId} still ${s} at the deadline`);

@@ -8,7 +8,7 @@
  * any invariant fails.
  */
 import { parseArgs } from 'node:util';
-import { FULL_RUN, SMALL_RUN, formatReport, runChaos, type ChaosOptions } from './harness';
+import { FULL_RUN, SMALL_RUN, abortChaos, formatReport, runChaos, type ChaosOptions } from './harness';
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
@@ -28,6 +28,9 @@ async function main(): Promise<number> {
     consentReads: int(values['consent-reads'], base.consentReads),
     transfers: int(values.transfers, base.transfers),
   };
+  const stop = () => void abortChaos().finally(() => process.exit(130));
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
   const report = await runChaos(options);
   console.log(formatReport(report));
   if (values.json) console.log(`CHAOS_RESULT ${JSON.stringify(report)}`);

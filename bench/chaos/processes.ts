@@ -19,6 +19,9 @@ export class NodeService {
   unexpectedExits = 0;
   kills = 0;
   private stopping = false;
+  /** Between a deliberate kill and the restart that follows it: the supervisor keeps out. */
+  private held = false;
+  private starting?: Promise<void>;
 
   constructor(
     readonly name: string,
@@ -40,12 +43,23 @@ export class NodeService {
     return this.tail.join('\n');
   }
 
-  async start(timeoutMs = 120_000): Promise<void> {
+  /** Starts the process (once at a time) and resolves when it is ready. */
+  start(timeoutMs = 120_000): Promise<void> {
+    this.held = false;
+    this.starting ??= this.spawnAndWait(timeoutMs).finally(() => (this.starting = undefined));
+    return this.starting;
+  }
+
+  private async spawnAndWait(timeoutMs: number): Promise<void> {
     const child = spawn(process.execPath, [...this.nodeFlags, this.script], {
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...this.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child = child;
+    // Never leave a worker or API behind when the harness itself dies.
+    const killOnExit = () => child.kill('SIGKILL');
+    process.once('exit', killOnExit);
+    child.once('exit', () => process.removeListener('exit', killOnExit));
     this.exited = new Promise((resolve) =>
       child.once('exit', () => {
         if (!this.stopping && this.child === child && !killed.has(child)) this.unexpectedExits += 1;
@@ -70,6 +84,7 @@ export class NodeService {
   /** SIGKILL: no shutdown hooks; whatever was in flight is lost mid-call. */
   async kill(): Promise<void> {
     if (!this.child || !this.running) return;
+    this.held = true;
     killed.add(this.child);
     this.kills += 1;
     this.child.kill('SIGKILL');
@@ -78,7 +93,7 @@ export class NodeService {
 
   /** Restarts a crashed process (counted as unexpected). */
   async ensureRunning(): Promise<void> {
-    if (!this.running && !this.stopping) await this.start();
+    if (!this.running && !this.stopping && !this.held && !this.starting) await this.start();
   }
 
   async stop(): Promise<void> {
