@@ -55,7 +55,7 @@ export const FULL_RUN: ChaosOptions = {
   apiKills: 2,
   temporalRestarts: 1,
   faults: { errorRate: 0.2, timeoutRate: 0.05, rateLimitEvery: 25, dropResponseRate: 0.02 },
-  concurrency: { payments: 16, consents: 4, transfers: 4 },
+  concurrency: { payments: 20, consents: 4, transfers: 20 },
   chaosIntervalMs: 45_000,
   deadlineMs: 55 * 60_000,
   databaseName: 'clearway_chaos',
