@@ -323,6 +323,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       OPEN_PAYMENTS_LOOKUP_INITIAL_SECONDS: '2',
       OPEN_PAYMENTS_LOOKUP_MAX_SECONDS: '15',
       WEBHOOK_SWEEP_SECONDS: '15',
+      // No fixed metrics ports (where the worker has them): a restarted or second worker must not collide.
+      WORKER_METRICS_PORT: 'off',
       RATE_LIMIT_PER_CLIENT: '1000000',
       TOKEN_RATE_LIMIT_PER_ADDRESS: '100000',
       TOKEN_RATE_LIMIT_PER_CLIENT: '100000',
