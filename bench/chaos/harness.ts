@@ -465,7 +465,13 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     clearInterval(progress);
     event(`load submitted: ${paymentIds.length} payments, ${readsDone} consent reads (${consentIds.length} consents), ${transferIds.length} transfers`);
     await chaosRun;
-    event('chaos plan done; waiting for every resource to settle');
+    // Faults while the load and the chaos run; then the banks behave, so the long tail of retries
+    // (up to a minute apart) does not make the run's length a matter of luck.
+    sandbox.bank.setFaults({ errorRate: 0, rateLimitEvery: 0, dropResponseRate: 0 });
+    ase.ase.setFaults({ errorRate: 0, rateLimitEvery: 0, dropResponseRate: 0 });
+    bgProxy.setTimeoutRate(0);
+    opProxy.setTimeoutRate(0);
+    event('chaos plan done, bank faults off; waiting for every resource to settle');
 
     // ── settle: final, or unknown (resolved by the operator for payments) ─────────────────────────
     const pg = new PgClient({ connectionString: databaseUrl });
@@ -509,11 +515,6 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     }
     event(`settled; operator ruled ${rulings.initiated} initiated, ${rulings.notInitiated} not initiated`);
 
-    // Faults off for the final webhook drain (the receiver itself never fails).
-    sandbox.bank.setFaults({ errorRate: 0, rateLimitEvery: 0, dropResponseRate: 0 });
-    ase.ase.setFaults({ errorRate: 0, rateLimitEvery: 0, dropResponseRate: 0 });
-    bgProxy.setTimeoutRate(0);
-    opProxy.setTimeoutRate(0);
     for (;;) {
       const pending = await pg.query(`SELECT count(*)::int AS n FROM webhook_deliveries WHERE endpoint_id = $1 AND status = 'pending'`, [endpointId]);
       if (pending.rows[0].n === 0 || Date.now() > until) break;
