@@ -146,7 +146,11 @@ function lazyTemporalClient(config: ClearwayConfig): { get: () => Promise<Client
 function openPaymentsAdapter(config: ClearwayConfig): OpenPaymentsHttpAdapter | undefined {
   const { walletAddress, keyId, privateKeyPem } = config.openPayments;
   if (!walletAddress || !keyId || !privateKeyPem) return undefined;
-  return new OpenPaymentsHttpAdapter(loadIdentity({ walletAddress, keyId, privateKeyPem }), { extraCaPem: config.openPayments.extraCaPem });
+  return new OpenPaymentsHttpAdapter(loadIdentity({ walletAddress, keyId, privateKeyPem }), {
+    extraCaPem: config.openPayments.extraCaPem,
+    // Wallet addresses may be http where the API accepts them (dev); loopback as for every outbound call.
+    policy: { allowHttp: config.openPayments.allowHttp, allowLoopback: config.outbound.allowLoopback },
+  });
 }
 
 /**

@@ -29,6 +29,8 @@ import {
 /** A bulk body of tens of thousands of transactions takes longer to send than a single payment. */
 const BULK_INITIATION_TIMEOUT_MS = 45_000;
 const BULK_STATUS_TIMEOUT_MS = 30_000;
+/** A pain.002 of 100,000 transactions is about 21 MB (about 210 bytes a transaction): room for that, still capped. */
+const BULK_STATUS_MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
 
 /** `/v1/bulk-payments/{product}/...` with each segment encoded. */
 export function bulkPaymentsPath(product: string, ...segments: string[]): string {
@@ -75,7 +77,7 @@ export class BerlinGroupBulkPayments {
     const path = bulkPaymentsPath(ref.paymentProduct, ref.bankPaymentId, 'status');
     if (opts.perTransaction) {
       try {
-        const res = await this.client.send(conn, { method: 'GET', path, requestId: ref.requestId, psu: ref.psu, accept: 'application/xml', timeoutMs: BULK_STATUS_TIMEOUT_MS });
+        const res = await this.client.send(conn, { method: 'GET', path, requestId: ref.requestId, psu: ref.psu, accept: 'application/xml', timeoutMs: BULK_STATUS_TIMEOUT_MS, maxResponseBytes: BULK_STATUS_MAX_RESPONSE_BYTES });
         if (typeof res.body === 'string') return parsePain002Status(res.body);
       } catch (err) {
         // 406: this bank has no XML status; anything else is the caller's to handle.

@@ -6,6 +6,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { BankError, type BankConnection, type PsuContext } from '../bank-adapter';
 import type { BankTls } from '../bank-tls';
 import type { PkceVerifiers } from '../../security/pkce';
+import { DEFAULT_BANK_MAX_RESPONSE_BYTES, readCappedBody, ResponseTooLarge } from '../response-limits';
 import { parseRetryAfter, parseTppMessages } from './transformers';
 
 export const DEFAULT_TIMEOUT_MS = 10_000;
@@ -26,6 +27,8 @@ export interface BerlinGroupClientOptions {
   tls?: BankTls;
   /** PKCE verifiers for the OAuth SCA approach (derived from Clearway's keys; see `oauth-sca.ts`). */
   pkce?: PkceVerifiers;
+  /** Response bodies longer than this are refused (`protocol`, fate ambiguous), never read whole. */
+  maxResponseBytes?: number;
 }
 
 export interface BgRequest {
@@ -50,6 +53,8 @@ export interface BgRequest {
   accept?: 'application/xml';
   /** Overrides the connection's timeout (large bulk bodies). */
   timeoutMs?: number;
+  /** Overrides the response size cap (a bulk's pain.002 status report grows with its transactions). */
+  maxResponseBytes?: number;
 }
 
 export interface BgResponse {
@@ -135,11 +140,13 @@ export class BerlinGroupClient {
   private readonly fetchImpl: typeof fetch;
   private readonly signer?: BgRequestSigner;
   private readonly tls?: BankTls;
+  private readonly maxResponseBytes: number;
 
   constructor(opts: BerlinGroupClientOptions = {}) {
     this.fetchImpl = opts.fetch ?? ((...args) => fetch(...args));
     this.signer = opts.signer;
     this.tls = opts.tls;
+    this.maxResponseBytes = opts.maxResponseBytes ?? DEFAULT_BANK_MAX_RESPONSE_BYTES;
   }
 
   /** The fetch for one bank: with its client certificate (mTLS) when the directory names one. */
@@ -188,8 +195,13 @@ export class BerlinGroupClient {
         signal: AbortSignal.timeout(req.timeoutMs ?? conn.timeoutMs ?? DEFAULT_TIMEOUT_MS),
       });
       // The timeout covers the body too: a bank that sends headers and then stalls is unavailable.
-      text = await res.text();
+      text = await readCappedBody(res, req.maxResponseBytes ?? this.maxResponseBytes);
     } catch (err) {
+      if (err instanceof ResponseTooLarge) {
+        // The bank answered (and may have acted): ambiguous, like any 2xx we could not read.
+        const kind = err.status >= 500 ? 'unavailable' : 'protocol';
+        throw new BankError(kind, `${what} → HTTP ${err.status}: response body larger than ${err.limit} bytes`, { httpStatus: err.status, fate: 'ambiguous' });
+      }
       throw networkFailure(err, what);
     }
 

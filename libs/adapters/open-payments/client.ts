@@ -3,13 +3,31 @@
  * (RFC 9421 as profiled by Open Payments, ../../security/http-signatures.ts) and every failure
  * becomes a {@link BankError}. Wallet address reads are public and go unsigned.
  */
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
 import { rootCertificates } from 'node:tls';
 import { BankError, type BankMessage } from '../bank-adapter';
 import { signRequest, SignatureFailure } from '../../security/http-signatures';
+import {
+  checkOutboundUrl,
+  OutboundRequestFailed,
+  outboundRequest,
+  OutboundUrlRefused,
+  STRICT_OUTBOUND_POLICY,
+  type OutboundPolicy,
+  type Resolver,
+} from '../../security/outbound-url';
+import { readCappedBody, ResponseTooLarge } from '../response-limits';
 import { parseErrorMessages, parseRetryAfter } from './transformers';
 import type { OpenPaymentsIdentity } from './types';
 
 export const DEFAULT_TIMEOUT_MS = 10_000;
+
+/** Larger than any Open Payments answer (a page of outgoing payments included), small enough to hold. */
+export const DEFAULT_MAX_RESPONSE_BYTES = 1024 * 1024;
+
+/** Code of the non-retryable error for a URL (usually one a wallet returned) Clearway will not call. */
+export const OUTBOUND_URL_REFUSED = 'outbound_url_refused';
 
 /** The code a caller acts on when a token no longer works: rotate it or ask for a new grant. */
 export const INVALID_TOKEN = 'invalid_token';
@@ -22,6 +40,17 @@ export interface OpenPaymentsClientOptions {
    * the sandbox ASE's certificate). Added to the trust store; verification is never turned off.
    */
   extraCaPem?: string;
+  /**
+   * Which targets may be called. Every URL is checked on every call, including those a wallet
+   * returned (`authServer`, `resourceServer`, `continue.uri`, `manage`, payment ids): DNS is
+   * resolved, every address checked, and the connection pinned to the checked address.
+   * Default: https to public addresses only.
+   */
+  policy?: OutboundPolicy;
+  /** Response bodies longer than this are refused (`protocol`), never read whole. */
+  maxResponseBytes?: number;
+  /** Tests only: plays DNS. */
+  resolve?: Resolver;
 }
 
 /**
@@ -120,15 +149,26 @@ export function classifyHttpError(
 }
 
 export class OpenPaymentsClient {
-  private readonly fetchImpl: typeof fetch;
+  private readonly fetchImpl?: typeof fetch;
   private readonly timeoutMs: number;
+  private readonly policy: OutboundPolicy;
+  private readonly maxResponseBytes: number;
+  private readonly resolve?: Resolver;
+  private readonly agents: { http: HttpAgent; https: HttpsAgent };
 
   constructor(
     private readonly identity: OpenPaymentsIdentity,
     opts: OpenPaymentsClientOptions = {},
   ) {
-    this.fetchImpl = opts.fetch ?? (opts.extraCaPem ? fetchTrusting(opts.extraCaPem) : (...args) => fetch(...args));
+    this.fetchImpl = opts.fetch;
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.policy = opts.policy ?? STRICT_OUTBOUND_POLICY;
+    this.maxResponseBytes = opts.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
+    this.resolve = opts.resolve;
+    this.agents = {
+      http: new HttpAgent({ keepAlive: true }),
+      https: new HttpsAgent({ keepAlive: true, ...(opts.extraCaPem ? { ca: [...rootCertificates, opts.extraCaPem] } : {}) }),
+    };
   }
 
   /** Sends one request; resolves only with a 2xx response, throws {@link BankError} otherwise. */
@@ -143,34 +183,69 @@ export class OpenPaymentsClient {
       headers = signRequest({ method: req.method, url: req.url, headers, body: payload }, { privateKey: this.identity.privateKey, keyId: this.identity.keyId });
     }
 
-    let res: Response;
+    let status: number;
+    let resHeaders: Headers;
     let text: string;
     try {
-      res = await this.fetchImpl(req.url, {
-        method: req.method,
-        headers,
-        body: payload,
-        redirect: 'manual',
-        signal: AbortSignal.timeout(this.timeoutMs),
-      });
-      // The timeout covers the body too: a server that sends headers and then stalls is unavailable.
-      text = await res.text();
+      ({ status, headers: resHeaders, text } = this.fetchImpl ? await this.viaFetch(req, headers, payload) : await this.viaOutbound(req, headers, payload));
     } catch (err) {
+      if (err instanceof OutboundUrlRefused) {
+        // Nothing was sent. A wallet that hands out such a URL is misconfigured or hostile:
+        // retrying would not change the answer.
+        throw new BankError('protocol', `${what}: refused to call this URL (${err.message})`, {
+          fate: 'not_processed',
+          messages: [{ category: 'ERROR', code: OUTBOUND_URL_REFUSED, text: err.message }],
+        });
+      }
+      if (err instanceof ResponseTooLarge) {
+        throw new BankError('protocol', `${what}: response body larger than ${this.maxResponseBytes} bytes`, { httpStatus: err.status });
+      }
       const name = (err as { name?: string })?.name;
-      const reason = name === 'TimeoutError' || name === 'AbortError' ? 'timed out' : 'network error';
-      throw new BankError('unavailable', `${what}: ${reason}`);
+      const timedOut = name === 'TimeoutError' || name === 'AbortError' || (err instanceof OutboundRequestFailed && err.kind === 'timeout');
+      throw new BankError('unavailable', `${what}: ${timedOut ? 'timed out' : 'network error'}`);
     }
 
     const body = parseJson(text);
-    if (res.status < 200 || res.status >= 300) {
-      throw classifyHttpError(res.status, res.headers, body.ok ? body.value : undefined, what, {
+    if (status < 200 || status >= 300) {
+      throw classifyHttpError(status, resHeaders, body.ok ? body.value : undefined, what, {
         server: req.server,
         tokenSent: req.token !== undefined,
         secrets: req.token ? [req.token] : [],
       });
     }
-    if (!body.ok) throw new BankError('protocol', `${what} → HTTP ${res.status}: body is not JSON`, { httpStatus: res.status });
-    return { status: res.status, headers: res.headers, body: body.value };
+    if (!body.ok) throw new BankError('protocol', `${what} → HTTP ${status}: body is not JSON`, { httpStatus: status });
+    return { status, headers: resHeaders, body: body.value };
+  }
+
+  /** The default transport: checked, pinned, capped, with one deadline over the whole exchange. */
+  private async viaOutbound(req: OpRequest, headers: Record<string, string>, payload: string | undefined) {
+    const res = await outboundRequest({
+      url: req.url,
+      method: req.method,
+      headers,
+      ...(payload !== undefined ? { body: payload } : {}),
+      policy: this.policy,
+      timeoutMs: this.timeoutMs,
+      maxResponseBytes: this.maxResponseBytes + 1,
+      agents: this.agents,
+      ...(this.resolve ? { resolve: this.resolve } : {}),
+    });
+    if (res.body.length > this.maxResponseBytes) throw new ResponseTooLarge(res.status, this.maxResponseBytes);
+    const resHeaders = new Headers();
+    for (const [k, v] of Object.entries(res.headers)) {
+      if (v === undefined) continue;
+      for (const value of Array.isArray(v) ? v : [v]) resHeaders.append(k, value);
+    }
+    return { status: res.status, headers: resHeaders, text: res.body.toString('utf8') };
+  }
+
+  /** An injected fetch (tests): the same URL checks first (without pinning), the same body cap. */
+  private async viaFetch(req: OpRequest, headers: Record<string, string>, payload: string | undefined) {
+    await checkOutboundUrl(req.url, this.policy, this.resolve);
+    const res = await this.fetchImpl!(req.url, { method: req.method, headers, body: payload, redirect: 'manual', signal: AbortSignal.timeout(this.timeoutMs) });
+    // The timeout covers the body too: a server that sends headers and then stalls is unavailable.
+    const text = await readCappedBody(res, this.maxResponseBytes);
+    return { status: res.status, headers: res.headers, text };
   }
 }
 

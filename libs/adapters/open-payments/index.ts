@@ -5,7 +5,8 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, randomUUID } from 'node:crypto';
 import { BankError } from '../bank-adapter';
 import type { Ed25519Jwk } from '../../security/http-signatures';
-import { OpenPaymentsClient, type OpenPaymentsClientOptions } from './client';
+import { parseOutboundUrl, OutboundUrlRefused, STRICT_OUTBOUND_POLICY, type OutboundPolicy } from '../../security/outbound-url';
+import { OpenPaymentsClient, OUTBOUND_URL_REFUSED, type OpenPaymentsClientOptions } from './client';
 import {
   pendingWaitSeconds,
   toGrant,
@@ -32,7 +33,7 @@ import type {
 } from './types';
 
 export type * from './types';
-export { INVALID_TOKEN, classifyHttpError, DEFAULT_TIMEOUT_MS } from './client';
+export { INVALID_TOKEN, OUTBOUND_URL_REFUSED, classifyHttpError, DEFAULT_TIMEOUT_MS, DEFAULT_MAX_RESPONSE_BYTES, type OpenPaymentsClientOptions } from './client';
 export { outgoingPaymentProgress, quoteExpiry, type OutgoingPaymentProgress } from './transformers';
 
 /** Code of the retryable error thrown when a continued grant is still waiting for the person. */
@@ -69,12 +70,14 @@ export function generateIdentityKey(keyId: string = randomUUID()): { privateKeyP
 
 export class OpenPaymentsHttpAdapter implements OpenPaymentsAdapter {
   private readonly client: OpenPaymentsClient;
+  private readonly policy: OutboundPolicy;
 
   constructor(
     private readonly identity: OpenPaymentsIdentity,
     opts: OpenPaymentsClientOptions = {},
   ) {
     this.client = new OpenPaymentsClient(identity, opts);
+    this.policy = opts.policy ?? STRICT_OUTBOUND_POLICY;
   }
 
   async getWalletAddress(url: string): Promise<WalletAddress> {
@@ -91,7 +94,24 @@ export class OpenPaymentsHttpAdapter implements OpenPaymentsAdapter {
       server: 'auth',
       body: toGrantRequestDto(request, this.identity.walletAddress),
     });
-    return toGrant(res.body, 'grant request');
+    return this.checkedInteraction(toGrant(res.body, 'grant request'));
+  }
+
+  /**
+   * The interaction URL is not called by Clearway but handed to the PSU's browser: it must still be
+   * https outside development and not name an internal address (DNS is the browser's business).
+   */
+  private checkedInteraction(grant: Grant): Grant {
+    if (!('interactRedirect' in grant)) return grant;
+    try {
+      parseOutboundUrl(grant.interactRedirect, this.policy);
+    } catch (err) {
+      if (!(err instanceof OutboundUrlRefused)) throw err;
+      throw new BankError('protocol', `grant request: interaction URL refused (${err.message})`, {
+        messages: [{ category: 'ERROR', code: OUTBOUND_URL_REFUSED, text: `interaction URL ${err.message}` }],
+      });
+    }
+    return grant;
   }
 
   /**

@@ -25,6 +25,8 @@ import {
 } from '.';
 
 const FINISH_URI = 'http://127.0.0.1:1/clearway/finish';
+/** The sandbox listens on 127.0.0.1 over http: what development allows. */
+const DEV = { policy: { allowHttp: true, allowLoopback: true } } as const;
 
 let sandbox: TestAse;
 let sutIdentity: OpenPaymentsIdentity;
@@ -59,7 +61,7 @@ beforeAll(async () => {
   // Settlement after a short delay, so the adapter really has to poll until sent.
   sandbox = await startTestAse({ settlementDelayMs: 100 });
   sutIdentity = loadIdentity(await registerClient('clearway'));
-  sut = new OpenPaymentsHttpAdapter(sutIdentity, { timeoutMs: 5_000 });
+  sut = new OpenPaymentsHttpAdapter(sutIdentity, { ...DEV, timeoutMs: 5_000 });
   alice = await sut.getWalletAddress(`${sandbox.url}/alice`);
   bob = await sut.getWalletAddress(`${sandbox.url}/bob`);
 });
@@ -222,7 +224,7 @@ describe('errors', () => {
     const identity = loadIdentity(await registerClient('tamper'));
     const tampering: typeof fetch = (input, init) =>
       fetch(input, { ...init, body: typeof init?.body === 'string' ? init.body.replace('/bob', '/bOb') : init?.body });
-    const tampered = new OpenPaymentsHttpAdapter(identity, { fetch: tampering });
+    const tampered = new OpenPaymentsHttpAdapter(identity, { ...DEV, fetch: tampering });
     const err = await caught(tampered.requestGrant(bob.authServer, { access: [{ type: 'incoming-payment', actions: ['create'], identifier: bob.id }] }));
     expect(err).toMatchObject({ kind: 'rejected', details: { httpStatus: 401 } });
     expect(code(err)).toBe('invalid_client');
@@ -230,7 +232,7 @@ describe('errors', () => {
     const grant = (await sut.requestGrant(bob.authServer, { access: [{ type: 'incoming-payment', actions: ['create'], identifier: bob.id }] })) as FinalizedGrant;
     const tamperingRs: typeof fetch = (input, init) =>
       fetch(input, { ...init, body: typeof init?.body === 'string' ? init.body.replace('"2500"', '"2501"') : init?.body });
-    const sutTampered = new OpenPaymentsHttpAdapter(sutIdentity, { fetch: tamperingRs });
+    const sutTampered = new OpenPaymentsHttpAdapter(sutIdentity, { ...DEV, fetch: tamperingRs });
     const rsErr = await caught(sutTampered.createIncomingPayment(bob.resourceServer, grant.accessToken.value, { walletAddress: bob.id, incomingAmount: { value: '2500', assetCode: 'EUR', assetScale: 2 } }));
     expect(rsErr).toMatchObject({ kind: 'rejected', details: { httpStatus: 401 } });
     expect(code(rsErr)).not.toBe(INVALID_TOKEN);
@@ -239,7 +241,7 @@ describe('errors', () => {
   it('a client whose key is not in its jwks is rejected', async () => {
     const registered = await registerClient('stranger');
     const other = generateIdentityKey('stranger-key');
-    const stranger = new OpenPaymentsHttpAdapter(loadIdentity({ ...registered, privateKeyPem: other.privateKeyPem }));
+    const stranger = new OpenPaymentsHttpAdapter(loadIdentity({ ...registered, privateKeyPem: other.privateKeyPem }), DEV);
     const err = await caught(stranger.requestGrant(bob.authServer, { access: [{ type: 'incoming-payment', actions: ['create'], identifier: bob.id }] }));
     expect(err).toMatchObject({ kind: 'rejected', details: { httpStatus: 401 } });
   });
@@ -253,7 +255,7 @@ describe('errors', () => {
     expect(await caught(sut.requestGrant(alice.authServer, { access: [{ type: 'quote', actions: ['create'] }] }))).toMatchObject({ kind: 'unavailable', details: { httpStatus: 503 } });
 
     sandbox.ase.setFaults({ errorRate: 0, latencyMs: 500 });
-    const impatient = new OpenPaymentsHttpAdapter(sutIdentity, { timeoutMs: 100 });
+    const impatient = new OpenPaymentsHttpAdapter(sutIdentity, { ...DEV, timeoutMs: 100 });
     const timedOut = await caught(impatient.getWalletAddress(alice.id));
     expect(timedOut).toMatchObject({ kind: 'unavailable', message: expect.stringContaining('timed out') });
   });
@@ -275,7 +277,7 @@ describe('over https, the only scheme a real wallet serves', () => {
 
   it('trusts the wallet through the extra CA it is given: signed grants and resources work', async () => {
     expect(secure.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
-    const adapter = new OpenPaymentsHttpAdapter(loadIdentity(client), { extraCaPem: secure.ca!.pem });
+    const adapter = new OpenPaymentsHttpAdapter(loadIdentity(client), { ...DEV, extraCaPem: secure.ca!.pem });
     const bobTls = await adapter.getWalletAddress(`${secure.url}/bob`);
     expect(bobTls.authServer).toBe(`${secure.url}/auth/${DEFAULT_TENANT_ID}`);
     const grant = (await adapter.requestGrant(bobTls.authServer, { access: [{ type: 'incoming-payment', actions: ['create', 'complete'], identifier: bobTls.id }] })) as FinalizedGrant;
@@ -285,10 +287,10 @@ describe('over https, the only scheme a real wallet serves', () => {
   });
 
   it('without that CA the certificate is not trusted: no request goes through (verification is never off)', async () => {
-    const untrusting = new OpenPaymentsHttpAdapter(loadIdentity(client));
+    const untrusting = new OpenPaymentsHttpAdapter(loadIdentity(client), DEV);
     expect(await caught(untrusting.getWalletAddress(`${secure.url}/bob`))).toMatchObject({ kind: 'unavailable', message: expect.stringContaining('network error') });
     const otherCa = await createDevTls(['127.0.0.1']);
-    const wrongCa = new OpenPaymentsHttpAdapter(loadIdentity(client), { extraCaPem: otherCa.caPem });
+    const wrongCa = new OpenPaymentsHttpAdapter(loadIdentity(client), { ...DEV, extraCaPem: otherCa.caPem });
     expect(await caught(wrongCa.getWalletAddress(`${secure.url}/bob`))).toMatchObject({ kind: 'unavailable' });
   });
 });
