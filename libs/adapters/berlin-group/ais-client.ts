@@ -36,31 +36,14 @@ import {
   toBgPsuDataUpdate,
   toBgTransactionsQuery,
 } from './ais-transformers';
-import {
-  authorisationIdFromLink,
-  extractLinks,
-  mapScaStatus,
-  parseCreatedResponse,
-  parseScaApproach,
-  parseScaStatusResponse,
-  parseStartScaProcessResponse,
-} from './transformers';
-
-type Redirect = { okUri: string; nokUri: string };
+import { parseCreatedResponse } from './transformers';
+import { createdScaFields, readScaStatus, redirectHeaders, startScaProcess, type Redirect } from './requests';
 
 /**
  * `AccountInformationAdapter.startConsentAuthorisation`'s ref has no `redirectPreferred`;
  * accepted here as an optional extra so the header can be sent once the contract carries it.
  */
 export type StartConsentAuthorisationRef = ConsentRef & { redirect: Redirect; redirectPreferred?: boolean };
-
-function redirectHeaders(redirect: Redirect, redirectPreferred: boolean | undefined): Record<string, string | undefined> {
-  return {
-    'TPP-Redirect-URI': redirect.okUri,
-    'TPP-Nok-Redirect-URI': redirect.nokUri,
-    'TPP-Redirect-Preferred': redirectPreferred === undefined ? undefined : String(redirectPreferred),
-  };
-}
 
 export class BerlinGroupAisClient implements AccountInformationAdapter {
   constructor(private readonly client: BerlinGroupClient) {}
@@ -76,15 +59,10 @@ export class BerlinGroupAisClient implements AccountInformationAdapter {
       body: toBgConsentRequest(cmd.consent),
     });
     const body = parseCreatedResponse(res.body, 'consentId', parseConsentsResponse);
-    const links = extractLinks(body._links, conn.baseUrl);
-    const authorisationId = body.authorisationId ?? authorisationIdFromLink(links.scaStatus);
     return {
       bankConsentId: body.consentId,
       status: mapConsentStatus(body.consentStatus),
-      scaApproach: parseScaApproach(res.headers.get('aspsp-sca-approach'), links, body._links),
-      ...(authorisationId ? { authorisationId } : {}),
-      ...(links.scaRedirect ? { scaRedirectUrl: links.scaRedirect } : links.scaOAuth ? { scaRedirectUrl: links.scaOAuth } : {}),
-      ...(body.psuMessage ? { psuMessage: body.psuMessage } : {}),
+      ...createdScaFields(res, conn, body),
     };
   }
 
@@ -110,28 +88,11 @@ export class BerlinGroupAisClient implements AccountInformationAdapter {
   }
 
   async startConsentAuthorisation(conn: BankConnection, ref: StartConsentAuthorisationRef): Promise<StartAuthorisationResult> {
-    const res = await this.client.send(conn, {
-      method: 'POST',
-      path: consentsPath(ref.bankConsentId, 'authorisations'),
-      requestId: ref.requestId,
-      psu: ref.psu,
-      headers: redirectHeaders(ref.redirect, ref.redirectPreferred),
-      body: {},
-    });
-    const body = parseStartScaProcessResponse(res.body);
-    const links = extractLinks(body._links, conn.baseUrl);
-    return {
-      authorisationId: body.authorisationId,
-      scaStatus: mapScaStatus(body.scaStatus),
-      scaApproach: parseScaApproach(res.headers.get('aspsp-sca-approach'), links, body._links),
-      ...(links.scaRedirect ? { scaRedirectUrl: links.scaRedirect } : links.scaOAuth ? { scaRedirectUrl: links.scaOAuth } : {}),
-      ...(body.psuMessage ? { psuMessage: body.psuMessage } : {}),
-    };
+    return startScaProcess(this.client, conn, ref, consentsPath(ref.bankConsentId, 'authorisations'), ref.redirectPreferred);
   }
 
   async getConsentScaStatus(conn: BankConnection, ref: ConsentRef & { authorisationId: string }): Promise<BankScaStatus> {
-    const res = await this.consentCall(conn, ref, 'GET', consentsPath(ref.bankConsentId, 'authorisations', ref.authorisationId));
-    return mapScaStatus(parseScaStatusResponse(res.body).scaStatus);
+    return readScaStatus(this.client, conn, ref, consentsPath(ref.bankConsentId, 'authorisations', ref.authorisationId));
   }
 
   async updateConsentPsuData(

@@ -11,20 +11,16 @@ import { isBulkXmlProduct } from '../../domain/bulk-payment';
 import type { BankScaStatus } from '../../domain/transaction-status';
 import { xmlText, xmlTextMax } from '../../iso20022/xml-output';
 import type { BerlinGroupClient } from './client';
+import { dropUndefined, mapTransactionStatus } from './transformers';
 import {
-  authorisationIdFromLink,
-  dropUndefined,
-  extractLinks,
-  mapScaStatus,
-  mapTransactionStatus,
-  parseCancelResponse,
-  parseCreatedResponse,
-  parseInitiationResponse,
-  parsePaymentStatusResponse,
-  parseScaApproach,
-  parseScaStatusResponse,
-  parseStartScaProcessResponse,
-} from './transformers';
+  cancelPaymentResource,
+  readScaStatus,
+  readTransactionStatus,
+  redirectHeaders,
+  startScaProcess,
+  toInitiationResult,
+  type Redirect,
+} from './requests';
 
 /** A bulk body of tens of thousands of transactions takes longer to send than a single payment. */
 const BULK_INITIATION_TIMEOUT_MS = 45_000;
@@ -50,27 +46,13 @@ export class BerlinGroupBulkPayments {
       // One X-Request-ID per logical initiation; BG banks do not deduplicate on it (see initiation-guard).
       requestId: cmd.idempotencyKey,
       psu: cmd.psu,
-      headers: {
-        'TPP-Redirect-URI': cmd.redirect.okUri,
-        'TPP-Nok-Redirect-URI': cmd.redirect.nokUri,
-        'TPP-Redirect-Preferred': cmd.redirectPreferred === undefined ? undefined : String(cmd.redirectPreferred),
-      },
+      headers: redirectHeaders(cmd.redirect, cmd.redirectPreferred),
       ...(xml
         ? { rawBody: { contentType: 'application/xml', text: toPain001(conn.bicFi, cmd, transactions) } }
         : { body: toBgBulkInitiation(cmd, transactions) }),
       timeoutMs: Math.max(conn.timeoutMs ?? 0, BULK_INITIATION_TIMEOUT_MS),
     });
-    const body = parseCreatedResponse(res.body, 'paymentId', parseInitiationResponse);
-    const links = extractLinks(body._links, conn.baseUrl);
-    const authorisationId = body.authorisationId ?? authorisationIdFromLink(links.scaStatus);
-    return {
-      bankPaymentId: body.paymentId,
-      status: mapTransactionStatus(body.transactionStatus),
-      scaApproach: parseScaApproach(res.headers.get('aspsp-sca-approach'), links, body._links),
-      ...(authorisationId ? { authorisationId } : {}),
-      ...(links.scaRedirect ? { scaRedirectUrl: links.scaRedirect } : links.scaOAuth ? { scaRedirectUrl: links.scaOAuth } : {}),
-      ...(body.psuMessage ? { psuMessage: body.psuMessage } : {}),
-    };
+    return toInitiationResult(res, conn);
   }
 
   async status(conn: BankConnection, ref: BulkPaymentRef, opts: { perTransaction?: boolean } = {}): Promise<BulkStatusReport> {
@@ -84,44 +66,19 @@ export class BerlinGroupBulkPayments {
         if (!(err instanceof BankError && err.details.httpStatus === 406)) throw err;
       }
     }
-    const res = await this.client.send(conn, { method: 'GET', path, requestId: ref.requestId, psu: ref.psu });
-    return { status: mapTransactionStatus(parsePaymentStatusResponse(res.body).transactionStatus) };
+    return { status: await readTransactionStatus(this.client, conn, ref, path) };
   }
 
-  async startAuthorisation(conn: BankConnection, ref: BulkPaymentRef & { redirect: { okUri: string; nokUri: string } }): Promise<StartAuthorisationResult> {
-    const res = await this.client.send(conn, {
-      method: 'POST',
-      path: bulkPaymentsPath(ref.paymentProduct, ref.bankPaymentId, 'authorisations'),
-      requestId: ref.requestId,
-      psu: ref.psu,
-      headers: { 'TPP-Redirect-URI': ref.redirect.okUri, 'TPP-Nok-Redirect-URI': ref.redirect.nokUri },
-      body: {},
-    });
-    const body = parseStartScaProcessResponse(res.body);
-    const links = extractLinks(body._links, conn.baseUrl);
-    return {
-      authorisationId: body.authorisationId,
-      scaStatus: mapScaStatus(body.scaStatus),
-      scaApproach: parseScaApproach(res.headers.get('aspsp-sca-approach'), links, body._links),
-      ...(links.scaRedirect ? { scaRedirectUrl: links.scaRedirect } : links.scaOAuth ? { scaRedirectUrl: links.scaOAuth } : {}),
-      ...(body.psuMessage ? { psuMessage: body.psuMessage } : {}),
-    };
+  async startAuthorisation(conn: BankConnection, ref: BulkPaymentRef & { redirect: Redirect }): Promise<StartAuthorisationResult> {
+    return startScaProcess(this.client, conn, ref, bulkPaymentsPath(ref.paymentProduct, ref.bankPaymentId, 'authorisations'));
   }
 
   async scaStatus(conn: BankConnection, ref: BulkPaymentRef & { authorisationId: string }): Promise<BankScaStatus> {
-    const res = await this.client.send(conn, {
-      method: 'GET',
-      path: bulkPaymentsPath(ref.paymentProduct, ref.bankPaymentId, 'authorisations', ref.authorisationId),
-      requestId: ref.requestId,
-      psu: ref.psu,
-    });
-    return mapScaStatus(parseScaStatusResponse(res.body).scaStatus);
+    return readScaStatus(this.client, conn, ref, bulkPaymentsPath(ref.paymentProduct, ref.bankPaymentId, 'authorisations', ref.authorisationId));
   }
 
   async cancel(conn: BankConnection, ref: BulkPaymentRef): Promise<CancelPaymentResult> {
-    const res = await this.client.send(conn, { method: 'DELETE', path: bulkPaymentsPath(ref.paymentProduct, ref.bankPaymentId), requestId: ref.requestId, psu: ref.psu });
-    if (res.status === 204 || res.body === undefined) return { status: mapTransactionStatus('CANC'), authorisationRequired: false };
-    return { status: mapTransactionStatus(parseCancelResponse(res.body).transactionStatus), authorisationRequired: res.status === 202 };
+    return cancelPaymentResource(this.client, conn, ref, bulkPaymentsPath(ref.paymentProduct, ref.bankPaymentId));
   }
 }
 

@@ -28,20 +28,16 @@ import type { BankGrant, OAuthAuthorisationResponse, OAuthConsentCompletion, OAu
 import { BerlinGroupPeriodicPayments } from './periodic';
 import { BerlinGroupBulkPayments } from './bulk';
 import type { BulkPaymentRef, BulkStatusReport, InitiateBulkPaymentCommand } from '../bulk-payment-adapter';
+import { toBgPaymentInitiation } from './transformers';
 import {
-  authorisationIdFromLink,
-  extractLinks,
-  mapScaStatus,
-  mapTransactionStatus,
-  parseCancelResponse,
-  parseCreatedResponse,
-  parseInitiationResponse,
-  parsePaymentStatusResponse,
-  parseScaApproach,
-  parseScaStatusResponse,
-  parseStartScaProcessResponse,
-  toBgPaymentInitiation,
-} from './transformers';
+  cancelPaymentResource,
+  readScaStatus,
+  readTransactionStatus,
+  redirectHeaders,
+  startScaProcess,
+  toInitiationResult,
+  type Redirect,
+} from './requests';
 
 export type { BerlinGroupClientOptions, BgRequestSigner } from './client';
 export type { StartConsentAuthorisationRef } from './ais-client';
@@ -123,82 +119,26 @@ export class BerlinGroupAdapter implements BankAdapter, AccountInformationAdapte
       // ambiguous failure may create a second payment, which the caller must decide about.
       requestId: cmd.idempotencyKey,
       psu: cmd.psu,
-      headers: {
-        'TPP-Redirect-URI': cmd.redirect.okUri,
-        'TPP-Nok-Redirect-URI': cmd.redirect.nokUri,
-        'TPP-Redirect-Preferred': cmd.redirectPreferred === undefined ? undefined : String(cmd.redirectPreferred),
-      },
+      headers: redirectHeaders(cmd.redirect, cmd.redirectPreferred),
       body: toBgPaymentInitiation(cmd.payment),
     });
-    const body = parseCreatedResponse(res.body, 'paymentId', parseInitiationResponse);
-    const links = extractLinks(body._links, conn.baseUrl);
-    const authorisationId = body.authorisationId ?? authorisationIdFromLink(links.scaStatus);
-    return {
-      bankPaymentId: body.paymentId,
-      status: mapTransactionStatus(body.transactionStatus),
-      scaApproach: parseScaApproach(res.headers.get('aspsp-sca-approach'), links, body._links),
-      ...(authorisationId ? { authorisationId } : {}),
-      ...(links.scaRedirect ? { scaRedirectUrl: links.scaRedirect } : links.scaOAuth ? { scaRedirectUrl: links.scaOAuth } : {}),
-      ...(body.psuMessage ? { psuMessage: body.psuMessage } : {}),
-    };
+    return toInitiationResult(res, conn);
   }
 
   async getPaymentStatus(conn: BankConnection, ref: PaymentRef): Promise<BankTransactionStatus> {
-    const res = await this.client.send(conn, {
-      method: 'GET',
-      path: paymentsPath(ref.paymentProduct, ref.bankPaymentId, 'status'),
-      requestId: ref.requestId,
-      psu: ref.psu,
-    });
-    return mapTransactionStatus(parsePaymentStatusResponse(res.body).transactionStatus);
+    return readTransactionStatus(this.client, conn, ref, paymentsPath(ref.paymentProduct, ref.bankPaymentId, 'status'));
   }
 
-  async startAuthorisation(
-    conn: BankConnection,
-    ref: PaymentRef & { redirect: { okUri: string; nokUri: string } },
-  ): Promise<StartAuthorisationResult> {
-    const res = await this.client.send(conn, {
-      method: 'POST',
-      path: paymentsPath(ref.paymentProduct, ref.bankPaymentId, 'authorisations'),
-      requestId: ref.requestId,
-      psu: ref.psu,
-      headers: { 'TPP-Redirect-URI': ref.redirect.okUri, 'TPP-Nok-Redirect-URI': ref.redirect.nokUri },
-      body: {},
-    });
-    const body = parseStartScaProcessResponse(res.body);
-    const links = extractLinks(body._links, conn.baseUrl);
-    return {
-      authorisationId: body.authorisationId,
-      scaStatus: mapScaStatus(body.scaStatus),
-      scaApproach: parseScaApproach(res.headers.get('aspsp-sca-approach'), links, body._links),
-      ...(links.scaRedirect ? { scaRedirectUrl: links.scaRedirect } : links.scaOAuth ? { scaRedirectUrl: links.scaOAuth } : {}),
-      ...(body.psuMessage ? { psuMessage: body.psuMessage } : {}),
-    };
+  async startAuthorisation(conn: BankConnection, ref: PaymentRef & { redirect: Redirect }): Promise<StartAuthorisationResult> {
+    return startScaProcess(this.client, conn, ref, paymentsPath(ref.paymentProduct, ref.bankPaymentId, 'authorisations'));
   }
 
   async getScaStatus(conn: BankConnection, ref: AuthorisationRef): Promise<BankScaStatus> {
-    const res = await this.client.send(conn, {
-      method: 'GET',
-      path: paymentsPath(ref.paymentProduct, ref.bankPaymentId, 'authorisations', ref.authorisationId),
-      requestId: ref.requestId,
-      psu: ref.psu,
-    });
-    return mapScaStatus(parseScaStatusResponse(res.body).scaStatus);
+    return readScaStatus(this.client, conn, ref, paymentsPath(ref.paymentProduct, ref.bankPaymentId, 'authorisations', ref.authorisationId));
   }
 
   async cancelPayment(conn: BankConnection, ref: PaymentRef): Promise<CancelPaymentResult> {
-    const res = await this.client.send(conn, {
-      method: 'DELETE',
-      path: paymentsPath(ref.paymentProduct, ref.bankPaymentId),
-      requestId: ref.requestId,
-      psu: ref.psu,
-    });
-    // 204: cancelled outright. 202: the PSU must authorise the cancellation (cancellation-authorisations).
-    if (res.status === 204 || res.body === undefined) return { status: mapTransactionStatus('CANC'), authorisationRequired: false };
-    return {
-      status: mapTransactionStatus(parseCancelResponse(res.body).transactionStatus),
-      authorisationRequired: res.status === 202,
-    };
+    return cancelPaymentResource(this.client, conn, ref, paymentsPath(ref.paymentProduct, ref.bankPaymentId));
   }
 
   /** BG "Update PSU Data" on a payment authorisation: identification, or an embedded SCA step. */

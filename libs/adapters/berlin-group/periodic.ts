@@ -17,21 +17,16 @@ import type {
   ServicePaymentRef,
 } from '../payment-services';
 import type { BerlinGroupClient } from './client';
+import { dropUndefined, toBgPaymentInitiation } from './transformers';
 import {
-  authorisationIdFromLink,
-  dropUndefined,
-  extractLinks,
-  mapScaStatus,
-  mapTransactionStatus,
-  parseCancelResponse,
-  parseCreatedResponse,
-  parseInitiationResponse,
-  parsePaymentStatusResponse,
-  parseScaApproach,
-  parseScaStatusResponse,
-  parseStartScaProcessResponse,
-  toBgPaymentInitiation,
-} from './transformers';
+  cancelPaymentResource,
+  readScaStatus,
+  readTransactionStatus,
+  redirectHeaders,
+  startScaProcess,
+  toInitiationResult,
+  type Redirect,
+} from './requests';
 
 /** `/v1/{service}/{product}/...` with each segment encoded. */
 export function servicePath(service: PaymentService, product: string, ...segments: string[]): string {
@@ -48,86 +43,33 @@ export class BerlinGroupPeriodicPayments implements PeriodicPaymentsAdapter, Can
       path: servicePath('periodic-payments', cmd.paymentProduct),
       requestId: cmd.idempotencyKey,
       psu: cmd.psu,
-      headers: {
-        'TPP-Redirect-URI': cmd.redirect.okUri,
-        'TPP-Nok-Redirect-URI': cmd.redirect.nokUri,
-        'TPP-Redirect-Preferred': cmd.redirectPreferred === undefined ? undefined : String(cmd.redirectPreferred),
-      },
+      headers: redirectHeaders(cmd.redirect, cmd.redirectPreferred),
       body: dropUndefined({ ...toBgPaymentInitiation({ ...cmd.payment, requestedExecutionDate: undefined }), startDate, endDate, frequency, executionRule, dayOfExecution, monthsOfExecution }),
     });
-    const body = parseCreatedResponse(res.body, 'paymentId', parseInitiationResponse);
-    const links = extractLinks(body._links, conn.baseUrl);
-    const authorisationId = body.authorisationId ?? authorisationIdFromLink(links.scaStatus);
-    return {
-      bankPaymentId: body.paymentId,
-      status: mapTransactionStatus(body.transactionStatus),
-      scaApproach: parseScaApproach(res.headers.get('aspsp-sca-approach'), links, body._links),
-      ...(authorisationId ? { authorisationId } : {}),
-      ...(links.scaRedirect ? { scaRedirectUrl: links.scaRedirect } : links.scaOAuth ? { scaRedirectUrl: links.scaOAuth } : {}),
-      ...(body.psuMessage ? { psuMessage: body.psuMessage } : {}),
-    };
+    return toInitiationResult(res, conn);
   }
 
   async getPeriodicPaymentStatus(conn: BankConnection, ref: PaymentRef): Promise<BankTransactionStatus> {
-    const res = await this.client.send(conn, { method: 'GET', path: servicePath('periodic-payments', ref.paymentProduct, ref.bankPaymentId, 'status'), requestId: ref.requestId, psu: ref.psu });
-    return mapTransactionStatus(parsePaymentStatusResponse(res.body).transactionStatus);
+    return readTransactionStatus(this.client, conn, ref, servicePath('periodic-payments', ref.paymentProduct, ref.bankPaymentId, 'status'));
   }
 
-  startPeriodicAuthorisation(conn: BankConnection, ref: PaymentRef & { redirect: { okUri: string; nokUri: string } }): Promise<StartAuthorisationResult> {
-    return this.startSca(conn, { ...ref, paymentService: 'periodic-payments' }, 'authorisations');
+  async startPeriodicAuthorisation(conn: BankConnection, ref: PaymentRef & { redirect: Redirect }): Promise<StartAuthorisationResult> {
+    return startScaProcess(this.client, conn, ref, servicePath('periodic-payments', ref.paymentProduct, ref.bankPaymentId, 'authorisations'));
   }
 
   async getPeriodicScaStatus(conn: BankConnection, ref: AuthorisationRef): Promise<BankScaStatus> {
-    const res = await this.client.send(conn, {
-      method: 'GET',
-      path: servicePath('periodic-payments', ref.paymentProduct, ref.bankPaymentId, 'authorisations', ref.authorisationId),
-      requestId: ref.requestId,
-      psu: ref.psu,
-    });
-    return mapScaStatus(parseScaStatusResponse(res.body).scaStatus);
+    return readScaStatus(this.client, conn, ref, servicePath('periodic-payments', ref.paymentProduct, ref.bankPaymentId, 'authorisations', ref.authorisationId));
   }
 
   async cancelPeriodicPayment(conn: BankConnection, ref: PaymentRef): Promise<CancelPaymentResult> {
-    const res = await this.client.send(conn, { method: 'DELETE', path: servicePath('periodic-payments', ref.paymentProduct, ref.bankPaymentId), requestId: ref.requestId, psu: ref.psu });
-    if (res.status === 204 || res.body === undefined) return { status: mapTransactionStatus('CANC'), authorisationRequired: false };
-    return { status: mapTransactionStatus(parseCancelResponse(res.body).transactionStatus), authorisationRequired: res.status === 202 };
+    return cancelPaymentResource(this.client, conn, ref, servicePath('periodic-payments', ref.paymentProduct, ref.bankPaymentId));
   }
 
-  startCancellationAuthorisation(conn: BankConnection, ref: ServicePaymentRef & { redirect: { okUri: string; nokUri: string } }): Promise<StartAuthorisationResult> {
-    return this.startSca(conn, ref, 'cancellation-authorisations');
+  async startCancellationAuthorisation(conn: BankConnection, ref: ServicePaymentRef & { redirect: Redirect }): Promise<StartAuthorisationResult> {
+    return startScaProcess(this.client, conn, ref, servicePath(ref.paymentService, ref.paymentProduct, ref.bankPaymentId, 'cancellation-authorisations'));
   }
 
   async getCancellationScaStatus(conn: BankConnection, ref: ServicePaymentRef & { cancellationId: string }): Promise<BankScaStatus> {
-    const res = await this.client.send(conn, {
-      method: 'GET',
-      path: servicePath(ref.paymentService, ref.paymentProduct, ref.bankPaymentId, 'cancellation-authorisations', ref.cancellationId),
-      requestId: ref.requestId,
-      psu: ref.psu,
-    });
-    return mapScaStatus(parseScaStatusResponse(res.body).scaStatus);
-  }
-
-  private async startSca(
-    conn: BankConnection,
-    ref: ServicePaymentRef & { redirect: { okUri: string; nokUri: string } },
-    segment: 'authorisations' | 'cancellation-authorisations',
-  ): Promise<StartAuthorisationResult> {
-    const res = await this.client.send(conn, {
-      method: 'POST',
-      path: servicePath(ref.paymentService, ref.paymentProduct, ref.bankPaymentId, segment),
-      requestId: ref.requestId,
-      psu: ref.psu,
-      headers: { 'TPP-Redirect-URI': ref.redirect.okUri, 'TPP-Nok-Redirect-URI': ref.redirect.nokUri },
-      body: {},
-    });
-    const body = parseStartScaProcessResponse(res.body);
-    const links = extractLinks(body._links, conn.baseUrl);
-    return {
-      authorisationId: body.authorisationId,
-      scaStatus: mapScaStatus(body.scaStatus),
-      scaApproach: parseScaApproach(res.headers.get('aspsp-sca-approach'), links, body._links),
-      ...(links.scaRedirect ? { scaRedirectUrl: links.scaRedirect } : links.scaOAuth ? { scaRedirectUrl: links.scaOAuth } : {}),
-      ...(body.psuMessage ? { psuMessage: body.psuMessage } : {}),
-    };
+    return readScaStatus(this.client, conn, ref, servicePath(ref.paymentService, ref.paymentProduct, ref.bankPaymentId, 'cancellation-authorisations', ref.cancellationId));
   }
 }
