@@ -1,28 +1,11 @@
-import { Controller, Delete, Get, Headers, Inject, Injectable, Param, Post, Req, Res, UseGuards, type PipeTransform } from '@nestjs/common';
+import { Controller, Delete, Get, Headers, Inject, Param, Post, Req, Res, UseGuards } from '@nestjs/common';
 import type { Response } from 'express';
-import { isBulkPaymentProduct, type BulkPaymentProduct } from '../../../libs/domain/bulk-payment';
-import { isUuid } from '../../../libs/domain/ids';
+import type { BulkPaymentProduct } from '../../../libs/domain/bulk-payment';
 import { AuthGuard, RequiresService, type AuthenticatedRequest } from '../auth/auth.guard';
-import { ApiError, ApiErrorCode } from '../common/api-error';
 import { sendHttpResult } from '../common/http-result';
 import type { WithXmlBody } from './bulk-body-parsers';
 import { BulkPaymentsService } from './bulk-payments.service';
-
-@Injectable()
-class BulkProductPipe implements PipeTransform<string, BulkPaymentProduct> {
-  transform(value: string): BulkPaymentProduct {
-    if (!isBulkPaymentProduct(value)) throw new ApiError(ApiErrorCode.ProductUnknown, `Unknown bulk payment product "${value}"`, 'payment-product');
-    return value;
-  }
-}
-
-@Injectable()
-class BulkIdPipe implements PipeTransform<string, string> {
-  transform(value: string): string {
-    if (!isUuid(value)) throw ApiError.notFound(`Bulk payment ${value}`);
-    return value.toLowerCase();
-  }
-}
+import { BulkPaymentIdPipe, BulkProductPipe, initiationHeaders } from './payment-route-params';
 
 /** Bulk payments (`payment-service` = bulk-payments), JSON and pain.001. Thin: the use cases live in BulkPaymentsService. */
 @Controller('psd2/paymentinitiation/v1/bulk-payments/:paymentProduct')
@@ -36,21 +19,14 @@ export class BulkPaymentsController {
     const result = await this.bulks.initiate(
       req.principal,
       product,
-      {
-        requestId: req.header('x-request-id')!,
-        bicFi: req.header('x-bicfi'),
-        psuIpAddress: req.header('psu-ip-address'),
-        psuId: req.header('psu-id'),
-        redirectUri: req.header('tpp-redirect-uri'),
-        nokRedirectUri: req.header('tpp-nok-redirect-uri'),
-      },
+      initiationHeaders(req),
       req.xmlBody ? { xml: req.xmlBody } : { json: req.body },
     );
     sendHttpResult(res, result);
   }
 
   @Get(':paymentId')
-  get(@Req() req: AuthenticatedRequest, @Param('paymentProduct', BulkProductPipe) product: BulkPaymentProduct, @Param('paymentId', BulkIdPipe) id: string, @Headers('x-bicfi') bicFi?: string) {
+  get(@Req() req: AuthenticatedRequest, @Param('paymentProduct', BulkProductPipe) product: BulkPaymentProduct, @Param('paymentId', BulkPaymentIdPipe) id: string, @Headers('x-bicfi') bicFi?: string) {
     return this.bulks.get(req.principal, product, id, bicFi);
   }
 
@@ -59,7 +35,7 @@ export class BulkPaymentsController {
   async status(
     @Req() req: AuthenticatedRequest,
     @Param('paymentProduct', BulkProductPipe) product: BulkPaymentProduct,
-    @Param('paymentId', BulkIdPipe) id: string,
+    @Param('paymentId', BulkPaymentIdPipe) id: string,
     @Res() res: Response,
     @Headers('x-bicfi') bicFi?: string,
   ) {
@@ -74,17 +50,17 @@ export class BulkPaymentsController {
   }
 
   @Delete(':paymentId')
-  async cancel(@Req() req: AuthenticatedRequest, @Param('paymentProduct', BulkProductPipe) product: BulkPaymentProduct, @Param('paymentId', BulkIdPipe) id: string, @Res() res: Response, @Headers('x-bicfi') bicFi?: string) {
+  async cancel(@Req() req: AuthenticatedRequest, @Param('paymentProduct', BulkProductPipe) product: BulkPaymentProduct, @Param('paymentId', BulkPaymentIdPipe) id: string, @Res() res: Response, @Headers('x-bicfi') bicFi?: string) {
     sendHttpResult(res, await this.bulks.cancel(req.principal, product, id, bicFi));
   }
 
   @Post(':paymentId/authorisations')
-  async startAuthorisation(@Req() req: AuthenticatedRequest, @Param('paymentProduct', BulkProductPipe) product: BulkPaymentProduct, @Param('paymentId', BulkIdPipe) id: string, @Res() res: Response, @Headers('x-bicfi') bicFi?: string) {
+  async startAuthorisation(@Req() req: AuthenticatedRequest, @Param('paymentProduct', BulkProductPipe) product: BulkPaymentProduct, @Param('paymentId', BulkPaymentIdPipe) id: string, @Res() res: Response, @Headers('x-bicfi') bicFi?: string) {
     sendHttpResult(res, { status: 201, body: await this.bulks.startAuthorisation(req.principal, product, id, bicFi) });
   }
 
   @Get(':paymentId/authorisations')
-  listAuthorisations(@Req() req: AuthenticatedRequest, @Param('paymentProduct', BulkProductPipe) product: BulkPaymentProduct, @Param('paymentId', BulkIdPipe) id: string, @Headers('x-bicfi') bicFi?: string) {
+  listAuthorisations(@Req() req: AuthenticatedRequest, @Param('paymentProduct', BulkProductPipe) product: BulkPaymentProduct, @Param('paymentId', BulkPaymentIdPipe) id: string, @Headers('x-bicfi') bicFi?: string) {
     return this.bulks.listAuthorisations(req.principal, product, id, bicFi);
   }
 
@@ -92,7 +68,7 @@ export class BulkPaymentsController {
   getAuthorisation(
     @Req() req: AuthenticatedRequest,
     @Param('paymentProduct', BulkProductPipe) product: BulkPaymentProduct,
-    @Param('paymentId', BulkIdPipe) id: string,
+    @Param('paymentId', BulkPaymentIdPipe) id: string,
     @Param('authorisationId') authorisationId: string,
     @Headers('x-bicfi') bicFi?: string,
   ) {

@@ -1,29 +1,11 @@
-import { Body, Controller, Delete, Get, Headers, Inject, Injectable, Param, Post, Put, Req, Res, UseGuards, type PipeTransform } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Headers, Inject, Param, Post, Put, Req, Res, UseGuards } from '@nestjs/common';
 import type { Response } from 'express';
-import { isPaymentProduct, type PaymentProduct } from '../../../libs/domain/payment';
-import { isUuid } from '../../../libs/domain/ids';
+import type { PaymentProduct } from '../../../libs/domain/payment';
 import { AuthGuard, RequiresService, type AuthenticatedRequest } from '../auth/auth.guard';
-import { ApiError, ApiErrorCode } from '../common/api-error';
 import { sendHttpResult } from '../common/http-result';
 import { PaymentsService } from './payments.service';
+import { initiationHeaders, PaymentIdPipe, PaymentProductPipe } from './payment-route-params';
 import { TppNotificationsService } from '../webhooks/tpp-notifications.service';
-
-@Injectable()
-class PaymentProductPipe implements PipeTransform<string, PaymentProduct> {
-  transform(value: string): PaymentProduct {
-    if (!isPaymentProduct(value)) throw new ApiError(ApiErrorCode.ProductUnknown, `Unknown payment product "${value}"`, 'payment-product');
-    return value;
-  }
-}
-
-@Injectable()
-class PaymentIdPipe implements PipeTransform<string, string> {
-  transform(value: string): string {
-    // Our payment ids are UUIDs: anything else cannot exist.
-    if (!isUuid(value)) throw ApiError.notFound(`Payment ${value}`);
-    return value.toLowerCase();
-  }
-}
 
 /** Payment Initiation Service (single payments). Thin: validation and use cases live in PaymentsService. */
 @Controller('psd2/paymentinitiation/v1/payments/:paymentProduct')
@@ -46,14 +28,7 @@ export class PaymentsController {
     const result = await this.payments.initiate(
       req.principal,
       product,
-      {
-        requestId: req.header('x-request-id')!,
-        bicFi: req.header('x-bicfi'),
-        psuIpAddress: req.header('psu-ip-address'),
-        psuId: req.header('psu-id'),
-        redirectUri: req.header('tpp-redirect-uri'),
-        nokRedirectUri: req.header('tpp-nok-redirect-uri'),
-      },
+      initiationHeaders(req),
       body,
     );
     sendHttpResult(res, await this.notifications.attach(req.principal, result, notification, 'paymentId'));

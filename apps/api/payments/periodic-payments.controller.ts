@@ -1,28 +1,11 @@
-import { Controller, Delete, Get, Headers, Inject, Injectable, Param, Post, Put, Req, Res, UseGuards, Body, type PipeTransform } from '@nestjs/common';
+import { Controller, Delete, Get, Headers, Inject, Param, Post, Put, Req, Res, UseGuards, Body } from '@nestjs/common';
 import type { Response } from 'express';
-import { isUuid } from '../../../libs/domain/ids';
-import { isPaymentProduct, type PaymentProduct } from '../../../libs/domain/payment';
+import type { PaymentProduct } from '../../../libs/domain/payment';
 import { AuthGuard, RequiresService, type AuthenticatedRequest } from '../auth/auth.guard';
-import { ApiError, ApiErrorCode } from '../common/api-error';
 import { sendHttpResult } from '../common/http-result';
 import { CancellationAuthorisationsService } from './cancellation-authorisations.service';
 import { PeriodicPaymentsService } from './periodic-payments.service';
-
-@Injectable()
-class ProductPipe implements PipeTransform<string, PaymentProduct> {
-  transform(value: string): PaymentProduct {
-    if (!isPaymentProduct(value)) throw new ApiError(ApiErrorCode.ProductUnknown, `Unknown payment product "${value}"`, 'payment-product');
-    return value;
-  }
-}
-
-@Injectable()
-class IdPipe implements PipeTransform<string, string> {
-  transform(value: string): string {
-    if (!isUuid(value)) throw ApiError.notFound(`Payment ${value}`);
-    return value.toLowerCase();
-  }
-}
+import { initiationHeaders, PaymentIdPipe, PaymentProductPipe } from './payment-route-params';
 
 /**
  * Periodic payments (standing orders), OPE 1.3.3 / BG 1.3.12 `periodic-payments`. `Consent-ID`
@@ -35,60 +18,52 @@ export class PeriodicPaymentsController {
   constructor(@Inject(PeriodicPaymentsService) private readonly periodic: PeriodicPaymentsService) {}
 
   @Post()
-  async initiate(@Req() req: AuthenticatedRequest, @Param('paymentProduct', ProductPipe) product: PaymentProduct, @Body() body: unknown, @Res() res: Response) {
+  async initiate(@Req() req: AuthenticatedRequest, @Param('paymentProduct', PaymentProductPipe) product: PaymentProduct, @Body() body: unknown, @Res() res: Response) {
     const result = await this.periodic.initiate(
       req.principal,
       product,
-      {
-        requestId: req.header('x-request-id')!,
-        bicFi: req.header('x-bicfi'),
-        psuIpAddress: req.header('psu-ip-address'),
-        psuId: req.header('psu-id'),
-        redirectUri: req.header('tpp-redirect-uri'),
-        nokRedirectUri: req.header('tpp-nok-redirect-uri'),
-        consentId: req.header('consent-id'),
-      },
+      { ...initiationHeaders(req), consentId: req.header('consent-id') },
       body,
     );
     sendHttpResult(res, result);
   }
 
   @Get(':paymentId')
-  get(@Req() req: AuthenticatedRequest, @Param('paymentProduct', ProductPipe) product: PaymentProduct, @Param('paymentId', IdPipe) id: string, @Headers('x-bicfi') bicFi?: string) {
+  get(@Req() req: AuthenticatedRequest, @Param('paymentProduct', PaymentProductPipe) product: PaymentProduct, @Param('paymentId', PaymentIdPipe) id: string, @Headers('x-bicfi') bicFi?: string) {
     return this.periodic.get(req.principal, product, id, bicFi);
   }
 
   @Get(':paymentId/status')
-  status(@Req() req: AuthenticatedRequest, @Param('paymentProduct', ProductPipe) product: PaymentProduct, @Param('paymentId', IdPipe) id: string, @Headers('x-bicfi') bicFi?: string) {
+  status(@Req() req: AuthenticatedRequest, @Param('paymentProduct', PaymentProductPipe) product: PaymentProduct, @Param('paymentId', PaymentIdPipe) id: string, @Headers('x-bicfi') bicFi?: string) {
     return this.periodic.status(req.principal, product, id, bicFi);
   }
 
   /** Clearway extension: the executions observed at the bank. */
   @Get(':paymentId/executions')
-  executions(@Req() req: AuthenticatedRequest, @Param('paymentProduct', ProductPipe) product: PaymentProduct, @Param('paymentId', IdPipe) id: string, @Headers('x-bicfi') bicFi?: string) {
+  executions(@Req() req: AuthenticatedRequest, @Param('paymentProduct', PaymentProductPipe) product: PaymentProduct, @Param('paymentId', PaymentIdPipe) id: string, @Headers('x-bicfi') bicFi?: string) {
     return this.periodic.executions(req.principal, product, id, bicFi);
   }
 
   @Delete(':paymentId')
-  async cancel(@Req() req: AuthenticatedRequest, @Param('paymentProduct', ProductPipe) product: PaymentProduct, @Param('paymentId', IdPipe) id: string, @Res() res: Response, @Headers('x-bicfi') bicFi?: string) {
+  async cancel(@Req() req: AuthenticatedRequest, @Param('paymentProduct', PaymentProductPipe) product: PaymentProduct, @Param('paymentId', PaymentIdPipe) id: string, @Res() res: Response, @Headers('x-bicfi') bicFi?: string) {
     sendHttpResult(res, await this.periodic.cancel(req.principal, product, id, bicFi));
   }
 
   @Post(':paymentId/authorisations')
-  async startAuthorisation(@Req() req: AuthenticatedRequest, @Param('paymentProduct', ProductPipe) product: PaymentProduct, @Param('paymentId', IdPipe) id: string, @Res() res: Response, @Headers('x-bicfi') bicFi?: string) {
+  async startAuthorisation(@Req() req: AuthenticatedRequest, @Param('paymentProduct', PaymentProductPipe) product: PaymentProduct, @Param('paymentId', PaymentIdPipe) id: string, @Res() res: Response, @Headers('x-bicfi') bicFi?: string) {
     sendHttpResult(res, { status: 201, body: await this.periodic.startAuthorisation(req.principal, product, id, bicFi) });
   }
 
   @Get(':paymentId/authorisations')
-  listAuthorisations(@Req() req: AuthenticatedRequest, @Param('paymentProduct', ProductPipe) product: PaymentProduct, @Param('paymentId', IdPipe) id: string, @Headers('x-bicfi') bicFi?: string) {
+  listAuthorisations(@Req() req: AuthenticatedRequest, @Param('paymentProduct', PaymentProductPipe) product: PaymentProduct, @Param('paymentId', PaymentIdPipe) id: string, @Headers('x-bicfi') bicFi?: string) {
     return this.periodic.listAuthorisations(req.principal, product, id, bicFi);
   }
 
   @Get(':paymentId/authorisations/:authorisationId')
   getAuthorisation(
     @Req() req: AuthenticatedRequest,
-    @Param('paymentProduct', ProductPipe) product: PaymentProduct,
-    @Param('paymentId', IdPipe) id: string,
+    @Param('paymentProduct', PaymentProductPipe) product: PaymentProduct,
+    @Param('paymentId', PaymentIdPipe) id: string,
     @Param('authorisationId') authorisationId: string,
     @Headers('x-bicfi') bicFi?: string,
   ) {
@@ -110,8 +85,8 @@ export class CancellationAuthorisationsController {
   async start(
     @Req() req: AuthenticatedRequest,
     @Param('paymentService') service: string,
-    @Param('paymentProduct', ProductPipe) product: PaymentProduct,
-    @Param('paymentId', IdPipe) id: string,
+    @Param('paymentProduct', PaymentProductPipe) product: PaymentProduct,
+    @Param('paymentId', PaymentIdPipe) id: string,
     @Res() res: Response,
     @Headers('x-bicfi') bicFi?: string,
   ) {
@@ -119,7 +94,7 @@ export class CancellationAuthorisationsController {
   }
 
   @Get()
-  list(@Req() req: AuthenticatedRequest, @Param('paymentService') service: string, @Param('paymentProduct', ProductPipe) product: PaymentProduct, @Param('paymentId', IdPipe) id: string, @Headers('x-bicfi') bicFi?: string) {
+  list(@Req() req: AuthenticatedRequest, @Param('paymentService') service: string, @Param('paymentProduct', PaymentProductPipe) product: PaymentProduct, @Param('paymentId', PaymentIdPipe) id: string, @Headers('x-bicfi') bicFi?: string) {
     return this.cancellations.list(req.principal, service, product, id, bicFi);
   }
 
@@ -127,8 +102,8 @@ export class CancellationAuthorisationsController {
   get(
     @Req() req: AuthenticatedRequest,
     @Param('paymentService') service: string,
-    @Param('paymentProduct', ProductPipe) product: PaymentProduct,
-    @Param('paymentId', IdPipe) id: string,
+    @Param('paymentProduct', PaymentProductPipe) product: PaymentProduct,
+    @Param('paymentId', PaymentIdPipe) id: string,
     @Param('cancellationId') cancellationId: string,
     @Headers('x-bicfi') bicFi?: string,
   ) {
@@ -139,8 +114,8 @@ export class CancellationAuthorisationsController {
   update(
     @Req() req: AuthenticatedRequest,
     @Param('paymentService') service: string,
-    @Param('paymentProduct', ProductPipe) product: PaymentProduct,
-    @Param('paymentId', IdPipe) id: string,
+    @Param('paymentProduct', PaymentProductPipe) product: PaymentProduct,
+    @Param('paymentId', PaymentIdPipe) id: string,
     @Param('cancellationId') cancellationId: string,
     @Headers('x-bicfi') bicFi?: string,
   ) {
