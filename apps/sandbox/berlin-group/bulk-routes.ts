@@ -11,6 +11,7 @@ import { DEDUPLICATE_HEADER, parseDeduplicateHeader } from './request-ledger';
 import { param, reply, sendError, sendHtml } from './routes';
 import { escapeHtml, renderScaMessage } from './sca-page';
 import { isAbsoluteHttpUrl, isIpAddress, type FieldProblem } from './validation';
+import { scaDecisionHandler } from './sca-decision';
 
 /** Bodies of bulk initiations: far larger than a single payment's 100 kB. */
 export const BULK_BODY_LIMIT = '60mb';
@@ -173,14 +174,6 @@ export function bulkScaPageRoutes(bulk: BulkPaymentsSandboxBank): express.Router
 `,
     );
   });
-  sca.post('/:authorisationId', (req, res) => {
-    const decision = (req.body as Record<string, unknown> | undefined)?.decision;
-    if (decision !== 'approve' && decision !== 'deny') return sendHtml(res, 400, renderScaMessage('Invalid decision', 'Choose Approve or Deny.'));
-    const outcome = bulk.decide(param(req, 'authorisationId'), decision);
-    if (outcome.kind === 'unknown') return sendHtml(res, 404, renderScaMessage('Unknown authorisation', 'This SCA link is not valid.'));
-    if (outcome.kind === 'refused') return sendHtml(res, 409, renderScaMessage('Already decided', outcome.reason));
-    if (!outcome.redirectTo) return sendHtml(res, 200, renderScaMessage('Done', `SCA ${outcome.scaStatus}. You can close this window.`));
-    res.set('Cache-Control', 'no-store').redirect(302, outcome.redirectTo);
-  });
+  sca.post('/:authorisationId', scaDecisionHandler('authorisationId', (id, decision) => bulk.decide(id, decision)));
   return sca;
 }

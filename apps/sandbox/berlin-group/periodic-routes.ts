@@ -12,6 +12,7 @@ import { checkPeriodicTerms, type PeriodicPaymentBody, type PeriodicPaymentsSand
 import { renderScaMessage, renderScaPage } from './sca-page';
 import { checkPaymentInitiationBody, isAbsoluteHttpUrl, isIpAddress, type FieldProblem } from './validation';
 import type { SandboxPaymentView } from './bank';
+import { scaDecisionHandler } from './sca-decision';
 
 type Reply = (res: Response, status: number, body?: unknown, headers?: Record<string, string>) => void;
 
@@ -129,15 +130,7 @@ export function buildPeriodicRouters(periodic: PeriodicPaymentsSandbox, reply: R
     const page = renderScaPage({ payment: state.body } as unknown as SandboxPaymentView);
     sendHtml(res, 200, state.purpose === 'cancellation' ? page.replace(/Authorise payment/g, 'Authorise cancellation of standing order') : page.replace(/Authorise payment/g, 'Authorise standing order'));
   });
-  scaPage.post('/:authorisationId', (req, res) => {
-    const decision = (req.body as Record<string, unknown> | undefined)?.decision;
-    if (decision !== 'approve' && decision !== 'deny') return sendHtml(res, 400, renderScaMessage('Invalid decision', 'Choose Approve or Deny.'));
-    const outcome = periodic.decide(param(req, 'authorisationId'), decision);
-    if (outcome.kind === 'unknown') return sendHtml(res, 404, renderScaMessage('Unknown authorisation', 'This SCA link is not valid.'));
-    if (outcome.kind === 'refused') return sendHtml(res, 409, renderScaMessage('Already decided', outcome.reason));
-    if (!outcome.redirectTo) return sendHtml(res, 200, renderScaMessage('Done', `SCA ${outcome.scaStatus}. You can close this window.`));
-    res.set('Cache-Control', 'no-store').redirect(302, outcome.redirectTo);
-  });
+  scaPage.post('/:authorisationId', scaDecisionHandler('authorisationId', (id, decision) => periodic.decide(id, decision)));
 
   const admin = express.Router();
   admin.get('/periodic-payments/:paymentId', (req, res) => {

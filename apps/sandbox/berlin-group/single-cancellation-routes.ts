@@ -8,6 +8,7 @@ import type { BerlinGroupSandboxBank } from './bank';
 import { sandboxError, SandboxErrorCode, toErrorResponse, type SandboxError } from './errors';
 import { renderScaMessage, renderScaPage } from './sca-page';
 import { isAbsoluteHttpUrl } from './validation';
+import { scaDecisionHandler } from './sca-decision';
 
 type Reply = (res: Response, status: number, body?: unknown, headers?: Record<string, string>) => void;
 
@@ -79,15 +80,7 @@ export function buildSingleCancellationRouters(bank: BerlinGroupSandboxBank, rep
     if (state.kind === 'done') return sendHtml(res, 200, renderScaMessage('Nothing to authorise', state.reason));
     sendHtml(res, 200, renderScaPage(bank.getPayment(state.paymentId)!).replace(/Authorise payment/g, 'Authorise cancellation of payment'));
   });
-  scaPage.post('/:id', (req, res) => {
-    const decision = (req.body as Record<string, unknown> | undefined)?.decision;
-    if (decision !== 'approve' && decision !== 'deny') return sendHtml(res, 400, renderScaMessage('Invalid decision', 'Choose Approve or Deny.'));
-    const outcome = bank.cancellations.decide(param(req, 'id'), decision);
-    if (outcome.kind === 'unknown') return sendHtml(res, 404, renderScaMessage('Unknown authorisation', 'This SCA link is not valid.'));
-    if (outcome.kind === 'refused') return sendHtml(res, 409, renderScaMessage('Already decided', outcome.reason));
-    if (!outcome.redirectTo) return sendHtml(res, 200, renderScaMessage('Done', `SCA ${outcome.scaStatus}. You can close this window.`));
-    res.set('Cache-Control', 'no-store').redirect(302, outcome.redirectTo);
-  });
+  scaPage.post('/:id', scaDecisionHandler('id', (id, decision) => bank.cancellations.decide(id, decision)));
 
   return { v1, scaPage };
 }

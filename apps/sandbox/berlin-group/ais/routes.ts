@@ -12,6 +12,7 @@ import { renderConsentPage } from './consent-page';
 import type { AisSandboxBank, PsuDataStep, ReadContext, TransactionListQuery } from './consents';
 import { AisErrorCode, aisError, isAisError, toAisErrorResponse, type AisError } from './errors';
 import { isEntryReference, parseIsoDate } from './transactions';
+import { scaDecisionHandler } from '../sca-decision';
 
 /** The `/v1` reply of `../routes.ts`, which applies the "dropped response" fault. */
 export type Reply = (res: Response, status: number, body?: unknown, headers?: Record<string, string>) => void;
@@ -267,15 +268,7 @@ function consentPageRoutes(ais: AisSandboxBank): express.Router {
     sendHtml(res, 200, renderConsentPage(state.consent));
   });
 
-  sca.post('/:authorisationId', (req, res) => {
-    const decision = (req.body as Record<string, unknown> | undefined)?.decision;
-    if (decision !== 'approve' && decision !== 'deny') return sendHtml(res, 400, renderScaMessage('Invalid decision', 'Choose Approve or Deny.'));
-    const outcome = ais.decideConsent(param(req, 'authorisationId'), decision);
-    if (outcome.kind === 'unknown') return sendHtml(res, 404, renderScaMessage('Unknown authorisation', 'This SCA link is not valid.'));
-    if (outcome.kind === 'refused') return sendHtml(res, 409, renderScaMessage('Already decided', outcome.reason));
-    if (!outcome.redirectTo) return sendHtml(res, 200, renderScaMessage('Done', `SCA ${outcome.scaStatus}. You can close this window.`));
-    res.set('Cache-Control', 'no-store').redirect(302, outcome.redirectTo);
-  });
+  sca.post('/:authorisationId', scaDecisionHandler('authorisationId', (id, decision) => ais.decideConsent(id, decision)));
 
   return sca;
 }
