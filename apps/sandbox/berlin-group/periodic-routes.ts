@@ -12,7 +12,7 @@ import { checkPeriodicTerms, type PeriodicPaymentBody, type PeriodicPaymentsSand
 import { renderScaMessage, renderScaPage } from './sca-page';
 import { checkPaymentInitiationBody, isAbsoluteHttpUrl, isIpAddress, type FieldProblem } from './validation';
 import type { SandboxPaymentView } from './bank';
-import { scaDecisionHandler } from './sca-decision';
+import { param, scaDecisionHandler, sendHtml } from './sca-decision';
 
 type Reply = (res: Response, status: number, body?: unknown, headers?: Record<string, string>) => void;
 
@@ -140,13 +140,4 @@ export function buildPeriodicRouters(periodic: PeriodicPaymentsSandbox, reply: R
   });
 
   return { v1, scaPage, admin };
-}
-
-function sendHtml(res: Response, status: number, html: string): void {
-  res.status(status).set('Cache-Control', 'no-store').type('html').send(html);
-}
-
-function param(req: Request, name: string): string {
-  const value = req.params[name];
-  return Array.isArray(value) ? value.join('/') : String(value ?? '');
 }

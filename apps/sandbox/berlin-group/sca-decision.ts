@@ -8,11 +8,11 @@ import { renderScaMessage } from './sca-page';
 export type ScaPageDecision = 'approve' | 'deny';
 export type ScaPageOutcome = { kind: 'unknown' } | { kind: 'refused'; reason: string } | { kind: 'decided'; scaStatus: string; redirectTo?: string };
 
-function sendHtml(res: Response, status: number, html: string): void {
+export function sendHtml(res: Response, status: number, html: string): void {
   res.status(status).set('Cache-Control', 'no-store').type('html').send(html);
 }
 
-function param(req: Request, name: string): string {
+export function param(req: Request, name: string): string {
   const value = req.params[name];
   return Array.isArray(value) ? value.join('/') : String(value ?? '');
 }

@@ -8,7 +8,7 @@ import type { BerlinGroupSandboxBank } from './bank';
 import { sandboxError, SandboxErrorCode, toErrorResponse, type SandboxError } from './errors';
 import { renderScaMessage, renderScaPage } from './sca-page';
 import { isAbsoluteHttpUrl } from './validation';
-import { scaDecisionHandler } from './sca-decision';
+import { param, scaDecisionHandler, sendHtml } from './sca-decision';
 
 type Reply = (res: Response, status: number, body?: unknown, headers?: Record<string, string>) => void;
 
@@ -83,13 +83,4 @@ export function buildSingleCancellationRouters(bank: BerlinGroupSandboxBank, rep
   scaPage.post('/:id', scaDecisionHandler('id', (id, decision) => bank.cancellations.decide(id, decision)));
 
   return { v1, scaPage };
-}
-
-function sendHtml(res: Response, status: number, html: string): void {
-  res.status(status).set('Cache-Control', 'no-store').type('html').send(html);
-}
-
-function param(req: Request, name: string): string {
-  const value = req.params[name];
-  return Array.isArray(value) ? value.join('/') : String(value ?? '');
 }

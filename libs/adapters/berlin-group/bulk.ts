@@ -12,15 +12,7 @@ import type { BankScaStatus } from '../../domain/transaction-status';
 import { xmlText, xmlTextMax } from '../../iso20022/xml-output';
 import type { BerlinGroupClient } from './client';
 import { dropUndefined, mapTransactionStatus } from './transformers';
-import {
-  cancelPaymentResource,
-  readScaStatus,
-  readTransactionStatus,
-  redirectHeaders,
-  startScaProcess,
-  toInitiationResult,
-  type Redirect,
-} from './requests';
+import { cancelPaymentResource, readScaStatus, readTransactionStatus, redirectHeaders, startScaProcess, toInitiationResult, type Redirect } from './requests';
 
 /** A bulk body of tens of thousands of transactions takes longer to send than a single payment. */
 const BULK_INITIATION_TIMEOUT_MS = 45_000;

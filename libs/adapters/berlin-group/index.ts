@@ -29,15 +29,7 @@ import { BerlinGroupPeriodicPayments } from './periodic';
 import { BerlinGroupBulkPayments } from './bulk';
 import type { BulkPaymentRef, BulkStatusReport, InitiateBulkPaymentCommand } from '../bulk-payment-adapter';
 import { toBgPaymentInitiation } from './transformers';
-import {
-  cancelPaymentResource,
-  readScaStatus,
-  readTransactionStatus,
-  redirectHeaders,
-  startScaProcess,
-  toInitiationResult,
-  type Redirect,
-} from './requests';
+import { cancelPaymentResource, readScaStatus, readTransactionStatus, redirectHeaders, startScaProcess, toInitiationResult, type Redirect } from './requests';
 
 export type { BerlinGroupClientOptions, BgRequestSigner } from './client';
 export type { StartConsentAuthorisationRef } from './ais-client';

@@ -18,15 +18,7 @@ import type {
 } from '../payment-services';
 import type { BerlinGroupClient } from './client';
 import { dropUndefined, toBgPaymentInitiation } from './transformers';
-import {
-  cancelPaymentResource,
-  readScaStatus,
-  readTransactionStatus,
-  redirectHeaders,
-  startScaProcess,
-  toInitiationResult,
-  type Redirect,
-} from './requests';
+import { cancelPaymentResource, readScaStatus, readTransactionStatus, redirectHeaders, startScaProcess, toInitiationResult, type Redirect } from './requests';
 
 /** `/v1/{service}/{product}/...` with each segment encoded. */
 export function servicePath(service: PaymentService, product: string, ...segments: string[]): string {

@@ -12,7 +12,7 @@ import { renderConsentPage } from './consent-page';
 import type { AisSandboxBank, PsuDataStep, ReadContext, TransactionListQuery } from './consents';
 import { AisErrorCode, aisError, isAisError, toAisErrorResponse, type AisError } from './errors';
 import { isEntryReference, parseIsoDate } from './transactions';
-import { scaDecisionHandler } from '../sca-decision';
+import { param, scaDecisionHandler, sendHtml } from '../sca-decision';
 
 /** The `/v1` reply of `../routes.ts`, which applies the "dropped response" fault. */
 export type Reply = (res: Response, status: number, body?: unknown, headers?: Record<string, string>) => void;
@@ -315,13 +315,4 @@ function adminRoutes(ais: AisSandboxBank): express.Router {
   });
 
   return admin;
-}
-
-function sendHtml(res: Response, status: number, html: string): void {
-  res.status(status).set('Cache-Control', 'no-store').type('html').send(html);
-}
-
-function param(req: Request, name: string): string {
-  const value = req.params[name];
-  return Array.isArray(value) ? value.join('/') : String(value ?? '');
 }
