@@ -5,7 +5,7 @@ import { createActivities } from '../../activities';
 import { createAdapterRegistry } from '../../libs/adapters/registry';
 import type { ClearwayConfig } from '../../libs/config/config';
 import type { Logger } from '../../libs/observability/logger';
-import { DirectoryRepository } from '../../libs/persistence/directory.repository';
+import { CachedDirectoryRepository } from '../../libs/persistence/cached-directory.repository';
 import { ConsentRepository } from '../../libs/persistence/consent.repository';
 import { OpTransferRepository } from '../../libs/persistence/op-transfer.repository';
 import { OpMandateRepository } from '../../libs/persistence/op-mandate.repository';
@@ -63,7 +63,7 @@ export async function createClearwayWorker(deps: WorkerDeps): Promise<Worker> {
     payments,
     consents: new ConsentRepository(deps.dataSource),
     handoffs: new SensitiveHandoffs(new HandoffRepository(deps.dataSource), secrets),
-    directory: new DirectoryRepository(deps.dataSource),
+    directory: new CachedDirectoryRepository(deps.dataSource),
     adapterFor: observedAdapters(metrics, createAdapterRegistry().adapterFor),
     sandboxUrls: { 'berlin-group': config.sandbox.bgUrl },
     publicBaseUrl: config.api.publicBaseUrl,
