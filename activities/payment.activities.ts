@@ -283,7 +283,8 @@ export function createPaymentActivities(deps: PaymentActivityDeps) {
       return toPsuDataSummary(result);
     },
 
-    async recordPaymentStatus(change: StatusChange & { authorisationId?: string }): Promise<void> {
+    /** `bicFi` and `scaStartedAt` (epoch ms) only label the worker's metrics (apps/worker/observability.ts); nothing stores them. */
+    async recordPaymentStatus(change: StatusChange & { authorisationId?: string; bicFi?: string; scaStartedAt?: number }): Promise<void> {
       await deps.payments.recordStatusChange(change);
       deps.logger.info(
         { paymentId: change.paymentId, kind: change.kind, status: change.status, rawStatus: change.rawStatus, reason: change.reason },

@@ -307,9 +307,10 @@ describe('paymentInitiationWorkflow', () => {
     });
     expect(state.statusReason).toBeUndefined();
     expect(bank.recorded).toEqual([
-      { paymentId: input.paymentId, seq: 0, kind: 'sca_status', status: 'finalised', rawStatus: 'FINALISED', authorisationId: 'auth-1' },
-      { paymentId: input.paymentId, seq: 1, kind: 'transaction_status', status: 'ACSP', rawStatus: 'raw-ACSP', reason: null },
-      { paymentId: input.paymentId, seq: 2, kind: 'transaction_status', status: 'ACSC', rawStatus: 'raw-ACSC', reason: null },
+      // bicFi and scaStartedAt label the worker's metrics without a database read.
+      { paymentId: input.paymentId, seq: 0, kind: 'sca_status', status: 'finalised', rawStatus: 'FINALISED', authorisationId: 'auth-1', bicFi: input.bicFi, scaStartedAt: expect.any(Number) },
+      { paymentId: input.paymentId, seq: 1, kind: 'transaction_status', status: 'ACSP', rawStatus: 'raw-ACSP', reason: null, bicFi: input.bicFi },
+      { paymentId: input.paymentId, seq: 2, kind: 'transaction_status', status: 'ACSC', rawStatus: 'raw-ACSC', reason: null, bicFi: input.bicFi },
     ]);
     expect(bank.calls.map((c) => c.name)).toEqual([
       'initiatePaymentAtBank',
@@ -386,6 +387,7 @@ describe('paymentInitiationWorkflow', () => {
         status: 'RJCT',
         rawStatus: 'RJCT',
         reason: 'Initiation failed: bank answered 400',
+        bicFi: input.bicFi,
       },
     ]);
     expect(bank.count('getBankScaStatus') + bank.count('getBankPaymentStatus') + bank.count('cancelPaymentAtBank')).toBe(0);
@@ -562,7 +564,7 @@ describe('paymentInitiationWorkflow', () => {
     expect(result).toEqual({ transactionStatus: 'CANC', authorisationRequired: false });
     expect(state).toMatchObject({ phase: 'completed', transactionStatus: 'CANC', statusReason: 'Cancelled by the TPP' });
     expect(bank.recorded).toEqual([
-      { paymentId: input.paymentId, seq: 0, kind: 'transaction_status', status: 'CANC', rawStatus: 'CANC', reason: 'Cancelled by the TPP' },
+      { paymentId: input.paymentId, seq: 0, kind: 'transaction_status', status: 'CANC', rawStatus: 'CANC', reason: 'Cancelled by the TPP', bicFi: input.bicFi },
     ]);
     expect(bank.count('cancelPaymentAtBank')).toBe(1);
     expect(bank.count('getBankScaStatus')).toBe(0);

@@ -140,6 +140,8 @@ export async function paymentInitiationWorkflow(input: PaymentWorkflowInput): Pr
   /** An operator's decision on an unknown outcome, checked and audited, waiting to be applied. */
   let decision: (OperatorDecision & { status?: BankTransactionStatus }) | undefined;
   let deciding = false;
+  /** When the authorisation under way was started by the TPP (startAuthorisation), for the time-to-SCA metric. */
+  let authorisationStartedAt: number | undefined;
 
   setHandler(paymentStateQuery, () => state);
   setHandler(statusViewQuery, () => ({
@@ -245,6 +247,7 @@ export async function paymentInitiationWorkflow(input: PaymentWorkflowInput): Pr
     async () => {
       const started = await commands.startAuthorisationAtBank.executeWithOptions(atBank('Start an authorisation'), [paymentId]);
       state.authorisationId = started.authorisationId;
+      authorisationStartedAt = Date.now();
       sca.wakeUp(); // check the new authorisation's status promptly
       return started;
     },
@@ -283,6 +286,7 @@ export async function paymentInitiationWorkflow(input: PaymentWorkflowInput): Pr
       status: status.normalised,
       rawStatus: status.raw,
       reason: reason ?? null,
+      bicFi,
     }]);
   }
 
@@ -298,6 +302,9 @@ export async function paymentInitiationWorkflow(input: PaymentWorkflowInput): Pr
       status: sca.normalised,
       rawStatus: sca.raw,
       authorisationId: state.authorisationId,
+      bicFi,
+      // The worker's time-to-SCA metric: since this authorisation started, else since SCA was awaited.
+      scaStartedAt: authorisationStartedAt ?? (state.scaDeadline === undefined ? undefined : state.scaDeadline - timings.scaTimeoutMs),
     }]);
   }
 
@@ -456,7 +463,7 @@ export async function paymentInitiationWorkflow(input: PaymentWorkflowInput): Pr
     const seq = state.eventSeq++;
     if (patched(PATCH_OUTCOME_SEARCH_ATTRIBUTE)) upsertSearchAttributes([{ key: InitiationOutcomeAttr, value: outcome }]);
     await records.recordPaymentStatus.executeWithOptions(label(`Record initiation outcome ${outcome}`), [
-      { paymentId, seq, kind: 'initiation_outcome', status: outcome, rawStatus: null, reason },
+      { paymentId, seq, kind: 'initiation_outcome', status: outcome, rawStatus: null, reason, bicFi },
     ]);
     state.initiationOutcome = outcome;
   }

@@ -20,11 +20,12 @@ export function observedAdapters(metrics: WorkerMetrics, adapterFor: (protocol: 
   };
 }
 
-type RecordPaymentStatus = (change: StatusChange & { authorisationId?: string }) => Promise<void>;
+type RecordPaymentStatus = (change: StatusChange & { authorisationId?: string; bicFi?: string; scaStartedAt?: number }) => Promise<void>;
 
 /**
  * `recordPaymentStatus`, counting each change once it is stored. The bank and the SCA's start
- * come from the payment's row; a failure to read them never fails the activity.
+ * come with the change (the workflow knows both); only a change scheduled by an older workflow
+ * version without them reads them from the payment's row. A failure to read them never fails the activity.
  */
 export function observePaymentStatus<T extends { recordPaymentStatus: RecordPaymentStatus }>(
   activities: T,
@@ -35,6 +36,11 @@ export function observePaymentStatus<T extends { recordPaymentStatus: RecordPaym
   const record = activities.recordPaymentStatus;
   activities.recordPaymentStatus = async (change) => {
     await record(change);
+    if (change.bicFi) {
+      const scaStartedAt = change.kind === 'sca_status' && change.scaStartedAt !== undefined ? new Date(change.scaStartedAt) : undefined;
+      metrics.paymentStatusChanged({ kind: change.kind, status: change.status, bic: change.bicFi, scaStartedAt });
+      return;
+    }
     try {
       const payment = await payments.findById(change.paymentId);
       if (!payment) return;

@@ -7,7 +7,7 @@ import { createAdapterRegistry } from '../../libs/adapters/registry';
 import { bankAdaptersFor, PAYSERA_SANDBOX_BIC } from './bank-adapters';
 import type { ClearwayConfig } from '../../libs/config/config';
 import type { Logger } from '../../libs/observability/logger';
-import { DirectoryRepository } from '../../libs/persistence/directory.repository';
+import { CachedDirectoryRepository } from '../../libs/persistence/cached-directory.repository';
 import { ConsentRepository } from '../../libs/persistence/consent.repository';
 import { OpTransferRepository } from '../../libs/persistence/op-transfer.repository';
 import { OpMandateRepository } from '../../libs/persistence/op-mandate.repository';
@@ -72,7 +72,7 @@ export async function createClearwayWorker(deps: WorkerDeps): Promise<Worker> {
     consents: new ConsentRepository(deps.dataSource),
     periodicPayments: new PeriodicPaymentRepository(deps.dataSource),
     handoffs: new SensitiveHandoffs(new HandoffRepository(deps.dataSource), secrets),
-    directory: new DirectoryRepository(deps.dataSource),
+    directory: new CachedDirectoryRepository(deps.dataSource),
     adapterFor: observedAdapters(metrics, createAdapterRegistry({ ...bankAdaptersFor(config), 'uk-obie': ukObieAdapter(config, deps.dataSource) }).adapterFor),
     sandboxUrls: { 'berlin-group': config.sandbox.bgUrl, 'uk-obie': config.ukObie.sandboxUrl, byBic: { [PAYSERA_SANDBOX_BIC]: config.sandbox.payseraUrl } },
     publicBaseUrl: config.api.publicBaseUrl,

@@ -181,24 +181,29 @@ export class PaymentRepository {
         .returning(['id'])
         .execute();
       if (inserted.raw.length === 0) return;
+      // The webhook event below needs a few of the payment's columns: the UPDATE returns them, no second read.
+      let updated: Pick<PaymentEntity, 'id' | 'tenantId' | 'paymentService' | 'paymentProduct' | 'body'> | undefined;
+      const update = async (set: Partial<Pick<PaymentEntity, 'initiationOutcome' | 'statusReason' | 'transactionStatus' | 'rawTransactionStatus' | 'scaStatus'>>) => {
+        const result = await em
+          .createQueryBuilder()
+          .update(PaymentEntity)
+          .set(set)
+          .where('id = :id', { id: change.paymentId })
+          .returning('id, tenant_id, payment_service, payment_product, body')
+          .execute();
+        const row = (result.raw as Array<{ id: string; tenant_id: string; payment_service: string; payment_product: PaymentEntity['paymentProduct']; body: PaymentEntity['body'] }>)[0];
+        if (row) updated = { id: row.id, tenantId: row.tenant_id, paymentService: row.payment_service, paymentProduct: row.payment_product, body: row.body };
+      };
       if (change.kind === 'initiation_outcome') {
-        await em.getRepository(PaymentEntity).update(
-          { id: change.paymentId },
-          { initiationOutcome: change.status as InitiationOutcome, statusReason: change.reason ?? null },
-        );
+        await update({ initiationOutcome: change.status as InitiationOutcome, statusReason: change.reason ?? null });
       } else if (change.kind === 'transaction_status') {
-        await em.getRepository(PaymentEntity).update(
-          { id: change.paymentId },
-          {
-            transactionStatus: change.status as PaymentEntity['transactionStatus'],
-            rawTransactionStatus: change.rawStatus,
-            statusReason: change.reason ?? null,
-          },
-        );
+        await update({
+          transactionStatus: change.status as PaymentEntity['transactionStatus'],
+          rawTransactionStatus: change.rawStatus,
+          statusReason: change.reason ?? null,
+        });
       } else {
-        await em
-          .getRepository(PaymentEntity)
-          .update({ id: change.paymentId }, { scaStatus: change.status as PaymentEntity['scaStatus'] });
+        await update({ scaStatus: change.status as PaymentEntity['scaStatus'] });
         if (change.authorisationId) {
           await em
             .getRepository(PaymentAuthorisationEntity)
@@ -211,7 +216,8 @@ export class PaymentRepository {
       // The webhook event commits with the change (transactional outbox). An unknown initiation
       // outcome has no event type of its own yet: the status change that resolves it is delivered.
       if (change.kind === 'initiation_outcome') return;
-      await appendEvent(em, paymentStatusEvent(await em.getRepository(PaymentEntity).findOneByOrFail({ id: change.paymentId }), { ...change, kind: change.kind }));
+      if (!updated) throw new Error(`Payment ${change.paymentId} not found`);
+      await appendEvent(em, paymentStatusEvent(updated, { ...change, kind: change.kind }));
     });
   }
 }
