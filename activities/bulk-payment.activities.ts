@@ -162,16 +162,11 @@ export function createBulkPaymentActivities(deps: BulkPaymentActivityDeps) {
             scaApproach: result.scaApproach,
             scaRedirectUrl: result.scaRedirectUrl ?? null,
             psuMessage: result.psuMessage ?? null,
+            // The authorisation in the same transaction: a crash between two writes would leave a creation without it.
+            ...(result.authorisationId
+              ? { authorisation: { authorisationId: result.authorisationId, scaApproach: result.scaApproach, scaRedirectUrl: result.scaRedirectUrl ?? null, scaStatus: { raw: 'received', normalised: 'received' } } }
+              : {}),
           });
-          if (result.authorisationId) {
-            await deps.bulkPayments.upsertAuthorisation({
-              bulkPaymentId: id,
-              authorisationId: result.authorisationId,
-              scaApproach: result.scaApproach,
-              scaRedirectUrl: result.scaRedirectUrl ?? null,
-              scaStatus: { raw: 'received', normalised: 'received' },
-            });
-          }
         },
         bankIdOf: (result) => result.bankPaymentId,
         facts: initiationSafetyFacts(aspsp, Boolean(bulk.psuId)),

@@ -145,16 +145,11 @@ export function createConsentActivities(deps: ConsentActivityDeps) {
             scaApproach: created.scaApproach,
             scaRedirectUrl: created.scaRedirectUrl ?? null,
             psuMessage: created.psuMessage ?? null,
+            // The authorisation in the same transaction: a crash between two writes would leave a creation without it.
+            ...(created.authorisationId
+              ? { authorisation: { authorisationId: created.authorisationId, scaApproach: created.scaApproach, scaRedirectUrl: created.scaRedirectUrl ?? null, scaStatus: { raw: 'received', normalised: 'received' } } }
+              : {}),
           });
-          if (created.authorisationId) {
-            await deps.consents.upsertAuthorisation({
-              consentId,
-              authorisationId: created.authorisationId,
-              scaApproach: created.scaApproach,
-              scaRedirectUrl: created.scaRedirectUrl ?? null,
-              scaStatus: { raw: 'received', normalised: 'received' },
-            });
-          }
         },
         bankIdOf: (created) => created.bankConsentId,
         facts: initiationSafetyFacts(aspsp, Boolean(consent.psuId), 'consent'),

@@ -125,16 +125,11 @@ export function createPeriodicPaymentActivities(deps: PeriodicPaymentActivityDep
             scaApproach: result.scaApproach,
             scaRedirectUrl: result.scaRedirectUrl ?? null,
             psuMessage: result.psuMessage ?? null,
+            // The authorisation in the same transaction: a crash between two writes would leave an initiation without it.
+            ...(result.authorisationId
+              ? { authorisation: { authorisationId: result.authorisationId, scaApproach: result.scaApproach, scaRedirectUrl: result.scaRedirectUrl ?? null, scaStatus: { raw: 'received', normalised: 'received' } } }
+              : {}),
           });
-          if (result.authorisationId) {
-            await deps.payments.upsertAuthorisation({
-              paymentId,
-              authorisationId: result.authorisationId,
-              scaApproach: result.scaApproach,
-              scaRedirectUrl: result.scaRedirectUrl ?? null,
-              scaStatus: { raw: 'received', normalised: 'received' },
-            });
-          }
         },
         bankIdOf: (result) => result.bankPaymentId,
         facts: initiationSafetyFacts(aspsp, Boolean(payment.psuId)),

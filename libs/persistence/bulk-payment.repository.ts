@@ -207,25 +207,37 @@ export class BulkPaymentRepository {
   /** What the bank answered to the initiation. Idempotent: a retry writes the same values. */
   async recordInitiation(
     bulkPaymentId: string,
-    init: { bankPaymentId: string; status: BankTransactionStatus; scaApproach: ScaApproach | null; scaRedirectUrl: string | null; psuMessage: string | null },
+    init: {
+      bankPaymentId: string;
+      status: BankTransactionStatus;
+      scaApproach: ScaApproach | null;
+      scaRedirectUrl: string | null;
+      psuMessage: string | null;
+      /** The authorisation the bank created with the bulk, in the same transaction (a crash between two writes would lose it). */
+      authorisation?: Pick<BulkPaymentAuthorisationEntity, 'authorisationId' | 'scaApproach' | 'scaRedirectUrl'> & { scaStatus: BankScaStatus };
+    },
   ): Promise<void> {
-    await this.ds.getRepository(BulkPaymentEntity).update(
-      { id: bulkPaymentId },
-      {
-        bankPaymentId: init.bankPaymentId,
-        transactionStatus: init.status.normalised,
-        rawTransactionStatus: init.status.raw,
-        scaApproach: init.scaApproach,
-        scaRedirectUrl: init.scaRedirectUrl,
-        psuMessage: init.psuMessage,
-      },
-    );
+    await this.ds.transaction(async (em) => {
+      await em.getRepository(BulkPaymentEntity).update(
+        { id: bulkPaymentId },
+        {
+          bankPaymentId: init.bankPaymentId,
+          transactionStatus: init.status.normalised,
+          rawTransactionStatus: init.status.raw,
+          scaApproach: init.scaApproach,
+          scaRedirectUrl: init.scaRedirectUrl,
+          psuMessage: init.psuMessage,
+        },
+      );
+      if (init.authorisation) await this.upsertAuthorisation({ bulkPaymentId, ...init.authorisation }, em);
+    });
   }
 
   async upsertAuthorisation(
     a: Pick<BulkPaymentAuthorisationEntity, 'bulkPaymentId' | 'authorisationId' | 'scaApproach' | 'scaRedirectUrl'> & { scaStatus: BankScaStatus },
+    em: EntityManager = this.ds.manager,
   ): Promise<void> {
-    await this.ds
+    await em
       .createQueryBuilder()
       .insert()
       .into(BulkPaymentAuthorisationEntity)

@@ -1,4 +1,4 @@
-import { LessThan, type DataSource } from 'typeorm';
+import { LessThan, type DataSource, type EntityManager } from 'typeorm';
 import type { SignedCallbackId } from '../security/callback-state';
 import type { BankConsentStatus } from '../domain/consent';
 import type { BankScaStatus, ScaApproach } from '../domain/transaction-status';
@@ -84,19 +84,30 @@ export class ConsentRepository {
 
   async recordCreation(
     id: string,
-    c: { bankConsentId: string; status: BankConsentStatus; scaApproach: ScaApproach; scaRedirectUrl: string | null; psuMessage: string | null },
+    c: {
+      bankConsentId: string;
+      status: BankConsentStatus;
+      scaApproach: ScaApproach;
+      scaRedirectUrl: string | null;
+      psuMessage: string | null;
+      /** The authorisation the bank created with the consent, in the same transaction (a crash between two writes would lose it). */
+      authorisation?: { authorisationId: string; scaApproach: ScaApproach; scaRedirectUrl: string | null; scaStatus: BankScaStatus };
+    },
   ): Promise<void> {
-    await this.ds.getRepository(ConsentEntity).update(
-      { id },
-      {
-        bankConsentId: c.bankConsentId,
-        consentStatus: c.status.normalised,
-        rawConsentStatus: c.status.raw,
-        scaApproach: c.scaApproach,
-        scaRedirectUrl: c.scaRedirectUrl,
-        psuMessage: c.psuMessage,
-      },
-    );
+    await this.ds.transaction(async (em) => {
+      await em.getRepository(ConsentEntity).update(
+        { id },
+        {
+          bankConsentId: c.bankConsentId,
+          consentStatus: c.status.normalised,
+          rawConsentStatus: c.status.raw,
+          scaApproach: c.scaApproach,
+          scaRedirectUrl: c.scaRedirectUrl,
+          psuMessage: c.psuMessage,
+        },
+      );
+      if (c.authorisation) await this.upsertAuthorisation({ consentId: id, ...c.authorisation }, em);
+    });
   }
 
   async recordGrant(id: string, grant: { validUntil: string; frequencyPerDay: number; lastActionDate?: string }): Promise<void> {
@@ -111,8 +122,8 @@ export class ConsentRepository {
     scaApproach: ScaApproach;
     scaRedirectUrl: string | null;
     scaStatus: BankScaStatus;
-  }): Promise<void> {
-    await this.ds
+  }, em: EntityManager = this.ds.manager): Promise<void> {
+    await em
       .createQueryBuilder()
       .insert()
       .into(ConsentAuthorisationEntity)

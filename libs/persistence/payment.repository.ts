@@ -1,4 +1,4 @@
-import type { DataSource } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
 import type { SignedCallbackId } from '../security/callback-state';
 import type { BankScaStatus, BankTransactionStatus, ScaApproach } from '../domain/transaction-status';
 import { PaymentAuthorisationEntity } from './entities/payment-authorisation.entity';
@@ -112,19 +112,28 @@ export class PaymentRepository {
       scaApproach: ScaApproach | null;
       scaRedirectUrl: string | null;
       psuMessage: string | null;
+      /**
+       * The authorisation the bank created with the payment, written in the same transaction: a
+       * crash between the two writes would leave a payment whose recorded initiation has no
+       * authorisation to follow, and a retried activity would hand the workflow exactly that.
+       */
+      authorisation?: Pick<PaymentAuthorisationEntity, 'authorisationId' | 'scaApproach' | 'scaRedirectUrl'> & { scaStatus: BankScaStatus };
     },
   ): Promise<void> {
-    await this.ds.getRepository(PaymentEntity).update(
-      { id: paymentId },
-      {
-        bankPaymentId: init.bankPaymentId,
-        transactionStatus: init.status.normalised,
-        rawTransactionStatus: init.status.raw,
-        scaApproach: init.scaApproach,
-        scaRedirectUrl: init.scaRedirectUrl,
-        psuMessage: init.psuMessage,
-      },
-    );
+    await this.ds.transaction(async (em) => {
+      await em.getRepository(PaymentEntity).update(
+        { id: paymentId },
+        {
+          bankPaymentId: init.bankPaymentId,
+          transactionStatus: init.status.normalised,
+          rawTransactionStatus: init.status.raw,
+          scaApproach: init.scaApproach,
+          scaRedirectUrl: init.scaRedirectUrl,
+          psuMessage: init.psuMessage,
+        },
+      );
+      if (init.authorisation) await upsertPaymentAuthorisation(em, { paymentId, ...init.authorisation });
+    });
   }
 
   async upsertAuthorisation(
@@ -132,20 +141,7 @@ export class PaymentRepository {
       scaStatus: BankScaStatus;
     },
   ): Promise<void> {
-    await this.ds
-      .createQueryBuilder()
-      .insert()
-      .into(PaymentAuthorisationEntity)
-      .values({
-        paymentId: a.paymentId,
-        authorisationId: a.authorisationId,
-        scaApproach: a.scaApproach,
-        scaRedirectUrl: a.scaRedirectUrl,
-        scaStatus: a.scaStatus.normalised,
-        rawScaStatus: a.scaStatus.raw,
-      })
-      .orUpdate(['sca_status', 'raw_sca_status', 'updated_at'], ['payment_id', 'authorisation_id'])
-      .execute();
+    await upsertPaymentAuthorisation(this.ds.manager, a);
   }
 
   /** The bank gave the payment a new id when it was authorised (UK Open Banking: consent → domestic payment). */
@@ -233,3 +229,24 @@ export type TenantPaymentRepository = Pick<
 >;
 /** The API's injection token for {@link TenantPaymentRepository}. */
 export const TENANT_PAYMENTS = Symbol('TenantPaymentRepository');
+
+/** Insert an authorisation, or move an existing one's SCA status: with the caller's manager, so it can share a transaction. */
+async function upsertPaymentAuthorisation(
+  em: EntityManager,
+  a: Pick<PaymentAuthorisationEntity, 'paymentId' | 'authorisationId' | 'scaApproach' | 'scaRedirectUrl'> & { scaStatus: BankScaStatus },
+): Promise<void> {
+  await em
+    .createQueryBuilder()
+    .insert()
+    .into(PaymentAuthorisationEntity)
+    .values({
+      paymentId: a.paymentId,
+      authorisationId: a.authorisationId,
+      scaApproach: a.scaApproach,
+      scaRedirectUrl: a.scaRedirectUrl,
+      scaStatus: a.scaStatus.normalised,
+      rawScaStatus: a.scaStatus.raw,
+    })
+    .orUpdate(['sca_status', 'raw_sca_status', 'updated_at'], ['payment_id', 'authorisation_id'])
+    .execute();
+}
