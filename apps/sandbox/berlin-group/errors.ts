@@ -56,10 +56,19 @@ export function isSandboxError(value: unknown): value is SandboxError {
 /** The BG error body: `{ tppMessages: [{ category, code, path?, text }] }`. */
 export function toErrorResponse(error: SandboxError): { status: number; body: { tppMessages: TppMessage[] } } {
   const { status, code } = SANDBOX_ERROR_HTTP[error.error];
+  return errorResponse(status, code, error.messages);
+}
+
+/** One error response from a resolved status and BG code; texts capped at 500 characters. */
+export function errorResponse(
+  status: number,
+  code: string,
+  messages: { path?: string; text: string }[],
+): { status: number; body: { tppMessages: TppMessage[] } } {
   return {
     status,
     body: {
-      tppMessages: error.messages.map(({ path, text }) => ({
+      tppMessages: messages.map(({ path, text }) => ({
         category: 'ERROR' as const,
         code,
         ...(path === undefined ? {} : { path }),

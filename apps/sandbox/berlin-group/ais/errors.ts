@@ -2,7 +2,7 @@
  * AIS refusals on top of the PIS ones in `../errors.ts`, mapped once to the HTTP status and the
  * NextGenPSD2 1.3.12 code of the `MessageCode{400,401,403}_AIS` enums.
  */
-import { isSandboxError, toErrorResponse, type SandboxError, type SandboxErrorCode, type TppMessage } from '../errors';
+import { errorResponse, isSandboxError, toErrorResponse, type SandboxError, type SandboxErrorCode, type TppMessage } from '../errors';
 
 export enum AisErrorCode {
   ConsentUnknown = 'CONSENT_UNKNOWN',
@@ -44,15 +44,5 @@ function isAisOnlyCode(code: string): code is AisErrorCode {
 export function toAisErrorResponse(error: AisError): { status: number; body: { tppMessages: TppMessage[] } } {
   if (!isAisOnlyCode(error.error)) return toErrorResponse(error as SandboxError);
   const { status, code } = AIS_ERROR_HTTP[error.error];
-  return {
-    status,
-    body: {
-      tppMessages: error.messages.map(({ path, text }) => ({
-        category: 'ERROR' as const,
-        code,
-        ...(path === undefined ? {} : { path }),
-        text: text.slice(0, 500),
-      })),
-    },
-  };
+  return errorResponse(status, code, error.messages);
 }
