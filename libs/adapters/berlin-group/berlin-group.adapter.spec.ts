@@ -1,49 +1,14 @@
 import { createHash } from 'node:crypto';
-import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { json, useScriptedBank } from '../../../test/support/scripted-bank';
 import { BankError, type BankConnection, type InitiatePaymentCommand, type PaymentRef } from '../bank-adapter';
 import { BerlinGroupAdapter } from '.';
 import { createAdapterRegistry, adapterFor } from '../registry';
 
-// A scriptable local "bank": each test says how it answers and inspects what it received.
-interface Recorded {
-  method: string;
-  url: string;
-  headers: IncomingHttpHeaders;
-  body: string;
-}
-type Responder = (req: Recorded, res: ServerResponse) => void;
-
-function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  res.writeHead(status, { 'Content-Type': 'application/json', ...headers });
-  res.end(JSON.stringify(body));
-}
-
-let responder: Responder;
-const requests: Recorded[] = [];
-const server = createServer((req, res) => {
-  const chunks: Buffer[] = [];
-  req.on('data', (c: Buffer) => chunks.push(c));
-  req.on('end', () => {
-    const r = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8') };
-    requests.push(r);
-    responder(r, res);
-  });
-});
+const bank = useScriptedBank();
+const { requests } = bank;
 let conn: BankConnection;
-
-beforeAll(async () => {
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  conn = { bicFi: 'TESTDEFFXXX', baseUrl: `http://127.0.0.1:${port}/psd2`, timeoutMs: 1_000 };
-});
-afterAll(async () => {
-  server.closeAllConnections();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-});
-beforeEach(() => {
-  requests.length = 0;
-  responder = (_req, res) => json(res, 500, {});
+beforeAll(() => {
+  conn = { bicFi: 'TESTDEFFXXX', baseUrl: `${bank.origin}/psd2`, timeoutMs: 1_000 };
 });
 
 const sut = new BerlinGroupAdapter();
@@ -86,7 +51,7 @@ async function caught(p: Promise<unknown>): Promise<BankError> {
 describe('BerlinGroupAdapter over HTTP', () => {
   describe('initiatePayment', () => {
     it('sends the BG request and maps a redirect 201', async () => {
-      responder = (_req, res) =>
+      bank.responder = (_req, res) =>
         json(
           res,
           201,
@@ -132,7 +97,7 @@ describe('BerlinGroupAdapter over HTTP', () => {
     });
 
     it('infers DECOUPLED from a bare scaStatus link and takes authorisationId from the body', async () => {
-      responder = (_req, res) =>
+      bank.responder = (_req, res) =>
         json(res, 201, {
           transactionStatus: 'RCVD',
           paymentId: 'pay-2',
@@ -147,7 +112,7 @@ describe('BerlinGroupAdapter over HTTP', () => {
     });
 
     it('sends signature headers only when a signer is configured', async () => {
-      responder = (_req, res) => json(res, 201, { transactionStatus: 'RCVD', paymentId: 'p', _links: {} });
+      bank.responder = (_req, res) => json(res, 201, { transactionStatus: 'RCVD', paymentId: 'p', _links: {} });
       const signed = new BerlinGroupAdapter({
         signer: { sign: (_c, req) => ({ Signature: `keyId="k",headers="digest x-request-id",sig=${req.headers['X-Request-ID']}`, 'TPP-Signature-Certificate': 'CERT' }) },
       });
@@ -161,19 +126,19 @@ describe('BerlinGroupAdapter over HTTP', () => {
 
   describe('error classification', () => {
     it('503 → unavailable', async () => {
-      responder = (_req, res) => json(res, 503, { tppMessages: [{ category: 'ERROR', code: 'SERVICE_UNAVAILABLE' }] });
+      bank.responder = (_req, res) => json(res, 503, { tppMessages: [{ category: 'ERROR', code: 'SERVICE_UNAVAILABLE' }] });
       const err = await caught(sut.initiatePayment(conn, initiateCommand()));
       expect(err).toMatchObject({ kind: 'unavailable', retryable: true, details: { httpStatus: 503 } });
     });
 
     it('429 with Retry-After → rate_limited with retryAfterMs', async () => {
-      responder = (_req, res) => json(res, 429, { tppMessages: [{ category: 'ERROR', code: 'ACCESS_EXCEEDED' }] }, { 'Retry-After': '2' });
+      bank.responder = (_req, res) => json(res, 429, { tppMessages: [{ category: 'ERROR', code: 'ACCESS_EXCEEDED' }] }, { 'Retry-After': '2' });
       const err = await caught(sut.getPaymentStatus(conn, ref()));
       expect(err).toMatchObject({ kind: 'rate_limited', details: { httpStatus: 429, retryAfterMs: 2000 } });
     });
 
     it('400 with tppMessages → rejected with the messages', async () => {
-      responder = (_req, res) =>
+      bank.responder = (_req, res) =>
         json(res, 400, { tppMessages: [{ category: 'ERROR', code: 'FORMAT_ERROR', path: 'creditorAccount', text: 'bad' }] });
       const err = await caught(sut.initiatePayment(conn, initiateCommand()));
       expect(err).toMatchObject({
@@ -184,17 +149,17 @@ describe('BerlinGroupAdapter over HTTP', () => {
     });
 
     it('403 RESOURCE_UNKNOWN → not_found', async () => {
-      responder = (_req, res) => json(res, 403, { tppMessages: [{ category: 'ERROR', code: 'RESOURCE_UNKNOWN' }] });
+      bank.responder = (_req, res) => json(res, 403, { tppMessages: [{ category: 'ERROR', code: 'RESOURCE_UNKNOWN' }] });
       expect(await caught(sut.getPaymentStatus(conn, ref()))).toMatchObject({ kind: 'not_found', details: { httpStatus: 403 } });
     });
 
     it('404 → not_found', async () => {
-      responder = (_req, res) => json(res, 404, { tppMessages: [{ category: 'ERROR', code: 'RESOURCE_UNKNOWN' }] });
+      bank.responder = (_req, res) => json(res, 404, { tppMessages: [{ category: 'ERROR', code: 'RESOURCE_UNKNOWN' }] });
       expect(await caught(sut.getScaStatus(conn, { ...ref(), authorisationId: 'a' }))).toMatchObject({ kind: 'not_found' });
     });
 
     it('an HTML error page on 502 is still unavailable', async () => {
-      responder = (_req, res) => {
+      bank.responder = (_req, res) => {
         res.writeHead(502, { 'Content-Type': 'text/html' });
         res.end('<html>Bad gateway</html>');
       };
@@ -202,7 +167,7 @@ describe('BerlinGroupAdapter over HTTP', () => {
     });
 
     it('garbage 2xx body → protocol', async () => {
-      responder = (_req, res) => {
+      bank.responder = (_req, res) => {
         res.writeHead(200, { 'Content-Type': 'application/json' });
         res.end('{"transactionStatus": "ACS');
       };
@@ -210,12 +175,12 @@ describe('BerlinGroupAdapter over HTTP', () => {
     });
 
     it('2xx without required fields → protocol', async () => {
-      responder = (_req, res) => json(res, 201, { transactionStatus: 'RCVD', _links: {} });
+      bank.responder = (_req, res) => json(res, 201, { transactionStatus: 'RCVD', _links: {} });
       expect(await caught(sut.initiatePayment(conn, initiateCommand()))).toMatchObject({ kind: 'protocol' });
     });
 
     it('a bank that hangs → unavailable after conn.timeoutMs', async () => {
-      responder = () => undefined; // never answers
+      bank.responder = () => undefined; // never answers
       const started = Date.now();
       const err = await caught(sut.getPaymentStatus({ ...conn, timeoutMs: 200 }, ref()));
       expect(err).toMatchObject({ kind: 'unavailable' });
@@ -224,7 +189,7 @@ describe('BerlinGroupAdapter over HTTP', () => {
     });
 
     it('a bank that stalls mid-body → unavailable', async () => {
-      responder = (_req, res) => {
+      bank.responder = (_req, res) => {
         res.writeHead(200, { 'Content-Type': 'application/json' });
         res.write('{"transactionStatus":');
       };
@@ -240,7 +205,7 @@ describe('BerlinGroupAdapter over HTTP', () => {
 
   describe('reads', () => {
     it('getPaymentStatus GETs .../status with the ref request id and maps unknown codes to PDNG', async () => {
-      responder = (_req, res) => json(res, 200, { transactionStatus: 'XYZW' });
+      bank.responder = (_req, res) => json(res, 200, { transactionStatus: 'XYZW' });
       expect(await sut.getPaymentStatus(conn, ref({ psu: { psuIpAddress: '192.0.2.1' } }))).toEqual({ raw: 'XYZW', normalised: 'PDNG' });
       expect(requests[0]).toMatchObject({ method: 'GET', url: '/psd2/v1/payments/sepa-credit-transfers/pay-1/status' });
       expect(requests[0]!.headers).toMatchObject({ 'x-request-id': ref().requestId, 'psu-ip-address': '192.0.2.1' });
@@ -249,7 +214,7 @@ describe('BerlinGroupAdapter over HTTP', () => {
     });
 
     it('uses a fresh UUID when the ref carries no request id', async () => {
-      responder = (_req, res) => json(res, 200, { transactionStatus: 'ACSC' });
+      bank.responder = (_req, res) => json(res, 200, { transactionStatus: 'ACSC' });
       await sut.getPaymentStatus(conn, ref({ requestId: '' }));
       await sut.getPaymentStatus(conn, ref({ requestId: '' }));
       const [a, b] = requests.map((r) => r.headers['x-request-id']);
@@ -258,7 +223,7 @@ describe('BerlinGroupAdapter over HTTP', () => {
     });
 
     it('getScaStatus GETs the authorisation and maps scaStatus', async () => {
-      responder = (_req, res) => json(res, 200, { scaStatus: 'finalised' });
+      bank.responder = (_req, res) => json(res, 200, { scaStatus: 'finalised' });
       expect(await sut.getScaStatus(conn, { ...ref(), authorisationId: 'auth-1' })).toEqual({ raw: 'finalised', normalised: 'finalised' });
       expect(requests[0]!.url).toBe('/psd2/v1/payments/sepa-credit-transfers/pay-1/authorisations/auth-1');
     });
@@ -266,7 +231,7 @@ describe('BerlinGroupAdapter over HTTP', () => {
 
   describe('startAuthorisation', () => {
     it('POSTs .../authorisations with redirect headers and maps the start-SCA response', async () => {
-      responder = (_req, res) =>
+      bank.responder = (_req, res) =>
         json(
           res,
           201,
@@ -294,7 +259,7 @@ describe('BerlinGroupAdapter over HTTP', () => {
 
   describe('cancelPayment', () => {
     it('204 → CANC, no authorisation needed', async () => {
-      responder = (_req, res) => {
+      bank.responder = (_req, res) => {
         res.writeHead(204);
         res.end();
       };
@@ -303,12 +268,12 @@ describe('BerlinGroupAdapter over HTTP', () => {
     });
 
     it('202 → the PSU must authorise the cancellation', async () => {
-      responder = (_req, res) => json(res, 202, { transactionStatus: 'ACTC', _links: { startAuthorisation: { href: '/x' } } });
+      bank.responder = (_req, res) => json(res, 202, { transactionStatus: 'ACTC', _links: { startAuthorisation: { href: '/x' } } });
       expect(await sut.cancelPayment(conn, ref())).toEqual({ status: { raw: 'ACTC', normalised: 'ACTC' }, authorisationRequired: true });
     });
 
     it('405 CANCELLATION_INVALID → rejected', async () => {
-      responder = (_req, res) => json(res, 405, { tppMessages: [{ category: 'ERROR', code: 'CANCELLATION_INVALID' }] });
+      bank.responder = (_req, res) => json(res, 405, { tppMessages: [{ category: 'ERROR', code: 'CANCELLATION_INVALID' }] });
       expect(await caught(sut.cancelPayment(conn, ref()))).toMatchObject({ kind: 'rejected', details: { httpStatus: 405 } });
     });
   });

@@ -2,52 +2,18 @@
  * The AIS half of the adapter against a scriptable local "bank": what goes on the wire (headers,
  * bodies, queries) and how answers are mapped. The real sandbox bank is in the `.sandbox.spec`.
  */
-import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { json, useScriptedBank } from '../../../test/support/scripted-bank';
 import { BankError, type AccountReadRef, type BankConnection, type CreateConsentCommand } from '../bank-adapter';
 import { consentGoneCode } from './ais-transformers';
 import { BerlinGroupAdapter } from '.';
 
-interface Recorded {
-  method: string;
-  url: string;
-  headers: IncomingHttpHeaders;
-  body: string;
-}
-type Responder = (req: Recorded, res: ServerResponse) => void;
-
-function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  res.writeHead(status, { 'Content-Type': 'application/json', ...headers });
-  res.end(JSON.stringify(body));
-}
-
-let responder: Responder;
-const requests: Recorded[] = [];
-const server = createServer((req, res) => {
-  const chunks: Buffer[] = [];
-  req.on('data', (c: Buffer) => chunks.push(c));
-  req.on('end', () => {
-    const r = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8') };
-    requests.push(r);
-    responder(r, res);
-  });
-});
+const bank = useScriptedBank();
+const { requests } = bank;
 let conn: BankConnection;
 let origin: string;
-
-beforeAll(async () => {
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  origin = `http://127.0.0.1:${port}`;
+beforeAll(() => {
+  origin = bank.origin;
   conn = { bicFi: 'TESTDEFFXXX', baseUrl: `${origin}/psd2`, timeoutMs: 1_000 };
-});
-afterAll(async () => {
-  server.closeAllConnections();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-});
-beforeEach(() => {
-  requests.length = 0;
-  responder = (_req, res) => json(res, 500, {});
 });
 
 const sut = new BerlinGroupAdapter();
@@ -81,7 +47,7 @@ async function caught(p: Promise<unknown>): Promise<BankError> {
 
 describe('BerlinGroupAdapter AIS over HTTP', () => {
   it('createConsent: POST /v1/consents with the idempotency key, PSU and TPP redirect headers', async () => {
-    responder = (_req, res) =>
+    bank.responder = (_req, res) =>
       json(res, 201, {
         consentStatus: 'received',
         consentId: 'consent-1',
@@ -110,7 +76,7 @@ describe('BerlinGroupAdapter AIS over HTTP', () => {
   });
 
   it('reads carry Consent-ID and the ref request id, and no PSU-IP-Address unless given', async () => {
-    responder = (_req, res) => json(res, 200, { accounts: [{ resourceId: 'acc-1', currency: 'EUR' }] });
+    bank.responder = (_req, res) => json(res, 200, { accounts: [{ resourceId: 'acc-1', currency: 'EUR' }] });
 
     await sut.listAccounts(conn, readRef(), { withBalance: true });
     await sut.listAccounts(conn, readRef({ psu: { psuIpAddress: '192.0.2.7' } }), { withBalance: false });
@@ -123,7 +89,7 @@ describe('BerlinGroupAdapter AIS over HTTP', () => {
   });
 
   it('getConsent maps what the bank granted', async () => {
-    responder = (_req, res) =>
+    bank.responder = (_req, res) =>
       json(res, 200, {
         access: { allPsd2: 'allAccounts' },
         recurringIndicator: true,
@@ -143,7 +109,7 @@ describe('BerlinGroupAdapter AIS over HTTP', () => {
   });
 
   it('deleteConsent: DELETE, 204', async () => {
-    responder = (_req, res) => {
+    bank.responder = (_req, res) => {
       res.writeHead(204);
       res.end();
     };
@@ -152,7 +118,7 @@ describe('BerlinGroupAdapter AIS over HTTP', () => {
   });
 
   it('updateConsentPsuData: credentials as a PUT with PSU-ID, and 401 PSU_CREDENTIALS_INVALID → rejected', async () => {
-    responder = (_req, res) =>
+    bank.responder = (_req, res) =>
       json(res, 401, { tppMessages: [{ category: 'ERROR', code: 'PSU_CREDENTIALS_INVALID', text: 'Wrong password' }] });
     const err = await caught(
       sut.updateConsentPsuData(
@@ -172,7 +138,7 @@ describe('BerlinGroupAdapter AIS over HTTP', () => {
   });
 
   it('getTransactions: first page from the query, the next from the token, both on this account', async () => {
-    responder = (req, res) =>
+    bank.responder = (req, res) =>
       json(res, 200, {
         account: { iban: 'DE89370400440532013000' },
         transactions: {
@@ -204,20 +170,20 @@ describe('BerlinGroupAdapter AIS over HTTP', () => {
     [401, 'CONSENT_EXPIRED'],
     [403, 'CONSENT_UNKNOWN'],
   ])('HTTP %i %s on a read → rejected, the code kept for the caller', async (status, code) => {
-    responder = (_req, res) => json(res, status, { tppMessages: [{ category: 'ERROR', code }] });
+    bank.responder = (_req, res) => json(res, status, { tppMessages: [{ category: 'ERROR', code }] });
     const err = await caught(sut.getBalances(conn, readRef(), 'acc-1'));
     expect(err).toMatchObject({ kind: 'rejected', retryable: false });
     expect(consentGoneCode(err)).toBe(code);
   });
 
   it('429 ACCESS_EXCEEDED → rate_limited with the Retry-After', async () => {
-    responder = (_req, res) => json(res, 429, { tppMessages: [{ category: 'ERROR', code: 'ACCESS_EXCEEDED' }] }, { 'Retry-After': '3600' });
+    bank.responder = (_req, res) => json(res, 429, { tppMessages: [{ category: 'ERROR', code: 'ACCESS_EXCEEDED' }] }, { 'Retry-After': '3600' });
     const err = await caught(sut.getAccount(conn, readRef(), 'acc-1', { withBalance: false }));
     expect(err).toMatchObject({ kind: 'rate_limited', retryable: true, details: { retryAfterMs: 3_600_000 } });
   });
 
   it('bank texts with IBANs are redacted in errors', async () => {
-    responder = (_req, res) =>
+    bank.responder = (_req, res) =>
       json(res, 400, { tppMessages: [{ category: 'ERROR', code: 'FORMAT_ERROR', text: 'Account DE89370400440532013000 not in consent' }] });
     const err = await caught(sut.createConsent(conn, createCommand()));
     expect(JSON.stringify({ message: err.message, details: err.details })).not.toContain('0532013000');
