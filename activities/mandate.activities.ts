@@ -23,7 +23,7 @@ import {
 import type { OutcomeDecision } from '../workflows/op-transfer.api';
 import { toActivityFailure } from './bank-failure';
 import { openPaymentsOutgoing, type CreateOutcome, type LookupOutcome, type PaymentTarget, type Progress } from './open-payments-outgoing';
-import { openPaymentsSession, refuser, type Refuse, type SaveGrant } from './open-payments-session';
+import { isRetryAttempt, openPaymentsSession, refuser, type Refuse, type SaveGrant } from './open-payments-session';
 
 export interface MandateActivityDeps {
   mandates: OpMandateRepository;
@@ -176,7 +176,7 @@ export function createMandateActivities(deps: MandateActivityDeps) {
 
     /** Checks the finish hash, then continues the grant for the access token. */
     async continueMandateGrant(mandateId: string, interactRef: string, hash: string): Promise<void> {
-      await op.continueGrant(await load(mandateId), saveOn(mandateId), interactRef, hash);
+      await op.continueGrant(await load(mandateId), saveOn(mandateId), interactRef, hash, { earlierAttemptUnanswered: isRetryAttempt() });
     },
 
     /** `mandate-{id}`: one `mandatePaymentWorkflow` per period. Creating it twice is a no-op. */

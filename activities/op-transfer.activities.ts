@@ -12,7 +12,7 @@ import type { HmacSigner } from '../libs/security/hmac-signer';
 import type { SecretBox } from '../libs/security/secret-box';
 import { toActivityFailure } from './bank-failure';
 import { openPaymentsOutgoing, type CreateOutcome, type LookupOutcome, type PaymentTarget, type Progress } from './open-payments-outgoing';
-import { openPaymentsSession, refuser, type Refuse, type SaveGrant } from './open-payments-session';
+import { isRetryAttempt, openPaymentsSession, refuser, type Refuse, type SaveGrant } from './open-payments-session';
 
 const refuse: Refuse = refuser('TransferRefused');
 
@@ -152,7 +152,7 @@ export function createOpTransferActivities(deps: OpTransferActivityDeps) {
 
     /** Checks the finish hash (the redirect really came from the PSU's wallet), then continues the grant. */
     async continueGrant(transferId: string, interactRef: string, hash: string): Promise<void> {
-      await op.continueGrant(await load(transferId), saveOn(transferId), interactRef, hash);
+      await op.continueGrant(await load(transferId), saveOn(transferId), interactRef, hash, { earlierAttemptUnanswered: isRetryAttempt() });
     },
 
     async quoteExpired(transferId: string): Promise<boolean> {

@@ -203,6 +203,36 @@ describe('unknown outcomes: the wallet loses the answer to the outgoing payment'
   }, 150_000);
 });
 
+test('the answer to the grant continuation is lost: the wallet will not answer twice, so the transfer ends failed with that reason; nothing paid, the grant and its unseen token revoked', async () => {
+  const before = await ase.ase.balances();
+  ase.ase.failGrantContinuations({ lostResponses: 1 });
+  try {
+    const created = await createTransfer({ senderWalletAddress: alice(), receiver: bob(), debitAmount: eur('777') });
+    const { location } = await decideOnConsentPage(created.body._links.scaRedirect.href, 'approve', ase.fetch);
+    await fetch(location!, { redirect: 'manual' });
+
+    const done = await waitForStatus(created.body.transferId, 'failed');
+    expect(done.reason).toMatch(/answer to the grant continuation was lost/);
+    expect(done.reason).toMatch(/Nothing was paid/);
+    expect(done.reason).not.toContain(new URL(ase.url).host);
+    expect(ase.ase.takeContinuationFault()).toBeUndefined(); // the lost answer was spent: the wallet did issue a token
+    expect(await outgoingPaymentsOf(created.body.transferId)).toHaveLength(0);
+    expect(await ase.ase.balances()).toEqual(before);
+    const row = (await transfers.findById(created.body.transferId))!;
+    expect(row.accessTokenSealed).toBeNull();
+    expect(row.continueTokenSealed).toBeNull();
+    // The token issued in the lost answer, which Clearway never saw, is revoked with its grant.
+    const tokens = await aseQuery(
+      `SELECT t.revoked, g.finalization FROM "${ase.schema}".access_tokens t JOIN "${ase.schema}".grants g ON g.id = t.grant_id WHERE g.interact_id = $1`,
+      [new URL(created.body._links.scaRedirect.href).pathname.split('/').at(-2)],
+    );
+    expect(tokens).toEqual([{ revoked: true, finalization: 'revoked' }]);
+    expect(await incomingAt(row.incomingPaymentUrl!)).toMatchObject({ completed: true });
+  } finally {
+    ase.ase.failGrantContinuations({});
+  }
+});
+
 test('a forged finish redirect (wrong hash) fails the transfer with a clear reason', async () => {
   const created = await createTransfer({ senderWalletAddress: alice(), receiver: bob(), debitAmount: eur('100') });
   const { location } = await decideOnConsentPage(created.body._links.scaRedirect.href, 'approve', ase.fetch);
