@@ -264,6 +264,26 @@ test('the same X-Request-ID returns the same transfer; list shows it', async () 
   await stack.call('DELETE', `${TRANSFERS}/${first.body.transferId}`, { token });
 });
 
+test('a transfer refused by the wallet, repeated with the same X-Request-ID, gets the first answer again (no wallet host, URL or internal id); another body under that id is refused', async () => {
+  const requestId = randomUUID();
+  // 0.03 EUR does not cover the wallet's fixed fee of 0.05: its quote is refused.
+  const body = { senderWalletAddress: alice(), receiver: bob(), debitAmount: eur('3') };
+  const first = await createTransfer(body, requestId);
+  expect(first.status).toBe(400);
+  expect(first.body.tppMessages[0]).toMatchObject({ code: 'FORMAT_ERROR', path: 'invalid_amount' });
+  const repeat = await createTransfer(body, requestId);
+  expect({ status: repeat.status, body: repeat.body }).toEqual({ status: first.status, body: first.body });
+  const other = await createTransfer({ ...body, debitAmount: eur('4') }, requestId);
+  expect(other.status).toBe(400);
+  expect(other.body.tppMessages[0]).toMatchObject({ code: 'PARAMETER_NOT_CONSISTENT', path: 'X-Request-ID' });
+  for (const answer of [first, repeat, other]) {
+    const text = JSON.stringify(answer.body);
+    expect(text).not.toContain(new URL(ase.url).host);
+    expect(text).not.toMatch(/\/(quotes|incoming-payments|auth)\//);
+    expect(text).not.toMatch(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/);
+  }
+});
+
 describe('bad input: clear 4xx, nothing sent', () => {
   test.each([
     ['both amounts', () => ({ senderWalletAddress: alice(), receiver: bob(), debitAmount: eur('1'), receiveAmount: eur('1') }), 'receiveAmount'],
