@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import type { OpenPaymentsAdapter, OutgoingPayment } from '../libs/adapters/open-payments/types';
 import { quoteExpiry } from '../libs/adapters/open-payments';
 import { CLEARWAY_ID_NAMESPACE, deriveUuid } from '../libs/domain/ids';
-import { intervalEnd, parseRepeatingInterval, periodContaining, scheduleCadence, type RepeatingInterval, type ScheduleCadence } from '../libs/domain/iso8601-interval';
+import { intervalEnd, parseRepeatingInterval, periodContaining, periodCount, scheduleCadence, type RepeatingInterval, type ScheduleCadence } from '../libs/domain/iso8601-interval';
 import type { MandatePaymentStatus, MandateStatus } from '../libs/domain/mandate';
 import type { OpMandateEntity, OpMandatePaymentEntity } from '../libs/persistence/entities/op-mandate.entity';
 import type { OpMandateRepository } from '../libs/persistence/op-mandate.repository';
@@ -203,7 +203,7 @@ export function createMandateActivities(deps: MandateActivityDeps) {
             staticDetails: mandatePeriodDetails({ mandateId, apiBaseUrl: deps.publicBaseUrl, tenantId: mandate.tenantId }),
           },
           policies: { overlap: 'SKIP', catchupWindow: MANDATE_CATCHUP_WINDOW, pauseOnFailure: false },
-          state: { ...(interval.repetitions !== undefined ? { remainingActions: interval.repetitions } : {}), note: 'Open Payments mandate' },
+          state: { ...(interval.repetitions !== undefined ? { remainingActions: periodCount(interval) } : {}), note: 'Open Payments mandate' },
         });
       } catch (err) {
         if (!(err instanceof ScheduleAlreadyRunning)) throw err;
@@ -265,9 +265,10 @@ export function createMandateActivities(deps: MandateActivityDeps) {
       if (existing) return { proceed: existing.status === 'sending', status: existing.status, reason: existing.reason };
       let skip: string | undefined;
       if (mandate.status !== 'active') skip = `The mandate is ${mandate.status}`;
-      const repetitions = parseRepeatingInterval(mandate.interval)?.repetitions;
-      if (!skip && repetitions !== undefined && (await deps.mandates.countPeriods(mandateId, 'completed')) >= repetitions) {
-        skip = `All ${repetitions} payments of the mandate were made`;
+      const parsed = parseRepeatingInterval(mandate.interval);
+      const periods = parsed && periodCount(parsed);
+      if (!skip && periods !== undefined && (await deps.mandates.countPeriods(mandateId, 'completed')) >= periods) {
+        skip = `All ${periods} payments of the mandate were made`;
       }
       const row = await deps.mandates.claimPeriod(mandateId, at, skip ? 'skipped' : 'sending', skip ?? null);
       return { proceed: row.status === 'sending', status: row.status, reason: row.reason };

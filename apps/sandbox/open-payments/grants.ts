@@ -17,7 +17,7 @@ import type { SandboxDatabase } from './database';
 import { opError, OpenPaymentsErrorCode as E, type OpenPaymentsError } from './errors';
 import { isEd25519Jwk, type Ed25519Jwk } from '../../../libs/security/http-signatures';
 import { interactionHash } from '../../../libs/security/interaction-hash';
-import { parseRepeatingInterval } from './interval';
+import { parseRepeatingInterval } from '../../../libs/domain/iso8601-interval';
 import { normaliseUrl, type WalletDirectory } from './wallets';
 
 export interface Amount {
