@@ -2,7 +2,8 @@ import { mandatePeriodDetails, mandatePeriodSummary } from '../workflows/shared/
 import { MONTHS, ScheduleAlreadyRunning, ScheduleNotFoundError, type CalendarSpec, type Client, type Range, type ScheduleSpec } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Logger } from 'pino';
-import type { OpenPaymentsAdapter, OutgoingPayment } from '../libs/adapters/open-payments/types';
+import type { OutgoingPayment } from '../libs/adapters/open-payments/types';
+import type { WalletAdapters } from '../libs/adapters/registry';
 import { quoteExpiry } from '../libs/adapters/open-payments';
 import { CLEARWAY_ID_NAMESPACE, deriveUuid } from '../libs/domain/ids';
 import { intervalEnd, parseRepeatingInterval, periodContaining, periodCount, scheduleCadence, type RepeatingInterval, type ScheduleCadence } from '../libs/domain/iso8601-interval';
@@ -29,7 +30,8 @@ export interface MandateActivityDeps {
   mandates: OpMandateRepository;
   /** Operators' decisions on periods whose outcome stayed unknown (audit trail). */
   resolutions: OpOutcomeResolutionRepository;
-  openPayments?: OpenPaymentsAdapter;
+  /** The registry's wallet adapters (libs/adapters/registry.ts); `open-payments` is absent when no client identity is configured. */
+  walletAdapters: Readonly<WalletAdapters>;
   secrets: SecretBox;
   publicBaseUrl: string;
   callbackSigner: HmacSigner;

@@ -164,7 +164,7 @@ function setUp(row: OpTransferEntity, wallet = stubWallet(), attempt = 1) {
   const sut: OpTransferActivities = createOpTransferActivities({
     transfers: transfers.repo,
     resolutions: resolutions as unknown as OpOutcomeResolutionRepository,
-    openPayments: wallet,
+    walletAdapters: { 'open-payments': wallet },
     secrets,
     publicBaseUrl: 'https://clearway.example',
     callbackSigner: new HmacSigner(testKeys.hmac),

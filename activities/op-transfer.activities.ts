@@ -1,6 +1,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { Logger } from 'pino';
-import type { OpAmount, OpenPaymentsAdapter, OutgoingPayment } from '../libs/adapters/open-payments/types';
+import type { OpAmount, OutgoingPayment } from '../libs/adapters/open-payments/types';
+import type { WalletAdapters } from '../libs/adapters/registry';
 import type { TransferStatus } from '../libs/domain/open-payments';
 import { quoteExpiry } from '../libs/adapters/open-payments';
 import { CLEARWAY_ID_NAMESPACE, deriveUuid } from '../libs/domain/ids';
@@ -20,8 +21,8 @@ export interface OpTransferActivityDeps {
   transfers: OpTransferRepository;
   /** Operators' decisions on outcomes that stayed unknown (audit trail). */
   resolutions: OpOutcomeResolutionRepository;
-  /** Undefined when this deployment has no Open Payments client identity configured. */
-  openPayments?: OpenPaymentsAdapter;
+  /** The registry's wallet adapters (libs/adapters/registry.ts); `open-payments` is absent when no client identity is configured. */
+  walletAdapters: Readonly<WalletAdapters>;
   secrets: SecretBox;
   publicBaseUrl: string;
   callbackSigner: HmacSigner;

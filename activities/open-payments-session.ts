@@ -3,6 +3,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Logger } from 'pino';
 import { isBankError } from '../libs/adapters/bank-adapter';
+import type { WalletAdapters } from '../libs/adapters/registry';
 import { isContinuationRefused, verifyInteractionHash } from '../libs/adapters/open-payments';
 import type { OpAccessRequest, OpAccessToken, OpenPaymentsAdapter, WalletAddress } from '../libs/adapters/open-payments/types';
 import type { SecretBox } from '../libs/security/secret-box';
@@ -59,8 +60,8 @@ export interface GrantState {
 export type SaveGrant = (fields: Partial<GrantState>) => Promise<void>;
 
 export interface OpenPaymentsSessionDeps {
-  /** Undefined when this deployment has no Open Payments client identity configured. */
-  openPayments?: OpenPaymentsAdapter;
+  /** The registry's wallet adapters (libs/adapters/registry.ts); `open-payments` is absent when no client identity is configured. */
+  walletAdapters: Readonly<WalletAdapters>;
   secrets: SecretBox;
   logger: Logger;
 }
@@ -71,8 +72,9 @@ export interface OpenPaymentsSessionDeps {
  */
 export function openPaymentsSession(deps: OpenPaymentsSessionDeps, refuse: Refuse) {
   function client(): OpenPaymentsAdapter {
-    if (!deps.openPayments) refuse('not_configured', 'This deployment has no Open Payments client identity (OPEN_PAYMENTS_* settings)');
-    return deps.openPayments;
+    const adapter = deps.walletAdapters['open-payments'];
+    if (!adapter) refuse('not_configured', 'This deployment has no Open Payments client identity (OPEN_PAYMENTS_* settings)');
+    return adapter;
   }
 
   async function storeAccessToken(save: SaveGrant, token: OpAccessToken): Promise<void> {
