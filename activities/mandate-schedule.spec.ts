@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { msNumberToTs, tsToMs } from '@temporalio/common/lib/time';
-import { parseRepeatingInterval, periodStart, type RepeatingInterval } from '../libs/domain/iso8601-interval';
+import { parseRepeatingInterval, periodCount, periodStart, type RepeatingInterval } from '../libs/domain/iso8601-interval';
 import { mandateScheduleSpec, yearRanges } from './mandate.activities';
 
 /**
@@ -49,14 +49,15 @@ function periods(interval: RepeatingInterval, count: number): string[] {
 describe('mandate Schedule spec: every period, the month-end included', () => {
   it.each([
     // From the 31st: every month, on its last day when shorter, February 29th in a leap year.
-    ['R14/2027-01-31T09:00:00Z/P1M', 14, ['2027-02-28T09:00:00.000Z', '2027-04-30T09:00:00.000Z', '2028-02-29T09:00:00.000Z']],
-    ['R7/2027-08-30T00:00:00Z/P1M', 7, ['2028-02-29T00:00:00.000Z', '2027-11-30T00:00:00.000Z']],
-    ['R4/2026-11-29T12:30:15Z/P1M', 4, ['2027-02-28T12:30:15.000Z']],
-    ['R4/2027-05-31T00:00:00Z/P3M', 4, ['2027-11-30T00:00:00.000Z', '2028-02-29T00:00:00.000Z']],
-    ['R3/2027-03-31T00:00:00Z/P1Y', 3, ['2028-03-31T00:00:00.000Z']],
-    ['R5/2027-01-15T10:00:00Z/P1M', 5, ['2027-02-15T10:00:00.000Z']],
-  ])('%s fires %i times, at periodStart', async (text, count, includes) => {
+    ['R14/2027-01-31T09:00:00Z/P1M', 15, ['2027-02-28T09:00:00.000Z', '2027-04-30T09:00:00.000Z', '2028-02-29T09:00:00.000Z']],
+    ['R7/2027-08-30T00:00:00Z/P1M', 8, ['2028-02-29T00:00:00.000Z', '2027-11-30T00:00:00.000Z']],
+    ['R4/2026-11-29T12:30:15Z/P1M', 5, ['2027-02-28T12:30:15.000Z']],
+    ['R4/2027-05-31T00:00:00Z/P3M', 5, ['2027-11-30T00:00:00.000Z', '2028-02-29T00:00:00.000Z']],
+    ['R3/2027-03-31T00:00:00Z/P1Y', 4, ['2028-03-31T00:00:00.000Z']],
+    ['R5/2027-01-15T10:00:00Z/P1M', 6, ['2027-02-15T10:00:00.000Z']],
+  ])('%s fires %i times (Rn: n + 1 periods), at periodStart', async (text, count, includes) => {
     const interval = parseRepeatingInterval(text)!;
+    expect(periodCount(interval)).toBe(count);
     const times = await matchingTimes(interval, new Date(interval.start.getTime() - 1000), new Date(periodStart(interval, count).getTime() - 1000));
     expect(times).toEqual(periods(interval, count));
     expect(times).toEqual(expect.arrayContaining(includes));

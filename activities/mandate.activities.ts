@@ -2,10 +2,11 @@ import { mandatePeriodDetails, mandatePeriodSummary } from '../workflows/shared/
 import { MONTHS, ScheduleAlreadyRunning, ScheduleNotFoundError, type CalendarSpec, type Client, type Range, type ScheduleSpec } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Logger } from 'pino';
-import type { OpenPaymentsAdapter, OutgoingPayment } from '../libs/adapters/open-payments/types';
+import type { OutgoingPayment } from '../libs/adapters/open-payments/types';
+import type { WalletAdapters } from '../libs/adapters/registry';
 import { quoteExpiry } from '../libs/adapters/open-payments';
 import { CLEARWAY_ID_NAMESPACE, deriveUuid } from '../libs/domain/ids';
-import { intervalEnd, parseRepeatingInterval, periodContaining, scheduleCadence, type RepeatingInterval, type ScheduleCadence } from '../libs/domain/iso8601-interval';
+import { intervalEnd, parseRepeatingInterval, periodContaining, periodCount, scheduleCadence, type RepeatingInterval, type ScheduleCadence } from '../libs/domain/iso8601-interval';
 import type { MandatePaymentStatus, MandateStatus } from '../libs/domain/mandate';
 import type { OpMandateEntity, OpMandatePaymentEntity } from '../libs/persistence/entities/op-mandate.entity';
 import type { OpMandateRepository } from '../libs/persistence/op-mandate.repository';
@@ -23,13 +24,14 @@ import {
 import type { OutcomeDecision } from '../workflows/op-transfer.api';
 import { toActivityFailure } from './bank-failure';
 import { openPaymentsOutgoing, type CreateOutcome, type LookupOutcome, type PaymentTarget, type Progress } from './open-payments-outgoing';
-import { openPaymentsSession, refuser, type Refuse, type SaveGrant } from './open-payments-session';
+import { isRetryAttempt, openPaymentsSession, refuser, type Refuse, type SaveGrant } from './open-payments-session';
 
 export interface MandateActivityDeps {
   mandates: OpMandateRepository;
   /** Operators' decisions on periods whose outcome stayed unknown (audit trail). */
   resolutions: OpOutcomeResolutionRepository;
-  openPayments?: OpenPaymentsAdapter;
+  /** The registry's wallet adapters (libs/adapters/registry.ts); `open-payments` is absent when no client identity is configured. */
+  walletAdapters: Readonly<WalletAdapters>;
   secrets: SecretBox;
   publicBaseUrl: string;
   callbackSigner: HmacSigner;
@@ -176,7 +178,7 @@ export function createMandateActivities(deps: MandateActivityDeps) {
 
     /** Checks the finish hash, then continues the grant for the access token. */
     async continueMandateGrant(mandateId: string, interactRef: string, hash: string): Promise<void> {
-      await op.continueGrant(await load(mandateId), saveOn(mandateId), interactRef, hash);
+      await op.continueGrant(await load(mandateId), saveOn(mandateId), interactRef, hash, { earlierAttemptUnanswered: isRetryAttempt() });
     },
 
     /** `mandate-{id}`: one `mandatePaymentWorkflow` per period. Creating it twice is a no-op. */
@@ -203,7 +205,7 @@ export function createMandateActivities(deps: MandateActivityDeps) {
             staticDetails: mandatePeriodDetails({ mandateId, apiBaseUrl: deps.publicBaseUrl, tenantId: mandate.tenantId }),
           },
           policies: { overlap: 'SKIP', catchupWindow: MANDATE_CATCHUP_WINDOW, pauseOnFailure: false },
-          state: { ...(interval.repetitions !== undefined ? { remainingActions: interval.repetitions } : {}), note: 'Open Payments mandate' },
+          state: { ...(interval.repetitions !== undefined ? { remainingActions: periodCount(interval) } : {}), note: 'Open Payments mandate' },
         });
       } catch (err) {
         if (!(err instanceof ScheduleAlreadyRunning)) throw err;
@@ -265,9 +267,10 @@ export function createMandateActivities(deps: MandateActivityDeps) {
       if (existing) return { proceed: existing.status === 'sending', status: existing.status, reason: existing.reason };
       let skip: string | undefined;
       if (mandate.status !== 'active') skip = `The mandate is ${mandate.status}`;
-      const repetitions = parseRepeatingInterval(mandate.interval)?.repetitions;
-      if (!skip && repetitions !== undefined && (await deps.mandates.countPeriods(mandateId, 'completed')) >= repetitions) {
-        skip = `All ${repetitions} payments of the mandate were made`;
+      const parsed = parseRepeatingInterval(mandate.interval);
+      const periods = parsed && periodCount(parsed);
+      if (!skip && periods !== undefined && (await deps.mandates.countPeriods(mandateId, 'completed')) >= periods) {
+        skip = `All ${periods} payments of the mandate were made`;
       }
       const row = await deps.mandates.claimPeriod(mandateId, at, skip ? 'skipped' : 'sending', skip ?? null);
       return { proceed: row.status === 'sending', status: row.status, reason: row.reason };

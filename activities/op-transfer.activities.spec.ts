@@ -158,20 +158,20 @@ function stubWallet(): jest.Mocked<OpenPaymentsAdapter> {
 const testKeys = loadConfig({ NODE_ENV: 'test' }).keys;
 const secrets = new SecretBox(testKeys.encryption);
 
-function setUp(row: OpTransferEntity, wallet = stubWallet()) {
+function setUp(row: OpTransferEntity, wallet = stubWallet(), attempt = 1) {
   const transfers = fakeTransfers(row);
   const resolutions = { record: jest.fn(async (r: unknown) => r) };
   const sut: OpTransferActivities = createOpTransferActivities({
     transfers: transfers.repo,
     resolutions: resolutions as unknown as OpOutcomeResolutionRepository,
-    openPayments: wallet,
+    walletAdapters: { 'open-payments': wallet },
     secrets,
     publicBaseUrl: 'https://clearway.example',
     callbackSigner: new HmacSigner(testKeys.hmac),
     logger: pino({ level: 'silent' }),
   });
   // Refusals are the subject here: keep the activity failure logs out of the output.
-  const activityEnv = new MockActivityEnvironment({}, { logger: new DefaultLogger('ERROR', () => undefined) });
+  const activityEnv = new MockActivityEnvironment({ attempt }, { logger: new DefaultLogger('ERROR', () => undefined) });
   /** Runs one activity as the worker would, inside an activity context. */
   const run = <A extends unknown[], R>(fn: (...args: A) => Promise<R>, ...args: A): Promise<R> => activityEnv.run(fn, ...args);
   return { sut, wallet, run, row: () => transfers.row(row.id), transfers: transfers.repo, resolutions };
@@ -240,6 +240,35 @@ describe('Open Payments transfer activities', () => {
     expect(secrets.open(row().accessTokenSealed!, ACCESS_TOKEN)).toBe('access-token-plain');
     expect(secrets.open(row().continueTokenSealed!, CONTINUE_TOKEN)).toBe('continue-token-2-plain');
     expect(() => secrets.open(row().accessTokenSealed!, CONTINUE_TOKEN)).toThrow();
+  });
+
+  describe('grant continuation whose answer was lost', () => {
+    const refused = () => new BankError('rejected', 'POST wallet.example/auth/continue/c-1 → HTTP 401 (request_denied)', { httpStatus: 401, messages: [{ category: 'ERROR', code: 'request_denied' }] });
+    async function continued(attempt: number) {
+      const wallet = stubWallet();
+      wallet.continueGrant.mockRejectedValue(refused());
+      const { sut, run, row } = setUp(transferRow({ quoteUrl: `${RESOURCE_SERVER}/quotes/q-1`, quoteDebitAmount: eur('1000') }), wallet, attempt);
+      await run(sut.requestOutgoingPaymentGrant, row().id);
+      const hash = interactionHash({ clientNonce: row().clientNonce!, finishNonce: row().finishNonce!, interactRef: 'ref-1', grantEndpoint: AUTH_SERVER });
+      const outcome = await run(sut.continueGrant, row().id, 'ref-1', hash).then(() => undefined, (e: unknown) => e);
+      return { outcome, wallet, row };
+    }
+
+    it('a refusal after an unanswered attempt: grant_answer_lost, nothing paid, the grant revoked with its unseen token, no wallet host in the text', async () => {
+      const { outcome, wallet, row } = await continued(2);
+      expect(outcome).toMatchObject(refusal('grant_answer_lost'));
+      expect((outcome as Error).message).toMatch(/answer to the grant continuation was lost.*Nothing was paid and the grant was revoked/);
+      expect((outcome as Error).message).not.toMatch(/wallet\.example|continue\/c-1/);
+      expect(wallet.revokeGrant).toHaveBeenCalledWith({ uri: `${AUTH_SERVER}/continue/c-1`, accessToken: 'continue-token-plain' });
+      expect(wallet.createOutgoingPayment).not.toHaveBeenCalled();
+      expect(row()).toMatchObject({ accessTokenSealed: null, continueTokenSealed: null });
+    });
+
+    it('the same refusal on a first attempt is the wallet\'s own answer: a bank rejection, the grant not revoked here', async () => {
+      const { outcome, wallet } = await continued(1);
+      expect(outcome).toMatchObject({ type: 'BankRejected' });
+      expect(wallet.revokeGrant).not.toHaveBeenCalled();
+    });
   });
 
   describe('outgoing payment', () => {

@@ -1,6 +1,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { Logger } from 'pino';
-import type { OpAmount, OpenPaymentsAdapter, OutgoingPayment } from '../libs/adapters/open-payments/types';
+import type { OpAmount, OutgoingPayment } from '../libs/adapters/open-payments/types';
+import type { WalletAdapters } from '../libs/adapters/registry';
 import type { TransferStatus } from '../libs/domain/open-payments';
 import { quoteExpiry } from '../libs/adapters/open-payments';
 import { CLEARWAY_ID_NAMESPACE, deriveUuid } from '../libs/domain/ids';
@@ -12,7 +13,7 @@ import type { HmacSigner } from '../libs/security/hmac-signer';
 import type { SecretBox } from '../libs/security/secret-box';
 import { toActivityFailure } from './bank-failure';
 import { openPaymentsOutgoing, type CreateOutcome, type LookupOutcome, type PaymentTarget, type Progress } from './open-payments-outgoing';
-import { openPaymentsSession, refuser, type Refuse, type SaveGrant } from './open-payments-session';
+import { isRetryAttempt, openPaymentsSession, refuser, type Refuse, type SaveGrant } from './open-payments-session';
 
 const refuse: Refuse = refuser('TransferRefused');
 
@@ -20,8 +21,8 @@ export interface OpTransferActivityDeps {
   transfers: OpTransferRepository;
   /** Operators' decisions on outcomes that stayed unknown (audit trail). */
   resolutions: OpOutcomeResolutionRepository;
-  /** Undefined when this deployment has no Open Payments client identity configured. */
-  openPayments?: OpenPaymentsAdapter;
+  /** The registry's wallet adapters (libs/adapters/registry.ts); `open-payments` is absent when no client identity is configured. */
+  walletAdapters: Readonly<WalletAdapters>;
   secrets: SecretBox;
   publicBaseUrl: string;
   callbackSigner: HmacSigner;
@@ -152,7 +153,7 @@ export function createOpTransferActivities(deps: OpTransferActivityDeps) {
 
     /** Checks the finish hash (the redirect really came from the PSU's wallet), then continues the grant. */
     async continueGrant(transferId: string, interactRef: string, hash: string): Promise<void> {
-      await op.continueGrant(await load(transferId), saveOn(transferId), interactRef, hash);
+      await op.continueGrant(await load(transferId), saveOn(transferId), interactRef, hash, { earlierAttemptUnanswered: isRetryAttempt() });
     },
 
     async quoteExpired(transferId: string): Promise<boolean> {

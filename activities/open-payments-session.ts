@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto';
+import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Logger } from 'pino';
 import { isBankError } from '../libs/adapters/bank-adapter';
-import { verifyInteractionHash } from '../libs/adapters/open-payments';
+import type { WalletAdapters } from '../libs/adapters/registry';
+import { isContinuationRefused, verifyInteractionHash } from '../libs/adapters/open-payments';
 import type { OpAccessRequest, OpAccessToken, OpenPaymentsAdapter, WalletAddress } from '../libs/adapters/open-payments/types';
 import type { SecretBox } from '../libs/security/secret-box';
 import { toActivityFailure } from './bank-failure';
@@ -14,11 +16,31 @@ const TOKEN_REFRESH_MARGIN_MS = 30_000;
 
 export type Refuse = (code: string, message: string) => never;
 
+/** Refusal code: the wallet's answer to the grant continuation was lost and cannot be had again. */
+export const GRANT_ANSWER_LOST = 'grant_answer_lost';
+
+export const GRANT_ANSWER_LOST_MESSAGE =
+  "The wallet's answer to the grant continuation was lost, and the wallet does not answer a continuation twice " +
+  '(an interaction reference is single-use): the approval cannot be recovered. Nothing was paid and the grant was revoked; ' +
+  'ask the PSU to approve a new payment.';
+
 /** Refusals the client should see as a 4xx (bad receiver, asset mismatch...), never retried. */
 export function refuser(type: 'TransferRefused' | 'MandateRefused'): Refuse {
   return (code, message) => {
     throw ApplicationFailure.create({ type, message, nonRetryable: true, details: [{ httpStatus: 400, code, message }] });
   };
+}
+
+/**
+ * True in a retry of the running activity: an earlier attempt ended without an answer Clearway could
+ * use (timeout, 5xx, network, the worker died; 429s are retried too, see GRANT_ANSWER_LOST_MESSAGE).
+ */
+export function isRetryAttempt(): boolean {
+  try {
+    return Context.current().info.attempt > 1;
+  } catch {
+    return false; // called outside an activity (tests of the session itself)
+  }
 }
 
 /** The GNAP state a transfer or a mandate keeps on its row: tokens sealed, never in workflow history. */
@@ -38,8 +60,8 @@ export interface GrantState {
 export type SaveGrant = (fields: Partial<GrantState>) => Promise<void>;
 
 export interface OpenPaymentsSessionDeps {
-  /** Undefined when this deployment has no Open Payments client identity configured. */
-  openPayments?: OpenPaymentsAdapter;
+  /** The registry's wallet adapters (libs/adapters/registry.ts); `open-payments` is absent when no client identity is configured. */
+  walletAdapters: Readonly<WalletAdapters>;
   secrets: SecretBox;
   logger: Logger;
 }
@@ -50,8 +72,9 @@ export interface OpenPaymentsSessionDeps {
  */
 export function openPaymentsSession(deps: OpenPaymentsSessionDeps, refuse: Refuse) {
   function client(): OpenPaymentsAdapter {
-    if (!deps.openPayments) refuse('not_configured', 'This deployment has no Open Payments client identity (OPEN_PAYMENTS_* settings)');
-    return deps.openPayments;
+    const adapter = deps.walletAdapters['open-payments'];
+    if (!adapter) refuse('not_configured', 'This deployment has no Open Payments client identity (OPEN_PAYMENTS_* settings)');
+    return adapter;
   }
 
   async function storeAccessToken(save: SaveGrant, token: OpAccessToken): Promise<void> {
@@ -139,13 +162,35 @@ export function openPaymentsSession(deps: OpenPaymentsSessionDeps, refuse: Refus
       return { interactRedirect: grant.interactRedirect };
     },
 
-    /** Checks the finish hash (the redirect really came from the PSU's wallet), then continues the grant. */
-    async continueGrant(state: GrantState, save: SaveGrant, interactRef: string, hash: string): Promise<void> {
+    /**
+     * Checks the finish hash (the redirect really came from the PSU's wallet), then continues the grant.
+     *
+     * `earlierAttemptUnanswered`: a previous attempt of this step sent the continuation and got no
+     * answer (timeout, 5xx, the worker died). If the wallet now refuses to continue, the first
+     * request did reach it: the grant is finalized and its token was issued in the answer that
+     * never arrived. GNAP gives that token once (RFC 9635 §5.1; a current Rafiki answers
+     * `request_denied`), so the approval is lost. Clearway never held a token, so nothing was paid:
+     * the grant is revoked (the unseen token with it) and the step refuses with {@link GRANT_ANSWER_LOST}.
+     */
+    async continueGrant(state: GrantState, save: SaveGrant, interactRef: string, hash: string, opts: { earlierAttemptUnanswered?: boolean } = {}): Promise<void> {
       if (state.accessTokenSealed) return;
       const expected = { clientNonce: state.clientNonce!, finishNonce: state.finishNonce!, interactRef, grantEndpoint: state.grantEndpoint! };
       if (!verifyInteractionHash(expected, hash)) refuse('hash_mismatch', 'The interaction hash does not match: the finish redirect was not issued for this grant');
-      const continueToken = deps.secrets.open(state.continueTokenSealed!, CONTINUE_TOKEN);
-      const grant = await client().continueGrant({ uri: state.continueUri!, accessToken: continueToken }, interactRef).catch(toActivityFailure);
+      const cont = { uri: state.continueUri!, accessToken: deps.secrets.open(state.continueTokenSealed!, CONTINUE_TOKEN) };
+      let grant;
+      try {
+        grant = await client().continueGrant(cont, interactRef);
+      } catch (err) {
+        if (!(opts.earlierAttemptUnanswered && isContinuationRefused(err))) throw toActivityFailure(err);
+        deps.logger.warn({ code: GRANT_ANSWER_LOST }, 'grant continuation refused after an unanswered attempt: revoking the grant');
+        try {
+          await client().revokeGrant(cont);
+          await save({ accessTokenSealed: null, continueTokenSealed: null });
+        } catch {
+          // The workflow revokes again when it records the outcome.
+        }
+        refuse(GRANT_ANSWER_LOST, GRANT_ANSWER_LOST_MESSAGE);
+      }
       if (grant.kind !== 'finalized') refuse('grant_not_granted', 'The wallet did not grant the payment');
       await storeAccessToken(save, grant.accessToken);
       if (grant.continue) await save({ continueUri: grant.continue.uri, continueTokenSealed: deps.secrets.seal(grant.continue.accessToken, CONTINUE_TOKEN) });

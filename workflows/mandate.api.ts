@@ -18,6 +18,9 @@ export const MANDATE_PERIOD_OUTCOMES_PATCH = 'mandate-period-outcomes';
 /** Change id of the mandate workflow: once active, the period under way runs at its own start. */
 export const MANDATE_FIRST_PERIOD_PATCH = 'mandate-first-period';
 
+/** `Rn` is n + 1 periods (ISO 8601, Rafiki); runs started before read it as n and end one period earlier. */
+export const MANDATE_INTERVAL_PERIODS_PATCH = 'mandate-interval-periods';
+
 /** The mandate's own workflow (approval, then pause/resume/cancel/expiry). */
 export function mandateWorkflowId(mandateId: string): string {
   return `mandate-${mandateId}`;

@@ -1,10 +1,11 @@
 import { SearchAttributeType, defineSearchAttributeKey } from '@temporalio/common';
 import { ApplicationFailure, allHandlersFinished, condition, log, patched, proxyActivities, setCurrentDetails, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
 import type { MandateActivities } from '../activities/mandate.activities';
-import { intervalEnd, parseRepeatingInterval } from '../libs/domain/iso8601-interval';
+import { intervalEnd, legacyIntervalEnd, parseRepeatingInterval } from '../libs/domain/iso8601-interval';
 import { isFinalMandateStatus as isFinal, type MandateStatus } from '../libs/domain/mandate';
 import {
   MANDATE_FIRST_PERIOD_PATCH,
+  MANDATE_INTERVAL_PERIODS_PATCH,
   MANDATE_PERIOD_OUTCOMES_PATCH,
   cancelMandateUpdate,
   grantFinishSignal,
@@ -258,7 +259,7 @@ export async function mandateWorkflow(input: MandateWorkflowInput): Promise<Mand
 
   // 4: alive until cancelled or past the interval's last period.
   const interval = parseRepeatingInterval(input.interval);
-  const endsAt = interval ? intervalEnd(interval)?.getTime() : undefined;
+  const endsAt = interval ? (patched(MANDATE_INTERVAL_PERIODS_PATCH) ? intervalEnd(interval) : legacyIntervalEnd(interval))?.getTime() : undefined;
   for (;;) {
     const remaining = endsAt === undefined ? undefined : endsAt - Date.now();
     if (remaining !== undefined && remaining <= 0) return end('expired', 'Every period of the mandate has passed', true);

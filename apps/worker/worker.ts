@@ -66,6 +66,8 @@ export async function createClearwayWorker(deps: WorkerDeps): Promise<Worker> {
   const secrets = new SecretBox(config.keys.encryption);
   const metrics = deps.metrics ?? new WorkerMetrics();
   const payments = new PaymentRepository(deps.dataSource);
+  // Every protocol, banks and wallets, through the one registry.
+  const adapters = createAdapterRegistry({ ...bankAdaptersFor(config), 'uk-obie': ukObieAdapter(config, deps.dataSource), 'open-payments': openPaymentsAdapter(config) });
   const activities = createActivities({
     payments,
     bulkPayments: new BulkPaymentRepository(deps.dataSource),
@@ -73,12 +75,12 @@ export async function createClearwayWorker(deps: WorkerDeps): Promise<Worker> {
     periodicPayments: new PeriodicPaymentRepository(deps.dataSource),
     handoffs: new SensitiveHandoffs(new HandoffRepository(deps.dataSource), secrets),
     directory: new CachedDirectoryRepository(deps.dataSource),
-    adapterFor: observedAdapters(metrics, createAdapterRegistry({ ...bankAdaptersFor(config), 'uk-obie': ukObieAdapter(config, deps.dataSource) }).adapterFor),
+    adapterFor: observedAdapters(metrics, adapters.adapterFor),
+    walletAdapters: adapters.walletAdapters,
     sandboxUrls: { 'berlin-group': config.sandbox.bgUrl, 'uk-obie': config.ukObie.sandboxUrl, byBic: { [PAYSERA_SANDBOX_BIC]: config.sandbox.payseraUrl } },
     publicBaseUrl: config.api.publicBaseUrl,
     callbackSigner: new HmacSigner(config.keys.hmac),
     transfers: new OpTransferRepository(deps.dataSource),
-    openPayments: openPaymentsAdapter(config),
     secrets,
     logger: deps.logger,
     mandates: new OpMandateRepository(deps.dataSource),

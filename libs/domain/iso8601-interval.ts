@@ -1,8 +1,13 @@
 /**
- * ISO 8601 repeating intervals as Open Payments uses them for outgoing-payment grant limits:
- * `R12/2027-01-01T00:00:00Z/P1M` (twelve monthly periods from that instant), `R/…/P1W` (weekly,
- * unbounded). Only `R[n]/<start>/<duration>` is accepted: it is the form a mandate needs, and the
- * one every wallet understands. Pure code: the API validates with it and workflows may import it.
+ * ISO 8601 repeating intervals as Open Payments uses them for outgoing-payment grant limits
+ * (`limits.interval`), the one implementation for the API, workflows, activities and the sandbox ASE.
+ *
+ * `Rn` is **n repetitions after the first period, n + 1 periods in all** (ISO 8601-1:2019 §5.6:
+ * the number of repetitions; read the same way by Rafiki, whose `R2/2022-07-01T13:00:00Z/P1M`
+ * covers July, August and September). `R0` is the first period only; `R` and `R-1` are unbounded.
+ * Forms: `R[n]/<start>/<duration>` and `R[n]/<start>/<end>` (periods of end − start, fixed length).
+ * `R[n]/<duration>/<end>` (counting backwards) is not accepted. Months and years move on the UTC
+ * calendar, clamped to the month's end (Jan 31 + P1M = Feb 28/29). Pure code: workflows may import it.
  */
 
 export interface IsoDuration {
@@ -16,7 +21,7 @@ export interface IsoDuration {
 }
 
 export interface RepeatingInterval {
-  /** Number of periods (`R12` → 12); undefined for `R/…` (unbounded). */
+  /** Repetitions after the first period (`R12` → 12, i.e. 13 periods); undefined for `R/…` (unbounded). */
   repetitions: number | undefined;
   start: Date;
   duration: IsoDuration;
@@ -29,8 +34,8 @@ export type ScheduleCadence =
   | { kind: 'interval'; everyMs: number; offsetMs: number }
   | { kind: 'calendar'; monthStep: number; /** 1-12: the first month of the year with a firing. */ firstMonth: number; dayOfMonth: number; hour: number; minute: number; second: number };
 
-const DURATION = /^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$/;
-const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,3})?(?:Z|[+-]\d{2}:\d{2})$/;
+const DURATION = /^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d{1,3})?)S)?)?$/;
+const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,3})?)?(?:Z|[+-]\d{2}:\d{2})$/;
 
 export function parseIsoDuration(text: string): IsoDuration | undefined {
   const match = DURATION.exec(text);
@@ -40,20 +45,32 @@ export function parseIsoDuration(text: string): IsoDuration | undefined {
   return Object.values(duration).some((v) => v > 0) ? duration : undefined;
 }
 
-/** undefined when `text` is not `R[n]/<start>/<duration>` with n ≥ 1 and a positive duration. */
+/** undefined when `text` is not `R[n]/<start>/<duration>` or `R[n]/<start>/<end>` (n ≥ 0, or `R`/`R-1` unbounded) with a positive period. */
 export function parseRepeatingInterval(text: string): RepeatingInterval | undefined {
   if (typeof text !== 'string') return undefined;
   const parts = text.split('/');
   if (parts.length !== 3) return undefined;
-  const repeat = /^R(\d{0,6})$/.exec(parts[0]!);
+  const repeat = /^R(\d{0,6}|-1)$/.exec(parts[0]!);
   if (!repeat || !INSTANT.test(parts[1]!)) return undefined;
   const start = new Date(parts[1]!);
   if (Number.isNaN(start.getTime())) return undefined;
-  const repetitions = repeat[1] === '' ? undefined : Number(repeat[1]);
-  if (repetitions === 0) return undefined;
-  const duration = parseIsoDuration(parts[2]!);
+  const repetitions = repeat[1] === '' || repeat[1] === '-1' ? undefined : Number(repeat[1]);
+  const duration = parseIsoDuration(parts[2]!) ?? durationUntil(start, parts[2]!);
   if (!duration) return undefined;
   return { repetitions, start, duration, text };
+}
+
+/** `<start>/<end>`: a fixed period of end − start (as Rafiki reads it), undefined unless positive. */
+function durationUntil(start: Date, endText: string): IsoDuration | undefined {
+  if (!INSTANT.test(endText)) return undefined;
+  const ms = new Date(endText).getTime() - start.getTime();
+  if (Number.isNaN(ms) || ms <= 0) return undefined;
+  return { years: 0, months: 0, weeks: 0, days: 0, hours: 0, minutes: 0, seconds: ms / 1000 };
+}
+
+/** How many periods the interval has (`Rn` → n + 1); undefined when unbounded. */
+export function periodCount(interval: RepeatingInterval): number | undefined {
+  return interval.repetitions === undefined ? undefined : interval.repetitions + 1;
 }
 
 function fixedMs(d: IsoDuration): number {
@@ -87,7 +104,22 @@ export function periodContaining(interval: RepeatingInterval, at: Date): { index
 
 /** When the last period ends; undefined for unbounded intervals. */
 export function intervalEnd(interval: RepeatingInterval): Date | undefined {
+  const count = periodCount(interval);
+  return count === undefined ? undefined : periodStart(interval, count);
+}
+
+/**
+ * Where mandates started before MANDATE_INTERVAL_PERIODS_PATCH believed the interval ended (`Rn`
+ * read as n periods): only for replaying their recorded timers. Remove with the patch.
+ */
+export function legacyIntervalEnd(interval: RepeatingInterval): Date | undefined {
   return interval.repetitions === undefined ? undefined : periodStart(interval, interval.repetitions);
+}
+
+/** The period containing `at` with its end, or undefined outside the interval. */
+export function periodAt(interval: RepeatingInterval, at: Date): { index: number; start: Date; end: Date } | undefined {
+  const period = periodContaining(interval, at);
+  return period && { ...period, end: periodStart(interval, period.index + 1) };
 }
 
 /**

@@ -258,6 +258,16 @@ test('the same X-Request-ID returns the same mandate; a different body is PARAME
   expect(del.body.status).toBe('cancelled');
 });
 
+test('a refused mandate repeated with the same X-Request-ID gets the first answer again, not a 409 naming the wallet', async () => {
+  const requestId = randomUUID();
+  const body = { senderWalletAddress: alice(), receiver: `${stack.baseUrl}/health`, debitAmount: eur('100'), interval: dailySince(2) };
+  const first = await createMandate(body, requestId);
+  expect(first.status).toBe(400);
+  const repeat = await createMandate(body, requestId);
+  expect({ status: repeat.status, body: repeat.body }).toEqual({ status: first.status, body: first.body });
+  expect(JSON.stringify(repeat.body)).not.toContain(new URL(ase.url).host);
+});
+
 describe('bad input: clear 4xx', () => {
   test.each([
     ['an interval that does not parse', { interval: 'monthly' }, 'interval'],

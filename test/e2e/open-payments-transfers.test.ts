@@ -203,6 +203,36 @@ describe('unknown outcomes: the wallet loses the answer to the outgoing payment'
   }, 150_000);
 });
 
+test('the answer to the grant continuation is lost: the wallet will not answer twice, so the transfer ends failed with that reason; nothing paid, the grant and its unseen token revoked', async () => {
+  const before = await ase.ase.balances();
+  ase.ase.failGrantContinuations({ lostResponses: 1 });
+  try {
+    const created = await createTransfer({ senderWalletAddress: alice(), receiver: bob(), debitAmount: eur('777') });
+    const { location } = await decideOnConsentPage(created.body._links.scaRedirect.href, 'approve', ase.fetch);
+    await fetch(location!, { redirect: 'manual' });
+
+    const done = await waitForStatus(created.body.transferId, 'failed');
+    expect(done.reason).toMatch(/answer to the grant continuation was lost/);
+    expect(done.reason).toMatch(/Nothing was paid/);
+    expect(done.reason).not.toContain(new URL(ase.url).host);
+    expect(ase.ase.takeContinuationFault()).toBeUndefined(); // the lost answer was spent: the wallet did issue a token
+    expect(await outgoingPaymentsOf(created.body.transferId)).toHaveLength(0);
+    expect(await ase.ase.balances()).toEqual(before);
+    const row = (await transfers.findById(created.body.transferId))!;
+    expect(row.accessTokenSealed).toBeNull();
+    expect(row.continueTokenSealed).toBeNull();
+    // The token issued in the lost answer, which Clearway never saw, is revoked with its grant.
+    const tokens = await aseQuery(
+      `SELECT t.revoked, g.finalization FROM "${ase.schema}".access_tokens t JOIN "${ase.schema}".grants g ON g.id = t.grant_id WHERE g.interact_id = $1`,
+      [new URL(created.body._links.scaRedirect.href).pathname.split('/').at(-2)],
+    );
+    expect(tokens).toEqual([{ revoked: true, finalization: 'revoked' }]);
+    expect(await incomingAt(row.incomingPaymentUrl!)).toMatchObject({ completed: true });
+  } finally {
+    ase.ase.failGrantContinuations({});
+  }
+});
+
 test('a forged finish redirect (wrong hash) fails the transfer with a clear reason', async () => {
   const created = await createTransfer({ senderWalletAddress: alice(), receiver: bob(), debitAmount: eur('100') });
   const { location } = await decideOnConsentPage(created.body._links.scaRedirect.href, 'approve', ase.fetch);
@@ -232,6 +262,26 @@ test('the same X-Request-ID returns the same transfer; list shows it', async () 
   const list = await stack.call('GET', `${TRANSFERS}?limit=100`, { token });
   expect(list.body.transfers.map((t: { transferId: string }) => t.transferId)).toContain(first.body.transferId);
   await stack.call('DELETE', `${TRANSFERS}/${first.body.transferId}`, { token });
+});
+
+test('a transfer refused by the wallet, repeated with the same X-Request-ID, gets the first answer again (no wallet host, URL or internal id); another body under that id is refused', async () => {
+  const requestId = randomUUID();
+  // 0.03 EUR does not cover the wallet's fixed fee of 0.05: its quote is refused.
+  const body = { senderWalletAddress: alice(), receiver: bob(), debitAmount: eur('3') };
+  const first = await createTransfer(body, requestId);
+  expect(first.status).toBe(400);
+  expect(first.body.tppMessages[0]).toMatchObject({ code: 'FORMAT_ERROR', path: 'invalid_amount' });
+  const repeat = await createTransfer(body, requestId);
+  expect({ status: repeat.status, body: repeat.body }).toEqual({ status: first.status, body: first.body });
+  const other = await createTransfer({ ...body, debitAmount: eur('4') }, requestId);
+  expect(other.status).toBe(400);
+  expect(other.body.tppMessages[0]).toMatchObject({ code: 'PARAMETER_NOT_CONSISTENT', path: 'X-Request-ID' });
+  for (const answer of [first, repeat, other]) {
+    const text = JSON.stringify(answer.body);
+    expect(text).not.toContain(new URL(ase.url).host);
+    expect(text).not.toMatch(/\/(quotes|incoming-payments|auth)\//);
+    expect(text).not.toMatch(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/);
+  }
 });
 
 describe('bad input: clear 4xx, nothing sent', () => {

@@ -36,7 +36,7 @@ export function validateMandateRequest(raw: unknown, opts: { allowHttp: boolean 
 
 function interval(raw: unknown): string {
   const parsed = typeof raw === 'string' ? parseRepeatingInterval(raw) : undefined;
-  if (!parsed) throw ApiError.format('interval', 'must be an ISO 8601 repeating interval R<n>/<start>/<duration>, e.g. R12/2027-01-01T00:00:00Z/P1M');
+  if (!parsed) throw ApiError.format('interval', 'must be an ISO 8601 repeating interval R<n>/<start>/<duration> (n repetitions after the first period), e.g. R11/2027-01-01T00:00:00Z/P1M for 12 monthly payments');
   if (!scheduleCadence(parsed)) {
     throw ApiError.format('interval', 'the duration must be whole weeks/days/hours/minutes/seconds (at least one second), or months dividing a year (P1M, P2M, P3M, P4M, P6M, P1Y)');
   }

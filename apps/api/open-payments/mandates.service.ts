@@ -10,6 +10,7 @@ import {
 } from '@temporalio/client';
 import type { ClearwayConfig } from '../../../libs/config/config';
 import { CLEARWAY_ID_NAMESPACE, deriveUuid } from '../../../libs/domain/ids';
+import { isFinalMandateStatus } from '../../../libs/domain/mandate';
 import type { Logger } from '../../../libs/observability/logger';
 import type { OpMandateEntity, OpMandatePaymentEntity } from '../../../libs/persistence/entities/op-mandate.entity';
 import { TENANT_MANDATES, type TenantMandateRepository } from '../../../libs/persistence/op-mandate.repository';
@@ -30,7 +31,7 @@ import type { Principal } from '../auth/token.service';
 import { ApiError, ApiErrorCode } from '../common/api-error';
 import type { HttpResult } from '../common/http-result';
 import { CLEARWAY_CONFIG, LOGGER, TEMPORAL_CLIENT } from '../temporal/temporal.tokens';
-import { clientReason, clientRedirect, refusalError } from './refusals';
+import { clientReason, clientRedirect, refusalError, replayedEndError } from './refusals';
 import { validateMandateRequest } from './mandate-request.validator';
 import { mandateDetails, mandateSummary } from '../../../workflows/shared/ui-metadata';
 
@@ -70,6 +71,7 @@ export class MandatesService {
       throw new ApiError(ApiErrorCode.ParameterNotConsistent, 'X-Request-ID was already used for a different mandate', 'X-Request-ID');
     }
     if (!created && mandate.interactRedirect) return { status: 201, body: toMandateCreated(mandate, mandate.interactRedirect) };
+    if (!created && isFinalMandateStatus(mandate.status)) return this.replayedEnd(mandate);
 
     try {
       const authorisation = await this.temporal.connection.withDeadline(Date.now() + this.config.api.bankAnswerWaitMs, () =>
@@ -93,13 +95,25 @@ export class MandatesService {
       const refused = refusalError(err, 'MandateRefused');
       if (refused) throw refused;
       if (err instanceof WorkflowExecutionAlreadyStartedError) {
-        const current = await this.mandates.findForTenant(principal.tenantId, mandateId);
-        if (current?.interactRedirect) return { status: 201, body: toMandateCreated(current, current.interactRedirect) };
-        throw new ApiError(ApiErrorCode.StatusInvalid, current?.statusReason ?? 'The mandate could not be started');
+        const current = (await this.mandates.findForTenant(principal.tenantId, mandateId))!;
+        if (current.interactRedirect) return { status: 201, body: toMandateCreated(current, current.interactRedirect) };
+        return this.replayedEnd(current);
       }
       this.logger.warn({ err, mandateId }, 'mandate did not reach authorisation in time');
       throw new ApiError(ApiErrorCode.ServiceUnavailable, 'The wallet did not answer in time. Repeat the request with the same X-Request-ID.');
     }
+  }
+
+  /** A repeated `POST` for a mandate that ended before the PSU had a link: see {@link replayedEndError}. */
+  private async replayedEnd(mandate: OpMandateEntity): Promise<never> {
+    let state: Awaited<ReturnType<typeof mandateWorkflow>> | undefined;
+    try {
+      const handle = this.temporal.workflow.getHandle<typeof mandateWorkflow>(mandateWorkflowId(mandate.id));
+      state = await this.temporal.connection.withDeadline(Date.now() + this.config.api.bankAnswerWaitMs, () => handle.result());
+    } catch (err) {
+      this.logger.warn({ err, mandateId: mandate.id }, 'the ended mandate workflow has no result to replay');
+    }
+    throw replayedEndError(state?.refusal, mandate.status, 'mandate');
   }
 
   async get(principal: Principal, mandateId: string) {

@@ -25,6 +25,20 @@ export function refusalError(err: unknown, type: 'TransferRefused' | 'MandateRef
 }
 
 /**
+ * The answer to a repeated `POST` (same X-Request-ID, same body) for a transfer or mandate that
+ * ended before the PSU had a link: what the first request got, or would have got had it waited.
+ * A refusal is answered as the first time (its status and code, the text without wallet hosts or
+ * paths); one from a wallet that stayed unavailable (the first answer was 503 "repeat") is 409, as
+ * repeating cannot help; without a refusal (cancelled while quoting), 400 naming the status, as the
+ * authorisation update answers then.
+ */
+export function replayedEndError(refusal: OpenPaymentsRefusal | undefined, status: string, what: 'transfer' | 'mandate'): ApiError {
+  if (refusal && refusal.httpStatus < 500) return new ApiError(ApiErrorCode.FormatError, clientReason(refusal.message), refusal.code);
+  if (refusal) return new ApiError(ApiErrorCode.StatusInvalid, `The ${what} failed: the wallet stayed unavailable. Nothing was paid; start a new ${what} with a new X-Request-ID`);
+  return new ApiError(ApiErrorCode.FormatError, `${what === 'transfer' ? 'Transfer' : 'Mandate'} is ${status}`, 'failed');
+}
+
+/**
  * A refusal's text or a transfer's, mandate's or period's `reason`, as clients see it: a quoted
  * wallet call keeps its method, status and codes, not the wallet's resource paths.
  */

@@ -14,6 +14,7 @@ import type { OpTransferEntity } from '../../../libs/persistence/entities/op-tra
 import { TENANT_TRANSFERS, type TenantTransferRepository } from '../../../libs/persistence/op-transfer.repository';
 import { verifyCallbackState } from '../../../libs/security/callback-state';
 import { HmacSigner } from '../../../libs/security/hmac-signer';
+import { isFinalTransferStatus } from '../../../libs/domain/open-payments';
 import { TenantId, TransferStatus } from '../../../libs/temporal/search-attributes';
 import {
   cancelTransferUpdate,
@@ -26,7 +27,7 @@ import type { Principal } from '../auth/token.service';
 import { ApiError, ApiErrorCode } from '../common/api-error';
 import type { HttpResult } from '../common/http-result';
 import { CLEARWAY_CONFIG, LOGGER, TEMPORAL_CLIENT } from '../temporal/temporal.tokens';
-import { clientReason, clientRedirect, refusalError } from './refusals';
+import { clientReason, clientRedirect, refusalError, replayedEndError } from './refusals';
 import { validateTransferRequest } from './transfer-request.validator';
 import { transferDetails, transferSummary } from '../../../workflows/shared/ui-metadata';
 
@@ -67,6 +68,7 @@ export class TransfersService {
       throw new ApiError(ApiErrorCode.ParameterNotConsistent, 'X-Request-ID was already used for a different transfer', 'X-Request-ID');
     }
     if (!created && transfer.interactRedirect) return { status: 201, body: toTransferCreated(transfer, transfer.interactRedirect) };
+    if (!created && isFinalTransferStatus(transfer.status)) return this.replayedEnd(transfer);
 
     try {
       const authorisation = await this.temporal.connection.withDeadline(Date.now() + this.config.api.bankAnswerWaitMs, () =>
@@ -98,13 +100,25 @@ export class TransfersService {
       const refused = refusalError(err, 'TransferRefused');
       if (refused) throw refused;
       if (err instanceof WorkflowExecutionAlreadyStartedError) {
-        const current = await this.transfers.findForTenant(principal.tenantId, transferId);
-        if (current?.interactRedirect) return { status: 201, body: toTransferCreated(current, current.interactRedirect) };
-        throw new ApiError(ApiErrorCode.StatusInvalid, current?.statusReason ?? 'The transfer could not be started');
+        const current = (await this.transfers.findForTenant(principal.tenantId, transferId))!;
+        if (current.interactRedirect) return { status: 201, body: toTransferCreated(current, current.interactRedirect) };
+        return this.replayedEnd(current);
       }
       this.logger.warn({ err, transferId }, 'transfer did not reach authorisation in time');
       throw new ApiError(ApiErrorCode.ServiceUnavailable, 'The wallet did not answer in time. Repeat the request with the same X-Request-ID.');
     }
+  }
+
+  /** A repeated `POST` for a transfer that ended before the PSU had a link: see {@link replayedEndError}. */
+  private async replayedEnd(transfer: OpTransferEntity): Promise<never> {
+    let state: Awaited<ReturnType<typeof openPaymentsTransferWorkflow>> | undefined;
+    try {
+      const handle = this.temporal.workflow.getHandle<typeof openPaymentsTransferWorkflow>(opTransferWorkflowId(transfer.id));
+      state = await this.temporal.connection.withDeadline(Date.now() + this.config.api.bankAnswerWaitMs, () => handle.result());
+    } catch (err) {
+      this.logger.warn({ err, transferId: transfer.id }, 'the ended transfer workflow has no result to replay');
+    }
+    throw replayedEndError(state?.refusal, transfer.status, 'transfer');
   }
 
   async get(principal: Principal, transferId: string) {

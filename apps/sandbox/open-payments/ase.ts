@@ -27,6 +27,8 @@ export class OpenPaymentsSandboxAse {
   private deduplicateIdempotencyKey: boolean;
   /** Targeted faults on `POST /outgoing-payments` (see {@link failOutgoingPaymentCreates}). */
   private outgoingPaymentFaults = { unavailable: 0, lostResponses: 0 };
+  /** Targeted faults on `POST /auth/{tenant}/continue/{id}` (see {@link failGrantContinuations}). */
+  private continuationFaults = { lostResponses: 0 };
   /** Signature nonces seen recently (keyid + nonce → expiry ms). */
   private readonly nonces = new Map<string, number>();
 
@@ -158,6 +160,21 @@ export class OpenPaymentsSandboxAse {
       return 'lostResponse';
     }
     return undefined;
+  }
+
+  /**
+   * The next `lostResponses` grant continuations are carried out (the grant is finalized and its
+   * token issued) and then answered 503, as if the answer was lost on the way back.
+   */
+  failGrantContinuations(faults: { lostResponses?: number }): void {
+    this.continuationFaults = { lostResponses: faults.lostResponses ?? 0 };
+  }
+
+  /** Whether the next grant continuation loses its answer: consumed by the route. */
+  takeContinuationFault(): 'lostResponse' | undefined {
+    if (this.continuationFaults.lostResponses <= 0) return undefined;
+    this.continuationFaults.lostResponses -= 1;
+    return 'lostResponse';
   }
 
   setFaults(partial: Partial<SandboxFaults>): SandboxFaults {

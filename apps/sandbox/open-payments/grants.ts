@@ -8,7 +8,8 @@
  *   any ── DELETE /continue/{id} ──► finalized/revoked (all its tokens revoked)
  *
  * An interact_ref is single-use: the continue that redeems it finalizes the grant under a row lock,
- * so a replay finds a finalized grant and is refused.
+ * so a replay (even the same client retrying after a lost answer) finds a finalized grant and is
+ * refused with 401 `request_denied`, as by a current Rafiki.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { PoolClient } from 'pg';
@@ -16,7 +17,7 @@ import type { SandboxDatabase } from './database';
 import { opError, OpenPaymentsErrorCode as E, type OpenPaymentsError } from './errors';
 import { isEd25519Jwk, type Ed25519Jwk } from '../../../libs/security/http-signatures';
 import { interactionHash } from '../../../libs/security/interaction-hash';
-import { parseRepeatingInterval } from './interval';
+import { parseRepeatingInterval } from '../../../libs/domain/iso8601-interval';
 import { normaliseUrl, type WalletDirectory } from './wallets';
 
 export interface Amount {
@@ -356,24 +357,33 @@ export class GrantService {
     return url.toString();
   }
 
-  /** `POST /continue/{id}`: the continuation token was checked by the caller. */
+  /**
+   * `POST /continue/{id}`: the continuation token was checked by the caller. With an
+   * `interact_ref`, answers as a current Rafiki does (packages/auth/src/grant/routes.ts):
+   * - a reference that is not this grant's, or a rejected or revoked grant → 404 `invalid_continuation`;
+   * - a grant that is not `approved` → 401 `request_denied`. That includes a **repeated continuation**:
+   *   the first one finalized the grant and issued a token, and that answer is never given again,
+   *   not even to the same client with the same reference (RFC 9635 §5.1 has the interaction
+   *   reference single-use and answers `too_many_attempts`; Rafiki answers `request_denied`). A client
+   *   that lost the first answer cannot get the token; it can only revoke the grant.
+   * Without one (polling), the sandbox's older rules stay: pending → `wait`, autoApprove → token.
+   */
   async continue(grantId: string, interactRef: string | undefined): Promise<{ status: number; body: unknown } | OpenPaymentsError> {
     return this.deps.db.transaction(async (client) => {
       const { rows } = await client.query(`SELECT * FROM ${this.deps.db.table('grants')} WHERE id = $1 FOR UPDATE`, [grantId]);
-      if (!rows[0]) return opError(E.InvalidContinuation, 'unknown grant', 404);
+      if (!rows[0]) return opError(E.InvalidContinuation, 'grant not found', 404);
       const grant = toGrant(rows[0]);
       const continuation = { access_token: { value: grant.continueToken }, uri: this.continueUri(grant) };
-      if (grant.finalization === 'rejected') return opError(E.RequestDenied, 'the resource owner denied the grant');
-      if (grant.state === 'finalized') return opError(E.InvalidContinuation, 'the grant was already continued or revoked');
-      if (grant.state === 'pending') {
-        if (interactRef !== undefined) return opError(E.InvalidContinuation, 'the interaction is not finished');
-        return { status: 200, body: { continue: { ...continuation, wait: CONTINUE_WAIT_SECONDS } } };
-      }
-      // approved
-      if (interactRef === undefined) {
+      if (interactRef !== undefined) {
+        if (interactRef !== grant.interactRef || grant.finalization === 'rejected' || grant.finalization === 'revoked') {
+          return opError(E.InvalidContinuation, 'grant not found', 404);
+        }
+        if (grant.state !== 'approved') return opError(E.RequestDenied, 'grant interaction not approved');
+      } else {
+        if (grant.finalization === 'rejected') return opError(E.RequestDenied, 'the resource owner denied the grant');
+        if (grant.state === 'finalized') return opError(E.RequestDenied, 'grant cannot be continued');
+        if (grant.state === 'pending') return { status: 200, body: { continue: { ...continuation, wait: CONTINUE_WAIT_SECONDS } } };
         if (grant.finishUri && !this.deps.autoApprove()) return opError(E.InvalidRequest, 'interact_ref is required');
-      } else if (interactRef !== grant.interactRef || grant.interactRefUsed) {
-        return opError(E.InvalidContinuation, 'interact_ref does not match this grant');
       }
       grant.state = 'finalized';
       grant.finalization = 'issued';

@@ -18,7 +18,7 @@ import { feeFor, type SandboxFees } from './config';
 import type { SandboxDatabase } from './database';
 import { opError, OpenPaymentsErrorCode as E, type OpenPaymentsError } from './errors';
 import { isHttpUrl, isUuid, type AccessItem, type Amount, type Grant } from './grants';
-import { parseRepeatingInterval, periodAt } from './interval';
+import { parseRepeatingInterval, periodAt } from '../../../libs/domain/iso8601-interval';
 import { feeAccountName, normaliseUrl, type WalletDirectory, type WalletRow } from './wallets';
 
 export interface PaymentServiceDeps {

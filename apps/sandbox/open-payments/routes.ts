@@ -225,6 +225,7 @@ async function continueGrant(ase: OpenPaymentsSandboxAse, req: Request, res: Res
   const grant = await continuationGrant(ase, req, res);
   if (!grant) return;
   if (body.interact_ref !== undefined && typeof body.interact_ref !== 'string') return sendError(res, opError(E.InvalidRequest, 'interact_ref must be a string'));
+  if (ase.takeContinuationFault() === 'lostResponse') loseResponse(res);
   const result = await ase.grants.continue(grant.id, body.interact_ref as string | undefined);
   if (isOpError(result)) return sendError(res, result);
   res.status(result.status).json(result.body);
@@ -530,6 +531,13 @@ function controlRoutes(ase: OpenPaymentsSandboxAse): express.Router {
     const count = (v: unknown) => v === undefined || (Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 1000);
     if (!count(body.unavailable) || !count(body.lostResponses)) return bad(res, 'give { unavailable?, lostResponses? } as integers 0..1000');
     ase.failOutgoingPaymentCreates({ unavailable: body.unavailable as number | undefined, lostResponses: body.lostResponses as number | undefined });
+    res.status(204).end();
+  });
+  /** `{ lostResponses }`: the next grant continuations are done, then answered 503 (the answer lost). */
+  router.put('/grant-continuation-faults', (req, res) => {
+    const n = (req.body ?? {}).lostResponses;
+    if (!(Number.isInteger(n) && n >= 0 && n <= 1000)) return bad(res, 'give { lostResponses } as an integer 0..1000');
+    ase.failGrantContinuations({ lostResponses: n });
     res.status(204).end();
   });
   router.put('/idempotency', (req, res) => {

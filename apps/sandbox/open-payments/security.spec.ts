@@ -141,20 +141,43 @@ describe('Open Payments sandbox ASE: security, limits and ledger', () => {
   });
 
   describe('GNAP interaction', () => {
-    it('refuses a replayed interact_ref', async () => {
+    it('refuses a replayed interact_ref as a current Rafiki does: 401 request_denied', async () => {
       const pending = await pendingOutgoingGrant({ debitAmount: EUR(100) });
       const { location } = await decideOnConsentPage(pending.interact.redirect, 'approve');
       const interactRef = new URL(location!).searchParams.get('interact_ref')!;
       expect((await continueGrant(pending, { interact_ref: interactRef })).status).toBe(200);
       const replay = await continueGrant(pending, { interact_ref: interactRef });
       expect(replay.status).toBe(401);
-      expect(replay.json.error.code).toBe('invalid_continuation');
+      expect(replay.json.error.code).toBe('request_denied');
     });
 
-    it('refuses a wrong interact_ref and a wrong continuation token', async () => {
+    it('a lost continuation answer: the grant is issued, the repeat is refused, the continuation token still revokes it (and the unseen token)', async () => {
+      const pending = await pendingOutgoingGrant({ debitAmount: EUR(100) });
+      const { location } = await decideOnConsentPage(pending.interact.redirect, 'approve');
+      const interactRef = new URL(location!).searchParams.get('interact_ref')!;
+      sandbox.ase.failGrantContinuations({ lostResponses: 1 });
+      const lost = await continueGrant(pending, { interact_ref: interactRef });
+      expect(lost.status).toBe(503);
+      expect(sandbox.ase.takeContinuationFault()).toBeUndefined();
+      const grantId = pending.continue.uri.split('/').pop()!;
+      const issued = () => sandbox.ase.db.pool.query(`SELECT revoked FROM ${sandbox.ase.db.table('access_tokens')} WHERE grant_id = $1`, [grantId]);
+      expect((await issued()).rows).toEqual([{ revoked: false }]);
+      const repeat = await continueGrant(pending, { interact_ref: interactRef });
+      expect(repeat.status).toBe(401);
+      expect(repeat.json.error.code).toBe('request_denied');
+      expect((await signedCall(pending.continue.uri, { key, token: pending.continue.access_token.value, method: 'DELETE' })).status).toBe(204);
+      expect((await issued()).rows).toEqual([{ revoked: true }]);
+      const afterRevoke = await continueGrant(pending, { interact_ref: interactRef });
+      expect(afterRevoke.status).toBe(404);
+      expect(afterRevoke.json.error.code).toBe('invalid_continuation');
+    });
+
+    it('refuses a wrong interact_ref (404 invalid_continuation) and a wrong continuation token', async () => {
       const pending = await pendingOutgoingGrant();
       await decideOnConsentPage(pending.interact.redirect, 'approve');
-      expect((await continueGrant(pending, { interact_ref: randomUUID() })).status).toBe(401);
+      const wrong = await continueGrant(pending, { interact_ref: randomUUID() });
+      expect(wrong.status).toBe(404);
+      expect(wrong.json.error.code).toBe('invalid_continuation');
       expect((await signedCall(pending.continue.uri, { key, token: 'WRONG', body: {} })).status).toBe(401);
     });
 

@@ -39,6 +39,21 @@ export { outgoingPaymentProgress, quoteExpiry, type OutgoingPaymentProgress } fr
 /** Code of the retryable error thrown when a continued grant is still waiting for the person. */
 export const GRANT_PENDING = 'grant_pending';
 
+/**
+ * GNAP codes with which an AS refuses to continue a grant it will not (or no longer) honour: a
+ * current Rafiki answers a repeated continuation 401 `request_denied` and an unknown or withdrawn
+ * one 404 `invalid_continuation`; RFC 9635 §5.1 names a reused interaction reference `too_many_attempts`.
+ */
+const CONTINUATION_REFUSALS: ReadonlySet<string> = new Set(['request_denied', 'invalid_continuation', 'too_many_attempts']);
+
+/** True when a continuation was refused for good by the AS (see {@link CONTINUATION_REFUSALS}). */
+export function isContinuationRefused(err: unknown): boolean {
+  return err instanceof BankError && (err.kind === 'rejected' || err.kind === 'not_found') && (err.details.messages ?? []).some((m) => CONTINUATION_REFUSALS.has(m.code));
+}
+
+/** Rafiki refuses a continuation sooner than `wait` after the last one with 400 `too_fast`: wait and try again. */
+const TOO_FAST_RETRY_MS = 5_000;
+
 /** `$wallet.example/alice` (payment pointer) → `https://wallet.example/alice`; URLs unchanged. */
 export function walletAddressUrl(addressOrPointer: string): string {
   return addressOrPointer.startsWith('$') ? `https://${addressOrPointer.slice(1)}` : addressOrPointer;
@@ -120,13 +135,21 @@ export class OpenPaymentsHttpAdapter implements OpenPaymentsAdapter {
    * `retryAfterMs`, so the caller's retry policy does the polling.
    */
   async continueGrant(cont: { uri: string; accessToken: string }, interactRef?: string): Promise<Grant> {
-    const res = await this.client.send({
-      method: 'POST',
-      url: cont.uri,
-      server: 'auth',
-      token: cont.accessToken,
-      body: interactRef === undefined ? undefined : { interact_ref: interactRef },
-    });
+    const res = await this.client
+      .send({
+        method: 'POST',
+        url: cont.uri,
+        server: 'auth',
+        token: cont.accessToken,
+        body: interactRef === undefined ? undefined : { interact_ref: interactRef },
+      })
+      .catch((err: unknown) => {
+        // Nothing was done: the same continuation, later, is what the AS asks for.
+        if (err instanceof BankError && err.details.httpStatus === 400 && (err.details.messages ?? []).some((m) => m.code === 'too_fast')) {
+          throw new BankError('rate_limited', err.message, { ...err.details, retryAfterMs: err.details.retryAfterMs ?? TOO_FAST_RETRY_MS });
+        }
+        throw err;
+      });
     const wait = pendingWaitSeconds(res.body);
     if (wait !== undefined) {
       throw new BankError('unavailable', 'grant continuation: the grant is still pending', {

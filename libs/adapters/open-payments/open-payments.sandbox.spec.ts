@@ -12,6 +12,7 @@ import {
   generateIdentityKey,
   GRANT_PENDING,
   INVALID_TOKEN,
+  isContinuationRefused,
   loadIdentity,
   OpenPaymentsHttpAdapter,
   outgoingPaymentProgress,
@@ -143,8 +144,10 @@ describe('incoming payment → quote → consent → outgoing payment', () => {
 
     const outgoingGrant = (await sut.continueGrant(pending.continue, interactRef)) as FinalizedGrant;
     expect(outgoingGrant).toMatchObject({ kind: 'finalized', accessToken: { value: expect.any(String), expiresIn: expect.any(Number) }, continue: { uri: pending.continue.uri } });
-    // The interact_ref is single-use.
-    expect(await caught(sut.continueGrant(pending.continue, interactRef))).toMatchObject({ kind: 'rejected', details: { httpStatus: 401 } });
+    // The interact_ref is single-use: the repeat is refused for good (the token is never given twice).
+    const repeat = await caught(sut.continueGrant(pending.continue, interactRef));
+    expect(repeat).toMatchObject({ kind: 'rejected', details: { httpStatus: 401 } });
+    expect(isContinuationRefused(repeat)).toBe(true);
 
     // Outgoing payment. A retry with the same Idempotency-Key is not deduplicated (the header is not
     // Open Payments): the quote is what stops a second payment, and the list finds the first one.
@@ -205,7 +208,7 @@ describe('incoming payment → quote → consent → outgoing payment', () => {
     expect(code(err)).toBe(GRANT_PENDING);
   });
 
-  it('a denied consent makes the continuation rejected with request_denied', async () => {
+  it('a denied consent makes the continuation refused for good (404 invalid_continuation, as Rafiki)', async () => {
     const clientNonce = randomUUID();
     const pending = (await sut.requestGrant(alice.authServer, {
       access: [{ type: 'outgoing-payment', actions: ['create'], identifier: alice.id, limits: { debitAmount: { value: '100', assetCode: 'EUR', assetScale: 2 } } }],
@@ -214,12 +217,23 @@ describe('incoming payment → quote → consent → outgoing payment', () => {
     const decided = await decideOnConsentPage(pending.interactRedirect, 'deny');
     expect(new URL(decided.location!).searchParams.get('result')).toBe('grant_rejected');
     const err = await caught(sut.continueGrant(pending.continue, 'made-up-ref'));
-    expect(err).toMatchObject({ kind: 'rejected', details: { httpStatus: 401 } });
-    expect(code(err)).toBe('request_denied');
+    expect(err).toMatchObject({ kind: 'not_found', details: { httpStatus: 404 } });
+    expect(code(err)).toBe('invalid_continuation');
+    expect(isContinuationRefused(err)).toBe(true);
   });
 });
 
 describe('errors', () => {
+  it('400 too_fast on a continuation (Rafiki: sooner than `wait`) is retryable after a delay, not a refusal', async () => {
+    const identity = loadIdentity({ walletAddress: 'http://127.0.0.1/clearway', keyId: 'k1', privateKeyPem: generateIdentityKey('k1').privateKeyPem });
+    const tooFast: typeof fetch = async () =>
+      new Response(JSON.stringify({ error: { code: 'too_fast', description: 'continued grant faster than "wait" period' } }), { status: 400, headers: { 'Content-Type': 'application/json' } });
+    const stubbed = new OpenPaymentsHttpAdapter(identity, { fetch: tooFast, policy: { allowHttp: true, allowLoopback: true } });
+    const err = await caught(stubbed.continueGrant({ uri: 'http://127.0.0.1/auth/t/continue/1', accessToken: 'C' }, 'ref'));
+    expect(err).toMatchObject({ kind: 'rate_limited', retryable: true, details: { httpStatus: 400, retryAfterMs: 5_000 } });
+    expect(isContinuationRefused(err)).toBe(false);
+  });
+
   it('a request tampered with after signing is rejected with 401 (not taken for a dead token)', async () => {
     const identity = loadIdentity(await registerClient('tamper'));
     const tampering: typeof fetch = (input, init) =>
