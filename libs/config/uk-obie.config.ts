@@ -5,6 +5,8 @@ export interface UkObieConfig {
   sandboxPort: number;
   /** Base URL of the UK sandbox bank (issuer and resource server), used for sandbox UK ASPSPs. */
   sandboxUrl: string;
+  /** Where people reach it (SANDBOX_UK_PUBLIC_URL, else sandboxUrl): the sandbox ASPSP's `websiteUrl`. */
+  sandboxPublicUrl: string;
   /** Our organisation and software at the Open Banking Directory. */
   orgId: string;
   softwareId: string;
@@ -36,6 +38,7 @@ export function loadUkObieConfig(env: NodeJS.ProcessEnv, sandboxHost: string): U
   return {
     sandboxPort: port,
     sandboxUrl: (env.SANDBOX_UK_URL ?? `http://${sandboxHost}:${port}`).replace(/\/$/, ''),
+    sandboxPublicUrl: (env.SANDBOX_UK_PUBLIC_URL || env.SANDBOX_UK_URL || `http://${sandboxHost}:${port}`).replace(/\/$/, ''),
     orgId: env.UK_OBIE_ORG_ID ?? 'clearway-dev-org',
     softwareId: env.UK_OBIE_SOFTWARE_ID ?? 'clearway-dev-software',
     signingKeyPem: fromEnvOrFile(env, 'UK_OBIE_SIGNING_KEY', true),
