@@ -57,4 +57,16 @@ describe('loadConfig: the sandbox bank', () => {
     expect(loadConfig({ NODE_ENV: 'test', SANDBOX_BG_URL: 'http://bank:3001/berlin-group/' }).sandbox.bgPublicUrl).toBe('http://bank:3001/berlin-group');
     expect(loadConfig({ NODE_ENV: 'test', SANDBOX_BG_URL: 'http://bank:3001/berlin-group', SANDBOX_BG_PUBLIC_URL: 'https://bank.example/bg' }).sandbox.bgPublicUrl).toBe('https://bank.example/bg');
   });
+
+  test('the UK and Paysera-profile sandboxes have their own public URLs: port and scheme from their settings, or SANDBOX_*_PUBLIC_URL', () => {
+    const byPort = loadConfig({ NODE_ENV: 'test', SANDBOX_UK_PORT: '4003', SANDBOX_PAYSERA_PORT: '4004' });
+    expect(byPort.ukObie.sandboxPublicUrl).toBe('http://127.0.0.1:4003');
+    expect(byPort.sandbox.payseraPublicUrl).toBe('https://127.0.0.1:4004/psd2');
+    const reached = loadConfig({ NODE_ENV: 'test', SANDBOX_UK_URL: 'http://uk:3003/', SANDBOX_PAYSERA_URL: 'https://lt:3004/psd2' });
+    expect(reached.ukObie.sandboxPublicUrl).toBe('http://uk:3003');
+    expect(reached.sandbox.payseraPublicUrl).toBe('https://lt:3004/psd2');
+    const published = loadConfig({ NODE_ENV: 'test', SANDBOX_UK_PUBLIC_URL: 'https://uk.example', SANDBOX_PAYSERA_PUBLIC_URL: 'https://lt.example/' });
+    expect(published.ukObie.sandboxPublicUrl).toBe('https://uk.example');
+    expect(published.sandbox.payseraPublicUrl).toBe('https://lt.example/psd2');
+  });
 });

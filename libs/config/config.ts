@@ -52,6 +52,8 @@ export interface ClearwayConfig {
     /** The Paysera-profile Berlin Group sandbox (SANDLT21XXX, https + mTLS): its port and API base URL. */
     payseraPort: number;
     payseraUrl: string;
+    /** Where people reach it (SANDBOX_PAYSERA_PUBLIC_URL, its origin, plus `/psd2`; else payseraUrl): its `websiteUrl`. */
+    payseraPublicUrl: string;
   };
   /** UK Open Banking: Clearway's TPP identity and the UK sandbox bank (libs/config/uk-obie.config.ts). */
   ukObie: UkObieConfig;
@@ -259,6 +261,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ClearwayConfig
       bgPublicUrl: (env.SANDBOX_BG_PUBLIC_URL || env.SANDBOX_BG_URL || `http://${sandboxHost}:${bgPort}/berlin-group`).replace(/\/$/, ''),
       payseraPort: int(env, 'SANDBOX_PAYSERA_PORT', 3004),
       payseraUrl: (env.SANDBOX_PAYSERA_URL || `https://${sandboxHost}:${int(env, 'SANDBOX_PAYSERA_PORT', 3004)}/psd2`).replace(/\/$/, ''),
+      payseraPublicUrl: env.SANDBOX_PAYSERA_PUBLIC_URL
+        ? `${env.SANDBOX_PAYSERA_PUBLIC_URL.replace(/\/+$/, '')}/psd2`
+        : (env.SANDBOX_PAYSERA_URL || `https://${sandboxHost}:${int(env, 'SANDBOX_PAYSERA_PORT', 3004)}/psd2`).replace(/\/$/, ''),
     },
     ukObie: loadUkObieConfig(env, sandboxHost),
     openPayments: {

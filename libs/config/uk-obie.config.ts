@@ -5,6 +5,8 @@ export interface UkObieConfig {
   sandboxPort: number;
   /** Base URL of the UK sandbox bank (issuer and resource server), used for sandbox UK ASPSPs. */
   sandboxUrl: string;
+  /** Where people reach it (SANDBOX_UK_PUBLIC_URL, else sandboxUrl): the sandbox ASPSP's `websiteUrl`. */
+  sandboxPublicUrl: string;
   /** Our organisation and software at the Open Banking Directory. */
   orgId: string;
   softwareId: string;
@@ -27,7 +29,7 @@ const fromEnvOrFile = (env: NodeJS.ProcessEnv, name: string, base64 = false): st
 export function loadUkObieConfig(env: NodeJS.ProcessEnv, sandboxHost: string): UkObieConfig {
   const port = Number(env.SANDBOX_UK_PORT ?? 3003);
   if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new Error(`SANDBOX_UK_PORT must be a TCP port, got "${env.SANDBOX_UK_PORT}"`);
-  const orgIds: Record<string, string> = { SANDGB2LXXX: 'sandbox-uk-bank-org' };
+  const orgIds: Record<string, string> = { SANDGB2LXXX: '0015800001SandUK1' };
   for (const pair of (env.UK_OBIE_ASPSP_ORG_IDS ?? '').split(',').filter(Boolean)) {
     const [bic, org] = pair.split('=');
     if (!bic || !org) throw new Error(`UK_OBIE_ASPSP_ORG_IDS must be BIC=orgId pairs, got "${pair}"`);
@@ -36,8 +38,10 @@ export function loadUkObieConfig(env: NodeJS.ProcessEnv, sandboxHost: string): U
   return {
     sandboxPort: port,
     sandboxUrl: (env.SANDBOX_UK_URL ?? `http://${sandboxHost}:${port}`).replace(/\/$/, ''),
-    orgId: env.UK_OBIE_ORG_ID ?? 'clearway-dev-org',
-    softwareId: env.UK_OBIE_SOFTWARE_ID ?? 'clearway-dev-software',
+    sandboxPublicUrl: (env.SANDBOX_UK_PUBLIC_URL || env.SANDBOX_UK_URL || `http://${sandboxHost}:${port}`).replace(/\/$/, ''),
+    // Directory ids are base62 (DCR 3.3: software id ≤ 22 characters, org id ≤ 18).
+    orgId: env.UK_OBIE_ORG_ID ?? '0015800001ClwyDev',
+    softwareId: env.UK_OBIE_SOFTWARE_ID ?? 'ClearwayDevSoftware',
     signingKeyPem: fromEnvOrFile(env, 'UK_OBIE_SIGNING_KEY', true),
     kid: env.UK_OBIE_SIGNING_KID ?? 'clearway-uk-signing-1',
     softwareStatement: fromEnvOrFile(env, 'UK_OBIE_SOFTWARE_STATEMENT'),

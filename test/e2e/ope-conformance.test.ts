@@ -16,7 +16,9 @@ let client: TestClient;
 let token: string;
 
 beforeAll(async () => {
-  stack = await TestStack.start({ env: { SANDBOX_BG_PUBLIC_URL: 'https://sandbox-bank.example/berlin-group' } });
+  stack = await TestStack.start({
+    env: { SANDBOX_BG_PUBLIC_URL: 'https://sandbox-bank.example/berlin-group', SANDBOX_UK_PUBLIC_URL: 'https://uk-bank.example', SANDBOX_PAYSERA_PORT: '4404' },
+  });
   client = await stack.newClient();
   token = await stack.token(client, 'aspspinformation paymentinitiation accountinformation private');
 });
@@ -125,6 +127,19 @@ test("the sandbox ASPSP's websiteUrl is where this deployment runs it (SANDBOX_B
   const res = await stack.call('GET', `/psd2/aspspinformation/v1/aspsps/${BIC}`, { token });
   expect(res.status).toBe(200);
   expect(res.body.websiteUrl).toBe('https://sandbox-bank.example/berlin-group');
+});
+
+test.each([
+  // Served by the Berlin Group sandbox under its sandbox_path.
+  ['SANDNL2AXXX', 'https://sandbox-bank.example/berlin-group/nl'],
+  // The UK sandbox (its own port, SANDBOX_UK_PUBLIC_URL here).
+  ['SANDGB2LXXX', 'https://uk-bank.example'],
+  // The Paysera-profile bank: https on SANDBOX_PAYSERA_PORT, not the Berlin Group sandbox's URL.
+  ['SANDLT21XXX', 'https://127.0.0.1:4404/psd2'],
+])("the %s sandbox bank's websiteUrl is its own sandbox's, from configuration: %s", async (bic, websiteUrl) => {
+  const res = await stack.call('GET', `/psd2/aspspinformation/v1/aspsps/${bic}`, { token });
+  expect(res.status).toBe(200);
+  expect(res.body.websiteUrl).toBe(websiteUrl);
 });
 
 function rawRequest(request: string): Promise<string> {

@@ -10,7 +10,8 @@ import { SecretBox } from '../../libs/security/secret-box';
 /**
  * Clearway's worker presenting a QWAC that lacks PSP_PI (only PSP_AI) to the Paysera-profile bank:
  * the bank refuses every payment call with 401 ROLE_INVALID, and Clearway takes that as the final
- * refusal it is: the payment is rejected at once, the initiation is sent once and never retried.
+ * refusal it is: the payment is rejected at once (403 SERVICE_BLOCKED for the client: Clearway's
+ * certificate is not accepted for the service), the initiation is sent once and never retried.
  * Consents still work (the certificate has PSP_AI), and their short-lived access tokens are
  * refreshed by Clearway before reads.
  */
@@ -27,7 +28,7 @@ afterAll(async () => {
   await stack?.close();
 });
 
-test('a QWAC without PSP_PI: the bank refuses (401 ROLE_INVALID), the payment is refused once and not retried', async () => {
+test('a QWAC without PSP_PI: the bank refuses (401 ROLE_INVALID), the client gets 403 SERVICE_BLOCKED, the initiation is sent once and not retried', async () => {
   const token = await stack.token(await stack.newClient(), 'paymentinitiation private');
   const reference = `Role ${randomUUID().slice(0, 8)}`;
   const created = await stack.call('POST', `${PIS}/sepa-credit-transfers`, {
@@ -35,9 +36,13 @@ test('a QWAC without PSP_PI: the bank refuses (401 ROLE_INVALID), the payment is
     headers: { 'X-BicFi': PAYSERA_BIC, 'PSU-IP-Address': '192.0.2.10', 'TPP-Redirect-URI': 'https://shop.example/paid' },
     body: { instructedAmount: { currency: 'EUR', amount: '4.20' }, creditorAccount: { iban: 'LT121000011101001000' }, creditorName: 'Vilnius Coffee UAB', remittanceInformationUnstructured: reference },
   });
-  // The bank's refusal reaches the client as a refused payment, in Clearway's words.
-  expect(created.status).toBe(400);
-  expect(created.body.tppMessages[0].code).toBe('PAYMENT_FAILED');
+  // The bank's refusal reaches the client as what it is: Clearway cannot offer the service at this
+  // bank (403), in Clearway's words, with nothing of the bank's answer (its code, role names, text).
+  expect(created.status).toBe(403);
+  expect(created.body.tppMessages).toEqual([
+    { category: 'ERROR', code: 'SERVICE_BLOCKED', text: expect.stringContaining("does not accept Clearway's certificate for payment initiation") },
+  ]);
+  expect(JSON.stringify(created.body)).not.toMatch(/ROLE_INVALID|PSP_PI|qcStatement|QTSP/);
   // The bank saw the initiation once and created nothing; a while later still once: a 4xx is never sent again.
   const initiations = () => stack.paysera!.sandbox.refusals.filter((r) => r.method === 'POST' && r.path.endsWith('/v1/payments/sepa-credit-transfers'));
   expect(initiations()).toEqual([expect.objectContaining({ code: 'ROLE_INVALID', requestId: expect.any(String) })]);

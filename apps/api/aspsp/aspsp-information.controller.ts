@@ -7,6 +7,7 @@ import { bicFiParameter } from '../common/request-headers';
 import { AuthGuard, RequiresService } from '../auth/auth.guard';
 import { CLEARWAY_CONFIG } from '../temporal/temporal.tokens';
 import { toAspspDto, toAspspListItemDto, toCityDto, toCountryDto } from './aspsp.mapper';
+import { sandboxWebsiteUrl } from './sandbox-website';
 
 /** ASPSP Information Service: the directory of countries, cities and banks. */
 @Controller('psd2/aspspinformation/v1')
@@ -57,7 +58,7 @@ export class AspspInformationController {
     if (!aspsp) throw ApiError.notFound(`ASPSP ${bicFi}`);
     const city = await this.directory.findCity(aspsp.cityId);
     const country = await this.directory.findCountry(aspsp.isoCountryCode);
-    return toAspspDto(aspsp, city, country, this.config.sandbox.bgPublicUrl);
+    return toAspspDto(aspsp, city, country, sandboxWebsiteUrl(aspsp, this.config));
   }
 }
 

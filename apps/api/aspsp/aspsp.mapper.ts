@@ -15,10 +15,10 @@ export const toAspspListItemDto = (a: AspspEntity) => ({
 });
 
 /**
- * `sandboxWebsiteUrl`: where this deployment's sandbox bank is (configuration, not the directory
- * row: its port and host differ per deployment).
+ * `sandboxWebsiteUrl`: where this deployment serves this sandbox bank (`sandbox-website.ts`, from
+ * configuration, not the directory row: its port, host and scheme differ per deployment).
  */
-export function toAspspDto(a: AspspEntity, city: CityEntity | null, country: CountryEntity | null, sandboxWebsiteUrl: string) {
+export function toAspspDto(a: AspspEntity, city: CityEntity | null, country: CountryEntity | null, sandboxWebsiteUrl: string | undefined) {
   const websiteUrl = a.isSandbox ? sandboxWebsiteUrl : a.websiteUrl;
   return {
     id: a.id,

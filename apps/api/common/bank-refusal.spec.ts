@@ -42,6 +42,23 @@ describe('bankRefusalError: the one mapping of a bank refusal to what a client s
     ]);
   });
 
+  test.each<[ApiErrorCode.PaymentFailed | ApiErrorCode.FormatError, number, string, string]>([
+    [ApiErrorCode.PaymentFailed, 401, 'ROLE_INVALID', 'payment initiation'],
+    [ApiErrorCode.PaymentFailed, 401, 'CERTIFICATE_INVALID', 'payment initiation'],
+    [ApiErrorCode.FormatError, 401, 'ROLE_INVALID', 'account information'],
+    [ApiErrorCode.FormatError, 401, 'CERTIFICATE_EXPIRED', 'account information'],
+    // Refused in the TLS handshake: no HTTP status of the bank's (the workflow records 502).
+    [ApiErrorCode.PaymentFailed, 502, 'CERTIFICATE_INVALID', 'payment initiation'],
+  ])("Clearway's certificate refused (%s, bank %s %s): 403 SERVICE_BLOCKED naming the service, none of the bank's words", (fallback, httpStatus, code, service) => {
+    const bankText = `The client certificate is not issued by a trusted QTSP (UNABLE_TO_VERIFY_LEAF_SIGNATURE) for /v1/consents/${BANK_ID}`;
+    const err = bankRefusalError({ httpStatus, messages: [{ category: 'ERROR', code, text: bankText }] }, fallback);
+    expect(err.httpStatus).toBe(403);
+    expect(err.code).toBe(ApiErrorCode.ServiceBlocked);
+    expect(err.tppMessages).toEqual([{ category: 'ERROR', code: 'SERVICE_BLOCKED', text: expect.stringContaining(`does not accept Clearway's certificate for ${service}`) }]);
+    const shown = JSON.stringify(err.tppMessages);
+    for (const leak of [BANK_ID, 'QTSP', 'UNABLE_TO_VERIFY', code, '/v1/']) expect(shown).not.toContain(leak);
+  });
+
   test('a 5xx is our 503', () => {
     expect(bankRefusalError({ httpStatus: 502, messages: [] }, ApiErrorCode.PaymentFailed).httpStatus).toBe(503);
   });
@@ -61,6 +78,19 @@ describe('consent refusals from the workflow', () => {
     expect(err.httpStatus).toBe(409);
     expect(err.code).toBe(ApiErrorCode.StatusInvalid);
     expect(err.message).not.toContain(BANK_ID);
+  });
+
+  test("a consent the bank refused for Clearway's certificate (lacking PSP_AI) is 403 SERVICE_BLOCKED for account information", () => {
+    const err = toConsentApiError(
+      refused('BANK_REFUSED', 'POST /v1/consents → HTTP 401 (ROLE_INVALID)', {
+        httpStatus: 401,
+        messages: [{ category: 'ERROR', code: 'ROLE_INVALID', text: 'The client certificate lacks the PSD2 role PSP_AI this service requires' }],
+      }),
+    );
+    expect(err.httpStatus).toBe(403);
+    expect(err.code).toBe(ApiErrorCode.ServiceBlocked);
+    expect(err.message).toContain('account information');
+    expect(err.message).not.toContain('PSP_AI');
   });
 
   test('a refusal from a bank call (with details) never carries the call summary; our own refusals keep their words', () => {

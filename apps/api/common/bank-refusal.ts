@@ -1,3 +1,4 @@
+import { bankRefusalKind } from '../../../libs/domain/bank-refusal';
 import { ApiError, ApiErrorCode, type TppMessage } from './api-error';
 
 /** What a Berlin Group bank answered when it refused a call: its HTTP status and tppMessages. */
@@ -37,6 +38,8 @@ const FIELD_PATH = /^[A-Za-z][A-Za-z0-9]*(\[\d+\])?(\.[A-Za-z][A-Za-z0-9]*(\[\d+
  * FORMAT_ERROR for consents); a 5xx is our 503.
  */
 export function bankRefusalError(refusal: BankRefusalDetails, fallback: ApiErrorCode.PaymentFailed | ApiErrorCode.FormatError): ApiError {
+  // Checked first: a certificate refused in the TLS handshake carries no HTTP status of the bank's.
+  if (bankRefusalKind(refusal) === 'certificate_refused') return certificateRefusal(fallback === ApiErrorCode.PaymentFailed ? 'payment initiation' : 'account information');
   if (refusal.httpStatus >= 500) return new ApiError(ApiErrorCode.ServiceUnavailable, 'The bank is unavailable; try again');
   const known = refusal.messages.find((m) => BANK_CODES[m.code]);
   const main = known ? BANK_CODES[known.code]! : { code: fallback, status: 400, text: fallback === ApiErrorCode.PaymentFailed ? 'The bank refused the payment' : 'The bank refused the request' };
@@ -47,6 +50,22 @@ export function bankRefusalError(refusal: BankRefusalDetails, fallback: ApiError
       return { category: m.category, code: mapped?.code ?? fallback, text: mapped?.text ?? 'The bank refused the request', ...fieldPath(m.path) };
     });
   return new ApiError(main.code, main.text, fieldPath(known?.path).path, others, main.status);
+}
+
+/**
+ * The bank refused Clearway's own client certificate (its CA, validity, or the PSD2 role the
+ * service needs): the client's request is not at fault and repeating it cannot help, so not a
+ * 400 or a 401 (the client's credentials are fine) but 403 SERVICE_BLOCKED, naming the service and
+ * nothing of the bank's answer (its codes, CA names and paths stay in our logs).
+ */
+export function certificateRefusal(service: 'payment initiation' | 'account information'): ApiError {
+  return new ApiError(
+    ApiErrorCode.ServiceBlocked,
+    `The bank does not accept Clearway's certificate for ${service}: this service is not available at this bank through Clearway until that is resolved (repeating the request will not help; contact Clearway support)`,
+    undefined,
+    [],
+    403,
+  );
 }
 
 /** Our words for a refusal code, for refusals whose text came from the bank call (never the call's own message). */

@@ -2,7 +2,11 @@
  * The Paysera-profile sandbox's OAuth 2.0 authorisation server (Berlin Group "OAuth SCA approach"):
  * authorization code with PKCE (S256 only) and `state`, clients authenticated by their TLS client
  * certificate (RFC 8705 `tls_client_auth`, client_id = the QWAC's organizationIdentifier), refresh
- * tokens that rotate. Scopes name the one resource a token is for: `PIS:<paymentId>` or
+ * tokens that rotate. Access tokens are certificate-bound (RFC 8705 §3, `cnf.x5t#S256`): usable
+ * only over mTLS with the very certificate they were issued to, not merely one with the same
+ * client id (a stolen token, or one from before a certificate renewal, is refused). Refresh tokens
+ * stay bound to the client (§4: confidential clients re-authenticate), so a renewed certificate
+ * gets new access tokens bound to it. Scopes name the one resource a token is for: `PIS:<paymentId>` or
  * `AIS:<consentId>`. As strict as real banks: codes live 60 s and are single-use (a replay revokes
  * what the code gave), redirect_uri must match exactly, http only for loopback.
  */
@@ -63,8 +67,16 @@ interface CodeRecord extends CheckedAuthorizationRequest {
   issued: string[];
 }
 
+/** The client as its TLS certificate says: its id and the certificate's SHA-256 thumbprint (RFC 8705 `x5t#S256`). */
+export interface CertificateClient {
+  clientId: string;
+  x5tS256: string;
+}
+
 interface TokenRecord {
   clientId: string;
+  /** Access tokens: `cnf` of the certificate they are bound to. */
+  cnf?: { 'x5t#S256': string };
   scope: string;
   expiresAt: number;
   kind: 'access' | 'refresh';
@@ -112,9 +124,10 @@ export class SandboxAuthorizationServer {
    */
   exchangeCode(
     form: Record<string, string | undefined>,
-    authenticatedClientId: string,
+    client: CertificateClient,
     onAuthorised: (resource: OAuthResource) => OAuthError | undefined,
   ): TokenSet | OAuthError {
+    const authenticatedClientId = client.clientId;
     const code = form.code ? this.codes.get(form.code) : undefined;
     if (!code) return { error: 'invalid_grant', error_description: 'unknown authorization code' };
     if (code.used) {
@@ -136,28 +149,37 @@ export class SandboxAuthorizationServer {
     code.used = true;
     const refused = onAuthorised(code.resource);
     if (refused) return refused;
-    const tokens = this.issueTokens(authenticatedClientId, scopeOf(code.resource));
+    const tokens = this.issueTokens(client, scopeOf(code.resource));
     code.issued.push(tokens.refresh_token);
     return tokens;
   }
 
   /** `grant_type=refresh_token`: a new access token and a new refresh token; the old refresh token stops working. */
-  refresh(form: Record<string, string | undefined>, authenticatedClientId: string): TokenSet | OAuthError {
+  refresh(form: Record<string, string | undefined>, client: CertificateClient): TokenSet | OAuthError {
+    const authenticatedClientId = client.clientId;
     const record = form.refresh_token ? this.tokens.get(form.refresh_token) : undefined;
     if (!record || record.kind !== 'refresh' || record.expiresAt <= this.now()) return { error: 'invalid_grant', error_description: 'refresh token unknown, expired or revoked' };
     if (record.clientId !== authenticatedClientId) return { error: 'invalid_grant', error_description: 'the refresh token was issued to another client' };
     if (form.scope !== undefined && form.scope !== record.scope) return { error: 'invalid_scope', error_description: 'a refresh cannot change the scope' };
     this.revokeFamily(form.refresh_token!);
-    return this.issueTokens(authenticatedClientId, record.scope);
+    return this.issueTokens(client, record.scope);
   }
 
-  /** The resource a bearer token grants, for this client; a reason otherwise. */
-  checkAccessToken(token: string | undefined, clientId: string): { resource: OAuthResource } | { problem: 'missing' | 'expired' | 'invalid' } {
+  /**
+   * The resource a bearer token grants, presented over mTLS with this certificate; a reason
+   * otherwise. `not_bound`: a valid token presented with another certificate than the one it was
+   * issued to (RFC 8705 §3: refused as `invalid_token`), whatever the client id says.
+   */
+  checkAccessToken(
+    token: string | undefined,
+    client: CertificateClient,
+  ): { resource: OAuthResource; cnf: { 'x5t#S256': string } } | { problem: 'missing' | 'expired' | 'invalid' | 'not_bound' } {
     if (!token) return { problem: 'missing' };
     const record = this.tokens.get(token);
-    if (!record || record.kind !== 'access' || record.clientId !== clientId) return { problem: 'invalid' };
+    if (!record || record.kind !== 'access' || !record.cnf) return { problem: 'invalid' };
+    if (!safeEqual(record.cnf['x5t#S256'], client.x5tS256) || record.clientId !== client.clientId) return { problem: 'not_bound' };
     if (record.expiresAt <= this.now()) return { problem: 'expired' };
-    return { resource: parseScope(record.scope)! };
+    return { resource: parseScope(record.scope)!, cnf: record.cnf };
   }
 
   /** Revokes every token for a resource (a deleted consent, a revoked access). */
@@ -166,12 +188,20 @@ export class SandboxAuthorizationServer {
     for (const [token, record] of this.tokens) if (record.scope === scope) this.tokens.delete(token);
   }
 
-  private issueTokens(clientId: string, scope: string): TokenSet {
+  private issueTokens(client: CertificateClient, scope: string): TokenSet {
+    const { clientId } = client;
     const access = randomBytes(32).toString('base64url');
     const refresh = randomBytes(32).toString('base64url');
     const now = this.now();
     this.tokens.set(refresh, { clientId, scope, kind: 'refresh', expiresAt: now + this.ttl.refreshSeconds * 1000, family: refresh });
-    this.tokens.set(access, { clientId, scope, kind: 'access', expiresAt: now + this.ttl.accessSeconds * 1000, family: refresh });
+    this.tokens.set(access, {
+      clientId,
+      scope,
+      kind: 'access',
+      cnf: { 'x5t#S256': client.x5tS256 },
+      expiresAt: now + this.ttl.accessSeconds * 1000,
+      family: refresh,
+    });
     return { access_token: access, token_type: 'Bearer', expires_in: this.ttl.accessSeconds, refresh_token: refresh, scope };
   }
 

@@ -230,5 +230,45 @@ describe('Paysera-profile sandbox bank (mTLS, QWAC roles, OAuth SCA)', () => {
     expect((await accounts(refreshed.access_token)).status).toBe(200);
     const again = await token({ grant_type: 'refresh_token', refresh_token: tokens.refresh_token });
     expect((await again.json()).error).toBe('invalid_grant');
+    latest = { consentId: consent.consentId, tokens: refreshed, tokenEndpoint: metadata.token_endpoint };
+  });
+
+  /** The consent, tokens and token endpoint of the test above (certificate binding is checked on them). */
+  let latest: { consentId: string; tokens: { access_token: string; refresh_token: string }; tokenEndpoint: string };
+
+  describe('access tokens are bound to the client certificate (RFC 8705 cnf x5t#S256), not to the client id', () => {
+    const readAccounts = (cert: Parameters<PayseraTestKit['fetchAs']>[0], bearer: string) =>
+      kit.fetchAs(cert)(`${kit.sandbox.url}/v1/accounts`, { headers: bgHeaders({ 'Consent-ID': latest.consentId, Authorization: `Bearer ${bearer}` }) });
+
+    it('the metadata says so', async () => {
+      const metadata = await (await kit.fetchAs(kit.qwac)(`${kit.sandbox.origin}/.well-known/oauth-authorization-server`)).json();
+      expect(metadata.tls_client_certificate_bound_access_tokens).toBe(true);
+    });
+
+    it.each([
+      ['the same client id (a renewed QWAC: same organizationIdentifier and roles, new key)', () => kit.qwacRenewed],
+      ["another TPP's QWAC with PSP_AI", () => kit.withRoles(['PSP_AI'])],
+    ])('a token presented with another certificate is refused (401 TOKEN_INVALID): %s', async (_name, other) => {
+      expect((await readAccounts(kit.qwac, latest.tokens.access_token)).status).toBe(200);
+      const refused = await readAccounts(await other(), latest.tokens.access_token);
+      expect(refused.status).toBe(401);
+      expect(refused.headers.get('www-authenticate')).toContain('invalid_token');
+      expect((await refused.json()).tppMessages[0]).toMatchObject({ code: 'TOKEN_INVALID', text: expect.stringContaining('another client certificate') });
+      // Still good with the certificate it was issued to.
+      expect((await readAccounts(kit.qwac, latest.tokens.access_token)).status).toBe(200);
+    });
+
+    it('after a renewal, a refresh over the new certificate gives tokens bound to it (and no longer to the old one)', async () => {
+      const renewed = kit.fetchAs(kit.qwacRenewed);
+      const res = await renewed(latest.tokenEndpoint, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: latest.tokens.refresh_token }).toString(),
+      });
+      expect(res.status).toBe(200);
+      const tokens = await res.json();
+      expect((await readAccounts(kit.qwacRenewed, tokens.access_token)).status).toBe(200);
+      expect((await readAccounts(kit.qwac, tokens.access_token)).status).toBe(401);
+    });
   });
 });

@@ -88,6 +88,8 @@ export function buildPayseraSandbox(options: PayseraSandboxOptions = {}): Payser
       grant_types_supported: ['authorization_code', 'refresh_token'],
       code_challenge_methods_supported: ['S256'],
       token_endpoint_auth_methods_supported: ['tls_client_auth'],
+      // RFC 8705 §3.3: access tokens are bound to the client certificate they were issued to.
+      tls_client_certificate_bound_access_tokens: true,
       scopes_supported: ['PIS', 'AIS'],
     });
   });
@@ -183,7 +185,7 @@ export function buildPayseraSandbox(options: PayseraSandboxOptions = {}): Payser
     const form = Object.fromEntries(Object.entries((req.body ?? {}) as Record<string, unknown>).map(([k, v]) => [k, typeof v === 'string' ? v : undefined]));
     const { tpp } = who;
     if (form.grant_type === 'authorization_code') {
-      const result = oauth.exchangeCode(form, tpp.clientId, (resource) => {
+      const result = oauth.exchangeCode(form, tpp, (resource) => {
         const role = resource.kind === 'payment' ? 'PSP_PI' : 'PSP_AI';
         if (!tpp.roles.includes(role)) return { error: 'unauthorized_client', error_description: `the client certificate lacks ${role}` };
         if (resource.kind === 'payment') {
@@ -197,7 +199,7 @@ export function buildPayseraSandbox(options: PayseraSandboxOptions = {}): Payser
       return void res.json(result);
     }
     if (form.grant_type === 'refresh_token') {
-      const result = oauth.refresh(form, tpp.clientId);
+      const result = oauth.refresh(form, tpp);
       if ('error' in result) return oauthError(400, result);
       return void res.json(result);
     }
@@ -323,11 +325,17 @@ export function buildPayseraSandbox(options: PayseraSandboxOptions = {}): Payser
   api.use('/v1/accounts', needs('PSP_AI'), (req, res, next) => {
     const consentId = req.get('Consent-ID');
     const bearer = /^Bearer (\S+)$/.exec(req.get('Authorization') ?? '')?.[1];
-    const checked = oauth.checkAccessToken(bearer, (res.locals.tpp as Tpp).clientId);
+    const checked = oauth.checkAccessToken(bearer, res.locals.tpp as Tpp);
     if ('problem' in checked) {
       res.set('WWW-Authenticate', `Bearer error="${checked.problem === 'missing' ? 'invalid_request' : 'invalid_token'}"`);
       const code = checked.problem === 'expired' ? 'TOKEN_EXPIRED' : checked.problem === 'missing' ? 'TOKEN_UNKNOWN' : 'TOKEN_INVALID';
-      return bgError(res, 401, code, checked.problem === 'missing' ? 'An OAuth access token (Authorization: Bearer) is required' : `The access token is ${checked.problem}`);
+      const text =
+        checked.problem === 'missing'
+          ? 'An OAuth access token (Authorization: Bearer) is required'
+          : checked.problem === 'not_bound'
+            ? 'The access token is bound to another client certificate (RFC 8705 cnf x5t#S256)'
+            : `The access token is ${checked.problem}`;
+      return bgError(res, 401, code, text);
     }
     if (checked.resource.kind !== 'consent' || checked.resource.id !== consentId) {
       return bgError(res, 401, 'TOKEN_INVALID', 'The access token was not issued for this Consent-ID');

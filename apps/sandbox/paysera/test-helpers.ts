@@ -22,6 +22,8 @@ export interface PayseraTestKit {
   caPem: string;
   /** Clearway's QWAC (PSP_PI, PSP_AI, PSP_IC). */
   qwac: CertPair;
+  /** Clearway's QWAC renewed: same organizationIdentifier (client id) and roles, a new key and certificate. */
+  qwacRenewed: CertPair;
   /** A QWAC with only these roles, from the trusted CA. */
   withRoles(roles: Psd2Role[]): Promise<CertPair>;
   /** A client certificate from the trusted CA without any PSD2 statement. */
@@ -37,6 +39,7 @@ export async function startPayseraTestKit(options: PayseraSandboxOptions = {}): 
   const ca = await createTestCa();
   const server = await ca.issue({ kind: 'server', hosts: ['127.0.0.1', 'localhost'] });
   const qwac = await ca.issue({ kind: 'qwac', psd2: DEV_QWAC_STATEMENT });
+  const qwacRenewed = await ca.issue({ kind: 'qwac', psd2: DEV_QWAC_STATEMENT });
   const plain = await ca.issue({ kind: 'qwac', organizationIdentifier: 'PSDLT-BOL-PLAIN01' });
   const otherCa = await createTestCa({ name: 'CN=Unknown QTSP' });
   const foreign = await otherCa.issue({ kind: 'qwac', psd2: DEV_QWAC_STATEMENT });
@@ -46,6 +49,7 @@ export async function startPayseraTestKit(options: PayseraSandboxOptions = {}): 
     sandbox,
     caPem: ca.caPem,
     qwac,
+    qwacRenewed,
     plain,
     foreign,
     withRoles: (roles) => ca.issue({ kind: 'qwac', organizationIdentifier: `PSDLT-BOL-${roles.join('').slice(0, 8) || 'NONE'}`, psd2: { ...DEV_QWAC_STATEMENT, roles } }),

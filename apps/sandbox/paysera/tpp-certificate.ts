@@ -3,7 +3,7 @@
  * the PSD2 role the service needs. Refusals follow Berlin Group 1.3.12 (401 with
  * CERTIFICATE_MISSING, CERTIFICATE_INVALID, CERTIFICATE_EXPIRED or ROLE_INVALID).
  */
-import { X509Certificate } from 'node:crypto';
+import { createHash, X509Certificate } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
 import type { Request } from 'express';
 import { tppIdentityOf, type Psd2Role, type TppIdentity } from '../../../libs/security/qwac';
@@ -11,7 +11,7 @@ import { tppIdentityOf, type Psd2Role, type TppIdentity } from '../../../libs/se
 export type CertificateRefusal = { code: 'CERTIFICATE_MISSING' | 'CERTIFICATE_INVALID' | 'CERTIFICATE_EXPIRED' | 'ROLE_INVALID'; text: string };
 
 /** The TPP behind this request's TLS connection, or why there is none. */
-export function tppOf(req: Request): { tpp: TppIdentity & { clientId: string; name: string } } | CertificateRefusal {
+export function tppOf(req: Request): { tpp: TppIdentity & { clientId: string; name: string; x5tS256: string } } | CertificateRefusal {
   const socket = req.socket as TLSSocket;
   if (typeof socket.getPeerCertificate !== 'function') return { code: 'CERTIFICATE_MISSING', text: 'This API is served over mutual TLS only' };
   const peer = socket.getPeerCertificate();
@@ -25,7 +25,12 @@ export function tppOf(req: Request): { tpp: TppIdentity & { clientId: string; na
   if (!identity) return { code: 'CERTIFICATE_INVALID', text: 'The client certificate carries no PSD2 qcStatement (ETSI TS 119 495)' };
   if (!identity.organizationIdentifier) return { code: 'CERTIFICATE_INVALID', text: 'The client certificate has no organizationIdentifier' };
   const name = /^CN=(.*)$/m.exec(identity.subject)?.[1] ?? identity.organizationIdentifier;
-  return { tpp: { ...identity, clientId: identity.organizationIdentifier, name } };
+  return { tpp: { ...identity, clientId: identity.organizationIdentifier, name, x5tS256: certificateThumbprint(peer.raw) } };
+}
+
+/** RFC 8705 §3.1 `x5t#S256`: base64url SHA-256 of the certificate's DER. */
+export function certificateThumbprint(der: Buffer): string {
+  return createHash('sha256').update(der).digest('base64url');
 }
 
 /** The refusal when the TPP lacks `role`, else undefined. */

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import express, { type Request, type Response } from 'express';
 import { SignJWT, createLocalJWKSet, decodeJwt, jwtVerify, type JWK } from 'jose';
 import { OAuthError } from './errors';
@@ -76,26 +76,61 @@ export function buildAuthServerRouter(ctx: AuthServerContext): express.Router {
   });
 
   // ── Dynamic Client Registration (OBIE DCR 3.3, RFC 7591) ─────────────────────────────────────
-  router.post('/register', express.text({ type: ['application/jwt', 'application/jose'], limit: '64kb' }), async (req, res) => {
+  const registrationJwt = express.text({ type: ['application/jwt', 'application/jose'], limit: '64kb' });
+  const jwtBody = (req: Request): string => {
+    if (typeof req.body !== 'string' || !req.is(['application/jwt', 'application/jose'])) {
+      throw new OAuthError(400, 'invalid_client_metadata', 'The registration request must be a signed JWT (Content-Type: application/jwt)');
+    }
+    return req.body.trim();
+  };
+  router.post('/register', registrationJwt, async (req, res) => {
     try {
-      if (typeof req.body !== 'string' || !req.is(['application/jwt', 'application/jose'])) {
-        throw new OAuthError(400, 'invalid_client_metadata', 'The registration request must be a signed JWT (Content-Type: application/jwt)');
-      }
-      const client = await register(ctx, req.body.trim());
-      res.status(201).json({
-        client_id: client.clientId,
-        client_id_issued_at: client.issuedAt,
-        redirect_uris: client.redirectUris,
-        token_endpoint_auth_method: 'private_key_jwt',
-        token_endpoint_auth_signing_alg: 'PS256',
-        grant_types: ['authorization_code', 'client_credentials', 'refresh_token'],
-        response_types: ['code id_token'],
-        id_token_signed_response_alg: 'PS256',
-        request_object_signing_alg: 'PS256',
-        application_type: 'web',
-        software_id: client.softwareId,
-        scope: 'openid payments accounts',
-      });
+      const client = await register(ctx, jwtBody(req));
+      res.status(201).json(registrationAnswer(client));
+    } catch (err) {
+      sendOAuthError(res, err);
+    }
+  });
+
+  // Management (DCR 3.3 `/register/{ClientId}`): authorised, as the spec's TPPOAuth2Security says,
+  // by an access token the client got with the client-credentials grant; the token's client must be
+  // the one named (403 otherwise). A token bought with a PSU's authorisation does not qualify.
+  const managedClient = (req: Request): RegisteredClient => {
+    const bearer = /^Bearer (\S+)$/.exec(req.header('authorization') ?? '')?.[1];
+    const token = bearer && !bearer.startsWith('refresh:') ? state.tokens.get(bearer) : undefined;
+    if (!token || token.consentId !== undefined || token.expiresAt <= state.now() || !state.clients.has(token.clientId)) {
+      throw new OAuthError(401, 'invalid_token', 'A valid client-credentials access token of this client is required (Authorization: Bearer)');
+    }
+    if (token.clientId !== req.params.ClientId) throw new OAuthError(403, 'access_denied', 'The access token belongs to another client');
+    return state.clients.get(token.clientId)!;
+  };
+  router.get('/register/:ClientId', (req, res) => {
+    try {
+      res.setHeader('Cache-Control', 'no-store');
+      res.json(registrationAnswer(managedClient(req)));
+    } catch (err) {
+      sendOAuthError(res, err);
+    }
+  });
+  router.put('/register/:ClientId', registrationJwt, async (req, res) => {
+    try {
+      const client = managedClient(req);
+      await update(ctx, client, jwtBody(req));
+      res.setHeader('Cache-Control', 'no-store');
+      res.json(registrationAnswer(client));
+    } catch (err) {
+      sendOAuthError(res, err);
+    }
+  });
+  router.delete('/register/:ClientId', (req, res) => {
+    try {
+      const client = managedClient(req);
+      // Gone at once: its tokens, codes and pending authorisations with it.
+      state.clients.delete(client.clientId);
+      for (const [key, token] of state.tokens) if (token.clientId === client.clientId) state.tokens.delete(key);
+      for (const [key, code] of state.codes) if (code.clientId === client.clientId) state.codes.delete(key);
+      for (const [key, pending] of state.pending) if (pending.clientId === client.clientId) state.pending.delete(key);
+      res.status(204).end();
     } catch (err) {
       sendOAuthError(res, err);
     }
@@ -219,13 +254,25 @@ export async function issueSoftwareStatement(
     .sign(state.directoryKey.privateKey);
 }
 
+/** The claims of a registration answer: what was registered (DCR 3.3 `OBClientRegistration1`) and the client id. */
+const REGISTERED_CLAIMS = [
+  'iss', 'iat', 'exp', 'aud', 'jti', 'software_statement', 'software_id', 'redirect_uris', 'token_endpoint_auth_method',
+  'token_endpoint_auth_signing_alg', 'grant_types', 'response_types', 'scope', 'application_type', 'id_token_signed_response_alg',
+  'request_object_signing_alg',
+] as const;
+
+function registrationAnswer(client: RegisteredClient): Record<string, unknown> {
+  const registered = Object.fromEntries(REGISTERED_CLAIMS.filter((k) => client.metadata[k] !== undefined).map((k) => [k, client.metadata[k]]));
+  return { ...registered, client_id: client.clientId, client_id_issued_at: client.issuedAt, redirect_uris: client.redirectUris, token_endpoint_auth_method: 'private_key_jwt' };
+}
+
 /**
  * A registration request is accepted only if: the software statement is signed by the directory
  * and current; the request is signed (PS256) by a key the statement lists, issued by the
  * statement's software id, addressed to this bank's org id, unexpired and not replayed; its
  * redirect URIs are among the statement's; it asks for what this bank offers.
  */
-async function register(ctx: AuthServerContext, jwt: string): Promise<RegisteredClient> {
+async function verifyRegistrationRequest(ctx: AuthServerContext, jwt: string): Promise<{ claims: Record<string, unknown>; ssa: Record<string, any> }> {
   const { state } = ctx;
   let claims: Record<string, unknown>;
   try {
@@ -275,17 +322,44 @@ async function register(ctx: AuthServerContext, jwt: string): Promise<Registered
   if (responseTypes !== undefined && !(Array.isArray(responseTypes) && responseTypes.includes('code id_token'))) {
     throw new OAuthError(400, 'invalid_client_metadata', 'response_types must include "code id_token"');
   }
+  return { claims, ssa };
+}
+
+async function register(ctx: AuthServerContext, jwt: string): Promise<RegisteredClient> {
+  const { state } = ctx;
+  const { claims, ssa } = await verifyRegistrationRequest(ctx, jwt);
   const client: RegisteredClient = {
-    clientId: state.newId('client'),
+    // DCR 3.3: client_id is at most 36 characters (a UUID here).
+    clientId: randomUUID(),
     softwareId: ssa.software_id,
     orgId: ssa.org_id,
     jwks: ssa.software_jwks,
-    redirectUris: redirectUris as string[],
+    redirectUris: claims.redirect_uris as string[],
     roles: Array.isArray(ssa.software_roles) ? ssa.software_roles : [],
     issuedAt: Math.floor(state.now() / 1000),
+    metadata: claims,
   };
   state.clients.set(client.clientId, client);
   return client;
+}
+
+/**
+ * `PUT /register/{ClientId}`: a new registration request, checked like the first (a current
+ * software statement, signed by a key that statement lists, fresh jti), for the same software and
+ * organisation. New keys come as a new statement (the directory lists them) signed with the new
+ * key; from then on only the new statement's keys authenticate the client. `client_id`, when
+ * given, must name this client.
+ */
+async function update(ctx: AuthServerContext, client: RegisteredClient, jwt: string): Promise<void> {
+  const { claims, ssa } = await verifyRegistrationRequest(ctx, jwt);
+  if (ssa.software_id !== client.softwareId || ssa.org_id !== client.orgId) {
+    throw new OAuthError(400, 'invalid_software_statement', 'The software statement is for another software or organisation than this client');
+  }
+  if (claims.client_id !== undefined && claims.client_id !== client.clientId) throw new OAuthError(400, 'invalid_client_metadata', 'client_id does not name this client');
+  client.jwks = ssa.software_jwks;
+  client.redirectUris = claims.redirect_uris as string[];
+  client.roles = Array.isArray(ssa.software_roles) ? ssa.software_roles : [];
+  client.metadata = claims;
 }
 
 /** private_key_jwt (RFC 7523): a PS256 assertion by the client's key, for this token endpoint, used once. */
@@ -388,6 +462,7 @@ async function idToken(ctx: AuthServerContext, clientId: string, consentId: stri
 }
 
 function sendOAuthError(res: Response, err: unknown): void {
+  if (err instanceof OAuthError && err.error === 'invalid_token') res.setHeader('WWW-Authenticate', `Bearer error="invalid_token", error_description="${err.message.replace(/"/g, "'")}"`);
   if (err instanceof OAuthError) return void res.status(err.status).json({ error: err.error, error_description: err.message });
   res.status(500).json({ error: 'server_error', error_description: 'Unexpected error' });
 }

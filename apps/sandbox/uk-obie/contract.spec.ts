@@ -108,3 +108,34 @@ test('a payment and an account-information journey: every resource request and a
   expect(broken({ Status: 'Approved' })).not.toEqual([]);
   expect(broken({ ConsentId: undefined })).not.toEqual([]);
 });
+
+const DCR = loadOpenApi(path.join(specsDir, 'uk-obie/dcr/v3.3/client-registration-openapi.yaml'));
+
+test('Dynamic Client Registration: register, read back, update, delete — every answer matches OBIE DCR 3.3', async () => {
+  exchanges.length = 0;
+  // Directory ids are base62 (DCR 3.3 `iss`: software id, 1–22 characters).
+  const identity = await testIdentity({ softwareId: 'ClearwayTest01', orgId: '0015800001ClwyTst' });
+  const { adapter, conn } = adapterFor(sandbox, identity, { fetch: recording });
+  await adapter.client!.clientId(conn);
+  await adapter.client!.readRegistration(conn);
+  await adapter.client!.updateRegistration(conn, { redirectUris: [TEST_REDIRECT_URI] });
+  await adapter.client!.deleteRegistration(conn);
+  const calls = exchanges.filter((e) => e.url.pathname.startsWith('/register'));
+  expect(calls.map((e) => `${e.method} ${e.status}`)).toEqual(['POST 201', 'GET 200', 'PUT 200', 'DELETE 204']);
+  const problems = calls.flatMap((e) => {
+    const specPath = e.url.pathname.replace(/^\/register\/.+$/, '/register/{ClientId}');
+    return validateResponse(DCR, {
+      method: e.method,
+      path: specPath,
+      status: e.status,
+      body: e.responseBody ? JSON.parse(e.responseBody) : undefined,
+      contentType: e.headers.get('content-type') ?? undefined,
+      headers: e.headers,
+    }).map((p) => `${e.method} ${specPath} → ${e.status}: ${p}`);
+  });
+  expect(problems).toEqual([]);
+  // With teeth: an answer without the registered redirect URIs, or with an unknown auth method, is caught.
+  const answer = JSON.parse(calls[1]!.responseBody);
+  expect(validateResponse(DCR, { method: 'GET', path: '/register/{ClientId}', status: 200, body: { ...answer, redirect_uris: undefined } })).not.toEqual([]);
+  expect(validateResponse(DCR, { method: 'GET', path: '/register/{ClientId}', status: 200, body: { ...answer, token_endpoint_auth_method: 'magic' } })).not.toEqual([]);
+});

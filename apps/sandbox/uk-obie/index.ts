@@ -18,8 +18,8 @@ export { DIRECTORY_ISSUER, TRUST_ANCHOR, halfHash } from './auth-server';
 export { SANDBOX_UK_PSUS } from './accounts';
 export type { UkSandboxState } from './state';
 
-/** The sandbox bank's org id at the (sandbox) directory: the `aud` of registration requests. */
-export const SANDBOX_UK_ORG_ID = 'sandbox-uk-bank-org';
+/** The sandbox bank's org id at the (sandbox) directory: the `aud` of registration requests (DCR 3.3: base62, ≤ 18 characters). */
+export const SANDBOX_UK_ORG_ID = '0015800001SandUK1';
 
 export interface UkObieSandboxOptions {
   port?: number;

@@ -12,6 +12,12 @@ export interface RegisteredClient {
   redirectUris: string[];
   roles: string[];
   issuedAt: number;
+  /**
+   * The registration request's claims as last accepted (OBIE DCR 3.3 `OBClientRegistration1`:
+   * iss, iat, exp, aud, jti, software_statement and the registered metadata), answered by
+   * `GET /register/{ClientId}`.
+   */
+  metadata: Record<string, unknown>;
 }
 
 export type PaymentConsentStatus = 'AwaitingAuthorisation' | 'Authorised' | 'Consumed' | 'Rejected';

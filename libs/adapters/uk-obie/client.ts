@@ -57,6 +57,16 @@ export interface UkObieClientOptions {
   now?: () => number;
 }
 
+/** What a registration (or its update) may say differently from the identity's defaults. */
+export interface RegistrationOverrides {
+  softwareStatement?: string;
+  redirectUris?: string[];
+  expiresInS?: number;
+  /** Signs the request instead of the identity's key (a new key, listed in `softwareStatement`). */
+  signingKey?: CryptoKey | KeyObject;
+  kid?: string;
+}
+
 export interface Discovery {
   issuer: string;
   authorization_endpoint: string;
@@ -125,17 +135,26 @@ export class UkObieClient {
   }
 
   /** OBIE DCR 3.3: a registration request JWT signed with our key, carrying the software statement. */
-  async register(conn: BankConnection, overrides: { softwareStatement?: string; expiresInS?: number; signingKey?: CryptoKey | KeyObject } = {}): Promise<string> {
+  async register(conn: BankConnection, overrides: RegistrationOverrides = {}): Promise<string> {
     const d = await this.discovery(conn);
     if (!d.registration_endpoint) throw new BankError('protocol', 'discovery: the bank offers no registration_endpoint');
+    const jwt = await this.registrationRequest(conn, overrides);
+    const { body } = await this.send(conn, 'POST', d.registration_endpoint, { body: jwt, contentType: 'application/jwt' });
+    if (typeof body?.client_id !== 'string') throw new BankError('protocol', 'registration: no client_id in the answer');
+    return body.client_id;
+  }
+
+  /** The signed registration request (`OBClientRegistration1` claims), for a new registration or an update. */
+  private async registrationRequest(conn: BankConnection, overrides: RegistrationOverrides & { clientId?: string }): Promise<string> {
     const id = await this.identity();
     const ssa = overrides.softwareStatement ?? id.softwareStatement ?? (await this.opts.softwareStatementFor?.(conn, id));
     if (!ssa) throw new BankError('rejected', `No software statement for ${conn.bicFi}: configure UK_OBIE_SOFTWARE_STATEMENT`);
     const now = Math.floor(this.now() / 1000);
-    const jwt = await new SignJWT({
+    return new SignJWT({
+      ...(overrides.clientId ? { client_id: overrides.clientId } : {}),
       software_statement: ssa,
       software_id: id.softwareId,
-      redirect_uris: [id.redirectUri],
+      redirect_uris: overrides.redirectUris ?? [id.redirectUri],
       token_endpoint_auth_method: 'private_key_jwt',
       token_endpoint_auth_signing_alg: 'PS256',
       grant_types: ['authorization_code', 'client_credentials', 'refresh_token'],
@@ -145,16 +164,55 @@ export class UkObieClient {
       application_type: 'web',
       scope: 'openid payments accounts',
     })
-      .setProtectedHeader({ alg: 'PS256', kid: id.kid, typ: 'JWT' })
+      .setProtectedHeader({ alg: 'PS256', kid: overrides.kid ?? id.kid, typ: 'JWT' })
       .setIssuer(id.softwareId)
       .setAudience(this.profile(conn).orgId)
       .setIssuedAt(now)
       .setExpirationTime(now + (overrides.expiresInS ?? 300))
       .setJti(randomUUID())
       .sign(overrides.signingKey ?? id.signingKey);
-    const { body } = await this.send(conn, 'POST', d.registration_endpoint, { body: jwt, contentType: 'application/jwt' });
-    if (typeof body?.client_id !== 'string') throw new BankError('protocol', 'registration: no client_id in the answer');
-    return body.client_id;
+  }
+
+  /** `/register/{ClientId}` at this bank, for the client we registered there. */
+  private async registrationUrl(conn: BankConnection): Promise<{ url: string; clientId: string }> {
+    const d = await this.discovery(conn);
+    if (!d.registration_endpoint) throw new BankError('protocol', 'discovery: the bank offers no registration_endpoint');
+    const clientId = await this.clientId(conn);
+    return { url: `${d.registration_endpoint.replace(/\/$/, '')}/${encodeURIComponent(clientId)}`, clientId };
+  }
+
+  /**
+   * DCR 3.3 `GET /register/{ClientId}`: what the bank holds for our client (redirect URIs, auth
+   * method, software statement…), authorised by a client-credentials token of that client.
+   */
+  async readRegistration(conn: BankConnection): Promise<Record<string, unknown>> {
+    const { url, clientId } = await this.registrationUrl(conn);
+    const { body } = await this.send(conn, 'GET', url, { headers: { Authorization: `Bearer ${await this.clientToken(conn, 'payments')}` } });
+    if (body?.client_id !== clientId) throw new BankError('protocol', 'registration: the answer names another client');
+    return body;
+  }
+
+  /**
+   * DCR 3.3 `PUT /register/{ClientId}`: new redirect URIs and/or new keys. New keys come with a
+   * new software statement listing them (the directory's), and the request is signed with the new
+   * key (`signingKey`, `kid`); from then on the bank accepts only that statement's keys, so the
+   * identity (UK_OBIE_SIGNING_KEY, _KID, _SOFTWARE_STATEMENT) must switch to them as well.
+   */
+  async updateRegistration(conn: BankConnection, changes: RegistrationOverrides): Promise<Record<string, unknown>> {
+    const { url, clientId } = await this.registrationUrl(conn);
+    const token = await this.clientToken(conn, 'payments');
+    const jwt = await this.registrationRequest(conn, { ...changes, clientId });
+    const { body } = await this.send(conn, 'PUT', url, { body: jwt, contentType: 'application/jwt', headers: { Authorization: `Bearer ${token}` } });
+    if (body?.client_id !== clientId) throw new BankError('protocol', 'registration update: the answer names another client');
+    return body;
+  }
+
+  /** DCR 3.3 `DELETE /register/{ClientId}`: the bank forgets our client; so do we (a later call registers anew). */
+  async deleteRegistration(conn: BankConnection): Promise<void> {
+    const { url, clientId } = await this.registrationUrl(conn);
+    await this.send(conn, 'DELETE', url, { headers: { Authorization: `Bearer ${await this.clientToken(conn, 'payments')}` } });
+    await this.opts.registrations.forget(conn.bicFi, conn.baseUrl, clientId);
+    for (const key of [...this.ccTokens.keys()]) if (key.startsWith(`${conn.bicFi}|`)) this.ccTokens.delete(key);
   }
 
   /** RFC 7523 client assertion for the token endpoint. */

@@ -8,12 +8,13 @@ export const TEST_REDIRECT_URI = 'https://clearway.example/callbacks/oauth';
 
 export async function testIdentity(overrides: Partial<UkTppIdentity> = {}): Promise<UkTppIdentity> {
   const { privateKey, publicKey } = await generateKeyPair('PS256', { extractable: true });
+  const kid = overrides.kid ?? 'test-kid-1';
   return {
     orgId: 'test-org',
     softwareId: 'test-software',
     signingKey: privateKey,
-    kid: 'test-kid-1',
-    publicJwk: { ...(await exportJWK(publicKey)), kid: 'test-kid-1', alg: 'PS256', use: 'sig' },
+    kid,
+    publicJwk: { ...(await exportJWK(publicKey)), kid, alg: 'PS256', use: 'sig' },
     redirectUri: TEST_REDIRECT_URI,
     trustAnchor: 'openbanking.org.uk',
     ...overrides,

@@ -1,8 +1,10 @@
-import { generateKeyPair } from 'jose';
+import { randomUUID } from 'node:crypto';
+import { generateKeyPair, SignJWT, type JWK } from 'jose';
 import { startUkObieSandbox, type RunningUkObieSandbox } from '../../../apps/sandbox/uk-obie';
 import { BankError } from '../bank-adapter';
 import type { PaymentInitiationBody } from '../../domain/payment';
 import { adapterFor, authoriseAtSandbox, testIdentity, TEST_REDIRECT_URI } from './test-helpers';
+import type { UkTppIdentity } from './client';
 
 const PAYMENT: PaymentInitiationBody = {
   debtorAccount: { bban: '20000010000000' },
@@ -209,7 +211,140 @@ describe('UK Open Banking adapter against the sandbox ASPSP (HTTP)', () => {
 
     test('a valid one gets a client_id', async () => {
       const { adapter, conn } = adapterFor(sandbox, await testIdentity());
-      await expect(adapter.client!.register(conn)).resolves.toMatch(/^client-/);
+      await expect(adapter.client!.register(conn)).resolves.toMatch(/^[0-9a-f-]{36}$/);
     });
+  });
+
+  describe('Dynamic Client Registration management (DCR 3.3 /register/{ClientId}, client-credentials token)', () => {
+    const SECOND_URI = 'https://clearway.example/callbacks/oauth-2';
+    const statementFor = (identity: UkTppIdentity, over: { jwks?: JWK[]; redirectUris?: string[]; softwareId?: string } = {}) =>
+      sandbox.issueSoftwareStatement({
+        softwareId: over.softwareId ?? identity.softwareId,
+        orgId: identity.orgId,
+        jwks: { keys: over.jwks ?? [identity.publicJwk] },
+        redirectUris: over.redirectUris ?? [identity.redirectUri],
+      });
+    const manage = (clientId: string, init: { method?: string; token?: string; authorization?: string } = {}) =>
+      fetch(`${sandbox.url}/register/${clientId}`, {
+        method: init.method ?? 'GET',
+        headers: init.authorization !== undefined ? { Authorization: init.authorization } : init.token ? { Authorization: `Bearer ${init.token}` } : {},
+      });
+
+    test('reads back what it registered', async () => {
+      const { adapter, conn } = adapterFor(sandbox, await testIdentity());
+      const clientId = await adapter.client!.clientId(conn);
+      const registration = await adapter.client!.readRegistration(conn);
+      expect(registration).toMatchObject({ client_id: clientId, redirect_uris: [TEST_REDIRECT_URI], token_endpoint_auth_method: 'private_key_jwt', software_id: 'test-software' });
+      expect(String(registration.software_statement).split('.')).toHaveLength(3);
+    });
+
+    test('updates its redirect URIs (with a statement listing them); URIs the statement lacks are refused and nothing changes', async () => {
+      const identity = await testIdentity();
+      const { adapter, conn } = adapterFor(sandbox, identity);
+      const both = [TEST_REDIRECT_URI, SECOND_URI];
+      const updated = await adapter.client!.updateRegistration(conn, { softwareStatement: await statementFor(identity, { redirectUris: both }), redirectUris: both });
+      expect(updated.redirect_uris).toEqual(both);
+      expect((await adapter.client!.readRegistration(conn)).redirect_uris).toEqual(both);
+      await expect(adapter.client!.updateRegistration(conn, { redirectUris: ['https://elsewhere.example/cb'] })).rejects.toThrow(/invalid_redirect_uri/);
+      expect((await adapter.client!.readRegistration(conn)).redirect_uris).toEqual(both);
+    });
+
+    test('rotates its key: a new statement signed with the new key; then only the new key authenticates the client', async () => {
+      const identity = await testIdentity();
+      const { adapter, conn, registrations } = adapterFor(sandbox, identity);
+      const clientId = await adapter.client!.clientId(conn);
+      const next = await testIdentity({ kid: 'test-kid-2' });
+      const statement = await statementFor(identity, { jwks: [next.publicJwk] });
+      // Signed with a key the new statement does not list: refused.
+      await expect(adapter.client!.updateRegistration(conn, { softwareStatement: statement })).rejects.toThrow(/invalid_client_metadata.*does not verify/);
+      await adapter.client!.updateRegistration(conn, { softwareStatement: statement, signingKey: next.signingKey, kid: next.kid });
+
+      // The identity switched to the new key: tokens again, same client.
+      const rotated = adapterFor(sandbox, { ...next, softwareStatement: statement });
+      rotated.registrations.rows.set([...registrations.rows.keys()][0]!, clientId);
+      expect((await rotated.adapter.client!.readRegistration(rotated.conn)).client_id).toBe(clientId);
+      // The old key is no longer the client's.
+      const assertion = await new SignJWT({})
+        .setProtectedHeader({ alg: 'PS256', kid: identity.kid })
+        .setIssuer(clientId)
+        .setSubject(clientId)
+        .setAudience(`${sandbox.url}/token`)
+        .setIssuedAt()
+        .setExpirationTime('2m')
+        .setJti(randomUUID())
+        .sign(identity.signingKey);
+      const old = await fetch(`${sandbox.url}/token`, {
+        method: 'POST',
+        body: new URLSearchParams({ grant_type: 'client_credentials', scope: 'payments', client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: assertion }),
+      });
+      expect(old.status).toBe(401);
+      expect(((await old.json()) as { error: string }).error).toBe('invalid_client');
+    });
+
+    test('refuses an update that is expired or for another software, and keeps the registration', async () => {
+      const identity = await testIdentity();
+      const { adapter, conn } = adapterFor(sandbox, identity);
+      await expect(adapter.client!.updateRegistration(conn, { expiresInS: -60 })).rejects.toThrow(/invalid_client_metadata.*exp/);
+      const otherSoftware = await statementFor(identity, { softwareId: 'other-software' });
+      await expect(adapter.client!.updateRegistration(conn, { softwareStatement: otherSoftware })).rejects.toThrow(/invalid_client_metadata|invalid_software_statement/);
+      expect((await adapter.client!.readRegistration(conn)).redirect_uris).toEqual([TEST_REDIRECT_URI]);
+    });
+
+    test('no token, a bad token or a token bought with a PSU authorisation: 401 with WWW-Authenticate; another client\'s token: 403', async () => {
+      const mine = adapterFor(sandbox, await testIdentity());
+      const theirs = adapterFor(sandbox, await testIdentity());
+      const clientId = await mine.adapter.client!.clientId(mine.conn);
+      for (const authorization of ['', 'Bearer not-a-token', 'Basic dXNlcjpwYXNz']) {
+        const res = await manage(clientId, { authorization });
+        expect(res.status).toBe(401);
+        expect(res.headers.get('www-authenticate')).toMatch(/^Bearer error="invalid_token"/);
+      }
+      const foreign = await manage(clientId, { token: await theirs.adapter.client!.clientToken(theirs.conn, 'payments') });
+      expect(foreign.status).toBe(403);
+      for (const method of ['PUT', 'DELETE']) expect((await manage(clientId, { method, token: await theirs.adapter.client!.clientToken(theirs.conn, 'payments') })).status).toBe(403);
+      expect(sandbox.state.clients.has(clientId)).toBe(true);
+      // A PSU-authorised (authorization code) token of the same client is not for managing it.
+      const started = await initiate(mine.adapter, mine.conn, 'p.dcr-psu.sig');
+      const back = await authoriseAtSandbox(started.scaRedirectUrl!, 'approve');
+      const grant = await mine.adapter.exchangeAuthorisationCode(
+        mine.conn,
+        { kind: 'payment', bankResourceId: started.bankPaymentId, redirect: oauth('p.dcr-psu.sig'), requestId: 'r' },
+        { state: back.state!, code: back.code, idToken: back.id_token },
+      );
+      expect((await manage(clientId, { token: grant.accessToken })).status).toBe(401);
+    });
+
+    test('deletes its registration: the bank forgets the client and its tokens, the adapter forgets the client id', async () => {
+      const { adapter, conn, registrations } = adapterFor(sandbox, await testIdentity());
+      const clientId = await adapter.client!.clientId(conn);
+      const token = await adapter.client!.clientToken(conn, 'payments');
+      expect((await manage(clientId, { token })).status).toBe(200);
+      await adapter.client!.deleteRegistration(conn);
+      expect(registrations.rows.size).toBe(0);
+      expect(sandbox.state.clients.has(clientId)).toBe(false);
+      expect((await manage(clientId, { token })).status).toBe(401);
+      // The next use registers anew.
+      expect(await adapter.client!.clientId(conn)).not.toBe(clientId);
+    });
+  });
+});
+
+describe('DCR management with an expired client-credentials token (the bank\'s clock moves on)', () => {
+  let ahead = 0;
+  let sandbox: RunningUkObieSandbox;
+  beforeAll(async () => {
+    sandbox = await startUkObieSandbox({ port: 0, now: () => Date.now() + ahead });
+  });
+  afterAll(() => sandbox.close());
+
+  test('401 invalid_token once the token expired (1 h), for read, update and delete alike', async () => {
+    const { adapter, conn } = adapterFor(sandbox, await testIdentity());
+    await adapter.client!.readRegistration(conn);
+    ahead = 3601_000;
+    // The adapter still holds the token it thinks valid: the bank refuses it.
+    await expect(adapter.client!.readRegistration(conn)).rejects.toMatchObject({ kind: 'rejected', details: { httpStatus: 401 } });
+    await expect(adapter.client!.updateRegistration(conn, {})).rejects.toMatchObject({ details: { httpStatus: 401 } });
+    await expect(adapter.client!.deleteRegistration(conn)).rejects.toMatchObject({ details: { httpStatus: 401 } });
+    expect(sandbox.state.clients.size).toBe(1);
   });
 });
