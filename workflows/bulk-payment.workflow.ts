@@ -122,7 +122,9 @@ export async function bulkPaymentWorkflow(input: BulkPaymentWorkflowInput): Prom
   });
 
   setHandler(bulkScaCallbackSignal, () => {
-    woken = true;
+    // The PSU is back from the cancellation's SCA page: look now (only with a followed cancellation,
+    // which old histories never have).
+    if (cancellationPending()) woken = true;
     sca.wakeUp();
   });
 

@@ -235,6 +235,11 @@ test('cancellation with authorisation: an authorised bulk dated in 5 days, DELET
   await eventually(async () => (await bulkStatus()) === 'CANC', 30_000, 100);
   expect((await stack.call('GET', `${path}/cancellation-authorisations`, { token, headers: { 'X-BicFi': BIC } })).body).toEqual([cancellationId]);
   expect((await stack.call('GET', `${path}/cancellation-authorisations/${cancellationId}`, { token, headers: { 'X-BicFi': BIC } })).body).toEqual({ scaStatus: 'finalised' });
+  // PUT (updatePaymentCancellationPsuData): a body outside the spec is 400 naming the field; a decided cancellation takes no PSU data.
+  const badPut = await stack.call('PUT', `${path}/cancellation-authorisations/${cancellationId}`, { token, headers: { 'X-BicFi': BIC }, body: { pin: '1234' } });
+  expect([badPut.status, badPut.body.tppMessages[0]]).toEqual([400, expect.objectContaining({ code: 'FORMAT_ERROR', path: 'pin' })]);
+  const put = await stack.call('PUT', `${path}/cancellation-authorisations/${cancellationId}`, { token, headers: { 'X-BicFi': BIC }, body: {} });
+  expect([put.status, put.body.tppMessages[0].code]).toEqual([409, 'STATUS_INVALID']);
   const report = await statusReport('sepa-credit-transfers', id);
   expect(txStatuses(report.xml).map((t) => t[1])).toEqual(['CANC', 'CANC']);
   const handle = await finalBulk(id);

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Client } from '@temporalio/client';
 import { isBulkPaymentProduct } from '../../../libs/domain/bulk-payment';
 import { isPaymentProduct } from '../../../libs/domain/payment';
-import type { ScaStatus, TransactionStatus } from '../../../libs/domain/transaction-status';
+import type { ScaApproach, ScaStatus, TransactionStatus } from '../../../libs/domain/transaction-status';
 import { TENANT_BULK_PAYMENTS, type TenantBulkPaymentRepository } from '../../../libs/persistence/bulk-payment.repository';
 import { TENANT_PERIODIC_PAYMENTS, type TenantPeriodicPaymentRepository } from '../../../libs/persistence/periodic-payment.repository';
 import { bulkPaymentWorkflowId } from '../../../workflows/bulk-payment.api';
@@ -27,6 +27,7 @@ export interface CancellablePayment {
 export interface CancellationRecord {
   cancellationId: string;
   scaStatus: ScaStatus;
+  scaApproach: ScaApproach;
 }
 
 /** What the generic cancellation-authorisation endpoints need from one payment service. */
@@ -146,11 +147,80 @@ export class CancellationAuthorisationsService {
   }
 
   /**
-   * Update PSU data on a cancellation authorisation: the redirect and decoupled approaches need
-   * none, and the embedded approach is not offered for cancellations yet.
+   * OPE 1.3.3 `updatePaymentCancellationPsuData` (PUT). The body is one of the spec's four: `{}`
+   * (update PSU identification), `updatePsuAuthentication` (`psuData`), `selectPsuAuthenticationMethod`
+   * (`authenticationMethodId`) or `transactionAuthorisation` (`scaAuthenticationData`); anything else
+   * is 400 naming the field. The banks Clearway reaches authorise cancellations by redirect or
+   * decoupled SCA, offer no SCA methods to choose from and no embedded approach, so each valid
+   * request is answered with the spec's error for it (tppMessages naming the field): nothing is sent
+   * to the bank, nothing is stored, and the body is never logged.
    */
-  async update(principal: Principal, paymentService: string, product: string, id: string, cancellationId: string, bicFi: string | undefined) {
-    const current = await this.get(principal, paymentService, product, id, cancellationId, bicFi);
-    throw new ApiError(ApiErrorCode.StatusInvalid, `This cancellation authorisation takes no PSU data (scaStatus ${current.scaStatus}): the PSU authorises it at the bank`);
+  async update(principal: Principal, paymentService: string, product: string, id: string, cancellationId: string, bicFi: string | undefined, body: unknown) {
+    const service = this.serviceOf(paymentService);
+    const payment = await service.find(principal, product, id, bicFi);
+    const cancellation = await service.findCancellation(principal.tenantId, payment.id, cancellationId);
+    if (!cancellation) throw ApiError.notFound(`Cancellation authorisation ${cancellationId}`);
+    const request = updatePsuDataRequest(body);
+    if (cancellation.scaStatus === 'finalised' || cancellation.scaStatus === 'failed' || cancellation.scaStatus === 'exempted') {
+      throw new ApiError(ApiErrorCode.StatusInvalid, `The cancellation authorisation is already ${cancellation.scaStatus}: it takes no PSU data`);
+    }
+    const approach = cancellation.scaApproach.toLowerCase();
+    switch (request.kind) {
+      case 'selectPsuAuthenticationMethod':
+        throw new ApiError(
+          ApiErrorCode.ScaMethodUnknown,
+          `The bank offered no SCA methods to choose from for this cancellation (${approach} approach): authenticationMethodId "${request.authenticationMethodId}" is unknown`,
+          'authenticationMethodId',
+        );
+      case 'updatePsuAuthentication':
+      case 'transactionAuthorisation':
+        throw new ApiError(
+          ApiErrorCode.StatusInvalid,
+          `This cancellation uses the ${approach} approach: the PSU authenticates at the bank${cancellation.scaApproach === 'REDIRECT' ? ' (the scaRedirect link)' : ' (in the bank app)'}, the embedded approach is not offered`,
+          request.kind === 'updatePsuAuthentication' ? 'psuData' : 'scaAuthenticationData',
+        );
+      case 'updatePsuIdentification':
+        throw new ApiError(
+          ApiErrorCode.StatusInvalid,
+          `No PSU data is needed (scaStatus ${cancellation.scaStatus}, ${approach} approach): the PSU identified with the payment and authorises the cancellation at the bank`,
+        );
+    }
   }
+}
+
+type UpdatePsuDataRequest =
+  | { kind: 'updatePsuIdentification' }
+  | { kind: 'updatePsuAuthentication' }
+  | { kind: 'selectPsuAuthenticationMethod'; authenticationMethodId: string }
+  | { kind: 'transactionAuthorisation' };
+
+const PSU_DATA_FIELDS = new Set(['password', 'encryptedPassword', 'additionalPassword', 'additionalEncryptedPassword']);
+
+/** The PUT body, checked against the OPE 1.3.3 schemas (400 FORMAT_ERROR naming the field). Values are never echoed, except a method id. */
+function updatePsuDataRequest(body: unknown): UpdatePsuDataRequest {
+  if (body === undefined || body === null || (typeof body === 'object' && !Array.isArray(body) && Object.keys(body).length === 0)) return { kind: 'updatePsuIdentification' };
+  if (typeof body !== 'object' || Array.isArray(body)) throw ApiError.format('body', 'must be a JSON object: {}, { "psuData": ... }, { "authenticationMethodId": ... } or { "scaAuthenticationData": ... }');
+  const b = body as Record<string, unknown>;
+  const keys = Object.keys(b);
+  const unknown = keys.find((k) => k !== 'psuData' && k !== 'authenticationMethodId' && k !== 'scaAuthenticationData');
+  if (unknown) throw ApiError.format(unknown, 'is not a field of an Update PSU Data request');
+  if (keys.length > 1) throw ApiError.format(keys[1]!, `cannot be sent together with ${keys[0]}: one Update PSU Data request at a time`);
+  if ('psuData' in b) {
+    const psuData = b.psuData;
+    if (typeof psuData !== 'object' || psuData === null || Array.isArray(psuData)) throw ApiError.format('psuData', 'must be an object');
+    const fields = Object.keys(psuData);
+    const bad = fields.find((f) => !PSU_DATA_FIELDS.has(f));
+    if (bad) throw ApiError.format(`psuData.${bad}`, 'is not a field of psuData');
+    const notString = fields.find((f) => typeof (psuData as Record<string, unknown>)[f] !== 'string');
+    if (notString) throw ApiError.format(`psuData.${notString}`, 'must be a string');
+    if (fields.length === 0) throw ApiError.format('psuData', 'must hold password or encryptedPassword');
+    return { kind: 'updatePsuAuthentication' };
+  }
+  if ('authenticationMethodId' in b) {
+    const id = b.authenticationMethodId;
+    if (typeof id !== 'string' || id.length === 0 || id.length > 35) throw ApiError.format('authenticationMethodId', 'must be a string of 1-35 characters');
+    return { kind: 'selectPsuAuthenticationMethod', authenticationMethodId: id };
+  }
+  if (typeof b.scaAuthenticationData !== 'string' || b.scaAuthenticationData.length === 0) throw ApiError.format('scaAuthenticationData', 'must be a non-empty string');
+  return { kind: 'transactionAuthorisation' };
 }

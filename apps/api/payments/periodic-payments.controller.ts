@@ -117,8 +117,9 @@ export class CancellationAuthorisationsController {
     @Param('paymentProduct', AnyPaymentProductPipe) product: string,
     @Param('paymentId', PaymentIdPipe) id: string,
     @Param('cancellationId') cancellationId: string,
+    @Body() body: unknown,
     @Headers('x-bicfi') bicFi?: string,
   ) {
-    return this.cancellations.update(req.principal, service, product, id, cancellationId, bicFi);
+    return this.cancellations.update(req.principal, service, product, id, cancellationId, bicFi, body);
   }
 }
