@@ -48,7 +48,7 @@ export function bulkInitiationRequestId(bulkPaymentId: string): string {
  * a small summary (statuses and counts, never transactions) for the workflow.
  */
 export function createBulkPaymentActivities(deps: BulkPaymentActivityDeps) {
-  async function load(id: string): Promise<{ bulk: BulkPaymentEntity; aspsp: AspspEntity; adapter: BulkPaymentAdapter; conn: BankConnection }> {
+  async function load(id: string): Promise<{ bulk: BulkPaymentEntity; aspsp: AspspEntity; adapter: BankAdapter & BulkPaymentAdapter; conn: BankConnection }> {
     const bulk = await deps.bulkPayments.findById(id);
     if (!bulk) throw failure(FailureType.PaymentNotFound, `Bulk payment ${id} not found`);
     const aspsp = await deps.directory.findAspsp(bulk.bicFi);
@@ -269,6 +269,34 @@ export function createBulkPaymentActivities(deps: BulkPaymentActivityDeps) {
       const { bulk, adapter, conn } = await load(id);
       const result = await adapter.cancelBulkPayment(conn, bankRef(bulk, 'cancel')).catch(toActivityFailure);
       return { transactionStatus: result.status.normalised, authorisationRequired: result.authorisationRequired };
+    },
+
+    /** BG `POST .../bulk-payments/{product}/{id}/cancellation-authorisations` (after DELETE answered 202); stored for the API. */
+    async startBulkCancellationAuthorisationAtBank(id: string): Promise<StartedAuthorisation> {
+      const { bulk, adapter, conn } = await load(id);
+      if (!adapter.cancellationAuthorisations) throw failure(FailureType.BankRejected, `The ${adapter.protocol} adapter offers no cancellation authorisations`);
+      const started = await adapter.cancellationAuthorisations
+        .startCancellationAuthorisation(conn, { ...bankRef(bulk, 'start-cancellation-authorisation'), paymentService: 'bulk-payments', redirect: redirectUris(id) })
+        .catch(toActivityFailure);
+      await deps.bulkPayments.upsertCancellation({
+        bulkPaymentId: id,
+        cancellationId: started.authorisationId,
+        scaApproach: started.scaApproach,
+        scaRedirectUrl: started.scaRedirectUrl ?? null,
+        scaStatus: started.scaStatus,
+      });
+      return { authorisationId: started.authorisationId, scaStatus: started.scaStatus.normalised, scaApproach: started.scaApproach, scaRedirectUrl: started.scaRedirectUrl, psuMessage: started.psuMessage };
+    },
+
+    /** The bank's word on a cancellation authorisation's SCA, stored for the API. */
+    async getBulkCancellationScaStatusAtBank(id: string, cancellationId: string): Promise<BankScaStatus> {
+      const { bulk, adapter, conn } = await load(id);
+      if (!adapter.cancellationAuthorisations) throw failure(FailureType.BankRejected, `The ${adapter.protocol} adapter offers no cancellation authorisations`);
+      const status = await adapter.cancellationAuthorisations
+        .getCancellationScaStatus(conn, { ...bankRef(bulk, 'cancellation-sca-status'), paymentService: 'bulk-payments', cancellationId })
+        .catch(toActivityFailure);
+      await deps.bulkPayments.updateCancellationStatus(id, cancellationId, status);
+      return status;
     },
 
     /**

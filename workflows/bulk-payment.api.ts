@@ -73,6 +73,8 @@ export interface BulkPaymentWorkflowState {
   eventSeq: number;
   scaDeadline?: number;
   statusDeadline?: number;
+  /** The bank answered DELETE with 202: the PSU authorises the cancellation (BG cancellation-authorisations). */
+  cancellation?: { cancellationId?: string; scaStatus?: ScaStatus; scaApproach?: ScaApproach };
 }
 
 /** What the workflow needs to know about its bulk before it starts (no PII). */
@@ -97,6 +99,7 @@ export const bulkInitiationResultUpdate = defineUpdate<InitiationAnswer>('initia
 export const bulkScaCallbackSignal = defineSignal<[ScaCallback]>('scaCallback');
 export const cancelBulkPaymentUpdate = defineUpdate<CancellationResult>('cancelBulkPayment');
 export const startBulkAuthorisationUpdate = defineUpdate<StartedAuthorisation>('startAuthorisation');
+export { startCancellationAuthorisationUpdate } from './shared/cancellation-authorisation';
 export const bulkPaymentStateQuery = defineQuery<BulkPaymentWorkflowState>('bulkPaymentState');
 /** An operator resolves an unknown initiation outcome (see the single payment's `resolveInitiation`). */
 export const resolveBulkInitiationUpdate = defineUpdate<OperatorDecisionResult, [OperatorDecision]>('resolveInitiation');

@@ -5,7 +5,7 @@ import { Worker } from '@temporalio/worker';
 import { activitiesOf, commandSequence, installQuietRuntime, readHistoryFixture, RECORD_HISTORY, writeHistoryFixture, type History } from '../test/support/history-fixtures';
 import { stubBulkBank } from '../test/support/bulk-activities-stub';
 import { startTimeSkippingEnv } from '../test/support/time-skipping';
-import { bulkInitiationResultUpdate, bulkPaymentWorkflowId } from './bulk-payment.api';
+import { bulkInitiationResultUpdate, bulkPaymentWorkflowId, cancelBulkPaymentUpdate, startCancellationAuthorisationUpdate } from './bulk-payment.api';
 import type { bulkPaymentWorkflow } from './bulk-payment.workflow';
 
 /**
@@ -15,6 +15,8 @@ import type { bulkPaymentWorkflow } from './bulk-payment.workflow';
  * needs `patched()`. Re-record only for such a change: `RECORD_HISTORY=1 npx jest workflows/bulk-payment.replay.spec.ts`.
  */
 const FIXTURE = path.join(__dirname, '__fixtures__', 'bulk-payment-history.json');
+/** The shape `patched('bulk-cancellation-authorisation')` added: DELETE → 202, cancellation authorised, CANC. */
+const CANCELLATION_FIXTURE = path.join(__dirname, '__fixtures__', 'bulk-payment-cancellation-history.json');
 
 beforeAll(installQuietRuntime);
 
@@ -75,5 +77,67 @@ describe('bulkPaymentWorkflow replay', () => {
     // Ids, statuses and counts only: no transaction data in the history.
     expect(JSON.stringify(history)).not.toMatch(/iban|creditor/i);
     await expect(Worker.runReplayHistory({ workflowsPath: require.resolve('./index') }, history, 'bulk-fixture')).resolves.toBeUndefined();
+  }, 60_000);
+});
+
+/** Authorised bulk waiting for its date → DELETE answered 202 → cancellation authorisation → its SCA followed → CANC. */
+async function recordBulkCancellation(): Promise<History> {
+  const env = await startTimeSkippingEnv();
+  try {
+    let approved = false;
+    const stub = stubBulkBank(() => env.currentTimeMs(), {
+      poll: () =>
+        approved
+          ? { transactionStatus: 'CANC', rawTransactionStatus: 'CANC', perTransaction: true, allTransactionsFinal: true, counts: { CANC: 4 } }
+          : { transactionStatus: 'ACCP', rawTransactionStatus: 'ACCP', perTransaction: true, allTransactionsFinal: false, counts: { ACCP: 4 } },
+      cancel: () => ({ transactionStatus: 'ACCP', authorisationRequired: true }),
+      cancellationScaStatus: (n) => {
+        if (n < 1) return 'started';
+        approved = true;
+        return 'finalised';
+      },
+    });
+    const taskQueue = `bulk-replay-${randomUUID()}`;
+    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowsPath: require.resolve('./index'), activities: stub.activities });
+    const paymentId = '5b2d7e1a-0c4f-4e8a-b1d2-9f3e6a7c8d40';
+    return await worker.runUntil(async () => {
+      await env.client.workflow.executeUpdateWithStart(bulkInitiationResultUpdate, {
+        startWorkflowOperation: new WithStartWorkflowOperation<typeof bulkPaymentWorkflow>('bulkPaymentWorkflow', {
+          workflowId: bulkPaymentWorkflowId(paymentId),
+          taskQueue,
+          args: [{ tenantId: 'tenant-1', paymentId, timings: { statusPollInitialMs: 5_000, statusPollMaxMs: 60_000 } }],
+          workflowIdConflictPolicy: 'USE_EXISTING',
+        }),
+      });
+      const handle = env.client.workflow.getHandle(bulkPaymentWorkflowId(paymentId));
+      await env.sleep(60_000);
+      await handle.executeUpdate(cancelBulkPaymentUpdate);
+      await handle.executeUpdate(startCancellationAuthorisationUpdate);
+      await handle.result();
+      return handle.fetchHistory();
+    });
+  } finally {
+    await env.teardown();
+  }
+}
+
+describe('bulkPaymentWorkflow replay: cancellation authorisation', () => {
+  it('the fixture is what the current code records (RECORD_HISTORY=1 rewrites it)', async () => {
+    const fresh = await recordBulkCancellation();
+    if (RECORD_HISTORY) writeHistoryFixture(CANCELLATION_FIXTURE, fresh);
+    const recorded = readHistoryFixture(CANCELLATION_FIXTURE);
+    const activities = activitiesOf(recorded);
+    expect(activities).toContain('cancelBulkPaymentAtBank');
+    expect(activities).toContain('startBulkCancellationAuthorisationAtBank');
+    expect(activities).toContain('getBulkCancellationScaStatusAtBank');
+    expect(commandSequence(fresh)).toEqual(commandSequence(recorded));
+  }, 120_000);
+
+  it('replays the recorded cancellation with the current workflow code', async () => {
+    const history = readHistoryFixture(CANCELLATION_FIXTURE);
+    // The patch marker of `bulk-cancellation-authorisation` is in the history.
+    expect(history.events!.some((e) => e.markerRecordedEventAttributes?.markerName === 'core_patch')).toBe(true);
+    expect(history.events!.at(-1)?.workflowExecutionCompletedEventAttributes).toBeTruthy();
+    await expect(Worker.runReplayHistory({ workflowsPath: require.resolve('./index') }, history, 'bulk-cancellation-fixture')).resolves.toBeUndefined();
   }, 60_000);
 });

@@ -12,6 +12,7 @@ import {
   bulkPaymentWorkflowId,
   cancelBulkPaymentUpdate,
   resolveBulkInitiationUpdate,
+  startCancellationAuthorisationUpdate,
   type BulkPaymentWorkflowInput,
 } from './bulk-payment.api';
 import type { bulkPaymentWorkflow } from './bulk-payment.workflow';
@@ -178,4 +179,46 @@ test('cancellation while awaiting SCA: CANC for every transaction', async () => 
     expect(result).toEqual({ transactionStatus: 'CANC', authorisationRequired: false });
     expect(await handle.result()).toMatchObject({ transactionStatus: 'CANC', counts: { CANC: 4 } });
   });
+});
+
+test('cancellation with authorisation: an authorised bulk waiting for its date, DELETE → 202, the PSU authorises the cancellation; its SCA is followed until the bank reports CANC', async () => {
+  let approved = false;
+  await run(
+    {
+      poll: () =>
+        approved
+          ? { transactionStatus: 'CANC', rawTransactionStatus: 'CANC', perTransaction: true, allTransactionsFinal: true, counts: { CANC: 4 } }
+          : { transactionStatus: 'ACCP', rawTransactionStatus: 'ACCP', perTransaction: true, allTransactionsFinal: false, counts: { ACCP: 4 } },
+      cancel: () => ({ transactionStatus: 'ACCP', authorisationRequired: true }),
+      cancellationScaStatus: (n) => {
+        if (n < 2) return 'started';
+        approved = true;
+        return 'finalised';
+      },
+    },
+    async ({ stub, input, taskQueue }) => {
+      await startLikeTheApi(input, taskQueue);
+      const handle = env.client.workflow.getHandle(bulkPaymentWorkflowId(input.paymentId));
+      await env.sleep(MINUTE);
+      expect(await handle.query(bulkPaymentStateQuery)).toMatchObject({ phase: 'polling_status', transactionStatus: 'ACCP' });
+      // Nothing to authorise before the bank asked for it.
+      await expect(handle.executeUpdate(startCancellationAuthorisationUpdate)).rejects.toThrow(WorkflowUpdateFailedError);
+      expect(await handle.executeUpdate(cancelBulkPaymentUpdate)).toEqual({ transactionStatus: 'ACCP', authorisationRequired: true });
+      const started = await handle.executeUpdate(startCancellationAuthorisationUpdate);
+      expect(started).toMatchObject({ authorisationId: 'cancel-1', scaStatus: 'started', scaApproach: 'DECOUPLED' });
+      const final = await handle.result();
+      expect(final).toMatchObject({
+        phase: 'completed',
+        transactionStatus: 'CANC',
+        counts: { CANC: 4 },
+        statusReason: 'Cancelled by the TPP, authorised by the PSU',
+        cancellation: { cancellationId: 'cancel-1', scaStatus: 'finalised' },
+      });
+      expect(stub.count('getBulkCancellationScaStatusAtBank')).toBe(3);
+      expect(stub.timeline()).toEqual(['sca_status:finalised', 'transaction_status:ACCP', 'transaction_status:CANC']);
+      // Followed at the SCA pace (30 s at most between looks), not the status poll's backoff.
+      const looks = stub.callsTo('getBulkCancellationScaStatusAtBank').map((c) => c.at);
+      expect(looks[2]! - looks[0]!).toBeLessThanOrEqual(2 * 30_000 + 1_000);
+    },
+  );
 });

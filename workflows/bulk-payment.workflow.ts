@@ -5,6 +5,7 @@ import {
   continueAsNew,
   currentUpdateInfo,
   log,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -34,6 +35,7 @@ import {
   DEFAULT_BULK_TIMINGS,
   resolveBulkInitiationUpdate,
   startBulkAuthorisationUpdate,
+  startCancellationAuthorisationUpdate,
   type BulkPaymentTimings,
   type BulkPaymentWorkflowInput,
   type BulkPaymentWorkflowState,
@@ -54,6 +56,12 @@ const NOT_CREATED_FAILURES: ReadonlySet<string> = new Set([
   FailureType.BankRateLimited,
   FailureType.PaymentNotFound,
 ]);
+
+/**
+ * DELETE answered 202 (an authorised bulk waiting for its execution date): the workflow keeps the
+ * cancellation, starts its authorisation on request and follows its SCA at the bank while polling.
+ */
+const PATCH_CANCELLATION_AUTHORISATION = 'bulk-cancellation-authorisation';
 
 /** Statuses that say "some transactions were accepted, some not" (BG PATC as the issue names it; ISO PART). */
 const PARTIAL_STATUSES: ReadonlySet<TransactionStatus> = new Set(['PATC', 'PART']);
@@ -96,6 +104,8 @@ export async function bulkPaymentWorkflow(input: BulkPaymentWorkflowInput): Prom
   };
   const sca = new ScaWait();
   let cancelled = state.transactionStatus === 'CANC';
+  /** A callback or a cancellation command arrived: the status poll looks again now. */
+  let woken = false;
   let timings: BulkPaymentTimings | undefined;
   let decision: (OperatorDecision & { status?: BankTransactionStatus }) | undefined;
   let deciding = false;
@@ -111,15 +121,22 @@ export async function bulkPaymentWorkflow(input: BulkPaymentWorkflowInput): Prom
     return { outcome: 'unknown' as const, reason: state.unknownReason ?? 'the bank did not answer clearly' };
   });
 
-  setHandler(bulkScaCallbackSignal, () => sca.wakeUp());
+  setHandler(bulkScaCallbackSignal, () => {
+    // The PSU is back from the cancellation's SCA page: look now (only with a followed cancellation,
+    // which old histories never have).
+    if (cancellationPending()) woken = true;
+    sca.wakeUp();
+  });
 
   setHandler(
     cancelBulkPaymentUpdate,
     async () => {
       const result = await commands.cancelBulkPaymentAtBank(paymentId);
-      if (result.transactionStatus === 'CANC') {
+      if (result.transactionStatus === 'CANC' && !result.authorisationRequired) {
         cancelled = true;
         await recordTransactionStatus({ raw: 'CANC', normalised: 'CANC' }, 'Cancelled by the TPP', { applyToOpenTransactions: true });
+      } else if (result.authorisationRequired) {
+        state.cancellation ??= {};
       }
       return result;
     },
@@ -144,6 +161,22 @@ export async function bulkPaymentWorkflow(input: BulkPaymentWorkflowInput): Prom
     {
       validator: () => {
         if (state.phase !== 'awaiting_sca') throw new Error('Bulk payment is not awaiting authorisation');
+      },
+    },
+  );
+
+  setHandler(
+    startCancellationAuthorisationUpdate,
+    async () => {
+      const started = await commands.startBulkCancellationAuthorisationAtBank(paymentId);
+      state.cancellation = { cancellationId: started.authorisationId, scaStatus: started.scaStatus, scaApproach: started.scaApproach };
+      woken = true;
+      return started;
+    },
+    {
+      validator: () => {
+        if (!state.cancellation) throw new Error('No cancellation awaits authorisation: send DELETE first');
+        if (isFinalTransactionStatus(state.transactionStatus)) throw new Error(`Bulk payment is already final (${state.transactionStatus})`);
       },
     },
   );
@@ -367,23 +400,36 @@ export async function bulkPaymentWorkflow(input: BulkPaymentWorkflowInput): Prom
         return;
       }
       if (!first) {
-        await condition(() => cancelled, Math.min(interval, state.statusDeadline! - Date.now()));
+        // A cancellation the PSU is authorising is looked at as often as an SCA.
+        const wait = cancellationPending() ? Math.min(interval, timings!.scaPollMaxMs) : interval;
+        woken = false;
+        await condition(() => cancelled || woken, Math.min(wait, state.statusDeadline! - Date.now()));
         interval = Math.min(interval * 2, timings!.statusPollMaxMs);
       }
       first = false;
       if (cancelled) return;
+      if (cancellationPending() && patched(PATCH_CANCELLATION_AUTHORISATION)) {
+        const s = await readOrUndefined(() => reads.getBulkCancellationScaStatusAtBank(paymentId, state.cancellation!.cancellationId!));
+        if (s) state.cancellation!.scaStatus = s.normalised;
+      }
       const read = await readOrUndefined(() => reads.pollBulkPaymentStatusAtBank(paymentId));
       if (cancelled || !read) continue;
       setCounts(read.counts, read.allTransactionsFinal);
       const changed = read.transactionStatus !== state.transactionStatus;
       // Without per-transaction statuses from the bank, the bulk's status is every open transaction's.
       if (changed) {
-        await recordTransactionStatus({ raw: read.rawTransactionStatus, normalised: read.transactionStatus }, undefined, {
+        const reason = read.transactionStatus === 'CANC' && state.cancellation ? 'Cancelled by the TPP, authorised by the PSU' : undefined;
+        await recordTransactionStatus({ raw: read.rawTransactionStatus, normalised: read.transactionStatus }, reason, {
           applyToOpenTransactions: !read.perTransaction || isFinalTransactionStatus(read.transactionStatus),
         });
       }
       await continueAsNewIfSuggested();
     }
+  }
+
+  function cancellationPending(): boolean {
+    const c = state.cancellation;
+    return c?.cancellationId !== undefined && c.scaStatus !== 'finalised' && c.scaStatus !== 'failed' && c.scaStatus !== 'exempted';
   }
 
   /** The PSU never decided: withdraw the bulk so it cannot be authorised later; RJCT once the bank confirmed. */

@@ -117,6 +117,11 @@ export interface PaymentWorkflowState {
   adopted?: boolean;
   /** OAuth/OIDC SCA: sealed answers (hand-off ids) not yet redeemed; carried over continue-as-new. */
   oauthReturns?: string[];
+  /**
+   * A cancellation authorisation started at the bank (DELETE answered 202), whose SCA status the
+   * status polls follow (`patched('payment-cancellation-sca-status')`); carried over continue-as-new.
+   */
+  cancellation?: { cancellationId: string; scaStatus: ScaStatus };
 }
 
 export interface InitiationError {

@@ -36,6 +36,7 @@ import {
   type PaymentWorkflowInput,
   type PaymentWorkflowState,
 } from './payment-initiation.api';
+import { startCancellationAuthorisationUpdate } from './shared/cancellation-authorisation';
 import type { paymentInitiationWorkflow } from './payment-initiation.workflow';
 import type { AmbiguousCreation, InitiationSafetyFacts } from '../libs/domain/initiation-safety';
 import { startTimeSkippingEnv } from '../test/support/time-skipping';
@@ -571,6 +572,40 @@ describe('paymentInitiationWorkflow', () => {
     // The workflow is closed: the server refuses the update (NOT_FOUND) before any validator could run.
     expect(lateCancel).toBeInstanceOf(WorkflowNotFoundError);
     expect(bank.count('cancelPaymentAtBank')).toBe(1);
+  });
+
+  it('cancellation with authorisation: DELETE → 202, the cancellation SCA is polled at the SCA pace until finalised, then CANC authorised by the PSU', async () => {
+    let approved = false;
+    const bank = stubBank({ paymentStatus: () => (approved ? 'CANC' : 'ACCP'), cancel: () => ({ transactionStatus: 'ACCP', authorisationRequired: true }) });
+    const checks: { id: string; at: number }[] = [];
+    Object.assign(bank.activities, {
+      async startCancellationAuthorisationAtBank() {
+        return { authorisationId: 'cancel-1', scaStatus: 'started', scaApproach: 'DECOUPLED' };
+      },
+      async getCancellationScaStatusAtBank(_paymentId: string, cancellationId: string) {
+        checks.push({ id: cancellationId, at: await env.currentTimeMs() });
+        if (checks.length < 3) return { raw: 'started', normalised: 'started' };
+        approved = true;
+        return { raw: 'finalised', normalised: 'finalised' };
+      },
+    });
+    const { state, early } = await withPayment(bank, {}, async (payment) => {
+      const started = await payment.initiateLikeTheApi();
+      await started.summary;
+      const handle = await started.handle;
+      await env.sleep(10 * MINUTE); // SCA finalised; the status polls have backed off to minutes
+      expect(await handle.query(paymentStateQuery)).toMatchObject({ phase: 'polling_status', transactionStatus: 'ACCP' });
+      const early = await handle.executeUpdate(startCancellationAuthorisationUpdate).catch((e: unknown) => e);
+      expect(await handle.executeUpdate(cancelPaymentUpdate)).toEqual({ transactionStatus: 'ACCP', authorisationRequired: true });
+      expect(await handle.executeUpdate(startCancellationAuthorisationUpdate)).toMatchObject({ authorisationId: 'cancel-1', scaStatus: 'started' });
+      return { state: await handle.result(), early };
+    });
+    expect(early).toBeInstanceOf(WorkflowUpdateFailedError);
+    expect(state).toMatchObject({ phase: 'completed', transactionStatus: 'CANC', statusReason: 'Cancelled by the TPP, authorised by the PSU', cancellation: { cancellationId: 'cancel-1', scaStatus: 'finalised' } });
+    expect(checks.map((c) => c.id)).toEqual(['cancel-1', 'cancel-1', 'cancel-1']);
+    // Followed at the SCA pace (scaPollMaxMs), not the status polls' minutes.
+    for (const gap of gaps(checks.map((c) => c.at))) expect(gap).toBeLessThanOrEqual(TIMINGS.scaPollMaxMs + TOLERANCE_MS);
+    expect(bank.timeline().slice(-1)).toEqual(['transaction_status:CANC']);
   });
 
   it('the cancel validator refuses a cancellation while the initiation is still at the bank', async () => {

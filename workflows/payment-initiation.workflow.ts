@@ -56,6 +56,11 @@ import {
  */
 const PATCH_UNKNOWN_OUTCOME = 'initiation-unknown-outcome';
 const PATCH_SCA_TIMEOUT_CANCEL = 'sca-timeout-cancel-outcome';
+/**
+ * A started cancellation authorisation is kept in state and its SCA status polled with the
+ * payment's status (at the SCA pace) until final; the callback or the start wakes the poll.
+ */
+const PATCH_CANCELLATION_SCA_STATUS = 'payment-cancellation-sca-status';
 /** The initiation outcome (`unknown`, then `resolved`) as a search attribute, so operators can list unknown outcomes. */
 const PATCH_OUTCOME_SEARCH_ATTRIBUTE = 'initiation-outcome-search-attribute';
 
@@ -97,6 +102,12 @@ const commands = proxyActivities<PaymentActivities>({
 const cancellationCommands = proxyActivities<Pick<PeriodicPaymentActivities, 'startCancellationAuthorisationAtBank'>>({
   startToCloseTimeout: '15s',
   retry: RETRY.bankCommand,
+});
+
+/** The cancellation authorisation's SCA status at the bank (shared with every payment service). */
+const cancellationReads = proxyActivities<Pick<PeriodicPaymentActivities, 'getCancellationScaStatusAtBank'>>({
+  startToCloseTimeout: '15s',
+  retry: RETRY.bankRead,
 });
 
 /** Status reads: a failed read is simply retried by the next poll, so few attempts here. */
@@ -199,7 +210,11 @@ export async function paymentInitiationWorkflow(input: PaymentWorkflowInput): Pr
     }
   }
 
-  setHandler(scaCallbackSignal, () => sca.wakeUp());
+  setHandler(scaCallbackSignal, () => {
+    // The PSU is back from the cancellation's SCA page: look now (only with a followed cancellation).
+    if (cancellationPending()) woken = true;
+    sca.wakeUp();
+  });
 
   /** OAuth/OIDC SCA: hand-off ids of the PSU's answers (code or error), redeemed by the SCA wait. */
   const oauthReturns = () => (state.oauthReturns ??= []);
@@ -212,7 +227,19 @@ export async function paymentInitiationWorkflow(input: PaymentWorkflowInput): Pr
   // The bank answered DELETE with 202: the PSU authorises the cancellation (BG cancellation-authorisations);
   // the status polls then see CANC. No new commands unless a client asks, so old histories replay as before.
   let cancellationAwaitsAuthorisation = false;
-  setHandler(startCancellationAuthorisationUpdate, () => cancellationCommands.startCancellationAuthorisationAtBank.executeWithOptions(atBank('Start cancellation authorisation'), [paymentId]), {
+  /** The cancellation's start or the PSU's return woke the status poll. */
+  let woken = false;
+  setHandler(
+    startCancellationAuthorisationUpdate,
+    async () => {
+      const started = await cancellationCommands.startCancellationAuthorisationAtBank.executeWithOptions(atBank('Start cancellation authorisation'), [paymentId]);
+      if (patched(PATCH_CANCELLATION_SCA_STATUS)) {
+        state.cancellation = { cancellationId: started.authorisationId, scaStatus: started.scaStatus };
+        woken = true;
+      }
+      return started;
+    },
+    {
     validator: () => {
       if (!cancellationAwaitsAuthorisation) throw new Error('No cancellation awaits authorisation: send DELETE first');
       if (isFinalTransactionStatus(state.transactionStatus)) throw new Error(`Payment is already final (${state.transactionStatus})`);
@@ -526,6 +553,12 @@ export async function paymentInitiationWorkflow(input: PaymentWorkflowInput): Pr
     show(describePhase());
   }
 
+  /** Only set under `PATCH_CANCELLATION_SCA_STATUS`: old histories never have one. */
+  function cancellationPending(): boolean {
+    const c = state.cancellation;
+    return c !== undefined && c.scaStatus !== 'finalised' && c.scaStatus !== 'failed' && c.scaStatus !== 'exempted';
+  }
+
   async function pollUntilFinal(): Promise<void> {
     let interval = timings.statusPollInitialMs;
     let first = true;
@@ -544,16 +577,25 @@ export async function paymentInitiationWorkflow(input: PaymentWorkflowInput): Pr
       check += 1;
       if (!first) {
         // A timer that a cancellation can cut short.
-        const wait = Math.min(interval, state.statusDeadline! - Date.now());
+        // A cancellation the PSU is authorising is looked at as often as an SCA.
+        const wait = Math.min(cancellationPending() ? Math.min(interval, timings.scaPollMaxMs) : interval, state.statusDeadline! - Date.now());
         show(describePhase(wait));
-        await condition(() => cancelled, wait, { summary: `Wait before status check ${check}` });
+        woken = false;
+        await condition(() => cancelled || woken, wait, { summary: `Wait before status check ${check}` });
         interval = Math.min(interval * 2, timings.statusPollMaxMs);
       }
       first = false;
       if (cancelled) return;
+      if (cancellationPending()) {
+        const c = state.cancellation!;
+        const s = await readOrUndefined(() => cancellationReads.getCancellationScaStatusAtBank.executeWithOptions(atBank('Check cancellation SCA status'), [paymentId, c.cancellationId]));
+        if (s) c.scaStatus = s.normalised;
+      }
       const status = await readOrUndefined(() => reads.getBankPaymentStatus.executeWithOptions(label('Check status', check), [paymentId]));
       if (cancelled) return;
-      if (status && status.normalised !== state.transactionStatus) await recordTransactionStatus(status);
+      if (status && status.normalised !== state.transactionStatus) {
+        await recordTransactionStatus(status, status.normalised === 'CANC' && state.cancellation ? 'Cancelled by the TPP, authorised by the PSU' : undefined);
+      }
       await continueAsNewIfSuggested();
     }
   }

@@ -41,7 +41,7 @@ const TENANT_VIEWS = [
     name: 'TenantBulkPaymentRepository',
     cls: BulkPaymentRepository,
     methods: {
-      create: 1, findForTenant: 1, findBySignedCallback: 1, deleteUninitiated: 1, listAuthorisations: 1, findAuthorisation: 1, listTransactionsForTenant: 1,
+      create: 1, findForTenant: 1, findBySignedCallback: 1, deleteUninitiated: 1, listAuthorisations: 1, findAuthorisation: 1, listCancellations: 1, findCancellation: 1, listTransactionsForTenant: 1,
     } satisfies Record<keyof TenantBulkPaymentRepository, 1>,
   },
   {

@@ -3,6 +3,7 @@
  * cancellation authorisation. Optional on {@link BankAdapter}: a protocol that offers them sets
  * `periodicPayments` / `cancellationAuthorisations`.
  */
+import type { BulkPaymentProduct } from '../domain/bulk-payment';
 import type { PeriodicSchedule } from '../domain/target2-calendar';
 import type { BankScaStatus, BankTransactionStatus } from '../domain/transaction-status';
 import type {
@@ -33,8 +34,10 @@ export interface PeriodicPaymentsAdapter {
   cancelPeriodicPayment(conn: BankConnection, ref: PaymentRef): Promise<CancelPaymentResult>;
 }
 
-export interface ServicePaymentRef extends PaymentRef {
+/** A payment of any service; bulk payments bring their own products (`pain.001-...`). */
+export interface ServicePaymentRef extends Omit<PaymentRef, 'paymentProduct'> {
   paymentService: PaymentService;
+  paymentProduct: PaymentRef['paymentProduct'] | BulkPaymentProduct;
 }
 
 /** BG `cancellation-authorisations` of any payment service. */

@@ -3,6 +3,7 @@ import type { SignedCallbackId } from '../security/callback-state';
 import type { BankScaStatus, BankTransactionStatus, ScaApproach, TransactionStatus } from '../domain/transaction-status';
 import {
   BulkPaymentAuthorisationEntity,
+  BulkPaymentCancellationEntity,
   BulkPaymentEntity,
   BulkPaymentEventEntity,
   type BulkPaymentEventKind,
@@ -198,6 +199,45 @@ export class BulkPaymentRepository {
       .createQueryBuilder('a')
       .innerJoin(BulkPaymentEntity, 'b', 'b.id = a.bulk_payment_id')
       .where('b.tenant_id = :tenantId AND a.bulk_payment_id = :bulkPaymentId', { tenantId, bulkPaymentId });
+  }
+
+  // ── cancellation authorisations ─────────────────────────────────────────
+
+  async upsertCancellation(c: { bulkPaymentId: string; cancellationId: string; scaApproach: ScaApproach; scaRedirectUrl: string | null; scaStatus: BankScaStatus }): Promise<void> {
+    await this.ds
+      .createQueryBuilder()
+      .insert()
+      .into(BulkPaymentCancellationEntity)
+      .values({
+        bulkPaymentId: c.bulkPaymentId,
+        cancellationId: c.cancellationId,
+        scaApproach: c.scaApproach,
+        scaRedirectUrl: c.scaRedirectUrl,
+        scaStatus: c.scaStatus.normalised,
+        rawScaStatus: c.scaStatus.raw,
+      })
+      .orUpdate(['sca_status', 'raw_sca_status', 'updated_at'], ['bulk_payment_id', 'cancellation_id'])
+      .execute();
+  }
+
+  async updateCancellationStatus(bulkPaymentId: string, cancellationId: string, scaStatus: BankScaStatus): Promise<void> {
+    await this.ds.getRepository(BulkPaymentCancellationEntity).update({ bulkPaymentId, cancellationId }, { scaStatus: scaStatus.normalised, rawScaStatus: scaStatus.raw });
+  }
+
+  listCancellations(tenantId: string, bulkPaymentId: string): Promise<BulkPaymentCancellationEntity[]> {
+    return this.cancellationsOfTenant(tenantId, bulkPaymentId).orderBy('c.createdAt', 'ASC').getMany();
+  }
+
+  findCancellation(tenantId: string, bulkPaymentId: string, cancellationId: string): Promise<BulkPaymentCancellationEntity | null> {
+    return this.cancellationsOfTenant(tenantId, bulkPaymentId).andWhere('c.cancellation_id = :cancellationId', { cancellationId }).getOne();
+  }
+
+  private cancellationsOfTenant(tenantId: string, bulkPaymentId: string) {
+    return this.ds
+      .getRepository(BulkPaymentCancellationEntity)
+      .createQueryBuilder('c')
+      .innerJoin(BulkPaymentEntity, 'b', 'b.id = c.bulk_payment_id')
+      .where('b.tenant_id = :tenantId AND c.bulk_payment_id = :bulkPaymentId', { tenantId, bulkPaymentId });
   }
 
   listEvents(bulkPaymentId: string): Promise<BulkPaymentEventEntity[]> {
@@ -417,6 +457,8 @@ export type TenantBulkPaymentRepository = Pick<
   | 'deleteUninitiated'
   | 'listAuthorisations'
   | 'findAuthorisation'
+  | 'listCancellations'
+  | 'findCancellation'
   | 'listTransactionsForTenant'
 >;
 /** The API's injection token for {@link TenantBulkPaymentRepository}. */

@@ -45,7 +45,8 @@ import { BankRegistrationEntity } from './entities/bank-registration.entity';
 import { PERIODIC_PAYMENT_ENTITIES } from './entities/periodic-payment.entity';
 import { PeriodicPayments1732450000900 } from './migrations/1732450000900-periodic-payments';
 import { BulkPayments1732450000200 } from './migrations/1732450000200-bulk-payments';
-import { BulkPaymentAuthorisationEntity, BulkPaymentEntity, BulkPaymentEventEntity } from './entities/bulk-payment.entity';
+import { BulkPaymentAuthorisationEntity, BulkPaymentCancellationEntity, BulkPaymentEntity, BulkPaymentEventEntity } from './entities/bulk-payment.entity';
+import { BulkPaymentCancellations1732450001100 } from './migrations/1732450001100-bulk-payment-cancellations';
 import { BulkPaymentTransactionEntity } from './entities/bulk-payment-transaction.entity';
 import { BATCH_ENTITIES, BATCH_MIGRATIONS } from './batch-schema';
 
@@ -81,6 +82,7 @@ export const ENTITIES = [
   BulkPaymentTransactionEntity,
   BulkPaymentAuthorisationEntity,
   BulkPaymentEventEntity,
+  BulkPaymentCancellationEntity,
   ...BATCH_ENTITIES,
 ];
 
@@ -103,6 +105,7 @@ export const MIGRATIONS = [
   PayseraProfileSandbox1732450001000,
   PeriodicPayments1732450000900,
   ...BATCH_MIGRATIONS,
+  BulkPaymentCancellations1732450001100,
 ];
 
 export interface DatabaseOptions {

@@ -31,7 +31,7 @@ function bulkBody(amounts: string[], extra: Record<string, unknown> = {}) {
   return {
     batchBookingPreferred: true,
     debtorAccount: { iban: 'DE89370400440532013000' },
-    requestedExecutionDate: '2026-12-02',
+    requestedExecutionDate: '2026-11-30',
     payments: amounts.map((amount, i) => ({
       endToEndIdentification: `INV-${i}`,
       instructedAmount: { currency: 'EUR', amount },
@@ -211,6 +211,45 @@ test('cancel before SCA (204, CANC); start another authorisation; another tenant
   expect((await stack.call('GET', `${path}/status`, { token, headers: { 'X-BicFi': BIC } })).body.transactionStatus).toBe('CANC');
   const report = await statusReport('sepa-credit-transfers', id);
   expect(txStatuses(report.xml).map((t) => t[1])).toEqual(['CANC']);
+}, 60_000);
+
+test('cancellation with authorisation: an authorised bulk dated in 5 days, DELETE → 202 startAuthorisation, cancellation-authorisations on the bulk, the PSU approves in the app → CANC, every transaction CANC', async () => {
+  await fetch(`${stack.sandbox.url}/_sandbox/clock`, { method: 'DELETE' });
+  const date = new Date(Date.now() + 5 * 86_400_000).toISOString().slice(0, 10);
+  const created = await stack.call('POST', `${BULK}/sepa-credit-transfers`, { token, headers: headers({ 'PSU-ID': 'decoupled' }), body: bulkBody(['3.00', '4.00'], { requestedExecutionDate: date }) });
+  expect(created.status).toBe(201);
+  const id = created.body.paymentId;
+  const path = `${BULK}/sepa-credit-transfers/${id}`;
+  const bulkStatus = async () => (await stack.call('GET', `${path}/status`, { token, headers: { 'X-BicFi': BIC } })).body.transactionStatus;
+  await eventually(async () => (await bulkStatus()) === 'ACCP', 20_000, 100);
+  // Nothing to authorise before the bank asked for it (DELETE first).
+  expect((await stack.call('POST', `${path}/cancellation-authorisations`, { token, headers: { 'X-BicFi': BIC } })).status).toBe(409);
+  const del = await stack.call('DELETE', path, { token, headers: { 'X-BicFi': BIC } });
+  expect(del.status).toBe(202);
+  expect(del.body).toEqual({ transactionStatus: 'ACCP', _links: { self: { href: path }, status: { href: `${path}/status` }, startAuthorisation: { href: `${path}/cancellation-authorisations` } } });
+  const started = await stack.call('POST', del.body._links.startAuthorisation.href, { token, headers: { 'X-BicFi': BIC } });
+  expect(started.status).toBe(201);
+  const cancellationId = started.body.authorisationId;
+  expect(started.body).toMatchObject({ scaStatus: 'started', _links: { scaStatus: { href: `${path}/cancellation-authorisations/${cancellationId}` } } });
+  expect(await repo.listCancellations(client.tenantId, id)).toHaveLength(1);
+  await eventually(async () => (await bulkStatus()) === 'CANC', 30_000, 100);
+  expect((await stack.call('GET', `${path}/cancellation-authorisations`, { token, headers: { 'X-BicFi': BIC } })).body).toEqual([cancellationId]);
+  expect((await stack.call('GET', `${path}/cancellation-authorisations/${cancellationId}`, { token, headers: { 'X-BicFi': BIC } })).body).toEqual({ scaStatus: 'finalised' });
+  // PUT (updatePaymentCancellationPsuData): a body outside the spec is 400 naming the field; a decided cancellation takes no PSU data.
+  const badPut = await stack.call('PUT', `${path}/cancellation-authorisations/${cancellationId}`, { token, headers: { 'X-BicFi': BIC }, body: { pin: '1234' } });
+  expect([badPut.status, badPut.body.tppMessages[0]]).toEqual([400, expect.objectContaining({ code: 'FORMAT_ERROR', path: 'pin' })]);
+  const put = await stack.call('PUT', `${path}/cancellation-authorisations/${cancellationId}`, { token, headers: { 'X-BicFi': BIC }, body: {} });
+  expect([put.status, put.body.tppMessages[0].code]).toEqual([409, 'STATUS_INVALID']);
+  const report = await statusReport('sepa-credit-transfers', id);
+  expect(txStatuses(report.xml).map((t) => t[1])).toEqual(['CANC', 'CANC']);
+  const handle = await finalBulk(id);
+  expect(await handle.query(bulkPaymentStateQuery)).toMatchObject({ transactionStatus: 'CANC', statusReason: 'Cancelled by the TPP, authorised by the PSU' });
+  expect(sandbox().bulk!.getBulk((await repo.findById(id))!.bankPaymentId!)).toMatchObject({ transactionStatus: 'CANC', executed: false });
+  // Another tenant, a single-payment product or an unknown cancellation: 404, as for the bulk itself.
+  const otherToken = await stack.token(await stack.newClient());
+  expect((await stack.call('GET', `${path}/cancellation-authorisations`, { token: otherToken, headers: { 'X-BicFi': BIC } })).status).toBe(404);
+  expect((await stack.call('GET', `${path}/cancellation-authorisations/${randomUUID()}`, { token, headers: { 'X-BicFi': BIC } })).status).toBe(404);
+  expect((await stack.call('GET', `${BULK}/domestic/${id}/cancellation-authorisations`, { token, headers: { 'X-BicFi': BIC }, contract: false })).status).toBe(404);
 }, 60_000);
 
 function sandbox() {

@@ -15,6 +15,8 @@ export interface BulkBankScript {
   /** Per status poll (0-based). Default: ACSC, every transaction settled. */
   poll?: (n: number) => Omit<BulkStatusSummary, 'counts'> & { counts?: BulkTransactionCounts };
   cancel?: () => { transactionStatus: TransactionStatus; authorisationRequired: boolean };
+  /** Per cancellation SCA check (0-based). Default started. */
+  cancellationScaStatus?: (check: number) => ScaStatus;
   numberOfTransactions?: number;
   scaTimeoutMs?: number;
 }
@@ -90,6 +92,15 @@ export function stubBulkBank(now: () => Promise<number>, script: BulkBankScript 
     async cancelBulkPaymentAtBank() {
       await note('cancelBulkPaymentAtBank');
       return script.cancel?.() ?? { transactionStatus: 'CANC', authorisationRequired: false };
+    },
+    async startBulkCancellationAuthorisationAtBank() {
+      await note('startBulkCancellationAuthorisationAtBank');
+      return { authorisationId: 'cancel-1', scaStatus: 'started', scaApproach: 'DECOUPLED', psuMessage: 'Confirm the cancellation in your app' };
+    },
+    async getBulkCancellationScaStatusAtBank() {
+      await note('getBulkCancellationScaStatusAtBank');
+      const s = script.cancellationScaStatus?.(callsTo('getBulkCancellationScaStatusAtBank').length - 1) ?? 'started';
+      return { raw: s, normalised: s };
     },
     async recordBulkPaymentStatus(change) {
       await note('recordBulkPaymentStatus');

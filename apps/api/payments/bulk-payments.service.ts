@@ -233,7 +233,19 @@ export class BulkPaymentsService {
     try {
       const result = await this.temporal.workflow.getHandle(bulkPaymentWorkflowId(bulk.id)).executeUpdate(cancelBulkPaymentUpdate);
       if (result.transactionStatus === 'CANC' && !result.authorisationRequired) return { status: 204 };
-      return { status: 202, body: { transactionStatus: result.transactionStatus, _links: { status: { href: `${bulkPaymentPath(bulk)}/status` } } } };
+      // BG/OPE `paymentInitiationCancelResponse-202`: the PSU must authorise the cancellation.
+      const self = bulkPaymentPath(bulk);
+      return {
+        status: 202,
+        body: {
+          transactionStatus: result.transactionStatus,
+          _links: {
+            self: { href: self },
+            status: { href: `${self}/status` },
+            ...(result.authorisationRequired ? { startAuthorisation: { href: `${self}/cancellation-authorisations` } } : {}),
+          },
+        },
+      };
     } catch (err) {
       throw new ApiError(ApiErrorCode.CancellationInvalid, `The bulk payment cannot be cancelled: ${updateRefusal(err, bulk)}`);
     }
@@ -302,7 +314,8 @@ export class BulkPaymentsService {
     return aspsp;
   }
 
-  private async find(principal: Principal, product: BulkPaymentProduct, id: string, bicFi: string | undefined): Promise<BulkPaymentEntity> {
+  /** A bulk of this tenant, product and bank, else 404 (also the cancellation-authorisations lookup). */
+  async find(principal: Principal, product: BulkPaymentProduct, id: string, bicFi: string | undefined): Promise<BulkPaymentEntity> {
     requiredHeader('X-BicFi', bicFi);
     const bulk = await this.bulks.findForTenant(principal.tenantId, id);
     if (!bulk || bulk.paymentProduct !== product || bulk.bicFi !== bicFi) throw ApiError.notFound(`Bulk payment ${id}`);

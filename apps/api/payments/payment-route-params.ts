@@ -27,6 +27,15 @@ export class BulkProductPipe implements PipeTransform<string, BulkPaymentProduct
   }
 }
 
+/** `{payment-product}` of any payment service (`cancellation-authorisations`): the service's lookup checks it fits. */
+@Injectable()
+export class AnyPaymentProductPipe implements PipeTransform<string, string> {
+  transform(value: string): string {
+    if (!isPaymentProduct(value) && !isBulkPaymentProduct(value)) throw new ApiError(ApiErrorCode.ProductUnknown, `Unknown payment product "${value}"`, 'payment-product');
+    return value;
+  }
+}
+
 /** Our payment ids are UUIDs: anything else cannot exist (404 naming `what`). */
 function uuidIdPipe(what: string) {
   @Injectable()

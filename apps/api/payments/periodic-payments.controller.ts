@@ -5,7 +5,7 @@ import { AuthGuard, RequiresService, type AuthenticatedRequest } from '../auth/a
 import { sendHttpResult } from '../common/http-result';
 import { CancellationAuthorisationsService } from './cancellation-authorisations.service';
 import { PeriodicPaymentsService } from './periodic-payments.service';
-import { initiationHeaders, PaymentIdPipe, PaymentProductPipe } from './payment-route-params';
+import { AnyPaymentProductPipe, initiationHeaders, PaymentIdPipe, PaymentProductPipe } from './payment-route-params';
 
 /**
  * Periodic payments (standing orders), OPE 1.3.3 / BG 1.3.12 `periodic-payments`. `Consent-ID`
@@ -85,7 +85,7 @@ export class CancellationAuthorisationsController {
   async start(
     @Req() req: AuthenticatedRequest,
     @Param('paymentService') service: string,
-    @Param('paymentProduct', PaymentProductPipe) product: PaymentProduct,
+    @Param('paymentProduct', AnyPaymentProductPipe) product: string,
     @Param('paymentId', PaymentIdPipe) id: string,
     @Res() res: Response,
     @Headers('x-bicfi') bicFi?: string,
@@ -94,7 +94,7 @@ export class CancellationAuthorisationsController {
   }
 
   @Get()
-  list(@Req() req: AuthenticatedRequest, @Param('paymentService') service: string, @Param('paymentProduct', PaymentProductPipe) product: PaymentProduct, @Param('paymentId', PaymentIdPipe) id: string, @Headers('x-bicfi') bicFi?: string) {
+  list(@Req() req: AuthenticatedRequest, @Param('paymentService') service: string, @Param('paymentProduct', AnyPaymentProductPipe) product: string, @Param('paymentId', PaymentIdPipe) id: string, @Headers('x-bicfi') bicFi?: string) {
     return this.cancellations.list(req.principal, service, product, id, bicFi);
   }
 
@@ -102,7 +102,7 @@ export class CancellationAuthorisationsController {
   get(
     @Req() req: AuthenticatedRequest,
     @Param('paymentService') service: string,
-    @Param('paymentProduct', PaymentProductPipe) product: PaymentProduct,
+    @Param('paymentProduct', AnyPaymentProductPipe) product: string,
     @Param('paymentId', PaymentIdPipe) id: string,
     @Param('cancellationId') cancellationId: string,
     @Headers('x-bicfi') bicFi?: string,
@@ -114,11 +114,12 @@ export class CancellationAuthorisationsController {
   update(
     @Req() req: AuthenticatedRequest,
     @Param('paymentService') service: string,
-    @Param('paymentProduct', PaymentProductPipe) product: PaymentProduct,
+    @Param('paymentProduct', AnyPaymentProductPipe) product: string,
     @Param('paymentId', PaymentIdPipe) id: string,
     @Param('cancellationId') cancellationId: string,
+    @Body() body: unknown,
     @Headers('x-bicfi') bicFi?: string,
   ) {
-    return this.cancellations.update(req.principal, service, product, id, cancellationId, bicFi);
+    return this.cancellations.update(req.principal, service, product, id, cancellationId, bicFi, body);
   }
 }

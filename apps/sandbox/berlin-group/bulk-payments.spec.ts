@@ -12,7 +12,7 @@ function bulkBody(amounts: string[], extra: Record<string, unknown> = {}) {
   return {
     batchBookingPreferred: true,
     debtorAccount: { iban: 'DE89370400440532013000' },
-    requestedExecutionDate: '2026-12-02',
+    requestedExecutionDate: '2026-11-30',
     payments: amounts.map((amount, i) => ({
       endToEndIdentification: `E2E-${i}`,
       instructedAmount: { currency: 'EUR', amount },
@@ -176,6 +176,65 @@ describe('Berlin Group sandbox: bulk payments over HTTP', () => {
     const report = await statusXml('sepa-credit-transfers', created.json.paymentId);
     expect(pain002Statuses(report.xml).map((s) => s[1])).toEqual(['RJCT', 'RJCT']);
     expect(report.xml).toContain('<GrpSts>RJCT</GrpSts>');
+  });
+
+  describe('cancellation authorisation of an authorised bulk waiting for its execution date (BG 1.3.12)', () => {
+    const START = Date.parse('2027-01-04T10:00:00Z');
+    beforeEach(() => sandbox.ais.setClock(START));
+    afterAll(() => sandbox.ais.resetClock());
+
+    async function authorisedFutureDated(psuId: string) {
+      const created = await initiateJson(bulkBody(['10.00', '20.00'], { requestedExecutionDate: '2027-01-08' }), initiationHeaders({ 'PSU-ID': psuId }));
+      expect(created.status).toBe(201);
+      if (psuId === 'decoupled') clockOffsetMs += DECOUPLED_DELAY_MS + 1;
+      else await submitScaDecision(created.json._links.scaRedirect.href, 'approve');
+      const id: string = created.json.paymentId;
+      expect((await call('GET', `${bulkUrl('sepa-credit-transfers', id)}/status`, { template: BG.status })).json.transactionStatus).toBe('ACCP');
+      return id;
+    }
+    const statusOf = async (id: string) => (await call('GET', `${bulkUrl('sepa-credit-transfers', id)}/status`, { template: BG.status })).json.transactionStatus;
+
+    it('decoupled: DELETE → 202 startAuthorisation; the app approves → CANC, every transaction CANC, nothing executes on the date', async () => {
+      const id = await authorisedFutureDated('decoupled');
+      const url = bulkUrl('sepa-credit-transfers', id);
+      const early = await call('POST', `${url}/cancellation-authorisations`, { body: {} });
+      expect([early.status, early.json.tppMessages[0].code]).toEqual([409, 'STATUS_INVALID']);
+      const del = await call('DELETE', url, { template: BG.payment });
+      expect(del.status).toBe(202);
+      expect(del.json).toMatchObject({ transactionStatus: 'ACCP', _links: { startAuthorisation: { href: `${url}/cancellation-authorisations` } } });
+      const started = await call('POST', del.json._links.startAuthorisation.href, { body: {} });
+      expect([started.status, started.json.scaStatus, started.headers.get('aspsp-sca-approach')]).toEqual([201, 'started', 'DECOUPLED']);
+      expect((await call('GET', `${url}/cancellation-authorisations`)).json).toEqual({ cancellationIds: [started.json.authorisationId] });
+      expect((await call('GET', started.json._links.scaStatus.href)).json.scaStatus).toBe('started');
+      clockOffsetMs += DECOUPLED_DELAY_MS + 1;
+      expect((await call('PUT', started.json._links.scaStatus.href, { body: {} })).json.scaStatus).toBe('finalised');
+      expect(await statusOf(id)).toBe('CANC');
+      sandbox.ais.setClock(Date.parse('2027-01-11T10:00:00Z'));
+      const report = await statusXml('sepa-credit-transfers', id);
+      expect(pain002Statuses(report.xml).map((s) => s[1])).toEqual(['CANC', 'CANC']);
+      expect(sandbox.bulk.getBulk(id)).toMatchObject({ transactionStatus: 'CANC', executed: false });
+      expect((await call('DELETE', url)).status).toBe(405);
+    });
+
+    it('redirect: the PSU denies the cancellation on its page → the bulk stays ACCP and settles from its date; then 405', async () => {
+      const id = await authorisedFutureDated('redirect-psu');
+      const url = bulkUrl('sepa-credit-transfers', id);
+      expect((await call('DELETE', url)).status).toBe(202);
+      const started = await call('POST', `${url}/cancellation-authorisations`, { body: {}, headers: { 'TPP-Redirect-URI': TPP_OK } });
+      expect(started.json._links.scaRedirect.href).toBe(`${sandbox.url}/sca/bulk-cancellations/${started.json.authorisationId}`);
+      const page = await openScaPage(started.json._links.scaRedirect.href);
+      expect(page.html).toContain('Authorise cancellation of bulk payment');
+      expect(page.html).toContain('<dd id="total">30.00 EUR</dd>');
+      expect((await submitScaDecision(started.json._links.scaRedirect.href, 'deny')).status).toBe(302);
+      expect((await call('GET', `${url}/cancellation-authorisations/${started.json.authorisationId}`)).json.scaStatus).toBe('failed');
+      expect(await statusOf(id)).toBe('ACCP');
+      const unknown = await call('GET', `${url}/cancellation-authorisations/${randomUUID()}`);
+      expect([unknown.status, unknown.json.tppMessages[0].code]).toEqual([403, 'RESOURCE_UNKNOWN']);
+      sandbox.ais.setClock(Date.parse('2027-01-08T10:00:00Z'));
+      expect(await statusOf(id)).toBe('ACSP');
+      expect(await statusOf(id)).toBe('ACSC');
+      expect((await call('DELETE', url)).status).toBe(405);
+    });
   });
 
   it('start another authorisation, list them, read its status', async () => {

@@ -17,7 +17,13 @@
  * - `GET .../status` with `Accept: application/xml` answers a pain.002.001.10 report with the
  *   group status and every transaction's status and reason code (original MsgId, PmtInfId and
  *   EndToEndId echoed).
- * - `DELETE` before SCA finished: 204 and `CANC`; afterwards 405 CANCELLATION_INVALID.
+ * - `requestedExecutionDate` after the bank's business today (the AIS clock): once authorised the
+ *   bulk is accepted and waiting (`ACCP`, every transaction `ACCP`) and settles from that date on.
+ * - `DELETE` before SCA finished: 204 and `CANC`. Authorised and waiting for its date: 202 with
+ *   `_links.startAuthorisation` → `POST .../cancellation-authorisations` (redirect page
+ *   `/sca/bulk-cancellations/{id}` or the decoupled app, same approach and PSU behaviour as at
+ *   initiation): approved → `CANC`, nothing executes; denied → stays `ACCP` and executes on its
+ *   date. Executed (or executing) bulks: 405 CANCELLATION_INVALID.
  * - X-Request-ID is not deduplicated (as real banks): a repeated initiation creates a second bulk,
  *   unless deduplication is opted into (sandbox setting or `Sandbox-Deduplicate: true`).
  */
@@ -30,6 +36,7 @@ import { formatScaled, toScaled } from '../../../libs/iso20022/decimal';
 import type { ScaStatus, TransactionStatus } from '../../../libs/domain/transaction-status';
 import { sandboxError, SandboxErrorCode, type SandboxError } from './errors';
 import { RequestLedger } from './request-ledger';
+import { SingleCancellations } from './single-cancellations';
 import { centsOf, isCurrencyCode, isPositiveAmount, isValidIban, type FieldProblem } from './validation';
 
 export const SANDBOX_BULK_JSON_PRODUCTS = ['sepa-credit-transfers', 'instant-sepa-credit-transfers'] as const;
@@ -141,6 +148,8 @@ export class BulkPaymentsSandboxBank {
   private readonly bulks = new Map<string, BulkRecord>();
   private readonly authorisations = new Map<string, BulkAuthorisation>();
   private readonly requestIds = new RequestLedger(false);
+  /** Cancellation authorisations of authorised bulks waiting for their execution date. */
+  readonly cancellations: SingleCancellations;
 
   constructor(
     private readonly settings: {
@@ -148,8 +157,12 @@ export class BulkPaymentsSandboxBank {
       now: () => number;
       /** The sandbox-wide deduplication setting (shared with single payments). */
       deduplicates: () => boolean;
+      /** The bank's business clock (execution dates); defaults to `now`. */
+      businessNow?: () => number;
     },
-  ) {}
+  ) {
+    this.cancellations = new SingleCancellations({ now: settings.now, decoupledDelayMs: settings.decoupledDelayMs });
+  }
 
   stats(): BulkStats {
     const bulks = [...this.bulks.values()].map((r) => this.viewOf(r));
@@ -243,7 +256,7 @@ export class BulkPaymentsSandboxBank {
   readStatus(product: string, paymentId: string): { transactionStatus: TransactionStatus } | SandboxError {
     const r = this.find(product, paymentId);
     if ('error' in r) return r;
-    if (this.scaOutcomeOf(r) === 'approve' && r.cancelledAt === undefined) r.settlementReads += 1;
+    if (this.executes(r)) r.settlementReads += 1;
     return { transactionStatus: this.transactionStatusOf(r) };
   }
 
@@ -297,10 +310,17 @@ export class BulkPaymentsSandboxBank {
     return Buffer.concat(chunks).toString('utf8');
   }
 
-  cancel(product: string, paymentId: string): { transactionStatus: 'CANC' } | SandboxError {
+  /** 204 (`CANC`) before SCA; 202 (`authorisationRequired`, `ACCP`) when authorised and waiting for its date; else 405. */
+  cancel(product: string, paymentId: string): { transactionStatus: 'CANC' | 'ACCP'; authorisationRequired?: boolean } | SandboxError {
     const r = this.find(product, paymentId);
     if ('error' in r) return r;
-    if (r.cancelledAt !== undefined) return sandboxError(SandboxErrorCode.CancellationInvalid, 'The bulk payment is already cancelled');
+    if (r.cancelledAt !== undefined || this.cancellations.approvedAt(paymentId) !== undefined) {
+      return sandboxError(SandboxErrorCode.CancellationInvalid, 'The bulk payment is already cancelled');
+    }
+    if (this.scaOutcomeOf(r) === 'approve' && this.awaitsExecutionDate(r)) {
+      this.cancellations.request(paymentId, r.scaApproach, r.decoupledDecision);
+      return { transactionStatus: 'ACCP', authorisationRequired: true };
+    }
     if (this.scaOutcomeOf(r)) {
       return sandboxError(SandboxErrorCode.CancellationInvalid, `The bulk payment can no longer be cancelled: SCA already finished (transaction status ${this.transactionStatusOf(r)})`);
     }
@@ -348,6 +368,64 @@ export class BulkPaymentsSandboxBank {
       return sandboxError(SandboxErrorCode.ResourceUnknown, `Authorisation ${authorisationId} is unknown for bulk payment ${paymentId}`, 'authorisationId');
     }
     return { scaStatus: this.scaStatusOf(a) };
+  }
+
+  // ── cancellation authorisations (authorised bulks waiting for their date) ──
+
+  startCancellationAuthorisation(
+    product: string,
+    paymentId: string,
+    request: { tppRedirectUri?: string; tppNokRedirectUri?: string; baseUrl: string },
+  ): { body: Record<string, unknown>; scaApproach: string } | SandboxError {
+    const r = this.find(product, paymentId);
+    if ('error' in r) return r;
+    const status = this.transactionStatusOf(r);
+    if (!this.cancellations.requested(paymentId)) return sandboxError(SandboxErrorCode.StatusInvalid, 'No cancellation was requested: send DELETE on the bulk payment first');
+    if (status !== 'ACCP') return sandboxError(SandboxErrorCode.StatusInvalid, `The bulk payment can no longer be cancelled (transaction status ${status})`);
+    const started = this.cancellations.start(paymentId, { tppRedirectUri: request.tppRedirectUri, tppNokRedirectUri: request.tppNokRedirectUri })!;
+    return {
+      scaApproach: started.approach,
+      body: {
+        scaStatus: this.cancellations.scaStatusOf(started),
+        authorisationId: started.id,
+        _links: {
+          ...(started.approach === 'REDIRECT' ? { scaRedirect: { href: `${request.baseUrl}/sca/bulk-cancellations/${started.id}` } } : {}),
+          scaStatus: { href: `${this.selfUrl(request.baseUrl, r)}/cancellation-authorisations/${started.id}` },
+        },
+        ...(started.approach === 'DECOUPLED' ? { psuMessage: 'Please confirm the cancellation of the bulk payment in your Clearway Sandbox Bank app.' } : {}),
+      },
+    };
+  }
+
+  listCancellationAuthorisations(product: string, paymentId: string): { cancellationIds: string[] } | SandboxError {
+    const r = this.find(product, paymentId);
+    if ('error' in r) return r;
+    return { cancellationIds: this.cancellations.list(paymentId) };
+  }
+
+  getCancellationScaStatus(product: string, paymentId: string, cancellationId: string): { scaStatus: ScaStatus } | SandboxError {
+    const r = this.find(product, paymentId);
+    if ('error' in r) return r;
+    const c = this.cancellations.find(paymentId, cancellationId);
+    if (!c) return sandboxError(SandboxErrorCode.ResourceUnknown, `Cancellation ${cancellationId} is unknown for bulk payment ${paymentId}`, 'cancellationId');
+    return { scaStatus: this.cancellations.scaStatusOf(c) };
+  }
+
+  /** The cancellation's redirect page: what the PSU is asked to stop. */
+  openCancellationPage(cancellationId: string): { kind: 'unknown' } | { kind: 'done'; reason: string } | { kind: 'pending'; bulk: SandboxBulkView } {
+    const state = this.cancellations.open(cancellationId);
+    if (state.kind !== 'pending') return state;
+    const r = this.bulks.get(state.paymentId)!;
+    if (this.transactionStatusOf(r) !== 'ACCP') return { kind: 'done', reason: `The bulk payment can no longer be cancelled (${this.transactionStatusOf(r)}).` };
+    return { kind: 'pending', bulk: this.viewOf(r) };
+  }
+
+  decideCancellation(cancellationId: string, decision: 'approve' | 'deny') {
+    const c = this.cancellations.open(cancellationId);
+    if (c.kind === 'pending' && this.transactionStatusOf(this.bulks.get(c.paymentId)!) !== 'ACCP') {
+      return { kind: 'refused' as const, reason: 'The bulk payment can no longer be cancelled.' };
+    }
+    return this.cancellations.decide(cancellationId, decision);
   }
 
   // ── the redirect page ────────────────────────────────────────────────────
@@ -398,6 +476,17 @@ export class BulkPaymentsSandboxBank {
     return a;
   }
 
+  /** Authorised, dated after the bank's business today: accepted and waiting (`ACCP`). */
+  private awaitsExecutionDate(r: BulkRecord): boolean {
+    const today = new Date((this.settings.businessNow ?? this.settings.now)()).toISOString().slice(0, 10);
+    return r.requestedExecutionDate !== undefined && r.requestedExecutionDate > today;
+  }
+
+  /** SCA approved, not cancelled (outright or through an approved cancellation authorisation), and due. */
+  private executes(r: BulkRecord): boolean {
+    return r.cancelledAt === undefined && this.scaOutcomeOf(r) === 'approve' && this.cancellations.approvedAt(r.paymentId) === undefined && !this.awaitsExecutionDate(r);
+  }
+
   private find(product: string, paymentId: string): BulkRecord | SandboxError {
     const r = this.bulks.get(paymentId);
     if (!r || r.product !== product) return sandboxError(SandboxErrorCode.ResourceUnknown, `Bulk payment ${paymentId} is unknown for ${product}`, 'paymentId');
@@ -433,7 +522,7 @@ export class BulkPaymentsSandboxBank {
 
   /** One transaction's status, given the bulk's (computed once per report: a bulk may hold 100,000). */
   private transactionStatusOfTx(r: BulkRecord, t: BulkTransactionRecord, bulk: TransactionStatus, approved: boolean): { status: Iso20022Status; reason?: string } {
-    if (bulk === 'RCVD' || bulk === 'CANC') return { status: bulk };
+    if (bulk === 'RCVD' || bulk === 'CANC' || bulk === 'ACCP') return { status: bulk };
     if (!approved) return { status: 'RJCT' };
     if (centsOf(t.amount) === '13') return { status: 'RJCT', reason: REJECTED_REASON };
     return { status: r.settlementReads <= 1 ? 'ACSP' : 'ACSC' };
@@ -444,6 +533,8 @@ export class BulkPaymentsSandboxBank {
     const outcome = this.scaOutcomeOf(r);
     if (!outcome) return 'RCVD';
     if (outcome === 'deny') return 'RJCT';
+    if (this.cancellations.approvedAt(r.paymentId) !== undefined) return 'CANC';
+    if (this.awaitsExecutionDate(r)) return 'ACCP';
     const rejected = r.transactions.filter((t) => centsOf(t.amount) === '13').length;
     if (rejected === r.transactions.length) return 'RJCT';
     if (r.settlementReads <= 1) return 'ACSP';
@@ -465,7 +556,7 @@ export class BulkPaymentsSandboxBank {
       ...(r.batchBookingPreferred !== undefined ? { batchBookingPreferred: r.batchBookingPreferred } : {}),
       transactionStatus,
       scaStatus: this.scaStatusOf(this.authorisations.get(latest)!),
-      executed: r.cancelledAt === undefined && this.scaOutcomeOf(r) === 'approve' && transactionStatus !== 'RJCT',
+      executed: r.cancelledAt === undefined && this.scaOutcomeOf(r) === 'approve' && transactionStatus !== 'RJCT' && transactionStatus !== 'CANC',
     };
   }
 

@@ -98,8 +98,45 @@ export function bulkPaymentRoutes(bulk: BulkPaymentsSandboxBank): express.Router
     if (!product) return;
     const result = bulk.cancel(product, param(req, 'paymentId'));
     if (isSandboxError(result)) return sendError(res, result);
+    if (result.authorisationRequired) {
+      // Authorised and waiting for its date: the PSU must authorise the cancellation (BG's 202 variant).
+      const self = `${res.locals.sandboxBaseUrl}/v1/bulk-payments/${product}/${param(req, 'paymentId')}`;
+      return reply(res, 202, { transactionStatus: result.transactionStatus, _links: { self: { href: self }, status: { href: `${self}/status` }, startAuthorisation: { href: `${self}/cancellation-authorisations` } } });
+    }
     reply(res, 204);
   });
+
+  v1.post('/:paymentProduct/:paymentId/cancellation-authorisations', (req, res) => {
+    const product = productOf(req, res);
+    if (!product) return;
+    const redirectUri = req.get('TPP-Redirect-URI') || undefined;
+    const nokRedirectUri = req.get('TPP-Nok-Redirect-URI') || undefined;
+    for (const [name, value] of [['TPP-Redirect-URI', redirectUri], ['TPP-Nok-Redirect-URI', nokRedirectUri]] as const) {
+      if (value !== undefined && !isAbsoluteHttpUrl(value)) return sendError(res, sandboxError(SandboxErrorCode.FormatError, `Header ${name} must be an absolute http(s) URI`));
+    }
+    const result = bulk.startCancellationAuthorisation(product, param(req, 'paymentId'), { tppRedirectUri: redirectUri, tppNokRedirectUri: nokRedirectUri, baseUrl: res.locals.sandboxBaseUrl });
+    if (isSandboxError(result)) return sendError(res, result);
+    reply(res, 201, result.body, { 'ASPSP-SCA-Approach': result.scaApproach });
+  });
+
+  v1.get('/:paymentProduct/:paymentId/cancellation-authorisations', (req, res) => {
+    const product = productOf(req, res);
+    if (!product) return;
+    const result = bulk.listCancellationAuthorisations(product, param(req, 'paymentId'));
+    if (isSandboxError(result)) return sendError(res, result);
+    reply(res, 200, result);
+  });
+
+  // PUT needs no PSU data here (the PSU acts on the page or in the app): it answers the current status.
+  for (const method of ['get', 'put'] as const) {
+    v1[method]('/:paymentProduct/:paymentId/cancellation-authorisations/:cancellationId', (req, res) => {
+      const product = productOf(req, res);
+      if (!product) return;
+      const result = bulk.getCancellationScaStatus(product, param(req, 'paymentId'), param(req, 'cancellationId'));
+      if (isSandboxError(result)) return sendError(res, result);
+      reply(res, 200, result);
+    });
+  }
 
   v1.post('/:paymentProduct/:paymentId/authorisations', (req, res) => {
     const product = productOf(req, res);
@@ -138,6 +175,41 @@ function productOf(req: Request, res: Response): SandboxBulkProduct | undefined 
   if (isSandboxBulkProduct(product)) return product;
   sendError(res, sandboxError(SandboxErrorCode.ProductUnknown, `Payment product ${product} is not offered for bulk payments by this ASPSP`));
   return undefined;
+}
+
+/** The redirect page of a bulk's cancellation authorisation: Approve (the bulk is cancelled) or Deny. */
+export function bulkCancellationPageRoutes(bulk: BulkPaymentsSandboxBank): express.Router {
+  const sca = express.Router();
+  sca.use(express.urlencoded({ extended: false, limit: '10kb' }));
+  sca.get('/:cancellationId', (req, res) => {
+    const state = bulk.openCancellationPage(param(req, 'cancellationId'));
+    if (state.kind === 'unknown') return sendHtml(res, 404, renderScaMessage('Unknown authorisation', 'This SCA link is not valid.'));
+    if (state.kind === 'done') return sendHtml(res, 200, renderScaMessage('Nothing to authorise', state.reason));
+    const b = state.bulk;
+    sendHtml(
+      res,
+      200,
+      `<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>Authorise cancellation of bulk payment · Clearway Sandbox Bank</title></head>
+<body>
+<p>Clearway Sandbox Bank (Berlin Group NextGenPSD2): test mode, no real money moves.</p>
+<h1>Authorise cancellation of bulk payment</h1>
+<dl>
+  <dt>Payments</dt><dd id="count">${b.numberOfTransactions}</dd>
+  <dt>Total</dt><dd id="total">${escapeHtml(b.controlSum)} ${escapeHtml(b.currency)}</dd>
+</dl>
+<form method="post">
+  <button type="submit" name="decision" value="approve" id="approve">Approve</button>
+  <button type="submit" name="decision" value="deny" id="deny">Deny</button>
+</form>
+</body>
+</html>
+`,
+    );
+  });
+  sca.post('/:cancellationId', scaDecisionHandler('cancellationId', (id, decision) => bulk.decideCancellation(id, decision)));
+  return sca;
 }
 
 /** The bulk's redirect SCA page: what the PSU authorises (count and total), Approve or Deny. */

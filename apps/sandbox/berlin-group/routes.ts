@@ -17,7 +17,7 @@ import { DEDUPLICATE_HEADER, parseDeduplicateHeader } from './request-ledger';
 import { renderScaMessage, renderScaPage } from './sca-page';
 import { checkPaymentInitiationBody, isAbsoluteHttpUrl, isIpAddress, isUuid, type FieldProblem } from './validation';
 import { BulkPaymentsSandboxBank } from './bulk-payments';
-import { BULK_BODY_LIMIT, bulkPaymentRoutes, bulkScaPageRoutes, XML_TYPES } from './bulk-routes';
+import { BULK_BODY_LIMIT, bulkCancellationPageRoutes, bulkPaymentRoutes, bulkScaPageRoutes, XML_TYPES } from './bulk-routes';
 
 const JSON_LIMIT = '100kb';
 /** Services BG defines that this sandbox does not offer yet (answered 400 SERVICE_INVALID, not 404). */
@@ -69,7 +69,7 @@ export function buildBerlinGroupSandboxRouter(options: BerlinGroupSandboxRouterO
   const profile = options.profile ?? 'SANDDEB0XXX';
   const bulk =
     profile === 'SANDDEB0XXX'
-      ? new BulkPaymentsSandboxBank({ decoupledDelayMs: options.decoupledDelayMs ?? 1000, now: options.now ?? Date.now, deduplicates: () => bank.deduplicates() })
+      ? new BulkPaymentsSandboxBank({ decoupledDelayMs: options.decoupledDelayMs ?? 1000, now: options.now ?? Date.now, businessNow: () => ais.now(), deduplicates: () => bank.deduplicates() })
       : undefined;
   const nl =
     profile === 'SANDDEB0XXX'
@@ -94,6 +94,7 @@ export function buildBerlinGroupSandboxRouter(options: BerlinGroupSandboxRouterO
     });
     router.get('/_sandbox/bulk-stats', (_req, res) => void res.json(bulk.stats()));
     router.use('/sca/bulk-payments', bulkScaPageRoutes(bulk));
+    router.use('/sca/bulk-cancellations', bulkCancellationPageRoutes(bulk));
     router.use(
       '/v1/bulk-payments',
       echoRequestId,

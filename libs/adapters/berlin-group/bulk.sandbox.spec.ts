@@ -48,7 +48,7 @@ function command(product: BulkPaymentProduct, amounts: string[], psuId?: string)
       pmtInfId: 'PMT-TEST',
       debtorIban: 'DE89370400440532013000',
       batchBookingPreferred: false,
-      requestedExecutionDate: '2026-12-02',
+      requestedExecutionDate: '2026-11-30',
       currency: 'EUR',
       numberOfTransactions: txs.length,
       controlSum: `${cents / 100n}.${String(cents % 100n).padStart(2, '0')}`,

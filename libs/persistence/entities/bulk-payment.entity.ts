@@ -153,6 +153,19 @@ export class BulkPaymentAuthorisationEntity {
   updatedAt!: Date;
 }
 
+/** A cancellation authorisation of a bulk payment (BG `cancellation-authorisations`), as the bank reported it. */
+@Entity({ name: 'bulk_payment_cancellation_authorisations' })
+export class BulkPaymentCancellationEntity {
+  @PrimaryColumn({ name: 'bulk_payment_id', type: 'uuid' }) bulkPaymentId!: string;
+  @PrimaryColumn({ name: 'cancellation_id', type: 'varchar' }) cancellationId!: string;
+  @Column({ name: 'sca_status', type: 'varchar', length: 32 }) scaStatus!: ScaStatus;
+  @Column({ name: 'raw_sca_status', type: 'varchar' }) rawScaStatus!: string;
+  @Column({ name: 'sca_approach', type: 'varchar', length: 16 }) scaApproach!: ScaApproach;
+  @Column({ name: 'sca_redirect_url', type: 'varchar', nullable: true }) scaRedirectUrl!: string | null;
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
+  @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' }) updatedAt!: Date;
+}
+
 export type BulkPaymentEventKind = 'transaction_status' | 'sca_status' | 'initiation_outcome';
 
 /** Append-only history of a bulk's status changes; `seq` comes from the workflow (retries write one row). */
