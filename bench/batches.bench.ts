@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { validateXsd, type GeneratedPaymentInformation } from '../libs/iso20022';
 import { pain001Bytes } from '../libs/iso20022/testing';
-import { loadAverage, processMemoryMiB } from './measure';
+import { temporal as proto } from '@temporalio/proto';
+import { loadAverage, processCpuSeconds, processMemoryMiB } from './measure';
 import { BenchSystem } from './system';
 
 /**
@@ -51,20 +52,32 @@ async function main(): Promise<void> {
     console.log('|---|---|---|');
     // Uploads with redirect SCA first: nobody approves them, so their bulks put no status-poll load
     // on the sandbox bank (which runs in this process, next to the API) while the next is measured.
+    const starts = instrumentWorkflowStarts(system);
     const rssBefore = processMemoryMiB(process.pid);
+    const cpuBefore = cpuNow(system);
+    const epochA = Date.now();
     const tA = performance.now();
-    await upload(system, token, small.path, 'erin');
+    const smallAccepted = await upload(system, token, small.path, 'erin');
     const acceptMs = performance.now() - tA;
+    const cpuA = cpuSince(system, cpuBefore);
     const rssAfter = processMemoryMiB(process.pid);
+    const stages = await acceptanceStages(system, smallAccepted, epochA, starts, acceptMs);
     console.log(`| ${fmt(transactions)}-tx pain.001.001.09 (${mb(small.bytes)}), 1 PmtInf → SANDDEB0XXX bulk: POST → 201 (read and checked, stored, bulk initiated at the bank, SCA link in the answer) | ${s(acceptMs)} | ≤ 2 s |`);
+    for (const line of stages) console.log(`| … ${line} | |`);
+    console.log(`| … CPU over that upload: bench process (API + sandbox banks) ${cpuA.api.toFixed(2)} s, worker ${cpuA.worker.toFixed(2)} s | | |`);
     console.log(`| API process peak RSS growth over that upload | ${(rssAfter.peak - rssBefore.peak).toFixed(0)} MiB (RSS ${rssBefore.rss.toFixed(0)} → ${rssAfter.rss.toFixed(0)} MiB) | ≤ 200 MB |`);
     // The large file first, with redirect SCA: nobody approves it, so its bulks create no status-poll
     // load on the sandbox bank (which runs in this process, next to the API).
     if (big) {
+      const cpu1 = cpuNow(system);
+      const epoch1 = Date.now();
       const t1 = performance.now();
       const bigAccepted = await upload(system, token, big.path, 'erin');
       const bigMs = performance.now() - t1;
+      const cpuBig = cpuSince(system, cpu1);
       console.log(`| ${fmt(bigAccepted.numberOfTransactions as number)}-tx pain.001.001.09 (${mb(big.bytes)}), ${bigAccepted.bulks.length} PmtInf → SANDDEB0XXX: POST → 201 | ${s(bigMs)} | ≤ 15 s |`);
+      for (const line of await acceptanceStages(system, bigAccepted, epoch1, starts, bigMs)) console.log(`| … ${line} | |`);
+      console.log(`| … CPU over that upload: bench process (API + sandbox banks) ${cpuBig.api.toFixed(2)} s, worker ${cpuBig.worker.toFixed(2)} s | | |`);
       console.log(`| API process peak RSS after it (API, sandbox banks, bench in one process) | ${processMemoryMiB(process.pid).peak.toFixed(0)} MiB | |`);
     }
 
@@ -100,6 +113,69 @@ async function main(): Promise<void> {
   }
 }
 
+/** Records when the API called `workflow.start` for each batch (the file was then read, checked and stored). */
+function instrumentWorkflowStarts(system: BenchSystem): Map<string, { called: number; returned: number }> {
+  const seen = new Map<string, { called: number; returned: number }>();
+  const workflow = system.temporal.workflow;
+  const original = workflow.start.bind(workflow);
+  workflow.start = (async (type: any, options: any) => {
+    const called = Date.now();
+    try {
+      return await original(type, options);
+    } finally {
+      if (!seen.has(options.workflowId)) seen.set(options.workflowId, { called, returned: Date.now() });
+    }
+  }) as typeof workflow.start;
+  return seen;
+}
+
+/**
+ * Where the time to one 201 went: the API's own part (until it called workflow.start), then from
+ * the Temporal histories of the batch and its bulk workflows (event times, same clock).
+ */
+async function acceptanceStages(
+  system: BenchSystem,
+  accepted: Record<string, any>,
+  epoch: number,
+  starts: Map<string, { called: number; returned: number }>,
+  totalMs: number,
+): Promise<string[]> {
+  const at = (ms: number) => `+${s(ms - epoch)}`;
+  const millis = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) => Number(t?.seconds ?? 0) * 1000 + (t?.nanos ?? 0) / 1e6;
+  const lines: string[] = [];
+  if (accepted.serverTiming) lines.push(`API stages (Server-Timing, ms): ${accepted.serverTiming}`);
+  const start = starts.get(`batch-${accepted.batchId}`);
+  if (start) lines.push(`read, checked and stored (POST → workflow.start called) ${at(start.called)}; workflow started ${at(start.returned)}`);
+  const E = proto.api.enums.v1.EventType;
+  const history = await system.temporal.workflow.getHandle(`batch-${accepted.batchId}`).fetchHistory();
+  const firstTask = history.events?.find((e) => e.eventType === E.EVENT_TYPE_WORKFLOW_TASK_STARTED);
+  const firstChild = history.events?.find((e) => e.eventType === E.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED);
+  if (firstTask) lines.push(`batch workflow's first task started ${at(millis(firstTask.eventTime))}`);
+  if (firstChild) lines.push(`first bulk child started ${at(millis(firstChild.eventTime))}`);
+  const initiated: number[] = [];
+  const sent: number[] = [];
+  for (const bulk of accepted.bulks as { paymentId: string }[]) {
+    const events = (await system.temporal.workflow.getHandle(`bulk-${bulk.paymentId}`).fetchHistory()).events ?? [];
+    const scheduled = events.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'initiateBulkPaymentAtBank');
+    const started = scheduled && events.find((e) => Number(e.activityTaskStartedEventAttributes?.scheduledEventId ?? -1) === Number(scheduled.eventId));
+    const done = scheduled && events.find((e) => Number(e.activityTaskCompletedEventAttributes?.scheduledEventId ?? -1) === Number(scheduled.eventId));
+    if (started) sent.push(millis(started.eventTime));
+    if (done) initiated.push(millis(done.eventTime));
+  }
+  if (sent.length) lines.push(`bulk initiation activity started ${at(Math.min(...sent))}${sent.length > 1 ? ` … ${at(Math.max(...sent))}` : ''}`);
+  if (initiated.length) lines.push(`bank answered (initiation activity completed) ${at(Math.min(...initiated))}${initiated.length > 1 ? ` … ${at(Math.max(...initiated))}` : ''}; 201 at +${s(totalMs)}`);
+  return lines;
+}
+
+function cpuNow(system: BenchSystem): { api: number; worker: number } {
+  return { api: processCpuSeconds(process.pid), worker: system.worker?.pid ? processCpuSeconds(system.worker.pid) : 0 };
+}
+
+function cpuSince(system: BenchSystem, before: { api: number; worker: number }): { api: number; worker: number } {
+  const now = cpuNow(system);
+  return { api: now.api - before.api, worker: now.worker - before.worker };
+}
+
 function pmtInf(pmtInfId: string, transactions: number): GeneratedPaymentInformation {
   return { pmtInfId, debtorIban: 'DE89370400440532013000', debtorAgentBic: 'SANDDEB0XXX', transactions };
 }
@@ -122,6 +198,7 @@ async function upload(system: BenchSystem, token: string, path: string, psuId = 
     body: readFileSync(path),
   });
   const body = (await res.json()) as Record<string, any>;
+  body.serverTiming = res.headers.get('server-timing');
   if (res.status !== 201) throw new Error(`upload: ${res.status} ${JSON.stringify(body).slice(0, 500)}`);
   return body;
 }
