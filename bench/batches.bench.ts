@@ -5,7 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { validateXsd, type GeneratedPaymentInformation } from '../libs/iso20022';
 import { pain001Bytes } from '../libs/iso20022/testing';
-import { loadAverage, processMemoryMiB } from './measure';
+import { temporal as proto } from '@temporalio/proto';
+import type { BaselineFanOutInput } from '../workflows/baseline.workflow';
+import { paymentWorkflowId } from '../workflows/payment-initiation.api';
+import { countHistory } from './load';
+import { cpuDelta, cpuSnapshot, loadAverage, processCpuSeconds, processMemoryMiB, round, type CpuSnapshot } from './measure';
 import { BenchSystem } from './system';
 
 /**
@@ -25,6 +29,8 @@ async function main(): Promise<void> {
   const transactions = Number(argValue('--transactions') ?? 10_000);
   const large = Number(argValue('--large') ?? 100_000);
   const finalTimeoutMs = Number(argValue('--final-timeout-s') ?? 120) * 1000;
+  const singles = Number(argValue('--singles') ?? 10_000);
+  const only = argValue('--only');
   const dir = mkdtempSync(join(tmpdir(), 'batches-bench-'));
   const system = new BenchSystem({
     databaseName: 'clearway_bench_batches',
@@ -47,24 +53,41 @@ async function main(): Promise<void> {
     // Warm-up: one small file through the same path (JIT, connections, XSD compile on the worker thread).
     await upload(system, token, (await file(dir, 'warmup', [pmtInf('PMT-W', 10)])).path);
 
+    if (only === 'singles') {
+      await singlesAgainstBaseline(system, token, dir, singles, finalTimeoutMs);
+      console.log(`\nload average after: ${loadAverage()}`);
+      return;
+    }
     console.log('| case | measured | target |');
     console.log('|---|---|---|');
     // Uploads with redirect SCA first: nobody approves them, so their bulks put no status-poll load
     // on the sandbox bank (which runs in this process, next to the API) while the next is measured.
+    const starts = instrumentWorkflowStarts(system);
     const rssBefore = processMemoryMiB(process.pid);
+    const cpuBefore = cpuNow(system);
+    const epochA = Date.now();
     const tA = performance.now();
-    await upload(system, token, small.path, 'erin');
+    const smallAccepted = await upload(system, token, small.path, 'erin');
     const acceptMs = performance.now() - tA;
+    const cpuA = cpuSince(system, cpuBefore);
     const rssAfter = processMemoryMiB(process.pid);
+    const stages = await acceptanceStages(system, smallAccepted, epochA, starts, acceptMs);
     console.log(`| ${fmt(transactions)}-tx pain.001.001.09 (${mb(small.bytes)}), 1 PmtInf → SANDDEB0XXX bulk: POST → 201 (read and checked, stored, bulk initiated at the bank, SCA link in the answer) | ${s(acceptMs)} | ≤ 2 s |`);
+    for (const line of stages) console.log(`| … ${line} | |`);
+    console.log(`| … CPU over that upload: bench process (API + sandbox banks) ${cpuA.api.toFixed(2)} s, worker ${cpuA.worker.toFixed(2)} s | | |`);
     console.log(`| API process peak RSS growth over that upload | ${(rssAfter.peak - rssBefore.peak).toFixed(0)} MiB (RSS ${rssBefore.rss.toFixed(0)} → ${rssAfter.rss.toFixed(0)} MiB) | ≤ 200 MB |`);
     // The large file first, with redirect SCA: nobody approves it, so its bulks create no status-poll
     // load on the sandbox bank (which runs in this process, next to the API).
     if (big) {
+      const cpu1 = cpuNow(system);
+      const epoch1 = Date.now();
       const t1 = performance.now();
       const bigAccepted = await upload(system, token, big.path, 'erin');
       const bigMs = performance.now() - t1;
+      const cpuBig = cpuSince(system, cpu1);
       console.log(`| ${fmt(bigAccepted.numberOfTransactions as number)}-tx pain.001.001.09 (${mb(big.bytes)}), ${bigAccepted.bulks.length} PmtInf → SANDDEB0XXX: POST → 201 | ${s(bigMs)} | ≤ 15 s |`);
+      for (const line of await acceptanceStages(system, bigAccepted, epoch1, starts, bigMs)) console.log(`| … ${line} | |`);
+      console.log(`| … CPU over that upload: bench process (API + sandbox banks) ${cpuBig.api.toFixed(2)} s, worker ${cpuBig.worker.toFixed(2)} s | | |`);
       console.log(`| API process peak RSS after it (API, sandbox banks, bench in one process) | ${processMemoryMiB(process.pid).peak.toFixed(0)} MiB | |`);
     }
 
@@ -72,6 +95,7 @@ async function main(): Promise<void> {
 
     // The same size again with decoupled SCA (approved by the sandbox's app after 0.3 s), followed to the end.
     const again = await file(dir, 'final', [pmtInf('PMT-1', transactions)]);
+    const epochFinal = Date.now();
     const t0 = performance.now();
     const accepted = await upload(system, token, again.path);
     const toCreated = performance.now() - t0;
@@ -92,12 +116,185 @@ async function main(): Promise<void> {
       console.log(`| ${fmt(transactions)}-tx batch: 201 → \`${final.status}\` (decoupled SCA ≈ 0.3 s, bank status polls) | ${s(toFinal)} (measured after the ${big ? 'large upload' : 'upload'}) | |`);
       console.log(`| … pain.002 fetched (${fmt(lines)} TxInfAndSts, ${mb(xml.length)}, XSD ${valid ? 'valid' : 'INVALID'}) | ${s(reportMs)} | |`);
       console.log(`| … 201 → final with the pain.002 in hand | ${s(toFinal + reportMs)} | ≤ 10 s |`);
+      const epochCreated = epochFinal + toCreated;
+      for (const line of await pathToFinal(system, accepted, epochCreated)) console.log(`| … ${line} | |`);
     }
+    if (singles > 0) await singlesAgainstBaseline(system, token, dir, singles, finalTimeoutMs);
     console.log(`\nload average after: ${loadAverage()}`);
   } finally {
     await system.stop();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The same number of transactions to SANDNL2AXXX (no bulk payments there), so each becomes a
+ * single payment with decoupled SCA, against a bare fan-out of the same shape on the same server
+ * and worker (`baselineFanOutWorkflow`: same concurrency and continue-as-new, children with a
+ * payment's activities and timers doing nothing). Target (issue 7): throughput ≥ 0.8 × the
+ * baseline's, worker RSS flat.
+ */
+async function singlesAgainstBaseline(system: BenchSystem, token: string, dir: string, count: number, timeoutMs: number): Promise<void> {
+  const settings = system.config.batches;
+  const pids = { worker: system.worker?.pid, temporal: system.devServer?.process.pid };
+  const nl = await file(dir, 'singles', [{ pmtInfId: 'PMT-NL', debtorIban: 'NL91ABNA0417164300', debtorAgentBic: 'SANDNL2AXXX', transactions: count }]);
+
+  console.log(`\nSingle payments: ${fmt(count)} transactions to SANDNL2AXXX, decoupled SCA; batch concurrency ${settings.concurrency}, ${settings.childrenPerRun} children per run`);
+  console.log(`uptime before: ${execFileSync('uptime').toString().trim()}`);
+  const rss = sampleRss(pids.worker);
+  const before = cpuSnapshot(pids, system.opts.databaseName);
+  const t0 = performance.now();
+  const accepted = await upload(system, token, nl.path);
+  const acceptMs = performance.now() - t0;
+  // Polled once a second: each GET counts the batch's progress, which is work the baseline does not do.
+  const final = await untilFinal(system, token, accepted.batchId as string, timeoutMs, 1000);
+  const batchSeconds = (performance.now() - t0) / 1000;
+  const batchCpu = cpuDelta(before, cpuSnapshot(pids, system.opts.databaseName));
+  const batchRss = rss.stop();
+  if (!final) {
+    console.log(`batch not final within ${s(timeoutMs)}; no comparison`);
+    return;
+  }
+  // One of its payments gives the baseline children their shape.
+  const page = await fetch(`${system.apiUrl}/batches/v1/batches/${accepted.batchId}/payments?pmtInfId=PMT-NL&limit=1`, { headers: headers(token) });
+  const first = ((await page.json()) as { payments: { paymentId: string }[] }).payments[0]!;
+  const shape = await countHistory(system.temporal, paymentWorkflowId(first.paymentId));
+
+  console.log(`uptime before the baseline: ${execFileSync('uptime').toString().trim()}`);
+  const rssB = sampleRss(pids.worker);
+  const beforeB = cpuSnapshot(pids, system.opts.databaseName);
+  const t1 = performance.now();
+  const input: BaselineFanOutInput = { children: count, concurrency: settings.concurrency, childrenPerRun: settings.childrenPerRun, activities: shape.activities, timers: shape.timers };
+  await system.temporal.workflow.execute('baselineFanOutWorkflow', { workflowId: `baseline-fan-out-${randomUUID()}`, taskQueue: system.config.temporal.taskQueue, args: [input] });
+  const baselineSeconds = (performance.now() - t1) / 1000;
+  const baselineCpu = cpuDelta(beforeB, cpuSnapshot(pids, system.opts.databaseName));
+  const baselineRss = rssB.stop();
+
+  const cpuMs = (c: CpuSnapshot) => round((1000 * (c.bench + c.worker + c.temporal + c.postgres)) / count);
+  const row = (name: string, seconds: number, c: CpuSnapshot, r: RssSamples) =>
+    `| ${name} | ${seconds.toFixed(1)} s | ${(count / seconds).toFixed(2)}/s | ${cpuMs(c)} ms (bench ${c.bench}, worker ${c.worker}, Temporal ${c.temporal}, PostgreSQL ${c.postgres} s) | ${r.first}→${r.max}→${r.last} MiB |`;
+  console.log(`\none payment: ${JSON.stringify(shape)}; 201 after ${s(acceptMs)}; batch status ${final.status}\n`);
+  console.log('| run | POST → all final | throughput | CPU per payment (all processes) | worker RSS first→max→last |');
+  console.log('|---|---|---|---|---|');
+  console.log(row(`batch, ${fmt(count)} single payments`, batchSeconds, batchCpu, batchRss));
+  console.log(row(`baseline fan-out, ${fmt(count)} children`, baselineSeconds, baselineCpu, baselineRss));
+  console.log(`\nthroughput ratio batch/baseline: ${(baselineSeconds / batchSeconds).toFixed(2)} (target ≥ 0.8)`);
+}
+
+interface RssSamples {
+  first: number;
+  max: number;
+  last: number;
+}
+
+/** Samples a process's RSS every second until stopped (MiB). */
+function sampleRss(pid: number | undefined): { stop(): RssSamples } {
+  const samples: number[] = [];
+  const take = () => {
+    const { rss } = processMemoryMiB(pid ?? 0);
+    if (Number.isFinite(rss)) samples.push(Math.round(rss));
+  };
+  take();
+  const timer = setInterval(take, 1000);
+  return {
+    stop() {
+      clearInterval(timer);
+      take();
+      return { first: samples[0] ?? NaN, max: Math.max(...samples), last: samples[samples.length - 1] ?? NaN };
+    },
+  };
+}
+
+/** The bulk's activities after the 201 (start → end, seconds after the 201) and when the batch closed: where the time to final goes. */
+async function pathToFinal(system: BenchSystem, accepted: Record<string, any>, epoch: number): Promise<string[]> {
+  const millis = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) => Number(t?.seconds ?? 0) * 1000 + (t?.nanos ?? 0) / 1e6;
+  const at = (ms: number) => ((ms - epoch) / 1000).toFixed(2);
+  const steps: string[] = [];
+  for (const bulk of accepted.bulks as { paymentId: string }[]) {
+    const events = (await system.temporal.workflow.getHandle(`bulk-${bulk.paymentId}`).fetchHistory()).events ?? [];
+    const names = new Map<number, string>();
+    const started = new Map<number, number>();
+    for (const e of events) {
+      const scheduled = e.activityTaskScheduledEventAttributes;
+      if (scheduled) names.set(Number(e.eventId), scheduled.activityType?.name ?? '?');
+      if (e.activityTaskStartedEventAttributes) started.set(Number(e.activityTaskStartedEventAttributes.scheduledEventId), millis(e.eventTime));
+      const done = e.activityTaskCompletedEventAttributes ?? e.activityTaskFailedEventAttributes ?? e.activityTaskTimedOutEventAttributes;
+      if (done) {
+        const id = Number(done.scheduledEventId);
+        const end = millis(e.eventTime);
+        if (end >= epoch) steps.push(`${names.get(id)} ${at(started.get(id) ?? end)}→${at(end)}${e.activityTaskCompletedEventAttributes ? '' : ' (failed)'}`);
+      }
+    }
+    const closed = events[events.length - 1];
+    if (closed) steps.push(`bulk workflow closed ${at(millis(closed.eventTime))}`);
+  }
+  const batchEvents = (await system.temporal.workflow.getHandle(`batch-${accepted.batchId}`).fetchHistory()).events ?? [];
+  const closed = batchEvents[batchEvents.length - 1];
+  if (closed) steps.push(`batch workflow closed ${at(millis(closed.eventTime))}`);
+  return [`after the 201 (s): ${steps.join('; ')}`];
+}
+
+/** Records when the API called `workflow.start` for each batch (the file was then read, checked and stored). */
+function instrumentWorkflowStarts(system: BenchSystem): Map<string, { called: number; returned: number }> {
+  const seen = new Map<string, { called: number; returned: number }>();
+  const workflow = system.temporal.workflow;
+  const original = workflow.start.bind(workflow);
+  workflow.start = (async (type: any, options: any) => {
+    const called = Date.now();
+    try {
+      return await original(type, options);
+    } finally {
+      if (!seen.has(options.workflowId)) seen.set(options.workflowId, { called, returned: Date.now() });
+    }
+  }) as typeof workflow.start;
+  return seen;
+}
+
+/**
+ * Where the time to one 201 went: the API's own part (until it called workflow.start), then from
+ * the Temporal histories of the batch and its bulk workflows (event times, same clock).
+ */
+async function acceptanceStages(
+  system: BenchSystem,
+  accepted: Record<string, any>,
+  epoch: number,
+  starts: Map<string, { called: number; returned: number }>,
+  totalMs: number,
+): Promise<string[]> {
+  const at = (ms: number) => `+${s(ms - epoch)}`;
+  const millis = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) => Number(t?.seconds ?? 0) * 1000 + (t?.nanos ?? 0) / 1e6;
+  const lines: string[] = [];
+  if (accepted.serverTiming) lines.push(`API stages (Server-Timing, ms): ${accepted.serverTiming}`);
+  const start = starts.get(`batch-${accepted.batchId}`);
+  if (start) lines.push(`read, checked and stored (POST → workflow.start called) ${at(start.called)}; workflow started ${at(start.returned)}`);
+  const E = proto.api.enums.v1.EventType;
+  const history = await system.temporal.workflow.getHandle(`batch-${accepted.batchId}`).fetchHistory();
+  const firstTask = history.events?.find((e) => e.eventType === E.EVENT_TYPE_WORKFLOW_TASK_STARTED);
+  const firstChild = history.events?.find((e) => e.eventType === E.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED);
+  if (firstTask) lines.push(`batch workflow's first task started ${at(millis(firstTask.eventTime))}`);
+  if (firstChild) lines.push(`first bulk child started ${at(millis(firstChild.eventTime))}`);
+  const initiated: number[] = [];
+  const sent: number[] = [];
+  for (const bulk of accepted.bulks as { paymentId: string }[]) {
+    const events = (await system.temporal.workflow.getHandle(`bulk-${bulk.paymentId}`).fetchHistory()).events ?? [];
+    const scheduled = events.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'initiateBulkPaymentAtBank');
+    const started = scheduled && events.find((e) => Number(e.activityTaskStartedEventAttributes?.scheduledEventId ?? -1) === Number(scheduled.eventId));
+    const done = scheduled && events.find((e) => Number(e.activityTaskCompletedEventAttributes?.scheduledEventId ?? -1) === Number(scheduled.eventId));
+    if (started) sent.push(millis(started.eventTime));
+    if (done) initiated.push(millis(done.eventTime));
+  }
+  if (sent.length) lines.push(`bulk initiation activity started ${at(Math.min(...sent))}${sent.length > 1 ? ` … ${at(Math.max(...sent))}` : ''}`);
+  if (initiated.length) lines.push(`bank answered (initiation activity completed) ${at(Math.min(...initiated))}${initiated.length > 1 ? ` … ${at(Math.max(...initiated))}` : ''}; 201 at +${s(totalMs)}`);
+  return lines;
+}
+
+function cpuNow(system: BenchSystem): { api: number; worker: number } {
+  return { api: processCpuSeconds(process.pid), worker: system.worker?.pid ? processCpuSeconds(system.worker.pid) : 0 };
+}
+
+function cpuSince(system: BenchSystem, before: { api: number; worker: number }): { api: number; worker: number } {
+  const now = cpuNow(system);
+  return { api: now.api - before.api, worker: now.worker - before.worker };
 }
 
 function pmtInf(pmtInfId: string, transactions: number): GeneratedPaymentInformation {
@@ -122,16 +319,17 @@ async function upload(system: BenchSystem, token: string, path: string, psuId = 
     body: readFileSync(path),
   });
   const body = (await res.json()) as Record<string, any>;
+  body.serverTiming = res.headers.get('server-timing');
   if (res.status !== 201) throw new Error(`upload: ${res.status} ${JSON.stringify(body).slice(0, 500)}`);
   return body;
 }
 
-async function untilFinal(system: BenchSystem, token: string, batchId: string, timeoutMs: number): Promise<Record<string, any> | undefined> {
+async function untilFinal(system: BenchSystem, token: string, batchId: string, timeoutMs: number, intervalMs = 100): Promise<Record<string, any> | undefined> {
   for (const deadline = performance.now() + timeoutMs; performance.now() < deadline; ) {
     const res = await fetch(`${system.apiUrl}/batches/v1/batches/${batchId}`, { headers: headers(token) });
     const body = (await res.json()) as Record<string, any>;
     if (['completed', 'partially_completed', 'rejected', 'cancelled'].includes(body.status)) return body;
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, intervalMs));
   }
   return undefined;
 }

@@ -14,6 +14,8 @@ import { batchWorkflowId, type BatchChild, type BatchWorkflowInput } from './bat
  * `RECORD_HISTORY=1 npx jest workflows/batch.replay.spec.ts`.
  */
 const FIXTURE = path.join(__dirname, '__fixtures__', 'batch-history.json');
+/** Recorded before the 'batch-bulk-timings' patch (bulk children without the deployment's polling): must keep replaying. */
+const FIXTURE_BEFORE_BULK_TIMINGS = path.join(__dirname, '__fixtures__', 'batch-before-bulk-timings-history.json');
 const BATCH_ID = '00000000-0000-4000-8000-00000000ba7c';
 
 beforeAll(installQuietRuntime);
@@ -40,6 +42,14 @@ describe('batchWorkflow replay', () => {
     // Ids and counts only: no IBAN or name anywhere in the history.
     expect(JSON.stringify(history)).not.toMatch(/NL91ABNA|DE89370400/);
     await expect(Worker.runReplayHistory({ workflowsPath: require.resolve('./index') }, history, 'batch-fixture')).resolves.toBeUndefined();
+  }, 60_000);
+
+  it("replays a history recorded before the 'batch-bulk-timings' patch (its bulk child started without timings)", async () => {
+    const history = readHistoryFixture(FIXTURE_BEFORE_BULK_TIMINGS);
+    const bulkStart = history.events!.find((e) => e.startChildWorkflowExecutionInitiatedEventAttributes?.workflowType?.name === 'bulkPaymentWorkflow');
+    expect(bulkStart).toBeTruthy();
+    expect(history.events!.some((e) => e.markerRecordedEventAttributes)).toBe(false);
+    await expect(Worker.runReplayHistory({ workflowsPath: require.resolve('./index') }, history, 'batch-fixture-before-bulk-timings')).resolves.toBeUndefined();
   }, 60_000);
 });
 

@@ -15,6 +15,7 @@ import { batchProgressQuery, batchWorkflowId, type BatchChild, type BatchCounts,
  * is the real activity's (`decideBatchStatus`).
  */
 const MINUTE = 60_000;
+const BULK_BANK_TIMINGS = { scaTimeoutMs: 20 * MINUTE, scaPollInitialMs: 1000, scaPollMaxMs: 15_000, statusPollInitialMs: 500, statusPollMaxMs: 30_000, statusDeadlineMs: 86_400_000 };
 const TIMINGS = { scaTimeoutMs: 15 * MINUTE, scaPollInitialMs: 1000, scaPollMaxMs: 15_000, statusPollInitialMs: 1000, statusPollMaxMs: 60_000, statusDeadlineMs: 86_400_000 };
 
 let env: TestWorkflowEnvironment;
@@ -42,6 +43,7 @@ class BatchLedger {
   readonly statuses: BatchStatus[] = [];
   finalCalls = 0;
   readonly plans = new Map<string, ChildPlan>();
+  readonly timings = new Map<string, unknown>();
 
   constructor(
     readonly bulks: BatchChild[],
@@ -86,8 +88,9 @@ class BatchLedger {
         }
         return { status: this.recorded, progress };
       },
-      childStarted: async (paymentId) => {
+      childStarted: async (paymentId, timings) => {
         this.started.push(paymentId);
+        if (timings !== undefined) this.timings.set(paymentId, timings);
         this.running += 1;
         this.maxRunning = Math.max(this.maxRunning, this.running);
         return { waitMs: this.plans.get(paymentId)!.waitMs };
@@ -128,7 +131,7 @@ async function run(ledger: BatchLedger, settings: Partial<BatchWorkflowInput['se
           tenantId: 'tenant-spec',
           summary: 'Batch MSG-SPEC · 3 tx · 30.00 EUR',
           settings: { concurrency: 4, pageSize: 3, childrenPerRun: 1000, progressIntervalMs: 5_000, ...settings },
-          timings: { SANDNL2AXXX: TIMINGS },
+          timings: { SANDNL2AXXX: TIMINGS, SANDDEB0XXX: BULK_BANK_TIMINGS },
         } satisfies BatchWorkflowInput,
       ],
     });
@@ -165,6 +168,8 @@ describe('batchWorkflow', () => {
     expect(state.progress).toMatchObject({ total: 12, settled: 9, rejected: 3, cancelled: 0 });
     // Forward only, each status once.
     expect(ledger.statuses).toEqual(['awaiting_authorisation', 'partially_completed']);
+    // The bulk polls as the deployment says for its bank, not at the bulk workflow's own defaults.
+    expect(ledger.timings.get(b.paymentId)).toEqual(BULK_BANK_TIMINGS);
   }, 120_000);
 
   it('one bulk whose SCA times out (15 minutes, cancelled) while the other settles: partially_completed, the progress query follows', async () => {

@@ -80,6 +80,10 @@ export async function readPain001(
         await reader.drainSink();
       }
       i += 1;
+      // Parsing alone only yields to microtasks: let the input's I/O in between chunks, so the
+      // last byte (and with it the XSD check on its worker thread) comes while parsing goes on,
+      // not after it.
+      if (!received.ended) await new Promise<void>((resolve) => setImmediate(resolve));
     } else if (received.ended) {
       break;
     } else {

@@ -9,14 +9,15 @@ import { proxyActivities, sleep } from '@temporalio/workflow';
 export { batchWorkflow } from '../../workflows/batch.workflow';
 
 export interface ChildStubActivities {
-  childStarted(paymentId: string): Promise<{ waitMs: number }>;
+  /** `timings`: what the batch handed the child (bulks: the deployment's polling for their bank). */
+  childStarted(paymentId: string, timings?: unknown): Promise<{ waitMs: number }>;
   childFinished(paymentId: string): Promise<void>;
 }
 
 const ledger = proxyActivities<ChildStubActivities>({ startToCloseTimeout: '10s' });
 
-async function child(paymentId: string): Promise<void> {
-  const { waitMs } = await ledger.childStarted(paymentId);
+async function child(paymentId: string, timings?: unknown): Promise<void> {
+  const { waitMs } = await ledger.childStarted(paymentId, timings);
   await sleep(waitMs);
   await ledger.childFinished(paymentId);
 }
@@ -25,6 +26,6 @@ export async function paymentInitiationWorkflow(input: { paymentId: string }): P
   await child(input.paymentId);
 }
 
-export async function bulkPaymentWorkflow(input: { paymentId: string; batchId: string }): Promise<void> {
-  await child(input.paymentId);
+export async function bulkPaymentWorkflow(input: { paymentId: string; batchId: string; timings?: unknown }): Promise<void> {
+  await child(input.paymentId, input.timings);
 }
