@@ -23,8 +23,13 @@ import { startBerlinGroupSandbox, type RunningBerlinGroupSandbox } from '../../a
 import { startOpenPaymentsSandbox, type RunningOpenPaymentsSandbox } from '../../apps/sandbox/open-payments';
 import { generateIdentityKey } from '../../libs/adapters/open-payments';
 import { CLEARWAY_ID_NAMESPACE, deriveUuid } from '../../libs/domain/ids';
+import { pain001Bytes } from '../../libs/iso20022/testing';
+import { batchStatusOf, emptyProgress, type BatchProgressCounts } from '../../libs/persistence/batch-progress';
 import { ClientRepository } from '../../libs/persistence/client.repository';
 import { connectAndMigrate } from '../../libs/persistence/data-source';
+import type { BerlinGroupSandboxBank } from '../../apps/sandbox/berlin-group/bank';
+import { bulkInitiationRequestId } from '../../activities/bulk-payment.activities';
+import { bulkPaymentWorkflowId, resolveBulkInitiationUpdate } from '../../workflows/bulk-payment.api';
 import { paymentWorkflowId, resolveInitiationUpdate, type OperatorDecision } from '../../workflows/payment-initiation.api';
 import { startFaultProxy, type FaultProxy } from './fault-proxy';
 import { NodeService, TemporalService } from './processes';
@@ -33,6 +38,12 @@ export interface ChaosOptions {
   payments: number;
   consentReads: number;
   transfers: number;
+  /**
+   * One pain.001 batch of this many credit transfers (0: none), uploaded with the other loads: half
+   * from a SANDDEB0XXX debtor (one bulk payment, one decoupled SCA), half from a SANDNL2AXXX debtor
+   * (a bank without bulk payments: single payments, each with its decoupled SCA).
+   */
+  batchTransactions: number;
   workerKills: number;
   apiKills: number;
   temporalRestarts: number;
@@ -51,6 +62,7 @@ export const FULL_RUN: ChaosOptions = {
   payments: 1000,
   consentReads: 200,
   transfers: 100,
+  batchTransactions: 2000,
   workerKills: 5,
   apiKills: 2,
   temporalRestarts: 1,
@@ -66,11 +78,14 @@ export const SMALL_RUN: ChaosOptions = {
   payments: 60,
   consentReads: 20,
   transfers: 10,
+  batchTransactions: 40,
   workerKills: 1,
   apiKills: 1,
   temporalRestarts: 1,
-  concurrency: { payments: 8, consents: 2, transfers: 3 },
-  chaosIntervalMs: 12_000,
+  // Every transfer at once and the payments at the full run's concurrency: the load then lasts
+  // about as long as the chaos plan (8 s between events), not minutes after it.
+  concurrency: { payments: 20, consents: 4, transfers: 10 },
+  chaosIntervalMs: 8_000,
   deadlineMs: 12 * 60_000,
   databaseName: 'clearway_chaos_small',
 };
@@ -95,13 +110,34 @@ export interface ChaosReport {
   transfers: Record<string, number>;
   ledger: { before: string; after: string; negative: string[] };
   webhooks: { deliveries: number; delivered: number; received: number; duplicates: number; badSignatures: number };
-  /** Batches are being built elsewhere: the 2,000-transaction batch is not part of this run yet. */
-  batch: 'not run (no batch API on this branch)';
+  batch: BatchReport | 'not run';
   invariants: Invariant[];
   ok: boolean;
 }
 
+/** The batch's figures: what Clearway holds, what the banks executed, what the operator ruled. */
+export interface BatchReport {
+  batchId: string | null;
+  transactions: number;
+  bulkTransactions: number;
+  singlePayments: number;
+  status: string | null;
+  progress: BatchProgressCounts | null;
+  /** Transaction statuses as the children hold them (bulk transactions and single payments). */
+  children: Record<string, number>;
+  /** Executions at the banks of the batch's end-to-end ids (the bulk bank's and the single bank's books). */
+  bankExecutions: number;
+  bulkAtBank: { created: number; initiationRequests: number; transactionsAtBank: number[] };
+  singlesAtBank: { created: number; initiationRequests: number };
+  operatorRulings: { initiated: number; notInitiated: number };
+}
+
 const BIC = 'SANDDEB0XXX';
+const NL_BIC = 'SANDNL2AXXX';
+const DEBTOR_DE = 'DE89370400440532013000';
+const DEBTOR_NL = 'NL91ABNA0417164300';
+const BATCHES = '/batches/v1/batches';
+const FINAL_BATCH = new Set(['completed', 'partially_completed', 'rejected', 'cancelled']);
 const PIS = '/psd2/paymentinitiation/v1/payments/sepa-credit-transfers';
 const CONSENTS = '/psd2/consent/v1/consents';
 const AIS = '/psd2/accountinformation/v1/accounts';
@@ -151,7 +187,11 @@ class ApiClient {
     private readonly until: number,
   ) {}
 
-  async call(method: string, path: string, opts: { headers?: Record<string, string>; body?: unknown; accept?: (status: number) => boolean } = {}): Promise<ApiAnswer> {
+  async call(
+    method: string,
+    path: string,
+    opts: { headers?: Record<string, string>; body?: unknown; raw?: { contentType: string; bytes: Buffer }; accept?: (status: number) => boolean } = {},
+  ): Promise<ApiAnswer> {
     let delay = 200;
     // Every OPE call carries an X-Request-ID; a repeat of the same call carries the same one.
     const headers = { 'X-Request-ID': randomUUID(), ...opts.headers };
@@ -159,8 +199,12 @@ class ApiClient {
       try {
         const res = await fetch(`${this.baseUrl()}${path}`, {
           method,
-          headers: { Authorization: `Bearer ${this.token}`, ...(opts.body !== undefined ? { 'Content-Type': 'application/json' } : {}), ...headers },
-          body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+          headers: {
+            Authorization: `Bearer ${this.token}`,
+            ...(opts.raw ? { 'Content-Type': opts.raw.contentType } : opts.body !== undefined ? { 'Content-Type': 'application/json' } : {}),
+            ...headers,
+          },
+          body: opts.raw ? new Uint8Array(opts.raw.bytes) : opts.body === undefined ? undefined : JSON.stringify(opts.body),
           signal: AbortSignal.timeout(60_000),
         });
         const text = await res.text();
@@ -256,15 +300,18 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const temporalDb = path.join(tmpdir(), `clearway-chaos-${process.pid}-${Date.now()}.db`);
     cleanups.push(async () => rmSync(temporalDb, { force: true }));
     const temporalService = new TemporalService(await freePort(), temporalDb);
-    await temporalService.start();
-    cleanups.push(() => temporalService.stop());
+    // The Temporal dev server and the database are independent: both come up at once.
+    const [, { databaseUrl, dataSource }] = await Promise.all([
+      temporalService.start().then(() => cleanups.push(() => temporalService.stop())),
+      recreateDatabase(options.databaseName, cleanups).then(async (url) => {
+        const ds: DataSource = await connectAndMigrate({ url, poolSize: 3, applicationName: 'clearway-chaos' });
+        cleanups.push(() => ds.destroy());
+        return { databaseUrl: url, dataSource: ds };
+      }),
+    ]);
     const connection = await Connection.connect({ address: temporalService.address });
     cleanups.push(() => connection.close());
     const temporal = new Client({ connection });
-
-    const databaseUrl = await recreateDatabase(options.databaseName, cleanups);
-    const dataSource: DataSource = await connectAndMigrate({ url: databaseUrl, poolSize: 3, applicationName: 'clearway-chaos' });
-    cleanups.push(() => dataSource.destroy());
 
     // Timeouts come from proxies (held past the adapters' 10 s); 5xx, 429 and lost answers from the sandboxes.
     const holdMs = 12_000;
@@ -333,8 +380,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const worker = NodeService.worker(path.join(root, 'dist/apps/worker/main.js'), env, () => hasWorkflowPoller(temporal, taskQueue));
     cleanups.push(() => worker.stop());
     cleanups.push(() => api.stop());
-    await api.start();
-    await worker.start();
+    await Promise.all([api.start(), worker.start()]);
     // A crashed process (e.g. one that gave up on a restarting Temporal) is restarted and counted.
     const supervisor = setInterval(() => {
       void api.ensureRunning().catch(() => undefined);
@@ -357,6 +403,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const { errorRate, timeoutRate, rateLimitEvery, dropResponseRate } = options.faults;
     const bankFaults = { errorRate, rateLimitEvery, retryAfterSeconds: 1, dropResponseRate };
     sandbox.bank.setFaults(bankFaults);
+    sandbox.nl.bank.setFaults(bankFaults);
     ase.ase.setFaults(bankFaults);
     bgProxy.setTimeoutRate(timeoutRate);
     opProxy.setTimeoutRate(timeoutRate);
@@ -429,8 +476,22 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       if (redirect) await approveTransfer(redirect, until);
     });
 
-    // Hook: one 2,000-transaction batch, when the batch API exists on this branch (another helper
-    // builds it). Start it here, alongside the other loads, and add its checks to `invariants`.
+    // One pain.001 batch across both sandbox banks, uploaded (and repeated, same X-Request-ID and
+    // file, while the API is down or answers 5xx) alongside the other loads.
+    const batchMsgId = `CHAOS-${Date.now()}`;
+    let batchId: string | null = null;
+    const batchLoad = (async () => {
+      if (options.batchTransactions <= 0) return;
+      const bytes = await pain001Bytes(chaosBatchFile(batchMsgId, options.batchTransactions));
+      const res = await client.call('POST', BATCHES, {
+        headers: { 'X-Request-ID': randomUUID(), 'PSU-ID': 'decoupled', 'PSU-IP-Address': '192.0.2.40' },
+        raw: { contentType: 'application/xml', bytes },
+      });
+      // 200: the same file again (its first answer lost), the batch the first request made.
+      if (res.status === 201 || res.status === 200) batchId = res.body.batchId;
+      else lostSubmissions.push(`batch ${batchMsgId}: ${res.status} ${JSON.stringify(res.body).slice(0, 200)}`);
+      event(`batch ${batchMsgId} submitted (${options.batchTransactions} transactions): ${res.status}`);
+    })();
 
     const chaosPlan: Array<'worker' | 'api' | 'temporal'> = chaosSchedule(options);
     const chaosRun = (async () => {
@@ -461,13 +522,14 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       15_000,
     );
     cleanups.push(async () => clearInterval(progress));
-    await Promise.all([paymentsLoad, consentsLoad, transfersLoad]);
+    await Promise.all([paymentsLoad, consentsLoad, transfersLoad, batchLoad]);
     clearInterval(progress);
     event(`load submitted: ${paymentIds.length} payments, ${readsDone} consent reads (${consentIds.length} consents), ${transferIds.length} transfers`);
     await chaosRun;
     // Faults while the load and the chaos run; then the banks behave, so the long tail of retries
     // (up to a minute apart) does not make the run's length a matter of luck.
     sandbox.bank.setFaults({ errorRate: 0, rateLimitEvery: 0, dropResponseRate: 0 });
+    sandbox.nl.bank.setFaults({ errorRate: 0, rateLimitEvery: 0, dropResponseRate: 0 });
     ase.ase.setFaults({ errorRate: 0, rateLimitEvery: 0, dropResponseRate: 0 });
     bgProxy.setTimeoutRate(0);
     opProxy.setTimeoutRate(0);
@@ -478,7 +540,19 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     await pg.connect();
     cleanups.push(() => pg.end());
     const rulings = { initiated: 0, notInitiated: 0 };
+    const batchRulings = { initiated: 0, notInitiated: 0 };
     const ruled = new Set<string>();
+    const rule = async (what: string, decide: () => Promise<OperatorDecision>, counts: { initiated: number; notInitiated: number }) => {
+      if (ruled.has(what)) return;
+      const decision = await decide().catch((err: Error) => {
+        log(`[chaos] operator ruling on ${what} failed (retried): ${err.message}`);
+        return undefined;
+      });
+      if (!decision) return;
+      ruled.add(what);
+      if (decision.decision === 'initiated') counts.initiated += 1;
+      else counts.notInitiated += 1;
+    };
     const refreshIds = async () => {
       const p = await pg.query(`SELECT id FROM payments WHERE request_id = ANY($1)`, [paymentRequestIds]);
       const t = await pg.query(`SELECT id FROM op_transfers WHERE request_id = ANY($1)`, [transferRequestIds]);
@@ -494,26 +568,36 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       const openTransfers = await pg.query(`SELECT id FROM op_transfers WHERE NOT (status = ANY($1)) AND status <> 'unknown' AND id = ANY($2)`, [[...FINAL_TRANSFER], transferIds]);
       const openConsents = await pg.query(`SELECT id FROM consents WHERE NOT (consent_status = ANY($1)) AND id = ANY($2)`, [[...SETTLED_CONSENT], consentIds]);
       const unknown = open.rows.filter((r) => r.initiation_outcome === 'unknown' && !ruled.has(r.id));
-      for (const row of unknown) {
-        // The harness as the operator: asks the bank (the sandbox's books, by X-Request-ID) and rules.
-        const decision = await ruleAsOperator(temporal, sandbox, row.id).catch((err: Error) => {
-          log(`[chaos] operator ruling on ${row.id} failed (retried): ${err.message}`);
-          return undefined;
-        });
-        if (!decision) continue;
-        ruled.add(row.id);
-        if (decision.decision === 'initiated') rulings.initiated += 1;
-        else rulings.notInitiated += 1;
+      // The harness as the operator: asks the bank (the sandbox's books, by X-Request-ID) and rules.
+      for (const row of unknown) await rule(row.id, () => ruleAsOperator(temporal, sandbox.bank, row.id), rulings);
+      // The batch: its single payments and its bulk ruled like any payment, then its own status final.
+      let openBatch = 0;
+      if (options.batchTransactions > 0) {
+        batchId ??= (await pg.query(`SELECT id FROM batches WHERE msg_id = $1`, [batchMsgId])).rows[0]?.id ?? null;
+        const status = batchId ? (await pg.query(`SELECT status FROM batches WHERE id = $1`, [batchId])).rows[0]?.status : undefined;
+        if (!FINAL_BATCH.has(status)) openBatch = 1;
+        if (batchId) {
+          const singles = await pg.query(
+            `SELECT p.id FROM batch_transactions t JOIN payments p ON p.id = t.payment_id WHERE t.batch_id = $1 AND p.initiation_outcome = 'unknown'`,
+            [batchId],
+          );
+          for (const row of singles.rows) await rule(row.id, () => ruleAsOperator(temporal, sandbox.nl.bank, row.id), batchRulings);
+          const bulks = await pg.query(
+            `SELECT bp.id FROM batch_payment_infos i JOIN bulk_payments bp ON bp.id = i.payment_id WHERE i.batch_id = $1 AND bp.initiation_outcome = 'unknown'`,
+            [batchId],
+          );
+          for (const row of bulks.rows) await rule(row.id, () => ruleBulkAsOperator(temporal, sandbox, row.id), batchRulings);
+        }
       }
-      const waiting = open.rows.length + openTransfers.rows.length + openConsents.rows.length;
+      const waiting = open.rows.length + openTransfers.rows.length + openConsents.rows.length + openBatch;
       if (waiting === 0) break;
       if (Date.now() > until) {
-        event(`deadline: ${open.rows.length} payments, ${openTransfers.rows.length} transfers, ${openConsents.rows.length} consents not settled`);
+        event(`deadline: ${open.rows.length} payments, ${openTransfers.rows.length} transfers, ${openConsents.rows.length} consents${openBatch ? ', the batch' : ''} not settled`);
         break;
       }
       await sleep(2_000);
     }
-    event(`settled; operator ruled ${rulings.initiated} initiated, ${rulings.notInitiated} not initiated`);
+    event(`settled; operator ruled ${rulings.initiated} initiated, ${rulings.notInitiated} not initiated (batch: ${batchRulings.initiated} initiated, ${batchRulings.notInitiated} not initiated)`);
 
     for (;;) {
       const pending = await pg.query(`SELECT count(*)::int AS n FROM webhook_deliveries WHERE endpoint_id = $1 AND status = 'pending'`, [endpointId]);
@@ -574,6 +658,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const negative = Object.entries(balancesAfter).filter(([, v]) => v < 0n).map(([k, v]) => `${k}=${v}`);
     check('Open Payments ledger sum constant, no negative balance', sum(balancesAfter) === sum(balancesBefore) && negative.length === 0, `sum before ${sum(balancesBefore)}, after ${sum(balancesAfter)}; negative: ${negative.join(', ') || 'none'}`);
 
+    const batch = options.batchTransactions > 0 ? await checkBatch({ pg, client, sandbox, batchId, transactions: options.batchTransactions, rulings: batchRulings, check }) : 'not run';
+
     const deliveries = await pg.query(`SELECT event_id, status FROM webhook_deliveries WHERE endpoint_id = $1`, [endpointId]);
     const delivered = deliveries.rows.filter((r) => r.status === 'delivered');
     const missing = delivered.filter((r) => !receiver.received.has(r.event_id));
@@ -606,7 +692,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       transfers: transferCounts,
       ledger: { before: sum(balancesBefore).toString(), after: sum(balancesAfter).toString(), negative },
       webhooks: { deliveries: deliveries.rows.length, delivered: delivered.length, received: receiver.received.size, duplicates, badSignatures: receiver.badSignatures },
-      batch: 'not run (no batch API on this branch)',
+      batch,
       invariants,
       ok: invariants.every((i) => i.ok),
     };
@@ -763,14 +849,163 @@ async function approveTransfer(redirect: string, until: number): Promise<void> {
  * initiation's X-Request-ID (here the sandbox's own books), then the `resolveInitiation` update,
  * which records the decision in `operator_decisions`.
  */
-async function ruleAsOperator(temporal: Client, sandbox: RunningBerlinGroupSandbox, paymentId: string): Promise<OperatorDecision> {
-  const atBank = sandbox.bank.findPaymentsByRequestId(initiationRequestId(paymentId));
+async function ruleAsOperator(temporal: Client, bank: BerlinGroupSandboxBank, paymentId: string): Promise<OperatorDecision> {
+  const atBank = bank.findPaymentsByRequestId(initiationRequestId(paymentId));
   const operator = 'ops:chaos-harness';
   const decision: OperatorDecision = atBank[0]
     ? { operator, decision: 'initiated', bankPaymentId: atBank[0].paymentId, reason: 'Chaos harness as operator: the bank’s books hold a payment with this X-Request-ID' }
     : { operator, decision: 'not_initiated', reason: 'Chaos harness as operator: the bank’s books hold no payment with this X-Request-ID' };
   await temporal.workflow.getHandle(paymentWorkflowId(paymentId)).executeUpdate(resolveInitiationUpdate, { args: [decision] });
   return decision;
+}
+
+/** The same for a batch's bulk payment: its `resolveInitiation` update, by the bulk initiation's X-Request-ID. */
+async function ruleBulkAsOperator(temporal: Client, sandbox: RunningBerlinGroupSandbox, bulkId: string): Promise<OperatorDecision> {
+  const atBank = sandbox.bulk.findBulksByRequestId(bulkInitiationRequestId(bulkId));
+  const operator = 'ops:chaos-harness';
+  const decision: OperatorDecision = atBank[0]
+    ? { operator, decision: 'initiated', bankPaymentId: atBank[0].paymentId, reason: 'Chaos harness as operator: the bank’s books hold a bulk payment with this X-Request-ID' }
+    : { operator, decision: 'not_initiated', reason: 'Chaos harness as operator: the bank’s books hold no bulk payment with this X-Request-ID' };
+  await temporal.workflow.getHandle(bulkPaymentWorkflowId(bulkId)).executeUpdate(resolveBulkInitiationUpdate, { args: [decision] });
+  return decision;
+}
+
+/**
+ * The chaos batch: `n` credit transfers, the first half from a SANDDEB0XXX debtor (one bulk
+ * payment), the rest from a SANDNL2AXXX debtor (single payments). Every 10th amount has cents 13
+ * (the bank rejects it: AM04 inside the bulk, RJCT for a single), every 10th cents 42.
+ */
+function chaosBatchFile(msgId: string, n: number) {
+  const amount = (i: number) => `${1 + (i % 50)}.${i % 10 === 3 ? '13' : i % 10 === 7 ? '42' : '00'}`;
+  const bulk = Math.ceil(n / 2);
+  return {
+    version: 'pain.001.001.09' as const,
+    msgId,
+    paymentInformations: [
+      { pmtInfId: 'CHAOS-DE-BULK', debtorIban: DEBTOR_DE, debtorAgentBic: BIC, transactions: bulk, amount },
+      ...(n - bulk > 0 ? [{ pmtInfId: 'CHAOS-NL-SINGLES', debtorIban: DEBTOR_NL, debtorAgentBic: NL_BIC, transactions: n - bulk, amount }] : []),
+    ],
+  };
+}
+
+/**
+ * The batch's invariants, from Clearway's rows, the API's answer and the banks' own books: nothing
+ * lost, every transaction final (or unknown with a reason), each executed exactly once at its bank
+ * (counted by end-to-end id), and the batch's status and counts those of its children.
+ */
+async function checkBatch(a: {
+  pg: PgClient;
+  client: ApiClient;
+  sandbox: RunningBerlinGroupSandbox;
+  batchId: string | null;
+  transactions: number;
+  rulings: { initiated: number; notInitiated: number };
+  check: (name: string, ok: boolean, detail: string) => void;
+}): Promise<BatchReport> {
+  const { pg, sandbox, batchId, check } = a;
+  const expectedBulk = Math.ceil(a.transactions / 2);
+  const expectedSingles = a.transactions - expectedBulk;
+  const none = { rows: [] as any[] };
+  const batch = batchId ? (await pg.query(`SELECT status, number_of_transactions FROM batches WHERE id = $1`, [batchId])).rows[0] : undefined;
+  const singles = batchId
+    ? await pg.query(
+        `SELECT t.end_to_end_id, p.id, p.transaction_status, p.initiation_outcome, p.status_reason
+           FROM batch_transactions t LEFT JOIN payments p ON p.id = t.payment_id WHERE t.batch_id = $1`,
+        [batchId],
+      )
+    : none;
+  const bulkTx = batchId
+    ? await pg.query(
+        `SELECT bp.id AS bulk_id, bp.initiation_outcome, bp.status_reason AS bulk_reason, t.end_to_end_id, t.transaction_status
+           FROM batch_payment_infos i JOIN bulk_payments bp ON bp.id = i.payment_id JOIN bulk_payment_transactions t ON t.bulk_payment_id = bp.id
+          WHERE i.batch_id = $1`,
+        [batchId],
+      )
+    : none;
+  const bulkIds = [...new Set(bulkTx.rows.map((r) => r.bulk_id as string))];
+  const bulksAtBank = bulkIds.flatMap((id) => sandbox.bulk.findBulksByRequestId(bulkInitiationRequestId(id)));
+  const singlesAtBank = sandbox.nl.bank.stats();
+
+  // Nothing lost: the file's every transaction is held (singles each with its payment), and the bank got the bulk whole.
+  const bulkShort = bulksAtBank.filter((b) => b.numberOfTransactions !== expectedBulk);
+  check(
+    'batch: nothing lost',
+    !!batch && Number(batch.number_of_transactions) === a.transactions && singles.rows.length === expectedSingles && singles.rows.every((r) => r.id) && bulkTx.rows.length === expectedBulk && bulkShort.length === 0,
+    batch
+      ? `${bulkTx.rows.length}/${expectedBulk} bulk transactions, ${singles.rows.filter((r) => r.id).length}/${expectedSingles} single payments held; bulks at the bank: ${bulksAtBank.map((b) => b.numberOfTransactions).join(', ') || 'none'} transactions`
+      : 'no batch stored for the file',
+  );
+
+  // Every transaction final, or its initiation unknown with a reason.
+  const childStatus = [
+    ...singles.rows.map((r) => ({ e2e: r.end_to_end_id as string, status: r.transaction_status as string | null, unknown: r.initiation_outcome === 'unknown', reason: r.status_reason as string | null })),
+    ...bulkTx.rows.map((r) => ({ e2e: r.end_to_end_id as string, status: r.transaction_status as string | null, unknown: r.initiation_outcome === 'unknown', reason: r.bulk_reason as string | null })),
+  ];
+  const open = childStatus.filter((c) => !(c.status && FINAL_PAYMENT.has(c.status)) && !(c.unknown && c.reason));
+  check(
+    'batch: every transaction final or unknown with a reason',
+    childStatus.length === a.transactions && open.length === 0,
+    `${childStatus.length - open.length}/${a.transactions}${open.length ? `; open: ${open.slice(0, 5).map((c) => `${c.e2e} ${c.status}`).join(', ')}` : ''}`,
+  );
+
+  // Executions at the banks, by end-to-end id: exactly once for a settled transaction, never for a rejected one.
+  const executions = new Map<string, number>();
+  const executedE2e = [
+    ...singlesAtBank.payments.filter((p) => p.executed).map((p) => sandbox.nl.bank.getPayment(p.paymentId)?.payment.endToEndIdentification ?? `(no end-to-end id: ${p.paymentId})`),
+    ...sandbox.bulk.executedEndToEndIds(),
+  ];
+  for (const e2e of executedE2e) executions.set(e2e, (executions.get(e2e) ?? 0) + 1);
+  const inBatch = new Set(childStatus.map((c) => c.e2e));
+  const twice = [...executions].filter(([, n]) => n > 1);
+  const strangers = [...executions.keys()].filter((e2e) => !inBatch.has(e2e));
+  const disagree = childStatus.filter((c) => {
+    const n = executions.get(c.e2e) ?? 0;
+    if (c.status === 'ACSC' || c.status === 'ACCC') return n !== 1;
+    if (c.status === 'RJCT' || c.status === 'CANC') return n !== 0;
+    return false;
+  });
+  check(
+    'batch: the bank executed each transaction exactly once',
+    twice.length === 0 && strangers.length === 0 && disagree.length === 0,
+    `${executedE2e.length} executions for ${executions.size} end-to-end ids; ${twice.length} executed more than once, ${strangers.length} not in the batch, ${disagree.length} disagree with Clearway's status${
+      disagree.length ? ` (${disagree.slice(0, 5).map((c) => `${c.e2e} ${c.status} ×${executions.get(c.e2e) ?? 0}`).join(', ')})` : ''
+    }`,
+  );
+
+  // The batch's status and counts (the API's answer) are its children's.
+  const children = countBy(childStatus, (c) => (c.unknown ? 'unknown' : (c.status ?? 'none')));
+  const fromChildren = emptyProgress(a.transactions);
+  for (const c of childStatus) {
+    if (c.status === 'ACSC' || c.status === 'ACCC') fromChildren.settled += 1;
+    else if (c.status === 'RJCT') fromChildren.rejected += 1;
+    else if (c.status === 'CANC') fromChildren.cancelled += 1;
+    else fromChildren.accepted += 1;
+  }
+  const answer = batchId ? await a.client.call('GET', `${BATCHES}/${batchId}`) : undefined;
+  const shown = answer?.status === 200 ? answer.body : undefined;
+  const progress: BatchProgressCounts | null = shown?.progress ?? null;
+  const expectedStatus = batchStatusOf(fromChildren);
+  const countsAgree = !!progress && (['total', 'settled', 'rejected', 'cancelled'] as const).every((k) => progress[k] === fromChildren[k]);
+  check(
+    'batch: final status and counts agree with its children',
+    !!shown && FINAL_BATCH.has(shown.status) && shown.status === expectedStatus && shown.status === batch?.status && countsAgree,
+    `API: ${shown ? `${shown.status}, ${JSON.stringify(progress)}` : `${answer?.status ?? 'no batch'}`}; children: ${expectedStatus}, settled ${fromChildren.settled}, rejected ${fromChildren.rejected}, cancelled ${fromChildren.cancelled} of ${fromChildren.total}`,
+  );
+
+  const bulkStats = sandbox.bulk.stats();
+  return {
+    batchId,
+    transactions: a.transactions,
+    bulkTransactions: bulkTx.rows.length,
+    singlePayments: singles.rows.length,
+    status: shown?.status ?? batch?.status ?? null,
+    progress,
+    children,
+    bankExecutions: executedE2e.length,
+    bulkAtBank: { created: bulkStats.bulksCreated, initiationRequests: bulkStats.initiationRequests, transactionsAtBank: bulkStats.bulks.map((b) => b.numberOfTransactions) },
+    singlesAtBank: { created: singlesAtBank.totals.paymentsCreated, initiationRequests: singlesAtBank.totals.initiationRequests },
+    operatorRulings: a.rulings,
+  };
 }
 
 /** The report as lines for a terminal and for docs/reliability.md. */
@@ -781,7 +1016,7 @@ export function formatReport(r: ChaosReport): string {
       .map(([k, v]) => `${k} ${v}`)
       .join(', ') || 'none';
   return [
-    `chaos run: ${r.options.payments} payments, ${r.options.consentReads} consent reads, ${r.options.transfers} transfers in ${r.wallSeconds} s (load average ${r.loadAverageAtStart.join(' ')} at start, ${r.loadAverageAtEnd.join(' ')} at end)`,
+    `chaos run: ${r.options.payments} payments, ${r.options.consentReads} consent reads, ${r.options.transfers} transfers, a ${r.options.batchTransactions}-transaction batch in ${r.wallSeconds} s (load average ${r.loadAverageAtStart.join(' ')} at start, ${r.loadAverageAtEnd.join(' ')} at end)`,
     `chaos: worker SIGKILL ×${r.chaos.workerKills}, API SIGKILL ×${r.chaos.apiKills}, Temporal dev server SIGKILL+restart ×${r.chaos.temporalRestarts}; crashes on their own: worker ${r.chaos.workerCrashes}, API ${r.chaos.apiCrashes}`,
     `faults: ${Math.round(r.options.faults.errorRate * 100)} % 5xx, ${Math.round(r.options.faults.timeoutRate * 100)} % timeouts, 429 every ${r.options.faults.rateLimitEvery}th request, ${Math.round(r.options.faults.dropResponseRate * 100)} % lost answers; ${r.bank.timedOut} of ${r.bank.proxiedRequests} bank requests timed out`,
     `Berlin Group bank: ${r.bank.bgPaymentsCreated} payments created from ${r.bank.bgInitiationRequests} initiation requests, ${r.bank.bgExecuted} executed`,
@@ -789,7 +1024,11 @@ export function formatReport(r: ChaosReport): string {
     `consents: ${kv(r.consents)}; reads ${r.consentReads.done}; client calls repeated ${r.consentReads.retriedCalls}`,
     `transfers: ${kv(r.transfers)}; ledger sum ${r.ledger.before} → ${r.ledger.after}`,
     `webhooks: ${r.webhooks.delivered}/${r.webhooks.deliveries} delivered, ${r.webhooks.received} distinct ids received (${r.webhooks.duplicates} more than once), ${r.webhooks.badSignatures} bad signatures`,
-    `batch: ${r.batch}`,
+    typeof r.batch === 'string'
+      ? `batch: ${r.batch}`
+      : `batch: ${r.batch.transactions} transactions (${r.batch.bulkTransactions} in a SANDDEB0XXX bulk, ${r.batch.singlePayments} SANDNL2AXXX single payments), ${r.batch.status}: ${kv(r.batch.children)}; ` +
+        `banks executed ${r.batch.bankExecutions}; bulk bank ${r.batch.bulkAtBank.created} bulk(s) from ${r.batch.bulkAtBank.initiationRequests} initiation requests, NL bank ${r.batch.singlesAtBank.created} payments from ${r.batch.singlesAtBank.initiationRequests}; ` +
+        `operator rulings ${r.batch.operatorRulings.initiated} initiated, ${r.batch.operatorRulings.notInitiated} not initiated`,
     'invariants:',
     ...r.invariants.map((i) => `  ${i.ok ? 'PASS' : 'FAIL'}  ${i.name}: ${i.detail}`),
     r.ok ? 'ALL INVARIANTS HOLD' : 'INVARIANTS FAILED',

@@ -1,10 +1,11 @@
 /**
  * Chaos at scale (docs/reliability.md):
  *
- *   npm run chaos              1,000 payments, 200 consent reads, 100 transfers; worker SIGKILL ×5, API ×2, Temporal ×1
- *   npm run chaos -- --small   60 payments, 20 reads, 10 transfers; worker ×1, API ×1, Temporal ×1 (also in npm test)
+ *   npm run chaos              1,000 payments, 200 consent reads, 100 transfers, a 2,000-transaction batch; worker SIGKILL ×5, API ×2, Temporal ×1
+ *   npm run chaos -- --small   60 payments, 20 reads, 10 transfers, a 40-transaction batch; worker ×1, API ×1, Temporal ×1 (also in npm test)
  *
- * Options override single figures: --payments N --consent-reads N --transfers N. Exits non-zero when
+ * Options override single figures: --payments N --consent-reads N --transfers N --batch-transactions N
+ * (0: no batch). Exits non-zero when
  * any invariant fails.
  */
 import { parseArgs } from 'node:util';
@@ -17,6 +18,7 @@ async function main(): Promise<number> {
       payments: { type: 'string' },
       'consent-reads': { type: 'string' },
       transfers: { type: 'string' },
+      'batch-transactions': { type: 'string' },
       json: { type: 'boolean', default: false },
     },
   });
@@ -27,6 +29,7 @@ async function main(): Promise<number> {
     payments: int(values.payments, base.payments),
     consentReads: int(values['consent-reads'], base.consentReads),
     transfers: int(values.transfers, base.transfers),
+    batchTransactions: int(values['batch-transactions'], base.batchTransactions),
   };
   const stop = () => void abortChaos().finally(() => process.exit(130));
   process.once('SIGINT', stop);

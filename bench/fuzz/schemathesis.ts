@@ -16,8 +16,11 @@ export interface FuzzOptions {
   reportDir: string;
   /** Test cases per operation and phase (Schemathesis `max-examples`). */
   maxExamples: number;
-  /** Time budget for the whole run; fuzzing and stateful phases repeat until it is spent. */
-  maxTimeSeconds: number;
+  /**
+   * Time budget for the whole run; fuzzing and stateful phases repeat until it is spent. Without
+   * it each phase runs once (`maxExamples` per operation) and the run ends: bounded by examples.
+   */
+  maxTimeSeconds?: number;
   workers: number;
   seed?: string;
   phases: readonly ('coverage' | 'fuzzing' | 'stateful')[];
@@ -77,7 +80,7 @@ function configToml(opts: FuzzOptions): string {
   const q = (s: string) => JSON.stringify(s);
   const lines = [
     `workers = ${opts.workers}`,
-    `max-time = ${opts.maxTimeSeconds}`,
+    ...(opts.maxTimeSeconds === undefined ? [] : [`max-time = ${opts.maxTimeSeconds}`]),
     '',
     '[generation]',
     `max-examples = ${opts.maxExamples}`,

@@ -8,7 +8,9 @@ import { TestStack } from '../support/stack';
 /**
  * The OPE 1.3.3 contract, fuzzed (Schemathesis: coverage, fuzzing and stateful phases) against the
  * running engine: API, real Temporal dev server, PostgreSQL, worker and the Berlin Group sandbox.
- * Bounded to 90 s of generation; `npm run fuzz` is the long run (docs/reliability.md).
+ * Bounded by examples, not by the clock: each phase runs once, 5 examples per operation for the
+ * fuzzing and stateful phases (the coverage phase's own deterministic cases, about 600, whatever
+ * that number), about 850 requests; `npm run fuzz` is the long run (docs/reliability.md).
  *
  * Fails on any 5xx and on any response that breaks the contract, except the contract's own
  * defects listed, each with its reason, in bench/fuzz/ope-known-deviations.ts:
@@ -36,8 +38,9 @@ test('no 5xx and no contract break beyond the documented defects', async () => {
     token,
     specPath: OPEN_PAYMENTS_EUROPE_SPEC,
     reportDir,
-    maxExamples: 10,
-    maxTimeSeconds: 90,
+    // One pass, no time budget: a budget makes the fuzzing and stateful phases repeat until it is
+    // spent, so the suite paid 90 s however fast the machine was.
+    maxExamples: 5,
     workers: 2,
     phases: ['coverage', 'fuzzing', 'stateful'],
   });

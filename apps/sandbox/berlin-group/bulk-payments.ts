@@ -178,6 +178,20 @@ export class BulkPaymentsSandboxBank {
     return this.requestIds.createdWith(requestId).map((id) => this.getBulk(id)!);
   }
 
+  /**
+   * End-to-end ids of the transactions the bank executes: every accepted transaction (not the
+   * cents-13 AM04 ones) of every bulk it executes, once per execution, so a caller counting them
+   * sees a transaction executed twice (e.g. in two bulks) twice.
+   */
+  executedEndToEndIds(): string[] {
+    const ids: string[] = [];
+    for (const r of this.bulks.values()) {
+      if (!this.viewOf(r).executed) continue;
+      for (const t of r.transactions) if (centsOf(t.amount) !== '13') ids.push(t.endToEndId);
+    }
+    return ids;
+  }
+
   async initiate(request: InitiateBulkRequest): Promise<{ body: Record<string, unknown>; location: string; scaApproach: string } | SandboxError> {
     const parsed = isXmlBulkProduct(request.product) ? await parseXmlBulk(request.body) : parseJsonBulk(request.body);
     if ('error' in parsed) return parsed;
