@@ -21,7 +21,6 @@ import { cpus, totalmem } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../libs/config/config';
 import { BenchSystem } from './system';
 import * as Measure from './measure';
 import { cpuDelta, cpuSnapshot, intOption, loadAverage, mean, percentile, processMemoryMiB, round } from './measure';
@@ -150,7 +149,7 @@ async function main(): Promise<number> {
     const pids = { worker: system.worker?.pid, temporal: system.devServer?.process.pid };
     const mem = memorySampler(m, pids);
     const token = await system.accessToken('accountinformation private');
-    const cacheInUse = opts.maxCachedWorkflows ?? loadConfig({}).temporal.longLivedMaxCachedWorkflows;
+    const cacheInUse = opts.maxCachedWorkflows ?? system.config.temporal.longLivedMaxCachedWorkflows;
     const workerBaseline = processMemoryMiB(pids.worker ?? 0);
     console.error(
       `system up in ${round((performance.now() - startedAt) / 1000, 1)} s; worker RSS ${round(workerBaseline.rss)} MiB; ` +
