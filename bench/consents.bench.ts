@@ -21,7 +21,6 @@ import { cpus, totalmem } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../libs/config/config';
 import { BenchSystem } from './system';
 import * as Measure from './measure';
 import { cpuDelta, cpuSnapshot, intOption, loadAverage, mean, percentile, processMemoryMiB, round } from './measure';
@@ -139,7 +138,7 @@ async function main(): Promise<number> {
     statusPollInitialMs: 100,
     databasePoolSize: opts.poolSize,
     logLevel: process.env.LOG_LEVEL ?? 'warn',
-    ...(opts.maxCachedWorkflows === undefined ? {} : { workerEnv: { WORKER_MAX_CACHED_WORKFLOWS: String(opts.maxCachedWorkflows) } }),
+    ...(opts.maxCachedWorkflows === undefined ? {} : { workerEnv: { WORKER_LONG_LIVED_MAX_CACHED_WORKFLOWS: String(opts.maxCachedWorkflows) } }),
   });
   const stopOnSignal = () => void system.stop().finally(() => process.exit(130));
   process.once('SIGINT', stopOnSignal);
@@ -150,11 +149,11 @@ async function main(): Promise<number> {
     const pids = { worker: system.worker?.pid, temporal: system.devServer?.process.pid };
     const mem = memorySampler(m, pids);
     const token = await system.accessToken('accountinformation private');
-    const cacheInUse = opts.maxCachedWorkflows ?? loadConfig({}).temporal.maxCachedWorkflows;
+    const cacheInUse = opts.maxCachedWorkflows ?? system.config.temporal.longLivedMaxCachedWorkflows;
     const workerBaseline = processMemoryMiB(pids.worker ?? 0);
     console.error(
       `system up in ${round((performance.now() - startedAt) / 1000, 1)} s; worker RSS ${round(workerBaseline.rss)} MiB; ` +
-        `maxCachedWorkflows ${cacheInUse} (WORKER_MAX_CACHED_WORKFLOWS)`,
+        `maxCachedWorkflows ${cacheInUse} (WORKER_LONG_LIVED_MAX_CACHED_WORKFLOWS)`,
     );
     const headers = (extra: Record<string, string> = {}) => ({
       Authorization: `Bearer ${token}`,
@@ -210,7 +209,7 @@ async function main(): Promise<number> {
     // ---- wait until valid ----
     mem.setPhase('await-valid');
     const validT0 = performance.now();
-    const query = `WorkflowType = 'consentWorkflow' AND TaskQueue = '${system.config.temporal.taskQueue}' AND ConsentStatus = 'valid'`;
+    const query = `WorkflowType = 'consentWorkflow' AND TaskQueue = '${system.config.temporal.longLivedTaskQueue}' AND ConsentStatus = 'valid'`;
     let valid = 0;
     let validCountMethod = 'Temporal visibility count (ConsentStatus search attribute)';
     while (performance.now() - validT0 < opts.validTimeoutSeconds * 1000) {
@@ -331,7 +330,7 @@ async function main(): Promise<number> {
     const result = {
       options: opts,
       machine: { nproc: cpus().length, ramGiB: round(totalmem() / 2 ** 30, 1), node: process.version },
-      maxCachedWorkflows: { inUse: cacheInUse, source: opts.maxCachedWorkflows === undefined ? 'WORKER_MAX_CACHED_WORKFLOWS default' : '--max-cached-workflows' },
+      maxCachedWorkflows: { inUse: cacheInUse, source: opts.maxCachedWorkflows === undefined ? 'WORKER_LONG_LIVED_MAX_CACHED_WORKFLOWS default' : '--max-cached-workflows' },
       creation: {
         requested: opts.consents,
         created: consentIds.length,

@@ -44,7 +44,7 @@ async function main(): Promise<void> {
   process.once('SIGINT', () => stop('SIGINT'));
   process.once('SIGTERM', () => stop('SIGTERM'));
 
-  logger.info({ taskQueue: config.temporal.taskQueue, temporal: config.temporal.address }, 'worker started');
+  logger.info({ taskQueue: config.temporal.taskQueue, longLivedTaskQueue: config.temporal.longLivedTaskQueue, temporal: config.temporal.address }, 'worker started');
   try {
     await worker.run();
   } finally {

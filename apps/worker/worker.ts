@@ -95,27 +95,46 @@ export async function createClearwayWorker(deps: WorkerDeps): Promise<Worker> {
     batches: new BatchRepository(deps.dataSource),
   });
   observePaymentStatus(activities, metrics, payments, deps.logger);
-  const worker = await Worker.create({
+  const workflowBundle = deps.workflowBundle ?? (await bundleWorkflows());
+  // Two queues, each with the cache its workflows need (libs/temporal/task-queues.ts): busy,
+  // short-lived payments must all stay cached; idle, long-lived consents need no slot.
+  const common = {
     connection: deps.connection,
     namespace: config.temporal.namespace,
-    taskQueue: config.temporal.taskQueue,
-    workflowBundle: deps.workflowBundle ?? (await bundleWorkflows()),
+    workflowBundle,
     activities,
     maxConcurrentActivityTaskExecutions: deps.maxConcurrentActivityTaskExecutions ?? 100,
-    maxCachedWorkflows: config.temporal.maxCachedWorkflows,
     ...temporalWorkerTracing(),
-  });
+  };
+  const worker = await Worker.create({ ...common, taskQueue: config.temporal.taskQueue, maxCachedWorkflows: config.temporal.maxCachedWorkflows });
+  const longLived = await Worker.create({ ...common, taskQueue: config.temporal.longLivedTaskQueue, maxCachedWorkflows: config.temporal.longLivedMaxCachedWorkflows });
   metrics.watch(worker);
+  metrics.watch(longLived);
   rememberWorkerMetrics(worker, metrics);
+  // The returned worker stands for both: shutting it down shuts both down, and its run() lasts as
+  // long as both run (if either stops, the other is shut down too).
+  const shutdown = worker.shutdown.bind(worker);
+  worker.shutdown = () => {
+    if (longLived.getState() === 'RUNNING') longLived.shutdown();
+    shutdown();
+  };
   // The client connection (Schedules, webhook wakeups) lives as long as the worker runs.
   const run = worker.run.bind(worker);
   worker.run = async () => {
     const stopWebhookWakeups = await startWebhookWakeups({ config, dataSource: deps.dataSource, client: schedules.get, logger: deps.logger });
+    const longLivedRun = longLived.run().finally(() => {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+    });
     try {
       return await run();
     } finally {
-      stopWebhookWakeups();
-      await schedules.close();
+      if (longLived.getState() === 'RUNNING') longLived.shutdown();
+      try {
+        await longLivedRun;
+      } finally {
+        stopWebhookWakeups();
+        await schedules.close();
+      }
     }
   };
   return worker;

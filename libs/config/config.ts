@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { defaultLongLivedTaskQueue } from '../temporal/task-queues';
 import { loadUkObieConfig, type UkObieConfig } from './uk-obie.config';
 import { KeyRing, parseKeyList, type KeyPurpose } from '../security/key-ring';
 import { QWAC_REF, type BankTlsMaterial, type ClientCertificate } from '../adapters/bank-tls';
@@ -15,12 +16,20 @@ export interface ClearwayConfig {
   temporal: {
     address: string;
     namespace: string;
+    /** The short-lived queue: payments, bulks, batches, transfers, webhooks (libs/temporal/task-queues.ts). */
     taskQueue: string;
+    /** The long-lived queue: consents, standing orders, mandates. */
+    longLivedTaskQueue: string;
     /**
-     * Workflows a worker keeps in memory between tasks. Idle consents need no slot (their next
-     * event is a day away), so a small cache bounds memory; the SDK's default grows with the host's RAM.
+     * Workflows the short-lived queue's worker keeps in memory between tasks: enough for every
+     * payment in flight, or evicted ones replay their whole history at each task.
      */
     maxCachedWorkflows: number;
+    /**
+     * The long-lived queue's cache. Idle consents need no slot (their next event is a day away), so a
+     * small cache bounds memory; the SDK's default grows with the host's RAM.
+     */
+    longLivedMaxCachedWorkflows: number;
   };
   api: {
     host: string;
@@ -230,6 +239,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ClearwayConfig
   const apiPort = int(env, 'API_PORT', 3000);
   const sandboxHost = env.SANDBOX_HOST ?? '127.0.0.1';
   const bgPort = int(env, 'SANDBOX_BG_PORT', 3001);
+  const taskQueue = env.TEMPORAL_TASK_QUEUE ?? 'clearway-payments';
   return {
     env: mode,
     databaseUrl: env.DATABASE_URL || undefined,
@@ -237,8 +247,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ClearwayConfig
     temporal: {
       address: env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233',
       namespace: env.TEMPORAL_NAMESPACE ?? 'default',
-      taskQueue: env.TEMPORAL_TASK_QUEUE ?? 'clearway-payments',
-      maxCachedWorkflows: int(env, 'WORKER_MAX_CACHED_WORKFLOWS', 100),
+      taskQueue,
+      longLivedTaskQueue: env.TEMPORAL_LONG_LIVED_TASK_QUEUE || defaultLongLivedTaskQueue(taskQueue),
+      maxCachedWorkflows: int(env, 'WORKER_MAX_CACHED_WORKFLOWS', 400),
+      longLivedMaxCachedWorkflows: int(env, 'WORKER_LONG_LIVED_MAX_CACHED_WORKFLOWS', 100),
     },
     api: {
       host: apiHost,

@@ -22,6 +22,7 @@ import { requiredHeader } from '../common/request-headers';
 import { CLEARWAY_CONFIG, LOGGER, TEMPORAL_CLIENT } from '../temporal/temporal.tokens';
 import { BatchRouter, isRoutingIssue, type PmtInfRoute } from './batch-routing';
 import { BATCHES_PATH, toBatchDocument, toListItem, toSinglePayment } from './batch.mapper';
+import { taskQueueFor } from '../../../libs/temporal/task-queues';
 
 /** Uploads up to 50 MB on this route only; every other endpoint keeps API_BODY_LIMIT. */
 export const MAX_BATCH_BYTES = 50 * 1024 * 1024;
@@ -359,7 +360,7 @@ export class BatchesService {
     const input: BatchWorkflowInput = { batchId: batch.id, tenantId: batch.tenantId, summary, settings: this.fanOut, timings };
     await this.temporal.workflow.start('batchWorkflow', {
       workflowId: batchWorkflowId(batch.id),
-      taskQueue: this.config.temporal.taskQueue,
+      taskQueue: taskQueueFor(this.config.temporal, 'batchWorkflow'),
       args: [input],
       workflowIdConflictPolicy: 'USE_EXISTING',
       workflowIdReusePolicy: 'REJECT_DUPLICATE',

@@ -32,6 +32,7 @@ import { CLEARWAY_CONFIG, LOGGER, TEMPORAL_CLIENT } from '../temporal/temporal.t
 import { isConsentRefusal, toConsentApiError } from './consent-refusal';
 import { consentAuthorisationPath, toConsentCreatedResponse, toConsentResponse } from './consent.mapper';
 import { grantsOf, validateConsentRequest } from './consent-request.validator';
+import { taskQueueFor } from '../../../libs/temporal/task-queues';
 
 export interface ConsentHeaders {
   requestId: string;
@@ -99,7 +100,7 @@ export class ConsentsService {
         this.temporal.workflow.executeUpdateWithStart(consentCreationUpdate, {
           startWorkflowOperation: new WithStartWorkflowOperation<typeof consentWorkflow>('consentWorkflow', {
             workflowId: consentWorkflowId(consentId),
-            taskQueue: this.config.temporal.taskQueue,
+            taskQueue: taskQueueFor(this.config.temporal, 'consentWorkflow'),
             args: [
               {
                 consentId,

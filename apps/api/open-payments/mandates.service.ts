@@ -34,6 +34,7 @@ import { CLEARWAY_CONFIG, LOGGER, TEMPORAL_CLIENT } from '../temporal/temporal.t
 import { clientReason, clientRedirect, refusalError, replayedEndError } from './refusals';
 import { validateMandateRequest } from './mandate-request.validator';
 import { mandateDetails, mandateSummary } from '../../../workflows/shared/ui-metadata';
+import { taskQueueFor } from '../../../libs/temporal/task-queues';
 
 const BASE = '/openpayments/v1/mandates';
 
@@ -78,7 +79,7 @@ export class MandatesService {
         this.temporal.workflow.executeUpdateWithStart(mandateAuthorisationUpdate, {
           startWorkflowOperation: new WithStartWorkflowOperation<typeof mandateWorkflow>('mandateWorkflow', {
             workflowId: mandateWorkflowId(mandateId),
-            taskQueue: this.config.temporal.taskQueue,
+            taskQueue: taskQueueFor(this.config.temporal, 'mandateWorkflow'),
             args: [{ mandateId, tenantId: principal.tenantId, interval: request.interval, timings: this.config.openPayments.timings }],
             workflowIdConflictPolicy: 'USE_EXISTING',
             workflowIdReusePolicy: 'REJECT_DUPLICATE',

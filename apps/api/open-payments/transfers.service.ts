@@ -30,6 +30,7 @@ import { CLEARWAY_CONFIG, LOGGER, TEMPORAL_CLIENT } from '../temporal/temporal.t
 import { clientReason, clientRedirect, refusalError, replayedEndError } from './refusals';
 import { validateTransferRequest } from './transfer-request.validator';
 import { transferDetails, transferSummary } from '../../../workflows/shared/ui-metadata';
+import { taskQueueFor } from '../../../libs/temporal/task-queues';
 
 const BASE = '/openpayments/v1/transfers';
 
@@ -75,7 +76,7 @@ export class TransfersService {
         this.temporal.workflow.executeUpdateWithStart(transferAuthorisationUpdate, {
           startWorkflowOperation: new WithStartWorkflowOperation<typeof openPaymentsTransferWorkflow>('openPaymentsTransferWorkflow', {
             workflowId: opTransferWorkflowId(transferId),
-            taskQueue: this.config.temporal.taskQueue,
+            taskQueue: taskQueueFor(this.config.temporal, 'openPaymentsTransferWorkflow'),
             args: [{ transferId, tenantId: principal.tenantId, timings: this.config.openPayments.timings }],
             workflowIdConflictPolicy: 'USE_EXISTING',
             workflowIdReusePolicy: 'REJECT_DUPLICATE',

@@ -47,6 +47,7 @@ import {
 } from './bulk-payment.mapper';
 import { validateBulkPaymentInitiation, validatePain001Bulk, type ValidatedBulk } from './bulk-payment-request.validator';
 import type { InitiationHeaders } from './payments.service';
+import { taskQueueFor } from '../../../libs/temporal/task-queues';
 
 /**
  * Bulk payments (one debtor account, one SCA, many transactions). Validates and stores the bulk
@@ -115,7 +116,7 @@ export class BulkPaymentsService {
         this.temporal.workflow.executeUpdateWithStart(bulkInitiationResultUpdate, {
           startWorkflowOperation: new WithStartWorkflowOperation<typeof bulkPaymentWorkflow>('bulkPaymentWorkflow', {
             workflowId: bulkPaymentWorkflowId(id),
-            taskQueue: this.config.temporal.taskQueue,
+            taskQueue: taskQueueFor(this.config.temporal, 'bulkPaymentWorkflow'),
             args: [{ tenantId: principal.tenantId, paymentId: id, timings: this.timings() }],
             workflowIdConflictPolicy: 'USE_EXISTING',
             workflowIdReusePolicy: 'REJECT_DUPLICATE',

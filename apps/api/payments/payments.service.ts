@@ -50,6 +50,7 @@ import {
 import { requiredHeader } from '../common/request-headers';
 import { validatePaymentInitiation } from './payment-request.validator';
 import { workflowIdForPayment } from './payment-workflow-ids';
+import { taskQueueFor } from '../../../libs/temporal/task-queues';
 
 export interface InitiationHeaders {
   requestId: string;
@@ -121,7 +122,7 @@ export class PaymentsService {
         this.temporal.workflow.executeUpdateWithStart(initiationResultUpdate, {
           startWorkflowOperation: new WithStartWorkflowOperation<typeof paymentInitiationWorkflow>('paymentInitiationWorkflow', {
             workflowId: paymentWorkflowId(paymentId),
-            taskQueue: this.config.temporal.taskQueue,
+            taskQueue: taskQueueFor(this.config.temporal, 'paymentInitiationWorkflow'),
             args: [{ paymentId, tenantId: principal.tenantId, bicFi: aspsp.bicFi, paymentProduct: product, timings: this.timingsFor(aspsp) }],
             workflowIdConflictPolicy: 'USE_EXISTING',
             // A finished payment workflow is never run again for the same payment.

@@ -25,6 +25,7 @@ import { requiredHeader } from '../common/request-headers';
 import { CLEARWAY_CONFIG, LOGGER, TEMPORAL_CLIENT } from '../temporal/temporal.tokens';
 import { validatePeriodicPayment } from './periodic-payment.validator';
 import type { InitiationHeaders } from './payments.service';
+import { taskQueueFor } from '../../../libs/temporal/task-queues';
 
 const BASE = '/psd2/paymentinitiation/v1/periodic-payments';
 const pathOf = (p: Pick<PaymentEntity, 'id' | 'paymentProduct'>) => `${BASE}/${p.paymentProduct}/${p.id}`;
@@ -83,7 +84,7 @@ export class PeriodicPaymentsService {
         this.temporal.workflow.executeUpdateWithStart(initiationResultUpdate, {
           startWorkflowOperation: new WithStartWorkflowOperation<typeof periodicPaymentWorkflow>('periodicPaymentWorkflow', {
             workflowId: periodicPaymentWorkflowId(payment.id),
-            taskQueue: this.config.temporal.taskQueue,
+            taskQueue: taskQueueFor(this.config.temporal, 'periodicPaymentWorkflow'),
             args: [{ paymentId: payment.id, tenantId: principal.tenantId, bicFi: aspsp.bicFi, paymentProduct: product, schedule, timings: this.timingsFor(aspsp) }],
             workflowIdConflictPolicy: 'USE_EXISTING',
             workflowIdReusePolicy: 'REJECT_DUPLICATE',
