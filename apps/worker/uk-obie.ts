@@ -1,6 +1,7 @@
 import { exportJWK, generateKeyPair, importPKCS8, type CryptoKey } from 'jose';
 import type { DataSource } from 'typeorm';
 import type { BankConnection } from '../../libs/adapters/bank-adapter';
+import { BankTls } from '../../libs/adapters/bank-tls';
 import { UkObieAdapter, type UkTppIdentity } from '../../libs/adapters/uk-obie';
 import type { ClearwayConfig } from '../../libs/config/config';
 import { BankRegistrationRepository } from '../../libs/persistence/bank-registration.repository';
@@ -34,6 +35,8 @@ export function ukObieAdapter(config: ClearwayConfig, dataSource: DataSource): U
     };
   };
   return new UkObieAdapter({
+    // Banks whose directory row names a client certificate: mTLS with it and tls_client_auth.
+    tls: new BankTls(config.bankTls),
     identity: () => (identity ??= loadIdentity().catch((err) => ((identity = undefined), Promise.reject(err)))),
     registrations,
     profileFor: (conn: BankConnection) => ({

@@ -83,6 +83,11 @@ export class BankTls {
     }
   }
 
+  /** The PEM of the client certificate this bank is shown (its `clientCertificateRef`), if any. */
+  clientCertificatePemFor(conn: Pick<BankConnection, 'clientCertificateRef'>): string | undefined {
+    return conn.clientCertificateRef ? this.material.clientCertificates[conn.clientCertificateRef]?.certPem : undefined;
+  }
+
   async close(): Promise<void> {
     const agents = [...this.agents.values()];
     this.agents.clear();

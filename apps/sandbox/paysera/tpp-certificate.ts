@@ -3,7 +3,8 @@
  * the PSD2 role the service needs. Refusals follow Berlin Group 1.3.12 (401 with
  * CERTIFICATE_MISSING, CERTIFICATE_INVALID, CERTIFICATE_EXPIRED or ROLE_INVALID).
  */
-import { createHash, X509Certificate } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
+import { certificateThumbprint } from '../../../libs/security/certificate-dn';
 import type { TLSSocket } from 'node:tls';
 import type { Request } from 'express';
 import { tppIdentityOf, type Psd2Role, type TppIdentity } from '../../../libs/security/qwac';
@@ -28,10 +29,6 @@ export function tppOf(req: Request): { tpp: TppIdentity & { clientId: string; na
   return { tpp: { ...identity, clientId: identity.organizationIdentifier, name, x5tS256: certificateThumbprint(peer.raw) } };
 }
 
-/** RFC 8705 §3.1 `x5t#S256`: base64url SHA-256 of the certificate's DER. */
-export function certificateThumbprint(der: Buffer): string {
-  return createHash('sha256').update(der).digest('base64url');
-}
 
 /** The refusal when the TPP lacks `role`, else undefined. */
 export function missingRole(tpp: TppIdentity, role: Psd2Role): CertificateRefusal | undefined {

@@ -1,4 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
+import type { TLSSocket } from 'node:tls';
+import { certificateThumbprint, subjectDnOf } from '../../../libs/security/certificate-dn';
 import express, { type Request, type Response } from 'express';
 import { SignJWT, createLocalJWKSet, decodeJwt, jwtVerify, type JWK } from 'jose';
 import { OAuthError } from './errors';
@@ -16,6 +18,22 @@ export interface AuthServerContext {
   issuer: () => string;
   /** The ASPSP's org id at the directory: the `aud` of registration requests (Stripe: "the OBIE issued org_id"). */
   orgId: string;
+  /** Served over mTLS (client certificates from a trusted CA): `tls_client_auth` is offered. */
+  mtls?: boolean;
+}
+
+/** The TLS client certificate of this request, when one from a trusted CA was presented. */
+export function presentedCertificate(req: Request): { subjectDn: string; x5tS256: string } | undefined {
+  const socket = req.socket as TLSSocket;
+  if (typeof socket.getPeerCertificate !== 'function' || !socket.authorized) return undefined;
+  const peer = socket.getPeerCertificate();
+  if (!peer?.raw) return undefined;
+  return { subjectDn: subjectDnOf(peer.raw), x5tS256: certificateThumbprint(peer.raw) };
+}
+
+/** RFC 8705 §3: a token bound to a certificate is good only over mTLS with that certificate. */
+export function boundCertificateOk(req: Request, token: { x5tS256?: string }): boolean {
+  return token.x5tS256 === undefined || presentedCertificate(req)?.x5tS256 === token.x5tS256;
 }
 
 const ACCESS_TOKEN_TTL_S = 3600;
@@ -28,7 +46,7 @@ export function halfHash(value: string): string {
   return digest.subarray(0, digest.length / 2).toString('base64url');
 }
 
-export function discoveryDocument(issuer: string) {
+export function discoveryDocument(issuer: string, mtls = false) {
   return {
     issuer,
     authorization_endpoint: `${issuer}/authorize`,
@@ -43,7 +61,8 @@ export function discoveryDocument(issuer: string) {
     request_object_signing_alg_values_supported: ['PS256'],
     request_parameter_supported: true,
     require_request_uri_registration: false,
-    token_endpoint_auth_methods_supported: ['private_key_jwt'],
+    token_endpoint_auth_methods_supported: mtls ? ['private_key_jwt', 'tls_client_auth'] : ['private_key_jwt'],
+    ...(mtls ? { tls_client_certificate_bound_access_tokens: true } : {}),
     token_endpoint_auth_signing_alg_values_supported: ['PS256'],
     claims_supported: ['openbanking_intent_id', 'acr', 'sub'],
     acr_values_supported: ['urn:openbanking:psd2:sca', 'urn:openbanking:psd2:ca'],
@@ -55,7 +74,7 @@ export function buildAuthServerRouter(ctx: AuthServerContext): express.Router {
   const router = express.Router();
   const form = express.urlencoded({ extended: false, limit: '64kb' });
 
-  router.get('/.well-known/openid-configuration', (_req, res) => void res.json(discoveryDocument(ctx.issuer())));
+  router.get('/.well-known/openid-configuration', (_req, res) => void res.json(discoveryDocument(ctx.issuer(), ctx.mtls)));
   router.get('/jwks', (_req, res) => void res.json({ keys: [state.aspspKey.publicJwk] }));
 
   // ── The directory (sandbox only: the real one is the Open Banking Directory) ─────────────────
@@ -85,7 +104,7 @@ export function buildAuthServerRouter(ctx: AuthServerContext): express.Router {
   };
   router.post('/register', registrationJwt, async (req, res) => {
     try {
-      const client = await register(ctx, jwtBody(req));
+      const client = await register(ctx, jwtBody(req), req);
       res.status(201).json(registrationAnswer(client));
     } catch (err) {
       sendOAuthError(res, err);
@@ -98,7 +117,7 @@ export function buildAuthServerRouter(ctx: AuthServerContext): express.Router {
   const managedClient = (req: Request): RegisteredClient => {
     const bearer = /^Bearer (\S+)$/.exec(req.header('authorization') ?? '')?.[1];
     const token = bearer && !bearer.startsWith('refresh:') ? state.tokens.get(bearer) : undefined;
-    if (!token || token.consentId !== undefined || token.expiresAt <= state.now() || !state.clients.has(token.clientId)) {
+    if (!token || token.consentId !== undefined || token.expiresAt <= state.now() || !state.clients.has(token.clientId) || !boundCertificateOk(req, token)) {
       throw new OAuthError(401, 'invalid_token', 'A valid client-credentials access token of this client is required (Authorization: Bearer)');
     }
     if (token.clientId !== req.params.ClientId) throw new OAuthError(403, 'access_denied', 'The access token belongs to another client');
@@ -115,7 +134,7 @@ export function buildAuthServerRouter(ctx: AuthServerContext): express.Router {
   router.put('/register/:ClientId', registrationJwt, async (req, res) => {
     try {
       const client = managedClient(req);
-      await update(ctx, client, jwtBody(req));
+      await update(ctx, client, jwtBody(req), req);
       res.setHeader('Cache-Control', 'no-store');
       res.json(registrationAnswer(client));
     } catch (err) {
@@ -140,14 +159,16 @@ export function buildAuthServerRouter(ctx: AuthServerContext): express.Router {
   router.post('/token', form, async (req, res) => {
     try {
       const b = (req.body ?? {}) as Record<string, string>;
-      const client = await authenticateClient(ctx, b);
+      const client = await authenticateClient(ctx, b, req);
+      // tls_client_auth clients get certificate-bound tokens (RFC 8705 §3).
+      const bound = client.authMethod === 'tls_client_auth' ? { x5tS256: presentedCertificate(req)!.x5tS256 } : {};
       res.setHeader('Cache-Control', 'no-store');
       if (b.grant_type === 'client_credentials') {
         const scope = (b.scope ?? '').split(' ').filter(Boolean);
         const allowed = scope.filter((s) => ['payments', 'accounts', 'openid'].includes(s));
         if (allowed.length === 0 || allowed.length !== scope.length) throw new OAuthError(400, 'invalid_scope', 'scope must be payments and/or accounts');
         const token = state.newSecret();
-        state.tokens.set(token, { clientId: client.clientId, scope: allowed, expiresAt: state.now() + ACCESS_TOKEN_TTL_S * 1000 });
+        state.tokens.set(token, { clientId: client.clientId, scope: allowed, expiresAt: state.now() + ACCESS_TOKEN_TTL_S * 1000, ...bound });
         return void res.json({ access_token: token, token_type: 'Bearer', expires_in: ACCESS_TOKEN_TTL_S, scope: allowed.join(' ') });
       }
       if (b.grant_type === 'authorization_code') {
@@ -159,7 +180,7 @@ export function buildAuthServerRouter(ctx: AuthServerContext): express.Router {
         if (b.redirect_uri !== code.redirectUri) throw new OAuthError(400, 'invalid_grant', 'redirect_uri differs from the authorisation request');
         code.used = true;
         const token = state.newSecret();
-        state.tokens.set(token, { clientId: client.clientId, scope: ['openid', code.kind], consentId: code.consentId, expiresAt: state.now() + ACCESS_TOKEN_TTL_S * 1000 });
+        state.tokens.set(token, { clientId: client.clientId, scope: ['openid', code.kind], consentId: code.consentId, expiresAt: state.now() + ACCESS_TOKEN_TTL_S * 1000, ...bound });
         const refresh = code.kind === 'accounts' ? state.newSecret() : undefined;
         if (refresh) state.tokens.set(`refresh:${refresh}`, { clientId: client.clientId, scope: ['openid', code.kind], consentId: code.consentId, expiresAt: state.now() + 90 * 86_400_000 });
         return void res.json({
@@ -175,7 +196,7 @@ export function buildAuthServerRouter(ctx: AuthServerContext): express.Router {
         const stored = state.tokens.get(`refresh:${b.refresh_token ?? ''}`);
         if (!stored || stored.clientId !== client.clientId || stored.expiresAt < state.now()) throw new OAuthError(400, 'invalid_grant', 'Unknown refresh token');
         const token = state.newSecret();
-        state.tokens.set(token, { ...stored, expiresAt: state.now() + ACCESS_TOKEN_TTL_S * 1000 });
+        state.tokens.set(token, { ...stored, expiresAt: state.now() + ACCESS_TOKEN_TTL_S * 1000, ...bound });
         return void res.json({ access_token: token, token_type: 'Bearer', expires_in: ACCESS_TOKEN_TTL_S });
       }
       throw new OAuthError(400, 'unsupported_grant_type', `grant_type ${String(b.grant_type)} is not supported`);
@@ -258,12 +279,12 @@ export async function issueSoftwareStatement(
 const REGISTERED_CLAIMS = [
   'iss', 'iat', 'exp', 'aud', 'jti', 'software_statement', 'software_id', 'redirect_uris', 'token_endpoint_auth_method',
   'token_endpoint_auth_signing_alg', 'grant_types', 'response_types', 'scope', 'application_type', 'id_token_signed_response_alg',
-  'request_object_signing_alg',
+  'request_object_signing_alg', 'tls_client_auth_subject_dn',
 ] as const;
 
 function registrationAnswer(client: RegisteredClient): Record<string, unknown> {
   const registered = Object.fromEntries(REGISTERED_CLAIMS.filter((k) => client.metadata[k] !== undefined).map((k) => [k, client.metadata[k]]));
-  return { ...registered, client_id: client.clientId, client_id_issued_at: client.issuedAt, redirect_uris: client.redirectUris, token_endpoint_auth_method: 'private_key_jwt' };
+  return { ...registered, client_id: client.clientId, client_id_issued_at: client.issuedAt, redirect_uris: client.redirectUris, token_endpoint_auth_method: client.authMethod };
 }
 
 /**
@@ -272,7 +293,11 @@ function registrationAnswer(client: RegisteredClient): Record<string, unknown> {
  * statement's software id, addressed to this bank's org id, unexpired and not replayed; its
  * redirect URIs are among the statement's; it asks for what this bank offers.
  */
-async function verifyRegistrationRequest(ctx: AuthServerContext, jwt: string): Promise<{ claims: Record<string, unknown>; ssa: Record<string, any> }> {
+async function verifyRegistrationRequest(
+  ctx: AuthServerContext,
+  jwt: string,
+  req: Request,
+): Promise<{ claims: Record<string, unknown>; ssa: Record<string, any>; auth: Pick<RegisteredClient, 'authMethod' | 'subjectDn'> }> {
   const { state } = ctx;
   let claims: Record<string, unknown>;
   try {
@@ -312,8 +337,18 @@ async function verifyRegistrationRequest(ctx: AuthServerContext, jwt: string): P
   if (!Array.isArray(redirectUris) || redirectUris.length === 0 || !redirectUris.every((u) => typeof u === 'string' && (ssa.software_redirect_uris as string[]).includes(u))) {
     throw new OAuthError(400, 'invalid_redirect_uri', 'redirect_uris must be among the software statement\'s software_redirect_uris');
   }
-  if (claims.token_endpoint_auth_method !== 'private_key_jwt') {
-    throw new OAuthError(400, 'invalid_client_metadata', 'token_endpoint_auth_method must be private_key_jwt (tls_client_auth needs mTLS, which this sandbox does not offer)');
+  let auth: Pick<RegisteredClient, 'authMethod' | 'subjectDn'> = { authMethod: 'private_key_jwt' };
+  if (claims.token_endpoint_auth_method === 'tls_client_auth') {
+    // RFC 8705 §2.1: the subject DN the client will authenticate with, proven here by presenting it.
+    if (!ctx.mtls) throw new OAuthError(400, 'invalid_client_metadata', 'tls_client_auth needs mTLS, which this bank is not serving');
+    const presented = presentedCertificate(req);
+    if (!presented) throw new OAuthError(400, 'invalid_client_metadata', 'tls_client_auth: present the client certificate (from a trusted CA) over mTLS');
+    if (claims.tls_client_auth_subject_dn !== presented.subjectDn) {
+      throw new OAuthError(400, 'invalid_client_metadata', 'tls_client_auth_subject_dn must be the subject DN of the presented client certificate');
+    }
+    auth = { authMethod: 'tls_client_auth', subjectDn: presented.subjectDn };
+  } else if (claims.token_endpoint_auth_method !== 'private_key_jwt') {
+    throw new OAuthError(400, 'invalid_client_metadata', `token_endpoint_auth_method must be private_key_jwt${ctx.mtls ? ' or tls_client_auth' : ' (tls_client_auth needs mTLS, which this bank is not serving)'}`);
   }
   for (const [name, expected] of [['token_endpoint_auth_signing_alg', 'PS256'], ['id_token_signed_response_alg', 'PS256'], ['request_object_signing_alg', 'PS256']] as const) {
     if (claims[name] !== undefined && claims[name] !== expected) throw new OAuthError(400, 'invalid_client_metadata', `${name} must be ${expected}`);
@@ -322,12 +357,12 @@ async function verifyRegistrationRequest(ctx: AuthServerContext, jwt: string): P
   if (responseTypes !== undefined && !(Array.isArray(responseTypes) && responseTypes.includes('code id_token'))) {
     throw new OAuthError(400, 'invalid_client_metadata', 'response_types must include "code id_token"');
   }
-  return { claims, ssa };
+  return { claims, ssa, auth };
 }
 
-async function register(ctx: AuthServerContext, jwt: string): Promise<RegisteredClient> {
+async function register(ctx: AuthServerContext, jwt: string, req: Request): Promise<RegisteredClient> {
   const { state } = ctx;
-  const { claims, ssa } = await verifyRegistrationRequest(ctx, jwt);
+  const { claims, ssa, auth } = await verifyRegistrationRequest(ctx, jwt, req);
   const client: RegisteredClient = {
     // DCR 3.3: client_id is at most 36 characters (a UUID here).
     clientId: randomUUID(),
@@ -338,6 +373,7 @@ async function register(ctx: AuthServerContext, jwt: string): Promise<Registered
     roles: Array.isArray(ssa.software_roles) ? ssa.software_roles : [],
     issuedAt: Math.floor(state.now() / 1000),
     metadata: claims,
+    ...auth,
   };
   state.clients.set(client.clientId, client);
   return client;
@@ -350,8 +386,8 @@ async function register(ctx: AuthServerContext, jwt: string): Promise<Registered
  * key; from then on only the new statement's keys authenticate the client. `client_id`, when
  * given, must name this client.
  */
-async function update(ctx: AuthServerContext, client: RegisteredClient, jwt: string): Promise<void> {
-  const { claims, ssa } = await verifyRegistrationRequest(ctx, jwt);
+async function update(ctx: AuthServerContext, client: RegisteredClient, jwt: string, req: Request): Promise<void> {
+  const { claims, ssa, auth } = await verifyRegistrationRequest(ctx, jwt, req);
   if (ssa.software_id !== client.softwareId || ssa.org_id !== client.orgId) {
     throw new OAuthError(400, 'invalid_software_statement', 'The software statement is for another software or organisation than this client');
   }
@@ -360,11 +396,23 @@ async function update(ctx: AuthServerContext, client: RegisteredClient, jwt: str
   client.redirectUris = claims.redirect_uris as string[];
   client.roles = Array.isArray(ssa.software_roles) ? ssa.software_roles : [];
   client.metadata = claims;
+  client.authMethod = auth.authMethod;
+  client.subjectDn = auth.subjectDn;
 }
 
 /** private_key_jwt (RFC 7523): a PS256 assertion by the client's key, for this token endpoint, used once. */
-async function authenticateClient(ctx: AuthServerContext, b: Record<string, string>): Promise<RegisteredClient> {
+async function authenticateClient(ctx: AuthServerContext, b: Record<string, string>, req: Request): Promise<RegisteredClient> {
   const { state } = ctx;
+  const named = b.client_id !== undefined ? state.clients.get(b.client_id) : undefined;
+  if (named?.authMethod === 'tls_client_auth') {
+    // RFC 8705 §2.1: the certificate is the credential; an assertion is not this client's method.
+    if (b.client_assertion !== undefined) throw new OAuthError(401, 'invalid_client', 'This client authenticates with tls_client_auth, not a client assertion');
+    const presented = presentedCertificate(req);
+    if (!presented || presented.subjectDn !== named.subjectDn) {
+      throw new OAuthError(401, 'invalid_client', 'tls_client_auth: no trusted client certificate with the registered subject DN was presented');
+    }
+    return named;
+  }
   if (b.client_assertion_type !== 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer' || typeof b.client_assertion !== 'string') {
     throw new OAuthError(401, 'invalid_client', 'private_key_jwt client authentication is required');
   }
@@ -376,6 +424,7 @@ async function authenticateClient(ctx: AuthServerContext, b: Record<string, stri
   }
   const client = typeof clientId === 'string' ? state.clients.get(clientId) : undefined;
   if (!client || (b.client_id !== undefined && b.client_id !== client.clientId)) throw new OAuthError(401, 'invalid_client', 'Unknown client');
+  if (client.authMethod !== 'private_key_jwt') throw new OAuthError(401, 'invalid_client', 'This client authenticates with tls_client_auth');
   let payload: Record<string, unknown>;
   try {
     ({ payload } = await jwtVerify(b.client_assertion, createLocalJWKSet(client.jwks), {

@@ -6,6 +6,7 @@
  * default: signatures, idempotency for 24 h, Stripe's reference rules. State is in memory.
  * Scenarios: see `resources.ts` (amounts) and `accounts.ts` (test users); docs/uk-open-banking.md.
  */
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import type { JWK } from 'jose';
@@ -27,6 +28,12 @@ export interface UkObieSandboxOptions {
   /** Where TPPs and browsers reach it, when not where it listens. */
   publicUrl?: string;
   now?: () => number;
+  /**
+   * Serve over https asking every client for a certificate (mTLS): `tls_client_auth` is offered to
+   * clients with a certificate from `clientCaPem`, and their tokens are bound to it. Without: http,
+   * `private_key_jwt` only. The PSU's browser needs no certificate.
+   */
+  tls?: { certPem: string; keyPem: string; clientCaPem: string };
 }
 
 export interface RunningUkObieSandbox {
@@ -42,21 +49,25 @@ export async function startUkObieSandbox(opts: UkObieSandboxOptions = {}): Promi
   const { port = 0, host = '127.0.0.1' } = opts;
   const state = await UkSandboxState.create(opts.now);
   let issuer = opts.publicUrl?.replace(/\/$/, '') ?? '';
-  const ctx = { state, issuer: () => issuer, orgId: SANDBOX_UK_ORG_ID };
+  const ctx = { state, issuer: () => issuer, orgId: SANDBOX_UK_ORG_ID, mtls: Boolean(opts.tls) };
   const app = express();
   app.disable('x-powered-by');
   app.get('/health', (_req, res) => void res.json({ status: 'up' }));
   app.use(buildAuthServerRouter(ctx));
   app.use(buildResourceRouter(ctx));
   app.use((req, res) => void res.status(404).json({ Code: '404 Not Found', Message: `No route ${req.method} ${req.path}`, Errors: [{ ErrorCode: 'UK.OBIE.NotFound', Message: 'No such resource' }] }));
-  const server = app.listen(port, host);
+  const server = opts.tls
+    ? https
+        .createServer({ cert: opts.tls.certPem, key: opts.tls.keyPem, ca: [opts.tls.clientCaPem], requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.2' }, app)
+        .listen(port, host)
+    : app.listen(port, host);
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', reject);
   });
   const address = server.address() as AddressInfo;
   const reachable = address.address === '0.0.0.0' || address.address === '::' ? '127.0.0.1' : address.address;
-  const url = `http://${reachable.includes(':') ? `[${reachable}]` : reachable}:${address.port}`;
+  const url = `${opts.tls ? 'https' : 'http'}://${reachable.includes(':') ? `[${reachable}]` : reachable}:${address.port}`;
   if (!issuer) issuer = url;
   return {
     url: issuer,

@@ -4,7 +4,7 @@ import { importJWK } from 'jose';
 import { isValidIban } from '../../../libs/domain/iban';
 import { signDetached, verifyDetached, JwsSignatureError } from '../../../libs/adapters/uk-obie/jws';
 import { ObieError, sendObieError } from './errors';
-import { TRUST_ANCHOR } from './auth-server';
+import { boundCertificateOk, TRUST_ANCHOR } from './auth-server';
 import type { AccountConsent, DomesticPayment, DomesticPaymentStatus, IssuedToken, PaymentConsent, RegisteredClient, UkSandboxState } from './state';
 
 export const RS_PREFIX = '/open-banking/v3.1';
@@ -280,6 +280,7 @@ function handle(ctx: ResourceContext, scope: 'payments' | 'accounts', who: 'clie
       const bearer = /^Bearer (\S+)$/.exec(req.header('authorization') ?? '')?.[1];
       const token = bearer ? ctx.state.tokens.get(bearer) : undefined;
       if (!token || token.expiresAt < ctx.state.now()) throw new ObieError(401, 'UK.OBIE.Unauthorized', 'A valid access token is required');
+      if (!boundCertificateOk(req, token)) throw new ObieError(401, 'UK.OBIE.Unauthorized', 'The access token is bound to another client certificate (RFC 8705)');
       if (!token.scope.includes(scope)) throw new ObieError(403, 'UK.OBIE.Unauthorized', `The token does not carry the ${scope} scope`);
       if ((who === 'psu') !== Boolean(token.consentId)) {
         throw new ObieError(403, 'UK.OBIE.Unauthorized', who === 'psu' ? 'This call needs a token authorised by the PSU' : 'This call needs a client-credentials token');

@@ -18,6 +18,9 @@ export interface RegisteredClient {
    * `GET /register/{ClientId}`.
    */
   metadata: Record<string, unknown>;
+  /** How it authenticates at the token endpoint; `tls_client_auth`: by this certificate subject (RFC 8705 §2.1). */
+  authMethod: 'private_key_jwt' | 'tls_client_auth';
+  subjectDn?: string;
 }
 
 export type PaymentConsentStatus = 'AwaitingAuthorisation' | 'Authorised' | 'Consumed' | 'Rejected';
@@ -77,6 +80,8 @@ export interface IssuedToken {
   /** Bound to a consent when bought with an authorisation code. */
   consentId?: string;
   expiresAt: number;
+  /** RFC 8705 `cnf.x5t#S256`: usable only over mTLS with this certificate (tls_client_auth clients). */
+  x5tS256?: string;
 }
 
 export interface AuthorisationCode {

@@ -4,10 +4,12 @@
  * (`x-jws-signature`) on requests and verified on responses. Every failure is a {@link BankError}.
  */
 import { randomUUID } from 'node:crypto';
-import { SignJWT, createRemoteJWKSet, jwtVerify, type CryptoKey, type JWK, type KeyObject, type JWTVerifyGetKey } from 'jose';
+import { SignJWT, createRemoteJWKSet, customFetch, jwtVerify, type CryptoKey, type JWK, type KeyObject, type JWTVerifyGetKey } from 'jose';
 import { BankError, type BankConnection, type BankMessage, type PsuContext } from '../bank-adapter';
 import { networkFailure } from '../berlin-group/client';
 import { signDetached, verifyDetached, JwsSignatureError, type JwsProfile } from './jws';
+import type { BankTls } from '../bank-tls';
+import { subjectDnOf } from '../../security/certificate-dn';
 import { clearwayFieldOf } from './transformers';
 
 export const DEFAULT_TIMEOUT_MS = 10_000;
@@ -55,6 +57,12 @@ export interface UkObieClientOptions {
   softwareStatementFor?: (conn: BankConnection, identity: UkTppIdentity) => Promise<string | undefined>;
   fetch?: typeof fetch;
   now?: () => number;
+  /**
+   * mTLS per bank (`../bank-tls.ts`): a bank whose directory row names a client certificate
+   * (`client_certificate_ref`) is called over mTLS with it and authenticated by it at the token
+   * endpoint (RFC 8705 `tls_client_auth`); the others with `private_key_jwt`.
+   */
+  tls?: BankTls;
 }
 
 /** What a registration (or its update) may say differently from the identity's defaults. */
@@ -122,7 +130,15 @@ export class UkObieClient {
   async bankKeys(conn: BankConnection): Promise<JWTVerifyGetKey> {
     const d = await this.discovery(conn);
     let keys = this.jwks.get(d.jwks_uri);
-    if (!keys) this.jwks.set(d.jwks_uri, (keys = createRemoteJWKSet(new URL(d.jwks_uri), { timeoutDuration: conn.timeoutMs ?? DEFAULT_TIMEOUT_MS })));
+    if (!keys) {
+      // Over the bank's own TLS setup (its CA, our certificate where it wants one), like every call to it.
+      const tlsFetch = this.opts.tls?.fetchFor(conn);
+      keys = createRemoteJWKSet(new URL(d.jwks_uri), {
+        timeoutDuration: conn.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+        ...(tlsFetch ? { [customFetch]: tlsFetch as never } : {}),
+      });
+      this.jwks.set(d.jwks_uri, keys);
+    }
     return keys;
   }
 
@@ -149,14 +165,16 @@ export class UkObieClient {
     const id = await this.identity();
     const ssa = overrides.softwareStatement ?? id.softwareStatement ?? (await this.opts.softwareStatementFor?.(conn, id));
     if (!ssa) throw new BankError('rejected', `No software statement for ${conn.bicFi}: configure UK_OBIE_SOFTWARE_STATEMENT`);
+    const auth = this.tokenEndpointAuth(conn);
     const now = Math.floor(this.now() / 1000);
     return new SignJWT({
       ...(overrides.clientId ? { client_id: overrides.clientId } : {}),
       software_statement: ssa,
       software_id: id.softwareId,
       redirect_uris: overrides.redirectUris ?? [id.redirectUri],
-      token_endpoint_auth_method: 'private_key_jwt',
-      token_endpoint_auth_signing_alg: 'PS256',
+      ...(auth.method === 'tls_client_auth'
+        ? { token_endpoint_auth_method: 'tls_client_auth', tls_client_auth_subject_dn: auth.subjectDn }
+        : { token_endpoint_auth_method: 'private_key_jwt', token_endpoint_auth_signing_alg: 'PS256' }),
       grant_types: ['authorization_code', 'client_credentials', 'refresh_token'],
       response_types: ['code id_token'],
       id_token_signed_response_alg: 'PS256',
@@ -171,6 +189,14 @@ export class UkObieClient {
       .setExpirationTime(now + (overrides.expiresInS ?? 300))
       .setJti(randomUUID())
       .sign(overrides.signingKey ?? id.signingKey);
+  }
+
+  /** How we authenticate at this bank's token endpoint: by our certificate where the directory names one. */
+  tokenEndpointAuth(conn: BankConnection): { method: 'tls_client_auth'; subjectDn: string } | { method: 'private_key_jwt' } {
+    if (!conn.clientCertificateRef) return { method: 'private_key_jwt' };
+    const pem = this.opts.tls?.clientCertificatePemFor(conn);
+    if (!pem) throw new BankError('protocol', `ASPSP ${conn.bicFi} needs client certificate "${conn.clientCertificateRef}", which is not configured`, { fate: 'not_processed' });
+    return { method: 'tls_client_auth', subjectDn: subjectDnOf(pem) };
   }
 
   /** `/register/{ClientId}` at this bank, for the client we registered there. */
@@ -246,12 +272,12 @@ export class UkObieClient {
 
   private async tokenRequestAs(conn: BankConnection, clientId: string, params: Record<string, string>): Promise<any> {
     const d = await this.discovery(conn);
-    const form = new URLSearchParams({
-      ...params,
-      client_id: clientId,
-      client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
-      client_assertion: await this.clientAssertion(conn, clientId),
-    });
+    const form = new URLSearchParams({ ...params, client_id: clientId });
+    // tls_client_auth: the certificate of the mTLS connection is the credential (RFC 8705 §2).
+    if (this.tokenEndpointAuth(conn).method === 'private_key_jwt') {
+      form.set('client_assertion_type', 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer');
+      form.set('client_assertion', await this.clientAssertion(conn, clientId));
+    }
     const { body } = await this.send(conn, 'POST', d.token_endpoint, { body: form.toString(), contentType: 'application/x-www-form-urlencoded' });
     if (typeof body?.access_token !== 'string') throw new BankError('protocol', 'token endpoint: no access_token');
     return body;
@@ -369,8 +395,14 @@ export class UkObieClient {
     const what = `${method} ${new URL(url).pathname}`;
     let res: Response;
     let text: string;
+    let fetchImpl: typeof fetch;
     try {
-      res = await this.fetchImpl(url, { method, headers, body: opts.body, redirect: 'manual', signal: AbortSignal.timeout(conn.timeoutMs ?? DEFAULT_TIMEOUT_MS) });
+      fetchImpl = this.opts.tls?.fetchFor(conn) ?? this.fetchImpl;
+    } catch (err) {
+      throw new BankError('protocol', (err as Error).message, { fate: 'not_processed' });
+    }
+    try {
+      res = await fetchImpl(url, { method, headers, body: opts.body, redirect: 'manual', signal: AbortSignal.timeout(conn.timeoutMs ?? DEFAULT_TIMEOUT_MS) });
       text = await res.text();
     } catch (err) {
       throw networkFailure(err, what);

@@ -2,6 +2,7 @@ import { exportJWK, generateKeyPair } from 'jose';
 import type { RunningUkObieSandbox } from '../../../apps/sandbox/uk-obie';
 import { SANDBOX_UK_ORG_ID } from '../../../apps/sandbox/uk-obie';
 import type { BankConnection } from '../bank-adapter';
+import type { BankTls } from '../bank-tls';
 import { UkObieAdapter, type UkRegistrationStore, type UkTppIdentity } from './index';
 
 export const TEST_REDIRECT_URI = 'https://clearway.example/callbacks/oauth';
@@ -38,7 +39,7 @@ export function memoryRegistrations(): UkRegistrationStore & { rows: Map<string,
 }
 
 /** The adapter as the worker builds it, against a sandbox, with its directory issuing our statement. */
-export function adapterFor(sandbox: RunningUkObieSandbox, identity: UkTppIdentity, opts: { fetch?: typeof fetch } = {}) {
+export function adapterFor(sandbox: RunningUkObieSandbox, identity: UkTppIdentity, opts: { fetch?: typeof fetch; tls?: BankTls; clientCertificateRef?: string } = {}) {
   const registrations = memoryRegistrations();
   const adapter = new UkObieAdapter({
     identity: async () => identity,
@@ -47,8 +48,9 @@ export function adapterFor(sandbox: RunningUkObieSandbox, identity: UkTppIdentit
     softwareStatementFor: async (_conn, id) =>
       sandbox.issueSoftwareStatement({ softwareId: id.softwareId, orgId: id.orgId, jwks: { keys: [id.publicJwk] }, redirectUris: [id.redirectUri] }),
     ...(opts.fetch ? { fetch: opts.fetch } : {}),
+    ...(opts.tls ? { tls: opts.tls } : {}),
   });
-  const conn: BankConnection = { bicFi: 'SANDGB2LXXX', baseUrl: sandbox.url };
+  const conn: BankConnection = { bicFi: 'SANDGB2LXXX', baseUrl: sandbox.url, ...(opts.clientCertificateRef ? { clientCertificateRef: opts.clientCertificateRef } : {}) };
   return { adapter, conn, registrations };
 }
 

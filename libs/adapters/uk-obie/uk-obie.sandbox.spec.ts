@@ -5,6 +5,9 @@ import { BankError } from '../bank-adapter';
 import type { PaymentInitiationBody } from '../../domain/payment';
 import { adapterFor, authoriseAtSandbox, testIdentity, TEST_REDIRECT_URI } from './test-helpers';
 import type { UkTppIdentity } from './client';
+import { Agent, fetch as undiciFetch } from 'undici';
+import { BankTls } from '../bank-tls';
+import { createTestCa, DEV_QWAC_STATEMENT } from '../../security/dev-certificates';
 
 const PAYMENT: PaymentInitiationBody = {
   debtorAccount: { bban: '20000010000000' },
@@ -346,5 +349,101 @@ describe('DCR management with an expired client-credentials token (the bank\'s c
     await expect(adapter.client!.updateRegistration(conn, {})).rejects.toMatchObject({ details: { httpStatus: 401 } });
     await expect(adapter.client!.deleteRegistration(conn)).rejects.toMatchObject({ details: { httpStatus: 401 } });
     expect(sandbox.state.clients.size).toBe(1);
+  });
+});
+
+describe('tls_client_auth where the bank serves mTLS (RFC 8705): chosen by the directory row\'s client certificate', () => {
+  let sandbox: RunningUkObieSandbox;
+  let tls: BankTls;
+  let caPem: string;
+  let qwac: { certPem: string; keyPem: string };
+  let other: { certPem: string; keyPem: string };
+  let foreign: { certPem: string; keyPem: string };
+  const agents: Agent[] = [];
+  beforeAll(async () => {
+    const ca = await createTestCa();
+    caPem = ca.caPem;
+    const server = await ca.issue({ kind: 'server', hosts: ['127.0.0.1'] });
+    qwac = await ca.issue({ kind: 'qwac', psd2: DEV_QWAC_STATEMENT });
+    other = await ca.issue({ kind: 'qwac', commonName: 'Another TPP', organizationIdentifier: 'PSDGB-FCA-OTHER01', psd2: DEV_QWAC_STATEMENT });
+    // The same subject as Clearway's, from a CA the bank does not trust.
+    foreign = await (await createTestCa({ name: 'CN=Unknown QTSP' })).issue({ kind: 'qwac', psd2: DEV_QWAC_STATEMENT });
+    sandbox = await startUkObieSandbox({ port: 0, tls: { certPem: server.certPem, keyPem: server.keyPem, clientCaPem: ca.caPem } });
+    tls = new BankTls({ clientCertificates: { qwac }, extraCaPem: ca.caPem });
+  });
+  afterAll(async () => {
+    await Promise.all(agents.map((a) => a.close()));
+    await tls.close();
+    await sandbox.close();
+  });
+  const fetchAs = (cert?: { certPem: string; keyPem: string }) => {
+    const agent = new Agent({ connect: { ca: caPem, ...(cert ? { cert: cert.certPem, key: cert.keyPem } : {}) } });
+    agents.push(agent);
+    return (url: string, init: Record<string, unknown> = {}) => undiciFetch(url, { ...init, dispatcher: agent });
+  };
+  const ccToken = (cert: { certPem: string; keyPem: string } | undefined, clientId: string) =>
+    fetchAs(cert)(`${sandbox.url}/token`, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ grant_type: 'client_credentials', scope: 'payments', client_id: clientId }).toString() });
+
+  test('registers with tls_client_auth and its certificate subject, then works with no client assertion at all', async () => {
+    const discovery = (await (await fetchAs(qwac)(`${sandbox.url}/.well-known/openid-configuration`)).json()) as Record<string, unknown>;
+    expect(discovery.token_endpoint_auth_methods_supported).toEqual(['private_key_jwt', 'tls_client_auth']);
+    const { adapter, conn } = adapterFor(sandbox, await testIdentity(), { tls, clientCertificateRef: 'qwac' });
+    const started = await adapter.initiatePayment(conn, {
+      idempotencyKey: randomUUID(),
+      paymentProduct: 'domestic',
+      payment: PAYMENT,
+      psu: { psuIpAddress: '198.51.100.7' },
+      redirect: { okUri: 'https://x.example/ok', nokUri: 'https://x.example/nok' },
+      oauth: oauth('p.mtls.sig'),
+    });
+    expect(started.status.normalised).toBe('RCVD');
+    const registration = await adapter.client!.readRegistration(conn);
+    expect(registration).toMatchObject({ token_endpoint_auth_method: 'tls_client_auth', tls_client_auth_subject_dn: expect.stringContaining('organizationIdentifier=PSDLT-BOL-DEV0001') });
+    expect(registration).not.toHaveProperty('token_endpoint_auth_signing_alg');
+    expect(sandbox.state.clients.get(String(registration.client_id))).toMatchObject({ authMethod: 'tls_client_auth' });
+
+    // Its tokens come from the certificate alone, and are bound to it (cnf x5t#S256).
+    const clientId = String(registration.client_id);
+    const res = await ccToken(qwac, clientId);
+    expect(res.status).toBe(200);
+    const token = ((await res.json()) as { access_token: string }).access_token;
+    const consentUrl = `${sandbox.url}/open-banking/v3.1/pisp/domestic-payment-consents/${started.authorisationId}`;
+    const read = (cert: { certPem: string; keyPem: string }) => fetchAs(cert)(consentUrl, { headers: { Authorization: `Bearer ${token}` } });
+    expect((await read(qwac)).status).toBe(200);
+    expect((await read(other)).status).toBe(401);
+  });
+
+  test('the token endpoint refuses the client without its certificate: another subject, the same subject from an untrusted CA, or none', async () => {
+    const { adapter, conn } = adapterFor(sandbox, await testIdentity(), { tls, clientCertificateRef: 'qwac' });
+    const clientId = await adapter.client!.clientId(conn);
+    for (const cert of [other, foreign, undefined]) {
+      const res = await ccToken(cert, clientId);
+      expect(res.status).toBe(401);
+      expect(((await res.json()) as { error: string }).error).toBe('invalid_client');
+    }
+  });
+
+  test('registering tls_client_auth for a subject other than the presented certificate, or without one, is refused', async () => {
+    const identity = await testIdentity();
+    // The directory row names a certificate the TLS connection does not present (other agent): subject mismatch.
+    const mismatched = new BankTls({ clientCertificates: { qwac, mine: other }, extraCaPem: caPem });
+    const { adapter, conn } = adapterFor(sandbox, identity, { tls: mismatched, clientCertificateRef: 'qwac' });
+    const presentingOther = { ...conn, clientCertificateRef: 'mine' };
+    const client = adapter.client!;
+    const dnOfQwac = client.tokenEndpointAuth(conn);
+    expect(dnOfQwac).toMatchObject({ method: 'tls_client_auth' });
+    // Sign the request for the QWAC's subject, send it presenting the other certificate.
+    const spy = jest.spyOn(client, 'tokenEndpointAuth').mockReturnValue(dnOfQwac);
+    await expect(client.register(presentingOther)).rejects.toThrow(/invalid_client_metadata.*subject DN/);
+    spy.mockRestore();
+    await mismatched.close();
+    // Over plain http (no certificate): the http sandbox of the other tests has no tls_client_auth.
+    const plain = await startUkObieSandbox({ port: 0 });
+    try {
+      const viaHttp = adapterFor(plain, identity, { tls, clientCertificateRef: 'qwac' });
+      await expect(viaHttp.adapter.client!.register(viaHttp.conn)).rejects.toThrow(/invalid_client_metadata.*tls_client_auth needs mTLS/);
+    } finally {
+      await plain.close();
+    }
   });
 });
