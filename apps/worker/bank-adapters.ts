@@ -3,8 +3,6 @@ import { BerlinGroupAdapter } from '../../libs/adapters/berlin-group';
 import type { ClearwayConfig } from '../../libs/config/config';
 import { PkceVerifiers } from '../../libs/security/pkce';
 
-/** The Paysera-profile sandbox bank's BIC: its URL comes from SANDBOX_PAYSERA_URL, not SANDBOX_BG_URL. */
-export const PAYSERA_SANDBOX_BIC = 'SANDLT21XXX';
 
 /**
  * Adapters with this deployment's bank TLS (client certificates per ASPSP, extra CAs) and the

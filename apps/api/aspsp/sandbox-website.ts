@@ -1,7 +1,7 @@
 import { bankConnectionFor } from '../../../libs/adapters/connection';
 import type { ClearwayConfig } from '../../../libs/config/config';
 import type { AspspEntity } from '../../../libs/persistence/entities/aspsp.entity';
-import { PAYSERA_SANDBOX_BIC } from '../../worker/bank-adapters';
+import { PAYSERA_SANDBOX_BIC } from '../../../libs/config/sandbox-banks';
 
 /**
  * Where this deployment serves a sandbox bank, as people reach it: the bank's own sandbox (Berlin

@@ -13,7 +13,6 @@ import type { SandboxAuthorizationServer } from './oauth-server';
 
 export { PAYSERA_API_MOUNT } from './routes';
 export type { PayseraSandboxOptions } from './routes';
-export const PAYSERA_SANDBOX_BIC = 'SANDLT21XXX';
 
 export interface PayseraSandboxTls {
   /** The bank's server certificate and key. */
