@@ -24,7 +24,7 @@ import { SensitiveHandoffs } from '../../libs/security/sensitive-handoffs';
 import { BankGrants } from '../../libs/security/bank-grants';
 import { BankGrantRepository } from '../../libs/persistence/bank-grant.repository';
 import { startWebhookWakeups, webhookActivityDeps } from './webhooks';
-import { WorkerMetrics } from '../../libs/observability/metrics';
+import { WorkerMetrics, type WorkerStatusSource } from '../../libs/observability/metrics';
 import { temporalConnectionOptions } from '../../libs/temporal/connection-options';
 import { WORKFLOW_TRACING_INTERCEPTORS, activeTracing, temporalWorkerTracing } from '../../libs/observability/tracing';
 import { observePaymentStatus, observedAdapters, rememberWorkerMetrics } from './observability';
@@ -109,8 +109,8 @@ export async function createClearwayWorker(deps: WorkerDeps): Promise<Worker> {
   };
   const worker = await Worker.create({ ...common, taskQueue: config.temporal.taskQueue, maxCachedWorkflows: config.temporal.maxCachedWorkflows });
   const longLived = await Worker.create({ ...common, taskQueue: config.temporal.longLivedTaskQueue, maxCachedWorkflows: config.temporal.longLivedMaxCachedWorkflows });
-  metrics.watch(worker);
-  metrics.watch(longLived);
+  // One process, one worker in the metrics: slots and caches summed, RUNNING only while both run.
+  metrics.watch(bothWorkers(worker, longLived));
   rememberWorkerMetrics(worker, metrics);
   // The returned worker stands for both: shutting it down shuts both down, and its run() lasts as
   // long as both run (if either stops, the other is shut down too).
@@ -139,6 +139,21 @@ export async function createClearwayWorker(deps: WorkerDeps): Promise<Worker> {
     }
   };
   return worker;
+}
+
+/** The status of a process's two workers as one: counts summed, RUNNING only while both run. */
+export function bothWorkers(a: WorkerStatusSource, b: WorkerStatusSource): WorkerStatusSource {
+  return {
+    getStatus: () => {
+      const [x, y] = [a.getStatus(), b.getStatus()];
+      return {
+        runState: x.runState === 'RUNNING' ? y.runState : x.runState,
+        numCachedWorkflows: x.numCachedWorkflows + y.numCachedWorkflows,
+        numInFlightActivities: x.numInFlightActivities + y.numInFlightActivities,
+        numInFlightWorkflowActivations: x.numInFlightWorkflowActivations + y.numInFlightWorkflowActivations,
+      };
+    },
+  };
 }
 
 /**
