@@ -63,6 +63,21 @@ describe('consent refusals from the workflow', () => {
     expect(err.message).not.toContain(BANK_ID);
   });
 
+  test.each([
+    ['consent_invalid', ApiErrorCode.ConsentInvalid],
+    ['consent_expired', ApiErrorCode.ConsentExpired],
+    ['service_not_granted', ApiErrorCode.ServiceInvalid],
+    ['access_exceeded', ApiErrorCode.AccessExceeded],
+    ['resource_unknown', ApiErrorCode.ResourceUnknown],
+    ['wrong_state', ApiErrorCode.StatusInvalid],
+    ['bank_refused', ApiErrorCode.FormatError],
+    // Names of workflows from before the refusals were protocol-neutral (an older worker during a deploy).
+    ['CONSENT_EXPIRED', ApiErrorCode.ConsentExpired],
+    ['SERVICE_INVALID', ApiErrorCode.ServiceInvalid],
+  ])('the workflow\'s neutral refusal %s is the API\'s %s', (type, code) => {
+    expect(toConsentApiError(refused(type, 'why')).code).toBe(code);
+  });
+
   test('a refusal from a bank call (with details) never carries the call summary; our own refusals keep their words', () => {
     const fromBank = toConsentApiError(refused('RESOURCE_UNKNOWN', `GET /v1/consents/${BANK_ID}/status → HTTP 404`, { httpStatus: 404, messages: [] }));
     expect(fromBank.message).not.toContain(BANK_ID);
