@@ -22,7 +22,7 @@ export const GRANT_ANSWER_LOST = 'grant_answer_lost';
 export const GRANT_ANSWER_LOST_MESSAGE =
   "The wallet's answer to the grant continuation was lost, and the wallet does not answer a continuation twice " +
   '(an interaction reference is single-use): the approval cannot be recovered. Nothing was paid and the grant was revoked; ' +
-  'ask the PSU to approve a new payment.';
+  'start a new one with a new X-Request-ID for the PSU to approve.';
 
 /** Refusals the client should see as a 4xx (bad receiver, asset mismatch...), never retried. */
 export function refuser(type: 'TransferRefused' | 'MandateRefused'): Refuse {

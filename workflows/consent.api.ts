@@ -86,8 +86,14 @@ export interface ConsentWorkflowState {
   oauthReturns?: string[];
 }
 
-/** Refusals the API turns into Berlin Group errors; `type` of the ApplicationFailure. */
-export const CONSENT_REFUSALS = ['CONSENT_INVALID', 'CONSENT_EXPIRED', 'SERVICE_INVALID', 'ACCESS_EXCEEDED', 'RESOURCE_UNKNOWN', 'STATUS_INVALID', 'BANK_REFUSED'] as const;
+/**
+ * The consent workflow's refusals (`type` of the ApplicationFailure), in Clearway's own
+ * protocol-neutral words: the bank's meaning as libs/domain/bank-refusal.ts gives it
+ * (`consent_invalid`, `consent_expired`, `access_exceeded`, `resource_unknown`), or the workflow's
+ * own (`service_not_granted`, `wrong_state`, `bank_refused`). The API alone turns them into Berlin
+ * Group errors (apps/api/consents/consent-refusal.ts).
+ */
+export const CONSENT_REFUSALS = ['consent_invalid', 'consent_expired', 'service_not_granted', 'access_exceeded', 'resource_unknown', 'wrong_state', 'bank_refused'] as const;
 export type ConsentRefusal = (typeof CONSENT_REFUSALS)[number];
 
 export interface AccountReadRequest {

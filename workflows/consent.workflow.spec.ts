@@ -425,7 +425,7 @@ describe('consentWorkflow', () => {
       });
 
       expect(bank.count('createConsentAtBank')).toBe(1);
-      expect((refusal as WorkflowUpdateFailedError).cause).toMatchObject({ type: 'BANK_REFUSED', details: [{ httpStatus: 502, messages: [expect.objectContaining({ code: 'CONSENT_UNKNOWN' })] }] });
+      expect((refusal as WorkflowUpdateFailedError).cause).toMatchObject({ type: 'bank_refused', details: [{ httpStatus: 502, messages: [expect.objectContaining({ code: 'CONSENT_UNKNOWN' })] }] });
       expect(state).toMatchObject({ phase: 'ended', status: 'rejected', statusReason: expect.stringMatching(/answer was lost.*no second consent/) });
     });
   });
@@ -468,7 +468,7 @@ describe('consentWorkflow', () => {
       expect(notice.at).toBeGreaterThanOrEqual(validUntilMs - 7 * DAY);
       expect(notice.at).toBeLessThan(validUntilMs - 7 * DAY + 5 * SECOND);
 
-      expect(lateRead.type).toBe('CONSENT_EXPIRED');
+      expect(lateRead.type).toBe('consent_expired');
       expect(bank.count('readAccountData')).toBe(0);
       // Once the workflow has closed the server answers NOT_FOUND; the API maps it (consent-refusal.ts).
       expect(closedRead).toBeInstanceOf(WorkflowNotFoundError);
@@ -498,7 +498,7 @@ describe('consentWorkflow', () => {
         for (let i = 0; i < 3; i++) await consent.read(balances('acc-1'));
         const before = readsAtBank();
         const exceeded = await refusalOf(consent.read(balances('acc-1')));
-        expect(exceeded.type).toBe('ACCESS_EXCEEDED');
+        expect(exceeded.type).toBe('access_exceeded');
         expect(exceeded.message).toMatch(/frequencyPerDay \(4\)/);
         expect(readsAtBank()).toBe(before); // refused by the validator, before any bank call
 
@@ -506,28 +506,28 @@ describe('consentWorkflow', () => {
         for (let i = 0; i < 5; i++) await consent.read(balances('acc-1', { psuContextHandoffId: `handoff-${i}` }));
         for (let i = 0; i < 4; i++) await consent.read(transactions('acc-1'));
         for (let i = 0; i < 5; i++) await consent.read(transactions('acc-1', `page-${i + 2}`));
-        expect((await refusalOf(consent.read(transactions('acc-1')))).type).toBe('ACCESS_EXCEEDED');
+        expect((await refusalOf(consent.read(transactions('acc-1')))).type).toBe('access_exceeded');
 
         // Another account has a budget of its own.
         for (let i = 0; i < 4; i++) await consent.read(balances('acc-2'));
-        expect((await refusalOf(consent.read(balances('acc-2')))).type).toBe('ACCESS_EXCEEDED');
+        expect((await refusalOf(consent.read(balances('acc-2')))).type).toBe('access_exceeded');
 
         // A read the bank refuses does not use a slot.
-        expect((await refusalOf(consent.read(balances('acc-broken')))).type).toBe('RESOURCE_UNKNOWN');
+        expect((await refusalOf(consent.read(balances('acc-broken')))).type).toBe('resource_unknown');
         for (let i = 0; i < 4; i++) await consent.read(balances('acc-broken'));
-        expect((await refusalOf(consent.read(balances('acc-broken')))).type).toBe('ACCESS_EXCEEDED');
+        expect((await refusalOf(consent.read(balances('acc-broken')))).type).toBe('access_exceeded');
 
         // Rolling, not per calendar day: past midnight UTC but within 24 h of t0, still refused.
         const now = await env.currentTimeMs();
         const nextMidnight = startOfUtcDay(now) + DAY;
         if (nextMidnight + MINUTE < firstReadAt + DAY - MINUTE) {
           await env.sleep(nextMidnight + MINUTE - now);
-          expect((await refusalOf(consent.read(balances('acc-1')))).type).toBe('ACCESS_EXCEEDED');
+          expect((await refusalOf(consent.read(balances('acc-1')))).type).toBe('access_exceeded');
         }
         // 24 h after t0 the first read leaves the window: exactly one more, then refused again.
         await env.sleep(firstReadAt + DAY + SECOND - (await env.currentTimeMs()));
         await expect(consent.read(balances('acc-1'))).resolves.toHaveProperty('resultId');
-        expect((await refusalOf(consent.read(balances('acc-1')))).type).toBe('ACCESS_EXCEEDED');
+        expect((await refusalOf(consent.read(balances('acc-1')))).type).toBe('access_exceeded');
 
         const state = await consent.state();
         expect(state.unattendedReads['acc-1|balances']).toHaveLength(4);
@@ -550,19 +550,19 @@ describe('consentWorkflow', () => {
       await withConsent(bank, {}, async (consent) => {
         await consent.activate();
         // Retried by the read policy (3 attempts; real time, about 1.5 s), then the refusal.
-        expect((await refusalOf(consent.read(balances('acc-1')))).type).toBe('BANK_REFUSED');
+        expect((await refusalOf(consent.read(balances('acc-1')))).type).toBe('bank_refused');
         expect(bank.count('readAccountData')).toBe(3);
         failing = false;
         for (let i = 0; i < 4; i++) await consent.read(balances('acc-1'));
-        expect((await refusalOf(consent.read(balances('acc-1')))).type).toBe('ACCESS_EXCEEDED');
+        expect((await refusalOf(consent.read(balances('acc-1')))).type).toBe('access_exceeded');
       });
     });
   });
 
   it.each([
-    { endpoint: 'transactions' as const, grants: { accounts: true, balances: true, transactions: false }, refused: 'SERVICE_INVALID', outcome: 'SERVICE_INVALID' },
-    { endpoint: 'transaction' as const, grants: { accounts: true, balances: true, transactions: false }, refused: 'SERVICE_INVALID', outcome: 'SERVICE_INVALID' },
-    { endpoint: 'balances' as const, grants: { accounts: true, balances: false, transactions: false }, refused: 'SERVICE_INVALID', outcome: 'SERVICE_INVALID' },
+    { endpoint: 'transactions' as const, grants: { accounts: true, balances: true, transactions: false }, refused: 'service_not_granted', outcome: 'service_not_granted' },
+    { endpoint: 'transaction' as const, grants: { accounts: true, balances: true, transactions: false }, refused: 'service_not_granted', outcome: 'service_not_granted' },
+    { endpoint: 'balances' as const, grants: { accounts: true, balances: false, transactions: false }, refused: 'service_not_granted', outcome: 'service_not_granted' },
     { endpoint: 'accounts' as const, grants: { accounts: false, balances: false, transactions: true }, refused: undefined, outcome: 'allowed (accounts come with any grant)' },
   ])('scope: $endpoint with grants $grants → $outcome', async ({ endpoint, grants, refused }) => {
     const bank = stubBank();
@@ -618,7 +618,7 @@ describe('consentWorkflow', () => {
         return { refusal, state: await handle.result() };
       });
 
-      expect(refusal.type).toBe('CONSENT_INVALID');
+      expect(refusal.type).toBe('consent_invalid');
       expect(refusal.details).toEqual([{ httpStatus: 401, messages: [{ category: 'ERROR', code: 'CONSENT_INVALID', text: 'CONSENT_INVALID from the bank' }] }]);
       const refusedReadAt = bank.callsTo('readAccountData').at(-1)!.at;
       const [check] = bank.callsTo('getBankConsentStatus');
@@ -669,7 +669,7 @@ describe('consentWorkflow', () => {
         return { second, state: await handle.result() };
       });
 
-      expect(second.type).toBe('STATUS_INVALID');
+      expect(second.type).toBe('wrong_state');
       expect(second.message).toBe('The consent is already terminatedByTpp');
       expect(bank.count('deleteConsentAtBank')).toBe(1);
       expect(state.status).toBe('terminatedByTpp');
@@ -695,7 +695,7 @@ describe('consentWorkflow', () => {
         return { refusal, state: await consent.state() };
       });
 
-      expect(refusal).toMatchObject({ type: 'STATUS_INVALID', message: 'The consent is still being created at the bank' });
+      expect(refusal).toMatchObject({ type: 'wrong_state', message: 'The consent is still being created at the bank' });
       expect(bank.count('deleteConsentAtBank')).toBe(0);
       expect(state.phase).toBe('awaiting_sca');
     });
@@ -764,7 +764,7 @@ describe('consentWorkflow', () => {
       });
       expect(after.unattendedReads).toEqual(before.unattendedReads);
       expect(after.unattendedReads['acc-1|balances']).toHaveLength(4);
-      expect(exceeded.type).toBe('ACCESS_EXCEEDED');
+      expect(exceeded.type).toBe('access_exceeded');
       expect(bank.emitted).toHaveLength(1);
       expect(attr).toBe('valid');
     });

@@ -162,7 +162,7 @@ export async function consentWorkflow(input: ConsentWorkflowInput): Promise<Cons
 
   setHandler(consentCreationUpdate, async () => {
     await condition(() => state.creation !== undefined || state.creationError !== undefined);
-    if (state.creationError) throw refusal('BANK_REFUSED', 'The bank refused the consent', state.creationError);
+    if (state.creationError) throw refusal('bank_refused', 'The bank refused the consent', state.creationError);
     return state.creation!;
   });
 
@@ -191,9 +191,9 @@ export async function consentWorkflow(input: ConsentWorkflowInput): Promise<Cons
     },
     {
       validator: () => {
-        if (FINAL_CONSENT_STATUSES.has(state.status)) throw refusal('STATUS_INVALID', `The consent is already ${state.status}`);
-        if (terminating) throw refusal('STATUS_INVALID', 'The consent is already being terminated');
-        if (state.phase === 'creating') throw refusal('STATUS_INVALID', 'The consent is still being created at the bank');
+        if (FINAL_CONSENT_STATUSES.has(state.status)) throw refusal('wrong_state', `The consent is already ${state.status}`);
+        if (terminating) throw refusal('wrong_state', 'The consent is already being terminated');
+        if (state.phase === 'creating') throw refusal('wrong_state', 'The consent is still being created at the bank');
       },
     },
   );
@@ -249,7 +249,7 @@ export async function consentWorkflow(input: ConsentWorkflowInput): Promise<Cons
       } catch (err) {
         if (counted) releaseSlot(key, at);
         const failure = bankRefusal(err);
-        if (failure.type === 'CONSENT_INVALID' || failure.type === 'CONSENT_EXPIRED') statusCheckRequested = true;
+        if (failure.type === 'consent_invalid' || failure.type === 'consent_expired') statusCheckRequested = true;
         throw failure;
       }
     },
@@ -257,24 +257,24 @@ export async function consentWorkflow(input: ConsentWorkflowInput): Promise<Cons
   );
 
   function requireAwaitingSca(): void {
-    if (state.phase !== 'awaiting_sca') throw refusal('STATUS_INVALID', `The consent is ${state.status}, not awaiting authorisation`);
+    if (state.phase !== 'awaiting_sca') throw refusal('wrong_state', `The consent is ${state.status}, not awaiting authorisation`);
   }
 
   function refuseUnlessReadable(req: AccountReadRequest): void {
     if (state.status === 'expired' || (state.validUntilMs !== undefined && Date.now() >= state.validUntilMs)) {
-      throw refusal('CONSENT_EXPIRED', 'The consent has expired');
+      throw refusal('consent_expired', 'The consent has expired');
     }
-    if (state.status !== 'valid') throw refusal('CONSENT_INVALID', `The consent is ${state.status}`);
+    if (state.status !== 'valid') throw refusal('consent_invalid', `The consent is ${state.status}`);
     const granted =
       req.endpoint === 'accounts' || req.endpoint === 'account'
         ? grants.accounts || grants.balances || grants.transactions
         : req.endpoint === 'balances'
           ? grants.balances
           : grants.transactions;
-    if (!granted) throw refusal('SERVICE_INVALID', `The consent does not grant access to ${req.endpoint}`);
+    if (!granted) throw refusal('service_not_granted', `The consent does not grant access to ${req.endpoint}`);
     if (isUnattended(req) && recentReads(accessKey(req)).length >= state.frequencyPerDay) {
       throw refusal(
-        'ACCESS_EXCEEDED',
+        'access_exceeded',
         `frequencyPerDay (${state.frequencyPerDay}) reached for ${req.endpoint}${req.accountId ? ` of account ${req.accountId}` : ''} in the last 24 hours`,
       );
     }
@@ -523,9 +523,9 @@ function bankRefusal(err: unknown): ApplicationFailure {
   const failure = findApplicationFailure(err);
   const details = (failure?.details?.[0] as (BankRefusal & { refusal?: BankRefusalKind }) | undefined) ?? { httpStatus: 502, messages: [] };
   const kind = details.refusal ?? bankRefusalKind(details);
-  if (kind === 'consent_expired') return refusal('CONSENT_EXPIRED', failure?.message ?? 'The consent has expired', details);
-  if (kind === 'consent_invalid') return refusal('CONSENT_INVALID', failure?.message ?? 'The consent is no longer valid', details);
-  if (failure?.type === 'BankRateLimited' || kind === 'access_exceeded') return refusal('ACCESS_EXCEEDED', 'The bank refused: access limit reached', details);
-  if (kind === 'resource_unknown') return refusal('RESOURCE_UNKNOWN', failure?.message ?? 'Unknown resource', details);
-  return refusal('BANK_REFUSED', failure?.message ?? 'The bank refused the request', details);
+  if (kind === 'consent_expired') return refusal('consent_expired', failure?.message ?? 'The consent has expired', details);
+  if (kind === 'consent_invalid') return refusal('consent_invalid', failure?.message ?? 'The consent is no longer valid', details);
+  if (failure?.type === 'BankRateLimited' || kind === 'access_exceeded') return refusal('access_exceeded', 'The bank refused: access limit reached', details);
+  if (kind === 'resource_unknown') return refusal('resource_unknown', failure?.message ?? 'Unknown resource', details);
+  return refusal('bank_refused', failure?.message ?? 'The bank refused the request', details);
 }

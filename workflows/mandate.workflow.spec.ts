@@ -5,8 +5,8 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker, type WorkflowBundle } from '@temporalio/worker';
 import type { MandateActivities } from '../activities/mandate.activities';
 import { startQuietTimeSkippingEnvWithBundle } from '../test/support/time-skipping';
-import type { MandateTimings } from './mandate.api';
-import type { mandatePaymentWorkflow } from './mandate.workflow';
+import { grantFinishSignal, type MandateTimings } from './mandate.api';
+import type { mandatePaymentWorkflow, mandateWorkflow } from './mandate.workflow';
 
 /**
  * One period's payment (`mandatePaymentWorkflow`, a run of the mandate's Schedule) on Temporal's
@@ -187,5 +187,40 @@ describe('mandatePaymentWorkflow', () => {
 
     expect(result).toMatchObject({ status: 'unknown', reason: expect.stringMatching(/by the deadline/) });
     expect(wallets.count('closeMandateIncomingPayment')).toBe(0);
+  });
+});
+
+describe('mandateWorkflow: the mandate ends after its last period', () => {
+  it('R1/…/PT1H is two hourly periods (n repetitions after the first, as ISO 8601 and Rafiki count): expired two hours after its start, not one', async () => {
+    const statuses: string[] = [];
+    const activities: Partial<MandateActivities> = {
+      resolveMandateWallets: async () => undefined,
+      requestMandateGrant: async () => ({ interactRedirect: 'https://wallet.example/interact/1' }),
+      continueMandateGrant: async () => undefined,
+      createMandateSchedule: async () => ({ scheduleId: 'mandate-x' }),
+      runMandatePeriodUnderWay: async () => ({ periodStart: null }),
+      deleteMandateSchedule: async () => undefined,
+      revokeMandateGrant: async () => undefined,
+      recordMandateStatus: async ({ status }) => void statuses.push(status),
+    };
+    const taskQueue = `mandates-${randomUUID()}`;
+    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle, activities });
+    const start = new Date(Math.floor((await env.currentTimeMs()) / 1000) * 1000);
+    const interval = `R1/${start.toISOString().replace('.000Z', 'Z')}/PT1H`;
+    const handle = await worker.runUntil(async () => {
+      const h = await env.client.workflow.start<typeof mandateWorkflow>('mandateWorkflow', {
+        workflowId: `mandate-${randomUUID()}`,
+        taskQueue,
+        args: [{ mandateId: randomUUID(), tenantId: 'sandbox', interval, timings: TIMINGS }],
+      });
+      await h.signal(grantFinishSignal, { interactRef: 'ref-1', hash: 'hash-1' });
+      expect(await h.result()).toMatchObject({ status: 'expired' });
+      return h;
+    });
+    expect(statuses).toEqual(['active', 'expired']);
+    const { startTime, closeTime } = await handle.describe();
+    const hours = (closeTime!.getTime() - startTime.getTime()) / 3_600_000;
+    expect(hours).toBeGreaterThan(1.9);
+    expect(hours).toBeLessThan(2.1);
   });
 });

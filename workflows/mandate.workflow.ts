@@ -3,6 +3,7 @@ import { ApplicationFailure, allHandlersFinished, condition, log, patched, proxy
 import type { MandateActivities } from '../activities/mandate.activities';
 import { intervalEnd, legacyIntervalEnd, parseRepeatingInterval } from '../libs/domain/iso8601-interval';
 import { isFinalMandateStatus as isFinal, type MandateStatus } from '../libs/domain/mandate';
+import { isGrantApproved } from '../libs/domain/open-payments';
 import {
   MANDATE_FIRST_PERIOD_PATCH,
   MANDATE_INTERVAL_PERIODS_PATCH,
@@ -240,9 +241,10 @@ export async function mandateWorkflow(input: MandateWorkflowInput): Promise<Mand
   const decided = await condition(() => finish !== undefined || cancelRequested, timings.grantWindowMs, { summary: 'Grant window (PSU approval timeout)' });
   if (cancelRequested) return end('cancelled', 'Cancelled by the client', false);
   if (!decided) return end('expired', `The PSU did not approve within ${Math.round(timings.grantWindowMs / 1000)}s`, false);
-  if (finish!.result === 'grant_rejected' || !finish!.interactRef) return end('rejected', 'The PSU denied the mandate', false);
+  const approval = finish!;
+  if (!isGrantApproved(approval)) return end('rejected', 'The PSU denied the mandate', false);
   try {
-    await steps.continueMandateGrant.executeWithOptions(label('Continue the grant'), [mandateId, finish!.interactRef, finish!.hash ?? '']);
+    await steps.continueMandateGrant.executeWithOptions(label('Continue the grant'), [mandateId, approval.interactRef, approval.hash ?? '']);
     await steps.createMandateSchedule.executeWithOptions(label('Create the Schedule'), [mandateId, timings]);
   } catch (err) {
     return end('failed', refusalOf(err).message, true);

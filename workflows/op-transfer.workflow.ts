@@ -1,6 +1,6 @@
 import { ApplicationFailure, allHandlersFinished, condition, log, patched, proxyActivities, setCurrentDetails, setHandler, sleep, upsertSearchAttributes } from '@temporalio/workflow';
 import type { OpTransferActivities } from '../activities/op-transfer.activities';
-import { isFinalTransferStatus as isFinal, type TransferStatus } from '../libs/domain/open-payments';
+import { isGrantApproved, isFinalTransferStatus as isFinal, type TransferStatus } from '../libs/domain/open-payments';
 import { TransferStatus as TransferStatusAttr } from '../libs/temporal/search-attributes';
 import {
   LOOKUP_DEFAULTS,
@@ -140,7 +140,7 @@ export async function openPaymentsTransferWorkflow(input: TransferWorkflowInput)
           throw new Error(`A transfer cannot be cancelled once ${state.status.replace('_', ' ')}`);
         }
         // Approved and being continued: the payment is on its way, the cancel would only wait for it.
-        if (finish !== undefined && finish.result !== 'grant_rejected') throw new Error('The PSU has already approved the payment');
+        if (finish !== undefined && isGrantApproved(finish)) throw new Error('The PSU has already approved the payment');
       },
     },
   );
@@ -221,9 +221,10 @@ export async function openPaymentsTransferWorkflow(input: TransferWorkflowInput)
   const decided = await condition(() => finish !== undefined || cancelRequested, timings.grantWindowMs, { summary: 'Grant window (PSU approval timeout)' });
   if (cancelRequested) return end('cancelled', 'Cancelled by the client', true, true);
   if (!decided) return end('expired', `The PSU did not approve within ${Math.round(timings.grantWindowMs / 1000)}s`, true, true);
-  if (finish!.result === 'grant_rejected' || !finish!.interactRef) return end('rejected', 'The PSU denied the payment', true, true);
+  const approval = finish!;
+  if (!isGrantApproved(approval)) return end('rejected', 'The PSU denied the payment', true, true);
   try {
-    await steps.continueGrant.executeWithOptions(label('Continue the grant'), [transferId, finish!.interactRef, finish!.hash ?? '']);
+    await steps.continueGrant.executeWithOptions(label('Continue the grant'), [transferId, approval.interactRef, approval.hash ?? '']);
   } catch (err) {
     return end('failed', refusalOf(err).message, true, true);
   }

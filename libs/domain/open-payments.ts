@@ -18,3 +18,12 @@ export function isFinalTransferStatus(status: TransferStatus): boolean {
  * (Rafiki keeps amounts as PostgreSQL `bigint`) and what our own `bigint` columns hold.
  */
 export const MAX_AMOUNT_VALUE = 2n ** 63n - 1n;
+
+/**
+ * Whether the wallet's finish redirect reports the PSU's approval, in Clearway's words: GNAP's
+ * vocabulary stays here. `result=grant_rejected`, or no `interact_ref`, is no approval; an
+ * `interact_ref` is an approval still to be proven by its hash (RFC 9635 §4.2.3).
+ */
+export function isGrantApproved<F extends { interactRef?: string; result?: string }>(finish: F): finish is F & { interactRef: string } {
+  return finish.result !== 'grant_rejected' && !!finish.interactRef;
+}

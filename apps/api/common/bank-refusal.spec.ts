@@ -82,7 +82,7 @@ describe('consent refusals from the workflow', () => {
 
   test("a consent the bank refused for Clearway's certificate (lacking PSP_AI) is 403 SERVICE_BLOCKED for account information", () => {
     const err = toConsentApiError(
-      refused('BANK_REFUSED', 'POST /v1/consents → HTTP 401 (ROLE_INVALID)', {
+      refused('bank_refused', 'POST /v1/consents → HTTP 401 (ROLE_INVALID)', {
         httpStatus: 401,
         messages: [{ category: 'ERROR', code: 'ROLE_INVALID', text: 'The client certificate lacks the PSD2 role PSP_AI this service requires' }],
       }),
@@ -91,6 +91,21 @@ describe('consent refusals from the workflow', () => {
     expect(err.code).toBe(ApiErrorCode.ServiceBlocked);
     expect(err.message).toContain('account information');
     expect(err.message).not.toContain('PSP_AI');
+  });
+
+  test.each([
+    ['consent_invalid', ApiErrorCode.ConsentInvalid],
+    ['consent_expired', ApiErrorCode.ConsentExpired],
+    ['service_not_granted', ApiErrorCode.ServiceInvalid],
+    ['access_exceeded', ApiErrorCode.AccessExceeded],
+    ['resource_unknown', ApiErrorCode.ResourceUnknown],
+    ['wrong_state', ApiErrorCode.StatusInvalid],
+    ['bank_refused', ApiErrorCode.FormatError],
+    // Names of workflows from before the refusals were protocol-neutral (an older worker during a deploy).
+    ['CONSENT_EXPIRED', ApiErrorCode.ConsentExpired],
+    ['SERVICE_INVALID', ApiErrorCode.ServiceInvalid],
+  ])('the workflow\'s neutral refusal %s is the API\'s %s', (type, code) => {
+    expect(toConsentApiError(refused(type, 'why')).code).toBe(code);
   });
 
   test('a refusal from a bank call (with details) never carries the call summary; our own refusals keep their words', () => {
