@@ -41,6 +41,7 @@ import { BankGrantEntity } from './entities/bank-grant.entity';
 import { OAuthBankGrants1732450000400 } from './migrations/1732450000400-oauth-bank-grants';
 import { PayseraProfileSandbox1732450001000 } from './migrations/1732450001000-paysera-profile-sandbox';
 import { UkOpenBanking1732450000401 } from './migrations/1732450000401-uk-open-banking';
+import { UkInternationalPayments1732450001150 } from './migrations/1732450001150-uk-international-payments';
 import { BankRegistrationEntity } from './entities/bank-registration.entity';
 import { PERIODIC_PAYMENT_ENTITIES } from './entities/periodic-payment.entity';
 import { PeriodicPayments1732450000900 } from './migrations/1732450000900-periodic-payments';
@@ -103,6 +104,7 @@ export const MIGRATIONS = [
   OpenPaymentsOutcomes1732450000700,
   SandboxWebsiteFromConfig1732450000800,
   PayseraProfileSandbox1732450001000,
+  UkInternationalPayments1732450001150,
   PeriodicPayments1732450000900,
   ...BATCH_MIGRATIONS,
   BulkPaymentCancellations1732450001100,

@@ -147,6 +147,48 @@ describe('UK domestic payments (SANDGB2LXXX)', () => {
   });
 });
 
+describe('UK international payments (SANDGB2LXXX)', () => {
+  test('EUR to a French IBAN: international-payment-consents → PSU approves → international-payments once → ACSC; what the bank cannot take is refused naming the field', async () => {
+    const intl = (body: Record<string, unknown>) =>
+      stack.call('POST', `${PIS}/international`, {
+        token,
+        headers: { 'X-BicFi': UK, 'PSU-IP-Address': '192.0.2.11', 'X-Request-ID': randomUUID(), 'TPP-Redirect-URI': 'https://erp.example/uk/done' },
+        body,
+      });
+    const body = {
+      instructedAmount: { currency: 'EUR', amount: '40.00' },
+      debtorAccount: { bban: '20000010000000' },
+      creditorAccount: { iban: 'FR1420041010050500013M02606' },
+      creditorAgent: 'BNPAFRPPXXX',
+      creditorName: 'Societe Creanciere',
+      remittanceInformationUnstructured: 'INVOICE 20261204',
+    };
+    const created = await intl(body);
+    expect(created.status).toBe(201);
+    expect(created.headers.get('location')).toBe(`${PIS}/international/${created.body.paymentId}`);
+    const paymentId: string = created.body.paymentId;
+    await backToClearway(await authoriseAtSandbox(created.body._links.scaRedirect.href, 'approve', { username: 'ivsa' }));
+    const done = await finalState(stack, paymentId);
+    expect(done.typedSearchAttributes.getAll().map((p) => [p.key.name, p.value])).toEqual(
+      expect.arrayContaining([['PaymentProduct', 'international'], ['TransactionStatus', 'ACSC']]),
+    );
+    expect(await transactionStatuses(paymentId)).toEqual(['ACSP', 'ACSC']);
+    const atBank = [...stack.ukSandbox.state.paymentConsents.values()].filter((c) => c.kind === 'international');
+    expect(atBank).toHaveLength(1);
+    expect(atBank[0]).toMatchObject({ status: 'Consumed', initiation: { CurrencyOfTransfer: 'EUR' } });
+    expect(atBank[0]!.paymentIds).toHaveLength(1);
+    const status = await stack.call('GET', `${PIS}/international/${paymentId}/status`, { token, headers: { 'X-BicFi': UK } });
+    expect(status.body.transactionStatus).toBe('ACSC');
+
+    const scheduled = await intl({ ...body, requestedExecutionDate: '2099-01-04' });
+    expect(scheduled.status).toBe(400);
+    expect(scheduled.body.tppMessages[0]).toMatchObject({ path: 'requestedExecutionDate' });
+    const yen = await intl({ ...body, creditorAccount: { iban: 'FR1420041010050500013M02606', currency: 'JPY' } });
+    expect(yen.status).toBe(400);
+    expect(yen.body.tppMessages[0]).toMatchObject({ path: 'creditorAccount.currency' });
+  });
+});
+
 describe('UK consents and account information (SANDGB2LXXX)', () => {
   test('consent → PSU authorises two accounts → valid → accounts, balances and paged transactions in Berlin Group shapes', async () => {
     const created = await stack.call('POST', CONSENTS, {
@@ -198,7 +240,7 @@ test('the directory names the UK bank, its protocol, products and SCA approaches
     city: 'London',
     country: 'United Kingdom',
     protocol: 'uk-obie',
-    globalPaymentProducts: ['domestic'],
+    globalPaymentProducts: ['domestic', 'international'],
     supportedScaApproaches: ['REDIRECT'],
     sandbox: true,
   });

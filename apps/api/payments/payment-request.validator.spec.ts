@@ -31,3 +31,10 @@ describe('validatePaymentInitiation: debtor account', () => {
     expect(() => validatePaymentInitiation('sepa-credit-transfers', body({ debtorAccount: { iban: 'LT00' } }), { debtorAccountOptional: true })).toThrow(/debtorAccount.iban/);
   });
 });
+
+test('a UK bank\'s PSU may pay an international payment from a sort code and account number; elsewhere the debtor needs an IBAN', () => {
+  const raw = { instructedAmount: { currency: 'EUR', amount: '40.00' }, debtorAccount: { bban: '20000010000000' }, creditorAccount: { iban: 'FR1420041010050500013M02606' }, creditorName: 'Societe' };
+  expect(validatePaymentInitiation('international', raw, { ukDebtor: true }).body.debtorAccount).toEqual({ bban: '20000010000000' });
+  expect(() => validatePaymentInitiation('international', raw)).toThrow(/debtorAccount.iban/);
+  expect(() => validatePaymentInitiation('international', { ...raw, debtorAccount: { bban: '2000' } }, { ukDebtor: true })).toThrow(/debtorAccount.bban/);
+});

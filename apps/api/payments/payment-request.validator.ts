@@ -37,7 +37,7 @@ const EURO_PRODUCTS: ReadonlySet<PaymentProduct> = new Set(['sepa-credit-transfe
 export function validatePaymentInitiation(
   product: PaymentProduct,
   raw: unknown,
-  opts: { debtorAccountOptional?: boolean } = {},
+  opts: { debtorAccountOptional?: boolean; ukDebtor?: boolean } = {},
 ): { body: PaymentInitiationBody; amountMinor: bigint } {
   if (!isObject(raw)) throw ApiError.format('body', 'must be a JSON object');
   for (const key of Object.keys(raw)) {
@@ -61,8 +61,9 @@ export function validatePaymentInitiation(
   // GBP domestic payments (UK banks) may name accounts by sort code and account number.
   const ukDomestic = product === 'domestic' && currency === 'GBP';
   // Some banks let the PSU pick the debtor account during SCA (the ASPSP's debtorAccountOptional).
+  // A UK bank's PSU pays from a sort code and account number whatever the product (international too).
   const debtorAccount =
-    raw.debtorAccount === undefined && opts.debtorAccountOptional ? undefined : accountReference('debtorAccount', raw.debtorAccount, ukDomestic);
+    raw.debtorAccount === undefined && opts.debtorAccountOptional ? undefined : accountReference('debtorAccount', raw.debtorAccount, ukDomestic || Boolean(opts.ukDebtor));
   const body: PaymentInitiationBody = {
     ...(debtorAccount ? { debtorAccount } : {}),
     instructedAmount: { currency, amount: amount.amount as string },

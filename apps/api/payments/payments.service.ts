@@ -84,7 +84,7 @@ export class PaymentsService {
     const psuIpAddress = requiredHeader('PSU-IP-Address', headers.psuIpAddress);
     const redirectUri = headers.redirectUri;
     const nokRedirectUri = headers.nokRedirectUri;
-    const { body, amountMinor } = validatePaymentInitiation(product, rawBody, { debtorAccountOptional: aspsp.debtorAccountOptional });
+    const { body, amountMinor } = validatePaymentInitiation(product, rawBody, { debtorAccountOptional: aspsp.debtorAccountOptional, ukDebtor: aspsp.protocol === 'uk-obie' });
 
     // The payment id is derived from the client's X-Request-ID: a retried POST finds the same payment.
     const derivedId = deriveUuid(CLEARWAY_ID_NAMESPACE, principal.tenantId, 'payment', headers.requestId);

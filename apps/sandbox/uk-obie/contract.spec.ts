@@ -139,3 +139,64 @@ test('Dynamic Client Registration: register, read back, update, delete — every
   expect(validateResponse(DCR, { method: 'GET', path: '/register/{ClientId}', status: 200, body: { ...answer, redirect_uris: undefined } })).not.toEqual([]);
   expect(validateResponse(DCR, { method: 'GET', path: '/register/{ClientId}', status: 200, body: { ...answer, token_endpoint_auth_method: 'magic' } })).not.toEqual([]);
 });
+
+test('an international payment (EUR to an IBAN, and a BBAN with its creditor agent): every request and answer matches OBIE 3.1.11', async () => {
+  exchanges.length = 0;
+  const { adapter, conn } = adapterFor(sandbox, await testIdentity(), { fetch: recording });
+  const oauth = { redirectUri: TEST_REDIRECT_URI, state: 'i.contract.sig' };
+  const base = {
+    debtorAccount: { bban: '20000010000000' },
+    creditorName: 'Société Créancière',
+    creditorAddress: { streetName: 'Rue de Rivoli', buildingNumber: '1', postCode: '75001', townName: 'Paris', country: 'FR' },
+    remittanceInformationUnstructured: 'INVOICE 20261202',
+  };
+  const started = await adapter.initiatePayment(conn, {
+    idempotencyKey: '7c1f0d2e-3b4a-4c59-a6f0-3e2d1c0b9a88',
+    paymentProduct: 'international',
+    payment: { ...base, instructedAmount: { currency: 'EUR', amount: '40.00' }, creditorAccount: { iban: 'FR1420041010050500013M02606' }, creditorAgent: 'BNPAFRPPXXX' },
+    psu: {},
+    redirect: { okUri: 'https://x.example/ok', nokUri: 'https://x.example/nok' },
+    oauth,
+  });
+  const back = await authoriseAtSandbox(started.scaRedirectUrl!, 'approve');
+  const grant = await adapter.exchangeAuthorisationCode(conn, { kind: 'payment', bankResourceId: started.bankPaymentId, redirect: oauth, requestId: 'r' }, { state: back.state!, code: back.code, idToken: back.id_token });
+  const done = await adapter.completePaymentAuthorisation(conn, { bankPaymentId: started.bankPaymentId, authorisationId: started.authorisationId!, paymentProduct: 'international', requestId: 'r', idempotencyKey: 'contract-intl' }, grant);
+  expect(done.bankPaymentId).toMatch(/^ip/);
+  expect((await adapter.getPaymentStatus(conn, { bankPaymentId: done.bankPaymentId!, paymentProduct: 'international', requestId: 'r' })).raw).toBe('AcceptedSettlementCompleted');
+  await recording(`${sandbox.url}/open-banking/v3.1/pisp/international-payments/${done.bankPaymentId}/payment-details`, {
+    method: 'GET',
+    headers: { Authorization: `Bearer ${await adapter.client!.clientToken(conn, 'payments')}` },
+  });
+  // A BBAN creditor with its bank's BIC, instructed in GBP, transferred in USD.
+  await adapter.initiatePayment(conn, {
+    idempotencyKey: '7c1f0d2e-3b4a-4c59-a6f0-3e2d1c0b9a89',
+    paymentProduct: 'international',
+    payment: { ...base, instructedAmount: { currency: 'GBP', amount: '30.00' }, creditorAccount: { bban: '021000021123456789', currency: 'USD' }, creditorAgent: 'CHASUS33XXX' },
+    psu: {},
+    redirect: { okUri: 'https://x.example/ok', nokUri: 'https://x.example/nok' },
+    oauth: { redirectUri: TEST_REDIRECT_URI, state: 'i2.contract.sig' },
+  });
+
+  const calls = exchanges.filter((e) => e.url.pathname.startsWith('/open-banking/v3.1/pisp/international'));
+  expect(calls.map((e) => `${e.method} ${e.url.pathname.split('/')[4]} ${e.status}`)).toEqual([
+    'POST international-payment-consents 201',
+    'GET international-payment-consents 200',
+    'POST international-payments 201',
+    'GET international-payments 200',
+    'GET international-payments 200',
+    'POST international-payment-consents 201',
+  ]);
+  const problems: string[] = [];
+  for (const e of calls) {
+    const specPath = `/${e.url.pathname.split('/').slice(4).join('/')}`;
+    if (e.requestBody !== undefined) for (const p of validateRequestBody(PIS, { method: e.method, path: specPath, body: JSON.parse(e.requestBody) })) problems.push(`${e.method} ${specPath} request: ${p}`);
+    for (const p of validateResponse(PIS, { method: e.method, path: specPath, status: e.status, body: JSON.parse(e.responseBody), contentType: e.headers.get('content-type') ?? undefined, headers: e.headers })) problems.push(`${e.method} ${specPath} → ${e.status}: ${p}`);
+  }
+  expect(problems).toEqual([]);
+  const consent = JSON.parse(calls[0]!.responseBody);
+  expect(consent.Data.Initiation).toMatchObject({ CurrencyOfTransfer: 'EUR', CreditorAgent: { SchemeName: 'UK.OBIE.BICFI', Identification: 'BNPAFRPPXXX' }, Creditor: { PostalAddress: { Country: 'FR', TownName: 'Paris' } } });
+  expect(consent.Data.ExchangeRateInformation).toEqual({ UnitCurrency: 'GBP', ExchangeRate: 1.165, RateType: 'Indicative' });
+  expect(JSON.parse(calls[5]!.requestBody!).Data.Initiation).toMatchObject({ CurrencyOfTransfer: 'USD', InstructedAmount: { Currency: 'GBP' }, CreditorAccount: { SchemeName: 'UK.OBIE.BBAN' } });
+  // With teeth: an international answer without its currency of transfer is caught.
+  expect(validateResponse(PIS, { method: 'POST', path: '/international-payment-consents', status: 201, body: { ...consent, Data: { ...consent.Data, Initiation: { ...consent.Data.Initiation, CurrencyOfTransfer: undefined } } } })).not.toEqual([]);
+});

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { importJWK } from 'jose';
 import { isValidIban } from '../../../libs/domain/iban';
+import { minorUnits } from '../../../libs/domain/currency';
 import { signDetached, verifyDetached, JwsSignatureError } from '../../../libs/adapters/uk-obie/jws';
 import { ObieError, sendObieError } from './errors';
 import { boundCertificateOk, TRUST_ANCHOR } from './auth-server';
@@ -43,15 +44,18 @@ export function buildResourceRouter(ctx: ResourceContext): express.Router {
   const pisp = `${RS_PREFIX}/pisp`;
   const aisp = `${RS_PREFIX}/aisp`;
 
-  router.post(`${pisp}/domestic-payment-consents`, handle(ctx, 'payments', 'client', async (req, call) => {
+  for (const kind of ['domestic', 'international'] as const) {
+  const idField = kind === 'domestic' ? 'DomesticPaymentId' : 'InternationalPaymentId';
+  router.post(`${pisp}/${kind}-payment-consents`, handle(ctx, 'payments', 'client', async (req, call) => {
     const body = await signedJson(ctx, req, call);
-    const idem = idempotencyScope(req, call, 'domestic-payment-consents');
+    const idem = idempotencyScope(req, call, `${kind}-payment-consents`);
     const seen = state.idempotent(idem, body);
     if (seen.previous) return replay(seen.previous, seen.hash);
-    const initiation = validateDomesticInitiation(body);
+    const initiation = kind === 'domestic' ? validateDomesticInitiation(body) : validateInternationalInitiation(body);
     const now = state.isoNow();
     const consent: PaymentConsent = {
-      consentId: state.newId('pdc'),
+      consentId: state.newId(kind === 'domestic' ? 'pdc' : 'pic'),
+      kind,
       clientId: call.client.clientId,
       status: 'AwaitingAuthorisation',
       initiation,
@@ -66,31 +70,32 @@ export function buildResourceRouter(ctx: ResourceContext): express.Router {
     return answer;
   }));
 
-  router.get(`${pisp}/domestic-payment-consents/:id`, handle(ctx, 'payments', 'client', async (req, call) => {
+  router.get(`${pisp}/${kind}-payment-consents/:id`, handle(ctx, 'payments', 'client', async (req, call) => {
     const consent = state.paymentConsents.get(String(req.params.id));
-    if (!consent || consent.clientId !== call.client.clientId) throw new ObieError(400, 'UK.OBIE.Resource.NotFound', 'ConsentId not found');
+    if (!consent || consent.kind !== kind || consent.clientId !== call.client.clientId) throw new ObieError(400, 'UK.OBIE.Resource.NotFound', 'ConsentId not found');
     return { status: 200, body: paymentConsentBody(ctx, consent) };
   }));
 
-  router.post(`${pisp}/domestic-payments`, handle(ctx, 'payments', 'psu', async (req, call) => {
+  router.post(`${pisp}/${kind}-payments`, handle(ctx, 'payments', 'psu', async (req, call) => {
     const body = await signedJson(ctx, req, call);
     const key = idempotencyKeyOf(req);
     state.paymentRequestsByKey.set(key, (state.paymentRequestsByKey.get(key) ?? 0) + 1);
-    const idem = idempotencyScope(req, call, 'domestic-payments');
+    const idem = idempotencyScope(req, call, `${kind}-payments`);
     const seen = state.idempotent(idem, body);
     // OBIE: a repeat with the same key (and body) within 24 h returns the payment the first one made.
     if (seen.previous) return replay(seen.previous, seen.hash);
     const consentId = body?.Data?.ConsentId;
     if (typeof consentId !== 'string' || consentId !== call.token.consentId) throw new ObieError(400, 'UK.OBIE.Field.Invalid', 'Data.ConsentId must be the consent this token was issued for', 'Data.ConsentId');
     const consent = state.paymentConsents.get(consentId);
-    if (!consent || consent.clientId !== call.client.clientId) throw new ObieError(400, 'UK.OBIE.Resource.NotFound', 'ConsentId not found', 'Data.ConsentId');
+    if (!consent || consent.kind !== kind || consent.clientId !== call.client.clientId) throw new ObieError(400, 'UK.OBIE.Resource.NotFound', 'ConsentId not found', 'Data.ConsentId');
     if (consent.status !== 'Authorised') throw new ObieError(400, 'UK.OBIE.Resource.InvalidConsentStatus', `The consent is ${consent.status}`, 'Data.ConsentId');
     if (JSON.stringify(body.Data.Initiation) !== JSON.stringify(consent.initiation) || JSON.stringify(body.Risk) !== JSON.stringify(consent.risk)) {
       throw new ObieError(400, 'UK.OBIE.Resource.ConsentMismatch', 'Initiation and Risk must match the consent', 'Data.Initiation');
     }
     const now = state.isoNow();
     const payment: DomesticPayment = {
-      paymentId: state.newId('dp'),
+      paymentId: state.newId(kind === 'domestic' ? 'dp' : 'ip'),
+      kind,
       consentId,
       clientId: call.client.clientId,
       status: initialStatus(consent.initiation),
@@ -114,25 +119,26 @@ export function buildResourceRouter(ctx: ResourceContext): express.Router {
     return answer;
   }));
 
-  router.get(`${pisp}/domestic-payments/:id`, handle(ctx, 'payments', 'client', async (req, call) => {
+  router.get(`${pisp}/${kind}-payments/:id`, handle(ctx, 'payments', 'client', async (req, call) => {
     const payment = state.payments.get(String(req.params.id));
-    if (!payment || payment.clientId !== call.client.clientId) throw new ObieError(400, 'UK.OBIE.Resource.NotFound', 'DomesticPaymentId not found');
+    if (!payment || payment.kind !== kind || payment.clientId !== call.client.clientId) throw new ObieError(400, 'UK.OBIE.Resource.NotFound', `${idField} not found`);
     advance(state, payment);
     return { status: 200, body: paymentBody(ctx, payment, state.paymentConsents.get(payment.consentId)!) };
   }));
 
-  router.get(`${pisp}/domestic-payments/:id/payment-details`, handle(ctx, 'payments', 'client', async (req, call) => {
+  router.get(`${pisp}/${kind}-payments/:id/payment-details`, handle(ctx, 'payments', 'client', async (req, call) => {
     const payment = state.payments.get(String(req.params.id));
-    if (!payment || payment.clientId !== call.client.clientId) throw new ObieError(400, 'UK.OBIE.Resource.NotFound', 'DomesticPaymentId not found');
+    if (!payment || payment.kind !== kind || payment.clientId !== call.client.clientId) throw new ObieError(400, 'UK.OBIE.Resource.NotFound', `${idField} not found`);
     return {
       status: 200,
       body: {
         Data: { PaymentStatus: [{ PaymentTransactionId: payment.paymentId, Status: DETAIL_STATUS[payment.status], StatusUpdateDateTime: payment.updated }] },
-        Links: { Self: `${ctx.issuer()}${pisp}/domestic-payments/${payment.paymentId}/payment-details` },
+        Links: { Self: `${ctx.issuer()}${pisp}/${kind}-payments/${payment.paymentId}/payment-details` },
         Meta: {},
       },
     };
   }));
+  }
 
   // ── AISP ──────────────────────────────────────────────────────────────────────────────────
   router.post(`${aisp}/account-access-consents`, handle(ctx, 'accounts', 'client', async (req, call) => {
@@ -359,11 +365,81 @@ function validateDomesticInitiation(body: any): Record<string, any> {
   if (!/^\d+(\.\d{1,2})?$/.test(amount.Amount)) throw new ObieError(400, 'UK.OBIE.Field.Invalid', 'GBP has two decimals', 'Data.Initiation.InstructedAmount.Amount');
   validateAccount(i.CreditorAccount, 'Data.Initiation.CreditorAccount', true);
   if (i.DebtorAccount !== undefined) validateAccount(i.DebtorAccount, 'Data.Initiation.DebtorAccount', false);
+  validateReference(i);
+  return i;
+}
+
+/** Currencies the sandbox bank transfers abroad, with its indicative rate: units of the currency per 1 GBP. */
+export const INDICATIVE_RATES: Record<string, string> = { GBP: '1', EUR: '1.1650', USD: '1.2700', CHF: '1.1100', SEK: '13.4500', PLN: '5.0100' };
+const INTERNATIONAL_KEYS = new Set(['InstructionIdentification', 'EndToEndIdentification', 'LocalInstrument', 'InstructionPriority', 'Purpose', 'ExtendedPurpose', 'ChargeBearer', 'CurrencyOfTransfer', 'DestinationCountryCode', 'InstructedAmount', 'ExchangeRateInformation', 'DebtorAccount', 'Creditor', 'CreditorAgent', 'CreditorAccount', 'RemittanceInformation', 'SupplementaryData']);
+const CHARGE_BEARERS = new Set(['BorneByCreditor', 'BorneByDebtor', 'FollowingServiceLevel', 'Shared']);
+
+/**
+ * OBIE 3.1.11 `OBWriteInternationalConsent5`, as strictly as a real bank: the debtor's accounts
+ * are in GBP, so the instructed currency is GBP or the currency of transfer; only the currencies
+ * the bank transfers are taken; amounts have the currency's decimals; an `Agreed` rate needs its
+ * contract and rate; a BBAN creditor needs the creditor agent; the reference rule is the domestic one.
+ */
+function validateInternationalInitiation(body: any): Record<string, any> {
+  const i = body?.Data?.Initiation;
+  if (typeof i !== 'object' || i === null) throw new ObieError(400, 'UK.OBIE.Field.Missing', 'Data.Initiation is required', 'Data.Initiation');
+  if (typeof body.Risk !== 'object' || body.Risk === null) throw new ObieError(400, 'UK.OBIE.Field.Missing', 'Risk is required', 'Risk');
+  for (const k of Object.keys(i)) if (!INTERNATIONAL_KEYS.has(k)) throw new ObieError(400, 'UK.OBIE.Field.Unexpected', `Data.Initiation.${k} is not allowed`, `Data.Initiation.${k}`);
+  for (const k of ['InstructionIdentification', 'EndToEndIdentification']) {
+    if (typeof i[k] !== 'string' || i[k].length < 1 || i[k].length > 35) throw new ObieError(400, 'UK.OBIE.Field.Invalid', `Data.Initiation.${k} must be 1-35 characters`, `Data.Initiation.${k}`);
+  }
+  const transfer = i.CurrencyOfTransfer;
+  if (typeof transfer !== 'string' || !/^[A-Z]{3}$/.test(transfer)) throw new ObieError(400, 'UK.OBIE.Field.Missing', 'Data.Initiation.CurrencyOfTransfer is required (ISO 4217)', 'Data.Initiation.CurrencyOfTransfer');
+  if (!INDICATIVE_RATES[transfer]) throw new ObieError(400, 'UK.OBIE.Unsupported.Currency', `The bank transfers ${Object.keys(INDICATIVE_RATES).join(', ')}`, 'Data.Initiation.CurrencyOfTransfer');
+  const amount = i.InstructedAmount;
+  if (typeof amount?.Amount !== 'string' || !/^\d{1,13}$|^\d{1,13}\.\d{1,5}$/.test(amount.Amount) || !/[1-9]/.test(amount.Amount)) {
+    throw new ObieError(400, 'UK.OBIE.Field.Invalid', 'Data.Initiation.InstructedAmount.Amount must be a positive decimal string', 'Data.Initiation.InstructedAmount.Amount');
+  }
+  if (amount.Currency !== 'GBP' && amount.Currency !== transfer) {
+    throw new ObieError(400, 'UK.OBIE.Unsupported.Currency', 'InstructedAmount.Currency must be GBP (the debtor account) or the currency of transfer', 'Data.Initiation.InstructedAmount.Currency');
+  }
+  const decimals = minorUnits(amount.Currency) ?? 2;
+  if ((amount.Amount.split('.')[1]?.length ?? 0) > decimals) throw new ObieError(400, 'UK.OBIE.Field.Invalid', `${amount.Currency} has ${decimals} decimals`, 'Data.Initiation.InstructedAmount.Amount');
+  if (i.ChargeBearer !== undefined && !CHARGE_BEARERS.has(i.ChargeBearer)) throw new ObieError(400, 'UK.OBIE.Field.Invalid', `Data.Initiation.ChargeBearer must be one of ${[...CHARGE_BEARERS].join(', ')}`, 'Data.Initiation.ChargeBearer');
+  const rate = i.ExchangeRateInformation;
+  if (rate !== undefined) {
+    if (rate?.UnitCurrency !== 'GBP' && rate?.UnitCurrency !== transfer) throw new ObieError(400, 'UK.OBIE.Field.Invalid', 'ExchangeRateInformation.UnitCurrency must be GBP or the currency of transfer', 'Data.Initiation.ExchangeRateInformation.UnitCurrency');
+    if (!['Actual', 'Agreed', 'Indicative'].includes(rate.RateType)) throw new ObieError(400, 'UK.OBIE.Field.Invalid', 'ExchangeRateInformation.RateType must be Actual, Agreed or Indicative', 'Data.Initiation.ExchangeRateInformation.RateType');
+    // OBIE: an agreed rate names its contract and the rate; the sandbox has no rate contracts.
+    if (rate.RateType === 'Agreed') throw new ObieError(400, 'UK.OBIE.Field.Invalid', 'The bank has no agreed-rate contract with this client', 'Data.Initiation.ExchangeRateInformation.ContractIdentification');
+    if (rate.ExchangeRate !== undefined || rate.ContractIdentification !== undefined) throw new ObieError(400, 'UK.OBIE.Field.Unexpected', 'ExchangeRate and ContractIdentification go with an Agreed rate only', 'Data.Initiation.ExchangeRateInformation');
+  }
+  const creditor = i.CreditorAccount;
+  if (typeof creditor !== 'object' || creditor === null) throw new ObieError(400, 'UK.OBIE.Field.Missing', 'Data.Initiation.CreditorAccount is required', 'Data.Initiation.CreditorAccount');
+  if (creditor.SchemeName === 'UK.OBIE.IBAN') {
+    if (!isValidIban(creditor.Identification)) throw new ObieError(400, 'UK.OBIE.Unsupported.AccountIdentifier', 'Data.Initiation.CreditorAccount.Identification is not a valid IBAN', 'Data.Initiation.CreditorAccount.Identification');
+  } else if (creditor.SchemeName === 'UK.OBIE.BBAN') {
+    if (typeof creditor.Identification !== 'string' || !/^[A-Z0-9]{1,30}$/.test(creditor.Identification)) throw new ObieError(400, 'UK.OBIE.Unsupported.AccountIdentifier', 'Data.Initiation.CreditorAccount.Identification must be a BBAN (up to 30 letters and digits)', 'Data.Initiation.CreditorAccount.Identification');
+    if (i.CreditorAgent?.SchemeName !== 'UK.OBIE.BICFI' || typeof i.CreditorAgent.Identification !== 'string') throw new ObieError(400, 'UK.OBIE.Field.Missing', 'A BBAN creditor account needs Data.Initiation.CreditorAgent (UK.OBIE.BICFI)', 'Data.Initiation.CreditorAgent');
+  } else {
+    throw new ObieError(400, 'UK.OBIE.Unsupported.AccountSchemeName', 'Data.Initiation.CreditorAccount.SchemeName must be UK.OBIE.IBAN or UK.OBIE.BBAN for an international payment', 'Data.Initiation.CreditorAccount.SchemeName');
+  }
+  if (typeof creditor.Name !== 'string' || creditor.Name.length < 1 || creditor.Name.length > 350) throw new ObieError(400, 'UK.OBIE.Field.Missing', 'Data.Initiation.CreditorAccount.Name is required', 'Data.Initiation.CreditorAccount.Name');
+  if (i.CreditorAgent !== undefined && (i.CreditorAgent.SchemeName !== 'UK.OBIE.BICFI' || !/^[A-Z]{6}[A-Z2-9][A-NP-Z0-9]([A-Z0-9]{3})?$/.test(String(i.CreditorAgent.Identification)))) {
+    throw new ObieError(400, 'UK.OBIE.Field.Invalid', 'Data.Initiation.CreditorAgent must be a UK.OBIE.BICFI BIC', 'Data.Initiation.CreditorAgent.Identification');
+  }
+  if (i.DebtorAccount !== undefined) validateAccount(i.DebtorAccount, 'Data.Initiation.DebtorAccount', false);
+  validateReference(i);
+  return i;
+}
+
+function validateReference(i: any): void {
   const reference = i.RemittanceInformation?.Reference;
   if (typeof reference !== 'string' || !REFERENCE_CHARS.test(reference) || !/[A-Za-z0-9]{6}/.test(reference) || new Set(reference.replace(/[^A-Za-z0-9]/g, '').toUpperCase()).size < 2) {
     throw new ObieError(400, 'UK.OBIE.Field.Invalid', 'Data.Initiation.RemittanceInformation.Reference is required: up to 35 of A-Z a-z 0-9 space & - . /, with 6 alphanumerics in a row, not all the same', 'Data.Initiation.RemittanceInformation.Reference');
   }
-  return i;
+}
+
+/** What the bank quotes for a consent in another currency than GBP (OBIE: `ExchangeRateInformation` in the answer). */
+function quotedRate(c: { initiation: Record<string, any> }): Record<string, unknown> | undefined {
+  const transfer = c.initiation.CurrencyOfTransfer;
+  if (typeof transfer !== 'string' || transfer === 'GBP') return undefined;
+  return { UnitCurrency: 'GBP', ExchangeRate: Number(INDICATIVE_RATES[transfer]), RateType: 'Indicative' };
 }
 
 function validateAccount(a: any, path: string, nameRequired: boolean): void {
@@ -416,10 +492,11 @@ function paymentConsentBody(ctx: ResourceContext, c: PaymentConsent) {
       Status: c.status,
       StatusUpdateDateTime: c.updated,
       Initiation: c.initiation,
+      ...(c.kind === 'international' && quotedRate(c) ? { ExchangeRateInformation: quotedRate(c) } : {}),
       ...(debtor ? { Debtor: { SchemeName: 'UK.OBIE.SortCodeAccountNumber', Identification: `${debtor.sortCode}${debtor.accountNumber}`, Name: debtor.nickname } } : {}),
     },
     Risk: c.risk,
-    Links: { Self: `${ctx.issuer()}${RS_PREFIX}/pisp/domestic-payment-consents/${c.consentId}` },
+    Links: { Self: `${ctx.issuer()}${RS_PREFIX}/pisp/${c.kind}-payment-consents/${c.consentId}` },
     Meta: {},
   };
 }
@@ -427,14 +504,15 @@ function paymentConsentBody(ctx: ResourceContext, c: PaymentConsent) {
 function paymentBody(ctx: ResourceContext, p: DomesticPayment, c: PaymentConsent) {
   return {
     Data: {
-      DomesticPaymentId: p.paymentId,
+      [p.kind === 'domestic' ? 'DomesticPaymentId' : 'InternationalPaymentId']: p.paymentId,
       ConsentId: p.consentId,
       CreationDateTime: p.created,
       Status: p.status,
       StatusUpdateDateTime: p.updated,
       Initiation: p.initiation,
+      ...(p.kind === 'international' && quotedRate(p) ? { ExchangeRateInformation: { ...quotedRate(p), RateType: 'Actual' } } : {}),
     },
-    Links: { Self: `${ctx.issuer()}${RS_PREFIX}/pisp/domestic-payments/${p.paymentId}` },
+    Links: { Self: `${ctx.issuer()}${RS_PREFIX}/pisp/${p.kind}-payments/${p.paymentId}` },
     Meta: {},
     ...(c ? {} : {}),
   };

@@ -33,8 +33,12 @@ export type DomesticPaymentStatus =
   | 'AcceptedWithoutPosting'
   | 'Rejected';
 
+/** The OBIE payment resources the sandbox offers (3.1.11 `domestic-…` and `international-…`). */
+export type UkPaymentKind = 'domestic' | 'international';
+
 export interface PaymentConsent {
   consentId: string;
+  kind: UkPaymentKind;
   clientId: string;
   status: PaymentConsentStatus;
   initiation: Record<string, any>;
@@ -49,6 +53,7 @@ export interface PaymentConsent {
 
 export interface DomesticPayment {
   paymentId: string;
+  kind: UkPaymentKind;
   consentId: string;
   clientId: string;
   status: DomesticPaymentStatus;

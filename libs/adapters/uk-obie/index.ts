@@ -1,7 +1,7 @@
 /**
  * UK Open Banking (OBIE Read/Write 3.1.x, as Stripe Open Banking serves it): a Clearway payment
- * becomes a domestic payment consent, authorised by the PSU through the FAPI hybrid flow
- * (Clearway's `/callbacks/oauth`), then submitted as a domestic payment with an idempotency key
+ * becomes a domestic (or international) payment consent, authorised by the PSU through the FAPI hybrid flow
+ * (Clearway's `/callbacks/oauth`), then submitted as the payment with an idempotency key
  * derived from the payment id; a Clearway consent becomes an account-access consent. Stateless:
  * the bank's client_id is kept by the registration store, tokens by the caller (sealed).
  */
@@ -36,6 +36,7 @@ import {
   toBalance,
   toConsentStatus,
   toDomesticInitiation,
+  toInternationalInitiation,
   toPermissions,
   toScaStatus,
   toTransactionDetails,
@@ -45,8 +46,21 @@ import {
 export { UkObieClient } from './client';
 export type { UkTppIdentity, UkRegistrationStore, UkBankProfile, UkObieClientOptions } from './client';
 
-/** Before the PSU authorised it, a UK payment is its consent at the bank; afterwards, the domestic payment. */
+/** Before the PSU authorised it, a UK payment is its consent at the bank; afterwards, the domestic (or international) payment. */
 const CONSENT_PREFIX = 'consent:';
+
+/** The OBIE resources of each Clearway payment product a UK bank can take. */
+const PRODUCTS = {
+  domestic: { consents: '/pisp/domestic-payment-consents', payments: '/pisp/domestic-payments', paymentId: 'DomesticPaymentId', initiation: toDomesticInitiation },
+  international: { consents: '/pisp/international-payment-consents', payments: '/pisp/international-payments', paymentId: 'InternationalPaymentId', initiation: toInternationalInitiation },
+} as const;
+type UkProduct = (typeof PRODUCTS)[keyof typeof PRODUCTS];
+
+function resourcesOf(product: string): UkProduct {
+  const r = (PRODUCTS as Record<string, UkProduct>)[product];
+  if (!r) throw new BankError('rejected', `UK Open Banking: product ${product} is not offered`, { messages: [{ category: 'ERROR', code: 'PRODUCT_UNKNOWN' }] });
+  return r;
+}
 
 /** `c_hash` / `s_hash`: left half of SHA-256, base64url (OIDC core 3.3.2.11). */
 export function halfHash(value: string): string {
@@ -74,13 +88,13 @@ export class UkObieAdapter implements BankAdapter, AccountInformationAdapter {
 
   // ── Payments ─────────────────────────────────────────────────────────────────────────────
   async initiatePayment(conn: BankConnection, cmd: InitiatePaymentCommand): Promise<InitiatePaymentResult> {
-    if (cmd.paymentProduct !== 'domestic') throw new BankError('rejected', `UK Open Banking: product ${cmd.paymentProduct} is not offered`, { messages: [{ category: 'ERROR', code: 'PRODUCT_UNKNOWN' }] });
+    const r = resourcesOf(cmd.paymentProduct);
     if (!cmd.oauth) throw new BankError('rejected', 'UK Open Banking needs the OAuth redirect (Clearway\'s /callbacks/oauth)');
+    const body = { Data: { Initiation: r.initiation(cmd.payment, cmd.idempotencyKey.replace(/-/g, '')) }, Risk: { PaymentContextCode: 'PartyToParty' } };
     const token = await this.http.clientToken(conn, 'payments');
-    const body = { Data: { Initiation: toDomesticInitiation(cmd.payment, cmd.idempotencyKey.replace(/-/g, '')) }, Risk: { PaymentContextCode: 'PartyToParty' } };
-    const res = await this.http.resource(conn, 'POST', '/pisp/domestic-payment-consents', { token, body, idempotencyKey: cmd.idempotencyKey, psu: cmd.psu });
+    const res = await this.http.resource(conn, 'POST', r.consents, { token, body, idempotencyKey: cmd.idempotencyKey, psu: cmd.psu });
     const consentId = res.body?.Data?.ConsentId;
-    if (typeof consentId !== 'string') throw new BankError('protocol', 'domestic-payment-consents: no ConsentId', { httpStatus: res.status, fate: 'ambiguous' });
+    if (typeof consentId !== 'string') throw new BankError('protocol', `${r.consents}: no ConsentId`, { httpStatus: res.status, fate: 'ambiguous' });
     const status = paymentConsentToTransactionStatus(res.body.Data.Status);
     return {
       bankPaymentId: `${CONSENT_PREFIX}${consentId}`,
@@ -92,12 +106,13 @@ export class UkObieAdapter implements BankAdapter, AccountInformationAdapter {
   }
 
   async getPaymentStatus(conn: BankConnection, ref: PaymentRef): Promise<BankTransactionStatus> {
+    const r = resourcesOf(ref.paymentProduct);
     const token = await this.http.clientToken(conn, 'payments');
     if (ref.bankPaymentId.startsWith(CONSENT_PREFIX)) {
-      const res = await this.http.resource(conn, 'GET', `/pisp/domestic-payment-consents/${encodeURIComponent(ref.bankPaymentId.slice(CONSENT_PREFIX.length))}`, { token });
+      const res = await this.http.resource(conn, 'GET', `${r.consents}/${encodeURIComponent(ref.bankPaymentId.slice(CONSENT_PREFIX.length))}`, { token });
       return paymentConsentToTransactionStatus(res.body?.Data?.Status);
     }
-    const res = await this.http.resource(conn, 'GET', `/pisp/domestic-payments/${encodeURIComponent(ref.bankPaymentId)}`, { token });
+    const res = await this.http.resource(conn, 'GET', `${r.payments}/${encodeURIComponent(ref.bankPaymentId)}`, { token });
     return toTransactionStatus(res.body?.Data?.Status);
   }
 
@@ -109,8 +124,9 @@ export class UkObieAdapter implements BankAdapter, AccountInformationAdapter {
   }
 
   async getScaStatus(conn: BankConnection, ref: AuthorisationRef): Promise<BankScaStatus> {
+    const r = resourcesOf(ref.paymentProduct);
     const token = await this.http.clientToken(conn, 'payments');
-    const res = await this.http.resource(conn, 'GET', `/pisp/domestic-payment-consents/${encodeURIComponent(ref.authorisationId)}`, { token });
+    const res = await this.http.resource(conn, 'GET', `${r.consents}/${encodeURIComponent(ref.authorisationId)}`, { token });
     return toScaStatus(res.body?.Data?.Status);
   }
 
@@ -120,7 +136,7 @@ export class UkObieAdapter implements BankAdapter, AccountInformationAdapter {
    */
   async cancelPayment(_conn: BankConnection, ref: PaymentRef): Promise<CancelPaymentResult> {
     if (ref.bankPaymentId.startsWith(CONSENT_PREFIX)) return { status: { raw: 'NotSubmitted', normalised: 'CANC' }, authorisationRequired: false };
-    throw new BankError('rejected', 'UK Open Banking domestic payments cannot be cancelled once submitted', { httpStatus: 405, messages: [{ category: 'ERROR', code: 'CANCELLATION_INVALID' }] });
+    throw new BankError('rejected', 'UK Open Banking payments cannot be cancelled once submitted', { httpStatus: 405, messages: [{ category: 'ERROR', code: 'CANCELLATION_INVALID' }] });
   }
 
   async updatePaymentPsuData(): Promise<PsuDataUpdateResult> {
@@ -169,12 +185,13 @@ export class UkObieAdapter implements BankAdapter, AccountInformationAdapter {
    */
   async completePaymentAuthorisation(conn: BankConnection, ref: AuthorisationRef & { idempotencyKey: string }, grant: BankGrant): Promise<OAuthPaymentCompletion> {
     const consentId = ref.bankPaymentId.startsWith(CONSENT_PREFIX) ? ref.bankPaymentId.slice(CONSENT_PREFIX.length) : ref.authorisationId;
+    const r = resourcesOf(ref.paymentProduct);
     const token = await this.http.clientToken(conn, 'payments');
-    const consent = await this.http.resource(conn, 'GET', `/pisp/domestic-payment-consents/${encodeURIComponent(consentId)}`, { token });
+    const consent = await this.http.resource(conn, 'GET', `${r.consents}/${encodeURIComponent(consentId)}`, { token });
     const body = { Data: { ConsentId: consentId, Initiation: consent.body?.Data?.Initiation }, Risk: consent.body?.Risk ?? {} };
-    const res = await this.http.resource(conn, 'POST', '/pisp/domestic-payments', { token: grant.accessToken, body, idempotencyKey: ref.idempotencyKey, psu: ref.psu });
-    const paymentId = res.body?.Data?.DomesticPaymentId;
-    if (typeof paymentId !== 'string') throw new BankError('protocol', 'domestic-payments: no DomesticPaymentId', { httpStatus: res.status, fate: 'ambiguous' });
+    const res = await this.http.resource(conn, 'POST', r.payments, { token: grant.accessToken, body, idempotencyKey: ref.idempotencyKey, psu: ref.psu });
+    const paymentId = res.body?.Data?.[r.paymentId];
+    if (typeof paymentId !== 'string') throw new BankError('protocol', `${r.payments}: no ${r.paymentId}`, { httpStatus: res.status, fate: 'ambiguous' });
     return { scaStatus: { raw: 'Consumed', normalised: 'finalised' }, bankPaymentId: paymentId, status: toTransactionStatus(res.body.Data.Status) };
   }
 

@@ -1,3 +1,4 @@
+import type { BankError } from '../bank-adapter';
 import {
   ACCOUNT_CONSENT_MAP,
   CONSENT_AS_SCA,
@@ -10,6 +11,7 @@ import {
   signedAmount,
   toConsentStatus,
   toScaStatus,
+  toInternationalInitiation,
   toTransactionStatus,
 } from './transformers';
 
@@ -64,5 +66,46 @@ describe('OBIE status maps', () => {
     expect(clearwayFieldOf('Data.Initiation.CreditorAccount.Identification')).toBe('creditorAccount');
     expect(clearwayFieldOf('Data.Initiation.CreditorAccount.Name')).toBe('creditorName');
     expect(clearwayFieldOf('x-jws-signature')).toBeUndefined();
+  });
+});
+
+describe('toInternationalInitiation (OBIE 3.1.11 OBWriteInternationalConsent5)', () => {
+  const body = {
+    instructedAmount: { currency: 'GBP', amount: '30.00' },
+    creditorAccount: { bban: '021000021123456789', currency: 'USD' },
+    creditorAgent: 'CHASUS33XXX',
+    creditorName: 'Acme Inc',
+    creditorAddress: { townName: 'New York', country: 'US' },
+    remittanceInformationUnstructured: 'INVOICE 20261203 for services',
+  };
+  test('currency of transfer from the creditor account, BBAN with its BICFI agent, creditor address, reference', () => {
+    expect(toInternationalInitiation(body, 'abc')).toEqual({
+      InstructionIdentification: 'abc',
+      EndToEndIdentification: 'abc',
+      CurrencyOfTransfer: 'USD',
+      InstructedAmount: { Amount: '30.00', Currency: 'GBP' },
+      Creditor: { Name: 'Acme Inc', PostalAddress: { TownName: 'New York', Country: 'US' } },
+      CreditorAgent: { SchemeName: 'UK.OBIE.BICFI', Identification: 'CHASUS33XXX' },
+      CreditorAccount: { SchemeName: 'UK.OBIE.BBAN', Identification: '021000021123456789', Name: 'Acme Inc' },
+      RemittanceInformation: { Reference: 'INVOICE 20261203 for services', Unstructured: 'INVOICE 20261203 for services' },
+    });
+  });
+  test('without a creditor account currency, the instructed currency is transferred; IBAN scheme', () => {
+    const i = toInternationalInitiation({ ...body, creditorAccount: { iban: 'FR1420041010050500013M02606' }, instructedAmount: { currency: 'EUR', amount: '5.00' } }, 'x');
+    expect(i).toMatchObject({ CurrencyOfTransfer: 'EUR', CreditorAccount: { SchemeName: 'UK.OBIE.IBAN' } });
+  });
+  test('refusals name the Clearway field', () => {
+    const path = (f: () => unknown) => {
+      try {
+        f();
+      } catch (e) {
+        return (e as BankError).details.messages?.[0]?.path;
+      }
+      return 'not refused';
+    };
+    expect(path(() => toInternationalInitiation({ ...body, requestedExecutionDate: '2099-01-01' }, 'x'))).toBe('requestedExecutionDate');
+    expect(path(() => toInternationalInitiation({ ...body, creditorAgent: undefined }, 'x'))).toBe('creditorAgent');
+    expect(clearwayFieldOf('Data.Initiation.CurrencyOfTransfer')).toBe('creditorAccount.currency');
+    expect(clearwayFieldOf('Data.Initiation.CreditorAgent.Identification')).toBe('creditorAgent');
   });
 });

@@ -2,6 +2,7 @@
  * OBIE Read/Write 3.1.x shapes and the exhaustive status maps. Anything unknown maps to pending,
  * never to success, and the raw value is kept beside it.
  */
+import { BankError } from '../bank-adapter';
 import type { Balance, BankConsentStatus, ConsentRequest } from '../../domain/consent';
 import type { AccountReference, PaymentInitiationBody } from '../../domain/payment';
 import type { BankScaStatus, BankTransactionStatus, ScaStatus, TransactionStatus } from '../../domain/transaction-status';
@@ -101,11 +102,65 @@ export function toDomesticInitiation(p: PaymentInitiationBody, instructionId: st
   };
 }
 
+/** A refusal of something the Clearway body asks that an OBIE bank cannot take (`path`: the Clearway field). */
+function unsupported(path: string, text: string): BankError {
+  return new BankError('rejected', `UK Open Banking: ${path}: ${text}`, { httpStatus: 400, messages: [{ category: 'ERROR', code: 'FORMAT_ERROR', path, text }] });
+}
+
+/**
+ * The `Initiation` of an international payment consent (OBIE 3.1.11 `OBWriteInternationalConsent5`).
+ * The OPE 1.3.3 body carries no currency of transfer, charge bearer or exchange-rate contract
+ * (`chargeBearer`, `exchangeRateInformation` are commented out of `paymentInitiation_json`, and
+ * Clearway refuses unknown fields): the currency of transfer is the creditor account's currency,
+ * else the instructed one; charges and the rate are the bank's to quote (its consent answer
+ * carries `ExchangeRateInformation`). A requested execution date would be an international
+ * *scheduled* payment, which Clearway does not offer at UK banks: refused naming the field.
+ */
+export function toInternationalInitiation(p: PaymentInitiationBody, instructionId: string): Record<string, unknown> {
+  if (p.requestedExecutionDate) throw unsupported('requestedExecutionDate', 'UK international payments execute immediately; scheduled international payments are not offered');
+  const creditor = p.creditorAccount;
+  if (!creditor.iban && !creditor.bban) throw unsupported('creditorAccount', 'an international payment needs the creditor\'s iban or bban');
+  if (creditor.bban && !creditor.iban && !p.creditorAgent) throw unsupported('creditorAgent', 'a creditor account given as bban needs the creditor agent\'s BIC');
+  const remittance = p.remittanceInformationUnstructured;
+  const address = p.creditorAddress;
+  return {
+    InstructionIdentification: instructionId,
+    EndToEndIdentification: p.endToEndIdentification ?? instructionId,
+    CurrencyOfTransfer: creditor.currency ?? p.instructedAmount.currency,
+    InstructedAmount: { Amount: p.instructedAmount.amount, Currency: p.instructedAmount.currency },
+    ...(p.debtorAccount && (p.debtorAccount.iban || p.debtorAccount.bban) ? { DebtorAccount: toObieAccount(p.debtorAccount) } : {}),
+    ...(address
+      ? {
+          Creditor: {
+            Name: p.creditorName,
+            PostalAddress: {
+              ...(address.streetName ? { StreetName: address.streetName } : {}),
+              ...(address.buildingNumber ? { BuildingNumber: address.buildingNumber } : {}),
+              ...(address.postCode ? { PostCode: address.postCode } : {}),
+              ...(address.townName ? { TownName: address.townName } : {}),
+              Country: address.country,
+            },
+          },
+        }
+      : {}),
+    ...(p.creditorAgent ? { CreditorAgent: { SchemeName: 'UK.OBIE.BICFI', Identification: p.creditorAgent } } : {}),
+    CreditorAccount: creditor.iban
+      ? { SchemeName: 'UK.OBIE.IBAN', Identification: creditor.iban, Name: p.creditorName }
+      : { SchemeName: 'UK.OBIE.BBAN', Identification: creditor.bban, Name: p.creditorName },
+    ...(remittance ? { RemittanceInformation: { Reference: remittance.slice(0, 35), Unstructured: remittance } } : {}),
+  };
+}
+
 /** OBIE field paths in a bank's error → the Clearway (Berlin Group) field the client sent. */
 const FIELD_OF_PATH: [RegExp, string][] = [
   [/RemittanceInformation/, 'remittanceInformationUnstructured'],
   [/CreditorAccount\.Name/, 'creditorName'],
   [/CreditorAccount/, 'creditorAccount'],
+  [/CreditorAgent/, 'creditorAgent'],
+  [/Creditor\.PostalAddress|CreditorPostalAddress/, 'creditorAddress'],
+  [/Creditor\.Name/, 'creditorName'],
+  // The currency of transfer is the creditor account's currency (else the instructed one).
+  [/CurrencyOfTransfer/, 'creditorAccount.currency'],
   [/DebtorAccount/, 'debtorAccount'],
   [/InstructedAmount\.Currency/, 'instructedAmount.currency'],
   [/InstructedAmount/, 'instructedAmount.amount'],

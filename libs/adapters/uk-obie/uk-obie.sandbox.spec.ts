@@ -134,6 +134,71 @@ describe('UK Open Banking adapter against the sandbox ASPSP (HTTP)', () => {
     expect((err as BankError).details.messages?.[0]).toMatchObject({ code: 'FORMAT_ERROR', path: 'remittanceInformationUnstructured' });
   });
 
+  describe('international payments (OBIE international-payment-consents / international-payments)', () => {
+    const INTL: PaymentInitiationBody = {
+      ...PAYMENT,
+      instructedAmount: { currency: 'EUR', amount: '40.00' },
+      creditorAccount: { iban: 'FR1420041010050500013M02606' },
+      creditorAgent: 'BNPAFRPPXXX',
+    };
+    const intl = (payment: PaymentInitiationBody, idempotencyKey = randomUUID(), state = 'i.s.sig') => ({
+      idempotencyKey,
+      paymentProduct: 'international' as const,
+      payment,
+      psu: {},
+      redirect: { okUri: 'https://x.example/ok', nokUri: 'https://x.example/nok' },
+      oauth: oauth(state),
+    });
+    const refusal = async (p: Promise<unknown>) => {
+      const err = await p.catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(BankError);
+      expect((err as BankError).kind).toBe('rejected');
+      return (err as BankError).details;
+    };
+
+    test('approve → submitted once per idempotency key (a retry gets the same InternationalPaymentId) → settled; the domestic resources do not know it', async () => {
+      const { adapter, conn } = adapterFor(sandbox, await testIdentity());
+      const started = await adapter.initiatePayment(conn, intl(INTL, randomUUID(), 'i.approve.sig'));
+      expect(started.status).toEqual({ raw: 'AwaitingAuthorisation', normalised: 'RCVD' });
+      const back = await authoriseAtSandbox(started.scaRedirectUrl!, 'approve');
+      const grant = await adapter.exchangeAuthorisationCode(conn, { kind: 'payment', bankResourceId: started.bankPaymentId, redirect: oauth('i.approve.sig'), requestId: 'r' }, { state: back.state!, code: back.code, idToken: back.id_token });
+      const ref = { bankPaymentId: started.bankPaymentId, authorisationId: started.authorisationId!, paymentProduct: 'international' as const, requestId: 'r', idempotencyKey: 'intl-submit-1' };
+      const done = await adapter.completePaymentAuthorisation(conn, ref, grant);
+      expect(done.status).toEqual({ raw: 'AcceptedSettlementInProcess', normalised: 'ACSP' });
+      expect((await adapter.completePaymentAuthorisation(conn, ref, grant)).bankPaymentId).toBe(done.bankPaymentId);
+      const consent = sandbox.state.paymentConsents.get(started.authorisationId!)!;
+      expect(consent).toMatchObject({ kind: 'international', status: 'Consumed', paymentIds: [done.bankPaymentId] });
+      expect(consent.initiation).toMatchObject({ CurrencyOfTransfer: 'EUR', InstructedAmount: { Amount: '40.00', Currency: 'EUR' } });
+      expect(await adapter.getPaymentStatus(conn, { bankPaymentId: done.bankPaymentId!, paymentProduct: 'international', requestId: 'r' })).toEqual({ raw: 'AcceptedSettlementCompleted', normalised: 'ACSC' });
+      // An international payment is not reachable as a domestic one.
+      const wrong = await refusal(adapter.getPaymentStatus(conn, { bankPaymentId: done.bankPaymentId!, paymentProduct: 'domestic', requestId: 'r' }));
+      expect(wrong.httpStatus).toBe(400);
+    });
+
+    test('the consent key is honoured: the same key and body give the same consent, the same key with another body is refused', async () => {
+      const { adapter, conn } = adapterFor(sandbox, await testIdentity());
+      const key = randomUUID();
+      const a = await adapter.initiatePayment(conn, intl(INTL, key));
+      const b = await adapter.initiatePayment(conn, intl(INTL, key));
+      expect(b.bankPaymentId).toBe(a.bankPaymentId);
+      const other = await refusal(adapter.initiatePayment(conn, intl({ ...INTL, instructedAmount: { currency: 'EUR', amount: '41.00' } }, key)));
+      expect(other.httpStatus).toBe(400);
+    });
+
+    test('what the UK bank cannot take is refused naming the Clearway field', async () => {
+      const { adapter, conn } = adapterFor(sandbox, await testIdentity());
+      const consentsBefore = sandbox.state.paymentConsents.size;
+      // Refused by the adapter, before any bank call: no scheduled international payments; a BBAN needs its bank.
+      expect((await refusal(adapter.initiatePayment(conn, intl({ ...INTL, requestedExecutionDate: '2099-01-01' })))).messages?.[0]).toMatchObject({ path: 'requestedExecutionDate' });
+      expect((await refusal(adapter.initiatePayment(conn, intl({ ...INTL, creditorAccount: { bban: '021000021123456789' }, creditorAgent: undefined })))).messages?.[0]).toMatchObject({ path: 'creditorAgent' });
+      // Refused by the bank, mapped back to our fields.
+      expect((await refusal(adapter.initiatePayment(conn, intl({ ...INTL, creditorAccount: { iban: 'FR1420041010050500013M02606', currency: 'JPY' } })))).messages?.[0]).toMatchObject({ code: 'FORMAT_ERROR', path: 'creditorAccount.currency' });
+      expect((await refusal(adapter.initiatePayment(conn, intl({ ...INTL, instructedAmount: { currency: 'USD', amount: '40.00' }, creditorAccount: { iban: 'FR1420041010050500013M02606', currency: 'EUR' } })))).messages?.[0]).toMatchObject({ path: 'instructedAmount.currency' });
+      expect((await refusal(adapter.initiatePayment(conn, intl({ ...INTL, creditorAgent: 'NOTABIC' })))).messages?.[0]).toMatchObject({ path: 'creditorAgent' });
+      expect(sandbox.state.paymentConsents.size).toBe(consentsBefore);
+    });
+  });
+
   test('account information: consent → PSU picks accounts → reads in Berlin Group shapes, transactions paged by the bank\'s Next links', async () => {
     const { adapter, conn } = adapterFor(sandbox, await testIdentity());
     const created = await adapter.createConsent(conn, {
