@@ -155,6 +155,24 @@ export function createPeriodicPaymentActivities(deps: PeriodicPaymentActivityDep
       return periodicOf(adapter).getPeriodicPaymentStatus(conn, bankRef(payment, 'periodic-status')).catch(toActivityFailure);
     },
 
+    /**
+     * An operator names the bank's id of a standing order whose initiation answer was lost: the
+     * bank must know it (its status is read at that id), else the decision is refused. Nothing is
+     * initiated.
+     */
+    async confirmBankPeriodicPayment(paymentId: string, bankPaymentId: string): Promise<BankTransactionStatus> {
+      const { payment, adapter, conn } = await load(paymentId);
+      const ref = { bankPaymentId, paymentProduct: payment.paymentProduct, requestId: logicalCallRequestId(payment.id, 'confirm-bank-periodic-payment'), psu: psuOf(payment) };
+      try {
+        return await periodicOf(adapter).getPeriodicPaymentStatus(conn, ref);
+      } catch (err) {
+        if (isBankError(err) && err.kind === 'not_found') {
+          throw failure(FailureType.DecisionRefused, `The bank does not know periodic payment ${bankPaymentId} under ${payment.paymentProduct}`);
+        }
+        return toActivityFailure(err);
+      }
+    },
+
     async getPeriodicScaStatusAtBank(paymentId: string, authorisationId: string): Promise<BankScaStatus> {
       const { payment, adapter, conn } = await load(paymentId);
       const status = await periodicOf(adapter).getPeriodicScaStatus(conn, { ...bankRef(payment, 'periodic-sca-status'), authorisationId }).catch(toActivityFailure);

@@ -7,7 +7,8 @@ import { startTimeSkippingEnv } from '../test/support/time-skipping';
 import { Worker } from '@temporalio/worker';
 import type { PaymentActivities } from '../activities/payment.activities';
 import type { BankTransactionStatus } from '../libs/domain/transaction-status';
-import { initiationResultUpdate, paymentWorkflowId, resolveInitiationUpdate, type PaymentTimings } from './payment-initiation.api';
+import { cancelPaymentUpdate, initiationResultUpdate, paymentWorkflowId, resolveInitiationUpdate, type PaymentTimings } from './payment-initiation.api';
+import { startCancellationAuthorisationUpdate } from './shared/cancellation-authorisation';
 import type { paymentInitiationWorkflow } from './payment-initiation.workflow';
 
 /**
@@ -27,6 +28,9 @@ import type { paymentInitiationWorkflow } from './payment-initiation.workflow';
  * - `payment-sca-timeout-cancel-failed-history.json`: the PSU never decides, the bank refuses the
  *   cancellation, so the payment is followed until the bank itself rejects it (patch
  *   `sca-timeout-cancel-outcome`).
+ * - `payment-cancellation-authorisation-history.json`: authorised and waiting for its date (ACCP),
+ *   DELETE answered 202, the cancellation authorisation started, its SCA status followed until
+ *   finalised, then the bank reports CANC (patch `payment-cancellation-sca-status`).
  *
  * The replay needs no server (only the recorder starts one). To re-record (only for a change that
  * ships behind `patched()`, keeping the older fixtures): `RECORD_HISTORY=1 npx jest workflows/payment-initiation.replay.spec.ts`.
@@ -66,7 +70,7 @@ function activitiesFor(overrides: Partial<PaymentActivities>): PaymentActivities
   };
 }
 
-const status = (s: 'RCVD' | 'ACSP' | 'ACSC' | 'RJCT'): BankTransactionStatus => ({ raw: s, normalised: s });
+const status = (s: 'RCVD' | 'ACCP' | 'ACSP' | 'ACSC' | 'RJCT' | 'CANC'): BankTransactionStatus => ({ raw: s, normalised: s });
 
 interface Scenario {
   file: string;
@@ -195,6 +199,59 @@ const SCENARIOS: Scenario[] = [
         async () => undefined,
         { scaTimeoutMs: 60_000 },
       );
+    },
+  },
+  {
+    file: 'payment-cancellation-authorisation-history.json',
+    activities: [
+      'initiatePaymentAtBank',
+      'getBankScaStatus',
+      'recordPaymentStatus', // sca_status: finalised
+      'getBankPaymentStatus', // ACCP: waiting for its execution date
+      'recordPaymentStatus',
+      'cancelPaymentAtBank', // 202: the PSU must authorise the cancellation
+      'startCancellationAuthorisationAtBank',
+      'getCancellationScaStatusAtBank', // started
+      'getBankPaymentStatus', // still ACCP
+      'getCancellationScaStatusAtBank', // finalised
+      'getBankPaymentStatus', // CANC
+      'recordPaymentStatus',
+    ],
+    updates: ['initiationResult', 'cancelPayment', 'startCancellationAuthorisation'],
+    patches: ['payment-cancellation-sca-status'],
+    record: (env) => {
+      let cancellationChecks = 0;
+      let approved = false;
+      const activities = {
+        ...activitiesFor({
+          initiatePaymentAtBank: async () => ({
+            bankPaymentId: 'bank-pmt-cancel',
+            transactionStatus: 'RCVD',
+            rawTransactionStatus: 'RCVD',
+            scaApproach: 'DECOUPLED',
+            authorisationId: 'auth-cancel',
+          }),
+          getBankScaStatus: async () => ({ raw: 'finalised', normalised: 'finalised' }),
+          getBankPaymentStatus: async () => (approved ? status('CANC') : status('ACCP')),
+          cancelPaymentAtBank: async () => ({ transactionStatus: 'ACCP', authorisationRequired: true }),
+        }),
+        startCancellationAuthorisationAtBank: async () => ({ authorisationId: 'cancel-fixture', scaStatus: 'started', scaApproach: 'DECOUPLED' }),
+        getCancellationScaStatusAtBank: async () => {
+          if (cancellationChecks++ === 0) return { raw: 'started', normalised: 'started' };
+          approved = true;
+          return { raw: 'finalised', normalised: 'finalised' };
+        },
+      } as PaymentActivities;
+      return recordPayment(env, '00000000-0000-4000-8000-000000000004', activities, async (handle) => {
+        // Cancel while the workflow waits on its first status-poll timer (5 s), so the event order is stable.
+        for (;;) {
+          const events = (await handle.fetchHistory()).events ?? [];
+          if (events.filter((e) => e.activityTaskCompletedEventAttributes).length >= 5 && events.at(-1)?.timerStartedEventAttributes) break;
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        await handle.executeUpdate(cancelPaymentUpdate, { updateId: 'cancel-fixture' });
+        await handle.executeUpdate(startCancellationAuthorisationUpdate, { updateId: 'start-cancellation-fixture' });
+      });
     },
   },
 ];

@@ -60,6 +60,10 @@ export interface PeriodicWorkflowState {
   accountId?: string;
   /** Transactions earlier executions took (the last few, enough to tell neighbours apart). */
   takenTransactionIds: string[];
+  /** `unknown` while the bank's answer to the initiation is missing; `resolved` once an operator decided. */
+  initiationOutcome?: 'unknown' | 'resolved';
+  /** Adopted after an unknown outcome: no authorisation is known, SCA is followed through the order's status. */
+  adopted?: boolean;
   /** The bank asked for the cancellation to be authorised (DELETE → 202). */
   cancellation?: { cancellationId?: string; scaStatus?: ScaStatus; scaApproach?: ScaApproach };
 }

@@ -6,6 +6,8 @@ import type { ScheduledExecution } from '../libs/domain/target2-calendar';
 import { RECORD_HISTORY, activitiesOf, commandSequence, installQuietRuntime, readHistoryFixture, writeHistoryFixture, type History } from '../test/support/history-fixtures';
 import { startTimeSkippingEnv } from '../test/support/time-skipping';
 import type { periodicPaymentWorkflow } from './periodic-payment.workflow';
+import { resolveInitiationUpdate } from './payment-initiation.api';
+import { periodicStateQuery } from './periodic-payment.api';
 
 /**
  * Determinism guard for the standing-order workflow: one real first run (initiation, SCA, two
@@ -14,6 +16,8 @@ import type { periodicPaymentWorkflow } from './periodic-payment.workflow';
  * `RECORD_HISTORY=1 npx jest workflows/periodic-payment.replay.spec.ts`.
  */
 const FIXTURE = path.join(__dirname, '__fixtures__', 'periodic-payment-history.json');
+/** The shape `patched('periodic-unknown-outcome-resolution')` added: answer lost → unknown → an operator says not initiated → RJCT. */
+const UNKNOWN_FIXTURE = path.join(__dirname, '__fixtures__', 'periodic-payment-unknown-outcome-history.json');
 
 beforeAll(installQuietRuntime);
 
@@ -82,6 +86,61 @@ async function recordFirstRun(): Promise<History> {
         await env.sleep(86_400_000);
       }
       throw new Error('the first run never continued as new');
+    });
+  } finally {
+    await env.teardown();
+  }
+}
+
+describe('periodicPaymentWorkflow replay: unknown initiation outcome resolved by an operator', () => {
+  it('the fixture is what the current code records (RECORD_HISTORY=1 rewrites it)', async () => {
+    const fresh = await recordUnknownOutcome();
+    if (RECORD_HISTORY) writeHistoryFixture(UNKNOWN_FIXTURE, fresh);
+    expect(commandSequence(fresh)).toEqual(commandSequence(readHistoryFixture(UNKNOWN_FIXTURE)));
+  }, 120_000);
+
+  it('replays with the current workflow code', async () => {
+    const history = readHistoryFixture(UNKNOWN_FIXTURE);
+    expect(activitiesOf(history)).toEqual(['initiatePeriodicPaymentAtBank', 'recordPaymentStatus', 'recordOperatorDecision', 'recordPaymentStatus', 'recordPaymentStatus']);
+    expect(history.events!.some((e) => e.markerRecordedEventAttributes?.markerName === 'core_patch')).toBe(true);
+    expect(history.events!.at(-1)?.workflowExecutionCompletedEventAttributes).toBeTruthy();
+    await expect(Worker.runReplayHistory({ workflowsPath: require.resolve('./index') }, history, 'periodic-unknown-fixture')).resolves.toBeUndefined();
+  }, 60_000);
+});
+
+async function recordUnknownOutcome(): Promise<History> {
+  const env = await startTimeSkippingEnv();
+  try {
+    const activities: Partial<PeriodicPaymentActivities & PaymentActivities> = {
+      initiatePeriodicPaymentAtBank: async () => ({ outcome: 'ambiguous', reason: 'POST /v1/periodic-payments → timeout', lastAttempt: 1, facts: { scaExemptionsPossible: true, bankMayPromptPsu: true } }),
+      recordOperatorDecision: async () => undefined,
+      recordPaymentStatus: async () => undefined,
+    };
+    const taskQueue = 'periodic-unknown-history-fixture';
+    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowsPath: require.resolve('./index'), activities });
+    return await worker.runUntil(async () => {
+      const handle = await env.client.workflow.start<typeof periodicPaymentWorkflow>('periodicPaymentWorkflow', {
+        workflowId: 'periodic-00000000-0000-4000-8000-0000000000a2',
+        taskQueue,
+        args: [{
+          paymentId: '00000000-0000-4000-8000-0000000000a2',
+          tenantId: 'sandbox',
+          bicFi: 'SANDDEB0XXX',
+          paymentProduct: 'sepa-credit-transfers',
+          schedule: { startDate: '2027-01-04', frequency: 'Weekly' },
+          timings: { scaTimeoutMs: 600_000, scaPollInitialMs: 1000, scaPollMaxMs: 5000, observeEveryMs: 86_400_000, graceBusinessDays: 2, executionsPerRun: 2 },
+        }],
+      });
+      // Decide once the unknown outcome is recorded and the workflow is idle, so the event order is stable.
+      for (;;) {
+        const state = await handle.query(periodicStateQuery);
+        if (state.phase === 'outcome_unknown') break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      await new Promise((r) => setTimeout(r, 1000));
+      await handle.executeUpdate(resolveInitiationUpdate, { args: [{ operator: 'ops:fixture', decision: 'not_initiated', reason: 'Bank has no such order' }], updateId: 'operator-decision-fixture' });
+      await handle.result();
+      return handle.fetchHistory();
     });
   } finally {
     await env.teardown();

@@ -11,7 +11,9 @@ import { cancelPeriodicPaymentUpdate, periodicStateQuery, startCancellationAutho
 import type { periodicPaymentWorkflow } from './periodic-payment.workflow';
 import { cancelPaymentUpdate, initiationResultUpdate, type PaymentTimings } from './payment-initiation.api';
 import type { paymentInitiationWorkflow } from './payment-initiation.workflow';
-import { WithStartWorkflowOperation } from '@temporalio/client';
+import { WithStartWorkflowOperation, WorkflowUpdateFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { resolveInitiationUpdate } from './payment-initiation.api';
 
 /**
  * A standing order on the time-skipping server with the bank stubbed at the activity boundary. The
@@ -22,9 +24,12 @@ import { WithStartWorkflowOperation } from '@temporalio/client';
 const DAY = 86_400_000;
 const TIMINGS: PeriodicTimings = { scaTimeoutMs: 10 * 60_000, scaPollInitialMs: 1000, scaPollMaxMs: 5000, observeEveryMs: 4 * DAY, graceBusinessDays: 2, executionsPerRun: 4 };
 
-type Acts = PeriodicPaymentActivities & Pick<PaymentActivities, 'recordPaymentStatus'>;
+type Acts = PeriodicPaymentActivities & Pick<PaymentActivities, 'recordPaymentStatus' | 'recordOperatorDecision' | 'adoptBankPayment'>;
 
-function stubBank(schedule: PeriodicSchedule, opts: { refused?: number[]; cancellationNeedsAuthorisation?: boolean } = {}) {
+function stubBank(schedule: PeriodicSchedule, opts: { refused?: number[]; cancellationNeedsAuthorisation?: boolean; answerLost?: boolean } = {}) {
+  const initiations: number[] = [];
+  const decisions: string[] = [];
+  const adopted: string[] = [];
   const statuses: string[] = [];
   const executions: ResolvedExecution[] = [];
   const runIds = new Set<string>();
@@ -39,7 +44,18 @@ function stubBank(schedule: PeriodicSchedule, opts: { refused?: number[]; cancel
     return lastDate && (await today()) > lastDate ? { raw: 'ACSC', normalised: 'ACSC' as const } : { raw: 'ACCP', normalised: 'ACCP' as const };
   };
   const activities = {
-    initiatePeriodicPaymentAtBank: async () => ({ bankPaymentId: 'bank-1', transactionStatus: 'RCVD' as const, rawTransactionStatus: 'RCVD', scaApproach: 'DECOUPLED' as const, authorisationId: 'auth-1' }),
+    initiatePeriodicPaymentAtBank: async () => {
+      initiations.push(await env.currentTimeMs());
+      // The bank's answer is lost: it may hold the order (it could have been exempted), and does not deduplicate X-Request-ID.
+      if (opts.answerLost) return { outcome: 'ambiguous' as const, reason: 'POST /v1/periodic-payments → timeout', lastAttempt: 1, facts: { scaExemptionsPossible: true, bankMayPromptPsu: true } };
+      return { bankPaymentId: 'bank-1', transactionStatus: 'RCVD' as const, rawTransactionStatus: 'RCVD', scaApproach: 'DECOUPLED' as const, authorisationId: 'auth-1' };
+    },
+    confirmBankPeriodicPayment: async (_id: string, bankPaymentId: string) => {
+      if (bankPaymentId !== 'bank-found') throw ApplicationFailure.create({ type: 'DecisionRefused', message: `The bank does not know periodic payment ${bankPaymentId}`, nonRetryable: true });
+      return bankStatus();
+    },
+    recordOperatorDecision: async (_id: string, _updateId: string, d: { decision: string; operator: string }) => void decisions.push(`${d.operator}:${d.decision}`),
+    adoptBankPayment: async (_id: string, bankPaymentId: string) => void adopted.push(bankPaymentId),
     getPeriodicScaStatusAtBank: async () => ({ raw: 'finalised', normalised: 'finalised' as const }),
     getPeriodicStatusAtBank: async () => bankStatus(),
     startPeriodicAuthorisationAtBank: async () => {
@@ -79,7 +95,7 @@ function stubBank(schedule: PeriodicSchedule, opts: { refused?: number[]; cancel
     recordPeriodicExecution: async (_id: string, e: ResolvedExecution) => void executions.push(e),
     recordPaymentStatus: async (change: { kind: string; status: string }) => void statuses.push(`${change.kind}:${change.status}`),
   } satisfies Partial<Acts>;
-  return { activities, statuses, executions, runIds, all, cancelled: () => cancellationApproved };
+  return { activities, statuses, executions, runIds, all, cancelled: () => cancellationApproved, initiations, decisions, adopted };
 }
 
 let env: TestWorkflowEnvironment;
@@ -158,6 +174,57 @@ describe('periodicPaymentWorkflow', () => {
     expect(bank.executions.length).toBeGreaterThanOrEqual(2);
     expect(bank.executions.length).toBeLessThanOrEqual(4);
   }, 300_000);
+});
+
+describe('unknown initiation outcome (the bank\'s answer lost; it does not deduplicate X-Request-ID)', () => {
+  async function lostAnswer(drive: (handle: Awaited<ReturnType<typeof env.client.workflow.start<typeof periodicPaymentWorkflow>>>) => Promise<void>) {
+    const schedule = scheduleFromNow(await env.currentTimeMs(), { frequency: 'Weekly', days: 20 });
+    const bank = stubBank(schedule, { answerLost: true });
+    const taskQueue = `periodic-${randomUUID()}`;
+    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle, activities: bank.activities });
+    const final = await worker.runUntil(async () => {
+      const handle = await env.client.workflow.start<typeof periodicPaymentWorkflow>('periodicPaymentWorkflow', {
+        workflowId: `periodic-${randomUUID()}`,
+        taskQueue,
+        args: [{ paymentId: randomUUID(), tenantId: 't', bicFi: 'SANDDEB0XXX', paymentProduct: 'sepa-credit-transfers', schedule, timings: TIMINGS }],
+      });
+      await drive(handle);
+      return handle.result();
+    });
+    return { bank, final };
+  }
+
+  it('recorded unknown and waits (days) for an operator, never initiating again; the operator names the bank\'s order: checked at the bank, adopted, followed to its end', async () => {
+    const { bank, final } = await lostAnswer(async (handle) => {
+      await env.sleep(3 * DAY);
+      expect(await handle.query(periodicStateQuery)).toMatchObject({ phase: 'outcome_unknown', initiationOutcome: 'unknown' });
+      // A bank id the bank does not know is refused; the outcome stays unknown.
+      const refused = await handle.executeUpdate(resolveInitiationUpdate, { args: [{ operator: 'ops:anna', decision: 'initiated', bankPaymentId: 'bank-typo', reason: 'support call' }] }).catch((e: unknown) => e);
+      expect(refused).toBeInstanceOf(WorkflowUpdateFailedError);
+      expect(await handle.query(periodicStateQuery)).toMatchObject({ phase: 'outcome_unknown' });
+      // Incomplete decisions are refused by the validator.
+      await expect(handle.executeUpdate(resolveInitiationUpdate, { args: [{ operator: 'ops:anna', decision: 'initiated', reason: 'x' } as never] })).rejects.toThrow(WorkflowUpdateFailedError);
+      const resolved = await handle.executeUpdate(resolveInitiationUpdate, { args: [{ operator: 'ops:anna', decision: 'initiated', bankPaymentId: 'bank-found', reason: 'Bank support confirmed the order' }] });
+      expect(resolved).toEqual({ transactionStatus: 'ACCP', initiationOutcome: 'resolved' });
+    });
+    expect(bank.initiations).toHaveLength(1);
+    expect(bank.adopted).toEqual(['bank-found']);
+    expect(bank.decisions).toEqual(['ops:anna:initiated']);
+    expect(bank.statuses.slice(0, 3)).toEqual(['initiation_outcome:unknown', 'initiation_outcome:resolved', 'transaction_status:ACCP']);
+    expect(final).toMatchObject({ phase: 'completed', transactionStatus: 'ACSC', initiationOutcome: 'resolved', adopted: true });
+    expect(bank.executions.length).toBeGreaterThanOrEqual(2);
+  }, 300_000);
+
+  it('the operator learns it was not initiated: RJCT with the reason, nothing sent to the bank again', async () => {
+    const { bank, final } = await lostAnswer(async (handle) => {
+      await env.sleep(DAY);
+      await handle.executeUpdate(resolveInitiationUpdate, { args: [{ operator: 'ops:ben', decision: 'not_initiated', reason: 'Bank has no such order' }] });
+    });
+    expect(bank.initiations).toHaveLength(1);
+    expect(bank.adopted).toEqual([]);
+    expect(final).toMatchObject({ phase: 'completed', transactionStatus: 'RJCT', statusReason: 'Not initiated at the bank, decided by ops:ben: Bank has no such order' });
+    expect(bank.statuses).toEqual(['initiation_outcome:unknown', 'initiation_outcome:resolved', 'transaction_status:RJCT']);
+  }, 120_000);
 });
 
 describe('cancellation authorisation of a single payment (same update, same activity)', () => {

@@ -3,7 +3,9 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
+  currentUpdateInfo,
   log,
+  patched,
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
@@ -12,18 +14,20 @@ import {
 import type { PaymentActivities } from '../activities/payment.activities';
 import type { PeriodicPaymentActivities } from '../activities/periodic-payment.activities';
 import { executionAt, type ScheduledExecution } from '../libs/domain/target2-calendar';
-import { isFinalTransactionStatus, type BankScaStatus, type BankTransactionStatus } from '../libs/domain/transaction-status';
+import { AUTHORISED_TRANSACTION_STATUSES, isFinalTransactionStatus, type BankScaStatus, type BankTransactionStatus } from '../libs/domain/transaction-status';
 import { ScaStatus as ScaStatusAttr, TransactionStatus as TransactionStatusAttr } from '../libs/temporal/search-attributes';
 import { createWithoutDuplicates, type CreationOutcome } from './shared/create-once';
 import { findApplicationFailure, readOrUndefined } from './shared/failures';
-import { FailureType, RETRY } from './shared/retry-policies';
+import { failure, FailureType, RETRY } from './shared/retry-policies';
 import { ScaWait } from './shared/sca-wait';
 import {
   initiationResultUpdate,
+  resolveInitiationUpdate,
   scaCallbackSignal,
   startAuthorisationUpdate,
   type InitiationError,
   type InitiationSummary,
+  type OperatorDecision,
 } from './payment-initiation.api';
 import {
   cancelPeriodicPaymentUpdate,
@@ -33,7 +37,14 @@ import {
   type PeriodicWorkflowState,
 } from './periodic-payment.api';
 
-type Activities = PeriodicPaymentActivities & Pick<PaymentActivities, 'recordPaymentStatus'>;
+type Activities = PeriodicPaymentActivities & Pick<PaymentActivities, 'recordPaymentStatus' | 'recordOperatorDecision' | 'adoptBankPayment'>;
+
+/**
+ * An unknown initiation outcome is resolved as for single payments (the `resolveInitiation`
+ * update: an operator who asked the bank names its order id, checked at the bank, or says it was
+ * not initiated), never by initiating again. Runs recorded before this ended at the unknown outcome.
+ */
+const PATCH_RESOLVE_UNKNOWN_OUTCOME = 'periodic-unknown-outcome-resolution';
 
 /** Initiation: at most once at the bank (write-ahead guard), retried only where provably not processed. */
 const initiation = proxyActivities<Activities>({ startToCloseTimeout: '15s', scheduleToCloseTimeout: '5m', retry: RETRY.bankStep });
@@ -70,6 +81,35 @@ export async function periodicPaymentWorkflow(input: PeriodicWorkflowInput): Pro
   const isOver = () => isFinalTransactionStatus(state.transactionStatus) && state.transactionStatus !== 'ACSC';
 
   setHandler(periodicStateQuery, () => state);
+
+  /** An operator's decision, checked with the bank and audited, waiting to be applied. */
+  let decision: (OperatorDecision & { status?: BankTransactionStatus }) | undefined;
+  let deciding = false;
+  setHandler(
+    resolveInitiationUpdate,
+    async (d) => {
+      deciding = true;
+      try {
+        const status = d.decision === 'initiated' ? await commands.confirmBankPeriodicPayment(paymentId, d.bankPaymentId) : undefined;
+        await records.recordOperatorDecision(paymentId, currentUpdateInfo()!.id, d);
+        decision = { ...d, status };
+      } catch (err) {
+        deciding = false;
+        throw failure(FailureType.DecisionRefused, findApplicationFailure(err)?.message ?? 'The decision could not be checked with the bank');
+      }
+      await condition(() => state.initiationOutcome === 'resolved');
+      return { transactionStatus: state.transactionStatus, initiationOutcome: 'resolved' as const };
+    },
+    {
+      validator: (d: OperatorDecision) => {
+        if (state.phase !== 'outcome_unknown' || deciding) fail(`Nothing to decide: the initiation outcome is ${state.initiationOutcome ?? 'known'}`);
+        const text = (v: unknown, max: number) => typeof v === 'string' && v.trim().length > 0 && v.length <= max;
+        if (!text(d?.operator, 200)) fail('operator: a staff identity (1-200 characters) is required');
+        if (!text(d.reason, 1000)) fail('reason: what the bank said (1-1000 characters) is required');
+        if (d.decision === 'initiated' ? !text(d.bankPaymentId, 200) : d.decision !== 'not_initiated') fail('decision: "initiated" with bankPaymentId, or "not_initiated"');
+      },
+    },
+  );
   setHandler(scaCallbackSignal, wake);
 
   setHandler(initiationResultUpdate, async () => {
@@ -181,8 +221,44 @@ export async function periodicPaymentWorkflow(input: PeriodicWorkflowInput): Pro
    */
   async function markOutcomeUnknown(reason: string): Promise<void> {
     state.phase = 'outcome_unknown';
+    state.initiationOutcome = 'unknown';
     state.statusReason = `Initiation outcome unknown: ${reason}`;
     await records.recordPaymentStatus({ paymentId, seq: state.eventSeq++, kind: 'initiation_outcome', status: 'unknown', rawStatus: null, reason: state.statusReason });
+  }
+
+  /**
+   * Berlin Group offers no lookup by X-Request-ID and the bank does not deduplicate it: only an
+   * operator who asked the bank can tell. Waits for the decision however long it takes.
+   */
+  async function resolveUnknownOutcome(): Promise<void> {
+    await condition(() => decision !== undefined);
+    const d = decision!;
+    if (d.decision === 'initiated') {
+      await records.adoptBankPayment(paymentId, d.bankPaymentId, d.status!);
+      await recordInitiationResolved(`Initiation outcome resolved: confirmed by ${d.operator}`);
+      state.adopted = true;
+      const status = d.status!;
+      if (status.normalised !== state.transactionStatus) await recordTransactionStatus(status);
+      if (isFinalTransactionStatus(status.normalised)) {
+        state.phase = 'completed';
+      } else if (AUTHORISED_TRANSACTION_STATUSES.has(status.normalised)) {
+        state.phase = 'active';
+      } else {
+        // The PSU has not authorised it: the client starts an authorisation (POST .../authorisations) or the status tells.
+        state.phase = 'awaiting_sca';
+        state.scaDeadline = Date.now() + timings.scaTimeoutMs;
+      }
+      return;
+    }
+    const reason = `Not initiated at the bank, decided by ${d.operator}: ${d.reason}`;
+    await recordInitiationResolved(reason);
+    await recordTransactionStatus({ raw: 'NOT_INITIATED', normalised: 'RJCT' }, reason);
+    state.phase = 'completed';
+  }
+
+  async function recordInitiationResolved(reason: string): Promise<void> {
+    await records.recordPaymentStatus({ paymentId, seq: state.eventSeq++, kind: 'initiation_outcome', status: 'resolved', rawStatus: null, reason });
+    state.initiationOutcome = 'resolved';
   }
 
   async function awaitSca(): Promise<void> {
@@ -192,6 +268,14 @@ export async function periodicPaymentWorkflow(input: PeriodicWorkflowInput): Pro
       pollMaxMs: timings.scaPollMaxMs,
       interrupted: () => isFinalTransactionStatus(state.transactionStatus),
       check: async () => {
+        if (!state.authorisationId && state.adopted) {
+          // Adopted after an unknown outcome: no authorisation known, the order's status tells.
+          const status = await readOrUndefined(() => reads.getPeriodicStatusAtBank(paymentId));
+          if (!status) return undefined;
+          if (status.normalised !== state.transactionStatus && isFinalTransactionStatus(status.normalised)) await recordTransactionStatus(status);
+          if (AUTHORISED_TRANSACTION_STATUSES.has(status.normalised)) return 'finalised';
+          return isFinalTransactionStatus(status.normalised) ? 'failed' : undefined;
+        }
         if (!state.authorisationId) return undefined;
         const status = await readOrUndefined(() => reads.getPeriodicScaStatusAtBank(paymentId, state.authorisationId!));
         if (status && !isFinalTransactionStatus(state.transactionStatus)) await recordScaStatus(status);
@@ -206,7 +290,8 @@ export async function periodicPaymentWorkflow(input: PeriodicWorkflowInput): Pro
       return;
     }
     if (outcome === 'failed') {
-      await recordTransactionStatus({ raw: 'RJCT', normalised: 'RJCT' }, 'SCA failed');
+      // An adopted order's final status was already recorded from the bank.
+      if (!isFinalTransactionStatus(state.transactionStatus)) await recordTransactionStatus({ raw: 'RJCT', normalised: 'RJCT' }, 'SCA failed');
       return;
     }
     // Timeout: withdraw it so it cannot be authorised later; RJCT only once the bank confirmed.
@@ -269,6 +354,7 @@ export async function periodicPaymentWorkflow(input: PeriodicWorkflowInput): Pro
 
   const phase = () => state.phase;
   if (phase() === 'initiating') await initiate();
+  if (phase() === 'outcome_unknown' && patched(PATCH_RESOLVE_UNKNOWN_OUTCOME)) await resolveUnknownOutcome();
   if (phase() === 'awaiting_sca') await awaitSca();
   if (phase() === 'active') {
     if ((await follow()) === 'continue') {
