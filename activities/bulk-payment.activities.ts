@@ -5,7 +5,7 @@ import { bankConnectionFor, type SandboxUrls } from '../libs/adapters/connection
 import { deriveUuid, CLEARWAY_ID_NAMESPACE } from '../libs/domain/ids';
 import { initiationSafetyFacts, isAmbiguousCreation } from '../libs/domain/initiation-safety';
 import { isFinalTransactionStatus, type BankScaStatus, type BankTransactionStatus, type TransactionStatus } from '../libs/domain/transaction-status';
-import type { BulkPaymentRepository, BulkStatusChange, BulkTransactionStatusUpdate } from '../libs/persistence/bulk-payment.repository';
+import type { BulkPaymentRepository, BulkStatusChange } from '../libs/persistence/bulk-payment.repository';
 import type { DirectoryRepository } from '../libs/persistence/directory.repository';
 import type { AspspEntity } from '../libs/persistence/entities/aspsp.entity';
 import type { BulkPaymentEntity } from '../libs/persistence/entities/bulk-payment.entity';
@@ -228,13 +228,11 @@ export function createBulkPaymentActivities(deps: BulkPaymentActivityDeps) {
       const report = await adapter.getBulkPaymentStatus(conn, bankRef(bulk, 'status'), { perTransaction: true }).catch(toActivityFailure);
       let perTransaction = false;
       if (report.transactions?.length) {
-        const byEndToEnd = new Map(report.transactions.map((t) => [t.endToEndId, t]));
-        const updates: BulkTransactionStatusUpdate[] = [];
-        for await (const t of deps.bulkPayments.streamTransactions(id)) {
-          const seen = byEndToEnd.get(t.endToEndId);
-          if (seen) updates.push({ index: t.index, status: seen.status.normalised, rawStatus: seen.status.raw, reasonCode: seen.reasonCode ?? null });
-        }
-        await deps.bulkPayments.setTransactionStatuses(id, updates);
+        // Matched by EndToEndId in the database: a 10,000-line report no longer reads the bulk's rows first.
+        await deps.bulkPayments.setTransactionStatusesByEndToEndId(
+          id,
+          report.transactions.map((t) => ({ endToEndId: t.endToEndId, status: t.status.normalised, rawStatus: t.status.raw, reasonCode: t.reasonCode ?? null })),
+        );
         perTransaction = true;
       }
       const { counts, allFinal } = await countsOf(id);

@@ -119,6 +119,33 @@ test('per-transaction and open-transaction status updates, and progress per batc
   expect((await sut.listByBatch(batchId)).map((x) => x.pmtInfId).sort()).toEqual(['PMT-A', 'PMT-B']);
 });
 
+test("a bank's per-transaction report is matched by EndToEndId within the bulk, its last entry counting, and read back as stored", async () => {
+  const client = await createApiClient(ds);
+  const a = transactions(3);
+  const b = transactions(3); // the same EndToEndIds in another bulk: untouched
+  const bulkA = (await sut.create(bulkOf(client.tenantId, client.clientId, a), a)).bulk;
+  const bulkB = (await sut.create(bulkOf(client.tenantId, client.clientId, b), b)).bulk;
+
+  const report = [
+    { endToEndId: 'E2E-0', status: 'ACSC' as const, rawStatus: 'ACSC' },
+    { endToEndId: 'E2E-2', status: 'ACSP' as const, rawStatus: 'ACSP' },
+    { endToEndId: 'E2E-2', status: 'RJCT' as const, rawStatus: 'RJCT', reasonCode: 'AM04' },
+    { endToEndId: 'E2E-UNKNOWN', status: 'ACSC' as const, rawStatus: 'ACSC' },
+  ];
+  expect(await sut.setTransactionStatusesByEndToEndId(bulkA.id, report)).toBe(2);
+  expect(await sut.setTransactionStatusesByEndToEndId(bulkA.id, report)).toBe(0);
+
+  const rows = await sut.listTransactions(bulkA.id);
+  expect(rows.map((t) => [t.index, t.endToEndId, t.transactionStatus, t.reasonCode])).toEqual([
+    [0, 'E2E-0', 'ACSC', null],
+    [1, 'E2E-1', 'RCVD', null],
+    [2, 'E2E-2', 'RJCT', 'AM04'],
+  ]);
+  // Read with plain SQL, in the entity's shape: amounts as the decimal strings stored.
+  expect(rows[1]).toMatchObject({ bulkPaymentId: bulkA.id, amount: a[1]!.amount, currency: 'EUR', creditorName: 'Creditor 1', creditorIban: 'NL91ABNA0417164300', creditorAgent: null, creditorAddress: null, remittanceInformationUnstructured: 'Invoice 1' });
+  expect((await sut.listTransactions(bulkB.id)).map((t) => t.transactionStatus)).toEqual(['RCVD', 'RCVD', 'RCVD']);
+});
+
 test('a status change is recorded once per seq, with its transactions and one outbox event without IBANs', async () => {
   const client = await createApiClient(ds);
   const txs = transactions(3);

@@ -60,6 +60,13 @@ export interface BulkTransactionStatusUpdate {
   reasonCode?: string | null;
 }
 
+export interface BulkTransactionStatusByEndToEnd {
+  endToEndId: string;
+  status: TransactionStatus;
+  rawStatus: string;
+  reasonCode?: string | null;
+}
+
 export interface BulkStatusChange {
   bulkPaymentId: string;
   /** Sequence number assigned by the workflow: retries of the same change write the same event. */
@@ -314,6 +321,29 @@ export class BulkPaymentRepository {
           WHERE t.bulk_payment_id = $1 AND t.idx = u.idx
             AND (t.transaction_status, t.raw_transaction_status, t.reason_code) IS DISTINCT FROM (u.status, u.raw, u.reason)`,
         [bulkPaymentId, chunk.map((u) => u.index), chunk.map((u) => u.status), chunk.map((u) => u.rawStatus), chunk.map((u) => u.reasonCode ?? null)],
+      )) as [unknown, number];
+      changed += count;
+    }
+    return changed;
+  }
+
+  /**
+   * Statuses from a bank's per-transaction report, matched by EndToEndId inside the bulk (what a
+   * pain.002 echoes), in one statement per chunk: no read of the bulk's rows first. A report that
+   * names an EndToEndId twice counts with its last entry. Returns how many rows changed.
+   */
+  async setTransactionStatusesByEndToEndId(bulkPaymentId: string, reports: readonly BulkTransactionStatusByEndToEnd[]): Promise<number> {
+    const updates = [...new Map(reports.map((r) => [r.endToEndId, r])).values()];
+    let changed = 0;
+    for (let i = 0; i < updates.length; i += INSERT_CHUNK) {
+      const chunk = updates.slice(i, i + INSERT_CHUNK);
+      const [, count] = (await this.ds.query(
+        `UPDATE bulk_payment_transactions t
+            SET transaction_status = u.status, raw_transaction_status = u.raw, reason_code = u.reason, updated_at = now()
+           FROM unnest($2::varchar[], $3::varchar[], $4::varchar[], $5::varchar[]) AS u(e2e, status, raw, reason)
+          WHERE t.bulk_payment_id = $1 AND t.end_to_end_id = u.e2e
+            AND (t.transaction_status, t.raw_transaction_status, t.reason_code) IS DISTINCT FROM (u.status, u.raw, u.reason)`,
+        [bulkPaymentId, chunk.map((u) => u.endToEndId), chunk.map((u) => u.status), chunk.map((u) => u.rawStatus), chunk.map((u) => u.reasonCode ?? null)],
       )) as [unknown, number];
       changed += count;
     }

@@ -172,7 +172,9 @@ export function clearwayPaths(routes: RouteLister): { paths: Json; schemas: Json
       post: {
         tag: 'Clearway: batches',
         summary: 'Submit a pain.001 (.03 or .09) payment file; each PmtInf becomes a bulk or single payments at its bank',
-        description: 'Body: the pain.001 XML (`application/xml`). The same file from the same tenant answers the existing batch (200); a different file under a used MsgId answers 409.',
+        description:
+          'Body: the pain.001 XML (`application/xml`). The same file from the same tenant answers the existing batch (200); a different file under a used MsgId answers 409. ' +
+          'The 201 comes once the file is checked, stored and its workflow started, and each bulk\'s bank answered (its SCA link); its `Server-Timing` header gives the stages in ms (read, prepare, store, start, bank, answer).',
         ok: { '2XX': json({ $ref: '#/components/schemas/ClearwayBatch' }, 'The batch (201 created, 200 already submitted)') },
         requestId: true,
         extra: { requestBody: { required: true, content: { 'application/xml': { schema: { type: 'string' } } } } },
