@@ -7,6 +7,7 @@ import { stubBulkBank } from '../test/support/bulk-activities-stub';
 import { startTimeSkippingEnv } from '../test/support/time-skipping';
 import { bulkInitiationResultUpdate, bulkPaymentWorkflowId } from './bulk-payment.api';
 import type { bulkPaymentWorkflow } from './bulk-payment.workflow';
+import { sharedWorkflowBundle } from '../test/support/workflow-bundle';
 
 /**
  * Determinism guard for the bulk payment workflow: one real history (initiated by update-with-start
@@ -28,7 +29,7 @@ async function recordBulkLife(): Promise<History> {
           : { transactionStatus: 'PATC', rawTransactionStatus: 'PATC', perTransaction: true, allTransactionsFinal: true, counts: { ACSC: 3, RJCT: 1 } },
     });
     const taskQueue = `bulk-replay-${randomUUID()}`;
-    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowsPath: require.resolve('./index'), activities: stub.activities });
+    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: await sharedWorkflowBundle(), activities: stub.activities });
     const paymentId = '3f1c1f0e-5d7b-4c59-9a51-6a2f0c3b7d10';
     return await worker.runUntil(async () => {
       await env.client.workflow.executeUpdateWithStart(bulkInitiationResultUpdate, {
@@ -74,6 +75,6 @@ describe('bulkPaymentWorkflow replay', () => {
     expect(events.at(-1)?.workflowExecutionCompletedEventAttributes).toBeTruthy();
     // Ids, statuses and counts only: no transaction data in the history.
     expect(JSON.stringify(history)).not.toMatch(/iban|creditor/i);
-    await expect(Worker.runReplayHistory({ workflowsPath: require.resolve('./index') }, history, 'bulk-fixture')).resolves.toBeUndefined();
+    await expect(Worker.runReplayHistory({ workflowBundle: await sharedWorkflowBundle() }, history, 'bulk-fixture')).resolves.toBeUndefined();
   }, 60_000);
 });

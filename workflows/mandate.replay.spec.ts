@@ -5,6 +5,7 @@ import { RECORD_HISTORY, activitiesOf, commandSequence, installQuietRuntime, pat
 import { startTimeSkippingEnv } from '../test/support/time-skipping';
 import { MANDATE_PERIOD_OUTCOMES_PATCH } from './mandate.api';
 import type { mandatePaymentWorkflow } from './mandate.workflow';
+import { sharedWorkflowBundle } from '../test/support/workflow-bundle';
 
 /**
  * Determinism guard for a mandate period's run (`mandatePaymentWorkflow`, started by the mandate's
@@ -39,7 +40,7 @@ describe('mandatePaymentWorkflow replay', () => {
     expect(patchesOf(history)).toEqual([MANDATE_PERIOD_OUTCOMES_PATCH]);
     expect(history.events!.at(-1)?.workflowExecutionCompletedEventAttributes).toBeTruthy();
 
-    await expect(Worker.runReplayHistory({ workflowsPath: require.resolve('./index') }, history, 'mandate-period-fixture')).resolves.toBeUndefined();
+    await expect(Worker.runReplayHistory({ workflowBundle: await sharedWorkflowBundle() }, history, 'mandate-period-fixture')).resolves.toBeUndefined();
   }, 30_000);
 });
 
@@ -59,7 +60,7 @@ async function recordPaidPeriod(): Promise<History> {
       recordMandatePeriod: async () => undefined,
     };
     const taskQueue = 'mandate-period-history-fixture';
-    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowsPath: require.resolve('./index'), activities });
+    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: await sharedWorkflowBundle(), activities });
     return await worker.runUntil(async () => {
       const handle = await env.client.workflow.start<typeof mandatePaymentWorkflow>('mandatePaymentWorkflow', {
         workflowId: 'mandate-payment-00000000-0000-4000-8000-0000000000f2-2027-01-31T09:00:00Z',

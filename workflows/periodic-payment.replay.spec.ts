@@ -6,6 +6,7 @@ import type { ScheduledExecution } from '../libs/domain/target2-calendar';
 import { RECORD_HISTORY, activitiesOf, commandSequence, installQuietRuntime, readHistoryFixture, writeHistoryFixture, type History } from '../test/support/history-fixtures';
 import { startTimeSkippingEnv } from '../test/support/time-skipping';
 import type { periodicPaymentWorkflow } from './periodic-payment.workflow';
+import { sharedWorkflowBundle } from '../test/support/workflow-bundle';
 
 /**
  * Determinism guard for the standing-order workflow: one real first run (initiation, SCA, two
@@ -38,7 +39,7 @@ describe('periodicPaymentWorkflow replay', () => {
       'recordPeriodicExecution',
     ]);
     expect(history.events!.at(-1)?.workflowExecutionContinuedAsNewEventAttributes).toBeTruthy();
-    await expect(Worker.runReplayHistory({ workflowsPath: require.resolve('./index') }, history, 'periodic-fixture')).resolves.toBeUndefined();
+    await expect(Worker.runReplayHistory({ workflowBundle: await sharedWorkflowBundle() }, history, 'periodic-fixture')).resolves.toBeUndefined();
   }, 60_000);
 });
 
@@ -60,7 +61,7 @@ async function recordFirstRun(): Promise<History> {
       recordPaymentStatus: async () => undefined,
     };
     const taskQueue = 'periodic-history-fixture';
-    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowsPath: require.resolve('./index'), activities });
+    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: await sharedWorkflowBundle(), activities });
     return await worker.runUntil(async () => {
       const handle = await env.client.workflow.start<typeof periodicPaymentWorkflow>('periodicPaymentWorkflow', {
         workflowId: 'periodic-00000000-0000-4000-8000-0000000000a1',
