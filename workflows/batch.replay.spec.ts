@@ -6,6 +6,7 @@ import type { ChildStubActivities } from '../test/support/batch-workflow-stubs';
 import { RECORD_HISTORY, activitiesOf, commandSequence, installQuietRuntime, readHistoryFixture, writeHistoryFixture, type History } from '../test/support/history-fixtures';
 import { startTimeSkippingEnv } from '../test/support/time-skipping';
 import { batchWorkflowId, type BatchChild, type BatchWorkflowInput } from './batch.api';
+import { sharedWorkflowBundle } from '../test/support/workflow-bundle';
 
 /**
  * Determinism guard for the batch workflow: one real history (a bulk and three single payments as
@@ -41,7 +42,7 @@ describe('batchWorkflow replay', () => {
     expect(events.at(-1)?.workflowExecutionCompletedEventAttributes).toBeTruthy();
     // Ids and counts only: no IBAN or name anywhere in the history.
     expect(JSON.stringify(history)).not.toMatch(/NL91ABNA|DE89370400/);
-    await expect(Worker.runReplayHistory({ workflowsPath: require.resolve('./index') }, history, 'batch-fixture')).resolves.toBeUndefined();
+    await expect(Worker.runReplayHistory({ workflowBundle: await sharedWorkflowBundle() }, history, 'batch-fixture')).resolves.toBeUndefined();
   }, 60_000);
 
   it("replays a history recorded before the 'batch-bulk-timings' patch (its bulk child started without timings)", async () => {
@@ -49,7 +50,7 @@ describe('batchWorkflow replay', () => {
     const bulkStart = history.events!.find((e) => e.startChildWorkflowExecutionInitiatedEventAttributes?.workflowType?.name === 'bulkPaymentWorkflow');
     expect(bulkStart).toBeTruthy();
     expect(history.events!.some((e) => e.markerRecordedEventAttributes)).toBe(false);
-    await expect(Worker.runReplayHistory({ workflowsPath: require.resolve('./index') }, history, 'batch-fixture-before-bulk-timings')).resolves.toBeUndefined();
+    await expect(Worker.runReplayHistory({ workflowBundle: await sharedWorkflowBundle() }, history, 'batch-fixture-before-bulk-timings')).resolves.toBeUndefined();
   }, 60_000);
 });
 

@@ -7,6 +7,7 @@ import { stubBulkBank } from '../test/support/bulk-activities-stub';
 import { startTimeSkippingEnv } from '../test/support/time-skipping';
 import { bulkInitiationResultUpdate, bulkPaymentWorkflowId, cancelBulkPaymentUpdate, startCancellationAuthorisationUpdate } from './bulk-payment.api';
 import type { bulkPaymentWorkflow } from './bulk-payment.workflow';
+import { sharedWorkflowBundle } from '../test/support/workflow-bundle';
 
 /**
  * Determinism guard for the bulk payment workflow: one real history (initiated by update-with-start
@@ -30,7 +31,7 @@ async function recordBulkLife(): Promise<History> {
           : { transactionStatus: 'PATC', rawTransactionStatus: 'PATC', perTransaction: true, allTransactionsFinal: true, counts: { ACSC: 3, RJCT: 1 } },
     });
     const taskQueue = `bulk-replay-${randomUUID()}`;
-    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowsPath: require.resolve('./index'), activities: stub.activities });
+    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: await sharedWorkflowBundle(), activities: stub.activities });
     const paymentId = '3f1c1f0e-5d7b-4c59-9a51-6a2f0c3b7d10';
     return await worker.runUntil(async () => {
       await env.client.workflow.executeUpdateWithStart(bulkInitiationResultUpdate, {
@@ -76,7 +77,7 @@ describe('bulkPaymentWorkflow replay', () => {
     expect(events.at(-1)?.workflowExecutionCompletedEventAttributes).toBeTruthy();
     // Ids, statuses and counts only: no transaction data in the history.
     expect(JSON.stringify(history)).not.toMatch(/iban|creditor/i);
-    await expect(Worker.runReplayHistory({ workflowsPath: require.resolve('./index') }, history, 'bulk-fixture')).resolves.toBeUndefined();
+    await expect(Worker.runReplayHistory({ workflowBundle: await sharedWorkflowBundle() }, history, 'bulk-fixture')).resolves.toBeUndefined();
   }, 60_000);
 });
 
@@ -98,7 +99,7 @@ async function recordBulkCancellation(): Promise<History> {
       },
     });
     const taskQueue = `bulk-replay-${randomUUID()}`;
-    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowsPath: require.resolve('./index'), activities: stub.activities });
+    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: await sharedWorkflowBundle(), activities: stub.activities });
     const paymentId = '5b2d7e1a-0c4f-4e8a-b1d2-9f3e6a7c8d40';
     return await worker.runUntil(async () => {
       await env.client.workflow.executeUpdateWithStart(bulkInitiationResultUpdate, {
@@ -138,6 +139,6 @@ describe('bulkPaymentWorkflow replay: cancellation authorisation', () => {
     // The patch marker of `bulk-cancellation-authorisation` is in the history.
     expect(history.events!.some((e) => e.markerRecordedEventAttributes?.markerName === 'core_patch')).toBe(true);
     expect(history.events!.at(-1)?.workflowExecutionCompletedEventAttributes).toBeTruthy();
-    await expect(Worker.runReplayHistory({ workflowsPath: require.resolve('./index') }, history, 'bulk-cancellation-fixture')).resolves.toBeUndefined();
+    await expect(Worker.runReplayHistory({ workflowBundle: await sharedWorkflowBundle() }, history, 'bulk-cancellation-fixture')).resolves.toBeUndefined();
   }, 60_000);
 });

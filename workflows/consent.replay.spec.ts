@@ -6,6 +6,7 @@ import { Worker } from '@temporalio/worker';
 import type { ConsentActivities } from '../activities/consent.activities';
 import { consentCreationUpdate, consentStateQuery, consentWorkflowId, readAccountDataUpdate, terminateConsentUpdate } from './consent.api';
 import type { consentWorkflow } from './consent.workflow';
+import { sharedWorkflowBundle } from '../test/support/workflow-bundle';
 
 /**
  * Determinism guard for the consent entity workflow: one real history (decoupled SCA → valid →
@@ -57,7 +58,7 @@ describe('consentWorkflow replay', () => {
     expect(events.some((e) => e.upsertWorkflowSearchAttributesEventAttributes)).toBe(true);
     expect(events.at(-1)?.workflowExecutionCompletedEventAttributes).toBeTruthy();
 
-    await expect(Worker.runReplayHistory({ workflowsPath: require.resolve('./index') }, history, 'consent-fixture')).resolves.toBeUndefined();
+    await expect(Worker.runReplayHistory({ workflowBundle: await sharedWorkflowBundle() }, history, 'consent-fixture')).resolves.toBeUndefined();
   }, 30_000);
 });
 
@@ -95,7 +96,7 @@ async function recordConsentLife(): Promise<History> {
     const taskQueue = 'consent-history-fixture';
     const consentId = '00000000-0000-4000-8000-0000000000c1';
     const workflowId = consentWorkflowId(consentId);
-    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowsPath: require.resolve('./index'), activities });
+    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: await sharedWorkflowBundle(), activities });
     return await worker.runUntil(async () => {
       const startWorkflowOperation = new WithStartWorkflowOperation<typeof consentWorkflow>('consentWorkflow', {
         workflowId,

@@ -4,7 +4,7 @@ import { WithStartWorkflowOperation, WorkflowNotFoundError, WorkflowUpdateFailed
 import { ApplicationFailure } from '@temporalio/common';
 import type { temporal } from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, type WorkflowBundle } from '@temporalio/worker';
+import { DefaultLogger, Runtime, Worker, type WorkflowBundle } from '@temporalio/worker';
 import type { ConsentActivities } from '../activities/consent.activities';
 import type { ConsentStatus } from '../libs/domain/consent';
 import type { ScaStatus } from '../libs/domain/transaction-status';
@@ -32,6 +32,7 @@ import {
 } from './consent.api';
 import type { consentWorkflow } from './consent.workflow';
 import { startTimeSkippingEnv } from '../test/support/time-skipping';
+import { sharedWorkflowBundle } from '../test/support/workflow-bundle';
 
 /**
  * The consent entity workflow against Temporal's time-skipping test server, with the bank stubbed
@@ -225,7 +226,7 @@ beforeAll(async () => {
   Runtime.install({ logger: new DefaultLogger('ERROR'), telemetryOptions: { logging: { filter: { core: 'ERROR', other: 'ERROR' } } } });
   [env, workflowBundle] = await Promise.all([
     startTimeSkippingEnv(),
-    bundleWorkflowCode({ workflowsPath: require.resolve('./index'), logger: new DefaultLogger('WARN') }),
+    sharedWorkflowBundle(),
   ]);
 }, 60_000);
 

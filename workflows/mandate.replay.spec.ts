@@ -6,6 +6,7 @@ import { startTimeSkippingEnv } from '../test/support/time-skipping';
 import { randomUUID } from 'node:crypto';
 import { MANDATE_FIRST_PERIOD_PATCH, MANDATE_INTERVAL_PERIODS_PATCH, MANDATE_PERIOD_OUTCOMES_PATCH, grantFinishSignal } from './mandate.api';
 import type { mandatePaymentWorkflow, mandateWorkflow } from './mandate.workflow';
+import { sharedWorkflowBundle } from '../test/support/workflow-bundle';
 
 /**
  * Determinism guard for a mandate period's run (`mandatePaymentWorkflow`, started by the mandate's
@@ -42,7 +43,7 @@ describe('mandatePaymentWorkflow replay', () => {
     expect(patchesOf(history)).toEqual([MANDATE_PERIOD_OUTCOMES_PATCH]);
     expect(history.events!.at(-1)?.workflowExecutionCompletedEventAttributes).toBeTruthy();
 
-    await expect(Worker.runReplayHistory({ workflowsPath: require.resolve('./index') }, history, 'mandate-period-fixture')).resolves.toBeUndefined();
+    await expect(Worker.runReplayHistory({ workflowBundle: await sharedWorkflowBundle() }, history, 'mandate-period-fixture')).resolves.toBeUndefined();
   }, 30_000);
 });
 
@@ -57,7 +58,7 @@ describe('mandateWorkflow replay', () => {
     const history = readHistoryFixture(MANDATE_FIXTURE);
     expect(patchesOf(history)).toEqual([MANDATE_FIRST_PERIOD_PATCH, MANDATE_INTERVAL_PERIODS_PATCH]);
     expect(history.events!.at(-1)?.workflowExecutionCompletedEventAttributes).toBeTruthy();
-    await expect(Worker.runReplayHistory({ workflowsPath: require.resolve('./index') }, history, 'mandate-fixture')).resolves.toBeUndefined();
+    await expect(Worker.runReplayHistory({ workflowBundle: await sharedWorkflowBundle() }, history, 'mandate-fixture')).resolves.toBeUndefined();
   }, 30_000);
 });
 
@@ -76,7 +77,7 @@ async function recordExpiredMandate(): Promise<History> {
       recordMandateStatus: async () => undefined,
     };
     const taskQueue = 'mandate-history-fixture';
-    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowsPath: require.resolve('./index'), activities });
+    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: await sharedWorkflowBundle(), activities });
     const start = new Date(Math.floor((await env.currentTimeMs()) / 1000) * 1000).toISOString().replace('.000Z', 'Z');
     return await worker.runUntil(async () => {
       const handle = await env.client.workflow.start<typeof mandateWorkflow>('mandateWorkflow', {
@@ -110,7 +111,7 @@ async function recordPaidPeriod(): Promise<History> {
       recordMandatePeriod: async () => undefined,
     };
     const taskQueue = 'mandate-period-history-fixture';
-    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowsPath: require.resolve('./index'), activities });
+    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: await sharedWorkflowBundle(), activities });
     return await worker.runUntil(async () => {
       const handle = await env.client.workflow.start<typeof mandatePaymentWorkflow>('mandatePaymentWorkflow', {
         workflowId: 'mandate-payment-00000000-0000-4000-8000-0000000000f2-2027-01-31T09:00:00Z',

@@ -7,6 +7,7 @@ import type { OpTransferActivities } from '../activities/op-transfer.activities'
 import { TenantId, TransferStatus } from '../libs/temporal/search-attributes';
 import { TRANSFER_OUTCOMES_PATCH, grantFinishSignal, opTransferWorkflowId, transferAuthorisationUpdate } from './op-transfer.api';
 import type { openPaymentsTransferWorkflow } from './op-transfer.workflow';
+import { sharedWorkflowBundle } from '../test/support/workflow-bundle';
 
 /**
  * Determinism guard for the Open Payments transfer workflow: one real history of an approved
@@ -44,7 +45,7 @@ describe('openPaymentsTransferWorkflow replay', () => {
     expect(activitiesOf(history)).toEqual([...UP_TO_THE_PAYMENT, 'recordTransferStatus']);
     expect(patchesOf(history)).toEqual([]);
     expectWholeStory(history, 3); // TransferStatus three times
-    await expect(Worker.runReplayHistory({ workflowsPath: require.resolve('./index') }, history, 'op-transfer-fixture-v1')).resolves.toBeUndefined();
+    await expect(Worker.runReplayHistory({ workflowBundle: await sharedWorkflowBundle() }, history, 'op-transfer-fixture-v1')).resolves.toBeUndefined();
   }, 30_000);
 
   it('replays the recorded approved transfer with the current workflow code', async () => {
@@ -52,7 +53,7 @@ describe('openPaymentsTransferWorkflow replay', () => {
     expect(activitiesOf(history)).toEqual([...UP_TO_THE_PAYMENT, 'closeIncomingPayment', 'recordTransferStatus']);
     expect(patchesOf(history)).toEqual([TRANSFER_OUTCOMES_PATCH]);
     expectWholeStory(history, 4); // and TemporalChangeVersion, which patched() sets
-    await expect(Worker.runReplayHistory({ workflowsPath: require.resolve('./index') }, history, 'op-transfer-fixture')).resolves.toBeUndefined();
+    await expect(Worker.runReplayHistory({ workflowBundle: await sharedWorkflowBundle() }, history, 'op-transfer-fixture')).resolves.toBeUndefined();
   }, 30_000);
 });
 
@@ -108,7 +109,7 @@ async function recordApprovedTransfer(): Promise<History> {
     const taskQueue = 'op-transfer-history-fixture';
     const transferId = '00000000-0000-4000-8000-0000000000f1';
     const workflowId = opTransferWorkflowId(transferId);
-    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowsPath: require.resolve('./index'), activities });
+    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: await sharedWorkflowBundle(), activities });
     return await worker.runUntil(async () => {
       const startWorkflowOperation = new WithStartWorkflowOperation<typeof openPaymentsTransferWorkflow>('openPaymentsTransferWorkflow', {
         workflowId,

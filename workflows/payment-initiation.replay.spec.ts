@@ -10,6 +10,7 @@ import type { BankTransactionStatus } from '../libs/domain/transaction-status';
 import { cancelPaymentUpdate, initiationResultUpdate, paymentWorkflowId, resolveInitiationUpdate, type PaymentTimings } from './payment-initiation.api';
 import { startCancellationAuthorisationUpdate } from './shared/cancellation-authorisation';
 import type { paymentInitiationWorkflow } from './payment-initiation.workflow';
+import { sharedWorkflowBundle } from '../test/support/workflow-bundle';
 
 /**
  * Determinism guard: real histories, recorded once and committed, must replay against the current
@@ -283,7 +284,7 @@ describe.each(SCENARIOS)('paymentInitiationWorkflow replay: $file', (scenario) =
     expect(markers.length).toBe(scenario.patches.length);
     expect(events.at(-1)?.workflowExecutionCompletedEventAttributes).toBeTruthy();
 
-    await expect(Worker.runReplayHistory({ workflowsPath: require.resolve('./index') }, history, scenario.file)).resolves.toBeUndefined();
+    await expect(Worker.runReplayHistory({ workflowBundle: await sharedWorkflowBundle() }, history, scenario.file)).resolves.toBeUndefined();
   }, 30_000);
 });
 
@@ -292,7 +293,7 @@ describe('paymentInitiationWorkflow replay: runs recorded before a patch', () =>
     const history = readHistoryFixture(fixture('payment-unknown-outcome-before-search-attribute-history.json'));
     expect(history.events!.some((e) => e.markerRecordedEventAttributes)).toBe(false);
     expect(history.events!.some((e) => e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields?.InitiationOutcome)).toBe(false);
-    await expect(Worker.runReplayHistory({ workflowsPath: require.resolve('./index') }, history, 'before-search-attribute')).resolves.toBeUndefined();
+    await expect(Worker.runReplayHistory({ workflowBundle: await sharedWorkflowBundle() }, history, 'before-search-attribute')).resolves.toBeUndefined();
   }, 30_000);
 
   it('the current run lists the outcome as InitiationOutcome: unknown, then resolved', () => {
@@ -335,7 +336,7 @@ async function recordPayment(
   timings: Partial<PaymentTimings> = {},
 ): Promise<History> {
   const taskQueue = `payment-history-fixture-${paymentId}`;
-  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowsPath: require.resolve('./index'), activities });
+  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: await sharedWorkflowBundle(), activities });
   return worker.runUntil(async () => {
     const startWorkflowOperation = new WithStartWorkflowOperation<typeof paymentInitiationWorkflow>('paymentInitiationWorkflow', {
       workflowId: paymentWorkflowId(paymentId),

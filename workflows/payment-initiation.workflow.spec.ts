@@ -8,7 +8,7 @@ import {
 } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, type WorkflowBundle } from '@temporalio/worker';
+import { DefaultLogger, Runtime, Worker, type WorkflowBundle } from '@temporalio/worker';
 import type { PaymentActivities } from '../activities/payment.activities';
 import type { BankTransactionStatus, ScaStatus, TransactionStatus } from '../libs/domain/transaction-status';
 import {
@@ -40,6 +40,7 @@ import { startCancellationAuthorisationUpdate } from './shared/cancellation-auth
 import type { paymentInitiationWorkflow } from './payment-initiation.workflow';
 import type { AmbiguousCreation, InitiationSafetyFacts } from '../libs/domain/initiation-safety';
 import { startTimeSkippingEnv } from '../test/support/time-skipping';
+import { sharedWorkflowBundle } from '../test/support/workflow-bundle';
 
 /**
  * The payment workflow against Temporal's time-skipping test server, with the bank stubbed at the
@@ -215,7 +216,7 @@ beforeAll(async () => {
   Runtime.install({ logger: new DefaultLogger('ERROR'), telemetryOptions: { logging: { filter: { core: 'ERROR', other: 'ERROR' } } } });
   [env, workflowBundle] = await Promise.all([
     startTimeSkippingEnv(),
-    bundleWorkflowCode({ workflowsPath: require.resolve('./index'), logger: new DefaultLogger('WARN') }),
+    sharedWorkflowBundle(),
   ]);
   // The Java test server has no --search-attribute flag and rejects unknown attributes, but it
   // implements OperatorService.AddSearchAttributes (not ListSearchAttributes).

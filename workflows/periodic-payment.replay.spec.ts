@@ -8,6 +8,7 @@ import { startTimeSkippingEnv } from '../test/support/time-skipping';
 import type { periodicPaymentWorkflow } from './periodic-payment.workflow';
 import { resolveInitiationUpdate } from './payment-initiation.api';
 import { periodicStateQuery } from './periodic-payment.api';
+import { sharedWorkflowBundle } from '../test/support/workflow-bundle';
 
 /**
  * Determinism guard for the standing-order workflow: one real first run (initiation, SCA, two
@@ -42,7 +43,7 @@ describe('periodicPaymentWorkflow replay', () => {
       'recordPeriodicExecution',
     ]);
     expect(history.events!.at(-1)?.workflowExecutionContinuedAsNewEventAttributes).toBeTruthy();
-    await expect(Worker.runReplayHistory({ workflowsPath: require.resolve('./index') }, history, 'periodic-fixture')).resolves.toBeUndefined();
+    await expect(Worker.runReplayHistory({ workflowBundle: await sharedWorkflowBundle() }, history, 'periodic-fixture')).resolves.toBeUndefined();
   }, 60_000);
 });
 
@@ -64,7 +65,7 @@ async function recordFirstRun(): Promise<History> {
       recordPaymentStatus: async () => undefined,
     };
     const taskQueue = 'periodic-history-fixture';
-    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowsPath: require.resolve('./index'), activities });
+    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: await sharedWorkflowBundle(), activities });
     return await worker.runUntil(async () => {
       const handle = await env.client.workflow.start<typeof periodicPaymentWorkflow>('periodicPaymentWorkflow', {
         workflowId: 'periodic-00000000-0000-4000-8000-0000000000a1',
@@ -104,7 +105,7 @@ describe('periodicPaymentWorkflow replay: unknown initiation outcome resolved by
     expect(activitiesOf(history)).toEqual(['initiatePeriodicPaymentAtBank', 'recordPaymentStatus', 'recordOperatorDecision', 'recordPaymentStatus', 'recordPaymentStatus']);
     expect(history.events!.some((e) => e.markerRecordedEventAttributes?.markerName === 'core_patch')).toBe(true);
     expect(history.events!.at(-1)?.workflowExecutionCompletedEventAttributes).toBeTruthy();
-    await expect(Worker.runReplayHistory({ workflowsPath: require.resolve('./index') }, history, 'periodic-unknown-fixture')).resolves.toBeUndefined();
+    await expect(Worker.runReplayHistory({ workflowBundle: await sharedWorkflowBundle() }, history, 'periodic-unknown-fixture')).resolves.toBeUndefined();
   }, 60_000);
 });
 
@@ -117,7 +118,7 @@ async function recordUnknownOutcome(): Promise<History> {
       recordPaymentStatus: async () => undefined,
     };
     const taskQueue = 'periodic-unknown-history-fixture';
-    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowsPath: require.resolve('./index'), activities });
+    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: await sharedWorkflowBundle(), activities });
     return await worker.runUntil(async () => {
       const handle = await env.client.workflow.start<typeof periodicPaymentWorkflow>('periodicPaymentWorkflow', {
         workflowId: 'periodic-00000000-0000-4000-8000-0000000000a2',

@@ -6,6 +6,7 @@ import { RECORD_HISTORY, commandSequence, installQuietRuntime, readHistoryFixtur
 import { startTimeSkippingEnv } from '../test/support/time-skipping';
 import type { webhookDispatcherWorkflow } from './webhook-dispatcher.workflow';
 import { webhookDispatcherWorkflowId, type DeliveryRoundRequest, type DeliveryRoundResult } from './webhook.api';
+import { sharedWorkflowBundle } from '../test/support/workflow-bundle';
 
 /**
  * Determinism guard for the webhook dispatcher: one real history (a round whose delivery failed, the
@@ -34,7 +35,7 @@ describe('webhookDispatcherWorkflow replay', () => {
     // The retry timer and the idle wait.
     expect(events.filter((e) => e.timerStartedEventAttributes).length).toBe(2);
     expect(events.at(-1)?.workflowExecutionCompletedEventAttributes).toBeTruthy();
-    await expect(Worker.runReplayHistory({ workflowsPath: require.resolve('./index') }, history, 'webhook-dispatcher-fixture')).resolves.toBeUndefined();
+    await expect(Worker.runReplayHistory({ workflowBundle: await sharedWorkflowBundle() }, history, 'webhook-dispatcher-fixture')).resolves.toBeUndefined();
   }, 30_000);
 });
 
@@ -52,7 +53,7 @@ async function recordRetryThenDelivery(): Promise<History> {
     };
     const taskQueue = 'webhook-dispatcher-history-fixture';
     const endpointId = '00000000-0000-4000-8000-0000000000f1';
-    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowsPath: require.resolve('./index'), activities });
+    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: await sharedWorkflowBundle(), activities });
     return await worker.runUntil(async () => {
       await wakeDispatcher(env.client, { taskQueue }, { endpointId, tenantId: 'tenant-fixture' });
       const handle = env.client.workflow.getHandle<typeof webhookDispatcherWorkflow>(webhookDispatcherWorkflowId(endpointId));

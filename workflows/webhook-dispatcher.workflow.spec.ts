@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker, bundleWorkflowCode, type WorkflowBundle } from '@temporalio/worker';
+import { Worker, type WorkflowBundle } from '@temporalio/worker';
 import type { DataSource } from 'typeorm';
 import pino from 'pino';
 import { createWebhookActivities } from '../activities/webhook.activities';
@@ -20,6 +20,7 @@ import { installQuietRuntime } from '../test/support/history-fixtures';
 import { startTimeSkippingEnv } from '../test/support/time-skipping';
 import { WEBHOOK_DISABLE_AFTER_MS, WEBHOOK_RETRY_DELAYS_MS, type webhookDispatcherWorkflow } from './webhook-dispatcher.workflow';
 import { webhookDispatcherWorkflowId } from './webhook.api';
+import { sharedWorkflowBundle } from '../test/support/workflow-bundle';
 
 /**
  * The dispatcher on Temporal's time-skipping server with its real activities: PostgreSQL (this run's
@@ -46,7 +47,7 @@ beforeAll(async () => {
   env = await startTimeSkippingEnv();
   ds = await createDataSource({ url: process.env.CLEARWAY_TEST_DATABASE_URL!, poolSize: 3 }).initialize();
   repo = new WebhookRepository(ds);
-  bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('./index'), logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: console.error } });
+  bundle = await sharedWorkflowBundle();
   receiver = createServer((req, res) => {
     hits.push({ webhookId: String(req.headers['webhook-id']) });
     req.resume();

@@ -981,7 +981,8 @@ async function checkBatch(a: {
     else if (c.status === 'CANC') fromChildren.cancelled += 1;
     else fromChildren.accepted += 1;
   }
-  const answer = batchId ? await a.client.call('GET', `${BATCHES}/${batchId}`) : undefined;
+  // Past the run's deadline the client makes one attempt only: a failure is then the invariant's, not the run's.
+  const answer = batchId ? await a.client.call('GET', `${BATCHES}/${batchId}`).catch((err: Error) => ({ status: 0, body: err.message })) : undefined;
   const shown = answer?.status === 200 ? answer.body : undefined;
   const progress: BatchProgressCounts | null = shown?.progress ?? null;
   const expectedStatus = batchStatusOf(fromChildren);

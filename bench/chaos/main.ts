@@ -5,7 +5,7 @@
  *   npm run chaos -- --small   60 payments, 20 reads, 10 transfers, a 40-transaction batch; worker ×1, API ×1, Temporal ×1 (also in npm test)
  *
  * Options override single figures: --payments N --consent-reads N --transfers N --batch-transactions N
- * (0: no batch). Exits non-zero when
+ * (0: no batch), --deadline-minutes N (the whole run's bound; 55 full, 12 small). Exits non-zero when
  * any invariant fails.
  */
 import { parseArgs } from 'node:util';
@@ -19,6 +19,7 @@ async function main(): Promise<number> {
       'consent-reads': { type: 'string' },
       transfers: { type: 'string' },
       'batch-transactions': { type: 'string' },
+      'deadline-minutes': { type: 'string' },
       json: { type: 'boolean', default: false },
     },
   });
@@ -30,6 +31,7 @@ async function main(): Promise<number> {
     consentReads: int(values['consent-reads'], base.consentReads),
     transfers: int(values.transfers, base.transfers),
     batchTransactions: int(values['batch-transactions'], base.batchTransactions),
+    deadlineMs: values['deadline-minutes'] === undefined ? base.deadlineMs : Number(values['deadline-minutes']) * 60_000,
   };
   const stop = () => void abortChaos().finally(() => process.exit(130));
   process.once('SIGINT', stop);

@@ -11,8 +11,10 @@ import { ukTestSigningKeyEnv } from './uk-obie';
 import { bundleWorkflows, createClearwayWorker, installTemporalRuntime } from '../../apps/worker/worker';
 import { loadConfig, type ClearwayConfig } from '../../libs/config/config';
 import { createLogger, type Logger } from '../../libs/observability/logger';
+import { activeTracing } from '../../libs/observability/tracing';
 import { createDataSource } from '../../libs/persistence/data-source';
 import { createApiClient, type TestClient } from './factories';
+import { sharedWorkflowBundle } from './workflow-bundle';
 import { documentsOperation, openApiFromDocument, validateResponse, type OpenApiSpec } from './openapi-contract';
 import { payseraStackConfig, startPayseraTestKit, type PayseraSandboxOptions, type PayseraTestKit } from './paysera';
 
@@ -113,7 +115,8 @@ export class TestStack {
 
   async startWorker(): Promise<void> {
     installTemporalRuntime(createLogger('temporal-sdk', process.env.TEST_LOG_LEVEL ?? 'silent'), 'ERROR');
-    bundle ??= bundleWorkflows();
+    // The run's bundle from global-setup (workflows/, no interceptors), unless tracing wants its interceptors bundled in.
+    bundle ??= activeTracing() ? bundleWorkflows() : sharedWorkflowBundle();
     const native = await NativeConnection.connect({ address: this.config.temporal.address });
     this.connections.native = native;
     const worker = await createClearwayWorker({

@@ -1,8 +1,9 @@
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { bundleWorkflowCode, DefaultLogger, Runtime, type WorkflowBundle } from '@temporalio/worker';
+import { DefaultLogger, Runtime, type WorkflowBundle } from '@temporalio/worker';
 import { temporalTestServerExecutable } from '../../libs/temporal/cli-binary';
 import { INDEXED_VALUE_TYPES } from '../../libs/temporal/dev-server';
 import { CUSTOM_SEARCH_ATTRIBUTES } from '../../libs/temporal/search-attributes';
+import { sharedWorkflowBundle } from './workflow-bundle';
 
 /**
  * Temporal's time-skipping test server (the Java one, installed by scripts/ensure-tools.mjs) with
@@ -21,7 +22,7 @@ export async function startTimeSkippingEnv(): Promise<TestWorkflowEnvironment> {
 /**
  * For workflow specs whose subject includes failed attempts: the SDK's logs at ERROR only (the
  * expected retry warnings stay out of the output), the time-skipping server and the workflows
- * bundled once, in parallel.
+ * bundle (the run's shared one for workflows/), in parallel.
  */
 export async function startQuietTimeSkippingEnvWithBundle(workflowsPath: string): Promise<[TestWorkflowEnvironment, WorkflowBundle]> {
   try {
@@ -29,5 +30,5 @@ export async function startQuietTimeSkippingEnvWithBundle(workflowsPath: string)
   } catch {
     // Already installed in this process.
   }
-  return Promise.all([startTimeSkippingEnv(), bundleWorkflowCode({ workflowsPath, logger: new DefaultLogger('WARN') })]);
+  return Promise.all([startTimeSkippingEnv(), sharedWorkflowBundle(workflowsPath)]);
 }
