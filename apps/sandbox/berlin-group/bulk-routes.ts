@@ -10,7 +10,7 @@ import { isSandboxError, sandboxError, SandboxErrorCode } from './errors';
 import { DEDUPLICATE_HEADER, parseDeduplicateHeader } from './request-ledger';
 import { param, reply, sendError, sendHtml } from './routes';
 import { escapeHtml, renderScaMessage } from './sca-page';
-import { isAbsoluteHttpUrl, isIpAddress, type FieldProblem } from './validation';
+import { isAbsoluteHttpUrl, isIpAddress, redirectUriHeaders, type FieldProblem } from './validation';
 import { scaDecisionHandler } from './sca-decision';
 
 /** Bodies of bulk initiations: far larger than a single payment's 100 kB. */
@@ -109,12 +109,10 @@ export function bulkPaymentRoutes(bulk: BulkPaymentsSandboxBank): express.Router
   v1.post('/:paymentProduct/:paymentId/cancellation-authorisations', (req, res) => {
     const product = productOf(req, res);
     if (!product) return;
-    const redirectUri = req.get('TPP-Redirect-URI') || undefined;
-    const nokRedirectUri = req.get('TPP-Nok-Redirect-URI') || undefined;
-    for (const [name, value] of [['TPP-Redirect-URI', redirectUri], ['TPP-Nok-Redirect-URI', nokRedirectUri]] as const) {
-      if (value !== undefined && !isAbsoluteHttpUrl(value)) return sendError(res, sandboxError(SandboxErrorCode.FormatError, `Header ${name} must be an absolute http(s) URI`));
-    }
-    const result = bulk.startCancellationAuthorisation(product, param(req, 'paymentId'), { tppRedirectUri: redirectUri, tppNokRedirectUri: nokRedirectUri, baseUrl: res.locals.sandboxBaseUrl });
+    const problems: FieldProblem[] = [];
+    const uris = redirectUriHeaders(req, problems);
+    if (problems.length) return sendError(res, { error: SandboxErrorCode.FormatError, messages: problems });
+    const result = bulk.startCancellationAuthorisation(product, param(req, 'paymentId'), { ...uris, baseUrl: res.locals.sandboxBaseUrl });
     if (isSandboxError(result)) return sendError(res, result);
     reply(res, 201, result.body, { 'ASPSP-SCA-Approach': result.scaApproach });
   });
@@ -141,12 +139,10 @@ export function bulkPaymentRoutes(bulk: BulkPaymentsSandboxBank): express.Router
   v1.post('/:paymentProduct/:paymentId/authorisations', (req, res) => {
     const product = productOf(req, res);
     if (!product) return;
-    const redirectUri = req.get('TPP-Redirect-URI') || undefined;
-    const nokRedirectUri = req.get('TPP-Nok-Redirect-URI') || undefined;
-    for (const [name, value] of [['TPP-Redirect-URI', redirectUri], ['TPP-Nok-Redirect-URI', nokRedirectUri]] as const) {
-      if (value !== undefined && !isAbsoluteHttpUrl(value)) return sendError(res, sandboxError(SandboxErrorCode.FormatError, `Header ${name} must be an absolute http(s) URI`));
-    }
-    const result = bulk.startAuthorisation(product, param(req, 'paymentId'), { tppRedirectUri: redirectUri, tppNokRedirectUri: nokRedirectUri, baseUrl: res.locals.sandboxBaseUrl });
+    const problems: FieldProblem[] = [];
+    const uris = redirectUriHeaders(req, problems);
+    if (problems.length) return sendError(res, { error: SandboxErrorCode.FormatError, messages: problems });
+    const result = bulk.startAuthorisation(product, param(req, 'paymentId'), { ...uris, baseUrl: res.locals.sandboxBaseUrl });
     if (isSandboxError(result)) return sendError(res, result);
     reply(res, 201, result.body, { 'ASPSP-SCA-Approach': result.scaApproach });
   });

@@ -15,7 +15,7 @@ import { isSandboxError, sandboxError, SandboxErrorCode, toErrorResponse, type S
 import { checkFaults } from './faults';
 import { DEDUPLICATE_HEADER, parseDeduplicateHeader } from './request-ledger';
 import { renderScaMessage, renderScaPage } from './sca-page';
-import { checkPaymentInitiationBody, isAbsoluteHttpUrl, isIpAddress, isUuid, type FieldProblem } from './validation';
+import { checkPaymentInitiationBody, isAbsoluteHttpUrl, isIpAddress, isUuid, redirectUriHeaders, type FieldProblem } from './validation';
 import { BulkPaymentsSandboxBank } from './bulk-payments';
 import { BULK_BODY_LIMIT, bulkCancellationPageRoutes, bulkPaymentRoutes, bulkScaPageRoutes, XML_TYPES } from './bulk-routes';
 
@@ -239,17 +239,9 @@ function paymentRoutes(bank: BerlinGroupSandboxBank): express.Router {
     const product = resolveProduct(req);
     if (isSandboxError(product)) return sendError(res, product);
     const problems = checkOptionalPsuData(req.body);
-    const redirectUri = req.get('TPP-Redirect-URI') || undefined;
-    const nokRedirectUri = req.get('TPP-Nok-Redirect-URI') || undefined;
-    for (const [name, value] of [['TPP-Redirect-URI', redirectUri], ['TPP-Nok-Redirect-URI', nokRedirectUri]] as const) {
-      if (value !== undefined && !isAbsoluteHttpUrl(value)) problems.push({ text: `Header ${name} must be an absolute http(s) URI` });
-    }
+    const uris = redirectUriHeaders(req, problems);
     if (problems.length) return sendError(res, { error: SandboxErrorCode.FormatError, messages: problems });
-    const result = bank.startAuthorisation(product, param(req, 'paymentId'), {
-      tppRedirectUri: redirectUri,
-      tppNokRedirectUri: nokRedirectUri,
-      baseUrl: res.locals.sandboxBaseUrl,
-    });
+    const result = bank.startAuthorisation(product, param(req, 'paymentId'), { ...uris, baseUrl: res.locals.sandboxBaseUrl });
     if (isSandboxError(result)) return sendError(res, result);
     reply(res, 201, result.body, { 'ASPSP-SCA-Approach': result.scaApproach });
   });

@@ -7,7 +7,7 @@ import express, { type Request, type Response } from 'express';
 import type { BerlinGroupSandboxBank } from './bank';
 import { sandboxError, SandboxErrorCode, toErrorResponse, type SandboxError } from './errors';
 import { renderScaMessage, renderScaPage } from './sca-page';
-import { isAbsoluteHttpUrl } from './validation';
+import { redirectUriHeaders, type FieldProblem } from './validation';
 import { param, scaDecisionHandler, sendHtml } from './sca-decision';
 
 type Reply = (res: Response, status: number, body?: unknown, headers?: Record<string, string>) => void;
@@ -31,13 +31,11 @@ export function buildSingleCancellationRouters(bank: BerlinGroupSandboxBank, rep
   v1.post(base, (req, res) => {
     const payment = paymentOf(req, res);
     if (!payment) return;
-    const ok = req.get('TPP-Redirect-URI') || undefined;
-    const nok = req.get('TPP-Nok-Redirect-URI') || undefined;
-    for (const [name, value] of [['TPP-Redirect-URI', ok], ['TPP-Nok-Redirect-URI', nok]] as const) {
-      if (value !== undefined && !isAbsoluteHttpUrl(value)) return sendError(res, sandboxError(SandboxErrorCode.FormatError, `Header ${name} must be an absolute http(s) URI`));
-    }
+    const problems: FieldProblem[] = [];
+    const uris = redirectUriHeaders(req, problems);
+    if (problems.length) return sendError(res, { error: SandboxErrorCode.FormatError, messages: problems });
     if (payment.transactionStatus !== 'ACCP') return sendError(res, sandboxError(SandboxErrorCode.StatusInvalid, `The payment can no longer be cancelled (transaction status ${payment.transactionStatus})`));
-    const started = bank.cancellations.start(payment.paymentId, { tppRedirectUri: ok, tppNokRedirectUri: nok });
+    const started = bank.cancellations.start(payment.paymentId, uris);
     if (!started) return sendError(res, sandboxError(SandboxErrorCode.StatusInvalid, 'No cancellation was requested: send DELETE on the payment first'));
     const baseUrl: string = res.locals.sandboxBaseUrl;
     reply(

@@ -54,6 +54,23 @@ export interface FieldProblem {
   text: string;
 }
 
+export interface RedirectUris {
+  tppRedirectUri?: string;
+  tppNokRedirectUri?: string;
+}
+
+/**
+ * The request's `TPP-Redirect-URI` and `TPP-Nok-Redirect-URI` (absent when empty); a header that is
+ * not an absolute http(s) URI adds a problem naming it.
+ */
+export function redirectUriHeaders(req: { get(name: string): string | undefined }, problems: FieldProblem[]): RedirectUris {
+  const uris: RedirectUris = { tppRedirectUri: req.get('TPP-Redirect-URI') || undefined, tppNokRedirectUri: req.get('TPP-Nok-Redirect-URI') || undefined };
+  for (const [name, value] of [['TPP-Redirect-URI', uris.tppRedirectUri], ['TPP-Nok-Redirect-URI', uris.tppNokRedirectUri]] as const) {
+    if (value !== undefined && !isAbsoluteHttpUrl(value)) problems.push({ text: `Header ${name} must be an absolute http(s) URI` });
+  }
+  return uris;
+}
+
 /** Checks the single-payment body (BG `paymentInitiation_json`, the fields we rely on). */
 export function checkPaymentInitiationBody(body: unknown): FieldProblem[] {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
