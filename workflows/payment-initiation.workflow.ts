@@ -300,13 +300,14 @@ export async function paymentInitiationWorkflow(input: PaymentWorkflowInput): Pr
     },
   );
 
-  async function recordTransactionStatus(status: BankTransactionStatus, reason?: string): Promise<void> {
+  // The record helpers return the activity's own promise (no async wrapper, one promise fewer per call).
+  function recordTransactionStatus(status: BankTransactionStatus, reason?: string): Promise<void> {
     const seq = state.eventSeq++;
     lastRawStatus = status.raw;
     state.transactionStatus = status.normalised;
     state.statusReason = reason;
     upsertSearchAttributes([{ key: TransactionStatusAttr, value: status.normalised }]);
-    await records.recordPaymentStatus.executeWithOptions(label(`Record status ${status.normalised}`), [{
+    return records.recordPaymentStatus.executeWithOptions(label(`Record status ${status.normalised}`), [{
       paymentId,
       seq,
       kind: 'transaction_status',
@@ -317,12 +318,12 @@ export async function paymentInitiationWorkflow(input: PaymentWorkflowInput): Pr
     }]);
   }
 
-  async function recordScaStatus(sca: BankScaStatus): Promise<void> {
-    if (sca.normalised === state.scaStatus) return;
+  function recordScaStatus(sca: BankScaStatus): Promise<void> | undefined {
+    if (sca.normalised === state.scaStatus) return undefined;
     const seq = state.eventSeq++;
     state.scaStatus = sca.normalised;
     upsertSearchAttributes([{ key: ScaStatusAttr, value: sca.normalised }]);
-    await records.recordPaymentStatus.executeWithOptions(label(`Record SCA status ${sca.normalised}`), [{
+    return records.recordPaymentStatus.executeWithOptions(label(`Record SCA status ${sca.normalised}`), [{
       paymentId,
       seq,
       kind: 'sca_status',
@@ -335,8 +336,16 @@ export async function paymentInitiationWorkflow(input: PaymentWorkflowInput): Pr
     }]);
   }
 
-  async function continueAsNewIfSuggested(): Promise<void> {
-    if (!workflowInfo().continueAsNewSuggested) return;
+  /**
+   * Synchronous unless continue-as-new is suggested: the SDK's promise hook traces every promise a
+   * workflow creates (docs/benchmarks.md, issue 12), so helpers on the hot path create none they do not need.
+   */
+  function continueAsNewIfSuggested(): Promise<void> | undefined {
+    if (!workflowInfo().continueAsNewSuggested) return undefined;
+    return continueAsNewNow();
+  }
+
+  async function continueAsNewNow(): Promise<void> {
     await condition(allHandlersFinished);
     await continueAsNew<typeof paymentInitiationWorkflow>({ ...input, resume: state });
   }
@@ -502,12 +511,14 @@ export async function paymentInitiationWorkflow(input: PaymentWorkflowInput): Pr
       pollMaxMs: timings.scaPollMaxMs,
       interrupted: () => cancelled,
       check: async (n) => {
-        const redeemed = await redeemOAuthReturn();
+        // No hand-off queued: redeemOAuthReturn would answer undefined before any command or patch.
+        const redeemed = state.oauthReturns?.length ? await redeemOAuthReturn() : undefined;
         // 'retry': the bank's answer is still missing; its status alone must not move us past it.
         if (redeemed) return redeemed === 'retry' ? undefined : redeemed;
         if (!state.authorisationId) return state.adopted ? scaFromPaymentStatus() : undefined;
         const status = await readOrUndefined(() => reads.getBankScaStatus.executeWithOptions(label('Check SCA status', n), [paymentId, state.authorisationId!]));
-        if (status && !cancelled) await recordScaStatus(status);
+        const recording = status && !cancelled ? recordScaStatus(status) : undefined;
+        if (recording) await recording;
         return status?.normalised;
       },
       afterCheck: continueAsNewIfSuggested,
@@ -530,7 +541,8 @@ export async function paymentInitiationWorkflow(input: PaymentWorkflowInput): Pr
       return 'retry';
     }
     if (done.outcome !== 'completed' || cancelled) return undefined;
-    await recordScaStatus({ raw: done.rawScaStatus, normalised: done.scaStatus });
+    const recording = recordScaStatus({ raw: done.rawScaStatus, normalised: done.scaStatus });
+    if (recording) await recording;
     if (done.transactionStatus && done.transactionStatus !== state.transactionStatus) {
       await recordTransactionStatus({ raw: done.rawTransactionStatus ?? done.transactionStatus, normalised: done.transactionStatus });
     }
@@ -596,7 +608,8 @@ export async function paymentInitiationWorkflow(input: PaymentWorkflowInput): Pr
       if (status && status.normalised !== state.transactionStatus) {
         await recordTransactionStatus(status, status.normalised === 'CANC' && state.cancellation ? 'Cancelled by the TPP, authorised by the PSU' : undefined);
       }
-      await continueAsNewIfSuggested();
+      const continuing = continueAsNewIfSuggested();
+      if (continuing) await continuing;
     }
   }
 
@@ -657,8 +670,9 @@ export async function paymentInitiationWorkflow(input: PaymentWorkflowInput): Pr
   }
 
   async function finish(): Promise<PaymentWorkflowState> {
-    // Let a cancellation or authorisation update that is still running reply before we close.
-    await condition(allHandlersFinished);
+    // Let a cancellation or authorisation update that is still running reply before we close
+    // (condition() resolves at once when they have; checked first, it creates no promise).
+    if (!allHandlersFinished()) await condition(allHandlersFinished);
     state.phase = 'completed';
     show(describePhase());
     return state;

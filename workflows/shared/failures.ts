@@ -1,12 +1,16 @@
 import { ApplicationFailure, log } from '@temporalio/workflow';
 
 /** Reads inside a loop that will try again: a failure after retries is logged, not fatal. */
-export async function readOrUndefined<T>(read: () => Promise<T>): Promise<T | undefined> {
-  try {
-    return await read();
-  } catch (err) {
+export function readOrUndefined<T>(read: () => Promise<T>): Promise<T | undefined> {
+  // One derived promise instead of an async function's: the SDK's promise hook traces each one (docs/benchmarks.md).
+  const failed = (err: unknown) => {
     log.warn('Bank read failed; will try again', { error: (err as Error).message });
     return undefined;
+  };
+  try {
+    return read().then(undefined, failed);
+  } catch (err) {
+    return Promise.resolve(failed(err));
   }
 }
 

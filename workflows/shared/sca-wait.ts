@@ -12,8 +12,8 @@ export interface ScaWaitOptions {
   interrupted: () => boolean;
   /** Asks the bank (`n`: the how-manieth check, for the UI's activity summary); undefined when it could not be asked this time. */
   check: (n: number) => Promise<ScaStatus | undefined>;
-  /** Runs after every check, e.g. continue-as-new when suggested. */
-  afterCheck?: () => Promise<void>;
+  /** Runs after every check, e.g. continue-as-new when suggested (awaited only when it returns a promise). */
+  afterCheck?: () => Promise<void> | void;
 }
 
 /**
@@ -45,7 +45,9 @@ export class ScaWait {
       if (opts.interrupted()) return 'interrupted';
       if (sca && FINAL_SCA_STATUSES.has(sca)) return sca === 'failed' ? 'failed' : 'finalised';
       interval = woken ? opts.pollInitialMs : Math.min(Math.ceil(interval * 1.5), opts.pollMaxMs);
-      await opts.afterCheck?.();
+      // Not `await undefined`: every promise costs a stack trace in the SDK's promise hook (docs/benchmarks.md).
+      const after = opts.afterCheck?.();
+      if (after) await after;
     }
   }
 }
