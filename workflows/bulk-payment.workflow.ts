@@ -3,7 +3,6 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
-  currentUpdateInfo,
   log,
   patched,
   proxyActivities,
@@ -41,12 +40,12 @@ import {
   type BulkPaymentWorkflowState,
   type BulkTransactionCounts,
   type InitiationError,
-  type OperatorDecision,
 } from './bulk-payment.api';
 import type { InitiationSummary } from './payment-initiation.api';
 import { createWithoutDuplicates, type CreationOutcome } from './shared/create-once';
+import { handleOperatorDecisions, type AcceptedDecision } from './shared/operator-decision';
 import { findApplicationFailure, readOrUndefined } from './shared/failures';
-import { failure, FailureType, RETRY } from './shared/retry-policies';
+import { FailureType, RETRY } from './shared/retry-policies';
 import { ScaWait } from './shared/sca-wait';
 
 /** Failures that prove the bank did not create the bulk: refused, or never processed. */
@@ -107,8 +106,7 @@ export async function bulkPaymentWorkflow(input: BulkPaymentWorkflowInput): Prom
   /** A callback or a cancellation command arrived: the status poll looks again now. */
   let woken = false;
   let timings: BulkPaymentTimings | undefined;
-  let decision: (OperatorDecision & { status?: BankTransactionStatus }) | undefined;
-  let deciding = false;
+  let decision: AcceptedDecision | undefined;
   /** The bank's answer to the initiation, for the `initiationResult` update (declared before any handler reads it). */
   let initiated: InitiationSummary | undefined;
 
@@ -181,33 +179,17 @@ export async function bulkPaymentWorkflow(input: BulkPaymentWorkflowInput): Prom
     },
   );
 
-  setHandler(
-    resolveBulkInitiationUpdate,
-    async (d) => {
-      deciding = true;
-      try {
-        const status = d.decision === 'initiated' ? await commands.confirmBankBulkPayment(paymentId, d.bankPaymentId) : undefined;
-        await records.recordBulkOperatorDecision(paymentId, currentUpdateInfo()!.id, d);
-        decision = { ...d, status };
-      } catch (err) {
-        deciding = false;
-        throw failure(FailureType.DecisionRefused, findApplicationFailure(err)?.message ?? 'The decision could not be checked with the bank');
-      }
-      await condition(() => state.initiationOutcome === 'resolved');
-      return { transactionStatus: state.transactionStatus, initiationOutcome: 'resolved' as const };
+  handleOperatorDecisions(resolveBulkInitiationUpdate, {
+    outcomeUnknown: () => state.phase === 'outcome_unknown',
+    initiationOutcome: () => state.initiationOutcome,
+    confirmAtBank: (bankPaymentId) => commands.confirmBankBulkPayment(paymentId, bankPaymentId),
+    record: (updateId, d) => records.recordBulkOperatorDecision(paymentId, updateId, d),
+    accept: (d) => {
+      decision = d;
     },
-    {
-      validator: (d: OperatorDecision) => {
-        if (state.phase !== 'outcome_unknown' || deciding) throw new Error(`Nothing to decide: the initiation outcome is ${state.initiationOutcome ?? 'known'}`);
-        const text = (v: unknown, max: number) => typeof v === 'string' && v.trim().length > 0 && v.length <= max;
-        if (!text(d?.operator, 200)) throw new Error('operator: a staff identity (1-200 characters) is required');
-        if (!text(d.reason, 1000)) throw new Error('reason: what the bank said (1-1000 characters) is required');
-        if (d.decision === 'initiated' ? !text(d.bankPaymentId, 200) : d.decision !== 'not_initiated') {
-          throw new Error('decision: "initiated" with bankPaymentId, or "not_initiated"');
-        }
-      },
-    },
-  );
+    resolved: () => state.initiationOutcome === 'resolved',
+    transactionStatus: () => state.transactionStatus,
+  });
 
   async function recordTransactionStatus(
     status: BankTransactionStatus,

@@ -3,7 +3,6 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
-  currentUpdateInfo,
   log,
   patched,
   proxyActivities,
@@ -23,8 +22,9 @@ import {
   type ScaStatus,
 } from '../libs/domain/transaction-status';
 import { InitiationOutcome as InitiationOutcomeAttr, ScaStatus as ScaStatusAttr, TransactionStatus as TransactionStatusAttr } from '../libs/temporal/search-attributes';
+import { handleOperatorDecisions, type AcceptedDecision } from './shared/operator-decision';
 import { findApplicationFailure, readOrUndefined } from './shared/failures';
-import { failure, FailureType, RETRY } from './shared/retry-policies';
+import { FailureType, RETRY } from './shared/retry-policies';
 import type { PsuDataUpdateRequest } from './shared/psu-data';
 import { createWithoutDuplicates, type CreationOutcome } from './shared/create-once';
 import { ScaWait } from './shared/sca-wait';
@@ -42,7 +42,6 @@ import {
   updatePaymentPsuDataUpdate,
   type InitiationError,
   type InitiationSummary,
-  type OperatorDecision,
   type PaymentWorkflowInput,
   type PaymentWorkflowState,
 } from './payment-initiation.api';
@@ -149,8 +148,7 @@ export async function paymentInitiationWorkflow(input: PaymentWorkflowInput): Pr
   let cancelled = state.transactionStatus === 'CANC';
   let lastRawStatus: string | undefined;
   /** An operator's decision on an unknown outcome, checked and audited, waiting to be applied. */
-  let decision: (OperatorDecision & { status?: BankTransactionStatus }) | undefined;
-  let deciding = false;
+  let decision: AcceptedDecision | undefined;
   /** When the authorisation under way was started by the TPP (startAuthorisation), for the time-to-SCA metric. */
   let authorisationStartedAt: number | undefined;
 
@@ -178,37 +176,18 @@ export async function paymentInitiationWorkflow(input: PaymentWorkflowInput): Pr
     return { outcome: 'unknown' as const, reason: state.unknownReason ?? 'the bank did not answer clearly' };
   });
 
-  setHandler(
-    resolveInitiationUpdate,
-    async (d) => {
-      deciding = true;
-      try {
-        // `initiated`: the bank must know the payment the operator names.
-        const status = d.decision === 'initiated' ? await commands.confirmBankPayment.executeWithOptions(atBank('Confirm the operator\'s bank payment id'), [paymentId, d.bankPaymentId]) : undefined;
-        await records.recordOperatorDecision.executeWithOptions(label('Record the operator\'s decision'), [paymentId, currentUpdateInfo()!.id, d]);
-        decision = { ...d, status };
-      } catch (err) {
-        deciding = false;
-        const refused = findApplicationFailure(err);
-        throw failure(FailureType.DecisionRefused, refused?.message ?? 'The decision could not be checked with the bank');
-      }
-      await condition(() => state.initiationOutcome === 'resolved');
-      return { transactionStatus: state.transactionStatus, initiationOutcome: 'resolved' as const };
+  handleOperatorDecisions(resolveInitiationUpdate, {
+    outcomeUnknown: () => state.phase === 'outcome_unknown',
+    initiationOutcome: () => state.initiationOutcome,
+    // `initiated`: the bank must know the payment the operator names.
+    confirmAtBank: (bankPaymentId) => commands.confirmBankPayment.executeWithOptions(atBank('Confirm the operator\'s bank payment id'), [paymentId, bankPaymentId]),
+    record: (updateId, d) => records.recordOperatorDecision.executeWithOptions(label('Record the operator\'s decision'), [paymentId, updateId, d]),
+    accept: (d) => {
+      decision = d;
     },
-    { validator: validateOperatorDecision },
-  );
-
-  function validateOperatorDecision(d: OperatorDecision): void {
-    if (state.phase !== 'outcome_unknown' || deciding) throw new Error(`Nothing to decide: the initiation outcome is ${state.initiationOutcome ?? 'known'}`);
-    const text = (v: unknown, max: number) => typeof v === 'string' && v.trim().length > 0 && v.length <= max;
-    if (!text(d?.operator, 200)) throw new Error('operator: a staff identity (1-200 characters) is required');
-    if (!text(d.reason, 1000)) throw new Error('reason: what the bank said (1-1000 characters) is required');
-    if (d.decision === 'initiated') {
-      if (!text(d.bankPaymentId, 200)) throw new Error('bankPaymentId: the bank\'s payment id is required for "initiated"');
-    } else if (d.decision !== 'not_initiated') {
-      throw new Error('decision: "initiated" or "not_initiated"');
-    }
-  }
+    resolved: () => state.initiationOutcome === 'resolved',
+    transactionStatus: () => state.transactionStatus,
+  });
 
   setHandler(scaCallbackSignal, () => {
     // The PSU is back from the cancellation's SCA page: look now (only with a followed cancellation).

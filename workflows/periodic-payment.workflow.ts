@@ -3,7 +3,6 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
-  currentUpdateInfo,
   log,
   patched,
   proxyActivities,
@@ -17,8 +16,9 @@ import { executionAt, type ScheduledExecution } from '../libs/domain/target2-cal
 import { AUTHORISED_TRANSACTION_STATUSES, isFinalTransactionStatus, type BankScaStatus, type BankTransactionStatus } from '../libs/domain/transaction-status';
 import { ScaStatus as ScaStatusAttr, TransactionStatus as TransactionStatusAttr } from '../libs/temporal/search-attributes';
 import { createWithoutDuplicates, type CreationOutcome } from './shared/create-once';
+import { handleOperatorDecisions, type AcceptedDecision } from './shared/operator-decision';
 import { findApplicationFailure, readOrUndefined } from './shared/failures';
-import { failure, FailureType, RETRY } from './shared/retry-policies';
+import { FailureType, RETRY } from './shared/retry-policies';
 import { ScaWait } from './shared/sca-wait';
 import {
   initiationResultUpdate,
@@ -27,7 +27,6 @@ import {
   startAuthorisationUpdate,
   type InitiationError,
   type InitiationSummary,
-  type OperatorDecision,
 } from './payment-initiation.api';
 import {
   cancelPeriodicPaymentUpdate,
@@ -83,33 +82,18 @@ export async function periodicPaymentWorkflow(input: PeriodicWorkflowInput): Pro
   setHandler(periodicStateQuery, () => state);
 
   /** An operator's decision, checked with the bank and audited, waiting to be applied. */
-  let decision: (OperatorDecision & { status?: BankTransactionStatus }) | undefined;
-  let deciding = false;
-  setHandler(
-    resolveInitiationUpdate,
-    async (d) => {
-      deciding = true;
-      try {
-        const status = d.decision === 'initiated' ? await commands.confirmBankPeriodicPayment(paymentId, d.bankPaymentId) : undefined;
-        await records.recordOperatorDecision(paymentId, currentUpdateInfo()!.id, d);
-        decision = { ...d, status };
-      } catch (err) {
-        deciding = false;
-        throw failure(FailureType.DecisionRefused, findApplicationFailure(err)?.message ?? 'The decision could not be checked with the bank');
-      }
-      await condition(() => state.initiationOutcome === 'resolved');
-      return { transactionStatus: state.transactionStatus, initiationOutcome: 'resolved' as const };
+  let decision: AcceptedDecision | undefined;
+  handleOperatorDecisions(resolveInitiationUpdate, {
+    outcomeUnknown: () => state.phase === 'outcome_unknown',
+    initiationOutcome: () => state.initiationOutcome,
+    confirmAtBank: (bankPaymentId) => commands.confirmBankPeriodicPayment(paymentId, bankPaymentId),
+    record: (updateId, d) => records.recordOperatorDecision(paymentId, updateId, d),
+    accept: (d) => {
+      decision = d;
     },
-    {
-      validator: (d: OperatorDecision) => {
-        if (state.phase !== 'outcome_unknown' || deciding) fail(`Nothing to decide: the initiation outcome is ${state.initiationOutcome ?? 'known'}`);
-        const text = (v: unknown, max: number) => typeof v === 'string' && v.trim().length > 0 && v.length <= max;
-        if (!text(d?.operator, 200)) fail('operator: a staff identity (1-200 characters) is required');
-        if (!text(d.reason, 1000)) fail('reason: what the bank said (1-1000 characters) is required');
-        if (d.decision === 'initiated' ? !text(d.bankPaymentId, 200) : d.decision !== 'not_initiated') fail('decision: "initiated" with bankPaymentId, or "not_initiated"');
-      },
-    },
-  );
+    resolved: () => state.initiationOutcome === 'resolved',
+    transactionStatus: () => state.transactionStatus,
+  });
   setHandler(scaCallbackSignal, wake);
 
   setHandler(initiationResultUpdate, async () => {
