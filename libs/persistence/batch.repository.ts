@@ -169,7 +169,8 @@ export class BatchRepository {
     opts: { limit: number; afterTxIndex?: number },
   ): Promise<BatchSinglePaymentRow[]> {
     const rows: Record<string, unknown>[] = await this.ds.query(
-      `SELECT t.tx_index, t.end_to_end_id, t.payment_id, i.payment_product, p.transaction_status, p.sca_redirect_url, p.psu_message
+      `SELECT t.tx_index, t.end_to_end_id, t.payment_id, i.payment_product,
+              COALESCE(p.transaction_status, CASE WHEN t.cancelled_at IS NOT NULL THEN 'CANC' END) AS transaction_status, p.sca_redirect_url, p.psu_message
          FROM batch_transactions t
          JOIN batches b ON b.id = t.batch_id
          JOIN batch_payment_infos i ON i.batch_id = t.batch_id AND i.pmt_inf_index = t.pmt_inf_index
