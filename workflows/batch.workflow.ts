@@ -186,7 +186,10 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchWor
       if (cancelling()) break;
       fanOutDone = true;
       await progressLoop;
-      await condition(allHandlersFinished);
+      // A cancel during this wait stops the fan-out here (its handler waits for that, so waiting
+      // for every handler to finish first would never end).
+      await condition(() => allHandlersFinished() || cancelling());
+      if (cancelling()) break;
       await continueAsNew<typeof batchWorkflow>({ ...input, resume: { ...state } });
     }
     await condition(() => room() || cancelling());
