@@ -42,6 +42,11 @@ export function createBatchActivities(deps: BatchActivityDeps) {
       return { children: payments.map((p) => ({ kind: 'single' as const, ...p })), next };
     },
 
+    /** A cancel stopped the fan-out: records it and cancels the single payments from `cursor` on (none started). */
+    async cancelUnstartedBatchPayments(batchId: string, cursor: SingleCursor | null): Promise<{ unstarted: number }> {
+      return deps.batches.cancelUnstarted(batchId, cursor);
+    },
+
     /**
      * Counts the batch's transactions by where they stand and records the batch's status when it
      * moved forward, with its event. `final`: every child has closed, so the batch is final now
@@ -54,7 +59,7 @@ export function createBatchActivities(deps: BatchActivityDeps) {
       for (const p of (await deps.batches.progress(batchId)).values()) {
         for (const key of Object.keys(progress) as (keyof BatchCounts)[]) progress[key] += p[key];
       }
-      const decided = decideBatchStatus(progress, batch.status, final);
+      const decided = decideBatchStatus(progress, batch.status, final, batch.cancelRequestedAt !== null);
       if (!decided.record) return { status: batch.status, progress };
       const { status, reason } = decided;
       await deps.batches.recordStatus({ batchId, status, progress, reason });
@@ -74,10 +79,19 @@ export function decideBatchStatus(
   progress: BatchCounts,
   recorded: BatchStatus,
   final: boolean,
+  cancelRequested = false,
 ): { record: false } | { record: true; status: BatchStatus; reason: string | null } {
   let status = batchStatusOf(progress);
   let reason: string | null = null;
-  if (final && !FINAL_BATCH_STATUSES.has(status)) {
+  if (final && cancelRequested) {
+    // Cancelled by the TPP: `cancelled` when nothing executed, else partially completed, saying what did.
+    const executed = progress.total - progress.cancelled - progress.rejected;
+    status = executed === 0 ? 'cancelled' : 'partially_completed';
+    reason =
+      executed === 0
+        ? `Cancelled by the TPP: ${progress.cancelled} transaction(s) cancelled${progress.rejected ? `, ${progress.rejected} rejected` : ''}`
+        : `Cancelled by the TPP after ${executed} transaction(s) had executed (${progress.settled} settled, ${executed - progress.settled} accepted or without a final status); ${progress.cancelled} cancelled, ${progress.rejected} rejected`;
+  } else if (final && !FINAL_BATCH_STATUSES.has(status)) {
     const open = progress.total - progress.settled - progress.rejected - progress.cancelled;
     reason = `${open} transaction(s) without a final status from the bank`;
     status = progress.settled + progress.rejected + progress.cancelled === 0 ? 'rejected' : 'partially_completed';

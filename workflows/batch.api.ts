@@ -2,7 +2,7 @@
  * The batch workflow's public surface, shared by the workflow, the API and tests: ids, input and
  * the progress query. Ids and counts only: the file's transactions live in PostgreSQL.
  */
-import { defineQuery } from '@temporalio/workflow';
+import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import type { PaymentTimings } from './payment-initiation.api';
 
 export const BATCH_WORKFLOW_TYPE = 'batchWorkflow';
@@ -73,7 +73,25 @@ export interface BatchWorkflowState {
   runs: number;
   status: BatchStatusName;
   progress?: BatchCounts;
+  /** The TPP cancelled the batch (`cancelBatch`): no child is started after it. */
+  cancelRequested?: boolean;
 }
 
 /** What `batchProgress` answers: the run's state plus the last recorded counts. */
 export const batchProgressQuery = defineQuery<BatchWorkflowState>('batchProgress');
+
+/** What `cancelBatch` answers once the fan-out stopped and the unstarted payments are cancelled. */
+export interface BatchCancellation {
+  /** Single payments the batch had not started, now cancelled without reaching a bank. */
+  unstarted: number;
+  /** Children started before the cancel (their own workflows cancel them, or they run to their end). */
+  childrenStarted: number;
+}
+
+/**
+ * Cancels what the batch has not started (`patched('batch-cancel')`): no further child, unstarted
+ * single payments CANC in PostgreSQL. Started children are cancelled one by one through their own
+ * workflows' cancel updates (the API does that, as DELETE on each payment would). Idempotent;
+ * refused once every child closed (the batch is final or about to be).
+ */
+export const cancelBatchUpdate = defineUpdate<BatchCancellation>('cancelBatch');

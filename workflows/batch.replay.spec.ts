@@ -1,11 +1,15 @@
 import path from 'node:path';
+import * as proto from '@temporalio/proto';
 import { Worker, bundleWorkflowCode } from '@temporalio/worker';
 import type { BatchActivities } from '../activities/batch.activities';
 import { emptyProgress } from '../libs/persistence/batch-progress';
 import type { ChildStubActivities } from '../test/support/batch-workflow-stubs';
-import { RECORD_HISTORY, activitiesOf, commandSequence, installQuietRuntime, readHistoryFixture, writeHistoryFixture, type History } from '../test/support/history-fixtures';
+import { RECORD_HISTORY, activitiesOf, commandSequence, installQuietRuntime, patchesOf, readHistoryFixture, writeHistoryFixture, type History } from '../test/support/history-fixtures';
 import { startTimeSkippingEnv } from '../test/support/time-skipping';
-import { batchWorkflowId, type BatchChild, type BatchWorkflowInput } from './batch.api';
+import { batchWorkflowId, cancelBatchUpdate, batchProgressQuery, type BatchChild, type BatchWorkflowInput } from './batch.api';
+import { BULK_CHILD } from './batch-children';
+import { cancelBulkPaymentUpdate } from './bulk-payment.api';
+import { cancelPaymentUpdate, paymentWorkflowId } from './payment-initiation.api';
 import { sharedWorkflowBundle } from '../test/support/workflow-bundle';
 
 /**
@@ -17,6 +21,8 @@ import { sharedWorkflowBundle } from '../test/support/workflow-bundle';
 const FIXTURE = path.join(__dirname, '__fixtures__', 'batch-history.json');
 /** Recorded before the 'batch-bulk-timings' patch (bulk children without the deployment's polling): must keep replaying. */
 const FIXTURE_BEFORE_BULK_TIMINGS = path.join(__dirname, '__fixtures__', 'batch-before-bulk-timings-history.json');
+/** A batch cancelled after its bulk and one single started ('batch-cancel'): two singles never started. */
+const FIXTURE_CANCEL = path.join(__dirname, '__fixtures__', 'batch-cancel-history.json');
 const BATCH_ID = '00000000-0000-4000-8000-00000000ba7c';
 
 beforeAll(installQuietRuntime);
@@ -52,7 +58,89 @@ describe('batchWorkflow replay', () => {
     expect(history.events!.some((e) => e.markerRecordedEventAttributes)).toBe(false);
     await expect(Worker.runReplayHistory({ workflowBundle: await sharedWorkflowBundle() }, history, 'batch-fixture-before-bulk-timings')).resolves.toBeUndefined();
   }, 60_000);
+
+  it("a cancelled batch ('batch-cancel'): the fixture is what the current code records, and it replays", async () => {
+    const fresh = await recordCancelledBatch();
+    if (RECORD_HISTORY) writeHistoryFixture(FIXTURE_CANCEL, fresh);
+    const history = readHistoryFixture(FIXTURE_CANCEL);
+    // When the update lands between workflow tasks is real time: compare the workflow's commands only.
+    expect(workflowCommands(fresh)).toEqual(workflowCommands(history));
+    expect(workflowCommands(history).filter((t) => /START_CHILD|UPDATE_COMPLETED|MARKER/.test(t))).toEqual([
+      'EVENT_TYPE_MARKER_RECORDED',
+      'EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED',
+      'EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED',
+      'EVENT_TYPE_MARKER_RECORDED',
+      'EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED',
+    ]);
+    expect(patchesOf(history)).toContain('batch-cancel');
+    expect(activitiesOf(history)).toContain('cancelUnstartedBatchPayments');
+    expect(history.events!.filter((e) => e.startChildWorkflowExecutionInitiatedEventAttributes)).toHaveLength(2);
+    expect(history.events!.some((e) => e.workflowExecutionUpdateAcceptedEventAttributes)).toBe(true);
+    await expect(Worker.runReplayHistory({ workflowBundle: await sharedWorkflowBundle() }, history, 'batch-fixture-cancel')).resolves.toBeUndefined();
+  }, 120_000);
 });
+
+/** The events the workflow's own commands made, in order (no task bookkeeping, no child or activity progress). */
+function workflowCommands(history: History): string[] {
+  const names = proto.temporal.api.enums.v1.EventType;
+  const commands = /ACTIVITY_TASK_SCHEDULED|TIMER_(STARTED|CANCELED)|START_CHILD_WORKFLOW_EXECUTION_INITIATED|MARKER_RECORDED|UPSERT_WORKFLOW_SEARCH_ATTRIBUTES|UPDATE_COMPLETED|WORKFLOW_EXECUTION_COMPLETED/;
+  return history.events!.map((e) => names[Number(e.eventType)] ?? String(e.eventType)).filter((t) => commands.test(t));
+}
+
+/** Bulk + 3 singles, 2 at a time; cancelled once 2 started; the started ones cancelled through their own updates. */
+async function recordCancelledBatch(): Promise<History> {
+  const env = await startTimeSkippingEnv();
+  try {
+    const bulk: BatchChild = { kind: 'bulk', paymentId: '00000000-0000-4000-9000-0000000000c1', bicFi: 'SANDDEB0XXX', paymentProduct: 'sepa-credit-transfers' };
+    const single = (i: number) => `00000000-0000-4000-8000-0000000000c${i}`;
+    const started: string[] = [];
+    const activities: Pick<BatchActivities, 'loadBatchPlan' | 'prepareBatchSinglePayments' | 'recordBatchProgress' | 'cancelUnstartedBatchPayments'> & ChildStubActivities = {
+      loadBatchPlan: async () => ({ bulks: [bulk], firstSingle: { pmtInfIndex: 1, txIndex: 0 }, numberOfTransactions: 5 }),
+      prepareBatchSinglePayments: async (_id, cursor) => ({
+        children: [{ kind: 'single', paymentId: single(cursor.txIndex), bicFi: 'SANDNL2AXXX', paymentProduct: 'sepa-credit-transfers' }],
+        next: cursor.txIndex < 2 ? { pmtInfIndex: 1, txIndex: cursor.txIndex + 1 } : null,
+      }),
+      cancelUnstartedBatchPayments: async (_id, cursor) => ({ unstarted: cursor ? 3 - cursor.txIndex : 0 }),
+      recordBatchProgress: async (_id, final) => ({ status: final ? 'cancelled' : 'awaiting_authorisation', progress: { ...emptyProgress(5), ...(final ? { cancelled: 5 } : { awaitingSca: 3, received: 2 }) } }),
+      childStarted: async (paymentId) => {
+        started.push(paymentId);
+        return { waitMs: 15 * 60_000 };
+      },
+      childFinished: async () => undefined,
+    };
+    const taskQueue = 'batch-cancel-history-fixture';
+    const workflowBundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../test/support/batch-workflow-stubs'), logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: console.error } });
+    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle, activities });
+    return await worker.runUntil(async () => {
+      const handle = await env.client.workflow.start('batchWorkflow', {
+        taskQueue,
+        workflowId: batchWorkflowId('00000000-0000-4000-8000-0000000ca7c1'),
+        args: [
+          {
+            batchId: '00000000-0000-4000-8000-0000000ca7c1',
+            tenantId: 'tenant-fixture',
+            summary: 'Batch MSG-FIXTURE-CANCEL · 5 tx',
+            settings: { concurrency: 2, pageSize: 1, childrenPerRun: 100, progressIntervalMs: 3_600_000 },
+            timings: {},
+          } satisfies BatchWorkflowInput,
+        ],
+      });
+      for (const deadline = Date.now() + 20_000; (await handle.query(batchProgressQuery)).childrenStarted < 2; ) {
+        if (Date.now() > deadline) throw new Error('children did not start');
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const answer = await handle.executeUpdate(cancelBatchUpdate);
+      if (answer.unstarted !== 2) throw new Error(`unexpected cancel answer ${JSON.stringify(answer)}`);
+      await env.client.workflow.getHandle(BULK_CHILD.workflowId(bulk.paymentId)).executeUpdate(cancelBulkPaymentUpdate);
+      await env.client.workflow.getHandle(paymentWorkflowId(single(0))).executeUpdate(cancelPaymentUpdate);
+      await handle.result();
+      if (started.length !== 2) throw new Error(`unexpected children ${started.join(',')}`);
+      return handle.fetchHistory();
+    });
+  } finally {
+    await env.teardown();
+  }
+}
 
 async function recordBatch(): Promise<History> {
   const env = await startTimeSkippingEnv();

@@ -6,7 +6,10 @@ import { emptyProgress } from '../libs/persistence/batch-progress';
 import type { BatchStatus } from '../libs/persistence/entities/batch.entity';
 import type { ChildStubActivities } from '../test/support/batch-workflow-stubs';
 import { startQuietTimeSkippingEnvWithBundle } from '../test/support/time-skipping';
-import { batchProgressQuery, batchWorkflowId, type BatchChild, type BatchCounts, type BatchWorkflowInput, type BatchWorkflowState } from './batch.api';
+import { BULK_CHILD } from './batch-children';
+import { cancelBulkPaymentUpdate } from './bulk-payment.api';
+import { cancelPaymentUpdate, paymentWorkflowId } from './payment-initiation.api';
+import { batchProgressQuery, batchWorkflowId, cancelBatchUpdate, type BatchChild, type BatchCounts, type BatchWorkflowInput, type BatchWorkflowState } from './batch.api';
 
 /**
  * The batch workflow on Temporal's time-skipping server, with its children replaced by stand-ins
@@ -44,6 +47,10 @@ class BatchLedger {
   finalCalls = 0;
   readonly plans = new Map<string, ChildPlan>();
   readonly timings = new Map<string, unknown>();
+  /** The batch cancel: its request, the singles it cancelled unstarted, the children their own cancel ended. */
+  cancelRequested = false;
+  readonly cancelledUnstarted = new Set<string>();
+  readonly cancelledChildren = new Set<string>();
 
   constructor(
     readonly bulks: BatchChild[],
@@ -58,8 +65,9 @@ class BatchLedger {
     const p = emptyProgress();
     for (const [id, plan] of this.plans) {
       p.total += plan.transactions;
-      if (!this.started.includes(id)) p.received += plan.transactions;
+      if (!this.started.includes(id)) p[this.cancelledUnstarted.has(id) ? 'cancelled' : 'received'] += plan.transactions;
       else if (!this.finished.has(id)) p.awaitingSca += plan.transactions;
+      else if (this.cancelledChildren.has(id)) p.cancelled += plan.transactions;
       else {
         p.rejected += plan.rejected ?? 0;
         p.cancelled += plan.cancelled ?? 0;
@@ -69,7 +77,7 @@ class BatchLedger {
     return p;
   }
 
-  activities(): Pick<BatchActivities, 'loadBatchPlan' | 'prepareBatchSinglePayments' | 'recordBatchProgress'> & ChildStubActivities {
+  activities(): Pick<BatchActivities, 'loadBatchPlan' | 'prepareBatchSinglePayments' | 'recordBatchProgress' | 'cancelUnstartedBatchPayments'> & ChildStubActivities {
     return {
       loadBatchPlan: async () => ({ bulks: this.bulks, firstSingle: this.singles ? { pmtInfIndex: 1, txIndex: 0 } : null, numberOfTransactions: this.progress().total }),
       prepareBatchSinglePayments: async (_batchId, cursor, limit) => {
@@ -81,7 +89,7 @@ class BatchLedger {
       recordBatchProgress: async (_batchId, final) => {
         if (final) this.finalCalls += 1;
         const progress = this.progress();
-        const decided = decideBatchStatus(progress, this.recorded, final);
+        const decided = decideBatchStatus(progress, this.recorded, final, this.cancelRequested);
         if (decided.record) {
           this.recorded = decided.status;
           this.statuses.push(decided.status);
@@ -95,7 +103,17 @@ class BatchLedger {
         this.maxRunning = Math.max(this.maxRunning, this.running);
         return { waitMs: this.plans.get(paymentId)!.waitMs };
       },
-      childFinished: async (paymentId) => {
+      cancelUnstartedBatchPayments: async (_batchId, cursor) => {
+        this.cancelRequested = true;
+        if (!cursor) return { unstarted: 0 };
+        for (let i = cursor.txIndex; i < this.singles; i++) {
+          if (this.started.includes(singleId(i))) throw new Error(`single ${i} after the cursor was started`);
+          this.cancelledUnstarted.add(singleId(i));
+        }
+        return { unstarted: this.singles - cursor.txIndex };
+      },
+      childFinished: async (paymentId, cancelled) => {
+        if (cancelled) this.cancelledChildren.add(paymentId);
         this.finished.add(paymentId);
         this.running -= 1;
       },
@@ -192,6 +210,72 @@ describe('batchWorkflow', () => {
     expect(state.progress).toMatchObject({ total: 9, settled: 4, cancelled: 5 });
   }, 120_000);
 
+  describe('cancel (DELETE /batches/v1/batches/{id})', () => {
+    /** Starts a batch of a bulk (SCA pending 15 min) and 6 singles, 3 children at a time; `beforeCancel` runs once 3 started. */
+    async function cancelRun(ledger: BatchLedger, b: BatchChild, beforeCancel: (handle: { query: () => Promise<BatchWorkflowState> }) => Promise<void> = async () => undefined) {
+      const taskQueue = `batch-spec-${randomUUID()}`;
+      const batchId = randomUUID();
+      const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: bundle, activities: ledger.activities() });
+      return worker.runUntil(async () => {
+        const handle = await env.client.workflow.start('batchWorkflow', {
+          taskQueue,
+          workflowId: batchWorkflowId(batchId),
+          args: [{ batchId, tenantId: 'tenant-spec', summary: 'Batch MSG-CANCEL', settings: { concurrency: 3, pageSize: 1, childrenPerRun: 100, progressIntervalMs: 30_000 }, timings: {} } satisfies BatchWorkflowInput],
+        });
+        const query = () => handle.query(batchProgressQuery);
+        await until(async () => (await query()).childrenStarted === 3);
+        await beforeCancel({ query });
+        const started = (await query()).childrenStarted;
+        const answer = await handle.executeUpdate(cancelBatchUpdate);
+        // Idempotent: a repeated cancel answers the same, and starts nothing.
+        expect(await handle.executeUpdate(cancelBatchUpdate)).toEqual(answer);
+        // What the API then does for each child still open: the update DELETE on that payment sends.
+        const open = [b.paymentId, ...ledger.started.filter((id) => id !== b.paymentId && !ledger.finished.has(id))];
+        for (const id of open) {
+          if (id === b.paymentId) await env.client.workflow.getHandle(BULK_CHILD.workflowId(id)).executeUpdate(cancelBulkPaymentUpdate);
+          else await env.client.workflow.getHandle(paymentWorkflowId(id)).executeUpdate(cancelPaymentUpdate);
+        }
+        const state = (await handle.result()) as BatchWorkflowState;
+        // Once final, a cancel is refused (the API answers 409 from the recorded status before that).
+        await expect(handle.executeUpdate(cancelBatchUpdate)).rejects.toThrow();
+        return { answer, started, state };
+      });
+    }
+
+    it('a bulk awaiting SCA and singles not started yet: the unstarted are never started, the started are cancelled, the batch ends cancelled', async () => {
+      const b = bulk(1);
+      const ledger = new BatchLedger([b], 6, (id) => (id === b.paymentId ? { transactions: 10, waitMs: 15 * MINUTE } : { transactions: 1, waitMs: 10 * MINUTE }));
+      const { answer, started, state } = await cancelRun(ledger, b);
+      expect(started).toBe(3);
+      expect(answer).toEqual({ unstarted: 4, childrenStarted: 3 });
+      expect(ledger.started).toEqual([b.paymentId, singleId(0), singleId(1)]);
+      expect([...ledger.cancelledUnstarted]).toEqual([2, 3, 4, 5].map(singleId));
+      expect(ledger.cancelledChildren).toEqual(new Set([b.paymentId, singleId(0), singleId(1)]));
+      expect(state).toMatchObject({ status: 'cancelled', cancelRequested: true, childrenStarted: 3, childrenFinished: 3 });
+      expect(state.progress).toMatchObject({ total: 16, cancelled: 16, settled: 0 });
+      expect(ledger.statuses.at(-1)).toBe('cancelled');
+      expect(ledger.finalCalls).toBe(1);
+    }, 60_000);
+
+    it('a single that settled before the cancel: partially_completed, the reason says what executed', async () => {
+      const b = bulk(1);
+      const ledger = new BatchLedger([b], 6, (id) => (id === b.paymentId ? { transactions: 10, waitMs: 15 * MINUTE } : { transactions: 1, waitMs: id === singleId(0) ? MINUTE : 10 * MINUTE }));
+      const { answer, state } = await cancelRun(ledger, b, async ({ query }) => {
+        await env.sleep(2 * MINUTE); // single 0 settles; the batch starts single 2 in its place
+        await until(async () => (await query()).childrenStarted === 4);
+      });
+      expect(answer).toEqual({ unstarted: 3, childrenStarted: 4 });
+      expect(ledger.started).toHaveLength(4);
+      expect(state.status).toBe('partially_completed');
+      expect(state.progress).toMatchObject({ total: 16, settled: 1, cancelled: 15 });
+      expect(decideBatchStatus(state.progress!, 'awaiting_authorisation', true, true)).toEqual({
+        record: true,
+        status: 'partially_completed',
+        reason: 'Cancelled by the TPP after 1 transaction(s) had executed (1 settled, 0 accepted or without a final status); 15 cancelled, 0 rejected',
+      });
+    }, 60_000);
+  });
+
   it('a batch whose children all ended without the banks calling them final is not "completed"', () => {
     const open = { ...emptyProgress(4), accepted: 1, settled: 3 };
     expect(decideBatchStatus(open, 'processing', false)).toEqual({ record: false });
@@ -199,3 +283,11 @@ describe('batchWorkflow', () => {
     expect(decideBatchStatus({ ...emptyProgress(2), settled: 2 }, 'completed', true)).toEqual({ record: false });
   });
 });
+
+async function until(check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

@@ -18,6 +18,8 @@ import { BatchId, BicFi, PaymentProduct, TenantId, TransactionStatus } from '../
 import { RETRY } from './shared/retry-policies';
 import {
   batchProgressQuery,
+  cancelBatchUpdate,
+  type BatchCancellation,
   type BatchChild,
   type BatchCounts,
   type BatchWorkflowInput,
@@ -60,6 +62,36 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchWor
   state.runs += 1;
   setHandler(batchProgressQuery, () => state);
   const { settings } = input;
+
+  // Cancel: the fan-out stops starting children, then the unstarted single payments are cancelled
+  // in PostgreSQL (one activity, from the cursor). No command unless a cancel arrives, so runs
+  // without one replay as before; the 'batch-cancel' marker is recorded by the first cancel.
+  let fanOutStopped = false;
+  let closing = false;
+  let cancelWork: Promise<BatchCancellation> | undefined;
+  setHandler(
+    cancelBatchUpdate,
+    () => {
+      if (!cancelWork) {
+        patched('batch-cancel');
+        state.cancelRequested = true;
+        const startedBefore = state.childrenStarted;
+        cancelWork = (async () => {
+          await condition(() => fanOutStopped);
+          const { unstarted } = await db.cancelUnstartedBatchPayments(input.batchId, state.cursor);
+          state.cursor = null;
+          return { unstarted, childrenStarted: Math.max(startedBefore, state.childrenStarted) };
+        })();
+      }
+      return cancelWork;
+    },
+    {
+      validator: () => {
+        if (closing && !cancelWork) throw new Error('Every payment of the batch has already ended: the batch is final');
+      },
+    },
+  );
+  const cancelling = () => state.cancelRequested === true;
 
   const running = new Set<Promise<void>>();
   let startedThisRun = 0;
@@ -147,23 +179,33 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchWor
   }
 
   const room = () => running.size < settings.concurrency;
-  while (state.cursor) {
+  while (state.cursor && !cancelling()) {
     if (startedThisRun >= settings.childrenPerRun || workflowInfo().continueAsNewSuggested) {
       // Drain, then start afresh with the cursor: children are never lost between runs.
-      await condition(() => running.size === 0);
+      await condition(() => running.size === 0 || cancelling());
+      if (cancelling()) break;
       fanOutDone = true;
       await progressLoop;
-      await condition(allHandlersFinished);
+      // A cancel during this wait stops the fan-out here (its handler waits for that, so waiting
+      // for every handler to finish first would never end).
+      await condition(() => allHandlersFinished() || cancelling());
+      if (cancelling()) break;
       await continueAsNew<typeof batchWorkflow>({ ...input, resume: { ...state } });
     }
-    await condition(room);
+    await condition(() => room() || cancelling());
+    if (cancelling()) break;
     const limit = Math.min(settings.pageSize, settings.concurrency - running.size, settings.childrenPerRun - startedThisRun);
     const page = await db.prepareBatchSinglePayments(input.batchId, state.cursor, limit);
+    // Cancelled while the page was made: none of it starts (the cursor still points at its first).
+    if (cancelling()) break;
     for (const child of page.children) start(child, `payment ${state.childrenStarted + 1}`);
     state.cursor = page.next;
   }
+  fanOutStopped = true;
 
   await condition(() => running.size === 0);
+  if (cancelWork) await cancelWork;
+  closing = true;
   fanOutDone = true;
   await progressLoop;
   await progress(true);

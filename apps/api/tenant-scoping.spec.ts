@@ -76,7 +76,7 @@ const TENANT_VIEWS = [
     name: 'TenantBatchRepository',
     cls: BatchRepository,
     methods: {
-      insertOrGetExisting: 1, findForTenant: 1, listForTenant: 1, paymentInfosForTenant: 1, progressForTenant: 1, bulkStatesForTenant: 1, singlePaymentsForTenant: 1, reportRowsForTenant: 1,
+      insertOrGetExisting: 1, findForTenant: 1, listForTenant: 1, paymentInfosForTenant: 1, progressForTenant: 1, bulkStatesForTenant: 1, singlePaymentsForTenant: 1, reportRowsForTenant: 1, openChildrenForTenant: 1,
     } satisfies Record<keyof TenantBatchRepository, 1>,
   },
 ];

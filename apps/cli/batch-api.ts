@@ -58,6 +58,10 @@ export interface Batch {
   progress?: BatchProgress;
   /** Why the batch was rejected or cancelled, when it was. */
   statusReason?: string;
+  /** When `clearway batch cancel` (DELETE) asked to cancel it. */
+  cancellationRequestedAt?: string;
+  /** The DELETE answer only: what the cancel did right away. */
+  cancellation?: { unstarted: number; cancelled: number; awaitingCancellationAuthorisation: string[]; notCancelled: string[] };
   bulks?: BatchBulk[];
   _links?: { self?: Link; report?: Link };
 }

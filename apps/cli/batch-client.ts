@@ -89,6 +89,13 @@ export class BatchClient {
     return this.json<Batch>(`/batches/v1/batches/${encodeURIComponent(batchId)}`, 'batch status');
   }
 
+  /** Cancels what has not executed (DELETE, 202): the batch as it stands, with what the cancel did. */
+  async cancel(batchId: string): Promise<Batch> {
+    const res = await this.request('DELETE', `/batches/v1/batches/${encodeURIComponent(batchId)}`, { headers: { Accept: 'application/json' } });
+    if (res.status !== 202) throw await apiError(res, 'batch cancel');
+    return (await res.json()) as Batch;
+  }
+
   async list(opts: { limit?: number; after?: string } = {}): Promise<BatchPage> {
     const query = new URLSearchParams();
     if (opts.limit !== undefined) query.set('limit', String(opts.limit));

@@ -241,6 +241,21 @@ describe('clearway batch status, list, report, payments', () => {
     expect(new Set(links.map((l) => l.split('  ')[3])).size).toBe(3);
   });
 
+  it('cancel: payments awaiting SCA are cancelled, exit 0 once the batch is cancelled; cancelling it again is refused (exit 1, 409)', async () => {
+    const submitted = await run(['batch', 'submit', await pain001File(), '--psu-id', 'psu-cli-cancel', '--redirect-uri', 'https://erp.example/done', '--json']);
+    const id = (JSON.parse(submitted.stdout) as Batch).batchId;
+    const cancelled = await run(['batch', 'cancel', id, '--json', '--interval', '200']);
+    expect(cancelled.stderr).toBe('');
+    expect(cancelled.code).toBe(0);
+    const body = JSON.parse(cancelled.stdout);
+    expect(body).toMatchObject({ batchId: id, status: 'cancelled', progress: { total: 15, cancelled: 15, settled: 0 }, cancellation: { unstarted: 0, cancelled: 4, notCancelled: [] } });
+    expect(requests.filter((r) => r.method === 'DELETE' && r.path === `/batches/v1/batches/${id}`)).toHaveLength(1);
+
+    const again = await run(['batch', 'cancel', id]);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/^clearway: batch cancel failed: HTTP 409 STATUS_INVALID\n {2}The batch is already final \(cancelled\)/);
+  });
+
   it('--help exits 0 and names the commands and exit codes', async () => {
     const { code, stdout } = await run(['--help']);
     expect(code).toBe(0);

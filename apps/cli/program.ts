@@ -13,6 +13,8 @@ import { ProgressBarDisplay, ProgressLinesDisplay, silentDisplay, watchBatch, Wa
  *   0  every transaction settled (or, without --wait, the request succeeded)
  *   2  the batch finished with rejections or cancellations
  *   1  error: bad file (its tppMessages are printed), bad arguments, Clearway unreachable, timeout
+ * `batch cancel`: 0 cancelled (nothing executed), 2 partially completed (some had executed), 1 error
+ * (a final batch cannot be cancelled: 409).
  */
 export const EXIT = { ok: 0, error: 1, rejections: 2 } as const;
 
@@ -81,7 +83,7 @@ function buildProgram(deps: CliDeps, setExit: (code: number) => void): Command {
     .configureOutput({ writeOut: (s) => deps.stdout.write(s), writeErr: (s) => deps.stderr.write(s) });
   program.addHelpText(
     'after',
-    '\nExit codes: 0 all settled (or request done), 2 finished with rejections, 1 error.\nExample: clearway batch submit payments.xml --wait',
+    '\nExit codes: 0 all settled (or request done), 2 finished with rejections, 1 error.\n  batch cancel: 0 cancelled, 2 partially completed, 1 error.\nExample: clearway batch submit payments.xml --wait',
   );
 
   const globals = (cmd: Command) => cmd.optsWithGlobals<GlobalOptions>();
@@ -136,6 +138,29 @@ function buildProgram(deps: CliDeps, setExit: (code: number) => void): Command {
     print(cmd, () => formatStatus(current), current);
     setExit(exitCodeFor(current));
   });
+
+  batch
+    .command('cancel')
+    .description('cancel what has not executed, then wait for the final status (cancelled, or partially_completed when some payments had executed)')
+    .argument('<batchId>')
+    .option('--interval <ms>', 'how often to poll while waiting', positiveInt, 1000)
+    .option('--timeout <seconds>', 'stop waiting after this long (exit 1; the cancel goes on)', positiveInt)
+    .action(async (batchId: string, o: WaitOptions, cmd: Command) => {
+      const client = clientFor(cmd);
+      const answer = await client.cancel(batchId);
+      const c = answer.cancellation;
+      if (!globals(cmd).json && c) {
+        deps.stdout.write(
+          `Cancelling batch ${batchId}: ${c.unstarted} not started (never will be), ${c.cancelled} cancelled at the bank` +
+            (c.awaitingCancellationAuthorisation.length ? `, ${c.awaitingCancellationAuthorisation.length} awaiting the PSU's cancellation authorisation` : '') +
+            (c.notCancelled.length ? `, ${c.notCancelled.length} already executing` : '') +
+            '\n',
+        );
+      }
+      const final = await watch(cmd, client, batchId, o);
+      print(cmd, () => formatStatus(final), { ...final, cancellation: c });
+      setExit(final.status === 'cancelled' ? EXIT.ok : EXIT.rejections);
+    });
 
   batch
     .command('list')

@@ -102,3 +102,25 @@ test('status changes go forward with one outbox event each; the final one adds b
   expect(JSON.stringify(events)).not.toMatch(/NL91|DE89|Creditor|Invoice/);
   expect((await sut.findById(batch.id))!.completedAt).toBeInstanceOf(Date);
 });
+
+test('cancel: from the cursor on nothing is ever started (a made page becomes CANC, the rest are marked); started ones stay; idempotent; the open children are listed', async () => {
+  const { batch, info, txs, client } = await newBatch(6);
+  await sut.insertOrGetExisting(batch, [info], txs);
+  const started = await sut.prepareSinglePayments(batch.id, { pmtInfIndex: 0, txIndex: 0 }, 2); // 0, 1: started by the workflow
+  await sut.prepareSinglePayments(batch.id, started.next!, 2); // 2, 3: made as the cancel came, never started
+  await ds.query(`UPDATE payments SET bank_payment_id = 'b0' WHERE id = $1`, [txs[0]!.paymentId]); // awaiting SCA
+  await ds.query(`UPDATE payments SET transaction_status = 'ACSC', bank_payment_id = 'b1' WHERE id = $1`, [txs[1]!.paymentId]);
+
+  expect(await sut.cancelUnstarted(batch.id, started.next)).toEqual({ unstarted: 4 });
+  expect(await sut.cancelUnstarted(batch.id, started.next)).toEqual({ unstarted: 4 });
+  expect((await sut.findById(batch.id))!.cancelRequestedAt).toBeInstanceOf(Date);
+  const statuses: { id: string; transaction_status: string }[] = await ds.query('SELECT id, transaction_status FROM payments WHERE id = ANY ($1::uuid[]) ORDER BY id', [txs.map((t) => t.paymentId)]);
+  expect(new Map(statuses.map((p) => [p.id, p.transaction_status]))).toEqual(
+    new Map([[txs[0]!.paymentId!, 'RCVD'], [txs[1]!.paymentId!, 'ACSC'], [txs[2]!.paymentId!, 'CANC'], [txs[3]!.paymentId!, 'CANC']]),
+  );
+  expect((await sut.progress(batch.id)).get(0)).toEqual({ ...emptyProgress(6), awaitingSca: 1, settled: 1, cancelled: 4 });
+  expect(await sut.openChildrenForTenant(client.tenantId, batch.id)).toEqual([{ kind: 'single', paymentId: txs[0]!.paymentId }]);
+  expect(await sut.openChildrenForTenant('someone-else', batch.id)).toEqual([]);
+  const listed = await sut.singlePaymentsForTenant(client.tenantId, batch.id, 0, { limit: 10 });
+  expect(listed.map((p) => p.transactionStatus)).toEqual(['RCVD', 'ACSC', 'CANC', 'CANC', 'CANC', 'CANC']);
+});

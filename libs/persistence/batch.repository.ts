@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
 import { CLEARWAY_ID_NAMESPACE, deriveUuid } from '../domain/ids';
 import { emptyProgress, type BatchBulkState, type BatchChildPayment, type BatchProgressCounts, type BatchReportRow, type BatchSinglePaymentRow, type ProgressBucket, type SinglePaymentCursor } from './batch-progress';
-import { AUTHORISED_TRANSACTION_STATUSES } from '../domain/transaction-status';
+import { AUTHORISED_TRANSACTION_STATUSES, FINAL_TRANSACTION_STATUSES } from '../domain/transaction-status';
 import { batchEvent } from '../webhooks/batch-events';
 import { BatchEntity, FINAL_BATCH_STATUSES, type BatchStatus } from './entities/batch.entity';
 
@@ -32,7 +32,7 @@ export type NewBatch = Pick<
   | 'clientNokRedirectUri'
 >;
 export type NewBatchPaymentInfo = Omit<BatchPaymentInfoEntity, 'batchId'>;
-export type NewBatchTransaction = Omit<BatchTransactionEntity, 'batchId'>;
+export type NewBatchTransaction = Omit<BatchTransactionEntity, 'batchId' | 'cancelledAt'>;
 /** A bulk-routed PmtInf: its bulk payment with its transactions (stored in the bulk's own tables). */
 export interface NewBatchBulk {
   bulk: NewBulkPayment;
@@ -50,6 +50,7 @@ const AUTHORISED = [...AUTHORISED_TRANSACTION_STATUSES].filter((s) => s !== 'ACS
 
 /** A single payment's bucket, from its row (NULL: not created yet). */
 const SINGLE_BUCKET = `CASE
+  WHEN p.id IS NULL AND t.cancelled_at IS NOT NULL THEN 'cancelled'
   WHEN p.id IS NULL THEN 'received'
   WHEN p.transaction_status IN ('ACSC', 'ACCC') THEN 'settled'
   WHEN p.transaction_status = 'RJCT' THEN 'rejected'
@@ -168,7 +169,8 @@ export class BatchRepository {
     opts: { limit: number; afterTxIndex?: number },
   ): Promise<BatchSinglePaymentRow[]> {
     const rows: Record<string, unknown>[] = await this.ds.query(
-      `SELECT t.tx_index, t.end_to_end_id, t.payment_id, i.payment_product, p.transaction_status, p.sca_redirect_url, p.psu_message
+      `SELECT t.tx_index, t.end_to_end_id, t.payment_id, i.payment_product,
+              COALESCE(p.transaction_status, CASE WHEN t.cancelled_at IS NOT NULL THEN 'CANC' END) AS transaction_status, p.sca_redirect_url, p.psu_message
          FROM batch_transactions t
          JOIN batches b ON b.id = t.batch_id
          JOIN batch_payment_infos i ON i.batch_id = t.batch_id AND i.pmt_inf_index = t.pmt_inf_index
@@ -208,7 +210,8 @@ export class BatchRepository {
             ORDER BY t.idx
             LIMIT $6`
         : `SELECT t.tx_index, t.pmt_inf_index, t.end_to_end_id, t.instruction_id, t.amount, t.currency,
-                  ${SINGLE_BUCKET} AS bucket, p.transaction_status, p.status_reason
+                  ${SINGLE_BUCKET} AS bucket, COALESCE(p.transaction_status, CASE WHEN t.cancelled_at IS NOT NULL THEN 'CANC' END) AS transaction_status,
+                  COALESCE(p.status_reason, CASE WHEN t.cancelled_at IS NOT NULL THEN 'Batch cancelled by the TPP before this payment was started' END) AS status_reason
              FROM batch_transactions t
              JOIN batches b ON b.id = t.batch_id
              LEFT JOIN payments p ON p.id = t.payment_id
@@ -337,6 +340,63 @@ export class BatchRepository {
   }
 
   /**
+   * Open children of a tenant's batch (bulks and single payments the batch started, not final yet):
+   * what a batch cancel asks each workflow to cancel, as a DELETE on the payment would.
+   */
+  async openChildrenForTenant(tenantId: string, batchId: string): Promise<{ kind: 'bulk' | 'single'; paymentId: string }[]> {
+    const rows: { kind: 'bulk' | 'single'; payment_id: string }[] = await this.ds.query(
+      `SELECT 'bulk' AS kind, bp.id AS payment_id
+         FROM batch_payment_infos i
+         JOIN batches b ON b.id = i.batch_id
+         JOIN bulk_payments bp ON bp.id = i.payment_id
+        WHERE b.tenant_id = $1 AND i.batch_id = $2 AND i.route = 'bulk' AND bp.transaction_status <> ALL ($3::text[])
+       UNION ALL
+       SELECT 'single', p.id
+         FROM batch_transactions t
+         JOIN batches b ON b.id = t.batch_id
+         JOIN payments p ON p.id = t.payment_id
+        WHERE b.tenant_id = $1 AND t.batch_id = $2 AND p.transaction_status <> ALL ($3::text[])`,
+      [tenantId, batchId, [...FINAL_TRANSACTION_STATUSES]],
+    );
+    return rows.map((r) => ({ kind: r.kind, paymentId: r.payment_id }));
+  }
+
+  /**
+   * The batch workflow stopped its fan-out for a cancel: records the request and cancels every
+   * single payment from `cursor` on (none of them was started: the cursor moves past a payment
+   * only once its workflow started). Payments already made for them (a page made as the cancel
+   * came) are CANC with no workflow; the others are marked on their transaction row. Idempotent.
+   */
+  async cancelUnstarted(batchId: string, cursor: SinglePaymentCursor | null): Promise<{ unstarted: number }> {
+    return this.ds.transaction(async (em) => {
+      await em.query(`UPDATE batches SET cancel_requested_at = COALESCE(cancel_requested_at, now()) WHERE id = $1`, [batchId]);
+      if (!cursor) return { unstarted: 0 };
+      const params = [batchId, cursor.pmtInfIndex, cursor.txIndex];
+      const from = `FROM batch_payment_infos i
+        WHERE i.batch_id = t.batch_id AND i.pmt_inf_index = t.pmt_inf_index AND i.route = 'single'
+          AND t.batch_id = $1 AND (t.pmt_inf_index, t.tx_index) >= ($2, $3)`;
+      await em.query(
+        `UPDATE payments p SET transaction_status = 'CANC', status_reason = 'Batch cancelled by the TPP before this payment was started'
+           FROM batch_transactions t JOIN batch_payment_infos i ON i.batch_id = t.batch_id AND i.pmt_inf_index = t.pmt_inf_index
+          WHERE p.id = t.payment_id AND i.route = 'single' AND t.batch_id = $1 AND (t.pmt_inf_index, t.tx_index) >= ($2, $3)
+            AND p.transaction_status = 'RCVD' AND p.bank_payment_id IS NULL AND p.initiation_outcome IS NULL`,
+        params,
+      );
+      await em.query(
+        `UPDATE batch_transactions t SET cancelled_at = now() ${from}
+            AND t.cancelled_at IS NULL AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.id = t.payment_id)`,
+        params,
+      );
+      const [{ n }]: { n: string }[] = await em.query(
+        `SELECT count(*) AS n FROM batch_transactions t, batch_payment_infos i
+          WHERE i.batch_id = t.batch_id AND i.pmt_inf_index = t.pmt_inf_index AND i.route = 'single' AND t.batch_id = $1 AND (t.pmt_inf_index, t.tx_index) >= ($2, $3)`,
+        params,
+      );
+      return { unstarted: Number(n) };
+    });
+  }
+
+  /**
    * Records the batch's status (and its progress) as the workflow saw it, with the outbox event in
    * the same transaction; a retried write stores one event (keyed by the status).
    */
@@ -400,6 +460,7 @@ export type TenantBatchRepository = Pick<
   | 'bulkStatesForTenant'
   | 'singlePaymentsForTenant'
   | 'reportRowsForTenant'
+  | 'openChildrenForTenant'
 >;
 /** The API's injection token for {@link TenantBatchRepository}. */
 export const TENANT_BATCHES = Symbol('TenantBatchRepository');

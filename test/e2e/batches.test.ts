@@ -16,7 +16,8 @@ let client: TestClient;
 let token: string;
 
 beforeAll(async () => {
-  stack = await TestStack.start({ env: { BATCH_PROGRESS_INTERVAL_MS: '300' } });
+  // At most 4 children at once: the cancel case below has singles the batch has not started yet.
+  stack = await TestStack.start({ env: { BATCH_PROGRESS_INTERVAL_MS: '300', BATCH_CONCURRENCY: '4' } });
   client = await stack.newClient();
   token = await stack.token(client);
 });
@@ -111,6 +112,55 @@ it('a run across two banks (a bulk at SANDDEB0XXX with an AM04 rejection, single
   const family: string[] = [];
   for await (const wf of stack.temporal.workflow.list({ query: `BatchId = "${batchId}"` })) family.push(wf.workflowId);
   expect(family.sort()).toEqual([`batch-${batchId}`, `bulk-${done.bulks[0].paymentId}`, ...rest.body.payments.concat(singles.body.payments).map((p: { paymentId: string }) => `payment-${p.paymentId}`)].sort());
+});
+
+it('cancel: a bulk and singles awaiting redirect SCA are cancelled at the banks, singles not started never are; cancelled, with its event; 409 once final; 404 for another tenant', async () => {
+  const msgId = `MSG-E2E-CANC-${randomUUID().slice(0, 8)}`;
+  const res = await upload(
+    await pain001Bytes(
+      spec(msgId, {
+        paymentInformations: [
+          { pmtInfId: 'PMT-DE', debtorIban: DEBTOR_DE, debtorAgentBic: 'SANDDEB0XXX', transactions: 3 },
+          { pmtInfId: 'PMT-NL', debtorIban: DEBTOR_NL, transactions: 6 },
+        ],
+      }),
+    ),
+    { 'PSU-ID': 'psu-batch-cancel', 'TPP-Redirect-URI': 'https://erp.example/batch/done' },
+  );
+  expect(res.status).toBe(201);
+  const batchId = res.body.batchId as string;
+  // The bulk and 3 singles (4 at once) wait for a PSU who never comes; 3 singles wait for room.
+  await eventually(async () => {
+    const b = (await get(`/batches/v1/batches/${batchId}`)).body;
+    return b.progress.awaitingSca === 6 && b.progress.received === 3;
+  }, 30_000, 200);
+
+  const other = await stack.token(await stack.newClient());
+  expect((await stack.call('DELETE', `/batches/v1/batches/${batchId}`, { token: other })).status).toBe(404);
+
+  const cancel = await stack.call('DELETE', `/batches/v1/batches/${batchId}`, { token });
+  expect(cancel.status).toBe(202);
+  expect(cancel.body).toMatchObject({ batchId, cancellationRequestedAt: expect.any(String), cancellation: { unstarted: 3, cancelled: 4, awaitingCancellationAuthorisation: [], notCancelled: [] } });
+  expect(cancel.body.progress).toMatchObject({ total: 9, cancelled: 9 });
+
+  const done = await final(batchId);
+  expect(done).toMatchObject({ status: 'cancelled', progress: { total: 9, cancelled: 9, settled: 0 }, statusReason: expect.stringContaining('Cancelled by the TPP') });
+  expect(done.bulks[0]).toMatchObject({ transactionStatus: 'CANC' });
+  const singles = await get(`/batches/v1/batches/${batchId}/payments?pmtInfId=PMT-NL`);
+  expect(singles.body.payments.map((p: { transactionStatus: string }) => p.transactionStatus)).toEqual(Array(6).fill('CANC'));
+  // Only the 3 started singles were ever made (and sent to the bank); the 3 others never were.
+  const ids = singles.body.payments.map((p: { paymentId: string }) => p.paymentId);
+  const [{ n }] = await stack.dataSource.query(`SELECT count(*)::int AS n FROM payments WHERE id = ANY ($1::uuid[])`, [ids]);
+  expect(n).toBe(3);
+  const family: string[] = [];
+  for await (const wf of stack.temporal.workflow.list({ query: `BatchId = "${batchId}"` })) family.push(wf.workflowId);
+  expect(family).toHaveLength(1 + 1 + 3);
+  const [event] = await stack.dataSource.query(`SELECT payload FROM domain_events WHERE type = 'batch.completed' AND subject_id = $1`, [batchId]);
+  expect(event.payload).toMatchObject({ batchId, status: 'cancelled', progress: { cancelled: 9 }, statusReason: expect.stringContaining('Cancelled by the TPP') });
+
+  const again = await stack.call('DELETE', `/batches/v1/batches/${batchId}`, { token });
+  expect(again.status).toBe(409);
+  expect(again.body.tppMessages[0]).toMatchObject({ category: 'ERROR', code: 'STATUS_INVALID' });
 });
 
 describe('duplicates', () => {

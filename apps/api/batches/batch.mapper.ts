@@ -32,6 +32,7 @@ export function toBatchDocument(
     msgId: batch.msgId,
     status,
     ...(batch.statusReason ? { statusReason: batch.statusReason } : {}),
+    ...(batch.cancelRequestedAt ? { cancellationRequestedAt: batch.cancelRequestedAt.toISOString() } : {}),
     createdAt: batch.createdAt.toISOString(),
     numberOfTransactions: batch.numberOfTransactions,
     controlSum: batch.controlSum,

@@ -1,4 +1,4 @@
-import { Controller, Get, Inject, Injectable, Param, Post, Query, Req, Res, UseGuards, type PipeTransform } from '@nestjs/common';
+import { Controller, Delete, Get, Inject, Injectable, Param, Post, Query, Req, Res, UseGuards, type PipeTransform } from '@nestjs/common';
 import type { Response } from 'express';
 import { isUuid } from '../../../libs/domain/ids';
 import { AuthGuard, RequiresService, type AuthenticatedRequest } from '../auth/auth.guard';
@@ -50,6 +50,12 @@ export class BatchesController {
   @Get(':batchId')
   get(@Req() req: AuthenticatedRequest, @Param('batchId', BatchIdPipe) batchId: string) {
     return this.batches.get(req.principal, batchId);
+  }
+
+  /** Cancels what has not executed (202 with the batch); 409 once the batch is final. */
+  @Delete(':batchId')
+  async cancel(@Req() req: AuthenticatedRequest, @Param('batchId', BatchIdPipe) batchId: string, @Res() res: Response) {
+    sendHttpResult(res, await this.batches.cancel(req.principal, batchId));
   }
 
   @Get(':batchId/payments')

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { Client } from '@temporalio/client';
+import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import type { Request, Response } from 'express';
 import type { ClearwayConfig } from '../../../libs/config/config';
 import { CLEARWAY_ID_NAMESPACE, deriveUuid } from '../../../libs/domain/ids';
@@ -12,7 +12,10 @@ import { DirectoryRepository } from '../../../libs/persistence/directory.reposit
 import type { AspspEntity } from '../../../libs/persistence/entities/aspsp.entity';
 import type { BatchEntity } from '../../../libs/persistence/entities/batch.entity';
 import { BatchId, TenantId } from '../../../libs/temporal/search-attributes';
-import { batchWorkflowId, type BatchFanOutSettings, type BatchWorkflowInput } from '../../../workflows/batch.api';
+import { FINAL_BATCH_STATUSES } from '../../../libs/persistence/entities/batch.entity';
+import { batchWorkflowId, cancelBatchUpdate, type BatchFanOutSettings, type BatchWorkflowInput } from '../../../workflows/batch.api';
+import { bulkPaymentWorkflowId, cancelBulkPaymentUpdate } from '../../../workflows/bulk-payment.api';
+import { cancelPaymentUpdate, paymentWorkflowId } from '../../../workflows/payment-initiation.api';
 import { groupDigits } from '../../../workflows/batch-children';
 import type { PaymentTimings } from '../../../workflows/payment-initiation.api';
 import type { Principal } from '../auth/token.service';
@@ -214,6 +217,56 @@ export class BatchesService {
     const batch = await this.batches.findForTenant(principal.tenantId, batchId);
     if (!batch) throw ApiError.notFound(`Batch ${batchId}`);
     return this.document(principal.tenantId, batch);
+  }
+
+  /**
+   * Cancels what has not executed: the batch workflow starts no further child and cancels the
+   * single payments it never started; each started child still open gets the cancel a DELETE on
+   * that payment (or bulk) sends its workflow. A child whose bank wants the cancellation
+   * authorised follows its own cancellation flow; one already executing runs to its end. 202 with
+   * the batch; the workflow records `cancelled` (or `partially_completed`) once every child closed.
+   */
+  async cancel(principal: Principal, batchId: string): Promise<HttpResult<object>> {
+    const batch = await this.batches.findForTenant(principal.tenantId, batchId);
+    if (!batch) throw ApiError.notFound(`Batch ${batchId}`);
+    const alreadyFinal = () => new ApiError(ApiErrorCode.StatusInvalid, `The batch is already final (${batch.status}) and cannot be cancelled`);
+    if (FINAL_BATCH_STATUSES.has(batch.status)) throw alreadyFinal();
+    let unstarted: number;
+    try {
+      ({ unstarted } = await this.temporal.workflow.getHandle(batchWorkflowId(batch.id)).executeUpdate(cancelBatchUpdate));
+    } catch (err) {
+      if (err instanceof WorkflowUpdateFailedError) throw alreadyFinal();
+      throw err;
+    }
+    const outcome = { unstarted, cancelled: 0, awaitingCancellationAuthorisation: [] as string[], notCancelled: [] as string[] };
+    let open = await this.batches.openChildrenForTenant(principal.tenantId, batch.id);
+    // Two passes: a child started a moment ago is still sending its initiation (cancel refused until
+    // the bank answered), so what was refused is asked once more after a short wait.
+    for (let pass = 0; pass < 2 && open.length; pass++) {
+      if (pass > 0) await new Promise((r) => setTimeout(r, 1000));
+      const refused: typeof open = [];
+      for (let i = 0; i < open.length; i += CANCEL_CONCURRENCY) {
+        await Promise.all(
+          open.slice(i, i + CANCEL_CONCURRENCY).map(async (child) => {
+            try {
+              const result =
+                child.kind === 'bulk'
+                  ? await this.temporal.workflow.getHandle(bulkPaymentWorkflowId(child.paymentId)).executeUpdate(cancelBulkPaymentUpdate)
+                  : await this.temporal.workflow.getHandle(paymentWorkflowId(child.paymentId)).executeUpdate(cancelPaymentUpdate);
+              if (result.authorisationRequired) outcome.awaitingCancellationAuthorisation.push(child.paymentId);
+              else if (result.transactionStatus === 'CANC') outcome.cancelled += 1;
+            } catch (err) {
+              refused.push(child);
+              this.logger.info({ batchId: batch.id, paymentId: child.paymentId, error: (err as Error).name }, 'batch cancel: a child refused its cancel');
+            }
+          }),
+        );
+      }
+      open = pass === 0 ? refused : [];
+      if (pass > 0) outcome.notCancelled.push(...refused.map((c) => c.paymentId));
+    }
+    const current = (await this.batches.findForTenant(principal.tenantId, batch.id)) ?? batch;
+    return { status: 202, body: { ...(await this.document(principal.tenantId, current)), cancellation: outcome } };
   }
 
   async list(principal: Principal, query: { limit?: string; after?: string }): Promise<object> {
@@ -419,6 +472,9 @@ class StageTimer {
       .join(', ');
   }
 }
+
+/** Children asked to cancel at once (each is one Temporal update and one bank call). */
+const CANCEL_CONCURRENCY = 8;
 
 function tooLarge(): ApiError {
   const err = new ApiError(ApiErrorCode.FormatError, 'The file is larger than 50 MB; split the payment run into several files', 'body', [], 413);

@@ -183,6 +183,14 @@ export function clearwayPaths(routes: RouteLister): { paths: Json; schemas: Json
     },
     '/batches/v1/batches/{batchId}': {
       get: { tag: 'Clearway: batches', summary: 'A batch: status, totals, progress per bulk, SCA links', ok: { '2XX': json({ $ref: '#/components/schemas/ClearwayBatch' }, 'The batch') } },
+      delete: {
+        tag: 'Clearway: batches',
+        summary: 'Cancel what has not executed: children awaiting SCA are cancelled at their banks, children not started yet never start',
+        description:
+          'Answers 202 with the batch and `cancellation` (`unstarted`, `cancelled`, `awaitingCancellationAuthorisation`: payments whose bank wants the cancellation authorised, through their own `cancellation-authorisations`; `notCancelled`: already executing). ' +
+          'Once every child closed the batch is `cancelled` (nothing executed) or `partially_completed` (`statusReason` and `progress` say what executed), with its `batch.completed` event. Repeating it answers 202 again; a final batch answers 409 STATUS_INVALID.',
+        ok: { '202': json({ $ref: '#/components/schemas/ClearwayBatch' }, 'Cancellation under way') },
+      },
     },
     '/batches/v1/batches/{batchId}/report': {
       get: {
@@ -243,6 +251,7 @@ export function clearwayPaths(routes: RouteLister): { paths: Json; schemas: Json
         numberOfTransactions: { type: 'integer' },
         controlSum: { type: 'string' },
         statusReason: { type: 'string' },
+        cancellationRequestedAt: { type: 'string', description: 'When DELETE asked to cancel the batch' },
         totals: { type: 'array', items: { type: 'object', properties: { currency: { type: 'string' }, amount: { type: 'string' }, numberOfTransactions: { type: 'integer' } } } },
         progress: { $ref: '#/components/schemas/ClearwayBatchProgress' },
         bulks: {

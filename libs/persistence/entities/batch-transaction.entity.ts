@@ -18,4 +18,6 @@ export class BatchTransactionEntity {
   @Column({ name: 'remittance_information', type: 'varchar', nullable: true }) remittanceInformation!: string | null;
   /** The single payment made of it (route `single`); derived from the batch id and the position. */
   @Column({ name: 'payment_id', type: 'uuid', nullable: true }) paymentId!: string | null;
+  /** The batch was cancelled before its single payment was started: never made, never sent. */
+  @Column({ name: 'cancelled_at', type: 'timestamptz', nullable: true }) cancelledAt!: Date | null;
 }

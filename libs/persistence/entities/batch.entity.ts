@@ -38,6 +38,8 @@ export class BatchEntity {
   @Column({ name: 'psu_ip_address', type: 'varchar', nullable: true }) psuIpAddress!: string | null;
   @Column({ name: 'client_redirect_uri', type: 'varchar', nullable: true }) clientRedirectUri!: string | null;
   @Column({ name: 'client_nok_redirect_uri', type: 'varchar', nullable: true }) clientNokRedirectUri!: string | null;
+  /** The TPP asked to cancel the batch (DELETE): what has not executed is cancelled. */
+  @Column({ name: 'cancel_requested_at', type: 'timestamptz', nullable: true }) cancelRequestedAt!: Date | null;
   @Column({ name: 'completed_at', type: 'timestamptz', nullable: true }) completedAt!: Date | null;
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
   @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' }) updatedAt!: Date;
