@@ -106,62 +106,53 @@ export function bulkPaymentRoutes(bulk: BulkPaymentsSandboxBank): express.Router
     reply(res, 204);
   });
 
-  v1.post('/:paymentProduct/:paymentId/cancellation-authorisations', (req, res) => {
-    const product = productOf(req, res);
-    if (!product) return;
-    const problems: FieldProblem[] = [];
-    const uris = redirectUriHeaders(req, problems);
-    if (problems.length) return sendError(res, { error: SandboxErrorCode.FormatError, messages: problems });
-    const result = bulk.startCancellationAuthorisation(product, param(req, 'paymentId'), { ...uris, baseUrl: res.locals.sandboxBaseUrl });
-    if (isSandboxError(result)) return sendError(res, result);
-    reply(res, 201, result.body, { 'ASPSP-SCA-Approach': result.scaApproach });
-  });
-
-  v1.get('/:paymentProduct/:paymentId/cancellation-authorisations', (req, res) => {
-    const product = productOf(req, res);
-    if (!product) return;
-    const result = bulk.listCancellationAuthorisations(product, param(req, 'paymentId'));
-    if (isSandboxError(result)) return sendError(res, result);
-    reply(res, 200, result);
-  });
-
-  // PUT needs no PSU data here (the PSU acts on the page or in the app): it answers the current status.
-  for (const method of ['get', 'put'] as const) {
-    v1[method]('/:paymentProduct/:paymentId/cancellation-authorisations/:cancellationId', (req, res) => {
+  // The bulk's authorisations and its cancellation's: the same routes over two sets of bank calls.
+  // PUT on a cancellation needs no PSU data here (the PSU acts on the page or in the app): it
+  // answers the current status.
+  const authorisationKinds = [
+    {
+      path: 'authorisations',
+      start: bulk.startAuthorisation.bind(bulk),
+      list: bulk.listAuthorisations.bind(bulk),
+      scaStatus: bulk.getScaStatus.bind(bulk),
+      readMethods: ['get'] as const,
+    },
+    {
+      path: 'cancellation-authorisations',
+      start: bulk.startCancellationAuthorisation.bind(bulk),
+      list: bulk.listCancellationAuthorisations.bind(bulk),
+      scaStatus: bulk.getCancellationScaStatus.bind(bulk),
+      readMethods: ['get', 'put'] as const,
+    },
+  ];
+  for (const kind of authorisationKinds) {
+    v1.post(`/:paymentProduct/:paymentId/${kind.path}`, (req, res) => {
       const product = productOf(req, res);
       if (!product) return;
-      const result = bulk.getCancellationScaStatus(product, param(req, 'paymentId'), param(req, 'cancellationId'));
+      const problems: FieldProblem[] = [];
+      const uris = redirectUriHeaders(req, problems);
+      if (problems.length) return sendError(res, { error: SandboxErrorCode.FormatError, messages: problems });
+      const result = kind.start(product, param(req, 'paymentId'), { ...uris, baseUrl: res.locals.sandboxBaseUrl });
+      if (isSandboxError(result)) return sendError(res, result);
+      reply(res, 201, result.body, { 'ASPSP-SCA-Approach': result.scaApproach });
+    });
+    v1.get(`/:paymentProduct/:paymentId/${kind.path}`, (req, res) => {
+      const product = productOf(req, res);
+      if (!product) return;
+      const result = kind.list(product, param(req, 'paymentId'));
       if (isSandboxError(result)) return sendError(res, result);
       reply(res, 200, result);
     });
+    for (const method of kind.readMethods) {
+      v1[method](`/:paymentProduct/:paymentId/${kind.path}/:subId`, (req, res) => {
+        const product = productOf(req, res);
+        if (!product) return;
+        const result = kind.scaStatus(product, param(req, 'paymentId'), param(req, 'subId'));
+        if (isSandboxError(result)) return sendError(res, result);
+        reply(res, 200, result);
+      });
+    }
   }
-
-  v1.post('/:paymentProduct/:paymentId/authorisations', (req, res) => {
-    const product = productOf(req, res);
-    if (!product) return;
-    const problems: FieldProblem[] = [];
-    const uris = redirectUriHeaders(req, problems);
-    if (problems.length) return sendError(res, { error: SandboxErrorCode.FormatError, messages: problems });
-    const result = bulk.startAuthorisation(product, param(req, 'paymentId'), { ...uris, baseUrl: res.locals.sandboxBaseUrl });
-    if (isSandboxError(result)) return sendError(res, result);
-    reply(res, 201, result.body, { 'ASPSP-SCA-Approach': result.scaApproach });
-  });
-
-  v1.get('/:paymentProduct/:paymentId/authorisations', (req, res) => {
-    const product = productOf(req, res);
-    if (!product) return;
-    const result = bulk.listAuthorisations(product, param(req, 'paymentId'));
-    if (isSandboxError(result)) return sendError(res, result);
-    reply(res, 200, result);
-  });
-
-  v1.get('/:paymentProduct/:paymentId/authorisations/:authorisationId', (req, res) => {
-    const product = productOf(req, res);
-    if (!product) return;
-    const result = bulk.getScaStatus(product, param(req, 'paymentId'), param(req, 'authorisationId'));
-    if (isSandboxError(result)) return sendError(res, result);
-    reply(res, 200, result);
-  });
 
   return v1;
 }
