@@ -9,12 +9,14 @@ import type { OutboxEvent } from '../webhooks/events';
  * registered with `onEventsCommitted` learn which endpoints have new work (the worker wakes their
  * dispatchers). A listener that misses it (a crash right after commit) is covered by the sweep.
  */
-export async function appendEvent(em: EntityManager, event: OutboxEvent): Promise<void> {
+export async function appendEvent(em: EntityManager, event: OutboxEvent, opts: { subjectLocked?: boolean } = {}): Promise<void> {
   const runner = em.queryRunner;
   if (!runner?.isTransactionActive) throw new Error('appendEvent must run inside the transaction that makes the change');
   // Serialises with a TPP-Notification-URI subscription of the same resource (subscribeWithBackfill):
-  // each event is then either fanned out to it or backfilled by it, never neither.
-  await em.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [event.subjectId]);
+  // each event is then either fanned out to it or backfilled by it, never neither. The lock must be
+  // held before the statement below takes its snapshot, so it is an earlier statement: this one, or
+  // the caller's (`subjectLocked`: it ran `pg_advisory_xact_lock(hashtextextended(<subjectId>, 0))`).
+  if (!opts.subjectLocked) await em.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [event.subjectId]);
   const rows: { endpoint_id: string; streaming: boolean }[] = await em.query(
     `WITH ev AS (
        INSERT INTO domain_events (id, tenant_id, type, subject_id, dedupe_key, payload, notification_content, notification_final)

@@ -74,3 +74,45 @@ it('writes neither when the authorisation cannot be written: never an initiation
   expect(payment.scaApproach).toBeNull();
   expect(await ds.getRepository(PaymentAuthorisationEntity).countBy({ paymentId: id })).toBe(0);
 });
+
+describe('recordStatusChange: history row, payment, authorisation and outbox event in one transaction', () => {
+  const eventsOf = (id: string) => ds.query('SELECT type, payload FROM domain_events WHERE subject_id = $1 ORDER BY occurred_at, id', [id]);
+
+  it('an SCA status sets the payment and the authorisation (raw status kept), bumps the version and emits one event', async () => {
+    const id = await newPayment();
+    await sut.recordInitiation(id, initiation({ authorisationId: 'auth-1', scaApproach: 'DECOUPLED' }));
+    const before = await ds.getRepository(PaymentEntity).findOneByOrFail({ id });
+    await sut.recordStatusChange({ paymentId: id, seq: 0, kind: 'sca_status', status: 'finalised', rawStatus: 'FINALISED', authorisationId: 'auth-1' });
+    const after = await ds.getRepository(PaymentEntity).findOneByOrFail({ id });
+    expect(after.scaStatus).toBe('finalised');
+    expect(after.transactionStatus).toBe('RCVD');
+    expect(after.version).toBe(before.version + 1);
+    expect(await ds.getRepository(PaymentAuthorisationEntity).findOneByOrFail({ paymentId: id, authorisationId: 'auth-1' })).toMatchObject({ scaStatus: 'finalised', rawScaStatus: 'FINALISED' });
+    expect(await eventsOf(id)).toEqual([{ type: 'payment.sca_status_changed', payload: expect.objectContaining({ paymentId: id, authorisationId: 'auth-1', scaStatus: 'finalised' }) }]);
+  });
+
+  it('a transaction status sets status, raw status and reason; a retry of the same sequence number changes nothing', async () => {
+    const id = await newPayment();
+    await sut.recordStatusChange({ paymentId: id, seq: 0, kind: 'transaction_status', status: 'RJCT', rawStatus: 'RJCT', reason: 'AM04' });
+    const first = await ds.getRepository(PaymentEntity).findOneByOrFail({ id });
+    expect(first).toMatchObject({ transactionStatus: 'RJCT', rawTransactionStatus: 'RJCT', statusReason: 'AM04' });
+    // A retried activity may carry what the bank says now: the first write of seq 0 stands.
+    await sut.recordStatusChange({ paymentId: id, seq: 0, kind: 'transaction_status', status: 'ACSC', rawStatus: 'ACSC' });
+    expect(await ds.getRepository(PaymentEntity).findOneByOrFail({ id })).toMatchObject({ transactionStatus: 'RJCT', version: first.version });
+    expect((await sut.listEvents(id)).map((e) => e.status)).toEqual(['RJCT']);
+    expect(await eventsOf(id)).toEqual([{ type: 'payment.status_changed', payload: expect.objectContaining({ transactionStatus: 'RJCT', statusReason: 'AM04', instructedAmount: { currency: 'EUR', amount: '1.00' } }) }]);
+  });
+
+  it('an initiation outcome is stored with its reason and emits no event of its own', async () => {
+    const id = await newPayment();
+    await sut.recordStatusChange({ paymentId: id, seq: 0, kind: 'initiation_outcome', status: 'unknown', rawStatus: null, reason: 'HTTP 503' });
+    expect(await ds.getRepository(PaymentEntity).findOneByOrFail({ id })).toMatchObject({ initiationOutcome: 'unknown', statusReason: 'HTTP 503', transactionStatus: 'RCVD' });
+    expect(await eventsOf(id)).toEqual([]);
+  });
+
+  it('a payment that does not exist is an error, and nothing is written', async () => {
+    const id = randomUUID();
+    await expect(sut.recordStatusChange({ paymentId: id, seq: 0, kind: 'transaction_status', status: 'ACSC', rawStatus: 'ACSC' })).rejects.toThrow();
+    expect(await sut.listEvents(id)).toEqual([]);
+  });
+});
