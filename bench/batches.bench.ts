@@ -164,7 +164,7 @@ async function singlesAgainstBaseline(system: BenchSystem, token: string, dir: s
   const rssB = sampleRss(pids.worker);
   const beforeB = cpuSnapshot(pids, system.opts.databaseName);
   const t1 = performance.now();
-  const input: BaselineFanOutInput = { children: count, concurrency: settings.concurrency, childrenPerRun: settings.childrenPerRun, activities: shape.activities, timers: shape.timers };
+  const input: BaselineFanOutInput = { children: count, concurrency: settings.concurrency, childrenPerRun: settings.childrenPerRun, activities: shape.activities, timers: shape.timers, localActivities: shape.localActivities };
   await system.temporal.workflow.execute('baselineFanOutWorkflow', { workflowId: `baseline-fan-out-${randomUUID()}`, taskQueue: system.config.temporal.taskQueue, args: [input] });
   const baselineSeconds = (performance.now() - t1) / 1000;
   const baselineCpu = cpuDelta(beforeB, cpuSnapshot(pids, system.opts.databaseName));

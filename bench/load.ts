@@ -97,12 +97,12 @@ export async function drive(
   return { samples, errors };
 }
 
-export function baselineSubmitter(system: BenchSystem, activities: number, timers: number): Submit {
+export function baselineSubmitter(system: BenchSystem, activities: number, timers: number, localActivities = 0): Submit {
   return async () => {
     const handle = await system.temporal.workflow.start<typeof baselineWorkflow>('baselineWorkflow', {
       workflowId: `baseline-${randomUUID()}`,
       taskQueue: system.config.temporal.taskQueue,
-      args: [activities, timers],
+      args: [activities, timers, localActivities],
     });
     return async () => {
       await handle.result();
@@ -152,6 +152,8 @@ export async function countHistory(temporal: Client, workflowId: string) {
   const count = (type: proto.api.enums.v1.EventType) => (history.events ?? []).filter((e) => e.eventType === type).length;
   return {
     activities: count(E.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED),
+    // A local activity leaves no activity task, only its marker.
+    localActivities: (history.events ?? []).filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity').length,
     timers: count(E.EVENT_TYPE_TIMER_STARTED),
     workflowTasks: count(E.EVENT_TYPE_WORKFLOW_TASK_COMPLETED),
     events: (history.events ?? []).length,
@@ -175,15 +177,15 @@ export async function warmUpAndMeasureShape(
   if (warm.errors.length) throw new Error(`warm-up failed: ${warm.errors[0]}`);
   const histories = await Promise.all(ids.map((id) => countHistory(system.temporal, workflowIdOf(id))));
   const shape = histories[0]!;
-  if (histories.some((h) => h.activities !== shape.activities || h.timers !== shape.timers)) {
+  if (histories.some((h) => h.activities !== shape.activities || h.localActivities !== shape.localActivities || h.timers !== shape.timers)) {
     console.error(`warning: warm-up ${label}s differ in shape: ${JSON.stringify(histories)}`);
   }
-  await drive(opts.warmup, clients, baselineSubmitter(system, shape.activities, shape.timers));
+  await drive(opts.warmup, clients, baselineSubmitter(system, shape.activities, shape.timers, shape.localActivities));
   const baselineWarmId = `baseline-shape-${randomUUID()}`;
   await system.temporal.workflow.execute<typeof baselineWorkflow>('baselineWorkflow', {
     workflowId: baselineWarmId,
     taskQueue: system.config.temporal.taskQueue,
-    args: [shape.activities, shape.timers],
+    args: [shape.activities, shape.timers, shape.localActivities],
   });
   const baselineShape = await countHistory(system.temporal, baselineWarmId);
   console.error(`a ${label} uses ${JSON.stringify(shape)}; the baseline ${JSON.stringify(baselineShape)}`);

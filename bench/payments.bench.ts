@@ -210,7 +210,7 @@ async function main(): Promise<number> {
       Object.entries(stages.timings).map(([k, v]) => [k, { mean: round(mean(v)), p50: round(percentile(v, 50)), p99: round(percentile(v, 99)) }]),
     );
     console.error(`baseline: ${opts.payments} workflows, ${opts.rate ? `${opts.rate}/s open loop` : `${opts.concurrency} clients`}`);
-    const baseline = await measurePhase('baseline', system, { count: opts.payments, concurrency: opts.concurrency, rate: opts.rate }, baselineSubmitter(system, shape.activities, shape.timers));
+    const baseline = await measurePhase('baseline', system, { count: opts.payments, concurrency: opts.concurrency, rate: opts.rate }, baselineSubmitter(system, shape.activities, shape.timers, shape.localActivities));
     const workerMemAfter = processMemoryMiB(system.worker?.pid ?? 0);
 
     const ratio = round(engine.perSecond / baseline.perSecond, 2);

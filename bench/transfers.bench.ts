@@ -145,7 +145,7 @@ async function main(): Promise<number> {
     console.error(`engine: ${opts.transfers} transfers, ${opts.concurrency} clients`);
     const engine = await measurePhase('transfers', system, { count: opts.transfers, concurrency: opts.concurrency }, transferSubmitter(system, token));
     console.error(`baseline: ${opts.transfers} workflows, ${opts.concurrency} clients`);
-    const baseline = await measurePhase('baseline', system, { count: opts.transfers, concurrency: opts.concurrency }, baselineSubmitter(system, shape.activities, shape.timers));
+    const baseline = await measurePhase('baseline', system, { count: opts.transfers, concurrency: opts.concurrency }, baselineSubmitter(system, shape.activities, shape.timers, shape.localActivities));
 
     // Money check: every completed transfer moved exactly its amount once.
     const balancesAfter = await system.ase!.ase.balances();

@@ -1,6 +1,6 @@
 /**
  * Promises created inside the workflow sandbox per run: the payment workflow (decoupled happy
- * path: 7 activities, 2 timers) against the bare baseline of the same shape.
+ * path: 4 activities, 3 local activities (the status records), 2 timers) against the bare baseline of the same shape.
  *
  * Why it matters: the Temporal TS SDK worker (1.24) installs a V8 promise hook in the sandbox
  * (`@temporalio/worker/lib/workflow/vm-shared.js`, `setPromiseHook`) that builds and source-maps a
@@ -82,7 +82,7 @@ async function main(): Promise<void> {
           const before = sandboxPromises;
           let handle;
           if (kind === 'baseline') {
-            handle = await env.client.workflow.start('baselineWorkflow', { taskQueue, workflowId: `baseline-${randomUUID()}`, args: [7, 2] });
+            handle = await env.client.workflow.start('baselineWorkflow', { taskQueue, workflowId: `baseline-${randomUUID()}`, args: [4, 2, 3] });
           } else {
             const input: PaymentWorkflowInput = {
               paymentId: randomUUID(),

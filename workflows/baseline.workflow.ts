@@ -1,15 +1,17 @@
-import { condition, continueAsNew, executeChild, proxyActivities, sleep, workflowInfo } from '@temporalio/workflow';
+import { condition, continueAsNew, executeChild, proxyActivities, proxyLocalActivities, sleep, workflowInfo } from '@temporalio/workflow';
 import type { BaselineActivities } from '../activities/baseline.activities';
 import { RETRY } from './shared/retry-policies';
 
 const { noop } = proxyActivities<BaselineActivities>({ startToCloseTimeout: '10s', retry: RETRY.ownDatabase });
+const local = proxyLocalActivities<BaselineActivities>({ startToCloseTimeout: '10s', retry: RETRY.ownDatabase });
 
 /**
- * Benchmark baseline: the same number of activities and timers as a decoupled payment, doing
- * nothing. Engine throughput divided by this one is the cost of Clearway's own work.
+ * Benchmark baseline: the same number of activities, local activities and timers as a decoupled
+ * payment, doing nothing. Engine throughput divided by this one is the cost of Clearway's own work.
  */
-export async function baselineWorkflow(activities: number, timers: number): Promise<void> {
+export async function baselineWorkflow(activities: number, timers: number, localActivities = 0): Promise<void> {
   for (let i = 0; i < activities; i++) await noop();
+  for (let i = 0; i < localActivities; i++) await local.noop();
   for (let i = 0; i < timers; i++) await sleep(1);
 }
 
@@ -23,6 +25,7 @@ export interface BaselineFanOutInput {
   /** Each child's shape: that of one of the batch's single payments. */
   activities: number;
   timers: number;
+  localActivities?: number;
   /** Carried over by continue-as-new. */
   started?: number;
 }
@@ -45,7 +48,7 @@ export async function baselineFanOutWorkflow(input: BaselineFanOutInput): Promis
     await condition(() => running.size < input.concurrency);
     const child: Promise<void> = executeChild(baselineWorkflow, {
       workflowId: `${workflowInfo().workflowId}-${started}`,
-      args: [input.activities, input.timers],
+      args: [input.activities, input.timers, input.localActivities ?? 0],
     }).finally(() => running.delete(child));
     running.add(child);
     started += 1;

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { WithStartWorkflowOperation } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { RECORD_HISTORY, commandSequence, installQuietRuntime, readHistoryFixture, writeHistoryFixture, type History } from '../test/support/history-fixtures';
+import { RECORD_HISTORY, activitiesOf, commandSequence, installQuietRuntime, localActivitiesOf, patchesOf, readHistoryFixture, writeHistoryFixture, type History } from '../test/support/history-fixtures';
 import { startTimeSkippingEnv } from '../test/support/time-skipping';
 import { Worker } from '@temporalio/worker';
 import type { PaymentActivities } from '../activities/payment.activities';
@@ -33,11 +33,17 @@ import { sharedWorkflowBundle } from '../test/support/workflow-bundle';
  *   DELETE answered 202, the cancellation authorisation started, its SCA status followed until
  *   finalised, then the bank reports CANC (patch `payment-cancellation-sca-status`).
  *
+ * - Patch `local-status-records` (issue 12): every status record is a local activity (a marker in
+ *   the history, no activity task and no workflow task of its own). All four fixtures above were
+ *   recorded again with it; the runs recorded before are kept as `*-before-local-status-records-history.json`
+ *   and must keep replaying with their `recordPaymentStatus` activity tasks.
+ *
  * The replay needs no server (only the recorder starts one). To re-record (only for a change that
  * ships behind `patched()`, keeping the older fixtures): `RECORD_HISTORY=1 npx jest workflows/payment-initiation.replay.spec.ts`.
  */
 
 const fixture = (name: string) => path.join(__dirname, '__fixtures__', name);
+const PATCH_LOCAL = 'local-status-records';
 
 const TIMINGS: PaymentTimings = {
   scaTimeoutMs: 15 * 60_000,
@@ -77,6 +83,8 @@ interface Scenario {
   file: string;
   /** The activities of the whole story, in order: a truncated fixture would prove little. */
   activities: string[];
+  /** The status records, as local activities, in order. */
+  localActivities: string[];
   updates: string[];
   patches: string[];
   record(env: TestWorkflowEnvironment): Promise<History>;
@@ -85,17 +93,10 @@ interface Scenario {
 const SCENARIOS: Scenario[] = [
   {
     file: 'payment-decoupled-history.json',
-    activities: [
-      'initiatePaymentAtBank',
-      'getBankScaStatus',
-      'recordPaymentStatus',
-      'getBankPaymentStatus',
-      'recordPaymentStatus',
-      'getBankPaymentStatus',
-      'recordPaymentStatus',
-    ],
+    activities: ['initiatePaymentAtBank', 'getBankScaStatus', 'getBankPaymentStatus…'], // ACSP, then ACSC
+    localActivities: ['recordPaymentStatus', 'recordPaymentStatus', 'recordPaymentStatus'],
     updates: ['initiationResult'],
-    patches: [],
+    patches: [PATCH_LOCAL],
     record: (env) => {
       let statusPolls = 0;
       return recordPayment(
@@ -119,20 +120,16 @@ const SCENARIOS: Scenario[] = [
   {
     file: 'payment-unknown-outcome-history.json',
     activities: [
-      'initiatePaymentAtBank',
-      'recordPaymentStatus', // initiation_outcome: unknown
+      'initiatePaymentAtBank', // then the local record: initiation_outcome unknown
       'lookUpInitiationAtBank', // unsupported: an operator decides
       'confirmBankPayment',
       'recordOperatorDecision',
-      'adoptBankPayment',
-      'recordPaymentStatus', // initiation_outcome: resolved
-      'getBankPaymentStatus', // SCA followed through the payment's status
-      'recordPaymentStatus',
-      'getBankPaymentStatus',
-      'recordPaymentStatus',
+      'adoptBankPayment', // then the local record: initiation_outcome resolved
+      'getBankPaymentStatus…', // SCA followed through the payment's status: ACSP, then ACSC
     ],
+    localActivities: ['recordPaymentStatus', 'recordPaymentStatus', 'recordPaymentStatus', 'recordPaymentStatus'],
     updates: ['initiationResult', 'resolveInitiation'],
-    patches: ['initiation-outcome-search-attribute'],
+    patches: ['initiation-outcome-search-attribute', PATCH_LOCAL],
     record: (env) => {
       let statusPolls = 0;
       return recordPayment(
@@ -166,17 +163,13 @@ const SCENARIOS: Scenario[] = [
     file: 'payment-sca-timeout-cancel-failed-history.json',
     activities: [
       'initiatePaymentAtBank',
-      'getBankScaStatus',
-      'recordPaymentStatus', // sca_status: received (recorded once)
-      'getBankScaStatus…', // checks with backoff until the 15-minute timeout
+      'getBankScaStatus…', // sca_status received, recorded once; checks with backoff until the timeout
       'cancelPaymentAtBank', // refused by the bank
-      'getBankPaymentStatus', // still RCVD: followed, not RJCT
-      'recordPaymentStatus',
-      'getBankPaymentStatus', // the bank rejects it itself
-      'recordPaymentStatus',
+      'getBankPaymentStatus…', // still RCVD: followed, not RJCT; then the bank rejects it itself
     ],
+    localActivities: ['recordPaymentStatus', 'recordPaymentStatus', 'recordPaymentStatus'],
     updates: ['initiationResult'],
-    patches: ['sca-timeout-cancel-outcome'],
+    patches: [PATCH_LOCAL, 'sca-timeout-cancel-outcome'],
     record: (env) => {
       let statusPolls = 0;
       return recordPayment(
@@ -206,20 +199,18 @@ const SCENARIOS: Scenario[] = [
     file: 'payment-cancellation-authorisation-history.json',
     activities: [
       'initiatePaymentAtBank',
-      'getBankScaStatus',
-      'recordPaymentStatus', // sca_status: finalised
-      'getBankPaymentStatus', // ACCP: waiting for its execution date
-      'recordPaymentStatus',
+      'getBankScaStatus', // sca_status finalised, recorded
+      'getBankPaymentStatus', // ACCP (recorded): waiting for its execution date
       'cancelPaymentAtBank', // 202: the PSU must authorise the cancellation
       'startCancellationAuthorisationAtBank',
       'getCancellationScaStatusAtBank', // started
       'getBankPaymentStatus', // still ACCP
       'getCancellationScaStatusAtBank', // finalised
-      'getBankPaymentStatus', // CANC
-      'recordPaymentStatus',
+      'getBankPaymentStatus', // CANC, recorded
     ],
+    localActivities: ['recordPaymentStatus', 'recordPaymentStatus', 'recordPaymentStatus'],
     updates: ['initiationResult', 'cancelPayment', 'startCancellationAuthorisation'],
-    patches: ['payment-cancellation-sca-status'],
+    patches: [PATCH_LOCAL, 'payment-cancellation-sca-status'],
     record: (env) => {
       let cancellationChecks = 0;
       let approved = false;
@@ -247,7 +238,7 @@ const SCENARIOS: Scenario[] = [
         // Cancel while the workflow waits on its first status-poll timer (5 s), so the event order is stable.
         for (;;) {
           const events = (await handle.fetchHistory()).events ?? [];
-          if (events.filter((e) => e.activityTaskCompletedEventAttributes).length >= 5 && events.at(-1)?.timerStartedEventAttributes) break;
+          if (stepsDone(events) >= 5 && events.at(-1)?.timerStartedEventAttributes) break;
           await new Promise((r) => setTimeout(r, 50));
         }
         await handle.executeUpdate(cancelPaymentUpdate, { updateId: 'cancel-fixture' });
@@ -278,10 +269,10 @@ describe.each(SCENARIOS)('paymentInitiationWorkflow replay: $file', (scenario) =
   it('replays with the current workflow code', async () => {
     const history = readHistoryFixture(fixture(scenario.file));
     const events = history.events!;
-    expect(squashRepeats(events.flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? []))).toEqual(scenario.activities);
+    expect(squashRepeats(activitiesOf(history))).toEqual(scenario.activities);
+    expect(localActivitiesOf(history)).toEqual(scenario.localActivities);
     expect(events.flatMap((e) => e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input?.name ?? [])).toEqual(scenario.updates);
-    const markers = events.flatMap((e) => (e.markerRecordedEventAttributes ? [e.markerRecordedEventAttributes] : []));
-    expect(markers.length).toBe(scenario.patches.length);
+    expect(patchesOf(history)).toEqual(scenario.patches);
     expect(events.at(-1)?.workflowExecutionCompletedEventAttributes).toBeTruthy();
 
     await expect(Worker.runReplayHistory({ workflowBundle: await sharedWorkflowBundle() }, history, scenario.file)).resolves.toBeUndefined();
@@ -289,6 +280,18 @@ describe.each(SCENARIOS)('paymentInitiationWorkflow replay: $file', (scenario) =
 });
 
 describe('paymentInitiationWorkflow replay: runs recorded before a patch', () => {
+  it.each(SCENARIOS.map((sc) => sc.file.replace('-history.json', '-before-local-status-records-history.json')))(
+    'replays %s, recorded before local-status-records (old branch: status records as activity tasks)',
+    async (file) => {
+      const history = readHistoryFixture(fixture(file));
+      expect(patchesOf(history)).not.toContain(PATCH_LOCAL);
+      expect(localActivitiesOf(history)).toEqual([]);
+      expect(activitiesOf(history)).toContain('recordPaymentStatus');
+      await expect(Worker.runReplayHistory({ workflowBundle: await sharedWorkflowBundle() }, history, file)).resolves.toBeUndefined();
+    },
+    30_000,
+  );
+
   it('replays the unknown outcome recorded before initiation-outcome-search-attribute (old branch: no upsert)', async () => {
     const history = readHistoryFixture(fixture('payment-unknown-outcome-before-search-attribute-history.json'));
     expect(history.events!.some((e) => e.markerRecordedEventAttributes)).toBe(false);
@@ -306,12 +309,16 @@ describe('paymentInitiationWorkflow replay: runs recorded before a patch', () =>
   });
 });
 
-/** Waits until `completedActivities` activities completed and the workflow task after them did too. */
+/** Activities completed so far, local ones (their markers) included. */
+function stepsDone(events: NonNullable<History['events']>): number {
+  return events.filter((e) => e.activityTaskCompletedEventAttributes || e.markerRecordedEventAttributes?.markerName === 'core_local_activity').length;
+}
+
+/** Waits until `completedActivities` activities (local ones included) completed and the workflow task after them did too. */
 async function untilIdleAfter(handle: { fetchHistory(): Promise<History> }, completedActivities: number): Promise<void> {
   for (;;) {
     const events = (await handle.fetchHistory()).events ?? [];
-    const completed = events.filter((e) => e.activityTaskCompletedEventAttributes).length;
-    if (completed >= completedActivities && events.at(-1)?.workflowTaskCompletedEventAttributes) return;
+    if (stepsDone(events) >= completedActivities && events.at(-1)?.workflowTaskCompletedEventAttributes) return;
     await new Promise((r) => setTimeout(r, 50));
   }
 }

@@ -58,6 +58,16 @@ export function activitiesOf(history: History): string[] {
   return history.events!.flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? []);
 }
 
+/** The activity types of a history's local activities (their markers), in order. */
+export function localActivitiesOf(history: History): string[] {
+  return history.events!.flatMap((e) => {
+    const m = e.markerRecordedEventAttributes;
+    if (m?.markerName !== 'core_local_activity') return [];
+    const data = m.details?.data?.payloads?.[0]?.data;
+    return data ? [JSON.parse(Buffer.from(data).toString('utf8')).activity_type as string] : ['?'];
+  });
+}
+
 /** Patch ids recorded as markers (`patched()` on first execution). */
 export function patchesOf(history: History): string[] {
   return history.events!.flatMap((e) => {

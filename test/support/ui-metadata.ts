@@ -26,7 +26,8 @@ export async function eventSummaries(handle: WorkflowHandle): Promise<{ activiti
     if (summary) texts.push(summary);
     if (details) texts.push(details);
     if (!summary) continue;
-    if (e.activityTaskScheduledEventAttributes) activities.push(summary);
+    // A local activity (a status record) carries its summary on its marker.
+    if (e.activityTaskScheduledEventAttributes || e.markerRecordedEventAttributes?.markerName === 'core_local_activity') activities.push(summary);
     if (e.timerStartedEventAttributes) timers.push(summary);
   }
   return { activities, timers, all: texts.join('\n') };
