@@ -168,9 +168,9 @@ export class PaymentRepository {
    */
   async recordStatusChange(change: StatusChange & { authorisationId?: string }): Promise<void> {
     await this.ds.transaction(async (em) => {
-      // One statement for the history row, the payment and its authorisation (four round trips
-      // fewer than one each: issue 12). It also takes the outbox's lock on the payment, which must
-      // be held before the event's statement below reads the subscriptions.
+      // One statement for the history row, the payment and its authorisation (one round trip
+      // instead of three or four: issue 12). It also takes the outbox's lock on the payment, which
+      // must be held before the event's statement below reads the subscriptions.
       const rows: Array<{ id: string; tenant_id: string; payment_service: string; payment_product: PaymentEntity['paymentProduct']; body: PaymentEntity['body'] }> = await em.query(
         `WITH lock AS (SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))),
          ev AS (
