@@ -174,6 +174,9 @@ describe('exactly once', () => {
     expect(second.status).toBe(201);
     expect(second.body.paymentId).toBe(first.body.paymentId);
     expect(second.body._links.scaRedirect).toEqual(first.body._links.scaRedirect);
+    // The same answer as the first: the authorisation the bank created is named, none is offered to start.
+    expect(second.body).toEqual(first.body);
+    expect(second.body._links.scaStatus).toBeDefined();
     const bankPaymentId = (await payments.findById(first.body.paymentId))!.bankPaymentId;
     const atBank = stack.sandbox.bank.stats().payments.filter((p) => p.paymentId === bankPaymentId);
     expect(atBank).toHaveLength(1);

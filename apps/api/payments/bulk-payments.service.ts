@@ -323,10 +323,12 @@ export class BulkPaymentsService {
     return bulk;
   }
 
-  private replayedInitiation(bulk: BulkPaymentEntity): HttpResult<object> {
+  /** A repeated POST answers as the first one did, with the authorisation the bank created with the bulk. */
+  private async replayedInitiation(bulk: BulkPaymentEntity): Promise<HttpResult<object>> {
+    const [authorisation] = await this.bulks.listAuthorisations(bulk.tenantId, bulk.id);
     return {
       status: 201,
-      body: toBulkInitiationResponse(bulk, { scaRedirectUrl: bulk.scaRedirectUrl, psuMessage: bulk.psuMessage }),
+      body: toBulkInitiationResponse(bulk, { authorisationId: authorisation?.authorisationId, scaRedirectUrl: bulk.scaRedirectUrl, psuMessage: bulk.psuMessage }),
       headers: { Location: bulkPaymentPath(bulk), ...(bulk.scaApproach ? { 'ASPSP-SCA-Approach': bulk.scaApproach } : {}) },
     };
   }

@@ -282,10 +282,12 @@ export class PaymentsService {
     return payment;
   }
 
-  private replayedInitiation(payment: PaymentEntity): HttpResult<object> {
+  /** A repeated POST answers as the first one did, with the authorisation the bank created with the payment. */
+  private async replayedInitiation(payment: PaymentEntity): Promise<HttpResult<object>> {
+    const [authorisation] = await this.payments.listAuthorisations(payment.tenantId, payment.id);
     return {
       status: 201,
-      body: toInitiationResponse(payment, { scaRedirectUrl: payment.scaRedirectUrl, psuMessage: payment.psuMessage }),
+      body: toInitiationResponse(payment, { authorisationId: authorisation?.authorisationId, scaRedirectUrl: payment.scaRedirectUrl, psuMessage: payment.psuMessage }),
       headers: { Location: `/psd2/paymentinitiation/v1/payments/${payment.paymentProduct}/${payment.id}`, ...(payment.scaApproach ? { 'ASPSP-SCA-Approach': payment.scaApproach } : {}) },
     };
   }
