@@ -195,13 +195,18 @@ test('bad schedules are refused naming the field, nothing stored; a periodic pay
 test('redirect SCA: the PSU approves on the bank page, comes back through Clearway to the client, the order is live; DELETE of a live order without a consent', async () => {
   await fetch(`${stack.sandbox.url}/_sandbox/clock`, { method: 'DELETE' });
   const start = addDays(new Date().toISOString().slice(0, 10), 3);
-  const created = await stack.call('POST', PERIODIC, {
+  const request = {
     token: pisToken,
-    headers: headers({ 'PSU-ID': 'redirect-psu', 'PSU-IP-Address': '192.0.2.10', 'TPP-Redirect-URI': 'https://client.example/done' }),
+    headers: headers({ 'PSU-ID': 'redirect-psu', 'PSU-IP-Address': '192.0.2.10', 'TPP-Redirect-URI': 'https://client.example/done', 'X-Request-ID': randomUUID() }),
     body: { instructedAmount: { currency: 'EUR', amount: '99.00' }, debtorAccount: { iban: 'DE89370400440532013000' }, creditorAccount: { iban: 'NL91ABNA0417164300' }, creditorName: 'Gym', startDate: start, frequency: 'MonthlyVariable', monthsOfExecution: ['1', '7'], dayOfExecution: '31' },
-  });
+  };
+  const created = await stack.call('POST', PERIODIC, request);
   expect(created.status).toBe(201);
   expect(created.headers.get('aspsp-sca-approach')).toBe('REDIRECT');
+  // A repeated POST answers as the first did, the bank's authorisation included.
+  const repeated = await stack.call('POST', PERIODIC, request);
+  expect([repeated.status, repeated.body]).toEqual([201, created.body]);
+  expect(created.body._links.scaStatus).toBeDefined();
   const id = created.body.paymentId;
   const { page, bankRedirect } = await pressScaButton(created.body._links.scaRedirect.href, 'approve');
   expect(page).toContain('Authorise standing order');

@@ -99,12 +99,9 @@ export class PeriodicPaymentsService {
       );
       if ('outcome' in summary) return this.replayed((await this.payments.findForTenant(principal.tenantId, payment.id))!);
       log.info({ transactionStatus: summary.transactionStatus, scaApproach: summary.scaApproach }, 'periodic payment initiated');
-      const links: Record<string, { href: string }> = { self: { href: pathOf(payment) }, status: { href: `${pathOf(payment)}/status` } };
-      if (summary.scaRedirectUrl) links.scaRedirect = { href: summary.scaRedirectUrl };
-      if (summary.authorisationId) links.scaStatus = { href: `${pathOf(payment)}/authorisations/${summary.authorisationId}` };
       return {
         status: 201,
-        body: { transactionStatus: summary.transactionStatus, paymentId: payment.id, _links: links, ...(summary.psuMessage ? { psuMessage: summary.psuMessage } : {}) },
+        body: initiationBody(payment, summary.transactionStatus, summary),
         headers: { Location: pathOf(payment), 'ASPSP-SCA-Approach': summary.scaApproach },
       };
     } catch (err) {
@@ -222,15 +219,12 @@ export class PeriodicPaymentsService {
     return payment;
   }
 
-  private replayed(payment: PaymentEntity): HttpResult<object> {
+  /** A repeated POST answers as the first one did, with the authorisation the bank created with the standing order. */
+  private async replayed(payment: PaymentEntity): Promise<HttpResult<object>> {
+    const [authorisation] = await this.payments.listAuthorisations(payment.tenantId, payment.id);
     return {
       status: 201,
-      body: {
-        transactionStatus: payment.transactionStatus,
-        paymentId: payment.id,
-        _links: { self: { href: pathOf(payment) }, status: { href: `${pathOf(payment)}/status` }, ...(payment.scaRedirectUrl ? { scaRedirect: { href: payment.scaRedirectUrl } } : {}) },
-        ...(payment.psuMessage ? { psuMessage: payment.psuMessage } : {}),
-      },
+      body: initiationBody(payment, payment.transactionStatus, { authorisationId: authorisation?.authorisationId, scaRedirectUrl: payment.scaRedirectUrl, psuMessage: payment.psuMessage }),
       headers: { Location: pathOf(payment), ...(payment.scaApproach ? { 'ASPSP-SCA-Approach': payment.scaApproach } : {}) },
     };
   }
@@ -275,4 +269,16 @@ export function refusalOf(err: unknown, payment: Pick<PaymentEntity, 'transactio
   }
   if (err instanceof WorkflowNotFoundError || (isGrpcServiceError(err) && err.code === 5)) return `the payment is already final (${payment.transactionStatus})`;
   throw err;
+}
+
+/** The 201 of a standing order's initiation: the same body for the first answer and a repeated POST. */
+function initiationBody(
+  payment: Pick<PaymentEntity, 'id' | 'paymentProduct'>,
+  transactionStatus: string,
+  sca: { authorisationId?: string; scaRedirectUrl?: string | null; psuMessage?: string | null },
+) {
+  const links: Record<string, { href: string }> = { self: { href: pathOf(payment) }, status: { href: `${pathOf(payment)}/status` } };
+  if (sca.scaRedirectUrl) links.scaRedirect = { href: sca.scaRedirectUrl };
+  if (sca.authorisationId) links.scaStatus = { href: `${pathOf(payment)}/authorisations/${sca.authorisationId}` };
+  return { transactionStatus, paymentId: payment.id, _links: links, ...(sca.psuMessage ? { psuMessage: sca.psuMessage } : {}) };
 }
