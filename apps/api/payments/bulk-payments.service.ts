@@ -133,7 +133,7 @@ export class BulkPaymentsService {
       );
       if ('outcome' in summary) {
         log.warn({ reason: summary.reason }, 'bulk payment initiation outcome unknown');
-        return this.replayedInitiation((await this.bulks.findForTenant(principal.tenantId, id))!);
+        return await this.replayedInitiation((await this.bulks.findForTenant(principal.tenantId, id))!);
       }
       log.info({ transactionStatus: summary.transactionStatus, scaApproach: summary.scaApproach, numberOfTransactions: bulk.transactions.length }, 'bulk payment initiated');
       return {

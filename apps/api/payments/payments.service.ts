@@ -151,7 +151,7 @@ export class PaymentsService {
       if ('outcome' in summary) {
         // The bank's answer is missing: report the payment as it stands (unknown, or resolved since).
         log.warn({ reason: summary.reason }, 'payment initiation outcome unknown');
-        return this.replayedInitiation((await this.payments.findForTenant(principal.tenantId, paymentId))!);
+        return await this.replayedInitiation((await this.payments.findForTenant(principal.tenantId, paymentId))!);
       }
       log.info({ transactionStatus: summary.transactionStatus, scaApproach: summary.scaApproach }, 'payment initiated');
       return {

@@ -97,7 +97,7 @@ export class PeriodicPaymentsService {
           }),
         }),
       );
-      if ('outcome' in summary) return this.replayed((await this.payments.findForTenant(principal.tenantId, payment.id))!);
+      if ('outcome' in summary) return await this.replayed((await this.payments.findForTenant(principal.tenantId, payment.id))!);
       log.info({ transactionStatus: summary.transactionStatus, scaApproach: summary.scaApproach }, 'periodic payment initiated');
       return {
         status: 201,
