@@ -24,6 +24,8 @@ export interface FuzzOptions {
   workers: number;
   seed?: string;
   phases: readonly ('coverage' | 'fuzzing' | 'stateful')[];
+  /** More `schemathesis run` arguments, e.g. `--include-path-regex payment-service` to fuzz one family. */
+  extraArgs?: readonly string[];
 }
 
 export interface FuzzFailure {
@@ -52,6 +54,16 @@ export interface FuzzRun {
    */
   errors: { operation: string; type: string; message: string }[];
 }
+
+/**
+ * Errors that are the fuzzer's own and say nothing about the API:
+ * - SystemError, e.g. a Python recursion error while generating a case;
+ * - FlakyFailure ("Inconsistent results"): Hypothesis drew a case differently on replay, most likely
+ *   because the values Schemathesis takes from earlier responses changed in between. Schemathesis
+ *   itself reads an unreproducible replay as noise in its fuzzing and stateful phases; a check that
+ *   failed on the first draw is recorded then and is in `failures` like any other.
+ */
+export const FUZZER_INTERNAL_ERRORS: readonly string[] = ['SystemError', 'FlakyFailure'];
 
 /** Same lookup as scripts/ensure-tools.mjs: SCHEMATHESIS_PATH, else the project-local venv. */
 export function schemathesisBinary(root = path.resolve(__dirname, '../..')): string {
@@ -127,6 +139,7 @@ export async function runSchemathesis(opts: FuzzOptions, onOutput: (line: string
     '--no-color',
     // Seeds are 128-bit: too large for a TOML integer.
     ...(opts.seed ? ['--seed', opts.seed] : []),
+    ...(opts.extraArgs ?? []),
   ];
   const exitCode = await new Promise<number>((resolve, reject) => {
     // Run from the report directory: Schemathesis keeps its example database (.schemathesis/) in the working directory.

@@ -1,7 +1,7 @@
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { describeUnexpected, triage } from '../../bench/fuzz/ope-known-deviations';
-import { runSchemathesis } from '../../bench/fuzz/schemathesis';
+import { FUZZER_INTERNAL_ERRORS, runSchemathesis } from '../../bench/fuzz/schemathesis';
 import { OPEN_PAYMENTS_EUROPE_SPEC } from '../support/openapi-contract';
 import { TestStack } from '../support/stack';
 
@@ -33,6 +33,8 @@ test('no 5xx and no contract break beyond the documented defects', async () => {
   const client = await stack.newClient();
   const token = await stack.token(client, 'aspspinformation paymentinitiation accountinformation private');
   const reportDir = path.resolve(__dirname, `../../.data/fuzz-test/${process.pid}`);
+  // Schemathesis's own output: on an error, its details (a sub-exception, a traceback) are only there.
+  const output: string[] = [];
   const run = await runSchemathesis({
     apiUrl: stack.baseUrl,
     token,
@@ -41,16 +43,21 @@ test('no 5xx and no contract break beyond the documented defects', async () => {
     // One pass, no time budget: a budget makes the fuzzing and stateful phases repeat until it is
     // spent, so the suite paid 90 s however fast the machine was.
     maxExamples: 5,
-    workers: 2,
+    // One worker, so the cases run in sequence: with two, about one run in twenty (more on a loaded
+    // machine) ended an operation's coverage phase with a FlakyFailure, see below.
+    workers: 1,
     phases: ['coverage', 'fuzzing', 'stateful'],
-  });
+  }, (line) => output.push(line));
   const { unexpected, known } = triage(run);
   process.stdout.write(
     `[ope-fuzz] seed ${run.seed}: ${run.testCases} test cases, ${requests} requests in ${run.runningTimeSeconds.toFixed(0)} s; ` +
       `known defects ${JSON.stringify(known)}; unexpected ${unexpected.length}; fuzzer errors ${run.errors.length}\n`,
   );
-  // Every operation was tested, but for the fuzzer's own internal errors (SystemError), which say nothing about the API.
-  expect(run.errors.filter((e) => e.type !== 'SystemError')).toEqual([]);
+  // Every operation was tested, but for the fuzzer's own internal errors (FUZZER_INTERNAL_ERRORS),
+  // which say nothing about the API; a check that failed before one of them is in `unexpected` below.
+  const errors = run.errors.filter((e) => !FUZZER_INTERNAL_ERRORS.includes(e.type));
+  if (errors.length !== run.errors.length) process.stdout.write(`[ope-fuzz] fuzzer-internal errors: ${JSON.stringify(run.errors)}\n`);
+  expect(errors.length === 0 ? '' : `seed ${run.seed}: ${JSON.stringify(errors)}\n${output.slice(-120).join('\n')}`).toBe('');
   // A run that reached the API (a broken stack or token would show as a handful of cases).
   expect(run.testCases).toBeGreaterThan(300);
   expect(requests).toBeGreaterThan(300);

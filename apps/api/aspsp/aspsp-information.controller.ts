@@ -62,7 +62,10 @@ export class AspspInformationController {
   }
 }
 
-/** `isoCountryCodes=SE,FI` (comma separated, as in the OPE examples). */
+/**
+ * `isoCountryCodes=SE,FI`: comma separated, as the OPE examples show; the OpenAPI default for an
+ * array in the query (`isoCountryCodes=SE&isoCountryCodes=FI`) is read the same way.
+ */
 function countryCodes(raw: unknown): string[] | undefined {
   const list = csv('isoCountryCodes', raw);
   for (const code of list ?? []) {
@@ -78,7 +81,11 @@ function uuids(name: string, raw: unknown): string[] | undefined {
 }
 
 function csv(name: string, raw: unknown): string[] | undefined {
-  if (raw === undefined || raw === '') return undefined;
-  if (typeof raw !== 'string') throw ApiError.format(name, 'must be a comma-separated list');
-  return raw.split(',').map((s) => s.trim()).filter(Boolean);
+  if (raw === undefined) return undefined;
+  const values = Array.isArray(raw) ? raw : [raw];
+  if (!values.every((v): v is string => typeof v === 'string')) throw ApiError.format(name, 'must be a comma-separated list');
+  const list = values.flatMap((v) => v.split(',')).map((s) => s.trim());
+  // `cityIds=` or `cityIds=a,,b` is not "no filter": leave the parameter out to list everything.
+  if (list.some((s) => s === '')) throw ApiError.format(name, 'has an empty entry; leave the parameter out to list all');
+  return list;
 }
