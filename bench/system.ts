@@ -9,7 +9,7 @@ import { Client, Connection } from '@temporalio/client';
 import { temporal as proto } from '@temporalio/proto';
 import { Client as PgClient } from 'pg';
 import type { DataSource } from 'typeorm';
-import { WORKER_NODE_FLAGS } from '../apps/worker/worker';
+import { WORKER_NODE_FLAGS, WORKER_PROCESS_ENV } from '../apps/worker/worker';
 import { createApiApp } from '../apps/api/app';
 import { hashSecret } from '../apps/api/auth/secret-hash';
 import { startBerlinGroupSandbox, type RunningBerlinGroupSandbox } from '../apps/sandbox/berlin-group';
@@ -205,11 +205,12 @@ export class BenchSystem {
 
   private async startWorker(env: Record<string, string>): Promise<void> {
     // BENCH_WORKER_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") reaches the worker only.
-    // The worker runs as in production (WORKER_NODE_FLAGS: heap cap), plus any bench flags.
+    // The worker runs as in production (WORKER_NODE_FLAGS: heap cap; WORKER_PROCESS_ENV: malloc
+    // arenas, e.g. MALLOC_ARENA_MAX=16 in the bench's environment for glibc's default here), plus any bench flags.
     const nodeArgs = [...WORKER_NODE_FLAGS, ...(process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean)];
     const script = this.opts.workerScript ?? join(__dirname, '../apps/worker/main.js');
     const child = spawn(process.execPath, [...nodeArgs, script, ...(this.opts.workerArgs ?? [])], {
-      env: { ...process.env, ...env, LOG_LEVEL: this.opts.logLevel },
+      env: { ...process.env, ...WORKER_PROCESS_ENV, ...env, LOG_LEVEL: this.opts.logLevel },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.worker = child;

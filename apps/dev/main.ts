@@ -4,7 +4,7 @@ import { createInterface } from 'node:readline';
 import { hashSecret } from '../api/auth/secret-hash';
 import { loadConfig } from '../../libs/config/config';
 import { loadObservabilityConfig } from '../../libs/observability/config';
-import { WORKER_NODE_FLAGS } from '../worker/worker';
+import { WORKER_NODE_FLAGS, WORKER_PROCESS_ENV } from '../worker/worker';
 import { ClientRepository } from '../../libs/persistence/client.repository';
 import { connectAndMigrate } from '../../libs/persistence/data-source';
 import { registerSearchAttributes, startTemporalDevServer, waitForTemporal, type TemporalDevServer } from '../../libs/temporal/dev-server';
@@ -124,7 +124,7 @@ async function main(): Promise<void> {
     for (const name of ['sandbox', 'worker', 'api'] as const) {
       const flags = ['--enable-source-maps', ...(name === 'worker' ? WORKER_NODE_FLAGS : [])];
       const child = spawn(process.execPath, [...flags, path.join(ROOT, 'dist/apps', name, 'main.js')], {
-        env,
+        env: name === 'worker' ? { ...env, ...WORKER_PROCESS_ENV } : env,
         stdio: ['ignore', 'pipe', 'pipe'],
         // Its own process group: the terminal's Ctrl-C goes to the launcher alone, which stops it (see stop).
         detached: true,

@@ -33,11 +33,7 @@ import { BatchRepository } from '../../libs/persistence/batch.repository';
 
 export const WORKFLOWS_PATH = require.resolve('../../workflows');
 
-/**
- * Node flags for a worker process. V8 sizes its heap from the host's RAM and collects lazily; a cap
- * keeps a worker with thousands of idle consents near 370 MiB (docs/benchmarks.md).
- */
-export const WORKER_NODE_FLAGS = [`--max-old-space-size=${process.env.WORKER_MAX_OLD_SPACE_MB ?? 320}`];
+export { WORKER_NODE_FLAGS, WORKER_PROCESS_ENV } from './process-settings';
 
 /** Bundling takes ~1.5 s: do it once per process and share the bundle between workers. */
 export function bundleWorkflows(): Promise<WorkflowBundle> {

@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { WORKER_NODE_FLAGS } from '../../apps/worker/worker';
+import { WORKER_NODE_FLAGS, WORKER_PROCESS_ENV } from '../../apps/worker/worker';
 import { startTemporalDevServer, waitForTemporal, type TemporalDevServer } from '../../libs/temporal/dev-server';
 
 const TAIL = 60;
@@ -32,7 +32,7 @@ export class NodeService {
   ) {}
 
   static worker(script: string, env: Record<string, string>, ready: () => Promise<boolean>): NodeService {
-    return new NodeService('worker', script, env, WORKER_NODE_FLAGS, ready);
+    return new NodeService('worker', script, { ...WORKER_PROCESS_ENV, ...env }, WORKER_NODE_FLAGS, ready);
   }
 
   get running(): boolean {

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { WORKER_NODE_FLAGS } from '../../apps/worker/worker';
+import { WORKER_NODE_FLAGS, WORKER_PROCESS_ENV } from '../../apps/worker/worker';
 
 /** The production worker entry point, built into dist/ by globalSetup. */
 export const WORKER_MAIN = path.resolve(__dirname, '../../dist/apps/worker/main.js');
@@ -35,7 +35,7 @@ export class WorkerProcess {
 
   static spawn(name: string, env: Record<string, string>, main = WORKER_MAIN): WorkerProcess {
     const child = spawn(process.execPath, [...(main === WORKER_MAIN ? WORKER_NODE_FLAGS : []), main], {
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...(main === WORKER_MAIN ? WORKER_PROCESS_ENV : {}), ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     return new WorkerProcess(name, child);
