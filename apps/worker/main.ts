@@ -8,6 +8,7 @@ import { activeTracing } from '../../libs/observability/tracing';
 import { temporalConnectionOptions } from '../../libs/temporal/connection-options';
 import { startWorkerMetricsServer, workerMetricsOf } from './observability';
 import { createClearwayWorker, installTemporalRuntime } from './worker';
+import { bundleWorkflowsInChildProcess } from './workflow-bundle';
 
 /** The worker process: hosts the payment workflows and the activities that wrap the bank adapters. */
 async function main(): Promise<void> {
@@ -19,7 +20,9 @@ async function main(): Promise<void> {
   // The API process owns migrations; the worker only connects.
   const dataSource = await createDataSource({ url: config.databaseUrl, poolSize: config.databasePoolSize, applicationName: 'clearway-worker' }).initialize();
   const connection = await NativeConnection.connect(temporalConnectionOptions(config.temporal.address));
-  const worker = await createClearwayWorker({ config, dataSource, connection, logger });
+  // Bundled in a child process: webpack's heap does not stay in this one's RSS.
+  const workflowBundle = await bundleWorkflowsInChildProcess();
+  const worker = await createClearwayWorker({ config, dataSource, connection, logger, workflowBundle });
   // A metrics port in use must not stop the worker: it runs without its listener, loudly.
   const metricsServer = observability.workerMetrics
     ? await startWorkerMetricsServer({

@@ -1,4 +1,4 @@
-import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, makeTelemetryFilterString, type LogLevel, type WorkflowBundle } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, Worker, makeTelemetryFilterString, type LogLevel, type WorkflowBundle } from '@temporalio/worker';
 import { PeriodicPaymentRepository } from '../../libs/persistence/periodic-payment.repository';
 import { Client, Connection } from '@temporalio/client';
 import type { DataSource } from 'typeorm';
@@ -26,24 +26,14 @@ import { BankGrantRepository } from '../../libs/persistence/bank-grant.repositor
 import { startWebhookWakeups, webhookActivityDeps } from './webhooks';
 import { WorkerMetrics, type WorkerStatusSource } from '../../libs/observability/metrics';
 import { temporalConnectionOptions } from '../../libs/temporal/connection-options';
-import { WORKFLOW_TRACING_INTERCEPTORS, activeTracing, temporalWorkerTracing } from '../../libs/observability/tracing';
+import { temporalWorkerTracing } from '../../libs/observability/tracing';
 import { observePaymentStatus, observedAdapters, rememberWorkerMetrics } from './observability';
+import { bundleWorkflows } from './workflow-bundle';
 import { ukObieAdapter } from './uk-obie';
 import { BatchRepository } from '../../libs/persistence/batch.repository';
 
-export const WORKFLOWS_PATH = require.resolve('../../workflows');
-
 export { WORKER_NODE_FLAGS, WORKER_PROCESS_ENV } from './process-settings';
-
-/** Bundling takes ~1.5 s: do it once per process and share the bundle between workers. */
-export function bundleWorkflows(): Promise<WorkflowBundle> {
-  // With tracing on (OTEL_TRACES_EXPORTER), the workflows carry the OpenTelemetry interceptors.
-  const workflowInterceptorModules = activeTracing() ? [WORKFLOW_TRACING_INTERCEPTORS] : [];
-  return bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietBundlerLogger, workflowInterceptorModules });
-}
-
-const noop = () => undefined;
-const quietBundlerLogger = { trace: noop, debug: noop, info: noop, warn: noop, error: console.error, log: noop };
+export { WORKFLOWS_PATH, bundleWorkflows } from './workflow-bundle';
 
 export interface WorkerDeps {
   config: ClearwayConfig;
