@@ -15,14 +15,15 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger('worker');
   if (!config.databaseUrl) throw new Error('DATABASE_URL is required (npm run dev sets it for the embedded database)');
+  // Bundled in a child process (webpack's heap does not stay in this one's RSS), while we connect.
+  const bundling = bundleWorkflowsInChildProcess();
+  bundling.catch(() => undefined); // awaited below; a failed connection first must not leave it unhandled
   const observability = loadObservabilityConfig(process.env, config);
   installTemporalRuntime(logger.child({ component: 'temporal-sdk' }), 'WARN', observability.temporalMetricsBindAddress);
   // The API process owns migrations; the worker only connects.
   const dataSource = await createDataSource({ url: config.databaseUrl, poolSize: config.databasePoolSize, applicationName: 'clearway-worker' }).initialize();
   const connection = await NativeConnection.connect(temporalConnectionOptions(config.temporal.address));
-  // Bundled in a child process: webpack's heap does not stay in this one's RSS.
-  const workflowBundle = await bundleWorkflowsInChildProcess();
-  const worker = await createClearwayWorker({ config, dataSource, connection, logger, workflowBundle });
+  const worker = await createClearwayWorker({ config, dataSource, connection, logger, workflowBundle: await bundling });
   // A metrics port in use must not stop the worker: it runs without its listener, loudly.
   const metricsServer = observability.workerMetrics
     ? await startWorkerMetricsServer({
