@@ -13,6 +13,13 @@ test('the child process answers with the whole workflow bundle', async () => {
   expect(bundle.code).toMatch(/\/\/# sourceMappingURL=data:application\/json;charset=utf-8;base64,[A-Za-z0-9+/=]+\s*$/);
 }, 60_000);
 
+test('with tracing, the bundle carries the OpenTelemetry workflow interceptors, as the worker asked (the child starts no tracing)', async () => {
+  const marker = 'interceptors-opentelemetry/lib/workflow-interceptors';
+  const [plain, traced] = await Promise.all([bundleWorkflowsInChildProcess(BUILT_SCRIPT, { tracing: false }), bundleWorkflowsInChildProcess(BUILT_SCRIPT, { tracing: true })]);
+  expect(plain.code).not.toContain(marker);
+  expect(traced.code).toContain(marker);
+}, 60_000);
+
 test('a child that fails is an error with what it printed, not an empty bundle', async () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'clearway-bundle-'));
   const failing = path.join(dir, 'fails.js');

@@ -4,13 +4,17 @@ import { WORKFLOW_TRACING_INTERCEPTORS, activeTracing } from '../../libs/observa
 
 export const WORKFLOWS_PATH = require.resolve('../../workflows');
 
+const TRACING_FLAG = '--tracing';
 const noop = () => undefined;
 const quietBundlerLogger = { trace: noop, debug: noop, info: noop, warn: noop, error: console.error, log: noop };
 
-/** Bundling takes ~1.5 s: do it once per process and share the bundle between workers. */
-export function bundleWorkflows(): Promise<WorkflowBundle> {
-  // With tracing on (OTEL_TRACES_EXPORTER), the workflows carry the OpenTelemetry interceptors.
-  const workflowInterceptorModules = activeTracing() ? [WORKFLOW_TRACING_INTERCEPTORS] : [];
+/**
+ * Bundling takes ~1.5 s: do it once per process and share the bundle between workers. With tracing
+ * on (this process started it: OTEL_TRACES_EXPORTER), the workflows carry the OpenTelemetry interceptors.
+ */
+export function bundleWorkflows(opts: { tracing?: boolean } = {}): Promise<WorkflowBundle> {
+  const tracing = opts.tracing ?? Boolean(activeTracing());
+  const workflowInterceptorModules = tracing ? [WORKFLOW_TRACING_INTERCEPTORS] : [];
   return bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietBundlerLogger, workflowInterceptorModules });
 }
 
@@ -18,11 +22,13 @@ export function bundleWorkflows(): Promise<WorkflowBundle> {
  * The same bundle, built by a short-lived child process (this file run as a script, from the built
  * code in `dist/`). Webpack's heap would otherwise stay in the worker's RSS for the process's whole
  * life: 55–80 MiB, the largest single part of an idle worker (docs/benchmarks.md, "Worker memory").
- * The child inherits the environment, so tracing (OTEL_TRACES_EXPORTER) selects the same interceptors.
+ * Whether the workflows carry the tracing interceptors is this process's choice (`--tracing`): the
+ * child starts no tracing of its own.
  */
-export function bundleWorkflowsInChildProcess(script = __filename): Promise<WorkflowBundle> {
+export function bundleWorkflowsInChildProcess(script = __filename, opts: { tracing?: boolean } = {}): Promise<WorkflowBundle> {
+  const tracing = opts.tracing ?? Boolean(activeTracing());
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, [script], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [script, ...(tracing ? [TRACING_FLAG] : [])], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 }, (err, stdout, stderr) => {
       if (err) reject(new Error(`bundling the workflows failed (${err.message.split('\n')[0]}):\n${stderr}`));
       else resolve({ code: stdout });
     });
@@ -30,7 +36,7 @@ export function bundleWorkflowsInChildProcess(script = __filename): Promise<Work
 }
 
 if (require.main === module) {
-  bundleWorkflows().then(
+  bundleWorkflows({ tracing: process.argv.includes(TRACING_FLAG) }).then(
     (bundle) => process.stdout.write(bundle.code),
     (err: unknown) => {
       console.error(err);
