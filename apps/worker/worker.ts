@@ -33,7 +33,7 @@ import { ukObieAdapter } from './uk-obie';
 import { BatchRepository } from '../../libs/persistence/batch.repository';
 
 export { WORKER_NODE_FLAGS, WORKER_PROCESS_ENV } from './process-settings';
-export { WORKFLOWS_PATH, bundleWorkflows } from './workflow-bundle';
+export { bundleWorkflows } from './workflow-bundle';
 
 export interface WorkerDeps {
   config: ClearwayConfig;

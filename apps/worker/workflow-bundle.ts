@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { bundleWorkflowCode, type WorkflowBundle } from '@temporalio/worker';
 import { WORKFLOW_TRACING_INTERCEPTORS, activeTracing } from '../../libs/observability/tracing';
 
-export const WORKFLOWS_PATH = require.resolve('../../workflows');
+const WORKFLOWS_PATH = require.resolve('../../workflows');
 
 const TRACING_FLAG = '--tracing';
 const noop = () => undefined;
