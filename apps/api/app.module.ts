@@ -7,6 +7,7 @@ import type { ClearwayConfig } from '../../libs/config/config';
 import type { Logger } from '../../libs/observability/logger';
 import { ClientRepository } from '../../libs/persistence/client.repository';
 import { ConsentRepository, TENANT_CONSENTS, type TenantConsentRepository } from '../../libs/persistence/consent.repository';
+import { CachedDirectoryRepository } from '../../libs/persistence/cached-directory.repository';
 import { DirectoryRepository } from '../../libs/persistence/directory.repository';
 import { OpTransferRepository, TENANT_TRANSFERS, type TenantTransferRepository } from '../../libs/persistence/op-transfer.repository';
 import { HandoffRepository } from '../../libs/persistence/handoff.repository';
@@ -87,7 +88,8 @@ export class ApiModule {
         { provide: LOGGER, useValue: deps.logger },
         { provide: TEMPORAL_CLIENT, useValue: deps.temporal },
         { provide: DataSource, useValue: deps.dataSource },
-        { provide: DirectoryRepository, useValue: new DirectoryRepository(deps.dataSource) },
+        // Every POST addresses its bank through the ASPSP row: reference data, read from memory for 30 s (as in the worker).
+        { provide: DirectoryRepository, useValue: new CachedDirectoryRepository(deps.dataSource) },
         { provide: ClientAuthenticator, useValue: new ClientAuthenticator(new ClientRepository(deps.dataSource)) },
         // Tenant-scoped views only: the worker's by-id methods are not reachable from the API.
         { provide: TENANT_PAYMENTS, useValue: new PaymentRepository(deps.dataSource) satisfies TenantPaymentRepository },
