@@ -18,6 +18,7 @@ import { temporal as proto } from '@temporalio/proto';
 import { DirectoryRepository } from '../libs/persistence/directory.repository';
 import { PaymentRepository } from '../libs/persistence/payment.repository';
 import { paymentWorkflowId, type PaymentWorkflowState } from '../workflows/payment-initiation.api';
+import type { baselineWorkflow } from '../workflows/baseline.workflow';
 import { intOption, mean, percentile, processMemoryMiB, round } from './measure';
 import { baselineSubmitter, drive, measurePhase, warmUpAndMeasureShape, type PhaseResult } from './load';
 import { BenchSystem } from './system';
@@ -105,13 +106,31 @@ async function soloPaymentTimeline(system: BenchSystem, token: string): Promise<
   const ids: string[] = [];
   const { samples, errors } = await drive(1, 1, paymentSubmitter(system, token, ids));
   if (errors.length) throw new Error(`solo payment failed: ${errors[0]}`);
-  const history = await system.temporal.workflow.getHandle(paymentWorkflowId(ids[0]!)).fetchHistory();
+  const timeline = await historyTimeline(system, paymentWorkflowId(ids[0]!));
+  return { postMs: round(samples[0]!.submitMs), e2eMs: round(samples[0]!.e2eMs), timeline };
+}
+
+/** One bare workflow of the payment's shape alone on the idle system, as a timeline: the same hops without Clearway's work. */
+async function soloBaselineTimeline(system: BenchSystem, shape: { activities: number; timers: number; localActivities: number }): Promise<{ e2eMs: number; timeline: string[] }> {
+  const started = performance.now();
+  const handle = await system.temporal.workflow.start<typeof baselineWorkflow>('baselineWorkflow', {
+    workflowId: `baseline-solo-${randomUUID()}`,
+    taskQueue: system.config.temporal.taskQueue,
+    args: [shape.activities, shape.timers, shape.localActivities],
+  });
+  await handle.result();
+  return { e2eMs: round(performance.now() - started), timeline: await historyTimeline(system, handle.workflowId) };
+}
+
+/** A workflow's history as lines of (ms since the workflow started, event type, activity or timer). */
+async function historyTimeline(system: BenchSystem, workflowId: string): Promise<string[]> {
+  const history = await system.temporal.workflow.getHandle(workflowId).fetchHistory();
   const E = proto.api.enums.v1.EventType;
   const millis = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) => Number(t?.seconds ?? 0) * 1000 + (t?.nanos ?? 0) / 1e6;
   const events = history.events ?? [];
   const t0 = millis(events[0]?.eventTime);
   const activityNames = new Map<number, string>();
-  const timeline = events.map((e) => {
+  return events.map((e) => {
     const id = Number(e.eventId);
     const scheduled = e.activityTaskScheduledEventAttributes;
     if (scheduled) activityNames.set(id, scheduled.activityType?.name ?? '?');
@@ -120,7 +139,6 @@ async function soloPaymentTimeline(system: BenchSystem, token: string): Promise<
     const detail = scheduled?.activityType?.name ?? activityNames.get(ref) ?? e.timerStartedEventAttributes?.startToFireTimeout?.seconds?.toString() ?? '';
     return `${round(millis(e.eventTime) - t0).toString().padStart(7)} ${what}${detail ? ` ${detail}` : ''}`;
   });
-  return { postMs: round(samples[0]!.submitMs), e2eMs: round(samples[0]!.e2eMs), timeline };
 }
 
 type Timed = Record<string, number[]>;
@@ -201,6 +219,8 @@ async function main(): Promise<number> {
 
     const solo = await soloPaymentTimeline(system, token);
     console.error(`one payment alone: POST ${solo.postMs} ms, end to end ${solo.e2eMs} ms; history (ms since start):\n  ${solo.timeline.join('\n  ')}`);
+    const soloBaseline = await soloBaselineTimeline(system, shape);
+    console.error(`one baseline workflow alone: end to end ${soloBaseline.e2eMs} ms; history (ms since start):\n  ${soloBaseline.timeline.join('\n  ')}`);
 
     const workerMemBefore = processMemoryMiB(system.worker?.pid ?? 0);
     stages.reset();
