@@ -54,6 +54,49 @@ const initiation = (authorisation?: { authorisationId: string; scaApproach: stri
     : {}),
 });
 
+describe('insertOrGetExisting: one round trip for a new payment', () => {
+  const newPaymentValues = async () => {
+    const client = await createApiClient(ds);
+    return {
+      id: randomUUID(),
+      tenantId: client.tenantId,
+      clientId: client.clientId,
+      requestId: randomUUID(),
+      requestHash: 'a'.repeat(64),
+      bicFi: 'SANDDEB0XXX',
+      paymentProduct: 'sepa-credit-transfers' as const,
+      body: { instructedAmount: { currency: 'EUR', amount: '12.34' }, creditorName: 'Ada' } as PaymentEntity['body'],
+      currency: 'EUR',
+      amountMinor: '1234',
+      psuId: 'psu-1',
+      psuIpAddress: '192.0.2.1',
+      clientRedirectUri: null,
+      clientNokRedirectUri: null,
+    };
+  };
+
+  it('returns the inserted row exactly as a read of it would (database defaults included)', async () => {
+    const values = await newPaymentValues();
+    const { payment, created } = await sut.insertOrGetExisting(values);
+    expect(created).toBe(true);
+    expect(payment).toBeInstanceOf(PaymentEntity);
+    expect(payment).toEqual(await ds.getRepository(PaymentEntity).findOneByOrFail({ id: values.id }));
+    expect(payment.createdAt).toBeInstanceOf(Date);
+    expect(payment.version).toEqual(expect.any(Number));
+    expect(payment.bankPaymentId).toBeNull();
+  });
+
+  it('returns the stored row, not the new values, for a repeated X-Request-ID', async () => {
+    const values = await newPaymentValues();
+    await sut.insertOrGetExisting(values);
+    const again = await sut.insertOrGetExisting({ ...values, id: randomUUID(), requestHash: 'b'.repeat(64) });
+    expect(again.created).toBe(false);
+    expect(again.payment.id).toBe(values.id);
+    expect(again.payment.requestHash).toBe('a'.repeat(64));
+    expect(await ds.getRepository(PaymentEntity).countBy({ requestId: values.requestId })).toBe(1);
+  });
+});
+
 it('records the initiation and its authorisation together', async () => {
   const id = await newPayment();
   const init = initiation({ authorisationId: 'auth-1', scaApproach: 'DECOUPLED' });
@@ -63,6 +106,27 @@ it('records the initiation and its authorisation together', async () => {
   expect(await ds.getRepository(PaymentAuthorisationEntity).findBy({ paymentId: id })).toEqual([
     expect.objectContaining({ authorisationId: 'auth-1', scaStatus: 'received' }),
   ]);
+});
+
+it('a retried record moves the authorisation\'s SCA status and writes the payment again, with one authorisation', async () => {
+  const id = await newPayment();
+  const init = initiation({ authorisationId: 'auth-1', scaApproach: 'DECOUPLED' });
+  await sut.recordInitiation(id, init);
+  const first = await ds.getRepository(PaymentEntity).findOneByOrFail({ id });
+  await sut.recordInitiation(id, { ...init, status: { raw: 'ACTC', normalised: 'ACTC' }, authorisation: { ...init.authorisation!, scaStatus: { raw: 'started', normalised: 'started' } } });
+  const payment = await ds.getRepository(PaymentEntity).findOneByOrFail({ id });
+  expect(payment).toMatchObject({ transactionStatus: 'ACTC', rawTransactionStatus: 'ACTC', scaApproach: 'DECOUPLED', scaRedirectUrl: null, psuMessage: null });
+  expect(payment.version).toBe(first.version + 1);
+  expect(await ds.getRepository(PaymentAuthorisationEntity).findBy({ paymentId: id })).toEqual([
+    expect.objectContaining({ authorisationId: 'auth-1', scaStatus: 'started', rawScaStatus: 'started', scaApproach: 'DECOUPLED' }),
+  ]);
+});
+
+it('records an initiation without an authorisation (the bank created none yet)', async () => {
+  const id = await newPayment();
+  await sut.recordInitiation(id, { ...initiation(), scaApproach: 'REDIRECT', scaRedirectUrl: 'https://bank.example/sca', psuMessage: 'Approve in your app' });
+  expect(await ds.getRepository(PaymentEntity).findOneByOrFail({ id })).toMatchObject({ scaApproach: 'REDIRECT', scaRedirectUrl: 'https://bank.example/sca', psuMessage: 'Approve in your app' });
+  expect(await ds.getRepository(PaymentAuthorisationEntity).countBy({ paymentId: id })).toBe(0);
 });
 
 it('writes neither when the authorisation cannot be written: never an initiation without its authorisation', async () => {

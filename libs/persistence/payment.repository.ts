@@ -5,6 +5,7 @@ import { PaymentAuthorisationEntity } from './entities/payment-authorisation.ent
 import { PaymentEntity } from './entities/payment.entity';
 import { PaymentEventEntity, type PaymentEventKind } from './entities/payment-event.entity';
 import { appendEvent } from './event-outbox';
+import { insertOrIgnoreReturning } from './insert-returning';
 import { paymentStatusEvent } from '../webhooks/events';
 
 export type NewPayment = Pick<
@@ -51,19 +52,10 @@ export class PaymentRepository {
 
   /** Inserts the payment unless this tenant already sent this X-Request-ID; returns the stored row either way. */
   async insertOrGetExisting(payment: NewPayment): Promise<{ payment: PaymentEntity; created: boolean }> {
-    const result = await this.ds
-      .createQueryBuilder()
-      .insert()
-      .into(PaymentEntity)
-      .values({ ...payment, paymentService: 'payments', transactionStatus: 'RCVD' })
-      .orIgnore()
-      .returning(['id'])
-      .execute();
-    const created = result.raw.length > 0;
-    const stored = await this.ds
-      .getRepository(PaymentEntity)
-      .findOneByOrFail({ tenantId: payment.tenantId, requestId: payment.requestId });
-    return { payment: stored, created };
+    const inserted = await insertOrIgnoreReturning(this.ds, PaymentEntity, { ...payment, paymentService: 'payments', transactionStatus: 'RCVD' });
+    if (inserted) return { payment: inserted, created: true };
+    const stored = await this.ds.getRepository(PaymentEntity).findOneByOrFail({ tenantId: payment.tenantId, requestId: payment.requestId });
+    return { payment: stored, created: false };
   }
 
   findForTenant(tenantId: string, id: string): Promise<PaymentEntity | null> {
@@ -127,20 +119,36 @@ export class PaymentRepository {
       authorisation?: Pick<PaymentAuthorisationEntity, 'authorisationId' | 'scaApproach' | 'scaRedirectUrl'> & { scaStatus: BankScaStatus };
     },
   ): Promise<void> {
-    await this.ds.transaction(async (em) => {
-      await em.getRepository(PaymentEntity).update(
-        { id: paymentId },
-        {
-          bankPaymentId: init.bankPaymentId,
-          transactionStatus: init.status.normalised,
-          rawTransactionStatus: init.status.raw,
-          scaApproach: init.scaApproach,
-          scaRedirectUrl: init.scaRedirectUrl,
-          psuMessage: init.psuMessage,
-        },
-      );
-      if (init.authorisation) await upsertPaymentAuthorisation(em, { paymentId, ...init.authorisation });
-    });
+    // One statement, so one round trip and atomic without a transaction of its own (issue 12: it
+    // was four, on the POST's critical path): the payment's columns and, when the bank created one,
+    // the authorisation (inserted, or its SCA status moved on a retry).
+    const auth = init.authorisation;
+    await this.ds.query(
+      `WITH pay AS (
+         UPDATE payments SET bank_payment_id = $2, transaction_status = $3, raw_transaction_status = $4,
+                sca_approach = $5, sca_redirect_url = $6, psu_message = $7, version = version + 1, updated_at = now()
+          WHERE id = $1::uuid
+         RETURNING id
+       )
+       INSERT INTO payment_authorisations (payment_id, authorisation_id, sca_approach, sca_redirect_url, sca_status, raw_sca_status)
+       SELECT pay.id, $8::varchar, $9::varchar, $10::varchar, $11::varchar, $12::varchar FROM pay WHERE $8::varchar IS NOT NULL
+       ON CONFLICT (payment_id, authorisation_id)
+         DO UPDATE SET sca_status = EXCLUDED.sca_status, raw_sca_status = EXCLUDED.raw_sca_status, updated_at = now()`,
+      [
+        paymentId,
+        init.bankPaymentId,
+        init.status.normalised,
+        init.status.raw,
+        init.scaApproach,
+        init.scaRedirectUrl,
+        init.psuMessage,
+        auth?.authorisationId ?? null,
+        auth?.scaApproach ?? null,
+        auth?.scaRedirectUrl ?? null,
+        auth?.scaStatus.normalised ?? null,
+        auth?.scaStatus.raw ?? null,
+      ],
+    );
   }
 
   async upsertAuthorisation(
