@@ -235,3 +235,60 @@ test('a resource’s deliveries wait for its earlier pending one on the same tar
   expect((await webhooks.dueDeliveries(endpointId, now, 10)).map((d) => [d.format, d.data.transactionStatus])).toEqual([['event', 'ACSC']]);
   expect(await webhooks.nextDueAt(endpointId)).toEqual(new Date(0));
 });
+
+describe('a payment status change in one round trip (issue 12)', () => {
+  test('a notification subscription committed while the change waits for the outbox lock still gets the event', async () => {
+    const client = await createApiClient(ds);
+    const endpointId = randomUUID();
+    await webhooks.createEndpoint({ id: endpointId, tenantId: client.tenantId, url: 'https://hooks.example/x', description: null, eventTypes: ['consent.status_changed'], secretSealed: 'sealed' });
+    const paymentId = await newPayment(client.tenantId, client.clientId);
+    // The subscriber's side (subscribeNotifications) holds the lock and has inserted its row, not yet committed.
+    const subscriber = ds.createQueryRunner();
+    await subscriber.connect();
+    await subscriber.startTransaction();
+    let recorded = false;
+    try {
+      await subscriber.query('SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))', [paymentId]);
+      await subscriber.query(
+        `INSERT INTO resource_notification_subscriptions (subject_id, tenant_id, endpoint_id, uri, content) VALUES ($1, $2, $3, 'https://hooks.example/bg', '{PROCESS}')`,
+        [paymentId, client.tenantId, endpointId],
+      );
+      const change = payments.recordStatusChange({ paymentId, seq: 0, kind: 'transaction_status', status: 'ACSP', rawStatus: 'ACSP' }).then(() => (recorded = true));
+      await new Promise((r) => setTimeout(r, 300));
+      expect(recorded).toBe(false); // waiting for the lock
+      await subscriber.commitTransaction();
+      await change;
+    } finally {
+      if (subscriber.isTransactionActive) await subscriber.rollbackTransaction();
+      await subscriber.release();
+    }
+    // The event's fan-out took its snapshot after the lock, so it saw the subscription; a snapshot
+    // taken before (one statement for lock and fan-out) would have left the PSU's TPP without it.
+    expect(await ds.query(`SELECT format, target_url FROM webhook_deliveries WHERE subject_id = $1`, [paymentId])).toEqual([
+      { format: 'bg_notification', target_url: 'https://hooks.example/bg' },
+    ]);
+  });
+
+  test('the event carries the payment\'s amount whether or not this process had read the payment', async () => {
+    const client = await createApiClient(ds);
+    const paymentId = await newPayment(client.tenantId, client.clientId);
+    const fresh = new PaymentRepository(ds);
+    await fresh.recordStatusChange({ paymentId, seq: 0, kind: 'transaction_status', status: 'ACTC', rawStatus: 'ACTC' });
+    const warm = new PaymentRepository(ds);
+    await warm.findById(paymentId);
+    await warm.recordStatusChange({ paymentId, seq: 1, kind: 'transaction_status', status: 'ACSC', rawStatus: 'ACSC', reason: "it's done \\ ok" });
+    const events: { payload: Record<string, unknown> }[] = await ds.query('SELECT payload FROM domain_events WHERE subject_id = $1 ORDER BY occurred_at', [paymentId]);
+    const amount = (sepaPayment() as { instructedAmount: unknown }).instructedAmount;
+    expect(events.map((e) => e.payload)).toEqual([
+      { paymentId, paymentService: 'payments', paymentProduct: 'sepa-credit-transfers', transactionStatus: 'ACTC', instructedAmount: amount },
+      { paymentId, paymentService: 'payments', paymentProduct: 'sepa-credit-transfers', transactionStatus: 'ACSC', statusReason: "it's done \\ ok", instructedAmount: amount },
+    ]);
+    expect(await ds.query('SELECT reason FROM payment_events WHERE payment_id = $1 AND seq = 1', [paymentId])).toEqual([{ reason: "it's done \\ ok" }]);
+  });
+
+  test('a change to a payment that does not exist is refused, and nothing is written', async () => {
+    const paymentId = randomUUID();
+    await expect(payments.recordStatusChange({ paymentId, seq: 0, kind: 'transaction_status', status: 'ACSC', rawStatus: 'ACSC' })).rejects.toThrow('not found');
+    expect(await ds.query('SELECT count(*)::int AS n FROM domain_events WHERE subject_id = $1', [paymentId])).toEqual([{ n: 0 }]);
+  });
+});

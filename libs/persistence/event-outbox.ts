@@ -9,16 +9,37 @@ import type { OutboxEvent } from '../webhooks/events';
  * registered with `onEventsCommitted` learn which endpoints have new work (the worker wakes their
  * dispatchers). A listener that misses it (a crash right after commit) is covered by the sweep.
  */
-export async function appendEvent(em: EntityManager, event: OutboxEvent, opts: { subjectLocked?: boolean } = {}): Promise<void> {
+export async function appendEvent(em: EntityManager, event: OutboxEvent): Promise<void> {
   const runner = em.queryRunner;
   if (!runner?.isTransactionActive) throw new Error('appendEvent must run inside the transaction that makes the change');
-  // Serialises with a TPP-Notification-URI subscription of the same resource (subscribeWithBackfill):
-  // each event is then either fanned out to it or backfilled by it, never neither. The lock must be
-  // held before the statement below takes its snapshot, so it is an earlier statement: this one, or
-  // the caller's (`subjectLocked`: it ran `pg_advisory_xact_lock(hashtextextended(<subjectId>, 0))`).
-  if (!opts.subjectLocked) await em.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [event.subjectId]);
-  const rows: { endpoint_id: string; streaming: boolean }[] = await em.query(
-    `WITH ev AS (
+  // Serialises with a TPP-Notification-URI subscription of the same resource
+  // (WebhookRepository.subscribeNotifications): each event is then either fanned out to it or
+  // backfilled by it, never neither. The lock must be held before the statement below takes its
+  // snapshot, so it is an earlier statement (PaymentRepository.recordStatusChange does the same in
+  // one round trip).
+  await em.query(OUTBOX_LOCK_SQL, [event.subjectId]);
+  const fanOut = fanOutStatement(event);
+  const rows: FanOutRow[] = await em.query(fanOut.sql, fanOut.params);
+  if (rows.length) wakeupsOf(runner.data).add(...wakeupsFor(event, rows));
+}
+
+/** The outbox's lock on a resource (see appendEvent); parameter: the subject id. */
+export const OUTBOX_LOCK_SQL = 'SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))';
+
+/** What the fan-out statement returns: the endpoints that got a delivery. */
+export interface FanOutRow {
+  endpoint_id: string;
+  streaming: boolean;
+}
+
+/**
+ * The event's statement: stores it (once per dedupe key) and fans it out to the tenant's subscribed
+ * endpoints and the resource's notification subscriptions. It must run after the subject's outbox
+ * lock was taken, in a statement of its own (its snapshot must follow the lock).
+ */
+export function fanOutStatement(event: OutboxEvent): { sql: string; params: unknown[] } {
+  return {
+    sql: `WITH ev AS (
        INSERT INTO domain_events (id, tenant_id, type, subject_id, dedupe_key, payload, notification_content, notification_final)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
        ON CONFLICT (dedupe_key) DO NOTHING
@@ -39,7 +60,7 @@ export async function appendEvent(em: EntityManager, event: OutboxEvent, opts: {
      )
      SELECT DISTINCT f.endpoint_id, COALESCE(w.streaming_until > now(), false) AS streaming
        FROM (SELECT endpoint_id FROM hooks UNION ALL SELECT endpoint_id FROM notes) f JOIN webhook_endpoints w ON w.id = f.endpoint_id`,
-    [
+    params: [
       event.id,
       event.tenantId,
       event.type,
@@ -49,8 +70,20 @@ export async function appendEvent(em: EntityManager, event: OutboxEvent, opts: {
       event.bgNotification?.content ?? null,
       event.bgNotification?.final ?? false,
     ],
-  );
-  if (rows.length) wakeupsOf(runner.data).add(...rows.map((r) => ({ endpointId: r.endpoint_id, tenantId: event.tenantId, streaming: r.streaming })));
+  };
+}
+
+function wakeupsFor(event: OutboxEvent, rows: readonly FanOutRow[]): EndpointWakeup[] {
+  return rows.map((r) => ({ endpointId: r.endpoint_id, tenantId: event.tenantId, streaming: r.streaming }));
+}
+
+/**
+ * For a write that committed an event without a TypeORM transaction (one multi-statement round
+ * trip, `runAsOneTransaction`): hands the endpoints its fan-out reached to the listeners, as
+ * `OutboxCommitSubscriber` does after a commit.
+ */
+export function eventsCommitted(ds: DataSource, event: OutboxEvent, rows: readonly FanOutRow[]): void {
+  if (rows.length) notify(ds, wakeupsFor(event, rows));
 }
 
 /** Endpoints with new deliveries, by the transaction that created them. */
@@ -92,6 +125,16 @@ export function onEventsCommitted(ds: DataSource, listener: EventsCommittedListe
   return () => set.delete(listener);
 }
 
+function notify(ds: DataSource, wakeups: EndpointWakeup[]): void {
+  for (const listener of listeners.get(ds) ?? []) {
+    try {
+      listener(wakeups);
+    } catch {
+      // A listener's fault must not fail a committed transaction; the sweep catches up.
+    }
+  }
+}
+
 /** Registered on every DataSource (data-source.ts): hands a committed transaction's wakeups to the listeners. */
 @EventSubscriber()
 export class OutboxCommitSubscriber implements EntitySubscriberInterface {
@@ -100,14 +143,7 @@ export class OutboxCommitSubscriber implements EntitySubscriberInterface {
     // A savepoint release is not the commit.
     if (runner.isTransactionActive) return;
     const pending = wakeupsOf(runner.data).drain();
-    if (!pending.length) return;
-    for (const listener of listeners.get(event.connection) ?? []) {
-      try {
-        listener(pending);
-      } catch {
-        // A listener's fault must not fail a committed transaction; the sweep catches up.
-      }
-    }
+    if (pending.length) notify(event.connection, pending);
   }
 
   afterTransactionRollback(event: TransactionRollbackEvent): void {

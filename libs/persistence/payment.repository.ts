@@ -4,7 +4,8 @@ import type { BankScaStatus, BankTransactionStatus, ScaApproach } from '../domai
 import { PaymentAuthorisationEntity } from './entities/payment-authorisation.entity';
 import { PaymentEntity } from './entities/payment.entity';
 import { PaymentEventEntity, type PaymentEventKind } from './entities/payment-event.entity';
-import { appendEvent } from './event-outbox';
+import { eventsCommitted, fanOutStatement, OUTBOX_LOCK_SQL, type FanOutRow } from './event-outbox';
+import { runAsOneTransaction } from './one-round-trip';
 import { insertOrIgnoreReturning } from './insert-returning';
 import { paymentStatusEvent } from '../webhooks/events';
 
@@ -48,6 +49,9 @@ const STATUS_COLUMNS: Record<PaymentEventKind, string> = {
  * the worker's writes address a payment by id (the workflow already owns it).
  */
 export class PaymentRepository {
+  /** {@link PaymentFacts} by payment id, oldest first (`recordStatusChange` builds its event from them). */
+  private readonly facts = new Map<string, PaymentFacts>();
+
   constructor(private readonly ds: DataSource) {}
 
   /** Inserts the payment unless this tenant already sent this X-Request-ID; returns the stored row either way. */
@@ -63,8 +67,8 @@ export class PaymentRepository {
   }
 
   /** Worker side: the workflow owns the payment it was started for. Not part of {@link TenantPaymentRepository}. */
-  findById(id: string): Promise<PaymentEntity | null> {
-    return this.ds.getRepository(PaymentEntity).findOneBy({ id });
+  async findById(id: string): Promise<PaymentEntity | null> {
+    return this.rememberRow(await this.ds.getRepository(PaymentEntity).findOneBy({ id }));
   }
 
   /** The SCA callback: a browser with no token, whose link's signature names the payment. */
@@ -171,42 +175,84 @@ export class PaymentRepository {
   }
 
   /**
-   * Applies one status change and appends it to the payment's history and the event outbox, in one transaction.
-   * Replaying the same (paymentId, seq) changes nothing.
+   * Applies one status change and appends it to the payment's history and the event outbox, in one
+   * transaction and one round trip (`runAsOneTransaction`; it was four: issue 12): the outbox's lock
+   * on the payment; the history row, the payment and its authorisation in one statement; the event
+   * and its fan-out, whose snapshot follows the lock. Replaying the same (paymentId, seq) changes
+   * nothing: the history row exists, and the event's dedupe key (`payment:<id>:<seq>`) too.
    */
   async recordStatusChange(change: StatusChange & { authorisationId?: string }): Promise<void> {
-    await this.ds.transaction(async (em) => {
-      // One statement for the history row, the payment and its authorisation (one round trip
-      // instead of three or four: issue 12). It also takes the outbox's lock on the payment, which
-      // must be held before the event's statement below reads the subscriptions.
-      const rows: Array<{ id: string; tenant_id: string; payment_service: string; payment_product: PaymentEntity['paymentProduct']; body: PaymentEntity['body'] }> = await em.query(
-        `WITH lock AS (SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))),
-         ev AS (
+    const facts = await this.factsOf(change.paymentId);
+    // An unknown initiation outcome has no event type of its own yet: the status change that
+    // resolves it is delivered.
+    const event = change.kind === 'initiation_outcome' ? undefined : paymentStatusEvent(facts, { ...change, kind: change.kind });
+    const results = await runAsOneTransaction(this.ds, [
+      { sql: OUTBOX_LOCK_SQL, params: [change.paymentId] },
+      {
+        sql: `WITH ev AS (
            INSERT INTO payment_events (payment_id, seq, kind, status, raw_status, reason)
-           SELECT $1::uuid, $2::int, $3::varchar, $4::varchar, $5::varchar, $6::varchar FROM lock
+           VALUES ($1::uuid, $2::int, $3::varchar, $4::varchar, $5::varchar, $6::varchar)
            ON CONFLICT (payment_id, seq) DO NOTHING
            RETURNING payment_id
          ), pay AS (
            UPDATE payments p SET ${STATUS_COLUMNS[change.kind]}, version = p.version + 1, updated_at = now()
              FROM ev WHERE p.id = ev.payment_id
-           RETURNING p.id, p.tenant_id, p.payment_service, p.payment_product, p.body
-         ), auth AS (
-           UPDATE payment_authorisations a SET sca_status = $4::varchar, raw_sca_status = COALESCE($5::varchar, $4::varchar), updated_at = now()
-             FROM ev WHERE $3::varchar = 'sca_status' AND a.payment_id = ev.payment_id AND a.authorisation_id = $7::varchar
          )
-         SELECT id, tenant_id, payment_service, payment_product, body FROM pay`,
-        [change.paymentId, change.seq, change.kind, change.status, change.rawStatus, change.reason ?? null, change.authorisationId ?? null],
-      );
-      // Already recorded (a retry of the same change): nothing more to do.
-      const row = rows[0];
-      // The webhook event commits with the change (transactional outbox). An unknown initiation
-      // outcome has no event type of its own yet: the status change that resolves it is delivered.
-      if (!row || change.kind === 'initiation_outcome') return;
-      const updated = { id: row.id, tenantId: row.tenant_id, paymentService: row.payment_service, paymentProduct: row.payment_product, body: row.body };
-      await appendEvent(em, paymentStatusEvent(updated, { ...change, kind: change.kind }), { subjectLocked: true });
-    });
+         UPDATE payment_authorisations a SET sca_status = $4::varchar, raw_sca_status = COALESCE($5::varchar, $4::varchar), updated_at = now()
+           FROM ev WHERE $3::varchar = 'sca_status' AND a.payment_id = ev.payment_id AND a.authorisation_id = $7::varchar`,
+        params: [change.paymentId, change.seq, change.kind, change.status, change.rawStatus, change.reason ?? null, change.authorisationId ?? null],
+      },
+      // The webhook event commits with the change (transactional outbox).
+      ...(event ? [fanOutStatement(event)] : []),
+    ]);
+    if (event) eventsCommitted(this.ds, event, results[2] as FanOutRow[]);
+  }
+
+  /** What never changes about a payment and its events need: from memory when this process has read it. */
+  private async factsOf(paymentId: string): Promise<PaymentFacts> {
+    const known = this.facts.get(paymentId);
+    if (known) return known;
+    const rows: Array<{ tenant_id: string; payment_service: string; payment_product: string; instructed_amount: PaymentFacts['body']['instructedAmount'] | null }> = await this.ds.query(
+      `SELECT tenant_id, payment_service, payment_product, body->'instructedAmount' AS instructed_amount FROM payments WHERE id = $1`,
+      [paymentId],
+    );
+    const row = rows[0];
+    if (!row) throw new Error(`Payment ${paymentId} not found`);
+    return this.remember({ id: paymentId, tenantId: row.tenant_id, paymentService: row.payment_service, paymentProduct: row.payment_product, body: { instructedAmount: row.instructed_amount ?? undefined } });
+  }
+
+  private remember(facts: PaymentFacts): PaymentFacts {
+    if (this.facts.size >= FACTS_KEPT) this.facts.delete(this.facts.keys().next().value!);
+    this.facts.set(facts.id, facts);
+    return facts;
+  }
+
+  private rememberRow(payment: PaymentEntity | null): PaymentEntity | null {
+    if (payment) {
+      const amount = payment.body?.instructedAmount;
+      this.remember({
+        id: payment.id,
+        tenantId: payment.tenantId,
+        paymentService: payment.paymentService,
+        paymentProduct: payment.paymentProduct,
+        body: { instructedAmount: amount ? { currency: amount.currency, amount: amount.amount } : undefined },
+      });
+    }
+    return payment;
   }
 }
+
+/** A payment's facts that never change (tenant, service, product, amount): what its status events carry besides the change. */
+interface PaymentFacts {
+  id: string;
+  tenantId: string;
+  paymentService: string;
+  paymentProduct: string;
+  body: { instructedAmount?: { currency: string; amount: string } };
+}
+
+/** How many payments' facts a repository keeps (a few hundred bytes each). */
+const FACTS_KEPT = 10_000;
 
 /**
  * What the API may do with payments: every method names the tenant first (or, for the SCA
