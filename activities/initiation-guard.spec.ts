@@ -99,7 +99,7 @@ describe('createAtMostOnce', () => {
 
   it('a worker that died mid-call (attempt left `sending`) makes the retry ambiguous without sending', async () => {
     const b = bank();
-    await attempts.begin('payment', b.resourceId, '7f0c1b4e-0000-4000-8000-000000000001'); // then SIGKILL
+    await attempts.beginUnlessBlocked('payment', b.resourceId, '7f0c1b4e-0000-4000-8000-000000000001', 0); // then SIGKILL
     await expect(createAtMostOnce(attempts, b.creation(() => 'bank-1'))).resolves.toEqual(ambiguous('the attempt was interrupted mid-call', 1));
     expect(b.sent).toEqual([]);
     expect(await attempts.list('payment', b.resourceId)).toEqual([expect.objectContaining({ state: 'ambiguous', detail: expect.stringContaining('interrupted') })]);
@@ -117,8 +117,37 @@ describe('createAtMostOnce', () => {
   it('a crash during the new creation blocks a retry of it, even with the same permission', async () => {
     const b = bank();
     await createAtMostOnce(attempts, b.creation(fail(new BankError('unavailable', 'timed out'))));
-    await attempts.begin('payment', b.resourceId, '7f0c1b4e-0000-4000-8000-000000000001'); // attempt 2 sent, worker killed
+    await attempts.beginUnlessBlocked('payment', b.resourceId, '7f0c1b4e-0000-4000-8000-000000000001', 1); // attempt 2 sent, worker killed
     await expect(createAtMostOnce(attempts, { ...b.creation(() => 'bank-3'), createAgainAfterAttempt: 1 })).resolves.toMatchObject({ outcome: 'ambiguous', lastAttempt: 2 });
     expect(b.sent).toHaveLength(1);
+  });
+});
+
+describe('beginUnlessBlocked: the next attempt in one statement, unless an unresolved one may have reached the bank', () => {
+  const requestId = '7f0c1b4e-0000-4000-8000-000000000002';
+
+  it('numbers attempts from 1, and after resolved ones (failed, created) takes the next', async () => {
+    const id = randomUUID();
+    await expect(attempts.beginUnlessBlocked('payment', id, requestId, 0)).resolves.toBe(1);
+    await attempts.finish('payment', id, 1, { state: 'not_processed' });
+    await expect(attempts.beginUnlessBlocked('payment', id, requestId, 0)).resolves.toBe(2);
+  });
+
+  it('writes nothing while an attempt is sending or ambiguous, unless the workflow judged past it', async () => {
+    const id = randomUUID();
+    await attempts.beginUnlessBlocked('payment', id, requestId, 0);
+    await expect(attempts.beginUnlessBlocked('payment', id, requestId, 0)).resolves.toBeUndefined();
+    await attempts.finish('payment', id, 1, { state: 'ambiguous' });
+    await expect(attempts.beginUnlessBlocked('payment', id, requestId, 0)).resolves.toBeUndefined();
+    expect(await attempts.list('payment', id)).toHaveLength(1);
+    await expect(attempts.beginUnlessBlocked('payment', id, requestId, 1)).resolves.toBe(2);
+    await expect(attempts.beginUnlessBlocked('payment', id, requestId, 1)).resolves.toBeUndefined();
+  });
+
+  it('two callers at once: at most one begins', async () => {
+    const id = randomUUID();
+    const results = await Promise.allSettled([0, 1, 2].map(() => attempts.beginUnlessBlocked('payment', id, requestId, 0)));
+    expect(results.filter((r) => r.status === 'fulfilled' && r.value !== undefined)).toHaveLength(1);
+    expect(await attempts.list('payment', id)).toHaveLength(1);
   });
 });

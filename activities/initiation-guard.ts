@@ -41,16 +41,17 @@ export async function createAtMostOnce<R extends object>(attempts: InitiationAtt
   const recorded = await c.recorded();
   if (recorded) return recorded;
 
-  const earlier = await attempts.list(c.resourceType, c.resourceId);
-  const blocking = earlier.filter((a) => UNRESOLVED_ATTEMPT_STATES.has(a.state) && a.attempt > (c.createAgainAfterAttempt ?? 0));
-  if (blocking.length) {
+  // Written down before the request leaves, unless an earlier attempt may have reached the bank.
+  const attempt = await attempts.beginUnlessBlocked(c.resourceType, c.resourceId, c.requestId, c.createAgainAfterAttempt ?? 0);
+  if (attempt === undefined) {
+    const earlier = await attempts.list(c.resourceType, c.resourceId);
+    const blocking = earlier.filter((a) => UNRESOLVED_ATTEMPT_STATES.has(a.state) && a.attempt > (c.createAgainAfterAttempt ?? 0));
     await attempts.markInterruptedAsAmbiguous(c.resourceType, c.resourceId);
-    const last = blocking.at(-1)!;
-    const reason = last.state === 'sending' ? 'the attempt was interrupted mid-call' : (last.detail ?? 'the bank gave no clear answer');
-    return ambiguous(reason, Math.max(...earlier.map((a) => a.attempt)));
+    const last = blocking.at(-1);
+    const reason = !last || last.state === 'sending' ? 'the attempt was interrupted mid-call' : (last.detail ?? 'the bank gave no clear answer');
+    return ambiguous(reason, Math.max(0, ...earlier.map((a) => a.attempt)));
   }
 
-  const attempt = await attempts.begin(c.resourceType, c.resourceId, c.requestId);
   let result: R;
   try {
     result = await c.send(c.requestId);

@@ -1,5 +1,5 @@
 import { IsNull, Not, type DataSource } from 'typeorm';
-import type { InitiationAttemptState } from '../domain/initiation-safety';
+import { UNRESOLVED_ATTEMPT_STATES, type InitiationAttemptState } from '../domain/initiation-safety';
 import { InitiationAttemptEntity, type InitiationResourceType } from './entities/initiation-attempt.entity';
 import { OperatorDecisionEntity } from './entities/operator-decision.entity';
 
@@ -22,16 +22,23 @@ export class InitiationAttemptRepository {
     return this.ds.getRepository(InitiationAttemptEntity).find({ where: { resourceType, resourceId }, order: { attempt: 'ASC' } });
   }
 
-  /** Records the next attempt as `sending` and returns its number. Two concurrent callers cannot both succeed. */
-  async begin(resourceType: InitiationResourceType, resourceId: string, requestId: string): Promise<number> {
+  /**
+   * Records the next attempt as `sending` and returns its number, unless an attempt after
+   * `createAgainAfter` is unresolved (it may have reached the bank): then nothing is written and
+   * `undefined` comes back. Two concurrent callers cannot both begin (the attempt number is the
+   * key). One statement where reading the attempts and then beginning took two round trips
+   * (issue 12); the caller reads them only when blocked.
+   */
+  async beginUnlessBlocked(resourceType: InitiationResourceType, resourceId: string, requestId: string, createAgainAfter: number): Promise<number | undefined> {
     const rows: { attempt: number }[] = await this.ds.query(
       `INSERT INTO bank_initiation_attempts (resource_type, resource_id, attempt, request_id, state)
        SELECT $1::varchar, $2::uuid, COALESCE(MAX(attempt), 0) + 1, $3::uuid, 'sending'
          FROM bank_initiation_attempts WHERE resource_type = $1::varchar AND resource_id = $2::uuid
+       HAVING bool_or(state = ANY ($4::varchar[]) AND attempt > $5::int) IS NOT TRUE
        RETURNING attempt`,
-      [resourceType, resourceId, requestId],
+      [resourceType, resourceId, requestId, [...UNRESOLVED_ATTEMPT_STATES], createAgainAfter],
     );
-    return rows[0]!.attempt;
+    return rows[0]?.attempt;
   }
 
   async finish(resourceType: InitiationResourceType, resourceId: string, attempt: number, result: AttemptResult): Promise<void> {
