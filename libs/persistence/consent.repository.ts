@@ -9,7 +9,9 @@ import {
   ConsentEventEntity,
   DomainEventEntity,
 } from './entities/consent.entity';
-import { appendEvent } from './event-outbox';
+import { appendEvent, eventsCommitted, fanOutStatement, OUTBOX_LOCK_SQL, type FanOutRow } from './event-outbox';
+import { runAsOneTransaction } from './one-round-trip';
+import { RecentlyRead } from './recently-read';
 import { consentStatusEvent, genericEvent, isWebhookEventType } from '../webhooks/events';
 
 export type NewConsent = Pick<
@@ -44,6 +46,9 @@ export interface ConsentStatusChange {
 
 /** Consents, their sub-resources and the short-lived rows around AIS reads. Reads are tenant-first. */
 export class ConsentRepository {
+  /** The tenant of each consent this process read (`recordStatusChange`'s event names it). */
+  private readonly tenants = new RecentlyRead<string>();
+
   constructor(private readonly ds: DataSource) {}
 
   async insertOrGetExisting(consent: NewConsent): Promise<{ consent: ConsentEntity; created: boolean }> {
@@ -64,8 +69,10 @@ export class ConsentRepository {
   }
 
   /** Worker side: the workflow owns the consent it was started for. Not part of {@link TenantConsentRepository}. */
-  findById(id: string): Promise<ConsentEntity | null> {
-    return this.ds.getRepository(ConsentEntity).findOneBy({ id });
+  async findById(id: string): Promise<ConsentEntity | null> {
+    const consent = await this.ds.getRepository(ConsentEntity).findOneBy({ id });
+    if (consent) this.tenants.remember(consent.id, consent.tenantId);
+    return consent;
   }
 
   /** The SCA callback: a browser with no token, whose link's signature names the consent. */
@@ -159,35 +166,49 @@ export class ConsentRepository {
     return this.ds.getRepository(ConsentEventEntity).find({ where: { consentId }, order: { seq: 'ASC' } });
   }
 
-  /** One status change plus its history row, atomically; replaying (consentId, seq) changes nothing. */
+  /**
+   * One status change, its history row and its outbox event, atomically and in one round trip (as
+   * `PaymentRepository.recordStatusChange`: the outbox's lock, the change, then the event's fan-out,
+   * whose snapshot follows the lock). It was seven or eight. Replaying (consentId, seq) changes
+   * nothing: the history row exists, and so does the event's dedupe key.
+   */
   async recordStatusChange(change: ConsentStatusChange): Promise<void> {
-    await this.ds.transaction(async (em) => {
-      const inserted = await em
-        .createQueryBuilder()
-        .insert()
-        .into(ConsentEventEntity)
-        .values({ consentId: change.consentId, seq: change.seq, kind: change.kind, status: change.status, rawStatus: change.rawStatus, reason: change.reason ?? null })
-        .orIgnore()
-        .returning(['id'])
-        .execute();
-      if (inserted.raw.length === 0) return;
-      if (change.kind === 'consent_status') {
-        await em.getRepository(ConsentEntity).update(
-          { id: change.consentId },
-          { consentStatus: change.status as ConsentEntity['consentStatus'], rawConsentStatus: change.rawStatus, statusReason: change.reason ?? null },
-        );
-      } else {
-        await em.getRepository(ConsentEntity).update({ id: change.consentId }, { scaStatus: change.status as ConsentEntity['scaStatus'] });
-        if (change.authorisationId) {
-          await em.getRepository(ConsentAuthorisationEntity).update(
-            { consentId: change.consentId, authorisationId: change.authorisationId },
-            { scaStatus: change.status as ConsentAuthorisationEntity['scaStatus'], rawScaStatus: change.rawStatus ?? change.status },
-          );
-        }
-      }
+    const tenantId = await this.tenantOf(change.consentId);
+    const event = consentStatusEvent({ id: change.consentId, tenantId }, change);
+    const results = await runAsOneTransaction(this.ds, [
+      { sql: OUTBOX_LOCK_SQL, params: [change.consentId] },
+      {
+        sql: `WITH ev AS (
+           INSERT INTO consent_events (consent_id, seq, kind, status, raw_status, reason)
+           VALUES ($1::uuid, $2::int, $3::varchar, $4::varchar, $5::varchar, $6::varchar)
+           ON CONFLICT (consent_id, seq) DO NOTHING
+           RETURNING consent_id
+         ), consent AS (
+           UPDATE consents c SET
+             consent_status = CASE WHEN $3::varchar = 'consent_status' THEN $4::varchar ELSE c.consent_status END,
+             raw_consent_status = CASE WHEN $3::varchar = 'consent_status' THEN $5::varchar ELSE c.raw_consent_status END,
+             status_reason = CASE WHEN $3::varchar = 'consent_status' THEN $6::varchar ELSE c.status_reason END,
+             sca_status = CASE WHEN $3::varchar = 'sca_status' THEN $4::varchar ELSE c.sca_status END,
+             updated_at = now()
+             FROM ev WHERE c.id = ev.consent_id
+         )
+         UPDATE consent_authorisations a SET sca_status = $4::varchar, raw_sca_status = COALESCE($5::varchar, $4::varchar), updated_at = now()
+           FROM ev WHERE $3::varchar = 'sca_status' AND a.consent_id = ev.consent_id AND a.authorisation_id = $7::varchar`,
+        params: [change.consentId, change.seq, change.kind, change.status, change.rawStatus, change.reason ?? null, change.authorisationId ?? null],
+      },
       // The webhook event commits with the change (transactional outbox).
-      await appendEvent(em, consentStatusEvent(await em.getRepository(ConsentEntity).findOneByOrFail({ id: change.consentId }), change));
-    });
+      fanOutStatement(event),
+    ]);
+    eventsCommitted(this.ds, event, results[2] as FanOutRow[]);
+  }
+
+  /** A consent's tenant never changes: from memory when this process has read the consent. */
+  private async tenantOf(consentId: string): Promise<string> {
+    const known = this.tenants.get(consentId);
+    if (known) return known;
+    const rows: { tenant_id: string }[] = await this.ds.query('SELECT tenant_id FROM consents WHERE id = $1', [consentId]);
+    if (!rows[0]) throw new Error(`Consent ${consentId} not found`);
+    return this.tenants.remember(consentId, rows[0].tenant_id);
   }
 
   /** An event for the client with no status change of its own (consent.expiring): into the outbox. Emitting twice stores it once. */

@@ -158,6 +158,26 @@ describe('every resource writes its events with its changes', () => {
     await expect(consents.emitEvent({ tenantId: client.tenantId, type: 'consent.unheard_of', subjectId: consent.id, dedupeKey: randomUUID(), payload: {} })).rejects.toThrow('catalogue');
   });
 
+  test('consents: each kind sets its own columns and the authorisation\'s; a replayed change writes nothing', async () => {
+    const client = await createApiClient(ds);
+    const consents = new ConsentRepository(ds);
+    const { consent } = await consents.insertOrGetExisting({
+      id: randomUUID(), tenantId: client.tenantId, clientId: client.clientId, requestId: randomUUID(), requestHash: 'x'.repeat(64), bicFi: 'SANDDEB0XXX',
+      access: { allPsd2: 'allAccounts' }, recurringIndicator: true, requestedValidUntil: '9999-12-31', frequencyPerDay: 4, combinedServiceIndicator: false,
+      psuId: null, psuIpAddress: null, clientRedirectUri: null, clientNokRedirectUri: null,
+    });
+    await consents.upsertAuthorisation({ consentId: consent.id, authorisationId: 'a1', scaApproach: 'DECOUPLED', scaRedirectUrl: null, scaStatus: { raw: 'started', normalised: 'started' } });
+    await consents.recordStatusChange({ consentId: consent.id, seq: 0, kind: 'sca_status', status: 'finalised', rawStatus: 'FINALISED', authorisationId: 'a1' });
+    await consents.recordStatusChange({ consentId: consent.id, seq: 1, kind: 'consent_status', status: 'rejected', rawStatus: 'REJECTED', reason: "PSU's bank said no" });
+    // A retry of seq 1 with other values (it cannot happen, but must not overwrite): nothing changes.
+    await consents.recordStatusChange({ consentId: consent.id, seq: 1, kind: 'consent_status', status: 'valid', rawStatus: 'valid' });
+    expect(await consents.findById(consent.id)).toMatchObject({ scaStatus: 'finalised', consentStatus: 'rejected', rawConsentStatus: 'REJECTED', statusReason: "PSU's bank said no" });
+    expect(await consents.listAuthorisations(client.tenantId, consent.id)).toEqual([expect.objectContaining({ authorisationId: 'a1', scaStatus: 'finalised', rawScaStatus: 'FINALISED' })]);
+    expect((await consents.listEvents(consent.id)).map((e) => [e.seq, e.kind, e.status])).toEqual([[0, 'sca_status', 'finalised'], [1, 'consent_status', 'rejected']]);
+    expect((await eventsOf(consent.id)).map((e) => e.type)).toEqual(['consent.sca_status_changed', 'consent.status_changed']);
+    await expect(consents.recordStatusChange({ consentId: randomUUID(), seq: 0, kind: 'consent_status', status: 'valid', rawStatus: 'valid' })).rejects.toThrow('not found');
+  });
+
   test('transfers: each status change once (by workflow sequence), with amounts and no wallet addresses', async () => {
     const client = await createApiClient(ds);
     const transfers = new OpTransferRepository(ds);

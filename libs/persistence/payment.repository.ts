@@ -6,6 +6,7 @@ import { PaymentEntity } from './entities/payment.entity';
 import { PaymentEventEntity, type PaymentEventKind } from './entities/payment-event.entity';
 import { eventsCommitted, fanOutStatement, OUTBOX_LOCK_SQL, type FanOutRow } from './event-outbox';
 import { runAsOneTransaction } from './one-round-trip';
+import { RecentlyRead } from './recently-read';
 import { insertOrIgnoreReturning } from './insert-returning';
 import { paymentStatusEvent } from '../webhooks/events';
 
@@ -49,8 +50,8 @@ const STATUS_COLUMNS: Record<PaymentEventKind, string> = {
  * the worker's writes address a payment by id (the workflow already owns it).
  */
 export class PaymentRepository {
-  /** {@link PaymentFacts} by payment id, oldest first (`recordStatusChange` builds its event from them). */
-  private readonly facts = new Map<string, PaymentFacts>();
+  /** {@link PaymentFacts} of the payments this process read (`recordStatusChange` builds its event from them). */
+  private readonly facts = new RecentlyRead<PaymentFacts>();
 
   constructor(private readonly ds: DataSource) {}
 
@@ -218,19 +219,13 @@ export class PaymentRepository {
     );
     const row = rows[0];
     if (!row) throw new Error(`Payment ${paymentId} not found`);
-    return this.remember({ id: paymentId, tenantId: row.tenant_id, paymentService: row.payment_service, paymentProduct: row.payment_product, body: { instructedAmount: row.instructed_amount ?? undefined } });
-  }
-
-  private remember(facts: PaymentFacts): PaymentFacts {
-    if (this.facts.size >= FACTS_KEPT) this.facts.delete(this.facts.keys().next().value!);
-    this.facts.set(facts.id, facts);
-    return facts;
+    return this.facts.remember(paymentId, { id: paymentId, tenantId: row.tenant_id, paymentService: row.payment_service, paymentProduct: row.payment_product, body: { instructedAmount: row.instructed_amount ?? undefined } });
   }
 
   private rememberRow(payment: PaymentEntity | null): PaymentEntity | null {
     if (payment) {
       const amount = payment.body?.instructedAmount;
-      this.remember({
+      this.facts.remember(payment.id, {
         id: payment.id,
         tenantId: payment.tenantId,
         paymentService: payment.paymentService,
@@ -250,9 +245,6 @@ interface PaymentFacts {
   paymentProduct: string;
   body: { instructedAmount?: { currency: string; amount: string } };
 }
-
-/** How many payments' facts a repository keeps (a few hundred bytes each). */
-const FACTS_KEPT = 10_000;
 
 /**
  * What the API may do with payments: every method names the tenant first (or, for the SCA
