@@ -9,8 +9,7 @@ import {
   ConsentEventEntity,
   DomainEventEntity,
 } from './entities/consent.entity';
-import { appendEvent, eventsCommitted, fanOutStatement, OUTBOX_LOCK_SQL, type FanOutRow } from './event-outbox';
-import { runAsOneTransaction } from './one-round-trip';
+import { appendEvent, changeWithEvent } from './event-outbox';
 import { RecentlyRead } from './recently-read';
 import { consentStatusEvent, genericEvent, isWebhookEventType } from '../webhooks/events';
 
@@ -175,8 +174,9 @@ export class ConsentRepository {
   async recordStatusChange(change: ConsentStatusChange): Promise<void> {
     const tenantId = await this.tenantOf(change.consentId);
     const event = consentStatusEvent({ id: change.consentId, tenantId }, change);
-    const results = await runAsOneTransaction(this.ds, [
-      { sql: OUTBOX_LOCK_SQL, params: [change.consentId] },
+    await changeWithEvent(
+      this.ds,
+      change.consentId,
       {
         sql: `WITH ev AS (
            INSERT INTO consent_events (consent_id, seq, kind, status, raw_status, reason)
@@ -197,18 +197,16 @@ export class ConsentRepository {
         params: [change.consentId, change.seq, change.kind, change.status, change.rawStatus, change.reason ?? null, change.authorisationId ?? null],
       },
       // The webhook event commits with the change (transactional outbox).
-      fanOutStatement(event),
-    ]);
-    eventsCommitted(this.ds, event, results[2] as FanOutRow[]);
+      event,
+    );
   }
 
   /** A consent's tenant never changes: from memory when this process has read the consent. */
-  private async tenantOf(consentId: string): Promise<string> {
-    const known = this.tenants.get(consentId);
-    if (known) return known;
-    const rows: { tenant_id: string }[] = await this.ds.query('SELECT tenant_id FROM consents WHERE id = $1', [consentId]);
-    if (!rows[0]) throw new Error(`Consent ${consentId} not found`);
-    return this.tenants.remember(consentId, rows[0].tenant_id);
+  private tenantOf(consentId: string): Promise<string> {
+    return this.tenants.getOrRead(consentId, 'Consent', async () => {
+      const rows: { tenant_id: string }[] = await this.ds.query('SELECT tenant_id FROM consents WHERE id = $1', [consentId]);
+      return rows[0]?.tenant_id;
+    });
   }
 
   /** An event for the client with no status change of its own (consent.expiring): into the outbox. Emitting twice stores it once. */

@@ -45,6 +45,15 @@ async function newPayment(tenantId: string, clientId: string) {
   return id;
 }
 
+async function newConsent(consents: ConsentRepository, client: { tenantId: string; clientId: string }) {
+  const { consent } = await consents.insertOrGetExisting({
+    id: randomUUID(), tenantId: client.tenantId, clientId: client.clientId, requestId: randomUUID(), requestHash: 'x'.repeat(64), bicFi: 'SANDDEB0XXX',
+    access: { allPsd2: 'allAccounts' }, recurringIndicator: true, requestedValidUntil: '9999-12-31', frequencyPerDay: 4, combinedServiceIndicator: false,
+    psuId: null, psuIpAddress: null, clientRedirectUri: null, clientNokRedirectUri: null,
+  });
+  return consent;
+}
+
 test('a status change fans out to the endpoint and wakes it after commit', async () => {
   const client = await createApiClient(ds);
   const endpointId = randomUUID();
@@ -138,11 +147,7 @@ describe('every resource writes its events with its changes', () => {
   test('consents: status and SCA status changes, consent.expiring once', async () => {
     const client = await createApiClient(ds);
     const consents = new ConsentRepository(ds);
-    const { consent } = await consents.insertOrGetExisting({
-      id: randomUUID(), tenantId: client.tenantId, clientId: client.clientId, requestId: randomUUID(), requestHash: 'x'.repeat(64), bicFi: 'SANDDEB0XXX',
-      access: { allPsd2: 'allAccounts' }, recurringIndicator: true, requestedValidUntil: '9999-12-31', frequencyPerDay: 4, combinedServiceIndicator: false,
-      psuId: null, psuIpAddress: null, clientRedirectUri: null, clientNokRedirectUri: null,
-    });
+    const consent = await newConsent(consents, client);
     await consents.recordStatusChange({ consentId: consent.id, seq: 0, kind: 'sca_status', status: 'finalised', rawStatus: 'finalised', authorisationId: 'a1' });
     await consents.recordStatusChange({ consentId: consent.id, seq: 1, kind: 'consent_status', status: 'valid', rawStatus: 'valid' });
     for (let i = 0; i < 2; i++) {
@@ -161,11 +166,7 @@ describe('every resource writes its events with its changes', () => {
   test('consents: each kind sets its own columns and the authorisation\'s; a replayed change writes nothing', async () => {
     const client = await createApiClient(ds);
     const consents = new ConsentRepository(ds);
-    const { consent } = await consents.insertOrGetExisting({
-      id: randomUUID(), tenantId: client.tenantId, clientId: client.clientId, requestId: randomUUID(), requestHash: 'x'.repeat(64), bicFi: 'SANDDEB0XXX',
-      access: { allPsd2: 'allAccounts' }, recurringIndicator: true, requestedValidUntil: '9999-12-31', frequencyPerDay: 4, combinedServiceIndicator: false,
-      psuId: null, psuIpAddress: null, clientRedirectUri: null, clientNokRedirectUri: null,
-    });
+    const consent = await newConsent(consents, client);
     await consents.upsertAuthorisation({ consentId: consent.id, authorisationId: 'a1', scaApproach: 'DECOUPLED', scaRedirectUrl: null, scaStatus: { raw: 'started', normalised: 'started' } });
     await consents.recordStatusChange({ consentId: consent.id, seq: 0, kind: 'sca_status', status: 'finalised', rawStatus: 'FINALISED', authorisationId: 'a1' });
     await consents.recordStatusChange({ consentId: consent.id, seq: 1, kind: 'consent_status', status: 'rejected', rawStatus: 'REJECTED', reason: "PSU's bank said no" });

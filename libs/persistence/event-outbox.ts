@@ -1,5 +1,6 @@
 import { EventSubscriber, type DataSource, type EntityManager, type EntitySubscriberInterface, type TransactionCommitEvent, type TransactionRollbackEvent } from 'typeorm';
 import type { OutboxEvent } from '../webhooks/events';
+import { runAsOneTransaction, type Statement } from './one-round-trip';
 
 /**
  * The transactional outbox. A repository that changes a status calls `appendEvent(em, …)` inside
@@ -24,10 +25,10 @@ export async function appendEvent(em: EntityManager, event: OutboxEvent): Promis
 }
 
 /** The outbox's lock on a resource (see appendEvent); parameter: the subject id. */
-export const OUTBOX_LOCK_SQL = 'SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))';
+const OUTBOX_LOCK_SQL = 'SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))';
 
 /** What the fan-out statement returns: the endpoints that got a delivery. */
-export interface FanOutRow {
+interface FanOutRow {
   endpoint_id: string;
   streaming: boolean;
 }
@@ -37,7 +38,7 @@ export interface FanOutRow {
  * endpoints and the resource's notification subscriptions. It must run after the subject's outbox
  * lock was taken, in a statement of its own (its snapshot must follow the lock).
  */
-export function fanOutStatement(event: OutboxEvent): { sql: string; params: unknown[] } {
+function fanOutStatement(event: OutboxEvent): Statement {
   return {
     sql: `WITH ev AS (
        INSERT INTO domain_events (id, tenant_id, type, subject_id, dedupe_key, payload, notification_content, notification_final)
@@ -78,12 +79,15 @@ function wakeupsFor(event: OutboxEvent, rows: readonly FanOutRow[]): EndpointWak
 }
 
 /**
- * For a write that committed an event without a TypeORM transaction (one multi-statement round
- * trip, `runAsOneTransaction`): hands the endpoints its fan-out reached to the listeners, as
- * `OutboxCommitSubscriber` does after a commit.
+ * A status change and its event in one transaction and one round trip (`runAsOneTransaction`): the
+ * subject's outbox lock, the change (one statement), then the event's fan-out, whose snapshot
+ * follows the lock as `appendEvent` requires. After the commit the endpoints the fan-out reached are
+ * handed to the listeners, as `OutboxCommitSubscriber` does. Without an event, the change alone.
  */
-export function eventsCommitted(ds: DataSource, event: OutboxEvent, rows: readonly FanOutRow[]): void {
-  if (rows.length) notify(ds, wakeupsFor(event, rows));
+export async function changeWithEvent(ds: DataSource, subjectId: string, change: Statement, event: OutboxEvent | undefined): Promise<void> {
+  const results = await runAsOneTransaction(ds, [{ sql: OUTBOX_LOCK_SQL, params: [subjectId] }, change, ...(event ? [fanOutStatement(event)] : [])]);
+  const reached = (results[2] ?? []) as FanOutRow[];
+  if (event && reached.length) notify(ds, wakeupsFor(event, reached));
 }
 
 /** Endpoints with new deliveries, by the transaction that created them. */

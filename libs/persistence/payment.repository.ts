@@ -4,8 +4,7 @@ import type { BankScaStatus, BankTransactionStatus, ScaApproach } from '../domai
 import { PaymentAuthorisationEntity } from './entities/payment-authorisation.entity';
 import { PaymentEntity } from './entities/payment.entity';
 import { PaymentEventEntity, type PaymentEventKind } from './entities/payment-event.entity';
-import { eventsCommitted, fanOutStatement, OUTBOX_LOCK_SQL, type FanOutRow } from './event-outbox';
-import { runAsOneTransaction } from './one-round-trip';
+import { changeWithEvent } from './event-outbox';
 import { RecentlyRead } from './recently-read';
 import { insertOrIgnoreReturning } from './insert-returning';
 import { paymentStatusEvent } from '../webhooks/events';
@@ -187,8 +186,9 @@ export class PaymentRepository {
     // An unknown initiation outcome has no event type of its own yet: the status change that
     // resolves it is delivered.
     const event = change.kind === 'initiation_outcome' ? undefined : paymentStatusEvent(facts, { ...change, kind: change.kind });
-    const results = await runAsOneTransaction(this.ds, [
-      { sql: OUTBOX_LOCK_SQL, params: [change.paymentId] },
+    await changeWithEvent(
+      this.ds,
+      change.paymentId,
       {
         sql: `WITH ev AS (
            INSERT INTO payment_events (payment_id, seq, kind, status, raw_status, reason)
@@ -204,22 +204,20 @@ export class PaymentRepository {
         params: [change.paymentId, change.seq, change.kind, change.status, change.rawStatus, change.reason ?? null, change.authorisationId ?? null],
       },
       // The webhook event commits with the change (transactional outbox).
-      ...(event ? [fanOutStatement(event)] : []),
-    ]);
-    if (event) eventsCommitted(this.ds, event, results[2] as FanOutRow[]);
+      event,
+    );
   }
 
   /** What never changes about a payment and its events need: from memory when this process has read it. */
-  private async factsOf(paymentId: string): Promise<PaymentFacts> {
-    const known = this.facts.get(paymentId);
-    if (known) return known;
-    const rows: Array<{ tenant_id: string; payment_service: string; payment_product: string; instructed_amount: PaymentFacts['body']['instructedAmount'] | null }> = await this.ds.query(
-      `SELECT tenant_id, payment_service, payment_product, body->'instructedAmount' AS instructed_amount FROM payments WHERE id = $1`,
-      [paymentId],
-    );
-    const row = rows[0];
-    if (!row) throw new Error(`Payment ${paymentId} not found`);
-    return this.facts.remember(paymentId, { id: paymentId, tenantId: row.tenant_id, paymentService: row.payment_service, paymentProduct: row.payment_product, body: { instructedAmount: row.instructed_amount ?? undefined } });
+  private factsOf(paymentId: string): Promise<PaymentFacts> {
+    return this.facts.getOrRead(paymentId, 'Payment', async () => {
+      const rows: Array<{ tenant_id: string; payment_service: string; payment_product: string; instructed_amount: PaymentFacts['body']['instructedAmount'] | null }> = await this.ds.query(
+        `SELECT tenant_id, payment_service, payment_product, body->'instructedAmount' AS instructed_amount FROM payments WHERE id = $1`,
+        [paymentId],
+      );
+      const row = rows[0];
+      return row && { id: paymentId, tenantId: row.tenant_id, paymentService: row.payment_service, paymentProduct: row.payment_product, body: { instructedAmount: row.instructed_amount ?? undefined } };
+    });
   }
 
   private rememberRow(payment: PaymentEntity | null): PaymentEntity | null {

@@ -12,6 +12,15 @@ export class RecentlyRead<V> {
     return this.entries.get(id);
   }
 
+  /** The remembered value, else `read()`'s (remembered); `read` answering undefined is an error naming `what`. */
+  async getOrRead(id: string, what: string, read: () => Promise<V | undefined>): Promise<V> {
+    const known = this.entries.get(id);
+    if (known !== undefined) return known;
+    const value = await read();
+    if (value === undefined) throw new Error(`${what} ${id} not found`);
+    return this.remember(id, value);
+  }
+
   remember(id: string, value: V): V {
     if (!this.entries.has(id) && this.entries.size >= this.capacity) this.entries.delete(this.entries.keys().next().value!);
     this.entries.set(id, value);
