@@ -16,8 +16,8 @@ export async function appendEvent(em: EntityManager, event: OutboxEvent): Promis
   // Serialises with a TPP-Notification-URI subscription of the same resource
   // (WebhookRepository.subscribeNotifications): each event is then either fanned out to it or
   // backfilled by it, never neither. The lock must be held before the statement below takes its
-  // snapshot, so it is an earlier statement (PaymentRepository.recordStatusChange does the same in
-  // one round trip).
+  // snapshot, so it is an earlier statement (`changeWithEvent` below does the same in one round
+  // trip).
   await em.query(OUTBOX_LOCK_SQL, [event.subjectId]);
   const fanOut = fanOutStatement(event);
   const rows: FanOutRow[] = await em.query(fanOut.sql, fanOut.params);
