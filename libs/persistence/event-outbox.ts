@@ -82,7 +82,8 @@ function wakeupsFor(event: OutboxEvent, rows: readonly FanOutRow[]): EndpointWak
  * A status change and its event in one transaction and one round trip (`runAsOneTransaction`): the
  * subject's outbox lock, the change (one statement), then the event's fan-out, whose snapshot
  * follows the lock as `appendEvent` requires. After the commit the endpoints the fan-out reached are
- * handed to the listeners, as `OutboxCommitSubscriber` does. Without an event, the change alone.
+ * handed to the listeners, as `OutboxCommitSubscriber` does. Without an event (a payment's unknown
+ * initiation outcome), the lock and the change alone.
  */
 export async function changeWithEvent(ds: DataSource, subjectId: string, change: Statement, event: OutboxEvent | undefined): Promise<void> {
   const results = await runAsOneTransaction(ds, [{ sql: OUTBOX_LOCK_SQL, params: [subjectId] }, change, ...(event ? [fanOutStatement(event)] : [])]);
