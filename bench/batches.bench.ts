@@ -88,7 +88,7 @@ async function main(): Promise<void> {
       console.log(`| ${fmt(bigAccepted.numberOfTransactions as number)}-tx pain.001.001.09 (${mb(big.bytes)}), ${bigAccepted.bulks.length} PmtInf → SANDDEB0XXX: POST → 201 | ${s(bigMs)} | ≤ 15 s |`);
       for (const line of await acceptanceStages(system, bigAccepted, epoch1, starts, bigMs)) console.log(`| … ${line} | |`);
       console.log(`| … CPU over that upload: bench process (API + sandbox banks) ${cpuBig.api.toFixed(2)} s, worker ${cpuBig.worker.toFixed(2)} s | | |`);
-      console.log(`| API process peak RSS after it (API, sandbox banks, bench in one process) | ${processMemoryMiB(process.pid).peak.toFixed(0)} MiB | |`);
+      console.log(`| API process peak RSS after it (API and load generator in one process; the Berlin Group bank in its own) | ${processMemoryMiB(process.pid).peak.toFixed(0)} MiB | |`);
     }
 
 
@@ -136,7 +136,7 @@ async function main(): Promise<void> {
  */
 async function singlesAgainstBaseline(system: BenchSystem, token: string, dir: string, count: number, timeoutMs: number): Promise<void> {
   const settings = system.config.batches;
-  const pids = { worker: system.worker?.pid, temporal: system.devServer?.process.pid };
+  const pids = system.pids();
   const nl = await file(dir, 'singles', [{ pmtInfId: 'PMT-NL', debtorIban: 'NL91ABNA0417164300', debtorAgentBic: 'SANDNL2AXXX', transactions: count }]);
 
   console.log(`\nSingle payments: ${fmt(count)} transactions to SANDNL2AXXX, decoupled SCA; batch concurrency ${settings.concurrency}, ${settings.childrenPerRun} children per run`);
@@ -172,9 +172,9 @@ async function singlesAgainstBaseline(system: BenchSystem, token: string, dir: s
 
   const cpuMs = (c: CpuSnapshot) => round((1000 * (c.bench + c.worker + c.temporal + c.postgres)) / count);
   const row = (name: string, seconds: number, c: CpuSnapshot, r: RssSamples) =>
-    `| ${name} | ${seconds.toFixed(1)} s | ${(count / seconds).toFixed(2)}/s | ${cpuMs(c)} ms (bench ${c.bench}, worker ${c.worker}, Temporal ${c.temporal}, PostgreSQL ${c.postgres} s) | ${r.first}→${r.max}→${r.last} MiB |`;
+    `| ${name} | ${seconds.toFixed(1)} s | ${(count / seconds).toFixed(2)}/s | ${cpuMs(c)} ms (bench ${c.bench}, worker ${c.worker}, Temporal ${c.temporal}, PostgreSQL ${c.postgres} s; the bank, not counted, ${c.bank} s) | ${r.first}→${r.max}→${r.last} MiB |`;
   console.log(`\none payment: ${JSON.stringify(shape)}; 201 after ${s(acceptMs)}; batch status ${final.status}\n`);
-  console.log('| run | POST → all final | throughput | CPU per payment (all processes) | worker RSS first→max→last |');
+  console.log('| run | POST → all final | throughput | our CPU per payment (the bank's apart) | worker RSS first→max→last |');
   console.log('|---|---|---|---|---|');
   console.log(row(`batch, ${fmt(count)} single payments`, batchSeconds, batchCpu, batchRss));
   console.log(row(`baseline fan-out, ${fmt(count)} children`, baselineSeconds, baselineCpu, baselineRss));

@@ -146,7 +146,7 @@ async function main(): Promise<number> {
   try {
     const startedAt = performance.now();
     await system.start();
-    const pids = { worker: system.worker?.pid, temporal: system.devServer?.process.pid };
+    const pids = system.pids();
     const mem = memorySampler(m, pids);
     const token = await system.accessToken('accountinformation private');
     const cacheInUse = opts.maxCachedWorkflows ?? system.config.temporal.longLivedMaxCachedWorkflows;
@@ -378,14 +378,14 @@ function printReport(r: any): void {
     ['maxCachedWorkflows', `${r.maxCachedWorkflows.inUse} (${r.maxCachedWorkflows.source}; SDK default here ${r.maxCachedWorkflows.sdkDefault}, V8 heap limit ${r.maxCachedWorkflows.v8HeapLimitMiB} MiB)`],
     ['consents created', `${r.creation.created}/${r.creation.requested} (${r.creation.failed} failed) in ${r.creation.seconds} s = ${r.creation.perSecond}/s, load before ${r.creation.loadBefore}`],
     ['POST p50 / p99', `${r.creation.postP50Ms} / ${r.creation.postP99Ms} ms`],
-    ['creation CPU s bench/worker/temporal/pg', `${r.creation.cpuSeconds.bench}/${r.creation.cpuSeconds.worker}/${r.creation.cpuSeconds.temporal}/${r.creation.cpuSeconds.postgres} (${r.creation.cpuMsPerConsent} ms/consent, machine ${r.creation.machineCpuPercent} %)`],
+    ['creation CPU s bench/worker/temporal/pg (bank, not ours)', `${r.creation.cpuSeconds.bench}/${r.creation.cpuSeconds.worker}/${r.creation.cpuSeconds.temporal}/${r.creation.cpuSeconds.postgres} (${r.creation.cpuSeconds.bank}; ${r.creation.cpuMsPerConsent} ms/consent, machine ${r.creation.machineCpuPercent} %)`],
     ['valid', `${r.valid.count}/${r.valid.of} after ${r.valid.waitSeconds} s more; API sample ${JSON.stringify(r.valid.apiSample)}`],
     ['worker RSS MiB', `before ${r.workerRssMiB.beforeCreation} → after creation ${r.workerRssMiB.afterCreation} → valid ${r.workerRssMiB.afterValid} → after idle ${r.workerRssMiB.afterIdle}; peak ${r.workerRssMiB.peakSampled} (VmHWM ${r.workerRssMiB.peakVmHWM}); end ${r.workerRssMiB.end}`],
     ['worker RSS during creation', r.workerRssMiB.creationCurve.join(' ')],
     ['idle window', `${r.idle.seconds} s, load ${r.idle.loadBefore} → ${r.idle.loadAfter}, machine CPU ${r.idle.machineCpuPercent} %`],
     ['idle worker', `RSS min/mean/max ${r.idle.workerRssMiB.min}/${r.idle.workerRssMiB.mean}/${r.idle.workerRssMiB.max} MiB, CPU ${r.idle.workerCpuPercent} %`],
     ['idle Temporal server', `RSS ${r.idle.temporalRssMiB.last} MiB (peak ${r.idle.temporalRssMiB.peak}), CPU ${r.idle.temporalCpuPercent} %`],
-    ['idle others', `bench (API+sandbox) CPU ${r.idle.benchCpuPercent} %, PostgreSQL ${r.idle.postgresCpuPercent} %`],
+    ['idle others', `bench (API) CPU ${r.idle.benchCpuPercent} %, PostgreSQL ${r.idle.postgresCpuPercent} %`],
   ];
   for (const l of r.transactions?.listings ?? []) {
     rows.push([

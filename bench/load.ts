@@ -117,7 +117,7 @@ export async function measurePhase(
   load: { count: number; concurrency: number; rate?: number },
   submit: Submit,
 ): Promise<PhaseResult> {
-  const pids = { worker: system.worker?.pid, temporal: system.devServer?.process.pid };
+  const pids = system.pids();
   const loadBefore = loadAverage();
   const before = cpuSnapshot(pids, system.opts.databaseName);
   const { samples, errors } = await drive(load.count, load.concurrency, submit, load.rate);

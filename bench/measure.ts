@@ -90,10 +90,12 @@ function safeReaddir(dir: string): string[] {
 
 /** CPU seconds per component over one phase of the run. */
 export interface CpuSnapshot {
-  /** This process: load generator, API and sandbox bank. */
+  /** This process: load generator and API. */
   bench: number;
   worker: number;
   temporal: number;
+  /** The sandbox bank's own process: not ours, so reported but never part of "our CPU". */
+  bank: number;
   /** Backends serving the bench database only (pooled connections come and go: counted per pid). */
   postgres: number;
   postgresByPid?: Record<string, number>;
@@ -101,13 +103,14 @@ export interface CpuSnapshot {
   machineTotal: number;
 }
 
-export function cpuSnapshot(pids: { worker?: number; temporal?: number }, database: string): CpuSnapshot {
+export function cpuSnapshot(pids: { worker?: number; temporal?: number; bank?: number }, database: string): CpuSnapshot {
   const own = process.cpuUsage();
   const machine = machineCpuSeconds();
   return {
     bench: (own.user + own.system) / 1e6,
     worker: pids.worker ? processCpuSeconds(pids.worker) : 0,
     temporal: pids.temporal ? processCpuSeconds(pids.temporal) : 0,
+    bank: pids.bank ? processCpuSeconds(pids.bank) : 0,
     postgres: 0,
     postgresByPid: postgresBackendCpuSeconds(database),
     machineBusy: machine.busy,
@@ -123,6 +126,7 @@ export function cpuDelta(before: CpuSnapshot, after: CpuSnapshot): CpuSnapshot {
     bench: d('bench'),
     worker: d('worker'),
     temporal: d('temporal'),
+    bank: d('bank'),
     postgres: round(postgres, 2),
     machineBusy: d('machineBusy'),
     machineTotal: d('machineTotal'),

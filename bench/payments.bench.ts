@@ -184,6 +184,7 @@ function printTable(rows: PhaseResult[], ratio: number, cpuRatio: number): void 
     ['machine CPU %', (r) => r.machineCpuPercent],
     ['our CPU ms/unit', (r) => r.cpuMsPerUnit],
     ['CPU s bench/worker/temporal/pg', (r) => `${r.cpuSeconds.bench}/${r.cpuSeconds.worker}/${r.cpuSeconds.temporal}/${r.cpuSeconds.postgres}`],
+    ['bank CPU s (not ours)', (r) => r.cpuSeconds.bank],
     ['load before', (r) => r.loadAverage],
   ];
   const cells = [cols.map(([h]) => h), ...rows.map((r) => cols.map(([, f]) => String(f(r))))];

@@ -12,7 +12,6 @@ import type { DataSource } from 'typeorm';
 import { WORKER_NODE_FLAGS, WORKER_PROCESS_ENV } from '../apps/worker/worker';
 import { createApiApp } from '../apps/api/app';
 import { hashSecret } from '../apps/api/auth/secret-hash';
-import { startBerlinGroupSandbox, type RunningBerlinGroupSandbox } from '../apps/sandbox/berlin-group';
 import { startOpenPaymentsSandbox, type RunningOpenPaymentsSandbox } from '../apps/sandbox/open-payments';
 import { generateIdentityKey } from '../libs/adapters/open-payments';
 import { loadConfig, type ClearwayConfig } from '../libs/config/config';
@@ -45,8 +44,10 @@ export interface SystemOptions {
 
 /**
  * The whole engine, composed from the real components as `npm run dev` would: a Temporal dev server,
- * a dedicated PostgreSQL database, the Berlin Group sandbox bank, the API in this process and the
- * worker as a child process (`dist/apps/worker/main.js`), so its CPU and memory can be told apart.
+ * a dedicated PostgreSQL database, the API in this process, and the worker (`dist/apps/worker/main.js`)
+ * and the Berlin Group sandbox bank (`bench/sandbox-host.ts`) as child processes, so their CPU and
+ * memory can be told apart: the bank's is not ours. The Open Payments ASE, when asked for, runs in
+ * this process.
  */
 export class BenchSystem {
   private readonly cleanups: Array<{ name: string; run: () => Promise<unknown> }> = [];
@@ -56,7 +57,9 @@ export class BenchSystem {
   apiUrl!: string;
   devServer?: TemporalDevServer;
   worker?: ChildProcess;
-  sandbox!: RunningBerlinGroupSandbox;
+  /** The Berlin Group sandbox bank's process (bench/sandbox-host.ts): the bank is not ours, its CPU is counted apart. */
+  bank?: ChildProcess;
+  bankUrl!: string;
   /** Set when `openPayments` was asked for. */
   ase?: RunningOpenPaymentsSandbox;
   private readonly logTail: string[] = [];
@@ -70,8 +73,7 @@ export class BenchSystem {
     const temporalAddress = await this.startTemporal();
     const databaseUrl = await this.recreateDatabase();
 
-    this.sandbox = await startBerlinGroupSandbox({ port: 0, decoupledDelayMs: this.opts.decoupledDelayMs });
-    this.onCleanup('sandbox', () => this.sandbox.close());
+    this.bankUrl = await this.startBank();
     const openPaymentsEnv = this.opts.openPayments ? await this.startOpenPaymentsAse(databaseUrl, this.opts.openPayments) : {};
 
     const env = {
@@ -81,7 +83,7 @@ export class BenchSystem {
       TEMPORAL_ADDRESS: temporalAddress,
       TEMPORAL_TASK_QUEUE: `bench-${randomUUID()}`,
       API_PORT: '0',
-      SANDBOX_BG_URL: this.sandbox.url,
+      SANDBOX_BG_URL: this.bankUrl,
       PAYMENT_POLL_INITIAL_MS: String(this.opts.statusPollInitialMs),
       PAYMENT_POLL_MAX_MS: '1000',
       ...openPaymentsEnv,
@@ -137,6 +139,11 @@ export class BenchSystem {
         console.error(`cleanup of ${name} failed: ${(err as Error).message}`);
       }
     }
+  }
+
+  /** The processes whose CPU the benches measure: ours (worker, Temporal) and the bank's. */
+  pids(): { worker?: number; temporal?: number; bank?: number } {
+    return { worker: this.worker?.pid, temporal: this.devServer?.process.pid, bank: this.bank?.pid };
   }
 
   workerLogTail(): string {
@@ -203,6 +210,29 @@ export class BenchSystem {
     return url.toString();
   }
 
+  /** Starts bench/sandbox-host.js and answers the bank's URL once it listens. */
+  private async startBank(): Promise<string> {
+    const child = spawn(process.execPath, [join(__dirname, 'sandbox-host.js')], {
+      env: { ...process.env, BENCH_DECOUPLED_DELAY_MS: String(this.opts.decoupledDelayMs) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.bank = child;
+    this.onCleanup('sandbox bank', () => stopChild(child));
+    const errors: string[] = [];
+    createInterface({ input: child.stderr! }).on('line', (line) => errors.push(line));
+    const lines = createInterface({ input: child.stdout! });
+    return new Promise<string>((resolve, reject) => {
+      const failed = () => reject(new Error(`the sandbox bank exited before listening:\n${errors.join('\n')}`));
+      child.once('exit', failed);
+      lines.once('line', (line) => {
+        child.off('exit', failed);
+        const url = /^listening (\S+)$/.exec(line)?.[1];
+        if (url) resolve(url);
+        else reject(new Error(`the sandbox bank said "${line}" instead of its URL`));
+      });
+    });
+  }
+
   private async startWorker(env: Record<string, string>): Promise<void> {
     // BENCH_WORKER_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") reaches the worker only.
     // The worker runs as in production (WORKER_NODE_FLAGS: heap cap; WORKER_PROCESS_ENV: malloc
@@ -214,14 +244,7 @@ export class BenchSystem {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.worker = child;
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    this.onCleanup('worker', async () => {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill('SIGTERM');
-      const kill = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(kill);
-    });
+    this.onCleanup('worker', () => stopChild(child));
     for (const stream of [child.stdout, child.stderr]) {
       createInterface({ input: stream }).on('line', (line) => {
         if (/"level":(40|50|60)/.test(line)) this.workerWarnings++;
@@ -247,4 +270,14 @@ export class BenchSystem {
     }
     throw new Error(`worker did not poll ${this.config.temporal.taskQueue} within 60 s:\n${this.workerLogTail()}`);
   }
+}
+
+/** SIGTERM, then SIGKILL after 10 s; resolves once the process has exited. */
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const kill = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(kill);
 }
