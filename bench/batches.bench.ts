@@ -174,7 +174,7 @@ async function singlesAgainstBaseline(system: BenchSystem, token: string, dir: s
   const row = (name: string, seconds: number, c: CpuSnapshot, r: RssSamples) =>
     `| ${name} | ${seconds.toFixed(1)} s | ${(count / seconds).toFixed(2)}/s | ${cpuMs(c)} ms (bench ${c.bench}, worker ${c.worker}, Temporal ${c.temporal}, PostgreSQL ${c.postgres} s; the bank, not counted, ${c.bank} s) | ${r.first}→${r.max}→${r.last} MiB |`;
   console.log(`\none payment: ${JSON.stringify(shape)}; 201 after ${s(acceptMs)}; batch status ${final.status}\n`);
-  console.log('| run | POST → all final | throughput | our CPU per payment (the bank's apart) | worker RSS first→max→last |');
+  console.log('| run | POST → all final | throughput | our CPU per payment (the bank not counted) | worker RSS first→max→last |');
   console.log('|---|---|---|---|---|');
   console.log(row(`batch, ${fmt(count)} single payments`, batchSeconds, batchCpu, batchRss));
   console.log(row(`baseline fan-out, ${fmt(count)} children`, baselineSeconds, baselineCpu, baselineRss));

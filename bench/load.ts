@@ -7,7 +7,7 @@ import { performance } from 'node:perf_hooks';
 import type { Client } from '@temporalio/client';
 import { temporal as proto } from '@temporalio/proto';
 import type { baselineWorkflow } from '../workflows/baseline.workflow';
-import { cpuDelta, cpuSnapshot, loadAverage, mean, percentile, processMemoryMiB, round, type CpuSnapshot } from './measure';
+import { cpuDelta, cpuSnapshot, loadAverage, mean, percentile, processMemoryMiB, round, threadCpuSeconds, workerThreadSplit, type CpuSnapshot } from './measure';
 import type { BenchSystem } from './system';
 
 /** Sends one unit (POST, workflow start) and returns how to await its completion. */
@@ -35,6 +35,8 @@ export interface PhaseResult {
   e2eP50: number;
   e2eP99: number;
   cpuSeconds: CpuSnapshot;
+  /** The worker's CPU seconds by thread (measure.ts, `workerThreadSplit`). */
+  workerThreadCpuSeconds: { main: number; core: number; other: number };
   machineCpuPercent: number;
   /** CPU of our processes (bench, worker, Temporal, our PostgreSQL backends) per completed unit, ms. */
   cpuMsPerUnit: number;
@@ -120,8 +122,10 @@ export async function measurePhase(
   const pids = system.pids();
   const loadBefore = loadAverage();
   const before = cpuSnapshot(pids, system.opts.databaseName);
+  const threadsBefore = threadCpuSeconds(pids.worker ?? 0);
   const { samples, errors } = await drive(load.count, load.concurrency, submit, load.rate);
   const cpu = cpuDelta(before, cpuSnapshot(pids, system.opts.databaseName));
+  const workerThreads = workerThreadSplit(pids.worker ?? 0, threadsBefore, threadCpuSeconds(pids.worker ?? 0));
   const first = Math.min(...samples.map((s) => s.sentAt));
   const last = Math.max(...samples.map((s) => s.doneAt));
   const wallSeconds = (last - first) / 1000;
@@ -138,6 +142,7 @@ export async function measurePhase(
     e2eP50: round(percentile(samples.map((s) => s.e2eMs), 50)),
     e2eP99: round(percentile(samples.map((s) => s.e2eMs), 99)),
     cpuSeconds: cpu,
+    workerThreadCpuSeconds: workerThreads,
     machineCpuPercent: round((100 * cpu.machineBusy) / cpu.machineTotal),
     cpuMsPerUnit: round((1000 * (cpu.bench + cpu.worker + cpu.temporal + cpu.postgres)) / samples.length),
     loadAverage: loadBefore,

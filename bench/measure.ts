@@ -33,6 +33,39 @@ export function processCpuSeconds(pid: number): number {
   }
 }
 
+/** CPU seconds of each thread of a process by thread id, with the thread's name (`/proc/<pid>/task`). */
+export function threadCpuSeconds(pid: number): Map<number, { name: string; cpu: number }> {
+  const threads = new Map<number, { name: string; cpu: number }>();
+  for (const tid of safeReaddir(`/proc/${pid}/task`)) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      threads.set(Number(tid), { name: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), cpu: (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND });
+    } catch {
+      // The thread ended between listing and reading.
+    }
+  }
+  return threads;
+}
+
+/**
+ * A worker process's CPU over a phase, by thread: its main JavaScript thread (activities, the SDK's
+ * own pipeline), the Temporal core's runtime threads (`tokio-runtime-w`), and the rest: the workflow
+ * threads, V8's garbage-collector and compiler helpers and libuv's pool, which Node names alike
+ * (`node`). Real CPU from the kernel, unlike a profile's samples, which count a thread that waits for
+ * a core as busy. A thread that ended during the phase is lost.
+ */
+export function workerThreadSplit(pid: number, before: Map<number, { name: string; cpu: number }>, after: Map<number, { name: string; cpu: number }>): { main: number; core: number; other: number } {
+  const split = { main: 0, core: 0, other: 0 };
+  for (const [tid, { name, cpu }] of after) {
+    const used = cpu - (before.get(tid)?.cpu ?? 0);
+    if (tid === pid) split.main += used;
+    else if (name.startsWith('tokio-runtime')) split.core += used;
+    else split.other += used;
+  }
+  return { main: round(split.main, 2), core: round(split.core, 2), other: round(split.other, 2) };
+}
+
 /**
  * CPU seconds used by the PostgreSQL backends serving `database` (their title reads
  * "postgres: user database host(port) state"). Other agents' databases on the same server are left out.

@@ -184,6 +184,7 @@ function printTable(rows: PhaseResult[], ratio: number, cpuRatio: number): void 
     ['machine CPU %', (r) => r.machineCpuPercent],
     ['our CPU ms/unit', (r) => r.cpuMsPerUnit],
     ['CPU s bench/worker/temporal/pg', (r) => `${r.cpuSeconds.bench}/${r.cpuSeconds.worker}/${r.cpuSeconds.temporal}/${r.cpuSeconds.postgres}`],
+    ['worker ms/unit main/core/other threads', (r) => (['main', 'core', 'other'] as const).map((k) => round((1000 * r.workerThreadCpuSeconds[k]) / Math.max(1, r.completed))).join('/')],
     ['bank CPU s (not ours)', (r) => r.cpuSeconds.bank],
     ['load before', (r) => r.loadAverage],
   ];
