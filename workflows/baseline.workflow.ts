@@ -1,5 +1,6 @@
-import { condition, continueAsNew, executeChild, proxyActivities, proxyLocalActivities, sleep, workflowInfo } from '@temporalio/workflow';
+import { condition, continueAsNew, defineUpdate, executeChild, proxyActivities, proxyLocalActivities, setHandler, sleep, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { BaselineActivities } from '../activities/baseline.activities';
+import { TransactionStatus } from '../libs/temporal/search-attributes';
 import { RETRY } from './shared/retry-policies';
 
 const { noop } = proxyActivities<BaselineActivities>({ startToCloseTimeout: '10s', retry: RETRY.ownDatabase });
@@ -56,4 +57,43 @@ export async function baselineFanOutWorkflow(input: BaselineFanOutInput): Promis
   }
   await condition(() => running.size === 0);
   return started;
+}
+
+/** Which of a payment's Temporal features a {@link baselineFeaturesWorkflow} uses, besides its shape. */
+export interface BaselineFeatures {
+  /** A TransactionStatus upsert in each of four workflow tasks, where a payment records its statuses. */
+  upserts: boolean;
+  /** Started with update-with-start, the update answering after the first activity (the API's POST). */
+  update: boolean;
+}
+
+/** Answers once the first activity (a payment's initiation) is done. */
+export const baselineFirstStepUpdate = defineUpdate<void>('baselineFirstStep');
+
+/**
+ * Benchmark probe for the Temporal server's share of a payment's cost (bench/temporal-costs.bench.ts):
+ * a decoupled payment's shape (four activities, three local activities, two timers, in the
+ * payment's order) doing nothing, with one of the payment's Temporal features switched on at a time.
+ * The start-time search attributes and UI metadata are the starter's choice (the bench's variants).
+ */
+export async function baselineFeaturesWorkflow(features: BaselineFeatures): Promise<void> {
+  let firstStepDone = false;
+  if (features.update) setHandler(baselineFirstStepUpdate, () => condition(() => firstStepDone));
+  const upsert = (status: string) => {
+    if (features.upserts) upsertSearchAttributes([{ key: TransactionStatus, value: status }]);
+  };
+  await noop(); // initiation
+  firstStepDone = true;
+  upsert('RCVD');
+  await sleep(1); // before the SCA check
+  await noop(); // SCA status
+  upsert('ACTC');
+  await local.noop(); // its record
+  await noop(); // payment status
+  upsert('ACSP');
+  await local.noop();
+  await sleep(1); // before the next status check
+  await noop();
+  upsert('ACSC');
+  await local.noop();
 }
