@@ -219,7 +219,10 @@ export class BenchSystem {
     this.bank = child;
     this.onCleanup('sandbox bank', () => stopChild(child));
     const errors: string[] = [];
-    createInterface({ input: child.stderr! }).on('line', (line) => errors.push(line));
+    createInterface({ input: child.stderr! }).on('line', (line) => {
+      errors.push(line);
+      if (errors.length > 30) errors.shift();
+    });
     const lines = createInterface({ input: child.stdout! });
     return new Promise<string>((resolve, reject) => {
       const failed = () => reject(new Error(`the sandbox bank exited before listening:\n${errors.join('\n')}`));
