@@ -74,7 +74,7 @@ async function main(): Promise<void> {
     const stages = await acceptanceStages(system, smallAccepted, epochA, starts, acceptMs);
     console.log(`| ${fmt(transactions)}-tx pain.001.001.09 (${mb(small.bytes)}), 1 PmtInf → SANDDEB0XXX bulk: POST → 201 (read and checked, stored, bulk initiated at the bank, SCA link in the answer) | ${s(acceptMs)} | ≤ 2 s |`);
     for (const line of stages) console.log(`| … ${line} | |`);
-    console.log(`| … CPU over that upload: bench process (API + sandbox banks) ${cpuA.api.toFixed(2)} s, worker ${cpuA.worker.toFixed(2)} s | | |`);
+    console.log(`| … CPU over that upload: bench process (API; the sandbox banks run in their own) ${cpuA.api.toFixed(2)} s, worker ${cpuA.worker.toFixed(2)} s | | |`);
     console.log(`| API process peak RSS growth over that upload | ${(rssAfter.peak - rssBefore.peak).toFixed(0)} MiB (RSS ${rssBefore.rss.toFixed(0)} → ${rssAfter.rss.toFixed(0)} MiB) | ≤ 200 MB |`);
     // The large file first, with redirect SCA: nobody approves it, so its bulks create no status-poll
     // load on the sandbox bank (which runs in this process, next to the API).
@@ -87,7 +87,7 @@ async function main(): Promise<void> {
       const cpuBig = cpuSince(system, cpu1);
       console.log(`| ${fmt(bigAccepted.numberOfTransactions as number)}-tx pain.001.001.09 (${mb(big.bytes)}), ${bigAccepted.bulks.length} PmtInf → SANDDEB0XXX: POST → 201 | ${s(bigMs)} | ≤ 15 s |`);
       for (const line of await acceptanceStages(system, bigAccepted, epoch1, starts, bigMs)) console.log(`| … ${line} | |`);
-      console.log(`| … CPU over that upload: bench process (API + sandbox banks) ${cpuBig.api.toFixed(2)} s, worker ${cpuBig.worker.toFixed(2)} s | | |`);
+      console.log(`| … CPU over that upload: bench process (API; the sandbox banks run in their own) ${cpuBig.api.toFixed(2)} s, worker ${cpuBig.worker.toFixed(2)} s | | |`);
       console.log(`| API process peak RSS after it (API and load generator in one process; the Berlin Group bank in its own) | ${processMemoryMiB(process.pid).peak.toFixed(0)} MiB | |`);
     }
 
