@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generatePain001, readPain001, validateXsd, writePain002, type Pain001Version, type Pain002TransactionStatus } from '../libs/iso20022';
 import { assertXsdsAvailable } from '../libs/iso20022/xsd';
-import { loadAverage, processMemoryMiB } from './measure';
+import { loadAverage, median, processMemoryMiB } from './measure';
 
 /**
  * ISO 20022 library benchmark: readPain001 (parse + semantic checks + XSD) on generated 10,000- and
@@ -144,10 +144,6 @@ async function readWhole(file: string): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of createReadStream(file)) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks);
-}
-
-function median(sorted: number[]): number {
-  return sorted[Math.floor(sorted.length / 2)];
 }
 
 function argValue(name: string): string | undefined {

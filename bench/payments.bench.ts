@@ -21,7 +21,7 @@ import { CachedDirectoryRepository } from '../libs/persistence/cached-directory.
 import { PaymentRepository } from '../libs/persistence/payment.repository';
 import { paymentWorkflowId, type PaymentWorkflowState } from '../workflows/payment-initiation.api';
 import type { baselineWorkflow } from '../workflows/baseline.workflow';
-import { intOption, mean, percentile, processMemoryMiB, round } from './measure';
+import { intOption, mean, median, percentile, processMemoryMiB, round } from './measure';
 import { baselineSubmitter, drive, measurePhase, warmUpAndMeasureShape, type PhaseResult } from './load';
 import { BenchSystem } from './system';
 
@@ -200,13 +200,6 @@ function printTable(rows: PhaseResult[]): void {
     console.log(row.map((c, j) => c.padEnd(widths[j]!)).join('  '));
     if (i === 0) console.log(widths.map((w) => '-'.repeat(w)).join('  '));
   }
-}
-
-/** The middle value (the mean of the two middle ones for an even count). */
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 interface Round {

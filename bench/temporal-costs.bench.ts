@@ -91,8 +91,8 @@ async function main(): Promise<number> {
         const variant = VARIANTS[(i + r) % VARIANTS.length]!;
         const phase = await measurePhase(variant, system, { count, concurrency }, submitter(system, variant));
         failed += phase.failed;
-        const t = (1000 * phase.cpuSeconds.temporal) / phase.completed;
-        const w = (1000 * phase.cpuSeconds.worker) / phase.completed;
+        const t = (1000 * phase.cpuSeconds.temporal) / Math.max(1, phase.completed);
+        const w = (1000 * phase.cpuSeconds.worker) / Math.max(1, phase.completed);
         temporalMs[variant].push(t);
         workerMs[variant].push(w);
         console.log(`| ${r + 1} | ${variant} | ${round(t)} | ${round(w)} | ${phase.perSecond} | ${phase.loadAverage} |`);
