@@ -147,8 +147,14 @@ describe('webhookDispatcherWorkflow (time skipping)', () => {
     expect(firstRun.health).toBe('failing');
     const firstFailure = (await attemptTimes(endpoint.id))[0]!;
 
-    // A day later a new event: its retries carry the failures past 3 days.
-    await env.sleep(24 * HOUR);
+    // A new event 67 hours after the first failure: its sixth attempt (about 74.6 h) carries the failures
+    // past 3 days while the delivery still has retries left. (Its eighth, last attempt would be a give-up
+    // as well as the disabling one.) The time-skipping server sometimes skips far ahead on its own once
+    // the first run has completed (ten years, seen on this machine): then the first attempt disables. Either
+    // way the delivery is still pending when the endpoint is disabled.
+    const newEventAt = firstFailure + 67 * HOUR;
+    const now = await env.currentTimeMs();
+    if (now < newEventAt) await env.sleep(newEventAt - now);
     const eventId = await emit(endpoint.tenantId);
     const state = await dispatchUntilDone(endpoint);
 
@@ -165,8 +171,10 @@ describe('webhookDispatcherWorkflow (time skipping)', () => {
     expect(described.typedSearchAttributes.get(WebhookEndpointHealth)).toBe('disabled');
 
     // Disabled means no more attempts: what is pending waits for the endpoint to be enabled again.
-    const pending = (await repo.listDeliveries(endpoint.tenantId, endpoint.id, { limit: 10, status: 'pending' })).length;
-    expect(pending).toBe(1);
+    const pending = (await repo.listDeliveries(endpoint.tenantId, endpoint.id, { limit: 10, status: 'pending' })).map((r) => r.delivery);
+    expect(pending).toHaveLength(1);
+    expect(pending[0]).toMatchObject({ eventId, status: 'pending' });
+    expect(pending[0]!.nextAttemptAt).not.toBeNull();
   }, 120_000);
 
   it('a healthy endpoint: delivered at the first attempt, then the dispatcher completes once idle', async () => {
