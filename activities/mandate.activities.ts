@@ -36,6 +36,8 @@ export interface MandateActivityDeps {
   publicBaseUrl: string;
   callbackSigner: HmacSigner;
   logger: Logger;
+  /** After a quote's expiry, how long before its payment's absence at the wallet is final (default a minute). */
+  quoteExpiryMarginMs?: number;
   /** Schedules are a client API: the worker hands in a Client on its own connection. */
   temporalClient: () => Promise<Client>;
   taskQueue: string;
@@ -121,7 +123,7 @@ export function yearRanges(years: number[]): Range<number>[] {
  */
 export function createMandateActivities(deps: MandateActivityDeps) {
   const op = openPaymentsSession(deps, refuse);
-  const outgoing = openPaymentsOutgoing(op.client);
+  const outgoing = openPaymentsOutgoing(op.client, deps.quoteExpiryMarginMs);
   const saveOn = (mandateId: string): SaveGrant => (fields) => deps.mandates.update(mandateId, fields);
 
   /** The sender, a working access token, and the metadata that marks a payment as this period's. */

@@ -158,7 +158,7 @@ function stubWallet(): jest.Mocked<OpenPaymentsAdapter> {
 const testKeys = loadConfig({ NODE_ENV: 'test' }).keys;
 const secrets = new SecretBox(testKeys.encryption);
 
-function setUp(row: OpTransferEntity, wallet = stubWallet(), attempt = 1) {
+function setUp(row: OpTransferEntity, wallet = stubWallet(), attempt = 1, quoteExpiryMarginMs?: number) {
   const transfers = fakeTransfers(row);
   const resolutions = { record: jest.fn(async (r: unknown) => r) };
   const sut: OpTransferActivities = createOpTransferActivities({
@@ -169,6 +169,7 @@ function setUp(row: OpTransferEntity, wallet = stubWallet(), attempt = 1) {
     publicBaseUrl: 'https://clearway.example',
     callbackSigner: new HmacSigner(testKeys.hmac),
     logger: pino({ level: 'silent' }),
+    quoteExpiryMarginMs,
   });
   // Refusals are the subject here: keep the activity failure logs out of the output.
   const activityEnv = new MockActivityEnvironment({ attempt }, { logger: new DefaultLogger('ERROR', () => undefined) });
@@ -347,6 +348,17 @@ describe('Open Payments transfer activities', () => {
 
       await transfers.update(row().id, { quoteExpiresAt: new Date(Date.now() - 61_000) });
       await expect(run(sut.findOutgoingPayment, row().id)).resolves.toEqual({ outcome: 'absent', reason: expect.stringMatching(/never created.*after its quote expired/) });
+    });
+
+    it('findOutgoingPayment: the margin after the quote expiry is a setting (OPEN_PAYMENTS_QUOTE_EXPIRY_MARGIN_SECONDS)', async () => {
+      const { sut, run, row, transfers } = setUp(approvedRow({ quoteExpiresAt: new Date(Date.now() - 4_000), paymentRequestedAt: new Date() }), stubWallet(), 1, 10_000);
+      const early = await run(sut.findOutgoingPayment, row().id);
+      expect(early).toMatchObject({ outcome: 'not_yet' });
+      expect((early as { retryInMs: number }).retryInMs).toBeGreaterThan(4_000);
+      expect((early as { retryInMs: number }).retryInMs).toBeLessThanOrEqual(6_000);
+
+      await transfers.update(row().id, { quoteExpiresAt: new Date(Date.now() - 11_000) });
+      await expect(run(sut.findOutgoingPayment, row().id)).resolves.toMatchObject({ outcome: 'absent' });
     });
   });
 

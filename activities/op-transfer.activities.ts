@@ -27,6 +27,8 @@ export interface OpTransferActivityDeps {
   publicBaseUrl: string;
   callbackSigner: HmacSigner;
   logger: Logger;
+  /** After a quote's expiry, how long before its payment's absence at the wallet is final (default a minute). */
+  quoteExpiryMarginMs?: number;
 }
 
 /**
@@ -36,7 +38,7 @@ export interface OpTransferActivityDeps {
  */
 export function createOpTransferActivities(deps: OpTransferActivityDeps) {
   const op = openPaymentsSession(deps, refuse);
-  const outgoing = openPaymentsOutgoing(op.client);
+  const outgoing = openPaymentsOutgoing(op.client, deps.quoteExpiryMarginMs);
 
   async function load(transferId: string): Promise<OpTransferEntity> {
     const transfer = await deps.transfers.findById(transferId);

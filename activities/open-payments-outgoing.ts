@@ -21,7 +21,10 @@ import { toActivityFailure } from './bank-failure';
 /** Pages of 100 looked through before a lookup gives up as inconclusive (the wallet is busy). */
 export const LOOKUP_MAX_PAGES = 50;
 const LOOKUP_PAGE_SIZE = 100;
-/** After the quote's expiry, this long for a request that passed the wallet's checks just before it. */
+/**
+ * After the quote's expiry, this long for a request that passed the wallet's checks just before it
+ * and for the wallet's clock running behind ours (`OPEN_PAYMENTS_QUOTE_EXPIRY_MARGIN_SECONDS`).
+ */
 export const QUOTE_EXPIRY_MARGIN_MS = 60_000;
 
 export type CreateOutcome =
@@ -64,7 +67,7 @@ function matches(payment: OutgoingPayment, attempt: PaymentAttempt, marker: Reco
   return Object.entries(marker).every(([k, v]) => mine[k] === v);
 }
 
-export function openPaymentsOutgoing(client: () => OpenPaymentsAdapter) {
+export function openPaymentsOutgoing(client: () => OpenPaymentsAdapter, quoteExpiryMarginMs = QUOTE_EXPIRY_MARGIN_MS) {
   /** The grant's payments of the sender matching this attempt; `inconclusive` past the page cap. */
   async function lookup(target: PaymentTarget, attempt: PaymentAttempt): Promise<OutgoingPayment | 'absent' | 'inconclusive'> {
     let cursor: string | undefined;
@@ -133,7 +136,7 @@ export function openPaymentsOutgoing(client: () => OpenPaymentsAdapter) {
       if (found === 'inconclusive') return { outcome: 'not_yet', retryInMs: 15 * 60_000, reason: `Not among the wallet's last ${LOOKUP_MAX_PAGES * LOOKUP_PAGE_SIZE} payments` };
       // Only an expired quote makes absence final: a request still on its way could land until then.
       if (!attempt.quoteExpiresAt) return { outcome: 'not_yet', retryInMs: 60 * 60_000, reason: 'The quote has no expiry: only an operator can rule the payment out' };
-      const conclusiveAt = attempt.quoteExpiresAt.getTime() + QUOTE_EXPIRY_MARGIN_MS;
+      const conclusiveAt = attempt.quoteExpiresAt.getTime() + quoteExpiryMarginMs;
       if (now >= conclusiveAt) return { outcome: 'absent', reason: 'The wallet never created the outgoing payment (looked up after its quote expired)' };
       return { outcome: 'not_yet', retryInMs: conclusiveAt - now, reason: 'Not found at the wallet; its quote could still pay until it expires' };
     },

@@ -80,6 +80,7 @@ export async function createClearwayWorker(deps: WorkerDeps): Promise<Worker> {
     ...webhookActivityDeps(config, deps.dataSource),
     webhookMetrics: metrics.webhookMetrics(),
     batches: new BatchRepository(deps.dataSource),
+    quoteExpiryMarginMs: config.openPayments.quoteExpiryMarginMs,
   });
   observePaymentStatus(activities, metrics, payments, deps.logger);
   const workflowBundle = deps.workflowBundle ?? (await bundleWorkflows());

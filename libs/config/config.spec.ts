@@ -70,3 +70,11 @@ describe('loadConfig: the sandbox bank', () => {
     expect(published.sandbox.payseraPublicUrl).toBe('https://lt.example/psd2');
   });
 });
+
+describe('loadConfig: Open Payments', () => {
+  test('the margin after a quote expiry is a minute unless OPEN_PAYMENTS_QUOTE_EXPIRY_MARGIN_SECONDS says otherwise; a bad value refuses to start', () => {
+    expect(loadConfig({ NODE_ENV: 'test' }).openPayments.quoteExpiryMarginMs).toBe(60_000);
+    expect(loadConfig({ NODE_ENV: 'test', OPEN_PAYMENTS_QUOTE_EXPIRY_MARGIN_SECONDS: '5' }).openPayments.quoteExpiryMarginMs).toBe(5_000);
+    expect(() => loadConfig({ NODE_ENV: 'test', OPEN_PAYMENTS_QUOTE_EXPIRY_MARGIN_SECONDS: '-1' })).toThrow(/OPEN_PAYMENTS_QUOTE_EXPIRY_MARGIN_SECONDS must be a non-negative integer/);
+  });
+});

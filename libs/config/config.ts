@@ -84,6 +84,8 @@ export interface ClearwayConfig {
       lookupMaxMs: number;
       lookupDeadlineMs: number;
     };
+    /** After a quote's expiry, how long a payment still missing at the wallet may yet land (its clock, requests in flight). */
+    quoteExpiryMarginMs: number;
     /** PEM of a CA Clearway trusts for wallets besides the system's (the dev stack's CA for the sandbox ASE). */
     extraCaPem?: string;
   };
@@ -292,6 +294,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ClearwayConfig
         lookupMaxMs: int(env, 'OPEN_PAYMENTS_LOOKUP_MAX_SECONDS', 3600) * 1000,
         lookupDeadlineMs: int(env, 'OPEN_PAYMENTS_LOOKUP_DEADLINE_SECONDS', 7 * 24 * 3600) * 1000,
       },
+      quoteExpiryMarginMs: int(env, 'OPEN_PAYMENTS_QUOTE_EXPIRY_MARGIN_SECONDS', 60) * 1000,
       extraCaPem: env.OPEN_PAYMENTS_EXTRA_CA_FILE ? readFileSync(env.OPEN_PAYMENTS_EXTRA_CA_FILE, 'utf8') : undefined,
     },
     keys: loadKeys(env),

@@ -32,6 +32,8 @@ beforeAll(async () => {
       OPEN_PAYMENTS_PRIVATE_KEY: Buffer.from(identity.privateKeyPem).toString('base64'),
       OPEN_PAYMENTS_SEND_POLL_INITIAL_MS: '100',
       OPEN_PAYMENTS_LOOKUP_INITIAL_SECONDS: '2',
+      // The unknown-outcome test waits for the quote's expiry plus this margin (a minute by default).
+      OPEN_PAYMENTS_QUOTE_EXPIRY_MARGIN_SECONDS: '3',
       OPEN_PAYMENTS_EXTRA_CA_FILE: ase.ca!.file,
     },
   });
