@@ -255,6 +255,9 @@ export function createConsentActivities(deps: ConsentActivityDeps) {
 
     /** One AIS read at the bank; the answer goes to ais_read_results, only its id to the workflow. */
     async readAccountData(consentId: string, req: AccountReadRequest): Promise<AccountReadResult> {
+      // A read run again for the same update (a lost workflow task) finds the answer of its first run.
+      const resultId = req.readId ? deriveUuid(CLEARWAY_ID_NAMESPACE, consentId, 'ais-read', req.readId) : randomUUID();
+      if (req.readId && (await deps.consents.hasReadResult(resultId))) return { resultId };
       const { consent, ais, conn } = await load(consentId);
       let psu: PsuContext = { psuId: consent.psuId ?? undefined };
       if (req.psuContextHandoffId) {
@@ -265,7 +268,6 @@ export function createConsentActivities(deps: ConsentActivityDeps) {
       const grant = await consentGrantForReads(deps.grants, ais, conn, consent).catch(toActivityFailure);
       const ref: AccountReadRef = { ...consentRef(consent, `read-${req.endpoint}`, psu), ...(grant ? { grant } : {}) };
       const body = await readAtBank(ais, conn, ref, req).catch(toActivityFailure);
-      const resultId = randomUUID();
       await deps.consents.storeReadResult({ id: resultId, tenantId: consent.tenantId, consentId, body, ttlMs: READ_RESULT_TTL_MS });
       if (req.psuContextHandoffId) await deps.handoffs.discard(req.psuContextHandoffId);
       await deps.consents.purgeExpiredReadResults();

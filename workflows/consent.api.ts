@@ -115,6 +115,12 @@ export interface AccountReadRequest {
    * which the activity sends to the bank. The PSU's data never enters workflow history.
    */
   psuContextHandoffId?: string;
+  /**
+   * Set by the workflow for reads run as local activities: the update's id. The answer is stored
+   * under an id derived from it, so a read run again (its workflow task lost before the result was
+   * recorded) hands back the answer it already has instead of reading at the bank a second time.
+   */
+  readId?: string;
 }
 
 export interface AccountReadResult {

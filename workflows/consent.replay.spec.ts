@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { WithStartWorkflowOperation } from '@temporalio/client';
-import { RECORD_HISTORY, commandSequence, installQuietRuntime, readHistoryFixture, writeHistoryFixture, type History } from '../test/support/history-fixtures';
+import { RECORD_HISTORY, commandSequence, installQuietRuntime, localActivitiesOf, patchesOf, readHistoryFixture, writeHistoryFixture, type History } from '../test/support/history-fixtures';
 import { startTimeSkippingEnv } from '../test/support/time-skipping';
 import { Worker } from '@temporalio/worker';
 import type { ConsentActivities } from '../activities/consent.activities';
@@ -9,17 +9,24 @@ import type { consentWorkflow } from './consent.workflow';
 import { sharedWorkflowBundle } from '../test/support/workflow-bundle';
 
 /**
- * Determinism guard for the consent entity workflow: one real history (decoupled SCA → valid →
+ * Determinism guard for the consent entity workflow: real histories (decoupled SCA → valid →
  * three reads → terminated by the TPP), recorded once and committed, must replay against the
  * current code. Consents live for months, so a run started by an older deployment is replayed by
  * the new one: a change that reorders or drops a command fails here and needs `patched()`.
  *
- * The replay needs no server (only the recorder starts one). To re-record the fixture (only when a
- * change is meant to be incompatible and is shipped with versioning):
+ * - `consent-history.json`: today's code; the reads run as local activities
+ *   (`patched('consent-local-account-reads')`: one marker each, no activity task).
+ * - `consent-history-before-local-account-reads.json`: recorded before that patch, the reads as
+ *   activities: a consent started then and still alive must keep replaying.
+ *
+ * The replay needs no server (only the recorder starts one). To re-record the current fixture (only
+ * when a change is meant to be incompatible and is shipped with versioning):
  * `RECORD_HISTORY=1 npx jest workflows/consent.replay.spec.ts`.
  */
 
 const FIXTURE = path.join(__dirname, '__fixtures__', 'consent-history.json');
+const BEFORE_LOCAL_READS = path.join(__dirname, '__fixtures__', 'consent-history-before-local-account-reads.json');
+const PATCH_LOCAL_READS = 'consent-local-account-reads';
 
 beforeAll(installQuietRuntime);
 
@@ -34,24 +41,28 @@ describe('consentWorkflow replay', () => {
     expect(commands(fresh)).toEqual(commands(recorded));
   }, 60_000);
 
-  it('replays the recorded consent life with the current workflow code', async () => {
-    const history = readHistoryFixture(FIXTURE);
+  it.each([
+    { fixture: FIXTURE, reads: 'local' as const },
+    { fixture: BEFORE_LOCAL_READS, reads: 'activities' as const },
+  ])('replays the recorded consent life with the current workflow code ($reads reads)', async ({ fixture, reads }) => {
+    const history = readHistoryFixture(fixture);
 
     // A replay of a truncated fixture would prove little: check it is the whole story first.
     const events = history.events!;
     const activities = events.flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? []);
+    const accountReads = reads === 'activities' ? ['readAccountData', 'readAccountData', 'readAccountData'] : [];
     expect(activities).toEqual([
       'createConsentAtBank',
       'getBankConsentScaStatus',
       'recordConsentStatus',
       'getBankConsent',
       'recordConsentStatus',
-      'readAccountData',
-      'readAccountData',
-      'readAccountData',
+      ...accountReads,
       'deleteConsentAtBank',
       'recordConsentStatus',
     ]);
+    expect(localActivitiesOf(history)).toEqual(reads === 'local' ? ['readAccountData', 'readAccountData', 'readAccountData'] : []);
+    expect(patchesOf(history)).toEqual(reads === 'local' ? [PATCH_LOCAL_READS] : []);
     const updates = events.flatMap((e) => e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input?.name ?? []);
     expect(updates).toEqual(['consentCreation', 'readAccountData', 'readAccountData', 'readAccountData', 'terminateConsent']);
     expect(events.filter((e) => e.timerStartedEventAttributes).length).toBeGreaterThanOrEqual(2);

@@ -3,9 +3,11 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
+  currentUpdateInfo,
   log,
   patched,
   proxyActivities,
+  proxyLocalActivities,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
@@ -33,7 +35,7 @@ import {
   type PsuDataUpdateRequest,
 } from './consent.api';
 import { findApplicationFailure, readOrUndefined } from './shared/failures';
-import { FailureType, RETRY, retryPolicy } from './shared/retry-policies';
+import { RETRY, retryPolicy } from './shared/retry-policies';
 import { createWithoutDuplicates, type CreationOutcome } from './shared/create-once';
 import { ScaWait } from './shared/sca-wait';
 import { activitySummary, phrases } from './shared/ui-metadata';
@@ -60,10 +62,19 @@ const commands = proxyActivities<ConsentActivities>({
  * Account reads: the client is waiting and a 429 from the bank is an answer, not a fault, so it is
  * not retried here.
  */
-const accountReads = proxyActivities<ConsentActivities>({
-  startToCloseTimeout: '15s',
-  retry: retryPolicy({ initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '2s', maximumAttempts: 3 }, [FailureType.BankRateLimited]),
-});
+const accountReads = proxyActivities<ConsentActivities>({ startToCloseTimeout: '15s', retry: RETRY.accountRead });
+/**
+ * The same reads as local activities (`patched(PATCH_LOCAL_ACCOUNT_READS)`): the client waits on
+ * the update, and a read is an idempotent GET whose result goes to the API through PostgreSQL, so it
+ * runs in the workflow task that accepted the update: no activity task, no second workflow task,
+ * one marker in the history instead of six events (consents live for months). A local activity
+ * runs again when its workflow task is lost before completing (e.g. refused because updates arrived
+ * while it continued as new): the read carries the update's id, and the activity then hands back
+ * the answer it stored the first time instead of reading at the bank again (the bank counts
+ * unattended reads against the consent's frequencyPerDay).
+ */
+const localAccountReads = proxyLocalActivities<ConsentActivities>({ startToCloseTimeout: '15s', retry: RETRY.accountRead });
+const PATCH_LOCAL_ACCOUNT_READS = 'consent-local-account-reads';
 
 /**
  * Learning what the bank granted once SCA is done: the consent cannot go live without it, so it is
@@ -239,10 +250,10 @@ export async function consentWorkflow(input: ConsentWorkflowInput): Promise<Cons
       const at = Date.now();
       if (counted) state.unattendedReads[key] = [...recentReads(key), at];
       try {
-        const result = await accountReads.readAccountData.executeWithOptions(
-          { summary: activitySummary(`Read ${req.endpoint}${counted ? ' (unattended)' : ''}`, { at: input.bicFi }) },
-          [consentId, req],
-        );
+        const summary = { summary: activitySummary(`Read ${req.endpoint}${counted ? ' (unattended)' : ''}`, { at: input.bicFi }) };
+        const result = patched(PATCH_LOCAL_ACCOUNT_READS)
+          ? await localAccountReads.readAccountData.executeWithOptions(summary, [consentId, { ...req, readId: currentUpdateInfo()?.id }])
+          : await accountReads.readAccountData.executeWithOptions(summary, [consentId, req]);
         state.reads += 1;
         if (state.phase === 'active') show();
         return result;

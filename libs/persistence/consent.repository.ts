@@ -230,6 +230,12 @@ export class ConsentRepository {
       .execute();
   }
 
+  /** Whether a bank answer is waiting under this id (stored by a read, not yet taken by the API). */
+  async hasReadResult(id: string): Promise<boolean> {
+    const rows: unknown[] = await this.ds.query('SELECT 1 FROM ais_read_results WHERE id = $1', [id]);
+    return rows.length > 0;
+  }
+
   /** Reads and deletes a bank answer handed over by the worker. */
   async takeReadResult(tenantId: string, id: string): Promise<Record<string, unknown> | null> {
     const result = await this.ds

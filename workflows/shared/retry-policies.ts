@@ -63,6 +63,8 @@ export const RETRY = {
   bankCommand: retryPolicy({ initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '5s', maximumAttempts: 4 }),
   /** A read inside a loop that reads again: a failed read is simply retried by the next round. */
   bankRead: retryPolicy({ initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 3 }),
+  /** An account read the client is waiting for: a 429 from the bank is an answer, not a fault, so it is not retried. */
+  accountRead: retryPolicy({ initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '2s', maximumAttempts: 3 }, [FailureType.BankRateLimited]),
   /** Our own database: retried until it works, a recorded change must never be lost. */
   ownDatabase: retryPolicy({ initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '30s' }),
 } as const;
