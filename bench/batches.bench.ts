@@ -13,8 +13,8 @@ import { cpuDelta, cpuSnapshot, loadAverage, processCpuSeconds, processMemoryMiB
 import { BenchSystem } from './system';
 
 /**
- * Batches end to end on the real system (Temporal dev server, PostgreSQL, the sandbox banks, the
- * API in this process, the worker as a child process):
+ * Batches end to end on the real system (Temporal dev server, PostgreSQL, the API in this process,
+ * the worker and the sandbox bank as child processes):
  * - a 10,000-transaction pain.001.001.09 (one PmtInf) to SANDDEB0XXX: time to 201 (parsed, XSD and
  *   semantic checks, stored, the bulk initiated at the bank with its SCA link), then from the 201 to
  *   the batch final (decoupled SCA, approved by the sandbox's app) and the 10,000-line pain.002
@@ -61,7 +61,7 @@ async function main(): Promise<void> {
     console.log('| case | measured | target |');
     console.log('|---|---|---|');
     // Uploads with redirect SCA first: nobody approves them, so their bulks put no status-poll load
-    // on the sandbox bank (which runs in this process, next to the API) while the next is measured.
+    // on the sandbox bank (its own process, bench/sandbox-host.ts) while the next is measured.
     const starts = instrumentWorkflowStarts(system);
     const rssBefore = processMemoryMiB(process.pid);
     const cpuBefore = cpuNow(system);
@@ -77,7 +77,7 @@ async function main(): Promise<void> {
     console.log(`| … CPU over that upload: bench process (API; the sandbox banks run in their own) ${cpuA.api.toFixed(2)} s, worker ${cpuA.worker.toFixed(2)} s | | |`);
     console.log(`| API process peak RSS growth over that upload | ${(rssAfter.peak - rssBefore.peak).toFixed(0)} MiB (RSS ${rssBefore.rss.toFixed(0)} → ${rssAfter.rss.toFixed(0)} MiB) | ≤ 200 MB |`);
     // The large file first, with redirect SCA: nobody approves it, so its bulks create no status-poll
-    // load on the sandbox bank (which runs in this process, next to the API).
+    // load on the sandbox bank.
     if (big) {
       const cpu1 = cpuNow(system);
       const epoch1 = Date.now();
