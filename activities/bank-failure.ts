@@ -17,7 +17,11 @@ export function toActivityFailure(err: unknown): never {
     case 'not_found':
       throw failure(FailureType.BankRejected, err.message, { details });
     case 'rate_limited':
-      throw failure(FailureType.BankRateLimited, err.message, { details, nextRetryDelay: err.details.retryAfterMs });
+      // Also in the details: a workflow reads it there (a failure's nextRetryDelay does not reach workflow code).
+      throw failure(FailureType.BankRateLimited, err.message, {
+        details: err.details.retryAfterMs === undefined ? details : [{ ...details[0], retryAfterMs: err.details.retryAfterMs }],
+        nextRetryDelay: err.details.retryAfterMs,
+      });
     case 'unavailable':
       throw failure(FailureType.BankUnavailable, err.message, { details });
     case 'protocol':

@@ -89,6 +89,16 @@ describe('createAtMostOnce', () => {
     expect(await attempts.list('payment', b.resourceId)).toEqual([expect.objectContaining({ state: 'refused', httpStatus: 400 })]);
   });
 
+  it('refused: a second call (a local activity run again after its workflow task was lost) hears the same refusal, nothing sent', async () => {
+    const b = bank();
+    const refusal = new BankError('rejected', 'HTTP 400 (FORMAT_ERROR)', { httpStatus: 400 });
+    await createAtMostOnce(attempts, b.creation(fail(refusal))).catch(() => undefined);
+    const again = await createAtMostOnce(attempts, b.creation(() => 'bank-1')).catch((e: unknown) => e);
+    expect(again).toMatchObject({ type: 'BankRejected', nonRetryable: true, message: 'HTTP 400 (FORMAT_ERROR)', details: [expect.objectContaining({ httpStatus: 400 })] });
+    expect(b.sent).toHaveLength(1);
+    expect((await attempts.list('payment', b.resourceId)).map((a) => a.state)).toEqual(['refused']);
+  });
+
   it('ambiguous (503 after sending): returned as such, and every later attempt answers ambiguous without sending', async () => {
     const b = bank();
     const lost = new BankError('unavailable', 'POST /v1/payments/x → HTTP 503', { httpStatus: 503 });
@@ -123,7 +133,7 @@ describe('createAtMostOnce', () => {
   });
 });
 
-describe('beginUnlessBlocked: the next attempt in one statement, unless an unresolved one may have reached the bank', () => {
+describe('beginUnlessBlocked: the next attempt in one statement, unless an unresolved one may have reached the bank or one was refused', () => {
   const requestId = '7f0c1b4e-0000-4000-8000-000000000002';
 
   it('numbers attempts from 1, and after resolved ones (failed, created) takes the next', async () => {
@@ -131,6 +141,9 @@ describe('beginUnlessBlocked: the next attempt in one statement, unless an unres
     await expect(attempts.beginUnlessBlocked('payment', id, requestId, 0)).resolves.toBe(1);
     await attempts.finish('payment', id, 1, { state: 'not_processed' });
     await expect(attempts.beginUnlessBlocked('payment', id, requestId, 0)).resolves.toBe(2);
+    // A refusal ends the creation.
+    await attempts.finish('payment', id, 2, { state: 'refused' });
+    await expect(attempts.beginUnlessBlocked('payment', id, requestId, 0)).resolves.toBeUndefined();
   });
 
   it('writes nothing while an attempt is sending or ambiguous, unless the workflow judged past it', async () => {

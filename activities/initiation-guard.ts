@@ -1,4 +1,4 @@
-import { isBankError } from '../libs/adapters/bank-adapter';
+import { BankError, isBankError } from '../libs/adapters/bank-adapter';
 import { UNRESOLVED_ATTEMPT_STATES, type AmbiguousCreation, type InitiationSafetyFacts } from '../libs/domain/initiation-safety';
 import type { InitiationResourceType } from '../libs/persistence/entities/initiation-attempt.entity';
 import type { InitiationAttemptRepository } from '../libs/persistence/initiation-attempt.repository';
@@ -31,7 +31,8 @@ export interface GuardedCreation<R extends object> {
  * Creates something at a bank at most once per logical creation, with a bank that does not
  * deduplicate: every attempt is written down before its request leaves (write-ahead), so an
  * attempt that may have reached the bank (ambiguous answer, or a worker that died mid-call) stops
- * every later attempt from sending again, unless the workflow explicitly decided it is safe.
+ * every later attempt from sending again, unless the workflow explicitly decided it is safe. A
+ * refused attempt makes every later one hear the same refusal.
  *
  * Provably-not-processed failures (connection refused, 429) and refusals are thrown as the usual
  * typed failures: the workflow's retry policy repeats the former and gives up on the latter.
@@ -45,6 +46,10 @@ export async function createAtMostOnce<R extends object>(attempts: InitiationAtt
   const attempt = await attempts.beginUnlessBlocked(c.resourceType, c.resourceId, c.requestId, c.createAgainAfterAttempt ?? 0);
   if (attempt === undefined) {
     const earlier = await attempts.list(c.resourceType, c.resourceId);
+    // A refusal ends the creation: no policy retries it, so only a local activity run again after
+    // its workflow task was lost gets here. It hears the same refusal; nothing is sent.
+    const refused = earlier.find((a) => a.state === 'refused' && a.attempt > (c.createAgainAfterAttempt ?? 0));
+    if (refused) return toActivityFailure(new BankError('rejected', refused.detail ?? 'refused by the bank', { httpStatus: refused.httpStatus ?? undefined }));
     const blocking = earlier.filter((a) => UNRESOLVED_ATTEMPT_STATES.has(a.state) && a.attempt > (c.createAgainAfterAttempt ?? 0));
     await attempts.markInterruptedAsAmbiguous(c.resourceType, c.resourceId);
     const last = blocking.at(-1);

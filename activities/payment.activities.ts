@@ -230,12 +230,24 @@ export function createPaymentActivities(deps: PaymentActivityDeps) {
       return { cancelled, failed };
     },
 
-    async getBankPaymentStatus(paymentId: string): Promise<BankTransactionStatus> {
+    /**
+     * The payment's status at the bank. `memo.seq` (a local activity's read, patch
+     * `payment-local-bank-calls`): the sequence number a change it finds will be recorded under. A
+     * read run again after its workflow task was lost finds the change the lost run recorded there
+     * and hands it back, so the workflow takes the path it took then (a new answer from the bank
+     * would meet a history row that says otherwise).
+     */
+    async getBankPaymentStatus(paymentId: string, memo?: { seq: number }): Promise<BankTransactionStatus> {
+      const recorded = memo && (await deps.payments.recordedChangeAt(paymentId, memo.seq, 'transaction_status'));
+      if (recorded) return recorded as BankTransactionStatus;
       const { payment, adapter, conn } = await load(paymentId);
       return adapter.getPaymentStatus(conn, bankRef(payment, 'status')).catch(toActivityFailure);
     },
 
-    async getBankScaStatus(paymentId: string, authorisationId: string): Promise<BankScaStatus> {
+    /** The authorisation's SCA status at the bank; `memo` as for {@link getBankPaymentStatus}. */
+    async getBankScaStatus(paymentId: string, authorisationId: string, memo?: { seq: number }): Promise<BankScaStatus> {
+      const recorded = memo && (await deps.payments.recordedChangeAt(paymentId, memo.seq, 'sca_status'));
+      if (recorded) return recorded as BankScaStatus;
       const { payment, adapter, conn } = await load(paymentId);
       return adapter.getScaStatus(conn, { ...bankRef(payment, 'sca-status'), authorisationId }).catch(toActivityFailure);
     },

@@ -37,6 +37,10 @@ import { sharedWorkflowBundle } from '../test/support/workflow-bundle';
  *   the history, no activity task and no workflow task of its own). All four fixtures above were
  *   recorded again with it; the runs recorded before are kept as `*-before-local-status-records-history.json`
  *   and must keep replaying with their `recordPaymentStatus` activity tasks.
+ * - Patch `payment-local-bank-calls` (issue 12): the initiation's first attempt and the bank's
+ *   SCA and payment status reads are local activities too (the decoupled payment: 50 → 32
+ *   events, 7 → 3 workflow tasks). The four fixtures were recorded again; the runs recorded before
+ *   are kept as `*-before-local-bank-calls-history.json` and must keep replaying.
  *
  * The replay needs no server (only the recorder starts one). To re-record (only for a change that
  * ships behind `patched()`, keeping the older fixtures): `RECORD_HISTORY=1 npx jest workflows/payment-initiation.replay.spec.ts`.
@@ -44,6 +48,7 @@ import { sharedWorkflowBundle } from '../test/support/workflow-bundle';
 
 const fixture = (name: string) => path.join(__dirname, '__fixtures__', name);
 const PATCH_LOCAL = 'local-status-records';
+const PATCH_BANK_CALLS = 'payment-local-bank-calls';
 
 const TIMINGS: PaymentTimings = {
   scaTimeoutMs: 15 * 60_000,
@@ -83,7 +88,7 @@ interface Scenario {
   file: string;
   /** The activities of the whole story, in order: a truncated fixture would prove little. */
   activities: string[];
-  /** The status records, as local activities, in order. */
+  /** The local activities (status records, and the initiation and bank reads since `payment-local-bank-calls`), in order. */
   localActivities: string[];
   updates: string[];
   patches: string[];
@@ -93,10 +98,18 @@ interface Scenario {
 const SCENARIOS: Scenario[] = [
   {
     file: 'payment-decoupled-history.json',
-    activities: ['initiatePaymentAtBank', 'getBankScaStatus', 'getBankPaymentStatus…'], // ACSP, then ACSC
-    localActivities: ['recordPaymentStatus', 'recordPaymentStatus', 'recordPaymentStatus'],
+    activities: [],
+    localActivities: [
+      'initiatePaymentAtBank',
+      'getBankScaStatus',
+      'recordPaymentStatus', // sca_status finalised
+      'getBankPaymentStatus',
+      'recordPaymentStatus', // ACSP
+      'getBankPaymentStatus',
+      'recordPaymentStatus', // ACSC
+    ],
     updates: ['initiationResult'],
-    patches: [PATCH_LOCAL],
+    patches: [PATCH_BANK_CALLS, PATCH_LOCAL],
     record: (env) => {
       let statusPolls = 0;
       return recordPayment(
@@ -120,16 +133,22 @@ const SCENARIOS: Scenario[] = [
   {
     file: 'payment-unknown-outcome-history.json',
     activities: [
-      'initiatePaymentAtBank', // then the local record: initiation_outcome unknown
       'lookUpInitiationAtBank', // unsupported: an operator decides
       'confirmBankPayment',
       'recordOperatorDecision',
-      'adoptBankPayment', // then the local record: initiation_outcome resolved
-      'getBankPaymentStatus…', // SCA followed through the payment's status: ACSP, then ACSC
+      'adoptBankPayment',
     ],
-    localActivities: ['recordPaymentStatus', 'recordPaymentStatus', 'recordPaymentStatus', 'recordPaymentStatus'],
+    localActivities: [
+      'initiatePaymentAtBank', // ambiguous
+      'recordPaymentStatus', // initiation_outcome unknown
+      'recordPaymentStatus', // initiation_outcome resolved, after adoptBankPayment
+      'getBankPaymentStatus', // SCA followed through the payment's status
+      'recordPaymentStatus', // ACSP
+      'getBankPaymentStatus',
+      'recordPaymentStatus', // ACSC
+    ],
     updates: ['initiationResult', 'resolveInitiation'],
-    patches: ['initiation-outcome-search-attribute', PATCH_LOCAL],
+    patches: [PATCH_BANK_CALLS, 'initiation-outcome-search-attribute', PATCH_LOCAL],
     record: (env) => {
       let statusPolls = 0;
       return recordPayment(
@@ -161,15 +180,19 @@ const SCENARIOS: Scenario[] = [
   },
   {
     file: 'payment-sca-timeout-cancel-failed-history.json',
-    activities: [
+    activities: ['cancelPaymentAtBank'], // refused by the bank
+    localActivities: [
       'initiatePaymentAtBank',
-      'getBankScaStatus…', // sca_status received, recorded once; checks with backoff until the timeout
-      'cancelPaymentAtBank', // refused by the bank
-      'getBankPaymentStatus…', // still RCVD: followed, not RJCT; then the bank rejects it itself
+      'getBankScaStatus',
+      'recordPaymentStatus', // sca_status received, recorded once; checks with backoff until the timeout
+      ...Array<string>(6).fill('getBankScaStatus'),
+      'getBankPaymentStatus', // after the refused cancellation: still RCVD, followed, not RJCT
+      'recordPaymentStatus',
+      'getBankPaymentStatus', // the bank rejects it itself
+      'recordPaymentStatus',
     ],
-    localActivities: ['recordPaymentStatus', 'recordPaymentStatus', 'recordPaymentStatus'],
     updates: ['initiationResult'],
-    patches: [PATCH_LOCAL, 'sca-timeout-cancel-outcome'],
+    patches: [PATCH_BANK_CALLS, PATCH_LOCAL, 'sca-timeout-cancel-outcome'],
     record: (env) => {
       let statusPolls = 0;
       return recordPayment(
@@ -198,19 +221,22 @@ const SCENARIOS: Scenario[] = [
   {
     file: 'payment-cancellation-authorisation-history.json',
     activities: [
-      'initiatePaymentAtBank',
-      'getBankScaStatus', // sca_status finalised, recorded
-      'getBankPaymentStatus', // ACCP (recorded): waiting for its execution date
       'cancelPaymentAtBank', // 202: the PSU must authorise the cancellation
       'startCancellationAuthorisationAtBank',
-      'getCancellationScaStatusAtBank', // started
-      'getBankPaymentStatus', // still ACCP
-      'getCancellationScaStatusAtBank', // finalised
-      'getBankPaymentStatus', // CANC, recorded
+      'getCancellationScaStatusAtBank…', // started, then finalised
     ],
-    localActivities: ['recordPaymentStatus', 'recordPaymentStatus', 'recordPaymentStatus'],
+    localActivities: [
+      'initiatePaymentAtBank',
+      'getBankScaStatus',
+      'recordPaymentStatus', // sca_status finalised
+      'getBankPaymentStatus',
+      'recordPaymentStatus', // ACCP: waiting for its execution date
+      'getBankPaymentStatus', // still ACCP, after the cancellation's first check
+      'getBankPaymentStatus', // CANC, after its second
+      'recordPaymentStatus',
+    ],
     updates: ['initiationResult', 'cancelPayment', 'startCancellationAuthorisation'],
-    patches: [PATCH_LOCAL, 'payment-cancellation-sca-status'],
+    patches: [PATCH_BANK_CALLS, PATCH_LOCAL, 'payment-cancellation-sca-status'],
     record: (env) => {
       let cancellationChecks = 0;
       let approved = false;
@@ -280,6 +306,19 @@ describe.each(SCENARIOS)('paymentInitiationWorkflow replay: $file', (scenario) =
 });
 
 describe('paymentInitiationWorkflow replay: runs recorded before a patch', () => {
+  it.each(SCENARIOS.map((sc) => sc.file.replace('-history.json', '-before-local-bank-calls-history.json')))(
+    'replays %s, recorded before payment-local-bank-calls (old branch: the initiation and bank reads as activity tasks)',
+    async (file) => {
+      const history = readHistoryFixture(fixture(file));
+      expect(patchesOf(history)).not.toContain(PATCH_BANK_CALLS);
+      expect(patchesOf(history)).toContain(PATCH_LOCAL);
+      expect(activitiesOf(history)).toContain('initiatePaymentAtBank');
+      expect(localActivitiesOf(history).every((name) => name === 'recordPaymentStatus')).toBe(true);
+      await expect(Worker.runReplayHistory({ workflowBundle: await sharedWorkflowBundle() }, history, file)).resolves.toBeUndefined();
+    },
+    30_000,
+  );
+
   it.each(SCENARIOS.map((sc) => sc.file.replace('-history.json', '-before-local-status-records-history.json')))(
     'replays %s, recorded before local-status-records (old branch: status records as activity tasks)',
     async (file) => {
@@ -318,7 +357,9 @@ function stepsDone(events: NonNullable<History['events']>): number {
 async function untilIdleAfter(handle: { fetchHistory(): Promise<History> }, completedActivities: number): Promise<void> {
   for (;;) {
     const events = (await handle.fetchHistory()).events ?? [];
-    if (stepsDone(events) >= completedActivities && events.at(-1)?.workflowTaskCompletedEventAttributes) return;
+    // The task's commands (local activities' markers among them) follow its completion in the history.
+    const lastTask = events.findLast((e) => e.workflowTaskScheduledEventAttributes || e.workflowTaskStartedEventAttributes || e.workflowTaskCompletedEventAttributes);
+    if (stepsDone(events) >= completedActivities && lastTask?.workflowTaskCompletedEventAttributes) return;
     await new Promise((r) => setTimeout(r, 50));
   }
 }

@@ -67,12 +67,17 @@ type RecordedChange = Parameters<PaymentActivities['recordPaymentStatus']>[0];
 interface ActivityCall {
   name: ActivityName;
   attempt: number;
+  /** Run as a local activity (the initiation's first attempt and the status reads since `payment-local-bank-calls`). */
+  local: boolean;
   /** Server time at which this attempt ran: skipped time, not wall-clock time. */
   at: number;
 }
 
 interface BankScript {
-  /** Called once per attempt (and with the workflow's options); throw to fail the attempt. */
+  /**
+   * Called once per attempt with its number among all the initiation's calls (1: the first, a
+   * local activity; then the regular activity's attempts) and the workflow's options; throw to fail it.
+   */
   initiate?: (attempt: number, opts: { createAgainAfterAttempt?: number }) => Promise<InitiationAttemptResult> | InitiationAttemptResult;
   /** Called per lookup after an unknown outcome (0-based). Default: the bank offers none. */
   lookup?: (n: number) => InitiationLookup;
@@ -108,7 +113,7 @@ function stubBank(script: BankScript = {}) {
     const info = activityInfo();
     // The test server's clock, not Date.now(): skipped time is only visible there. (The test server's
     // activityInfo().currentAttemptScheduledTimestampMs leaves out the retry backoff, so it cannot be used.)
-    const call = { name, attempt: info.attempt, at: await env.currentTimeMs() };
+    const call = { name, attempt: info.attempt, local: info.isLocal, at: await env.currentTimeMs() };
     calls.push(call);
     return call;
   }
@@ -116,9 +121,9 @@ function stubBank(script: BankScript = {}) {
 
   const activities: PaymentActivities = {
     async initiatePaymentAtBank(_paymentId, opts = {}) {
-      const { attempt } = await note('initiatePaymentAtBank');
+      await note('initiatePaymentAtBank');
       initiateOptions.push(opts);
-      return script.initiate ? script.initiate(attempt, opts) : DECOUPLED_INITIATION;
+      return script.initiate ? script.initiate(callsTo('initiatePaymentAtBank').length, opts) : DECOUPLED_INITIATION;
     },
     async lookUpInitiationAtBank() {
       await note('lookUpInitiationAtBank');
@@ -199,12 +204,13 @@ function expectWaits(actual: number[], expected: number[]): void {
   });
 }
 
-function bankFailure(type: 'BankRejected' | 'BankRateLimited' | 'BankUnavailable', httpStatus: number, nextRetryDelay?: string) {
+/** As `activities/bank-failure.ts` throws it: a Retry-After both as the policy's next delay and in the details. */
+function bankFailure(type: 'BankRejected' | 'BankRateLimited' | 'BankUnavailable', httpStatus: number, retryAfterMs?: number) {
   return ApplicationFailure.create({
     type,
     message: `bank answered ${httpStatus}`,
-    details: [{ httpStatus, messages: [{ category: 'ERROR', code: 'FORMAT_ERROR', text: `HTTP ${httpStatus} from the bank` }] }],
-    nextRetryDelay,
+    details: [{ httpStatus, messages: [{ category: 'ERROR', code: 'FORMAT_ERROR', text: `HTTP ${httpStatus} from the bank` }], ...(retryAfterMs === undefined ? {} : { retryAfterMs }) }],
+    nextRetryDelay: retryAfterMs,
   });
 }
 
@@ -398,18 +404,20 @@ describe('paymentInitiationWorkflow', () => {
   it('retries the initiation after 5xx answers, then goes on with the payment', async () => {
     const bank = stubBank({
       initiate: (attempt) => {
-        if (attempt <= 2) throw bankFailure('BankUnavailable', 503);
+        if (attempt <= 3) throw bankFailure('BankUnavailable', 503);
         return DECOUPLED_INITIATION;
       },
     });
 
     const { state } = await runToEnd(bank);
 
-    expect(bank.callsTo('initiatePaymentAtBank').map((c) => c.attempt)).toEqual([1, 2, 3]);
-    // Exponential backoff from the workflow's policy: 1 s, then 2 s.
+    // The first attempt is local; the regular activity retries it, attempt by attempt.
+    expect(bank.callsTo('initiatePaymentAtBank').map((c) => [c.local, c.attempt])).toEqual([[true, 1], [false, 1], [false, 2], [false, 3]]);
+    // The policy's initialInterval (1 s) before the regular activity, then its exponential backoff: 1 s, 2 s.
     const backoff = gaps(bank.callsTo('initiatePaymentAtBank').map((c) => c.at));
     expect(backoff[0]).toBeGreaterThanOrEqual(1 * SECOND);
-    expect(backoff[1]).toBeGreaterThanOrEqual(2 * SECOND);
+    expect(backoff[1]).toBeGreaterThanOrEqual(1 * SECOND);
+    expect(backoff[2]).toBeGreaterThanOrEqual(2 * SECOND);
     expect(state).toMatchObject({ phase: 'completed', transactionStatus: 'ACSC', initiation: DECOUPLED_INITIATION });
     expect(state.initiationError).toBeUndefined();
     expect(bank.timeline()).toEqual(['sca_status:finalised', 'transaction_status:ACSC']);
@@ -418,7 +426,7 @@ describe('paymentInitiationWorkflow', () => {
   it("honours the bank's Retry-After (429 with nextRetryDelay 20s) in server time", async () => {
     const bank = stubBank({
       initiate: (attempt) => {
-        if (attempt === 1) throw bankFailure('BankRateLimited', 429, '20s');
+        if (attempt === 1) throw bankFailure('BankRateLimited', 429, 20 * SECOND);
         return DECOUPLED_INITIATION;
       },
     });
@@ -427,7 +435,7 @@ describe('paymentInitiationWorkflow', () => {
     const { state } = await runToEnd(bank);
 
     const [first, retry] = bank.callsTo('initiatePaymentAtBank');
-    expect(retry.attempt).toBe(2);
+    expect([first.local, retry.local]).toEqual([true, false]);
     // Without nextRetryDelay the policy's initialInterval (1 s) would apply.
     expect(retry.at - first.at).toBeGreaterThanOrEqual(20 * SECOND);
     expect(retry.at - first.at).toBeLessThan(25 * SECOND);

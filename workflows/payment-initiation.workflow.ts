@@ -9,6 +9,7 @@ import {
   proxyLocalActivities,
   setCurrentDetails,
   setHandler,
+  sleep,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -25,7 +26,7 @@ import {
 import { InitiationOutcome as InitiationOutcomeAttr, ScaStatus as ScaStatusAttr, TransactionStatus as TransactionStatusAttr } from '../libs/temporal/search-attributes';
 import { handleOperatorDecisions, type AcceptedDecision } from './shared/operator-decision';
 import { findApplicationFailure, readOrUndefined } from './shared/failures';
-import { FailureType, RETRY } from './shared/retry-policies';
+import { FailureType, NON_RETRYABLE_FAILURES, RETRY } from './shared/retry-policies';
 import type { PsuDataUpdateRequest } from './shared/psu-data';
 import { createWithoutDuplicates, type CreationOutcome } from './shared/create-once';
 import { ScaWait } from './shared/sca-wait';
@@ -41,6 +42,7 @@ import {
   scaCallbackSignal,
   startAuthorisationUpdate,
   updatePaymentPsuDataUpdate,
+  type InitiationAttemptResult,
   type InitiationError,
   type InitiationSummary,
   type PaymentWorkflowInput,
@@ -70,6 +72,21 @@ const PATCH_OUTCOME_SEARCH_ATTRIBUTE = 'initiation-outcome-search-attribute';
  * per payment fell 12–15 %, docs/benchmarks.md). Runs recorded before keep their activity tasks.
  */
 const PATCH_LOCAL_STATUS_RECORDS = 'local-status-records';
+/**
+ * The initiation and the bank reads of the SCA wait and the status polls run as local activities:
+ * each in the workflow task that decided it, instead of an activity task and a second workflow
+ * task (issue 12; docs/benchmarks.md, seventh pass). The POST answers after one workflow task.
+ * Safe for money because the initiation is guarded in the database, not by Temporal: a local
+ * activity run again after its workflow task was lost finds the bank's answer recorded (and hands
+ * it back) or its attempt unresolved (`ambiguous`, never a second send; activities/initiation-guard.ts).
+ * A read run twice is one more GET. Runs recorded before keep their activity tasks.
+ */
+const PATCH_LOCAL_BANK_CALLS = 'payment-local-bank-calls';
+/**
+ * A local activity's retry waits on a durable timer, never in the worker: a backoff of 1 s or a
+ * bank's Retry-After must not hold the workflow task, and is visible in the history as a timer.
+ */
+const LOCAL_RETRY_AS_TIMER = '1ms';
 
 /** Failures that prove the bank did not create the payment: refused, or never processed (connection refused, 429). */
 const NOT_CREATED_FAILURES: ReadonlySet<string> = new Set([
@@ -99,6 +116,15 @@ const initiation = proxyActivities<PaymentActivities>({
   retry: RETRY.bankStep,
 });
 
+/**
+ * The initiation's first attempt as a local activity ({@link PATCH_LOCAL_BANK_CALLS}); its retries
+ * are `initiation`'s (see `initiateAtBank` in the workflow).
+ */
+const localInitiation = proxyLocalActivities<PaymentActivities>({
+  startToCloseTimeout: '15s',
+  retry: RETRY.firstAttemptOnly,
+});
+
 /** Commands on an existing payment (start authorisation, cancel): the caller is waiting, so fail faster. */
 const commands = proxyActivities<PaymentActivities>({
   startToCloseTimeout: '15s',
@@ -121,6 +147,13 @@ const cancellationReads = proxyActivities<Pick<PeriodicPaymentActivities, 'getCa
 const reads = proxyActivities<PaymentActivities>({
   startToCloseTimeout: '15s',
   retry: RETRY.bankRead,
+});
+
+/** Status reads as local activities ({@link PATCH_LOCAL_BANK_CALLS}): the same timeouts and retries, each retry after a timer. */
+const localReads = proxyLocalActivities<PaymentActivities>({
+  startToCloseTimeout: '15s',
+  retry: RETRY.bankRead,
+  localRetryThreshold: LOCAL_RETRY_AS_TIMER,
 });
 
 /** Our own database: retried until it works, a status change must never be lost. */
@@ -332,6 +365,28 @@ export async function paymentInitiationWorkflow(input: PaymentWorkflowInput): Pr
     });
   }
 
+  /**
+   * The bank's status reads: local activities since {@link PATCH_LOCAL_BANK_CALLS}, told the
+   * sequence number a change they find will be recorded under. A read run again after its workflow
+   * task was lost hands back the change the lost run recorded there (`getBankPaymentStatus`), so
+   * this run takes the path that run took. Undefined when the read failed (the next round reads again).
+   */
+  function readPaymentStatus(options: { summary: string }): Promise<BankTransactionStatus | undefined> {
+    return readOrUndefined(() =>
+      patched(PATCH_LOCAL_BANK_CALLS)
+        ? localReads.getBankPaymentStatus.executeWithOptions(options, [paymentId, { seq: state.eventSeq }])
+        : reads.getBankPaymentStatus.executeWithOptions(options, [paymentId]),
+    );
+  }
+
+  function readScaStatus(options: { summary: string }, authorisationId: string): Promise<BankScaStatus | undefined> {
+    return readOrUndefined(() =>
+      patched(PATCH_LOCAL_BANK_CALLS)
+        ? localReads.getBankScaStatus.executeWithOptions(options, [paymentId, authorisationId, { seq: state.eventSeq }])
+        : reads.getBankScaStatus.executeWithOptions(options, [paymentId, authorisationId]),
+    );
+  }
+
   /** One status change, stored (idempotently, by its sequence number) before the workflow moves on. */
   function storeStatus(summary: string, change: Parameters<PaymentActivities['recordPaymentStatus']>[0]): Promise<void> {
     if (patched(PATCH_LOCAL_STATUS_RECORDS)) return localRecords.recordPaymentStatus.executeWithOptions(label(summary), [change]);
@@ -362,12 +417,7 @@ export async function paymentInitiationWorkflow(input: PaymentWorkflowInput): Pr
     try {
       // After an ambiguous attempt the bank may hold a payment from it: initiating again is safe
       // only where such a payment can never execute without an SCA the PSU is never shown.
-      outcome = await createWithoutDuplicates('Initiation', (opts) =>
-        initiation.initiatePaymentAtBank.executeWithOptions(
-          { summary: activitySummary(opts.createAgainAfterAttempt === undefined ? 'Initiate' : 'Initiate again', { at: bicFi }) },
-          [paymentId, opts],
-        ),
-      );
+      outcome = await createWithoutDuplicates('Initiation', initiateAtBank);
     } catch (err) {
       const failed = findApplicationFailure(err);
       // A failure without the bank's clear answer (the activity itself timed out) proves nothing.
@@ -380,6 +430,30 @@ export async function paymentInitiationWorkflow(input: PaymentWorkflowInput): Pr
     await acceptInitiation(outcome.result);
     // Initiating again may have left an earlier payment at the bank: cancel the ones it named.
     if (outcome.createdAgain > 0) await records.cancelOrphanedInitiations.executeWithOptions(atBank('Cancel orphaned initiations'), [paymentId]);
+  }
+
+  /**
+   * One initiation at the bank. Since {@link PATCH_LOCAL_BANK_CALLS} its first attempt is a local
+   * activity, inside this workflow task (the usual case: the bank answers, and the POST has its
+   * answer one workflow task sooner). A failure the step's policy retries (5xx, 429, the bank not
+   * reached, the call timed out) goes on as the regular activity after the policy's first wait (or
+   * the bank's Retry-After): its retries and 5-minute deadline are kept by the server on its clock,
+   * and operators see its attempts. The guard in the database makes the hand-over safe: an attempt
+   * that may have reached the bank makes the next one answer `ambiguous` instead of sending.
+   */
+  async function initiateAtBank(opts: { createAgainAfterAttempt?: number }): Promise<InitiationAttemptResult> {
+    const summary = { summary: activitySummary(opts.createAgainAfterAttempt === undefined ? 'Initiate' : 'Initiate again', { at: bicFi }) };
+    if (patched(PATCH_LOCAL_BANK_CALLS)) {
+      try {
+        return await localInitiation.initiatePaymentAtBank.executeWithOptions(summary, [paymentId, opts]);
+      } catch (err) {
+        const failed = findApplicationFailure(err);
+        if (failed && (failed.nonRetryable || NON_RETRYABLE_FAILURES.includes(failed.type as FailureType))) throw err;
+        const retryAfterMs = (failed?.details?.[0] as { retryAfterMs?: number } | undefined)?.retryAfterMs;
+        await sleep(retryAfterMs ?? RETRY.bankStep.initialInterval!, { summary: 'Wait before retrying the initiation' });
+      }
+    }
+    return initiation.initiatePaymentAtBank.executeWithOptions(summary, [paymentId, opts]);
   }
 
   async function acceptInitiation(init: InitiationSummary): Promise<void> {
@@ -516,7 +590,7 @@ export async function paymentInitiationWorkflow(input: PaymentWorkflowInput): Pr
         // 'retry': the bank's answer is still missing; its status alone must not move us past it.
         if (redeemed) return redeemed === 'retry' ? undefined : redeemed;
         if (!state.authorisationId) return state.adopted ? scaFromPaymentStatus() : undefined;
-        const status = await readOrUndefined(() => reads.getBankScaStatus.executeWithOptions(label('Check SCA status', n), [paymentId, state.authorisationId!]));
+        const status = await readScaStatus(label('Check SCA status', n), state.authorisationId!);
         const recording = status && !cancelled ? recordScaStatus(status) : undefined;
         if (recording) await recording;
         return status?.normalised;
@@ -551,7 +625,7 @@ export async function paymentInitiationWorkflow(input: PaymentWorkflowInput): Pr
 
   /** A payment found after an unknown outcome, with no authorisation known: its status tells where SCA stands. */
   async function scaFromPaymentStatus(): Promise<ScaStatus | undefined> {
-    const status = await readOrUndefined(() => reads.getBankPaymentStatus.executeWithOptions(atBank('Check status'), [paymentId]));
+    const status = await readPaymentStatus(atBank('Check status'));
     if (!status || cancelled) return undefined;
     if (status.normalised !== state.transactionStatus) await recordTransactionStatus(status);
     if (AUTHORISED_TRANSACTION_STATUSES.has(status.normalised)) return 'finalised';
@@ -603,7 +677,7 @@ export async function paymentInitiationWorkflow(input: PaymentWorkflowInput): Pr
         const s = await readOrUndefined(() => cancellationReads.getCancellationScaStatusAtBank.executeWithOptions(atBank('Check cancellation SCA status'), [paymentId, c.cancellationId]));
         if (s) c.scaStatus = s.normalised;
       }
-      const status = await readOrUndefined(() => reads.getBankPaymentStatus.executeWithOptions(label('Check status', check), [paymentId]));
+      const status = await readPaymentStatus(label('Check status', check));
       if (cancelled) return;
       if (status && status.normalised !== state.transactionStatus) {
         await recordTransactionStatus(status, status.normalised === 'CANC' && state.cancellation ? 'Cancelled by the TPP, authorised by the PSU' : undefined);
@@ -633,7 +707,7 @@ export async function paymentInitiationWorkflow(input: PaymentWorkflowInput): Pr
       }
       if (await withdrawAfterScaTimeout()) return finish();
     } else if (outcome === 'failed') {
-      const status = await readOrUndefined(() => reads.getBankPaymentStatus.executeWithOptions(atBank('Check status after the failed SCA'), [paymentId]));
+      const status = await readPaymentStatus(atBank('Check status after the failed SCA'));
       await recordTransactionStatus({ raw: status?.raw ?? 'RJCT', normalised: 'RJCT' }, 'SCA failed');
       return finish();
     } else {
@@ -657,7 +731,7 @@ export async function paymentInitiationWorkflow(input: PaymentWorkflowInput): Pr
       await recordTransactionStatus({ raw: 'CANC', normalised: 'RJCT' }, timeout);
       return true;
     }
-    const status = await readOrUndefined(() => reads.getBankPaymentStatus.executeWithOptions(atBank('Check status after the SCA timeout'), [paymentId]));
+    const status = await readPaymentStatus(atBank('Check status after the SCA timeout'));
     if (status && isFinalTransactionStatus(status.normalised)) {
       await recordTransactionStatus(status, `${timeout}; the bank reports ${status.normalised}`);
       return true;

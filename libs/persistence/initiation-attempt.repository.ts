@@ -36,7 +36,8 @@ export class InitiationAttemptRepository {
          FROM bank_initiation_attempts WHERE resource_type = $1::varchar AND resource_id = $2::uuid
        HAVING bool_or(state = ANY ($4::varchar[]) AND attempt > $5::int) IS NOT TRUE
        RETURNING attempt`,
-      [resourceType, resourceId, requestId, [...UNRESOLVED_ATTEMPT_STATES], createAgainAfter],
+      // A refusal blocks too: it ends the creation (see createAtMostOnce).
+      [resourceType, resourceId, requestId, [...UNRESOLVED_ATTEMPT_STATES, 'refused'], createAgainAfter],
     );
     return rows[0]?.attempt;
   }

@@ -208,6 +208,18 @@ export class PaymentRepository {
     );
   }
 
+  /**
+   * The change recorded under (paymentId, seq), if it is of this kind: what a bank read run again
+   * after its workflow task was lost hands back (payment-initiation.workflow.ts, `payment-local-bank-calls`).
+   */
+  async recordedChangeAt(paymentId: string, seq: number, kind: 'transaction_status' | 'sca_status'): Promise<{ raw: string; normalised: string } | undefined> {
+    const rows: { status: string; raw_status: string | null }[] = await this.ds.query(
+      'SELECT status, raw_status FROM payment_events WHERE payment_id = $1 AND seq = $2 AND kind = $3',
+      [paymentId, seq, kind],
+    );
+    return rows[0] && { raw: rows[0].raw_status ?? rows[0].status, normalised: rows[0].status };
+  }
+
   /** What never changes about a payment and its events need: from memory when this process has read it. */
   private factsOf(paymentId: string): Promise<PaymentFacts> {
     return this.facts.getOrRead(paymentId, 'Payment', async () => {

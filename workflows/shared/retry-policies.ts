@@ -65,6 +65,11 @@ export const RETRY = {
   bankRead: retryPolicy({ initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 3 }),
   /** An account read the client is waiting for: a 429 from the bank is an answer, not a fault, so it is not retried. */
   accountRead: retryPolicy({ initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '2s', maximumAttempts: 3 }, [FailureType.BankRateLimited]),
+  /**
+   * One attempt, for a bank step's first try as a local activity: what its policy would retry is
+   * handed to the step's regular activity, whose retries the server keeps.
+   */
+  firstAttemptOnly: retryPolicy({ maximumAttempts: 1 }),
   /** Our own database: retried until it works, a recorded change must never be lost. */
   ownDatabase: retryPolicy({ initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '30s' }),
 } as const;

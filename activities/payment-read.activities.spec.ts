@@ -1,0 +1,137 @@
+import { randomUUID } from 'node:crypto';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import pino from 'pino';
+import type { DataSource } from 'typeorm';
+import type { BankAdapter } from '../libs/adapters/bank-adapter';
+import type { TransactionStatus } from '../libs/domain/transaction-status';
+import { createDataSource } from '../libs/persistence/data-source';
+import type { DirectoryRepository } from '../libs/persistence/directory.repository';
+import type { AspspEntity } from '../libs/persistence/entities/aspsp.entity';
+import type { PaymentEntity } from '../libs/persistence/entities/payment.entity';
+import type { InitiationAttemptRepository, OperatorDecisionRepository } from '../libs/persistence/initiation-attempt.repository';
+import { PaymentRepository } from '../libs/persistence/payment.repository';
+import { HmacSigner } from '../libs/security/hmac-signer';
+import { KeyRing } from '../libs/security/key-ring';
+import type { SensitiveHandoffs } from '../libs/security/sensitive-handoffs';
+import { createApiClient } from '../test/support/factories';
+import { createPaymentActivities } from './payment.activities';
+
+/**
+ * The payment's bank reads against real PostgreSQL (this run's test database), the bank a stub
+ * whose answer moves on. Since `payment-local-bank-calls` the workflow reads as local activities,
+ * which run again when their workflow task is lost before it completes. The first run may already
+ * have recorded what it found (the status record is a local activity of the same task, under the
+ * sequence number the read was told); the run again must hand that back, not the bank's newer
+ * answer, or the workflow would take a path whose record meets the row the lost run left (found by
+ * the small chaos run: a payment left ACSP in PostgreSQL while its workflow ended ACSC).
+ */
+let ds: DataSource;
+let payments: PaymentRepository;
+let bankStatus: TransactionStatus = 'ACSP';
+let bankScaStatus: 'started' | 'finalised' = 'started';
+let bankCalls = 0;
+
+const BIC = 'SANDDEB0XXX';
+const aspsp = { bicFi: BIC, protocol: 'berlin-group', apiBaseUrl: 'https://bank.example', timeoutMs: 1_000 } as unknown as AspspEntity;
+const bank = {
+  getPaymentStatus: async () => {
+    bankCalls += 1;
+    return { raw: bankStatus, normalised: bankStatus };
+  },
+  getScaStatus: async () => {
+    bankCalls += 1;
+    return { raw: bankScaStatus.toUpperCase(), normalised: bankScaStatus };
+  },
+} as unknown as BankAdapter;
+
+beforeAll(async () => {
+  ds = await createDataSource({ url: process.env.CLEARWAY_TEST_DATABASE_URL!, poolSize: 3 }).initialize();
+  payments = new PaymentRepository(ds);
+});
+afterAll(async () => {
+  await ds?.destroy();
+});
+
+const activities = () =>
+  createPaymentActivities({
+    payments,
+    directory: { findAspsp: async () => aspsp } as unknown as DirectoryRepository,
+    initiationAttempts: {} as InitiationAttemptRepository,
+    operatorDecisions: {} as OperatorDecisionRepository,
+    adapterFor: () => bank,
+    sandboxUrls: { 'berlin-group': 'https://sandbox.example', 'uk-obie': 'https://sandbox.example' },
+    publicBaseUrl: 'https://clearway.example',
+    callbackSigner: new HmacSigner(new KeyRing('hmac', [{ id: 'spec', secret: 'payment-read-spec-hmac-0123456789abcdef' }])),
+    handoffs: {} as SensitiveHandoffs,
+    logger: pino({ level: 'silent' }),
+  });
+
+async function initiatedPayment(): Promise<string> {
+  const client = await createApiClient(ds);
+  const id = randomUUID();
+  await payments.insertOrGetExisting({
+    id,
+    tenantId: client.tenantId,
+    clientId: client.clientId,
+    requestId: randomUUID(),
+    requestHash: 'h',
+    bicFi: BIC,
+    paymentProduct: 'sepa-credit-transfers',
+    body: { instructedAmount: { currency: 'EUR', amount: '1.00' } } as PaymentEntity['body'],
+    currency: 'EUR',
+    amountMinor: '100',
+    psuId: null,
+    psuIpAddress: '192.0.2.1',
+    clientRedirectUri: null,
+    clientNokRedirectUri: null,
+  });
+  await payments.recordInitiation(id, { bankPaymentId: `bank-${id}`, status: { raw: 'RCVD', normalised: 'RCVD' }, scaApproach: 'DECOUPLED', scaRedirectUrl: null, psuMessage: null });
+  return id;
+}
+
+const local = <A extends unknown[], R>(fn: (...args: A) => Promise<R>, ...args: A): Promise<R> => new MockActivityEnvironment({ isLocal: true }).run(fn, ...args);
+
+beforeEach(() => {
+  bankCalls = 0;
+});
+
+test('a status read run again after its change was recorded hands back that change, not the bank’s newer answer', async () => {
+  const paymentId = await initiatedPayment();
+  const a = activities();
+  bankStatus = 'ACSP';
+  // The lost workflow task: the read, then its record under the sequence number it was told.
+  const first = await local(a.getBankPaymentStatus, paymentId, { seq: 1 });
+  await local(a.recordPaymentStatus, { paymentId, seq: 1, kind: 'transaction_status', status: first.normalised, rawStatus: first.raw, reason: null });
+  // The bank moves on before the task runs again.
+  bankStatus = 'ACSC';
+  await expect(local(a.getBankPaymentStatus, paymentId, { seq: 1 })).resolves.toEqual({ raw: 'ACSP', normalised: 'ACSP' });
+  expect(bankCalls).toBe(1);
+  // The next read (the next sequence number) asks the bank.
+  await expect(local(a.getBankPaymentStatus, paymentId, { seq: 2 })).resolves.toEqual({ raw: 'ACSC', normalised: 'ACSC' });
+  expect(bankCalls).toBe(2);
+});
+
+test('nothing recorded under the sequence number (no change found, or the record was lost too): the bank is asked again', async () => {
+  const paymentId = await initiatedPayment();
+  const a = activities();
+  bankStatus = 'ACSP';
+  await local(a.getBankPaymentStatus, paymentId, { seq: 1 });
+  bankStatus = 'ACSC';
+  await expect(local(a.getBankPaymentStatus, paymentId, { seq: 1 })).resolves.toEqual({ raw: 'ACSC', normalised: 'ACSC' });
+  expect(bankCalls).toBe(2);
+  // Without a sequence number (a regular activity, recorded before the patch) it always asks the bank.
+  await expect(local(a.getBankPaymentStatus, paymentId)).resolves.toEqual({ raw: 'ACSC', normalised: 'ACSC' });
+  expect(bankCalls).toBe(3);
+});
+
+test('an SCA status read hands back only an SCA change recorded there, never a transaction status', async () => {
+  const paymentId = await initiatedPayment();
+  const a = activities();
+  await local(a.recordPaymentStatus, { paymentId, seq: 0, kind: 'sca_status', status: 'started', rawStatus: 'STARTED', reason: null });
+  await local(a.recordPaymentStatus, { paymentId, seq: 1, kind: 'transaction_status', status: 'ACSP', rawStatus: 'ACSP', reason: null });
+  bankScaStatus = 'finalised';
+  await expect(local(a.getBankScaStatus, paymentId, 'auth-1', { seq: 0 })).resolves.toEqual({ raw: 'STARTED', normalised: 'started' });
+  expect(bankCalls).toBe(0);
+  await expect(local(a.getBankScaStatus, paymentId, 'auth-1', { seq: 1 })).resolves.toEqual({ raw: 'FINALISED', normalised: 'finalised' });
+  expect(bankCalls).toBe(1);
+});
