@@ -630,7 +630,12 @@ describe('paymentInitiationWorkflow', () => {
     });
 
     const { refusal, state } = await withPayment(bank, {}, async (payment) => {
-      const handle = await payment.start();
+      // The initiation is a local activity: the update reaches the workflow when its task heartbeats
+      // (at 80 % of the task timeout, 10 s by default), so a short timeout keeps this test short.
+      const handle = await env.client.workflow.start<typeof paymentInitiationWorkflow>('paymentInitiationWorkflow', {
+        ...startOptions(payment.input, payment.taskQueue),
+        workflowTaskTimeout: '2s',
+      });
       while (bank.count('initiatePaymentAtBank') === 0) await new Promise((r) => setTimeout(r, 20));
       const refusal = await handle.executeUpdate(cancelPaymentUpdate).catch((e: unknown) => e);
       releaseBank();
