@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import pino from 'pino';
 import type { DataSource } from 'typeorm';
@@ -7,13 +6,12 @@ import type { TransactionStatus } from '../libs/domain/transaction-status';
 import { createDataSource } from '../libs/persistence/data-source';
 import type { DirectoryRepository } from '../libs/persistence/directory.repository';
 import type { AspspEntity } from '../libs/persistence/entities/aspsp.entity';
-import type { PaymentEntity } from '../libs/persistence/entities/payment.entity';
 import type { InitiationAttemptRepository, OperatorDecisionRepository } from '../libs/persistence/initiation-attempt.repository';
 import { PaymentRepository } from '../libs/persistence/payment.repository';
 import { HmacSigner } from '../libs/security/hmac-signer';
 import { KeyRing } from '../libs/security/key-ring';
 import type { SensitiveHandoffs } from '../libs/security/sensitive-handoffs';
-import { createApiClient } from '../test/support/factories';
+import { createStoredPayment } from '../test/support/factories';
 import { createPaymentActivities } from './payment.activities';
 
 /**
@@ -67,24 +65,7 @@ const activities = () =>
   });
 
 async function initiatedPayment(): Promise<string> {
-  const client = await createApiClient(ds);
-  const id = randomUUID();
-  await payments.insertOrGetExisting({
-    id,
-    tenantId: client.tenantId,
-    clientId: client.clientId,
-    requestId: randomUUID(),
-    requestHash: 'h',
-    bicFi: BIC,
-    paymentProduct: 'sepa-credit-transfers',
-    body: { instructedAmount: { currency: 'EUR', amount: '1.00' } } as PaymentEntity['body'],
-    currency: 'EUR',
-    amountMinor: '100',
-    psuId: null,
-    psuIpAddress: '192.0.2.1',
-    clientRedirectUri: null,
-    clientNokRedirectUri: null,
-  });
+  const id = await createStoredPayment(ds);
   await payments.recordInitiation(id, { bankPaymentId: `bank-${id}`, status: { raw: 'RCVD', normalised: 'RCVD' }, scaApproach: 'DECOUPLED', scaRedirectUrl: null, psuMessage: null });
   return id;
 }

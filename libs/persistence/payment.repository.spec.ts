@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
-import { createApiClient } from '../../test/support/factories';
+import { createApiClient, createStoredPayment } from '../../test/support/factories';
 import { createDataSource } from './data-source';
 import { PaymentAuthorisationEntity } from './entities/payment-authorisation.entity';
 import { PaymentEntity } from './entities/payment.entity';
@@ -21,27 +21,7 @@ beforeAll(async () => {
 });
 afterAll(() => ds?.destroy());
 
-async function newPayment(): Promise<string> {
-  const client = await createApiClient(ds);
-  const id = randomUUID();
-  await sut.insertOrGetExisting({
-    id,
-    tenantId: client.tenantId,
-    clientId: client.clientId,
-    requestId: randomUUID(),
-    requestHash: 'h',
-    bicFi: 'SANDDEB0XXX',
-    paymentProduct: 'sepa-credit-transfers',
-    body: { instructedAmount: { currency: 'EUR', amount: '1.00' } } as PaymentEntity['body'],
-    currency: 'EUR',
-    amountMinor: '100',
-    psuId: null,
-    psuIpAddress: '192.0.2.1',
-    clientRedirectUri: null,
-    clientNokRedirectUri: null,
-  });
-  return id;
-}
+const newPayment = () => createStoredPayment(ds);
 
 const initiation = (authorisation?: { authorisationId: string; scaApproach: string }) => ({
   bankPaymentId: `bank-${randomUUID()}`,

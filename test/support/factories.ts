@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import { hashSecret } from '../../apps/api/auth/secret-hash';
 import { ClientRepository } from '../../libs/persistence/client.repository';
+import type { PaymentEntity } from '../../libs/persistence/entities/payment.entity';
+import { PaymentRepository } from '../../libs/persistence/payment.repository';
 
 export interface TestClient {
   clientId: string;
@@ -34,4 +36,27 @@ export function sepaPayment(overrides: Record<string, unknown> = {}): Record<str
     remittanceInformationUnstructured: 'Invoice 2026-0042',
     ...overrides,
   };
+}
+
+/** A stored single payment of 1.00 EUR to SANDDEB0XXX, not yet initiated, in a fresh client's tenant; its id. */
+export async function createStoredPayment(ds: DataSource): Promise<string> {
+  const client = await createApiClient(ds);
+  const id = randomUUID();
+  await new PaymentRepository(ds).insertOrGetExisting({
+    id,
+    tenantId: client.tenantId,
+    clientId: client.clientId,
+    requestId: randomUUID(),
+    requestHash: 'h',
+    bicFi: 'SANDDEB0XXX',
+    paymentProduct: 'sepa-credit-transfers',
+    body: { instructedAmount: { currency: 'EUR', amount: '1.00' } } as PaymentEntity['body'],
+    currency: 'EUR',
+    amountMinor: '100',
+    psuId: null,
+    psuIpAddress: '192.0.2.1',
+    clientRedirectUri: null,
+    clientNokRedirectUri: null,
+  });
+  return id;
 }
