@@ -443,6 +443,20 @@ describe('paymentInitiationWorkflow', () => {
     expect(state.transactionStatus).toBe('ACSC');
   });
 
+  it("a Retry-After beyond the initiation's 5-minute deadline: given up at once, RJCT, the bank asked once", async () => {
+    const bank = stubBank({
+      initiate: () => {
+        throw bankFailure('BankRateLimited', 429, 10 * MINUTE);
+      },
+    });
+
+    const { state, durationMs } = await runToEnd(bank);
+
+    expect(bank.count('initiatePaymentAtBank')).toBe(1);
+    expect(state).toMatchObject({ transactionStatus: 'RJCT', initiationError: { httpStatus: 429 } });
+    expect(durationMs).toBeLessThan(1 * MINUTE);
+  });
+
   it.each([
     {
       outcome: 'SCA timeout (the PSU never decides)',

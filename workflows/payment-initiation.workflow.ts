@@ -110,9 +110,12 @@ const LOOKUP_MAX_MS = 3_600_000;
  * worker that died mid-call) makes every retry answer "ambiguous" without sending
  * (`activities/initiation-guard.ts`). What then happens is decided below, in `initiate()`.
  */
+/** How long an initiation is retried before it is given up (RJCT) when the bank was never reached. */
+const INITIATION_DEADLINE_MS = 5 * 60_000;
+
 const initiation = proxyActivities<PaymentActivities>({
   startToCloseTimeout: '15s',
-  scheduleToCloseTimeout: '5m',
+  scheduleToCloseTimeout: INITIATION_DEADLINE_MS,
   retry: RETRY.bankStep,
 });
 
@@ -450,6 +453,8 @@ export async function paymentInitiationWorkflow(input: PaymentWorkflowInput): Pr
         const failed = findApplicationFailure(err);
         if (failed && (failed.nonRetryable || NON_RETRYABLE_FAILURES.includes(failed.type as FailureType))) throw err;
         const retryAfterMs = (failed?.details?.[0] as { retryAfterMs?: number } | undefined)?.retryAfterMs;
+        // A Retry-After past the deadline: given up now, as the server gives up a retry it could not make in time.
+        if (retryAfterMs !== undefined && retryAfterMs >= INITIATION_DEADLINE_MS) throw err;
         await sleep(retryAfterMs ?? RETRY.bankStep.initialInterval!, { summary: 'Wait before retrying the initiation' });
       }
     }
