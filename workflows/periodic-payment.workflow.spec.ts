@@ -242,6 +242,8 @@ describe('cancellation authorisation of a single payment (same update, same acti
         cancellationStarted = true;
         return { authorisationId: 'cancel-9', scaStatus: 'started' as const, scaApproach: 'DECOUPLED' as const };
       },
+      // The cancellation's SCA, followed with the payment's status (patch payment-cancellation-sca-status).
+      getCancellationScaStatusAtBank: async () => (calls.push('cancellation-sca-status'), { raw: 'finalised', normalised: 'finalised' as const }),
       recordPaymentStatus: async (change: { kind: string; status: string }) => void calls.push(`${change.kind}:${change.status}`),
     };
     const timings: PaymentTimings = { scaTimeoutMs: 600_000, scaPollInitialMs: 1000, scaPollMaxMs: 5000, statusPollInitialMs: 60_000, statusPollMaxMs: 3_600_000, statusDeadlineMs: 30 * DAY };
@@ -268,6 +270,7 @@ describe('cancellation authorisation of a single payment (same update, same acti
     });
     expect(final).toMatchObject({ phase: 'completed', transactionStatus: 'CANC' });
     expect(calls).toContain(`start-cancellation:${paymentId}`);
+    expect(calls).toContain('cancellation-sca-status');
     expect(calls.at(-1)).toBe('transaction_status:CANC');
   }, 120_000);
 });
