@@ -39,9 +39,16 @@ export function writeHistoryFixture(file: string, history: History): void {
   writeFileSync(file, JSON.stringify(protojson.toJson(historyType, proto.temporal.api.history.v1.History.fromObject(history)), null, 2) + '\n');
 }
 
-/** The commands a run issued, in order (what replay compares), without task bookkeeping. */
+/**
+ * The commands a run issued, in order (what replay compares), without task bookkeeping. Event types
+ * are enum numbers in a history: named first, or the filter would keep every workflow task, whose
+ * number depends on timing (an extra task under load failed the periodic payment's recorder).
+ */
 export function commandSequence(history: History): string[] {
-  return history.events!.map((e) => String(e.eventType)).filter((t) => !/WORKFLOW_TASK|ACTIVITY_TASK_(STARTED|COMPLETED)/.test(t));
+  const eventTypes = proto.temporal.api.enums.v1.EventType as unknown as Record<number, string>;
+  return history.events!
+    .map((e) => (typeof e.eventType === 'number' ? (eventTypes[e.eventType] ?? String(e.eventType)) : String(e.eventType)))
+    .filter((t) => !/WORKFLOW_TASK|ACTIVITY_TASK_(STARTED|COMPLETED)/.test(t));
 }
 
 /** Replay and recording run in the test process: keep the SDK's own logs to warnings. */
