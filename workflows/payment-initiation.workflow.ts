@@ -78,8 +78,9 @@ const PATCH_LOCAL_STATUS_RECORDS = 'local-status-records';
  * task (issue 12; docs/benchmarks.md, seventh pass). The POST answers after one workflow task.
  * Safe for money because the initiation is guarded in the database, not by Temporal: a local
  * activity run again after its workflow task was lost finds the bank's answer recorded (and hands
- * it back) or its attempt unresolved (`ambiguous`, never a second send; activities/initiation-guard.ts).
- * A read run twice is one more GET. Runs recorded before keep their activity tasks.
+ * it back), its attempt unresolved (`ambiguous`, never a second send) or its refusal (the same
+ * refusal; activities/initiation-guard.ts). A status read run again hands back the change the lost
+ * run recorded under its sequence number (`readPaymentStatus`). Runs recorded before keep their activity tasks.
  */
 const PATCH_LOCAL_BANK_CALLS = 'payment-local-bank-calls';
 /**
@@ -100,6 +101,9 @@ const NOT_CREATED_FAILURES: ReadonlySet<string> = new Set([
 const LOOKUP_INITIAL_MS = 30_000;
 const LOOKUP_MAX_MS = 3_600_000;
 
+/** How long an initiation is retried before it is given up (RJCT) when the bank was never reached. */
+const INITIATION_DEADLINE_MS = 5 * 60_000;
+
 /**
  * Bank calls time out after 15 s (the adapter's own HTTP timeout is 10 s), so a call lost with a
  * crashed worker is retried well within the 25 s a POST waits for the bank's answer.
@@ -110,9 +114,6 @@ const LOOKUP_MAX_MS = 3_600_000;
  * worker that died mid-call) makes every retry answer "ambiguous" without sending
  * (`activities/initiation-guard.ts`). What then happens is decided below, in `initiate()`.
  */
-/** How long an initiation is retried before it is given up (RJCT) when the bank was never reached. */
-const INITIATION_DEADLINE_MS = 5 * 60_000;
-
 const initiation = proxyActivities<PaymentActivities>({
   startToCloseTimeout: '15s',
   scheduleToCloseTimeout: INITIATION_DEADLINE_MS,
