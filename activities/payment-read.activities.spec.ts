@@ -6,13 +6,13 @@ import type { TransactionStatus } from '../libs/domain/transaction-status';
 import { createDataSource } from '../libs/persistence/data-source';
 import type { DirectoryRepository } from '../libs/persistence/directory.repository';
 import type { AspspEntity } from '../libs/persistence/entities/aspsp.entity';
-import type { InitiationAttemptRepository, OperatorDecisionRepository } from '../libs/persistence/initiation-attempt.repository';
+import { InitiationAttemptRepository, type OperatorDecisionRepository } from '../libs/persistence/initiation-attempt.repository';
 import { PaymentRepository } from '../libs/persistence/payment.repository';
 import { HmacSigner } from '../libs/security/hmac-signer';
 import { KeyRing } from '../libs/security/key-ring';
 import type { SensitiveHandoffs } from '../libs/security/sensitive-handoffs';
 import { createStoredPayment } from '../test/support/factories';
-import { createPaymentActivities } from './payment.activities';
+import { createPaymentActivities, type PaymentActivityDeps } from './payment.activities';
 
 /**
  * The payment's bank reads against real PostgreSQL (this run's test database), the bank a stub
@@ -30,8 +30,14 @@ let bankScaStatus: 'started' | 'finalised' = 'started';
 let bankCalls = 0;
 
 const BIC = 'SANDDEB0XXX';
-const aspsp = { bicFi: BIC, protocol: 'berlin-group', apiBaseUrl: 'https://bank.example', timeoutMs: 1_000 } as unknown as AspspEntity;
+const aspsp = { bicFi: BIC, protocol: 'berlin-group', apiBaseUrl: 'https://bank.example', timeoutMs: 1_000, scaApproaches: ['REDIRECT'], scaExemptionsPossible: true } as unknown as AspspEntity;
+let initiations = 0;
 const bank = {
+  // An SCA-exempt payment: accepted for execution at once, no authorisation.
+  initiatePayment: async () => {
+    initiations += 1;
+    return { bankPaymentId: `bank-exempt-${initiations}`, status: { raw: 'ACSP', normalised: 'ACSP' }, scaApproach: 'REDIRECT' };
+  },
   getPaymentStatus: async () => {
     bankCalls += 1;
     return { raw: bankStatus, normalised: bankStatus };
@@ -50,19 +56,19 @@ afterAll(async () => {
   await ds?.destroy();
 });
 
-const activities = () =>
-  createPaymentActivities({
-    payments,
-    directory: { findAspsp: async () => aspsp } as unknown as DirectoryRepository,
-    initiationAttempts: {} as InitiationAttemptRepository,
-    operatorDecisions: {} as OperatorDecisionRepository,
-    adapterFor: () => bank,
-    sandboxUrls: { 'berlin-group': 'https://sandbox.example', 'uk-obie': 'https://sandbox.example' },
-    publicBaseUrl: 'https://clearway.example',
-    callbackSigner: new HmacSigner(new KeyRing('hmac', [{ id: 'spec', secret: 'payment-read-spec-hmac-0123456789abcdef' }])),
-    handoffs: {} as SensitiveHandoffs,
-    logger: pino({ level: 'silent' }),
-  });
+const deps = (): PaymentActivityDeps => ({
+  payments,
+  directory: { findAspsp: async () => aspsp } as unknown as DirectoryRepository,
+  initiationAttempts: {} as InitiationAttemptRepository,
+  operatorDecisions: {} as OperatorDecisionRepository,
+  adapterFor: () => bank,
+  sandboxUrls: { 'berlin-group': 'https://sandbox.example', 'uk-obie': 'https://sandbox.example' },
+  publicBaseUrl: 'https://clearway.example',
+  callbackSigner: new HmacSigner(new KeyRing('hmac', [{ id: 'spec', secret: 'payment-read-spec-hmac-0123456789abcdef' }])),
+  handoffs: {} as SensitiveHandoffs,
+  logger: pino({ level: 'silent' }),
+});
+const activities = () => createPaymentActivities(deps());
 
 async function initiatedPayment(): Promise<string> {
   const id = await createStoredPayment(ds);
@@ -115,4 +121,21 @@ test('an SCA status read hands back only an SCA change recorded there, never a t
   expect(bankCalls).toBe(0);
   await expect(local(a.getBankScaStatus, paymentId, 'auth-1', { seq: 1 })).resolves.toEqual({ raw: 'FINALISED', normalised: 'finalised' });
   expect(bankCalls).toBe(1);
+});
+
+describe('an initiation run again after its workflow task was lost (a local activity)', () => {
+  test('hands back the bank’s answer to the initiation, not the status the lost task recorded after it', async () => {
+    const paymentId = await createStoredPayment(ds);
+    const a = createPaymentActivities({ ...deps(), initiationAttempts: new InitiationAttemptRepository(ds) });
+    initiations = 0;
+    const first = await local(a.initiatePaymentAtBank, paymentId);
+    expect(first).toMatchObject({ transactionStatus: 'ACSP', scaApproach: 'REDIRECT' });
+    // The lost task went on (SCA-exempt: straight to the status polls) and recorded what it found.
+    await local(a.recordPaymentStatus, { paymentId, seq: 0, kind: 'transaction_status', status: 'ACSP', rawStatus: 'ACSP', reason: null });
+    await local(a.recordPaymentStatus, { paymentId, seq: 1, kind: 'transaction_status', status: 'PDNG', rawStatus: 'PDNG', reason: null });
+    expect((await payments.findById(paymentId))?.transactionStatus).toBe('PDNG');
+    // Run again: the same answer as the first run, so the workflow takes the same path; the bank saw one initiation.
+    await expect(local(a.initiatePaymentAtBank, paymentId)).resolves.toEqual(first);
+    expect(initiations).toBe(1);
+  });
 });

@@ -75,13 +75,18 @@ export function createPaymentActivities(deps: PaymentActivityDeps) {
     codeVerifier: oauthCodeVerifier(deps.callbackSigner, { resource: 'payments', id: paymentId }),
   });
 
-  /** What an earlier attempt of this activity already recorded (it crashed after the bank answered). */
+  /**
+   * What an earlier attempt of this activity already recorded (it crashed after the bank answered,
+   * or its workflow task was lost): the bank's answer to the initiation, not the payment's current
+   * status, which the lost task may already have moved on (the workflow must take the path it took).
+   */
   async function recordedInitiation(payment: PaymentEntity): Promise<InitiatePaymentResult | undefined> {
     if (!payment.bankPaymentId || !payment.scaApproach) return undefined;
     const [authorisation] = await deps.payments.listAuthorisations(payment.tenantId, payment.id);
+    const normalised = payment.initiationStatus ?? payment.transactionStatus;
     return {
       bankPaymentId: payment.bankPaymentId,
-      status: { raw: payment.rawTransactionStatus ?? payment.transactionStatus, normalised: payment.transactionStatus },
+      status: { raw: (payment.initiationStatus ? payment.rawInitiationStatus : payment.rawTransactionStatus) ?? normalised, normalised },
       scaApproach: payment.scaApproach,
       ...(authorisation ? { authorisationId: authorisation.authorisationId } : {}),
       ...(payment.scaRedirectUrl ? { scaRedirectUrl: payment.scaRedirectUrl } : {}),

@@ -48,6 +48,7 @@ import { PeriodicPayments1732450000900 } from './migrations/1732450000900-period
 import { BulkPayments1732450000200 } from './migrations/1732450000200-bulk-payments';
 import { BulkPaymentAuthorisationEntity, BulkPaymentCancellationEntity, BulkPaymentEntity, BulkPaymentEventEntity } from './entities/bulk-payment.entity';
 import { BulkPaymentCancellations1732450001100 } from './migrations/1732450001100-bulk-payment-cancellations';
+import { PaymentInitiationStatus1732450001500 } from './migrations/1732450001500-payment-initiation-status';
 import { BulkPaymentTransactionEntity } from './entities/bulk-payment-transaction.entity';
 import { BATCH_ENTITIES, BATCH_MIGRATIONS } from './batch-schema';
 
@@ -108,6 +109,7 @@ export const MIGRATIONS = [
   PeriodicPayments1732450000900,
   ...BATCH_MIGRATIONS,
   BulkPaymentCancellations1732450001100,
+  PaymentInitiationStatus1732450001500,
 ];
 
 export interface DatabaseOptions {

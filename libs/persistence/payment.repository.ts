@@ -130,6 +130,7 @@ export class PaymentRepository {
     await this.ds.query(
       `WITH pay AS (
          UPDATE payments SET bank_payment_id = $2, transaction_status = $3, raw_transaction_status = $4,
+                initiation_status = $3, raw_initiation_status = $4,
                 sca_approach = $5, sca_redirect_url = $6, psu_message = $7, version = version + 1, updated_at = now()
           WHERE id = $1::uuid
          RETURNING id

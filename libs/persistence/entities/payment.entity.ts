@@ -68,6 +68,13 @@ export class PaymentEntity {
   @Column({ name: 'raw_transaction_status', type: 'varchar', nullable: true })
   rawTransactionStatus!: string | null;
 
+  /** The status the bank answered the initiation with (the recorded answer an initiation run again hands back); null before it was kept. */
+  @Column({ name: 'initiation_status', type: 'varchar', length: 4, nullable: true })
+  initiationStatus!: TransactionStatus | null;
+
+  @Column({ name: 'raw_initiation_status', type: 'varchar', nullable: true })
+  rawInitiationStatus!: string | null;
+
   @Column({ name: 'status_reason', type: 'varchar', nullable: true })
   statusReason!: string | null;
 
