@@ -123,6 +123,71 @@ test('an SCA status read hands back only an SCA change recorded there, never a t
   expect(bankCalls).toBe(1);
 });
 
+describe('reads that record what they found (payment-read-records)', () => {
+  const events = (paymentId: string) =>
+    ds.query('SELECT seq, kind, status, raw_status, reason FROM payment_events WHERE payment_id = $1 ORDER BY seq', [paymentId]) as Promise<
+      { seq: number; kind: string; status: string; raw_status: string; reason: string | null }[]
+    >;
+
+  function withHook(told: unknown[], overrides: Partial<PaymentRepository> = {}) {
+    return createPaymentActivities({
+      ...deps(),
+      payments: Object.assign(Object.create(payments) as PaymentRepository, overrides),
+      statusRecorded: async (change) => void told.push(change),
+    });
+  }
+
+  test('a changed status is recorded under the sequence number, with its reason, and the hook is told once', async () => {
+    const paymentId = await initiatedPayment();
+    const told: unknown[] = [];
+    const a = withHook(told);
+    bankStatus = 'CANC';
+    const at = { seq: 0, known: 'ACCP', reasons: { CANC: 'Cancelled by the TPP, authorised by the PSU' }, bicFi: BIC };
+    await expect(local(a.readAndRecordPaymentStatus, paymentId, at)).resolves.toEqual({ raw: 'CANC', normalised: 'CANC' });
+    expect(await events(paymentId)).toEqual([{ seq: 0, kind: 'transaction_status', status: 'CANC', raw_status: 'CANC', reason: 'Cancelled by the TPP, authorised by the PSU' }]);
+    expect((await payments.findById(paymentId))?.transactionStatus).toBe('CANC');
+    expect(told).toEqual([expect.objectContaining({ paymentId, seq: 0, kind: 'transaction_status', status: 'CANC', bicFi: BIC })]);
+
+    // Run again (its workflow task was lost): the recorded change, no second bank call, nothing told twice.
+    bankStatus = 'ACSC';
+    await expect(local(a.readAndRecordPaymentStatus, paymentId, at)).resolves.toEqual({ raw: 'CANC', normalised: 'CANC' });
+    expect(bankCalls).toBe(1);
+    expect(told).toHaveLength(1);
+  });
+
+  test('no change from what the workflow holds: nothing recorded, nothing told', async () => {
+    const paymentId = await initiatedPayment();
+    const told: unknown[] = [];
+    bankStatus = 'RCVD';
+    await expect(local(withHook(told).readAndRecordPaymentStatus, paymentId, { seq: 0, known: 'RCVD' })).resolves.toEqual({ raw: 'RCVD', normalised: 'RCVD' });
+    expect(await events(paymentId)).toEqual([]);
+    expect(told).toEqual([]);
+  });
+
+  test('an SCA change is recorded with its authorisation and the metric labels the workflow passed', async () => {
+    const paymentId = await initiatedPayment();
+    const told: unknown[] = [];
+    bankScaStatus = 'finalised';
+    const scaStartedAt = Date.now() - 5_000;
+    await expect(local(withHook(told).readAndRecordScaStatus, paymentId, 'auth-1', { seq: 0, known: 'started', bicFi: BIC, scaStartedAt })).resolves.toEqual({
+      raw: 'FINALISED',
+      normalised: 'finalised',
+    });
+    expect(await events(paymentId)).toEqual([{ seq: 0, kind: 'sca_status', status: 'finalised', raw_status: 'FINALISED', reason: null }]);
+    expect(told).toEqual([expect.objectContaining({ kind: 'sca_status', status: 'finalised', authorisationId: 'auth-1', bicFi: BIC, scaStartedAt })]);
+  });
+
+  test('a record that fails fails the read (the workflow reads again) and tells the hook nothing', async () => {
+    const paymentId = await initiatedPayment();
+    const told: unknown[] = [];
+    bankStatus = 'ACSP';
+    const a = withHook(told, { recordStatusChange: async () => Promise.reject(new Error('database down')) });
+    await expect(local(a.readAndRecordPaymentStatus, paymentId, { seq: 0, known: 'RCVD' })).rejects.toThrow('database down');
+    expect(told).toEqual([]);
+    expect(await events(paymentId)).toEqual([]);
+  });
+});
+
 describe('an initiation run again after its workflow task was lost (a local activity)', () => {
   test('hands back the bank’s answer to the initiation, not the status the lost task recorded after it', async () => {
     const paymentId = await createStoredPayment(ds);

@@ -38,6 +38,29 @@ export interface PaymentActivityDeps {
   callbackSigner: HmacSigner;
   handoffs: SensitiveHandoffs;
   logger: Logger;
+  /**
+   * Told of each status change once it is stored (the worker counts it: apps/worker/observability.ts).
+   * A hook rather than a wrapper around `recordPaymentStatus`, because the reads that record what
+   * they found (`readAndRecordPaymentStatus`) store changes too.
+   */
+  statusRecorded?: (change: RecordedStatusChange) => Promise<void>;
+}
+
+/** A status change as the workflow hands it over: `bicFi` and `scaStartedAt` (epoch ms) only label the worker's metrics; nothing stores them. */
+export type RecordedStatusChange = StatusChange & { authorisationId?: string; bicFi?: string; scaStartedAt?: number };
+
+/**
+ * Where a status read records what it found (`readAndRecord*`, patch `payment-read-records`): the
+ * sequence number the change takes, the status the workflow holds now (no change, no record), and
+ * the change's labels. `reasons`: the change's reason by the status found (a CANC after a
+ * cancellation the PSU authorised says so).
+ */
+export interface StatusRecordAt {
+  seq: number;
+  known?: string;
+  reasons?: Partial<Record<string, string>>;
+  bicFi?: string;
+  scaStartedAt?: number;
 }
 
 /**
@@ -92,6 +115,26 @@ export function createPaymentActivities(deps: PaymentActivityDeps) {
       ...(payment.scaRedirectUrl ? { scaRedirectUrl: payment.scaRedirectUrl } : {}),
       ...(payment.psuMessage ? { psuMessage: payment.psuMessage } : {}),
     };
+  }
+
+  /** Stores one status change (idempotent by payment and sequence number) and tells the hook. */
+  async function recordChange(change: RecordedStatusChange): Promise<void> {
+    await deps.payments.recordStatusChange(change);
+    deps.logger.info(
+      { paymentId: change.paymentId, kind: change.kind, status: change.status, rawStatus: change.rawStatus, reason: change.reason },
+      'payment status changed',
+    );
+    if (deps.statusRecorded) await deps.statusRecorded(change);
+  }
+
+  async function readPaymentStatus(paymentId: string): Promise<BankTransactionStatus> {
+    const { payment, adapter, conn } = await load(paymentId);
+    return adapter.getPaymentStatus(conn, bankRef(payment, 'status')).catch(toActivityFailure);
+  }
+
+  async function readScaStatus(paymentId: string, authorisationId: string): Promise<BankScaStatus> {
+    const { payment, adapter, conn } = await load(paymentId);
+    return adapter.getScaStatus(conn, { ...bankRef(payment, 'sca-status'), authorisationId }).catch(toActivityFailure);
   }
 
   return {
@@ -245,16 +288,59 @@ export function createPaymentActivities(deps: PaymentActivityDeps) {
     async getBankPaymentStatus(paymentId: string, memo?: { seq: number }): Promise<BankTransactionStatus> {
       const recorded = memo && (await deps.payments.recordedChangeAt(paymentId, memo.seq, 'transaction_status'));
       if (recorded) return recorded as BankTransactionStatus;
-      const { payment, adapter, conn } = await load(paymentId);
-      return adapter.getPaymentStatus(conn, bankRef(payment, 'status')).catch(toActivityFailure);
+      return readPaymentStatus(paymentId);
     },
 
     /** The authorisation's SCA status at the bank; `memo` as for {@link getBankPaymentStatus}. */
     async getBankScaStatus(paymentId: string, authorisationId: string, memo?: { seq: number }): Promise<BankScaStatus> {
       const recorded = memo && (await deps.payments.recordedChangeAt(paymentId, memo.seq, 'sca_status'));
       if (recorded) return recorded as BankScaStatus;
-      const { payment, adapter, conn } = await load(paymentId);
-      return adapter.getScaStatus(conn, { ...bankRef(payment, 'sca-status'), authorisationId }).catch(toActivityFailure);
+      return readScaStatus(paymentId, authorisationId);
+    },
+
+    /**
+     * The payment's status at the bank, and, when it differs from what the workflow holds
+     * (`at.known`), the change recorded under `at.seq` in the same activity (patch
+     * `payment-read-records`: one local activity where there were two). Run again after its
+     * workflow task was lost, it hands back the change the lost run recorded there, as
+     * `getBankPaymentStatus` does. The workflow applies what it gets back without recording it again.
+     */
+    async readAndRecordPaymentStatus(paymentId: string, at: StatusRecordAt): Promise<BankTransactionStatus> {
+      const recorded = await deps.payments.recordedChangeAt(paymentId, at.seq, 'transaction_status');
+      if (recorded) return recorded as BankTransactionStatus;
+      const status = await readPaymentStatus(paymentId);
+      if (status.normalised !== at.known) {
+        await recordChange({
+          paymentId,
+          seq: at.seq,
+          kind: 'transaction_status',
+          status: status.normalised,
+          rawStatus: status.raw,
+          reason: at.reasons?.[status.normalised] ?? null,
+          bicFi: at.bicFi,
+        });
+      }
+      return status;
+    },
+
+    /** The authorisation's SCA status, recorded when it changed: as {@link readAndRecordPaymentStatus}. */
+    async readAndRecordScaStatus(paymentId: string, authorisationId: string, at: StatusRecordAt): Promise<BankScaStatus> {
+      const recorded = await deps.payments.recordedChangeAt(paymentId, at.seq, 'sca_status');
+      if (recorded) return recorded as BankScaStatus;
+      const status = await readScaStatus(paymentId, authorisationId);
+      if (status.normalised !== at.known) {
+        await recordChange({
+          paymentId,
+          seq: at.seq,
+          kind: 'sca_status',
+          status: status.normalised,
+          rawStatus: status.raw,
+          authorisationId,
+          bicFi: at.bicFi,
+          scaStartedAt: at.scaStartedAt,
+        });
+      }
+      return status;
     },
 
     async startAuthorisationAtBank(paymentId: string): Promise<StartedAuthorisation> {
@@ -295,13 +381,8 @@ export function createPaymentActivities(deps: PaymentActivityDeps) {
       return toPsuDataSummary(result);
     },
 
-    /** `bicFi` and `scaStartedAt` (epoch ms) only label the worker's metrics (apps/worker/observability.ts); nothing stores them. */
-    async recordPaymentStatus(change: StatusChange & { authorisationId?: string; bicFi?: string; scaStartedAt?: number }): Promise<void> {
-      await deps.payments.recordStatusChange(change);
-      deps.logger.info(
-        { paymentId: change.paymentId, kind: change.kind, status: change.status, rawStatus: change.rawStatus, reason: change.reason },
-        'payment status changed',
-      );
+    async recordPaymentStatus(change: RecordedStatusChange): Promise<void> {
+      await recordChange(change);
     },
   };
 }

@@ -46,6 +46,8 @@ function paymentActivities(): PaymentActivities {
     getBankScaStatus: async () => ({ raw: 'FINALISED', normalised: 'finalised' }),
     getBankPaymentStatus: async () => (polls++ % 2 === 0 ? { raw: 'ACSP', normalised: 'ACSP' } : { raw: 'ACSC', normalised: 'ACSC' }),
     recordPaymentStatus: async () => undefined,
+    readAndRecordScaStatus: async () => ({ raw: 'FINALISED', normalised: 'finalised' }),
+    readAndRecordPaymentStatus: async () => (polls++ % 2 === 0 ? { raw: 'ACSP', normalised: 'ACSP' } : { raw: 'ACSC', normalised: 'ACSC' }),
     lookUpInitiationAtBank: unused,
     confirmBankPayment: unused,
     adoptBankPayment: unused,

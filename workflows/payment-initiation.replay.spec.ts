@@ -41,6 +41,10 @@ import { sharedWorkflowBundle } from '../test/support/workflow-bundle';
  *   SCA and payment status reads are local activities too (the decoupled payment: 50 → 32
  *   events, 7 → 3 workflow tasks). The four fixtures were recorded again; the runs recorded before
  *   are kept as `*-before-local-bank-calls-history.json` and must keep replaying.
+ * - Patch `payment-read-records` (issue 12): the SCA wait's and the status poll's reads record
+ *   what they found in the same local activity (the decoupled payment: 7 → 4 local activities).
+ *   The four fixtures were recorded again; the runs recorded before are kept as
+ *   `*-before-read-records-history.json` and must keep replaying.
  *
  * The replay needs no server (only the recorder starts one). To re-record (only for a change that
  * ships behind `patched()`, keeping the older fixtures): `RECORD_HISTORY=1 npx jest workflows/payment-initiation.replay.spec.ts`.
@@ -49,6 +53,7 @@ import { sharedWorkflowBundle } from '../test/support/workflow-bundle';
 const fixture = (name: string) => path.join(__dirname, '__fixtures__', name);
 const PATCH_LOCAL = 'local-status-records';
 const PATCH_BANK_CALLS = 'payment-local-bank-calls';
+const PATCH_READ_RECORDS = 'payment-read-records';
 
 const TIMINGS: PaymentTimings = {
   scaTimeoutMs: 15 * 60_000,
@@ -63,9 +68,13 @@ const notInScenario = async (): Promise<never> => {
   throw new Error('not part of this scenario');
 };
 
-/** Every activity refuses unless the scenario says otherwise. */
+/**
+ * Every activity refuses unless the scenario says otherwise. The reads that record what they found
+ * (`payment-read-records`) answer as the scenario's reads do (the record is a no-op here, as
+ * `recordPaymentStatus` is).
+ */
 function activitiesFor(overrides: Partial<PaymentActivities>): PaymentActivities {
-  return {
+  const acts: PaymentActivities = {
     initiatePaymentAtBank: notInScenario,
     lookUpInitiationAtBank: notInScenario,
     confirmBankPayment: notInScenario,
@@ -78,8 +87,11 @@ function activitiesFor(overrides: Partial<PaymentActivities>): PaymentActivities
     cancelPaymentAtBank: notInScenario,
     updatePaymentPsuDataAtBank: notInScenario,
     recordPaymentStatus: async () => undefined,
+    readAndRecordPaymentStatus: (paymentId) => acts.getBankPaymentStatus(paymentId),
+    readAndRecordScaStatus: (paymentId, authorisationId) => acts.getBankScaStatus(paymentId, authorisationId),
     ...overrides,
   };
+  return acts;
 }
 
 const status = (s: 'RCVD' | 'ACCP' | 'ACSP' | 'ACSC' | 'RJCT' | 'CANC'): BankTransactionStatus => ({ raw: s, normalised: s });
@@ -101,15 +113,12 @@ const SCENARIOS: Scenario[] = [
     activities: [],
     localActivities: [
       'initiatePaymentAtBank',
-      'getBankScaStatus',
-      'recordPaymentStatus', // sca_status finalised
-      'getBankPaymentStatus',
-      'recordPaymentStatus', // ACSP
-      'getBankPaymentStatus',
-      'recordPaymentStatus', // ACSC
+      'readAndRecordScaStatus', // sca_status finalised
+      'readAndRecordPaymentStatus', // ACSP
+      'readAndRecordPaymentStatus', // ACSC
     ],
     updates: ['initiationResult'],
-    patches: [PATCH_BANK_CALLS, PATCH_LOCAL],
+    patches: [PATCH_BANK_CALLS, PATCH_READ_RECORDS], // no record of its own: every change is recorded by its read
     record: (env) => {
       let statusPolls = 0;
       return recordPayment(
@@ -142,13 +151,11 @@ const SCENARIOS: Scenario[] = [
       'initiatePaymentAtBank', // ambiguous
       'recordPaymentStatus', // initiation_outcome unknown
       'recordPaymentStatus', // initiation_outcome resolved, after adoptBankPayment
-      'getBankPaymentStatus', // SCA followed through the payment's status
-      'recordPaymentStatus', // ACSP
-      'getBankPaymentStatus',
-      'recordPaymentStatus', // ACSC
+      'readAndRecordPaymentStatus', // SCA followed through the payment's status: ACSP
+      'readAndRecordPaymentStatus', // ACSC
     ],
     updates: ['initiationResult', 'resolveInitiation'],
-    patches: [PATCH_BANK_CALLS, 'initiation-outcome-search-attribute', PATCH_LOCAL],
+    patches: [PATCH_BANK_CALLS, 'initiation-outcome-search-attribute', PATCH_LOCAL, PATCH_READ_RECORDS],
     record: (env) => {
       let statusPolls = 0;
       return recordPayment(
@@ -183,16 +190,14 @@ const SCENARIOS: Scenario[] = [
     activities: ['cancelPaymentAtBank'], // refused by the bank
     localActivities: [
       'initiatePaymentAtBank',
-      'getBankScaStatus',
-      'recordPaymentStatus', // sca_status received, recorded once; checks with backoff until the timeout
-      ...Array<string>(6).fill('getBankScaStatus'),
+      'readAndRecordScaStatus', // sca_status received, recorded once; checks with backoff until the timeout
+      ...Array<string>(6).fill('readAndRecordScaStatus'),
       'getBankPaymentStatus', // after the refused cancellation: still RCVD, followed, not RJCT
       'recordPaymentStatus',
-      'getBankPaymentStatus', // the bank rejects it itself
-      'recordPaymentStatus',
+      'readAndRecordPaymentStatus', // the bank rejects it itself: RJCT
     ],
     updates: ['initiationResult'],
-    patches: [PATCH_BANK_CALLS, PATCH_LOCAL, 'sca-timeout-cancel-outcome'],
+    patches: [PATCH_BANK_CALLS, PATCH_READ_RECORDS, 'sca-timeout-cancel-outcome', PATCH_LOCAL],
     record: (env) => {
       let statusPolls = 0;
       return recordPayment(
@@ -227,16 +232,13 @@ const SCENARIOS: Scenario[] = [
     ],
     localActivities: [
       'initiatePaymentAtBank',
-      'getBankScaStatus',
-      'recordPaymentStatus', // sca_status finalised
-      'getBankPaymentStatus',
-      'recordPaymentStatus', // ACCP: waiting for its execution date
-      'getBankPaymentStatus', // still ACCP, after the cancellation's first check
-      'getBankPaymentStatus', // CANC, after its second
-      'recordPaymentStatus',
+      'readAndRecordScaStatus', // sca_status finalised
+      'readAndRecordPaymentStatus', // ACCP: waiting for its execution date
+      'readAndRecordPaymentStatus', // still ACCP, after the cancellation's first check
+      'readAndRecordPaymentStatus', // CANC, after its second
     ],
     updates: ['initiationResult', 'cancelPayment', 'startCancellationAuthorisation'],
-    patches: [PATCH_BANK_CALLS, PATCH_LOCAL, 'payment-cancellation-sca-status'],
+    patches: [PATCH_BANK_CALLS, PATCH_READ_RECORDS, 'payment-cancellation-sca-status'],
     record: (env) => {
       let cancellationChecks = 0;
       let approved = false;
@@ -264,7 +266,7 @@ const SCENARIOS: Scenario[] = [
         // Cancel while the workflow waits on its first status-poll timer (5 s), so the event order is stable.
         for (;;) {
           const events = (await handle.fetchHistory()).events ?? [];
-          if (stepsDone(events) >= 5 && events.at(-1)?.timerStartedEventAttributes) break;
+          if (stepsDone(events) >= 3 && events.at(-1)?.timerStartedEventAttributes) break;
           await new Promise((r) => setTimeout(r, 50));
         }
         await handle.executeUpdate(cancelPaymentUpdate, { updateId: 'cancel-fixture' });
@@ -306,6 +308,19 @@ describe.each(SCENARIOS)('paymentInitiationWorkflow replay: $file', (scenario) =
 });
 
 describe('paymentInitiationWorkflow replay: runs recorded before a patch', () => {
+  it.each(SCENARIOS.map((sc) => sc.file.replace('-history.json', '-before-read-records-history.json')))(
+    'replays %s, recorded before payment-read-records (old branch: a status read, then its record)',
+    async (file) => {
+      const history = readHistoryFixture(fixture(file));
+      expect(patchesOf(history)).toContain(PATCH_BANK_CALLS);
+      expect(patchesOf(history)).not.toContain(PATCH_READ_RECORDS);
+      expect(localActivitiesOf(history)).toContain('recordPaymentStatus');
+      expect(localActivitiesOf(history).some((name) => name.startsWith('readAndRecord'))).toBe(false);
+      await expect(Worker.runReplayHistory({ workflowBundle: await sharedWorkflowBundle() }, history, file)).resolves.toBeUndefined();
+    },
+    30_000,
+  );
+
   it.each(SCENARIOS.map((sc) => sc.file.replace('-history.json', '-before-local-bank-calls-history.json')))(
     'replays %s, recorded before payment-local-bank-calls (old branch: the initiation and bank reads as activity tasks)',
     async (file) => {

@@ -10,7 +10,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, Worker, type WorkflowBundle } from '@temporalio/worker';
 import type { PaymentActivities } from '../activities/payment.activities';
-import type { BankTransactionStatus, ScaStatus, TransactionStatus } from '../libs/domain/transaction-status';
+import type { BankScaStatus, BankTransactionStatus, ScaStatus, TransactionStatus } from '../libs/domain/transaction-status';
 import {
   BicFi,
   PaymentProduct,
@@ -87,6 +87,8 @@ interface BankScript {
   scaStatus?: (check: number) => ScaStatus;
   /** Called per status poll (0-based) with the poll's server time. */
   paymentStatus?: (poll: number, at: number) => TransactionStatus;
+  /** Awaited per status poll (0-based) before the bank answers: holds a read in flight. */
+  statusGate?: (poll: number) => Promise<void> | undefined;
   cancel?: () => CancellationResult;
   /** Called per Update PSU Data attempt; throw to fail it. */
   psuData?: (attempt: number) => void;
@@ -118,6 +120,17 @@ function stubBank(script: BankScript = {}) {
     return call;
   }
   const callsTo = (name: ActivityName) => calls.filter((c) => c.name === name);
+  /** The bank's SCA and payment status reads, whether or not the read also recorded the change. */
+  const scaReads = () => calls.filter((c) => c.name === 'getBankScaStatus' || c.name === 'readAndRecordScaStatus');
+  const statusReads = () => calls.filter((c) => c.name === 'getBankPaymentStatus' || c.name === 'readAndRecordPaymentStatus');
+  function scaRead(): BankScaStatus {
+    const status = script.scaStatus?.(scaReads().length - 1) ?? 'finalised';
+    return { raw: status.toUpperCase(), normalised: status };
+  }
+  function statusRead(at: number): BankTransactionStatus {
+    const status = script.paymentStatus?.(statusReads().length - 1, at) ?? 'ACSC';
+    return { raw: `raw-${status}`, normalised: status };
+  }
 
   const activities: PaymentActivities = {
     async initiatePaymentAtBank(_paymentId, opts = {}) {
@@ -149,13 +162,31 @@ function stubBank(script: BankScript = {}) {
     },
     async getBankScaStatus() {
       await note('getBankScaStatus');
-      const status = script.scaStatus?.(callsTo('getBankScaStatus').length - 1) ?? 'finalised';
-      return { raw: status.toUpperCase(), normalised: status };
+      return scaRead();
     },
     async getBankPaymentStatus() {
       const { at } = await note('getBankPaymentStatus');
-      const status = script.paymentStatus?.(callsTo('getBankPaymentStatus').length - 1, at) ?? 'ACSC';
-      return { raw: `raw-${status}`, normalised: status };
+      await script.statusGate?.(statusReads().length - 1);
+      return statusRead(at);
+    },
+    // The reads that record what they found (`payment-read-records`), as the real activity does.
+    async readAndRecordScaStatus(paymentId, authorisationId, where) {
+      await note('readAndRecordScaStatus');
+      const status = scaRead();
+      if (status.normalised !== where.known) {
+        const { bicFi, scaStartedAt } = where;
+        recorded.push({ paymentId, seq: where.seq, kind: 'sca_status', status: status.normalised, rawStatus: status.raw, authorisationId, bicFi, scaStartedAt });
+      }
+      return status;
+    },
+    async readAndRecordPaymentStatus(paymentId, where) {
+      const { at } = await note('readAndRecordPaymentStatus');
+      await script.statusGate?.(statusReads().length - 1);
+      const status = statusRead(at);
+      if (status.normalised !== where.known) {
+        recorded.push({ paymentId, seq: where.seq, kind: 'transaction_status', status: status.normalised, rawStatus: status.raw, reason: where.reasons?.[status.normalised] ?? null, bicFi: where.bicFi });
+      }
+      return status;
     },
     async startAuthorisationAtBank() {
       await note('startAuthorisationAtBank');
@@ -184,6 +215,8 @@ function stubBank(script: BankScript = {}) {
     decisions,
     adopted,
     callsTo,
+    scaReads,
+    statusReads,
     count: (name: ActivityName) => callsTo(name).length,
     /** The status changes as `kind:status`, in the order the workflow persisted them. */
     timeline: () => recorded.map((c) => `${c.kind}:${c.status}`),
@@ -322,17 +355,14 @@ describe('paymentInitiationWorkflow', () => {
     ]);
     expect(bank.calls.map((c) => c.name)).toEqual([
       'initiatePaymentAtBank',
-      'getBankScaStatus',
-      'recordPaymentStatus',
-      'getBankPaymentStatus',
-      'recordPaymentStatus',
-      'getBankPaymentStatus',
-      'recordPaymentStatus',
+      'readAndRecordScaStatus', // sca_status finalised
+      'readAndRecordPaymentStatus', // ACSP
+      'readAndRecordPaymentStatus', // ACSC
     ]);
     // The first SCA check waits scaPollInitialMs; the first status poll is immediate, the next one statusPollInitialMs later.
-    const [initiated, scaChecked] = [bank.callsTo('initiatePaymentAtBank')[0], bank.callsTo('getBankScaStatus')[0]];
+    const [initiated, scaChecked] = [bank.callsTo('initiatePaymentAtBank')[0], bank.scaReads()[0]];
     expect(scaChecked.at - initiated.at).toBeGreaterThanOrEqual(TIMINGS.scaPollInitialMs);
-    const polls = bank.callsTo('getBankPaymentStatus').map((c) => c.at);
+    const polls = bank.statusReads().map((c) => c.at);
     expect(gaps(polls)[0]).toBeGreaterThanOrEqual(TIMINGS.statusPollInitialMs);
 
     const { typedSearchAttributes } = await handle.describe();
@@ -348,7 +378,7 @@ describe('paymentInitiationWorkflow', () => {
       await expect(started.summary).resolves.toEqual(DECOUPLED_INITIATION);
       const handle = await started.handle;
       // The update answered while the workflow goes on waiting for SCA.
-      expect(bank.count('getBankScaStatus')).toBe(0);
+      expect(bank.scaReads().length).toBe(0);
 
       // A retried POST (same workflow id, USE_EXISTING) gets the same answer without a second initiation.
       const again = await payment.initiateLikeTheApi();
@@ -398,7 +428,7 @@ describe('paymentInitiationWorkflow', () => {
         bicFi: input.bicFi,
       },
     ]);
-    expect(bank.count('getBankScaStatus') + bank.count('getBankPaymentStatus') + bank.count('cancelPaymentAtBank')).toBe(0);
+    expect(bank.scaReads().length + bank.statusReads().length + bank.count('cancelPaymentAtBank')).toBe(0);
   });
 
   it('retries the initiation after 5xx answers, then goes on with the payment', async () => {
@@ -493,7 +523,7 @@ describe('paymentInitiationWorkflow', () => {
     expect(bank.recorded.map((c) => c.seq)).toEqual(expected.timeline.map((_, i) => i));
     expect(bank.recorded.at(-1)?.reason).toMatch(expected.reason);
     expect(bank.count('cancelPaymentAtBank')).toBe(expected.cancelCalls);
-    expect(bank.count('getBankPaymentStatus')).toBe(expected.statusPolls);
+    expect(bank.statusReads().length).toBe(expected.statusPolls);
     expect(durationMs).toBeGreaterThanOrEqual(expected.minDurationMs);
     expect(durationMs).toBeLessThanOrEqual(expected.maxDurationMs);
   });
@@ -503,7 +533,7 @@ describe('paymentInitiationWorkflow', () => {
 
     await runToEnd(bank, { scaTimeoutMs: 5 * MINUTE, scaPollInitialMs: 2 * SECOND, scaPollMaxMs: 30 * SECOND });
 
-    const checks = [bank.callsTo('initiatePaymentAtBank')[0], ...bank.callsTo('getBankScaStatus')].map((c) => c.at);
+    const checks = [bank.callsTo('initiatePaymentAtBank')[0], ...bank.scaReads()].map((c) => c.at);
     const waits = gaps(checks);
     expectWaits(waits.slice(0, 9), [2_000, 3_000, 4_500, 6_750, 10_125, 15_188, 22_782, 30_000, 30_000]);
     expect(Math.max(...waits)).toBeLessThan(30 * SECOND + TOLERANCE_MS);
@@ -528,7 +558,7 @@ describe('paymentInitiationWorkflow', () => {
     });
 
     const initiated = bank.callsTo('initiatePaymentAtBank')[0].at;
-    const checks = bank.callsTo('getBankScaStatus');
+    const checks = bank.scaReads();
     expect(checks).toHaveLength(1);
     const delay = checks[0].at - initiated;
     expect(delay).toBeGreaterThanOrEqual(firstCheckWithinMs[0]);
@@ -547,7 +577,7 @@ describe('paymentInitiationWorkflow', () => {
 
     const { state } = await runToEnd(bank, { statusPollInitialMs: 5 * SECOND, statusPollMaxMs: 5 * MINUTE });
 
-    const waits = gaps(bank.callsTo('getBankPaymentStatus').map((c) => c.at));
+    const waits = gaps(bank.statusReads().map((c) => c.at));
     expectWaits(waits.slice(0, 6), [5, 10, 20, 40, 80, 160].map((s) => s * SECOND));
     // From then on every wait is the cap.
     expectWaits(waits.slice(6), waits.slice(6).map(() => 5 * MINUTE));
@@ -565,7 +595,7 @@ describe('paymentInitiationWorkflow', () => {
 
     expect(state).toMatchObject({ phase: 'completed', transactionStatus: 'ACSP' });
     expect(state.statusReason).toMatch(/deadline/i);
-    const polls = bank.callsTo('getBankPaymentStatus').map((c) => c.at);
+    const polls = bank.statusReads().map((c) => c.at);
     // The last poll lands on the deadline itself, not an interval past it.
     expect(Math.abs(polls.at(-1)! - polls[0] - 1 * HOUR)).toBeLessThan(TOLERANCE_MS);
     expect(bank.timeline().slice(0, 2)).toEqual(['sca_status:finalised', 'transaction_status:ACSP']);
@@ -591,7 +621,7 @@ describe('paymentInitiationWorkflow', () => {
       { paymentId: input.paymentId, seq: 0, kind: 'transaction_status', status: 'CANC', rawStatus: 'CANC', reason: 'Cancelled by the TPP', bicFi: input.bicFi },
     ]);
     expect(bank.count('cancelPaymentAtBank')).toBe(1);
-    expect(bank.count('getBankScaStatus')).toBe(0);
+    expect(bank.scaReads().length).toBe(0);
     // The workflow is closed: the server refuses the update (NOT_FOUND) before any validator could run.
     expect(lateCancel).toBeInstanceOf(WorkflowNotFoundError);
     expect(bank.count('cancelPaymentAtBank')).toBe(1);
@@ -660,6 +690,39 @@ describe('paymentInitiationWorkflow', () => {
     expect((refusal as WorkflowUpdateFailedError).cause?.message).toBe('Payment cannot be cancelled while initiating');
     expect(bank.count('cancelPaymentAtBank')).toBe(0);
     expect(state.transactionStatus).toBe('ACSC');
+  });
+
+  it('a cancellation during a status read that records what it finds: CANC is recorded after the read’s change, never under its sequence number', async () => {
+    let releaseRead!: () => void;
+    const readReleased = new Promise<void>((resolve) => (releaseRead = resolve));
+    const bank = stubBank({
+      scaStatus: () => 'finalised',
+      paymentStatus: () => 'ACSP',
+      statusGate: (poll) => (poll === 0 ? readReleased : undefined),
+    });
+
+    const state = await withPayment(bank, {}, async (payment) => {
+      // The read is a local activity: the update reaches the workflow when its task heartbeats (at
+      // 80 % of the task timeout), and its cancellation at the bank runs while the read still waits.
+      const handle = await env.client.workflow.start<typeof paymentInitiationWorkflow>('paymentInitiationWorkflow', {
+        ...startOptions(payment.input, payment.taskQueue),
+        workflowTaskTimeout: '1s',
+      });
+      while (bank.statusReads().length === 0) await new Promise((r) => setTimeout(r, 20));
+      const cancelling = handle.executeUpdate(cancelPaymentUpdate);
+      for (let waited = 0; bank.count('cancelPaymentAtBank') === 0 && waited < 15_000; waited += 20) await new Promise((r) => setTimeout(r, 20));
+      expect(bank.count('cancelPaymentAtBank')).toBe(1);
+      // The cancellation's answer reaches the handler with the task's next heartbeat (every 0.8 s):
+      // give it time to try to record its CANC while the read holds the next sequence number.
+      await new Promise((r) => setTimeout(r, 2_500));
+      releaseRead();
+      await cancelling;
+      return handle.result();
+    });
+
+    expect(bank.timeline()).toEqual(['sca_status:finalised', 'transaction_status:ACSP', 'transaction_status:CANC']);
+    expect(bank.recorded.map((c) => c.seq)).toEqual([0, 1, 2]);
+    expect(state).toMatchObject({ transactionStatus: 'CANC', eventSeq: 3 });
   });
 
   it('an expired PSU secret (HandoffExpired) is not retried: the shared policy makes it non-retryable for payments too', async () => {
@@ -874,7 +937,7 @@ describe('paymentInitiationWorkflow', () => {
       expect(result).toMatchObject({ initiationOutcome: 'resolved' });
       const names = bank.calls.map((c) => c.name);
       expect(names.indexOf('recordOperatorDecision')).toBeLessThan(names.indexOf('adoptBankPayment'));
-      expect(bank.count('getBankScaStatus')).toBe(0);
+      expect(bank.scaReads().length).toBe(0);
       expect(bank.timeline()).toEqual(['initiation_outcome:unknown', 'initiation_outcome:resolved', 'transaction_status:ACSP', 'transaction_status:ACSC']);
       expect(state).toMatchObject({ transactionStatus: 'ACSC', initiationOutcome: 'resolved', adopted: true });
     });
@@ -926,7 +989,7 @@ describe('paymentInitiationWorkflow', () => {
       const { state } = await runToEnd(bank, { scaTimeoutMs: 2 * MINUTE });
 
       expect(state).toMatchObject({ transactionStatus: 'CANC', statusReason: expect.stringMatching(/^SCA timeout: .*the bank reports CANC$/) });
-      expect(bank.count('getBankPaymentStatus')).toBe(1);
+      expect(bank.statusReads().length).toBe(1);
     });
   });
 

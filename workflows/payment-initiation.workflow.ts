@@ -22,6 +22,7 @@ import {
   type BankScaStatus,
   type BankTransactionStatus,
   type ScaStatus,
+  type TransactionStatus,
 } from '../libs/domain/transaction-status';
 import { InitiationOutcome as InitiationOutcomeAttr, ScaStatus as ScaStatusAttr, TransactionStatus as TransactionStatusAttr } from '../libs/temporal/search-attributes';
 import { handleOperatorDecisions, type AcceptedDecision } from './shared/operator-decision';
@@ -83,6 +84,16 @@ const PATCH_LOCAL_STATUS_RECORDS = 'local-status-records';
  * run recorded under its sequence number (`readPaymentStatus`). Runs recorded before keep their activity tasks.
  */
 const PATCH_LOCAL_BANK_CALLS = 'payment-local-bank-calls';
+/**
+ * The SCA wait's and the status poll's reads record what they found in the same local activity
+ * (`readAndRecordPaymentStatus`, `readAndRecordScaStatus`): a change costs one local activity, not
+ * a read and then a record (issue 12: a decoupled payment's seven local activities become four;
+ * docs/benchmarks.md, eighth pass). The workflow applies the change the read recorded. Such a read
+ * holds the next sequence number while it runs, so a cancellation's record waits for it, and none
+ * starts once the payment is cancelled.
+ */
+const PATCH_READ_RECORDS = 'payment-read-records';
+const CANCELLED_BY_PSU: Partial<Record<TransactionStatus, string>> = { CANC: 'Cancelled by the TPP, authorised by the PSU' };
 /**
  * A local activity's retry waits on a durable timer, never in the worker: a backoff of 1 s or a
  * bank's Retry-After must not hold the workflow task, and is visible in the history as a timer.
@@ -205,6 +216,8 @@ export async function paymentInitiationWorkflow(input: PaymentWorkflowInput): Pr
   let decision: AcceptedDecision | undefined;
   /** When the authorisation under way was started by the TPP (startAuthorisation), for the time-to-SCA metric. */
   let authorisationStartedAt: number | undefined;
+  /** A read that records what it finds is running ({@link PATCH_READ_RECORDS}): it holds the next sequence number. */
+  let readRecording = false;
 
   setHandler(paymentStateQuery, () => state);
   setHandler(statusViewQuery, () => ({
@@ -286,6 +299,8 @@ export async function paymentInitiationWorkflow(input: PaymentWorkflowInput): Pr
       if (result.authorisationRequired) cancellationAwaitsAuthorisation = true;
       if (result.transactionStatus === 'CANC') {
         cancelled = true;
+        // A read in flight may record what it found under the next sequence number: CANC comes after it.
+        if (readRecording) await condition(() => !readRecording);
         await recordTransactionStatus({ raw: 'CANC', normalised: 'CANC' }, 'Cancelled by the TPP');
       }
       return result;
@@ -335,11 +350,7 @@ export async function paymentInitiationWorkflow(input: PaymentWorkflowInput): Pr
 
   // The record helpers return the activity's own promise (no async wrapper, one promise fewer per call).
   function recordTransactionStatus(status: BankTransactionStatus, reason?: string): Promise<void> {
-    const seq = state.eventSeq++;
-    lastRawStatus = status.raw;
-    state.transactionStatus = status.normalised;
-    state.statusReason = reason;
-    upsertSearchAttributes([{ key: TransactionStatusAttr, value: status.normalised }]);
+    const seq = applyTransactionStatus(status, reason);
     return storeStatus(`Record status ${status.normalised}`, {
       paymentId,
       seq,
@@ -351,22 +362,39 @@ export async function paymentInitiationWorkflow(input: PaymentWorkflowInput): Pr
     });
   }
 
+  /** The workflow's side of a status change: its sequence number (returned), state and search attribute. */
+  function applyTransactionStatus(status: BankTransactionStatus, reason?: string): number {
+    const seq = state.eventSeq++;
+    lastRawStatus = status.raw;
+    state.transactionStatus = status.normalised;
+    state.statusReason = reason;
+    upsertSearchAttributes([{ key: TransactionStatusAttr, value: status.normalised }]);
+    return seq;
+  }
+
   function recordScaStatus(sca: BankScaStatus): Promise<void> | undefined {
     if (sca.normalised === state.scaStatus) return undefined;
-    const seq = state.eventSeq++;
-    state.scaStatus = sca.normalised;
-    upsertSearchAttributes([{ key: ScaStatusAttr, value: sca.normalised }]);
     return storeStatus(`Record SCA status ${sca.normalised}`, {
       paymentId,
-      seq,
+      seq: applyScaStatus(sca),
       kind: 'sca_status',
       status: sca.normalised,
       rawStatus: sca.raw,
       authorisationId: state.authorisationId,
       bicFi,
-      // The worker's time-to-SCA metric: since this authorisation started, else since SCA was awaited.
-      scaStartedAt: authorisationStartedAt ?? (state.scaDeadline === undefined ? undefined : state.scaDeadline - timings.scaTimeoutMs),
+      scaStartedAt: scaStartedAt(),
     });
+  }
+
+  function applyScaStatus(sca: BankScaStatus): number {
+    state.scaStatus = sca.normalised;
+    upsertSearchAttributes([{ key: ScaStatusAttr, value: sca.normalised }]);
+    return state.eventSeq++;
+  }
+
+  /** The worker's time-to-SCA metric: since this authorisation started, else since SCA was awaited. */
+  function scaStartedAt(): number | undefined {
+    return authorisationStartedAt ?? (state.scaDeadline === undefined ? undefined : state.scaDeadline - timings.scaTimeoutMs);
   }
 
   /**
@@ -381,6 +409,48 @@ export async function paymentInitiationWorkflow(input: PaymentWorkflowInput): Pr
         ? localReads.getBankPaymentStatus.executeWithOptions(options, [paymentId, { seq: state.eventSeq }])
         : reads.getBankPaymentStatus.executeWithOptions(options, [paymentId]),
     );
+  }
+
+  /**
+   * The payment's status at the bank, a change recorded: since {@link PATCH_READ_RECORDS} by the
+   * read itself, before that by a record after it (unless the payment was cancelled meanwhile).
+   * Undefined when the read failed, or (since the patch) the payment is cancelled.
+   * `reasons`: a change's reason by the status found, read when the read starts (before the patch:
+   * when it answered, as then).
+   */
+  async function followPaymentStatus(
+    options: { summary: string },
+    reasons: () => Partial<Record<TransactionStatus, string>> | undefined = () => undefined,
+  ): Promise<BankTransactionStatus | undefined> {
+    if (!patched(PATCH_READ_RECORDS)) {
+      const status = await readPaymentStatus(options);
+      if (status && !cancelled && status.normalised !== state.transactionStatus) await recordTransactionStatus(status, reasons()?.[status.normalised]);
+      return status;
+    }
+    if (cancelled) return undefined;
+    const at = { seq: state.eventSeq, known: state.transactionStatus, reasons: reasons(), bicFi };
+    readRecording = true;
+    const status = await readOrUndefined(() => localReads.readAndRecordPaymentStatus.executeWithOptions(options, [paymentId, at]));
+    readRecording = false;
+    if (status && status.normalised !== at.known) applyTransactionStatus(status, at.reasons?.[status.normalised]);
+    return status;
+  }
+
+  /** The authorisation's SCA status at the bank, a change recorded: as {@link followPaymentStatus}. */
+  async function followScaStatus(options: { summary: string }, authorisationId: string): Promise<BankScaStatus | undefined> {
+    if (!patched(PATCH_READ_RECORDS)) {
+      const status = await readScaStatus(options, authorisationId);
+      const recording = status && !cancelled ? recordScaStatus(status) : undefined;
+      if (recording) await recording;
+      return status;
+    }
+    if (cancelled) return undefined;
+    const at = { seq: state.eventSeq, known: state.scaStatus, bicFi, scaStartedAt: scaStartedAt() };
+    readRecording = true;
+    const status = await readOrUndefined(() => localReads.readAndRecordScaStatus.executeWithOptions(options, [paymentId, authorisationId, at]));
+    readRecording = false;
+    if (status && status.normalised !== at.known) applyScaStatus(status);
+    return status;
   }
 
   function readScaStatus(options: { summary: string }, authorisationId: string): Promise<BankScaStatus | undefined> {
@@ -596,9 +666,7 @@ export async function paymentInitiationWorkflow(input: PaymentWorkflowInput): Pr
         // 'retry': the bank's answer is still missing; its status alone must not move us past it.
         if (redeemed) return redeemed === 'retry' ? undefined : redeemed;
         if (!state.authorisationId) return state.adopted ? scaFromPaymentStatus() : undefined;
-        const status = await readScaStatus(label('Check SCA status', n), state.authorisationId!);
-        const recording = status && !cancelled ? recordScaStatus(status) : undefined;
-        if (recording) await recording;
+        const status = await followScaStatus(label('Check SCA status', n), state.authorisationId!);
         return status?.normalised;
       },
       afterCheck: continueAsNewIfSuggested,
@@ -631,9 +699,8 @@ export async function paymentInitiationWorkflow(input: PaymentWorkflowInput): Pr
 
   /** A payment found after an unknown outcome, with no authorisation known: its status tells where SCA stands. */
   async function scaFromPaymentStatus(): Promise<ScaStatus | undefined> {
-    const status = await readPaymentStatus(atBank('Check status'));
+    const status = await followPaymentStatus(atBank('Check status'));
     if (!status || cancelled) return undefined;
-    if (status.normalised !== state.transactionStatus) await recordTransactionStatus(status);
     if (AUTHORISED_TRANSACTION_STATUSES.has(status.normalised)) return 'finalised';
     if (isFinalTransactionStatus(status.normalised)) return 'failed';
     return undefined;
@@ -650,6 +717,9 @@ export async function paymentInitiationWorkflow(input: PaymentWorkflowInput): Pr
     const c = state.cancellation;
     return c !== undefined && c.scaStatus !== 'finalised' && c.scaStatus !== 'failed' && c.scaStatus !== 'exempted';
   }
+
+  /** A CANC after a cancellation the PSU authorised says so. */
+  const cancellationReasons = () => (state.cancellation ? CANCELLED_BY_PSU : undefined);
 
   async function pollUntilFinal(): Promise<void> {
     let interval = timings.statusPollInitialMs;
@@ -683,11 +753,8 @@ export async function paymentInitiationWorkflow(input: PaymentWorkflowInput): Pr
         const s = await readOrUndefined(() => cancellationReads.getCancellationScaStatusAtBank.executeWithOptions(atBank('Check cancellation SCA status'), [paymentId, c.cancellationId]));
         if (s) c.scaStatus = s.normalised;
       }
-      const status = await readPaymentStatus(label('Check status', check));
+      await followPaymentStatus(label('Check status', check), cancellationReasons);
       if (cancelled) return;
-      if (status && status.normalised !== state.transactionStatus) {
-        await recordTransactionStatus(status, status.normalised === 'CANC' && state.cancellation ? 'Cancelled by the TPP, authorised by the PSU' : undefined);
-      }
       const continuing = continueAsNewIfSuggested();
       if (continuing) await continuing;
     }

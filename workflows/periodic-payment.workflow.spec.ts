@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { activityInfo } from '@temporalio/activity';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker, type WorkflowBundle } from '@temporalio/worker';
-import type { PaymentActivities } from '../activities/payment.activities';
+import type { PaymentActivities, StatusRecordAt } from '../activities/payment.activities';
 import type { PeriodicPaymentActivities } from '../activities/periodic-payment.activities';
 import { bookingDeadline, resolveExecutions, type BookedDebit, type ResolvedExecution } from '../libs/domain/periodic-observation';
 import { addDays, dayNumberOf, isoDateOf, nextExecutions, type PeriodicSchedule } from '../libs/domain/target2-calendar';
@@ -246,9 +246,22 @@ describe('cancellation authorisation of a single payment (same update, same acti
       getCancellationScaStatusAtBank: async () => (calls.push('cancellation-sca-status'), { raw: 'finalised', normalised: 'finalised' as const }),
       recordPaymentStatus: async (change: { kind: string; status: string }) => void calls.push(`${change.kind}:${change.status}`),
     };
+    // The reads that record what they found (patch payment-read-records), as the real activities do.
+    const recordingReads = {
+      readAndRecordScaStatus: async (_paymentId: string, _authorisationId: string, at: StatusRecordAt) => {
+        const status = await activities.getBankScaStatus();
+        if (status.normalised !== at.known) await activities.recordPaymentStatus({ kind: 'sca_status', status: status.normalised });
+        return status;
+      },
+      readAndRecordPaymentStatus: async (_paymentId: string, at: StatusRecordAt) => {
+        const status = await activities.getBankPaymentStatus();
+        if (status.normalised !== at.known) await activities.recordPaymentStatus({ kind: 'transaction_status', status: status.normalised });
+        return status;
+      },
+    };
     const timings: PaymentTimings = { scaTimeoutMs: 600_000, scaPollInitialMs: 1000, scaPollMaxMs: 5000, statusPollInitialMs: 60_000, statusPollMaxMs: 3_600_000, statusDeadlineMs: 30 * DAY };
     const taskQueue = `single-cancel-${randomUUID()}`;
-    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle, activities });
+    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle, activities: { ...activities, ...recordingReads } });
     const paymentId = randomUUID();
     const final = await worker.runUntil(async () => {
       await env.client.workflow.executeUpdateWithStart(initiationResultUpdate, {

@@ -1,7 +1,7 @@
 import pino from 'pino';
 import { METRIC_NAMES, WorkerMetrics } from '../../libs/observability/metrics';
 import type { PaymentRepository } from '../../libs/persistence/payment.repository';
-import { observePaymentStatus } from './observability';
+import { paymentStatusCounter } from './observability';
 
 async function value(metrics: WorkerMetrics, name: string, labels: Record<string, string>, metricName = name): Promise<number> {
   const metric = (await metrics.registry.getMetricsAsJSON()).find((m) => m.name === name);
@@ -27,18 +27,16 @@ function countingPayments() {
   return { payments, reads };
 }
 
-describe('observePaymentStatus', () => {
+describe('paymentStatusCounter', () => {
   const logger = pino({ level: 'silent' });
 
   it('labels the change with the BIC and SCA start the workflow passed, without reading the payment', async () => {
     const metrics = new WorkerMetrics();
     const { payments, reads } = countingPayments();
-    const stored: unknown[] = [];
-    const activities = observePaymentStatus({ recordPaymentStatus: async (c: unknown) => void stored.push(c) }, metrics, payments, logger);
+    const counted = paymentStatusCounter(metrics, payments, logger);
     const scaStartedAt = Date.now() - 7_000;
-    await activities.recordPaymentStatus({ paymentId: 'p1', seq: 0, kind: 'sca_status', status: 'finalised', rawStatus: 'FINALISED', authorisationId: 'a1', bicFi: 'SANDDEB0XXX', scaStartedAt });
-    await activities.recordPaymentStatus({ paymentId: 'p1', seq: 1, kind: 'transaction_status', status: 'ACSC', rawStatus: 'ACSC', bicFi: 'SANDDEB0XXX' });
-    expect(stored).toHaveLength(2);
+    await counted({ paymentId: 'p1', seq: 0, kind: 'sca_status', status: 'finalised', rawStatus: 'FINALISED', authorisationId: 'a1', bicFi: 'SANDDEB0XXX', scaStartedAt });
+    await counted({ paymentId: 'p1', seq: 1, kind: 'transaction_status', status: 'ACSC', rawStatus: 'ACSC', bicFi: 'SANDDEB0XXX' });
     expect(reads).toEqual([]);
     expect(await value(metrics, METRIC_NAMES.paymentStatusChanges, { bic: 'SANDDEB0XXX', kind: 'transaction_status', status: 'ACSC' })).toBe(1);
     expect(await value(metrics, METRIC_NAMES.scaOutcomes, { bic: 'SANDDEB0XXX', outcome: 'finalised' })).toBe(1);
@@ -47,20 +45,18 @@ describe('observePaymentStatus', () => {
     expect(seconds).toBeLessThan(30);
   });
 
-  it('reads the payment for a change scheduled by an older workflow version without the labels', async () => {
+  it('reads the payment for a change scheduled without the labels (an older workflow version, a periodic payment)', async () => {
     const metrics = new WorkerMetrics();
     const { payments, reads } = countingPayments();
-    const activities = observePaymentStatus({ recordPaymentStatus: async (_change: unknown) => undefined }, metrics, payments, logger);
-    await activities.recordPaymentStatus({ paymentId: 'p2', seq: 0, kind: 'sca_status', status: 'finalised', rawStatus: 'FINALISED', authorisationId: 'a1' });
+    await paymentStatusCounter(metrics, payments, logger)({ paymentId: 'p2', seq: 0, kind: 'sca_status', status: 'finalised', rawStatus: 'FINALISED', authorisationId: 'a1' });
     expect(reads).toEqual(['findById', 'findAuthorisation']);
     expect(await value(metrics, METRIC_NAMES.scaOutcomes, { bic: 'FROMROWXXXX', outcome: 'finalised' })).toBe(1);
   });
 
-  it('counts nothing when the record fails', async () => {
+  it('never rejects: a change it cannot label is stored all the same, and not counted', async () => {
     const metrics = new WorkerMetrics();
-    const { payments } = countingPayments();
-    const activities = observePaymentStatus({ recordPaymentStatus: async (_change: unknown) => Promise.reject(new Error('db down')) }, metrics, payments, logger);
-    await expect(activities.recordPaymentStatus({ paymentId: 'p3', seq: 0, kind: 'transaction_status', status: 'ACSP', rawStatus: 'ACSP', bicFi: 'B' })).rejects.toThrow('db down');
+    const payments = { findById: async () => Promise.reject(new Error('db down')) } as unknown as Pick<PaymentRepository, 'findById' | 'findAuthorisation'>;
+    await expect(paymentStatusCounter(metrics, payments, logger)({ paymentId: 'p3', seq: 0, kind: 'transaction_status', status: 'ACSP', rawStatus: 'ACSP' })).resolves.toBeUndefined();
     expect(await value(metrics, METRIC_NAMES.paymentStatusChanges, {})).toBe(0);
   });
 });

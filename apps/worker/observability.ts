@@ -4,7 +4,8 @@ import type { Registry } from 'prom-client';
 import type { BankAdapter, BankProtocol } from '../../libs/adapters/bank-adapter';
 import type { Logger } from '../../libs/observability/logger';
 import { METRICS_CONTENT_TYPE, WorkerMetrics, metricsText, processRegistry } from '../../libs/observability/metrics';
-import type { PaymentRepository, StatusChange } from '../../libs/persistence/payment.repository';
+import type { RecordedStatusChange } from '../../activities/payment.activities';
+import type { PaymentRepository } from '../../libs/persistence/payment.repository';
 
 /**
  * The worker's observability wiring: bank adapters timed per BIC and operation, webhook deliveries
@@ -20,22 +21,18 @@ export function observedAdapters(metrics: WorkerMetrics, adapterFor: (protocol: 
   };
 }
 
-type RecordPaymentStatus = (change: StatusChange & { authorisationId?: string; bicFi?: string; scaStartedAt?: number }) => Promise<void>;
-
 /**
- * `recordPaymentStatus`, counting each change once it is stored. The bank and the SCA's start
- * come with the change (the workflow knows both); only a change scheduled by an older workflow
- * version without them reads them from the payment's row. A failure to read them never fails the activity.
+ * Counts each payment status change once it is stored (the payment activities' `statusRecorded`
+ * hook). The bank and the SCA's start come with the change (the workflow knows both); only a change
+ * scheduled by an older workflow version, or by a periodic payment, without them reads them from the
+ * payment's row. Never rejects: a change that could not be counted is still stored.
  */
-export function observePaymentStatus<T extends { recordPaymentStatus: RecordPaymentStatus }>(
-  activities: T,
+export function paymentStatusCounter(
   metrics: WorkerMetrics,
   payments: Pick<PaymentRepository, 'findById' | 'findAuthorisation'>,
   logger: Logger,
-): T {
-  const record = activities.recordPaymentStatus;
-  activities.recordPaymentStatus = async (change) => {
-    await record(change);
+): (change: RecordedStatusChange) => Promise<void> {
+  return async (change) => {
     if (change.bicFi) {
       const scaStartedAt = change.kind === 'sca_status' && change.scaStartedAt !== undefined ? new Date(change.scaStartedAt) : undefined;
       metrics.paymentStatusChanged({ kind: change.kind, status: change.status, bic: change.bicFi, scaStartedAt });
@@ -54,7 +51,6 @@ export function observePaymentStatus<T extends { recordPaymentStatus: RecordPaym
       logger.debug({ err }, 'could not count a payment status change');
     }
   };
-  return activities;
 }
 
 export interface WorkerMetricsServer {

@@ -27,7 +27,7 @@ import { startWebhookWakeups, webhookActivityDeps } from './webhooks';
 import { WorkerMetrics, type WorkerStatusSource } from '../../libs/observability/metrics';
 import { temporalConnectionOptions } from '../../libs/temporal/connection-options';
 import { temporalWorkerTracing } from '../../libs/observability/tracing';
-import { observePaymentStatus, observedAdapters, rememberWorkerMetrics } from './observability';
+import { observedAdapters, paymentStatusCounter, rememberWorkerMetrics } from './observability';
 import { bundleWorkflows } from './workflow-bundle';
 import { ukObieAdapter } from './uk-obie';
 import { BatchRepository } from '../../libs/persistence/batch.repository';
@@ -81,8 +81,8 @@ export async function createClearwayWorker(deps: WorkerDeps): Promise<Worker> {
     webhookMetrics: metrics.webhookMetrics(),
     batches: new BatchRepository(deps.dataSource),
     quoteExpiryMarginMs: config.openPayments.quoteExpiryMarginMs,
+    statusRecorded: paymentStatusCounter(metrics, payments, deps.logger),
   });
-  observePaymentStatus(activities, metrics, payments, deps.logger);
   const workflowBundle = deps.workflowBundle ?? (await bundleWorkflows());
   // Two queues, each with the cache its workflows need (libs/temporal/task-queues.ts): busy,
   // short-lived payments must all stay cached; idle, long-lived consents need no slot.

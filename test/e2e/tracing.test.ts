@@ -101,7 +101,7 @@ test('HTTP request → Temporal client → workflow → activity → bank call: 
     expect(bankCall.attributes['http.request.method'] ?? bankCall.attributes['http.method']).toBe('POST');
 
     // Status polls are traced under the same workflow too.
-    expect(byName('RunActivity:getBankPaymentStatus') ?? byName('RunActivity:confirmBankPayment')).toBeDefined();
+    expect(byName('RunActivity:readAndRecordPaymentStatus') ?? byName('RunActivity:confirmBankPayment')).toBeDefined();
     // No personal data in any span of the trace.
     const all = JSON.stringify(inTrace());
     for (const secret of ['DE89370400440532013000', 'NL91ABNA0417164300', 'Enterprise GmbH', token]) expect(all).not.toContain(secret);
