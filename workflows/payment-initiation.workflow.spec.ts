@@ -661,6 +661,35 @@ describe('paymentInitiationWorkflow', () => {
     expect(bank.timeline().slice(-1)).toEqual(['transaction_status:CANC']);
   });
 
+  it('the PSU authorises the cancellation between the poll’s two reads: CANC, and the cancellation’s SCA read once more (finalised, not left started)', async () => {
+    let approved = false;
+    const bank = stubBank({ paymentStatus: () => (approved ? 'CANC' : 'ACCP'), cancel: () => ({ transactionStatus: 'ACCP', authorisationRequired: true }) });
+    const checks: string[] = [];
+    Object.assign(bank.activities, {
+      async startCancellationAuthorisationAtBank() {
+        return { authorisationId: 'cancel-1', scaStatus: 'started', scaApproach: 'DECOUPLED' };
+      },
+      async getCancellationScaStatusAtBank() {
+        // The second check still sees `started`; the PSU approves right after it, before the status read.
+        const status = approved ? 'finalised' : 'started';
+        checks.push(status);
+        if (checks.length === 2) approved = true;
+        return { raw: status, normalised: status };
+      },
+    });
+    const state = await withPayment(bank, {}, async (payment) => {
+      const started = await payment.initiateLikeTheApi();
+      await started.summary;
+      const handle = await started.handle;
+      await env.sleep(10 * MINUTE);
+      await handle.executeUpdate(cancelPaymentUpdate);
+      await handle.executeUpdate(startCancellationAuthorisationUpdate);
+      return handle.result();
+    });
+    expect(state).toMatchObject({ transactionStatus: 'CANC', cancellation: { cancellationId: 'cancel-1', scaStatus: 'finalised' } });
+    expect(checks).toEqual(['started', 'started', 'finalised']);
+  });
+
   it('the cancel validator refuses a cancellation while the initiation is still at the bank', async () => {
     let releaseBank!: () => void;
     const bankAnswered = new Promise<void>((resolve) => (releaseBank = resolve));

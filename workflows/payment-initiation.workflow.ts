@@ -93,6 +93,12 @@ const PATCH_LOCAL_BANK_CALLS = 'payment-local-bank-calls';
  * starts once the payment is cancelled.
  */
 const PATCH_READ_RECORDS = 'payment-read-records';
+/**
+ * The payment turned CANC while its cancellation's SCA was last seen unfinished: the PSU authorised
+ * the cancellation between the poll's two reads (the cancellation's SCA, then the payment's status).
+ * One more read of the cancellation's SCA, so the API does not show it `started` forever.
+ */
+const PATCH_CANCELLATION_SCA_AT_CANC = 'cancellation-sca-after-canc';
 const CANCELLED_BY_PSU: Partial<Record<TransactionStatus, string>> = { CANC: 'Cancelled by the TPP, authorised by the PSU' };
 /**
  * A local activity's retry waits on a durable timer, never in the worker: a backoff of 1 s or a
@@ -755,6 +761,11 @@ export async function paymentInitiationWorkflow(input: PaymentWorkflowInput): Pr
       }
       await followPaymentStatus(label('Check status', check), cancellationReasons);
       if (cancelled) return;
+      if (state.transactionStatus === 'CANC' && cancellationPending() && patched(PATCH_CANCELLATION_SCA_AT_CANC)) {
+        const c = state.cancellation!;
+        const s = await readOrUndefined(() => cancellationReads.getCancellationScaStatusAtBank.executeWithOptions(atBank('Check cancellation SCA status'), [paymentId, c.cancellationId]));
+        if (s) c.scaStatus = s.normalised;
+      }
       const continuing = continueAsNewIfSuggested();
       if (continuing) await continuing;
     }

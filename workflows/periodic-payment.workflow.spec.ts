@@ -26,7 +26,7 @@ const TIMINGS: PeriodicTimings = { scaTimeoutMs: 10 * 60_000, scaPollInitialMs: 
 
 type Acts = PeriodicPaymentActivities & Pick<PaymentActivities, 'recordPaymentStatus' | 'recordOperatorDecision' | 'adoptBankPayment'>;
 
-function stubBank(schedule: PeriodicSchedule, opts: { refused?: number[]; cancellationNeedsAuthorisation?: boolean; answerLost?: boolean } = {}) {
+function stubBank(schedule: PeriodicSchedule, opts: { refused?: number[]; cancellationNeedsAuthorisation?: boolean; approvedBetweenReads?: boolean; answerLost?: boolean } = {}) {
   const initiations: number[] = [];
   const decisions: string[] = [];
   const adopted: string[] = [];
@@ -35,6 +35,7 @@ function stubBank(schedule: PeriodicSchedule, opts: { refused?: number[]; cancel
   const runIds = new Set<string>();
   let cancelledOn: string | undefined;
   let cancellationApproved = false;
+  let cancellationChecks = 0;
   /** The bank runs on the workflow's (skipped) clock, not the process's. */
   const today = async () => isoDateOf(Math.floor((await env.currentTimeMs()) / DAY));
   const all = nextExecutions(schedule, { limit: 1000 });
@@ -70,10 +71,13 @@ function stubBank(schedule: PeriodicSchedule, opts: { refused?: number[]; cancel
     },
     startCancellationAuthorisationAtBank: async () => ({ authorisationId: 'cancel-1', scaStatus: 'started' as const, scaApproach: 'DECOUPLED' as const }),
     getCancellationScaStatusAtBank: async () => {
-      // The PSU approves in the app; the bank cancels from that day on.
+      cancellationChecks += 1;
+      // The PSU approves in the app; the bank cancels from that day on. approvedBetweenReads: the
+      // first check still sees `started`, the PSU approves right after it (before the status read).
+      const seenBefore = opts.approvedBetweenReads && cancellationChecks === 1;
       cancellationApproved = true;
       cancelledOn ??= await today();
-      return { raw: 'finalised', normalised: 'finalised' as const };
+      return seenBefore ? { raw: 'started', normalised: 'started' as const } : { raw: 'finalised', normalised: 'finalised' as const };
     },
     observePeriodicPayment: async (_id: string, o: { pending: typeof all; taken: string[]; graceBusinessDays: number }) => {
       runIds.add(activityInfo().workflowExecution?.runId ?? '');
@@ -95,7 +99,7 @@ function stubBank(schedule: PeriodicSchedule, opts: { refused?: number[]; cancel
     recordPeriodicExecution: async (_id: string, e: ResolvedExecution) => void executions.push(e),
     recordPaymentStatus: async (change: { kind: string; status: string }) => void statuses.push(`${change.kind}:${change.status}`),
   } satisfies Partial<Acts>;
-  return { activities, statuses, executions, runIds, all, cancelled: () => cancellationApproved, initiations, decisions, adopted };
+  return { activities, statuses, executions, runIds, all, cancelled: () => cancellationApproved, cancellationChecks: () => cancellationChecks, initiations, decisions, adopted };
 }
 
 let env: TestWorkflowEnvironment;
@@ -143,9 +147,12 @@ describe('periodicPaymentWorkflow', () => {
     expect(bank.runIds.size).toBeGreaterThanOrEqual(3);
   }, 300_000);
 
-  it('cancellation the bank wants authorised: DELETE → 202, cancellation authorisation, then CANC and nothing executed after it', async () => {
+  it.each([
+    ['the PSU approves before the check', false, 1],
+    ['the PSU approves between the check and the status read: the cancellation’s SCA is read once more', true, 2],
+  ])('cancellation the bank wants authorised: DELETE → 202, cancellation authorisation, then CANC and nothing executed after it (%s)', async (_case, approvedBetweenReads, checks) => {
     const schedule = scheduleFromNow(await env.currentTimeMs(), { frequency: 'Weekly' });
-    const bank = stubBank(schedule, { cancellationNeedsAuthorisation: true });
+    const bank = stubBank(schedule, { cancellationNeedsAuthorisation: true, approvedBetweenReads });
     const taskQueue = `periodic-${randomUUID()}`;
     const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle, activities: bank.activities });
     const workflowId = `periodic-${randomUUID()}`;
@@ -168,6 +175,7 @@ describe('periodicPaymentWorkflow', () => {
       expect(final.cancellation).toMatchObject({ cancellationId: 'cancel-1', scaStatus: 'finalised' });
     });
     expect(bank.cancelled()).toBe(true);
+    expect(bank.cancellationChecks()).toBe(checks);
     expect(bank.statuses.at(-1)).toBe('transaction_status:CANC');
     // Only executions before the cancellation, all booked.
     expect(bank.executions.every((e) => e.outcome === 'executed')).toBe(true);

@@ -44,6 +44,12 @@ type Activities = PeriodicPaymentActivities & Pick<PaymentActivities, 'recordPay
  * not initiated), never by initiating again. Runs recorded before this ended at the unknown outcome.
  */
 const PATCH_RESOLVE_UNKNOWN_OUTCOME = 'periodic-unknown-outcome-resolution';
+/**
+ * The order turned CANC while its cancellation's SCA was last seen unfinished: the PSU authorised
+ * the cancellation between the poll's two reads (the cancellation's SCA, then the order's status).
+ * One more read of the cancellation's SCA, so the API does not show it `started` forever.
+ */
+const PATCH_CANCELLATION_SCA_AT_CANC = 'cancellation-sca-after-canc';
 
 /** Initiation: at most once at the bank (write-ahead guard), retried only where provably not processed. */
 const initiation = proxyActivities<Activities>({ startToCloseTimeout: '15s', scheduleToCloseTimeout: '5m', retry: RETRY.bankStep });
@@ -330,10 +336,20 @@ export async function periodicPaymentWorkflow(input: PeriodicWorkflowInput): Pro
       if (seen.transactionStatus.normalised !== state.transactionStatus) {
         const reason = seen.transactionStatus.normalised === 'CANC' && state.cancellation ? 'Cancelled by the TPP, authorised by the PSU' : undefined;
         await recordTransactionStatus(seen.transactionStatus, reason);
+        await readCancellationScaOnceMore();
       }
       // Without a consent nothing more can be learnt once the bank reports the order ended.
       if (!seen.observable && state.transactionStatus === 'ACSC') return 'done';
     }
+  }
+
+  /** {@link PATCH_CANCELLATION_SCA_AT_CANC}. */
+  async function readCancellationScaOnceMore(): Promise<void> {
+    const c = state.cancellation;
+    if (state.transactionStatus !== 'CANC' || !c?.cancellationId || c.scaStatus === 'finalised' || c.scaStatus === 'failed') return;
+    if (!patched(PATCH_CANCELLATION_SCA_AT_CANC)) return;
+    const s = await readOrUndefined(() => reads.getCancellationScaStatusAtBank(paymentId, c.cancellationId!));
+    if (s) c.scaStatus = s.normalised;
   }
 
   const phase = () => state.phase;
