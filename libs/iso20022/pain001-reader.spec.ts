@@ -272,11 +272,12 @@ describe('readPain001 input and limits', () => {
     }
   }, 60_000);
 
-  it('parses a 100,000-transaction file: counts and sums', async () => {
+  // The 100,000-transaction file (issue 7's size) is `npm run bench:iso20022`'s: 20 s of parsing is a benchmark's, not the suite's.
+  it('parses a 10,000-transaction file in chunks of 1,000: counts and sums', async () => {
     const file = await pain001Bytes(
       spec('pain.001.001.09', {}, [
-        { transactions: 60_000 },
-        { transactions: 40_000, currency: 'EUR', instant: true },
+        { transactions: 6_000 },
+        { transactions: 4_000, currency: 'EUR', instant: true },
       ]),
     );
     let transactions = 0;
@@ -289,12 +290,12 @@ describe('readPain001 input and limits', () => {
       },
     });
     let expected = 0n;
-    for (let i = 0; i < 60_000; i++) expected += BigInt(defaultAmount(i).replace('.', ''));
-    for (let i = 0; i < 40_000; i++) expected += BigInt(defaultAmount(i).replace('.', ''));
+    for (let i = 0; i < 6_000; i++) expected += BigInt(defaultAmount(i).replace('.', ''));
+    for (let i = 0; i < 4_000; i++) expected += BigInt(defaultAmount(i).replace('.', ''));
     const expectedSum = `${expected / 100n}.${String(expected % 100n).padStart(2, '0')}`;
-    expect(result).toMatchObject({ ok: true, transactionCount: 100_000, paymentInformationCount: 2, controlSum: expectedSum });
-    expect(result.totals).toEqual([{ currency: 'EUR', amount: expectedSum, numberOfTransactions: 100_000 }]);
-    expect(transactions).toBe(100_000);
-    expect(chunks).toBe(100);
-  }, 120_000);
+    expect(result).toMatchObject({ ok: true, transactionCount: 10_000, paymentInformationCount: 2, controlSum: expectedSum });
+    expect(result.totals).toEqual([{ currency: 'EUR', amount: expectedSum, numberOfTransactions: 10_000 }]);
+    expect(transactions).toBe(10_000);
+    expect(chunks).toBe(10);
+  }, 60_000);
 });
