@@ -2,7 +2,9 @@
  * One jest run for the whole suite. NestJS 12 and commander 15 ship ESM only, so swc transforms
  * both our TypeScript and their JavaScript into CommonJS for jest.
  * Integration tests share one Temporal dev server and one database, prepared in
- * globalSetup; suites run serially (--runInBand in package.json) on 2 cores.
+ * globalSetup. `npm test` runs the specs beside the code on two workers (`test:unit`: each makes
+ * its own ids, tenants, task queues and time-skipping servers) and then the e2e tests serially
+ * (`test:e2e`: whole stacks, crash and chaos runs, timings a second worker would disturb).
  * @type {import('jest').Config}
  */
 const swc = [
