@@ -137,6 +137,27 @@ export function createPaymentActivities(deps: PaymentActivityDeps) {
     return adapter.getScaStatus(conn, { ...bankRef(payment, 'sca-status'), authorisationId }).catch(toActivityFailure);
   }
 
+  /**
+   * A read that records what it finds (`readAndRecord*`): the change a lost run recorded under
+   * `at.seq` if there is one, else the bank's answer, recorded under `at.seq` when it differs from
+   * `at.known`. `labels`: what the change carries besides its status (reason, authorisation).
+   */
+  async function readAndRecord<S extends BankTransactionStatus | BankScaStatus>(
+    paymentId: string,
+    kind: 'transaction_status' | 'sca_status',
+    at: StatusRecordAt,
+    read: () => Promise<S>,
+    labels: (status: S) => Pick<RecordedStatusChange, 'reason' | 'authorisationId' | 'scaStartedAt'>,
+  ): Promise<S> {
+    const recorded = await deps.payments.recordedChangeAt(paymentId, at.seq, kind);
+    if (recorded) return recorded as S;
+    const status = await read();
+    if (status.normalised !== at.known) {
+      await recordChange({ paymentId, seq: at.seq, kind, status: status.normalised, rawStatus: status.raw, bicFi: at.bicFi, ...labels(status) });
+    }
+    return status;
+  }
+
   return {
     /**
      * One attempt to initiate the payment at the bank, at most once per logical initiation
@@ -306,41 +327,12 @@ export function createPaymentActivities(deps: PaymentActivityDeps) {
      * `getBankPaymentStatus` does. The workflow applies what it gets back without recording it again.
      */
     async readAndRecordPaymentStatus(paymentId: string, at: StatusRecordAt): Promise<BankTransactionStatus> {
-      const recorded = await deps.payments.recordedChangeAt(paymentId, at.seq, 'transaction_status');
-      if (recorded) return recorded as BankTransactionStatus;
-      const status = await readPaymentStatus(paymentId);
-      if (status.normalised !== at.known) {
-        await recordChange({
-          paymentId,
-          seq: at.seq,
-          kind: 'transaction_status',
-          status: status.normalised,
-          rawStatus: status.raw,
-          reason: at.reasons?.[status.normalised] ?? null,
-          bicFi: at.bicFi,
-        });
-      }
-      return status;
+      return readAndRecord(paymentId, 'transaction_status', at, () => readPaymentStatus(paymentId), (status) => ({ reason: at.reasons?.[status.normalised] ?? null }));
     },
 
     /** The authorisation's SCA status, recorded when it changed: as {@link readAndRecordPaymentStatus}. */
     async readAndRecordScaStatus(paymentId: string, authorisationId: string, at: StatusRecordAt): Promise<BankScaStatus> {
-      const recorded = await deps.payments.recordedChangeAt(paymentId, at.seq, 'sca_status');
-      if (recorded) return recorded as BankScaStatus;
-      const status = await readScaStatus(paymentId, authorisationId);
-      if (status.normalised !== at.known) {
-        await recordChange({
-          paymentId,
-          seq: at.seq,
-          kind: 'sca_status',
-          status: status.normalised,
-          rawStatus: status.raw,
-          authorisationId,
-          bicFi: at.bicFi,
-          scaStartedAt: at.scaStartedAt,
-        });
-      }
-      return status;
+      return readAndRecord(paymentId, 'sca_status', at, () => readScaStatus(paymentId, authorisationId), () => ({ authorisationId, scaStartedAt: at.scaStartedAt }));
     },
 
     async startAuthorisationAtBank(paymentId: string): Promise<StartedAuthorisation> {
