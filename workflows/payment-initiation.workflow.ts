@@ -724,6 +724,13 @@ export async function paymentInitiationWorkflow(input: PaymentWorkflowInput): Pr
     return c !== undefined && c.scaStatus !== 'finalised' && c.scaStatus !== 'failed' && c.scaStatus !== 'exempted';
   }
 
+  /** The cancellation's SCA status at the bank (a failed read: the next poll reads again). */
+  async function readCancellationSca(): Promise<void> {
+    const c = state.cancellation!;
+    const s = await readOrUndefined(() => cancellationReads.getCancellationScaStatusAtBank.executeWithOptions(atBank('Check cancellation SCA status'), [paymentId, c.cancellationId]));
+    if (s) c.scaStatus = s.normalised;
+  }
+
   /** A CANC after a cancellation the PSU authorised says so. */
   const cancellationReasons = () => (state.cancellation ? CANCELLED_BY_PSU : undefined);
 
@@ -754,18 +761,10 @@ export async function paymentInitiationWorkflow(input: PaymentWorkflowInput): Pr
       }
       first = false;
       if (cancelled) return;
-      if (cancellationPending()) {
-        const c = state.cancellation!;
-        const s = await readOrUndefined(() => cancellationReads.getCancellationScaStatusAtBank.executeWithOptions(atBank('Check cancellation SCA status'), [paymentId, c.cancellationId]));
-        if (s) c.scaStatus = s.normalised;
-      }
+      if (cancellationPending()) await readCancellationSca();
       await followPaymentStatus(label('Check status', check), cancellationReasons);
       if (cancelled) return;
-      if (state.transactionStatus === 'CANC' && cancellationPending() && patched(PATCH_CANCELLATION_SCA_AT_CANC)) {
-        const c = state.cancellation!;
-        const s = await readOrUndefined(() => cancellationReads.getCancellationScaStatusAtBank.executeWithOptions(atBank('Check cancellation SCA status'), [paymentId, c.cancellationId]));
-        if (s) c.scaStatus = s.normalised;
-      }
+      if (state.transactionStatus === 'CANC' && cancellationPending() && patched(PATCH_CANCELLATION_SCA_AT_CANC)) await readCancellationSca();
       const continuing = continueAsNewIfSuggested();
       if (continuing) await continuing;
     }

@@ -308,10 +308,7 @@ export async function periodicPaymentWorkflow(input: PeriodicWorkflowInput): Pro
       woken = false;
       await condition(() => woken, timings.observeEveryMs);
 
-      if (state.cancellation?.cancellationId && state.cancellation.scaStatus !== 'finalised' && state.cancellation.scaStatus !== 'failed') {
-        const s = await readOrUndefined(() => reads.getCancellationScaStatusAtBank(paymentId, state.cancellation!.cancellationId!));
-        if (s) state.cancellation.scaStatus = s.normalised;
-      }
+      if (cancellationUnfinished()) await readCancellationSca();
 
       const pending: ScheduledExecution[] = [];
       for (let i = state.nextIndex; pending.length < 6; i++) {
@@ -336,18 +333,22 @@ export async function periodicPaymentWorkflow(input: PeriodicWorkflowInput): Pro
       if (seen.transactionStatus.normalised !== state.transactionStatus) {
         const reason = seen.transactionStatus.normalised === 'CANC' && state.cancellation ? 'Cancelled by the TPP, authorised by the PSU' : undefined;
         await recordTransactionStatus(seen.transactionStatus, reason);
-        await readCancellationScaOnceMore();
+        if (state.transactionStatus === 'CANC' && cancellationUnfinished() && patched(PATCH_CANCELLATION_SCA_AT_CANC)) await readCancellationSca();
       }
       // Without a consent nothing more can be learnt once the bank reports the order ended.
       if (!seen.observable && state.transactionStatus === 'ACSC') return 'done';
     }
   }
 
-  /** {@link PATCH_CANCELLATION_SCA_AT_CANC}. */
-  async function readCancellationScaOnceMore(): Promise<void> {
+  /** A cancellation under way whose SCA is not final yet. */
+  function cancellationUnfinished(): boolean {
     const c = state.cancellation;
-    if (state.transactionStatus !== 'CANC' || !c?.cancellationId || c.scaStatus === 'finalised' || c.scaStatus === 'failed') return;
-    if (!patched(PATCH_CANCELLATION_SCA_AT_CANC)) return;
+    return Boolean(c?.cancellationId) && c!.scaStatus !== 'finalised' && c!.scaStatus !== 'failed';
+  }
+
+  /** The cancellation's SCA status at the bank (a failed read: the next observation reads again). */
+  async function readCancellationSca(): Promise<void> {
+    const c = state.cancellation!;
     const s = await readOrUndefined(() => reads.getCancellationScaStatusAtBank(paymentId, c.cancellationId!));
     if (s) c.scaStatus = s.normalised;
   }
