@@ -8,6 +8,7 @@
 import { rootCertificates } from 'node:tls';
 import type { Agent } from 'undici';
 import type { BankConnection } from './bank-adapter';
+import { bankFetch } from './bank-fetch';
 import { tppIdentityOf } from '../security/qwac';
 
 export interface ClientCertificate {
@@ -37,12 +38,13 @@ export class UnknownClientCertificateError extends Error {
  * connection pool, so a bank's TLS sessions are reused across requests. Holds no business state.
  */
 export class BankTls {
-  private readonly agents = new Map<string, Agent>();
+  /** By certificate reference: its Agent (a connection pool) and the fetch over it. */
+  private readonly pools = new Map<string, { agent: Agent; fetch: typeof fetch }>();
 
   constructor(private readonly material: BankTlsMaterial) {}
 
   /**
-   * The fetch for this bank: undici with its Agent when the bank needs a client certificate or the
+   * The fetch for this bank: {@link bankFetch} over its Agent when the bank needs a client certificate or the
    * extra CA; undefined means "the caller's default fetch will do" (plain system trust, no client
    * certificate). A reference with no material configured throws: sending without the certificate
    * would only earn a refusal from the bank, and hides the configuration fault.
@@ -56,20 +58,20 @@ export class BankTls {
       throw new UnknownClientCertificateError(`ASPSP ${conn.bicFi} needs client certificate "${ref}", which is not configured`);
     }
     const key = ref ?? '';
-    let agent = this.agents.get(key);
-    // undici is loaded only here: on load it installs itself as the global dispatcher (see open-payments/client.ts).
-    const undici = require('undici') as typeof import('undici');
-    if (!agent) {
-      agent = new undici.Agent({
+    let pool = this.pools.get(key);
+    if (!pool) {
+      // Required here, not imported: loading undici installs its global dispatcher (see bank-fetch.ts).
+      const undici = require('undici') as typeof import('undici');
+      const agent = new undici.Agent({
         connect: {
           ...(this.material.extraCaPem ? { ca: [...rootCertificates, this.material.extraCaPem] } : {}),
           ...(certificate ? { cert: certificate.certPem, key: certificate.keyPem } : {}),
         },
       });
-      this.agents.set(key, agent);
+      pool = { agent, fetch: bankFetch(agent) };
+      this.pools.set(key, pool);
     }
-    const dispatcher = agent;
-    return ((input: string, init?: RequestInit) => undici.fetch(input, { ...(init as object), dispatcher })) as unknown as typeof fetch;
+    return pool.fetch;
   }
 
   /** Our OAuth client_id at a bank that identifies TPPs by certificate: the QWAC's organizationIdentifier. */
@@ -89,8 +91,8 @@ export class BankTls {
   }
 
   async close(): Promise<void> {
-    const agents = [...this.agents.values()];
-    this.agents.clear();
-    await Promise.allSettled(agents.map((a) => a.close()));
+    const pools = [...this.pools.values()];
+    this.pools.clear();
+    await Promise.allSettled(pools.map((p) => p.agent.close()));
   }
 }

@@ -198,8 +198,9 @@ describe('BerlinGroupAdapter over HTTP', () => {
 
     it('connection refused → unavailable', async () => {
       const err = await caught(sut.getPaymentStatus({ ...conn, baseUrl: 'http://127.0.0.1:1/psd2' }, ref()));
-      expect(err).toMatchObject({ kind: 'unavailable' });
-      expect(err.message).toMatch(/network error/);
+      // Nothing left: the bank cannot have acted, so even an initiation may be sent again.
+      expect(err).toMatchObject({ kind: 'unavailable', fate: 'not_processed' });
+      expect(err.message).toMatch(/could not connect \(ECONNREFUSED\)/);
     });
   });
 

@@ -6,6 +6,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { BankError, type BankConnection, type PsuContext } from '../bank-adapter';
 import type { BankTls } from '../bank-tls';
 import type { PkceVerifiers } from '../../security/pkce';
+import { bankFetch } from '../bank-fetch';
 import { DEFAULT_BANK_MAX_RESPONSE_BYTES, readCappedBody, ResponseTooLarge } from '../response-limits';
 import { parseRetryAfter, parseTppMessages } from './transformers';
 
@@ -143,7 +144,7 @@ export class BerlinGroupClient {
   private readonly maxResponseBytes: number;
 
   constructor(opts: BerlinGroupClientOptions = {}) {
-    this.fetchImpl = opts.fetch ?? ((...args) => fetch(...args));
+    this.fetchImpl = opts.fetch ?? bankFetch();
     this.signer = opts.signer;
     this.tls = opts.tls;
     this.maxResponseBytes = opts.maxResponseBytes ?? DEFAULT_BANK_MAX_RESPONSE_BYTES;

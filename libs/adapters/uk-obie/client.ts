@@ -8,6 +8,7 @@ import { SignJWT, createRemoteJWKSet, customFetch, jwtVerify, type CryptoKey, ty
 import { BankError, type BankConnection, type BankMessage, type PsuContext } from '../bank-adapter';
 import { networkFailure } from '../berlin-group/client';
 import { signDetached, verifyDetached, JwsSignatureError, type JwsProfile } from './jws';
+import { bankFetch } from '../bank-fetch';
 import type { BankTls } from '../bank-tls';
 import { subjectDnOf } from '../../security/certificate-dn';
 import { clearwayFieldOf } from './transformers';
@@ -100,7 +101,7 @@ export class UkObieClient {
   private readonly ccTokens = new Map<string, { token: string; expiresAt: number }>();
 
   constructor(private readonly opts: UkObieClientOptions) {
-    this.fetchImpl = opts.fetch ?? ((...args) => fetch(...args));
+    this.fetchImpl = opts.fetch ?? bankFetch();
     this.now = opts.now ?? Date.now;
   }
 
