@@ -46,6 +46,11 @@ import { sharedWorkflowBundle } from '../test/support/workflow-bundle';
  *   The four fixtures were recorded again; the runs recorded before are kept as
  *   `*-before-read-records-history.json` and must keep replaying.
  *
+ * - Gate `payment-patches-2026-12-02` (issue 12, `workflows/shared/patch-gate.ts`): a run records
+ *   one marker for every patch above instead of one per patch it reaches (the decoupled payment:
+ *   29 → 27 events). The four fixtures were recorded again; the runs recorded before are kept as
+ *   `*-before-patch-gate-history.json` and must keep replaying, asking each patch.
+ *
  * The replay needs no server (only the recorder starts one). To re-record (only for a change that
  * ships behind `patched()`, keeping the older fixtures): `RECORD_HISTORY=1 npx jest workflows/payment-initiation.replay.spec.ts`.
  */
@@ -54,6 +59,7 @@ const fixture = (name: string) => path.join(__dirname, '__fixtures__', name);
 const PATCH_LOCAL = 'local-status-records';
 const PATCH_BANK_CALLS = 'payment-local-bank-calls';
 const PATCH_READ_RECORDS = 'payment-read-records';
+const PATCH_GATE = 'payment-patches-2026-12-02';
 
 const TIMINGS: PaymentTimings = {
   scaTimeoutMs: 15 * 60_000,
@@ -118,7 +124,7 @@ const SCENARIOS: Scenario[] = [
       'readAndRecordPaymentStatus', // ACSC
     ],
     updates: ['initiationResult'],
-    patches: [PATCH_BANK_CALLS, PATCH_READ_RECORDS], // no record of its own: every change is recorded by its read
+    patches: [PATCH_GATE], // every patch it reached is covered by the gate: one marker
     record: (env) => {
       let statusPolls = 0;
       return recordPayment(
@@ -155,7 +161,7 @@ const SCENARIOS: Scenario[] = [
       'readAndRecordPaymentStatus', // ACSC
     ],
     updates: ['initiationResult', 'resolveInitiation'],
-    patches: [PATCH_BANK_CALLS, 'initiation-outcome-search-attribute', PATCH_LOCAL, PATCH_READ_RECORDS],
+    patches: [PATCH_GATE], // every patch it reached is covered by the gate: one marker
     record: (env) => {
       let statusPolls = 0;
       return recordPayment(
@@ -197,7 +203,7 @@ const SCENARIOS: Scenario[] = [
       'readAndRecordPaymentStatus', // the bank rejects it itself: RJCT
     ],
     updates: ['initiationResult'],
-    patches: [PATCH_BANK_CALLS, PATCH_READ_RECORDS, 'sca-timeout-cancel-outcome', PATCH_LOCAL],
+    patches: [PATCH_GATE], // every patch it reached is covered by the gate: one marker
     record: (env) => {
       let statusPolls = 0;
       return recordPayment(
@@ -238,7 +244,7 @@ const SCENARIOS: Scenario[] = [
       'readAndRecordPaymentStatus', // CANC, after its second
     ],
     updates: ['initiationResult', 'cancelPayment', 'startCancellationAuthorisation'],
-    patches: [PATCH_BANK_CALLS, PATCH_READ_RECORDS, 'payment-cancellation-sca-status'],
+    patches: [PATCH_GATE], // every patch it reached is covered by the gate: one marker
     record: (env) => {
       let cancellationChecks = 0;
       let approved = false;
@@ -308,6 +314,17 @@ describe.each(SCENARIOS)('paymentInitiationWorkflow replay: $file', (scenario) =
 });
 
 describe('paymentInitiationWorkflow replay: runs recorded before a patch', () => {
+  it.each(SCENARIOS.map((sc) => sc.file.replace('-history.json', '-before-patch-gate-history.json')))(
+    'replays %s, recorded before the patch gate (each patch asked, a marker each)',
+    async (file) => {
+      const history = readHistoryFixture(fixture(file));
+      expect(patchesOf(history)).not.toContain(PATCH_GATE);
+      expect(patchesOf(history)).toEqual(expect.arrayContaining([PATCH_BANK_CALLS, PATCH_READ_RECORDS]));
+      await expect(Worker.runReplayHistory({ workflowBundle: await sharedWorkflowBundle() }, history, file)).resolves.toBeUndefined();
+    },
+    30_000,
+  );
+
   it.each(SCENARIOS.map((sc) => sc.file.replace('-history.json', '-before-read-records-history.json')))(
     'replays %s, recorded before payment-read-records (old branch: a status read, then its record)',
     async (file) => {
