@@ -11,6 +11,7 @@ import { cancelPaymentUpdate, initiationResultUpdate, paymentWorkflowId, resolve
 import { startCancellationAuthorisationUpdate } from './shared/cancellation-authorisation';
 import type { paymentInitiationWorkflow } from './payment-initiation.workflow';
 import { sharedWorkflowBundle } from '../test/support/workflow-bundle';
+import { TransactionStatus as TransactionStatusAttr } from '../libs/temporal/search-attributes';
 
 /**
  * Determinism guard: real histories, recorded once and committed, must replay against the current
@@ -423,6 +424,8 @@ async function recordPayment(
       taskQueue,
       workflowIdConflictPolicy: 'USE_EXISTING',
       args: [{ paymentId, tenantId: 'tenant-fixture', bicFi: 'SANDDEFFXXX', paymentProduct: 'sepa-credit-transfers', timings: { ...TIMINGS, ...timings } }],
+      // As the API starts a payment (apps/api/payments/payments.service.ts).
+      typedSearchAttributes: [{ key: TransactionStatusAttr, value: 'RCVD' }],
     });
     await env.client.workflow.executeUpdateWithStart(initiationResultUpdate, { startWorkflowOperation });
     const handle = await startWorkflowOperation.workflowHandle();

@@ -370,6 +370,29 @@ describe('paymentInitiationWorkflow', () => {
     expect(typedSearchAttributes.get(ScaStatusAttr)).toBe('finalised');
   });
 
+  it('lists RCVD after an initiation answered RCVD: from the start where the run was started with it, else by an upsert', async () => {
+    const bank = stubBank({ scaStatus: () => 'finalised', paymentStatus: () => 'ACSC' });
+    const transactionStatusUpserts = async (handle: PaymentHandle) =>
+      (await handle.fetchHistory()).events!.flatMap((e) => {
+        const field = e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields?.TransactionStatus;
+        return field ? [JSON.parse(Buffer.from(field.data!).toString())] : [];
+      });
+    await withPayment(bank, {}, async (payment) => {
+      // As the API and a batch start it: RCVD is listed from the start, not upserted again.
+      const started = await payment.start();
+      await started.result();
+      expect(await transactionStatusUpserts(started)).toEqual(['ACSC']);
+      // Started without the attribute: the initiation's RCVD is upserted, so operators can filter on it.
+      const bare = await env.client.workflow.start<typeof paymentInitiationWorkflow>('paymentInitiationWorkflow', {
+        workflowId: paymentWorkflowId(randomUUID()),
+        taskQueue: payment.taskQueue,
+        args: [{ ...payment.input, paymentId: randomUUID() }],
+      });
+      await bare.result();
+      expect(await transactionStatusUpserts(bare)).toEqual(['RCVD', 'ACSC']);
+    });
+  });
+
   it('answers the initiation update (update-with-start, as the API calls it) with the bank summary', async () => {
     const bank = stubBank({ scaStatus: () => 'finalised', paymentStatus: () => 'ACSC' });
 
