@@ -19,8 +19,11 @@ import { Readable } from 'node:stream';
 import type { ReadableStream as NodeWebReadableStream } from 'node:stream/web';
 import type { Dispatcher } from 'undici';
 
-/** Statuses whose response has no body by definition (a `Response` refuses one). */
-const NULL_BODY_STATUSES = new Set([101, 204, 205, 304]);
+/**
+ * Final statuses whose response has no body by definition (a `Response` refuses one). A 1xx is no
+ * final answer: `Response` refuses its status, and that error reads as a network failure (ambiguous).
+ */
+const NULL_BODY_STATUSES = new Set([204, 205, 304]);
 
 type RequestFn = typeof import('undici').request;
 let undiciRequest: RequestFn | undefined;
