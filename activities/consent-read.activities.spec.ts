@@ -119,3 +119,22 @@ test('the same update id on another consent is another read', async () => {
   expect(bankReads).toHaveLength(2);
   expect(await consents.takeReadResult(two.tenantId, a.resultId)).toBeNull();
 });
+
+test('storing a read purges the answers nobody took in time, in the same statement; an answer already stored under its id is kept', async () => {
+  const consent = await validConsent();
+  const base = { tenantId: consent.tenantId, consentId: consent.id, ttlMs: 60_000 };
+  const [stale, fresh, next] = [randomUUID(), randomUUID(), randomUUID()];
+  const t0 = new Date('2026-12-02T12:00:00Z');
+  await consents.storeReadResult({ ...base, id: stale, body: { n: 'stale' } }, t0);
+  await consents.storeReadResult({ ...base, id: fresh, body: { n: 'fresh' }, ttlMs: 10 * 60_000 }, t0);
+  // The same id again (a read run again): the first answer stays.
+  await consents.storeReadResult({ ...base, id: fresh, body: { n: 'other' } }, t0);
+
+  // Two minutes later the first has expired: the next read's store removes it.
+  await consents.storeReadResult({ ...base, id: next, body: { n: 'next', transactions: { booked: [{ amount: '1.10' }] } } }, new Date(t0.getTime() + 120_000));
+
+  const stored = async (id: string) => (await ds.query('SELECT body FROM ais_read_results WHERE id = $1', [id])) as { body: unknown }[];
+  expect(await stored(stale)).toEqual([]);
+  expect(await stored(fresh)).toEqual([{ body: { n: 'fresh' } }]);
+  expect(await consents.takeReadResult(consent.tenantId, next)).toEqual({ n: 'next', transactions: { booked: [{ amount: '1.10' }] } });
+});

@@ -270,7 +270,6 @@ export function createConsentActivities(deps: ConsentActivityDeps) {
       const body = await readAtBank(ais, conn, ref, req).catch(toActivityFailure);
       await deps.consents.storeReadResult({ id: resultId, tenantId: consent.tenantId, consentId, body, ttlMs: READ_RESULT_TTL_MS });
       if (req.psuContextHandoffId) await deps.handoffs.discard(req.psuContextHandoffId);
-      await deps.consents.purgeExpiredReadResults();
       return { resultId };
     },
 

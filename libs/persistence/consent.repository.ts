@@ -1,4 +1,4 @@
-import { LessThan, type DataSource, type EntityManager } from 'typeorm';
+import { type DataSource, type EntityManager } from 'typeorm';
 import type { SignedCallbackId } from '../security/callback-state';
 import type { BankConsentStatus } from '../domain/consent';
 import type { BankScaStatus, ScaApproach } from '../domain/transaction-status';
@@ -220,14 +220,18 @@ export class ConsentRepository {
     return this.ds.getRepository(DomainEventEntity).find({ where: { tenantId, subjectId }, order: { occurredAt: 'ASC' } });
   }
 
-  async storeReadResult(r: { id: string; tenantId: string; consentId: string; body: Record<string, any>; ttlMs: number }): Promise<void> {
-    await this.ds
-      .createQueryBuilder()
-      .insert()
-      .into(AisReadResultEntity)
-      .values({ id: r.id, tenantId: r.tenantId, consentId: r.consentId, body: r.body, expiresAt: new Date(Date.now() + r.ttlMs) })
-      .orIgnore()
-      .execute();
+  /**
+   * Hands a bank answer over to the API under `id` (kept if one is already there), and purges the
+   * answers nobody took before they expired: one statement, one round trip per read (issue 12).
+   */
+  async storeReadResult(r: { id: string; tenantId: string; consentId: string; body: Record<string, any>; ttlMs: number }, now = new Date()): Promise<void> {
+    await this.ds.query(
+      `WITH purged AS (DELETE FROM ais_read_results WHERE expires_at < $6)
+       INSERT INTO ais_read_results (id, tenant_id, consent_id, body, expires_at)
+       VALUES ($1, $2, $3, $4::jsonb, $5)
+       ON CONFLICT (id) DO NOTHING`,
+      [r.id, r.tenantId, r.consentId, JSON.stringify(r.body), new Date(now.getTime() + r.ttlMs), now],
+    );
   }
 
   /** Whether a bank answer is waiting under this id (stored by a read, not yet taken by the API). */
@@ -248,9 +252,6 @@ export class ConsentRepository {
     return (result.raw as { body: Record<string, unknown> }[])[0]?.body ?? null;
   }
 
-  async purgeExpiredReadResults(now = new Date()): Promise<void> {
-    await this.ds.getRepository(AisReadResultEntity).delete({ expiresAt: LessThan(now) });
-  }
 }
 
 /**
