@@ -48,8 +48,8 @@ import { TransactionStatus as TransactionStatusAttr } from '../libs/temporal/sea
  *   `*-before-read-records-history.json` and must keep replaying.
  *
  * - Gate `payment-patches-2026-12-02` (issue 12, `workflows/shared/patch-gate.ts`): a run records
- *   one marker for every patch above instead of one per patch it reaches (the decoupled payment:
- *   29 → 27 events). The four fixtures were recorded again; the runs recorded before are kept as
+ *   one marker for every patch above instead of one per patch it reaches, and under it
+ *   `payment-rcvd-from-start` (no RCVD upsert the start made; the decoupled payment: 29 → 26 events). The four fixtures were recorded again; the runs recorded before are kept as
  *   `*-before-patch-gate-history.json` and must keep replaying, asking each patch.
  *
  * The replay needs no server (only the recorder starts one). To re-record (only for a change that

@@ -251,7 +251,6 @@ export class ConsentRepository {
       .execute();
     return (result.raw as { body: Record<string, unknown> }[])[0]?.body ?? null;
   }
-
 }
 
 /**
