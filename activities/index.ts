@@ -1,4 +1,4 @@
-import { createBaselineActivities } from './baseline.activities';
+import { createBaselineActivities, type BaselineActivityDeps } from './baseline.activities';
 import { createConsentActivities, type ConsentActivityDeps } from './consent.activities';
 import { createOpTransferActivities, type OpTransferActivityDeps } from './op-transfer.activities';
 import { createMandateActivities, type MandateActivityDeps } from './mandate.activities';
@@ -9,7 +9,7 @@ import { createPeriodicPaymentActivities, type PeriodicPaymentActivityDeps } fro
 import { createBulkPaymentActivities, type BulkPaymentActivityDeps } from './bulk-payment.activities';
 import { createBatchActivities, type BatchActivityDeps } from './batch.activities';
 
-export type ActivityDeps = PaymentActivityDeps & ConsentActivityDeps & OpTransferActivityDeps & MandateActivityDeps & WebhookActivityDeps & OAuthAuthorisationActivityDeps & PeriodicPaymentActivityDeps & BulkPaymentActivityDeps & BatchActivityDeps;
+export type ActivityDeps = PaymentActivityDeps & ConsentActivityDeps & OpTransferActivityDeps & MandateActivityDeps & WebhookActivityDeps & OAuthAuthorisationActivityDeps & PeriodicPaymentActivityDeps & BulkPaymentActivityDeps & BatchActivityDeps & BaselineActivityDeps;
 
 /** Every activity the worker registers, closed over its dependencies. */
 export function createActivities(deps: ActivityDeps) {
@@ -22,7 +22,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createOAuthAuthorisationActivities(deps),
     ...createPeriodicPaymentActivities(deps),
     ...createBulkPaymentActivities(deps),
-    ...createBaselineActivities(),
+    ...createBaselineActivities(deps),
     ...createBatchActivities(deps),
   };
 }

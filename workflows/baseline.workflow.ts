@@ -1,6 +1,6 @@
-import { condition, continueAsNew, defineUpdate, executeChild, proxyActivities, proxyLocalActivities, setHandler, sleep, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { allHandlersFinished, condition, continueAsNew, defineSignal, defineUpdate, executeChild, patched, proxyActivities, proxyLocalActivities, setHandler, sleep, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { BaselineActivities } from '../activities/baseline.activities';
-import { TransactionStatus } from '../libs/temporal/search-attributes';
+import { BatchId, BicFi, PaymentProduct, ScaStatus, TenantId, TransactionStatus } from '../libs/temporal/search-attributes';
 import { RETRY } from './shared/retry-policies';
 
 const { noop } = proxyActivities<BaselineActivities>({ startToCloseTimeout: '10s', retry: RETRY.ownDatabase });
@@ -27,6 +27,12 @@ export interface BaselineFanOutInput {
   activities: number;
   timers: number;
   localActivities?: number;
+  /**
+   * Children that are {@link paymentFloorWorkflow}s doing a payment's least work, started with a
+   * batch child's search attributes and summary, instead of bare workflows (bench/batches.bench.ts:
+   * the singles' floor).
+   */
+  floorChildren?: boolean;
   /** Carried over by continue-as-new. */
   started?: number;
 }
@@ -47,10 +53,23 @@ export async function baselineFanOutWorkflow(input: BaselineFanOutInput): Promis
       await continueAsNew<typeof baselineFanOutWorkflow>({ ...input, started });
     }
     await condition(() => running.size < input.concurrency);
-    const child: Promise<void> = executeChild(baselineWorkflow, {
-      workflowId: `${workflowInfo().workflowId}-${started}`,
-      args: [input.activities, input.timers, input.localActivities ?? 0],
-    }).finally(() => running.delete(child));
+    const workflowId = `${workflowInfo().workflowId}-${started}`;
+    const child: Promise<void> = (
+      input.floorChildren
+        ? executeChild(paymentFloorWorkflow, {
+            workflowId,
+            args: [true],
+            typedSearchAttributes: [
+              { key: BatchId, value: workflowInfo().workflowId },
+              { key: BicFi, value: 'SANDNL2AXXX' },
+              { key: TenantId, value: 'tenant-bench' },
+              { key: PaymentProduct, value: 'sepa-credit-transfers' },
+              { key: TransactionStatus, value: 'RCVD' },
+            ],
+            staticSummary: `Batch floor · payment ${started + 1}/${input.children}`,
+          })
+        : executeChild(baselineWorkflow, { workflowId, args: [input.activities, input.timers, input.localActivities ?? 0] })
+    ).finally(() => running.delete(child));
     running.add(child);
     started += 1;
     startedThisRun += 1;
@@ -96,4 +115,52 @@ export async function baselineFeaturesWorkflow(features: BaselineFeatures): Prom
   await noop();
   upsert('ACSC');
   await local.noop();
+}
+
+const FLOOR_PATCH = 'bench-floor';
+
+/** Answers once the floor's initiation step is done, as the payment's `initiationResult` update does. */
+export const floorInitiationUpdate = defineUpdate<void>('floorInitiation');
+
+/**
+ * Benchmark probe for what a payment cannot do without (bench/floor.bench.ts): a decoupled
+ * payment's Temporal history as it is now (update-with-start answered after the initiation, one
+ * patch marker, four local activities, two timers, the three status upserts; the starter sets the
+ * start-time search attributes and UI metadata), each local activity doing, when `work` is set,
+ * only what a payment's step must: one bank call and the database writes exactly-once and the
+ * status record need (`floorStep`). The gap between this and a bare workflow of the same shape is
+ * the least a payment can cost; the gap between the payment and this is Clearway's own overhead.
+ * The workflow spec checks that its history keeps the payment's shape.
+ */
+export async function paymentFloorWorkflow(work: boolean): Promise<void> {
+  patched(FLOOR_PATCH); // first, as the payment's gate: one marker and one TemporalChangeVersion upsert
+  let initiated = false;
+  setHandler(floorInitiationUpdate, () => condition(() => initiated));
+  await local.floorStep('initiation', work);
+  initiated = true;
+  await sleep(1); // the SCA check
+  await local.floorStep('sca', work);
+  upsertSearchAttributes([{ key: ScaStatus, value: 'finalised' }]);
+  await local.floorStep('status', work);
+  upsertSearchAttributes([{ key: TransactionStatus, value: 'ACSP' }]);
+  await sleep(1); // the next status poll
+  await local.floorStep('status', work);
+  upsertSearchAttributes([{ key: TransactionStatus, value: 'ACSC' }]);
+}
+
+/** One account read on {@link accountReadFloorWorkflow}; `true`: with the read's work. */
+export const floorReadUpdate = defineUpdate<void, [boolean]>('floorRead');
+/** Ends an {@link accountReadFloorWorkflow} once its reads are answered. */
+export const floorReadsDoneSignal = defineSignal('floorReadsDone');
+
+/**
+ * Benchmark probe for the least an account read can take (bench/floor.bench.ts): as an AIS page
+ * is an update on its consent's workflow that runs one local activity (the bank call and the
+ * hand-over row the API then reads), each `floorRead` update runs one `floorStep('read')`.
+ */
+export async function accountReadFloorWorkflow(): Promise<void> {
+  let done = false;
+  setHandler(floorReadUpdate, (work) => local.floorStep('read', work));
+  setHandler(floorReadsDoneSignal, () => void (done = true));
+  await condition(() => done && allHandlersFinished());
 }

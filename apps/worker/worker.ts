@@ -82,6 +82,8 @@ export async function createClearwayWorker(deps: WorkerDeps): Promise<Worker> {
     batches: new BatchRepository(deps.dataSource),
     quoteExpiryMarginMs: config.openPayments.quoteExpiryMarginMs,
     statusRecorded: paymentStatusCounter(metrics, payments, deps.logger),
+    // Only bench/floor.bench.ts's probe workflow uses it (and its table, which only that bench creates).
+    floor: { dataSource: deps.dataSource, bankUrl: config.sandbox.bgUrl },
   });
   const workflowBundle = deps.workflowBundle ?? (await bundleWorkflows());
   // Two queues, each with the cache its workflows need (libs/temporal/task-queues.ts): busy,
