@@ -135,7 +135,7 @@ export interface CpuSnapshot {
   bench: number;
   worker: number;
   temporal: number;
-  /** The sandbox bank's own process: not ours, so reported but never part of "our CPU". */
+  /** The sandbox bank's own process and the Open Payments ASE's: not ours, so reported but never part of "our CPU". */
   bank: number;
   /** Backends serving the bench database only (pooled connections come and go: counted per pid). */
   postgres: number;
@@ -144,14 +144,14 @@ export interface CpuSnapshot {
   machineTotal: number;
 }
 
-export function cpuSnapshot(pids: { worker?: number; temporal?: number; bank?: number }, database: string): CpuSnapshot {
+export function cpuSnapshot(pids: { worker?: number; temporal?: number; bank?: number; ase?: number }, database: string): CpuSnapshot {
   const own = process.cpuUsage();
   const machine = machineCpuSeconds();
   return {
     bench: (own.user + own.system) / 1e6,
     worker: pids.worker ? processCpuSeconds(pids.worker) : 0,
     temporal: pids.temporal ? processCpuSeconds(pids.temporal) : 0,
-    bank: pids.bank ? processCpuSeconds(pids.bank) : 0,
+    bank: (pids.bank ? processCpuSeconds(pids.bank) : 0) + (pids.ase ? processCpuSeconds(pids.ase) : 0),
     postgres: 0,
     postgresByPid: postgresBackendCpuSeconds(database),
     machineBusy: machine.busy,

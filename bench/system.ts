@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -12,13 +12,13 @@ import type { DataSource } from 'typeorm';
 import { WORKER_NODE_FLAGS, WORKER_PROCESS_ENV } from '../apps/worker/worker';
 import { createApiApp } from '../apps/api/app';
 import { hashSecret } from '../apps/api/auth/secret-hash';
-import { startOpenPaymentsSandbox, type RunningOpenPaymentsSandbox } from '../apps/sandbox/open-payments';
 import { generateIdentityKey } from '../libs/adapters/open-payments';
 import { loadConfig, type ClearwayConfig } from '../libs/config/config';
 import { createLogger } from '../libs/observability/logger';
 import { ClientRepository } from '../libs/persistence/client.repository';
 import { connectAndMigrate } from '../libs/persistence/data-source';
 import { registerSearchAttributes, startTemporalDevServer, type TemporalDevServer } from '../libs/temporal/dev-server';
+import type { AseHostMessage, AseHostOptions } from './ase-host';
 
 export interface SystemOptions {
   /** Existing Temporal server (host:port); otherwise a dev server is started. */
@@ -38,7 +38,7 @@ export interface SystemOptions {
   workerEnv?: Record<string, string>;
   /** Extra environment for the API and the worker (e.g. rate limits). */
   env?: Record<string, string>;
-  /** Also start the Open Payments sandbox ASE (its schema in the bench database) with Clearway's client wallet registered. */
+  /** Also start the Open Payments sandbox ASE (its own process and database) with Clearway's client wallet registered. */
   openPayments?: { autoApprove: boolean; settlementDelayMs?: number; aliceBalance?: bigint };
 }
 
@@ -46,8 +46,8 @@ export interface SystemOptions {
  * The whole engine, composed from the real components as `npm run dev` would: a Temporal dev server,
  * a dedicated PostgreSQL database, the API in this process, and the worker (`dist/apps/worker/main.js`)
  * and the Berlin Group sandbox bank (`bench/sandbox-host.ts`) as child processes, so their CPU and
- * memory can be told apart: the bank's is not ours. The Open Payments ASE, when asked for, runs in
- * this process.
+ * memory can be told apart: the bank's is not ours. The Open Payments ASE, when asked for, is not
+ * ours either: its own process (`bench/ase-host.ts`) and database.
  */
 export class BenchSystem {
   private readonly cleanups: Array<{ name: string; run: () => Promise<unknown> }> = [];
@@ -60,8 +60,8 @@ export class BenchSystem {
   /** The Berlin Group sandbox bank's process (bench/sandbox-host.ts): the bank is not ours, its CPU is counted apart. */
   bank?: ChildProcess;
   bankUrl!: string;
-  /** Set when `openPayments` was asked for. */
-  ase?: RunningOpenPaymentsSandbox;
+  /** Set when `openPayments` was asked for: the counterparty wallet, not ours (its CPU is counted with the bank's). */
+  ase?: { url: string; process: ChildProcess; balances(): Promise<Record<string, bigint>> };
   private readonly logTail: string[] = [];
   workerWarnings = 0;
   /** HTTP requests the API has received. */
@@ -71,10 +71,10 @@ export class BenchSystem {
 
   async start(): Promise<void> {
     const temporalAddress = await this.startTemporal();
-    const databaseUrl = await this.recreateDatabase();
+    const databaseUrl = await this.recreateDatabase(this.opts.databaseName);
 
     this.bankUrl = await this.startBank();
-    const openPaymentsEnv = this.opts.openPayments ? await this.startOpenPaymentsAse(databaseUrl, this.opts.openPayments) : {};
+    const openPaymentsEnv = this.opts.openPayments ? await this.startOpenPaymentsAse(this.opts.openPayments) : {};
 
     const env = {
       NODE_ENV: 'test',
@@ -141,9 +141,9 @@ export class BenchSystem {
     }
   }
 
-  /** The processes whose CPU the benches measure: ours (worker, Temporal) and the bank's. */
-  pids(): { worker?: number; temporal?: number; bank?: number } {
-    return { worker: this.worker?.pid, temporal: this.devServer?.process.pid, bank: this.bank?.pid };
+  /** The processes whose CPU the benches measure: ours (worker, Temporal) and the bank's and the ASE's. */
+  pids(): { worker?: number; temporal?: number; bank?: number; ase?: number } {
+    return { worker: this.worker?.pid, temporal: this.devServer?.process.pid, bank: this.bank?.pid, ase: this.ase?.process.pid };
   }
 
   workerLogTail(): string {
@@ -154,25 +154,55 @@ export class BenchSystem {
     this.cleanups.push({ name, run });
   }
 
-  /** The ASE on schema `sandbox_open_payments` of the bench database; returns the OPEN_PAYMENTS_* env for the API and worker. */
-  private async startOpenPaymentsAse(databaseUrl: string, op: NonNullable<SystemOptions['openPayments']>): Promise<Record<string, string>> {
-    const aliceBalance = op.aliceBalance ?? 100_000n;
-    this.ase = await startOpenPaymentsSandbox({
-      databaseUrl,
-      port: 0,
+  /**
+   * The ASE in its own process (bench/ase-host.ts) on a database of its own (`<bench database>_ase`),
+   * so neither its process nor its PostgreSQL backends count as ours; returns the OPEN_PAYMENTS_*
+   * env for the API and worker.
+   */
+  private async startOpenPaymentsAse(op: NonNullable<SystemOptions['openPayments']>): Promise<Record<string, string>> {
+    const identity = generateIdentityKey('clearway-bench-key');
+    const options: AseHostOptions = {
+      databaseUrl: await this.recreateDatabase(`${this.opts.databaseName}_ase`),
       autoApprove: op.autoApprove,
       settlementDelayMs: op.settlementDelayMs ?? 0,
       wallets: [
-        { name: 'alice', publicName: 'Alice', balance: aliceBalance },
-        { name: 'bob', publicName: 'Bob', balance: 0n },
+        { name: 'alice', publicName: 'Alice', balance: String(op.aliceBalance ?? 100_000n) },
+        { name: 'bob', publicName: 'Bob', balance: '0' },
       ],
+      clearwayJwk: identity.publicJwk,
+    };
+    const child = fork(join(__dirname, 'ase-host.js'), [], { env: { ...process.env, BENCH_ASE: JSON.stringify(options) }, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+    this.onCleanup('open payments ASE', () => stopChild(child));
+    const errors: string[] = [];
+    createInterface({ input: child.stderr! }).on('line', (line) => {
+      errors.push(line);
+      if (errors.length > 30) errors.shift();
     });
-    const ase = this.ase;
-    this.onCleanup('open payments ASE', () => ase.close());
-    const identity = generateIdentityKey('clearway-bench-key');
-    await ase.ase.registerWallet({ name: 'clearway', assetCode: 'EUR', assetScale: 2, balance: 0, jwks: [identity.publicJwk] });
+    const next = <T extends AseHostMessage['type']>(type: T) =>
+      new Promise<Extract<AseHostMessage, { type: T }>>((resolve, reject) => {
+        const exited = () => reject(new Error(`the Open Payments ASE exited:\n${errors.join('\n')}`));
+        const onMessage = (message: AseHostMessage) => {
+          if (message.type !== type) return;
+          child.off('message', onMessage);
+          child.off('exit', exited);
+          resolve(message as Extract<AseHostMessage, { type: T }>);
+        };
+        child.on('message', onMessage);
+        child.once('exit', exited);
+      });
+    const { url } = await next('listening');
+    this.ase = {
+      url,
+      process: child,
+      balances: async () => {
+        const answer = next('balances');
+        child.send({ type: 'balances' });
+        const { balances } = await answer;
+        return Object.fromEntries(Object.entries(balances).map(([name, value]) => [name, BigInt(value)]));
+      },
+    };
     return {
-      OPEN_PAYMENTS_WALLET_ADDRESS: `${ase.url}/clearway`,
+      OPEN_PAYMENTS_WALLET_ADDRESS: `${url}/clearway`,
       OPEN_PAYMENTS_KEY_ID: identity.publicJwk.kid,
       OPEN_PAYMENTS_PRIVATE_KEY: Buffer.from(identity.privateKeyPem).toString('base64'),
     };
@@ -189,9 +219,9 @@ export class BenchSystem {
     return server.address;
   }
 
-  private async recreateDatabase(): Promise<string> {
+  /** Drops and creates database `name` (dropped again on stop); returns its URL. */
+  private async recreateDatabase(name: string): Promise<string> {
     const serverUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-    const name = this.opts.databaseName;
     if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`bad database name "${name}"`);
     const admin = async (sql: string) => {
       const pg = new PgClient({ connectionString: serverUrl });
@@ -204,7 +234,7 @@ export class BenchSystem {
     };
     await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
     await admin(`CREATE DATABASE ${name}`);
-    this.onCleanup('bench database', () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
+    this.onCleanup(`database ${name}`, () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
     const url = new URL(serverUrl);
     url.pathname = `/${name}`;
     return url.toString();
