@@ -24,35 +24,17 @@
  */
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { parseArgs } from 'node:util';
-import { WithStartWorkflowOperation, type WorkflowStartOptions } from '@temporalio/client';
+import { WithStartWorkflowOperation } from '@temporalio/client';
 import { FLOOR_TABLE } from '../activities/baseline.activities';
-import { BicFi, PaymentProduct, TenantId, TransactionStatus } from '../libs/temporal/search-attributes';
 import { floorInitiationUpdate, floorReadsDoneSignal, floorReadUpdate, type accountReadFloorWorkflow, type paymentFloorWorkflow } from '../workflows/baseline.workflow';
 import { paymentWorkflowId } from '../workflows/payment-initiation.api';
-import { paymentDetails, paymentSummary } from '../workflows/shared/ui-metadata';
-import { baselineSubmitter, countHistory, measurePhase, type PhaseResult, type Submit } from './load';
-import { intOption, loadAverage, median, percentile, round } from './measure';
-import { paymentSubmitter } from './payment-submitter';
-import { BenchSystem } from './system';
+import { baselineSubmitter, countHistory, measurePhase, probeOptions, probeSystem, type PhaseResult, type Submit } from './load';
+import { loadAverage, median, percentile, round } from './measure';
+import { paymentLikeStart, paymentSubmitter } from './payment-submitter';
+import type { BenchSystem } from './system';
 
 type Variant = 'bare' | 'shape' | 'floor' | 'payment';
 const VARIANTS: readonly Variant[] = ['bare', 'shape', 'floor', 'payment'];
-
-/** A payment's start-time search attributes and UI metadata, as `PaymentsService.initiate` sets them. */
-function paymentLikeStart(workflowId: string): Pick<WorkflowStartOptions, 'typedSearchAttributes' | 'staticSummary' | 'staticDetails'> {
-  const p = { product: 'sepa-credit-transfers', bicFi: 'SANDDEB0XXX', tenantId: 'tenant-bench' };
-  return {
-    staticSummary: paymentSummary({ ...p, amount: { currency: 'EUR', amount: '12.34' } }),
-    staticDetails: paymentDetails({ ...p, paymentId: workflowId, apiBaseUrl: 'http://127.0.0.1:3000', bankName: 'Sandbox Bank', scaApproaches: ['REDIRECT', 'DECOUPLED'], scaTimeoutMs: 900_000 }),
-    typedSearchAttributes: [
-      { key: BicFi, value: p.bicFi },
-      { key: TenantId, value: p.tenantId },
-      { key: PaymentProduct, value: p.product },
-      { key: TransactionStatus, value: 'RCVD' },
-    ],
-  };
-}
 
 /** `paymentFloorWorkflow` started as the API starts a payment; with `work`, after the API's irreducible part. */
 function floorSubmitter(system: BenchSystem, work: boolean, workflowIds?: string[]): Submit {
@@ -111,20 +93,8 @@ async function accountReadFloor(system: BenchSystem): Promise<Record<'shape' | '
 }
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({
-    options: {
-      workflows: { type: 'string', default: '200' },
-      concurrency: { type: 'string', default: '20' },
-      rounds: { type: 'string', default: '3' },
-    },
-  });
-  const count = intOption('workflows', values.workflows, 1);
-  const concurrency = intOption('concurrency', values.concurrency, 1);
-  const rounds = intOption('rounds', values.rounds, 1);
-  const system = new BenchSystem({ databaseName: 'clearway_bench', decoupledDelayMs: 0, statusPollInitialMs: 100, databasePoolSize: 5, logLevel: process.env.LOG_LEVEL ?? 'warn' });
-  const stopOnSignal = () => void system.stop().finally(() => process.exit(130));
-  process.once('SIGINT', stopOnSignal);
-  process.once('SIGTERM', stopOnSignal);
+  const { count, concurrency, rounds } = probeOptions();
+  const system = probeSystem();
   const results: Record<Variant, PhaseResult[]> = { bare: [], shape: [], floor: [], payment: [] };
   let failed = 0;
   try {

@@ -3,12 +3,13 @@
  * per-phase CPU and latency, and what a workflow's history says it used.
  */
 import { randomUUID } from 'node:crypto';
+import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
 import type { Client } from '@temporalio/client';
 import { temporal as proto } from '@temporalio/proto';
 import type { baselineWorkflow } from '../workflows/baseline.workflow';
-import { cpuDelta, cpuSnapshot, loadAverage, mean, percentile, processMemoryMiB, round, threadCpuSeconds, workerThreadSplit, type CpuSnapshot } from './measure';
-import type { BenchSystem } from './system';
+import { cpuDelta, cpuSnapshot, intOption, loadAverage, mean, percentile, processMemoryMiB, round, threadCpuSeconds, workerThreadSplit, type CpuSnapshot } from './measure';
+import { BenchSystem } from './system';
 
 /** Sends one unit (POST, workflow start) and returns how to await its completion. */
 export type Submit = () => Promise<() => Promise<void>>;
@@ -195,4 +196,29 @@ export async function warmUpAndMeasureShape(
   const baselineShape = await countHistory(system.temporal, baselineWarmId);
   console.error(`a ${label} uses ${JSON.stringify(shape)}; the baseline ${JSON.stringify(baselineShape)}`);
   return { shape, baselineShape };
+}
+
+/** The probe benches' options (floor, temporal-costs): `--workflows N` (200 per variant and round), `--concurrency C` (20), `--rounds R` (3). */
+export function probeOptions(): { count: number; concurrency: number; rounds: number } {
+  const { values } = parseArgs({
+    options: {
+      workflows: { type: 'string', default: '200' },
+      concurrency: { type: 'string', default: '20' },
+      rounds: { type: 'string', default: '3' },
+    },
+  });
+  return {
+    count: intOption('workflows', values.workflows, 1),
+    concurrency: intOption('concurrency', values.concurrency, 1),
+    rounds: intOption('rounds', values.rounds, 1),
+  };
+}
+
+/** The probe benches' system (database `clearway_bench`, zero bank delays), stopped on SIGINT or SIGTERM. */
+export function probeSystem(): BenchSystem {
+  const system = new BenchSystem({ databaseName: 'clearway_bench', decoupledDelayMs: 0, statusPollInitialMs: 100, databasePoolSize: 5, logLevel: process.env.LOG_LEVEL ?? 'warn' });
+  const stopOnSignal = () => void system.stop().finally(() => process.exit(130));
+  process.once('SIGINT', stopOnSignal);
+  process.once('SIGTERM', stopOnSignal);
+  return system;
 }

@@ -1,6 +1,9 @@
-/** A decoupled payment through the API, as the benches submit it (payments and floor). */
+/** A decoupled payment through the API, as the benches submit it (payments and floor), and its start-time metadata for the probes. */
 import { randomUUID } from 'node:crypto';
+import type { WorkflowStartOptions } from '@temporalio/client';
+import { BicFi, PaymentProduct, TenantId, TransactionStatus } from '../libs/temporal/search-attributes';
 import { paymentWorkflowId, type PaymentWorkflowState } from '../workflows/payment-initiation.api';
+import { paymentDetails, paymentSummary } from '../workflows/shared/ui-metadata';
 import type { Submit } from './load';
 import type { BenchSystem } from './system';
 
@@ -39,3 +42,18 @@ export function paymentSubmitter(system: BenchSystem, token: string, paymentIds?
   };
 }
 
+
+/** A payment's start-time search attributes and UI metadata, as `PaymentsService.initiate` sets them: for the probe workflows that stand for a payment. */
+export function paymentLikeStart(workflowId: string): Pick<WorkflowStartOptions, 'typedSearchAttributes' | 'staticSummary' | 'staticDetails'> {
+  const p = { product: 'sepa-credit-transfers', bicFi: 'SANDDEB0XXX', tenantId: 'tenant-bench' };
+  return {
+    staticSummary: paymentSummary({ ...p, amount: { currency: 'EUR', amount: '12.34' } }),
+    staticDetails: paymentDetails({ ...p, paymentId: workflowId, apiBaseUrl: 'http://127.0.0.1:3000', bankName: 'Sandbox Bank', scaApproaches: ['REDIRECT', 'DECOUPLED'], scaTimeoutMs: 900_000 }),
+    typedSearchAttributes: [
+      { key: BicFi, value: p.bicFi },
+      { key: TenantId, value: p.tenantId },
+      { key: PaymentProduct, value: p.product },
+      { key: TransactionStatus, value: 'RCVD' },
+    ],
+  };
+}

@@ -18,39 +18,22 @@
  * means and each variant's difference from `plain`. See docs/benchmarks.md.
  */
 import { randomUUID } from 'node:crypto';
-import { parseArgs } from 'node:util';
-import { WithStartWorkflowOperation, type WorkflowStartOptions } from '@temporalio/client';
-import { BicFi, PaymentProduct, TenantId, TransactionStatus } from '../libs/temporal/search-attributes';
+import { WithStartWorkflowOperation } from '@temporalio/client';
 import { baselineFirstStepUpdate, type BaselineFeatures, type baselineFeaturesWorkflow } from '../workflows/baseline.workflow';
-import { paymentDetails, paymentSummary } from '../workflows/shared/ui-metadata';
-import { measurePhase, type Submit } from './load';
-import { intOption, loadAverage, mean, round } from './measure';
-import { BenchSystem } from './system';
+import { measurePhase, probeOptions, probeSystem, type Submit } from './load';
+import { loadAverage, mean, round } from './measure';
+import { paymentLikeStart } from './payment-submitter';
+import type { BenchSystem } from './system';
 
 type Variant = 'plain' | 'update-with-start' | 'metadata' | 'upserts';
 const VARIANTS: readonly Variant[] = ['plain', 'update-with-start', 'metadata', 'upserts'];
-
-/** A payment's start-time search attributes and UI metadata, as `PaymentsService.initiate` sets them. */
-function paymentLikeMetadata(workflowId: string): Pick<WorkflowStartOptions, 'typedSearchAttributes' | 'staticSummary' | 'staticDetails'> {
-  const p = { product: 'sepa-credit-transfers', bicFi: 'SANDDEB0XXX', tenantId: 'tenant-bench' };
-  return {
-    staticSummary: paymentSummary({ ...p, amount: { currency: 'EUR', amount: '123.45' } }),
-    staticDetails: paymentDetails({ ...p, paymentId: workflowId, apiBaseUrl: 'http://127.0.0.1:3000', bankName: 'Sandbox Bank', scaApproaches: ['REDIRECT', 'DECOUPLED'], scaTimeoutMs: 900_000 }),
-    typedSearchAttributes: [
-      { key: BicFi, value: p.bicFi },
-      { key: TenantId, value: p.tenantId },
-      { key: PaymentProduct, value: p.product },
-      { key: TransactionStatus, value: 'RCVD' },
-    ],
-  };
-}
 
 function submitter(system: BenchSystem, variant: Variant): Submit {
   const taskQueue = system.config.temporal.taskQueue;
   const features: BaselineFeatures = { upserts: variant === 'upserts', update: variant === 'update-with-start' };
   return async () => {
     const workflowId = `temporal-costs-${randomUUID()}`;
-    const options = { workflowId, taskQueue, args: [features] as [BaselineFeatures], ...(variant === 'metadata' ? paymentLikeMetadata(workflowId) : {}) };
+    const options = { workflowId, taskQueue, args: [features] as [BaselineFeatures], ...(variant === 'metadata' ? paymentLikeStart(workflowId) : {}) };
     if (variant === 'update-with-start') {
       const startWorkflowOperation = new WithStartWorkflowOperation<typeof baselineFeaturesWorkflow>('baselineFeaturesWorkflow', { ...options, workflowIdConflictPolicy: 'USE_EXISTING' });
       await system.temporal.workflow.executeUpdateWithStart(baselineFirstStepUpdate, { startWorkflowOperation });
@@ -63,20 +46,8 @@ function submitter(system: BenchSystem, variant: Variant): Submit {
 }
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({
-    options: {
-      workflows: { type: 'string', default: '200' },
-      concurrency: { type: 'string', default: '20' },
-      rounds: { type: 'string', default: '3' },
-    },
-  });
-  const count = intOption('workflows', values.workflows, 1);
-  const concurrency = intOption('concurrency', values.concurrency, 1);
-  const rounds = intOption('rounds', values.rounds, 1);
-  const system = new BenchSystem({ databaseName: 'clearway_bench', decoupledDelayMs: 0, statusPollInitialMs: 100, databasePoolSize: 5, logLevel: process.env.LOG_LEVEL ?? 'warn' });
-  const stopOnSignal = () => void system.stop().finally(() => process.exit(130));
-  process.once('SIGINT', stopOnSignal);
-  process.once('SIGTERM', stopOnSignal);
+  const { count, concurrency, rounds } = probeOptions();
+  const system = probeSystem();
   const temporalMs: Record<Variant, number[]> = { plain: [], 'update-with-start': [], metadata: [], upserts: [] };
   const workerMs: Record<Variant, number[]> = { plain: [], 'update-with-start': [], metadata: [], upserts: [] };
   let failed = 0;
