@@ -261,7 +261,49 @@ describe('clearway batch status, list, report, payments', () => {
     expect(code).toBe(0);
     expect(stdout).toContain('Exit codes: 0 all settled');
     const batch = await run(['batch', '--help']);
-    for (const cmd of ['submit', 'status', 'list', 'report', 'payments']) expect(batch.stdout).toContain(cmd);
+    for (const cmd of ['submit', 'status', 'list', 'report', 'payments', 'cancel', 'sample']) expect(batch.stdout).toContain(cmd);
+  });
+});
+
+describe('clearway batch sample', () => {
+  it('writes a payment run the stack takes end to end: the cents-13 transactions rejected AM04, the rest settled, exit 2', async () => {
+    const file = join(dir, 'sample-run.xml');
+    const written = await run(['batch', 'sample', '-o', file, '--transactions', '8', '--singles', '2', '--rejected', '2', '--msg-id', 'SAMPLE-CLI-1']);
+    expect(written.code).toBe(0);
+    expect(written.stdout).toContain(`Wrote ${file}: pain.001.001.09, SAMPLE-CLI-1 · 10 transactions ·`);
+    expect(written.stdout).toContain(`Next: clearway batch submit ${file} --psu-id decoupled --wait`);
+
+    const { code, stdout } = await run(['batch', 'submit', file, '--wait', '--psu-id', 'decoupled', '--json']);
+    expect(code).toBe(2);
+    const final = JSON.parse(stdout) as Batch;
+    expect([final.msgId, final.status]).toEqual(['SAMPLE-CLI-1', 'partially_completed']);
+    expect(final.progress).toMatchObject({ total: 10, settled: 8, rejected: 2 });
+    expect((final.bulks ?? []).map((b) => [b.pmtInfId, b.bicFi, b.route])).toEqual([
+      ['PMT-EUR-DE', 'SANDDEB0XXX', 'bulk'],
+      ['PMT-EUR-NL', 'SANDNL2AXXX', 'single'],
+    ]);
+  });
+
+  it('never overwrites a file, and writes to stdout with -o -', async () => {
+    const file = join(dir, 'sample-existing.xml');
+    writeFileSync(file, 'the ERP export\n');
+    const refused = await run(['batch', 'sample', '-o', file]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/^clearway: EEXIST: .*\(not overwritten: choose another file with -o\)/);
+    expect(readFileSync(file, 'utf8')).toBe('the ERP export\n');
+
+    const piped = await run(['batch', 'sample', '-o', '-', '--pain', '03', '--singles', '0', '--msg-id', 'SAMPLE-CLI-2']);
+    expect(piped.code).toBe(0);
+    expect(piped.stdout).toMatch(/^<\?xml version="1.0" encoding="UTF-8"\?>\n<Document xmlns="urn:iso:std:iso:20022:tech:xsd:pain.001.001.03">/);
+    expect(piped.stdout.match(/<CdtTrfTxInf>/g)).toHaveLength(10);
+  });
+
+  it('refuses options that cannot make a valid file, before writing anything', async () => {
+    const file = join(dir, 'sample-refused.xml');
+    const { code, stderr } = await run(['batch', 'sample', '-o', file, '--transactions', '3', '--rejected', '4']);
+    expect(code).toBe(1);
+    expect(stderr).toBe('clearway: --rejected (4) cannot exceed --transactions (3)\n');
+    expect(() => readFileSync(file)).toThrow(/ENOENT/);
   });
 });
 

@@ -1,10 +1,13 @@
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
+import { open } from 'node:fs/promises';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { FINAL_BATCH_STATUSES, type Batch, type SinglePayment } from './batch-api';
 import { BatchClient, ClearwayApiError, ClearwayUnreachableError, type ClientSettings } from './batch-client';
-import { formatList, formatPayments, formatStatus, formatSubmitted, formatTppMessages } from './batch-format';
+import { formatList, formatPayments, formatStatus, formatSubmitted, formatTppMessages, groupDigits } from './batch-format';
 import { ProgressBarDisplay, ProgressLinesDisplay, silentDisplay, watchBatch, WatchTimeoutError, type ProgressDisplay } from './batch-watch';
+import { generatePain001, PAIN001_VERSIONS, type Pain001Version } from '../../libs/iso20022';
+import { SAMPLE_ACCOUNTS, sampleMsgId, sampleProblems, sampleSpec } from './batch-sample';
 
 /**
  * `clearway`: the batch API from the command line, for ERP operators and their schedulers.
@@ -213,6 +216,61 @@ function buildProgram(deps: CliDeps, setExit: (code: number) => void): Command {
       print(cmd, () => formatPayments(all), { payments: all });
     });
 
+  batch
+    .command('sample')
+    .description('write a pain.001 payment run for the dev sandbox, to try the batch flow before your ERP exports one')
+    .option('-o, --output <file>', 'where to write it ("-" for stdout; default <MsgId>.xml)')
+    .option('--transactions <n>', `credit transfers in the bulk payment at ${SAMPLE_ACCOUNTS.bulk.debtorAgentBic}`, positiveInt, 10)
+    .option('--singles <n>', `single payments at ${SAMPLE_ACCOUNTS.singles.debtorAgentBic}, a bank without bulk payments (0 for none)`, nonNegativeInt, 3)
+    .option('--rejected <n>', 'how many of the bulk the sandbox bank rejects (cents 13, reason AM04)', nonNegativeInt, 0)
+    .option('--pain <version>', 'pain.001.001.09 or pain.001.001.03', painVersion, 'pain.001.001.09' as Pain001Version)
+    .option('--msg-id <id>', 'the file\'s MsgId (default SAMPLE-<UTC time>; the same MsgId twice is the same batch)')
+    .action(async (o: { output?: string; transactions: number; singles: number; rejected: number; pain: Pain001Version; msgId?: string }, cmd: Command) => {
+      const now = new Date(deps.now());
+      const msgId = o.msgId ?? sampleMsgId(now);
+      const problems = sampleProblems({ ...o, msgId });
+      if (problems.length) throw new Error(problems.join('; '));
+      const spec = sampleSpec({ version: o.pain, transactions: o.transactions, singles: o.singles, rejected: o.rejected, msgId, now });
+      const file = o.output ?? `${msgId}.xml`;
+      if (file === '-') {
+        await generatePain001(deps.stdout, spec);
+        return;
+      }
+      const handle = await open(file, 'wx'); // never overwrite an operator's file
+      const out = handle.createWriteStream();
+      let written;
+      try {
+        written = await generatePain001(out, spec);
+        out.end();
+        await once(out, 'close');
+      } catch (err) {
+        out.destroy();
+        throw err;
+      }
+      const summary = {
+        file,
+        msgId,
+        version: o.pain,
+        numberOfTransactions: written.numberOfTransactions,
+        controlSum: written.controlSum,
+        bytes: written.bytes,
+        paymentInformations: spec.paymentInformations.map((p) => ({ pmtInfId: p.pmtInfId, bicFi: p.debtorAgentBic, numberOfTransactions: p.transactions })),
+        rejectedBySandbox: o.rejected,
+      };
+      print(
+        cmd,
+        () =>
+          [
+            `Wrote ${file}: ${o.pain}, ${msgId} · ${groupDigits(written.numberOfTransactions)} transactions · ${groupDigits(written.controlSum)} EUR`,
+            `  ${SAMPLE_ACCOUNTS.bulk.pmtInfId}  ${SAMPLE_ACCOUNTS.bulk.debtorAgentBic}  bulk  ${groupDigits(o.transactions)} tx` +
+              (o.rejected ? ` (${groupDigits(o.rejected)} with cents 13: rejected AM04)` : ''),
+            ...(o.singles ? [`  ${SAMPLE_ACCOUNTS.singles.pmtInfId}  ${SAMPLE_ACCOUNTS.singles.debtorAgentBic}  single payments  ${groupDigits(o.singles)} tx`] : []),
+            `Next: clearway batch submit ${file} --psu-id decoupled --wait`,
+          ].join('\n'),
+        summary,
+      );
+    });
+
   return program;
 }
 
@@ -227,6 +285,18 @@ function positiveInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('must be a positive integer');
   return n;
+}
+
+function nonNegativeInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('must be a whole number, 0 or more');
+  return n;
+}
+
+function painVersion(value: string): Pain001Version {
+  const version = (PAIN001_VERSIONS as readonly string[]).find((v) => v === value || v.endsWith(`.${value}`));
+  if (!version) throw new InvalidArgumentError(`must be one of ${PAIN001_VERSIONS.join(', ')}`);
+  return version as Pain001Version;
 }
 
 function settings(o: GlobalOptions, env: NodeJS.ProcessEnv): ClientSettings {
@@ -256,5 +326,6 @@ function describeError(err: unknown): string {
   if (err instanceof ClearwayUnreachableError) return `clearway: ${err.message} (is it running? npm run dev)`;
   if (err instanceof WatchTimeoutError) return `clearway: ${err.message}`;
   if ((err as NodeJS.ErrnoException).code === 'ENOENT') return `clearway: ${(err as Error).message}`;
+  if ((err as NodeJS.ErrnoException).code === 'EEXIST') return `clearway: ${(err as Error).message} (not overwritten: choose another file with -o)`;
   return `clearway: ${err instanceof Error ? err.message : String(err)}`;
 }

@@ -83,8 +83,8 @@ export function defaultCreditorIban(i: number): string {
 
 /**
  * Streams a pain.001.001.03 or .09 file of any size to `out` (not ended), deterministic for a given
- * spec: XSD-valid and passing every semantic check unless `faults` says otherwise. For tests and
- * benchmarks; amounts are summed as bigints.
+ * spec: XSD-valid and passing every semantic check unless `faults` says otherwise. For tests,
+ * benchmarks and `clearway batch sample`; amounts are summed as bigints.
  */
 export async function generatePain001(out: NodeJS.WritableStream, spec: GeneratePain001Spec): Promise<GeneratedPain001> {
   const faults = spec.faults ?? {};

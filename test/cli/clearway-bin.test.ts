@@ -94,6 +94,21 @@ it('submit --wait exits 2 when some transactions were rejected', async () => {
   expect(stderr).toMatch(/^partially_completed · settled 18\/20/m);
 });
 
+it("a new user's first run: sample writes <MsgId>.xml in the working directory, submit --wait settles it at both sandbox banks", async () => {
+  const sample = await clearway(['batch', 'sample', '--json']);
+  expect(sample.code).toBe(0);
+  const written = JSON.parse(sample.stdout) as { file: string; msgId: string; numberOfTransactions: number };
+  expect(written.file).toBe(`${written.msgId}.xml`);
+  expect(written.numberOfTransactions).toBe(13); // the defaults: 10 in a bulk, 3 singles
+  expect(existsSync(join(dir, written.file))).toBe(true);
+
+  const submitted = await clearway(['batch', 'submit', written.file, '--wait', '--interval', '200', '--psu-id', 'decoupled', '--json']);
+  expect(submitted.code).toBe(0);
+  const batch = JSON.parse(submitted.stdout) as { msgId: string; status: string; progress: { settled: number }; bulks: { bicFi: string }[] };
+  expect(batch).toMatchObject({ msgId: written.msgId, status: 'completed', progress: { settled: 13 } });
+  expect(batch.bulks.map((b) => b.bicFi)).toEqual(['SANDDEB0XXX', 'SANDNL2AXXX']);
+});
+
 it('submit of a bad file exits 1 and prints the paths', async () => {
   const { code, stderr } = await clearway(['batch', 'submit', await file('bad', 5, undefined, { duplicateEndToEndIdAt: { pmtInf: 0, tx: 2 } })]);
   expect(code).toBe(1);
