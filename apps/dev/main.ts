@@ -153,6 +153,7 @@ async function main(): Promise<void> {
         `  Temporal UI    ${running.temporal?.uiUrl ?? '(external cluster)'}`,
         `  Temporal gRPC  ${config.temporal.address}`,
         `  Sandbox bank   ${config.sandbox.bgUrl}   (BIC SANDDEB0XXX)`,
+        `  Sandbox bank   ${config.sandbox.bgUrl.replace(/\/+$/, '')}/nl   (BIC SANDNL2AXXX: single payments only, no bulk; try a batch: npx clearway batch sample)`,
         `  Sandbox bank   ${config.sandbox.payseraUrl}   (BIC SANDLT21XXX: OAuth SCA, mTLS with the dev QWAC .data/dev-ca/clearway-qwac.pem)`,
         `  UK sandbox bank ${config.ukObie.sandboxUrl}   (BIC SANDGB2LXXX, UK Open Banking 3.1; PSUs rora/rora., mits/mits., ivsa/ivsa.)`,
         `  Sandbox wallets ${aseUrl}/alice (1,000.00 EUR), ${aseUrl}/bob   (Interledger Open Payments)`,
