@@ -71,6 +71,23 @@ describe('createAtMostOnce', () => {
     expect(await attempts.list('payment', b.resourceId)).toEqual([expect.objectContaining({ attempt: 1, state: 'created', bankResourceId: 'bank-1' })]);
   });
 
+  it('leaves the attempt to a record that marked it created in its own write, and is told which attempt that is', async () => {
+    const b = bank();
+    const told: number[] = [];
+    const creation: GuardedCreation<Created> = {
+      ...b.creation(() => 'bank-1'),
+      record: async (created, attempt) => {
+        told.push(attempt);
+        await attempts.finish('payment', b.resourceId, attempt, { state: 'created', bankResourceId: `${created.bankId} (by the record)` });
+        return 'attempt-created';
+      },
+    };
+    await expect(createAtMostOnce(attempts, creation)).resolves.toEqual({ bankId: 'bank-1' });
+    expect(told).toEqual([1]);
+    // The guard did not write over it.
+    expect(await attempts.list('payment', b.resourceId)).toEqual([expect.objectContaining({ attempt: 1, state: 'created', bankResourceId: 'bank-1 (by the record)' })]);
+  });
+
   it('provably not processed (connection refused): thrown as retryable, and the retry sends again with the same request id', async () => {
     const b = bank();
     const refused = new BankError('unavailable', 'could not connect (ECONNREFUSED)', { fate: 'not_processed' });

@@ -20,8 +20,12 @@ export interface GuardedCreation<R extends object> {
   recorded(): Promise<R | undefined>;
   /** Sends the request; throws the adapter's BankError. */
   send(requestId: string): Promise<R>;
-  /** Persists what the bank created, before the attempt is marked `created`. */
-  record(result: R): Promise<void>;
+  /**
+   * Persists what the bank created, before the attempt is marked `created`; `'attempt-created'`
+   * when it marked attempt number `attempt` `created` itself, in the same write (one round trip
+   * fewer, and no moment where the resource is recorded and its attempt still `sending`).
+   */
+  record(result: R, attempt: number): Promise<void | 'attempt-created'>;
   bankIdOf(result: R): string;
   /** What decides, after an ambiguous attempt, whether the workflow may create again. */
   facts: InitiationSafetyFacts;
@@ -71,7 +75,8 @@ export async function createAtMostOnce<R extends object>(attempts: InitiationAtt
     await attempts.finish(c.resourceType, c.resourceId, attempt, { state: err.fate, ...done });
     return toActivityFailure(err);
   }
-  await c.record(result);
-  await attempts.finish(c.resourceType, c.resourceId, attempt, { state: 'created', bankResourceId: c.bankIdOf(result) });
+  if ((await c.record(result, attempt)) !== 'attempt-created') {
+    await attempts.finish(c.resourceType, c.resourceId, attempt, { state: 'created', bankResourceId: c.bankIdOf(result) });
+  }
   return result;
 }

@@ -68,8 +68,23 @@ export interface StatusRecordAt {
  * small summary for the workflow. No retry loops here: the workflow owns retries and timeouts.
  */
 export function createPaymentActivities(deps: PaymentActivityDeps) {
-  async function load(paymentId: string): Promise<{ payment: PaymentEntity; aspsp: AspspEntity; adapter: BankAdapter; conn: BankConnection }> {
-    const payment = await deps.payments.findById(paymentId);
+  type Loaded = { payment: PaymentEntity; aspsp: AspspEntity; adapter: BankAdapter; conn: BankConnection };
+
+  async function load(paymentId: string): Promise<Loaded> {
+    return withBank(paymentId, await deps.payments.findById(paymentId));
+  }
+
+  /**
+   * What a status read needs, and with `seq` (a local activity's read) the change a lost run of it
+   * recorded there, in one round trip: `recorded` when there is one, and then no bank call is made.
+   */
+  async function loadForRead(paymentId: string, kind: 'transaction_status' | 'sca_status', seq: number | undefined): Promise<{ recorded: { raw: string; normalised: string } } | { loaded: Loaded }> {
+    if (seq === undefined) return { loaded: await load(paymentId) };
+    const { payment, recorded } = await deps.payments.findWithChangeAt(paymentId, seq, kind);
+    return recorded ? { recorded } : { loaded: await withBank(paymentId, payment) };
+  }
+
+  async function withBank(paymentId: string, payment: PaymentEntity | null): Promise<Loaded> {
     if (!payment) throw failure(FailureType.PaymentNotFound, `Payment ${paymentId} not found`);
     const aspsp = await deps.directory.findAspsp(payment.bicFi);
     if (!aspsp) throw failure(FailureType.PaymentNotFound, `ASPSP ${payment.bicFi} not found`);
@@ -127,13 +142,11 @@ export function createPaymentActivities(deps: PaymentActivityDeps) {
     if (deps.statusRecorded) await deps.statusRecorded(change);
   }
 
-  async function readPaymentStatus(paymentId: string): Promise<BankTransactionStatus> {
-    const { payment, adapter, conn } = await load(paymentId);
+  function readPaymentStatus({ payment, adapter, conn }: Loaded): Promise<BankTransactionStatus> {
     return adapter.getPaymentStatus(conn, bankRef(payment, 'status')).catch(toActivityFailure);
   }
 
-  async function readScaStatus(paymentId: string, authorisationId: string): Promise<BankScaStatus> {
-    const { payment, adapter, conn } = await load(paymentId);
+  function readScaStatus({ payment, adapter, conn }: Loaded, authorisationId: string): Promise<BankScaStatus> {
     return adapter.getScaStatus(conn, { ...bankRef(payment, 'sca-status'), authorisationId }).catch(toActivityFailure);
   }
 
@@ -146,12 +159,12 @@ export function createPaymentActivities(deps: PaymentActivityDeps) {
     paymentId: string,
     kind: 'transaction_status' | 'sca_status',
     at: StatusRecordAt,
-    read: () => Promise<S>,
+    read: (loaded: Loaded) => Promise<S>,
     labels: (status: S) => Pick<RecordedStatusChange, 'reason' | 'authorisationId' | 'scaStartedAt'>,
   ): Promise<S> {
-    const recorded = await deps.payments.recordedChangeAt(paymentId, at.seq, kind);
-    if (recorded) return recorded as S;
-    const status = await read();
+    const found = await loadForRead(paymentId, kind, at.seq);
+    if ('recorded' in found) return found.recorded as S;
+    const status = await read(found.loaded);
     if (status.normalised !== at.known) {
       await recordChange({ paymentId, seq: at.seq, kind, status: status.normalised, rawStatus: status.raw, bicFi: at.bicFi, ...labels(status) });
     }
@@ -183,8 +196,9 @@ export function createPaymentActivities(deps: PaymentActivityDeps) {
             redirect: redirectUris(paymentId),
             oauth: oauthRedirect(paymentId),
           }),
-        record: async (result) => {
+        record: async (result, attempt) => {
           await deps.payments.recordInitiation(paymentId, {
+            createdByAttempt: attempt,
             bankPaymentId: result.bankPaymentId,
             status: result.status,
             scaApproach: result.scaApproach,
@@ -195,6 +209,7 @@ export function createPaymentActivities(deps: PaymentActivityDeps) {
               ? { authorisation: { authorisationId: result.authorisationId, scaApproach: result.scaApproach, scaRedirectUrl: result.scaRedirectUrl ?? null, scaStatus: { raw: 'received', normalised: 'received' } } }
               : {}),
           });
+          return 'attempt-created';
         },
         bankIdOf: (result) => result.bankPaymentId,
         facts: initiationSafetyFacts(aspsp, Boolean(payment.psuId)),
@@ -307,16 +322,14 @@ export function createPaymentActivities(deps: PaymentActivityDeps) {
      * would meet a history row that says otherwise).
      */
     async getBankPaymentStatus(paymentId: string, memo?: { seq: number }): Promise<BankTransactionStatus> {
-      const recorded = memo && (await deps.payments.recordedChangeAt(paymentId, memo.seq, 'transaction_status'));
-      if (recorded) return recorded as BankTransactionStatus;
-      return readPaymentStatus(paymentId);
+      const found = await loadForRead(paymentId, 'transaction_status', memo?.seq);
+      return 'recorded' in found ? (found.recorded as BankTransactionStatus) : readPaymentStatus(found.loaded);
     },
 
     /** The authorisation's SCA status at the bank; `memo` as for {@link getBankPaymentStatus}. */
     async getBankScaStatus(paymentId: string, authorisationId: string, memo?: { seq: number }): Promise<BankScaStatus> {
-      const recorded = memo && (await deps.payments.recordedChangeAt(paymentId, memo.seq, 'sca_status'));
-      if (recorded) return recorded as BankScaStatus;
-      return readScaStatus(paymentId, authorisationId);
+      const found = await loadForRead(paymentId, 'sca_status', memo?.seq);
+      return 'recorded' in found ? (found.recorded as BankScaStatus) : readScaStatus(found.loaded, authorisationId);
     },
 
     /**
@@ -327,12 +340,12 @@ export function createPaymentActivities(deps: PaymentActivityDeps) {
      * `getBankPaymentStatus` does. The workflow applies what it gets back without recording it again.
      */
     async readAndRecordPaymentStatus(paymentId: string, at: StatusRecordAt): Promise<BankTransactionStatus> {
-      return readAndRecord(paymentId, 'transaction_status', at, () => readPaymentStatus(paymentId), (status) => ({ reason: at.reasons?.[status.normalised] ?? null }));
+      return readAndRecord(paymentId, 'transaction_status', at, readPaymentStatus, (status) => ({ reason: at.reasons?.[status.normalised] ?? null }));
     },
 
     /** The authorisation's SCA status, recorded when it changed: as {@link readAndRecordPaymentStatus}. */
     async readAndRecordScaStatus(paymentId: string, authorisationId: string, at: StatusRecordAt): Promise<BankScaStatus> {
-      return readAndRecord(paymentId, 'sca_status', at, () => readScaStatus(paymentId, authorisationId), () => ({ authorisationId, scaStartedAt: at.scaStartedAt }));
+      return readAndRecord(paymentId, 'sca_status', at, (loaded) => readScaStatus(loaded, authorisationId), () => ({ authorisationId, scaStartedAt: at.scaStartedAt }));
     },
 
     async startAuthorisationAtBank(paymentId: string): Promise<StartedAuthorisation> {

@@ -4,6 +4,7 @@ import { createApiClient, createStoredPayment } from '../../test/support/factori
 import { createDataSource } from './data-source';
 import { PaymentAuthorisationEntity } from './entities/payment-authorisation.entity';
 import { PaymentEntity } from './entities/payment.entity';
+import { InitiationAttemptRepository } from './initiation-attempt.repository';
 import { PaymentRepository } from './payment.repository';
 
 /**
@@ -74,6 +75,81 @@ describe('insertOrGetExisting: one round trip for a new payment', () => {
     expect(again.payment.id).toBe(values.id);
     expect(again.payment.requestHash).toBe('a'.repeat(64));
     expect(await ds.getRepository(PaymentEntity).countBy({ requestId: values.requestId })).toBe(1);
+  });
+});
+
+describe('recordInitiation with the attempt that created it', () => {
+  it('marks that attempt created with the bank id in the same write, and no other attempt', async () => {
+    const attempts = new InitiationAttemptRepository(ds);
+    const id = await newPayment();
+    const requestId = randomUUID();
+    expect(await attempts.beginUnlessBlocked('payment', id, requestId, 0)).toBe(1);
+    await attempts.finish('payment', id, 1, { state: 'not_processed', detail: 'connection refused' });
+    expect(await attempts.beginUnlessBlocked('payment', id, requestId, 0)).toBe(2);
+    const init = initiation();
+    await sut.recordInitiation(id, { ...init, createdByAttempt: 2 });
+    expect((await sut.findById(id))?.bankPaymentId).toBe(init.bankPaymentId);
+    expect((await attempts.list('payment', id)).map((a) => [a.attempt, a.state, a.bankResourceId, a.detail, a.finishedAt instanceof Date])).toEqual([
+      [1, 'not_processed', null, 'connection refused', true],
+      [2, 'created', init.bankPaymentId, null, true],
+    ]);
+  });
+
+  it('touches no attempt without one (a payment found after an unknown outcome)', async () => {
+    const attempts = new InitiationAttemptRepository(ds);
+    const id = await newPayment();
+    await attempts.beginUnlessBlocked('payment', id, randomUUID(), 0);
+    await sut.recordInitiation(id, initiation());
+    expect((await attempts.list('payment', id)).map((a) => a.state)).toEqual(['sending']);
+  });
+});
+
+describe('findWithChangeAt: a status read\'s payment and the change a lost run recorded, in one query', () => {
+  const record = (paymentId: string, seq: number, kind: 'transaction_status' | 'sca_status', status: string, rawStatus: string | null) =>
+    sut.recordStatusChange({ paymentId, seq, kind, status, rawStatus, reason: null } as Parameters<PaymentRepository['recordStatusChange']>[0]);
+
+  it('returns the payment as findById does, and no change where none is recorded', async () => {
+    const id = await newPayment();
+    await sut.recordInitiation(id, initiation());
+    const found = await sut.findWithChangeAt(id, 0, 'transaction_status');
+    expect(found.recorded).toBeUndefined();
+    expect(found.payment).toBeInstanceOf(PaymentEntity);
+    expect(found.payment).toEqual(await sut.findById(id));
+  });
+
+  it('returns the change recorded under that sequence number, of that kind only', async () => {
+    const id = await newPayment();
+    await sut.recordInitiation(id, initiation());
+    await record(id, 0, 'sca_status', 'finalised', 'FINALISED');
+    await record(id, 1, 'transaction_status', 'ACSP', null);
+    expect((await sut.findWithChangeAt(id, 0, 'sca_status')).recorded).toEqual({ raw: 'FINALISED', normalised: 'finalised' });
+    expect((await sut.findWithChangeAt(id, 0, 'transaction_status')).recorded).toBeUndefined();
+    // No raw status recorded: the normalised one stands for it.
+    expect((await sut.findWithChangeAt(id, 1, 'transaction_status')).recorded).toEqual({ raw: 'ACSP', normalised: 'ACSP' });
+    expect((await sut.findWithChangeAt(id, 2, 'transaction_status')).recorded).toBeUndefined();
+  });
+
+  it('finds no payment for an unknown id', async () => {
+    expect(await sut.findWithChangeAt(randomUUID(), 0, 'transaction_status')).toEqual({ payment: null });
+  });
+
+  it('asks the database once', async () => {
+    const id = await newPayment();
+    const queries: string[] = [];
+    const original = ds.createQueryRunner.bind(ds);
+    const spy = jest.spyOn(ds, 'createQueryRunner').mockImplementation((mode) => {
+      const r = original(mode);
+      const query = r.query.bind(r);
+      r.query = ((sql: string, ...rest: unknown[]) => (queries.push(sql), (query as (...a: unknown[]) => unknown)(sql, ...rest))) as typeof r.query;
+      return r;
+    });
+    try {
+      await sut.findWithChangeAt(id, 0, 'transaction_status');
+    } finally {
+      spy.mockRestore();
+    }
+    expect(queries).toHaveLength(1);
+    expect(queries[0]).toContain('payment_events');
   });
 });
 

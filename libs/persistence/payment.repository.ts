@@ -121,11 +121,17 @@ export class PaymentRepository {
        * authorisation to follow, and a retried activity would hand the workflow exactly that.
        */
       authorisation?: Pick<PaymentAuthorisationEntity, 'authorisationId' | 'scaApproach' | 'scaRedirectUrl'> & { scaStatus: BankScaStatus };
+      /**
+       * The initiation attempt (bank_initiation_attempts, resource type `payment`) that created it,
+       * marked `created` with the bank's id in the same statement (activities/initiation-guard.ts).
+       */
+      createdByAttempt?: number;
     },
   ): Promise<void> {
     // One statement, so one round trip and atomic without a transaction of its own (issue 12: it
-    // was four, on the POST's critical path): the payment's columns and, when the bank created one,
-    // the authorisation (inserted, or its SCA status moved on a retry).
+    // was four, on the POST's critical path): the payment's columns, the attempt that created it,
+    // and, when the bank created one, the authorisation (inserted, or its SCA status moved on a
+    // retry). A data-modifying CTE runs whether or not the statement reads it.
     const auth = init.authorisation;
     await this.ds.query(
       `WITH pay AS (
@@ -134,6 +140,9 @@ export class PaymentRepository {
                 sca_approach = $5, sca_redirect_url = $6, psu_message = $7, version = version + 1, updated_at = now()
           WHERE id = $1::uuid
          RETURNING id
+       ), attempt AS (
+         UPDATE bank_initiation_attempts SET state = 'created', bank_resource_id = $2, http_status = NULL, detail = NULL, finished_at = now()
+          WHERE resource_type = 'payment' AND resource_id = $1::uuid AND attempt = $13::int
        )
        INSERT INTO payment_authorisations (payment_id, authorisation_id, sca_approach, sca_redirect_url, sca_status, raw_sca_status)
        SELECT pay.id, $8::varchar, $9::varchar, $10::varchar, $11::varchar, $12::varchar FROM pay WHERE $8::varchar IS NOT NULL
@@ -152,6 +161,7 @@ export class PaymentRepository {
         auth?.scaRedirectUrl ?? null,
         auth?.scaStatus.normalised ?? null,
         auth?.scaStatus.raw ?? null,
+        init.createdByAttempt ?? null,
       ],
     );
   }
@@ -210,15 +220,27 @@ export class PaymentRepository {
   }
 
   /**
-   * The change recorded under (paymentId, seq), if it is of this kind: what a bank read run again
-   * after its workflow task was lost hands back (payment-initiation.workflow.ts, `payment-local-bank-calls`).
+   * The payment and, in the same round trip, the change recorded under (paymentId, seq) if it is of
+   * this kind: what a status read run as a local activity needs before it calls the bank (the
+   * change, if a lost run of it recorded one, is handed back instead of asking the bank again).
    */
-  async recordedChangeAt(paymentId: string, seq: number, kind: 'transaction_status' | 'sca_status'): Promise<{ raw: string; normalised: string } | undefined> {
-    const rows: { status: string; raw_status: string | null }[] = await this.ds.query(
-      'SELECT status, raw_status FROM payment_events WHERE payment_id = $1 AND seq = $2 AND kind = $3',
-      [paymentId, seq, kind],
-    );
-    return rows[0] && { raw: rows[0].raw_status ?? rows[0].status, normalised: rows[0].status };
+  async findWithChangeAt(
+    paymentId: string,
+    seq: number,
+    kind: 'transaction_status' | 'sca_status',
+  ): Promise<{ payment: PaymentEntity | null; recorded?: { raw: string; normalised: string } }> {
+    const { entities, raw } = await this.ds
+      .getRepository(PaymentEntity)
+      .createQueryBuilder('p')
+      .addSelect(
+        `(SELECT json_build_object('status', e.status, 'raw', e.raw_status) FROM payment_events e WHERE e.payment_id = p.id AND e.seq = :seq AND e.kind = :kind)`,
+        'recorded_change',
+      )
+      .where('p.id = :paymentId', { paymentId, seq, kind })
+      .getRawAndEntities<{ recorded_change: { status: string; raw: string | null } | null }>();
+    const payment = this.rememberRow(entities[0] ?? null);
+    const change = raw[0]?.recorded_change;
+    return change ? { payment, recorded: { raw: change.raw ?? change.status, normalised: change.status } } : { payment };
   }
 
   /** What never changes about a payment and its events need: from memory when this process has read it. */
