@@ -1,6 +1,6 @@
 import { PAIN001_VERSIONS, readPain001 } from '../../libs/iso20022';
 import { pain001Bytes, recordingSink } from '../../libs/iso20022/testing';
-import { SAMPLE_ACCOUNTS, sampleAmount, sampleMsgId, sampleProblems, sampleSpec } from './batch-sample';
+import { SAMPLE_ACCOUNTS, sampleAmount, sampleFileName, sampleMsgId, sampleProblems, sampleSpec } from './batch-sample';
 
 // What `clearway batch sample` writes, read back with the same reader (XSD and semantic checks) the
 // batch API uses before it stores anything.
@@ -46,6 +46,12 @@ describe('sample options', () => {
   it('names a MsgId after the second, within Max35Text', () => {
     expect(sampleMsgId(NOW)).toBe('SAMPLE-20261204-011506');
     expect(sampleProblems({ transactions: 1, singles: 0, rejected: 0, msgId: sampleMsgId(NOW) })).toEqual([]);
+  });
+
+  it('names the file after the MsgId, never a path', () => {
+    expect(sampleFileName('SAMPLE-20261204-011506')).toBe('SAMPLE-20261204-011506.xml');
+    expect(sampleFileName('RUN 2026/12 (A)')).toBe('RUN-2026-12-A-.xml');
+    expect(sampleFileName('../x')).toBe('..-x.xml');
   });
 
   it.each([

@@ -33,6 +33,11 @@ export function sampleMsgId(now: Date): string {
   return `SAMPLE-${now.toISOString().slice(0, 19).replace(/[-:]/g, '').replace('T', '-')}`;
 }
 
+/** The default file name: the MsgId, with anything but letters, digits, '.' and '-' as '-' (a MsgId may hold '/' or spaces). */
+export function sampleFileName(msgId: string): string {
+  return `${msgId.replace(/[^A-Za-z0-9.-]+/g, '-')}.xml`;
+}
+
 /** Problems with the options, worded for the command line; empty when they make a valid file. */
 export function sampleProblems(o: Pick<SampleOptions, 'transactions' | 'singles' | 'rejected' | 'msgId'>): string[] {
   const problems: string[] = [];

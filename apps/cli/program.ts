@@ -7,7 +7,7 @@ import { BatchClient, ClearwayApiError, ClearwayUnreachableError, type ClientSet
 import { formatList, formatPayments, formatStatus, formatSubmitted, formatTppMessages, groupDigits } from './batch-format';
 import { ProgressBarDisplay, ProgressLinesDisplay, silentDisplay, watchBatch, WatchTimeoutError, type ProgressDisplay } from './batch-watch';
 import { generatePain001, PAIN001_VERSIONS, type Pain001Version } from '../../libs/iso20022';
-import { SAMPLE_ACCOUNTS, sampleMsgId, sampleProblems, sampleSpec } from './batch-sample';
+import { SAMPLE_ACCOUNTS, sampleFileName, sampleMsgId, sampleProblems, sampleSpec } from './batch-sample';
 
 /**
  * `clearway`: the batch API from the command line, for ERP operators and their schedulers.
@@ -219,7 +219,7 @@ function buildProgram(deps: CliDeps, setExit: (code: number) => void): Command {
   batch
     .command('sample')
     .description('write a pain.001 payment run for the dev sandbox, to try the batch flow before your ERP exports one')
-    .option('-o, --output <file>', 'where to write it ("-" for stdout; default <MsgId>.xml)')
+    .option('-o, --output <file>', 'where to write it ("-" for stdout; default <MsgId>.xml, other characters than letters, digits, "." and "-" as "-")')
     .option('--transactions <n>', `credit transfers in the bulk payment at ${SAMPLE_ACCOUNTS.bulk.debtorAgentBic}`, positiveInt, 10)
     .option('--singles <n>', `single payments at ${SAMPLE_ACCOUNTS.singles.debtorAgentBic}, a bank without bulk payments (0 for none)`, nonNegativeInt, 3)
     .option('--rejected <n>', 'how many of the bulk the sandbox bank rejects (cents 13, reason AM04)', nonNegativeInt, 0)
@@ -231,7 +231,7 @@ function buildProgram(deps: CliDeps, setExit: (code: number) => void): Command {
       const problems = sampleProblems({ ...o, msgId });
       if (problems.length) throw new Error(problems.join('; '));
       const spec = sampleSpec({ version: o.pain, transactions: o.transactions, singles: o.singles, rejected: o.rejected, msgId, now });
-      const file = o.output ?? `${msgId}.xml`;
+      const file = o.output ?? sampleFileName(msgId);
       if (file === '-') {
         await generatePain001(deps.stdout, spec);
         return;
