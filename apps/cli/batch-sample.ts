@@ -21,7 +21,8 @@ export interface SampleOptions {
   now: Date;
 }
 
-export const SAMPLE_LIMITS = { maxTransactions: 100_000, maxMsgIdLength: 35 } as const;
+/** What a batch is made for (issue 7's 100,000): a sample of that size is 31 MB, under the upload's 50 MB. */
+export const MAX_SAMPLE_TRANSACTIONS = 100_000;
 
 export const SAMPLE_ACCOUNTS = {
   bulk: { pmtInfId: 'PMT-EUR-DE', debtorIban: 'DE89370400440532013000', debtorAgentBic: 'SANDDEB0XXX' },
@@ -42,8 +43,8 @@ export function sampleFileName(msgId: string): string {
 export function sampleProblems(o: Pick<SampleOptions, 'transactions' | 'singles' | 'rejected' | 'msgId'>): string[] {
   const problems: string[] = [];
   if (o.transactions < 1) problems.push('--transactions must be at least 1');
-  if (o.transactions + o.singles > SAMPLE_LIMITS.maxTransactions) {
-    problems.push(`--transactions and --singles add up to ${o.transactions + o.singles}; a batch holds at most ${SAMPLE_LIMITS.maxTransactions}`);
+  if (o.transactions + o.singles > MAX_SAMPLE_TRANSACTIONS) {
+    problems.push(`--transactions and --singles add up to ${o.transactions + o.singles}; a batch holds at most ${MAX_SAMPLE_TRANSACTIONS}`);
   }
   if (o.rejected > o.transactions) problems.push(`--rejected (${o.rejected}) cannot exceed --transactions (${o.transactions})`);
   // pain.001's Max35Text, and the characters SEPA allows in identifiers.
