@@ -1,4 +1,5 @@
 import { MockActivityEnvironment } from '@temporalio/testing';
+import { Client } from 'pg';
 import pino from 'pino';
 import type { DataSource } from 'typeorm';
 import type { BankAdapter } from '../libs/adapters/bank-adapter';
@@ -148,11 +149,13 @@ describe('reads that record what they found (payment-read-records)', () => {
     expect((await payments.findById(paymentId))?.transactionStatus).toBe('CANC');
     expect(told).toEqual([expect.objectContaining({ paymentId, seq: 0, kind: 'transaction_status', status: 'CANC', bicFi: BIC })]);
 
-    // Run again (its workflow task was lost): the recorded change, no second bank call, nothing told twice.
+    // Run again (its workflow task was lost): the recorded change, nothing told twice. This process
+    // remembers the payment now, so the bank is asked before the record's check (a read, harmless).
     bankStatus = 'ACSC';
     await expect(local(a.readAndRecordPaymentStatus, paymentId, at)).resolves.toEqual({ raw: 'CANC', normalised: 'CANC' });
-    expect(bankCalls).toBe(1);
+    expect(bankCalls).toBe(2);
     expect(told).toHaveLength(1);
+    expect(await events(paymentId)).toHaveLength(1);
   });
 
   test('no change from what the workflow holds: nothing recorded, nothing told', async () => {
@@ -202,5 +205,132 @@ describe('an initiation run again after its workflow task was lost (a local acti
     // Run again: the same answer as the first run, so the workflow takes the same path; the bank saw one initiation.
     await expect(local(a.initiatePaymentAtBank, paymentId)).resolves.toEqual(first);
     expect(initiations).toBe(1);
+  });
+});
+
+describe('a read of a payment this process remembers: the bank first, then one round trip', () => {
+  const events = (paymentId: string) => ds.query('SELECT seq, kind, status FROM payment_events WHERE payment_id = $1 ORDER BY seq', [paymentId]) as Promise<unknown[]>;
+  const outbox = (paymentId: string) => ds.query('SELECT dedupe_key FROM domain_events WHERE subject_id = $1', [paymentId]) as Promise<unknown[]>;
+
+  /** Round trips to PostgreSQL while `run` runs: each `query` of a pg client is one. */
+  async function roundTrips<R>(run: () => Promise<R>): Promise<{ result: R; count: number }> {
+    const spy = jest.spyOn(Client.prototype, 'query');
+    try {
+      const result = await run();
+      return { result, count: spy.mock.calls.length };
+    } finally {
+      spy.mockRestore();
+    }
+  }
+
+  /** A payment this process initiated (and so remembers), with the bank id the stub bank gave it. */
+  async function remembered(): Promise<string> {
+    const paymentId = await createStoredPayment(ds);
+    const repo = new InitiationAttemptRepository(ds);
+    const initiating = createPaymentActivities({ ...deps(), initiationAttempts: repo });
+    await local(initiating.initiatePaymentAtBank, paymentId);
+    expect(payments.recentlyRead(paymentId)?.bankPaymentId).toMatch(/^bank-exempt-/);
+    return paymentId;
+  }
+
+  const seen: string[] = [];
+  const addressing = (): BankAdapter =>
+    ({
+      ...bank,
+      getPaymentStatus: async (_conn: unknown, ref: { bankPaymentId: string }) => {
+        seen.push(ref.bankPaymentId);
+        return bank.getPaymentStatus(_conn as never, ref as never);
+      },
+      getScaStatus: async (_conn: unknown, ref: { bankPaymentId: string }) => {
+        seen.push(ref.bankPaymentId);
+        return bank.getScaStatus(_conn as never, ref as never);
+      },
+    }) as unknown as BankAdapter;
+
+  beforeEach(() => {
+    seen.length = 0;
+  });
+
+  test('a change: one round trip after the bank answered, recorded with its event; the hook told once', async () => {
+    const told: unknown[] = [];
+    const a = createPaymentActivities({ ...deps(), adapterFor: addressing, statusRecorded: async (c) => void told.push(c) });
+    const paymentId = await remembered();
+    bankStatus = 'ACSC';
+    const { result, count } = await roundTrips(() => local(a.readAndRecordPaymentStatus, paymentId, { seq: 0, known: 'ACSP', bicFi: BIC }));
+    expect(result).toEqual({ raw: 'ACSC', normalised: 'ACSC' });
+    expect(count).toBe(1);
+    expect(seen).toEqual([payments.recentlyRead(paymentId)!.bankPaymentId]);
+    expect(await events(paymentId)).toEqual([{ seq: 0, kind: 'transaction_status', status: 'ACSC' }]);
+    expect(await outbox(paymentId)).toEqual([{ dedupe_key: `payment:${paymentId}:0` }]);
+    expect(told).toEqual([expect.objectContaining({ paymentId, seq: 0, status: 'ACSC' })]);
+  });
+
+  test('no change: one round trip (the lost run\'s check), nothing recorded', async () => {
+    const a = createPaymentActivities({ ...deps(), adapterFor: addressing });
+    const paymentId = await remembered();
+    bankScaStatus = 'started';
+    const { result, count } = await roundTrips(() => local(a.readAndRecordScaStatus, paymentId, 'auth-1', { seq: 0, known: 'started' }));
+    expect(result).toEqual({ raw: 'STARTED', normalised: 'started' });
+    expect(count).toBe(1);
+    expect(await events(paymentId)).toEqual([]);
+  });
+
+  test('run again after its change was recorded: the recorded change stands (the bank was asked again), nothing written or told twice', async () => {
+    const told: unknown[] = [];
+    const a = createPaymentActivities({ ...deps(), adapterFor: addressing, statusRecorded: async (c) => void told.push(c) });
+    const paymentId = await remembered();
+    bankStatus = 'ACSC';
+    await local(a.readAndRecordPaymentStatus, paymentId, { seq: 0, known: 'ACSP' });
+    // The workflow task was lost; the bank moved on (not as banks do, but the first answer must stand).
+    bankStatus = 'RJCT';
+    await expect(local(a.readAndRecordPaymentStatus, paymentId, { seq: 0, known: 'ACSP' })).resolves.toEqual({ raw: 'ACSC', normalised: 'ACSC' });
+    bankStatus = 'ACSP';
+    await expect(local(a.readAndRecordPaymentStatus, paymentId, { seq: 0, known: 'ACSP' })).resolves.toEqual({ raw: 'ACSC', normalised: 'ACSC' });
+    expect(seen).toHaveLength(3);
+    expect(await events(paymentId)).toEqual([{ seq: 0, kind: 'transaction_status', status: 'ACSC' }]);
+    expect(await outbox(paymentId)).toHaveLength(1);
+    expect(told).toHaveLength(1);
+  });
+
+  test('run again after its change was recorded, and the bank fails now: the recorded change, not the failure', async () => {
+    const a = createPaymentActivities({ ...deps(), adapterFor: addressing });
+    const paymentId = await remembered();
+    bankStatus = 'ACSC';
+    await local(a.readAndRecordPaymentStatus, paymentId, { seq: 0, known: 'ACSP' });
+    const down = createPaymentActivities({
+      ...deps(),
+      adapterFor: () => ({ ...bank, getPaymentStatus: async () => Promise.reject(new Error('bank unavailable')) }) as unknown as BankAdapter,
+    });
+    await expect(local(down.readAndRecordPaymentStatus, paymentId, { seq: 0, known: 'ACSP' })).resolves.toEqual({ raw: 'ACSC', normalised: 'ACSC' });
+    // Nothing recorded there: the bank's failure is the read's.
+    await expect(local(down.readAndRecordPaymentStatus, paymentId, { seq: 1, known: 'ACSC' })).rejects.toThrow('bank unavailable');
+  });
+
+  test('the payment has a new bank id (another process gave it): the stale answer is dropped and the read made again the long way', async () => {
+    const told: unknown[] = [];
+    const a = createPaymentActivities({ ...deps(), adapterFor: addressing, statusRecorded: async (c) => void told.push(c) });
+    const paymentId = await remembered();
+    const old = payments.recentlyRead(paymentId)!.bankPaymentId;
+    await new PaymentRepository(ds).recordBankPaymentId(paymentId, `domestic-${paymentId}`);
+    bankStatus = 'ACSC';
+    await expect(local(a.readAndRecordPaymentStatus, paymentId, { seq: 0, known: 'ACSP' })).resolves.toEqual({ raw: 'ACSC', normalised: 'ACSC' });
+    expect(seen).toEqual([old, `domestic-${paymentId}`]);
+    expect(await events(paymentId)).toEqual([{ seq: 0, kind: 'transaction_status', status: 'ACSC' }]);
+    expect(await outbox(paymentId)).toEqual([{ dedupe_key: `payment:${paymentId}:0` }]);
+    expect(told).toHaveLength(1);
+    // Remembered now: the next read addresses the new id directly.
+    await local(a.readAndRecordPaymentStatus, paymentId, { seq: 1, known: 'ACSC' });
+    expect(seen).toEqual([old, `domestic-${paymentId}`, `domestic-${paymentId}`]);
+  });
+
+  test('a record that fails fails the read and tells the hook nothing', async () => {
+    const told: unknown[] = [];
+    const failing = Object.assign(Object.create(payments) as PaymentRepository, { recordReadAt: async () => Promise.reject(new Error('database down')) });
+    const a = createPaymentActivities({ ...deps(), payments: failing, statusRecorded: async (c) => void told.push(c) });
+    const paymentId = await remembered();
+    bankStatus = 'ACSC';
+    await expect(local(a.readAndRecordPaymentStatus, paymentId, { seq: 0, known: 'ACSP' })).rejects.toThrow('database down');
+    expect(told).toEqual([]);
+    expect(await events(paymentId)).toEqual([]);
   });
 });

@@ -69,6 +69,8 @@ export interface StatusRecordAt {
  */
 export function createPaymentActivities(deps: PaymentActivityDeps) {
   type Loaded = { payment: PaymentEntity; aspsp: AspspEntity; adapter: BankAdapter; conn: BankConnection };
+  /** What a bank read needs of the payment: the stored entity, or the facts this process remembers (`readAndRecord`). */
+  type AtBank = { payment: Pick<PaymentEntity, 'id' | 'bankPaymentId' | 'paymentProduct' | 'psuId' | 'psuIpAddress'>; adapter: BankAdapter; conn: BankConnection };
 
   async function load(paymentId: string): Promise<Loaded> {
     return withBank(paymentId, await deps.payments.findById(paymentId));
@@ -86,15 +88,21 @@ export function createPaymentActivities(deps: PaymentActivityDeps) {
 
   async function withBank(paymentId: string, payment: PaymentEntity | null): Promise<Loaded> {
     if (!payment) throw failure(FailureType.PaymentNotFound, `Payment ${paymentId} not found`);
-    const aspsp = await deps.directory.findAspsp(payment.bicFi);
-    if (!aspsp) throw failure(FailureType.PaymentNotFound, `ASPSP ${payment.bicFi} not found`);
+    const aspsp = await bankOf(payment.bicFi);
     return { payment, aspsp, adapter: deps.adapterFor(aspsp.protocol), conn: bankConnectionFor(aspsp, deps.sandboxUrls) };
   }
 
-  const psuOf = (payment: PaymentEntity) => ({ psuId: payment.psuId ?? undefined, psuIpAddress: payment.psuIpAddress ?? undefined });
+  /** The payment's bank, from the directory (answered from memory: `CachedDirectoryRepository`). */
+  async function bankOf(bicFi: string): Promise<AspspEntity> {
+    const aspsp = await deps.directory.findAspsp(bicFi);
+    if (!aspsp) throw failure(FailureType.PaymentNotFound, `ASPSP ${bicFi} not found`);
+    return aspsp;
+  }
+
+  const psuOf = (payment: AtBank['payment']) => ({ psuId: payment.psuId ?? undefined, psuIpAddress: payment.psuIpAddress ?? undefined });
 
   /** The bank's payment, addressed by a request id of its own for this logical call. */
-  function bankRef(payment: PaymentEntity, step: string, bankPaymentId = payment.bankPaymentId) {
+  function bankRef(payment: AtBank['payment'], step: string, bankPaymentId = payment.bankPaymentId) {
     if (!bankPaymentId) throw failure(FailureType.PaymentNotFound, `Payment ${payment.id} was never initiated at the bank`);
     return { bankPaymentId, paymentProduct: payment.paymentProduct, requestId: logicalCallRequestId(payment.id, step), psu: psuOf(payment) };
   }
@@ -135,6 +143,11 @@ export function createPaymentActivities(deps: PaymentActivityDeps) {
   /** Stores one status change (idempotent by payment and sequence number) and tells the hook. */
   async function recordChange(change: RecordedStatusChange): Promise<void> {
     await deps.payments.recordStatusChange(change);
+    await changeRecorded(change);
+  }
+
+  /** A change is stored: logged, and the hook told. */
+  async function changeRecorded(change: RecordedStatusChange): Promise<void> {
     deps.logger.info(
       { paymentId: change.paymentId, kind: change.kind, status: change.status, rawStatus: change.rawStatus, reason: change.reason },
       'payment status changed',
@@ -142,11 +155,11 @@ export function createPaymentActivities(deps: PaymentActivityDeps) {
     if (deps.statusRecorded) await deps.statusRecorded(change);
   }
 
-  function readPaymentStatus({ payment, adapter, conn }: Loaded): Promise<BankTransactionStatus> {
+  function readPaymentStatus({ payment, adapter, conn }: AtBank): Promise<BankTransactionStatus> {
     return adapter.getPaymentStatus(conn, bankRef(payment, 'status')).catch(toActivityFailure);
   }
 
-  function readScaStatus({ payment, adapter, conn }: Loaded, authorisationId: string): Promise<BankScaStatus> {
+  function readScaStatus({ payment, adapter, conn }: AtBank, authorisationId: string): Promise<BankScaStatus> {
     return adapter.getScaStatus(conn, { ...bankRef(payment, 'sca-status'), authorisationId }).catch(toActivityFailure);
   }
 
@@ -154,20 +167,50 @@ export function createPaymentActivities(deps: PaymentActivityDeps) {
    * A read that records what it finds (`readAndRecord*`): the change a lost run recorded under
    * `at.seq` if there is one, else the bank's answer, recorded under `at.seq` when it differs from
    * `at.known`. `labels`: what the change carries besides its status (reason, authorisation).
+   *
+   * Where this process remembers the payment (it initiated it, or read it before: the usual case,
+   * since a workflow's local activities run on its worker), the bank is asked first and one
+   * statement then records the change and checks the two things a database read beforehand would
+   * have told (issue 7: one round trip and one entity fewer per read): that the bank id used is
+   * still the payment's, and whether a lost run already recorded a change under `at.seq` (it stands
+   * and is handed back, as before; the bank was asked once more, a read, and when that read fails
+   * the check is made alone). A stale bank id records nothing, and the read is made again the long way.
    */
   async function readAndRecord<S extends BankTransactionStatus | BankScaStatus>(
     paymentId: string,
     kind: 'transaction_status' | 'sca_status',
     at: StatusRecordAt,
-    read: (loaded: Loaded) => Promise<S>,
+    read: (atBank: AtBank) => Promise<S>,
     labels: (status: S) => Pick<RecordedStatusChange, 'reason' | 'authorisationId' | 'scaStartedAt'>,
   ): Promise<S> {
+    const change = (status: S): RecordedStatusChange => ({ paymentId, seq: at.seq, kind, status: status.normalised, rawStatus: status.raw, bicFi: at.bicFi, ...labels(status) });
+    const known = deps.payments.recentlyRead(paymentId);
+    if (known?.bankPaymentId) {
+      const bankPaymentId = known.bankPaymentId;
+      const aspsp = await bankOf(known.bicFi);
+      let status: S;
+      try {
+        status = await read({ payment: known, adapter: deps.adapterFor(aspsp.protocol), conn: bankConnectionFor(aspsp, deps.sandboxUrls) });
+      } catch (err) {
+        // The bank did not answer, but a lost run may have recorded what it found here: that stands
+        // (a failed read would let the workflow take another path, whose record would meet it).
+        const stored = await deps.payments.recordReadAt(paymentId, { seq: at.seq, kind, bankPaymentId }).catch(() => undefined);
+        if (stored?.recorded) return stored.recorded as S;
+        throw err;
+      }
+      const changed = status.normalised !== at.known ? change(status) : undefined;
+      const stored = await deps.payments.recordReadAt(paymentId, { seq: at.seq, kind, bankPaymentId, change: changed });
+      if (stored?.recorded) return stored.recorded as S;
+      if (stored?.bankPaymentId === bankPaymentId) {
+        if (changed) await changeRecorded(changed);
+        return status;
+      }
+      deps.logger.info({ paymentId }, 'status read addressed a bank payment id the payment no longer has: read again');
+    }
     const found = await loadForRead(paymentId, kind, at.seq);
     if ('recorded' in found) return found.recorded as S;
     const status = await read(found.loaded);
-    if (status.normalised !== at.known) {
-      await recordChange({ paymentId, seq: at.seq, kind, status: status.normalised, rawStatus: status.raw, bicFi: at.bicFi, ...labels(status) });
-    }
+    if (status.normalised !== at.known) await recordChange(change(status));
     return status;
   }
 

@@ -36,13 +36,17 @@ interface FanOutRow {
 /**
  * The event's statement: stores it (once per dedupe key) and fans it out to the tenant's subscribed
  * endpoints and the resource's notification subscriptions. It must run after the subject's outbox
- * lock was taken, in a statement of its own (its snapshot must follow the lock).
+ * lock was taken, in a statement of its own (its snapshot must follow the lock). `onlyIf`: a
+ * condition (its own `$1`…) without which nothing is stored; its snapshot sees the statements before.
  */
-function fanOutStatement(event: OutboxEvent): Statement {
+function fanOutStatement(event: OutboxEvent, onlyIf?: Statement): Statement {
+  const EVENT_PARAMS = 8;
+  const condition = onlyIf ? onlyIf.sql.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + EVENT_PARAMS}`) : 'TRUE';
   return {
     sql: `WITH ev AS (
        INSERT INTO domain_events (id, tenant_id, type, subject_id, dedupe_key, payload, notification_content, notification_final)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+       SELECT $1::uuid, $2::varchar, $3::varchar, $4::uuid, $5::varchar, $6::jsonb, $7::varchar, $8::boolean
+        WHERE ${condition}
        ON CONFLICT (dedupe_key) DO NOTHING
        RETURNING id, tenant_id, type, subject_id, notification_content, notification_final
      ), hooks AS (
@@ -70,6 +74,7 @@ function fanOutStatement(event: OutboxEvent): Statement {
       JSON.stringify(event.data),
       event.bgNotification?.content ?? null,
       event.bgNotification?.final ?? false,
+      ...(onlyIf?.params ?? []),
     ],
   };
 }
@@ -83,12 +88,21 @@ function wakeupsFor(event: OutboxEvent, rows: readonly FanOutRow[]): EndpointWak
  * subject's outbox lock, the change (one statement), then the event's fan-out, whose snapshot
  * follows the lock as `appendEvent` requires. After the commit the endpoints the fan-out reached are
  * handed to the listeners, as `OutboxCommitSubscriber` does. Without an event (a payment's unknown
- * initiation outcome), the lock and the change alone.
+ * initiation outcome), the lock and the change alone. `eventOnlyIf`: a condition the event needs,
+ * checked after the change (a change that may not apply, and whose event must then not exist).
+ * Returns the change's rows.
  */
-export async function changeWithEvent(ds: DataSource, subjectId: string, change: Statement, event: OutboxEvent | undefined): Promise<void> {
-  const results = await runAsOneTransaction(ds, [{ sql: OUTBOX_LOCK_SQL, params: [subjectId] }, change, ...(event ? [fanOutStatement(event)] : [])]);
+export async function changeWithEvent(
+  ds: DataSource,
+  subjectId: string,
+  change: Statement,
+  event: OutboxEvent | undefined,
+  opts: { eventOnlyIf?: Statement } = {},
+): Promise<unknown[]> {
+  const results = await runAsOneTransaction(ds, [{ sql: OUTBOX_LOCK_SQL, params: [subjectId] }, change, ...(event ? [fanOutStatement(event, opts.eventOnlyIf)] : [])]);
   const reached = (results[2] ?? []) as FanOutRow[];
   if (event && reached.length) notify(ds, wakeupsFor(event, reached));
+  return results[1] ?? [];
 }
 
 /** Endpoints with new deliveries, by the transaction that created them. */

@@ -236,3 +236,127 @@ describe('recordStatusChange: history row, payment, authorisation and outbox eve
     expect(await sut.listEvents(id)).toEqual([]);
   });
 });
+
+describe('recordReadAt: a status read recorded after the bank answered, checked in the same round trip', () => {
+  const events = (id: string) => ds.query('SELECT seq, kind, status, raw_status FROM payment_events WHERE payment_id = $1 ORDER BY seq', [id]);
+  const outbox = (id: string) => ds.query('SELECT dedupe_key, payload FROM domain_events WHERE subject_id = $1 ORDER BY occurred_at, id', [id]);
+  const acsp = (paymentId: string, seq = 0) => ({ paymentId, seq, kind: 'transaction_status' as const, status: 'ACSP', rawStatus: 'ACSP', reason: null });
+
+  async function initiated(): Promise<{ id: string; bankPaymentId: string }> {
+    const id = await newPayment();
+    const init = initiation({ authorisationId: 'auth-1', scaApproach: 'DECOUPLED' });
+    await sut.recordInitiation(id, init);
+    return { id, bankPaymentId: init.bankPaymentId };
+  }
+
+  it('records the change with its event when the bank id is still the payment\'s', async () => {
+    const { id, bankPaymentId } = await initiated();
+    await expect(sut.recordReadAt(id, { seq: 0, kind: 'transaction_status', bankPaymentId, change: acsp(id) })).resolves.toEqual({ bankPaymentId });
+    expect(await events(id)).toEqual([{ seq: 0, kind: 'transaction_status', status: 'ACSP', raw_status: 'ACSP' }]);
+    expect(await ds.getRepository(PaymentEntity).findOneByOrFail({ id })).toMatchObject({ transactionStatus: 'ACSP', rawTransactionStatus: 'ACSP' });
+    expect(await outbox(id)).toEqual([{ dedupe_key: `payment:${id}:0`, payload: expect.objectContaining({ transactionStatus: 'ACSP' }) }]);
+  });
+
+  it('an SCA change moves the authorisation too', async () => {
+    const { id, bankPaymentId } = await initiated();
+    const change = { paymentId: id, seq: 0, kind: 'sca_status' as const, status: 'finalised', rawStatus: 'FINALISED', authorisationId: 'auth-1' };
+    await sut.recordReadAt(id, { seq: 0, kind: 'sca_status', bankPaymentId, change });
+    expect(await ds.getRepository(PaymentAuthorisationEntity).findOneByOrFail({ paymentId: id, authorisationId: 'auth-1' })).toMatchObject({ scaStatus: 'finalised', rawScaStatus: 'FINALISED' });
+    expect(await ds.getRepository(PaymentEntity).findOneByOrFail({ id })).toMatchObject({ scaStatus: 'finalised' });
+  });
+
+  it('a stale bank id records nothing, no event takes the sequence number\'s dedupe key, and the current id is told', async () => {
+    const { id, bankPaymentId } = await initiated();
+    // Another process gave the payment a new id (UK Open Banking: the consent became a payment).
+    await new PaymentRepository(ds).recordBankPaymentId(id, 'bank-new');
+    await expect(sut.recordReadAt(id, { seq: 0, kind: 'transaction_status', bankPaymentId, change: acsp(id) })).resolves.toEqual({ bankPaymentId: 'bank-new' });
+    expect(await events(id)).toEqual([]);
+    expect(await outbox(id)).toEqual([]);
+    expect(await ds.getRepository(PaymentEntity).findOneByOrFail({ id })).toMatchObject({ transactionStatus: 'RCVD' });
+    // The read made again with the current id records, and its event is delivered.
+    await sut.recordReadAt(id, { seq: 0, kind: 'transaction_status', bankPaymentId: 'bank-new', change: { ...acsp(id), status: 'ACSC', rawStatus: 'ACSC' } });
+    expect(await events(id)).toEqual([{ seq: 0, kind: 'transaction_status', status: 'ACSC', raw_status: 'ACSC' }]);
+    expect(await outbox(id)).toEqual([{ dedupe_key: `payment:${id}:0`, payload: expect.objectContaining({ transactionStatus: 'ACSC' }) }]);
+  });
+
+  it('a change a lost run recorded under the sequence number stands and is handed back; nothing is written again', async () => {
+    const { id, bankPaymentId } = await initiated();
+    await sut.recordStatusChange({ ...acsp(id), status: 'ACTC', rawStatus: 'ACTC' });
+    const version = (await ds.getRepository(PaymentEntity).findOneByOrFail({ id })).version;
+    await expect(sut.recordReadAt(id, { seq: 0, kind: 'transaction_status', bankPaymentId, change: acsp(id) })).resolves.toEqual({
+      bankPaymentId,
+      recorded: { raw: 'ACTC', normalised: 'ACTC' },
+    });
+    // Without a change found (the bank's status is the workflow's), the lost run's is handed back too.
+    await expect(sut.recordReadAt(id, { seq: 0, kind: 'transaction_status', bankPaymentId })).resolves.toEqual({ bankPaymentId, recorded: { raw: 'ACTC', normalised: 'ACTC' } });
+    expect(await events(id)).toEqual([{ seq: 0, kind: 'transaction_status', status: 'ACTC', raw_status: 'ACTC' }]);
+    expect((await outbox(id)).map((e: { payload: { transactionStatus: string } }) => e.payload.transactionStatus)).toEqual(['ACTC']);
+    expect(await ds.getRepository(PaymentEntity).findOneByOrFail({ id })).toMatchObject({ transactionStatus: 'ACTC', version });
+  });
+
+  it('a change of the other kind under the sequence number is not handed back', async () => {
+    const { id, bankPaymentId } = await initiated();
+    await sut.recordStatusChange({ paymentId: id, seq: 0, kind: 'sca_status', status: 'finalised', rawStatus: 'FINALISED', authorisationId: 'auth-1' });
+    await expect(sut.recordReadAt(id, { seq: 0, kind: 'transaction_status', bankPaymentId })).resolves.toEqual({ bankPaymentId });
+  });
+
+  it('without a change: reads the two facts and writes nothing', async () => {
+    const { id, bankPaymentId } = await initiated();
+    await expect(sut.recordReadAt(id, { seq: 3, kind: 'sca_status', bankPaymentId })).resolves.toEqual({ bankPaymentId });
+    expect(await events(id)).toEqual([]);
+    expect(await outbox(id)).toEqual([]);
+  });
+
+  it('a payment that does not exist: null without a change, an error with one, and nothing written', async () => {
+    const id = randomUUID();
+    await expect(sut.recordReadAt(id, { seq: 0, kind: 'transaction_status', bankPaymentId: 'b' })).resolves.toBeNull();
+    await expect(sut.recordReadAt(id, { seq: 0, kind: 'transaction_status', bankPaymentId: 'b', change: acsp(id) })).rejects.toThrow(`Payment ${id} not found`);
+    expect(await events(id)).toEqual([]);
+    expect(await outbox(id)).toEqual([]);
+  });
+
+  it('refuses a change that is not the read\'s', async () => {
+    const { id, bankPaymentId } = await initiated();
+    await expect(sut.recordReadAt(id, { seq: 1, kind: 'transaction_status', bankPaymentId, change: acsp(id, 0) })).rejects.toThrow(RangeError);
+    expect(await events(id)).toEqual([]);
+  });
+});
+
+describe('recentlyRead: what this process remembers to address a payment at its bank', () => {
+  it('is nothing before the payment was read, then its facts with the bank id this process last saw', async () => {
+    const repo = new PaymentRepository(ds);
+    const id = await newPayment();
+    const init = initiation();
+    await repo.recordInitiation(id, init);
+    expect(repo.recentlyRead(id)).toBeUndefined();
+    await repo.findById(id);
+    expect(repo.recentlyRead(id)).toEqual({
+      id,
+      tenantId: expect.any(String),
+      paymentService: 'payments',
+      paymentProduct: 'sepa-credit-transfers',
+      bicFi: 'SANDDEB0XXX',
+      psuId: null,
+      psuIpAddress: '192.0.2.1',
+      bankPaymentId: init.bankPaymentId,
+      body: { instructedAmount: { currency: 'EUR', amount: '1.00' } },
+    });
+    // Its own writes of a new bank id.
+    await repo.recordInitiation(id, { ...init, bankPaymentId: 'bank-again' });
+    expect(repo.recentlyRead(id)?.bankPaymentId).toBe('bank-again');
+    await repo.recordBankPaymentId(id, 'bank-domestic');
+    expect(repo.recentlyRead(id)?.bankPaymentId).toBe('bank-domestic');
+    // Another process's, once a read's record saw it.
+    await new PaymentRepository(ds).recordBankPaymentId(id, 'bank-elsewhere');
+    expect(repo.recentlyRead(id)?.bankPaymentId).toBe('bank-domestic');
+    await repo.recordReadAt(id, { seq: 0, kind: 'transaction_status', bankPaymentId: 'bank-domestic' });
+    expect(repo.recentlyRead(id)?.bankPaymentId).toBe('bank-elsewhere');
+  });
+
+  it('is filled by a status record\'s own read of the facts too', async () => {
+    const repo = new PaymentRepository(ds);
+    const id = await newPayment();
+    await repo.recordStatusChange({ paymentId: id, seq: 0, kind: 'transaction_status', status: 'ACTC', rawStatus: 'ACTC' });
+    expect(repo.recentlyRead(id)).toMatchObject({ id, bicFi: 'SANDDEB0XXX', bankPaymentId: null });
+  });
+});

@@ -1,5 +1,6 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import type { SignedCallbackId } from '../security/callback-state';
+import type { PaymentProduct } from '../domain/payment';
 import type { BankScaStatus, BankTransactionStatus, ScaApproach } from '../domain/transaction-status';
 import { PaymentAuthorisationEntity } from './entities/payment-authorisation.entity';
 import { PaymentEntity } from './entities/payment.entity';
@@ -45,11 +46,42 @@ const STATUS_COLUMNS: Record<PaymentEventKind, string> = {
 };
 
 /**
+ * The history row of a status change (from `source`: a VALUES or SELECT of `$1`…`$6`, inserted
+ * unless a row holds its sequence number), then the payment and, for an SCA status, its
+ * authorisation, moved only when the row was inserted. A data-modifying CTE runs whether or not
+ * the statement reads it. Parameters: {@link changeParams}.
+ */
+function changeCtes(kind: PaymentEventKind, source: string): string {
+  return `ev AS (
+     INSERT INTO payment_events (payment_id, seq, kind, status, raw_status, reason)
+     ${source}
+     ON CONFLICT (payment_id, seq) DO NOTHING
+     RETURNING payment_id
+   ), pay AS (
+     UPDATE payments p SET ${STATUS_COLUMNS[kind]}, version = p.version + 1, updated_at = now()
+       FROM ev WHERE p.id = ev.payment_id
+   ), auth AS (
+     UPDATE payment_authorisations a SET sca_status = $4::varchar, raw_sca_status = COALESCE($5::varchar, $4::varchar), updated_at = now()
+       FROM ev WHERE $3::varchar = 'sca_status' AND a.payment_id = ev.payment_id AND a.authorisation_id = $7::varchar
+   )`;
+}
+
+function changeParams(change: StatusChange & { authorisationId?: string }): unknown[] {
+  return [change.paymentId, change.seq, change.kind, change.status, change.rawStatus, change.reason ?? null, change.authorisationId ?? null];
+}
+
+/** The change of kind `$3` recorded under sequence number `$2` of payment `p`, as JSON (status, raw), or null. */
+const CHANGE_AT_SEQ = `(SELECT json_build_object('status', e.status, 'raw', e.raw_status) FROM payment_events e WHERE e.payment_id = p.id AND e.seq = $2::int AND e.kind = $3::varchar)`;
+
+/**
  * Payments and their sub-resources. Reads the API makes are scoped by tenant first;
  * the worker's writes address a payment by id (the workflow already owns it).
  */
 export class PaymentRepository {
-  /** {@link PaymentFacts} of the payments this process read (`recordStatusChange` builds its event from them). */
+  /**
+   * {@link PaymentFacts} of the payments this process read (`recordStatusChange` builds its event
+   * from them; a status read addresses the bank with them, `recentlyRead`).
+   */
   private readonly facts = new RecentlyRead<PaymentFacts>();
 
   constructor(private readonly ds: DataSource) {}
@@ -164,6 +196,7 @@ export class PaymentRepository {
         init.createdByAttempt ?? null,
       ],
     );
+    this.rememberBankPaymentId(paymentId, init.bankPaymentId);
   }
 
   async upsertAuthorisation(
@@ -177,6 +210,7 @@ export class PaymentRepository {
   /** The bank gave the payment a new id when it was authorised (UK Open Banking: consent → domestic payment). */
   async recordBankPaymentId(paymentId: string, bankPaymentId: string): Promise<void> {
     await this.ds.getRepository(PaymentEntity).update({ id: paymentId }, { bankPaymentId });
+    this.rememberBankPaymentId(paymentId, bankPaymentId);
   }
 
   async updateAuthorisationStatus(paymentId: string, authorisationId: string, scaStatus: BankScaStatus): Promise<void> {
@@ -200,23 +234,69 @@ export class PaymentRepository {
     await changeWithEvent(
       this.ds,
       change.paymentId,
-      {
-        sql: `WITH ev AS (
-           INSERT INTO payment_events (payment_id, seq, kind, status, raw_status, reason)
-           VALUES ($1::uuid, $2::int, $3::varchar, $4::varchar, $5::varchar, $6::varchar)
-           ON CONFLICT (payment_id, seq) DO NOTHING
-           RETURNING payment_id
-         ), pay AS (
-           UPDATE payments p SET ${STATUS_COLUMNS[change.kind]}, version = p.version + 1, updated_at = now()
-             FROM ev WHERE p.id = ev.payment_id
-         )
-         UPDATE payment_authorisations a SET sca_status = $4::varchar, raw_sca_status = COALESCE($5::varchar, $4::varchar), updated_at = now()
-           FROM ev WHERE $3::varchar = 'sca_status' AND a.payment_id = ev.payment_id AND a.authorisation_id = $7::varchar`,
-        params: [change.paymentId, change.seq, change.kind, change.status, change.rawStatus, change.reason ?? null, change.authorisationId ?? null],
-      },
+      { sql: `WITH ${changeCtes(change.kind, 'VALUES ($1::uuid, $2::int, $3::varchar, $4::varchar, $5::varchar, $6::varchar)')} SELECT 1`, params: changeParams(change) },
       // The webhook event commits with the change (transactional outbox).
       event,
     );
+  }
+
+  /**
+   * What a status read found at the bank, recorded in one round trip after the bank answered (the
+   * read addressed the bank with what this process remembered, `recentlyRead`), and what it needs
+   * to know to trust its answer:
+   * - `bankPaymentId`: the payment's bank id now. When it is not the one the read used (another
+   *   process gave the payment a new one), nothing was recorded and the read's answer is stale.
+   * - `recorded`: the change of this kind a lost run of the read recorded under `seq` before; it
+   *   stands, and is what the read hands back.
+   * With `change` (the read found a status other than the workflow's), the change is recorded
+   * under `seq` when neither applies, with its event (the outbox's lock and fan-out in the same
+   * transaction, as `recordStatusChange`). Without, it is a read of the two facts.
+   * Null when the payment does not exist (with a change, an error, as `recordStatusChange`).
+   */
+  async recordReadAt(
+    paymentId: string,
+    read: { seq: number; kind: 'transaction_status' | 'sca_status'; bankPaymentId: string; change?: StatusChange & { authorisationId?: string } },
+  ): Promise<{ bankPaymentId: string | null; recorded?: { raw: string; normalised: string } } | null> {
+    const { change } = read;
+    let rows: unknown[];
+    if (!change) {
+      rows = await this.ds.query(
+        `SELECT p.bank_payment_id, ${CHANGE_AT_SEQ} AS recorded_change FROM payments p WHERE p.id = $1::uuid`,
+        [paymentId, read.seq, read.kind],
+      );
+    } else {
+      if (change.paymentId !== paymentId || change.seq !== read.seq || change.kind !== read.kind) throw new RangeError('The change must be the read\'s: same payment, sequence number and kind');
+      const facts = await this.factsOf(paymentId);
+      rows = await changeWithEvent(
+        this.ds,
+        paymentId,
+        {
+          // `cur` is read from the statement's snapshot: the change it records is not in it.
+          sql: `WITH cur AS (
+             SELECT p.bank_payment_id, ${CHANGE_AT_SEQ} AS recorded_change FROM payments p WHERE p.id = $1::uuid
+           ), ${changeCtes(change.kind, 'SELECT $1::uuid, $2::int, $3::varchar, $4::varchar, $5::varchar, $6::varchar FROM cur WHERE cur.bank_payment_id = $8::varchar')}
+           SELECT bank_payment_id, recorded_change FROM cur`,
+          params: [...changeParams(change), read.bankPaymentId],
+        },
+        paymentStatusEvent(facts, { ...change, kind: change.kind }),
+        // No event without its history row: a stale read recorded nothing, and its event must not
+        // take the dedupe key (payment:<id>:<seq>) of the change that will be recorded there.
+        { eventOnlyIf: { sql: 'EXISTS (SELECT 1 FROM payment_events e WHERE e.payment_id = $1::uuid AND e.seq = $2::int)', params: [paymentId, read.seq] } },
+      );
+    }
+    const row = rows[0] as { bank_payment_id: string | null; recorded_change: { status: string; raw: string | null } | null } | undefined;
+    if (!row) return null;
+    if (row.bank_payment_id !== null) this.rememberBankPaymentId(paymentId, row.bank_payment_id);
+    const c = row.recorded_change;
+    return c ? { bankPaymentId: row.bank_payment_id, recorded: { raw: c.raw ?? c.status, normalised: c.status } } : { bankPaymentId: row.bank_payment_id };
+  }
+
+  /**
+   * What this process remembers of the payment (from memory only, no query): enough to address it at
+   * its bank, with the bank id it last saw, which `recordReadAt` checks after the call.
+   */
+  recentlyRead(paymentId: string): Readonly<PaymentFacts> | undefined {
+    return this.facts.get(paymentId);
   }
 
   /**
@@ -246,12 +326,34 @@ export class PaymentRepository {
   /** What never changes about a payment and its events need: from memory when this process has read it. */
   private factsOf(paymentId: string): Promise<PaymentFacts> {
     return this.facts.getOrRead(paymentId, 'Payment', async () => {
-      const rows: Array<{ tenant_id: string; payment_service: string; payment_product: string; instructed_amount: PaymentFacts['body']['instructedAmount'] | null }> = await this.ds.query(
-        `SELECT tenant_id, payment_service, payment_product, body->'instructedAmount' AS instructed_amount FROM payments WHERE id = $1`,
+      const rows: Array<{
+        tenant_id: string;
+        payment_service: string;
+        payment_product: PaymentProduct;
+        bic_fi: string;
+        psu_id: string | null;
+        psu_ip_address: string | null;
+        bank_payment_id: string | null;
+        instructed_amount: PaymentFacts['body']['instructedAmount'] | null;
+      }> = await this.ds.query(
+        `SELECT tenant_id, payment_service, payment_product, bic_fi, psu_id, psu_ip_address, bank_payment_id, body->'instructedAmount' AS instructed_amount
+           FROM payments WHERE id = $1`,
         [paymentId],
       );
       const row = rows[0];
-      return row && { id: paymentId, tenantId: row.tenant_id, paymentService: row.payment_service, paymentProduct: row.payment_product, body: { instructedAmount: row.instructed_amount ?? undefined } };
+      return (
+        row && {
+          id: paymentId,
+          tenantId: row.tenant_id,
+          paymentService: row.payment_service,
+          paymentProduct: row.payment_product,
+          bicFi: row.bic_fi,
+          psuId: row.psu_id,
+          psuIpAddress: row.psu_ip_address,
+          bankPaymentId: row.bank_payment_id,
+          body: { instructedAmount: row.instructed_amount ?? undefined },
+        }
+      );
     });
   }
 
@@ -263,19 +365,38 @@ export class PaymentRepository {
         tenantId: payment.tenantId,
         paymentService: payment.paymentService,
         paymentProduct: payment.paymentProduct,
+        bicFi: payment.bicFi,
+        psuId: payment.psuId,
+        psuIpAddress: payment.psuIpAddress,
+        bankPaymentId: payment.bankPaymentId,
         body: { instructedAmount: amount ? { currency: amount.currency, amount: amount.amount } : undefined },
       });
     }
     return payment;
   }
+
+  /** The bank id this process last wrote or read, where it remembers the payment (the rest never changes). */
+  private rememberBankPaymentId(paymentId: string, bankPaymentId: string): void {
+    const known = this.facts.get(paymentId);
+    if (known && known.bankPaymentId !== bankPaymentId) this.facts.remember(paymentId, { ...known, bankPaymentId });
+  }
 }
 
-/** A payment's facts that never change (tenant, service, product, amount): what its status events carry besides the change. */
-interface PaymentFacts {
+/**
+ * A payment's facts that never change (tenant, service, product, amount, bank, PSU): what its status
+ * events carry besides the change, and what a status read needs to address it at its bank, with
+ * `bankPaymentId`, which can change (UK Open Banking: consent → payment; a payment found after an
+ * unknown outcome): the last this process saw, never trusted without a check (`recordReadAt`).
+ */
+export interface PaymentFacts {
   id: string;
   tenantId: string;
   paymentService: string;
-  paymentProduct: string;
+  paymentProduct: PaymentProduct;
+  bicFi: string;
+  psuId: string | null;
+  psuIpAddress: string | null;
+  bankPaymentId: string | null;
   body: { instructedAmount?: { currency: string; amount: string } };
 }
 
