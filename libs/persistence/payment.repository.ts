@@ -70,8 +70,11 @@ function changeParams(change: StatusChange & { authorisationId?: string }): unkn
   return [change.paymentId, change.seq, change.kind, change.status, change.rawStatus, change.reason ?? null, change.authorisationId ?? null];
 }
 
-/** The change of kind `$3` recorded under sequence number `$2` of payment `p`, as JSON (status, raw), or null. */
-const CHANGE_AT_SEQ = `(SELECT json_build_object('status', e.status, 'raw', e.raw_status) FROM payment_events e WHERE e.payment_id = p.id AND e.seq = $2::int AND e.kind = $3::varchar)`;
+/** The change of kind `kind` recorded under sequence number `seq` (placeholders) of payment `p`, as JSON (status, raw), or null. */
+const changeAtSeq = (seq: string, kind: string) =>
+  `(SELECT json_build_object('status', e.status, 'raw', e.raw_status) FROM payment_events e WHERE e.payment_id = p.id AND e.seq = ${seq} AND e.kind = ${kind})`;
+/** {@link changeAtSeq} with the sequence number `$2` and the kind `$3`. */
+const CHANGE_AT_SEQ = changeAtSeq('$2::int', '$3::varchar');
 
 /**
  * Payments and their sub-resources. Reads the API makes are scoped by tenant first;
@@ -312,10 +315,7 @@ export class PaymentRepository {
     const { entities, raw } = await this.ds
       .getRepository(PaymentEntity)
       .createQueryBuilder('p')
-      .addSelect(
-        `(SELECT json_build_object('status', e.status, 'raw', e.raw_status) FROM payment_events e WHERE e.payment_id = p.id AND e.seq = :seq AND e.kind = :kind)`,
-        'recorded_change',
-      )
+      .addSelect(changeAtSeq(':seq', ':kind'), 'recorded_change')
       .where('p.id = :paymentId', { paymentId, seq, kind })
       .getRawAndEntities<{ recorded_change: { status: string; raw: string | null } | null }>();
     const payment = this.rememberRow(entities[0] ?? null);
