@@ -2,6 +2,7 @@ import { IsNull, Not, type DataSource } from 'typeorm';
 import { UNRESOLVED_ATTEMPT_STATES, type InitiationAttemptState } from '../domain/initiation-safety';
 import { InitiationAttemptEntity, type InitiationResourceType } from './entities/initiation-attempt.entity';
 import { OperatorDecisionEntity } from './entities/operator-decision.entity';
+import { runPrepared } from './one-round-trip';
 
 export interface AttemptResult {
   state: Exclude<InitiationAttemptState, 'sending'>;
@@ -30,15 +31,15 @@ export class InitiationAttemptRepository {
    * (issue 12); the caller reads them only when blocked.
    */
   async beginUnlessBlocked(resourceType: InitiationResourceType, resourceId: string, requestId: string, createAgainAfter: number): Promise<number | undefined> {
-    const rows: { attempt: number }[] = await this.ds.query(
-      `INSERT INTO bank_initiation_attempts (resource_type, resource_id, attempt, request_id, state)
+    const rows = (await runPrepared(this.ds, {
+      sql: `INSERT INTO bank_initiation_attempts (resource_type, resource_id, attempt, request_id, state)
        SELECT $1::varchar, $2::uuid, COALESCE(MAX(attempt), 0) + 1, $3::uuid, 'sending'
          FROM bank_initiation_attempts WHERE resource_type = $1::varchar AND resource_id = $2::uuid
        HAVING bool_or(state = ANY ($4::varchar[]) AND attempt > $5::int) IS NOT TRUE
        RETURNING attempt`,
       // A refusal blocks too: it ends the creation (see createAtMostOnce).
-      [resourceType, resourceId, requestId, [...UNRESOLVED_ATTEMPT_STATES, 'refused'], createAgainAfter],
-    );
+      params: [resourceType, resourceId, requestId, [...UNRESOLVED_ATTEMPT_STATES, 'refused'], createAgainAfter],
+    })) as { attempt: number }[];
     return rows[0]?.attempt;
   }
 

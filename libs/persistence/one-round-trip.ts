@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { escapeLiteral } from 'pg';
 import type { DataSource } from 'typeorm';
 
@@ -15,23 +16,121 @@ export interface Statement {
  * (issue 12: on this machine a round trip costs the worker ~0.2–1 ms of CPU, most of it in the
  * socket's system calls).
  *
- * The simple protocol carries no parameters, so each `$n` becomes an SQL literal escaped by the
- * driver (`pg.escapeLiteral`). Returns each statement's rows, in order.
+ * The simple protocol carries no parameters and prepares nothing, so each statement is sent once
+ * per connection as an SQL `PREPARE` (in the first message that uses it on that connection) and
+ * then as `EXECUTE name(…)` with each `$n` an SQL literal escaped by the driver
+ * (`pg.escapeLiteral`): PostgreSQL parses and plans it once per connection instead of on every
+ * call, which was most of its CPU for a status record (issue 7, thirteenth pass). A statement whose
+ * placeholders are not exactly `$1`…`$n` for its n values is sent inline, as before.
+ *
+ * A `PREPARE` is not undone when its message fails, and a connection may not be the session it
+ * seems (the development stack's PGlite serves every connection through one session). So when a
+ * message fails because a name is already prepared, or not prepared, this connection's names are
+ * read back from `pg_prepared_statements` and the message is sent again: safe, because the failed
+ * message did nothing else (one transaction, rolled back). Returns each statement's rows, in order.
  */
 export async function runAsOneTransaction(ds: DataSource, statements: readonly Statement[]): Promise<unknown[][]> {
-  const sql = statements.map((s) => inlineParameters(s.sql, s.params)).join(';\n');
   const runner = ds.createQueryRunner();
   try {
-    const client = (await runner.connect()) as { query(text: string): Promise<QueryResult | QueryResult[]> };
-    const result = await client.query(sql);
-    return (Array.isArray(result) ? result : [result]).map((r) => r.rows);
+    const client = (await runner.connect()) as SimpleQueryClient;
+    for (let attempt = 1; ; attempt++) {
+      const message = messageFor(client, statements);
+      try {
+        const result = await client.query(message.sql);
+        message.prepared();
+        return (Array.isArray(result) ? result : [result]).slice(message.skip).map((r) => r.rows);
+      } catch (err) {
+        if (attempt >= MAX_ATTEMPTS || !isPreparedNameError(err)) throw err;
+        await resyncPrepared(client);
+      }
+    }
   } finally {
     await runner.release();
   }
 }
 
+/** One statement, one round trip, prepared once per connection as in {@link runAsOneTransaction}; its rows. */
+export async function runPrepared(ds: DataSource, statement: Statement): Promise<unknown[]> {
+  return (await runAsOneTransaction(ds, [statement]))[0]!;
+}
+
+/** A message whose names collided is sent again after a resync; another session may prepare in between (PGlite). */
+const MAX_ATTEMPTS = 3;
+
+interface SimpleQueryClient {
+  query(text: string): Promise<QueryResult | QueryResult[]>;
+}
+
 interface QueryResult {
   rows: unknown[];
+}
+
+/** The names this process knows are prepared on each connection (its `pg` client object). */
+const preparedOn = new WeakMap<object, Set<string>>();
+
+/**
+ * At most this many statements are prepared on a connection; others are sent inline. The callers'
+ * texts are a fixed handful (the outbox's lock and fan-out, the status records' changes), so this
+ * only bounds a session's memory should a caller ever build texts that vary.
+ */
+const MAX_PREPARED_PER_CONNECTION = 64;
+
+const names = new Map<string, string>();
+const MAX_NAMES_CACHED = 256;
+
+/** A statement's name on every connection: derived from its text, so equal texts share one. */
+function statementName(sql: string): string {
+  let name = names.get(sql);
+  if (name === undefined) {
+    name = `cw_${createHash('sha256').update(sql).digest('hex').slice(0, 24)}`;
+    if (names.size < MAX_NAMES_CACHED) names.set(sql, name);
+  }
+  return name;
+}
+
+function messageFor(client: object, statements: readonly Statement[]): { sql: string; skip: number; prepared(): void } {
+  const known = preparedOn.get(client) ?? new Set<string>();
+  const toPrepare = new Map<string, string>();
+  const parts = statements.map((s) => {
+    if (!numberedExactly(s.sql, s.params.length)) return inlineParameters(s.sql, s.params);
+    const name = statementName(s.sql);
+    if (!known.has(name)) {
+      if (known.size + toPrepare.size >= MAX_PREPARED_PER_CONNECTION && !toPrepare.has(name)) return inlineParameters(s.sql, s.params);
+      toPrepare.set(name, s.sql);
+    }
+    return s.params.length ? `EXECUTE ${name}(${s.params.map(literal).join(', ')})` : `EXECUTE ${name}`;
+  });
+  const prepares = [...toPrepare].map(([name, sql]) => `PREPARE ${name} AS ${sql}`);
+  return {
+    sql: [...prepares, ...parts].join(';\n'),
+    skip: prepares.length,
+    prepared() {
+      if (!toPrepare.size) return;
+      for (const name of toPrepare.keys()) known.add(name);
+      preparedOn.set(client, known);
+    },
+  };
+}
+
+/** `$1`…`$n` each appear, and no other: PREPARE can then infer every parameter's type from its use. */
+function numberedExactly(sql: string, n: number): boolean {
+  const seen = new Set<number>();
+  for (const m of sql.matchAll(/\$(\d+)/g)) seen.add(Number(m[1]));
+  if (seen.size !== n) return false;
+  for (let i = 1; i <= n; i++) if (!seen.has(i)) return false;
+  return true;
+}
+
+/** 42P05: the name is prepared already; 26000: it is not (`pg_prepared_statements` knows). */
+function isPreparedNameError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === '42P05' || code === '26000';
+}
+
+async function resyncPrepared(client: SimpleQueryClient): Promise<void> {
+  const result = await client.query(`SELECT name FROM pg_prepared_statements WHERE name LIKE 'cw\\_%'`);
+  const rows = (Array.isArray(result) ? result[0]!.rows : result.rows) as { name: string }[];
+  preparedOn.set(client, new Set(rows.map((r) => r.name)));
 }
 
 /** `sql` with each `$n` replaced by the literal of `params[n - 1]`. */
@@ -58,6 +157,8 @@ function literal(value: unknown): string {
       return escapeLiteral(value);
     default:
       if (value instanceof Date) return escapeLiteral(value.toISOString());
+      // An array of scalars: its type comes from the statement (`$4::varchar[]`), as for `'{}'`.
+      if (Array.isArray(value)) return value.length ? `ARRAY[${value.map(literal).join(', ')}]` : "'{}'";
       // Objects are the caller's to serialise (JSON.stringify for jsonb), as with DataSource.query.
       throw new TypeError(`A ${typeof value} value has no SQL literal here; serialise it first`);
   }

@@ -5,6 +5,7 @@ import type { BankScaStatus, BankTransactionStatus, ScaApproach } from '../domai
 import { PaymentAuthorisationEntity } from './entities/payment-authorisation.entity';
 import { PaymentEntity } from './entities/payment.entity';
 import { PaymentEventEntity, type PaymentEventKind } from './entities/payment-event.entity';
+import { runPrepared } from './one-round-trip';
 import { changeWithEvent } from './event-outbox';
 import { RecentlyRead } from './recently-read';
 import { insertOrIgnoreReturning } from './insert-returning';
@@ -168,8 +169,8 @@ export class PaymentRepository {
     // and, when the bank created one, the authorisation (inserted, or its SCA status moved on a
     // retry). A data-modifying CTE runs whether or not the statement reads it.
     const auth = init.authorisation;
-    await this.ds.query(
-      `WITH pay AS (
+    await runPrepared(this.ds, {
+      sql: `WITH pay AS (
          UPDATE payments SET bank_payment_id = $2, transaction_status = $3, raw_transaction_status = $4,
                 initiation_status = $3, raw_initiation_status = $4,
                 sca_approach = $5, sca_redirect_url = $6, psu_message = $7, version = version + 1, updated_at = now()
@@ -183,7 +184,7 @@ export class PaymentRepository {
        SELECT pay.id, $8::varchar, $9::varchar, $10::varchar, $11::varchar, $12::varchar FROM pay WHERE $8::varchar IS NOT NULL
        ON CONFLICT (payment_id, authorisation_id)
          DO UPDATE SET sca_status = EXCLUDED.sca_status, raw_sca_status = EXCLUDED.raw_sca_status, updated_at = now()`,
-      [
+      params: [
         paymentId,
         init.bankPaymentId,
         init.status.normalised,
@@ -198,7 +199,7 @@ export class PaymentRepository {
         auth?.scaStatus.raw ?? null,
         init.createdByAttempt ?? null,
       ],
-    );
+    });
     this.rememberBankPaymentId(paymentId, init.bankPaymentId);
   }
 
