@@ -129,6 +129,17 @@ describe('runAsOneTransaction (real PostgreSQL)', () => {
       }
     });
 
+    it('a statement PostgreSQL will not prepare (a parameter only its literal types) is sent inline, then and from then on', async () => {
+      const untyped = { sql: 'SELECT $1 IS NULL AS empty', params: [null] };
+      expect(await runAsOneTransaction(one, [insert(50, 'with it'), untyped])).toEqual([[{ id: 50, note: 'with it' }], [{ empty: true }]]);
+      expect(sent[0]).toMatch(/^PREPARE cw_\w+ AS SELECT \$1 IS NULL AS empty/);
+      expect(sent[1]).toMatch(/^EXECUTE cw_\w+\(\(50\), 'with it'\);\nSELECT NULL IS NULL AS empty$/);
+      expect(await count(50)).toBe(1);
+      sent = [];
+      expect(await runAsOneTransaction(one, [untyped])).toEqual([[{ empty: true }]]);
+      expect(sent).toEqual(['SELECT NULL IS NULL AS empty']);
+    });
+
     it('other failures are not sent again, and undo the whole message', async () => {
       await runAsOneTransaction(one, [insert(40, 'once')]);
       sent = [];

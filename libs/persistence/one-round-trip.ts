@@ -27,7 +27,9 @@ export interface Statement {
  * seems (the development stack's PGlite serves every connection through one session). So when a
  * message fails because a name is already prepared, or not prepared, this connection's names are
  * read back from `pg_prepared_statements` and the message is sent again: safe, because the failed
- * message did nothing else (one transaction, rolled back). Returns each statement's rows, in order.
+ * message did nothing else (one transaction, rolled back). A statement PostgreSQL will not prepare
+ * (a parameter whose type only its literal gives) is sent inline from then on, the same way.
+ * Returns each statement's rows, in order.
  */
 export async function runAsOneTransaction(ds: DataSource, statements: readonly Statement[]): Promise<unknown[][]> {
   const runner = ds.createQueryRunner();
@@ -40,8 +42,10 @@ export async function runAsOneTransaction(ds: DataSource, statements: readonly S
         message.prepared();
         return (Array.isArray(result) ? result : [result]).slice(message.skip).map((r) => r.rows);
       } catch (err) {
-        if (attempt >= MAX_ATTEMPTS || !isPreparedNameError(err)) throw err;
-        await resyncPrepared(client);
+        if (attempt >= MAX_ATTEMPTS) throw err;
+        if (isPreparedNameError(err)) await resyncPrepared(client);
+        else if (message.preparing.length && isUnpreparable(err)) message.preparing.forEach((name) => sentInline.add(name));
+        else throw err;
       }
     }
   } finally {
@@ -64,6 +68,14 @@ interface SimpleQueryClient {
 interface QueryResult {
   rows: unknown[];
 }
+
+/**
+ * Statements sent inline from then on, by every connection: those a message was preparing when
+ * PostgreSQL would not prepare one of them (a parameter whose type it cannot infer from the text
+ * alone, where the inline literal gives it one). Which of them failed is not known; in practice a
+ * statement is first prepared alone or beside the few of its own caller.
+ */
+const sentInline = new Set<string>();
 
 /** The names this process knows are prepared on each connection (its `pg` client object). */
 const preparedOn = new WeakMap<object, Set<string>>();
@@ -88,12 +100,13 @@ function statementName(sql: string): string {
   return name;
 }
 
-function messageFor(client: object, statements: readonly Statement[]): { sql: string; skip: number; prepared(): void } {
+function messageFor(client: object, statements: readonly Statement[]): { sql: string; skip: number; preparing: string[]; prepared(): void } {
   const known = preparedOn.get(client) ?? new Set<string>();
   const toPrepare = new Map<string, string>();
   const parts = statements.map((s) => {
     if (!numberedExactly(s.sql, s.params.length)) return inlineParameters(s.sql, s.params);
     const name = statementName(s.sql);
+    if (sentInline.has(name)) return inlineParameters(s.sql, s.params);
     if (!known.has(name)) {
       if (known.size + toPrepare.size >= MAX_PREPARED_PER_CONNECTION && !toPrepare.has(name)) return inlineParameters(s.sql, s.params);
       toPrepare.set(name, s.sql);
@@ -104,6 +117,7 @@ function messageFor(client: object, statements: readonly Statement[]): { sql: st
   return {
     sql: [...prepares, ...parts].join(';\n'),
     skip: prepares.length,
+    preparing: [...toPrepare.keys()],
     prepared() {
       if (!toPrepare.size) return;
       for (const name of toPrepare.keys()) known.add(name);
@@ -125,6 +139,15 @@ function numberedExactly(sql: string, n: number): boolean {
 function isPreparedNameError(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
   return code === '42P05' || code === '26000';
+}
+
+/**
+ * 42P18, 42P08: a parameter's type cannot be determined, or is ambiguous. Raised by a `PREPARE`,
+ * which comes first in its message, so nothing of the message ran.
+ */
+function isUnpreparable(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === '42P18' || code === '42P08';
 }
 
 async function resyncPrepared(client: SimpleQueryClient): Promise<void> {
