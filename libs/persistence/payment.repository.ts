@@ -264,10 +264,11 @@ export class PaymentRepository {
     const { change } = read;
     let rows: unknown[];
     if (!change) {
-      rows = await this.ds.query(
-        `SELECT p.bank_payment_id, ${CHANGE_AT_SEQ} AS recorded_change FROM payments p WHERE p.id = $1::uuid`,
-        [paymentId, read.seq, read.kind],
-      );
+      // The commonest read of all (an SCA status polled while the PSU has not acted): prepared once per connection.
+      rows = await runPrepared(this.ds, {
+        sql: `SELECT p.bank_payment_id, ${CHANGE_AT_SEQ} AS recorded_change FROM payments p WHERE p.id = $1::uuid`,
+        params: [paymentId, read.seq, read.kind],
+      });
     } else {
       if (change.paymentId !== paymentId || change.seq !== read.seq || change.kind !== read.kind) throw new RangeError('The change must be the read\'s: same payment, sequence number and kind');
       const facts = await this.factsOf(paymentId);
