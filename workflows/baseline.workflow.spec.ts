@@ -62,6 +62,24 @@ describe('paymentFloorWorkflow', () => {
     expect(shapeOf(history.events ?? [], byNumber)).toEqual(shapeOf(fixture.events, byNumber));
   });
 
+  it('without Clearway\'s features records the same steps with no patch marker and no upsert (the least-features floor)', async () => {
+    const taskQueue = `floor-${randomUUID()}`;
+    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle, activities: createBaselineActivities() });
+    const byNumber = (t: unknown) => (typeof t === 'number' ? temporal.api.enums.v1.EventType[t]! : String(t));
+    const run = async (clearwayFeatures: boolean) => {
+      const handle = await env.client.workflow.start<typeof paymentFloorWorkflow>('paymentFloorWorkflow', { workflowId: `floor-${randomUUID()}`, taskQueue, args: [false, clearwayFeatures] });
+      await handle.result();
+      return shapeOf((await handle.fetchHistory()).events ?? [], byNumber);
+    };
+    const [full, least] = await worker.runUntil(async () => [await run(true), await run(false)]);
+    expect(least.filter((e) => e === 'MARKER_RECORDED core_patch' || e === 'UPSERT_WORKFLOW_SEARCH_ATTRIBUTES')).toEqual([]);
+    expect(full.filter((e) => e === 'MARKER_RECORDED core_patch' || e === 'UPSERT_WORKFLOW_SEARCH_ATTRIBUTES').length).toBeGreaterThan(0);
+    // The same local activities and timers: only the features differ.
+    const steps = (shape: string[]) => shape.filter((e) => e.startsWith('MARKER_RECORDED core_local_activity') || e === 'TIMER_STARTED');
+    expect(steps(least)).toEqual(steps(full));
+    expect(steps(least)).toHaveLength(6);
+  });
+
   it('does nothing without work, and refuses work without the floor dependencies (only the floor bench gives them)', async () => {
     const activities = createBaselineActivities();
     await expect(activities.floorStep('status', false)).resolves.toBeUndefined();
