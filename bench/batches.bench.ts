@@ -25,6 +25,7 @@ import { BenchSystem } from './system';
  *
  *   npm run bench:batches
  *   npm run bench:batches -- --transactions 10000 --large 100000 --skip-large --final-timeout-s 120
+ *   npm run bench:batches -- --only singles --singles 2000 --final-timeout-s 900
  */
 async function main(): Promise<void> {
   const transactions = Number(argValue('--transactions') ?? 10_000);
@@ -136,73 +137,84 @@ async function main(): Promise<void> {
  * baseline's, worker RSS flat. Then the floor: the same fan-out with children that do a single
  * payment's least work with its Temporal features (`floorChildren`): what no implementation of
  * the singles can go below; and the least-features floor, the same without the features Clearway
- * adds beyond issue 7's (`floorLeastFeatures`).
+ * adds beyond issue 7's (`floorLeastFeatures`: no patch marker, no status upserts operators filter
+ * on, no start-time search attributes but `BatchId`).
+ *
+ * Everything slows through a run (the Temporal dev server's store grows by 2,000 workflows a
+ * fan-out: the same fan-out took 62 s run second and 72 s run fourth), so the runs are bracketed by
+ * baselines: baseline, batch, baseline, floor, least-features floor, baseline; each variant is
+ * compared with the baseline interpolated linearly to its place. A small singles batch first warms
+ * the payment's path and gives the baseline children their shape.
  */
 async function singlesAgainstBaseline(system: BenchSystem, token: string, dir: string, count: number, timeoutMs: number): Promise<void> {
   const settings = system.config.batches;
   const pids = system.pids();
-  const nl = await file(dir, 'singles', [{ pmtInfId: 'PMT-NL', debtorIban: 'NL91ABNA0417164300', debtorAgentBic: 'SANDNL2AXXX', transactions: count }]);
+  const nlFile = (name: string, transactions: number) => file(dir, name, [{ pmtInfId: 'PMT-NL', debtorIban: 'NL91ABNA0417164300', debtorAgentBic: 'SANDNL2AXXX', transactions }]);
+
+  // Warm-up: 20 singles through the same path; one of its payments gives the baseline its shape.
+  const warm = await upload(system, token, (await nlFile('singles-warmup', 20)).path);
+  if (!(await untilFinal(system, token, warm.batchId as string, timeoutMs, 200))) throw new Error('warm-up singles batch not final');
+  const page = await fetch(`${system.apiUrl}/batches/v1/batches/${warm.batchId}/payments?pmtInfId=PMT-NL&limit=1`, { headers: headers(token) });
+  const first = ((await page.json()) as { payments: { paymentId: string }[] }).payments[0]!;
+  const shape = await countHistory(system.temporal, paymentWorkflowId(first.paymentId));
+  const input: BaselineFanOutInput = { children: count, concurrency: settings.concurrency, childrenPerRun: settings.childrenPerRun, activities: shape.activities, timers: shape.timers, localActivities: shape.localActivities };
+  await system.dataSource.query(`CREATE TABLE IF NOT EXISTS ${FLOOR_TABLE} (id bigserial PRIMARY KEY, workflow_id text NOT NULL, step text NOT NULL, answer jsonb, at timestamptz NOT NULL DEFAULT now())`);
+  const nl = await nlFile('singles', count);
 
   console.log(`\nSingle payments: ${fmt(count)} transactions to SANDNL2AXXX, decoupled SCA; batch concurrency ${settings.concurrency}, ${settings.childrenPerRun} children per run`);
-  console.log(`uptime before: ${execFileSync('uptime').toString().trim()}`);
-  const rss = sampleRss(pids.worker);
-  const before = cpuSnapshot(pids, system.opts.databaseName);
-  const t0 = performance.now();
-  const accepted = await upload(system, token, nl.path);
-  const acceptMs = performance.now() - t0;
-  // Polled once a second: each GET counts the batch's progress, which is work the baseline does not do.
-  const final = await untilFinal(system, token, accepted.batchId as string, timeoutMs, 1000);
-  const batchSeconds = (performance.now() - t0) / 1000;
-  const batchCpu = cpuDelta(before, cpuSnapshot(pids, system.opts.databaseName));
-  const batchRss = rss.stop();
+  type Measured = { seconds: number; cpu: CpuSnapshot; rss: RssSamples };
+  const measure = async (name: string, work: () => Promise<void>): Promise<Measured> => {
+    console.log(`uptime before the ${name}: ${execFileSync('uptime').toString().trim()}`);
+    const rss = sampleRss(pids.worker);
+    const before = cpuSnapshot(pids, system.opts.databaseName);
+    const t = performance.now();
+    await work();
+    return { seconds: (performance.now() - t) / 1000, cpu: cpuDelta(before, cpuSnapshot(pids, system.opts.databaseName)), rss: rss.stop() };
+  };
+  const fanOut = (name: string, extra: Partial<BaselineFanOutInput>) =>
+    measure(name, async () => {
+      await system.temporal.workflow.execute('baselineFanOutWorkflow', { workflowId: `${name.replace(/\W+/g, '-')}-${randomUUID()}`, taskQueue: system.config.temporal.taskQueue, args: [{ ...input, ...extra }] });
+    });
+
+  const baseline1 = await fanOut('baseline', {});
+  let acceptMs = 0;
+  let final: Record<string, any> | undefined;
+  const batch = await measure('batch', async () => {
+    const t0 = performance.now();
+    const accepted = await upload(system, token, nl.path);
+    acceptMs = performance.now() - t0;
+    // Polled once a second: each GET counts the batch's progress, which is work the baseline does not do.
+    final = await untilFinal(system, token, accepted.batchId as string, timeoutMs, 1000);
+  });
   if (!final) {
     console.log(`batch not final within ${s(timeoutMs)}; no comparison`);
     return;
   }
-  // One of its payments gives the baseline children their shape.
-  const page = await fetch(`${system.apiUrl}/batches/v1/batches/${accepted.batchId}/payments?pmtInfId=PMT-NL&limit=1`, { headers: headers(token) });
-  const first = ((await page.json()) as { payments: { paymentId: string }[] }).payments[0]!;
-  const shape = await countHistory(system.temporal, paymentWorkflowId(first.paymentId));
-
-  console.log(`uptime before the baseline: ${execFileSync('uptime').toString().trim()}`);
-  const rssB = sampleRss(pids.worker);
-  const beforeB = cpuSnapshot(pids, system.opts.databaseName);
-  const t1 = performance.now();
-  const input: BaselineFanOutInput = { children: count, concurrency: settings.concurrency, childrenPerRun: settings.childrenPerRun, activities: shape.activities, timers: shape.timers, localActivities: shape.localActivities };
-  await system.temporal.workflow.execute('baselineFanOutWorkflow', { workflowId: `baseline-fan-out-${randomUUID()}`, taskQueue: system.config.temporal.taskQueue, args: [input] });
-  const baselineSeconds = (performance.now() - t1) / 1000;
-  const baselineCpu = cpuDelta(beforeB, cpuSnapshot(pids, system.opts.databaseName));
-  const baselineRss = rssB.stop();
-
-  // The floor: the same fan-out whose children do a single payment's least work with its Temporal
-  // features (workflows/baseline.workflow.ts, paymentFloorWorkflow); the batch's own work (the plan
-  // read page by page, progress) is not in it.
-  await system.dataSource.query(`CREATE TABLE IF NOT EXISTS ${FLOOR_TABLE} (id bigserial PRIMARY KEY, workflow_id text NOT NULL, step text NOT NULL, answer jsonb, at timestamptz NOT NULL DEFAULT now())`);
-  const floorRun = async (name: string, extra: Partial<BaselineFanOutInput>) => {
-    console.log(`uptime before the ${name}: ${execFileSync('uptime').toString().trim()}`);
-    const rssF = sampleRss(pids.worker);
-    const beforeF = cpuSnapshot(pids, system.opts.databaseName);
-    const t2 = performance.now();
-    await system.temporal.workflow.execute('baselineFanOutWorkflow', { workflowId: `floor-fan-out-${randomUUID()}`, taskQueue: system.config.temporal.taskQueue, args: [{ ...input, floorChildren: true, ...extra }] });
-    return { seconds: (performance.now() - t2) / 1000, cpu: cpuDelta(beforeF, cpuSnapshot(pids, system.opts.databaseName)), rss: rssF.stop() };
-  };
-  const floor = await floorRun('floor', {});
-  // The same, without the Temporal features Clearway adds beyond issue 7's (the patch marker, the
-  // status upserts operators filter on, the other start-time search attributes).
-  const least = await floorRun('least-features floor', { floorLeastFeatures: true });
+  const baseline2 = await fanOut('baseline', {});
+  const floor = await fanOut('floor', { floorChildren: true });
+  const least = await fanOut('least-features floor', { floorChildren: true, floorLeastFeatures: true });
+  const baseline3 = await fanOut('baseline', {});
 
   const cpuMs = (c: CpuSnapshot) => round((1000 * (c.bench + c.worker + c.temporal + c.postgres)) / count);
-  const row = (name: string, seconds: number, c: CpuSnapshot, r: RssSamples) =>
-    `| ${name} | ${seconds.toFixed(1)} s | ${(count / seconds).toFixed(2)}/s | ${cpuMs(c)} ms (bench ${c.bench}, worker ${c.worker}, Temporal ${c.temporal}, PostgreSQL ${c.postgres} s; the bank, not counted, ${c.bank} s) | ${r.first}→${r.max}→${r.last} MiB |`;
+  const row = (name: string, m: Measured) =>
+    `| ${name} | ${m.seconds.toFixed(1)} s | ${(count / m.seconds).toFixed(2)}/s | ${cpuMs(m.cpu)} ms (bench ${m.cpu.bench}, worker ${m.cpu.worker}, Temporal ${m.cpu.temporal}, PostgreSQL ${m.cpu.postgres} s; the bank, not counted, ${m.cpu.bank} s) | ${m.rss.first}→${m.rss.max}→${m.rss.last} MiB |`;
   console.log(`\none payment: ${JSON.stringify(shape)}; 201 after ${s(acceptMs)}; batch status ${final.status}\n`);
-  console.log('| run | POST → all final | throughput | our CPU per payment (the bank not counted) | worker RSS first→max→last |');
+  console.log('| run, in order | POST → all final | throughput | our CPU per payment (the bank not counted) | worker RSS first→max→last |');
   console.log('|---|---|---|---|---|');
-  console.log(row(`batch, ${fmt(count)} single payments`, batchSeconds, batchCpu, batchRss));
-  console.log(row(`baseline fan-out, ${fmt(count)} children`, baselineSeconds, baselineCpu, baselineRss));
-  console.log(row(`floor fan-out, ${fmt(count)} children doing a payment's least work`, floor.seconds, floor.cpu, floor.rss));
-  console.log(row(`least-features floor, ${fmt(count)} children: the least work, BatchId and a summary only`, least.seconds, least.cpu, least.rss));
+  console.log(row(`baseline fan-out, ${fmt(count)} children`, baseline1));
+  console.log(row(`batch, ${fmt(count)} single payments`, batch));
+  console.log(row(`baseline fan-out`, baseline2));
+  console.log(row(`floor fan-out, ${fmt(count)} children doing a payment's least work`, floor));
+  console.log(row(`least-features floor, ${fmt(count)} children: the least work, BatchId and a summary only`, least));
+  console.log(row(`baseline fan-out`, baseline3));
+  // The baseline's time at each variant's place: between its neighbours, linearly.
+  const between = (a: number, b: number, at: number) => a + (b - a) * at;
+  const batchRatio = between(baseline1.seconds, baseline2.seconds, 0.5) / batch.seconds;
+  const floorRatio = between(baseline2.seconds, baseline3.seconds, 1 / 3) / floor.seconds;
+  const leastRatio = between(baseline2.seconds, baseline3.seconds, 2 / 3) / least.seconds;
   console.log(
-    `\nthroughput ratio batch/baseline: ${(baselineSeconds / batchSeconds).toFixed(2)} (target ≥ 0.8); floor/baseline: ${(baselineSeconds / floor.seconds).toFixed(2)}; least-features floor/baseline: ${(baselineSeconds / least.seconds).toFixed(2)}`,
+    `\nthroughput ratio batch/baseline: ${batchRatio.toFixed(2)} (target ≥ 0.8); floor/baseline: ${floorRatio.toFixed(2)}; ` +
+      `least-features floor/baseline: ${leastRatio.toFixed(2)}; batch/floor: ${(batchRatio / floorRatio).toFixed(2)}`,
   );
 }
 
