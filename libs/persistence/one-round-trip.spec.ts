@@ -140,6 +140,28 @@ describe('runAsOneTransaction (real PostgreSQL)', () => {
       expect(sent).toEqual(['SELECT NULL IS NULL AS empty']);
     });
 
+    it('a statement whose result type a migration changed (0A000): deallocated, prepared again, and the message sent again, which changed nothing the first time', async () => {
+      const migrated = `one_round_trip_migrated_${randomUUID().replace(/-/g, '')}`;
+      await one.query(`CREATE TABLE ${migrated} (id int PRIMARY KEY, note text)`);
+      try {
+        const insertMigrated = (id: number) => ({ sql: `INSERT INTO ${migrated} (id, note) VALUES ($1::int, 'x')`, params: [id] });
+        const read = (id: number) => ({ sql: `SELECT note FROM ${migrated} WHERE id = $1::int`, params: [id] });
+        expect(await runAsOneTransaction(one, [insertMigrated(1), read(1)])).toEqual([[], [{ note: 'x' }]]);
+        await one.query(`ALTER TABLE ${migrated} ALTER COLUMN note TYPE varchar(10)`);
+        sent = [];
+        expect(await runAsOneTransaction(one, [insertMigrated(2), read(2)])).toEqual([[], [{ note: 'x' }]]);
+        expect(sent[0]).toMatch(/^EXECUTE/);
+        expect(sent.some((m) => /^DEALLOCATE cw_/.test(m))).toBe(true);
+        expect(sent.at(-1)).toMatch(/PREPARE cw_\w+ AS SELECT note/);
+        expect(await one.query(`SELECT id FROM ${migrated} ORDER BY id`)).toEqual([{ id: 1 }, { id: 2 }]);
+        sent = [];
+        expect(await runAsOneTransaction(one, [read(2)])).toEqual([[{ note: 'x' }]]);
+        expect(sent).toEqual([expect.stringMatching(/^EXECUTE cw_\w+\(\(2\)\)$/)]);
+      } finally {
+        await one.query(`DROP TABLE IF EXISTS ${migrated}`);
+      }
+    });
+
     it('other failures are not sent again, and undo the whole message', async () => {
       await runAsOneTransaction(one, [insert(40, 'once')]);
       sent = [];

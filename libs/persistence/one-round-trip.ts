@@ -28,7 +28,10 @@ export interface Statement {
  * message fails because a name is already prepared, or not prepared, this connection's names are
  * read back from `pg_prepared_statements` and the message is sent again: safe, because the failed
  * message did nothing else (one transaction, rolled back). A statement PostgreSQL will not prepare
- * (a parameter whose type only its literal gives) is sent inline from then on, the same way.
+ * (a parameter whose type only its literal gives) is sent inline from then on, the same way. And
+ * a statement whose result's row type a migration changed under it (0A000, "cached plan must not
+ * change result type": every later `EXECUTE` of it would fail until the connection closed) is
+ * deallocated and prepared again.
  * Returns each statement's rows, in order.
  */
 export async function runAsOneTransaction(ds: DataSource, statements: readonly Statement[]): Promise<unknown[][]> {
@@ -44,6 +47,7 @@ export async function runAsOneTransaction(ds: DataSource, statements: readonly S
       } catch (err) {
         if (attempt >= MAX_ATTEMPTS) throw err;
         if (isPreparedNameError(err)) await resyncPrepared(client);
+        else if (isStalePlan(err)) await deallocate(client, message.executing);
         else if (message.preparing.length && isUnpreparable(err)) message.preparing.forEach((name) => sentInline.add(name));
         else throw err;
       }
@@ -58,7 +62,7 @@ export async function runPrepared(ds: DataSource, statement: Statement): Promise
   return (await runAsOneTransaction(ds, [statement]))[0]!;
 }
 
-/** A message whose names collided is sent again after a resync; another session may prepare in between (PGlite). */
+/** A message is sent again after a resync or a stale statement deallocated; another session may prepare in between (PGlite). */
 const MAX_ATTEMPTS = 3;
 
 interface SimpleQueryClient {
@@ -100,9 +104,10 @@ function statementName(sql: string): string {
   return name;
 }
 
-function messageFor(client: object, statements: readonly Statement[]): { sql: string; skip: number; preparing: string[]; prepared(): void } {
+function messageFor(client: object, statements: readonly Statement[]): { sql: string; skip: number; preparing: string[]; executing: string[]; prepared(): void } {
   const known = preparedOn.get(client) ?? new Set<string>();
   const toPrepare = new Map<string, string>();
+  const executing: string[] = [];
   const parts = statements.map((s) => {
     if (!numberedExactly(s.sql, s.params.length)) return inlineParameters(s.sql, s.params);
     const name = statementName(s.sql);
@@ -111,6 +116,7 @@ function messageFor(client: object, statements: readonly Statement[]): { sql: st
       if (known.size + toPrepare.size >= MAX_PREPARED_PER_CONNECTION && !toPrepare.has(name)) return inlineParameters(s.sql, s.params);
       toPrepare.set(name, s.sql);
     }
+    executing.push(name);
     return s.params.length ? `EXECUTE ${name}(${s.params.map(literal).join(', ')})` : `EXECUTE ${name}`;
   });
   const prepares = [...toPrepare].map(([name, sql]) => `PREPARE ${name} AS ${sql}`);
@@ -118,6 +124,7 @@ function messageFor(client: object, statements: readonly Statement[]): { sql: st
     sql: [...prepares, ...parts].join(';\n'),
     skip: prepares.length,
     preparing: [...toPrepare.keys()],
+    executing,
     prepared() {
       if (!toPrepare.size) return;
       for (const name of toPrepare.keys()) known.add(name);
@@ -148,6 +155,23 @@ function isPreparedNameError(err: unknown): boolean {
 function isUnpreparable(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
   return code === '42P18' || code === '42P08';
+}
+
+/**
+ * 0A000 with this message: a migration changed the row type a prepared statement returns. Raised by
+ * its `EXECUTE`, so the message's transaction, with whatever ran before it, is rolled back.
+ */
+function isStalePlan(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown } | null;
+  return e?.code === '0A000' && typeof e.message === 'string' && e.message.includes('cached plan must not change result type');
+}
+
+/** Deallocates those of `names` the session holds (which one went stale is not said), then reads the rest back. */
+async function deallocate(client: SimpleQueryClient, names: readonly string[]): Promise<void> {
+  await resyncPrepared(client);
+  const held = names.filter((name) => preparedOn.get(client)!.has(name));
+  if (held.length) await client.query([...new Set(held)].map((name) => `DEALLOCATE ${name}`).join(';\n'));
+  await resyncPrepared(client);
 }
 
 async function resyncPrepared(client: SimpleQueryClient): Promise<void> {
