@@ -36,7 +36,7 @@ export function createBatchActivities(deps: BatchActivityDeps) {
       return { bulks, firstSingle: single ? { pmtInfIndex: single.pmtInfIndex, txIndex: 0 } : null, numberOfTransactions: batch.numberOfTransactions };
     },
 
-    /** Makes the next page of single payments (idempotent) and returns their ids. */
+    /** Makes the next page of single payments (idempotent) and returns their ids and positions. */
     async prepareBatchSinglePayments(batchId: string, cursor: SingleCursor, limit: number): Promise<{ children: BatchChild[]; next: SingleCursor | null }> {
       const { payments, next } = await deps.batches.prepareSinglePayments(batchId, cursor, limit);
       return { children: payments.map((p) => ({ kind: 'single' as const, ...p })), next };

@@ -30,6 +30,12 @@ export interface BatchChild {
   paymentId: string;
   bicFi: string;
   paymentProduct: string;
+  /**
+   * A single payment's transaction position (the cursor that points at it), so that a page made
+   * ahead can be started a few children at a time. Absent from bulks, and from pages recorded
+   * before the 'batch-pages-ahead' patch.
+   */
+  at?: SingleCursor;
 }
 
 /** Where the fan-out over single payments stands (position in the file, not a list). */

@@ -23,6 +23,9 @@ const FIXTURE = path.join(__dirname, '__fixtures__', 'batch-history.json');
 const FIXTURE_BEFORE_BULK_TIMINGS = path.join(__dirname, '__fixtures__', 'batch-before-bulk-timings-history.json');
 /** A batch cancelled after its bulk and one single started ('batch-cancel'): two singles never started. */
 const FIXTURE_CANCEL = path.join(__dirname, '__fixtures__', 'batch-cancel-history.json');
+/** The two above as recorded before the 'batch-pages-ahead' patch (a page as large as the room): must keep replaying. */
+const FIXTURE_BEFORE_PAGES_AHEAD = path.join(__dirname, '__fixtures__', 'batch-before-pages-ahead-history.json');
+const FIXTURE_CANCEL_BEFORE_PAGES_AHEAD = path.join(__dirname, '__fixtures__', 'batch-cancel-before-pages-ahead-history.json');
 const BATCH_ID = '00000000-0000-4000-8000-00000000ba7c';
 
 beforeAll(installQuietRuntime);
@@ -38,6 +41,8 @@ describe('batchWorkflow replay', () => {
   it('replays the recorded history with the current workflow code', async () => {
     const history = readHistoryFixture(FIXTURE);
     const events = history.events!;
+    // Pages of one (the fixture's page size), made ahead of the room since 'batch-pages-ahead'.
+    expect(patchesOf(history)).toEqual(['batch-bulk-timings', 'batch-pages-ahead']);
     expect(activitiesOf(history)).toEqual(['loadBatchPlan', 'recordBatchProgress', 'prepareBatchSinglePayments', 'prepareBatchSinglePayments', 'prepareBatchSinglePayments', 'recordBatchProgress']);
     expect(events.filter((e) => e.startChildWorkflowExecutionInitiatedEventAttributes).map((e) => e.startChildWorkflowExecutionInitiatedEventAttributes!.workflowType!.name)).toEqual([
       'bulkPaymentWorkflow',
@@ -49,6 +54,17 @@ describe('batchWorkflow replay', () => {
     // Ids and counts only: no IBAN or name anywhere in the history.
     expect(JSON.stringify(history)).not.toMatch(/NL91ABNA|DE89370400/);
     await expect(Worker.runReplayHistory({ workflowBundle: await sharedWorkflowBundle() }, history, 'batch-fixture')).resolves.toBeUndefined();
+  }, 60_000);
+
+  it("replays histories recorded before the 'batch-pages-ahead' patch (each page as large as the room)", async () => {
+    for (const [file, name] of [
+      [FIXTURE_BEFORE_PAGES_AHEAD, 'batch-fixture-before-pages-ahead'],
+      [FIXTURE_CANCEL_BEFORE_PAGES_AHEAD, 'batch-fixture-cancel-before-pages-ahead'],
+    ] as const) {
+      const history = readHistoryFixture(file);
+      expect(patchesOf(history)).not.toContain('batch-pages-ahead');
+      await expect(Worker.runReplayHistory({ workflowBundle: await sharedWorkflowBundle() }, history, name)).resolves.toBeUndefined();
+    }
   }, 60_000);
 
   it("replays a history recorded before the 'batch-bulk-timings' patch (its bulk child started without timings)", async () => {
@@ -68,6 +84,7 @@ describe('batchWorkflow replay', () => {
     expect(workflowCommands(history).filter((t) => /START_CHILD|UPDATE_COMPLETED|MARKER/.test(t))).toEqual([
       'EVENT_TYPE_MARKER_RECORDED',
       'EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED',
+      'EVENT_TYPE_MARKER_RECORDED',
       'EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED',
       'EVENT_TYPE_MARKER_RECORDED',
       'EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED',
@@ -97,7 +114,7 @@ async function recordCancelledBatch(): Promise<History> {
     const activities: Pick<BatchActivities, 'loadBatchPlan' | 'prepareBatchSinglePayments' | 'recordBatchProgress' | 'cancelUnstartedBatchPayments'> & ChildStubActivities = {
       loadBatchPlan: async () => ({ bulks: [bulk], firstSingle: { pmtInfIndex: 1, txIndex: 0 }, numberOfTransactions: 5 }),
       prepareBatchSinglePayments: async (_id, cursor) => ({
-        children: [{ kind: 'single', paymentId: single(cursor.txIndex), bicFi: 'SANDNL2AXXX', paymentProduct: 'sepa-credit-transfers' }],
+        children: [{ kind: 'single', paymentId: single(cursor.txIndex), bicFi: 'SANDNL2AXXX', paymentProduct: 'sepa-credit-transfers', at: cursor }],
         next: cursor.txIndex < 2 ? { pmtInfIndex: 1, txIndex: cursor.txIndex + 1 } : null,
       }),
       cancelUnstartedBatchPayments: async (_id, cursor) => ({ unstarted: cursor ? 3 - cursor.txIndex : 0 }),
@@ -153,7 +170,7 @@ async function recordBatch(): Promise<History> {
       prepareBatchSinglePayments: async (_id, cursor) => {
         const id = `00000000-0000-4000-8000-00000000000${cursor.txIndex}`;
         waits[id] = (cursor.txIndex + 1) * 60_000;
-        return { children: [{ kind: 'single', paymentId: id, bicFi: 'SANDNL2AXXX', paymentProduct: 'sepa-credit-transfers' }], next: cursor.txIndex < 2 ? { pmtInfIndex: 1, txIndex: cursor.txIndex + 1 } : null };
+        return { children: [{ kind: 'single', paymentId: id, bicFi: 'SANDNL2AXXX', paymentProduct: 'sepa-credit-transfers', at: cursor }], next: cursor.txIndex < 2 ? { pmtInfIndex: 1, txIndex: cursor.txIndex + 1 } : null };
       },
       recordBatchProgress: async (_id, final) => ({ status: final ? 'completed' : 'awaiting_authorisation', progress: { ...emptyProgress(8), ...(final ? { settled: 8 } : { awaitingSca: 8 }) } }),
       childStarted: async (paymentId) => ({ waitMs: waits[paymentId] ?? 60_000 }),

@@ -51,6 +51,8 @@ class BatchLedger {
   cancelRequested = false;
   readonly cancelledUnstarted = new Set<string>();
   readonly cancelledChildren = new Set<string>();
+  /** The pages made: their sizes, in order. */
+  readonly pages: number[] = [];
 
   constructor(
     readonly bulks: BatchChild[],
@@ -83,7 +85,8 @@ class BatchLedger {
       prepareBatchSinglePayments: async (_batchId, cursor, limit) => {
         const end = Math.min(cursor.txIndex + limit, this.singles);
         const children: BatchChild[] = [];
-        for (let i = cursor.txIndex; i < end; i++) children.push({ kind: 'single', paymentId: singleId(i), bicFi: 'SANDNL2AXXX', paymentProduct: 'sepa-credit-transfers' });
+        for (let i = cursor.txIndex; i < end; i++) children.push({ kind: 'single', paymentId: singleId(i), bicFi: 'SANDNL2AXXX', paymentProduct: 'sepa-credit-transfers', at: { pmtInfIndex: 1, txIndex: i } });
+        this.pages.push(children.length);
         return { children, next: end < this.singles ? { pmtInfIndex: 1, txIndex: end } : null };
       },
       recordBatchProgress: async (_batchId, final) => {
@@ -170,6 +173,8 @@ describe('batchWorkflow', () => {
     expect(state).toMatchObject({ runs: 3, childrenStarted: 23, childrenFinished: 23, childrenFailed: 0, status: 'completed' });
     expect(state.progress).toMatchObject({ total: 23, settled: 23 });
     expect(ledger.finalCalls).toBe(1);
+    // Pages are made ahead, whatever the room, up to the run's end: 3, 3, 2 per run.
+    expect(ledger.pages).toEqual([3, 3, 2, 3, 3, 2, 3, 3, 1]);
 
     // History grows per run, not per file: the same fan-out in one run records far more events.
     prefix = randomUUID().slice(0, 8);
@@ -212,7 +217,12 @@ describe('batchWorkflow', () => {
 
   describe('cancel (DELETE /batches/v1/batches/{id})', () => {
     /** Starts a batch of a bulk (SCA pending 15 min) and 6 singles, 3 children at a time; `beforeCancel` runs once 3 started. */
-    async function cancelRun(ledger: BatchLedger, b: BatchChild, beforeCancel: (handle: { query: () => Promise<BatchWorkflowState> }) => Promise<void> = async () => undefined) {
+    async function cancelRun(
+      ledger: BatchLedger,
+      b: BatchChild,
+      beforeCancel: (handle: { query: () => Promise<BatchWorkflowState> }) => Promise<void> = async () => undefined,
+      pageSize = 1,
+    ) {
       const taskQueue = `batch-spec-${randomUUID()}`;
       const batchId = randomUUID();
       const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: bundle, activities: ledger.activities() });
@@ -220,7 +230,7 @@ describe('batchWorkflow', () => {
         const handle = await env.client.workflow.start('batchWorkflow', {
           taskQueue,
           workflowId: batchWorkflowId(batchId),
-          args: [{ batchId, tenantId: 'tenant-spec', summary: 'Batch MSG-CANCEL', settings: { concurrency: 3, pageSize: 1, childrenPerRun: 100, progressIntervalMs: 30_000 }, timings: {} } satisfies BatchWorkflowInput],
+          args: [{ batchId, tenantId: 'tenant-spec', summary: 'Batch MSG-CANCEL', settings: { concurrency: 3, pageSize, childrenPerRun: 100, progressIntervalMs: 30_000 }, timings: {} } satisfies BatchWorkflowInput],
         });
         const query = () => handle.query(batchProgressQuery);
         await until(async () => (await query()).childrenStarted === 3);
@@ -255,6 +265,19 @@ describe('batchWorkflow', () => {
       expect(state.progress).toMatchObject({ total: 16, cancelled: 16, settled: 0 });
       expect(ledger.statuses.at(-1)).toBe('cancelled');
       expect(ledger.finalCalls).toBe(1);
+    }, 60_000);
+
+    it('a page made ahead and only partly started: the cancel takes the unstarted rest of it, none of it starts', async () => {
+      const b = bulk(1);
+      const ledger = new BatchLedger([b], 6, (id) => (id === b.paymentId ? { transactions: 10, waitMs: 15 * MINUTE } : { transactions: 1, waitMs: 10 * MINUTE }));
+      const { answer, state } = await cancelRun(ledger, b, undefined, 5);
+      // One page of 5 made; singles 0 and 1 started (3 at a time with the bulk); 2–4 made, not started.
+      expect(ledger.pages).toEqual([5]);
+      expect(answer).toEqual({ unstarted: 4, childrenStarted: 3 });
+      expect(ledger.started).toEqual([b.paymentId, singleId(0), singleId(1)]);
+      expect([...ledger.cancelledUnstarted]).toEqual([2, 3, 4, 5].map(singleId));
+      expect(state).toMatchObject({ status: 'cancelled', childrenStarted: 3, childrenFinished: 3 });
+      expect(state.progress).toMatchObject({ total: 16, cancelled: 16, settled: 0 });
     }, 60_000);
 
     it('a single that settled before the cancel: partially_completed, the reason says what executed', async () => {

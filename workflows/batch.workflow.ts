@@ -179,6 +179,13 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchWor
   }
 
   const room = () => running.size < settings.concurrency;
+  // Since 'batch-pages-ahead': a page is made as soon as the last one has been started, of up to
+  // `pageSize` payments whatever the room, and started as room frees (`ahead`); `state.cursor` stays
+  // at the first payment not started, so a cancel or a continue-as-new never skips a made one. Before,
+  // each page held only the room there was: at full concurrency, one activity per few children.
+  const pagesAhead = state.cursor !== null && patched('batch-pages-ahead');
+  let ahead: BatchChild[] = [];
+  let nextPage = state.cursor;
   while (state.cursor && !cancelling()) {
     if (startedThisRun >= settings.childrenPerRun || workflowInfo().continueAsNewSuggested) {
       // Drain, then start afresh with the cursor: children are never lost between runs.
@@ -194,6 +201,18 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchWor
     }
     await condition(() => room() || cancelling());
     if (cancelling()) break;
+    if (pagesAhead) {
+      if (!ahead.length) {
+        const page = await db.prepareBatchSinglePayments(input.batchId, nextPage!, Math.min(settings.pageSize, settings.childrenPerRun - startedThisRun));
+        // Cancelled while the page was made: none of it starts (the cursor still points at its first).
+        if (cancelling()) break;
+        ahead = page.children;
+        nextPage = page.next;
+      }
+      while (ahead.length && room()) start(ahead.shift()!, `payment ${state.childrenStarted + 1}`);
+      state.cursor = ahead[0]?.at ?? nextPage;
+      continue;
+    }
     const limit = Math.min(settings.pageSize, settings.concurrency - running.size, settings.childrenPerRun - startedThisRun);
     const page = await db.prepareBatchSinglePayments(input.batchId, state.cursor, limit);
     // Cancelled while the page was made: none of it starts (the cursor still points at its first).

@@ -21,6 +21,8 @@ export interface BatchChildPayment {
   paymentId: string;
   bicFi: string;
   paymentProduct: string;
+  /** Its transaction's position in the file: the cursor that points at it. */
+  at: SinglePaymentCursor;
 }
 
 /** Where the batch workflow's fan-out over single payments stands: the next transaction to make a payment of. */

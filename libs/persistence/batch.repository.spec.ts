@@ -70,6 +70,7 @@ test('single payments are made page by page, idempotently, and progress counts t
   const page = await sut.prepareSinglePayments(batch.id, { pmtInfIndex: 0, txIndex: 0 }, 3);
   expect(page.payments.map((p) => p.paymentId)).toEqual([0, 1, 2].map((i) => batchSinglePaymentId(batch.id, 0, i)));
   expect(page.next).toEqual({ pmtInfIndex: 0, txIndex: 3 });
+  expect(page.payments.map((p) => p.at)).toEqual([0, 1, 2].map((txIndex) => ({ pmtInfIndex: 0, txIndex })));
   const retried = await sut.prepareSinglePayments(batch.id, { pmtInfIndex: 0, txIndex: 0 }, 3);
   expect(retried).toEqual(page);
   const last = await sut.prepareSinglePayments(batch.id, page.next!, 3);

@@ -333,7 +333,12 @@ export class BatchRepository {
       if (values.length) await em.createQueryBuilder().insert().into(PaymentEntity).values(values).orIgnore().execute();
       const after = rows[limit];
       return {
-        payments: page.map((r) => ({ paymentId: String(r.payment_id), bicFi: String(r.bic_fi), paymentProduct: String(r.payment_product) })),
+        payments: page.map((r) => ({
+          paymentId: String(r.payment_id),
+          bicFi: String(r.bic_fi),
+          paymentProduct: String(r.payment_product),
+          at: { pmtInfIndex: Number(r.pmt_inf_index), txIndex: Number(r.tx_index) },
+        })),
         next: after ? { pmtInfIndex: Number(after.pmt_inf_index), txIndex: Number(after.tx_index) } : null,
       };
     });
