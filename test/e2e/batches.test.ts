@@ -138,6 +138,13 @@ it('cancel: a bulk and singles awaiting redirect SCA are cancelled at the banks,
   const other = await stack.token(await stack.newClient());
   expect((await stack.call('DELETE', `/batches/v1/batches/${batchId}`, { token: other })).status).toBe(404);
 
+  // A single made ahead (its page was made whole) but not started: its own DELETE says so, and names the batch's.
+  const listed = (await get(`/batches/v1/batches/${batchId}/payments?pmtInfId=PMT-NL`)).body.payments.map((p: { paymentId: string }) => p.paymentId);
+  const [waiting] = await stack.dataSource.query(`SELECT id FROM payments WHERE id = ANY ($1::uuid[]) AND bank_payment_id IS NULL LIMIT 1`, [listed]);
+  const early = await stack.call('DELETE', `/psd2/paymentinitiation/v1/payments/sepa-credit-transfers/${waiting.id}`, { token, headers: { 'X-BicFi': 'SANDNL2AXXX' } });
+  expect(early.status).toBe(405);
+  expect(early.body.tppMessages[0]).toMatchObject({ code: 'CANCELLATION_INVALID', text: expect.stringContaining('has not been started yet') });
+
   const cancel = await stack.call('DELETE', `/batches/v1/batches/${batchId}`, { token });
   expect(cancel.status).toBe(202);
   expect(cancel.body).toMatchObject({ batchId, cancellationRequestedAt: expect.any(String), cancellation: { unstarted: 3, cancelled: 4, awaitingCancellationAuthorisation: [], notCancelled: [] } });

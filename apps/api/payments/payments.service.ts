@@ -10,6 +10,7 @@ import {
 } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { deriveUuid, CLEARWAY_ID_NAMESPACE } from '../../../libs/domain/ids';
+import { isFinalTransactionStatus } from '../../../libs/domain/transaction-status';
 import type { PaymentProduct } from '../../../libs/domain/payment';
 import type { ClearwayConfig } from '../../../libs/config/config';
 import type { Logger } from '../../../libs/observability/logger';
@@ -353,6 +354,10 @@ function updateRefusal(err: unknown, payment: PaymentEntity): string {
     return cause instanceof ApplicationFailure && !(cause.cause instanceof Error) ? cause.message : 'the bank did not accept the request';
   }
   if (err instanceof WorkflowNotFoundError || (isGrpcServiceError(err) && err.code === 5)) {
+    // No workflow and not final: a batch's single payment made ahead, waiting for room to start.
+    if (!isFinalTransactionStatus(payment.transactionStatus)) {
+      return 'the payment has not been started yet: its batch starts it when there is room (to stop it, cancel the batch: DELETE /batches/v1/batches/{batchId})';
+    }
     return `the payment is already final (${payment.transactionStatus})`;
   }
   throw err;
