@@ -1,7 +1,7 @@
 import type { BatchRepository } from '../libs/persistence/batch.repository';
 import { batchStatusOf, emptyProgress } from '../libs/persistence/batch.repository';
 import { FINAL_BATCH_STATUSES, type BatchStatus } from '../libs/persistence/entities/batch.entity';
-import type { BatchChild, BatchCounts, BatchStatusName, SingleCursor } from '../workflows/batch.api';
+import type { BatchChild, BatchCounts, BatchStatusName, PreparedSingle, SingleCursor } from '../workflows/batch.api';
 
 export interface BatchActivityDeps {
   batches: BatchRepository;
@@ -37,7 +37,7 @@ export function createBatchActivities(deps: BatchActivityDeps) {
     },
 
     /** Makes the next page of single payments (idempotent) and returns their ids and positions. */
-    async prepareBatchSinglePayments(batchId: string, cursor: SingleCursor, limit: number): Promise<{ children: BatchChild[]; next: SingleCursor | null }> {
+    async prepareBatchSinglePayments(batchId: string, cursor: SingleCursor, limit: number): Promise<{ children: PreparedSingle[]; next: SingleCursor | null }> {
       const { payments, next } = await deps.batches.prepareSinglePayments(batchId, cursor, limit);
       return { children: payments.map((p) => ({ kind: 'single' as const, ...p })), next };
     },

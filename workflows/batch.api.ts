@@ -30,12 +30,17 @@ export interface BatchChild {
   paymentId: string;
   bicFi: string;
   paymentProduct: string;
-  /**
-   * A single payment's transaction position (the cursor that points at it), so that a page made
-   * ahead can be started a few children at a time. Absent from bulks, and from pages recorded
-   * before the 'batch-pages-ahead' patch.
-   */
-  at?: SingleCursor;
+}
+
+/**
+ * A single payment `prepareBatchSinglePayments` made, with its transaction's position (the cursor
+ * that points at it), so that a page made ahead can be started a few children at a time and the
+ * cursor stay at the first one not started. (Pages recorded before the 'batch-pages-ahead' patch
+ * have no positions; the old path never reads them.)
+ */
+export interface PreparedSingle extends BatchChild {
+  kind: 'single';
+  at: SingleCursor;
 }
 
 /** Where the fan-out over single payments stands (position in the file, not a list). */

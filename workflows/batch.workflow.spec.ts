@@ -9,7 +9,7 @@ import { startQuietTimeSkippingEnvWithBundle } from '../test/support/time-skippi
 import { BULK_CHILD } from './batch-children';
 import { cancelBulkPaymentUpdate } from './bulk-payment.api';
 import { cancelPaymentUpdate, paymentWorkflowId } from './payment-initiation.api';
-import { batchProgressQuery, batchWorkflowId, cancelBatchUpdate, type BatchChild, type BatchCounts, type BatchWorkflowInput, type BatchWorkflowState } from './batch.api';
+import { batchProgressQuery, batchWorkflowId, cancelBatchUpdate, type BatchChild, type BatchCounts, type BatchWorkflowInput, type BatchWorkflowState, type PreparedSingle } from './batch.api';
 
 /**
  * The batch workflow on Temporal's time-skipping server, with its children replaced by stand-ins
@@ -84,7 +84,7 @@ class BatchLedger {
       loadBatchPlan: async () => ({ bulks: this.bulks, firstSingle: this.singles ? { pmtInfIndex: 1, txIndex: 0 } : null, numberOfTransactions: this.progress().total }),
       prepareBatchSinglePayments: async (_batchId, cursor, limit) => {
         const end = Math.min(cursor.txIndex + limit, this.singles);
-        const children: BatchChild[] = [];
+        const children: PreparedSingle[] = [];
         for (let i = cursor.txIndex; i < end; i++) children.push({ kind: 'single', paymentId: singleId(i), bicFi: 'SANDNL2AXXX', paymentProduct: 'sepa-credit-transfers', at: { pmtInfIndex: 1, txIndex: i } });
         this.pages.push(children.length);
         return { children, next: end < this.singles ? { pmtInfIndex: 1, txIndex: end } : null };

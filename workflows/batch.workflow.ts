@@ -24,6 +24,7 @@ import {
   type BatchCounts,
   type BatchWorkflowInput,
   type BatchWorkflowState,
+  type PreparedSingle,
 } from './batch.api';
 import { BULK_CHILD, groupDigits } from './batch-children';
 import { PAYMENT_WORKFLOW_TYPE, paymentWorkflowId } from './payment-initiation.api';
@@ -184,7 +185,7 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchWor
   // at the first payment not started, so a cancel or a continue-as-new never skips a made one. Before,
   // each page held only the room there was: at full concurrency, one activity per few children.
   const pagesAhead = state.cursor !== null && patched('batch-pages-ahead');
-  let ahead: BatchChild[] = [];
+  let ahead: PreparedSingle[] = [];
   let nextPage = state.cursor;
   while (state.cursor && !cancelling()) {
     if (startedThisRun >= settings.childrenPerRun || workflowInfo().continueAsNewSuggested) {
