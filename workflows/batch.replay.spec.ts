@@ -23,7 +23,7 @@ const FIXTURE = path.join(__dirname, '__fixtures__', 'batch-history.json');
 const FIXTURE_BEFORE_BULK_TIMINGS = path.join(__dirname, '__fixtures__', 'batch-before-bulk-timings-history.json');
 /** A batch cancelled after its bulk and one single started ('batch-cancel'): two singles never started. */
 const FIXTURE_CANCEL = path.join(__dirname, '__fixtures__', 'batch-cancel-history.json');
-/** The two above as recorded before the 'batch-pages-ahead' patch (a page as large as the room): must keep replaying. */
+/** FIXTURE and FIXTURE_CANCEL as recorded before the 'batch-pages-ahead' patch (a page as large as the room): must keep replaying. */
 const FIXTURE_BEFORE_PAGES_AHEAD = path.join(__dirname, '__fixtures__', 'batch-before-pages-ahead-history.json');
 const FIXTURE_CANCEL_BEFORE_PAGES_AHEAD = path.join(__dirname, '__fixtures__', 'batch-cancel-before-pages-ahead-history.json');
 const BATCH_ID = '00000000-0000-4000-8000-00000000ba7c';
