@@ -166,12 +166,14 @@ function isStalePlan(err: unknown): boolean {
   return e?.code === '0A000' && typeof e.message === 'string' && e.message.includes('cached plan must not change result type');
 }
 
-/** Deallocates those of `names` the session holds (which one went stale is not said), then reads the rest back. */
+/** Deallocates those of `names` the session holds (which one went stale is not said), so the message prepares them again. */
 async function deallocate(client: SimpleQueryClient, names: readonly string[]): Promise<void> {
   await resyncPrepared(client);
-  const held = names.filter((name) => preparedOn.get(client)!.has(name));
-  if (held.length) await client.query([...new Set(held)].map((name) => `DEALLOCATE ${name}`).join(';\n'));
-  await resyncPrepared(client);
+  const known = preparedOn.get(client)!;
+  const held = [...new Set(names)].filter((name) => known.has(name));
+  if (!held.length) return;
+  await client.query(held.map((name) => `DEALLOCATE ${name}`).join(';\n'));
+  held.forEach((name) => known.delete(name));
 }
 
 async function resyncPrepared(client: SimpleQueryClient): Promise<void> {
