@@ -76,6 +76,11 @@ export function batchSinglePaymentId(batchId: string, pmtInfIndex: number, txInd
   return deriveUuid(CLEARWAY_ID_NAMESPACE, 'batch-single-payment', batchId, String(pmtInfIndex), String(txIndex));
 }
 
+/** A batch single payment's own X-Request-ID: derived, never one a client could send (it marks the payment as a batch's). */
+export function batchSinglePaymentRequestId(paymentId: string): string {
+  return deriveUuid(CLEARWAY_ID_NAMESPACE, 'batch-single-payment-request', paymentId);
+}
+
 export function batchBulkPaymentId(batchId: string, pmtInfIndex: number): string {
   return deriveUuid(CLEARWAY_ID_NAMESPACE, 'batch-bulk-payment', batchId, String(pmtInfIndex));
 }

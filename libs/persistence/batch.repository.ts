@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
-import { CLEARWAY_ID_NAMESPACE, deriveUuid } from '../domain/ids';
-import { emptyProgress, type BatchBulkState, type BatchChildPayment, type BatchProgressCounts, type BatchReportRow, type BatchSinglePaymentRow, type ProgressBucket, type SinglePaymentCursor } from './batch-progress';
+import { batchSinglePaymentRequestId, emptyProgress, type BatchBulkState, type BatchChildPayment, type BatchProgressCounts, type BatchReportRow, type BatchSinglePaymentRow, type ProgressBucket, type SinglePaymentCursor } from './batch-progress';
 import { AUTHORISED_TRANSACTION_STATUSES, FINAL_TRANSACTION_STATUSES } from '../domain/transaction-status';
 import { batchEvent } from '../webhooks/batch-events';
 import { BatchEntity, FINAL_BATCH_STATUSES, type BatchStatus } from './entities/batch.entity';
@@ -314,8 +313,7 @@ export class BatchRepository {
           id: paymentId,
           tenantId: String(r.tenant_id),
           clientId: String(r.client_id),
-          // The payment's own X-Request-ID namespace: derived, never one a client could send again.
-          requestId: deriveUuid(CLEARWAY_ID_NAMESPACE, 'batch-single-payment-request', paymentId),
+          requestId: batchSinglePaymentRequestId(paymentId),
           requestHash: createHash('sha256').update(JSON.stringify(body)).digest('hex'),
           bicFi: String(r.bic_fi),
           paymentService: 'payments',

@@ -14,6 +14,7 @@ import { isFinalTransactionStatus } from '../../../libs/domain/transaction-statu
 import type { PaymentProduct } from '../../../libs/domain/payment';
 import type { ClearwayConfig } from '../../../libs/config/config';
 import type { Logger } from '../../../libs/observability/logger';
+import { batchSinglePaymentRequestId } from '../../../libs/persistence/batch-progress';
 import { DirectoryRepository } from '../../../libs/persistence/directory.repository';
 import type { AspspEntity } from '../../../libs/persistence/entities/aspsp.entity';
 import type { PaymentEntity } from '../../../libs/persistence/entities/payment.entity';
@@ -355,7 +356,7 @@ function updateRefusal(err: unknown, payment: PaymentEntity): string {
   }
   if (err instanceof WorkflowNotFoundError || (isGrpcServiceError(err) && err.code === 5)) {
     // No workflow and not final: a batch's single payment made ahead, waiting for room to start.
-    if (!isFinalTransactionStatus(payment.transactionStatus)) {
+    if (payment.requestId === batchSinglePaymentRequestId(payment.id) && !isFinalTransactionStatus(payment.transactionStatus)) {
       return 'the payment has not been started yet: its batch starts it when there is room (to stop it, cancel the batch: DELETE /batches/v1/batches/{batchId})';
     }
     return `the payment is already final (${payment.transactionStatus})`;
