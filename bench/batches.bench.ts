@@ -162,14 +162,16 @@ async function singlesAgainstBaseline(system: BenchSystem, token: string, dir: s
   const nl = await nlFile('singles', count);
 
   console.log(`\nSingle payments: ${fmt(count)} transactions to SANDNL2AXXX, decoupled SCA; batch concurrency ${settings.concurrency}, ${settings.childrenPerRun} children per run`);
-  type Measured = { seconds: number; cpu: CpuSnapshot; rss: RssSamples };
+  type Measured = { seconds: number; cpu: CpuSnapshot; rss: RssSamples; from: Date; to: Date };
   const measure = async (name: string, work: () => Promise<void>): Promise<Measured> => {
     console.log(`uptime before the ${name}: ${execFileSync('uptime').toString().trim()}`);
     const rss = sampleRss(pids.worker);
     const before = cpuSnapshot(pids, system.opts.databaseName);
+    const from = new Date();
     const t = performance.now();
     await work();
-    return { seconds: (performance.now() - t) / 1000, cpu: cpuDelta(before, cpuSnapshot(pids, system.opts.databaseName)), rss: rss.stop() };
+    const seconds = (performance.now() - t) / 1000;
+    return { seconds, cpu: cpuDelta(before, cpuSnapshot(pids, system.opts.databaseName)), rss: rss.stop(), from, to: new Date() };
   };
   const fanOut = (name: string, extra: Partial<BaselineFanOutInput>) =>
     measure(name, async () => {
@@ -226,6 +228,45 @@ async function singlesAgainstBaseline(system: BenchSystem, token: string, dir: s
     `\nthroughput ratio batch/baseline: ${batchRatio.toFixed(2)} (target ≥ 0.8); floor/baseline: ${floorRatio.toFixed(2)}; ` +
       `least-features floor/baseline: ${leastRatio.toFixed(2)}; batch/floor: ${(batchRatio / floorRatio).toFixed(2)}`,
   );
+
+  // Where each run's seconds go: its children's starts and closes, from Temporal's visibility.
+  console.log('\n| run, in order | first child started | children closed: 10 % / 50 % / 90 % / all | steady rate (10–90 %) | longest pause between child starts |');
+  console.log('|---|---|---|---|---|');
+  const phases: [string, Measured, string][] = [
+    ['baseline', baseline1, 'baselineWorkflow'],
+    ['batch', batch, 'paymentInitiationWorkflow'],
+    ['baseline', baseline2, 'baselineWorkflow'],
+    ['floor', floor, 'paymentFloorWorkflow'],
+    ['least-features floor', least, 'paymentFloorWorkflow'],
+    ['baseline', baseline3, 'baselineWorkflow'],
+  ];
+  for (const [name, m, type] of phases) console.log(`| ${name} | ${await timeline(system, type, m.from, m.to, count)} |`);
+}
+
+/**
+ * A run's children as Temporal's visibility saw them (started within the run's window): when the
+ * first started, when 10/50/90/100 % had closed (seconds after the run began), the closes per
+ * second between 10 and 90 % (the steady state, without the ramp and the tail), and the longest
+ * pause between two child starts (a continue-as-new waits for its run's children to close).
+ */
+async function timeline(system: BenchSystem, workflowType: string, from: Date, to: Date, expected: number): Promise<string> {
+  const starts: number[] = [];
+  const closes: number[] = [];
+  const query = `WorkflowType = '${workflowType}' AND StartTime BETWEEN '${from.toISOString()}' AND '${to.toISOString()}'`;
+  for await (const wf of system.temporal.workflow.list({ query })) {
+    starts.push(wf.startTime.getTime());
+    if (wf.closeTime) closes.push(wf.closeTime.getTime());
+  }
+  if (closes.length === 0) return `no children found | | | `;
+  starts.sort((a, b) => a - b);
+  closes.sort((a, b) => a - b);
+  const at = (ms: number) => ((ms - from.getTime()) / 1000).toFixed(1);
+  const nth = (share: number) => closes[Math.min(closes.length - 1, Math.ceil(share * closes.length) - 1)]!;
+  const steady = (0.8 * closes.length) / ((nth(0.9) - nth(0.1)) / 1000);
+  let pause = 0;
+  for (let i = 1; i < starts.length; i++) pause = Math.max(pause, starts[i]! - starts[i - 1]!);
+  const found = closes.length === expected ? '' : ` (${closes.length} of ${expected} found)`;
+  return `${at(starts[0]!)} s | ${at(nth(0.1))} / ${at(nth(0.5))} / ${at(nth(0.9))} / ${at(closes[closes.length - 1]!)} s${found} | ${steady.toFixed(1)}/s | ${(pause / 1000).toFixed(2)} s`;
 }
 
 interface RssSamples {
