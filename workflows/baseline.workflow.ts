@@ -134,7 +134,7 @@ export const floorInitiationUpdate = defineUpdate<void>('floorInitiation');
 /**
  * Benchmark probe for what a payment cannot do without (bench/floor.bench.ts): a decoupled
  * payment's Temporal history as it is now (update-with-start answered after the initiation, one
- * patch marker, four local activities, two timers, the three status upserts; the starter sets the
+ * patch marker, four local activities, two timers, the status upserts (the SCA status with the first transaction status, then the final one); the starter sets the
  * start-time search attributes and UI metadata), each local activity doing, when `work` is set,
  * only what a payment's step must: one bank call and the database writes exactly-once and the
  * status record need (`floorStep`). The gap between this and a bare workflow of the same shape is
@@ -146,21 +146,18 @@ export const floorInitiationUpdate = defineUpdate<void>('floorInitiation');
  */
 export async function paymentFloorWorkflow(work: boolean, clearwayFeatures = true): Promise<void> {
   if (clearwayFeatures) patched(FLOOR_PATCH); // first, as the payment's gate: one marker and one TemporalChangeVersion upsert
-  const upsert = (key: typeof ScaStatus | typeof TransactionStatus, value: string) => {
-    if (clearwayFeatures) upsertSearchAttributes([{ key, value }]);
-  };
   let initiated = false;
   setHandler(floorInitiationUpdate, () => condition(() => initiated));
   await local.floorStep('initiation', work);
   initiated = true;
   await sleep(1); // the SCA check
   await local.floorStep('sca', work);
-  upsert(ScaStatus, 'finalised');
   await local.floorStep('status', work);
-  upsert(TransactionStatus, 'ACSP');
+  // One upsert for both, as the payment since `payment-status-attributes-together`.
+  if (clearwayFeatures) upsertSearchAttributes([{ key: ScaStatus, value: 'finalised' }, { key: TransactionStatus, value: 'ACSP' }]);
   await sleep(1); // the next status poll
   await local.floorStep('status', work);
-  upsert(TransactionStatus, 'ACSC');
+  if (clearwayFeatures) upsertSearchAttributes([{ key: TransactionStatus, value: 'ACSC' }]);
 }
 
 /** One account read on {@link accountReadFloorWorkflow}; `true`: with the read's work. */

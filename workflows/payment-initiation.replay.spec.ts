@@ -51,6 +51,11 @@ import { TransactionStatus as TransactionStatusAttr } from '../libs/temporal/sea
  *   one marker for every patch above instead of one per patch it reaches, and under it
  *   `payment-rcvd-from-start` (no RCVD upsert the start made; the decoupled payment: 29 → 26 events). The four fixtures were recorded again; the runs recorded before are kept as
  *   `*-before-patch-gate-history.json` and must keep replaying, asking each patch.
+ * - Gate `payment-patches-2026-12-04`, the 2026-12-02 gate's patches and
+ *   `payment-status-attributes-together` (issue 7): a finalised SCA's `ScaStatus` goes in one upsert
+ *   with the transaction status the poll's first read finds (the decoupled payment: 26 → 25 events,
+ *   4 → 3 upserts). The four fixtures were recorded again; the runs recorded under the 2026-12-02
+ *   gate are kept as `*-before-status-attributes-together-history.json` and must keep replaying.
  *
  * The replay needs no server (only the recorder starts one). To re-record (only for a change that
  * ships behind `patched()`, keeping the older fixtures): `RECORD_HISTORY=1 npx jest workflows/payment-initiation.replay.spec.ts`.
@@ -60,7 +65,9 @@ const fixture = (name: string) => path.join(__dirname, '__fixtures__', name);
 const PATCH_LOCAL = 'local-status-records';
 const PATCH_BANK_CALLS = 'payment-local-bank-calls';
 const PATCH_READ_RECORDS = 'payment-read-records';
-const PATCH_GATE = 'payment-patches-2026-12-02';
+const PATCH_GATE_2026_12_02 = 'payment-patches-2026-12-02';
+const PATCH_GATE = 'payment-patches-2026-12-04';
+const PATCH_STATUS_ATTRIBUTES_TOGETHER = 'payment-status-attributes-together';
 
 const TIMINGS: PaymentTimings = {
   scaTimeoutMs: 15 * 60_000,
@@ -315,11 +322,33 @@ describe.each(SCENARIOS)('paymentInitiationWorkflow replay: $file', (scenario) =
 });
 
 describe('paymentInitiationWorkflow replay: runs recorded before a patch', () => {
+  it.each(SCENARIOS.map((sc) => sc.file.replace('-history.json', '-before-status-attributes-together-history.json')))(
+    'replays %s, recorded under the 2026-12-02 gate (its marker only; each status in an upsert of its own)',
+    async (file) => {
+      const history = readHistoryFixture(fixture(file));
+      expect(patchesOf(history)).toEqual([PATCH_GATE_2026_12_02]);
+      expect(patchesOf(history)).not.toContain(PATCH_STATUS_ATTRIBUTES_TOGETHER);
+      await expect(Worker.runReplayHistory({ workflowBundle: await sharedWorkflowBundle() }, history, file)).resolves.toBeUndefined();
+    },
+    30_000,
+  );
+
+  it('under the 2026-12-02 gate the decoupled payment upserted the SCA status and the ACSP in two events; now in one', () => {
+    const upserts = (file: string) =>
+      readHistoryFixture(fixture(file)).events!.flatMap((e) => {
+        const fields = e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields;
+        return fields ? [Object.keys(fields).sort().join('+')] : [];
+      });
+    expect(upserts('payment-decoupled-before-status-attributes-together-history.json')).toEqual(['TemporalChangeVersion', 'ScaStatus', 'TransactionStatus', 'TransactionStatus']);
+    expect(upserts('payment-decoupled-history.json')).toEqual(['TemporalChangeVersion', 'ScaStatus+TransactionStatus', 'TransactionStatus']);
+  });
+
   it.each(SCENARIOS.map((sc) => sc.file.replace('-history.json', '-before-patch-gate-history.json')))(
     'replays %s, recorded before the patch gate (each patch asked, a marker each)',
     async (file) => {
       const history = readHistoryFixture(fixture(file));
       expect(patchesOf(history)).not.toContain(PATCH_GATE);
+      expect(patchesOf(history)).not.toContain(PATCH_GATE_2026_12_02);
       expect(patchesOf(history)).toEqual(expect.arrayContaining([PATCH_BANK_CALLS, PATCH_READ_RECORDS]));
       await expect(Worker.runReplayHistory({ workflowBundle: await sharedWorkflowBundle() }, history, file)).resolves.toBeUndefined();
     },

@@ -370,6 +370,46 @@ describe('paymentInitiationWorkflow', () => {
     expect(typedSearchAttributes.get(ScaStatusAttr)).toBe('finalised');
   });
 
+  describe('the SCA status as a search attribute goes with the first status read after it', () => {
+    /** Each upsert's keys (sorted, joined by +), with the workflow's events of interest between them. */
+    const upsertsAndWaits = async (handle: PaymentHandle) =>
+      (await handle.fetchHistory()).events!.flatMap((e) => {
+        const fields = e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields;
+        if (fields) return [Object.keys(fields).sort().join('+')];
+        return e.timerStartedEventAttributes ? ['timer'] : [];
+      });
+
+    it('a read that finds a change: one upsert for the SCA status and the transaction status', async () => {
+      const bank = stubBank({ scaStatus: () => 'finalised', paymentStatus: (poll) => (poll === 0 ? 'ACSP' : 'ACSC') });
+      const { handle } = await runToEnd(bank);
+      // The patch gate's TemporalChangeVersion, the SCA check's wait, finalised + ACSP, the poll's wait, ACSC.
+      expect(await upsertsAndWaits(handle)).toEqual(['TemporalChangeVersion', 'timer', 'ScaStatus+TransactionStatus', 'timer', 'TransactionStatus']);
+    });
+
+    it('a read that finds no change: the SCA status alone, before the poll waits', async () => {
+      let releaseRead!: () => void;
+      const readReleased = new Promise<void>((resolve) => (releaseRead = resolve));
+      const bank = stubBank({
+        scaStatus: () => 'finalised',
+        // Still RCVD on the first read (the run was started with it: no change), ACSC on the next, held in flight.
+        paymentStatus: (poll) => (poll === 0 ? 'RCVD' : 'ACSC'),
+        statusGate: (poll) => (poll === 1 ? readReleased : undefined),
+      });
+      const found = await withPayment(bank, {}, async (payment) => {
+        const handle = await payment.start();
+        while (bank.statusReads().length < 2) await new Promise((r) => setTimeout(r, 20));
+        // The second read is in flight: operators already find the payment by its SCA status.
+        const during = (await handle.describe()).typedSearchAttributes;
+        const seen = { sca: during.get(ScaStatusAttr), transaction: during.get(TransactionStatusAttr) };
+        releaseRead();
+        await handle.result();
+        return { seen, upserts: await upsertsAndWaits(handle) };
+      });
+      expect(found.seen).toEqual({ sca: 'finalised', transaction: 'RCVD' });
+      expect(found.upserts).toEqual(['TemporalChangeVersion', 'timer', 'ScaStatus', 'timer', 'TransactionStatus']);
+    });
+  });
+
   it('lists RCVD after an initiation answered RCVD: from the start where the run was started with it, else by an upsert', async () => {
     const bank = stubBank({ scaStatus: () => 'finalised', paymentStatus: () => 'ACSC' });
     const transactionStatusUpserts = async (handle: PaymentHandle) =>

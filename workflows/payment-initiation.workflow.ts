@@ -23,6 +23,7 @@ import {
   type ScaStatus,
   type TransactionStatus,
 } from '../libs/domain/transaction-status';
+import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import { InitiationOutcome as InitiationOutcomeAttr, ScaStatus as ScaStatusAttr, TransactionStatus as TransactionStatusAttr } from '../libs/temporal/search-attributes';
 import { handleOperatorDecisions, type AcceptedDecision } from './shared/operator-decision';
 import { findApplicationFailure, readOrUndefined } from './shared/failures';
@@ -34,7 +35,7 @@ import { activitySummary, phrases } from './shared/ui-metadata';
 import { STATUS_VIEW_DESCRIPTION, statusViewQuery } from './shared/status-view';
 import type { OAuthAuthorisationActivities } from '../activities/oauth-authorisation.activities';
 import { completeOAuthAuthorisationSignal, PATCH_OAUTH_AUTHORISATION } from './shared/oauth-authorisation';
-import { patchGate } from './shared/patch-gate';
+import { patchGate, type PatchGate } from './shared/patch-gate';
 import {
   cancelPaymentUpdate,
   initiationResultUpdate,
@@ -105,23 +106,37 @@ const PATCH_CANCELLATION_SCA_AT_CANC = 'cancellation-sca-after-canc';
  */
 const PATCH_RCVD_FROM_START = 'payment-rcvd-from-start';
 /**
- * Runs started since this gate record one patch marker for the patches above instead of one per
- * patch reached (two events and a visibility write each; a decoupled payment reached two: with
- * `payment-rcvd-from-start`, 29 → 26 events; docs/benchmarks.md, ninth pass). Runs recorded before ask each patch as they always did.
+ * A finalised SCA found by the SCA wait's read is upserted (`ScaStatus`) together with the
+ * transaction status the status poll's first read finds, one upsert for both instead of two in
+ * the same workflow task (or alone, before the poll waits or the run ends); docs/benchmarks.md,
+ * sixteenth pass.
  */
-const PATCH_GATE = 'payment-patches-2026-12-02';
-const PATCH_GATE_COVERS = [
-  PATCH_UNKNOWN_OUTCOME,
-  PATCH_SCA_TIMEOUT_CANCEL,
-  PATCH_CANCELLATION_SCA_STATUS,
-  PATCH_OUTCOME_SEARCH_ATTRIBUTE,
-  PATCH_LOCAL_STATUS_RECORDS,
-  PATCH_LOCAL_BANK_CALLS,
-  PATCH_READ_RECORDS,
-  PATCH_CANCELLATION_SCA_AT_CANC,
-  PATCH_OAUTH_AUTHORISATION,
-  PATCH_RCVD_FROM_START,
-] as const;
+const PATCH_STATUS_ATTRIBUTES_TOGETHER = 'payment-status-attributes-together';
+/**
+ * Runs started since a gate record one patch marker for the patches it covers instead of one per
+ * patch reached (two events and a visibility write each; a decoupled payment reached two: with
+ * `payment-rcvd-from-start`, 29 → 26 events; docs/benchmarks.md, ninth pass). Runs recorded before
+ * the first gate ask each patch as they always did; newest gate first (`workflows/shared/patch-gate.ts`).
+ */
+const PATCH_GATE_2026_12_02 = {
+  id: 'payment-patches-2026-12-02',
+  covers: [
+    PATCH_UNKNOWN_OUTCOME,
+    PATCH_SCA_TIMEOUT_CANCEL,
+    PATCH_CANCELLATION_SCA_STATUS,
+    PATCH_OUTCOME_SEARCH_ATTRIBUTE,
+    PATCH_LOCAL_STATUS_RECORDS,
+    PATCH_LOCAL_BANK_CALLS,
+    PATCH_READ_RECORDS,
+    PATCH_CANCELLATION_SCA_AT_CANC,
+    PATCH_OAUTH_AUTHORISATION,
+    PATCH_RCVD_FROM_START,
+  ],
+} as const;
+const PATCH_GATES: readonly PatchGate[] = [
+  { id: 'payment-patches-2026-12-04', covers: [...PATCH_GATE_2026_12_02.covers, PATCH_STATUS_ATTRIBUTES_TOGETHER] },
+  PATCH_GATE_2026_12_02,
+];
 const CANCELLED_BY_PSU: Partial<Record<TransactionStatus, string>> = { CANC: 'Cancelled by the TPP, authorised by the PSU' };
 /**
  * A local activity's retry waits on a durable timer, never in the worker: a backoff of 1 s or a
@@ -227,8 +242,8 @@ const oauth = proxyActivities<OAuthAuthorisationActivities>({
  * an operator) → await SCA (redirect callback or bank status, racing a timeout) → poll until final.
  */
 export async function paymentInitiationWorkflow(input: PaymentWorkflowInput): Promise<PaymentWorkflowState> {
-  // First, before any command: see PATCH_GATE.
-  const isPatched = patchGate(PATCH_GATE, PATCH_GATE_COVERS);
+  // First, before any command: see PATCH_GATES.
+  const isPatched = patchGate(PATCH_GATES);
   const { paymentId, timings, bicFi } = input;
   const state: PaymentWorkflowState = input.resume ?? { phase: 'initiating', transactionStatus: 'RCVD', eventSeq: 0 };
   /** The Temporal UI's current details: the live phase in words (never PII). */
@@ -399,8 +414,29 @@ export async function paymentInitiationWorkflow(input: PaymentWorkflowInput): Pr
     lastRawStatus = status.raw;
     state.transactionStatus = status.normalised;
     state.statusReason = reason;
-    upsertSearchAttributes([{ key: TransactionStatusAttr, value: status.normalised }]);
+    upsertSearchAttributes(withHeldAttributes({ key: TransactionStatusAttr, value: status.normalised }));
     return seq;
+  }
+
+  /**
+   * Search attribute values held back to go with the next upsert ({@link PATCH_STATUS_ATTRIBUTES_TOGETHER}):
+   * only a finalised SCA on its way to the status poll, whose first read upserts the transaction
+   * status. Whatever comes first sends them: that upsert, the poll's first wait, a continue-as-new,
+   * the end of the run.
+   */
+  const heldAttributes = new Map<string, SearchAttributeUpdatePair>();
+  /** The held values and `pair` (its key's value, if one was held too), for one upsert; none held after. */
+  function withHeldAttributes(pair: SearchAttributeUpdatePair): SearchAttributeUpdatePair[] {
+    if (!heldAttributes.size) return [pair];
+    heldAttributes.set(pair.key.name, pair);
+    const pairs = [...heldAttributes.values()];
+    heldAttributes.clear();
+    return pairs;
+  }
+  function upsertHeldAttributes(): void {
+    if (!heldAttributes.size) return;
+    upsertSearchAttributes([...heldAttributes.values()]);
+    heldAttributes.clear();
   }
 
   function recordScaStatus(sca: BankScaStatus): Promise<void> | undefined {
@@ -417,9 +453,12 @@ export async function paymentInitiationWorkflow(input: PaymentWorkflowInput): Pr
     });
   }
 
-  function applyScaStatus(sca: BankScaStatus): number {
+  /** `hold`: the search attribute waits for the next upsert (see `heldAttributes`). */
+  function applyScaStatus(sca: BankScaStatus, hold = false): number {
     state.scaStatus = sca.normalised;
-    upsertSearchAttributes([{ key: ScaStatusAttr, value: sca.normalised }]);
+    const pair = { key: ScaStatusAttr, value: sca.normalised };
+    if (hold) heldAttributes.set(ScaStatusAttr.name, pair);
+    else upsertSearchAttributes(withHeldAttributes(pair));
     return state.eventSeq++;
   }
 
@@ -480,7 +519,8 @@ export async function paymentInitiationWorkflow(input: PaymentWorkflowInput): Pr
     readRecording = true;
     const status = await readOrUndefined(() => localReads.readAndRecordScaStatus.executeWithOptions(options, [paymentId, authorisationId, at]));
     readRecording = false;
-    if (status && status.normalised !== at.known) applyScaStatus(status);
+    // A finalised SCA goes on to the status poll, whose first read upserts the transaction status: one upsert for both.
+    if (status && status.normalised !== at.known) applyScaStatus(status, status.normalised === 'finalised' && isPatched(PATCH_STATUS_ATTRIBUTES_TOGETHER));
     return status;
   }
 
@@ -509,6 +549,7 @@ export async function paymentInitiationWorkflow(input: PaymentWorkflowInput): Pr
 
   async function continueAsNewNow(): Promise<void> {
     await condition(allHandlersFinished);
+    upsertHeldAttributes(); // the next run starts with this run's search attributes
     await continueAsNew<typeof paymentInitiationWorkflow>({ ...input, resume: state });
   }
 
@@ -790,6 +831,7 @@ export async function paymentInitiationWorkflow(input: PaymentWorkflowInput): Pr
       if (cancelled) return;
       if (cancellationPending()) await readCancellationSca();
       await followPaymentStatus(label('Check status', check), cancellationReasons);
+      upsertHeldAttributes(); // the read found no change (or failed): they go alone, before any wait
       if (cancelled) return;
       if (state.transactionStatus === 'CANC' && cancellationPending() && isPatched(PATCH_CANCELLATION_SCA_AT_CANC)) await readCancellationSca();
       const continuing = continueAsNewIfSuggested();
@@ -857,6 +899,7 @@ export async function paymentInitiationWorkflow(input: PaymentWorkflowInput): Pr
     // Let a cancellation or authorisation update that is still running reply before we close
     // (condition() resolves at once when they have; checked first, it creates no promise).
     if (!allHandlersFinished()) await condition(allHandlersFinished);
+    upsertHeldAttributes();
     state.phase = 'completed';
     show(describePhase());
     return state;

@@ -1,5 +1,11 @@
 import { patched } from '@temporalio/workflow';
 
+/** A gate: its patch id, and the patches a run that records it started with. */
+export interface PatchGate {
+  id: string;
+  covers: readonly string[];
+}
+
 /**
  * One patch marker for all the patches a run starts with, instead of one for each as the run
  * first reaches it.
@@ -10,19 +16,23 @@ import { patched } from '@temporalio/workflow';
  * one up to five times (issue 12, ninth pass). The gate is asked once, first thing in the workflow
  * function, before any command:
  *
- * - a run that records it started with the code of every patch in `covered`, so each of them is
+ * - a run that records it started with the code of every patch in `covers`, so each of them is
  *   taken without a marker of its own;
  * - a run recorded before the gate existed does not have its marker and asks each patch as before,
  *   replayed or carried on live, so its history replays unchanged.
  *
- * A patch added later is not covered: it records its own marker until a new gate (a new id, its
- * list including the old gate's) is cut. Retire a gate's patches only as `patched()` patches are
- * retired: when no run recorded before it can be replayed.
+ * A patch added later is cut with a new gate, newest first in `gates`, whose `covers` include the
+ * older gate's: a new run records only the newest gate's marker (the older gates are not asked, so
+ * they record none); a run recorded under an older gate finds that gate's marker and takes the
+ * patches that gate covers, and asks the newer patches (false: it has no marker for them). Retire a
+ * gate's patches only as `patched()` patches are retired: when no run recorded before it can be
+ * replayed.
  *
  * Call it at the same point on every path: the first statement of the workflow function.
  */
-export function patchGate(gateId: string, covered: readonly string[]): (patchId: string) => boolean {
-  const startedWithGate = patched(gateId);
-  const inGate = new Set(covered);
-  return (patchId) => (startedWithGate && inGate.has(patchId)) || patched(patchId);
+export function patchGate(gates: readonly PatchGate[]): (patchId: string) => boolean {
+  // Asked newest first, stopping at the first the run has: a new run records one marker.
+  const gate = gates.find((g) => patched(g.id));
+  const inGate = new Set(gate?.covers ?? []);
+  return (patchId) => inGate.has(patchId) || patched(patchId);
 }
