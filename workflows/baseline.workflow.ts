@@ -134,8 +134,9 @@ export const floorInitiationUpdate = defineUpdate<void>('floorInitiation');
 /**
  * Benchmark probe for what a payment cannot do without (bench/floor.bench.ts): a decoupled
  * payment's Temporal history as it is now (update-with-start answered after the initiation, one
- * patch marker, four local activities, two timers, the status upserts (the SCA status with the first transaction status, then the final one); the starter sets the
- * start-time search attributes and UI metadata), each local activity doing, when `work` is set,
+ * patch marker, four local activities, two timers, the status upserts: the SCA status with the
+ * first transaction status, then the final one; the starter sets the start-time search attributes
+ * and UI metadata), each local activity doing, when `work` is set,
  * only what a payment's step must: one bank call and the database writes exactly-once and the
  * status record need (`floorStep`). The gap between this and a bare workflow of the same shape is
  * the least a payment can cost; the gap between the payment and this is Clearway's own overhead.

@@ -24,9 +24,9 @@ export interface PatchGate {
  * A patch added later is cut with a new gate, newest first in `gates`, whose `covers` include the
  * older gate's: a new run records only the newest gate's marker (the older gates are not asked, so
  * they record none); a run recorded under an older gate finds that gate's marker and takes the
- * patches that gate covers, and asks the newer patches (false: it has no marker for them). Retire a
- * gate's patches only as `patched()` patches are retired: when no run recorded before it can be
- * replayed.
+ * patches that gate covers, and asks each newer patch as any patch is asked (false where its
+ * history has no marker for it; reached live, it records one). Retire a gate's patches only as
+ * `patched()` patches are retired: when no run recorded before it can be replayed.
  *
  * Call it at the same point on every path: the first statement of the workflow function.
  */
