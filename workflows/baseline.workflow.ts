@@ -134,8 +134,8 @@ export const floorInitiationUpdate = defineUpdate<void>('floorInitiation');
 /**
  * Benchmark probe for what a payment cannot do without (bench/floor.bench.ts): a decoupled
  * payment's Temporal history as it is now (update-with-start answered after the initiation, one
- * patch marker, four local activities, two timers, the status upserts: the SCA status with the
- * first transaction status, then the final one; the starter sets the start-time search attributes
+ * patch marker, four local activities, two timers, one status upsert: the SCA status with the
+ * final transaction status; the starter sets the start-time search attributes
  * and UI metadata), each local activity doing, when `work` is set,
  * only what a payment's step must: one bank call and the database writes exactly-once and the
  * status record need (`floorStep`). The gap between this and a bare workflow of the same shape is
@@ -154,11 +154,11 @@ export async function paymentFloorWorkflow(work: boolean, clearwayFeatures = tru
   await sleep(1); // the SCA check
   await local.floorStep('sca', work);
   await local.floorStep('status', work);
-  // One upsert for both, as the payment since `payment-status-attributes-together`.
-  if (clearwayFeatures) upsertSearchAttributes([{ key: ScaStatus, value: 'finalised' }, { key: TransactionStatus, value: 'ACSP' }]);
   await sleep(1); // the next status poll
   await local.floorStep('status', work);
-  if (clearwayFeatures) upsertSearchAttributes([{ key: TransactionStatus, value: 'ACSC' }]);
+  // One upsert for the SCA status and the final status, as the payment since `payment-status-attributes-lag`
+  // (finalised and ACSP are held through a 1 s wait).
+  if (clearwayFeatures) upsertSearchAttributes([{ key: ScaStatus, value: 'finalised' }, { key: TransactionStatus, value: 'ACSC' }]);
 }
 
 /** One account read on {@link accountReadFloorWorkflow}; `true`: with the read's work. */

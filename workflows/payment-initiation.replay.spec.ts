@@ -56,6 +56,12 @@ import { TransactionStatus as TransactionStatusAttr } from '../libs/temporal/sea
  *   with the transaction status the poll's first read finds (the decoupled payment: 26 → 25 events,
  *   4 → 3 upserts). The four fixtures were recorded again; the runs recorded under the 2026-12-02
  *   gate are kept as `*-before-status-attributes-together-history.json` and must keep replaying.
+ * - Gate `payment-patches-2026-12-04b`, the 2026-12-04 gate's patches and
+ *   `payment-status-attributes-lag` (issue 7): the poll holds the status search attributes it
+ *   finds while they stay at most 5 s behind, so they go with the next change (the decoupled
+ *   payment, recorded with a 2 s first wait: 25 → 24 events, 3 → 2 upserts). The four fixtures were
+ *   recorded again; the runs recorded under the 2026-12-04 gate are kept as
+ *   `*-before-status-attributes-lag-history.json` and must keep replaying.
  *
  * The replay needs no server (only the recorder starts one). To re-record (only for a change that
  * ships behind `patched()`, keeping the older fixtures): `RECORD_HISTORY=1 npx jest workflows/payment-initiation.replay.spec.ts`.
@@ -66,8 +72,10 @@ const PATCH_LOCAL = 'local-status-records';
 const PATCH_BANK_CALLS = 'payment-local-bank-calls';
 const PATCH_READ_RECORDS = 'payment-read-records';
 const PATCH_GATE_2026_12_02 = 'payment-patches-2026-12-02';
-const PATCH_GATE = 'payment-patches-2026-12-04';
+const PATCH_GATE_2026_12_04 = 'payment-patches-2026-12-04';
+const PATCH_GATE = 'payment-patches-2026-12-04b';
 const PATCH_STATUS_ATTRIBUTES_TOGETHER = 'payment-status-attributes-together';
+const PATCH_STATUS_ATTRIBUTES_LAG = 'payment-status-attributes-lag';
 
 const TIMINGS: PaymentTimings = {
   scaTimeoutMs: 15 * 60_000,
@@ -77,6 +85,8 @@ const TIMINGS: PaymentTimings = {
   statusPollMaxMs: 300_000,
   statusDeadlineMs: 24 * 3_600_000,
 };
+/** A first status wait within the search attributes' 5 s bound: the decoupled payments record their held upserts. */
+const POLL_WITHIN_LAG: Partial<PaymentTimings> = { statusPollInitialMs: 2_000 };
 
 const notInScenario = async (): Promise<never> => {
   throw new Error('not part of this scenario');
@@ -150,6 +160,8 @@ const SCENARIOS: Scenario[] = [
           getBankScaStatus: async () => ({ raw: 'finalised', normalised: 'finalised' }),
           getBankPaymentStatus: async () => (statusPolls++ === 0 ? status('ACSP') : status('ACSC')),
         }),
+        async () => undefined,
+        POLL_WITHIN_LAG,
       );
     },
   },
@@ -196,6 +208,7 @@ const SCENARIOS: Scenario[] = [
             updateId: 'operator-decision-fixture',
           });
         },
+        POLL_WITHIN_LAG,
       );
     },
   },
@@ -321,7 +334,29 @@ describe.each(SCENARIOS)('paymentInitiationWorkflow replay: $file', (scenario) =
   }, 30_000);
 });
 
+const upsertsOf = (file: string) =>
+  readHistoryFixture(fixture(file)).events!.flatMap((e) => {
+    const fields = e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields;
+    return fields ? [Object.keys(fields).sort().join('+')] : [];
+  });
+
 describe('paymentInitiationWorkflow replay: runs recorded before a patch', () => {
+  it.each(SCENARIOS.map((sc) => sc.file.replace('-history.json', '-before-status-attributes-lag-history.json')))(
+    'replays %s, recorded under the 2026-12-04 gate (its marker only; the held values sent before every wait)',
+    async (file) => {
+      const history = readHistoryFixture(fixture(file));
+      expect(patchesOf(history)).toEqual([PATCH_GATE_2026_12_04]);
+      expect(patchesOf(history)).not.toContain(PATCH_STATUS_ATTRIBUTES_LAG);
+      await expect(Worker.runReplayHistory({ workflowBundle: await sharedWorkflowBundle() }, history, file)).resolves.toBeUndefined();
+    },
+    30_000,
+  );
+
+  it('under the 2026-12-04 gate the decoupled payment upserted finalised + ACSP, then ACSC; now one upsert for the three', () => {
+    expect(upsertsOf('payment-decoupled-before-status-attributes-lag-history.json')).toEqual(['TemporalChangeVersion', 'ScaStatus+TransactionStatus', 'TransactionStatus']);
+    expect(upsertsOf('payment-decoupled-history.json')).toEqual(['TemporalChangeVersion', 'ScaStatus+TransactionStatus']);
+  });
+
   it.each(SCENARIOS.map((sc) => sc.file.replace('-history.json', '-before-status-attributes-together-history.json')))(
     'replays %s, recorded under the 2026-12-02 gate (its marker only; each status in an upsert of its own)',
     async (file) => {
@@ -333,14 +368,9 @@ describe('paymentInitiationWorkflow replay: runs recorded before a patch', () =>
     30_000,
   );
 
-  it('under the 2026-12-02 gate the decoupled payment upserted the SCA status and the ACSP in two events; now in one', () => {
-    const upserts = (file: string) =>
-      readHistoryFixture(fixture(file)).events!.flatMap((e) => {
-        const fields = e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields;
-        return fields ? [Object.keys(fields).sort().join('+')] : [];
-      });
-    expect(upserts('payment-decoupled-before-status-attributes-together-history.json')).toEqual(['TemporalChangeVersion', 'ScaStatus', 'TransactionStatus', 'TransactionStatus']);
-    expect(upserts('payment-decoupled-history.json')).toEqual(['TemporalChangeVersion', 'ScaStatus+TransactionStatus', 'TransactionStatus']);
+  it('under the 2026-12-02 gate the decoupled payment upserted the SCA status and the ACSP in two events; under the 2026-12-04 gate in one', () => {
+    expect(upsertsOf('payment-decoupled-before-status-attributes-together-history.json')).toEqual(['TemporalChangeVersion', 'ScaStatus', 'TransactionStatus', 'TransactionStatus']);
+    expect(upsertsOf('payment-decoupled-before-status-attributes-lag-history.json')).toEqual(['TemporalChangeVersion', 'ScaStatus+TransactionStatus', 'TransactionStatus']);
   });
 
   it.each(SCENARIOS.map((sc) => sc.file.replace('-history.json', '-before-patch-gate-history.json')))(

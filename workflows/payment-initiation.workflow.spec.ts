@@ -370,8 +370,8 @@ describe('paymentInitiationWorkflow', () => {
     expect(typedSearchAttributes.get(ScaStatusAttr)).toBe('finalised');
   });
 
-  describe('the SCA status as a search attribute goes with the first status read after it', () => {
-    /** Each upsert's keys (sorted, joined by +), with the workflow's events of interest between them. */
+  describe('status search attributes: held for the next upsert while at most 5 s behind', () => {
+    /** Each upsert's keys (sorted, joined by +), with the workflow's timers between them. */
     const upsertsAndWaits = async (handle: PaymentHandle) =>
       (await handle.fetchHistory()).events!.flatMap((e) => {
         const fields = e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields;
@@ -379,14 +379,30 @@ describe('paymentInitiationWorkflow', () => {
         return e.timerStartedEventAttributes ? ['timer'] : [];
       });
 
-    it('a read that finds a change: one upsert for the SCA status and the transaction status', async () => {
+    it('a poll that waits 2 s: finalised and ACSP are held and go with ACSC, one upsert for the three', async () => {
       const bank = stubBank({ scaStatus: () => 'finalised', paymentStatus: (poll) => (poll === 0 ? 'ACSP' : 'ACSC') });
-      const { handle } = await runToEnd(bank);
-      // The patch gate's TemporalChangeVersion, the SCA check's wait, finalised + ACSP, the poll's wait, ACSC.
+      const { handle } = await runToEnd(bank, { statusPollInitialMs: 2 * SECOND });
+      // The patch gate's TemporalChangeVersion, the SCA check's wait, the poll's wait, then one upsert.
+      expect(await upsertsAndWaits(handle)).toEqual(['TemporalChangeVersion', 'timer', 'timer', 'ScaStatus+TransactionStatus']);
+      const { typedSearchAttributes } = await handle.describe();
+      expect([typedSearchAttributes.get(ScaStatusAttr), typedSearchAttributes.get(TransactionStatusAttr)]).toEqual(['finalised', 'ACSC']);
+      // The records are not held: each change was stored when the read found it.
+      expect(bank.timeline()).toEqual(['sca_status:finalised', 'transaction_status:ACSP', 'transaction_status:ACSC']);
+    });
+
+    it('a poll that waits 6 s: the held values go before that wait, in one upsert', async () => {
+      const bank = stubBank({ scaStatus: () => 'finalised', paymentStatus: (poll) => (poll === 0 ? 'ACSP' : 'ACSC') });
+      const { handle } = await runToEnd(bank, { statusPollInitialMs: 6 * SECOND });
       expect(await upsertsAndWaits(handle)).toEqual(['TemporalChangeVersion', 'timer', 'ScaStatus+TransactionStatus', 'timer', 'TransactionStatus']);
     });
 
-    it('a read that finds no change: the SCA status alone, before the poll waits', async () => {
+    it('ACSP for a while: held through the 2 s wait, sent before the 4 s one (2 + 4 > 5)', async () => {
+      const bank = stubBank({ scaStatus: () => 'finalised', paymentStatus: (poll) => (poll < 3 ? 'ACSP' : 'ACSC') });
+      const { handle } = await runToEnd(bank, { statusPollInitialMs: 2 * SECOND });
+      expect(await upsertsAndWaits(handle)).toEqual(['TemporalChangeVersion', 'timer', 'timer', 'ScaStatus+TransactionStatus', 'timer', 'timer', 'TransactionStatus']);
+    });
+
+    it('a read that finds no change: the SCA status alone before a wait past the bound, visible while the next read is in flight', async () => {
       let releaseRead!: () => void;
       const readReleased = new Promise<void>((resolve) => (releaseRead = resolve));
       const bank = stubBank({
@@ -395,7 +411,7 @@ describe('paymentInitiationWorkflow', () => {
         paymentStatus: (poll) => (poll === 0 ? 'RCVD' : 'ACSC'),
         statusGate: (poll) => (poll === 1 ? readReleased : undefined),
       });
-      const found = await withPayment(bank, {}, async (payment) => {
+      const found = await withPayment(bank, { statusPollInitialMs: 6 * SECOND }, async (payment) => {
         const handle = await payment.start();
         while (bank.statusReads().length < 2) await new Promise((r) => setTimeout(r, 20));
         // The second read is in flight: operators already find the payment by its SCA status.
@@ -407,6 +423,31 @@ describe('paymentInitiationWorkflow', () => {
       });
       expect(found.seen).toEqual({ sca: 'finalised', transaction: 'RCVD' });
       expect(found.upserts).toEqual(['TemporalChangeVersion', 'timer', 'ScaStatus', 'timer', 'TransactionStatus']);
+    });
+
+    it('a cancellation while values are held: CANC goes in one upsert with them', async () => {
+      const bank = stubBank({
+        scaStatus: () => 'finalised',
+        paymentStatus: () => 'ACSP',
+        cancel: () => ({ transactionStatus: 'CANC', authorisationRequired: false }),
+      });
+      const upserts = await withPayment(bank, { statusPollInitialMs: 4 * SECOND }, async (payment) => {
+        const handle = await payment.start();
+        // The poll's first read found ACSP and its 4 s wait (in real time: nothing awaits the result) has
+        // begun; finalised and ACSP are held (0 + 4 s ≤ 5 s): operators still see the start's values.
+        for (;;) {
+          const events = (await handle.fetchHistory()).events ?? [];
+          if (bank.statusReads().length === 1 && events.filter((e) => e.timerStartedEventAttributes).length === 2) break;
+          await new Promise((r) => setTimeout(r, 20));
+        }
+        const during = (await handle.describe()).typedSearchAttributes;
+        expect([during.get(ScaStatusAttr), during.get(TransactionStatusAttr)]).toEqual([undefined, 'RCVD']);
+        await handle.executeUpdate(cancelPaymentUpdate);
+        await handle.result();
+        return upsertsAndWaits(handle);
+      });
+      expect(upserts).toEqual(['TemporalChangeVersion', 'timer', 'timer', 'ScaStatus+TransactionStatus']);
+      expect(bank.timeline()).toEqual(['sca_status:finalised', 'transaction_status:ACSP', 'transaction_status:CANC']);
     });
   });
 

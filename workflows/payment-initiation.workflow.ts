@@ -113,6 +113,22 @@ const PATCH_RCVD_FROM_START = 'payment-rcvd-from-start';
  */
 const PATCH_STATUS_ATTRIBUTES_TOGETHER = 'payment-status-attributes-together';
 /**
+ * The status poll holds the search attributes of what it finds (a non-final transaction status, the
+ * finalised SCA before it) while that keeps them at most {@link SEARCH_ATTRIBUTES_MAX_LAG_MS} behind:
+ * they go in one upsert with the next change (the final status, as a rule), or alone before a wait
+ * that would take them past the bound, a continue-as-new or the run's end. A decoupled payment: one
+ * upsert for `ScaStatus`, then `TransactionStatus` ACSC, instead of one for finalised + ACSP and one
+ * for ACSC; docs/benchmarks.md, seventeenth pass.
+ */
+const PATCH_STATUS_ATTRIBUTES_LAG = 'payment-status-attributes-lag';
+/**
+ * How far the status search attributes may trail the workflow's state in Temporal's visibility
+ * (since {@link PATCH_STATUS_ATTRIBUTES_LAG}). Operators filter on them (`TransactionStatus = "RJCT"`);
+ * the workflow's current details, its queries and the API (PostgreSQL) are never behind. Changing
+ * it changes the commands of running workflows: only behind a new patch.
+ */
+const SEARCH_ATTRIBUTES_MAX_LAG_MS = 5_000;
+/**
  * Runs started since a gate record one patch marker for the patches it covers instead of one per
  * patch reached (two events and a visibility write each; a decoupled payment reached two: with
  * `payment-rcvd-from-start`, 29 → 26 events; docs/benchmarks.md, ninth pass). Runs recorded before
@@ -133,8 +149,14 @@ const PATCH_GATE_2026_12_02 = {
     PATCH_RCVD_FROM_START,
   ],
 } as const;
+const PATCH_GATE_2026_12_04 = {
+  id: 'payment-patches-2026-12-04',
+  covers: [...PATCH_GATE_2026_12_02.covers, PATCH_STATUS_ATTRIBUTES_TOGETHER],
+} as const;
+/** Newest first; a second gate cut on one day takes a letter. */
 const PATCH_GATES: readonly PatchGate[] = [
-  { id: 'payment-patches-2026-12-04', covers: [...PATCH_GATE_2026_12_02.covers, PATCH_STATUS_ATTRIBUTES_TOGETHER] },
+  { id: 'payment-patches-2026-12-04b', covers: [...PATCH_GATE_2026_12_04.covers, PATCH_STATUS_ATTRIBUTES_LAG] },
+  PATCH_GATE_2026_12_04,
   PATCH_GATE_2026_12_02,
 ];
 const CANCELLED_BY_PSU: Partial<Record<TransactionStatus, string>> = { CANC: 'Cancelled by the TPP, authorised by the PSU' };
@@ -408,23 +430,36 @@ export async function paymentInitiationWorkflow(input: PaymentWorkflowInput): Pr
     });
   }
 
-  /** The workflow's side of a status change: its sequence number (returned), state and search attribute. */
-  function applyTransactionStatus(status: BankTransactionStatus, reason?: string): number {
+  /**
+   * The workflow's side of a status change: its sequence number (returned), state and search
+   * attribute. `hold`: the search attribute waits for the next upsert (see `heldAttributes`).
+   */
+  function applyTransactionStatus(status: BankTransactionStatus, reason?: string, hold = false): number {
     const seq = state.eventSeq++;
     lastRawStatus = status.raw;
     state.transactionStatus = status.normalised;
     state.statusReason = reason;
-    upsertSearchAttributes(withHeldAttributes({ key: TransactionStatusAttr, value: status.normalised }));
+    const pair = { key: TransactionStatusAttr, value: status.normalised };
+    if (hold) holdAttribute(pair);
+    else upsertSearchAttributes(withHeldAttributes(pair));
     return seq;
   }
 
   /**
-   * Search attribute values held back to go with the next upsert ({@link PATCH_STATUS_ATTRIBUTES_TOGETHER}):
-   * only a finalised SCA on its way to the status poll, whose first read upserts the transaction
-   * status. Whatever comes first sends them: that upsert, the poll's first wait, a continue-as-new,
-   * the end of the run.
+   * Search attribute values held back to go with the next upsert: a finalised SCA on its way to the
+   * status poll ({@link PATCH_STATUS_ATTRIBUTES_TOGETHER}) and, since {@link PATCH_STATUS_ATTRIBUTES_LAG},
+   * the non-final transaction statuses the poll finds. Whatever comes first sends them: the next
+   * upsert (a final status, as a rule), a wait of the poll's that would take the oldest past
+   * {@link SEARCH_ATTRIBUTES_MAX_LAG_MS} (before that patch: the poll's first wait), a
+   * continue-as-new, the end of the run.
    */
   const heldAttributes = new Map<string, SearchAttributeUpdatePair>();
+  /** Workflow time at which the oldest held value was learnt. */
+  let heldSince = 0;
+  function holdAttribute(pair: SearchAttributeUpdatePair): void {
+    if (!heldAttributes.size) heldSince = Date.now();
+    heldAttributes.set(pair.key.name, pair);
+  }
   /** The held values and `pair` (its key's value, if one was held too), for one upsert; none held after. */
   function withHeldAttributes(pair: SearchAttributeUpdatePair): SearchAttributeUpdatePair[] {
     if (!heldAttributes.size) return [pair];
@@ -457,7 +492,7 @@ export async function paymentInitiationWorkflow(input: PaymentWorkflowInput): Pr
   function applyScaStatus(sca: BankScaStatus, hold = false): number {
     state.scaStatus = sca.normalised;
     const pair = { key: ScaStatusAttr, value: sca.normalised };
-    if (hold) heldAttributes.set(ScaStatusAttr.name, pair);
+    if (hold) holdAttribute(pair);
     else upsertSearchAttributes(withHeldAttributes(pair));
     return state.eventSeq++;
   }
@@ -486,11 +521,12 @@ export async function paymentInitiationWorkflow(input: PaymentWorkflowInput): Pr
    * read itself, before that by a record after it (unless the payment was cancelled meanwhile).
    * Undefined when the read failed, or (since the patch) the payment is cancelled.
    * `reasons`: a change's reason by the status found, read when the read starts (before the patch:
-   * when it answered, as then).
+   * when it answered, as then). `hold`: a non-final status's search attribute is held (see `heldAttributes`).
    */
   async function followPaymentStatus(
     options: { summary: string },
     reasons: () => Partial<Record<TransactionStatus, string>> | undefined = () => undefined,
+    hold = false,
   ): Promise<BankTransactionStatus | undefined> {
     if (!isPatched(PATCH_READ_RECORDS)) {
       const status = await readPaymentStatus(options);
@@ -502,7 +538,7 @@ export async function paymentInitiationWorkflow(input: PaymentWorkflowInput): Pr
     readRecording = true;
     const status = await readOrUndefined(() => localReads.readAndRecordPaymentStatus.executeWithOptions(options, [paymentId, at]));
     readRecording = false;
-    if (status && status.normalised !== at.known) applyTransactionStatus(status, at.reasons?.[status.normalised]);
+    if (status && status.normalised !== at.known) applyTransactionStatus(status, at.reasons?.[status.normalised], hold && !isFinalTransactionStatus(status.normalised));
     return status;
   }
 
@@ -806,6 +842,7 @@ export async function paymentInitiationWorkflow(input: PaymentWorkflowInput): Pr
     let interval = timings.statusPollInitialMs;
     let first = true;
     let check = 0;
+    const lagBounded = isPatched(PATCH_STATUS_ATTRIBUTES_LAG);
     for (;;) {
       if (cancelled || isFinalTransactionStatus(state.transactionStatus)) return;
       if (Date.now() >= state.statusDeadline!) {
@@ -822,6 +859,8 @@ export async function paymentInitiationWorkflow(input: PaymentWorkflowInput): Pr
         // A timer that a cancellation can cut short.
         // A cancellation the PSU is authorising is looked at as often as an SCA.
         const wait = Math.min(cancellationPending() ? Math.min(interval, timings.scaPollMaxMs) : interval, state.statusDeadline! - Date.now());
+        // Held search attributes go before a wait that would leave them further behind than their bound.
+        if (lagBounded && Date.now() + wait - heldSince > SEARCH_ATTRIBUTES_MAX_LAG_MS) upsertHeldAttributes();
         show(describePhase(wait));
         woken = false;
         await condition(() => cancelled || woken, wait, { summary: `Wait before status check ${check}` });
@@ -830,8 +869,9 @@ export async function paymentInitiationWorkflow(input: PaymentWorkflowInput): Pr
       first = false;
       if (cancelled) return;
       if (cancellationPending()) await readCancellationSca();
-      await followPaymentStatus(label('Check status', check), cancellationReasons);
-      upsertHeldAttributes(); // the read found no change (or failed): they go alone, before any wait
+      await followPaymentStatus(label('Check status', check), cancellationReasons, lagBounded);
+      // Before the bounded lag: the read found no change (or failed), so they go alone, before any wait.
+      if (!lagBounded) upsertHeldAttributes();
       if (cancelled) return;
       if (state.transactionStatus === 'CANC' && cancellationPending() && isPatched(PATCH_CANCELLATION_SCA_AT_CANC)) await readCancellationSca();
       const continuing = continueAsNewIfSuggested();
