@@ -341,32 +341,22 @@ const upsertsOf = (file: string) =>
   });
 
 describe('paymentInitiationWorkflow replay: runs recorded before a patch', () => {
-  it.each(SCENARIOS.map((sc) => sc.file.replace('-history.json', '-before-status-attributes-lag-history.json')))(
-    'replays %s, recorded under the 2026-12-04 gate (its marker only; the held values sent before every wait)',
-    async (file) => {
-      const history = readHistoryFixture(fixture(file));
-      expect(patchesOf(history)).toEqual([PATCH_GATE_2026_12_04]);
-      expect(patchesOf(history)).not.toContain(PATCH_STATUS_ATTRIBUTES_LAG);
-      await expect(Worker.runReplayHistory({ workflowBundle: await sharedWorkflowBundle() }, history, file)).resolves.toBeUndefined();
-    },
-    30_000,
-  );
+  /** Runs recorded under an older gate: its marker only, and none for the patch the next gate added. */
+  const underOlderGates = [
+    { suffix: 'status-attributes-lag', gate: PATCH_GATE_2026_12_04, laterPatch: PATCH_STATUS_ATTRIBUTES_LAG, how: 'each transaction status upserted when found' },
+    { suffix: 'status-attributes-together', gate: PATCH_GATE_2026_12_02, laterPatch: PATCH_STATUS_ATTRIBUTES_TOGETHER, how: 'each status in an upsert of its own' },
+  ].flatMap((g) => SCENARIOS.map((sc) => ({ ...g, file: sc.file.replace('-history.json', `-before-${g.suffix}-history.json`) })));
+  it.each(underOlderGates)('replays $file, recorded under $gate ($how)', async ({ file, gate, laterPatch }) => {
+    const history = readHistoryFixture(fixture(file));
+    expect(patchesOf(history)).toEqual([gate]);
+    expect(patchesOf(history)).not.toContain(laterPatch);
+    await expect(Worker.runReplayHistory({ workflowBundle: await sharedWorkflowBundle() }, history, file)).resolves.toBeUndefined();
+  }, 30_000);
 
   it('under the 2026-12-04 gate the decoupled payment upserted finalised + ACSP, then ACSC; now one upsert for the three', () => {
     expect(upsertsOf('payment-decoupled-before-status-attributes-lag-history.json')).toEqual(['TemporalChangeVersion', 'ScaStatus+TransactionStatus', 'TransactionStatus']);
     expect(upsertsOf('payment-decoupled-history.json')).toEqual(['TemporalChangeVersion', 'ScaStatus+TransactionStatus']);
   });
-
-  it.each(SCENARIOS.map((sc) => sc.file.replace('-history.json', '-before-status-attributes-together-history.json')))(
-    'replays %s, recorded under the 2026-12-02 gate (its marker only; each status in an upsert of its own)',
-    async (file) => {
-      const history = readHistoryFixture(fixture(file));
-      expect(patchesOf(history)).toEqual([PATCH_GATE_2026_12_02]);
-      expect(patchesOf(history)).not.toContain(PATCH_STATUS_ATTRIBUTES_TOGETHER);
-      await expect(Worker.runReplayHistory({ workflowBundle: await sharedWorkflowBundle() }, history, file)).resolves.toBeUndefined();
-    },
-    30_000,
-  );
 
   it('under the 2026-12-02 gate the decoupled payment upserted the SCA status and the ACSP in two events; under the 2026-12-04 gate in one', () => {
     expect(upsertsOf('payment-decoupled-before-status-attributes-together-history.json')).toEqual(['TemporalChangeVersion', 'ScaStatus', 'TransactionStatus', 'TransactionStatus']);
@@ -378,6 +368,7 @@ describe('paymentInitiationWorkflow replay: runs recorded before a patch', () =>
     async (file) => {
       const history = readHistoryFixture(fixture(file));
       expect(patchesOf(history)).not.toContain(PATCH_GATE);
+      expect(patchesOf(history)).not.toContain(PATCH_GATE_2026_12_04);
       expect(patchesOf(history)).not.toContain(PATCH_GATE_2026_12_02);
       expect(patchesOf(history)).toEqual(expect.arrayContaining([PATCH_BANK_CALLS, PATCH_READ_RECORDS]));
       await expect(Worker.runReplayHistory({ workflowBundle: await sharedWorkflowBundle() }, history, file)).resolves.toBeUndefined();
