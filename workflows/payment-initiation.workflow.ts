@@ -432,7 +432,8 @@ export async function paymentInitiationWorkflow(input: PaymentWorkflowInput): Pr
 
   /**
    * The workflow's side of a status change: its sequence number (returned), state and search
-   * attribute. `hold`: the search attribute waits for the next upsert (see `heldAttributes`).
+   * attribute. `hold`: a non-final status's search attribute waits for the next upsert (see
+   * `heldAttributes`); a final one is never held.
    */
   function applyTransactionStatus(status: BankTransactionStatus, reason?: string, hold = false): number {
     const seq = state.eventSeq++;
@@ -440,7 +441,7 @@ export async function paymentInitiationWorkflow(input: PaymentWorkflowInput): Pr
     state.transactionStatus = status.normalised;
     state.statusReason = reason;
     const pair = { key: TransactionStatusAttr, value: status.normalised };
-    if (hold) holdAttribute(pair);
+    if (hold && !isFinalTransactionStatus(status.normalised)) holdAttribute(pair);
     else upsertSearchAttributes(withHeldAttributes(pair));
     return seq;
   }
@@ -521,7 +522,7 @@ export async function paymentInitiationWorkflow(input: PaymentWorkflowInput): Pr
    * read itself, before that by a record after it (unless the payment was cancelled meanwhile).
    * Undefined when the read failed, or (since the patch) the payment is cancelled.
    * `reasons`: a change's reason by the status found, read when the read starts (before the patch:
-   * when it answered, as then). `hold`: a non-final status's search attribute is held (see `heldAttributes`).
+   * when it answered, as then). `hold`: see `applyTransactionStatus`.
    */
   async function followPaymentStatus(
     options: { summary: string },
@@ -538,7 +539,7 @@ export async function paymentInitiationWorkflow(input: PaymentWorkflowInput): Pr
     readRecording = true;
     const status = await readOrUndefined(() => localReads.readAndRecordPaymentStatus.executeWithOptions(options, [paymentId, at]));
     readRecording = false;
-    if (status && status.normalised !== at.known) applyTransactionStatus(status, at.reasons?.[status.normalised], hold && !isFinalTransactionStatus(status.normalised));
+    if (status && status.normalised !== at.known) applyTransactionStatus(status, at.reasons?.[status.normalised], hold);
     return status;
   }
 
