@@ -137,8 +137,8 @@ async function main(): Promise<void> {
  * baseline's, worker RSS flat. Then the floor: the same fan-out with children that do a single
  * payment's least work with its Temporal features (`floorChildren`): what no implementation of
  * the singles can go below; and the least-features floor, the same without the features Clearway
- * adds beyond issue 7's (`floorLeastFeatures`: no patch marker, no status upserts operators filter
- * on, no start-time search attributes but `BatchId`).
+ * adds beyond issue 7's (`floorLeastFeatures`: no status upsert operators filter on, no start-time
+ * search attributes but `BatchId`; neither floor has a patch marker since starters name the gate).
  *
  * Everything slows through a run (the Temporal dev server's store grows by 2,000 workflows a
  * fan-out: the same fan-out took 62 s run second and 72 s run fourth), so the runs are bracketed by

@@ -9,8 +9,8 @@
  * - `bare`: a bare workflow of the payment's shape, `client.workflow.start` (the payments bench's
  *   baseline);
  * - `shape`: `paymentFloorWorkflow` doing nothing, with the payment's Temporal features: started by
- *   update-with-start with its search attributes and UI metadata, one patch marker, three status
- *   upserts (workflows/baseline.workflow.ts);
+ *   update-with-start with its search attributes and UI metadata, four local activities, two
+ *   timers, one status upsert (workflows/baseline.workflow.ts);
  * - `floor`: the same with what a payment cannot do without: an HTTP request to the API and one
  *   INSERT before the start (the payment's row), and per step one bank call over HTTP and one
  *   single-row write (two for the initiation: its attempt is written ahead of the bank call);

@@ -62,7 +62,7 @@ describe('paymentFloorWorkflow', () => {
     expect(shapeOf(history.events ?? [], byNumber)).toEqual(shapeOf(fixture.events, byNumber));
   });
 
-  it('without Clearway\'s features records the same steps with no patch marker and no upsert (the least-features floor)', async () => {
+  it('without Clearway\'s features records the same steps with no upsert (the least-features floor)', async () => {
     const taskQueue = `floor-${randomUUID()}`;
     const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle, activities: createBaselineActivities() });
     const byNumber = (t: unknown) => (typeof t === 'number' ? temporal.api.enums.v1.EventType[t]! : String(t));

@@ -1,4 +1,4 @@
-import { allHandlersFinished, condition, continueAsNew, defineSignal, defineUpdate, executeChild, patched, proxyActivities, proxyLocalActivities, setHandler, sleep, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { allHandlersFinished, condition, continueAsNew, defineSignal, defineUpdate, executeChild, proxyActivities, proxyLocalActivities, setHandler, sleep, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { BaselineActivities } from '../activities/baseline.activities';
 import { BatchId, BicFi, PaymentProduct, ScaStatus, TenantId, TransactionStatus } from '../libs/temporal/search-attributes';
 import { RETRY } from './shared/retry-policies';
@@ -36,8 +36,8 @@ export interface BaselineFanOutInput {
   /**
    * With `floorChildren`: children with only the Temporal features issue 7 itself asks of a batch's
    * payment (the `BatchId` search attribute and a summary), without those Clearway adds for
-   * operators and upgrades (the patch marker, the status upserts, the other start-time search
-   * attributes): how far down dropping them could take the singles (bench/batches.bench.ts).
+   * operators (the status upsert, the other start-time search attributes): how far down dropping
+   * them could take the singles (bench/batches.bench.ts).
    */
   floorLeastFeatures?: boolean;
   /** Carried over by continue-as-new. */
@@ -126,27 +126,25 @@ export async function baselineFeaturesWorkflow(features: BaselineFeatures): Prom
   await local.noop();
 }
 
-const FLOOR_PATCH = 'bench-floor';
 
 /** Answers once the floor's initiation step is done, as the payment's `initiationResult` update does. */
 export const floorInitiationUpdate = defineUpdate<void>('floorInitiation');
 
 /**
  * Benchmark probe for what a payment cannot do without (bench/floor.bench.ts): a decoupled
- * payment's Temporal history as it is now (update-with-start answered after the initiation, one
- * patch marker, four local activities, two timers, one status upsert: the SCA status with the
- * final transaction status; the starter sets the start-time search attributes
+ * payment's Temporal history as it is now (update-with-start answered after the initiation, no
+ * patch marker since starters name the gate, four local activities, two timers, one status upsert:
+ * the SCA status with the final transaction status; the starter sets the start-time search attributes
  * and UI metadata), each local activity doing, when `work` is set,
  * only what a payment's step must: one bank call and the database writes exactly-once and the
  * status record need (`floorStep`). The gap between this and a bare workflow of the same shape is
  * the least a payment can cost; the gap between the payment and this is Clearway's own overhead.
  * The workflow spec checks that its history keeps the payment's shape.
  *
- * `clearwayFeatures: false` leaves out the marker and the upserts (Clearway's own additions for
- * upgrades and operators' filters; issue 7 asks only for `BatchId` and a summary, set at the start).
+ * `clearwayFeatures: false` leaves out the upsert (Clearway's own addition for operators' filters;
+ * issue 7 asks only for `BatchId` and a summary, set at the start).
  */
 export async function paymentFloorWorkflow(work: boolean, clearwayFeatures = true): Promise<void> {
-  if (clearwayFeatures) patched(FLOOR_PATCH); // first, as the payment's gate: one marker and one TemporalChangeVersion upsert
   let initiated = false;
   setHandler(floorInitiationUpdate, () => condition(() => initiated));
   await local.floorStep('initiation', work);

@@ -27,7 +27,7 @@ import {
   type PreparedSingle,
 } from './batch.api';
 import { BULK_CHILD, groupDigits } from './batch-children';
-import { PAYMENT_WORKFLOW_TYPE, paymentWorkflowId } from './payment-initiation.api';
+import { PAYMENT_PATCH_GATE, PAYMENT_WORKFLOW_TYPE, paymentWorkflowId } from './payment-initiation.api';
 
 const db = proxyActivities<BatchActivities>({
   startToCloseTimeout: '60s',
@@ -143,7 +143,7 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchWor
         startChild<ChildWorkflow>(PAYMENT_WORKFLOW_TYPE, {
           ...common,
           workflowId: paymentWorkflowId(child.paymentId),
-          args: [{ paymentId: child.paymentId, tenantId: input.tenantId, bicFi: child.bicFi, paymentProduct: child.paymentProduct, timings }],
+          args: [{ paymentId: child.paymentId, tenantId: input.tenantId, bicFi: child.bicFi, paymentProduct: child.paymentProduct, timings, patchGate: PAYMENT_PATCH_GATE }],
         }),
       );
     }

@@ -10,6 +10,13 @@ import type { PsuDataUpdateRequest, PsuDataUpdateSummary } from './shared/psu-da
 
 export const PAYMENT_WORKFLOW_TYPE = 'paymentInitiationWorkflow';
 
+/**
+ * The newest patch gate of the payment workflow (`workflows/shared/patch-gate.ts`): every starter
+ * names it in the input (`patchGate`), so a new run takes its patches without a marker or a
+ * `TemporalChangeVersion` upsert. Cutting a new gate changes it here.
+ */
+export const PAYMENT_PATCH_GATE = 'payment-patches-2026-12-04b';
+
 /** One workflow per payment, addressed by the payment id: a second start is impossible. */
 export function paymentWorkflowId(paymentId: string): string {
   return `payment-${paymentId}`;
@@ -35,6 +42,12 @@ export interface PaymentWorkflowInput {
   bicFi: string;
   paymentProduct: PaymentProduct;
   timings: PaymentTimings;
+  /**
+   * The patch gate the run starts under ({@link PAYMENT_PATCH_GATE}), named by its starter: its
+   * patches are taken with no marker in the history. Absent (runs started before the name was
+   * given, or by a starter that gives none): the run records the newest gate's marker.
+   */
+  patchGate?: string;
   /** Carried over by continue-as-new. */
   resume?: PaymentWorkflowState;
 }

@@ -7,7 +7,7 @@ import { startTimeSkippingEnv } from '../test/support/time-skipping';
 import { Worker } from '@temporalio/worker';
 import type { PaymentActivities } from '../activities/payment.activities';
 import type { BankTransactionStatus } from '../libs/domain/transaction-status';
-import { cancelPaymentUpdate, initiationResultUpdate, paymentWorkflowId, resolveInitiationUpdate, type PaymentTimings } from './payment-initiation.api';
+import { PAYMENT_PATCH_GATE, cancelPaymentUpdate, initiationResultUpdate, paymentWorkflowId, resolveInitiationUpdate, type PaymentTimings } from './payment-initiation.api';
 import { startCancellationAuthorisationUpdate } from './shared/cancellation-authorisation';
 import type { paymentInitiationWorkflow } from './payment-initiation.workflow';
 import { sharedWorkflowBundle } from '../test/support/workflow-bundle';
@@ -63,6 +63,12 @@ import { TransactionStatus as TransactionStatusAttr } from '../libs/temporal/sea
  *   payment, recorded with a 2 s first wait: 25 → 24 events, 3 → 2 upserts). The four fixtures were
  *   recorded again; the runs recorded under the 2026-12-04 gate are kept as
  *   `*-before-status-attributes-lag-history.json` and must keep replaying.
+ * - Since the eighteenth pass (issue 7) every starter names the gate in the input (`patchGate`):
+ *   a run takes its patches with no marker and no `TemporalChangeVersion` upsert (the decoupled
+ *   payment: 24 → 22 events). The four fixtures were recorded again, naming it; the runs recorded
+ *   before (the gate's marker) are kept as `*-before-gate-named-history.json` and must keep
+ *   replaying, also with the name put into their input (a worker that did not read the name began
+ *   the run and recorded the marker).
  *
  * The replay needs no server (only the recorder starts one). To re-record (only for a change that
  * ships behind `patched()`, keeping the older fixtures): `RECORD_HISTORY=1 npx jest workflows/payment-initiation.replay.spec.ts`.
@@ -149,7 +155,7 @@ const SCENARIOS: Scenario[] = [
       'readAndRecordPaymentStatus', // ACSC
     ],
     updates: ['initiationResult'],
-    patches: [PATCH_GATE], // every patch it reached is covered by the gate: one marker
+    patches: [], // the gate named at the start: its patches taken without a marker
     record: (env) => {
       let statusPolls = 0;
       return recordPayment(
@@ -188,7 +194,7 @@ const SCENARIOS: Scenario[] = [
       'readAndRecordPaymentStatus', // ACSC
     ],
     updates: ['initiationResult', 'resolveInitiation'],
-    patches: [PATCH_GATE], // every patch it reached is covered by the gate: one marker
+    patches: [], // the gate named at the start: its patches taken without a marker
     record: (env) => {
       let statusPolls = 0;
       return recordPayment(
@@ -231,7 +237,7 @@ const SCENARIOS: Scenario[] = [
       'readAndRecordPaymentStatus', // the bank rejects it itself: RJCT
     ],
     updates: ['initiationResult'],
-    patches: [PATCH_GATE], // every patch it reached is covered by the gate: one marker
+    patches: [], // the gate named at the start: its patches taken without a marker
     record: (env) => {
       let statusPolls = 0;
       return recordPayment(
@@ -272,7 +278,7 @@ const SCENARIOS: Scenario[] = [
       'readAndRecordPaymentStatus', // CANC, after its second
     ],
     updates: ['initiationResult', 'cancelPayment', 'startCancellationAuthorisation'],
-    patches: [PATCH_GATE], // every patch it reached is covered by the gate: one marker
+    patches: [], // the gate named at the start: its patches taken without a marker
     record: (env) => {
       let cancellationChecks = 0;
       let approved = false;
@@ -348,6 +354,47 @@ const upsertsOf = (file: string) =>
   });
 
 describe('paymentInitiationWorkflow replay: runs recorded before a patch', () => {
+  /** The runs recorded under the current gate before its starters named it: its marker. */
+  const beforeGateNamed = SCENARIOS.map((sc) => sc.file.replace('-history.json', '-before-gate-named-history.json'));
+  it.each(beforeGateNamed)('replays %s, recorded under the gate before its starters named it (its marker, then TemporalChangeVersion)', async (file) => {
+    const history = readHistoryFixture(fixture(file));
+    expect(patchesOf(history)).toEqual([PATCH_GATE]);
+    expect(upsertsOf(file)[0]).toBe('TemporalChangeVersion');
+    expect(startInput(history).patchGate).toBeUndefined();
+    await expect(Worker.runReplayHistory({ workflowBundle: await sharedWorkflowBundle() }, history, file)).resolves.toBeUndefined();
+  }, 30_000);
+
+  it.each(beforeGateNamed)(
+    'replays %s with the gate named in its input: a worker that did not read the name began the run and recorded the marker, which is taken',
+    async (file) => {
+      const history = withStartInput(readHistoryFixture(fixture(file)), { patchGate: PAYMENT_PATCH_GATE });
+      expect(startInput(history).patchGate).toBe(PAYMENT_PATCH_GATE);
+      await expect(Worker.runReplayHistory({ workflowBundle: await sharedWorkflowBundle() }, history, file)).resolves.toBeUndefined();
+    },
+    30_000,
+  );
+
+  it('the same run under the 2026-12-04 gate with the current gate named: the older marker is found and its gate taken', async () => {
+    const file = 'payment-decoupled-before-status-attributes-lag-history.json';
+    const history = withStartInput(readHistoryFixture(fixture(file)), { patchGate: PAYMENT_PATCH_GATE });
+    expect(patchesOf(history)).toEqual([PATCH_GATE_2026_12_04]);
+    await expect(Worker.runReplayHistory({ workflowBundle: await sharedWorkflowBundle() }, history, file)).resolves.toBeUndefined();
+  }, 30_000);
+
+  it('the check is real: a run recorded naming the gate does not replay as one that records the marker', async () => {
+    // Its input without the name: the code asks the gate, finds no marker, and takes the 2026-12-02 patches only.
+    const file = 'payment-decoupled-history.json';
+    const history = withStartInput(readHistoryFixture(fixture(file)), { patchGate: undefined });
+    await expect(Worker.runReplayHistory({ workflowBundle: await sharedWorkflowBundle() }, history, file)).rejects.toThrow();
+  }, 30_000);
+
+  it('naming the gate: the decoupled payment upserts once (finalised with ACSC), 24 → 22 events', () => {
+    expect(upsertsOf('payment-decoupled-before-gate-named-history.json')).toEqual(['TemporalChangeVersion', 'ScaStatus+TransactionStatus']);
+    expect(upsertsOf('payment-decoupled-history.json')).toEqual(['ScaStatus+TransactionStatus']);
+    expect(readHistoryFixture(fixture('payment-decoupled-before-gate-named-history.json')).events).toHaveLength(24);
+    expect(readHistoryFixture(fixture('payment-decoupled-history.json')).events).toHaveLength(22);
+  });
+
   /** Runs recorded under an older gate: its marker only, and none for the patch the next gate added. */
   const underOlderGates = [
     { suffix: 'status-attributes-lag', gate: PATCH_GATE_2026_12_04, laterPatch: PATCH_STATUS_ATTRIBUTES_LAG, how: 'each transaction status upserted when found' },
@@ -362,7 +409,7 @@ describe('paymentInitiationWorkflow replay: runs recorded before a patch', () =>
 
   it('under the 2026-12-04 gate the decoupled payment upserted finalised + ACSP, then ACSC; now one upsert for the three', () => {
     expect(upsertsOf('payment-decoupled-before-status-attributes-lag-history.json')).toEqual(['TemporalChangeVersion', 'ScaStatus+TransactionStatus', 'TransactionStatus']);
-    expect(upsertsOf('payment-decoupled-history.json')).toEqual(['TemporalChangeVersion', 'ScaStatus+TransactionStatus']);
+    expect(upsertsOf('payment-decoupled-before-gate-named-history.json')).toEqual(['TemporalChangeVersion', 'ScaStatus+TransactionStatus']);
   });
 
   it('under the 2026-12-02 gate the decoupled payment upserted the SCA status and the ACSP in two events; under the 2026-12-04 gate in one', () => {
@@ -480,7 +527,7 @@ async function recordPayment(
       workflowId: paymentWorkflowId(paymentId),
       taskQueue,
       workflowIdConflictPolicy: 'USE_EXISTING',
-      args: [{ paymentId, tenantId: 'tenant-fixture', bicFi: 'SANDDEFFXXX', paymentProduct: 'sepa-credit-transfers', timings: { ...TIMINGS, ...timings } }],
+      args: [{ paymentId, tenantId: 'tenant-fixture', bicFi: 'SANDDEFFXXX', paymentProduct: 'sepa-credit-transfers', timings: { ...TIMINGS, ...timings }, patchGate: PAYMENT_PATCH_GATE }],
       // As the API starts a payment (apps/api/payments/payments.service.ts).
       typedSearchAttributes: [{ key: TransactionStatusAttr, value: 'RCVD' }],
     });
@@ -490,4 +537,18 @@ async function recordPayment(
     await handle.result();
     return handle.fetchHistory();
   });
+}
+
+/** The workflow's input, as its start event holds it. */
+function startInput(history: History): Record<string, unknown> {
+  const payload = history.events![0]!.workflowExecutionStartedEventAttributes!.input!.payloads![0]!;
+  return JSON.parse(Buffer.from(payload.data!).toString('utf8')) as Record<string, unknown>;
+}
+
+/** The history with its start event's input changed (`undefined` removes a field). */
+function withStartInput(history: History, changes: Record<string, unknown>): History {
+  const copy = structuredClone(history);
+  const payload = copy.events![0]!.workflowExecutionStartedEventAttributes!.input!.payloads![0]!;
+  payload.data = Buffer.from(JSON.stringify({ ...startInput(history), ...changes }), 'utf8');
+  return copy;
 }

@@ -22,6 +22,7 @@ import {
   cancelPaymentUpdate,
   initiationResultUpdate,
   updatePaymentPsuDataUpdate,
+  PAYMENT_PATCH_GATE,
   paymentWorkflowId,
   scaCallbackSignal,
   resolveInitiationUpdate,
@@ -272,6 +273,8 @@ function paymentInput(timings: Partial<PaymentTimings> = {}): PaymentWorkflowInp
     bicFi: 'SANDDEFFXXX',
     paymentProduct: 'sepa-credit-transfers',
     timings: { ...TIMINGS, ...timings },
+    // As every starter does (the API, a batch): the run takes the gate's patches without a marker.
+    patchGate: PAYMENT_PATCH_GATE,
   };
 }
 
@@ -301,9 +304,9 @@ interface Payment {
 }
 
 /** Runs `drive` with a worker hosting the workflow and the stubbed bank, on a task queue of its own. */
-async function withPayment<T>(bank: BankStub, timings: Partial<PaymentTimings>, drive: (payment: Payment) => Promise<T>): Promise<T> {
+async function withPayment<T>(bank: BankStub, timings: Partial<PaymentTimings>, drive: (payment: Payment) => Promise<T>, inputChanges: Partial<PaymentWorkflowInput> = {}): Promise<T> {
   const taskQueue = `payments-${randomUUID()}`;
-  const input = paymentInput(timings);
+  const input = { ...paymentInput(timings), ...inputChanges };
   const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle, activities: bank.activities });
   const payment: Payment = {
     taskQueue,
@@ -323,13 +326,18 @@ async function withPayment<T>(bank: BankStub, timings: Partial<PaymentTimings>, 
 }
 
 /** Starts the payment, waits for its end (skipping time), and returns the final state with the execution's duration. */
-async function runToEnd(bank: BankStub, timings: Partial<PaymentTimings> = {}) {
-  return withPayment(bank, timings, async (payment) => {
-    const handle = await payment.start();
-    const state = await handle.result();
-    const { startTime, closeTime } = await handle.describe();
-    return { state, handle, input: payment.input, durationMs: closeTime!.getTime() - startTime.getTime() };
-  });
+async function runToEnd(bank: BankStub, timings: Partial<PaymentTimings> = {}, inputChanges: Partial<PaymentWorkflowInput> = {}) {
+  return withPayment(
+    bank,
+    timings,
+    async (payment) => {
+      const handle = await payment.start();
+      const state = await handle.result();
+      const { startTime, closeTime } = await handle.describe();
+      return { state, handle, input: payment.input, durationMs: closeTime!.getTime() - startTime.getTime() };
+    },
+    inputChanges,
+  );
 }
 
 describe('paymentInitiationWorkflow', () => {
@@ -382,8 +390,8 @@ describe('paymentInitiationWorkflow', () => {
     it('a poll that waits 2 s: finalised and ACSP are held and go with ACSC, one upsert for the three', async () => {
       const bank = stubBank({ scaStatus: () => 'finalised', paymentStatus: (poll) => (poll === 0 ? 'ACSP' : 'ACSC') });
       const { handle } = await runToEnd(bank, { statusPollInitialMs: 2 * SECOND });
-      // The patch gate's TemporalChangeVersion, the SCA check's wait, the poll's wait, then one upsert.
-      expect(await upsertsAndWaits(handle)).toEqual(['TemporalChangeVersion', 'timer', 'timer', 'ScaStatus+TransactionStatus']);
+      // The SCA check's wait, the poll's wait, then one upsert.
+      expect(await upsertsAndWaits(handle)).toEqual(['timer', 'timer', 'ScaStatus+TransactionStatus']);
       const { typedSearchAttributes } = await handle.describe();
       expect([typedSearchAttributes.get(ScaStatusAttr), typedSearchAttributes.get(TransactionStatusAttr)]).toEqual(['finalised', 'ACSC']);
       // The records are not held: each change was stored when the read found it.
@@ -393,13 +401,13 @@ describe('paymentInitiationWorkflow', () => {
     it('a poll that waits 6 s: the held values go before that wait, in one upsert', async () => {
       const bank = stubBank({ scaStatus: () => 'finalised', paymentStatus: (poll) => (poll === 0 ? 'ACSP' : 'ACSC') });
       const { handle } = await runToEnd(bank, { statusPollInitialMs: 6 * SECOND });
-      expect(await upsertsAndWaits(handle)).toEqual(['TemporalChangeVersion', 'timer', 'ScaStatus+TransactionStatus', 'timer', 'TransactionStatus']);
+      expect(await upsertsAndWaits(handle)).toEqual(['timer', 'ScaStatus+TransactionStatus', 'timer', 'TransactionStatus']);
     });
 
     it('ACSP for a while: held through the 2 s wait, sent before the 4 s one (2 + 4 > 5)', async () => {
       const bank = stubBank({ scaStatus: () => 'finalised', paymentStatus: (poll) => (poll < 3 ? 'ACSP' : 'ACSC') });
       const { handle } = await runToEnd(bank, { statusPollInitialMs: 2 * SECOND });
-      expect(await upsertsAndWaits(handle)).toEqual(['TemporalChangeVersion', 'timer', 'timer', 'ScaStatus+TransactionStatus', 'timer', 'timer', 'TransactionStatus']);
+      expect(await upsertsAndWaits(handle)).toEqual(['timer', 'timer', 'ScaStatus+TransactionStatus', 'timer', 'timer', 'TransactionStatus']);
     });
 
     it('a read that finds no change: the SCA status alone before a wait past the bound, visible while the next read is in flight', async () => {
@@ -422,7 +430,7 @@ describe('paymentInitiationWorkflow', () => {
         return { seen, upserts: await upsertsAndWaits(handle) };
       });
       expect(found.seen).toEqual({ sca: 'finalised', transaction: 'RCVD' });
-      expect(found.upserts).toEqual(['TemporalChangeVersion', 'timer', 'ScaStatus', 'timer', 'TransactionStatus']);
+      expect(found.upserts).toEqual(['timer', 'ScaStatus', 'timer', 'TransactionStatus']);
     });
 
     it('a cancellation while values are held: CANC goes in one upsert with them', async () => {
@@ -446,8 +454,37 @@ describe('paymentInitiationWorkflow', () => {
         await handle.result();
         return upsertsAndWaits(handle);
       });
-      expect(upserts).toEqual(['TemporalChangeVersion', 'timer', 'timer', 'ScaStatus+TransactionStatus']);
+      expect(upserts).toEqual(['timer', 'timer', 'ScaStatus+TransactionStatus']);
       expect(bank.timeline()).toEqual(['sca_status:finalised', 'transaction_status:ACSP', 'transaction_status:CANC']);
+    });
+  });
+
+  describe('the patch gate, named by the starter', () => {
+    /** The patch markers' ids and the upserted search attributes' keys, in order. */
+    const markersAndUpserts = async (handle: PaymentHandle) =>
+      (await handle.fetchHistory()).events!.flatMap((e) => {
+        const patch = e.markerRecordedEventAttributes?.details?.['patch-data']?.payloads?.[0]?.data;
+        if (patch) return [`marker:${JSON.parse(Buffer.from(patch).toString()).id}`];
+        const fields = e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields;
+        return fields ? [Object.keys(fields).sort().join('+')] : [];
+      });
+    const decoupled = () => stubBank({ scaStatus: () => 'finalised', paymentStatus: () => 'ACSC' });
+
+    it('named: no marker and no TemporalChangeVersion; the gate\'s patches are taken all the same', async () => {
+      const { handle, state } = await runToEnd(decoupled());
+      expect(await markersAndUpserts(handle)).toEqual(['ScaStatus+TransactionStatus']);
+      // payment-rcvd-from-start, a patch of the gate: the start's RCVD is not upserted again.
+      expect(state).toMatchObject({ phase: 'completed', transactionStatus: 'ACSC' });
+    });
+
+    it('not named (a run started before starters named it): the newest gate\'s marker, as before', async () => {
+      const { handle } = await runToEnd(decoupled(), {}, { patchGate: undefined });
+      expect(await markersAndUpserts(handle)).toEqual([`marker:${PAYMENT_PATCH_GATE}`, 'TemporalChangeVersion', 'ScaStatus+TransactionStatus']);
+    });
+
+    it('a gate this code does not know (a starter newer than the worker): not taken; the newest gate it knows is recorded', async () => {
+      const { handle } = await runToEnd(decoupled(), {}, { patchGate: 'payment-patches-2099-01-01' });
+      expect(await markersAndUpserts(handle)).toEqual([`marker:${PAYMENT_PATCH_GATE}`, 'TemporalChangeVersion', 'ScaStatus+TransactionStatus']);
     });
   });
 

@@ -37,6 +37,7 @@ import type { OAuthAuthorisationActivities } from '../activities/oauth-authorisa
 import { completeOAuthAuthorisationSignal, PATCH_OAUTH_AUTHORISATION } from './shared/oauth-authorisation';
 import { patchGate, type PatchGate } from './shared/patch-gate';
 import {
+  PAYMENT_PATCH_GATE,
   cancelPaymentUpdate,
   initiationResultUpdate,
   paymentStateQuery,
@@ -133,6 +134,9 @@ const SEARCH_ATTRIBUTES_MAX_LAG_MS = 5_000;
  * patch reached (two events and a visibility write each; a decoupled payment reached two: with
  * `payment-rcvd-from-start`, 29 → 26 events; docs/benchmarks.md, ninth pass). Runs recorded before
  * the first gate ask each patch as they always did; newest gate first (`workflows/shared/patch-gate.ts`).
+ * Since the eighteenth pass every starter names the newest gate in the input (`patchGate`,
+ * {@link PAYMENT_PATCH_GATE}): a new run records no marker and no `TemporalChangeVersion` upsert
+ * (a decoupled payment: 24 → 22 events, one upsert).
  */
 const PATCH_GATE_2026_12_02 = {
   id: 'payment-patches-2026-12-02',
@@ -155,7 +159,7 @@ const PATCH_GATE_2026_12_04 = {
 } as const;
 /** Newest first; a second gate cut on one day takes a letter. */
 const PATCH_GATES: readonly PatchGate[] = [
-  { id: 'payment-patches-2026-12-04b', covers: [...PATCH_GATE_2026_12_04.covers, PATCH_STATUS_ATTRIBUTES_LAG] },
+  { id: PAYMENT_PATCH_GATE, covers: [...PATCH_GATE_2026_12_04.covers, PATCH_STATUS_ATTRIBUTES_LAG] },
   PATCH_GATE_2026_12_04,
   PATCH_GATE_2026_12_02,
 ];
@@ -264,8 +268,8 @@ const oauth = proxyActivities<OAuthAuthorisationActivities>({
  * an operator) → await SCA (redirect callback or bank status, racing a timeout) → poll until final.
  */
 export async function paymentInitiationWorkflow(input: PaymentWorkflowInput): Promise<PaymentWorkflowState> {
-  // First, before any command: see PATCH_GATES.
-  const isPatched = patchGate(PATCH_GATES);
+  // First, before any command: see PATCH_GATES. Its starter names the gate (no marker) since the eighteenth pass.
+  const isPatched = patchGate(PATCH_GATES, input.patchGate);
   const { paymentId, timings, bicFi } = input;
   const state: PaymentWorkflowState = input.resume ?? { phase: 'initiating', transactionStatus: 'RCVD', eventSeq: 0 };
   /** The Temporal UI's current details: the live phase in words (never PII). */
@@ -587,7 +591,8 @@ export async function paymentInitiationWorkflow(input: PaymentWorkflowInput): Pr
   async function continueAsNewNow(): Promise<void> {
     await condition(allHandlersFinished);
     upsertHeldAttributes(); // the next run starts with this run's search attributes
-    await continueAsNew<typeof paymentInitiationWorkflow>({ ...input, resume: state });
+    // The next run is a new one: under the newest gate, named, as its starter would.
+    await continueAsNew<typeof paymentInitiationWorkflow>({ ...input, patchGate: PAYMENT_PATCH_GATE, resume: state });
   }
 
   /**

@@ -1,4 +1,4 @@
-import { patched } from '@temporalio/workflow';
+import { patched, workflowInfo } from '@temporalio/workflow';
 
 /** A gate: its patch id, and the patches a run that records it started with. */
 export interface PatchGate {
@@ -8,7 +8,7 @@ export interface PatchGate {
 
 /**
  * One patch marker for all the patches a run starts with, instead of one for each as the run
- * first reaches it.
+ * first reaches it; or none, where the run's starter named the gate.
  *
  * Every `patched(id)` a run reaches for the first time records a marker and upserts the
  * `TemporalChangeVersion` search attribute: two history events and a visibility write each, which a
@@ -28,11 +28,26 @@ export interface PatchGate {
  * history has no marker for it; reached live, it records one). Retire a gate's patches only as
  * `patched()` patches are retired: when no run recorded before it can be replayed.
  *
+ * **Named by the starter** (`startedUnder`, from the workflow's input, which its history keeps): the
+ * code that starts the run says which gate it starts under, so the run takes that gate's patches
+ * with no marker and no `TemporalChangeVersion` upsert at all (issue 7, eighteenth pass). The
+ * input is in the history, so a replay takes the same gate. Two cases keep the marker's meaning:
+ *
+ * - a gate this code does not know (a starter newer than the worker) is not taken: the run asks the
+ *   gates it knows, recording the newest one's marker, as if no gate had been named;
+ * - a worker that did not read the name (one deployed before this) may have begun the run and
+ *   recorded a gate's marker. Replaying, the gates are asked, which records nothing (`patched()`
+ *   while replaying is false, and sends no command, where the history has no marker): a gate whose
+ *   marker the history has is taken, as that worker took it; else the named gate. Live, nothing is
+ *   asked.
+ *
  * Call it at the same point on every path: the first statement of the workflow function.
  */
-export function patchGate(gates: readonly PatchGate[]): (patchId: string) => boolean {
+export function patchGate(gates: readonly PatchGate[], startedUnder?: string): (patchId: string) => boolean {
+  const named = startedUnder === undefined ? undefined : gates.find((g) => g.id === startedUnder);
   // Asked newest first, stopping at the first the run has: a new run records one marker.
-  const gate = gates.find((g) => patched(g.id));
+  const recorded = () => gates.find((g) => patched(g.id));
+  const gate = named ? (workflowInfo().unsafe.isReplaying ? (recorded() ?? named) : named) : recorded();
   const inGate = new Set(gate?.covers ?? []);
   return (patchId) => inGate.has(patchId) || patched(patchId);
 }
