@@ -112,6 +112,9 @@ it('a run across two banks (a bulk at SANDDEB0XXX with an AM04 rejection, single
   const family: string[] = [];
   for await (const wf of stack.temporal.workflow.list({ query: `BatchId = "${batchId}"` })) family.push(wf.workflowId);
   expect(family.sort()).toEqual([`batch-${batchId}`, `bulk-${done.bulks[0].paymentId}`, ...rest.body.payments.concat(singles.body.payments).map((p: { paymentId: string }) => `payment-${p.paymentId}`)].sort());
+  // The batch names the payments' patch gate when it starts them: no patch marker in a single's history.
+  const single = await stack.temporal.workflow.getHandle(`payment-${singles.body.payments[0].paymentId}`).fetchHistory();
+  expect(single.events!.filter((e) => e.markerRecordedEventAttributes?.details?.['patch-data'])).toEqual([]);
 });
 
 it('cancel: a bulk and singles awaiting redirect SCA are cancelled at the banks, singles not started never are; cancelled, with its event; 409 once final; 404 for another tenant', async () => {

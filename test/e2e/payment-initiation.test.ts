@@ -285,10 +285,16 @@ describe('reads and authorisations', () => {
   });
 });
 
-test('workflow ids are derived from payment ids, one workflow per payment', async () => {
+test('workflow ids are derived from payment ids, one workflow per payment, started under a named patch gate', async () => {
   const created = await initiate(stack, { token, psuId: 'decoupled' });
   const d = await stack.temporal.workflow.getHandle(paymentWorkflowId(created.body.paymentId)).describe();
   expect(d.workflowId).toBe(`payment-${created.body.paymentId}`);
   expect(d.type).toBe('paymentInitiationWorkflow');
   await finalState(stack, created.body.paymentId);
+  // The API names the patch gate it starts the payment under: no patch marker, no TemporalChangeVersion.
+  const history = await stack.temporal.workflow.getHandle(paymentWorkflowId(created.body.paymentId)).fetchHistory();
+  expect(history.events!.filter((e) => e.markerRecordedEventAttributes?.details?.['patch-data'])).toEqual([]);
+  const upserted = history.events!.flatMap((e) => Object.keys(e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields ?? {}));
+  expect(upserted).toEqual(expect.arrayContaining(['TransactionStatus']));
+  expect(upserted).not.toContain('TemporalChangeVersion');
 });
