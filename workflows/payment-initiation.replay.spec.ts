@@ -385,7 +385,7 @@ describe('paymentInitiationWorkflow replay: runs recorded before a patch', () =>
     // Its input without the name: the code asks the gate, finds no marker, and takes the 2026-12-02 patches only.
     const file = 'payment-decoupled-history.json';
     const history = withStartInput(readHistoryFixture(fixture(file)), { patchGate: undefined });
-    await expect(Worker.runReplayHistory({ workflowBundle: await sharedWorkflowBundle() }, history, file)).rejects.toThrow();
+    await expect(Worker.runReplayHistory({ workflowBundle: await sharedWorkflowBundle() }, history, file)).rejects.toMatchObject({ name: 'DeterminismViolationError' });
   }, 30_000);
 
   it('naming the gate: the decoupled payment upserts once (finalised with ACSC), 24 → 22 events', () => {
