@@ -126,7 +126,6 @@ export async function baselineFeaturesWorkflow(features: BaselineFeatures): Prom
   await local.noop();
 }
 
-
 /** Answers once the floor's initiation step is done, as the payment's `initiationResult` update does. */
 export const floorInitiationUpdate = defineUpdate<void>('floorInitiation');
 
