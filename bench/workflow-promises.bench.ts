@@ -19,7 +19,7 @@ import type { PaymentActivities } from '../activities/payment.activities';
 import { temporalTestServerExecutable } from '../libs/temporal/cli-binary';
 import { INDEXED_VALUE_TYPES } from '../libs/temporal/dev-server';
 import { CUSTOM_SEARCH_ATTRIBUTES, BicFi, PaymentProduct, TenantId, TransactionStatus } from '../libs/temporal/search-attributes';
-import { PAYMENT_PATCH_GATE, paymentWorkflowId, type InitiationSummary, type PaymentWorkflowInput } from '../workflows/payment-initiation.api';
+import { newPaymentInput, paymentWorkflowId, type InitiationSummary, type PaymentWorkflowInput } from '../workflows/payment-initiation.api';
 
 const SECOND = 1_000;
 
@@ -86,15 +86,14 @@ async function main(): Promise<void> {
           if (kind === 'baseline') {
             handle = await env.client.workflow.start('baselineWorkflow', { taskQueue, workflowId: `baseline-${randomUUID()}`, args: [4, 2, 3] });
           } else {
-            const input: PaymentWorkflowInput = {
+            // As the API and a batch start it.
+            const input: PaymentWorkflowInput = newPaymentInput({
               paymentId: randomUUID(),
               tenantId: 'tenant-1',
               bicFi: 'SANDDEFFXXX',
               paymentProduct: 'sepa-credit-transfers',
               timings: { scaTimeoutMs: 900 * SECOND, scaPollInitialMs: SECOND, scaPollMaxMs: 30 * SECOND, statusPollInitialMs: 100, statusPollMaxMs: 300 * SECOND, statusDeadlineMs: 86_400 * SECOND },
-              // As the API and a batch start it.
-              patchGate: PAYMENT_PATCH_GATE,
-            };
+            });
             handle = await env.client.workflow.start('paymentInitiationWorkflow', {
               taskQueue,
               workflowId: paymentWorkflowId(input.paymentId),

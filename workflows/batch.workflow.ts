@@ -27,7 +27,8 @@ import {
   type PreparedSingle,
 } from './batch.api';
 import { BULK_CHILD, groupDigits } from './batch-children';
-import { PAYMENT_PATCH_GATE, PAYMENT_WORKFLOW_TYPE, paymentWorkflowId } from './payment-initiation.api';
+import { PAYMENT_WORKFLOW_TYPE, newPaymentInput, paymentWorkflowId } from './payment-initiation.api';
+import type { PaymentProduct as PaymentProductName } from '../libs/domain/payment';
 
 const db = proxyActivities<BatchActivities>({
   startToCloseTimeout: '60s',
@@ -143,7 +144,8 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchWor
         startChild<ChildWorkflow>(PAYMENT_WORKFLOW_TYPE, {
           ...common,
           workflowId: paymentWorkflowId(child.paymentId),
-          args: [{ paymentId: child.paymentId, tenantId: input.tenantId, bicFi: child.bicFi, paymentProduct: child.paymentProduct, timings, patchGate: PAYMENT_PATCH_GATE }],
+          // The row's product, checked against the bank's when the file was routed (apps/api/batches/batch-routing.ts).
+          args: [newPaymentInput({ paymentId: child.paymentId, tenantId: input.tenantId, bicFi: child.bicFi, paymentProduct: child.paymentProduct as PaymentProductName, timings })],
         }),
       );
     }

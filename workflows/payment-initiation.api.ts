@@ -52,6 +52,14 @@ export interface PaymentWorkflowInput {
   resume?: PaymentWorkflowState;
 }
 
+/**
+ * A new payment run's input as every starter gives it (the API, a batch): under the newest gate,
+ * named ({@link PAYMENT_PATCH_GATE}), so the run records no patch marker.
+ */
+export function newPaymentInput(input: Omit<PaymentWorkflowInput, 'patchGate' | 'resume'>): PaymentWorkflowInput {
+  return { ...input, patchGate: PAYMENT_PATCH_GATE };
+}
+
 export interface InitiationSummary {
   bankPaymentId: string;
   transactionStatus: TransactionStatus;

@@ -7,7 +7,7 @@ import { startTimeSkippingEnv } from '../test/support/time-skipping';
 import { Worker } from '@temporalio/worker';
 import type { PaymentActivities } from '../activities/payment.activities';
 import type { BankTransactionStatus } from '../libs/domain/transaction-status';
-import { PAYMENT_PATCH_GATE, cancelPaymentUpdate, initiationResultUpdate, paymentWorkflowId, resolveInitiationUpdate, type PaymentTimings } from './payment-initiation.api';
+import { PAYMENT_PATCH_GATE, cancelPaymentUpdate, initiationResultUpdate, newPaymentInput, paymentWorkflowId, resolveInitiationUpdate, type PaymentTimings } from './payment-initiation.api';
 import { startCancellationAuthorisationUpdate } from './shared/cancellation-authorisation';
 import type { paymentInitiationWorkflow } from './payment-initiation.workflow';
 import { sharedWorkflowBundle } from '../test/support/workflow-bundle';
@@ -527,7 +527,7 @@ async function recordPayment(
       workflowId: paymentWorkflowId(paymentId),
       taskQueue,
       workflowIdConflictPolicy: 'USE_EXISTING',
-      args: [{ paymentId, tenantId: 'tenant-fixture', bicFi: 'SANDDEFFXXX', paymentProduct: 'sepa-credit-transfers', timings: { ...TIMINGS, ...timings }, patchGate: PAYMENT_PATCH_GATE }],
+      args: [newPaymentInput({ paymentId, tenantId: 'tenant-fixture', bicFi: 'SANDDEFFXXX', paymentProduct: 'sepa-credit-transfers', timings: { ...TIMINGS, ...timings } })],
       // As the API starts a payment (apps/api/payments/payments.service.ts).
       typedSearchAttributes: [{ key: TransactionStatusAttr, value: 'RCVD' }],
     });

@@ -23,6 +23,7 @@ import {
   initiationResultUpdate,
   updatePaymentPsuDataUpdate,
   PAYMENT_PATCH_GATE,
+  newPaymentInput,
   paymentWorkflowId,
   scaCallbackSignal,
   resolveInitiationUpdate,
@@ -267,15 +268,14 @@ afterAll(async () => {
 });
 
 function paymentInput(timings: Partial<PaymentTimings> = {}): PaymentWorkflowInput {
-  return {
+  // As every starter does (the API, a batch): the run takes the gate's patches without a marker.
+  return newPaymentInput({
     paymentId: randomUUID(),
     tenantId: 'tenant-1',
     bicFi: 'SANDDEFFXXX',
     paymentProduct: 'sepa-credit-transfers',
     timings: { ...TIMINGS, ...timings },
-    // As every starter does (the API, a batch): the run takes the gate's patches without a marker.
-    patchGate: PAYMENT_PATCH_GATE,
-  };
+  });
 }
 
 function startOptions(input: PaymentWorkflowInput, taskQueue: string) {

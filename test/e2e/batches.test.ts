@@ -3,6 +3,7 @@ import { defaultAmount, validateXsd, type GeneratePain001Spec } from '../../libs
 import { pain001Bytes } from '../../libs/iso20022/testing';
 import { batchWorkflowId } from '../../workflows/batch.api';
 import { eventually, TestStack } from '../support/stack';
+import { patchesOf } from '../support/history-fixtures';
 import type { TestClient } from '../support/factories';
 
 /**
@@ -114,7 +115,7 @@ it('a run across two banks (a bulk at SANDDEB0XXX with an AM04 rejection, single
   expect(family.sort()).toEqual([`batch-${batchId}`, `bulk-${done.bulks[0].paymentId}`, ...rest.body.payments.concat(singles.body.payments).map((p: { paymentId: string }) => `payment-${p.paymentId}`)].sort());
   // The batch names the payments' patch gate when it starts them: no patch marker in a single's history.
   const single = await stack.temporal.workflow.getHandle(`payment-${singles.body.payments[0].paymentId}`).fetchHistory();
-  expect(single.events!.filter((e) => e.markerRecordedEventAttributes?.details?.['patch-data'])).toEqual([]);
+  expect(patchesOf(single)).toEqual([]);
 });
 
 it('cancel: a bulk and singles awaiting redirect SCA are cancelled at the banks, singles not started never are; cancelled, with its event; 409 once final; 404 for another tenant', async () => {

@@ -4,6 +4,7 @@ import { paymentWorkflowId } from '../../workflows/payment-initiation.api';
 import { sepaPayment, type TestClient } from '../support/factories';
 import { BIC, PIS, finalState, getStatus, initiate, pressScaButton } from '../support/payments';
 import { TestStack } from '../support/stack';
+import { patchesOf } from '../support/history-fixtures';
 import { initiationRequestId, resolveAsOperator } from '../support/operator';
 import { OperatorDecisionRepository } from '../../libs/persistence/initiation-attempt.repository';
 import { UNKNOWN_OUTCOME_WARNING } from '../../apps/api/payments/payment.mapper';
@@ -293,7 +294,7 @@ test('workflow ids are derived from payment ids, one workflow per payment, start
   await finalState(stack, created.body.paymentId);
   // The API names the patch gate it starts the payment under: no patch marker, no TemporalChangeVersion.
   const history = await stack.temporal.workflow.getHandle(paymentWorkflowId(created.body.paymentId)).fetchHistory();
-  expect(history.events!.filter((e) => e.markerRecordedEventAttributes?.details?.['patch-data'])).toEqual([]);
+  expect(patchesOf(history)).toEqual([]);
   const upserted = history.events!.flatMap((e) => Object.keys(e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields ?? {}));
   expect(upserted).toEqual(expect.arrayContaining(['TransactionStatus']));
   expect(upserted).not.toContain('TemporalChangeVersion');

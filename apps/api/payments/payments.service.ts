@@ -24,9 +24,9 @@ import { HmacSigner } from '../../../libs/security/hmac-signer';
 import { SensitiveHandoffs } from '../../../libs/security/sensitive-handoffs';
 import { BicFi, PaymentProduct as PaymentProductAttr, TenantId, TransactionStatus } from '../../../libs/temporal/search-attributes';
 import {
-  PAYMENT_PATCH_GATE,
   cancelPaymentUpdate,
   initiationResultUpdate,
+  newPaymentInput,
   paymentWorkflowId,
   scaCallbackSignal,
   startAuthorisationUpdate,
@@ -126,7 +126,7 @@ export class PaymentsService {
           startWorkflowOperation: new WithStartWorkflowOperation<typeof paymentInitiationWorkflow>('paymentInitiationWorkflow', {
             workflowId: paymentWorkflowId(paymentId),
             taskQueue: taskQueueFor(this.config.temporal, 'paymentInitiationWorkflow'),
-            args: [{ paymentId, tenantId: principal.tenantId, bicFi: aspsp.bicFi, paymentProduct: product, timings: this.timingsFor(aspsp), patchGate: PAYMENT_PATCH_GATE }],
+            args: [newPaymentInput({ paymentId, tenantId: principal.tenantId, bicFi: aspsp.bicFi, paymentProduct: product, timings: this.timingsFor(aspsp) })],
             workflowIdConflictPolicy: 'USE_EXISTING',
             // A finished payment workflow is never run again for the same payment.
             workflowIdReusePolicy: 'REJECT_DUPLICATE',
